@@ -1,0 +1,120 @@
+//! The command line: one file per command, a shared way to read check files and
+//! to print results, and the mapping of outcomes to exit codes.
+
+mod completions;
+mod files;
+mod output;
+mod schema;
+mod test;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+pub use output::OutputFormat;
+
+/// Exit codes, the same for every command.
+pub mod exit {
+    /// Success: files valid, every check up.
+    pub const OK: u8 = 0;
+    /// Failure: invalid files or flags, or the command itself failed.
+    pub const ERROR: u8 = 1;
+    /// `test`: at least one check is down.
+    pub const DOWN: u8 = 2;
+}
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success (files valid; every check up)
+  1  error (invalid files or flags, unreadable input, internal failure)
+  2  `test`: one or more checks are down
+
+Environment:
+  NO_COLOR   set to anything to turn colour off
+
+Examples:
+  uptimeping validate -f checks/
+  uptimeping test -f checks/ -o json
+  uptimeping schema > uptimeping.schema.json
+  uptimeping completions zsh > ~/.zfunc/_uptimeping";
+
+#[derive(Debug, Parser)]
+#[command(name = "uptimeping", version, about = "Uptime checks kept as YAML in git: validate them, run them, ship them to a daemon", after_help = AFTER_HELP)]
+pub struct Cli {
+    /// When to colour output; NO_COLOR in the environment turns it off too.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Validate(validate::Args),
+    Test(test::Args),
+    Schema(schema::Args),
+    Completions(completions::Args),
+}
+
+/// Parses the command line, runs the command, and turns the outcome into an exit code.
+pub fn run() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "uptimeping: internal error: {info}; this is a bug, please report it with the command you ran"
+        );
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.color {
+        ColorWhen::Auto => {}
+        ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
+        ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
+    }
+    let result = std::panic::catch_unwind(|| dispatch(cli.command));
+    match result {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(err)) => {
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                // `uptimeping test -o json | head` closing the pipe early is not a failure.
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return ExitCode::from(exit::OK);
+                }
+            }
+            anstream::eprintln!("uptimeping: {err:#}");
+            ExitCode::from(exit::ERROR)
+        }
+        Err(_) => ExitCode::from(exit::ERROR),
+    }
+}
+
+fn dispatch(command: Command) -> anyhow::Result<u8> {
+    match command {
+        Command::Validate(args) => args.run(),
+        Command::Test(args) => args.run(),
+        Command::Schema(args) => args.run(),
+        Command::Completions(args) => args.run(&mut Cli::command()),
+    }
+}
+
+/// The clap command tree, for completions and man pages.
+pub fn command() -> clap::Command {
+    Cli::command()
+}

@@ -1,0 +1,8 @@
+//! uptimeping: uptime checks kept as YAML in git, run once from the command line
+//! or continuously by a daemon.
+
+pub mod cli;
+pub mod probe;
+pub mod spec;
+
+pub use cli::run;

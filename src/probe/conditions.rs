@@ -1,0 +1,107 @@
+//! Evaluating `expect.conditions` (CEL) against a response. A false comparison
+//! reports the value of its left side, so `body.items[0].id == 1` failing says
+//! what the id was.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use cel::common::ast::Expr;
+use cel::{Context, Program, Value};
+use chrono::{DateTime, Utc};
+
+use super::expect::Failure;
+use crate::spec::expr;
+
+pub struct Input<'a> {
+    pub status: u16,
+    pub headers: &'a BTreeMap<String, String>,
+    pub json: Option<&'a serde_json::Value>,
+    pub text: &'a str,
+    pub latency: Duration,
+    pub cert_not_after: Option<DateTime<Utc>>,
+}
+
+const COMPARISONS: &[&str] = &["_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_"];
+
+pub fn evaluate(conditions: &[String], input: &Input<'_>) -> Vec<Failure> {
+    let mut ctx = Context::default();
+    ctx.add_variable_from_value("status", Value::Int(i64::from(input.status)));
+    let headers: std::collections::HashMap<String, String> =
+        input.headers.clone().into_iter().collect();
+    ctx.add_variable_from_value("headers", headers);
+    let body = match input.json {
+        Some(v) => cel::to_value(v).unwrap_or(Value::Null),
+        None => Value::String(input.text.to_string().into()),
+    };
+    ctx.add_variable_from_value("body", body);
+    ctx.add_variable_from_value("body_text", Value::String(input.text.to_string().into()));
+    let latency = chrono::Duration::from_std(input.latency).unwrap_or_default();
+    ctx.add_variable_from_value("latency", Value::Duration(latency));
+    ctx.add_variable_from_value(
+        "latency_ms",
+        Value::Float(input.latency.as_secs_f64() * 1000.0),
+    );
+    if let Some(not_after) = input.cert_not_after {
+        ctx.add_variable_from_value("cert_expires_in", Value::Duration(not_after - Utc::now()));
+    }
+
+    let mut out = Vec::new();
+    for source in conditions {
+        let failure = |actual: String| Failure {
+            expectation: format!("condition `{source}`"),
+            expected: "true".into(),
+            actual,
+        };
+        let program = match expr::compile(source) {
+            Ok(p) => p,
+            Err(msg) => {
+                out.push(failure(msg));
+                continue;
+            }
+        };
+        match program.execute(&ctx) {
+            Ok(Value::Bool(true)) => {}
+            Ok(Value::Bool(false)) => out.push(failure(explain(&program, &ctx))),
+            Ok(other) => out.push(failure(format!(
+                "a {:?} value, not true or false",
+                other.type_of()
+            ))),
+            Err(e) => out.push(failure(format!("error: {e}"))),
+        }
+    }
+    out
+}
+
+/// For a top-level comparison, the left side's value; otherwise just `false`.
+fn explain(program: &Program, ctx: &Context<'_, '_>) -> String {
+    let top = program.expression();
+    if let Expr::Call(call) = &top.expr {
+        if COMPARISONS.contains(&call.func_name.as_str()) && call.args.len() == 2 {
+            if let Ok(left) = ctx.resolve(&call.args[0]) {
+                return format!("false: {} is {}", left_text(program, top.id), show(&left));
+            }
+        }
+    }
+    "false".into()
+}
+
+/// The source text left of the top-level operator, whose offset the parser records.
+fn left_text(program: &Program, call_id: u64) -> String {
+    let info = program.source_info();
+    info.offset_for(call_id)
+        .and_then(|(start, _)| info.source.get(..start as usize))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "the left side".into())
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::Duration(d) => format!("{}s", d.num_milliseconds() as f64 / 1000.0),
+        Value::String(s) => format!("{:?}", s.as_str()),
+        other => other
+            .json()
+            .map(|j| j.to_string())
+            .unwrap_or_else(|_| format!("{other:?}")),
+    }
+}

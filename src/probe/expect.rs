@@ -1,0 +1,275 @@
+//! Judging an attempt: every expectation of the check against the response.
+//! Each failure says which expectation, what was expected, and what was found.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::errors::{AttemptError, ErrorKind};
+use super::http::Response;
+use super::{BODY_EXCERPT_BYTES, ProbeResult, conditions};
+use crate::spec::Check;
+
+/// Longest actual value quoted in a failure; bodies can be megabytes.
+const MAX_ACTUAL_CHARS: usize = 200;
+
+/// One expectation that did not hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// Which one: `status`, `json_path $.status`, `condition size(body.items) > 0`, …
+    pub expectation: String,
+    pub expected: String,
+    pub actual: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: expected {}, got {}",
+            self.expectation, self.expected, self.actual
+        )
+    }
+}
+
+/// An attempt with its verdict.
+pub struct Judged {
+    outcome: Result<Response, AttemptError>,
+    latency: Duration,
+    failures: Vec<Failure>,
+}
+
+impl Judged {
+    pub fn up(&self) -> bool {
+        self.outcome.is_ok() && self.failures.is_empty()
+    }
+
+    pub fn error_kind(&self) -> Option<ErrorKind> {
+        match &self.outcome {
+            Err(e) => Some(e.kind),
+            Ok(_) if !self.failures.is_empty() => Some(ErrorKind::Expectation),
+            Ok(_) => None,
+        }
+    }
+
+    pub fn status_code(&self) -> Option<u16> {
+        self.outcome.as_ref().ok().map(|r| r.status)
+    }
+
+    pub fn into_result(
+        self,
+        check: &Check,
+        started_at: DateTime<Utc>,
+        attempts: u32,
+    ) -> ProbeResult {
+        let up = self.up();
+        let error_kind = self.error_kind();
+        let error = match &self.outcome {
+            Err(e) => Some(e.message.clone()),
+            Ok(_) => self.failures.first().map(|f| {
+                let more = self.failures.len() - 1;
+                if more > 0 {
+                    format!("{f} (+{more} more)")
+                } else {
+                    f.to_string()
+                }
+            }),
+        };
+        let (status_code, cert_expires_at, body_excerpt, body_truncated) = match &self.outcome {
+            Ok(r) => {
+                let end = r.body.len().min(BODY_EXCERPT_BYTES);
+                let excerpt = (!r.body.is_empty())
+                    .then(|| String::from_utf8_lossy(&r.body[..end]).into_owned());
+                (Some(r.status), r.cert_not_after, excerpt, r.truncated)
+            }
+            Err(_) => (None, None, None, false),
+        };
+        ProbeResult {
+            name: check.name.clone(),
+            check_type: check.check_type.as_str().to_string(),
+            target: check.target.clone(),
+            up,
+            latency_ms: (self.latency.as_secs_f64() * 1_000_000.0).round() / 1000.0,
+            status_code,
+            error,
+            error_kind,
+            failures: self.failures,
+            attempts,
+            started_at,
+            cert_expires_at,
+            body_excerpt,
+            body_truncated,
+        }
+    }
+}
+
+pub fn judge(check: &Check, outcome: Result<Response, AttemptError>, latency: Duration) -> Judged {
+    let failures = match &outcome {
+        Ok(resp) => evaluate(check, resp, latency),
+        Err(_) => Vec::new(),
+    };
+    Judged {
+        outcome,
+        latency,
+        failures,
+    }
+}
+
+fn fail(
+    expectation: impl Into<String>,
+    expected: impl Into<String>,
+    actual: impl Into<String>,
+) -> Failure {
+    Failure {
+        expectation: expectation.into(),
+        expected: expected.into(),
+        actual: clip(actual.into()),
+    }
+}
+
+fn clip(mut s: String) -> String {
+    if let Some((i, _)) = s.char_indices().nth(MAX_ACTUAL_CHARS) {
+        s.truncate(i);
+        s.push('…');
+    }
+    s
+}
+
+fn evaluate(check: &Check, resp: &Response, latency: Duration) -> Vec<Failure> {
+    let e = &check.expect;
+    let mut out = Vec::new();
+
+    match &e.status {
+        Some(set) if !set.matches(resp.status) => {
+            let expected = set
+                .patterns()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" or ");
+            out.push(fail("status", expected, resp.status.to_string()));
+        }
+        None if !(200..300).contains(&resp.status) => {
+            out.push(fail("status", "2xx", resp.status.to_string()))
+        }
+        _ => {}
+    }
+    if let Some(max) = e.max_latency {
+        if latency > max.get() {
+            out.push(fail(
+                "max_latency",
+                format!("at most {max}"),
+                format!("{}ms", latency.as_millis()),
+            ));
+        }
+    }
+    if let Some(min_left) = e.cert_valid_for {
+        match resp.cert_not_after {
+            None => out.push(fail(
+                "cert_valid_for",
+                format!("a certificate valid for {min_left}"),
+                "no certificate",
+            )),
+            Some(not_after) => {
+                let left = (not_after - Utc::now()).to_std().unwrap_or_default();
+                if left < min_left.get() {
+                    let days = left.as_secs() / 86_400;
+                    out.push(fail(
+                        "cert_valid_for",
+                        format!("at least {min_left} left"),
+                        format!(
+                            "{days}d left (expires {})",
+                            not_after.format("%Y-%m-%d %H:%M UTC")
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    for (name, pattern) in &e.headers {
+        let re = match regex::Regex::new(pattern) {
+            Ok(re) => re,
+            Err(_) => continue, // rejected at load time
+        };
+        match resp.headers.get(&name.to_ascii_lowercase()) {
+            Some(v) if re.is_match(v) => {}
+            Some(v) => out.push(fail(
+                format!("header {name}"),
+                format!("to match /{pattern}/"),
+                format!("`{v}`"),
+            )),
+            None => out.push(fail(
+                format!("header {name}"),
+                format!("to match /{pattern}/"),
+                "no such header",
+            )),
+        }
+    }
+    let text = String::from_utf8_lossy(&resp.body);
+    if let Some(pattern) = &e.body_regex {
+        if let Ok(re) = regex::Regex::new(pattern) {
+            if !re.is_match(&text) {
+                out.push(fail(
+                    "body_regex",
+                    format!("body to match /{pattern}/"),
+                    format!("`{}`", text.trim()),
+                ));
+            }
+        }
+    }
+    let json: Option<serde_json::Value> = serde_json::from_slice(&resp.body).ok();
+    let truncated_note = if resp.truncated {
+        " (body cut at http.max_body)"
+    } else {
+        ""
+    };
+    for (path, expected) in &e.json_path {
+        let Ok(query) = serde_json_path::JsonPath::parse(path) else {
+            continue;
+        };
+        let Some(doc) = &json else {
+            out.push(fail(
+                format!("json_path {path}"),
+                expected.to_string(),
+                format!("body is not JSON{truncated_note}"),
+            ));
+            continue;
+        };
+        match query.query(doc).first() {
+            Some(actual) if json_equal(actual, expected) => {}
+            Some(actual) => out.push(fail(
+                format!("json_path {path}"),
+                expected.to_string(),
+                actual.to_string(),
+            )),
+            None => out.push(fail(
+                format!("json_path {path}"),
+                expected.to_string(),
+                "no match",
+            )),
+        }
+    }
+    if !e.conditions.is_empty() {
+        let input = conditions::Input {
+            status: resp.status,
+            headers: &resp.headers,
+            json: json.as_ref(),
+            text: &text,
+            latency,
+            cert_not_after: resp.cert_not_after,
+        };
+        out.extend(conditions::evaluate(&e.conditions, &input));
+    }
+    out
+}
+
+/// JSON equality where `1` and `1.0` are the same number, and a YAML string such as
+/// `"42"` matches JSON `42` only when written so: no other coercion.
+fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value::Number;
+    match (a, b) {
+        (Number(x), Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}

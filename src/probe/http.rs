@@ -1,0 +1,184 @@
+//! One HTTP(S) attempt: request, a body read up to a cap, the peer certificate.
+//!
+//! Each attempt opens its own connection (no idle pool), as a real probe must:
+//! a reused keep-alive connection would hide a target that no longer accepts new ones.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::{Client, redirect};
+
+use super::errors::{AttemptError, ErrorKind};
+use crate::spec::{Check, HttpSpec};
+
+/// Sent with every request so that targets can tell probes from users.
+pub const USER_AGENT: &str = concat!("uptimeping/", env!("CARGO_PKG_VERSION"));
+
+/// A response as far as it was read.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    /// Lower-case names; repeated headers joined with `, `.
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+    /// The body was longer than `max_body` and was cut there.
+    pub truncated: bool,
+    pub cert_not_after: Option<DateTime<Utc>>,
+}
+
+/// Clients by TLS and redirect settings. Building a client loads trust roots, which
+/// costs far more than a request, so each distinct setting is built once.
+#[derive(Default)]
+pub struct Clients {
+    cache: Mutex<HashMap<ClientKey, Client>>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct ClientKey {
+    insecure: bool,
+    ca: Option<String>,
+    follow_redirects: bool,
+    max_redirects: u32,
+    connect_timeout: Duration,
+}
+
+impl ClientKey {
+    fn of(spec: &HttpSpec) -> Self {
+        Self {
+            insecure: spec.tls.insecure,
+            ca: spec.tls.ca.clone(),
+            follow_redirects: spec.follow_redirects,
+            max_redirects: spec.max_redirects,
+            connect_timeout: spec.connect_timeout.get(),
+        }
+    }
+
+    fn build(&self) -> Result<Client, AttemptError> {
+        let policy = if self.follow_redirects {
+            redirect::Policy::limited(self.max_redirects as usize)
+        } else {
+            redirect::Policy::none()
+        };
+        let mut builder = Client::builder()
+            .user_agent(USER_AGENT)
+            .redirect(policy)
+            .connect_timeout(self.connect_timeout)
+            .pool_max_idle_per_host(0)
+            .tls_info(true)
+            .tls_danger_accept_invalid_certs(self.insecure);
+        if let Some(pem) = &self.ca {
+            let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: CA bundle: {e}")))?;
+            builder = builder.tls_certs_only(certs);
+        }
+        builder
+            .build()
+            .map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: client setup: {e}")))
+    }
+}
+
+impl Clients {
+    fn get(&self, spec: &HttpSpec) -> Result<Client, AttemptError> {
+        let key = ClientKey::of(spec);
+        // A poisoned lock only means another probe panicked mid-insert; the map is still usable.
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cache.get(&key) {
+            return Ok(c.clone());
+        }
+        let client = key.build()?;
+        cache.insert(key, client.clone());
+        Ok(client)
+    }
+
+    /// One attempt, bounded by the check's timeout from connect to the last byte read.
+    pub async fn attempt(&self, check: &Check) -> Result<Response, AttemptError> {
+        let client = self.get(&check.http)?;
+        let limit = check.timeout.get();
+        match tokio::time::timeout(limit, send(&client, check)).await {
+            Ok(result) => result,
+            Err(_) => Err(AttemptError::timeout(limit)),
+        }
+    }
+}
+
+async fn send(client: &Client, check: &Check) -> Result<Response, AttemptError> {
+    let spec = &check.http;
+    let method =
+        reqwest::Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+            AttemptError::new(
+                ErrorKind::Protocol,
+                format!("invalid method `{}`", spec.method),
+            )
+        })?;
+    let mut req = client.request(method, &check.target);
+    let mut has_content_type = false;
+    for (k, v) in &spec.headers {
+        has_content_type |= k.eq_ignore_ascii_case("content-type");
+        req = req.header(k, v);
+    }
+    match &spec.body {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::String(s)) => req = req.body(s.clone()),
+        Some(other) => {
+            if !has_content_type {
+                req = req.header(reqwest::header::CONTENT_TYPE, "application/json");
+            }
+            req = req.body(other.to_string());
+        }
+    }
+    let mut resp = req
+        .send()
+        .await
+        .map_err(|e| AttemptError::from_reqwest(&e, spec.max_redirects))?;
+
+    let status = resp.status().as_u16();
+    let mut headers: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in resp.headers() {
+        let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        headers
+            .entry(name.as_str().to_string())
+            .and_modify(|existing| {
+                existing.push_str(", ");
+                existing.push_str(&v);
+            })
+            .or_insert(v);
+    }
+    let cert_not_after = resp
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|info| info.peer_certificate())
+        .and_then(cert_not_after);
+
+    let cap = usize::try_from(spec.max_body).unwrap_or(usize::MAX);
+    let mut body = Vec::new();
+    let mut truncated = false;
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = cap - body.len();
+                if chunk.len() > room {
+                    body.extend_from_slice(&chunk[..room]);
+                    truncated = true;
+                    break;
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => break,
+            Err(e) => return Err(AttemptError::from_reqwest(&e, spec.max_redirects)),
+        }
+    }
+    Ok(Response {
+        status,
+        headers,
+        body,
+        truncated,
+        cert_not_after,
+    })
+}
+
+fn cert_not_after(der: &[u8]) -> Option<DateTime<Utc>> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    DateTime::from_timestamp(cert.validity().not_after.timestamp(), 0)
+}

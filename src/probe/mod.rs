@@ -1,0 +1,85 @@
+//! Running checks: one entry point, [`Prober::run`], used by `uptimeping test` and
+//! the daemon alike. A run is one or more attempts (retries with backoff) whose
+//! last response is judged by the check's expectations.
+
+mod conditions;
+mod errors;
+mod expect;
+mod http;
+mod retry;
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::spec::{Check, CheckType};
+
+pub use errors::ErrorKind;
+pub use expect::Failure;
+pub use retry::{backoff, should_retry};
+
+/// How many bytes of the body a result keeps, for incident de-duplication and display.
+pub const BODY_EXCERPT_BYTES: usize = 100;
+
+/// The outcome of one run of one check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeResult {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub check_type: String,
+    pub target: String,
+    pub up: bool,
+    /// Time of the last attempt, from sending the request to the last byte read.
+    pub latency_ms: f64,
+    pub status_code: Option<u16>,
+    /// What went wrong, for people: `connection refused`, `status: expected 200, got 503`.
+    pub error: Option<String>,
+    /// The class of failure, stable across runs: part of an incident's identity.
+    pub error_kind: Option<ErrorKind>,
+    /// Every expectation that did not hold, with the actual value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<Failure>,
+    pub attempts: u32,
+    pub started_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_expires_at: Option<DateTime<Utc>>,
+    /// The first bytes of the body (lossy UTF-8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_excerpt: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub body_truncated: bool,
+}
+
+/// Runs checks. Holds what is worth keeping between runs (HTTP clients with their
+/// TLS configuration); cheap to share behind an `Arc`.
+#[derive(Default)]
+pub struct Prober {
+    http: http::Clients,
+}
+
+impl Prober {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Runs `check` once: up to `1 + retries` attempts, then judges the last one.
+    pub async fn run(&self, check: &Check) -> ProbeResult {
+        let started_at = Utc::now();
+        let mut attempt = 0u32;
+        loop {
+            let begun = Instant::now();
+            let outcome = match check.check_type {
+                CheckType::Http => self.http.attempt(check).await,
+            };
+            let latency = begun.elapsed();
+            let judged = expect::judge(check, outcome, latency);
+            if attempt < check.retries && should_retry(&judged) {
+                tokio::time::sleep(backoff(attempt)).await;
+                attempt += 1;
+                continue;
+            }
+            return judged.into_result(check, started_at, attempt + 1);
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! The `Check` resource: what to probe, how often, what counts as up, whom to tell.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Duration, Schedule};
+
+/// Default time between runs: frequent enough to catch an outage within a
+/// minute, rare enough not to load the target.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+/// Default limit on one attempt: long enough for a slow but healthy service.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default connect timeout: a healthy target accepts a connection in well under this.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many redirects are followed by default, as browsers and curl do.
+pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
+/// How much of a response body is read by default: enough for any health or API
+/// response, small enough that a target streaming gigabytes costs nothing.
+pub const DEFAULT_MAX_BODY: u64 = 1024 * 1024;
+/// The most retries a check may ask for in one run; more only hides outages.
+pub const MAX_RETRIES: u32 = 10;
+/// Consecutive failures before an incident opens: one blip is not an outage.
+pub const DEFAULT_FAILURE_THRESHOLD: u32 = 3;
+/// Consecutive successes before an incident resolves.
+pub const DEFAULT_SUCCESS_THRESHOLD: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    /// Identity of the check: lowercase letters, digits and `-`, at most 63 characters.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Free text shown next to the check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub check_type: CheckType,
+    /// What to probe: a URL for `http`.
+    pub target: String,
+    #[serde(default = "default_schedule")]
+    pub schedule: Schedule,
+    /// Limit on one attempt, connect to last byte. Must be shorter than the interval.
+    #[serde(default = "default_timeout")]
+    pub timeout: Duration,
+    /// Extra attempts within one run when an attempt fails for a transient reason
+    /// (connect error, timeout, HTTP 5xx or 429), with exponential backoff.
+    #[serde(default)]
+    pub retries: u32,
+    /// `false` keeps the check defined but not scheduled.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub http: HttpSpec,
+    #[serde(default)]
+    pub expect: Expect,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<Alert>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckType {
+    Http,
+}
+
+impl CheckType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckType::Http => "http",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSpec {
+    #[serde(default = "default_method")]
+    pub method: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Request body: a string is sent as written; a mapping or list is sent as JSON
+    /// (with `Content-Type: application/json` unless a header sets it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+    #[serde(default = "default_true")]
+    pub follow_redirects: bool,
+    #[serde(default = "default_max_redirects")]
+    pub max_redirects: u32,
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: Duration,
+    /// Bytes of the response body read at most; the rest is not downloaded.
+    #[serde(default = "default_max_body")]
+    pub max_body: u64,
+    #[serde(default)]
+    pub tls: TlsSpec,
+}
+
+impl Default for HttpSpec {
+    fn default() -> Self {
+        Self {
+            method: default_method(),
+            headers: BTreeMap::new(),
+            body: None,
+            follow_redirects: true,
+            max_redirects: DEFAULT_MAX_REDIRECTS,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_body: DEFAULT_MAX_BODY,
+            tls: TlsSpec::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSpec {
+    /// Skip certificate verification. The certificate is still read, so
+    /// `cert_valid_for` keeps working.
+    #[serde(default)]
+    pub insecure: bool,
+    /// PEM file with CA certificates to trust instead of the system roots, relative
+    /// to the YAML file. Read when the file is loaded and carried inline as `ca`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// CA certificates (PEM) to trust instead of the system roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+}
+
+/// What must hold for a run to count as up. Everything given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Accepted status codes: a code, a class such as `2xx`, or a list of them.
+    /// Without it any 2xx is up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusSet>,
+    /// JSONPath (RFC 9535) → expected value of the first match in the JSON body.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub json_path: BTreeMap<String, serde_json::Value>,
+    /// A regular expression the body must match somewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_regex: Option<String>,
+    /// Header name → regular expression its value must match.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// The run is down when the response takes longer than this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_latency: Option<Duration>,
+    /// HTTPS: the leaf certificate must stay valid at least this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_valid_for: Option<Duration>,
+    /// CEL expressions that must all be true, over `status`, `headers`, `body`
+    /// (parsed JSON, or text), `body_text`, `latency`, `latency_ms` and `cert_expires_in`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
+}
+
+/// Accepted HTTP status codes, written as one entry or a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StatusSet {
+    One(StatusPattern),
+    Many(Vec<StatusPattern>),
+}
+
+impl StatusSet {
+    pub fn patterns(&self) -> &[StatusPattern] {
+        match self {
+            StatusSet::One(p) => std::slice::from_ref(p),
+            StatusSet::Many(v) => v,
+        }
+    }
+
+    pub fn matches(&self, code: u16) -> bool {
+        self.patterns().iter().any(|p| p.matches(code))
+    }
+}
+
+/// `200` or a class written `2xx`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StatusPattern {
+    Code(u16),
+    Class(String),
+}
+
+impl StatusPattern {
+    pub fn matches(&self, code: u16) -> bool {
+        match self {
+            StatusPattern::Code(c) => *c == code,
+            StatusPattern::Class(c) => c
+                .chars()
+                .next()
+                .and_then(|d| d.to_digit(10))
+                .is_some_and(|d| u32::from(code / 100) == d),
+        }
+    }
+
+    /// `Some(reason)` when the pattern is not a code 100–599 or a class `1xx`–`5xx`.
+    pub fn problem(&self) -> Option<String> {
+        match self {
+            StatusPattern::Code(c) if (100..=599).contains(c) => None,
+            StatusPattern::Code(c) => Some(format!("status code {c} is outside 100–599")),
+            StatusPattern::Class(c) => {
+                let b = c.as_bytes();
+                let ok = b.len() == 3
+                    && (b'1'..=b'5').contains(&b[0])
+                    && b[1..].eq_ignore_ascii_case(b"xx");
+                (!ok).then(|| {
+                    format!("`{c}` is not a status code or class; expected e.g. `200` or `2xx`")
+                })
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for StatusPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatusPattern::Code(c) => write!(f, "{c}"),
+            StatusPattern::Class(c) => f.write_str(&c.to_ascii_lowercase()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Alert {
+    /// Names of `Channel` resources to notify.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    #[serde(default)]
+    pub severity: Severity,
+    #[serde(default = "default_failure_threshold")]
+    pub failure_threshold: u32,
+    #[serde(default = "default_success_threshold")]
+    pub success_threshold: u32,
+    /// Step the severity up while an incident stays open this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_after: Option<Duration>,
+    /// Name of a `Template` resource for the messages; channels' own templates otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+}
+
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    #[default]
+    Error,
+    Critical,
+}
+
+fn default_schedule() -> Schedule {
+    Schedule::every(DEFAULT_INTERVAL)
+}
+fn default_timeout() -> Duration {
+    DEFAULT_TIMEOUT
+}
+fn default_connect_timeout() -> Duration {
+    DEFAULT_CONNECT_TIMEOUT
+}
+fn default_true() -> bool {
+    true
+}
+fn default_method() -> String {
+    "GET".into()
+}
+fn default_max_redirects() -> u32 {
+    DEFAULT_MAX_REDIRECTS
+}
+fn default_max_body() -> u64 {
+    DEFAULT_MAX_BODY
+}
+fn default_failure_threshold() -> u32 {
+    DEFAULT_FAILURE_THRESHOLD
+}
+fn default_success_threshold() -> u32 {
+    DEFAULT_SUCCESS_THRESHOLD
+}
+
+impl Check {
+    /// Puts sets in a canonical order so that two spellings of one check compare
+    /// and hash equal: status codes sorted and deduplicated, channels sorted,
+    /// the method upper-cased, header names lower-cased.
+    pub fn normalize(&mut self) {
+        self.http.method = self.http.method.to_ascii_uppercase();
+        self.http.headers = std::mem::take(&mut self.http.headers)
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        self.expect.headers = std::mem::take(&mut self.expect.headers)
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        if let Some(status) = self.expect.status.take() {
+            let mut pats: Vec<StatusPattern> = status
+                .patterns()
+                .iter()
+                .map(|p| match p {
+                    StatusPattern::Class(c) => StatusPattern::Class(c.to_ascii_lowercase()),
+                    other => other.clone(),
+                })
+                .collect();
+            pats.sort();
+            pats.dedup();
+            self.expect.status = Some(if pats.len() == 1 {
+                StatusSet::One(pats.remove(0))
+            } else {
+                StatusSet::Many(pats)
+            });
+        }
+        if let Some(alert) = &mut self.alert {
+            alert.channels.sort();
+            alert.channels.dedup();
+        }
+    }
+}

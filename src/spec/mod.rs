@@ -1,0 +1,131 @@
+//! The resource model: check files in YAML, loaded with positions, validated,
+//! interpolated, and reduced to a canonical form with a stable content hash.
+
+mod canonical;
+mod channel;
+mod check;
+mod decode;
+mod diag;
+mod duration;
+pub mod expr;
+mod interpolate;
+mod load;
+mod schedule;
+pub mod schema;
+mod source;
+mod template;
+mod validate;
+mod yaml;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+pub use canonical::{canonical, content_hash};
+pub use channel::*;
+pub use check::*;
+pub use decode::Positions;
+pub use diag::{Diagnostic, Diagnostics, Pos};
+pub use duration::Duration;
+pub use interpolate::{Interpolated, interpolate};
+pub use load::{Bundle, load, load_env};
+pub use schedule::{MIN_INTERVAL, Schedule};
+pub use source::{Source, SourceError, read_paths};
+pub use template::Template;
+
+/// The kinds of resource a file may hold.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum Kind {
+    Check,
+    Channel,
+    Template,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Check, Kind::Channel, Kind::Template];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Check => "Check",
+            Kind::Channel => "Channel",
+            Kind::Template => "Template",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s).ok_or(())
+    }
+}
+
+/// The typed content of one resource.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Spec {
+    Check(Check),
+    Channel(Channel),
+    Template(Template),
+}
+
+impl Spec {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Spec::Check(_) => Kind::Check,
+            Spec::Channel(_) => Kind::Channel,
+            Spec::Template(_) => Kind::Template,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Spec::Check(c) => &c.name,
+            Spec::Channel(c) => &c.name,
+            Spec::Template(t) => &t.name,
+        }
+    }
+}
+
+/// A loaded resource and where it came from.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub spec: Spec,
+    pub file: String,
+    /// Position of the resource's `name`.
+    pub pos: Pos,
+    /// JSON pointers of values that came from `${...}`: secrets never to be printed.
+    pub sensitive: BTreeSet<String>,
+    pub positions: Positions,
+}
+
+impl Resource {
+    pub fn kind(&self) -> Kind {
+        self.spec.kind()
+    }
+
+    pub fn name(&self) -> &str {
+        self.spec.name()
+    }
+}
+
+/// Below this similarity a "did you mean" guess is more noise than help.
+const SUGGESTION_THRESHOLD: f64 = 0.7;
+
+/// The candidate most like `word`, if any is close enough to be a likely typo.
+pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score >= SUGGESTION_THRESHOLD)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}

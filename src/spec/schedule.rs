@@ -1,0 +1,180 @@
+//! When a check runs: a fixed interval (`30s`, `@every 30s`) or a calendar
+//! schedule (`@hourly`, `@daily`, cron with an optional seconds field).
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use croner::Cron;
+use croner::parser::{CronParser, Seconds};
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::Duration;
+
+/// The shortest interval a check may run at. Probing more often than this loads
+/// targets without telling anyone anything new.
+pub const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How many upcoming cron firings are inspected to find the shortest gap of a
+/// calendar schedule. Enough to see through `*/2`-style steps and minute wrap-around.
+const CRON_GAP_SAMPLES: usize = 240;
+
+#[derive(Debug, Clone)]
+pub enum Schedule {
+    /// Every fixed interval, relative to the check's first run.
+    Every(Duration),
+    /// On calendar times. Keeps the text as written (after trimming) for display.
+    Cron { expr: String, cron: Box<Cron> },
+}
+
+impl PartialEq for Schedule {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Schedule {
+    pub fn every(d: Duration) -> Self {
+        Self::Every(d)
+    }
+
+    /// The next time the schedule fires strictly after `after`.
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Schedule::Every(d) => chrono::Duration::from_std(d.get())
+                .ok()
+                .and_then(|step| after.checked_add_signed(step)),
+            Schedule::Cron { cron, .. } => cron.find_next_occurrence(&after, false).ok(),
+        }
+    }
+
+    /// The shortest time between two runs, used to enforce [`MIN_INTERVAL`] and
+    /// to check that a timeout fits inside an interval.
+    pub fn min_interval(&self) -> std::time::Duration {
+        match self {
+            Schedule::Every(d) => d.get(),
+            Schedule::Cron { cron, .. } => {
+                let start = DateTime::<Utc>::from_timestamp(1_767_225_600, 0).unwrap_or_default(); // 2026-01-01
+                let mut prev: Option<DateTime<Utc>> = None;
+                let mut min = std::time::Duration::MAX;
+                for t in cron.iter_after(start).take(CRON_GAP_SAMPLES) {
+                    if let Some(p) = prev {
+                        if let Ok(gap) = (t - p).to_std() {
+                            min = min.min(gap);
+                        }
+                    }
+                    prev = Some(t);
+                }
+                min
+            }
+        }
+    }
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Schedule::Every(d) => write!(f, "{d}"),
+            Schedule::Cron { expr, .. } => f.write_str(expr),
+        }
+    }
+}
+
+impl FromStr for Schedule {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim();
+        if let Some(rest) = text.strip_prefix("@every") {
+            return rest
+                .trim()
+                .parse()
+                .map(Schedule::Every)
+                .map_err(|e| format!("`@every` takes a duration: {e}"));
+        }
+        if text.starts_with('@') || text.split_whitespace().count() >= 5 {
+            let parser = CronParser::builder().seconds(Seconds::Optional).build();
+            return match parser.parse(text) {
+                Ok(cron) => Ok(Schedule::Cron {
+                    expr: text.split_whitespace().collect::<Vec<_>>().join(" "),
+                    cron: Box::new(cron),
+                }),
+                Err(e) => Err(format!(
+                    "invalid schedule `{text}`: {e}; expected a duration (`30s`), `@every 30s`, `@hourly`, `@daily`, or a cron expression such as `*/30 * * * * *`"
+                )),
+            };
+        }
+        text.parse().map(Schedule::Every).map_err(|_| {
+            format!(
+                "invalid schedule `{text}`: expected a duration (`30s`), `@every 30s`, `@hourly`, `@daily`, or a cron expression such as `*/30 * * * * *`"
+            )
+        })
+    }
+}
+
+impl Serialize for Schedule {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Schedule {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Seconds(u64),
+        }
+        match Raw::deserialize(deserializer) {
+            Ok(Raw::Text(s)) => s.parse().map_err(serde::de::Error::custom),
+            Ok(Raw::Seconds(n)) => Ok(Schedule::Every(Duration::from_secs(n))),
+            Err(_) => Err(serde::de::Error::custom(
+                "expected a schedule: a duration (`30s`), `@every 30s`, `@hourly`, `@daily` or a cron expression",
+            )),
+        }
+    }
+}
+
+impl JsonSchema for Schedule {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Schedule".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "When the check runs: a duration (`30s`), `@every 30s`, `@hourly`, `@daily`, or a cron expression with an optional seconds field. At least 5s between runs.",
+            "type": ["string", "integer"]
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_and_plain_duration_are_the_same_schedule() {
+        let a: Schedule = "@every 30s".parse().unwrap();
+        let b: Schedule = "30s".parse().unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.min_interval().as_secs(), 30);
+    }
+
+    #[test]
+    fn cron_with_seconds_reports_its_shortest_gap() {
+        let s: Schedule = "*/2 * * * * *".parse().unwrap();
+        assert_eq!(s.min_interval().as_secs(), 2);
+        let hourly: Schedule = "@hourly".parse().unwrap();
+        assert_eq!(hourly.min_interval().as_secs(), 3600);
+    }
+
+    #[test]
+    fn next_after_follows_the_calendar() {
+        let s: Schedule = "0 */5 * * * *".parse().unwrap();
+        let t = DateTime::<Utc>::from_timestamp(1_767_225_601, 0).unwrap();
+        let next = s.next_after(t).unwrap();
+        assert_eq!(next.timestamp(), 1_767_225_600 + 300);
+    }
+}

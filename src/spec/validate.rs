@@ -1,0 +1,371 @@
+//! Rules serde cannot express: names, URLs, intervals, patterns, expressions,
+//! files named by relative paths, and references between resources.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::decode::{Positions, escape_segment};
+use super::diag::{Diagnostic, Diagnostics, Pos};
+use super::load::Seen;
+use super::{Channel, Check, Kind, MIN_INTERVAL, Resource, Spec, Template, expr};
+
+/// The longest name a resource may have, as for a DNS label.
+pub const MAX_NAME_LEN: usize = 63;
+
+type Errors = Vec<(Pos, String)>;
+
+pub(crate) fn resource(spec: &mut Spec, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
+    match spec {
+        Spec::Check(c) => check(c, pos, base_dir, errors),
+        Spec::Channel(c) => channel(c, pos, errors),
+        Spec::Template(t) => template(t, pos, errors),
+    }
+}
+
+pub(crate) fn name(name: &str, pos: &Positions, errors: &mut Errors) {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if !ok {
+        errors.push((
+            pos.value("/name"),
+            format!("`name`: `{name}` is not a valid name; use 1–{MAX_NAME_LEN} lowercase letters, digits and `-`, starting and ending with a letter or digit"),
+        ));
+    }
+}
+
+fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
+    match url::Url::parse(&c.target) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+            if c.expect.cert_valid_for.is_some() && u.scheme() != "https" {
+                errors.push((pos.value("/expect/cert_valid_for"), "`expect.cert_valid_for` needs an https:// target".into()));
+            }
+        }
+        Ok(u) => errors.push((
+            pos.value("/target"),
+            format!("`target`: `{}` is not an http:// or https:// URL (scheme `{}`)", c.target, u.scheme()),
+        )),
+        Err(e) => errors.push((pos.value("/target"), format!("`target`: `{}` is not a valid URL: {e}; expected e.g. `https://example.com/healthz`", c.target))),
+    }
+
+    let interval = c.schedule.min_interval();
+    if interval < MIN_INTERVAL {
+        errors.push((
+            pos.value("/schedule"),
+            format!(
+                "`schedule`: `{}` runs every {}, more often than the minimum of {}",
+                c.schedule,
+                super::Duration(interval),
+                super::Duration(MIN_INTERVAL)
+            ),
+        ));
+    } else if c.timeout.get() >= interval {
+        errors.push((
+            pos.value("/timeout"),
+            format!("`timeout`: {} is not shorter than the interval of {}; lower the timeout or run less often", c.timeout, super::Duration(interval)),
+        ));
+    }
+    if c.timeout.get().is_zero() {
+        errors.push((
+            pos.value("/timeout"),
+            "`timeout`: must be longer than zero".into(),
+        ));
+    }
+    if c.retries > super::MAX_RETRIES {
+        errors.push((
+            pos.value("/retries"),
+            format!(
+                "`retries`: {} is more than the maximum of {}",
+                c.retries,
+                super::MAX_RETRIES
+            ),
+        ));
+    }
+
+    let http = &mut c.http;
+    if reqwest::Method::from_bytes(http.method.to_ascii_uppercase().as_bytes()).is_err() {
+        errors.push((
+            pos.value("/http/method"),
+            format!("`http.method`: `{}` is not an HTTP method", http.method),
+        ));
+    }
+    for (k, v) in &http.headers {
+        let at = format!("/http/headers/{}", escape_segment(k));
+        if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err() {
+            errors.push((
+                pos.key(&at),
+                format!("`http.headers`: `{k}` is not a valid header name"),
+            ));
+        } else if reqwest::header::HeaderValue::from_str(v).is_err() {
+            errors.push((
+                pos.value(&at),
+                format!("`http.headers.{k}`: the value has characters a header cannot carry"),
+            ));
+        }
+    }
+    if http.max_body == 0 {
+        errors.push((
+            pos.value("/http/max_body"),
+            "`http.max_body`: must be at least 1 byte".into(),
+        ));
+    }
+    if let Some(file) = http.tls.ca_file.take() {
+        let path = base_dir.join(&file);
+        match std::fs::read_to_string(&path) {
+            Ok(_) if http.tls.ca.is_some() => {
+                errors.push((
+                    pos.key("/http/tls/ca_file"),
+                    "`http.tls`: give `ca_file` or `ca`, not both".into(),
+                ));
+            }
+            Ok(pem) => http.tls.ca = Some(pem),
+            Err(e) => errors.push((
+                pos.value("/http/tls/ca_file"),
+                format!("`http.tls.ca_file`: cannot read `{}`: {e}", path.display()),
+            )),
+        }
+    }
+    if let Some(pem) = &http.tls.ca {
+        if reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+            .map(|v| v.is_empty())
+            .unwrap_or(true)
+        {
+            let at = if pos.value("/http/tls/ca") == Pos::default() {
+                "/http/tls/ca_file"
+            } else {
+                "/http/tls/ca"
+            };
+            errors.push((
+                pos.value(at),
+                "`http.tls`: no PEM certificate found in the CA bundle".into(),
+            ));
+        }
+    }
+
+    let e = &c.expect;
+    if let Some(status) = &e.status {
+        for p in status.patterns() {
+            if let Some(problem) = p.problem() {
+                errors.push((
+                    pos.value("/expect/status"),
+                    format!("`expect.status`: {problem}"),
+                ));
+            }
+        }
+    }
+    for path in e.json_path.keys() {
+        if let Err(err) = serde_json_path::JsonPath::parse(path) {
+            let at = format!("/expect/json_path/{}", escape_segment(path));
+            errors.push((pos.key(&at), format!("`expect.json_path`: `{path}` is not a JSONPath: {err}; expected e.g. `$.status`")));
+        }
+    }
+    if let Some(re) = &e.body_regex {
+        if let Err(err) = regex::Regex::new(re) {
+            errors.push((
+                pos.value("/expect/body_regex"),
+                format!(
+                    "`expect.body_regex`: invalid regular expression: {}",
+                    first_line(&err.to_string())
+                ),
+            ));
+        }
+    }
+    for (k, re) in &e.headers {
+        if let Err(err) = regex::Regex::new(re) {
+            let at = format!("/expect/headers/{}", escape_segment(k));
+            errors.push((
+                pos.value(&at),
+                format!(
+                    "`expect.headers.{k}`: invalid regular expression: {}",
+                    first_line(&err.to_string())
+                ),
+            ));
+        }
+    }
+    for (i, cond) in e.conditions.iter().enumerate() {
+        if let Err(msg) = expr::compile(cond) {
+            errors.push((
+                pos.value(&format!("/expect/conditions/{i}")),
+                format!("`expect.conditions[{i}]`: {msg}"),
+            ));
+        }
+    }
+    if let Some(alert) = &c.alert {
+        for (field, v) in [
+            ("failure_threshold", alert.failure_threshold),
+            ("success_threshold", alert.success_threshold),
+        ] {
+            if v == 0 {
+                errors.push((
+                    pos.value(&format!("/alert/{field}")),
+                    format!("`alert.{field}`: must be at least 1"),
+                ));
+            }
+        }
+    }
+}
+
+fn channel(c: &mut Channel, pos: &Positions, errors: &mut Errors) {
+    for (field, msg) in c.section_problems() {
+        let at = format!("/{field}");
+        errors.push((
+            if field == "type" {
+                pos.value(&at)
+            } else {
+                pos.key(&at)
+            },
+            msg,
+        ));
+    }
+    let mut urls: Vec<(&str, &str)> = Vec::new();
+    if let Some(t) = &c.telegram {
+        urls.push(("/telegram/api_url", &t.api_url));
+    }
+    if let Some(s) = &c.slack {
+        urls.push(("/slack/webhook_url", &s.webhook_url));
+    }
+    if let Some(w) = &c.webhook {
+        urls.push(("/webhook/url", &w.url));
+    }
+    for (at, u) in urls {
+        let ok = url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"));
+        if !ok {
+            // The value may be a secret: say what is wrong without echoing it.
+            errors.push((
+                pos.value(at),
+                format!(
+                    "`{}`: not an http:// or https:// URL",
+                    super::load::dotted(at)
+                ),
+            ));
+        }
+    }
+    if let Some(e) = &c.email {
+        let addrs = std::iter::once(("/email/from".to_string(), e.from.as_str())).chain(
+            e.to.iter()
+                .enumerate()
+                .map(|(i, a)| (format!("/email/to/{i}"), a.as_str())),
+        );
+        for (at, a) in addrs {
+            if !looks_like_address(a) {
+                errors.push((
+                    pos.value(&at),
+                    format!(
+                        "`{}`: `{a}` is not an email address",
+                        super::load::dotted(&at)
+                    ),
+                ));
+            }
+        }
+        if e.to.is_empty() {
+            errors.push((
+                pos.value("/email/to"),
+                "`email.to`: give at least one recipient".into(),
+            ));
+        }
+    }
+}
+
+fn looks_like_address(a: &str) -> bool {
+    let addr = match (a.find('<'), a.rfind('>')) {
+        (Some(i), Some(j)) if i < j => &a[i + 1..j],
+        _ => a,
+    };
+    addr.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+    })
+}
+
+fn template(t: &Template, pos: &Positions, errors: &mut Errors) {
+    let env = minijinja::Environment::new();
+    for (field, text) in t.texts() {
+        if let Err(e) = env.template_from_str(text) {
+            let line = e
+                .line()
+                .map(|l| format!(" at template line {l}"))
+                .unwrap_or_default();
+            errors.push((
+                pos.value(&format!("/{field}")),
+                format!(
+                    "`{field}`: template error{line}: {}",
+                    e.detail().unwrap_or("syntax error")
+                ),
+            ));
+        }
+    }
+}
+
+/// Duplicate names within a kind, and references to channels and templates that
+/// are not defined.
+pub(crate) fn cross_references<'a>(
+    resources: impl Iterator<Item = &'a Resource>,
+    seen: &[Seen],
+    diags: &mut Diagnostics,
+) {
+    let mut first: HashMap<(Kind, &str), &Seen> = HashMap::new();
+    for s in seen {
+        if let Some(prev) = first.get(&(s.kind, s.name.as_str())) {
+            diags.push(Diagnostic::new(
+                &s.file,
+                s.pos,
+                format!(
+                    "duplicate {} `{}`: also defined at {}:{}:{}",
+                    s.kind, s.name, prev.file, prev.pos.line, prev.pos.col
+                ),
+            ));
+        } else {
+            first.insert((s.kind, s.name.as_str()), s);
+        }
+    }
+    let exists = |kind: Kind, name: &str| first.contains_key(&(kind, name));
+    let names_of = |kind: Kind| {
+        seen.iter()
+            .filter(move |s| s.kind == kind)
+            .map(|s| s.name.as_str())
+    };
+    let missing = |kind: Kind, name: &str| {
+        let hint = super::suggest(name, names_of(kind))
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        format!("{kind} `{name}` is not defined in the files given{hint}")
+    };
+    for r in resources {
+        let mut refs: Vec<(String, Kind, &str)> = Vec::new();
+        match &r.spec {
+            Spec::Check(c) => {
+                if let Some(alert) = &c.alert {
+                    for (i, ch) in alert.channels.iter().enumerate() {
+                        refs.push((format!("/alert/channels/{i}"), Kind::Channel, ch));
+                    }
+                    if let Some(t) = &alert.template {
+                        refs.push(("/alert/template".into(), Kind::Template, t));
+                    }
+                }
+            }
+            Spec::Channel(c) => {
+                if let Some(t) = &c.template {
+                    refs.push(("/template".into(), Kind::Template, t));
+                }
+            }
+            Spec::Template(_) => {}
+        }
+        for (at, kind, name) in refs {
+            if !exists(kind, name) {
+                let field = super::load::dotted(&at);
+                diags.push(Diagnostic::new(
+                    &r.file,
+                    r.positions.value(&at),
+                    format!("`{field}`: {}", missing(kind, name)),
+                ));
+            }
+        }
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().last().unwrap_or(s).trim()
+}
