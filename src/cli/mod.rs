@@ -91,18 +91,28 @@ pub fn run() -> ExitCode {
     let result = std::panic::catch_unwind(|| dispatch(cli.command));
     match result {
         Ok(Ok(code)) => ExitCode::from(code),
+        // `uptimeping schema | head` closing the pipe early is not a failure.
+        Ok(Err(err)) if is_broken_pipe(&err) => ExitCode::from(exit::OK),
         Ok(Err(err)) => {
-            if let Some(io) = err.downcast_ref::<std::io::Error>() {
-                // `uptimeping test -o json | head` closing the pipe early is not a failure.
-                if io.kind() == std::io::ErrorKind::BrokenPipe {
-                    return ExitCode::from(exit::OK);
-                }
-            }
             anstream::eprintln!("uptimeping: {err:#}");
             ExitCode::from(exit::ERROR)
         }
         Err(_) => ExitCode::from(exit::ERROR),
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        let kind = cause
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| {
+                cause
+                    .downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            });
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn dispatch(command: Command) -> anyhow::Result<u8> {

@@ -48,6 +48,7 @@ pub struct Check {
     /// Extra attempts within one run when an attempt fails for a transient reason
     /// (connect error, timeout, HTTP 5xx or 429), with exponential backoff.
     #[serde(default)]
+    #[schemars(range(max = 10))]
     pub retries: u32,
     /// `false` keeps the check defined but not scheduled.
     #[serde(default = "default_true")]
@@ -235,8 +236,10 @@ pub struct Alert {
     #[serde(default)]
     pub severity: Severity,
     #[serde(default = "default_failure_threshold")]
+    #[schemars(range(min = 1))]
     pub failure_threshold: u32,
     #[serde(default = "default_success_threshold")]
+    #[schemars(range(min = 1))]
     pub success_threshold: u32,
     /// Step the severity up while an incident stays open this long.
     #[serde(default, skip_serializing_if = "Option::is_none")]
