@@ -3,5 +3,6 @@
 
 mod http_failures;
 mod http_probe;
+mod https_probe;
 mod servers;
 mod support;
