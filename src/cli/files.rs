@@ -15,7 +15,8 @@ pub struct FileArgs {
 
 /// What loading produced: resources, or every problem found.
 pub enum Loaded {
-    Ok(Bundle, usize),
+    /// The resources, and the names of the files they came from in the order read.
+    Ok(Bundle, Vec<String>),
     Invalid(Diagnostics),
 }
 
@@ -24,9 +25,8 @@ impl FileArgs {
     /// files' content come back as diagnostics.
     pub fn load(&self) -> anyhow::Result<Loaded> {
         let sources = spec::read_paths(&self.files).context("reading check files")?;
-        let count = sources.len();
         Ok(match spec::load_env(&sources) {
-            Ok(bundle) => Loaded::Ok(bundle, count),
+            Ok(bundle) => Loaded::Ok(bundle, sources.into_iter().map(|s| s.name).collect()),
             Err(diags) => Loaded::Invalid(diags),
         })
     }

@@ -42,11 +42,15 @@ pub struct Args {
 
 impl Args {
     pub fn run(self) -> anyhow::Result<u8> {
-        let bundle = match self.files.load()? {
-            Loaded::Ok(bundle, _) => bundle,
+        let (bundle, files) = match self.files.load()? {
+            Loaded::Ok(bundle, files) => (bundle, files),
             Loaded::Invalid(diags) => return Err(report(&diags)),
         };
-        let mut checks: Vec<Check> = bundle.checks().map(|(_, c)| c.clone()).collect();
+        // The bundle is sorted by name; results are reported in the order the files
+        // list the checks, which is the order people read them in.
+        let mut in_files: Vec<_> = bundle.checks().collect();
+        in_files.sort_by_key(|(r, _)| (files.iter().position(|f| *f == r.file), r.pos));
+        let mut checks: Vec<Check> = in_files.into_iter().map(|(_, c)| c.clone()).collect();
         if !self.checks.is_empty() {
             for wanted in &self.checks {
                 if !checks.iter().any(|c| &c.name == wanted) {

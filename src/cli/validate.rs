@@ -35,7 +35,7 @@ impl Args {
             let doc = match &loaded {
                 Loaded::Ok(bundle, files) => json!({
                     "valid": true,
-                    "files": files,
+                    "files": files.len(),
                     "resources": bundle.resources.iter().map(|r| json!({
                         "kind": r.kind(), "name": r.name(), "file": r.file, "line": r.pos.line, "column": r.pos.col,
                     })).collect::<Vec<_>>(),
@@ -58,6 +58,7 @@ impl Args {
         }
         match loaded {
             Loaded::Ok(bundle, files) => {
+                let files = files.len();
                 let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
                 for r in &bundle.resources {
                     *by_kind.entry(r.kind().as_str()).or_default() += 1;

@@ -140,19 +140,45 @@ fn tls_cause(err: &reqwest::Error) -> Option<String> {
     while let Some(e) = cur {
         let text = e.to_string();
         let lower = text.to_ascii_lowercase();
-        if lower.contains("certificate")
+        // rustls reports every handshake failure while connecting as invalid data
+        // wrapping its own error, whatever the words: a peer that does not speak
+        // TLS reads `received corrupt message of type InvalidContentType`.
+        if err.is_connect()
+            && let Some(io) = e.downcast_ref::<std::io::Error>().map(innermost_io)
+            && io.kind() == std::io::ErrorKind::InvalidData
+            && let Some(inner) = io.get_ref()
+        {
+            return Some(
+                inner
+                    .to_string()
+                    .trim_start_matches("invalid peer certificate: ")
+                    .to_string(),
+            );
+        }
+        if (lower.contains("certificate")
             || lower.contains("handshake")
             || lower.contains("tls")
-            || lower.contains("peer") && lower.contains("alert")
+            || lower.contains("peer") && lower.contains("alert"))
+            && (e.source().is_none() || lower.contains("certificate"))
         {
-            if e.source().is_none() || lower.contains("certificate") {
-                return Some(
-                    text.trim_start_matches("invalid peer certificate: ")
-                        .to_string(),
-                );
-            }
+            return Some(
+                text.trim_start_matches("invalid peer certificate: ")
+                    .to_string(),
+            );
         }
         cur = e.source();
     }
     None
+}
+
+/// The io::Error inside nested ones: connectors wrap the TLS layer's error twice,
+/// and `source()` skips over the inner wrapper.
+fn innermost_io(io: &std::io::Error) -> &std::io::Error {
+    match io
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<std::io::Error>())
+    {
+        Some(inner) => innermost_io(inner),
+        None => io,
+    }
 }

@@ -1,4 +1,8 @@
 //! Integration tests: the real binary against real servers on 127.0.0.1.
 //! One test binary, a module per feature.
 
+mod http_failures;
+mod http_probe;
+mod https_probe;
+mod servers;
 mod support;
