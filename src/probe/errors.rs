@@ -148,12 +148,7 @@ fn tls_cause(err: &reqwest::Error) -> Option<String> {
             && io.kind() == std::io::ErrorKind::InvalidData
             && let Some(inner) = io.get_ref()
         {
-            return Some(
-                inner
-                    .to_string()
-                    .trim_start_matches("invalid peer certificate: ")
-                    .to_string(),
-            );
+            return Some(describe_tls(&inner.to_string()));
         }
         if (lower.contains("certificate")
             || lower.contains("handshake")
@@ -161,10 +156,7 @@ fn tls_cause(err: &reqwest::Error) -> Option<String> {
             || lower.contains("peer") && lower.contains("alert"))
             && (e.source().is_none() || lower.contains("certificate"))
         {
-            return Some(
-                text.trim_start_matches("invalid peer certificate: ")
-                    .to_string(),
-            );
+            return Some(describe_tls(&text));
         }
         cur = e.source();
     }
@@ -180,5 +172,27 @@ fn innermost_io(io: &std::io::Error) -> &std::io::Error {
     {
         Some(inner) => innermost_io(inner),
         None => io,
+    }
+}
+
+/// rustls names certificate problems after its enum variants; say them in words,
+/// keeping the variant for searching.
+fn describe_tls(raw: &str) -> String {
+    let detail = raw.trim_start_matches("invalid peer certificate: ");
+    const WORDS: &[(&str, &str)] = &[
+        ("UnknownIssuer", "certificate not trusted: unknown issuer"),
+        ("Expired", "certificate expired"),
+        ("NotValidYet", "certificate not valid yet"),
+        (
+            "NotValidForName",
+            "certificate not valid for this host name",
+        ),
+        ("Revoked", "certificate revoked"),
+        ("BadSignature", "certificate has a bad signature"),
+        ("InvalidContentType", "the peer does not speak TLS"),
+    ];
+    match WORDS.iter().find(|(needle, _)| detail.contains(needle)) {
+        Some((needle, words)) => format!("{words} ({needle})"),
+        None => detail.to_string(),
     }
 }

@@ -26,10 +26,30 @@ impl Duration {
 }
 
 impl fmt::Display for Duration {
+    /// Compact units only (`14d`, `1h30m`, `1m30s`, `250ms`), so that a duration
+    /// prints the same way whichever spelling it was written in.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // humantime prints `1m 30s`; the compact form without spaces reads better in YAML.
-        let text = humantime::format_duration(self.0).to_string();
-        f.write_str(&text.replace(' ', ""))
+        let total = self.0;
+        if total.is_zero() {
+            return f.write_str("0s");
+        }
+        let secs = total.as_secs();
+        let nanos = total.subsec_nanos();
+        let parts = [
+            (secs / 86_400, "d"),
+            (secs / 3_600 % 24, "h"),
+            (secs / 60 % 60, "m"),
+            (secs % 60, "s"),
+            (u64::from(nanos / 1_000_000), "ms"),
+            (u64::from(nanos / 1_000 % 1_000), "us"),
+            (u64::from(nanos % 1_000), "ns"),
+        ];
+        for (n, unit) in parts {
+            if n > 0 {
+                write!(f, "{n}{unit}")?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -99,6 +119,11 @@ mod tests {
         let b: Duration = "1m 30s".parse().unwrap();
         assert_eq!(a, b);
         assert_eq!(a.to_string(), "1m30s");
+        assert_eq!("14 days".parse::<Duration>().unwrap().to_string(), "14d");
+        assert_eq!(
+            "1d 2h 500ms".parse::<Duration>().unwrap().to_string(),
+            "1d2h500ms"
+        );
     }
 
     #[test]
