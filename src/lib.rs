@@ -2,6 +2,8 @@
 //! or continuously by a daemon.
 
 pub mod cli;
+pub mod daemon;
+pub mod model;
 pub mod probe;
 pub mod spec;
 

@@ -1,0 +1,128 @@
+//! The plan/apply engine, shared by the API and watch mode: validate the desired
+//! set, diff it against live state, and (for apply) write the changes, all in one
+//! transaction so that a failure applies nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::PlanRequest;
+use crate::spec::plan::{self, Action, Desired, FORMAT_VERSION, Live, Plan};
+use crate::spec::{Kind, remote};
+
+use super::store::{Edit, Store, StoreError, StoredResource};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("the desired resources are invalid")]
+    Invalid(Vec<String>),
+    #[error("the plan conflicts with live state")]
+    Conflict(Vec<String>),
+    #[error("the state moved from revision {expected} to {actual} since the plan was made; make a new plan")]
+    RevisionMoved { expected: u64, actual: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+enum Outcome {
+    Planned(Plan),
+    Rejected(ApplyError),
+}
+
+/// Computes the plan of `req` against `tenant`'s state and, when `commit`, applies it.
+/// Returns the plan and the state revision after.
+pub async fn run(store: &Store, tenant: i64, req: PlanRequest, commit: bool) -> Result<(Plan, u64), ApplyError> {
+    let mut errors = Vec::new();
+    let mut checked = Vec::new();
+    for d in req.resources {
+        match remote::check(d) {
+            Ok(c) => checked.push(c),
+            Err(e) => errors.extend(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApplyError::Invalid(errors));
+    }
+    let options = req.options;
+    let expected = req.expected_revision;
+    let (outcome, revision) = store
+        .transact_state(tenant, move |state| {
+            if let Some(expected) = expected {
+                if expected != state.revision {
+                    return Err(Outcome::Rejected(ApplyError::RevisionMoved { expected, actual: state.revision }));
+                }
+            }
+            let live: Vec<Live> = state
+                .resources
+                .iter()
+                .map(|r| Live { kind: r.kind, name: r.name.clone(), spec: r.spec.clone(), source: r.source.clone(), secrets: r.secrets.clone() })
+                .collect();
+            let desired: Vec<(Desired, BTreeSet<String>)> = checked.iter().map(|c| (c.desired.clone(), c.secrets.clone())).collect();
+            let changes = match plan::diff(&desired, &live, &options) {
+                Ok(c) => c,
+                Err(conflicts) => return Err(Outcome::Rejected(ApplyError::Conflict(conflicts.iter().map(ToString::to_string).collect()))),
+            };
+            if let Err(missing) = references_hold(&state.resources, &checked, &changes) {
+                return Err(Outcome::Rejected(ApplyError::Invalid(missing)));
+            }
+            let plan = Plan {
+                format_version: FORMAT_VERSION,
+                state_revision: state.revision,
+                source: options.source.clone(),
+                summary: plan::summarize(&changes),
+                changes,
+                diagnostics: Vec::new(),
+            };
+            if !commit {
+                return Err(Outcome::Planned(plan));
+            }
+            let by_key: BTreeMap<(Kind, &str), &remote::Checked> = checked.iter().map(|c| ((c.desired.kind, c.desired.name.as_str()), c)).collect();
+            let edits = plan
+                .changes
+                .iter()
+                .map(|ch| match ch.action {
+                    Action::Delete => Edit::Delete(ch.kind, ch.name.clone()),
+                    Action::Create | Action::Update => {
+                        let c = by_key[&(ch.kind, ch.name.as_str())];
+                        Edit::Upsert(StoredResource {
+                            kind: ch.kind,
+                            name: ch.name.clone(),
+                            spec: c.desired.spec.clone(),
+                            secrets: c.secrets.clone(),
+                            source: Some(options.source.clone()),
+                            file: c.desired.file.clone(),
+                            line: c.desired.line.map(|l| l as i64),
+                        })
+                    }
+                })
+                .collect();
+            Ok((Outcome::Planned(plan), edits))
+        })
+        .await?;
+    match outcome {
+        Ok(Outcome::Planned(plan)) | Err(Outcome::Planned(plan)) => Ok((plan, revision)),
+        Ok(Outcome::Rejected(e)) | Err(Outcome::Rejected(e)) => Err(e),
+    }
+}
+
+/// After the changes, every name a resource refers to must exist.
+fn references_hold(live: &[StoredResource], desired: &[remote::Checked], changes: &[plan::Change]) -> Result<(), Vec<String>> {
+    let deleted: BTreeSet<(Kind, &str)> = changes.iter().filter(|c| c.action == Action::Delete).map(|c| (c.kind, c.name.as_str())).collect();
+    let mut after: BTreeMap<(Kind, String), Option<crate::spec::Spec>> = BTreeMap::new();
+    for r in live {
+        if !deleted.contains(&(r.kind, r.name.as_str())) {
+            after.insert((r.kind, r.name.clone()), remote::parse_stored(r.kind, &r.spec).ok());
+        }
+    }
+    for c in desired {
+        after.insert((c.desired.kind, c.desired.name.clone()), Some(c.spec.clone()));
+    }
+    let mut missing = Vec::new();
+    for ((kind, name), spec) in &after {
+        let Some(spec) = spec else { continue };
+        for (field, ref_kind, ref_name) in remote::references(spec) {
+            if !after.contains_key(&(ref_kind, ref_name.clone())) {
+                missing.push(format!("{kind} `{name}`: `{field}` names {ref_kind} `{ref_name}`, which would not exist"));
+            }
+        }
+    }
+    if missing.is_empty() { Ok(()) } else { Err(missing) }
+}

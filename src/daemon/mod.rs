@@ -1,0 +1,3 @@
+pub mod apply;
+pub mod metrics;
+pub mod store;

@@ -1,0 +1,138 @@
+//! Tenants and API keys. A key is `upk_<id>_<secret>`: the id is public and names the
+//! key in logs and events; only a SHA-256 of the 32-character random secret is
+//! stored. (A fast hash is enough for a random secret of that length: there is no
+//! dictionary to guess from, unlike a password.)
+
+use rand::RngExt;
+use rand::distr::Alphanumeric;
+use rusqlite::{OptionalExtension, params};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::{Result, Store, StoreError, now_ms};
+
+/// Length of a key's secret part, as the brief specifies.
+const SECRET_LEN: usize = 32;
+const KEY_PREFIX: &str = "upk_";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Operator,
+    Viewer,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Operator => "operator",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    fn parse(s: &str) -> Role {
+        match s {
+            "admin" => Role::Admin,
+            "operator" => Role::Operator,
+            _ => Role::Viewer,
+        }
+    }
+}
+
+/// An authenticated key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: String,
+    pub tenant_id: i64,
+    pub name: String,
+    pub role: Role,
+}
+
+impl ApiKey {
+    /// How the key appears as the actor of an event: `key:<name>(<id>)`.
+    pub fn actor(&self) -> String {
+        format!("key:{}({})", self.name, self.id)
+    }
+}
+
+fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+fn new_key() -> (String, String, String) {
+    let mut rng = rand::rng();
+    let id: String = (0..12).map(|_| format!("{:x}", rng.random_range(0..16u8))).collect();
+    let secret: String = (&mut rng).sample_iter(Alphanumeric).take(SECRET_LEN).map(char::from).collect();
+    let full = format!("{KEY_PREFIX}{id}_{secret}");
+    (id, hash(&secret), full)
+}
+
+fn insert_key(tx: &rusqlite::Transaction<'_>, tenant_id: i64, name: &str, role: Role) -> Result<String> {
+    let (id, secret_hash, full) = new_key();
+    tx.execute(
+        "INSERT INTO api_keys (id, tenant_id, name, role, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, tenant_id, name, role.as_str(), secret_hash, now_ms()],
+    )?;
+    Ok(full)
+}
+
+impl Store {
+    /// On a fresh database: creates the `default` tenant and an admin key, and returns
+    /// the key (it is not stored in the clear anywhere). `None` when already set up.
+    pub async fn bootstrap(&self) -> Result<Option<String>> {
+        self.write(|tx| {
+            let count: i64 = tx.query_row("SELECT count(*) FROM tenants", [], |r| r.get(0))?;
+            if count > 0 {
+                return Ok(None);
+            }
+            tx.execute("INSERT INTO tenants (name, created_at) VALUES ('default', ?1)", [now_ms()])?;
+            let tenant = tx.last_insert_rowid();
+            insert_key(tx, tenant, "bootstrap-admin", Role::Admin).map(Some)
+        })
+        .await
+    }
+
+    /// Creates a tenant with an admin key, returning its id and the key.
+    pub async fn create_tenant(&self, name: String) -> Result<(i64, String)> {
+        self.write(move |tx| {
+            let exists: Option<i64> = tx.query_row("SELECT id FROM tenants WHERE name = ?1", [&name], |r| r.get(0)).optional()?;
+            if exists.is_some() {
+                return Err(StoreError::Conflict(format!("a tenant named `{name}` exists already")));
+            }
+            tx.execute("INSERT INTO tenants (name, created_at) VALUES (?1, ?2)", params![name, now_ms()])?;
+            let id = tx.last_insert_rowid();
+            let key = insert_key(tx, id, "admin", Role::Admin)?;
+            Ok((id, key))
+        })
+        .await
+    }
+
+    /// The key `presented` stands for, if it is valid and not revoked.
+    pub async fn authenticate(&self, presented: String) -> Result<Option<ApiKey>> {
+        let Some((id, secret)) = presented.strip_prefix(KEY_PREFIX).and_then(|rest| rest.split_once('_')) else {
+            return Ok(None);
+        };
+        let (id, secret) = (id.to_string(), secret.to_string());
+        self.read(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT tenant_id, name, role, secret_hash FROM api_keys WHERE id = ?1 AND revoked_at IS NULL",
+                    [&id],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?)),
+                )
+                .optional()?;
+            Ok(row.and_then(|(tenant_id, name, role, stored)| {
+                let ok: bool = hash(&secret).as_bytes().ct_eq(stored.as_bytes()).into();
+                ok.then(|| ApiKey { id: id.clone(), tenant_id, name, role: Role::parse(&role) })
+            }))
+        })
+        .await
+    }
+
+    /// The id of the tenant called `name`.
+    pub async fn tenant_id(&self, name: String) -> Result<Option<i64>> {
+        self.read(move |c| Ok(c.query_row("SELECT id FROM tenants WHERE name = ?1", [&name], |r| r.get(0)).optional()?)).await
+    }
+}

@@ -1,0 +1,306 @@
+//! Incidents: opened after `failure_threshold` consecutive failures, resolved after
+//! `success_threshold` successes, one open per check, identified by a failure
+//! signature. Every change is an event, and its notifications are written to the
+//! outbox in the same transaction, so none can be lost between the two.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::results::{ResultRow, insert as insert_result};
+use super::{Result, Store, StoreError, now_ms, outbox, to_time};
+use crate::model::{Incident, IncidentEvent, IncidentStatus};
+use crate::probe::{BODY_EXCERPT_BYTES, ProbeResult};
+use crate::spec::{Check, DEFAULT_FAILURE_THRESHOLD, DEFAULT_SUCCESS_THRESHOLD, Severity};
+
+/// Something that happened to an incident, for metrics and logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub tenant: i64,
+    pub incident: i64,
+    pub check: String,
+    pub event: &'static str,
+    pub severity: Severity,
+}
+
+/// SHA-256 of what identifies a failure: the normalised error, the status code and
+/// the first 100 bytes of the body. Latencies and other varying values are left out.
+pub fn dedup_hash(r: &ProbeResult) -> String {
+    let error = match (&r.error_kind, r.failures.is_empty()) {
+        (Some(crate::probe::ErrorKind::Expectation), false) => {
+            format!("expectation: {}", r.failures.iter().map(|f| f.expectation.as_str()).collect::<Vec<_>>().join(", "))
+        }
+        _ => r.error.clone().unwrap_or_default(),
+    };
+    let body = r.body_excerpt.as_deref().unwrap_or("");
+    let body: String = body.chars().scan(0, |n, c| { *n += c.len_utf8(); (*n <= BODY_EXCERPT_BYTES).then_some(c) }).collect();
+    let mut h = Sha256::new();
+    h.update(error.as_bytes());
+    h.update(b"\n");
+    h.update(r.status_code.map(|c| c.to_string()).unwrap_or_default().as_bytes());
+    h.update(b"\n");
+    h.update(body.as_bytes());
+    hex::encode(h.finalize())
+}
+
+fn severity_str(s: Severity) -> &'static str {
+    match s {
+        Severity::Warning => "warning",
+        Severity::Error => "error",
+        Severity::Critical => "critical",
+    }
+}
+
+fn severity_of(s: &str) -> Severity {
+    match s {
+        "warning" => Severity::Warning,
+        "critical" => Severity::Critical,
+        _ => Severity::Error,
+    }
+}
+
+fn status_of(s: &str) -> IncidentStatus {
+    match s {
+        "acknowledged" => IncidentStatus::Acknowledged,
+        "resolved" => IncidentStatus::Resolved,
+        _ => IncidentStatus::Open,
+    }
+}
+
+const INCIDENT_COLUMNS: &str = "id, check_name, status, severity, error, status_code, count, dedup_hash, opened_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by";
+
+fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Incident> {
+    Ok(Incident {
+        id: r.get(0)?,
+        check: r.get(1)?,
+        status: status_of(&r.get::<_, String>(2)?),
+        severity: severity_of(&r.get::<_, String>(3)?),
+        error: r.get(4)?,
+        status_code: r.get(5)?,
+        count: r.get::<_, i64>(6)? as u64,
+        dedup_hash: r.get(7)?,
+        opened_at: to_time(r.get(8)?),
+        acknowledged_at: r.get::<_, Option<i64>>(9)?.map(to_time),
+        acknowledged_by: r.get(10)?,
+        resolved_at: r.get::<_, Option<i64>>(11)?.map(to_time),
+        resolved_by: r.get(12)?,
+    })
+}
+
+fn open_incident(c: &Connection, tenant: i64, check: &str) -> Result<Option<Incident>> {
+    Ok(c.query_row(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = ?1 AND check_name = ?2 AND status != 'resolved'"), params![tenant, check], incident_row).optional()?)
+}
+
+fn get_incident(c: &Connection, tenant: i64, id: i64) -> Result<Incident> {
+    c.query_row(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = ?1 AND id = ?2"), params![tenant, id], incident_row)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("no incident {id}")))
+}
+
+fn add_event(tx: &Transaction<'_>, tenant: i64, incident: i64, kind: &str, actor: &str, detail: Value) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO incident_events (tenant_id, incident_id, at, kind, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![tenant, incident, now_ms(), kind, actor, detail.to_string()],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Records an event and queues its notification to each of the check's channels.
+fn notify(tx: &Transaction<'_>, tenant: i64, incident: &Incident, kind: &'static str, actor: &str, detail: Value, result: Option<&ProbeResult>) -> Result<Transition> {
+    let event_id = add_event(tx, tenant, incident.id, kind, actor, detail)?;
+    if kind != "signature_changed" {
+        outbox::queue_for_incident(tx, tenant, incident, event_id, kind, actor, result)?;
+    }
+    Ok(Transition { tenant, incident: incident.id, check: incident.check.clone(), event: kind, severity: incident.severity })
+}
+
+/// Applies one result to a check's counters and incident, returning what changed.
+fn record_one(tx: &Transaction<'_>, row: &ResultRow, check: &Check) -> Result<Vec<Transition>> {
+    let (tenant, r) = (row.tenant, &row.result);
+    insert_result(tx, row)?;
+    let changed = tx.execute(
+        "UPDATE check_state SET
+            failures = CASE WHEN ?3 THEN 0 ELSE failures + 1 END,
+            successes = CASE WHEN ?3 THEN successes + 1 ELSE 0 END,
+            last_run_at = ?4, last_up = ?3, last_latency_ms = ?5, last_error = ?6
+         WHERE tenant_id = ?1 AND name = ?2",
+        params![tenant, row.check, r.up, r.started_at.timestamp_millis(), r.latency_ms, r.error],
+    )?;
+    if changed == 0 {
+        // The check was deleted while it ran: keep the result, open nothing.
+        return Ok(Vec::new());
+    }
+    let (failures, successes): (i64, i64) = tx.query_row("SELECT failures, successes FROM check_state WHERE tenant_id = ?1 AND name = ?2", params![tenant, row.check], |x| Ok((x.get(0)?, x.get(1)?)))?;
+    let failure_threshold = check.alert.as_ref().map_or(DEFAULT_FAILURE_THRESHOLD, |a| a.failure_threshold);
+    let success_threshold = check.alert.as_ref().map_or(DEFAULT_SUCCESS_THRESHOLD, |a| a.success_threshold);
+    let severity = check.alert.as_ref().map_or(Severity::Error, |a| a.severity);
+    let open = open_incident(tx, tenant, &row.check)?;
+    let mut out = Vec::new();
+    match (r.up, open) {
+        (false, Some(inc)) => {
+            let hash = dedup_hash(r);
+            tx.execute("UPDATE incidents SET count = count + 1 WHERE id = ?1", [inc.id])?;
+            if hash != inc.dedup_hash {
+                let error = r.error.clone().unwrap_or_default();
+                tx.execute("UPDATE incidents SET dedup_hash = ?2, error = ?3, status_code = ?4 WHERE id = ?1", params![inc.id, hash, error, r.status_code])?;
+                let detail = json!({"from": {"error": inc.error, "status_code": inc.status_code, "dedup_hash": inc.dedup_hash}, "to": {"error": error, "status_code": r.status_code, "dedup_hash": hash}});
+                out.push(notify(tx, tenant, &inc, "signature_changed", "system", detail, Some(r))?);
+            }
+        }
+        (false, None) if failures >= i64::from(failure_threshold) => {
+            let error = r.error.clone().unwrap_or_default();
+            tx.execute(
+                "INSERT INTO incidents (tenant_id, check_name, status, severity, error, status_code, count, dedup_hash, opened_at)
+                 VALUES (?1, ?2, 'open', ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![tenant, row.check, severity_str(severity), error, r.status_code, failures, dedup_hash(r), now_ms()],
+            )?;
+            let inc = get_incident(tx, tenant, tx.last_insert_rowid())?;
+            out.push(notify(tx, tenant, &inc, "opened", "system", json!({"failures": failures, "error": error}), Some(r))?);
+        }
+        (true, Some(inc)) if successes >= i64::from(success_threshold) => {
+            let now = now_ms();
+            tx.execute("UPDATE incidents SET status = 'resolved', resolved_at = ?2, resolved_by = 'system' WHERE id = ?1", params![inc.id, now])?;
+            let inc = get_incident(tx, tenant, inc.id)?;
+            out.push(notify(tx, tenant, &inc, "resolved", "system", json!({"successes": successes}), Some(r))?);
+        }
+        _ => {}
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// Writes a batch of results in one transaction, with every incident change and
+    /// notification they cause.
+    pub async fn record(&self, batch: Vec<(ResultRow, std::sync::Arc<Check>)>) -> Result<Vec<Transition>> {
+        self.write(move |tx| {
+            let mut out = Vec::new();
+            for (row, check) in &batch {
+                out.extend(record_one(tx, row, check)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn acknowledge(&self, tenant: i64, id: i64, actor: String, comment: Option<String>) -> Result<Incident> {
+        self.write(move |tx| {
+            let inc = get_incident(tx, tenant, id)?;
+            match inc.status {
+                IncidentStatus::Open => {}
+                IncidentStatus::Acknowledged => return Err(StoreError::Conflict(format!("incident {id} is already acknowledged by {}", inc.acknowledged_by.unwrap_or_default()))),
+                IncidentStatus::Resolved => return Err(StoreError::Conflict(format!("incident {id} is resolved"))),
+            }
+            tx.execute("UPDATE incidents SET status = 'acknowledged', acknowledged_at = ?2, acknowledged_by = ?3 WHERE id = ?1", params![id, now_ms(), actor])?;
+            let inc = get_incident(tx, tenant, id)?;
+            notify(tx, tenant, &inc, "acknowledged", &actor, json!({"comment": comment}), None)?;
+            Ok(inc)
+        })
+        .await
+    }
+
+    pub async fn resolve(&self, tenant: i64, id: i64, actor: String, comment: Option<String>) -> Result<Incident> {
+        self.write(move |tx| {
+            let inc = get_incident(tx, tenant, id)?;
+            if inc.status == IncidentStatus::Resolved {
+                return Err(StoreError::Conflict(format!("incident {id} is resolved already")));
+            }
+            tx.execute("UPDATE incidents SET status = 'resolved', resolved_at = ?2, resolved_by = ?3 WHERE id = ?1", params![id, now_ms(), actor])?;
+            let inc = get_incident(tx, tenant, id)?;
+            notify(tx, tenant, &inc, "resolved", &actor, json!({"comment": comment}), None)?;
+            Ok(inc)
+        })
+        .await
+    }
+
+    /// Steps up the severity of open (unacknowledged) incidents whose check asks for
+    /// escalation after a time that has passed since opening or the last step.
+    pub async fn escalate_due(&self) -> Result<Vec<Transition>> {
+        self.write(|tx| {
+            let now = now_ms();
+            let candidates: Vec<(i64, i64, String, i64, Option<i64>)> = {
+                let mut stmt = tx.prepare(
+                    "SELECT i.tenant_id, i.id, r.spec, i.opened_at, i.escalated_at FROM incidents i
+                     JOIN resources r ON r.tenant_id = i.tenant_id AND r.kind = 'Check' AND r.name = i.check_name
+                     WHERE i.status = 'open' AND i.severity != 'critical'",
+                )?;
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<rusqlite::Result<_>>()?
+            };
+            let mut out = Vec::new();
+            for (tenant, id, spec, opened, escalated) in candidates {
+                let check: Check = match serde_json::from_str::<Value>(&spec).ok().and_then(|v| serde_json::from_value(strip_kind(v)).ok()) {
+                    Some(c) => c,
+                    None => continue,
+                };
+                let Some(after) = check.alert.as_ref().and_then(|a| a.escalate_after) else { continue };
+                if now - escalated.unwrap_or(opened) < after.get().as_millis() as i64 {
+                    continue;
+                }
+                let inc = get_incident(tx, tenant, id)?;
+                let next = match inc.severity {
+                    Severity::Warning => Severity::Error,
+                    _ => Severity::Critical,
+                };
+                tx.execute("UPDATE incidents SET severity = ?2, escalated_at = ?3 WHERE id = ?1", params![id, severity_str(next), now])?;
+                let inc = get_incident(tx, tenant, id)?;
+                out.push(notify(tx, tenant, &inc, "escalated", "system", json!({"from": severity_str(inc_prev(next)), "to": severity_str(next)}), None)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn incidents(&self, tenant: i64, status: Option<IncidentStatus>, check: Option<String>, limit: u32) -> Result<Vec<Incident>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR check_name = ?3) ORDER BY id DESC LIMIT ?4"
+            ))?;
+            let rows = stmt.query_map(params![tenant, status.map(|s| s.as_str()), check, limit], incident_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    pub async fn incident(&self, tenant: i64, id: i64) -> Result<Incident> {
+        self.read(move |c| get_incident(c, tenant, id)).await
+    }
+
+    pub async fn open_incident_of(&self, tenant: i64, check: String) -> Result<Option<Incident>> {
+        self.read(move |c| open_incident(c, tenant, &check)).await
+    }
+
+    pub async fn incident_events(&self, tenant: i64, id: i64) -> Result<Vec<IncidentEvent>> {
+        self.read(move |c| {
+            get_incident(c, tenant, id)?;
+            let mut stmt = c.prepare_cached("SELECT id, incident_id, at, kind, actor, detail FROM incident_events WHERE tenant_id = ?1 AND incident_id = ?2 ORDER BY id")?;
+            let rows = stmt.query_map(params![tenant, id], |r| {
+                Ok(IncidentEvent { id: r.get(0)?, incident_id: r.get(1)?, at: to_time(r.get(2)?), kind: r.get(3)?, actor: r.get(4)?, detail: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or(Value::Null) })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    pub async fn open_incident_count(&self) -> Result<Vec<(i64, i64)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT tenant_id, count(*) FROM incidents WHERE status != 'resolved' GROUP BY tenant_id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+}
+
+fn inc_prev(s: Severity) -> Severity {
+    match s {
+        Severity::Critical => Severity::Error,
+        _ => Severity::Warning,
+    }
+}
+
+/// Stored specs carry `kind`; the typed resource does not.
+pub fn strip_kind(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v {
+        m.remove("kind");
+    }
+    v
+}

@@ -1,0 +1,126 @@
+//! Versioned schema migrations, applied in order; `PRAGMA user_version` records how
+//! far a database has come. Never edit a released step: add a new one.
+
+use rusqlite::Connection;
+
+const STEPS: &[&str] = &[
+    // 1: the first schema. Times are Unix milliseconds (UTC).
+    r#"
+    CREATE TABLE tenants (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        revision INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+    );
+    CREATE TABLE resources (
+        tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        secrets TEXT NOT NULL DEFAULT '[]',
+        source TEXT,
+        file TEXT,
+        line INTEGER,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant_id, kind, name)
+    );
+    CREATE TABLE check_state (
+        tenant_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        paused INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        successes INTEGER NOT NULL DEFAULT 0,
+        last_run_at INTEGER,
+        last_up INTEGER,
+        last_latency_ms REAL,
+        last_error TEXT,
+        PRIMARY KEY (tenant_id, name)
+    );
+    CREATE TABLE results (
+        id INTEGER PRIMARY KEY,
+        tenant_id INTEGER NOT NULL,
+        check_name TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        up INTEGER NOT NULL,
+        latency_ms REAL NOT NULL,
+        status_code INTEGER,
+        error TEXT,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX results_by_check ON results (tenant_id, check_name, id);
+    CREATE INDEX results_by_time ON results (started_at);
+    CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY,
+        tenant_id INTEGER NOT NULL,
+        check_name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        error TEXT NOT NULL,
+        status_code INTEGER,
+        count INTEGER NOT NULL,
+        dedup_hash TEXT NOT NULL,
+        opened_at INTEGER NOT NULL,
+        escalated_at INTEGER,
+        acknowledged_at INTEGER,
+        acknowledged_by TEXT,
+        resolved_at INTEGER,
+        resolved_by TEXT
+    );
+    CREATE UNIQUE INDEX one_open_incident_per_check ON incidents (tenant_id, check_name) WHERE status != 'resolved';
+    CREATE INDEX incidents_by_tenant ON incidents (tenant_id, id);
+    CREATE TABLE incident_events (
+        id INTEGER PRIMARY KEY,
+        tenant_id INTEGER NOT NULL,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX events_by_incident ON incident_events (incident_id, id);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        tenant_id INTEGER NOT NULL,
+        incident_id INTEGER,
+        channel TEXT NOT NULL,
+        event TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        sent_at INTEGER
+    );
+    CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+    CREATE INDEX outbox_by_incident ON outbox (incident_id);
+    "#,
+];
+
+/// Brings `conn` up to the newest schema. Fails on a database from a newer version.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
+    if current > STEPS.len() {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "the database is at schema version {current}, newer than this uptimeping knows ({}); upgrade uptimeping",
+            STEPS.len()
+        )));
+    }
+    for (i, step) in STEPS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! The state store: SQLite in WAL mode, one writer thread, a small pool of readers.
+//!
+//! Everything above this module talks to it through the domain methods in its
+//! submodules (resources, results, incidents, outbox, auth), which is the interface
+//! another backend would implement.
+
+mod auth;
+mod incidents;
+mod migrations;
+mod outbox;
+mod resources;
+mod results;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction};
+use tokio::sync::{mpsc, oneshot};
+
+pub use auth::{ApiKey, Role};
+pub use incidents::Transition;
+pub use outbox::OutboxRow;
+pub use resources::{Decision, Edit, StoredResource, TenantState};
+pub use results::ResultRow;
+
+/// How long a connection waits for a lock before failing: longer than any write
+/// transaction takes, short enough to surface a stuck database.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Read connections kept open; requests beyond this open one for themselves.
+const READ_POOL: usize = 4;
+/// Writes waiting for the writer thread; senders wait when it is full.
+const WRITE_QUEUE: usize = 256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("the store is shut down")]
+    Closed,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// A handle to the store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    path: Arc<PathBuf>,
+    writes: mpsc::Sender<Job>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose
+    // the last transactions, and it never corrupts the file.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the database at `path` and starts the writer.
+    pub fn open(path: &Path) -> Result<Store> {
+        let mut conn = open(path)?;
+        migrations::migrate(&mut conn)?;
+        let (tx, mut rx) = mpsc::channel::<Job>(WRITE_QUEUE);
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || {
+                while let Some(job) = rx.blocking_recv() {
+                    job(&mut conn);
+                }
+                // Leaving the loop drops the connection, which checkpoints the WAL.
+            })
+            .map_err(|e| StoreError::Sqlite(rusqlite::Error::InvalidParameterName(format!("cannot start the writer thread: {e}"))))?;
+        Ok(Store { path: Arc::new(path.to_path_buf()), writes: tx, readers: Arc::new(Mutex::new(Vec::new())) })
+    }
+
+    /// Runs `f` in one write transaction on the writer thread; commits if it succeeds.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let (done, wait) = oneshot::channel();
+        let job: Job = Box::new(move |conn: &mut Connection| {
+            let result = (|| {
+                let tx = conn.transaction()?;
+                let out = f(&tx)?;
+                tx.commit()?;
+                Ok(out)
+            })();
+            let _ = done.send(result);
+        });
+        self.writes.send(job).await.map_err(|_| StoreError::Closed)?;
+        wait.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on a read connection, off the async threads. Readers never block the writer.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        let path = Arc::clone(&self.path);
+        tokio::task::spawn_blocking(move || {
+            let pooled = readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let conn = match pooled {
+                Some(c) => c,
+                None => open(&path)?,
+            };
+            let out = f(&conn);
+            let mut pool = readers.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.len() < READ_POOL {
+                pool.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
+    }
+
+    /// Whether the database answers, for `/readyz`.
+    pub async fn ping(&self) -> bool {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await.is_ok()
+    }
+
+    /// Waits until every write queued so far has been done.
+    pub async fn flush(&self) -> Result<()> {
+        self.write(|_| Ok(())).await
+    }
+}
+
+/// Milliseconds since the Unix epoch, the store's time unit.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub fn to_time(ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}

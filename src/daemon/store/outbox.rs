@@ -1,0 +1,180 @@
+//! The transactional outbox: notifications are rows written with the incident change
+//! that causes them, and sent afterwards by the notifier, which marks each row sent
+//! or, after its retries, failed. A daemon killed in between finds them on restart.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde_json::{Value, json};
+
+use super::incidents::strip_kind;
+use super::{Result, Store, StoreError, now_ms, to_time};
+use crate::model::{Incident, Notification};
+use crate::probe::ProbeResult;
+use crate::spec::Check;
+
+/// A notification waiting to be sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub tenant: i64,
+    pub channel: String,
+    pub event: String,
+    pub idempotency_key: String,
+    pub payload: Value,
+    pub attempts: u32,
+}
+
+fn check_spec(c: &Connection, tenant: i64, name: &str) -> Result<Option<Check>> {
+    let spec: Option<String> = c.query_row("SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2", params![tenant, name], |r| r.get(0)).optional()?;
+    Ok(spec.and_then(|s| serde_json::from_str::<Value>(&s).ok()).and_then(|v| serde_json::from_value(strip_kind(v)).ok()))
+}
+
+fn insert(tx: &Transaction<'_>, tenant: i64, incident: Option<i64>, channel: &str, event: &str, key: &str, payload: &Value) -> Result<()> {
+    let now = now_ms();
+    tx.execute(
+        "INSERT OR IGNORE INTO outbox (tenant_id, incident_id, channel, event, idempotency_key, payload, next_attempt_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+        params![tenant, incident, channel, event, key, payload.to_string(), now],
+    )?;
+    Ok(())
+}
+
+/// Queues `event` of `incident` to every channel of its check, with what a message needs.
+pub fn queue_for_incident(tx: &Transaction<'_>, tenant: i64, incident: &Incident, event_id: i64, event: &str, actor: &str, result: Option<&ProbeResult>) -> Result<()> {
+    let Some(check) = check_spec(tx, tenant, &incident.check)? else { return Ok(()) };
+    let Some(alert) = &check.alert else { return Ok(()) };
+    let end = incident.resolved_at.unwrap_or_else(chrono::Utc::now);
+    let payload = json!({
+        "event": event,
+        "actor": actor,
+        "at": chrono::Utc::now(),
+        "check": {"name": check.name, "type": check.check_type.as_str(), "target": check.target, "labels": check.labels, "description": check.description},
+        "incident": {
+            "id": incident.id, "status": incident.status, "severity": incident.severity, "error": incident.error,
+            "status_code": incident.status_code, "count": incident.count, "dedup_hash": incident.dedup_hash,
+            "opened_at": incident.opened_at, "resolved_at": incident.resolved_at,
+            "duration_seconds": (end - incident.opened_at).num_seconds().max(0),
+        },
+        "result": result,
+        "template": alert.template,
+    });
+    for channel in &alert.channels {
+        let key = format!("uptimeping-{tenant}-{}-{event_id}-{channel}", incident.id);
+        insert(tx, tenant, Some(incident.id), channel, event, &key, &payload)?;
+    }
+    Ok(())
+}
+
+fn notification_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Notification> {
+    Ok(Notification {
+        id: r.get(0)?,
+        incident_id: r.get(1)?,
+        channel: r.get(2)?,
+        event: r.get(3)?,
+        status: r.get(4)?,
+        attempts: r.get::<_, i64>(5)? as u32,
+        idempotency_key: r.get(6)?,
+        last_error: r.get(7)?,
+        created_at: to_time(r.get(8)?),
+        sent_at: r.get::<_, Option<i64>>(9)?.map(to_time),
+    })
+}
+
+const NOTIFICATION_COLUMNS: &str = "id, incident_id, channel, event, status, attempts, idempotency_key, last_error, created_at, sent_at";
+
+impl Store {
+    /// Queues a test message to `channel`; returns the row's id.
+    pub async fn queue_test(&self, tenant: i64, channel: String) -> Result<i64> {
+        self.write(move |tx| {
+            let exists: Option<i64> = tx.query_row("SELECT 1 FROM resources WHERE tenant_id = ?1 AND kind = 'Channel' AND name = ?2", params![tenant, channel], |r| r.get(0)).optional()?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound(format!("no channel named `{channel}`")));
+            }
+            let key = format!("uptimeping-{tenant}-test-{}-{channel}", now_ms());
+            let payload = json!({"event": "test", "actor": "api", "at": chrono::Utc::now(), "check": {"name": "uptimeping-test", "type": "http", "target": "https://example.com/", "labels": {}}, "incident": {"id": 0, "status": "open", "severity": "warning", "error": "this is a test message from uptimeping", "count": 1, "duration_seconds": 0}});
+            insert(tx, tenant, None, &channel, "test", &key, &payload)?;
+            Ok(tx.last_insert_rowid())
+        })
+        .await
+    }
+
+    /// Rows due for sending, oldest first.
+    pub async fn due_notifications(&self, limit: u32) -> Result<Vec<OutboxRow>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, tenant_id, channel, event, idempotency_key, payload, attempts FROM outbox
+                 WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![now_ms(), limit], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, String>(5)?, r.get::<_, i64>(6)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, tenant, channel, event, key, payload, attempts) = row?;
+                out.push(OutboxRow { id, tenant, channel, event, idempotency_key: key, payload: serde_json::from_str(&payload)?, attempts: attempts as u32 });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The earliest time a pending row becomes due, to sleep until then.
+    pub async fn next_due_at(&self) -> Result<Option<i64>> {
+        self.read(|c| Ok(c.query_row("SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'", [], |r| r.get(0))?)).await
+    }
+
+    pub async fn mark_sent(&self, id: i64) -> Result<()> {
+        self.write(move |tx| Ok(tx.execute("UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1", params![id, now_ms()]).map(|_| ())?)).await
+    }
+
+    /// Records a failed attempt: tried again at `retry_at`, or given up on when `None`.
+    pub async fn mark_attempt_failed(&self, id: i64, error: String, retry_at: Option<i64>) -> Result<()> {
+        self.write(move |tx| {
+            match retry_at {
+                Some(at) => tx.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1", params![id, error, at])?,
+                None => tx.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2, status = 'failed' WHERE id = ?1", params![id, error])?,
+            };
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn notification(&self, id: i64) -> Result<Notification> {
+        self.read(move |c| {
+            c.query_row(&format!("SELECT {NOTIFICATION_COLUMNS} FROM outbox WHERE id = ?1"), [id], notification_row)
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound(format!("no notification {id}")))
+        })
+        .await
+    }
+
+    pub async fn incident_notifications(&self, tenant: i64, incident: i64) -> Result<Vec<Notification>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(&format!("SELECT {NOTIFICATION_COLUMNS} FROM outbox WHERE tenant_id = ?1 AND incident_id = ?2 ORDER BY id"))?;
+            let rows = stmt.query_map(params![tenant, incident], notification_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    /// Per channel: (sent, failed, pending).
+    pub async fn channel_counts(&self, tenant: i64) -> Result<BTreeMap<String, (u64, u64, u64)>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached("SELECT channel, status, count(*) FROM outbox WHERE tenant_id = ?1 GROUP BY channel, status")?;
+            let rows = stmt.query_map([tenant], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+            let mut out: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+            for row in rows {
+                let (channel, status, n) = row?;
+                let e = out.entry(channel).or_default();
+                match status.as_str() {
+                    "sent" => e.0 = n as u64,
+                    "failed" => e.1 = n as u64,
+                    _ => e.2 = n as u64,
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}

@@ -1,0 +1,177 @@
+//! Desired state: the resources a tenant has applied, their owners, and the
+//! tenant's state revision (bumped by every apply that changes something).
+
+use std::collections::BTreeSet;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
+
+use super::{Result, Store, StoreError, now_ms};
+use crate::spec::Kind;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResource {
+    pub kind: Kind,
+    pub name: String,
+    /// Canonical spec, secrets in the clear (they are needed to probe and notify).
+    pub spec: Value,
+    pub secrets: BTreeSet<String>,
+    pub source: Option<String>,
+    pub file: Option<String>,
+    pub line: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TenantState {
+    pub revision: u64,
+    pub resources: Vec<StoredResource>,
+}
+
+fn kind_of(s: &str) -> Kind {
+    s.parse().unwrap_or(Kind::Check)
+}
+
+/// Loads a tenant's state on `c` (inside a write transaction for a consistent apply).
+pub fn load_state(c: &Connection, tenant: i64) -> Result<TenantState> {
+    let revision: i64 = c
+        .query_row("SELECT revision FROM tenants WHERE id = ?1", [tenant], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("no tenant {tenant}")))?;
+    let resources = list(c, tenant, None)?;
+    Ok(TenantState { revision: revision as u64, resources })
+}
+
+fn list(c: &Connection, tenant: i64, kind: Option<Kind>) -> Result<Vec<StoredResource>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT kind, name, spec, secrets, source, file, line FROM resources
+         WHERE tenant_id = ?1 AND (?2 IS NULL OR kind = ?2) ORDER BY kind, name",
+    )?;
+    let rows = stmt.query_map(params![tenant, kind.map(|k| k.as_str())], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, name, spec, secrets, source, file, line) = row?;
+        out.push(StoredResource { kind: kind_of(&kind), name, spec: serde_json::from_str(&spec)?, secrets: serde_json::from_str(&secrets)?, source, file, line });
+    }
+    Ok(out)
+}
+
+pub fn upsert(c: &Connection, tenant: i64, r: &StoredResource) -> Result<()> {
+    c.execute(
+        "INSERT INTO resources (tenant_id, kind, name, spec, secrets, source, file, line, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (tenant_id, kind, name) DO UPDATE SET
+           spec = excluded.spec, secrets = excluded.secrets, source = excluded.source,
+           file = excluded.file, line = excluded.line, updated_at = excluded.updated_at",
+        params![tenant, r.kind.as_str(), r.name, r.spec.to_string(), serde_json::to_string(&r.secrets)?, r.source, r.file, r.line, now_ms()],
+    )?;
+    if r.kind == Kind::Check {
+        c.execute("INSERT OR IGNORE INTO check_state (tenant_id, name) VALUES (?1, ?2)", params![tenant, r.name])?;
+    }
+    Ok(())
+}
+
+pub fn delete(c: &Connection, tenant: i64, kind: Kind, name: &str) -> Result<bool> {
+    let n = c.execute("DELETE FROM resources WHERE tenant_id = ?1 AND kind = ?2 AND name = ?3", params![tenant, kind.as_str(), name])?;
+    if kind == Kind::Check {
+        c.execute("DELETE FROM check_state WHERE tenant_id = ?1 AND name = ?2", params![tenant, name])?;
+    }
+    Ok(n > 0)
+}
+
+pub fn bump_revision(c: &Connection, tenant: i64) -> Result<u64> {
+    c.execute("UPDATE tenants SET revision = revision + 1 WHERE id = ?1", [tenant])?;
+    let rev: i64 = c.query_row("SELECT revision FROM tenants WHERE id = ?1", [tenant], |r| r.get(0))?;
+    Ok(rev as u64)
+}
+
+impl Store {
+    pub async fn resources(&self, tenant: i64, kind: Option<Kind>) -> Result<Vec<StoredResource>> {
+        self.read(move |c| list(c, tenant, kind)).await
+    }
+
+    pub async fn resource(&self, tenant: i64, kind: Kind, name: String) -> Result<Option<StoredResource>> {
+        self.read(move |c| Ok(list(c, tenant, Some(kind))?.into_iter().find(|r| r.name == name))).await
+    }
+
+    /// Every check of every tenant, for the scheduler.
+    pub async fn all_checks(&self) -> Result<Vec<(i64, StoredResource, bool)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT r.tenant_id, r.name, r.spec, r.secrets, r.source, r.file, r.line, COALESCE(s.paused, 0)
+                 FROM resources r LEFT JOIN check_state s ON s.tenant_id = r.tenant_id AND s.name = r.name
+                 WHERE r.kind = 'Check'",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get::<_, bool>(7)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (tenant, name, spec, secrets, source, file, line, paused) = row?;
+                let res = StoredResource { kind: Kind::Check, name, spec: serde_json::from_str(&spec)?, secrets: serde_json::from_str(&secrets)?, source, file, line };
+                out.push((tenant, res, paused));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Deletes one check outside plan/apply (the API's DELETE), bumping the revision.
+    pub async fn delete_check(&self, tenant: i64, name: String) -> Result<bool> {
+        self.write(move |tx| {
+            let gone = delete(tx, tenant, Kind::Check, &name)?;
+            if gone {
+                bump_revision(tx, tenant)?;
+            }
+            Ok(gone)
+        })
+        .await
+    }
+
+    pub async fn set_paused(&self, tenant: i64, name: String, paused: bool) -> Result<bool> {
+        self.write(move |tx| Ok(tx.execute("UPDATE check_state SET paused = ?3 WHERE tenant_id = ?1 AND name = ?2", params![tenant, name, paused])? > 0)).await
+    }
+}
+
+/// A change to desired state, made by an apply.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edit {
+    Upsert(StoredResource),
+    Delete(Kind, String),
+}
+
+/// What an apply's decision function found: a value to return, and the edits to make.
+pub type Decision<T> = std::result::Result<(T, Vec<Edit>), T>;
+
+impl Store {
+    /// Loads a tenant's state and lets `decide` compute edits from it, inside one write
+    /// transaction: the state cannot move between the decision and the edits. `Ok`
+    /// edits are written and bump the revision (when there are any); `Err` writes nothing.
+    /// Returns the decision's value and the revision afterwards.
+    pub async fn transact_state<T, F>(&self, tenant: i64, decide: F) -> Result<(std::result::Result<T, T>, u64)>
+    where
+        T: Send + 'static,
+        F: FnOnce(&TenantState) -> Decision<T> + Send + 'static,
+    {
+        self.write(move |tx| {
+            let state = load_state(tx, tenant)?;
+            match decide(&state) {
+                Err(value) => Ok((Err(value), state.revision)),
+                Ok((value, edits)) if edits.is_empty() => Ok((Ok(value), state.revision)),
+                Ok((value, edits)) => {
+                    for e in &edits {
+                        match e {
+                            Edit::Upsert(r) => upsert(tx, tenant, r)?,
+                            Edit::Delete(kind, name) => {
+                                delete(tx, tenant, *kind, name)?;
+                            }
+                        }
+                    }
+                    Ok((Ok(value), bump_revision(tx, tenant)?))
+                }
+            }
+        })
+        .await
+    }
+}

@@ -1,0 +1,225 @@
+//! The REST API's documents, shared by the daemon (which serves them) and the CLI
+//! (which reads them). Routes, all under `/api/v1` and all needing
+//! `Authorization: Bearer <api key>`:
+//!
+//! | route | body → answer |
+//! |---|---|
+//! | `POST /plan` | [`PlanRequest`] → [`Plan`](crate::spec::plan::Plan) |
+//! | `POST /apply` | [`PlanRequest`] (with `expected_revision` for saved plans) → [`ApplyResponse`] |
+//! | `GET /checks?label=k=v&state=up\|down\|pending\|paused&type=http` | → `[CheckSummary]` |
+//! | `GET /checks/{name}` | → [`CheckDetail`] |
+//! | `DELETE /checks/{name}` | → 204 |
+//! | `POST /checks/{name}/run` | → [`ProbeResult`] (runs now, waits for the result) |
+//! | `POST /checks/{name}/pause`, `/resume` | → [`CheckSummary`] |
+//! | `GET /checks/{name}/status` | → [`CheckSummary`] |
+//! | `GET /checks/{name}/results?limit=50&before=ID` | → [`ResultPage`] |
+//! | `GET /incidents?status=open\|acknowledged\|resolved&check=NAME&limit=` | → `[Incident]` |
+//! | `GET /incidents/{id}` | → [`IncidentDetail`] |
+//! | `GET /incidents/{id}/events` | → `[IncidentEvent]` |
+//! | `POST /incidents/{id}/ack`, `/resolve` | optional [`ActionRequest`] → [`Incident`] |
+//! | `GET /channels` | → `[ChannelSummary]` |
+//! | `POST /channels/{name}/test` | → [`Notification`] (sent now, waits for the outcome) |
+//! | `POST /tenants` | [`TenantRequest`] → [`TenantCreated`] (admin keys of the first tenant only) |
+//!
+//! `GET /healthz`, `/readyz` and `/metrics` need no key. Errors are
+//! [`ErrorBody`] with a 4xx/5xx status.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use crate::probe::ProbeResult;
+use crate::spec::plan::{Desired, Options, Plan};
+
+/// `{"error": {"code": "not_found", "message": "no check named `x`"}}`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `unauthorized`, `not_found`, `invalid`, `conflict`,
+    /// `revision_moved`, `too_large`, `internal`.
+    pub code: String,
+    pub message: String,
+    /// For `invalid` and `conflict`: every problem found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanRequest {
+    #[serde(flatten)]
+    pub options: Options,
+    pub resources: Vec<Desired>,
+    /// Apply only if the state is still at this revision (saved plans).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_revision: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplyResponse {
+    pub plan: Plan,
+    /// The revision after the apply (unchanged when there was nothing to do).
+    pub state_revision: u64,
+}
+
+/// The last known state of a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckState {
+    /// Not run yet.
+    Pending,
+    Up,
+    Down,
+    Paused,
+    /// `enabled: false` in its file.
+    Disabled,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckSummary {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub check_type: String,
+    pub target: String,
+    pub schedule: String,
+    pub state: CheckState,
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub source: Option<String>,
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub last_latency_ms: Option<f64>,
+    pub last_error: Option<String>,
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub open_incident: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckDetail {
+    #[serde(flatten)]
+    pub summary: CheckSummary,
+    /// The check's canonical spec, secrets masked.
+    pub spec: serde_json::Value,
+    /// Uptime over the last 24 hours, 0–100, when there are results.
+    pub uptime_24h: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredResult {
+    pub id: i64,
+    #[serde(flatten)]
+    pub result: ProbeResult,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultPage {
+    pub items: Vec<StoredResult>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    pub next_before: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IncidentStatus {
+    Open,
+    Acknowledged,
+    Resolved,
+}
+
+impl IncidentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentStatus::Open => "open",
+            IncidentStatus::Acknowledged => "acknowledged",
+            IncidentStatus::Resolved => "resolved",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: i64,
+    pub check: String,
+    pub status: IncidentStatus,
+    pub severity: crate::spec::Severity,
+    pub error: String,
+    pub status_code: Option<u16>,
+    /// Failed runs while the incident was open, the first included.
+    pub count: u64,
+    /// SHA-256 of the failure signature: normalised error, status code, first 100 bytes of body.
+    pub dedup_hash: String,
+    pub opened_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolved_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentDetail {
+    #[serde(flatten)]
+    pub incident: Incident,
+    pub events: Vec<IncidentEvent>,
+    pub notifications: Vec<Notification>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentEvent {
+    pub id: i64,
+    pub incident_id: i64,
+    pub at: DateTime<Utc>,
+    /// `opened`, `failure`, `signature_changed`, `acknowledged`, `escalated`, `resolved`.
+    pub kind: String,
+    pub actor: String,
+    #[serde(default)]
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: i64,
+    pub incident_id: Option<i64>,
+    pub channel: String,
+    /// `opened`, `resolved`, `escalated`, `acknowledged`, `test`.
+    pub event: String,
+    /// `pending`, `sent`, `failed`.
+    pub status: String,
+    pub attempts: u32,
+    pub idempotency_key: String,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ActionRequest {
+    /// Free text recorded with the event.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelSummary {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub channel_type: String,
+    pub source: Option<String>,
+    pub template: Option<String>,
+    pub sent: u64,
+    pub failed: u64,
+    pub pending: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantRequest {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantCreated {
+    pub id: i64,
+    pub name: String,
+    /// The new tenant's admin API key; shown once.
+    pub api_key: String,
+}

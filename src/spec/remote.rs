@@ -1,0 +1,97 @@
+//! Resources that arrive as canonical JSON (from the CLI, over the API) rather than
+//! as YAML: typed and validated again, since the daemon trusts no client.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::decode::Positions;
+use super::plan::Desired;
+use super::{Kind, Spec, canonical, secrets, validate};
+
+/// A desired resource after checking: typed, re-canonicalised, with its secret pointers.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub desired: Desired,
+    pub spec: Spec,
+    pub secrets: BTreeSet<String>,
+}
+
+fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." { e.inner().to_string() } else { format!("`{path}`: {}", e.inner()) }
+    })
+}
+
+/// Types and validates one resource sent as JSON. Paths such as `ca_file` must have
+/// been inlined by the sender: they mean nothing on the daemon's machine.
+pub fn check(mut d: Desired) -> Result<Checked, Vec<String>> {
+    let label = format!("{} `{}`", d.kind, d.name);
+    let mut value = d.spec.clone();
+    if let Value::Object(m) = &mut value {
+        m.remove("kind");
+    }
+    let spec = match d.kind {
+        Kind::Check => typed(&value).map(Spec::Check),
+        Kind::Channel => typed(&value).map(Spec::Channel),
+        Kind::Template => typed(&value).map(Spec::Template),
+    }
+    .map_err(|e| vec![format!("{label}: {e}")])?;
+    let mut errors = Vec::new();
+    if spec.name() != d.name {
+        errors.push((Default::default(), format!("the spec is named `{}`", spec.name())));
+    }
+    if let Spec::Check(c) = &spec {
+        if c.http.tls.ca_file.is_some() {
+            errors.push((Default::default(), "`http.tls.ca_file` must be sent inline as `http.tls.ca`".into()));
+        }
+    }
+    let positions = Positions::default();
+    validate::name(&d.name, &positions, &mut errors);
+    let mut spec = spec;
+    validate::resource(&mut spec, &positions, Path::new("."), &mut errors);
+    if !errors.is_empty() {
+        return Err(errors.into_iter().map(|(_, m)| format!("{label}: {m}")).collect());
+    }
+    d.spec = canonical(&spec);
+    let secrets = secrets::secret_pointers(d.kind, &d.spec, &d.sensitive);
+    Ok(Checked { desired: d, spec, secrets })
+}
+
+/// The resources `spec` refers to by name, with the field that names them.
+pub fn references(spec: &Spec) -> Vec<(&'static str, Kind, String)> {
+    let mut out = Vec::new();
+    match spec {
+        Spec::Check(c) => {
+            if let Some(a) = &c.alert {
+                out.extend(a.channels.iter().map(|ch| ("alert.channels", Kind::Channel, ch.clone())));
+                if let Some(t) = &a.template {
+                    out.push(("alert.template", Kind::Template, t.clone()));
+                }
+            }
+        }
+        Spec::Channel(c) => {
+            if let Some(t) = &c.template {
+                out.push(("template", Kind::Template, t.clone()));
+            }
+        }
+        Spec::Template(_) => {}
+    }
+    out
+}
+
+/// Types a stored canonical spec (which has passed [`check`] before).
+pub fn parse_stored(kind: Kind, spec: &Value) -> Result<Spec, String> {
+    let mut value = spec.clone();
+    if let Value::Object(m) = &mut value {
+        m.remove("kind");
+    }
+    match kind {
+        Kind::Check => typed(&value).map(Spec::Check),
+        Kind::Channel => typed(&value).map(Spec::Channel),
+        Kind::Template => typed(&value).map(Spec::Template),
+    }
+}

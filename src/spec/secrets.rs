@@ -1,0 +1,79 @@
+//! Which values are secrets: those that came from `${...}` (recorded at load time)
+//! and fields that hold credentials by their nature. Secrets are stored by the
+//! daemon but never printed back: not in plans, API responses or logs.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::Kind;
+
+/// What a secret prints as, in text and in JSON.
+pub const MASK: &str = "(sensitive value)";
+
+/// Fields that hold credentials whatever their value's origin.
+const SECRET_FIELDS: &[(Kind, &str)] = &[
+    (Kind::Channel, "/telegram/bot_token"),
+    (Kind::Channel, "/slack/webhook_url"),
+    (Kind::Channel, "/email/password"),
+    (Kind::Channel, "/webhook/url"),
+    (Kind::Channel, "/webhook/secret"),
+];
+
+/// Header names whose values are credentials, in checks and webhooks alike.
+const SECRET_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie", "x-api-key", "x-auth-token", "api-key"];
+
+/// Every secret pointer of a canonical resource: the built-in secret fields that are
+/// present, secret headers, and the pointers in `from_variables`.
+pub fn secret_pointers(kind: Kind, canonical: &Value, from_variables: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = from_variables.iter().filter(|p| canonical.pointer(p).is_some()).cloned().collect();
+    for (k, p) in SECRET_FIELDS {
+        if *k == kind && canonical.pointer(p).is_some() {
+            out.insert((*p).to_string());
+        }
+    }
+    for headers in ["/http/headers", "/webhook/headers"] {
+        if let Some(Value::Object(map)) = canonical.pointer(headers) {
+            for name in map.keys() {
+                if SECRET_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+                    out.insert(format!("{headers}/{}", super::decode::escape_segment(name)));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether `pointer` is a secret or lies inside one.
+pub fn is_secret(pointer: &str, secrets: &BTreeSet<String>) -> bool {
+    secrets.iter().any(|s| pointer == s || pointer.starts_with(&format!("{s}/")))
+}
+
+/// A copy of `value` with every secret replaced by [`MASK`].
+pub fn masked(value: &Value, secrets: &BTreeSet<String>) -> Value {
+    let mut v = value.clone();
+    for p in secrets {
+        if let Some(slot) = v.pointer_mut(p) {
+            *slot = Value::String(MASK.into());
+        }
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn finds_secret_fields_headers_and_interpolated_values() {
+        let v = json!({"webhook": {"url": "https://x", "headers": {"Authorization": "t", "x-team": "a"}}, "labels": {"k": "v"}});
+        let vars: BTreeSet<String> = ["/labels/k".to_string(), "/gone".to_string()].into();
+        let s = secret_pointers(Kind::Channel, &v, &vars);
+        assert_eq!(s, ["/labels/k", "/webhook/headers/Authorization", "/webhook/url"].iter().map(|s| s.to_string()).collect());
+        let m = masked(&v, &s);
+        assert_eq!(m["webhook"]["url"], MASK);
+        assert_eq!(m["webhook"]["headers"]["x-team"], "a");
+        assert!(is_secret("/webhook/url", &s) && !is_secret("/webhook/urls", &s));
+    }
+}
