@@ -7,7 +7,7 @@ use std::path::Path;
 use super::decode::{Positions, escape_segment};
 use super::diag::{Diagnostic, Diagnostics, Pos};
 use super::load::Seen;
-use super::{Channel, Check, Kind, MIN_INTERVAL, Resource, Spec, Template, expr};
+use super::{Channel, Check, Kind, MIN_INTERVAL, Resource, Spec, StatusSet, Template, expr};
 
 /// The longest name a resource may have, as for a DNS label.
 pub const MAX_NAME_LEN: usize = 63;
@@ -148,12 +148,14 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
 
     let e = &c.expect;
     if let Some(status) = &e.status {
-        for p in status.patterns() {
+        for (i, p) in status.patterns().iter().enumerate() {
             if let Some(problem) = p.problem() {
-                errors.push((
-                    pos.value("/expect/status"),
-                    format!("`expect.status`: {problem}"),
-                ));
+                // Point at the entry itself when the statuses are written as a list.
+                let at = match status {
+                    StatusSet::One(_) => "/expect/status".to_string(),
+                    StatusSet::Many(_) => format!("/expect/status/{i}"),
+                };
+                errors.push((pos.value(&at), format!("`expect.status`: {problem}")));
             }
         }
     }
