@@ -171,7 +171,7 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
                 pos.value("/expect/body_regex"),
                 format!(
                     "`expect.body_regex`: invalid regular expression: {}",
-                    first_line(&err.to_string())
+                    regex_reason(&err)
                 ),
             ));
         }
@@ -183,7 +183,7 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
                 pos.value(&at),
                 format!(
                     "`expect.headers.{k}`: invalid regular expression: {}",
-                    first_line(&err.to_string())
+                    regex_reason(&err)
                 ),
             ));
         }
@@ -368,6 +368,10 @@ pub(crate) fn cross_references<'a>(
     }
 }
 
-fn first_line(s: &str) -> &str {
-    s.lines().last().unwrap_or(s).trim()
+/// The reason out of a regex error, whose text repeats the pattern with a caret
+/// under it and ends in `error: <reason>`; the position is reported separately.
+fn regex_reason(err: &regex::Error) -> String {
+    let text = err.to_string();
+    let last = text.lines().last().unwrap_or(&text).trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
 }
