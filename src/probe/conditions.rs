@@ -75,12 +75,12 @@ pub fn evaluate(conditions: &[String], input: &Input<'_>) -> Vec<Failure> {
 /// For a top-level comparison, the left side's value; otherwise just `false`.
 fn explain(program: &Program, ctx: &Context<'_, '_>) -> String {
     let top = program.expression();
-    if let Expr::Call(call) = &top.expr {
-        if COMPARISONS.contains(&call.func_name.as_str()) && call.args.len() == 2 {
-            if let Ok(left) = ctx.resolve(&call.args[0]) {
-                return format!("false: {} is {}", left_text(program, top.id), show(&left));
-            }
-        }
+    if let Expr::Call(call) = &top.expr
+        && COMPARISONS.contains(&call.func_name.as_str())
+        && call.args.len() == 2
+        && let Ok(left) = ctx.resolve(&call.args[0])
+    {
+        return format!("false: {} is {}", left_text(program, top.id), show(&left));
     }
     "false".into()
 }

@@ -140,17 +140,16 @@ fn tls_cause(err: &reqwest::Error) -> Option<String> {
     while let Some(e) = cur {
         let text = e.to_string();
         let lower = text.to_ascii_lowercase();
-        if lower.contains("certificate")
+        if (lower.contains("certificate")
             || lower.contains("handshake")
             || lower.contains("tls")
-            || lower.contains("peer") && lower.contains("alert")
+            || lower.contains("peer") && lower.contains("alert"))
+            && (e.source().is_none() || lower.contains("certificate"))
         {
-            if e.source().is_none() || lower.contains("certificate") {
-                return Some(
-                    text.trim_start_matches("invalid peer certificate: ")
-                        .to_string(),
-                );
-            }
+            return Some(
+                text.trim_start_matches("invalid peer certificate: ")
+                    .to_string(),
+            );
         }
         cur = e.source();
     }

@@ -155,14 +155,14 @@ fn evaluate(check: &Check, resp: &Response, latency: Duration) -> Vec<Failure> {
         }
         _ => {}
     }
-    if let Some(max) = e.max_latency {
-        if latency > max.get() {
-            out.push(fail(
-                "max_latency",
-                format!("at most {max}"),
-                format!("{}ms", latency.as_millis()),
-            ));
-        }
+    if let Some(max) = e.max_latency
+        && latency > max.get()
+    {
+        out.push(fail(
+            "max_latency",
+            format!("at most {max}"),
+            format!("{}ms", latency.as_millis()),
+        ));
     }
     if let Some(min_left) = e.cert_valid_for {
         match resp.cert_not_after {
@@ -207,16 +207,15 @@ fn evaluate(check: &Check, resp: &Response, latency: Duration) -> Vec<Failure> {
         }
     }
     let text = String::from_utf8_lossy(&resp.body);
-    if let Some(pattern) = &e.body_regex {
-        if let Ok(re) = regex::Regex::new(pattern) {
-            if !re.is_match(&text) {
-                out.push(fail(
-                    "body_regex",
-                    format!("body to match /{pattern}/"),
-                    format!("`{}`", text.trim()),
-                ));
-            }
-        }
+    if let Some(pattern) = &e.body_regex
+        && let Ok(re) = regex::Regex::new(pattern)
+        && !re.is_match(&text)
+    {
+        out.push(fail(
+            "body_regex",
+            format!("body to match /{pattern}/"),
+            format!("`{}`", text.trim()),
+        ));
     }
     let json: Option<serde_json::Value> = serde_json::from_slice(&resp.body).ok();
     let truncated_note = if resp.truncated {

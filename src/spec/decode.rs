@@ -145,15 +145,15 @@ pub fn resolve_plain(text: &str) -> Value {
             return Value::Number(n.into());
         }
     }
-    if let Some(hex) = text.strip_prefix("0x") {
-        if let Ok(n) = u64::from_str_radix(hex, 16) {
-            return Value::Number(n.into());
-        }
+    if let Some(hex) = text.strip_prefix("0x")
+        && let Ok(n) = u64::from_str_radix(hex, 16)
+    {
+        return Value::Number(n.into());
     }
-    if let Some(oct) = text.strip_prefix("0o") {
-        if let Ok(n) = u64::from_str_radix(oct, 8) {
-            return Value::Number(n.into());
-        }
+    if let Some(oct) = text.strip_prefix("0o")
+        && let Ok(n) = u64::from_str_radix(oct, 8)
+    {
+        return Value::Number(n.into());
     }
     let looks_float = digits
         .bytes()
@@ -162,10 +162,8 @@ pub fn resolve_plain(text: &str) -> Value {
         && digits
             .bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
-    if looks_float {
-        if let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64) {
-            return Value::Number(n);
-        }
+    if looks_float && let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64) {
+        return Value::Number(n);
     }
     Value::String(text.to_string())
 }

@@ -59,10 +59,10 @@ impl Schedule {
                 let mut prev: Option<DateTime<Utc>> = None;
                 let mut min = std::time::Duration::MAX;
                 for t in cron.iter_after(start).take(CRON_GAP_SAMPLES) {
-                    if let Some(p) = prev {
-                        if let Ok(gap) = (t - p).to_std() {
-                            min = min.min(gap);
-                        }
+                    if let Some(p) = prev
+                        && let Ok(gap) = (t - p).to_std()
+                    {
+                        min = min.min(gap);
                     }
                     prev = Some(t);
                 }

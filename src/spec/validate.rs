@@ -129,21 +129,20 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
             )),
         }
     }
-    if let Some(pem) = &http.tls.ca {
-        if reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+    if let Some(pem) = &http.tls.ca
+        && reqwest::Certificate::from_pem_bundle(pem.as_bytes())
             .map(|v| v.is_empty())
             .unwrap_or(true)
-        {
-            let at = if pos.value("/http/tls/ca") == Pos::default() {
-                "/http/tls/ca_file"
-            } else {
-                "/http/tls/ca"
-            };
-            errors.push((
-                pos.value(at),
-                "`http.tls`: no PEM certificate found in the CA bundle".into(),
-            ));
-        }
+    {
+        let at = if pos.value("/http/tls/ca") == Pos::default() {
+            "/http/tls/ca_file"
+        } else {
+            "/http/tls/ca"
+        };
+        errors.push((
+            pos.value(at),
+            "`http.tls`: no PEM certificate found in the CA bundle".into(),
+        ));
     }
 
     let e = &c.expect;
@@ -165,16 +164,16 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
             errors.push((pos.key(&at), format!("`expect.json_path`: `{path}` is not a JSONPath: {err}; expected e.g. `$.status`")));
         }
     }
-    if let Some(re) = &e.body_regex {
-        if let Err(err) = regex::Regex::new(re) {
-            errors.push((
-                pos.value("/expect/body_regex"),
-                format!(
-                    "`expect.body_regex`: invalid regular expression: {}",
-                    regex_reason(&err)
-                ),
-            ));
-        }
+    if let Some(re) = &e.body_regex
+        && let Err(err) = regex::Regex::new(re)
+    {
+        errors.push((
+            pos.value("/expect/body_regex"),
+            format!(
+                "`expect.body_regex`: invalid regular expression: {}",
+                regex_reason(&err)
+            ),
+        ));
     }
     for (k, re) in &e.headers {
         if let Err(err) = regex::Regex::new(re) {

@@ -209,19 +209,18 @@ pub fn parse(text: &str) -> Result<(Vec<Document>, Vec<SyntaxError>), SyntaxErro
             Some(Frame::Map { entries, key, .. }) => match key.take() {
                 None => *key = Some(node),
                 Some(k) => {
-                    if let NodeValue::Scalar { text, .. } = &k.value {
-                        if let Some((first, _)) =
+                    if let NodeValue::Scalar { text, .. } = &k.value
+                        && let Some((first, _)) =
                             entries.iter().find(|(e, _)| e.as_str() == Some(text))
-                        {
-                            soft_errors.push(SyntaxError {
-                                pos: k.pos,
-                                message: format!(
-                                    "duplicate key `{text}` (first at line {})",
-                                    first.pos.line
-                                ),
-                            });
-                            continue;
-                        }
+                    {
+                        soft_errors.push(SyntaxError {
+                            pos: k.pos,
+                            message: format!(
+                                "duplicate key `{text}` (first at line {})",
+                                first.pos.line
+                            ),
+                        });
+                        continue;
                     }
                     entries.push((k, node));
                 }
