@@ -1,4 +1,5 @@
 //! Integration tests: the real binary against real servers on 127.0.0.1.
 //! One test binary, a module per feature.
 
+mod canonical;
 mod support;
