@@ -2,4 +2,7 @@
 //! One test binary, a module per feature.
 
 mod canonical;
+mod spec_errors;
+mod spec_inputs;
+mod spec_refs;
 mod support;
