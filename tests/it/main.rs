@@ -2,6 +2,7 @@
 //! One test binary, a module per feature.
 
 mod canonical;
+mod cli;
 mod spec_errors;
 mod spec_inputs;
 mod spec_refs;
