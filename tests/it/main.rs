@@ -3,6 +3,7 @@
 
 mod canonical;
 mod cli;
+mod completions;
 mod spec_errors;
 mod spec_inputs;
 mod spec_refs;
