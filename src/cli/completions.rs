@@ -1,5 +1,7 @@
 //! `uptimeping completions SHELL`: shell completion scripts.
 
+use std::io::Write;
+
 const EXAMPLES: &str = "\
 Examples:
   uptimeping completions bash > /etc/bash_completion.d/uptimeping
@@ -18,7 +20,11 @@ pub struct Args {
 
 impl Args {
     pub fn run(self, cmd: &mut clap::Command) -> anyhow::Result<u8> {
-        clap_complete::generate(self.shell, cmd, "uptimeping", &mut std::io::stdout().lock());
+        // clap_complete panics when its writer fails; writing a buffer ourselves turns
+        // a closed pipe into an ordinary I/O error that `run` knows to ignore.
+        let mut script = Vec::new();
+        clap_complete::generate(self.shell, cmd, "uptimeping", &mut script);
+        std::io::stdout().lock().write_all(&script)?;
         Ok(super::exit::OK)
     }
 }

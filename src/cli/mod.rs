@@ -10,7 +10,9 @@ mod validate;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use std::ffi::OsString;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 pub use output::OutputFormat;
 
@@ -71,7 +73,19 @@ pub fn run() -> ExitCode {
             "uptimeping: internal error: {info}; this is a bug, please report it with the command you ran"
         );
     }));
-    let cli = match Cli::try_parse() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    // clap prints help and usage errors before `--color` is known, with its own
+    // auto-detection; look for the flag first so that those obey it too.
+    let clap_color = match color_flag(&args) {
+        Some(ColorWhen::Always) => clap::ColorChoice::Always,
+        Some(ColorWhen::Never) => clap::ColorChoice::Never,
+        Some(ColorWhen::Auto) | None => clap::ColorChoice::Auto,
+    };
+    let parsed = Cli::command()
+        .color(clap_color)
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -113,6 +127,23 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
             });
         kind == Some(std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// The value of `--color` on the command line, if given and valid.
+fn color_flag(args: &[OsString]) -> Option<ColorWhen> {
+    let mut found = None;
+    let mut args = args.iter().skip(1).filter_map(|a| a.to_str());
+    while let Some(arg) = args.next() {
+        let value = match arg {
+            "--" => break,
+            "--color" => args.next(),
+            other => other.strip_prefix("--color="),
+        };
+        if let Some(v) = value {
+            found = ColorWhen::from_str(v, true).ok().or(found);
+        }
+    }
+    found
 }
 
 fn dispatch(command: Command) -> anyhow::Result<u8> {

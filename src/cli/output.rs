@@ -17,20 +17,16 @@ pub enum OutputFormat {
 impl OutputFormat {
     /// Prints a serialisable document in this format (a table caller handles `Table` itself).
     pub fn print_value<T: Serialize>(self, value: &T) -> anyhow::Result<()> {
-        let mut out = std::io::stdout().lock();
-        match self {
-            OutputFormat::Json | OutputFormat::Table => {
-                serde_json::to_writer_pretty(&mut out, value)?;
-                writeln!(out)?;
-            }
-            OutputFormat::Yaml => {
-                let text = serde_saphyr::to_string(value)?;
-                out.write_all(text.as_bytes())?;
-                if !text.ends_with('\n') {
-                    writeln!(out)?;
-                }
-            }
+        // Serialised first so that a write error stays an io::Error (a closed pipe is
+        // not a failure) instead of being wrapped in a serde_json::Error.
+        let mut text = match self {
+            OutputFormat::Json | OutputFormat::Table => serde_json::to_string_pretty(value)?,
+            OutputFormat::Yaml => serde_saphyr::to_string(value)?,
+        };
+        if !text.ends_with('\n') {
+            text.push('\n');
         }
+        std::io::stdout().lock().write_all(text.as_bytes())?;
         Ok(())
     }
 }

@@ -16,9 +16,10 @@ pub struct Args {}
 impl Args {
     pub fn run(self) -> anyhow::Result<u8> {
         let schema = crate::spec::schema::document_schema();
-        let mut out = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, &schema)?;
-        writeln!(out)?;
+        // Serialised first so that a write error stays an io::Error (a closed pipe is
+        // not a failure) instead of being wrapped in a serde_json::Error.
+        let text = serde_json::to_string_pretty(&schema)?;
+        writeln!(std::io::stdout().lock(), "{text}")?;
         Ok(super::exit::OK)
     }
 }

@@ -16,7 +16,9 @@ pub enum ApplyError {
     Invalid(Vec<String>),
     #[error("the plan conflicts with live state")]
     Conflict(Vec<String>),
-    #[error("the state moved from revision {expected} to {actual} since the plan was made; make a new plan")]
+    #[error(
+        "the state moved from revision {expected} to {actual} since the plan was made; make a new plan"
+    )]
     RevisionMoved { expected: u64, actual: u64 },
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -29,7 +31,12 @@ enum Outcome {
 
 /// Computes the plan of `req` against `tenant`'s state and, when `commit`, applies it.
 /// Returns the plan and the state revision after.
-pub async fn run(store: &Store, tenant: i64, req: PlanRequest, commit: bool) -> Result<(Plan, u64), ApplyError> {
+pub async fn run(
+    store: &Store,
+    tenant: i64,
+    req: PlanRequest,
+    commit: bool,
+) -> Result<(Plan, u64), ApplyError> {
     let mut errors = Vec::new();
     let mut checked = Vec::new();
     for d in req.resources {
@@ -45,20 +52,36 @@ pub async fn run(store: &Store, tenant: i64, req: PlanRequest, commit: bool) -> 
     let expected = req.expected_revision;
     let (outcome, revision) = store
         .transact_state(tenant, move |state| {
-            if let Some(expected) = expected {
-                if expected != state.revision {
-                    return Err(Outcome::Rejected(ApplyError::RevisionMoved { expected, actual: state.revision }));
-                }
+            if let Some(expected) = expected
+                && expected != state.revision
+            {
+                return Err(Outcome::Rejected(ApplyError::RevisionMoved {
+                    expected,
+                    actual: state.revision,
+                }));
             }
             let live: Vec<Live> = state
                 .resources
                 .iter()
-                .map(|r| Live { kind: r.kind, name: r.name.clone(), spec: r.spec.clone(), source: r.source.clone(), secrets: r.secrets.clone() })
+                .map(|r| Live {
+                    kind: r.kind,
+                    name: r.name.clone(),
+                    spec: r.spec.clone(),
+                    source: r.source.clone(),
+                    secrets: r.secrets.clone(),
+                })
                 .collect();
-            let desired: Vec<(Desired, BTreeSet<String>)> = checked.iter().map(|c| (c.desired.clone(), c.secrets.clone())).collect();
+            let desired: Vec<(Desired, BTreeSet<String>)> = checked
+                .iter()
+                .map(|c| (c.desired.clone(), c.secrets.clone()))
+                .collect();
             let changes = match plan::diff(&desired, &live, &options) {
                 Ok(c) => c,
-                Err(conflicts) => return Err(Outcome::Rejected(ApplyError::Conflict(conflicts.iter().map(ToString::to_string).collect()))),
+                Err(conflicts) => {
+                    return Err(Outcome::Rejected(ApplyError::Conflict(
+                        conflicts.iter().map(ToString::to_string).collect(),
+                    )));
+                }
             };
             if let Err(missing) = references_hold(&state.resources, &checked, &changes) {
                 return Err(Outcome::Rejected(ApplyError::Invalid(missing)));
@@ -74,7 +97,10 @@ pub async fn run(store: &Store, tenant: i64, req: PlanRequest, commit: bool) -> 
             if !commit {
                 return Err(Outcome::Planned(plan));
             }
-            let by_key: BTreeMap<(Kind, &str), &remote::Checked> = checked.iter().map(|c| ((c.desired.kind, c.desired.name.as_str()), c)).collect();
+            let by_key: BTreeMap<(Kind, &str), &remote::Checked> = checked
+                .iter()
+                .map(|c| ((c.desired.kind, c.desired.name.as_str()), c))
+                .collect();
             let edits = plan
                 .changes
                 .iter()
@@ -104,16 +130,30 @@ pub async fn run(store: &Store, tenant: i64, req: PlanRequest, commit: bool) -> 
 }
 
 /// After the changes, every name a resource refers to must exist.
-fn references_hold(live: &[StoredResource], desired: &[remote::Checked], changes: &[plan::Change]) -> Result<(), Vec<String>> {
-    let deleted: BTreeSet<(Kind, &str)> = changes.iter().filter(|c| c.action == Action::Delete).map(|c| (c.kind, c.name.as_str())).collect();
+fn references_hold(
+    live: &[StoredResource],
+    desired: &[remote::Checked],
+    changes: &[plan::Change],
+) -> Result<(), Vec<String>> {
+    let deleted: BTreeSet<(Kind, &str)> = changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| (c.kind, c.name.as_str()))
+        .collect();
     let mut after: BTreeMap<(Kind, String), Option<crate::spec::Spec>> = BTreeMap::new();
     for r in live {
         if !deleted.contains(&(r.kind, r.name.as_str())) {
-            after.insert((r.kind, r.name.clone()), remote::parse_stored(r.kind, &r.spec).ok());
+            after.insert(
+                (r.kind, r.name.clone()),
+                remote::parse_stored(r.kind, &r.spec).ok(),
+            );
         }
     }
     for c in desired {
-        after.insert((c.desired.kind, c.desired.name.clone()), Some(c.spec.clone()));
+        after.insert(
+            (c.desired.kind, c.desired.name.clone()),
+            Some(c.spec.clone()),
+        );
     }
     let mut missing = Vec::new();
     for ((kind, name), spec) in &after {
@@ -124,5 +164,9 @@ fn references_hold(live: &[StoredResource], desired: &[remote::Checked], changes
             }
         }
     }
-    if missing.is_empty() { Ok(()) } else { Err(missing) }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(missing)
+    }
 }

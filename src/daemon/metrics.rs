@@ -68,7 +68,9 @@ impl Metrics {
         let mut registry = Registry::default();
         let checks = Family::<CheckLabels, Counter>::default();
         let check_duration = Family::<TypeLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0])
+            Histogram::new([
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ])
         });
         let incidents = Family::<IncidentLabels, Counter>::default();
         let incidents_open = Family::<TenantLabels, Gauge>::default();
@@ -76,15 +78,57 @@ impl Metrics {
         let notifications_failed = Family::<NotificationLabels, Counter>::default();
         let requests = Family::<RequestLabels, Counter>::default();
         let scheduler_lag = Histogram::new([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0]);
-        registry.register("uptime_checks", "Check runs by tenant, type and result", checks.clone());
-        registry.register("uptime_check_duration_seconds", "Duration of check runs", check_duration.clone());
-        registry.register("uptime_incidents", "Incident events by tenant, severity and event", incidents.clone());
-        registry.register("uptime_incidents_open", "Incidents not resolved yet", incidents_open.clone());
-        registry.register("uptime_notifications_sent", "Notifications delivered, by provider", notifications_sent.clone());
-        registry.register("uptime_notifications_failed", "Notifications given up on after their retries, by provider", notifications_failed.clone());
-        registry.register("uptime_service_requests", "API requests by method and status", requests.clone());
-        registry.register("uptime_scheduler_lag_seconds", "How late check runs start after their scheduled time", scheduler_lag.clone());
-        Metrics { registry, checks, check_duration, incidents, incidents_open, notifications_sent, notifications_failed, requests, scheduler_lag }
+        registry.register(
+            "uptime_checks",
+            "Check runs by tenant, type and result",
+            checks.clone(),
+        );
+        registry.register(
+            "uptime_check_duration_seconds",
+            "Duration of check runs",
+            check_duration.clone(),
+        );
+        registry.register(
+            "uptime_incidents",
+            "Incident events by tenant, severity and event",
+            incidents.clone(),
+        );
+        registry.register(
+            "uptime_incidents_open",
+            "Incidents not resolved yet",
+            incidents_open.clone(),
+        );
+        registry.register(
+            "uptime_notifications_sent",
+            "Notifications delivered, by provider",
+            notifications_sent.clone(),
+        );
+        registry.register(
+            "uptime_notifications_failed",
+            "Notifications given up on after their retries, by provider",
+            notifications_failed.clone(),
+        );
+        registry.register(
+            "uptime_service_requests",
+            "API requests by method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "uptime_scheduler_lag_seconds",
+            "How late check runs start after their scheduled time",
+            scheduler_lag.clone(),
+        );
+        Metrics {
+            registry,
+            checks,
+            check_duration,
+            incidents,
+            incidents_open,
+            notifications_sent,
+            notifications_failed,
+            requests,
+            scheduler_lag,
+        }
     }
 
     /// The Prometheus text exposition.

@@ -181,11 +181,34 @@ impl StatusSet {
 }
 
 /// `200` or a class written `2xx`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum StatusPattern {
     Code(u16),
     Class(String),
+}
+
+impl<'de> Deserialize<'de> for StatusPattern {
+    /// A quoted code (`"200"`) is still a code: YAML users quote freely, and as a
+    /// class it would be rejected with a message that suggests writing `200`.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Code(u16),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer) {
+            Ok(Raw::Code(c)) => Ok(StatusPattern::Code(c)),
+            Ok(Raw::Text(t)) => Ok(match t.parse::<u16>() {
+                Ok(c) => StatusPattern::Code(c),
+                Err(_) => StatusPattern::Class(t),
+            }),
+            Err(_) => Err(serde::de::Error::custom(
+                "expected a status code (`200`) or a class (`2xx`)",
+            )),
+        }
+    }
 }
 
 impl StatusPattern {

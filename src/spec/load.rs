@@ -181,7 +181,8 @@ fn typed<T: DeserializeOwned>(
     wrap: fn(T) -> Spec,
 ) -> Option<Spec> {
     let mut value = value.clone();
-    let mut removed: BTreeSet<String> = BTreeSet::new();
+    // Fields whose absence is already explained by an error reported above.
+    let mut explained: BTreeSet<String> = BTreeSet::new();
     for _ in 0..MAX_ERRORS_PER_DOCUMENT {
         let err = match serde_path_to_error::deserialize::<_, T>(&value) {
             Ok(t) => return Some(wrap(t)),
@@ -196,6 +197,12 @@ fn typed<T: DeserializeOwned>(
             if !pointer.ends_with(&format!("/{}", super::decode::escape_segment(field))) {
                 pointer = format!("{pointer}/{}", super::decode::escape_segment(field));
             }
+            // `webhook_ur` for `webhook_url` is one mistake: once the guess is shown,
+            // "missing field `webhook_url`" would only repeat it.
+            if let Some(guess) = suggest(field, expected_names(&raw)) {
+                let parent = pointer.rfind('/').map_or("", |i| &pointer[..i]);
+                explained.insert(format!("{parent}/{guess}"));
+            }
             errors.push((
                 positions.key(&pointer),
                 unknown_name("field", field, &raw, kind, &pointer),
@@ -205,7 +212,7 @@ fn typed<T: DeserializeOwned>(
             .and_then(|r| r.split('`').next())
         {
             let full = format!("{pointer}/{missing}");
-            if !removed.contains(&full) {
+            if !explained.contains(&full) {
                 let place = if pointer.is_empty() {
                     kind.as_str().to_string()
                 } else {
@@ -234,16 +241,20 @@ fn typed<T: DeserializeOwned>(
         if pointer.is_empty() || !remove_at(&mut value, &pointer) {
             return None;
         }
-        removed.insert(pointer);
+        explained.insert(pointer);
     }
     None
 }
 
-fn unknown_name(what: &str, name: &str, raw: &str, kind: Kind, pointer: &str) -> String {
-    let expected: Vec<&str> = raw
-        .split_once("expected")
+/// The names serde lists after "expected" in an unknown field or variant error.
+fn expected_names(raw: &str) -> Vec<&str> {
+    raw.split_once("expected")
         .map(|(_, rest)| rest.split('`').skip(1).step_by(2).collect())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn unknown_name(what: &str, name: &str, raw: &str, kind: Kind, pointer: &str) -> String {
+    let expected = expected_names(raw);
     let hint = suggest(name, expected.iter().copied())
         .map(|s| format!(" (did you mean `{s}`?)"))
         .unwrap_or_default();

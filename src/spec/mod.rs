@@ -13,8 +13,8 @@ mod load;
 pub mod plan;
 pub mod remote;
 mod schedule;
-pub mod secrets;
 pub mod schema;
+pub mod secrets;
 mod source;
 mod template;
 mod validate;
@@ -120,8 +120,11 @@ impl Resource {
     }
 }
 
-/// Below this similarity a "did you mean" guess is more noise than help.
-const SUGGESTION_THRESHOLD: f64 = 0.7;
+/// Below this similarity a "did you mean" guess is more noise than help. Real
+/// typos (`targt`, `retrys`, `sched`, `crit`) score above 0.85; at 0.7 unrelated
+/// names slipped through (`metod` → `timeout`, `channels` → `labels`, and
+/// `disabled` → `enabled`, which would invert the meaning).
+const SUGGESTION_THRESHOLD: f64 = 0.8;
 
 /// The candidate most like `word`, if any is close enough to be a likely typo.
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {

@@ -127,11 +127,26 @@ impl Plan {
 /// Why a plan cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Conflict {
-    #[error("{kind} `{name}` belongs to source `{owner}`; apply it from there, or pass --take-over to move it to `{ours}`")]
-    OtherSource { kind: Kind, name: String, owner: String, ours: String },
-    #[error("{kind} `{name}` exists but was not created by plan/apply; pass --adopt to manage it from `{ours}`")]
-    Unmanaged { kind: Kind, name: String, ours: String },
-    #[error("the desired set is empty and --prune would delete all {count} resources of source `{ours}`; pass --allow-empty if that is meant")]
+    #[error(
+        "{kind} `{name}` belongs to source `{owner}`; apply it from there, or pass --take-over to move it to `{ours}`"
+    )]
+    OtherSource {
+        kind: Kind,
+        name: String,
+        owner: String,
+        ours: String,
+    },
+    #[error(
+        "{kind} `{name}` exists but was not created by plan/apply; pass --adopt to manage it from `{ours}`"
+    )]
+    Unmanaged {
+        kind: Kind,
+        name: String,
+        ours: String,
+    },
+    #[error(
+        "the desired set is empty and --prune would delete all {count} resources of source `{ours}`; pass --allow-empty if that is meant"
+    )]
     EmptyPrune { ours: String, count: usize },
     #[error("{kind} `{name}` is given twice")]
     Duplicate { kind: Kind, name: String },
@@ -139,28 +154,56 @@ pub enum Conflict {
 
 /// Computes the changes from `live` to `desired` under `opts`. All conflicts are
 /// returned together; no partial plan is made.
-pub fn diff(desired: &[(Desired, BTreeSet<String>)], live: &[Live], opts: &Options) -> Result<Vec<Change>, Vec<Conflict>> {
+pub fn diff(
+    desired: &[(Desired, BTreeSet<String>)],
+    live: &[Live],
+    opts: &Options,
+) -> Result<Vec<Change>, Vec<Conflict>> {
     let mut conflicts = Vec::new();
-    let live_by: BTreeMap<(Kind, &str), &Live> = live.iter().map(|l| ((l.kind, l.name.as_str()), l)).collect();
+    let live_by: BTreeMap<(Kind, &str), &Live> = live
+        .iter()
+        .map(|l| ((l.kind, l.name.as_str()), l))
+        .collect();
     let mut wanted: BTreeSet<(Kind, &str)> = BTreeSet::new();
     let mut changes = Vec::new();
 
     for (d, secrets) in desired {
         if !wanted.insert((d.kind, d.name.as_str())) {
-            conflicts.push(Conflict::Duplicate { kind: d.kind, name: d.name.clone() });
+            conflicts.push(Conflict::Duplicate {
+                kind: d.kind,
+                name: d.name.clone(),
+            });
             continue;
         }
-        let base = Change { kind: d.kind, name: d.name.clone(), action: Action::Create, file: d.file.clone(), line: d.line, before: None, after: Some(masked(&d.spec, secrets)), fields: Vec::new() };
+        let base = Change {
+            kind: d.kind,
+            name: d.name.clone(),
+            action: Action::Create,
+            file: d.file.clone(),
+            line: d.line,
+            before: None,
+            after: Some(masked(&d.spec, secrets)),
+            fields: Vec::new(),
+        };
         match live_by.get(&(d.kind, d.name.as_str())) {
             None => changes.push(base),
             Some(l) => {
                 match &l.source {
                     Some(owner) if *owner != opts.source && !opts.take_over => {
-                        conflicts.push(Conflict::OtherSource { kind: d.kind, name: d.name.clone(), owner: owner.clone(), ours: opts.source.clone() });
+                        conflicts.push(Conflict::OtherSource {
+                            kind: d.kind,
+                            name: d.name.clone(),
+                            owner: owner.clone(),
+                            ours: opts.source.clone(),
+                        });
                         continue;
                     }
                     None if !opts.adopt => {
-                        conflicts.push(Conflict::Unmanaged { kind: d.kind, name: d.name.clone(), ours: opts.source.clone() });
+                        conflicts.push(Conflict::Unmanaged {
+                            kind: d.kind,
+                            name: d.name.clone(),
+                            ours: opts.source.clone(),
+                        });
                         continue;
                     }
                     _ => {}
@@ -169,22 +212,50 @@ pub fn diff(desired: &[(Desired, BTreeSet<String>)], live: &[Live], opts: &Optio
                 let mut fields = Vec::new();
                 field_diff("", &l.spec, &d.spec, &all_secrets, &mut fields);
                 if l.source.as_deref() != Some(opts.source.as_str()) {
-                    fields.push(FieldChange { path: "(source)".into(), before: l.source.clone().map(Value::String), after: Some(Value::String(opts.source.clone())), sensitive: false });
+                    fields.push(FieldChange {
+                        path: "(source)".into(),
+                        before: l.source.clone().map(Value::String),
+                        after: Some(Value::String(opts.source.clone())),
+                        sensitive: false,
+                    });
                 }
                 if !fields.is_empty() {
-                    changes.push(Change { action: Action::Update, before: Some(masked(&l.spec, &l.secrets)), fields, ..base });
+                    changes.push(Change {
+                        action: Action::Update,
+                        before: Some(masked(&l.spec, &l.secrets)),
+                        fields,
+                        ..base
+                    });
                 }
             }
         }
     }
 
     if opts.prune {
-        let doomed: Vec<&Live> = live.iter().filter(|l| l.source.as_deref() == Some(opts.source.as_str()) && !wanted.contains(&(l.kind, l.name.as_str()))).collect();
+        let doomed: Vec<&Live> = live
+            .iter()
+            .filter(|l| {
+                l.source.as_deref() == Some(opts.source.as_str())
+                    && !wanted.contains(&(l.kind, l.name.as_str()))
+            })
+            .collect();
         if desired.is_empty() && !doomed.is_empty() && !opts.allow_empty {
-            conflicts.push(Conflict::EmptyPrune { ours: opts.source.clone(), count: doomed.len() });
+            conflicts.push(Conflict::EmptyPrune {
+                ours: opts.source.clone(),
+                count: doomed.len(),
+            });
         }
         for l in doomed {
-            changes.push(Change { kind: l.kind, name: l.name.clone(), action: Action::Delete, file: None, line: None, before: Some(masked(&l.spec, &l.secrets)), after: None, fields: Vec::new() });
+            changes.push(Change {
+                kind: l.kind,
+                name: l.name.clone(),
+                action: Action::Delete,
+                file: None,
+                line: None,
+                before: Some(masked(&l.spec, &l.secrets)),
+                after: None,
+                fields: Vec::new(),
+            });
         }
     }
     if !conflicts.is_empty() {
@@ -196,11 +267,21 @@ pub fn diff(desired: &[(Desired, BTreeSet<String>)], live: &[Live], opts: &Optio
 
 pub fn summarize(changes: &[Change]) -> Summary {
     let count = |a: Action| changes.iter().filter(|c| c.action == a).count();
-    Summary { add: count(Action::Create), change: count(Action::Update), destroy: count(Action::Delete) }
+    Summary {
+        add: count(Action::Create),
+        change: count(Action::Update),
+        destroy: count(Action::Delete),
+    }
 }
 
 /// Field-level differences. Objects recurse; lists and scalars compare whole.
-fn field_diff(pointer: &str, before: &Value, after: &Value, secrets: &BTreeSet<String>, out: &mut Vec<FieldChange>) {
+fn field_diff(
+    pointer: &str,
+    before: &Value,
+    after: &Value,
+    secrets: &BTreeSet<String>,
+    out: &mut Vec<FieldChange>,
+) {
     if before == after {
         return;
     }
@@ -218,10 +299,32 @@ fn field_diff(pointer: &str, before: &Value, after: &Value, secrets: &BTreeSet<S
     push_field(pointer, Some(before), Some(after), secrets, out);
 }
 
-fn push_field(pointer: &str, before: Option<&Value>, after: Option<&Value>, secrets: &BTreeSet<String>, out: &mut Vec<FieldChange>) {
-    let sensitive = is_secret(pointer, secrets) || secrets.iter().any(|s| s.starts_with(&format!("{pointer}/")));
-    let show = |v: Option<&Value>| v.map(|v| if sensitive { Value::String(MASK.into()) } else { v.clone() });
-    out.push(FieldChange { path: dotted(pointer), before: show(before), after: show(after), sensitive });
+fn push_field(
+    pointer: &str,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    secrets: &BTreeSet<String>,
+    out: &mut Vec<FieldChange>,
+) {
+    let sensitive = is_secret(pointer, secrets)
+        || secrets
+            .iter()
+            .any(|s| s.starts_with(&format!("{pointer}/")));
+    let show = |v: Option<&Value>| {
+        v.map(|v| {
+            if sensitive {
+                Value::String(MASK.into())
+            } else {
+                v.clone()
+            }
+        })
+    };
+    out.push(FieldChange {
+        path: dotted(pointer),
+        before: show(before),
+        after: show(after),
+        sensitive,
+    });
 }
 
 #[cfg(test)]
@@ -230,29 +333,73 @@ mod tests {
     use serde_json::json;
 
     fn live(name: &str, spec: Value, source: Option<&str>) -> Live {
-        Live { kind: Kind::Check, name: name.into(), spec, source: source.map(Into::into), secrets: BTreeSet::new() }
+        Live {
+            kind: Kind::Check,
+            name: name.into(),
+            spec,
+            source: source.map(Into::into),
+            secrets: BTreeSet::new(),
+        }
     }
 
     fn want(name: &str, spec: Value) -> (Desired, BTreeSet<String>) {
-        (Desired { kind: Kind::Check, name: name.into(), spec, file: None, line: None, sensitive: BTreeSet::new() }, BTreeSet::new())
+        (
+            Desired {
+                kind: Kind::Check,
+                name: name.into(),
+                spec,
+                file: None,
+                line: None,
+                sensitive: BTreeSet::new(),
+            },
+            BTreeSet::new(),
+        )
     }
 
     fn opts(prune: bool) -> Options {
-        Options { source: "repo".into(), prune, ..Options::default() }
+        Options {
+            source: "repo".into(),
+            prune,
+            ..Options::default()
+        }
     }
 
     #[test]
     fn unchanged_resources_make_no_change_and_edits_name_the_field() {
         let l = [live("a", json!({"timeout": "5s", "x": [1]}), Some("repo"))];
-        assert!(diff(&[want("a", json!({"timeout": "5s", "x": [1]}))], &l, &opts(false)).unwrap().is_empty());
-        let c = diff(&[want("a", json!({"timeout": "10s", "x": [1]}))], &l, &opts(false)).unwrap();
+        assert!(
+            diff(
+                &[want("a", json!({"timeout": "5s", "x": [1]}))],
+                &l,
+                &opts(false)
+            )
+            .unwrap()
+            .is_empty()
+        );
+        let c = diff(
+            &[want("a", json!({"timeout": "10s", "x": [1]}))],
+            &l,
+            &opts(false),
+        )
+        .unwrap();
         assert_eq!(c[0].action, Action::Update);
-        assert_eq!(c[0].fields, vec![FieldChange { path: "timeout".into(), before: Some(json!("5s")), after: Some(json!("10s")), sensitive: false }]);
+        assert_eq!(
+            c[0].fields,
+            vec![FieldChange {
+                path: "timeout".into(),
+                before: Some(json!("5s")),
+                after: Some(json!("10s")),
+                sensitive: false
+            }]
+        );
     }
 
     #[test]
     fn prune_touches_only_its_own_source() {
-        let l = [live("mine", json!({}), Some("repo")), live("theirs", json!({}), Some("other"))];
+        let l = [
+            live("mine", json!({}), Some("repo")),
+            live("theirs", json!({}), Some("other")),
+        ];
         let c = diff(&[want("new", json!({}))], &l, &opts(true)).unwrap();
         let got: Vec<(Action, &str)> = c.iter().map(|c| (c.action, c.name.as_str())).collect();
         assert_eq!(got, vec![(Action::Delete, "mine"), (Action::Create, "new")]);
@@ -263,7 +410,10 @@ mod tests {
         let l = [live("a", json!({}), Some("other"))];
         let err = diff(&[want("a", json!({}))], &l, &opts(false)).unwrap_err();
         assert!(matches!(err[0], Conflict::OtherSource { .. }));
-        let o = Options { take_over: true, ..opts(false) };
+        let o = Options {
+            take_over: true,
+            ..opts(false)
+        };
         let c = diff(&[want("a", json!({}))], &l, &o).unwrap();
         assert_eq!(c[0].fields[0].path, "(source)");
     }
@@ -271,16 +421,35 @@ mod tests {
     #[test]
     fn empty_input_never_prunes_everything_by_accident() {
         let l = [live("a", json!({}), Some("repo"))];
-        assert!(matches!(diff(&[], &l, &opts(true)).unwrap_err()[0], Conflict::EmptyPrune { count: 1, .. }));
-        let o = Options { allow_empty: true, ..opts(true) };
+        assert!(matches!(
+            diff(&[], &l, &opts(true)).unwrap_err()[0],
+            Conflict::EmptyPrune { count: 1, .. }
+        ));
+        let o = Options {
+            allow_empty: true,
+            ..opts(true)
+        };
         assert_eq!(diff(&[], &l, &o).unwrap()[0].action, Action::Delete);
     }
 
     #[test]
     fn a_changed_secret_shows_that_it_changed_and_nothing_more() {
         let secrets: BTreeSet<String> = ["/url".to_string()].into();
-        let l = [Live { secrets: secrets.clone(), ..live("a", json!({"url": "https://old"}), Some("repo")) }];
-        let d = (Desired { kind: Kind::Check, name: "a".into(), spec: json!({"url": "https://new"}), file: None, line: None, sensitive: secrets.clone() }, secrets);
+        let l = [Live {
+            secrets: secrets.clone(),
+            ..live("a", json!({"url": "https://old"}), Some("repo"))
+        }];
+        let d = (
+            Desired {
+                kind: Kind::Check,
+                name: "a".into(),
+                spec: json!({"url": "https://new"}),
+                file: None,
+                line: None,
+                sensitive: secrets.clone(),
+            },
+            secrets,
+        );
         let c = diff(&[d], &l, &opts(false)).unwrap();
         let text = serde_json::to_string(&c).unwrap();
         assert!(!text.contains("https://"), "{text}");

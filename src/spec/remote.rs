@@ -22,7 +22,11 @@ pub struct Checked {
 fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        if path == "." { e.inner().to_string() } else { format!("`{path}`: {}", e.inner()) }
+        if path == "." {
+            e.inner().to_string()
+        } else {
+            format!("`{path}`: {}", e.inner())
+        }
     })
 }
 
@@ -42,23 +46,36 @@ pub fn check(mut d: Desired) -> Result<Checked, Vec<String>> {
     .map_err(|e| vec![format!("{label}: {e}")])?;
     let mut errors = Vec::new();
     if spec.name() != d.name {
-        errors.push((Default::default(), format!("the spec is named `{}`", spec.name())));
+        errors.push((
+            Default::default(),
+            format!("the spec is named `{}`", spec.name()),
+        ));
     }
-    if let Spec::Check(c) = &spec {
-        if c.http.tls.ca_file.is_some() {
-            errors.push((Default::default(), "`http.tls.ca_file` must be sent inline as `http.tls.ca`".into()));
-        }
+    if let Spec::Check(c) = &spec
+        && c.http.tls.ca_file.is_some()
+    {
+        errors.push((
+            Default::default(),
+            "`http.tls.ca_file` must be sent inline as `http.tls.ca`".into(),
+        ));
     }
     let positions = Positions::default();
     validate::name(&d.name, &positions, &mut errors);
     let mut spec = spec;
     validate::resource(&mut spec, &positions, Path::new("."), &mut errors);
     if !errors.is_empty() {
-        return Err(errors.into_iter().map(|(_, m)| format!("{label}: {m}")).collect());
+        return Err(errors
+            .into_iter()
+            .map(|(_, m)| format!("{label}: {m}"))
+            .collect());
     }
     d.spec = canonical(&spec);
     let secrets = secrets::secret_pointers(d.kind, &d.spec, &d.sensitive);
-    Ok(Checked { desired: d, spec, secrets })
+    Ok(Checked {
+        desired: d,
+        spec,
+        secrets,
+    })
 }
 
 /// The resources `spec` refers to by name, with the field that names them.
@@ -67,7 +84,11 @@ pub fn references(spec: &Spec) -> Vec<(&'static str, Kind, String)> {
     match spec {
         Spec::Check(c) => {
             if let Some(a) = &c.alert {
-                out.extend(a.channels.iter().map(|ch| ("alert.channels", Kind::Channel, ch.clone())));
+                out.extend(
+                    a.channels
+                        .iter()
+                        .map(|ch| ("alert.channels", Kind::Channel, ch.clone())),
+                );
                 if let Some(t) = &a.template {
                     out.push(("alert.template", Kind::Template, t.clone()));
                 }

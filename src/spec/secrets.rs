@@ -21,12 +21,27 @@ const SECRET_FIELDS: &[(Kind, &str)] = &[
 ];
 
 /// Header names whose values are credentials, in checks and webhooks alike.
-const SECRET_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie", "x-api-key", "x-auth-token", "api-key"];
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+    "x-auth-token",
+    "api-key",
+];
 
 /// Every secret pointer of a canonical resource: the built-in secret fields that are
 /// present, secret headers, and the pointers in `from_variables`.
-pub fn secret_pointers(kind: Kind, canonical: &Value, from_variables: &BTreeSet<String>) -> BTreeSet<String> {
-    let mut out: BTreeSet<String> = from_variables.iter().filter(|p| canonical.pointer(p).is_some()).cloned().collect();
+pub fn secret_pointers(
+    kind: Kind,
+    canonical: &Value,
+    from_variables: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = from_variables
+        .iter()
+        .filter(|p| canonical.pointer(p).is_some())
+        .cloned()
+        .collect();
     for (k, p) in SECRET_FIELDS {
         if *k == kind && canonical.pointer(p).is_some() {
             out.insert((*p).to_string());
@@ -46,7 +61,9 @@ pub fn secret_pointers(kind: Kind, canonical: &Value, from_variables: &BTreeSet<
 
 /// Whether `pointer` is a secret or lies inside one.
 pub fn is_secret(pointer: &str, secrets: &BTreeSet<String>) -> bool {
-    secrets.iter().any(|s| pointer == s || pointer.starts_with(&format!("{s}/")))
+    secrets
+        .iter()
+        .any(|s| pointer == s || pointer.starts_with(&format!("{s}/")))
 }
 
 /// A copy of `value` with every secret replaced by [`MASK`].
@@ -70,7 +87,17 @@ mod tests {
         let v = json!({"webhook": {"url": "https://x", "headers": {"Authorization": "t", "x-team": "a"}}, "labels": {"k": "v"}});
         let vars: BTreeSet<String> = ["/labels/k".to_string(), "/gone".to_string()].into();
         let s = secret_pointers(Kind::Channel, &v, &vars);
-        assert_eq!(s, ["/labels/k", "/webhook/headers/Authorization", "/webhook/url"].iter().map(|s| s.to_string()).collect());
+        assert_eq!(
+            s,
+            [
+                "/labels/k",
+                "/webhook/headers/Authorization",
+                "/webhook/url"
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+        );
         let m = masked(&v, &s);
         assert_eq!(m["webhook"]["url"], MASK);
         assert_eq!(m["webhook"]["headers"]["x-team"], "a");

@@ -30,11 +30,10 @@ impl Source {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("cannot read `{path}`: {source}; check that the path given with -f exists")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    /// The I/O error is part of the message rather than the error's source, so that
+    /// a report of the whole chain (`{:#}`) does not print it twice.
+    #[error("cannot read `{path}`: {error}; check that the path given with -f exists")]
+    Read { path: String, error: std::io::Error },
     #[error("`{0}` is not valid UTF-8 text")]
     NotText(String),
     #[error("no .yaml or .yml files found under `{0}`")]
@@ -56,15 +55,15 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<Source>, SourceError> {
             let mut text = String::new();
             std::io::stdin()
                 .read_to_string(&mut text)
-                .map_err(|source| SourceError::Read {
+                .map_err(|error| SourceError::Read {
                     path: "<stdin>".into(),
-                    source,
+                    error,
                 })?;
             let cwd = std::env::current_dir().unwrap_or_default();
             out.push(Source::new("<stdin>", text, cwd));
             continue;
         }
-        let meta = std::fs::metadata(path).map_err(|source| read_err(path, source))?;
+        let meta = std::fs::metadata(path).map_err(|error| read_err(path, error))?;
         if meta.is_dir() {
             let mut files = Vec::new();
             collect_dir(path, &mut files)?;
@@ -81,15 +80,15 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Vec<Source>, SourceError> {
     Ok(out)
 }
 
-fn read_err(path: &Path, source: std::io::Error) -> SourceError {
+fn read_err(path: &Path, error: std::io::Error) -> SourceError {
     SourceError::Read {
         path: path.display().to_string(),
-        source,
+        error,
     }
 }
 
 fn read_file(path: &Path) -> Result<Source, SourceError> {
-    let bytes = std::fs::read(path).map_err(|source| read_err(path, source))?;
+    let bytes = std::fs::read(path).map_err(|error| read_err(path, error))?;
     let text =
         String::from_utf8(bytes).map_err(|_| SourceError::NotText(path.display().to_string()))?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -98,7 +97,7 @@ fn read_file(path: &Path) -> Result<Source, SourceError> {
 
 fn collect_dir(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), SourceError> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|source| read_err(dir, source))?
+        .map_err(|error| read_err(dir, error))?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| {

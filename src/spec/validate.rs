@@ -7,7 +7,7 @@ use std::path::Path;
 use super::decode::{Positions, escape_segment};
 use super::diag::{Diagnostic, Diagnostics, Pos};
 use super::load::Seen;
-use super::{Channel, Check, Kind, MIN_INTERVAL, Resource, Spec, Template, expr};
+use super::{Channel, Check, Kind, MIN_INTERVAL, Resource, Spec, StatusSet, Template, expr};
 
 /// The longest name a resource may have, as for a DNS label.
 pub const MAX_NAME_LEN: usize = 63;
@@ -147,12 +147,14 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
 
     let e = &c.expect;
     if let Some(status) = &e.status {
-        for p in status.patterns() {
+        for (i, p) in status.patterns().iter().enumerate() {
             if let Some(problem) = p.problem() {
-                errors.push((
-                    pos.value("/expect/status"),
-                    format!("`expect.status`: {problem}"),
-                ));
+                // Point at the entry itself when the statuses are written as a list.
+                let at = match status {
+                    StatusSet::One(_) => "/expect/status".to_string(),
+                    StatusSet::Many(_) => format!("/expect/status/{i}"),
+                };
+                errors.push((pos.value(&at), format!("`expect.status`: {problem}")));
             }
         }
     }
@@ -169,7 +171,7 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
             pos.value("/expect/body_regex"),
             format!(
                 "`expect.body_regex`: invalid regular expression: {}",
-                first_line(&err.to_string())
+                regex_reason(&err)
             ),
         ));
     }
@@ -180,7 +182,7 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
                 pos.value(&at),
                 format!(
                     "`expect.headers.{k}`: invalid regular expression: {}",
-                    first_line(&err.to_string())
+                    regex_reason(&err)
                 ),
             ));
         }
@@ -365,6 +367,10 @@ pub(crate) fn cross_references<'a>(
     }
 }
 
-fn first_line(s: &str) -> &str {
-    s.lines().last().unwrap_or(s).trim()
+/// The reason out of a regex error, whose text repeats the pattern with a caret
+/// under it and ends in `error: <reason>`; the position is reported separately.
+fn regex_reason(err: &regex::Error) -> String {
+    let text = err.to_string();
+    let last = text.lines().last().unwrap_or(&text).trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_string()
 }

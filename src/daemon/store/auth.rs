@@ -63,13 +63,24 @@ fn hash(secret: &str) -> String {
 
 fn new_key() -> (String, String, String) {
     let mut rng = rand::rng();
-    let id: String = (0..12).map(|_| format!("{:x}", rng.random_range(0..16u8))).collect();
-    let secret: String = (&mut rng).sample_iter(Alphanumeric).take(SECRET_LEN).map(char::from).collect();
+    let id: String = (0..12)
+        .map(|_| format!("{:x}", rng.random_range(0..16u8)))
+        .collect();
+    let secret: String = (&mut rng)
+        .sample_iter(Alphanumeric)
+        .take(SECRET_LEN)
+        .map(char::from)
+        .collect();
     let full = format!("{KEY_PREFIX}{id}_{secret}");
     (id, hash(&secret), full)
 }
 
-fn insert_key(tx: &rusqlite::Transaction<'_>, tenant_id: i64, name: &str, role: Role) -> Result<String> {
+fn insert_key(
+    tx: &rusqlite::Transaction<'_>,
+    tenant_id: i64,
+    name: &str,
+    role: Role,
+) -> Result<String> {
     let (id, secret_hash, full) = new_key();
     tx.execute(
         "INSERT INTO api_keys (id, tenant_id, name, role, secret_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -87,7 +98,10 @@ impl Store {
             if count > 0 {
                 return Ok(None);
             }
-            tx.execute("INSERT INTO tenants (name, created_at) VALUES ('default', ?1)", [now_ms()])?;
+            tx.execute(
+                "INSERT INTO tenants (name, created_at) VALUES ('default', ?1)",
+                [now_ms()],
+            )?;
             let tenant = tx.last_insert_rowid();
             insert_key(tx, tenant, "bootstrap-admin", Role::Admin).map(Some)
         })
@@ -97,11 +111,20 @@ impl Store {
     /// Creates a tenant with an admin key, returning its id and the key.
     pub async fn create_tenant(&self, name: String) -> Result<(i64, String)> {
         self.write(move |tx| {
-            let exists: Option<i64> = tx.query_row("SELECT id FROM tenants WHERE name = ?1", [&name], |r| r.get(0)).optional()?;
+            let exists: Option<i64> = tx
+                .query_row("SELECT id FROM tenants WHERE name = ?1", [&name], |r| {
+                    r.get(0)
+                })
+                .optional()?;
             if exists.is_some() {
-                return Err(StoreError::Conflict(format!("a tenant named `{name}` exists already")));
+                return Err(StoreError::Conflict(format!(
+                    "a tenant named `{name}` exists already"
+                )));
             }
-            tx.execute("INSERT INTO tenants (name, created_at) VALUES (?1, ?2)", params![name, now_ms()])?;
+            tx.execute(
+                "INSERT INTO tenants (name, created_at) VALUES (?1, ?2)",
+                params![name, now_ms()],
+            )?;
             let id = tx.last_insert_rowid();
             let key = insert_key(tx, id, "admin", Role::Admin)?;
             Ok((id, key))
@@ -111,7 +134,10 @@ impl Store {
 
     /// The key `presented` stands for, if it is valid and not revoked.
     pub async fn authenticate(&self, presented: String) -> Result<Option<ApiKey>> {
-        let Some((id, secret)) = presented.strip_prefix(KEY_PREFIX).and_then(|rest| rest.split_once('_')) else {
+        let Some((id, secret)) = presented
+            .strip_prefix(KEY_PREFIX)
+            .and_then(|rest| rest.split_once('_'))
+        else {
             return Ok(None);
         };
         let (id, secret) = (id.to_string(), secret.to_string());
@@ -133,6 +159,14 @@ impl Store {
 
     /// The id of the tenant called `name`.
     pub async fn tenant_id(&self, name: String) -> Result<Option<i64>> {
-        self.read(move |c| Ok(c.query_row("SELECT id FROM tenants WHERE name = ?1", [&name], |r| r.get(0)).optional()?)).await
+        self.read(move |c| {
+            Ok(
+                c.query_row("SELECT id FROM tenants WHERE name = ?1", [&name], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
+        })
+        .await
     }
 }

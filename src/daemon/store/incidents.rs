@@ -28,16 +28,34 @@ pub struct Transition {
 pub fn dedup_hash(r: &ProbeResult) -> String {
     let error = match (&r.error_kind, r.failures.is_empty()) {
         (Some(crate::probe::ErrorKind::Expectation), false) => {
-            format!("expectation: {}", r.failures.iter().map(|f| f.expectation.as_str()).collect::<Vec<_>>().join(", "))
+            format!(
+                "expectation: {}",
+                r.failures
+                    .iter()
+                    .map(|f| f.expectation.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }
         _ => r.error.clone().unwrap_or_default(),
     };
     let body = r.body_excerpt.as_deref().unwrap_or("");
-    let body: String = body.chars().scan(0, |n, c| { *n += c.len_utf8(); (*n <= BODY_EXCERPT_BYTES).then_some(c) }).collect();
+    let body: String = body
+        .chars()
+        .scan(0, |n, c| {
+            *n += c.len_utf8();
+            (*n <= BODY_EXCERPT_BYTES).then_some(c)
+        })
+        .collect();
     let mut h = Sha256::new();
     h.update(error.as_bytes());
     h.update(b"\n");
-    h.update(r.status_code.map(|c| c.to_string()).unwrap_or_default().as_bytes());
+    h.update(
+        r.status_code
+            .map(|c| c.to_string())
+            .unwrap_or_default()
+            .as_bytes(),
+    );
     h.update(b"\n");
     h.update(body.as_bytes());
     hex::encode(h.finalize())
@@ -92,12 +110,23 @@ fn open_incident(c: &Connection, tenant: i64, check: &str) -> Result<Option<Inci
 }
 
 fn get_incident(c: &Connection, tenant: i64, id: i64) -> Result<Incident> {
-    c.query_row(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = ?1 AND id = ?2"), params![tenant, id], incident_row)
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound(format!("no incident {id}")))
+    c.query_row(
+        &format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = ?1 AND id = ?2"),
+        params![tenant, id],
+        incident_row,
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("no incident {id}")))
 }
 
-fn add_event(tx: &Transaction<'_>, tenant: i64, incident: i64, kind: &str, actor: &str, detail: Value) -> Result<i64> {
+fn add_event(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    incident: i64,
+    kind: &str,
+    actor: &str,
+    detail: Value,
+) -> Result<i64> {
     tx.execute(
         "INSERT INTO incident_events (tenant_id, incident_id, at, kind, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![tenant, incident, now_ms(), kind, actor, detail.to_string()],
@@ -106,12 +135,26 @@ fn add_event(tx: &Transaction<'_>, tenant: i64, incident: i64, kind: &str, actor
 }
 
 /// Records an event and queues its notification to each of the check's channels.
-fn notify(tx: &Transaction<'_>, tenant: i64, incident: &Incident, kind: &'static str, actor: &str, detail: Value, result: Option<&ProbeResult>) -> Result<Transition> {
+fn notify(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    incident: &Incident,
+    kind: &'static str,
+    actor: &str,
+    detail: Value,
+    result: Option<&ProbeResult>,
+) -> Result<Transition> {
     let event_id = add_event(tx, tenant, incident.id, kind, actor, detail)?;
     if kind != "signature_changed" {
         outbox::queue_for_incident(tx, tenant, incident, event_id, kind, actor, result)?;
     }
-    Ok(Transition { tenant, incident: incident.id, check: incident.check.clone(), event: kind, severity: incident.severity })
+    Ok(Transition {
+        tenant,
+        incident: incident.id,
+        check: incident.check.clone(),
+        event: kind,
+        severity: incident.severity,
+    })
 }
 
 /// Applies one result to a check's counters and incident, returning what changed.
@@ -124,27 +167,55 @@ fn record_one(tx: &Transaction<'_>, row: &ResultRow, check: &Check) -> Result<Ve
             successes = CASE WHEN ?3 THEN successes + 1 ELSE 0 END,
             last_run_at = ?4, last_up = ?3, last_latency_ms = ?5, last_error = ?6
          WHERE tenant_id = ?1 AND name = ?2",
-        params![tenant, row.check, r.up, r.started_at.timestamp_millis(), r.latency_ms, r.error],
+        params![
+            tenant,
+            row.check,
+            r.up,
+            r.started_at.timestamp_millis(),
+            r.latency_ms,
+            r.error
+        ],
     )?;
     if changed == 0 {
         // The check was deleted while it ran: keep the result, open nothing.
         return Ok(Vec::new());
     }
-    let (failures, successes): (i64, i64) = tx.query_row("SELECT failures, successes FROM check_state WHERE tenant_id = ?1 AND name = ?2", params![tenant, row.check], |x| Ok((x.get(0)?, x.get(1)?)))?;
-    let failure_threshold = check.alert.as_ref().map_or(DEFAULT_FAILURE_THRESHOLD, |a| a.failure_threshold);
-    let success_threshold = check.alert.as_ref().map_or(DEFAULT_SUCCESS_THRESHOLD, |a| a.success_threshold);
+    let (failures, successes): (i64, i64) = tx.query_row(
+        "SELECT failures, successes FROM check_state WHERE tenant_id = ?1 AND name = ?2",
+        params![tenant, row.check],
+        |x| Ok((x.get(0)?, x.get(1)?)),
+    )?;
+    let failure_threshold = check
+        .alert
+        .as_ref()
+        .map_or(DEFAULT_FAILURE_THRESHOLD, |a| a.failure_threshold);
+    let success_threshold = check
+        .alert
+        .as_ref()
+        .map_or(DEFAULT_SUCCESS_THRESHOLD, |a| a.success_threshold);
     let severity = check.alert.as_ref().map_or(Severity::Error, |a| a.severity);
     let open = open_incident(tx, tenant, &row.check)?;
     let mut out = Vec::new();
     match (r.up, open) {
         (false, Some(inc)) => {
             let hash = dedup_hash(r);
-            tx.execute("UPDATE incidents SET count = count + 1 WHERE id = ?1", [inc.id])?;
+            tx.execute(
+                "UPDATE incidents SET count = count + 1 WHERE id = ?1",
+                [inc.id],
+            )?;
             if hash != inc.dedup_hash {
                 let error = r.error.clone().unwrap_or_default();
                 tx.execute("UPDATE incidents SET dedup_hash = ?2, error = ?3, status_code = ?4 WHERE id = ?1", params![inc.id, hash, error, r.status_code])?;
                 let detail = json!({"from": {"error": inc.error, "status_code": inc.status_code, "dedup_hash": inc.dedup_hash}, "to": {"error": error, "status_code": r.status_code, "dedup_hash": hash}});
-                out.push(notify(tx, tenant, &inc, "signature_changed", "system", detail, Some(r))?);
+                out.push(notify(
+                    tx,
+                    tenant,
+                    &inc,
+                    "signature_changed",
+                    "system",
+                    detail,
+                    Some(r),
+                )?);
             }
         }
         (false, None) if failures >= i64::from(failure_threshold) => {
@@ -155,13 +226,29 @@ fn record_one(tx: &Transaction<'_>, row: &ResultRow, check: &Check) -> Result<Ve
                 params![tenant, row.check, severity_str(severity), error, r.status_code, failures, dedup_hash(r), now_ms()],
             )?;
             let inc = get_incident(tx, tenant, tx.last_insert_rowid())?;
-            out.push(notify(tx, tenant, &inc, "opened", "system", json!({"failures": failures, "error": error}), Some(r))?);
+            out.push(notify(
+                tx,
+                tenant,
+                &inc,
+                "opened",
+                "system",
+                json!({"failures": failures, "error": error}),
+                Some(r),
+            )?);
         }
         (true, Some(inc)) if successes >= i64::from(success_threshold) => {
             let now = now_ms();
             tx.execute("UPDATE incidents SET status = 'resolved', resolved_at = ?2, resolved_by = 'system' WHERE id = ?1", params![inc.id, now])?;
             let inc = get_incident(tx, tenant, inc.id)?;
-            out.push(notify(tx, tenant, &inc, "resolved", "system", json!({"successes": successes}), Some(r))?);
+            out.push(notify(
+                tx,
+                tenant,
+                &inc,
+                "resolved",
+                "system",
+                json!({"successes": successes}),
+                Some(r),
+            )?);
         }
         _ => {}
     }
@@ -171,7 +258,10 @@ fn record_one(tx: &Transaction<'_>, row: &ResultRow, check: &Check) -> Result<Ve
 impl Store {
     /// Writes a batch of results in one transaction, with every incident change and
     /// notification they cause.
-    pub async fn record(&self, batch: Vec<(ResultRow, std::sync::Arc<Check>)>) -> Result<Vec<Transition>> {
+    pub async fn record(
+        &self,
+        batch: Vec<(ResultRow, std::sync::Arc<Check>)>,
+    ) -> Result<Vec<Transition>> {
         self.write(move |tx| {
             let mut out = Vec::new();
             for (row, check) in &batch {
@@ -182,7 +272,13 @@ impl Store {
         .await
     }
 
-    pub async fn acknowledge(&self, tenant: i64, id: i64, actor: String, comment: Option<String>) -> Result<Incident> {
+    pub async fn acknowledge(
+        &self,
+        tenant: i64,
+        id: i64,
+        actor: String,
+        comment: Option<String>,
+    ) -> Result<Incident> {
         self.write(move |tx| {
             let inc = get_incident(tx, tenant, id)?;
             match inc.status {
@@ -198,7 +294,13 @@ impl Store {
         .await
     }
 
-    pub async fn resolve(&self, tenant: i64, id: i64, actor: String, comment: Option<String>) -> Result<Incident> {
+    pub async fn resolve(
+        &self,
+        tenant: i64,
+        id: i64,
+        actor: String,
+        comment: Option<String>,
+    ) -> Result<Incident> {
         self.write(move |tx| {
             let inc = get_incident(tx, tenant, id)?;
             if inc.status == IncidentStatus::Resolved {
@@ -249,7 +351,13 @@ impl Store {
         .await
     }
 
-    pub async fn incidents(&self, tenant: i64, status: Option<IncidentStatus>, check: Option<String>, limit: u32) -> Result<Vec<Incident>> {
+    pub async fn incidents(
+        &self,
+        tenant: i64,
+        status: Option<IncidentStatus>,
+        check: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<Incident>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR check_name = ?3) ORDER BY id DESC LIMIT ?4"

@@ -109,7 +109,10 @@ const STEPS: &[&str] = &[
 
 /// Brings `conn` up to the newest schema. Fails on a database from a newer version.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
+    let current: usize = conn
+        .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?
+        .try_into()
+        .unwrap_or(0);
     if current > STEPS.len() {
         return Err(rusqlite::Error::InvalidParameterName(format!(
             "the database is at schema version {current}, newer than this uptimeping knows ({}); upgrade uptimeping",

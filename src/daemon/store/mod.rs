@@ -59,7 +59,12 @@ pub struct Store {
 }
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // NORMAL is durable across process crashes in WAL mode; only an OS crash can lose
@@ -83,8 +88,16 @@ impl Store {
                 }
                 // Leaving the loop drops the connection, which checkpoints the WAL.
             })
-            .map_err(|e| StoreError::Sqlite(rusqlite::Error::InvalidParameterName(format!("cannot start the writer thread: {e}"))))?;
-        Ok(Store { path: Arc::new(path.to_path_buf()), writes: tx, readers: Arc::new(Mutex::new(Vec::new())) })
+            .map_err(|e| {
+                StoreError::Sqlite(rusqlite::Error::InvalidParameterName(format!(
+                    "cannot start the writer thread: {e}"
+                )))
+            })?;
+        Ok(Store {
+            path: Arc::new(path.to_path_buf()),
+            writes: tx,
+            readers: Arc::new(Mutex::new(Vec::new())),
+        })
     }
 
     /// Runs `f` in one write transaction on the writer thread; commits if it succeeds.
@@ -103,7 +116,10 @@ impl Store {
             })();
             let _ = done.send(result);
         });
-        self.writes.send(job).await.map_err(|_| StoreError::Closed)?;
+        self.writes
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Closed)?;
         wait.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -134,7 +150,9 @@ impl Store {
 
     /// Whether the database answers, for `/readyz`.
     pub async fn ping(&self) -> bool {
-        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await.is_ok()
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .is_ok()
     }
 
     /// Waits until every write queued so far has been done.

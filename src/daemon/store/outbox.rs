@@ -26,11 +26,27 @@ pub struct OutboxRow {
 }
 
 fn check_spec(c: &Connection, tenant: i64, name: &str) -> Result<Option<Check>> {
-    let spec: Option<String> = c.query_row("SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2", params![tenant, name], |r| r.get(0)).optional()?;
-    Ok(spec.and_then(|s| serde_json::from_str::<Value>(&s).ok()).and_then(|v| serde_json::from_value(strip_kind(v)).ok()))
+    let spec: Option<String> = c
+        .query_row(
+            "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2",
+            params![tenant, name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(spec
+        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+        .and_then(|v| serde_json::from_value(strip_kind(v)).ok()))
 }
 
-fn insert(tx: &Transaction<'_>, tenant: i64, incident: Option<i64>, channel: &str, event: &str, key: &str, payload: &Value) -> Result<()> {
+fn insert(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    incident: Option<i64>,
+    channel: &str,
+    event: &str,
+    key: &str,
+    payload: &Value,
+) -> Result<()> {
     let now = now_ms();
     tx.execute(
         "INSERT OR IGNORE INTO outbox (tenant_id, incident_id, channel, event, idempotency_key, payload, next_attempt_at, created_at)
@@ -41,9 +57,21 @@ fn insert(tx: &Transaction<'_>, tenant: i64, incident: Option<i64>, channel: &st
 }
 
 /// Queues `event` of `incident` to every channel of its check, with what a message needs.
-pub fn queue_for_incident(tx: &Transaction<'_>, tenant: i64, incident: &Incident, event_id: i64, event: &str, actor: &str, result: Option<&ProbeResult>) -> Result<()> {
-    let Some(check) = check_spec(tx, tenant, &incident.check)? else { return Ok(()) };
-    let Some(alert) = &check.alert else { return Ok(()) };
+pub fn queue_for_incident(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    incident: &Incident,
+    event_id: i64,
+    event: &str,
+    actor: &str,
+    result: Option<&ProbeResult>,
+) -> Result<()> {
+    let Some(check) = check_spec(tx, tenant, &incident.check)? else {
+        return Ok(());
+    };
+    let Some(alert) = &check.alert else {
+        return Ok(());
+    };
     let end = incident.resolved_at.unwrap_or_else(chrono::Utc::now);
     let payload = json!({
         "event": event,
@@ -61,7 +89,15 @@ pub fn queue_for_incident(tx: &Transaction<'_>, tenant: i64, incident: &Incident
     });
     for channel in &alert.channels {
         let key = format!("uptimeping-{tenant}-{}-{event_id}-{channel}", incident.id);
-        insert(tx, tenant, Some(incident.id), channel, event, &key, &payload)?;
+        insert(
+            tx,
+            tenant,
+            Some(incident.id),
+            channel,
+            event,
+            &key,
+            &payload,
+        )?;
     }
     Ok(())
 }
@@ -121,7 +157,14 @@ impl Store {
 
     /// The earliest time a pending row becomes due, to sleep until then.
     pub async fn next_due_at(&self) -> Result<Option<i64>> {
-        self.read(|c| Ok(c.query_row("SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'", [], |r| r.get(0))?)).await
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .await
     }
 
     pub async fn mark_sent(&self, id: i64) -> Result<()> {
@@ -129,7 +172,12 @@ impl Store {
     }
 
     /// Records a failed attempt: tried again at `retry_at`, or given up on when `None`.
-    pub async fn mark_attempt_failed(&self, id: i64, error: String, retry_at: Option<i64>) -> Result<()> {
+    pub async fn mark_attempt_failed(
+        &self,
+        id: i64,
+        error: String,
+        retry_at: Option<i64>,
+    ) -> Result<()> {
         self.write(move |tx| {
             match retry_at {
                 Some(at) => tx.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1", params![id, error, at])?,
@@ -142,14 +190,22 @@ impl Store {
 
     pub async fn notification(&self, id: i64) -> Result<Notification> {
         self.read(move |c| {
-            c.query_row(&format!("SELECT {NOTIFICATION_COLUMNS} FROM outbox WHERE id = ?1"), [id], notification_row)
-                .optional()?
-                .ok_or_else(|| StoreError::NotFound(format!("no notification {id}")))
+            c.query_row(
+                &format!("SELECT {NOTIFICATION_COLUMNS} FROM outbox WHERE id = ?1"),
+                [id],
+                notification_row,
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("no notification {id}")))
         })
         .await
     }
 
-    pub async fn incident_notifications(&self, tenant: i64, incident: i64) -> Result<Vec<Notification>> {
+    pub async fn incident_notifications(
+        &self,
+        tenant: i64,
+        incident: i64,
+    ) -> Result<Vec<Notification>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(&format!("SELECT {NOTIFICATION_COLUMNS} FROM outbox WHERE tenant_id = ?1 AND incident_id = ?2 ORDER BY id"))?;
             let rows = stmt.query_map(params![tenant, incident], notification_row)?;

@@ -34,11 +34,18 @@ fn kind_of(s: &str) -> Kind {
 /// Loads a tenant's state on `c` (inside a write transaction for a consistent apply).
 pub fn load_state(c: &Connection, tenant: i64) -> Result<TenantState> {
     let revision: i64 = c
-        .query_row("SELECT revision FROM tenants WHERE id = ?1", [tenant], |r| r.get(0))
+        .query_row(
+            "SELECT revision FROM tenants WHERE id = ?1",
+            [tenant],
+            |r| r.get(0),
+        )
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("no tenant {tenant}")))?;
     let resources = list(c, tenant, None)?;
-    Ok(TenantState { revision: revision as u64, resources })
+    Ok(TenantState {
+        revision: revision as u64,
+        resources,
+    })
 }
 
 fn list(c: &Connection, tenant: i64, kind: Option<Kind>) -> Result<Vec<StoredResource>> {
@@ -47,12 +54,28 @@ fn list(c: &Connection, tenant: i64, kind: Option<Kind>) -> Result<Vec<StoredRes
          WHERE tenant_id = ?1 AND (?2 IS NULL OR kind = ?2) ORDER BY kind, name",
     )?;
     let rows = stmt.query_map(params![tenant, kind.map(|k| k.as_str())], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {
         let (kind, name, spec, secrets, source, file, line) = row?;
-        out.push(StoredResource { kind: kind_of(&kind), name, spec: serde_json::from_str(&spec)?, secrets: serde_json::from_str(&secrets)?, source, file, line });
+        out.push(StoredResource {
+            kind: kind_of(&kind),
+            name,
+            spec: serde_json::from_str(&spec)?,
+            secrets: serde_json::from_str(&secrets)?,
+            source,
+            file,
+            line,
+        });
     }
     Ok(out)
 }
@@ -67,22 +90,38 @@ pub fn upsert(c: &Connection, tenant: i64, r: &StoredResource) -> Result<()> {
         params![tenant, r.kind.as_str(), r.name, r.spec.to_string(), serde_json::to_string(&r.secrets)?, r.source, r.file, r.line, now_ms()],
     )?;
     if r.kind == Kind::Check {
-        c.execute("INSERT OR IGNORE INTO check_state (tenant_id, name) VALUES (?1, ?2)", params![tenant, r.name])?;
+        c.execute(
+            "INSERT OR IGNORE INTO check_state (tenant_id, name) VALUES (?1, ?2)",
+            params![tenant, r.name],
+        )?;
     }
     Ok(())
 }
 
 pub fn delete(c: &Connection, tenant: i64, kind: Kind, name: &str) -> Result<bool> {
-    let n = c.execute("DELETE FROM resources WHERE tenant_id = ?1 AND kind = ?2 AND name = ?3", params![tenant, kind.as_str(), name])?;
+    let n = c.execute(
+        "DELETE FROM resources WHERE tenant_id = ?1 AND kind = ?2 AND name = ?3",
+        params![tenant, kind.as_str(), name],
+    )?;
     if kind == Kind::Check {
-        c.execute("DELETE FROM check_state WHERE tenant_id = ?1 AND name = ?2", params![tenant, name])?;
+        c.execute(
+            "DELETE FROM check_state WHERE tenant_id = ?1 AND name = ?2",
+            params![tenant, name],
+        )?;
     }
     Ok(n > 0)
 }
 
 pub fn bump_revision(c: &Connection, tenant: i64) -> Result<u64> {
-    c.execute("UPDATE tenants SET revision = revision + 1 WHERE id = ?1", [tenant])?;
-    let rev: i64 = c.query_row("SELECT revision FROM tenants WHERE id = ?1", [tenant], |r| r.get(0))?;
+    c.execute(
+        "UPDATE tenants SET revision = revision + 1 WHERE id = ?1",
+        [tenant],
+    )?;
+    let rev: i64 = c.query_row(
+        "SELECT revision FROM tenants WHERE id = ?1",
+        [tenant],
+        |r| r.get(0),
+    )?;
     Ok(rev as u64)
 }
 
@@ -91,8 +130,18 @@ impl Store {
         self.read(move |c| list(c, tenant, kind)).await
     }
 
-    pub async fn resource(&self, tenant: i64, kind: Kind, name: String) -> Result<Option<StoredResource>> {
-        self.read(move |c| Ok(list(c, tenant, Some(kind))?.into_iter().find(|r| r.name == name))).await
+    pub async fn resource(
+        &self,
+        tenant: i64,
+        kind: Kind,
+        name: String,
+    ) -> Result<Option<StoredResource>> {
+        self.read(move |c| {
+            Ok(list(c, tenant, Some(kind))?
+                .into_iter()
+                .find(|r| r.name == name))
+        })
+        .await
     }
 
     /// Every check of every tenant, for the scheduler.
@@ -130,7 +179,13 @@ impl Store {
     }
 
     pub async fn set_paused(&self, tenant: i64, name: String, paused: bool) -> Result<bool> {
-        self.write(move |tx| Ok(tx.execute("UPDATE check_state SET paused = ?3 WHERE tenant_id = ?1 AND name = ?2", params![tenant, name, paused])? > 0)).await
+        self.write(move |tx| {
+            Ok(tx.execute(
+                "UPDATE check_state SET paused = ?3 WHERE tenant_id = ?1 AND name = ?2",
+                params![tenant, name, paused],
+            )? > 0)
+        })
+        .await
     }
 }
 
@@ -149,7 +204,11 @@ impl Store {
     /// transaction: the state cannot move between the decision and the edits. `Ok`
     /// edits are written and bump the revision (when there are any); `Err` writes nothing.
     /// Returns the decision's value and the revision afterwards.
-    pub async fn transact_state<T, F>(&self, tenant: i64, decide: F) -> Result<(std::result::Result<T, T>, u64)>
+    pub async fn transact_state<T, F>(
+        &self,
+        tenant: i64,
+        decide: F,
+    ) -> Result<(std::result::Result<T, T>, u64)>
     where
         T: Send + 'static,
         F: FnOnce(&TenantState) -> Decision<T> + Send + 'static,

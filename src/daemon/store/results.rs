@@ -26,7 +26,13 @@ pub fn insert(c: &Connection, row: &ResultRow) -> Result<i64> {
 
 impl Store {
     /// A page of a check's results, newest first, older than `before` when given.
-    pub async fn results(&self, tenant: i64, check: String, limit: u32, before: Option<i64>) -> Result<ResultPage> {
+    pub async fn results(
+        &self,
+        tenant: i64,
+        check: String,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<ResultPage> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT id, detail FROM results WHERE tenant_id = ?1 AND check_name = ?2 AND (?3 IS NULL OR id < ?3)
@@ -65,6 +71,7 @@ impl Store {
     /// Deletes results older than `keep_ms`; returns how many.
     pub async fn prune_results(&self, keep_ms: i64) -> Result<usize> {
         let cutoff = now_ms() - keep_ms;
-        self.write(move |tx| Ok(tx.execute("DELETE FROM results WHERE started_at < ?1", [cutoff])?)).await
+        self.write(move |tx| Ok(tx.execute("DELETE FROM results WHERE started_at < ?1", [cutoff])?))
+            .await
     }
 }

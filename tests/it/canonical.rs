@@ -1,0 +1,218 @@
+//! The canonical form and content hash, through the library API: two files that
+//! mean the same thing hash the same, and a change of meaning changes the hash.
+
+use serde_json::json;
+use uptimeping::spec::{Source, Spec, canonical, content_hash, load};
+
+/// Variables the checks below may use; nothing comes from the real environment.
+fn env(name: &str) -> Option<String> {
+    match name {
+        "API_HOST" => Some("example.com".into()),
+        "API_KEY" => Some("s3cret".into()),
+        _ => None,
+    }
+}
+
+/// The one resource in `yaml`, loaded and validated.
+fn load_one(yaml: &str) -> Spec {
+    let sources = [Source::new("checks/api.yaml", yaml, "checks")];
+    let bundle = load(&sources, &env).unwrap_or_else(|d| panic!("{d}\n--- in:\n{yaml}"));
+    assert_eq!(bundle.resources.len(), 1, "{yaml}");
+    bundle.resources[0].spec.clone()
+}
+
+fn hash(yaml: &str) -> String {
+    content_hash(&load_one(yaml))
+}
+
+/// The reference spelling: block style, shortest forms, defaults left out.
+const BASE: &str = "\
+kind: Check
+name: api
+type: http
+target: https://example.com/healthz
+schedule: 30s
+http:
+  method: POST
+  headers:
+    X-Api-Key: s3cret
+expect:
+  status: [200, 204]
+  max_latency: 90s
+";
+
+/// The same check written in other ways, each with what it changes.
+const SAME_MEANING: &[(&str, &str)] = &[
+    (
+        "flow style",
+        "{kind: Check, name: api, type: http, target: https://example.com/healthz, \
+         schedule: 30s, http: {method: POST, headers: {X-Api-Key: s3cret}}, \
+         expect: {status: [200, 204], max_latency: 90s}}",
+    ),
+    (
+        "keys in another order",
+        "expect:\n  max_latency: 90s\n  status: [200, 204]\nhttp:\n  headers:\n    X-Api-Key: s3cret\n  method: POST\n\
+         target: https://example.com/healthz\nschedule: 30s\ntype: http\nname: api\nkind: Check\n",
+    ),
+    (
+        "@every instead of a bare duration",
+        "kind: Check\nname: api\ntype: http\ntarget: https://example.com/healthz\nschedule: '@every 30s'\n\
+         http:\n  method: POST\n  headers:\n    X-Api-Key: s3cret\nexpect:\n  status: [200, 204]\n  max_latency: 90s\n",
+    ),
+    (
+        "1m30s instead of 90s, and a bare number of seconds",
+        "kind: Check\nname: api\ntype: http\ntarget: https://example.com/healthz\nschedule: 30\n\
+         http:\n  method: POST\n  headers:\n    X-Api-Key: s3cret\nexpect:\n  status: [200, 204]\n  max_latency: 1m30s\n",
+    ),
+    (
+        "status codes unordered and repeated, one quoted",
+        "kind: Check\nname: api\ntype: http\ntarget: https://example.com/healthz\nschedule: 30s\n\
+         http:\n  method: POST\n  headers:\n    X-Api-Key: s3cret\nexpect:\n  status: [204, 200, \"200\"]\n  max_latency: 90s\n",
+    ),
+    (
+        "header name and method in other cases",
+        "kind: Check\nname: api\ntype: http\ntarget: https://example.com/healthz\nschedule: 30s\n\
+         http:\n  method: post\n  headers:\n    x-api-key: s3cret\nexpect:\n  status: [200, 204]\n  max_latency: 90s\n",
+    ),
+    (
+        "quoted strings",
+        "kind: \"Check\"\nname: 'api'\ntype: \"http\"\ntarget: \"https://example.com/healthz\"\nschedule: \"30s\"\n\
+         http:\n  method: 'POST'\n  headers:\n    \"X-Api-Key\": \"s3cret\"\nexpect:\n  status: [200, 204]\n  max_latency: '90s'\n",
+    ),
+    (
+        "values from the environment",
+        "kind: Check\nname: api\ntype: http\ntarget: https://${API_HOST}/healthz\nschedule: 30s\n\
+         http:\n  method: POST\n  headers:\n    X-Api-Key: ${API_KEY}\nexpect:\n  status: [200, 204]\n  max_latency: ${LATENCY:-90s}\n",
+    ),
+    (
+        "defaults written out",
+        "kind: Check\nname: api\ntype: http\ntarget: https://example.com/healthz\nschedule: 30s\n\
+         timeout: 10s\nretries: 0\nenabled: true\n\
+         http:\n  method: POST\n  headers:\n    X-Api-Key: s3cret\n  follow_redirects: true\n  max_redirects: 10\n\
+         \x20 connect_timeout: 5s\n  max_body: 1048576\n  tls:\n    insecure: false\n\
+         expect:\n  status: [200, 204]\n  max_latency: 90s\n",
+    ),
+];
+
+#[test]
+fn reformatting_keeps_the_canonical_form_and_hash() {
+    let base = load_one(BASE);
+    for (what, yaml) in SAME_MEANING {
+        let other = load_one(yaml);
+        assert_eq!(
+            canonical(&other),
+            canonical(&base),
+            "{what} changed the canonical form"
+        );
+        assert_eq!(
+            content_hash(&other),
+            content_hash(&base),
+            "{what} changed the hash"
+        );
+    }
+}
+
+#[test]
+fn a_change_of_meaning_changes_the_hash() {
+    let base = hash(BASE);
+    for (what, from, to) in [
+        ("another status", "[200, 204]", "[200, 201]"),
+        ("one status fewer", "[200, 204]", "[200]"),
+        (
+            "another target",
+            "example.com/healthz",
+            "example.com/readyz",
+        ),
+        ("another method", "POST", "PUT"),
+        ("another header value", "s3cret", "other"),
+        ("another interval", "schedule: 30s", "schedule: 31s"),
+        ("another latency limit", "90s", "91s"),
+    ] {
+        let changed = BASE.replacen(from, to, 1);
+        assert_ne!(changed, BASE, "{what}: `{from}` is not in the base check");
+        assert_ne!(hash(&changed), base, "{what} did not change the hash");
+    }
+}
+
+/// Every default spelled out, so that changing one is a deliberate act: a new
+/// default changes the hash of every check deployed without it.
+#[test]
+fn canonical_json_of_a_check_is_exact() {
+    let spec = load_one(BASE);
+    assert_eq!(
+        canonical(&spec),
+        json!({
+            "kind": "Check",
+            "name": "api",
+            "type": "http",
+            "target": "https://example.com/healthz",
+            "schedule": "30s",
+            "timeout": "10s",
+            "retries": 0,
+            "enabled": true,
+            "http": {
+                "method": "POST",
+                "headers": {"x-api-key": "s3cret"},
+                "follow_redirects": true,
+                "max_redirects": 10,
+                "connect_timeout": "5s",
+                "max_body": 1048576,
+                "tls": {"insecure": false},
+            },
+            "expect": {
+                "status": [200, 204],
+                "max_latency": "1m30s",
+            },
+        })
+    );
+    assert_eq!(
+        content_hash(&spec),
+        sha256_hex(&canonical(&spec).to_string()),
+        "the hash is SHA-256 of the compact canonical JSON"
+    );
+}
+
+#[test]
+fn canonical_json_loads_back_to_the_same_hash() {
+    let base = load_one(BASE);
+    let text = serde_json::to_string_pretty(&canonical(&base)).expect("canonical JSON");
+    let again = load_one(&text);
+    assert_eq!(content_hash(&again), content_hash(&base), "{text}");
+}
+
+#[test]
+fn a_single_status_and_a_list_of_one_are_the_same() {
+    let one = BASE.replacen("[200, 204]", "200", 1);
+    let list = BASE.replacen("[200, 204]", "[200, 200]", 1);
+    assert_eq!(hash(&one), hash(&list));
+    assert_eq!(canonical(&load_one(&one))["expect"]["status"], json!(200));
+}
+
+#[test]
+fn channels_are_canonical_too() {
+    let a = "\
+kind: Channel
+name: ops
+type: email
+email:
+  smtp_host: smtp.example.com
+  from: uptime@example.com
+  to: [b@example.com, a@example.com, b@example.com]
+";
+    let b = "{kind: Channel, name: ops, type: email, email: {security: starttls, \
+             to: [a@example.com, b@example.com], from: uptime@example.com, smtp_host: smtp.example.com}}";
+    assert_eq!(hash(a), hash(b));
+    assert_eq!(
+        canonical(&load_one(a))["email"]["to"],
+        json!(["a@example.com", "b@example.com"])
+    );
+    assert_ne!(
+        hash(a),
+        hash(&a.replace("smtp.example.com", "mail.example.com"))
+    );
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}

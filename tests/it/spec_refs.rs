@@ -1,0 +1,99 @@
+//! Mistakes that span documents and files: duplicate names, references to
+//! resources that do not exist, and many problems reported together in order.
+
+use super::spec_errors::{HEAD, assert_file_problems, assert_problems};
+
+#[test]
+fn duplicate_name_across_files_names_both_places() {
+    assert_problems(
+        &[
+            ("checks/api.yaml", HEAD),
+            (
+                "checks/team/more.yaml",
+                &format!("kind: Template\nname: api\nbody: x\n---\n{HEAD}"),
+            ),
+        ],
+        // A Template may share a Check's name: names are unique per kind.
+        &["checks/team/more.yaml:6:7: duplicate Check `api`: also defined at checks/api.yaml:2:7"],
+    );
+}
+
+#[test]
+fn alert_channel_that_does_not_exist() {
+    assert_file_problems(
+        &format!(
+            "{HEAD}alert:\n  channels: [ops-slack, nobody]\n---\n\
+             kind: Channel\nname: ops-slak\ntype: slack\nslack:\n  webhook_url: https://hooks.example.com/x\n"
+        ),
+        &[
+            "checks/api.yaml:6:14: `alert.channels[0]`: Channel `ops-slack` is not defined in \
+             the files given (did you mean `ops-slak`?)",
+            "checks/api.yaml:6:25: `alert.channels[1]`: Channel `nobody` is not defined in the \
+             files given",
+        ],
+    );
+}
+
+#[test]
+fn template_that_does_not_exist() {
+    assert_file_problems(
+        &format!(
+            "{HEAD}alert:\n  template: outage\n---\n\
+             kind: Channel\nname: ops\ntype: slack\nslack:\n  webhook_url: https://hooks.example.com/x\n\
+             template: outages\n---\nkind: Template\nname: outage-short\nbody: x\n"
+        ),
+        &[
+            "checks/api.yaml:6:13: `alert.template`: Template `outage` is not defined in the files \
+             given (did you mean `outage-short`?)",
+            "checks/api.yaml:13:11: `template`: Template `outages` is not defined in the files \
+             given (did you mean `outage-short`?)",
+        ],
+    );
+}
+
+#[test]
+fn every_problem_of_every_file_in_one_run_sorted() {
+    // Files are read in name order but written here out of it; problems within a
+    // file are found in another order than their lines (duplicates and missing
+    // references come last), and must still come out by position.
+    assert_problems(
+        &[
+            (
+                "checks/b.yaml",
+                &format!("{HEAD}alert:\n  channels: [pager]\n---\n{HEAD}timeout: soon\n"),
+            ),
+            (
+                "checks/a.yaml",
+                "kind: Check\nname: Web\ntype: http\ntarget: ftp://x/\nretries: -1\n",
+            ),
+        ],
+        &[
+            "checks/a.yaml:2:7: `name`: `Web` is not a valid name; use 1–63 lowercase letters, \
+             digits and `-`, starting and ending with a letter or digit",
+            "checks/a.yaml:4:9: `target`: `ftp://x/` is not an http:// or https:// URL (scheme `ftp`)",
+            "checks/a.yaml:5:10: `retries`: invalid value: integer `-1`, expected a non-negative \
+             whole number",
+            "checks/b.yaml:6:14: `alert.channels[0]`: Channel `pager` is not defined in the files \
+             given",
+            "checks/b.yaml:9:7: duplicate Check `api`: also defined at checks/b.yaml:2:7",
+            "checks/b.yaml:12:10: `timeout`: invalid duration `soon`: expected number at 0; \
+             expected a number with a unit, such as `500ms`, `30s`, `5m`, `2h` or `14d`",
+        ],
+    );
+}
+
+#[test]
+fn an_invalid_resource_still_counts_for_references() {
+    // The channel's own mistake is reported; the check naming it is not told that
+    // the channel does not exist, which would send the reader looking elsewhere.
+    assert_file_problems(
+        &format!(
+            "{HEAD}alert:\n  channels: [ops]\n---\n\
+             kind: Channel\nname: ops\ntype: slack\nslack:\n  webhook_ur: https://hooks.example.com/x\n"
+        ),
+        &[
+            "checks/api.yaml:12:3: unknown field `webhook_ur` in `slack` (did you mean \
+           `webhook_url`?); expected one of `webhook_url`",
+        ],
+    );
+}
