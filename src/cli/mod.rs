@@ -2,6 +2,7 @@
 //! to print results, and the mapping of outcomes to exit codes.
 
 mod completions;
+mod daemon;
 mod files;
 mod output;
 mod schema;
@@ -64,6 +65,7 @@ enum Command {
     Test(test::Args),
     Schema(schema::Args),
     Completions(completions::Args),
+    Daemon(daemon::Args),
 }
 
 /// Parses the command line, runs the command, and turns the outcome into an exit code.
@@ -152,6 +154,7 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Test(args) => args.run(),
         Command::Schema(args) => args.run(),
         Command::Completions(args) => args.run(&mut Cli::command()),
+        Command::Daemon(args) => args.run(),
     }
 }
 

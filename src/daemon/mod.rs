@@ -1,3 +1,194 @@
+//! The daemon: a few long-lived components with one job each, wired here and
+//! stopped in order on SIGTERM/SIGINT.
+//!
+//! ```text
+//! API / watcher ─► store ─► scheduler ─► probes ─► writer (results, incidents, outbox) ─► notifier
+//! ```
+
+pub mod api;
 pub mod apply;
+pub mod config;
 pub mod metrics;
+pub mod scheduler;
 pub mod store;
+pub mod watch;
+pub mod writer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::{Notify, mpsc};
+
+pub use config::Config;
+
+use crate::probe::Prober;
+use store::Store;
+
+/// The tenant that watch mode applies to: the one a fresh daemon creates.
+const WATCH_TENANT: i64 = 1;
+/// How often escalations are looked for.
+const ESCALATION_TICK: Duration = Duration::from_secs(5);
+/// How often old results are pruned.
+const RETENTION_TICK: Duration = Duration::from_secs(3600);
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory `{}`", config.data_dir.display()))?;
+    let db = config.data_dir.join("uptimeping.db");
+    let store = Store::open(&db).with_context(|| format!("opening `{}`", db.display()))?;
+    bootstrap(&store, &config).await?;
+
+    let metrics = Arc::new(metrics::Metrics::new());
+    let wake_notifier = Arc::new(Notify::new());
+    let tenant_names = Arc::new(std::sync::RwLock::new(store.tenant_names().await?));
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+
+    let (results_tx, results_rx) = mpsc::channel(writer::QUEUE);
+    let writer = writer::Writer {
+        store: store.clone(),
+        metrics: Arc::clone(&metrics),
+        notifier: Arc::clone(&wake_notifier),
+        tenant_names: Arc::clone(&tenant_names),
+    };
+    let writer_task = tokio::spawn(writer.run(results_rx));
+
+    let (scheduler, handle) = scheduler::new(
+        store.clone(),
+        Arc::new(Prober::new()),
+        results_tx,
+        Arc::clone(&metrics),
+        config.concurrency,
+    );
+    let scheduler_task = tokio::spawn(scheduler.run(shutdown_rx.clone(), config.shutdown_grace));
+
+    let maintenance_task = tokio::spawn(maintenance(
+        store.clone(),
+        Arc::clone(&wake_notifier),
+        config.retention,
+        shutdown_rx.clone(),
+    ));
+    let mut watchers = Vec::new();
+    for dir in &config.watch {
+        watchers.push(tokio::spawn(watch::run(
+            store.clone(),
+            handle.clone(),
+            WATCH_TENANT,
+            dir.clone(),
+            shutdown_rx.clone(),
+        )));
+    }
+
+    let state = Arc::new(api::AppState {
+        store: store.clone(),
+        scheduler: handle,
+        metrics,
+        notifier: wake_notifier,
+    });
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!("listening on http://{addr}");
+    let mut server_shutdown = shutdown_rx.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, api::router(state))
+            .with_graceful_shutdown(async move {
+                let _ = server_shutdown.changed().await;
+            })
+            .await
+    });
+
+    wait_for_signal().await;
+    tracing::info!("shutting down: no new check runs; finishing those in flight");
+    let _ = shutdown_tx.send(true);
+    let _ = scheduler_task.await;
+    // The scheduler and its runs held the only senders of results: the writer ends
+    // after writing what they sent.
+    let _ = tokio::time::timeout(config.shutdown_grace, writer_task).await;
+    for w in watchers {
+        let _ = w.await;
+    }
+    let _ = maintenance_task.await;
+    let _ = tokio::time::timeout(config.shutdown_grace, server).await;
+    store.flush().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// On a fresh database, creates the admin key and writes it to `<data-dir>/admin.key`
+/// (mode 0600); the key exists nowhere else in the clear.
+async fn bootstrap(store: &Store, config: &Config) -> anyhow::Result<()> {
+    let path = config.data_dir.join("admin.key");
+    if let Some(key) = store.bootstrap().await? {
+        write_private(&path, &format!("{key}\n"))
+            .with_context(|| format!("writing `{}`", path.display()))?;
+        tracing::info!(path = %path.display(), "created the default tenant and its admin API key; the key is in this file (mode 0600)");
+    } else if path.exists() {
+        tracing::info!(path = %path.display(), "admin API key file");
+    }
+    Ok(())
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(text.as_bytes())
+}
+
+async fn maintenance(
+    store: Store,
+    notifier: Arc<Notify>,
+    retention: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut escalate = tokio::time::interval(ESCALATION_TICK);
+    escalate.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut prune = tokio::time::interval(RETENTION_TICK);
+    prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = escalate.tick() => match store.escalate_due().await {
+                Ok(t) if !t.is_empty() => {
+                    for e in &t {
+                        tracing::info!(tenant = e.tenant, check = %e.check, incident = e.incident, "incident escalated");
+                    }
+                    notifier.notify_one();
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "escalation pass failed"),
+            },
+            _ = prune.tick() => match store.prune_results(retention.as_millis() as i64).await {
+                Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned results past the retention"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "pruning results failed"),
+            },
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = int.recv() => {},
+                }
+                return;
+            }
+            _ => tracing::warn!("cannot listen for SIGTERM; stopping on Ctrl-C only"),
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

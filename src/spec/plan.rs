@@ -327,6 +327,20 @@ fn push_field(
     });
 }
 
+impl super::Resource {
+    /// This resource as the desired state sent to a daemon.
+    pub fn desired(&self) -> Desired {
+        Desired {
+            kind: self.kind(),
+            name: self.name().to_string(),
+            spec: super::canonical(&self.spec),
+            file: Some(self.file.clone()),
+            line: Some(self.pos.line),
+            sensitive: self.sensitive.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

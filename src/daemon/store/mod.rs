@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use auth::{ApiKey, Role};
 pub use incidents::Transition;
 pub use outbox::OutboxRow;
-pub use resources::{Decision, Edit, StoredResource, TenantState};
+pub use resources::{CheckRuntime, Decision, Edit, StoredResource, TenantState};
 pub use results::ResultRow;
 
 /// How long a connection waits for a lock before failing: longer than any write

@@ -234,3 +234,45 @@ impl Store {
         .await
     }
 }
+
+/// What the daemon knows of a check's runs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckRuntime {
+    pub paused: bool,
+    pub last_run_at: Option<i64>,
+    pub last_up: Option<bool>,
+    pub last_latency_ms: Option<f64>,
+    pub last_error: Option<String>,
+    /// The incident not yet resolved, if any.
+    pub open_incident: Option<i64>,
+}
+
+impl Store {
+    pub async fn check_runtimes(
+        &self,
+        tenant: i64,
+    ) -> Result<std::collections::HashMap<String, CheckRuntime>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT s.name, s.paused, s.last_run_at, s.last_up, s.last_latency_ms, s.last_error,
+                        (SELECT id FROM incidents i WHERE i.tenant_id = s.tenant_id AND i.check_name = s.name AND i.status != 'resolved')
+                 FROM check_state s WHERE s.tenant_id = ?1",
+            )?;
+            let rows = stmt.query_map([tenant], |r| {
+                Ok((r.get::<_, String>(0)?, CheckRuntime { paused: r.get(1)?, last_run_at: r.get(2)?, last_up: r.get(3)?, last_latency_ms: r.get(4)?, last_error: r.get(5)?, open_incident: r.get(6)? }))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    /// Names of all tenants by id, for labels.
+    pub async fn tenant_names(&self) -> Result<std::collections::HashMap<i64, String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT id, name FROM tenants")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+}

@@ -1,0 +1,97 @@
+//! `uptimeping daemon`: run checks continuously and serve the API.
+
+use std::path::PathBuf;
+
+use crate::daemon::config::{LogFormat, Settings};
+use crate::daemon::{self, Config};
+
+const EXAMPLES: &str = "\
+Examples:
+  uptimeping daemon --listen 127.0.0.1:8080 --data-dir ./data --watch examples/checks
+  uptimeping daemon --config /etc/uptimeping/daemon.toml
+  UPTIMEPING_DATA_DIR=/var/lib/uptimeping uptimeping daemon --log-format json
+
+A fresh data directory gets a `default` tenant and an admin API key, written to
+<data-dir>/admin.key (mode 0600). Settings come from flags, then UPTIMEPING_*
+variables, then the --config file (TOML, same names with `_`), then defaults.
+SIGTERM or SIGINT stops scheduling, lets checks in flight finish (up to
+--shutdown-grace), writes what is pending and exits 0.";
+
+/// Run checks on their schedules, open incidents, send alerts, serve the API
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    /// Address for the API, metrics and health endpoints [default: 127.0.0.1:8080]
+    #[arg(long, env = "UPTIMEPING_LISTEN", value_name = "ADDR")]
+    listen: Option<String>,
+    /// Where the SQLite database and admin.key live [default: ./data]
+    #[arg(long, env = "UPTIMEPING_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Apply this directory of check files now and on every change (repeatable).
+    #[arg(
+        long,
+        env = "UPTIMEPING_WATCH",
+        value_name = "DIR",
+        value_delimiter = ','
+    )]
+    watch: Vec<PathBuf>,
+    /// TOML file with the same settings.
+    #[arg(long, env = "UPTIMEPING_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Checks running at once [default: 512]
+    #[arg(long, env = "UPTIMEPING_CONCURRENCY")]
+    concurrency: Option<usize>,
+    /// How long raw results are kept, e.g. 7d [default: 7d]
+    #[arg(long, env = "UPTIMEPING_RETENTION", value_name = "DURATION")]
+    retention: Option<crate::spec::Duration>,
+    /// How long shutdown waits for checks in flight [default: 10s]
+    #[arg(long, env = "UPTIMEPING_SHUTDOWN_GRACE", value_name = "DURATION")]
+    shutdown_grace: Option<crate::spec::Duration>,
+    /// Log lines as text or JSON (to stderr) [default: text]
+    #[arg(long, env = "UPTIMEPING_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
+    /// Log filter, e.g. `info` or `uptimeping=debug` [default: info]
+    #[arg(long, env = "UPTIMEPING_LOG", value_name = "FILTER")]
+    log_level: Option<String>,
+}
+
+impl Args {
+    pub fn run(self) -> anyhow::Result<u8> {
+        let settings = Settings {
+            listen: self.listen,
+            data_dir: self.data_dir,
+            watch: self.watch,
+            concurrency: self.concurrency,
+            retention: self.retention,
+            shutdown_grace: self.shutdown_grace,
+            log_format: self.log_format,
+            log_level: self.log_level,
+        };
+        let config = Config::resolve(settings, self.config.as_deref())?;
+        init_logging(&config)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(daemon::run(config))?;
+        Ok(super::exit::OK)
+    }
+}
+
+fn init_logging(config: &Config) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
+        .map_err(|e| anyhow::anyhow!("log filter `{}`: {e}", config.log_level))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let result = match config.log_format {
+        LogFormat::Text => builder
+            .with_ansi(
+                std::io::IsTerminal::is_terminal(&std::io::stderr())
+                    && std::env::var_os("NO_COLOR").is_none(),
+            )
+            .try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    result.map_err(|e| anyhow::anyhow!("logging: {e}"))
+}

@@ -1,0 +1,105 @@
+//! Incidents: list, get (with events and notifications), events, ack, resolve.
+
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+
+use super::{ApiError, Shared, require};
+use crate::daemon::store::{ApiKey, Role};
+use crate::model::{ActionRequest, Incident, IncidentDetail, IncidentEvent, IncidentStatus};
+
+const DEFAULT_LIMIT: u32 = 100;
+const MAX_LIMIT: u32 = 1000;
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    status: Option<IncidentStatus>,
+    check: Option<String>,
+    limit: Option<u32>,
+}
+
+pub async fn list(
+    State(state): State<Shared>,
+    Extension(key): Extension<ApiKey>,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<Vec<Incident>>, ApiError> {
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    Ok(axum::Json(
+        state
+            .store
+            .incidents(key.tenant_id, q.status, q.check, limit)
+            .await?,
+    ))
+}
+
+pub async fn get(
+    State(state): State<Shared>,
+    Extension(key): Extension<ApiKey>,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<IncidentDetail>, ApiError> {
+    let incident = state.store.incident(key.tenant_id, id).await?;
+    let events = state.store.incident_events(key.tenant_id, id).await?;
+    let notifications = state
+        .store
+        .incident_notifications(key.tenant_id, id)
+        .await?;
+    Ok(axum::Json(IncidentDetail {
+        incident,
+        events,
+        notifications,
+    }))
+}
+
+pub async fn events(
+    State(state): State<Shared>,
+    Extension(key): Extension<ApiKey>,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<Vec<IncidentEvent>>, ApiError> {
+    Ok(axum::Json(
+        state.store.incident_events(key.tenant_id, id).await?,
+    ))
+}
+
+pub async fn ack(
+    State(state): State<Shared>,
+    Extension(key): Extension<ApiKey>,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<axum::Json<Incident>, ApiError> {
+    require(&key, Role::Operator)?;
+    let comment = action(&body)?.comment;
+    let inc = state
+        .store
+        .acknowledge(key.tenant_id, id, key.actor(), comment)
+        .await?;
+    state.notifier.notify_one();
+    Ok(axum::Json(inc))
+}
+
+pub async fn resolve(
+    State(state): State<Shared>,
+    Extension(key): Extension<ApiKey>,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<axum::Json<Incident>, ApiError> {
+    require(&key, Role::Operator)?;
+    let comment = action(&body)?.comment;
+    let inc = state
+        .store
+        .resolve(key.tenant_id, id, key.actor(), comment)
+        .await?;
+    state.notifier.notify_one();
+    Ok(axum::Json(inc))
+}
+
+/// The optional body of ack and resolve: nothing, or an [`ActionRequest`].
+fn action(body: &[u8]) -> Result<ActionRequest, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ActionRequest::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::invalid(format!(
+            "the body must be JSON like {{\"comment\": \"…\"}}: {e}"
+        ))
+    })
+}

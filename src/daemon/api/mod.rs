@@ -1,0 +1,141 @@
+//! The REST API (axum): routes under `/api/v1` behind API-key auth, plus the
+//! unauthenticated `/healthz`, `/readyz` and `/metrics`. Every error is JSON
+//! `{"error": {"code", "message", "details"}}` with a fitting status.
+
+mod channels;
+mod checks;
+mod error;
+mod health;
+mod incidents;
+mod resources;
+mod tenants;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use tokio::sync::Notify;
+
+pub use error::{ApiError, ApiJson};
+
+use super::metrics::{Metrics, RequestLabels};
+use super::scheduler::Handle;
+use super::store::{ApiKey, Role, Store};
+
+/// The largest request body accepted: an apply of several thousand checks fits.
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+pub struct AppState {
+    pub store: Store,
+    pub scheduler: Handle,
+    pub metrics: Arc<Metrics>,
+    pub notifier: Arc<Notify>,
+}
+
+pub type Shared = Arc<AppState>;
+
+pub fn router(state: Shared) -> Router {
+    let api = Router::new()
+        .route("/plan", post(resources::plan))
+        .route("/apply", post(resources::apply))
+        .route("/checks", get(checks::list))
+        .route("/checks/{name}", get(checks::get).delete(checks::delete))
+        .route("/checks/{name}/status", get(checks::status))
+        .route("/checks/{name}/results", get(checks::results))
+        .route("/checks/{name}/run", post(checks::run))
+        .route("/checks/{name}/pause", post(checks::pause))
+        .route("/checks/{name}/resume", post(checks::resume))
+        .route("/incidents", get(incidents::list))
+        .route("/incidents/{id}", get(incidents::get))
+        .route("/incidents/{id}/events", get(incidents::events))
+        .route("/incidents/{id}/ack", post(incidents::ack))
+        .route("/incidents/{id}/resolve", post(incidents::resolve))
+        .route("/channels", get(channels::list))
+        .route("/channels/{name}/test", post(channels::test))
+        .route("/tenants", post(tenants::create))
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            authenticate,
+        ));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .fallback(|| async { ApiError::not_found("no such route; the API is under /api/v1") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
+        })
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            count_requests,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Resolves the bearer key and puts the [`ApiKey`] into the request.
+async fn authenticate(
+    State(state): State<Shared>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let presented = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|v| v.trim().to_string())
+        .ok_or_else(|| {
+            ApiError::unauthorized("missing `Authorization: Bearer <api key>` header")
+        })?;
+    let key = state
+        .store
+        .authenticate(presented)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the API key is not valid"))?;
+    req.extensions_mut().insert(key);
+    Ok(next.run(req).await)
+}
+
+async fn count_requests(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let res = next.run(req).await;
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            method,
+            status: res.status().as_u16().to_string(),
+        })
+        .inc();
+    res
+}
+
+/// Refuses keys whose role is below `needed`.
+pub fn require(key: &ApiKey, needed: Role) -> Result<(), ApiError> {
+    let rank = |r: Role| match r {
+        Role::Viewer => 0,
+        Role::Operator => 1,
+        Role::Admin => 2,
+    };
+    if rank(key.role) >= rank(needed) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            format!(
+                "this needs the {needed:?} role; the key `{}` has {:?}",
+                key.name, key.role
+            )
+            .to_lowercase(),
+        ))
+    }
+}

@@ -1,0 +1,49 @@
+//! `POST /plan` and `POST /apply`: one engine, one diff.
+
+use axum::Extension;
+use axum::extract::State;
+
+use super::{ApiError, ApiJson, Shared, require};
+use crate::daemon::apply;
+use crate::daemon::store::{ApiKey, Role};
+use crate::model::{ApplyResponse, PlanRequest};
+use crate::spec::plan::Plan;
+
+pub async fn plan(
+    State(state): State<Shared>,
+    Extension(key): Extension<ApiKey>,
+    ApiJson(req): ApiJson<PlanRequest>,
+) -> Result<axum::Json<Plan>, ApiError> {
+    check_source(&req)?;
+    let (plan, _) = apply::run(&state.store, key.tenant_id, req, false).await?;
+    Ok(axum::Json(plan))
+}
+
+pub async fn apply(
+    State(state): State<Shared>,
+    Extension(key): Extension<ApiKey>,
+    ApiJson(req): ApiJson<PlanRequest>,
+) -> Result<axum::Json<ApplyResponse>, ApiError> {
+    require(&key, Role::Admin)?;
+    check_source(&req)?;
+    let source = req.options.source.clone();
+    let (plan, state_revision) = apply::run(&state.store, key.tenant_id, req, true).await?;
+    if !plan.is_empty() {
+        tracing::info!(tenant = key.tenant_id, source = %source, by = %key.actor(), add = plan.summary.add, change = plan.summary.change, destroy = plan.summary.destroy, revision = state_revision, "applied");
+        state.scheduler.reload().await;
+    }
+    Ok(axum::Json(ApplyResponse {
+        plan,
+        state_revision,
+    }))
+}
+
+fn check_source(req: &PlanRequest) -> Result<(), ApiError> {
+    let s = &req.options.source;
+    if s.is_empty() || s.len() > 200 || s.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "`source` must be 1–200 printable characters naming who applies (e.g. the repository)",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! `POST /tenants`: creates a tenant with its own admin key. Only admin keys of the
+//! first tenant (the one a fresh daemon bootstraps) may do this.
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::{ApiError, ApiJson, Shared, require};
+use crate::daemon::store::{ApiKey, Role};
+use crate::model::{TenantCreated, TenantRequest};
+
+/// The tenant a fresh daemon creates; its admins manage the others.
+const FIRST_TENANT: i64 = 1;
+
+pub async fn create(
+    State(state): State<Shared>,
+    Extension(key): Extension<ApiKey>,
+    ApiJson(req): ApiJson<TenantRequest>,
+) -> Result<(StatusCode, axum::Json<TenantCreated>), ApiError> {
+    require(&key, Role::Admin)?;
+    if key.tenant_id != FIRST_TENANT {
+        return Err(ApiError::forbidden(
+            "only admins of the first tenant may create tenants",
+        ));
+    }
+    let name = req.name.trim().to_string();
+    if name.is_empty()
+        || name.len() > 63
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(ApiError::invalid(
+            "a tenant name is 1–63 lowercase letters, digits and `-`",
+        ));
+    }
+    let (id, api_key) = state.store.create_tenant(name.clone()).await?;
+    tracing::info!(tenant = id, name = %name, by = %key.actor(), "tenant created");
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(TenantCreated { id, name, api_key }),
+    ))
+}

@@ -1,0 +1,151 @@
+//! Daemon settings: defaults, then a TOML file (`--config`), then `UPTIMEPING_*`
+//! environment variables and flags (clap resolves those two, flags winning).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// Loopback by default: exposing the API is a decision, not an accident.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Relative to the working directory, so a first try needs no root; packages set
+/// `/var/lib/uptimeping`.
+pub const DEFAULT_DATA_DIR: &str = "data";
+/// Checks running at once: enough for 10,000 checks at a 5 s interval on two cores.
+pub const DEFAULT_CONCURRENCY: usize = 512;
+/// Raw results kept this long; a week covers most "what happened on Tuesday" questions.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How long shutdown waits for checks in flight before abandoning them.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Settings as given by flags or environment; `None` where not given.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub watch: Vec<PathBuf>,
+    pub concurrency: Option<usize>,
+    pub retention: Option<crate::spec::Duration>,
+    pub shutdown_grace: Option<crate::spec::Duration>,
+    pub log_format: Option<LogFormat>,
+    pub log_level: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub watch: Vec<PathBuf>,
+    pub concurrency: usize,
+    pub retention: Duration,
+    pub shutdown_grace: Duration,
+    pub log_format: LogFormat,
+    pub log_level: String,
+}
+
+impl Config {
+    /// Merges `given` (flags and environment) over the file at `file` over defaults.
+    pub fn resolve(given: Settings, file: Option<&Path>) -> anyhow::Result<Config> {
+        let from_file = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file `{}`", path.display()))?;
+                toml::from_str::<Settings>(&text)
+                    .with_context(|| format!("config file `{}`", path.display()))?
+            }
+            None => Settings::default(),
+        };
+        let listen = given
+            .listen
+            .or(from_file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen: SocketAddr = listen.parse().with_context(|| {
+            format!("`listen`: `{listen}` is not an address like 127.0.0.1:8080")
+        })?;
+        let concurrency = given
+            .concurrency
+            .or(from_file.concurrency)
+            .unwrap_or(DEFAULT_CONCURRENCY);
+        if concurrency == 0 {
+            anyhow::bail!("`concurrency` must be at least 1");
+        }
+        Ok(Config {
+            listen,
+            data_dir: given
+                .data_dir
+                .or(from_file.data_dir)
+                .unwrap_or_else(|| DEFAULT_DATA_DIR.into()),
+            watch: if given.watch.is_empty() {
+                from_file.watch
+            } else {
+                given.watch
+            },
+            concurrency,
+            retention: given
+                .retention
+                .or(from_file.retention)
+                .map_or(DEFAULT_RETENTION, |d| d.get()),
+            shutdown_grace: given
+                .shutdown_grace
+                .or(from_file.shutdown_grace)
+                .map_or(DEFAULT_SHUTDOWN_GRACE, |d| d.get()),
+            log_format: given
+                .log_format
+                .or(from_file.log_format)
+                .unwrap_or_default(),
+            log_level: given
+                .log_level
+                .or(from_file.log_level)
+                .unwrap_or_else(|| "info".into()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\nconcurrency = 7\nretention = \"2d\"\n",
+        )
+        .unwrap();
+        let given = Settings {
+            listen: Some("127.0.0.1:9001".into()),
+            ..Settings::default()
+        };
+        let c = Config::resolve(given, Some(&path)).unwrap();
+        assert_eq!(c.listen.port(), 9001);
+        assert_eq!(c.concurrency, 7);
+        assert_eq!(c.retention, Duration::from_secs(2 * 86_400));
+        assert_eq!(c.shutdown_grace, DEFAULT_SHUTDOWN_GRACE);
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "listn = \"x\"\n").unwrap();
+        let err = format!(
+            "{:#}",
+            Config::resolve(Settings::default(), Some(&path)).unwrap_err()
+        );
+        assert!(err.contains("unknown field `listn`"), "{err}");
+    }
+}

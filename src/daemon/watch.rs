@@ -1,0 +1,114 @@
+//! Pull mode: a directory of check files applied on every change, through the same
+//! engine as `uptimeping apply`, under its own source (`watch:<dir>`). An invalid
+//! change is logged with every error's position and leaves the running state alone.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::{mpsc, watch};
+
+use super::apply;
+use super::scheduler::Handle;
+use super::store::Store;
+use crate::model::PlanRequest;
+use crate::spec::plan::Options;
+use crate::spec::{self, Bundle};
+
+/// Editors write a file in several steps; changes closer together than this are one.
+const DEBOUNCE: Duration = Duration::from_millis(300);
+
+pub fn source_name(dir: &std::path::Path) -> String {
+    format!("watch:{}", dir.display())
+}
+
+/// Loads and applies `dir` once. Returns whether it applied.
+pub async fn apply_dir(
+    store: &Store,
+    scheduler: &Handle,
+    tenant: i64,
+    dir: &std::path::Path,
+) -> bool {
+    let bundle: Bundle = match spec::read_paths(&[dir.to_path_buf()])
+        .map_err(|e| e.to_string())
+        .and_then(|s| spec::load_env(&s).map_err(|d| d.to_string()))
+    {
+        Ok(b) => b,
+        Err(errors) => {
+            for line in errors.lines() {
+                tracing::warn!(dir = %dir.display(), "{line}");
+            }
+            tracing::warn!(dir = %dir.display(), "not applied; the running state is unchanged");
+            return false;
+        }
+    };
+    let req = PlanRequest {
+        options: Options {
+            source: source_name(dir),
+            prune: true,
+            ..Options::default()
+        },
+        resources: bundle.resources.iter().map(|r| r.desired()).collect(),
+        expected_revision: None,
+    };
+    match apply::run(store, tenant, req, true).await {
+        Ok((plan, revision)) => {
+            if !plan.is_empty() {
+                let s = plan.summary;
+                tracing::info!(dir = %dir.display(), revision, "applied: {} added, {} changed, {} destroyed", s.add, s.change, s.destroy);
+                scheduler.reload().await;
+            }
+            true
+        }
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), "not applied: {e}");
+            if let apply::ApplyError::Invalid(d) | apply::ApplyError::Conflict(d) = &e {
+                for line in d {
+                    tracing::warn!(dir = %dir.display(), "{line}");
+                }
+            }
+            false
+        }
+    }
+}
+
+/// Applies `dir` now and after every change until shutdown.
+pub async fn run(
+    store: Store,
+    scheduler: Handle,
+    tenant: i64,
+    dir: PathBuf,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let (tx, mut rx) = mpsc::channel::<()>(1);
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|e| !e.kind.is_access()) {
+            // A full queue already means "something changed"; dropping is fine.
+            let _ = tx.try_send(());
+        }
+    });
+    let mut watcher = match watcher {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::error!(dir = %dir.display(), error = %e, "cannot watch the directory");
+            return;
+        }
+    };
+    if let Err(e) = watcher.watch(&dir, RecursiveMode::Recursive) {
+        tracing::error!(dir = %dir.display(), error = %e, "cannot watch the directory");
+        return;
+    }
+    tracing::info!(dir = %dir.display(), source = %source_name(&dir), "watching for changes");
+    apply_dir(&store, &scheduler, tenant, &dir).await;
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            got = rx.recv() => {
+                if got.is_none() { break; }
+                // Let a burst of writes settle, then apply once.
+                while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
+                apply_dir(&store, &scheduler, tenant, &dir).await;
+            }
+        }
+    }
+}
