@@ -4,6 +4,11 @@
 mod canonical;
 mod cli;
 mod completions;
+mod daemon_api;
+mod daemon_apply;
+mod daemon_runs;
+mod daemon_support;
+mod daemon_watch;
 mod http_failures;
 mod http_probe;
 mod https_probe;

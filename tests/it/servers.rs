@@ -31,7 +31,7 @@ pub const OK_BODY: &str = r#"{"status":"ok","items":[{"id":2,"name":"widget"}],"
 pub const BIG_BODY_BYTES: usize = 50 * 1024 * 1024;
 static BIG_CHUNK: [u8; 64 * 1024] = [b'x'; 64 * 1024];
 
-fn runtime() -> &'static tokio::runtime::Runtime {
+pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()

@@ -1,0 +1,250 @@
+//! The daemon's API over real sockets: bootstrap, auth, JSON errors, tenants,
+//! health and metrics, shutdown.
+
+use serde_json::{Value, json};
+
+use crate::daemon_support::{Daemon, Target, plan_request};
+
+fn check_yaml(name: &str, target: &str) -> String {
+    format!(
+        "kind: Check\nname: {name}\ntype: http\ntarget: {target}\nschedule: 1h\nalert: {{failure_threshold: 1}}\n"
+    )
+}
+
+#[test]
+fn a_fresh_daemon_writes_its_admin_key_privately_and_says_where() {
+    let d = Daemon::start(&[]);
+    let path = d.data_dir.join("admin.key");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        d.key.starts_with("upk_") && d.key.len() == 4 + 12 + 1 + 32,
+        "{}",
+        d.key
+    );
+    let line = d.wait_log("admin API key");
+    assert!(line.contains("admin.key"), "{line}");
+    // The key itself never appears in the log.
+    assert!(!d.logs().contains(&d.key));
+}
+
+#[test]
+fn every_api_route_needs_a_valid_key_and_errors_are_json() {
+    let d = Daemon::start(&[]);
+    let client = Daemon::client();
+    let res = client
+        .get(format!("{}/api/v1/checks", d.url))
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    let body: Value = res.json().unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized");
+    let (status, body) = d.call_as(
+        "upk_000000000000_wrongwrongwrongwrongwrongwrong12",
+        "GET",
+        "/api/v1/checks",
+        None,
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(
+            client
+                .get(format!("{}{path}", d.url))
+                .send()
+                .unwrap()
+                .status()
+                .as_u16(),
+            200,
+            "{path}"
+        );
+    }
+    let (status, body) = d.call("GET", "/api/v1/checks/nope", None);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    assert_eq!(body["error"]["message"], "no check named `nope`");
+    let res = client
+        .post(format!("{}/api/v1/plan", d.url))
+        .bearer_auth(&d.key)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    assert_eq!(res.json::<Value>().unwrap()["error"]["code"], "invalid");
+    let (status, body) = d.call(
+        "POST",
+        "/api/v1/plan",
+        Some(&json!({"source": "x", "resources": [{"kind": "Check"}]})),
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("invalid")),
+        "{body}"
+    );
+}
+
+#[test]
+fn request_bodies_over_the_limit_are_refused_with_413() {
+    let d = Daemon::start(&[]);
+    let big = "x".repeat(33 * 1024 * 1024);
+    let res = Daemon::client()
+        .post(format!("{}/api/v1/plan", d.url))
+        .bearer_auth(&d.key)
+        .header("content-type", "application/json")
+        .body(format!("{{\"source\":\"{big}\"}}"))
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 413);
+    assert_eq!(res.json::<Value>().unwrap()["error"]["code"], "too_large");
+}
+
+#[test]
+fn two_tenants_never_see_each_others_data() {
+    let d = Daemon::start(&[]);
+    let target = Target::start();
+    let created = d.post("/api/v1/tenants", &json!({"name": "team-b"}));
+    let key_b = created["api_key"].as_str().unwrap().to_string();
+
+    d.post(
+        "/api/v1/apply",
+        &plan_request("a", &check_yaml("only-a", &target.url()), json!({})),
+    );
+    let (status, _) = d.call_as(
+        &key_b,
+        "POST",
+        "/api/v1/apply",
+        Some(&plan_request(
+            "b",
+            &check_yaml("only-b", &target.url()),
+            json!({}),
+        )),
+    );
+    assert_eq!(status, 200);
+
+    let names = |key: &str| -> Vec<String> {
+        let (_, list) = d.call_as(key, "GET", "/api/v1/checks", None);
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&d.key), ["only-a"]);
+    assert_eq!(names(&key_b), ["only-b"]);
+    assert_eq!(
+        d.call_as(&key_b, "GET", "/api/v1/checks/only-a", None).0,
+        404
+    );
+    assert_eq!(
+        d.call_as(&key_b, "POST", "/api/v1/checks/only-a/run", None)
+            .0,
+        404
+    );
+
+    // An incident of tenant A is invisible to B, by list and by id.
+    target.set_healthy(false);
+    let run = d.post("/api/v1/checks/only-a/run", &json!({}));
+    assert_eq!(run["up"], false);
+    let incidents = d.get("/api/v1/incidents");
+    let id = incidents[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        d.call_as(&key_b, "GET", "/api/v1/incidents", None).1,
+        json!([])
+    );
+    assert_eq!(
+        d.call_as(&key_b, "GET", &format!("/api/v1/incidents/{id}"), None)
+            .0,
+        404
+    );
+    assert_eq!(
+        d.call_as(&key_b, "POST", &format!("/api/v1/incidents/{id}/ack"), None)
+            .0,
+        404
+    );
+    // B's plan does not see A's resources either: nothing to prune, nothing conflicting.
+    let (_, plan) = d.call_as(
+        &key_b,
+        "POST",
+        "/api/v1/plan",
+        Some(&plan_request(
+            "a",
+            "",
+            json!({"prune": true, "allow_empty": true}),
+        )),
+    );
+    assert_eq!(
+        plan["summary"],
+        json!({"add": 0, "change": 0, "destroy": 0})
+    );
+    // Only the first tenant's admins create tenants.
+    assert_eq!(
+        d.call_as(
+            &key_b,
+            "POST",
+            "/api/v1/tenants",
+            Some(&json!({"name": "team-c"}))
+        )
+        .0,
+        403
+    );
+}
+
+#[test]
+fn sigterm_stops_the_daemon_cleanly_with_exit_code_0() {
+    let d = Daemon::start(&[]);
+    let (code, logs) = d.terminate();
+    assert_eq!(code, 0, "{logs}");
+    assert!(
+        logs.contains("shutting down") && logs.contains("stopped"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn metrics_count_runs_by_type_and_result_and_open_incidents() {
+    let d = Daemon::start(&[]);
+    let target = Target::start();
+    d.post(
+        "/api/v1/apply",
+        &plan_request("m", &check_yaml("metered", &target.url()), json!({})),
+    );
+    d.post("/api/v1/checks/metered/run", &json!({}));
+    target.set_healthy(false);
+    d.post("/api/v1/checks/metered/run", &json!({}));
+    let text = Daemon::client()
+        .get(format!("{}/metrics", d.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        text.contains(r#"uptime_checks_total{tenant="default",type="http",status="up"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"uptime_checks_total{tenant="default",type="http",status="down"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"uptime_incidents_open{tenant="default"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("uptime_check_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r#"uptime_incidents_total{tenant="default",severity="error",status="opened"} 1"#
+        ),
+        "{text}"
+    );
+}
