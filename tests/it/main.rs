@@ -1,6 +1,9 @@
 //! Integration tests: the real binary against real servers on 127.0.0.1.
 //! One test binary, a module per feature.
 
+// A failed unwrap in a test helper is a test failure with a clear location.
+#![allow(clippy::unwrap_used)]
+
 mod canonical;
 mod cli;
 mod completions;
