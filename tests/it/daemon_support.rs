@@ -260,6 +260,8 @@ pub struct Hook {
     pub body: Value,
 }
 
+type ReceiverState = (Arc<Mutex<Vec<Hook>>>, Arc<AtomicBool>);
+
 /// Records webhook deliveries; answers 500 while `failing` is set.
 #[derive(Clone)]
 pub struct Receiver {
@@ -281,7 +283,7 @@ impl Receiver {
             .route(
                 "/hook",
                 post(
-                    |State((hooks, failing)): State<(Arc<Mutex<Vec<Hook>>>, Arc<AtomicBool>)>,
+                    |State((hooks, failing)): State<ReceiverState>,
                      headers: HeaderMap,
                      body: String| async move {
                         if failing.load(Ordering::SeqCst) {
