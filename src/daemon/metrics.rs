@@ -77,7 +77,9 @@ impl Metrics {
         let notifications_sent = Family::<NotificationLabels, Counter>::default();
         let notifications_failed = Family::<NotificationLabels, Counter>::default();
         let requests = Family::<RequestLabels, Counter>::default();
-        let scheduler_lag = Histogram::new([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0]);
+        let scheduler_lag = Histogram::new([
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ]);
         registry.register(
             "uptime_checks",
             "Check runs by tenant, type and result",

@@ -205,3 +205,34 @@ fn severity_steps_up_while_an_incident_stays_open() {
         ]
     );
 }
+
+#[test]
+fn removing_a_check_resolves_its_open_incident() {
+    let d = Daemon::start(&[]);
+    let target = Target::start();
+    target.set_healthy(false);
+    let yaml = format!(
+        "kind: Check\nname: retired\ntype: http\ntarget: {}\nschedule: 1h\nalert: {{failure_threshold: 1}}\n",
+        target.url()
+    );
+    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.post("/api/v1/checks/retired/run", &json!({}));
+    assert_eq!(
+        d.get("/api/v1/incidents?status=open")
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    d.post(
+        "/api/v1/apply",
+        &plan_request("repo", "", json!({"prune": true, "allow_empty": true})),
+    );
+    let all = d.get("/api/v1/incidents");
+    assert_eq!(
+        (all[0]["status"].as_str(), all[0]["resolved_by"].as_str()),
+        (Some("resolved"), Some("system"))
+    );
+    let events = d.get(&format!("/api/v1/incidents/{}/events", all[0]["id"]));
+    assert_eq!(events[1]["detail"]["reason"], "check removed");
+}

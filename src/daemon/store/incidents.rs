@@ -255,6 +255,26 @@ fn record_one(tx: &Transaction<'_>, row: &ResultRow, check: &Check) -> Result<Ve
     Ok(out)
 }
 
+/// Resolves the open incident of a check that is being removed: nobody would
+/// otherwise ever close it. Call before the check's row is deleted, so that its
+/// channels still get the "resolved" message.
+pub fn resolve_for_removed_check(tx: &Transaction<'_>, tenant: i64, check: &str) -> Result<()> {
+    if let Some(inc) = open_incident(tx, tenant, check)? {
+        tx.execute("UPDATE incidents SET status = 'resolved', resolved_at = ?2, resolved_by = 'system' WHERE id = ?1", params![inc.id, now_ms()])?;
+        let inc = get_incident(tx, tenant, inc.id)?;
+        notify(
+            tx,
+            tenant,
+            &inc,
+            "resolved",
+            "system",
+            json!({"reason": "check removed"}),
+            None,
+        )?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Writes a batch of results in one transaction, with every incident change and
     /// notification they cause.

@@ -98,7 +98,10 @@ pub fn upsert(c: &Connection, tenant: i64, r: &StoredResource) -> Result<()> {
     Ok(())
 }
 
-pub fn delete(c: &Connection, tenant: i64, kind: Kind, name: &str) -> Result<bool> {
+pub fn delete(c: &rusqlite::Transaction<'_>, tenant: i64, kind: Kind, name: &str) -> Result<bool> {
+    if kind == Kind::Check {
+        super::incidents::resolve_for_removed_check(c, tenant, name)?;
+    }
     let n = c.execute(
         "DELETE FROM resources WHERE tenant_id = ?1 AND kind = ?2 AND name = ?3",
         params![tenant, kind.as_str(), name],

@@ -1,0 +1,266 @@
+//! A daemon under load: N HTTP checks at a 5 s interval against a local server.
+//!
+//!     cargo bench --bench daemon_load -- [--checks 10000] [--seconds 60] [--apply-checks 5000]
+//!
+//! Starts an HTTP target in this process, the release daemon on a temporary data
+//! directory, times an apply of `--apply-checks` checks, then applies N checks and
+//! lets it run for `--seconds` after a warm-up of one interval. Prints: achieved
+//! checks per second against the rate the schedule asks for, p50/p99 of how late
+//! runs started (from the daemon's `uptime_scheduler_lag_seconds` histogram, so each
+//! figure is a bucket's upper bound), daemon CPU (user + system, from /proc), peak
+//! resident memory (VmHWM), and SQLite growth (database + WAL) scaled to an hour.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const INTERVAL_SECS: u64 = 5;
+
+struct Options {
+    checks: usize,
+    seconds: u64,
+    apply_checks: usize,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        checks: 10_000,
+        seconds: 60,
+        apply_checks: 5_000,
+    };
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    for pair in args.chunks(2) {
+        let v = pair
+            .get(1)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("`{}` needs a number", pair[0]));
+        match pair[0].as_str() {
+            "--checks" => o.checks = v as usize,
+            "--seconds" => o.seconds = v,
+            "--apply-checks" => o.apply_checks = v as usize,
+            other => {
+                panic!("unknown argument `{other}`; use --checks N --seconds S --apply-checks N")
+            }
+        }
+    }
+    o
+}
+
+fn checks(n: usize, addr: std::net::SocketAddr, prefix: &str) -> serde_json::Value {
+    let resources: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let yaml = format!("kind: Check\nname: {prefix}-{i}\ntype: http\ntarget: http://{addr}/health/{i}\nschedule: {INTERVAL_SECS}s\ntimeout: 4s\nexpect: {{status: 200}}\n");
+            let src = uptimeping::spec::Source::new("bench.yaml", yaml, ".");
+            let bundle = uptimeping::spec::load(&[src], &|_| None).expect("valid check");
+            serde_json::to_value(bundle.resources[0].desired()).expect("json")
+        })
+        .collect();
+    serde_json::json!({"source": prefix, "prune": true, "allow_empty": true, "resources": resources})
+}
+
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: f64 = fields
+        .get(11)
+        .and_then(|u| u.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        + fields
+            .get(12)
+            .and_then(|s| s.parse::<f64>().ok())
+            .unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn db_bytes(dir: &std::path::Path) -> u64 {
+    ["uptimeping.db", "uptimeping.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// (runs counted, lag histogram buckets as (upper bound, cumulative count)).
+fn scrape(client: &reqwest::blocking::Client, url: &str) -> (f64, Vec<(f64, f64)>) {
+    let text = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .and_then(|r| r.text())
+        .unwrap_or_default();
+    let mut runs = 0.0;
+    let mut buckets = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("uptime_checks_total{") {
+            runs += line
+                .rsplit(' ')
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0);
+        } else if let Some(rest) = line.strip_prefix("uptime_scheduler_lag_seconds_bucket{le=\"") {
+            let (le, count) = rest.split_once("\"} ").unwrap_or(("", ""));
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().unwrap_or(0.0)
+            };
+            buckets.push((le, count.parse().unwrap_or(0.0)));
+        }
+    }
+    (runs, buckets)
+}
+
+fn quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> f64 {
+    let counts: Vec<(f64, f64)> = after
+        .iter()
+        .map(|(le, c)| {
+            (
+                *le,
+                c - before
+                    .iter()
+                    .find(|(l, _)| l == le)
+                    .map_or(0.0, |(_, b)| *b),
+            )
+        })
+        .collect();
+    let total = counts.last().map_or(0.0, |(_, c)| *c);
+    counts
+        .iter()
+        .find(|(_, c)| *c >= total * q)
+        .map_or(f64::NAN, |(le, _)| *le)
+}
+
+fn main() {
+    let o = options();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = axum::Router::new().route("/health/{id}", axum::routing::get(|| async { "ok" }));
+    runtime.spawn(async move { axum::serve(listener, app).await });
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_uptimeping"))
+        .args([
+            "daemon",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-level",
+            "warn",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start daemon");
+    let pid = child.id();
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let url = loop {
+        let line = lines.next().expect("daemon log").expect("log line");
+        if let Some(i) = line.find("listening on http://") {
+            break line[i + 13..].trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let key = std::fs::read_to_string(dir.path().join("admin.key"))
+        .expect("key")
+        .trim()
+        .to_string();
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(300))
+        .build()
+        .expect("client");
+    let apply = |body: &serde_json::Value| {
+        let started = Instant::now();
+        let res = client
+            .post(format!("{url}/api/v1/apply"))
+            .bearer_auth(&key)
+            .json(body)
+            .send()
+            .expect("apply");
+        assert!(
+            res.status().is_success(),
+            "apply failed: {}",
+            res.text().unwrap_or_default()
+        );
+        started.elapsed().as_secs_f64()
+    };
+
+    let apply_secs = apply(&checks(o.apply_checks, addr, "apply"));
+    let remove_secs = apply(
+        &serde_json::json!({"source": "apply", "prune": true, "allow_empty": true, "resources": []}),
+    );
+    println!(
+        "apply of {} checks: {apply_secs:.2} s (and {remove_secs:.2} s to prune them again)",
+        o.apply_checks
+    );
+
+    apply(&checks(o.checks, addr, "load"));
+    let wanted = o.checks as f64 / INTERVAL_SECS as f64;
+    println!(
+        "{} checks every {INTERVAL_SECS}s: the schedule asks for {wanted:.0} checks/s; warming up for one interval",
+        o.checks
+    );
+    std::thread::sleep(Duration::from_secs(INTERVAL_SECS + 1));
+
+    let (runs0, lag0) = scrape(&client, &url);
+    let (cpu0, db0, t0) = (cpu_seconds(pid), db_bytes(dir.path()), Instant::now());
+    std::thread::sleep(Duration::from_secs(o.seconds));
+    let (runs1, lag1) = scrape(&client, &url);
+    let (cpu1, db1, elapsed) = (
+        cpu_seconds(pid),
+        db_bytes(dir.path()),
+        t0.elapsed().as_secs_f64(),
+    );
+
+    let rate = (runs1 - runs0) / elapsed;
+    println!("measured over {elapsed:.0} s");
+    println!(
+        "achieved:        {rate:.0} checks/s ({:.1}% of the schedule)",
+        rate * 100.0 / wanted
+    );
+    println!(
+        "start lateness:  p50 <= {:.4} s, p99 <= {:.4} s",
+        quantile(&lag0, &lag1, 0.5),
+        quantile(&lag0, &lag1, 0.99)
+    );
+    println!(
+        "daemon CPU:      {:.2} cores ({:.0} checks per CPU-second)",
+        (cpu1 - cpu0) / elapsed,
+        (runs1 - runs0) / (cpu1 - cpu0)
+    );
+    println!("peak RSS:        {:.1} MiB", peak_rss_mib(pid));
+    println!(
+        "SQLite growth:   {:.0} MiB/hour",
+        (db1.saturating_sub(db0)) as f64 / elapsed * 3600.0 / (1024.0 * 1024.0)
+    );
+
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let _ = child.wait();
+}
