@@ -155,6 +155,25 @@ impl Store {
         .await
     }
 
+    /// Row `id` if it is still waiting to be sent, due or not: for sending it now.
+    pub async fn pending_notification(&self, id: i64) -> Result<Option<OutboxRow>> {
+        self.read(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT id, tenant_id, channel, event, idempotency_key, payload, attempts FROM outbox
+                     WHERE id = ?1 AND status = 'pending'",
+                    [id],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, String>(5)?, r.get::<_, i64>(6)?)),
+                )
+                .optional()?;
+            let Some((id, tenant, channel, event, key, payload, attempts)) = row else {
+                return Ok(None);
+            };
+            Ok(Some(OutboxRow { id, tenant, channel, event, idempotency_key: key, payload: serde_json::from_str(&payload)?, attempts: attempts as u32 }))
+        })
+        .await
+    }
+
     /// The earliest time a pending row becomes due, to sleep until then.
     pub async fn next_due_at(&self) -> Result<Option<i64>> {
         self.read(|c| {
