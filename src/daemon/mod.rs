@@ -1,3 +1,4 @@
 pub mod apply;
 pub mod metrics;
+pub mod notify;
 pub mod store;

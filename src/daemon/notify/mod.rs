@@ -1,0 +1,4 @@
+//! The notifier: sends the outbox's due rows to their channels, a few at a time,
+//! and records each outcome: sent, retried later with backoff, or failed for good.
+
+pub mod retry;
