@@ -7,6 +7,7 @@ mod completions;
 mod http_failures;
 mod http_probe;
 mod https_probe;
+mod notify;
 mod servers;
 mod spec_errors;
 mod spec_inputs;
