@@ -9,6 +9,7 @@ pub mod api;
 pub mod apply;
 pub mod config;
 pub mod metrics;
+pub mod notify;
 pub mod scheduler;
 pub mod store;
 pub mod watch;
@@ -41,7 +42,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     bootstrap(&store, &config).await?;
 
     let metrics = Arc::new(metrics::Metrics::new());
-    let wake_notifier = Arc::new(Notify::new());
+    let notifier = notify::Notifier::new(store.clone(), Arc::clone(&metrics))
+        .context("setting up the notifier")?;
+    let wake_notifier = notifier.waker();
     let tenant_names = Arc::new(std::sync::RwLock::new(store.tenant_names().await?));
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
 
@@ -63,6 +66,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
     let scheduler_task = tokio::spawn(scheduler.run(shutdown_rx.clone(), config.shutdown_grace));
 
+    let notifier_task = tokio::spawn(notifier.clone().run(shutdown_rx.clone()));
     let maintenance_task = tokio::spawn(maintenance(
         store.clone(),
         Arc::clone(&wake_notifier),
@@ -84,7 +88,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         store: store.clone(),
         scheduler: handle,
         metrics,
-        notifier: wake_notifier,
+        notifier,
     });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -111,6 +115,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let _ = w.await;
     }
     let _ = maintenance_task.await;
+    let _ = notifier_task.await;
     let _ = tokio::time::timeout(config.shutdown_grace, server).await;
     store.flush().await?;
     tracing::info!("stopped");

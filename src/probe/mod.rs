@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::{Check, CheckType};
 
-pub use errors::ErrorKind;
+pub use errors::{AttemptError, ErrorKind};
 pub use expect::Failure;
 pub use retry::{backoff, should_retry};
 

@@ -7,6 +7,7 @@
 mod canonical;
 mod cli;
 mod completions;
+mod daemon_alerts;
 mod daemon_api;
 mod daemon_apply;
 mod daemon_runs;
@@ -15,6 +16,7 @@ mod daemon_watch;
 mod http_failures;
 mod http_probe;
 mod https_probe;
+mod notify;
 mod servers;
 mod spec_errors;
 mod spec_inputs;

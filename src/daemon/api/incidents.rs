@@ -72,7 +72,7 @@ pub async fn ack(
         .store
         .acknowledge(key.tenant_id, id, key.actor(), comment)
         .await?;
-    state.notifier.notify_one();
+    state.notifier.wake();
     Ok(axum::Json(inc))
 }
 
@@ -88,7 +88,7 @@ pub async fn resolve(
         .store
         .resolve(key.tenant_id, id, key.actor(), comment)
         .await?;
-    state.notifier.notify_one();
+    state.notifier.wake();
     Ok(axum::Json(inc))
 }
 

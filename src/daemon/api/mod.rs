@@ -18,7 +18,6 @@ use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
-use tokio::sync::Notify;
 
 pub use error::{ApiError, ApiJson};
 
@@ -33,7 +32,7 @@ pub struct AppState {
     pub store: Store,
     pub scheduler: Handle,
     pub metrics: Arc<Metrics>,
-    pub notifier: Arc<Notify>,
+    pub notifier: super::notify::Notifier,
 }
 
 pub type Shared = Arc<AppState>;

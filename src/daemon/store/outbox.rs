@@ -127,7 +127,8 @@ impl Store {
             if exists.is_none() {
                 return Err(StoreError::NotFound(format!("no channel named `{channel}`")));
             }
-            let key = format!("uptimeping-{tenant}-test-{}-{channel}", now_ms());
+            let nonce: u64 = rand::RngExt::random(&mut rand::rng());
+            let key = format!("uptimeping-{tenant}-test-{nonce:016x}-{channel}");
             let payload = json!({"event": "test", "actor": "api", "at": chrono::Utc::now(), "check": {"name": "uptimeping-test", "type": "http", "target": "https://example.com/", "labels": {}}, "incident": {"id": 0, "status": "open", "severity": "warning", "error": "this is a test message from uptimeping", "count": 1, "duration_seconds": 0}});
             insert(tx, tenant, None, &channel, "test", &key, &payload)?;
             Ok(tx.last_insert_rowid())
@@ -151,6 +152,25 @@ impl Store {
                 out.push(OutboxRow { id, tenant, channel, event, idempotency_key: key, payload: serde_json::from_str(&payload)?, attempts: attempts as u32 });
             }
             Ok(out)
+        })
+        .await
+    }
+
+    /// Row `id` if it is still waiting to be sent, due or not: for sending it now.
+    pub async fn pending_notification(&self, id: i64) -> Result<Option<OutboxRow>> {
+        self.read(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT id, tenant_id, channel, event, idempotency_key, payload, attempts FROM outbox
+                     WHERE id = ?1 AND status = 'pending'",
+                    [id],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, String>(5)?, r.get::<_, i64>(6)?)),
+                )
+                .optional()?;
+            let Some((id, tenant, channel, event, key, payload, attempts)) = row else {
+                return Ok(None);
+            };
+            Ok(Some(OutboxRow { id, tenant, channel, event, idempotency_key: key, payload: serde_json::from_str(&payload)?, attempts: attempts as u32 }))
         })
         .await
     }

@@ -1,0 +1,326 @@
+//! The notifier: sends the outbox's due rows to their channels, a few at a time,
+//! and records each outcome: sent, retried later with backoff, or failed for good.
+//! Rows survive a restart in the store, so a stopped daemon resends what it had
+//! not sent; receivers de-duplicate by the `Idempotency-Key`.
+//!
+//! Providers: `webhook`. Rows for other channel types fail at once, saying so,
+//! rather than pretending to have been sent.
+
+mod claims;
+pub mod message;
+pub mod retry;
+pub mod webhook;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream;
+use tokio::sync::{Notify, watch};
+use tracing::{info, warn};
+
+use claims::Claims;
+use retry::{Cause, DeliveryError, RetryPolicy, Verdict};
+
+use super::metrics::{Metrics, NotificationLabels};
+use super::store::{self, OutboxRow, Store, now_ms};
+use crate::model::Notification;
+use crate::spec::{Channel, ChannelType, Kind, Spec, Template, remote};
+
+pub use retry::MAX_ATTEMPTS;
+
+/// Rows taken from the outbox per round: a burst drains quickly, and a round with
+/// slow receivers still ends soon enough to pick up newer rows.
+pub const BATCH: u32 = 50;
+/// Deliveries in flight at once: one slow receiver does not hold up the others, and
+/// a burst does not open a connection per row.
+pub const CONCURRENCY: usize = 8;
+/// The longest sleep between rounds when nothing is due: rows written without a
+/// wake-up (by another process, or before this one started) wait at most this long.
+pub const IDLE_POLL: Duration = Duration::from_secs(5);
+/// The shortest sleep between rounds that were not full, so that due rows held by a
+/// `deliver_now` in progress do not spin the loop.
+pub const MIN_PAUSE: Duration = Duration::from_millis(50);
+/// One request, connect to the end of the answer: a receiver slower than this is
+/// treated as down and tried again later.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connecting alone: an address that does not answer fails fast.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How the notifier paces itself; `Default` is what the daemon runs with.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub batch: u32,
+    pub concurrency: usize,
+    pub idle_poll: Duration,
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            batch: BATCH,
+            concurrency: CONCURRENCY,
+            idle_poll: IDLE_POLL,
+            request_timeout: REQUEST_TIMEOUT,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// The component that sends notifications. Cheap to clone: the daemon runs one
+/// clone with [`Notifier::run`] and gives another to the API for [`Notifier::deliver_now`].
+#[derive(Clone)]
+pub struct Notifier {
+    store: Store,
+    metrics: Arc<Metrics>,
+    http: reqwest::Client,
+    wake: Arc<Notify>,
+    options: Arc<Options>,
+    claims: Claims,
+}
+
+impl Notifier {
+    pub fn new(store: Store, metrics: Arc<Metrics>) -> reqwest::Result<Self> {
+        Self::with_options(store, metrics, Options::default())
+    }
+
+    pub fn with_options(
+        store: Store,
+        metrics: Arc<Metrics>,
+        options: Options,
+    ) -> reqwest::Result<Self> {
+        let http = reqwest::Client::builder()
+            .user_agent(webhook::USER_AGENT_VALUE)
+            .connect_timeout(CONNECT_TIMEOUT)
+            // A redirected POST loses its body or changes method; receivers must be
+            // configured with their final URL.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self {
+            store,
+            metrics,
+            http,
+            wake: Arc::new(Notify::new()),
+            options: Arc::new(options),
+            claims: Claims::default(),
+        })
+    }
+
+    /// Wakes the loop: call after writing outbox rows, so they go out at once.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The wake-up handle, for components that write outbox rows.
+    pub fn waker(&self) -> Arc<Notify> {
+        Arc::clone(&self.wake)
+    }
+
+    /// Delivers due rows until `shutdown` turns true (or its sender is dropped).
+    /// Deliveries in flight then are abandoned: their rows stay pending and are
+    /// sent again after a restart.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        info!("notifier started");
+        loop {
+            let full = tokio::select! {
+                biased;
+                _ = stopped(&mut shutdown) => break,
+                full = self.round() => full,
+            };
+            if full {
+                continue;
+            }
+            let pause = self.pause().await;
+            tokio::select! {
+                biased;
+                _ = stopped(&mut shutdown) => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+        info!("notifier stopped");
+    }
+
+    /// Sends row `id` now, whether or not it is due, and returns it as recorded
+    /// afterwards. A row already sent or failed is returned as it is.
+    pub async fn deliver_now(&self, id: i64) -> store::Result<Notification> {
+        let claim = self.claims.claim(id).await;
+        if let Some(row) = self.store.pending_notification(id).await? {
+            self.attempt(row).await;
+        }
+        drop(claim);
+        self.store.notification(id).await
+    }
+
+    /// Attempts `listed` unless someone else has since it was listed as due: read
+    /// again under the caller's claim, as `deliver_now` may have sent or retried it.
+    async fn attempt_unless_taken(&self, listed: OutboxRow) -> store::Result<()> {
+        match self.store.pending_notification(listed.id).await? {
+            Some(row) if row.attempts == listed.attempts => self.attempt(row).await,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// One batch of due rows; true when the batch was full (more are likely due).
+    async fn round(&self) -> bool {
+        let rows = match self.store.due_notifications(self.options.batch).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                warn!(error = %e, "notifier: cannot read the outbox");
+                return false;
+            }
+        };
+        let claimed: Vec<_> = rows
+            .into_iter()
+            .filter_map(|row| self.claims.try_claim(row.id).map(|claim| (claim, row)))
+            .collect();
+        let full = claimed.len() >= self.options.batch as usize;
+        stream::iter(claimed)
+            .map(|(claim, row)| async move {
+                if let Err(e) = self.attempt_unless_taken(row).await {
+                    warn!(id = claim.id(), error = %e, "notifier: cannot read the outbox");
+                }
+            })
+            .buffer_unordered(self.options.concurrency.max(1))
+            .collect::<()>()
+            .await;
+        full
+    }
+
+    /// Until the next row is due, within [`MIN_PAUSE`, idle poll].
+    async fn pause(&self) -> Duration {
+        let idle = self.options.idle_poll;
+        match self.store.next_due_at().await {
+            Ok(Some(at)) => {
+                let wait = Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0));
+                wait.clamp(MIN_PAUSE.min(idle), idle)
+            }
+            Ok(None) => idle,
+            Err(e) => {
+                warn!(error = %e, "notifier: cannot read the outbox");
+                idle
+            }
+        }
+    }
+
+    /// One attempt at `row`, and its outcome recorded.
+    async fn attempt(&self, row: OutboxRow) {
+        let (provider, outcome) = self.send(&row).await;
+        let labels = NotificationLabels {
+            tenant: row.tenant.to_string(),
+            provider: provider.to_string(),
+        };
+        let attempts = row.attempts + 1;
+        let recorded = match outcome {
+            Ok(()) => {
+                self.metrics.notifications_sent.get_or_create(&labels).inc();
+                info!(id = row.id, channel = %row.channel, event = %row.event, attempts, "notification sent");
+                self.store.mark_sent(row.id).await
+            }
+            Err(err) => match retry::decide(&err, attempts, &self.options.retry) {
+                Verdict::RetryIn(wait) => {
+                    warn!(id = row.id, channel = %row.channel, attempts, error = %err.message, retry_in_ms = wait.as_millis() as u64, "notification not sent; will retry");
+                    let at = now_ms().saturating_add(wait.as_millis() as i64);
+                    self.store
+                        .mark_attempt_failed(row.id, err.message, Some(at))
+                        .await
+                }
+                verdict @ (Verdict::Permanent | Verdict::Exhausted) => {
+                    self.metrics
+                        .notifications_failed
+                        .get_or_create(&labels)
+                        .inc();
+                    let message = if verdict == Verdict::Exhausted {
+                        format!("{} (gave up after {attempts} attempts)", err.message)
+                    } else {
+                        err.message
+                    };
+                    warn!(id = row.id, channel = %row.channel, attempts, error = %message, "notification failed");
+                    self.store.mark_attempt_failed(row.id, message, None).await
+                }
+            },
+        };
+        if let Err(e) = recorded {
+            // The row stays as it was: pending rows are tried again, at worst once more.
+            warn!(id = row.id, error = %e, "notifier: cannot record the outcome");
+        }
+    }
+
+    /// Sends `row` through its channel's provider; returns the provider's name for metrics.
+    async fn send(&self, row: &OutboxRow) -> (&'static str, Result<(), DeliveryError>) {
+        let channel = match self.channel(row).await {
+            Ok(c) => c,
+            Err(e) => return ("unknown", Err(e)),
+        };
+        let provider = channel.channel_type.as_str();
+        let webhook = match (channel.channel_type, &channel.webhook) {
+            (ChannelType::Webhook, Some(w)) => w,
+            (ChannelType::Webhook, None) => {
+                let e = format!("channel `{}` has no `webhook:` section", channel.name);
+                return (provider, Err(DeliveryError::config(e)));
+            }
+            (other, _) => {
+                let e = format!(
+                    "provider {} is not available in this version",
+                    other.as_str()
+                );
+                return (provider, Err(DeliveryError::config(e)));
+            }
+        };
+        let outcome = async {
+            let template = self.template(row, &channel).await?;
+            let message = message::render(&row.payload, template.as_ref())?;
+            let body = webhook::Body::new(row, message);
+            webhook::send(&self.http, webhook, &body, self.options.request_timeout).await
+        };
+        (provider, outcome.await)
+    }
+
+    async fn channel(&self, row: &OutboxRow) -> Result<Channel, DeliveryError> {
+        match self.lookup(row.tenant, Kind::Channel, &row.channel).await? {
+            Spec::Channel(c) => Ok(c),
+            _ => Err(DeliveryError::config(format!(
+                "`{}` is not a channel",
+                row.channel
+            ))),
+        }
+    }
+
+    /// The template the check names, else the channel's; `None` for the defaults.
+    async fn template(
+        &self,
+        row: &OutboxRow,
+        channel: &Channel,
+    ) -> Result<Option<Template>, DeliveryError> {
+        let named = row.payload.get("template").and_then(|t| t.as_str());
+        let Some(name) = named.or(channel.template.as_deref()) else {
+            return Ok(None);
+        };
+        match self.lookup(row.tenant, Kind::Template, name).await? {
+            Spec::Template(t) => Ok(Some(t)),
+            _ => Err(DeliveryError::config(format!("`{name}` is not a template"))),
+        }
+    }
+
+    async fn lookup(&self, tenant: i64, kind: Kind, name: &str) -> Result<Spec, DeliveryError> {
+        let what = kind.as_str().to_ascii_lowercase();
+        let stored = self
+            .store
+            .resource(tenant, kind, name.to_string())
+            .await
+            .map_err(|e| {
+                DeliveryError::new(Cause::Internal, format!("reading {what} `{name}`: {e}"))
+            })?
+            .ok_or_else(|| DeliveryError::config(format!("no {what} named `{name}`")))?;
+        remote::parse_stored(kind, &stored.spec)
+            .map_err(|e| DeliveryError::config(format!("{what} `{name}` is not valid: {e}")))
+    }
+}
+
+/// Resolves once shutdown is asked for, or once nobody can ask any more.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}

@@ -1,0 +1,325 @@
+//! The webhook provider: one HTTP request per notification, its body JSON (or XML),
+//! signed with HMAC-SHA256 when the channel has a secret.
+//!
+//! Body (JSON; XML has the same content under a `notification` root element, and
+//! `check.labels` as `<label name="k">v</label>` elements):
+//!
+//! ```json
+//! {"idempotency_key": "uptimeping-1-7-12-hook", "event": "opened", "actor": "system",
+//!  "at": "2024-05-01T12:03:00Z", "check": {...}, "incident": {...}, "result": {...},
+//!  "message": {"subject": "[ERROR] payments-api is down", "text": "..."}}
+//! ```
+//!
+//! Headers: `Content-Type` (`application/json` or `application/xml`), `User-Agent:
+//! uptimeping/<version>`, `Idempotency-Key`, `X-Uptimeping-Event`, the channel's own
+//! `headers`, and with a secret `X-Uptimeping-Signature: sha256=<hex HMAC of the body>`.
+//! The URL and the secret never appear in an error: both are secrets.
+
+use std::time::Duration;
+
+use hmac::{Hmac, KeyInit, Mac};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sha2::Sha256;
+
+use super::message::Message;
+use super::retry::{Cause, DeliveryError, parse_retry_after};
+use crate::daemon::store::OutboxRow;
+use crate::probe::{AttemptError, ErrorKind};
+use crate::spec::{WebhookFormat, WebhookSpec};
+
+/// Who is calling, for the receiver's logs.
+pub const USER_AGENT_VALUE: &str = concat!("uptimeping/", env!("CARGO_PKG_VERSION"));
+/// Bytes of a failed answer's body kept for the error message: enough for a
+/// receiver's one-line reason, not a whole error page.
+pub const ERROR_BODY_CAP: usize = 200;
+
+/// What a webhook receives.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Body {
+    pub idempotency_key: String,
+    pub event: String,
+    pub actor: Value,
+    pub at: Value,
+    pub check: Value,
+    pub incident: Value,
+    pub result: Value,
+    pub message: Message,
+}
+
+impl Body {
+    pub fn new(row: &OutboxRow, message: Message) -> Self {
+        let field = |key: &str| row.payload.get(key).cloned().unwrap_or(Value::Null);
+        Self {
+            idempotency_key: row.idempotency_key.clone(),
+            event: row.event.clone(),
+            actor: field("actor"),
+            at: field("at"),
+            check: field("check"),
+            incident: field("incident"),
+            result: field("result"),
+            message,
+        }
+    }
+
+    /// The body in `format`, with its content type.
+    pub fn encode(&self, format: WebhookFormat) -> Result<(Vec<u8>, &'static str), DeliveryError> {
+        match format {
+            WebhookFormat::Json => serde_json::to_vec(self)
+                .map(|b| (b, "application/json"))
+                .map_err(|e| DeliveryError::config(format!("webhook: cannot write the body: {e}"))),
+            WebhookFormat::Xml => {
+                let mut doc = self.clone();
+                if let Some(labels) = doc.check.get_mut("labels") {
+                    *labels = labels_as_elements(labels);
+                }
+                for value in [
+                    &mut doc.actor,
+                    &mut doc.at,
+                    &mut doc.check,
+                    &mut doc.incident,
+                    &mut doc.result,
+                ] {
+                    *value = xml_safe(std::mem::take(value));
+                }
+                doc.message.subject = xml_safe_text(&doc.message.subject);
+                doc.message.text = xml_safe_text(&doc.message.text);
+                let xml =
+                    quick_xml::se::to_string_with_root("notification", &doc).map_err(|e| {
+                        DeliveryError::config(format!("webhook: cannot write the XML body: {e}"))
+                    })?;
+                let text = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{xml}");
+                Ok((text.into_bytes(), "application/xml"))
+            }
+        }
+    }
+}
+
+/// Label names are free text, not XML names: each label becomes `<label name="k">v</label>`.
+fn labels_as_elements(labels: &Value) -> Value {
+    let Value::Object(map) = labels else {
+        return labels.clone();
+    };
+    let items: Vec<Value> = map
+        .iter()
+        .map(|(k, v)| {
+            let mut item = Map::new();
+            item.insert("@name".into(), Value::String(k.clone()));
+            item.insert("$text".into(), v.clone());
+            Value::Object(item)
+        })
+        .collect();
+    let mut out = Map::new();
+    out.insert("label".into(), Value::Array(items));
+    Value::Object(out)
+}
+
+/// XML 1.0 cannot carry most control characters, even escaped; body excerpts may.
+fn xml_safe(value: Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(xml_safe_text(&s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(xml_safe).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, xml_safe(v))).collect())
+        }
+        other => other,
+    }
+}
+
+fn xml_safe_text(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => c,
+            c if c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}' => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
+}
+
+/// `sha256=<hex>` of HMAC-SHA256 over exactly the bytes sent.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
+        .expect("HMAC accepts keys of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn headers(
+    spec: &WebhookSpec,
+    body: &Body,
+    bytes: &[u8],
+    content_type: &'static str,
+) -> Result<HeaderMap, DeliveryError> {
+    let mut map = HeaderMap::new();
+    map.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    map.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    // The channel's own headers may replace the two above, not the ones below, which
+    // the receiver relies on to de-duplicate and to verify.
+    for (name, value) in &spec.headers {
+        let header = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| DeliveryError::config(format!("webhook: invalid header name `{name}`")))?;
+        let value = HeaderValue::from_str(value).map_err(|_| {
+            DeliveryError::config(format!("webhook: invalid value for header `{name}`"))
+        })?;
+        map.insert(header, value);
+    }
+    let text = |v: &str, what: &str| {
+        HeaderValue::from_str(v).map_err(|_| {
+            DeliveryError::config(format!("webhook: {what} is not a valid header value"))
+        })
+    };
+    map.insert(
+        "idempotency-key",
+        text(&body.idempotency_key, "the idempotency key")?,
+    );
+    map.insert("x-uptimeping-event", text(&body.event, "the event")?);
+    if let Some(secret) = &spec.secret {
+        map.insert(
+            "x-uptimeping-signature",
+            text(&signature(secret, bytes), "the signature")?,
+        );
+    }
+    Ok(map)
+}
+
+/// Sends `body` to the channel; `Ok` when the receiver answered 2xx within `timeout`.
+pub async fn send(
+    client: &reqwest::Client,
+    spec: &WebhookSpec,
+    body: &Body,
+    timeout: Duration,
+) -> Result<(), DeliveryError> {
+    let method = reqwest::Method::from_bytes(spec.method.as_bytes())
+        .map_err(|_| DeliveryError::config(format!("webhook: invalid method `{}`", spec.method)))?;
+    let url = reqwest::Url::parse(&spec.url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| DeliveryError::config("webhook: the URL is not a valid http(s) URL"))?;
+    let (bytes, content_type) = body.encode(spec.format)?;
+    let headers = headers(spec, body, &bytes, content_type)?;
+    let request = client.request(method, url).headers(headers).body(bytes);
+    match tokio::time::timeout(timeout, exchange(request)).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(DeliveryError::new(
+            Cause::Timeout,
+            format!("webhook: timeout after {}", crate::spec::Duration(timeout)),
+        )),
+    }
+}
+
+async fn exchange(request: reqwest::RequestBuilder) -> Result<(), DeliveryError> {
+    let mut response = request.send().await.map_err(transport_error)?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after);
+    let mut excerpt = Vec::new();
+    while excerpt.len() < ERROR_BODY_CAP {
+        match response.chunk().await {
+            Ok(Some(chunk)) => excerpt.extend_from_slice(&chunk),
+            // The status says enough; a body that breaks off adds nothing.
+            Ok(None) | Err(_) => break,
+        }
+    }
+    excerpt.truncate(ERROR_BODY_CAP);
+    let reason = String::from_utf8_lossy(&excerpt)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let code = status.as_u16();
+    let message = if reason.is_empty() {
+        format!("webhook: HTTP {code}")
+    } else {
+        format!("webhook: HTTP {code}: {reason}")
+    };
+    Err(DeliveryError::new(
+        Cause::Status { code, retry_after },
+        message,
+    ))
+}
+
+/// A failure with no answer, in the probe's words (which carry no addresses), after
+/// dropping the URL that reqwest would otherwise print.
+fn transport_error(err: reqwest::Error) -> DeliveryError {
+    let err = err.without_url();
+    if err.is_builder() {
+        return DeliveryError::config("webhook: the request could not be built");
+    }
+    let attempt = AttemptError::from_reqwest(&err, 0);
+    let cause = match attempt.kind {
+        ErrorKind::Dns | ErrorKind::Connect | ErrorKind::Tls => Cause::Connect,
+        ErrorKind::Timeout => Cause::Timeout,
+        ErrorKind::Redirect | ErrorKind::Protocol | ErrorKind::Expectation => Cause::Broken,
+    };
+    DeliveryError::new(cause, format!("webhook: {}", attempt.message))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn body() -> Body {
+        Body {
+            idempotency_key: "uptimeping-1-7-12-hook".into(),
+            event: "opened".into(),
+            actor: json!("system"),
+            at: json!("2024-05-01T12:03:00Z"),
+            check: json!({"name": "payments-api", "labels": {"team": "payments", "app.kubernetes.io/name": "pay"}}),
+            incident: json!({"id": 7, "error": "bad \u{1} byte", "status_code": null}),
+            result: Value::Null,
+            message: Message {
+                subject: "[ERROR] payments-api is down".into(),
+                text: "a < b & c".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn signature_is_hex_hmac_sha256() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            signature("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn xml_body_has_a_notification_root_and_label_elements() {
+        let (bytes, content_type) = body().encode(WebhookFormat::Xml).expect("encodes");
+        assert_eq!(content_type, "application/xml");
+        let xml = String::from_utf8(bytes).expect("utf-8");
+        assert!(
+            xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<notification><idempotency_key>uptimeping-1-7-12-hook</idempotency_key><event>opened</event>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<idempotency_key>uptimeping-1-7-12-hook</idempotency_key>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<label name="app.kubernetes.io/name">pay</label>"#),
+            "{xml}"
+        );
+        assert!(xml.contains("<text>a &lt; b &amp; c</text>"), "{xml}");
+        assert!(xml.contains("<error>bad \u{FFFD} byte</error>"), "{xml}");
+        assert!(xml.ends_with("</notification>"), "{xml}");
+    }
+
+    #[test]
+    fn json_body_keeps_payload_values() {
+        let (bytes, content_type) = body().encode(WebhookFormat::Json).expect("encodes");
+        assert_eq!(content_type, "application/json");
+        let v: Value = serde_json::from_slice(&bytes).expect("json");
+        assert_eq!(v["check"]["labels"]["team"], "payments");
+        assert_eq!(v["result"], Value::Null);
+        assert_eq!(v["message"]["subject"], "[ERROR] payments-api is down");
+    }
+}

@@ -1,0 +1,141 @@
+//! Alerts through the daemon: a webhook receiver on 127.0.0.1 gets exactly the
+//! notifications an outage causes, also across a daemon killed with SIGKILL.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+use serde_json::json;
+
+use crate::daemon_support::{Daemon, Receiver, Target, plan_request, wait_for};
+
+fn setup(target: &Target, hook: &Receiver) -> String {
+    format!(
+        "kind: Check\nname: shop\ntype: http\ntarget: {}\nschedule: 1h\nalert: {{channels: [ops-hook], failure_threshold: 2}}\n---\nkind: Channel\nname: ops-hook\ntype: webhook\nwebhook: {{url: \"{}\", secret: hush}}\n",
+        target.url(),
+        hook.url()
+    )
+}
+
+#[test]
+fn an_outage_sends_exactly_one_opened_and_one_resolved() {
+    let d = Daemon::start(&[]);
+    let (target, hook) = (Target::start(), Receiver::start());
+    d.post(
+        "/api/v1/apply",
+        &plan_request("repo", &setup(&target, &hook), json!({})),
+    );
+    target.set_healthy(false);
+    for _ in 0..4 {
+        d.post("/api/v1/checks/shop/run", &json!({}));
+    }
+    target.set_healthy(true);
+    for _ in 0..3 {
+        d.post("/api/v1/checks/shop/run", &json!({}));
+    }
+    wait_for("opened and resolved", || {
+        (hook.hooks().len() >= 2).then_some(())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(hook.events(), ["opened", "resolved"]);
+    let hooks = hook.hooks();
+    assert_eq!(hooks[0].body["check"]["name"], "shop");
+    assert_eq!(hooks[0].body["incident"]["status_code"], 503);
+    assert!(
+        hooks[0]
+            .headers
+            .get("x-uptimeping-signature")
+            .is_some_and(|v| v.to_str().unwrap().starts_with("sha256="))
+    );
+    assert_ne!(
+        hooks[0].headers["idempotency-key"],
+        hooks[1].headers["idempotency-key"]
+    );
+    // The incident's notification log shows both as sent.
+    let id = hooks[0].body["incident"]["id"].as_i64().unwrap();
+    let detail = d.get(&format!("/api/v1/incidents/{id}"));
+    let log: Vec<(&str, &str)> = detail["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["event"].as_str().unwrap(), n["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(log, [("opened", "sent"), ("resolved", "sent")]);
+}
+
+#[test]
+fn a_daemon_killed_before_delivery_delivers_after_restart_once_per_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let (target, hook) = (Target::start(), Receiver::start());
+    hook.failing.store(true, Ordering::SeqCst);
+    let d = Daemon::start_on(&data, &[]);
+    d.post(
+        "/api/v1/apply",
+        &plan_request("repo", &setup(&target, &hook), json!({})),
+    );
+    target.set_healthy(false);
+    d.post("/api/v1/checks/shop/run", &json!({}));
+    d.post("/api/v1/checks/shop/run", &json!({}));
+    target.set_healthy(true);
+    d.post("/api/v1/checks/shop/run", &json!({}));
+    let incident = d.get("/api/v1/incidents")[0].clone();
+    assert_eq!(incident["status"], "resolved");
+    // Both notifications are in the outbox, not delivered: the receiver refuses them.
+    d.kill9();
+    assert!(hook.hooks().is_empty());
+
+    hook.failing.store(false, Ordering::SeqCst);
+    let d = Daemon::start_on(&data, &[]);
+    wait_for("both notifications after the restart", || {
+        (hook.hooks().len() >= 2).then_some(())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut per_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for h in hook.hooks() {
+        per_key
+            .entry(h.headers["idempotency-key"].to_str().unwrap().to_string())
+            .or_default()
+            .push(h.body["event"].as_str().unwrap().to_string());
+    }
+    let events: Vec<Vec<String>> = per_key.into_values().collect();
+    assert_eq!(
+        events,
+        [vec!["opened".to_string()], vec!["resolved".to_string()]],
+        "each key exactly once"
+    );
+    drop(d);
+}
+
+#[test]
+fn channels_test_sends_a_real_message_and_reports_the_outcome() {
+    let d = Daemon::start(&[]);
+    let (target, hook) = (Target::start(), Receiver::start());
+    d.post(
+        "/api/v1/apply",
+        &plan_request("repo", &setup(&target, &hook), json!({})),
+    );
+    let sent = d.post("/api/v1/channels/ops-hook/test", &json!({}));
+    assert_eq!(
+        (sent["status"].as_str(), sent["event"].as_str()),
+        (Some("sent"), Some("test"))
+    );
+    assert_eq!(hook.events(), ["test"]);
+    hook.failing.store(true, Ordering::SeqCst);
+    let failed = d.post("/api/v1/channels/ops-hook/test", &json!({}));
+    assert_eq!(failed["status"], "pending", "a 500 is retried later");
+    assert_eq!(failed["last_error"], "webhook: HTTP 500");
+    let list = d.get("/api/v1/channels");
+    assert_eq!(
+        (
+            list[0]["name"].as_str(),
+            list[0]["sent"].as_u64(),
+            list[0]["pending"].as_u64()
+        ),
+        (Some("ops-hook"), Some(1), Some(1))
+    );
+    let (status, body) = d.call("POST", "/api/v1/channels/nope/test", None);
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+}
