@@ -169,7 +169,7 @@ fn main() {
             "--listen",
             "127.0.0.1:0",
             "--log-level",
-            "warn",
+            "info",
             "--data-dir",
         ])
         .arg(dir.path())
