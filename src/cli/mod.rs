@@ -8,6 +8,10 @@ mod schema;
 mod test;
 mod validate;
 
+// Commands that talk to a daemon, and what they share.
+mod client;
+mod config;
+
 use std::process::ExitCode;
 
 use std::ffi::OsString;
