@@ -11,6 +11,7 @@ mod validate;
 // Commands that talk to a daemon, and what they share.
 mod client;
 mod config;
+mod source_name;
 
 use std::process::ExitCode;
 
