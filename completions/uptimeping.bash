@@ -16,11 +16,17 @@ _uptimeping() {
             ",$1")
                 cmd="uptimeping"
                 ;;
+            uptimeping,apply)
+                cmd="uptimeping__subcmd__apply"
+                ;;
             uptimeping,completions)
                 cmd="uptimeping__subcmd__completions"
                 ;;
             uptimeping,help)
                 cmd="uptimeping__subcmd__help"
+                ;;
+            uptimeping,plan)
+                cmd="uptimeping__subcmd__plan"
                 ;;
             uptimeping,schema)
                 cmd="uptimeping__subcmd__schema"
@@ -31,11 +37,17 @@ _uptimeping() {
             uptimeping,validate)
                 cmd="uptimeping__subcmd__validate"
                 ;;
+            uptimeping__subcmd__help,apply)
+                cmd="uptimeping__subcmd__help__subcmd__apply"
+                ;;
             uptimeping__subcmd__help,completions)
                 cmd="uptimeping__subcmd__help__subcmd__completions"
                 ;;
             uptimeping__subcmd__help,help)
                 cmd="uptimeping__subcmd__help__subcmd__help"
+                ;;
+            uptimeping__subcmd__help,plan)
+                cmd="uptimeping__subcmd__help__subcmd__plan"
                 ;;
             uptimeping__subcmd__help,schema)
                 cmd="uptimeping__subcmd__help__subcmd__schema"
@@ -53,12 +65,62 @@ _uptimeping() {
 
     case "${cmd}" in
         uptimeping)
-            opts="-h -V --color --help --version validate test schema completions help"
+            opts="-h -V --color --help --version validate test plan apply schema completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__apply)
+            opts="-f -o -h --file --source --prune --allow-empty --take-over --adopt --auto-approve --output --url --api-key --context --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -89,8 +151,22 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__help)
-            opts="validate test schema completions help"
+            opts="validate test plan apply schema completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__help__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -117,6 +193,20 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__help__subcmd__plan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -165,6 +255,60 @@ _uptimeping() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__plan)
+            opts="-f -o -h --file --source --prune --allow-empty --take-over --adopt --detailed-exitcode --out --output --url --api-key --context --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -9,8 +9,11 @@ mod test;
 mod validate;
 
 // Commands that talk to a daemon, and what they share.
+mod apply;
 mod client;
 mod config;
+mod plan;
+mod plan_render;
 mod source_name;
 
 use std::process::ExitCode;
@@ -29,20 +32,26 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     /// `test`: at least one check is down.
     pub const DOWN: u8 = 2;
+    /// `plan --detailed-exitcode`: there are changes to apply.
+    pub const CHANGES: u8 = 2;
 }
 
 const AFTER_HELP: &str = "\
 Exit codes:
   0  success (files valid; every check up)
   1  error (invalid files or flags, unreadable input, internal failure)
-  2  `test`: one or more checks are down
+  2  `test`: a check is down; `plan --detailed-exitcode`: there are changes
 
 Environment:
-  NO_COLOR   set to anything to turn colour off
+  NO_COLOR             set to anything to turn colour off
+  UPTIMEPING_URL       the daemon's URL, instead of --url or a context
+  UPTIMEPING_API_KEY   the API key, instead of --api-key or a context
 
 Examples:
   uptimeping validate -f checks/
   uptimeping test -f checks/ -o json
+  uptimeping plan -f checks/ --detailed-exitcode
+  uptimeping apply -f checks/ --auto-approve
   uptimeping schema > uptimeping.schema.json
   uptimeping completions zsh > ~/.zfunc/_uptimeping";
 
@@ -67,6 +76,8 @@ enum ColorWhen {
 enum Command {
     Validate(validate::Args),
     Test(test::Args),
+    Plan(plan::Args),
+    Apply(apply::Args),
     Schema(schema::Args),
     Completions(completions::Args),
 }
@@ -155,6 +166,8 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Validate(args) => args.run(),
         Command::Test(args) => args.run(),
+        Command::Plan(args) => args.run(),
+        Command::Apply(args) => args.run(),
         Command::Schema(args) => args.run(),
         Command::Completions(args) => args.run(&mut Cli::command()),
     }

@@ -50,6 +50,13 @@ pub fn green(s: &str) -> String {
     )
 }
 
+pub fn yellow(s: &str) -> String {
+    paint(
+        Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold(),
+        s,
+    )
+}
+
 pub fn red(s: &str) -> String {
     paint(Style::new().fg_color(Some(AnsiColor::Red.into())).bold(), s)
 }
