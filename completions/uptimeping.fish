@@ -33,6 +33,10 @@ complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "validate" -d 
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "test" -d 'Run every check once from this machine and print the results'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "plan" -d 'Show what apply would change, without changing anything'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "apply" -d 'Apply the files (or a saved plan) to the daemon'
+complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "checks" -d 'Inspect and control the checks a daemon runs'
+complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "incidents" -d 'List, inspect, acknowledge and resolve incidents'
+complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "channels" -d 'List notification channels and send test messages'
+complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "tenants" -d 'Manage tenants (admin keys of the first tenant only)'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "schema" -d 'Print the JSON Schema of check files'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -89,6 +93,249 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand apply" -l take-ove
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand apply" -l adopt -d 'Manage resources that were created outside plan/apply'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand apply" -l auto-approve -d 'Apply without asking for confirmation'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand apply" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -f -a "list" -d 'List checks with their last state'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -f -a "get" -d 'Show one check: its state and its spec (secrets masked)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -f -a "status" -d 'Show one check\'s current state'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -f -a "history" -d 'Show one check\'s latest results, newest first'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -f -a "run" -d 'Run one check now on the daemon and show the result'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -f -a "pause" -d 'Stop running a check until it is resumed'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -f -a "resume" -d 'Run a paused check again'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -f -a "delete" -d 'Delete a check from the daemon (an apply of its files brings it back)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from list" -l label -d 'Only checks with this label. Repeatable; all must match' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from list" -l state -d 'Only checks in this state' -r -f -a "pending\t''
+up\t''
+down\t''
+paused\t''
+disabled\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from list" -l type -d 'Only checks of this type' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from list" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from list" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from list" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from list" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from get" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from get" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from get" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from get" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from get" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from status" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from status" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from status" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from status" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from status" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from history" -l limit -d 'How many results to show' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from history" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from history" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from history" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from history" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from history" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from history" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from run" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from run" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from run" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from run" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from run" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from pause" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from pause" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from pause" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from pause" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from pause" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from pause" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from resume" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from resume" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from resume" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from resume" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from resume" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from resume" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from delete" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from delete" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from delete" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from delete" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "list" -d 'List checks with their last state'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "get" -d 'Show one check: its state and its spec (secrets masked)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show one check\'s current state'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "history" -d 'Show one check\'s latest results, newest first'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run one check now on the daemon and show the result'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "pause" -d 'Stop running a check until it is resumed'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "resume" -d 'Run a paused check again'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a check from the daemon (an apply of its files brings it back)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -f -a "list" -d 'List incidents, newest first'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -f -a "get" -d 'Show one incident with its events and notifications'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -f -a "ack" -d 'Acknowledge an incident: someone is on it, escalation stops'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -f -a "resolve" -d 'Resolve an incident by hand'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from list" -l status -d 'Only incidents in this status' -r -f -a "open\t''
+acknowledged\t''
+resolved\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from list" -l check -d 'Only incidents of this check' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from list" -l limit -d 'How many incidents to show at most' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from list" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from list" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from list" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from list" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from get" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from get" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from get" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from get" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from get" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from ack" -l comment -d 'Recorded with the event' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from ack" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from ack" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from ack" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from ack" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from ack" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from ack" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from resolve" -l comment -d 'Recorded with the event' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from resolve" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from resolve" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from resolve" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from resolve" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from resolve" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from resolve" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from help" -f -a "list" -d 'List incidents, newest first'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from help" -f -a "get" -d 'Show one incident with its events and notifications'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from help" -f -a "ack" -d 'Acknowledge an incident: someone is on it, escalation stops'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from help" -f -a "resolve" -d 'Resolve an incident by hand'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -f -a "list" -d 'List channels with how many notifications were sent, failed and are pending'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -f -a "test" -d 'Send a test notification through a channel and wait for the outcome'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from list" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from list" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from list" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from list" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from test" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from test" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from test" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from test" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from test" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from help" -f -a "list" -d 'List channels with how many notifications were sent, failed and are pending'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from help" -f -a "test" -d 'Send a test notification through a channel and wait for the outcome'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and not __fish_seen_subcommand_from create help" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and not __fish_seen_subcommand_from create help" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and not __fish_seen_subcommand_from create help" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and not __fish_seen_subcommand_from create help" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and not __fish_seen_subcommand_from create help" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and not __fish_seen_subcommand_from create help" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and not __fish_seen_subcommand_from create help" -f -a "create" -d 'Create a tenant and print its admin API key'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and not __fish_seen_subcommand_from create help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and __fish_seen_subcommand_from create" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and __fish_seen_subcommand_from create" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and __fish_seen_subcommand_from create" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and __fish_seen_subcommand_from create" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a tenant and print its admin API key'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand schema" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -97,10 +344,29 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand completions" -l co
 always\t''
 never\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply schema completions help" -f -a "validate" -d 'Check files for errors without running anything'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply schema completions help" -f -a "test" -d 'Run every check once from this machine and print the results'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply schema completions help" -f -a "plan" -d 'Show what apply would change, without changing anything'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply schema completions help" -f -a "apply" -d 'Apply the files (or a saved plan) to the daemon'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply schema completions help" -f -a "schema" -d 'Print the JSON Schema of check files'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply schema completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants schema completions help" -f -a "validate" -d 'Check files for errors without running anything'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants schema completions help" -f -a "test" -d 'Run every check once from this machine and print the results'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants schema completions help" -f -a "plan" -d 'Show what apply would change, without changing anything'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants schema completions help" -f -a "apply" -d 'Apply the files (or a saved plan) to the daemon'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants schema completions help" -f -a "checks" -d 'Inspect and control the checks a daemon runs'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants schema completions help" -f -a "incidents" -d 'List, inspect, acknowledge and resolve incidents'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants schema completions help" -f -a "channels" -d 'List notification channels and send test messages'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants schema completions help" -f -a "tenants" -d 'Manage tenants (admin keys of the first tenant only)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants schema completions help" -f -a "schema" -d 'Print the JSON Schema of check files'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants schema completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "list" -d 'List checks with their last state'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "get" -d 'Show one check: its state and its spec (secrets masked)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "status" -d 'Show one check\'s current state'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "history" -d 'Show one check\'s latest results, newest first'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "run" -d 'Run one check now on the daemon and show the result'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "pause" -d 'Stop running a check until it is resumed'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "resume" -d 'Run a paused check again'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "delete" -d 'Delete a check from the daemon (an apply of its files brings it back)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from incidents" -f -a "list" -d 'List incidents, newest first'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from incidents" -f -a "get" -d 'Show one incident with its events and notifications'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from incidents" -f -a "ack" -d 'Acknowledge an incident: someone is on it, escalation stops'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from incidents" -f -a "resolve" -d 'Resolve an incident by hand'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from channels" -f -a "list" -d 'List channels with how many notifications were sent, failed and are pending'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from channels" -f -a "test" -d 'Send a test notification through a channel and wait for the outcome'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from tenants" -f -a "create" -d 'Create a tenant and print its admin API key'

@@ -10,11 +10,15 @@ mod validate;
 
 // Commands that talk to a daemon, and what they share.
 mod apply;
+mod channels;
+mod checks;
 mod client;
 mod config;
+mod incidents;
 mod plan;
 mod plan_render;
 mod source_name;
+mod tenants;
 
 use std::process::ExitCode;
 
@@ -40,7 +44,7 @@ const AFTER_HELP: &str = "\
 Exit codes:
   0  success (files valid; every check up)
   1  error (invalid files or flags, unreadable input, internal failure)
-  2  `test`: a check is down; `plan --detailed-exitcode`: there are changes
+  2  `test`, `checks run`: a check is down; `plan --detailed-exitcode`: there are changes
 
 Environment:
   NO_COLOR             set to anything to turn colour off
@@ -78,6 +82,10 @@ enum Command {
     Test(test::Args),
     Plan(plan::Args),
     Apply(apply::Args),
+    Checks(checks::Args),
+    Incidents(incidents::Args),
+    Channels(channels::Args),
+    Tenants(tenants::Args),
     Schema(schema::Args),
     Completions(completions::Args),
 }
@@ -168,6 +176,10 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Test(args) => args.run(),
         Command::Plan(args) => args.run(),
         Command::Apply(args) => args.run(),
+        Command::Checks(args) => args.run(),
+        Command::Incidents(args) => args.run(),
+        Command::Channels(args) => args.run(),
+        Command::Tenants(args) => args.run(),
         Command::Schema(args) => args.run(),
         Command::Completions(args) => args.run(&mut Cli::command()),
     }
