@@ -14,6 +14,7 @@ mod channels;
 mod checks;
 mod client;
 mod config;
+mod context;
 mod incidents;
 mod plan;
 mod plan_render;
@@ -86,6 +87,7 @@ enum Command {
     Incidents(incidents::Args),
     Channels(channels::Args),
     Tenants(tenants::Args),
+    Context(context::Args),
     Schema(schema::Args),
     Completions(completions::Args),
 }
@@ -180,6 +182,7 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Incidents(args) => args.run(),
         Command::Channels(args) => args.run(),
         Command::Tenants(args) => args.run(),
+        Command::Context(args) => args.run(),
         Command::Schema(args) => args.run(),
         Command::Completions(args) => args.run(&mut Cli::command()),
     }
