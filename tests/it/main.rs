@@ -3,7 +3,10 @@
 
 mod canonical;
 mod cli;
+mod client;
+mod client_commands;
 mod completions;
+mod fake_daemon;
 mod http_failures;
 mod http_probe;
 mod https_probe;
