@@ -52,14 +52,14 @@ pub struct Args {
 
 impl Args {
     pub fn run(self) -> anyhow::Result<u8> {
-        let client = Client::from_args(&self.connect)?;
-        let (mut request, plan, saved) = match &self.plan_file {
+        let (client, mut request, plan, saved) = match &self.plan_file {
             Some(path) => {
                 anyhow::ensure!(
                     !self.ownership.any(),
                     "--source, --prune, --allow-empty, --take-over and --adopt are fixed in a saved plan; make a new plan to change them"
                 );
                 let saved = SavedPlan::read(path)?;
+                let client = Client::from_args(&self.connect)?;
                 anyhow::ensure!(
                     saved.url == client.base_url().as_str(),
                     "`{}` was planned against {}, not {}; apply it with --url {}, or make a new plan",
@@ -68,16 +68,19 @@ impl Args {
                     client.base_url(),
                     saved.url
                 );
-                (saved.request, saved.plan, true)
+                (client, saved.request, saved.plan, true)
             }
             None => {
                 let files = FileArgs {
                     files: self.files.clone(),
                 };
+                // Invalid files are reported before anything else, connection
+                // settings included: they need fixing whichever daemon is used.
                 let request = plan_render::build_request(&files, &self.ownership)?;
+                let client = Client::from_args(&self.connect)?;
                 plan_render::log_planning(&request, client.base_url());
                 let plan: Plan = block_on(client.post(&["plan"], &request, REQUEST_TIMEOUT))??;
-                (request, plan, false)
+                (client, request, plan, false)
             }
         };
         plan_render::print_diagnostics(&plan);

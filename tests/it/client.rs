@@ -170,6 +170,15 @@ fn invalid_files_exit_1_and_send_nothing() {
         assert!(r.stderr.contains("checks/api.yaml:"), "{cmd}: {}", r.stderr);
     }
     assert!(daemon.received().is_empty());
+    for cmd in ["plan", "apply"] {
+        let r = run_in(files.path(), &[cmd, "-f", "checks"], &[]);
+        assert_eq!(r.code, 1, "{cmd}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("checks/api.yaml:") && !r.stderr.contains("no daemon"),
+            "{cmd}: the files are checked before the connection: {}",
+            r.stderr
+        );
+    }
 }
 
 #[test]
