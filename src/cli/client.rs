@@ -186,9 +186,9 @@ pub enum ClientError {
     )]
     Unreachable { url: String, cause: String },
     #[error(
-        "the daemon at {url} did not answer within {secs}s; check that it is running and not overloaded, then try again"
+        "the daemon at {url} did not answer within {after}; check that it is running and not overloaded, then try again"
     )]
-    Timeout { url: String, secs: u64 },
+    Timeout { url: String, after: String },
     #[error(
         "{url} answered {status} with {what}; check that --url points at an uptimeping daemon of the same version"
     )]
@@ -255,7 +255,7 @@ impl Client {
     ) -> anyhow::Result<T> {
         let url = self.endpoint(segments, query);
         let body = self.send(Method::GET, url, None, REQUEST_TIMEOUT).await?;
-        self.parse(&body)
+        self.parse(body)
     }
 
     /// POSTs `body` as JSON and waits up to `timeout` for the answer.
@@ -268,7 +268,7 @@ impl Client {
         let url = self.endpoint(segments, &[]);
         let json = serde_json::to_vec(body).context("serialising the request")?;
         let body = self.send(Method::POST, url, Some(json), timeout).await?;
-        self.parse(&body)
+        self.parse(body)
     }
 
     pub async fn delete(&self, segments: &[&str]) -> anyhow::Result<()> {
@@ -278,25 +278,28 @@ impl Client {
         Ok(())
     }
 
-    fn parse<T: DeserializeOwned>(&self, body: &[u8]) -> anyhow::Result<T> {
-        serde_json::from_slice(body).map_err(|e| {
+    fn parse<T: DeserializeOwned>(
+        &self,
+        (status, body): (StatusCode, Vec<u8>),
+    ) -> anyhow::Result<T> {
+        serde_json::from_slice(&body).map_err(|e| {
             ClientError::NotApi {
                 url: self.base.to_string(),
-                status: StatusCode::OK,
+                status,
                 what: format!("a document this client does not understand ({e})"),
             }
             .into()
         })
     }
 
-    /// Sends one request and returns the body of a 2xx answer; anything else is an error.
+    /// Sends one request and returns a 2xx answer; anything else is an error.
     async fn send(
         &self,
         method: Method,
         url: Url,
         body: Option<Vec<u8>>,
         timeout: Duration,
-    ) -> Result<Vec<u8>, anyhow::Error> {
+    ) -> anyhow::Result<(StatusCode, Vec<u8>)> {
         let mut req = self
             .http
             .request(method, url)
@@ -327,7 +330,7 @@ impl Client {
             Err(e) => return Err(self.transport_error(&e, timeout).into()),
         };
         if status.is_success() {
-            return Ok(bytes);
+            return Ok((status, bytes));
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(ErrorBody { error }) => Err(ApiError {
@@ -351,7 +354,7 @@ impl Client {
         if e.is_timeout() {
             return ClientError::Timeout {
                 url,
-                secs: timeout.as_secs(),
+                after: humantime::format_duration(timeout).to_string(),
             };
         }
         // reqwest's own message only repeats the URL; the innermost cause says what

@@ -201,3 +201,43 @@ fn daemon_errors_print_each_detail_on_its_own_line() {
         "the plan conflicts with live state\n  one\n  two"
     );
 }
+
+#[test]
+fn a_daemon_that_never_answers_times_out_naming_the_url() {
+    let outcome = block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        // Accepts and then says nothing, like a daemon stuck behind a lock.
+        let hold = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket);
+            }
+        });
+        let client = Client::new(Connection {
+            url: parse_base_url(&url).expect("url"),
+            api_key: "k".into(),
+        })
+        .expect("client");
+        let err = client
+            .post::<_, serde_json::Value>(
+                &["plan"],
+                &serde_json::json!({}),
+                Duration::from_millis(300),
+            )
+            .await
+            .expect_err("no answer");
+        hold.abort();
+        (url, err.to_string())
+    })
+    .expect("runtime");
+    let (url, err) = outcome;
+    assert!(
+        err.starts_with(&format!(
+            "the daemon at {url}/ did not answer within 300ms;"
+        )),
+        "{err}"
+    );
+}
