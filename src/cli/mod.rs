@@ -9,6 +9,19 @@ mod schema;
 mod test;
 mod validate;
 
+// Commands that talk to a daemon, and what they share.
+mod apply;
+mod channels;
+mod checks;
+mod client;
+mod config;
+mod context;
+mod incidents;
+mod plan;
+mod plan_render;
+mod source_name;
+mod tenants;
+
 use std::process::ExitCode;
 
 use std::ffi::OsString;
@@ -25,20 +38,26 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     /// `test`: at least one check is down.
     pub const DOWN: u8 = 2;
+    /// `plan --detailed-exitcode`: there are changes to apply.
+    pub const CHANGES: u8 = 2;
 }
 
 const AFTER_HELP: &str = "\
 Exit codes:
   0  success (files valid; every check up)
   1  error (invalid files or flags, unreadable input, internal failure)
-  2  `test`: one or more checks are down
+  2  `test`, `checks run`: a check is down; `plan --detailed-exitcode`: there are changes
 
 Environment:
-  NO_COLOR   set to anything to turn colour off
+  NO_COLOR             set to anything to turn colour off
+  UPTIMEPING_URL       the daemon's URL, instead of --url or a context
+  UPTIMEPING_API_KEY   the API key, instead of --api-key or a context
 
 Examples:
   uptimeping validate -f checks/
   uptimeping test -f checks/ -o json
+  uptimeping plan -f checks/ --detailed-exitcode
+  uptimeping apply -f checks/ --auto-approve
   uptimeping schema > uptimeping.schema.json
   uptimeping completions zsh > ~/.zfunc/_uptimeping";
 
@@ -63,6 +82,13 @@ enum ColorWhen {
 enum Command {
     Validate(validate::Args),
     Test(test::Args),
+    Plan(plan::Args),
+    Apply(apply::Args),
+    Checks(checks::Args),
+    Incidents(incidents::Args),
+    Channels(channels::Args),
+    Tenants(tenants::Args),
+    Context(context::Args),
     Schema(schema::Args),
     Completions(completions::Args),
     Daemon(daemon::Args),
@@ -152,6 +178,13 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Validate(args) => args.run(),
         Command::Test(args) => args.run(),
+        Command::Plan(args) => args.run(),
+        Command::Apply(args) => args.run(),
+        Command::Checks(args) => args.run(),
+        Command::Incidents(args) => args.run(),
+        Command::Channels(args) => args.run(),
+        Command::Tenants(args) => args.run(),
+        Command::Context(args) => args.run(),
         Command::Schema(args) => args.run(),
         Command::Completions(args) => args.run(&mut Cli::command()),
         Command::Daemon(args) => args.run(),

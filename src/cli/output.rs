@@ -31,6 +31,26 @@ impl OutputFormat {
     }
 }
 
+/// Prints `doc` as JSON or YAML, or the text `table` makes.
+pub fn show<T: serde::Serialize>(
+    format: OutputFormat,
+    doc: &T,
+    table: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    match format {
+        OutputFormat::Table => {
+            let text = table();
+            let mut stdout = anstream::stdout();
+            write!(stdout, "{text}")?;
+            if !text.ends_with('\n') {
+                writeln!(stdout)?;
+            }
+            Ok(())
+        }
+        other => other.print_value(doc),
+    }
+}
+
 /// A plain table: a header row and rows of cells, borderless like `kubectl get`.
 pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut b = Builder::default();
@@ -50,6 +70,13 @@ pub fn green(s: &str) -> String {
     )
 }
 
+pub fn yellow(s: &str) -> String {
+    paint(
+        Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold(),
+        s,
+    )
+}
+
 pub fn red(s: &str) -> String {
     paint(Style::new().fg_color(Some(AnsiColor::Red.into())).bold(), s)
 }
@@ -58,4 +85,75 @@ pub fn red(s: &str) -> String {
 /// (not a terminal, `NO_COLOR`, `--color never`).
 fn paint(style: Style, s: &str) -> String {
     format!("{style}{s}{style:#}")
+}
+
+/// Aligned `Key: value` lines, for one object shown as text.
+pub fn fields(rows: &[(&str, String)]) -> String {
+    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
+    rows.iter()
+        .map(|(k, v)| format!("{:width$} {v}\n", format!("{k}:")))
+        .collect()
+}
+
+/// How long ago (or, for a future time, how soon) `t` is, in the largest whole
+/// unit, as `kubectl get` shows ages: `42s ago`, `in 3m`.
+pub fn relative(t: chrono::DateTime<chrono::Utc>) -> String {
+    relative_to(t, chrono::Utc::now())
+}
+
+fn relative_to(t: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    let secs = (now - t).num_seconds();
+    let n = secs.unsigned_abs();
+    let span = match n {
+        0..120 => format!("{n}s"),
+        120..7_200 => format!("{}m", n / 60),
+        7_200..172_800 => format!("{}h", n / 3_600),
+        _ => format!("{}d", n / 86_400),
+    };
+    if secs >= 0 {
+        format!("{span} ago")
+    } else {
+        format!("in {span}")
+    }
+}
+
+/// A unit enum as its serialised word (`up`, `critical`), for tables.
+pub fn word<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The text of an optional value, or `-`.
+pub fn or_dash<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone, Utc};
+
+    #[test]
+    fn relative_times_use_the_largest_whole_unit() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 1, 2, 3, 4, 5)
+            .single()
+            .expect("time");
+        let at = |secs: i64| relative_to(now - Duration::seconds(secs), now);
+        assert_eq!(at(5), "5s ago");
+        assert_eq!(at(600), "10m ago");
+        assert_eq!(at(3 * 3600), "3h ago");
+        assert_eq!(at(3 * 86400), "3d ago");
+        assert_eq!(at(-30), "in 30s");
+    }
+
+    #[test]
+    fn fields_align_their_values() {
+        assert_eq!(
+            fields(&[("Name", "api".into()), ("Target", "x".into())]),
+            "Name:   api\nTarget: x\n"
+        );
+    }
 }

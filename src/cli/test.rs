@@ -110,7 +110,7 @@ pub async fn run_all(checks: Vec<Check>, concurrency: usize) -> Vec<ProbeResult>
     results.into_iter().flatten().collect()
 }
 
-fn print_table(results: &[ProbeResult]) -> anyhow::Result<()> {
+pub(super) fn print_table(results: &[ProbeResult]) -> anyhow::Result<()> {
     let rows = results
         .iter()
         .map(|r| {

@@ -18,7 +18,7 @@ pub mod secrets;
 mod source;
 mod template;
 mod validate;
-mod yaml;
+pub(crate) mod yaml;
 
 use std::collections::BTreeSet;
 use std::fmt;

@@ -6,6 +6,8 @@
 
 mod canonical;
 mod cli;
+mod client;
+mod client_commands;
 mod completions;
 mod daemon_alerts;
 mod daemon_api;
@@ -13,6 +15,7 @@ mod daemon_apply;
 mod daemon_runs;
 mod daemon_support;
 mod daemon_watch;
+mod fake_daemon;
 mod http_failures;
 mod http_probe;
 mod https_probe;

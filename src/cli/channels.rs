@@ -1,0 +1,109 @@
+//! `uptimeping channels …`: the notification channels a daemon sends to, with
+//! their delivery counts, and a test message through one.
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::client::{Client, ConnectArgs, WAIT_TIMEOUT, block_on};
+use super::output::{green, or_dash, red, show, table};
+use super::{OutputFormat, exit};
+use crate::model::{ChannelSummary, Notification};
+
+const EXAMPLES: &str = "\
+Examples:
+  uptimeping channels list
+  uptimeping channels list -o json
+  uptimeping channels test oncall-slack      # sends a test message now
+
+Exit codes: 0 success, 1 error (for `test`: the message could not be sent).";
+
+/// List notification channels and send test messages
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Cmd,
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table, global = true)]
+    output: OutputFormat,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// List channels with how many notifications were sent, failed and are pending
+    #[command(
+        after_help = "Examples:\n  uptimeping channels list\n  uptimeping channels list -o yaml"
+    )]
+    List,
+    /// Send a test notification through a channel and wait for the outcome
+    #[command(after_help = "Examples:\n  uptimeping channels test oncall-slack")]
+    Test { name: String },
+}
+
+impl Args {
+    pub fn run(self) -> anyhow::Result<u8> {
+        let client = Client::from_args(&self.connect)?;
+        let out = self.output;
+        match &self.command {
+            Cmd::List => {
+                let list: Vec<ChannelSummary> = block_on(client.get(&["channels"], &[]))??;
+                show(out, &list, || list_table(&list))?;
+                Ok(exit::OK)
+            }
+            Cmd::Test { name } => {
+                eprintln!("sending a test notification through `{name}`");
+                let n: Notification =
+                    block_on(client.post(&["channels", name, "test"], &json!({}), WAIT_TIMEOUT))??;
+                show(out, &n, || {
+                    let status = match n.status.as_str() {
+                        "sent" => green("sent"),
+                        "failed" => red("failed"),
+                        other => other.to_string(),
+                    };
+                    let error = n.last_error.as_ref().map(|e| format!(": {e}"));
+                    format!(
+                        "Test notification through `{}`: {status}{} ({} {})\n",
+                        n.channel,
+                        error.unwrap_or_default(),
+                        n.attempts,
+                        super::files::plural(n.attempts as usize, "attempt", "attempts")
+                    )
+                })?;
+                if n.status == "failed" {
+                    anyhow::bail!(
+                        "the test notification through `{name}` failed; check the channel's settings"
+                    );
+                }
+                Ok(exit::OK)
+            }
+        }
+    }
+}
+
+fn list_table(list: &[ChannelSummary]) -> String {
+    if list.is_empty() {
+        return "No channels.\n".into();
+    }
+    let rows = list
+        .iter()
+        .map(|c| {
+            vec![
+                c.name.clone(),
+                c.channel_type.clone(),
+                or_dash(c.template.as_ref()),
+                or_dash(c.source.as_ref()),
+                c.sent.to_string(),
+                c.failed.to_string(),
+                c.pending.to_string(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "NAME", "TYPE", "TEMPLATE", "SOURCE", "SENT", "FAILED", "PENDING",
+        ],
+        rows,
+    )
+}

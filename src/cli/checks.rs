@@ -1,0 +1,273 @@
+//! `uptimeping checks …`: the checks a daemon runs, their state and history, and
+//! running, pausing, resuming or deleting one.
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::client::{Client, ConnectArgs, REQUEST_TIMEOUT, WAIT_TIMEOUT, block_on};
+use super::output::{fields, green, or_dash, red, relative, show, table, word};
+use super::{OutputFormat, exit};
+use crate::model::{CheckDetail, CheckState, CheckSummary, ProbeResult, ResultPage};
+
+/// Results shown by `history` unless told otherwise: a screenful.
+pub const DEFAULT_HISTORY: u32 = 20;
+
+const EXAMPLES: &str = "\
+Examples:
+  uptimeping checks list
+  uptimeping checks list --label team=payments --state down -o json
+  uptimeping checks get payments-api
+  uptimeping checks history payments-api --limit 50
+  uptimeping checks run payments-api        # exit 2 if it is down
+  uptimeping checks pause payments-api
+
+Exit codes: 0 success, 1 error, 2 `run`: the check is down.";
+
+/// Inspect and control the checks a daemon runs
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Cmd,
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table, global = true)]
+    output: OutputFormat,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// List checks with their last state
+    #[command(
+        after_help = "Examples:\n  uptimeping checks list --state down\n  uptimeping checks list --label team=payments -o json"
+    )]
+    List {
+        /// Only checks with this label. Repeatable; all must match
+        #[arg(long = "label", value_name = "KEY=VALUE", value_parser = label)]
+        labels: Vec<String>,
+        /// Only checks in this state
+        #[arg(long, value_parser = ["pending", "up", "down", "paused", "disabled"])]
+        state: Option<String>,
+        /// Only checks of this type
+        #[arg(long = "type", value_name = "TYPE")]
+        check_type: Option<String>,
+    },
+    /// Show one check: its state and its spec (secrets masked)
+    #[command(
+        after_help = "Examples:\n  uptimeping checks get payments-api\n  uptimeping checks get payments-api -o yaml"
+    )]
+    Get { name: String },
+    /// Show one check's current state
+    #[command(after_help = "Examples:\n  uptimeping checks status payments-api")]
+    Status { name: String },
+    /// Show one check's latest results, newest first
+    #[command(after_help = "Examples:\n  uptimeping checks history payments-api --limit 100")]
+    History {
+        name: String,
+        /// How many results to show
+        #[arg(long, default_value_t = DEFAULT_HISTORY, value_parser = clap::value_parser!(u32).range(1..=10000))]
+        limit: u32,
+    },
+    /// Run one check now on the daemon and show the result
+    #[command(
+        after_help = "Examples:\n  uptimeping checks run payments-api        # exit 2 if it is down"
+    )]
+    Run { name: String },
+    /// Stop running a check until it is resumed
+    #[command(after_help = "Examples:\n  uptimeping checks pause payments-api")]
+    Pause { name: String },
+    /// Run a paused check again
+    #[command(after_help = "Examples:\n  uptimeping checks resume payments-api")]
+    Resume { name: String },
+    /// Delete a check from the daemon (an apply of its files brings it back)
+    #[command(after_help = "Examples:\n  uptimeping checks delete payments-api")]
+    Delete { name: String },
+}
+
+fn label(s: &str) -> Result<String, String> {
+    match s.split_once('=') {
+        Some((k, _)) if !k.is_empty() => Ok(s.to_string()),
+        _ => Err("expected KEY=VALUE, e.g. team=payments".into()),
+    }
+}
+
+impl Args {
+    pub fn run(self) -> anyhow::Result<u8> {
+        let client = Client::from_args(&self.connect)?;
+        block_on(self.run_with(&client))?
+    }
+
+    async fn run_with(&self, client: &Client) -> anyhow::Result<u8> {
+        let out = self.output;
+        match &self.command {
+            Cmd::List {
+                labels,
+                state,
+                check_type,
+            } => {
+                let mut query: Vec<(&str, String)> =
+                    labels.iter().map(|l| ("label", l.clone())).collect();
+                query.extend(state.iter().map(|s| ("state", s.clone())));
+                query.extend(check_type.iter().map(|t| ("type", t.clone())));
+                let checks: Vec<CheckSummary> = client.get(&["checks"], &query).await?;
+                show(out, &checks, || summary_table(&checks))?;
+            }
+            Cmd::Get { name } => {
+                let detail: CheckDetail = client.get(&["checks", name], &[]).await?;
+                show(out, &detail, || detail_text(&detail))?;
+            }
+            Cmd::Status { name } => {
+                let s: CheckSummary = client.get(&["checks", name, "status"], &[]).await?;
+                show(out, &s, || summary_table(std::slice::from_ref(&s)))?;
+            }
+            Cmd::History { name, limit } => {
+                let query = [("limit", limit.to_string())];
+                let page: ResultPage = client.get(&["checks", name, "results"], &query).await?;
+                show(out, &page, || history_table(&page))?;
+            }
+            Cmd::Run { name } => {
+                eprintln!("running `{name}` on {}", client.base_url());
+                let result: ProbeResult = client
+                    .post(&["checks", name, "run"], &json!({}), WAIT_TIMEOUT)
+                    .await?;
+                match out {
+                    OutputFormat::Table => super::test::print_table(std::slice::from_ref(&result))?,
+                    other => other.print_value(&result)?,
+                }
+                return Ok(if result.up { exit::OK } else { exit::DOWN });
+            }
+            Cmd::Pause { name } | Cmd::Resume { name } => {
+                let verb = if matches!(self.command, Cmd::Pause { .. }) {
+                    "pause"
+                } else {
+                    "resume"
+                };
+                let s: CheckSummary = client
+                    .post(&["checks", name, verb], &json!({}), REQUEST_TIMEOUT)
+                    .await?;
+                show(out, &s, || {
+                    format!("Check `{}` is {}.\n", s.name, state_text(s.state))
+                })?;
+            }
+            Cmd::Delete { name } => {
+                client.delete(&["checks", name]).await?;
+                let doc = json!({"deleted": {"kind": "Check", "name": name}});
+                show(out, &doc, || format!("Deleted check `{name}`.\n"))?;
+            }
+        }
+        Ok(exit::OK)
+    }
+}
+
+fn state_text(state: CheckState) -> String {
+    let word = word(&state);
+    match state {
+        CheckState::Up => green(&word),
+        CheckState::Down => red(&word),
+        _ => word,
+    }
+}
+
+fn latency(ms: Option<f64>) -> String {
+    ms.map(|ms| format!("{ms:.0}ms"))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn summary_table(checks: &[CheckSummary]) -> String {
+    if checks.is_empty() {
+        return "No checks.\n".into();
+    }
+    let rows = checks
+        .iter()
+        .map(|c| {
+            vec![
+                c.name.clone(),
+                c.check_type.clone(),
+                state_text(c.state),
+                c.target.clone(),
+                or_dash(c.last_run_at.map(relative)),
+                latency(c.last_latency_ms),
+                or_dash(c.open_incident.map(|i| format!("#{i}"))),
+                c.last_error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "NAME", "TYPE", "STATE", "TARGET", "LAST RUN", "LATENCY", "INCIDENT", "ERROR",
+        ],
+        rows,
+    )
+}
+
+fn detail_text(d: &CheckDetail) -> String {
+    let s = &d.summary;
+    let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut text = fields(&[
+        ("Name", s.name.clone()),
+        ("Type", s.check_type.clone()),
+        ("Target", s.target.clone()),
+        ("Schedule", s.schedule.clone()),
+        ("State", state_text(s.state)),
+        ("Source", or_dash(s.source.as_ref())),
+        (
+            "Labels",
+            if labels.is_empty() {
+                "-".into()
+            } else {
+                labels.join(", ")
+            },
+        ),
+        ("Last run", or_dash(s.last_run_at.map(relative))),
+        ("Latency", latency(s.last_latency_ms)),
+        ("Last error", or_dash(s.last_error.as_ref())),
+        ("Next run", or_dash(s.next_run_at.map(relative))),
+        (
+            "Incident",
+            or_dash(s.open_incident.map(|i| format!("#{i}"))),
+        ),
+        (
+            "Uptime 24h",
+            or_dash(d.uptime_24h.map(|u| format!("{u:.2}%"))),
+        ),
+    ]);
+    let spec = serde_saphyr::to_string(&d.spec).unwrap_or_else(|_| d.spec.to_string());
+    text.push_str("\nSpec:\n");
+    for line in spec.lines() {
+        text.push_str(&format!("  {line}\n"));
+    }
+    text
+}
+
+fn history_table(page: &ResultPage) -> String {
+    if page.items.is_empty() {
+        return "No results yet.\n".into();
+    }
+    let rows = page
+        .items
+        .iter()
+        .map(|r| {
+            let r = &r.result;
+            vec![
+                r.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                if r.up { green("UP") } else { red("DOWN") },
+                format!("{:.0}ms", r.latency_ms),
+                or_dash(r.status_code),
+                r.attempts.to_string(),
+                r.error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "STARTED (UTC)",
+            "RESULT",
+            "LATENCY",
+            "CODE",
+            "ATTEMPTS",
+            "ERROR",
+        ],
+        rows,
+    )
+}

@@ -1,0 +1,388 @@
+//! The daemon's REST client: which daemon to talk to (flags, environment, contexts),
+//! and requests with timeouts, a cap on what is read, and errors that say what to do.
+
+use std::fmt;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::config::Config;
+use crate::model::ErrorBody;
+
+/// Time to open a connection: a daemon on a reachable network answers in far less;
+/// longer only delays the message that it is not there.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time for an ordinary request, answer included: plans and applies of a few
+/// thousand resources take well under this.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Time for requests that wait for work on the daemon (running a check with its
+/// retries, sending a test notification), which can take minutes at worst.
+pub const WAIT_TIMEOUT: Duration = Duration::from_secs(180);
+/// Largest answer read: big enough for any listing, small enough that a wrong URL
+/// serving a huge file cannot exhaust memory.
+pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
+pub const URL_ENV: &str = "UPTIMEPING_URL";
+pub const API_KEY_ENV: &str = "UPTIMEPING_API_KEY";
+
+const NO_DAEMON: &str = "no daemon to talk to: pass --url and --api-key, set UPTIMEPING_URL and UPTIMEPING_API_KEY, \
+or save a context with `uptimeping context set NAME --url URL --api-key-file PATH`";
+
+/// Which daemon to talk to. Flags win over the environment, which wins over the
+/// context named by `--context` or else the config file's current one.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Connection")]
+pub struct ConnectArgs {
+    /// The daemon's base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]
+    #[arg(long, value_name = "URL", global = true)]
+    pub url: Option<String>,
+    /// The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists
+    #[arg(long, value_name = "KEY", global = true)]
+    pub api_key: Option<String>,
+    /// Use this context of the config file instead of the current one
+    #[arg(long, value_name = "NAME", global = true)]
+    pub context: Option<String>,
+}
+
+/// Resolved connection settings.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub url: Url,
+    pub api_key: String,
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("url", &self.url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnectArgs {
+    /// Resolves the settings from this process's flags, environment and config file.
+    pub fn connection(&self) -> anyhow::Result<Connection> {
+        self.resolve(&|name| std::env::var(name).ok(), &|| {
+            let path = super::config::path()?;
+            Ok((Config::load(&path)?, path))
+        })
+    }
+
+    /// Resolves the settings; `load` reads the config file and is called only when
+    /// a context is needed, so a broken file does not stop `--url` and `--api-key`.
+    pub fn resolve(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+        load: &dyn Fn() -> anyhow::Result<(Config, PathBuf)>,
+    ) -> anyhow::Result<Connection> {
+        let set = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+        let url = set(self.url.clone()).or_else(|| set(env(URL_ENV)));
+        let key = set(self.api_key.clone()).or_else(|| set(env(API_KEY_ENV)));
+        let context = if self.context.is_some() || url.is_none() || key.is_none() {
+            let (config, path) = load()?;
+            let name = match (&self.context, &config.current) {
+                (Some(name), _) | (None, Some(name)) => Some(name.clone()),
+                (None, None) => None,
+            };
+            match name {
+                Some(name) => {
+                    let entry = config
+                        .get(&name)
+                        .with_context(|| format!("choosing a context from `{}`", path.display()))?;
+                    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                    Some((name, entry.clone(), dir))
+                }
+                None => None,
+            }
+        } else {
+            None
+        };
+        let url_from_context = url.is_none();
+        let url = match (url, &context) {
+            (Some(url), _) => url,
+            (None, Some((_, entry, _))) => entry.url.clone(),
+            (None, None) => anyhow::bail!(NO_DAEMON),
+        };
+        let url = parse_base_url(&url)?;
+        let api_key = match (key, context) {
+            (Some(key), _) => key,
+            // A context's key goes only to that context's daemon: `--url` pointing
+            // elsewhere must not receive it.
+            (None, Some((name, entry, dir)))
+                if url_from_context || parse_base_url(&entry.url).ok().as_ref() == Some(&url) =>
+            {
+                entry.api_key(&dir)?.with_context(|| {
+                    format!(
+                        "context `{name}` has no API key; add one with `uptimeping context set {name} --url {} --api-key-file PATH`",
+                        entry.url
+                    )
+                })?
+            }
+            (None, _) => anyhow::bail!(
+                "no API key for {url}: pass --api-key or set UPTIMEPING_API_KEY (a context's key is only sent to that context's URL)"
+            ),
+        };
+        Ok(Connection { url, api_key })
+    }
+}
+
+/// Parses a base URL such as `https://host:8080` or `https://host/uptime/`.
+pub fn parse_base_url(text: &str) -> anyhow::Result<Url> {
+    let url = Url::parse(text.trim()).map_err(|e| {
+        anyhow::anyhow!("`{text}` is not a URL ({e}); give one like https://uptime.example.com")
+    })?;
+    anyhow::ensure!(
+        matches!(url.scheme(), "http" | "https") && url.host().is_some(),
+        "`{text}` is not an http:// or https:// URL; give one like https://uptime.example.com"
+    );
+    Ok(url)
+}
+
+/// Runs `fut` on a single-threaded runtime: a command makes one request at a time.
+pub fn block_on<F: Future>(fut: F) -> anyhow::Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    Ok(runtime.block_on(fut))
+}
+
+/// An error the daemon answered with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    /// `unauthorized`, `forbidden`, `not_found`, `invalid`, `conflict`, `revision_moved`, `too_large`, `internal`.
+    pub code: String,
+    pub message: String,
+    pub details: Vec<String>,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        for d in &self.details {
+            write!(f, "\n  {d}")?;
+        }
+        if self.code == "unauthorized" {
+            f.write_str("\n  check the API key: --api-key, UPTIMEPING_API_KEY, or the context's api_key / api_key_file")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// Why a request got no usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(
+        "cannot reach the daemon at {url}: {cause}; check that it is running and that --url, UPTIMEPING_URL or the context points at it"
+    )]
+    Unreachable { url: String, cause: String },
+    #[error(
+        "the daemon at {url} did not answer within {after}; check that it is running and not overloaded, then try again"
+    )]
+    Timeout { url: String, after: String },
+    #[error(
+        "{url} answered {status} with {what}; check that --url points at an uptimeping daemon of the same version"
+    )]
+    NotApi {
+        url: String,
+        status: StatusCode,
+        what: String,
+    },
+    #[error("the daemon's answer is larger than {MAX_RESPONSE_BYTES} bytes; narrow the request")]
+    TooLarge,
+}
+
+/// A connection to one daemon.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    api_key: String,
+}
+
+impl Client {
+    pub fn new(conn: Connection) -> anyhow::Result<Client> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("uptimeping/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .context("setting up the HTTP client")?;
+        Ok(Client {
+            http,
+            base: conn.url,
+            api_key: conn.api_key,
+        })
+    }
+
+    /// Resolves the connection from the flags and environment and makes a client.
+    pub fn from_args(args: &ConnectArgs) -> anyhow::Result<Client> {
+        Client::new(args.connection()?)
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// `base/api/v1/<segments>?<query>`, each segment percent-encoded.
+    pub fn endpoint(&self, segments: &[&str], query: &[(&str, String)]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(["api", "v1"]).extend(segments);
+        }
+        url.set_query(None);
+        if !query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in query {
+                pairs.append_pair(k, v);
+            }
+        }
+        url
+    }
+
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> anyhow::Result<T> {
+        let url = self.endpoint(segments, query);
+        let body = self.send(Method::GET, url, None, REQUEST_TIMEOUT).await?;
+        self.parse(body)
+    }
+
+    /// POSTs `body` as JSON and waits up to `timeout` for the answer.
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        body: &B,
+        timeout: Duration,
+    ) -> anyhow::Result<T> {
+        let url = self.endpoint(segments, &[]);
+        let json = serde_json::to_vec(body).context("serialising the request")?;
+        let body = self.send(Method::POST, url, Some(json), timeout).await?;
+        self.parse(body)
+    }
+
+    pub async fn delete(&self, segments: &[&str]) -> anyhow::Result<()> {
+        let url = self.endpoint(segments, &[]);
+        self.send(Method::DELETE, url, None, REQUEST_TIMEOUT)
+            .await?;
+        Ok(())
+    }
+
+    fn parse<T: DeserializeOwned>(
+        &self,
+        (status, body): (StatusCode, Vec<u8>),
+    ) -> anyhow::Result<T> {
+        serde_json::from_slice(&body).map_err(|e| {
+            ClientError::NotApi {
+                url: self.base.to_string(),
+                status,
+                what: format!("a document this client does not understand ({e})"),
+            }
+            .into()
+        })
+    }
+
+    /// Sends one request and returns a 2xx answer; anything else is an error.
+    async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        timeout: Duration,
+    ) -> anyhow::Result<(StatusCode, Vec<u8>)> {
+        let mut req = self
+            .http
+            .request(method, url)
+            .bearer_auth(&self.api_key)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .timeout(timeout);
+        if let Some(body) = body {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        let result = async {
+            let mut resp = req.send().await?;
+            let status = resp.status();
+            let mut bytes = Vec::new();
+            while let Some(chunk) = resp.chunk().await? {
+                if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                    return Ok(Err(ClientError::TooLarge));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(Ok((status, bytes)))
+        }
+        .await;
+        let (status, bytes) = match result {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(e)) => return Err(e.into()),
+            Err(e) => return Err(self.transport_error(&e, timeout).into()),
+        };
+        if status.is_success() {
+            return Ok((status, bytes));
+        }
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(ErrorBody { error }) => Err(ApiError {
+                status: status.as_u16(),
+                code: error.code,
+                message: error.message,
+                details: error.details,
+            }
+            .into()),
+            Err(_) => Err(ClientError::NotApi {
+                url: self.base.to_string(),
+                status,
+                what: excerpt(&bytes),
+            }
+            .into()),
+        }
+    }
+
+    fn transport_error(&self, e: &reqwest::Error, timeout: Duration) -> ClientError {
+        let url = self.base.to_string();
+        if e.is_timeout() {
+            return ClientError::Timeout {
+                url,
+                after: humantime::format_duration(timeout).to_string(),
+            };
+        }
+        // reqwest's own message only repeats the URL; the innermost cause says what
+        // happened (connection refused, no such host, certificate not trusted).
+        let mut cause: &dyn std::error::Error = e;
+        while let Some(inner) = cause.source() {
+            cause = inner;
+        }
+        ClientError::Unreachable {
+            url,
+            cause: cause.to_string(),
+        }
+    }
+}
+
+/// A short quote of a body that is not an API document, for the error message.
+fn excerpt(bytes: &[u8]) -> String {
+    const SHOWN: usize = 120;
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() {
+        return "an empty body".into();
+    }
+    let cut: String = text.chars().take(SHOWN).collect();
+    let more = if cut.len() < text.len() { "…" } else { "" };
+    format!("`{cut}{more}`")
+}
+
+#[cfg(test)]
+#[path = "client_tests.rs"]
+mod tests;

@@ -1,0 +1,243 @@
+use std::path::PathBuf;
+
+use super::super::config::{Config, ContextEntry};
+use super::*;
+
+fn config() -> Config {
+    let mut c = Config {
+        current: Some("prod".into()),
+        ..Config::default()
+    };
+    for (name, url, key) in [
+        ("prod", "https://prod.example.com", "prod-key"),
+        ("dev", "http://127.0.0.1:8080", "dev-key"),
+    ] {
+        c.contexts.insert(
+            name.into(),
+            ContextEntry {
+                url: url.into(),
+                api_key: Some(key.into()),
+                api_key_file: None,
+            },
+        );
+    }
+    c
+}
+
+fn args(url: Option<&str>, key: Option<&str>, context: Option<&str>) -> ConnectArgs {
+    ConnectArgs {
+        url: url.map(Into::into),
+        api_key: key.map(Into::into),
+        context: context.map(Into::into),
+    }
+}
+
+fn resolve(
+    a: &ConnectArgs,
+    env: &[(&str, &str)],
+    config: Option<Config>,
+) -> anyhow::Result<(String, String)> {
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let lookup = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let load = move || match &config {
+        Some(c) => Ok((c.clone(), PathBuf::from("/cfg/uptimeping/config.toml"))),
+        None => anyhow::bail!("the config file was read"),
+    };
+    let conn = a.resolve(&lookup, &load)?;
+    Ok((conn.url.to_string(), conn.api_key))
+}
+
+fn pair(url: &str, key: &str) -> (String, String) {
+    (url.to_string(), key.to_string())
+}
+
+#[test]
+fn flags_win_over_environment_and_context() {
+    let got = resolve(
+        &args(Some("http://flag:1"), Some("flag-key"), None),
+        &[(URL_ENV, "http://env:2"), (API_KEY_ENV, "env-key")],
+        None,
+    )
+    .expect("resolves without the config file");
+    assert_eq!(got, pair("http://flag:1/", "flag-key"));
+}
+
+#[test]
+fn environment_wins_over_context() {
+    let got = resolve(
+        &args(None, None, None),
+        &[(URL_ENV, "http://env:2"), (API_KEY_ENV, "env-key")],
+        Some(config()),
+    )
+    .expect("resolves");
+    assert_eq!(got, pair("http://env:2/", "env-key"));
+}
+
+#[test]
+fn current_context_is_used_when_nothing_else_is_given() {
+    let got = resolve(&args(None, None, None), &[], Some(config())).expect("resolves");
+    assert_eq!(got, pair("https://prod.example.com/", "prod-key"));
+}
+
+#[test]
+fn a_named_context_wins_over_the_current_one() {
+    let got = resolve(&args(None, None, Some("dev")), &[], Some(config())).expect("resolves");
+    assert_eq!(got, pair("http://127.0.0.1:8080/", "dev-key"));
+}
+
+#[test]
+fn flags_fill_in_over_a_context_field_by_field() {
+    let got = resolve(
+        &args(None, Some("other-key"), Some("dev")),
+        &[],
+        Some(config()),
+    )
+    .expect("resolves");
+    assert_eq!(got, pair("http://127.0.0.1:8080/", "other-key"));
+}
+
+#[test]
+fn a_contexts_key_is_never_sent_to_another_url() {
+    let err = resolve(
+        &args(Some("http://elsewhere:1"), None, None),
+        &[],
+        Some(config()),
+    )
+    .expect_err("no key for a foreign URL");
+    assert!(
+        err.to_string()
+            .starts_with("no API key for http://elsewhere:1/"),
+        "{err}"
+    );
+    let same = resolve(
+        &args(Some("https://prod.example.com"), None, None),
+        &[],
+        Some(config()),
+    )
+    .expect("the context's own URL may use its key");
+    assert_eq!(same.1, "prod-key");
+}
+
+#[test]
+fn nothing_configured_says_how_to_configure() {
+    let err = resolve(&args(None, None, None), &[], Some(Config::default())).expect_err("nothing");
+    let text = err.to_string();
+    assert!(
+        text.contains("--url") && text.contains("UPTIMEPING_URL"),
+        "{text}"
+    );
+    assert!(text.contains("uptimeping context set"), "{text}");
+}
+
+#[test]
+fn an_unknown_context_is_an_error_even_with_flags() {
+    let err = resolve(
+        &args(Some("http://x:1"), Some("k"), Some("prd")),
+        &[],
+        Some(config()),
+    )
+    .expect_err("unknown context");
+    assert!(
+        format!("{err:#}").contains("no context named `prd`"),
+        "{err:#}"
+    );
+}
+
+#[test]
+fn empty_variables_count_as_unset() {
+    let got = resolve(
+        &args(None, None, None),
+        &[(URL_ENV, ""), (API_KEY_ENV, " ")],
+        Some(config()),
+    )
+    .expect("resolves");
+    assert_eq!(got, pair("https://prod.example.com/", "prod-key"));
+}
+
+#[test]
+fn urls_must_be_http() {
+    assert!(parse_base_url("ftp://x").is_err());
+    assert!(parse_base_url("localhost:8080").is_err());
+    assert!(parse_base_url("https://x/prefix/").is_ok());
+}
+
+#[test]
+fn endpoints_keep_a_path_prefix_and_encode_segments() {
+    let client = Client::new(Connection {
+        url: parse_base_url("https://x.example/uptime/").expect("url"),
+        api_key: "k".into(),
+    })
+    .expect("client");
+    assert_eq!(
+        client
+            .endpoint(&["checks", "a b"], &[("label", "team=x".into())])
+            .as_str(),
+        "https://x.example/uptime/api/v1/checks/a%20b?label=team%3Dx"
+    );
+    let bare = Client::new(Connection {
+        url: parse_base_url("http://127.0.0.1:8080").expect("url"),
+        api_key: "k".into(),
+    })
+    .expect("client");
+    assert_eq!(
+        bare.endpoint(&["plan"], &[]).as_str(),
+        "http://127.0.0.1:8080/api/v1/plan"
+    );
+}
+
+#[test]
+fn daemon_errors_print_each_detail_on_its_own_line() {
+    let e = ApiError {
+        status: 409,
+        code: "conflict".into(),
+        message: "the plan conflicts with live state".into(),
+        details: vec!["one".into(), "two".into()],
+    };
+    assert_eq!(
+        e.to_string(),
+        "the plan conflicts with live state\n  one\n  two"
+    );
+}
+
+#[test]
+fn a_daemon_that_never_answers_times_out_naming_the_url() {
+    let outcome = block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        // Accepts and then says nothing, like a daemon stuck behind a lock.
+        let hold = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket);
+            }
+        });
+        let client = Client::new(Connection {
+            url: parse_base_url(&url).expect("url"),
+            api_key: "k".into(),
+        })
+        .expect("client");
+        let err = client
+            .post::<_, serde_json::Value>(
+                &["plan"],
+                &serde_json::json!({}),
+                Duration::from_millis(300),
+            )
+            .await
+            .expect_err("no answer");
+        hold.abort();
+        (url, err.to_string())
+    })
+    .expect("runtime");
+    let (url, err) = outcome;
+    assert!(
+        err.starts_with(&format!(
+            "the daemon at {url}/ did not answer within 300ms;"
+        )),
+        "{err}"
+    );
+}

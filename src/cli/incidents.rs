@@ -1,0 +1,237 @@
+//! `uptimeping incidents …`: incidents the daemon opened, their history, and
+//! acknowledging or resolving one from the command line.
+
+use clap::Subcommand;
+
+use super::client::{Client, ConnectArgs, REQUEST_TIMEOUT, block_on};
+use super::output::{fields, green, or_dash, red, relative, show, table, word, yellow};
+use super::{OutputFormat, exit};
+use crate::model::{ActionRequest, Incident, IncidentDetail, IncidentStatus};
+
+/// Incidents listed unless told otherwise: recent ones, without flooding a terminal.
+pub const DEFAULT_LIST_LIMIT: u32 = 50;
+
+const EXAMPLES: &str = "\
+Examples:
+  uptimeping incidents list
+  uptimeping incidents list --status open --check payments-api -o json
+  uptimeping incidents get 42               # with its events and notifications
+  uptimeping incidents ack 42 --comment \"looking into it\"
+  uptimeping incidents resolve 42 --comment \"rolled back\"";
+
+/// List, inspect, acknowledge and resolve incidents
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Cmd,
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table, global = true)]
+    output: OutputFormat,
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// List incidents, newest first
+    #[command(
+        after_help = "Examples:\n  uptimeping incidents list --status open\n  uptimeping incidents list --check payments-api -o json"
+    )]
+    List {
+        /// Only incidents in this status
+        #[arg(long, value_parser = ["open", "acknowledged", "resolved"])]
+        status: Option<String>,
+        /// Only incidents of this check
+        #[arg(long, value_name = "NAME")]
+        check: Option<String>,
+        /// How many incidents to show at most
+        #[arg(long, default_value_t = DEFAULT_LIST_LIMIT, value_parser = clap::value_parser!(u32).range(1..=10000))]
+        limit: u32,
+    },
+    /// Show one incident with its events and notifications
+    #[command(after_help = "Examples:\n  uptimeping incidents get 42")]
+    Get { id: i64 },
+    /// Acknowledge an incident: someone is on it, escalation stops
+    #[command(
+        after_help = "Examples:\n  uptimeping incidents ack 42 --comment \"looking into it\""
+    )]
+    Ack {
+        id: i64,
+        /// Recorded with the event
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Resolve an incident by hand
+    #[command(
+        after_help = "Examples:\n  uptimeping incidents resolve 42 --comment \"rolled back\""
+    )]
+    Resolve {
+        id: i64,
+        /// Recorded with the event
+        #[arg(long)]
+        comment: Option<String>,
+    },
+}
+
+impl Args {
+    pub fn run(self) -> anyhow::Result<u8> {
+        let client = Client::from_args(&self.connect)?;
+        block_on(self.run_with(&client))??;
+        Ok(exit::OK)
+    }
+
+    async fn run_with(&self, client: &Client) -> anyhow::Result<()> {
+        let out = self.output;
+        match &self.command {
+            Cmd::List {
+                status,
+                check,
+                limit,
+            } => {
+                let mut query = vec![("limit", limit.to_string())];
+                query.extend(status.iter().map(|s| ("status", s.clone())));
+                query.extend(check.iter().map(|c| ("check", c.clone())));
+                let list: Vec<Incident> = client.get(&["incidents"], &query).await?;
+                show(out, &list, || list_table(&list))
+            }
+            Cmd::Get { id } => {
+                let id = id.to_string();
+                let detail: IncidentDetail = client.get(&["incidents", &id], &[]).await?;
+                show(out, &detail, || detail_text(&detail))
+            }
+            Cmd::Ack { id, comment } | Cmd::Resolve { id, comment } => {
+                let verb = if matches!(self.command, Cmd::Ack { .. }) {
+                    "ack"
+                } else {
+                    "resolve"
+                };
+                let body = ActionRequest {
+                    comment: comment.clone(),
+                };
+                let id = id.to_string();
+                let incident: Incident = client
+                    .post(&["incidents", &id, verb], &body, REQUEST_TIMEOUT)
+                    .await?;
+                show(out, &incident, || {
+                    format!(
+                        "Incident #{} ({}) is {}.\n",
+                        incident.id,
+                        incident.check,
+                        status_text(incident.status)
+                    )
+                })
+            }
+        }
+    }
+}
+
+fn status_text(status: IncidentStatus) -> String {
+    let w = status.as_str();
+    match status {
+        IncidentStatus::Open => red(w),
+        IncidentStatus::Acknowledged => yellow(w),
+        IncidentStatus::Resolved => green(w),
+    }
+}
+
+fn list_table(list: &[Incident]) -> String {
+    if list.is_empty() {
+        return "No incidents.\n".into();
+    }
+    let rows = list
+        .iter()
+        .map(|i| {
+            vec![
+                format!("#{}", i.id),
+                i.check.clone(),
+                status_text(i.status),
+                word(&i.severity),
+                i.count.to_string(),
+                relative(i.opened_at),
+                i.error.clone(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "ID", "CHECK", "STATUS", "SEVERITY", "FAILURES", "OPENED", "ERROR",
+        ],
+        rows,
+    )
+}
+
+fn detail_text(d: &IncidentDetail) -> String {
+    let i = &d.incident;
+    let by = |at: Option<chrono::DateTime<chrono::Utc>>, who: &Option<String>| match (at, who) {
+        (Some(at), Some(who)) => format!("{} by {who}", relative(at)),
+        (Some(at), None) => relative(at),
+        _ => "-".into(),
+    };
+    let mut text = fields(&[
+        ("Incident", format!("#{}", i.id)),
+        ("Check", i.check.clone()),
+        ("Status", status_text(i.status)),
+        ("Severity", word(&i.severity)),
+        ("Error", i.error.clone()),
+        ("Status code", or_dash(i.status_code)),
+        ("Failures", i.count.to_string()),
+        ("Opened", relative(i.opened_at)),
+        ("Acknowledged", by(i.acknowledged_at, &i.acknowledged_by)),
+        ("Resolved", by(i.resolved_at, &i.resolved_by)),
+    ]);
+    text.push_str("\nEvents:\n");
+    if d.events.is_empty() {
+        text.push_str("  none\n");
+    } else {
+        let rows = d
+            .events
+            .iter()
+            .map(|e| {
+                let detail = match &e.detail {
+                    serde_json::Value::Null => String::new(),
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                vec![
+                    e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    e.kind.clone(),
+                    e.actor.clone(),
+                    detail,
+                ]
+            })
+            .collect();
+        text.push_str(&indent(&table(
+            &["AT (UTC)", "EVENT", "BY", "DETAIL"],
+            rows,
+        )));
+    }
+    text.push_str("\nNotifications:\n");
+    if d.notifications.is_empty() {
+        text.push_str("  none\n");
+    } else {
+        let rows = d
+            .notifications
+            .iter()
+            .map(|n| {
+                vec![
+                    n.channel.clone(),
+                    n.event.clone(),
+                    n.status.clone(),
+                    n.attempts.to_string(),
+                    or_dash(n.sent_at.map(relative)),
+                    n.last_error.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        text.push_str(&indent(&table(
+            &["CHANNEL", "EVENT", "STATUS", "ATTEMPTS", "SENT", "ERROR"],
+            rows,
+        )));
+    }
+    text
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}\n")).collect()
+}
