@@ -12,6 +12,7 @@ mod completions;
 mod daemon_alerts;
 mod daemon_api;
 mod daemon_apply;
+mod daemon_cli;
 mod daemon_runs;
 mod daemon_support;
 mod daemon_watch;

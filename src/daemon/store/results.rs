@@ -14,13 +14,64 @@ pub struct ResultRow {
     pub result: ProbeResult,
 }
 
+/// Fields kept in their own columns, left out of the `detail` JSON.
+const COLUMN_FIELDS: &[&str] = &[
+    "name",
+    "up",
+    "latency_ms",
+    "status_code",
+    "error",
+    "started_at",
+];
+
+/// The rest of a result as compact JSON: no column fields, no nulls, and no body
+/// excerpt for an up result (it matters only for telling failures apart). Results
+/// are the bulk of the database, so every byte per row counts.
+fn detail(r: &ProbeResult) -> Result<String> {
+    let mut v = serde_json::to_value(r)?;
+    if let serde_json::Value::Object(m) = &mut v {
+        m.retain(|k, v| !v.is_null() && !COLUMN_FIELDS.contains(&k.as_str()));
+        if r.up {
+            m.remove("body_excerpt");
+        }
+    }
+    Ok(v.to_string())
+}
+
+fn from_row(
+    check: String,
+    started_at: i64,
+    up: bool,
+    latency_ms: f64,
+    status_code: Option<u16>,
+    error: Option<String>,
+    detail: &str,
+) -> Result<ProbeResult> {
+    let mut v: serde_json::Value = serde_json::from_str(detail)?;
+    if let serde_json::Value::Object(m) = &mut v {
+        m.insert("name".into(), check.into());
+        m.insert("up".into(), up.into());
+        m.insert("latency_ms".into(), latency_ms.into());
+        m.insert("status_code".into(), status_code.into());
+        m.insert("error".into(), error.into());
+        m.insert(
+            "started_at".into(),
+            serde_json::to_value(super::to_time(started_at))?,
+        );
+        m.entry("error_kind").or_insert(serde_json::Value::Null);
+        m.entry("cert_expires_at")
+            .or_insert(serde_json::Value::Null);
+    }
+    Ok(serde_json::from_value(v)?)
+}
+
 pub fn insert(c: &Connection, row: &ResultRow) -> Result<i64> {
     let r = &row.result;
     c.prepare_cached(
         "INSERT INTO results (tenant_id, check_name, started_at, up, latency_ms, status_code, error, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
-    .execute(params![row.tenant, row.check, r.started_at.timestamp_millis(), r.up, r.latency_ms, r.status_code, r.error, serde_json::to_string(r)?])?;
+    .execute(params![row.tenant, row.check, r.started_at.timestamp_millis(), r.up, r.latency_ms, r.status_code, r.error, detail(r)?])?;
     Ok(c.last_insert_rowid())
 }
 
@@ -35,14 +86,16 @@ impl Store {
     ) -> Result<ResultPage> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
-                "SELECT id, detail FROM results WHERE tenant_id = ?1 AND check_name = ?2 AND (?3 IS NULL OR id < ?3)
+                "SELECT id, check_name, started_at, up, latency_ms, status_code, error, detail FROM results WHERE tenant_id = ?1 AND check_name = ?2 AND (?3 IS NULL OR id < ?3)
                  ORDER BY id DESC LIMIT ?4",
             )?;
-            let rows = stmt.query_map(params![tenant, check, before, i64::from(limit) + 1], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+            let rows = stmt.query_map(params![tenant, check, before, i64::from(limit) + 1], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, bool>(3)?, r.get::<_, f64>(4)?, r.get::<_, Option<u16>>(5)?, r.get::<_, Option<String>>(6)?, r.get::<_, String>(7)?))
+            })?;
             let mut items = Vec::new();
             for row in rows {
-                let (id, detail) = row?;
-                items.push(StoredResult { id, result: serde_json::from_str(&detail)? });
+                let (id, name, started_at, up, latency_ms, status_code, error, detail) = row?;
+                items.push(StoredResult { id, result: from_row(name, started_at, up, latency_ms, status_code, error, &detail)? });
             }
             let next_before = if items.len() > limit as usize {
                 items.truncate(limit as usize);
@@ -73,5 +126,34 @@ impl Store {
         let cutoff = now_ms() - keep_ms;
         self.write(move |tx| Ok(tx.execute("DELETE FROM results WHERE started_at < ?1", [cutoff])?))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_result_survives_the_slim_storage_round_trip() {
+        let original: ProbeResult = serde_json::from_value(serde_json::json!({
+            "name": "api", "type": "http", "target": "https://x/", "up": false, "latency_ms": 12.5,
+            "status_code": 503, "error": "status: expected 2xx, got 503", "error_kind": "expectation",
+            "failures": [{"expectation": "status", "expected": "2xx", "actual": "503"}], "attempts": 2,
+            "started_at": "2026-11-21T10:00:00.123Z", "body_excerpt": "down"
+        }))
+        .unwrap();
+        let d = detail(&original).unwrap();
+        assert!(!d.contains("\"name\"") && !d.contains("started_at"), "{d}");
+        let back = from_row(
+            "api".into(),
+            original.started_at.timestamp_millis(),
+            false,
+            12.5,
+            Some(503),
+            original.error.clone(),
+            &d,
+        )
+        .unwrap();
+        assert_eq!(back, original);
     }
 }

@@ -1,0 +1,264 @@
+//! The real CLI against the real daemon: the GitOps loop as a CI job runs it.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use crate::daemon_support::Daemon;
+use crate::support::{Run, uptimeping};
+
+fn cli(d: &Daemon, dir: &Path, args: &[&str]) -> Run {
+    let out = uptimeping()
+        .args(args)
+        .current_dir(dir)
+        .env("UPTIMEPING_URL", &d.url)
+        .env("UPTIMEPING_API_KEY", &d.key)
+        .env("XDG_CONFIG_HOME", dir.join(".config"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run uptimeping");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
+fn check(name: &str, path: &str) -> String {
+    format!(
+        "kind: Check\nname: {name}\ntype: http\ntarget: http://127.0.0.1:9{path}\nschedule: 1h\ntimeout: 5s\n"
+    )
+}
+
+#[test]
+fn the_gitops_loop_apply_plan_edit_prune() {
+    let d = Daemon::start(&[]);
+    let repo = tempfile::tempdir().unwrap();
+    let checks = repo.path().join("checks");
+    std::fs::create_dir_all(&checks).unwrap();
+    std::fs::write(checks.join("api.yaml"), check("api", "/api")).unwrap();
+    std::fs::write(checks.join("web.yaml"), check("web", "/web")).unwrap();
+
+    let applied = cli(
+        &d,
+        repo.path(),
+        &[
+            "apply",
+            "-f",
+            "checks",
+            "--source",
+            "repo",
+            "--auto-approve",
+        ],
+    );
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    assert!(
+        applied
+            .stdout
+            .ends_with("Apply complete! Resources: 2 added, 0 changed, 0 destroyed.\n"),
+        "{}",
+        applied.stdout
+    );
+
+    let plan = cli(
+        &d,
+        repo.path(),
+        &[
+            "plan",
+            "-f",
+            "checks",
+            "--source",
+            "repo",
+            "--detailed-exitcode",
+        ],
+    );
+    assert_eq!(
+        (plan.code, plan.stdout.as_str()),
+        (
+            0,
+            "No changes. Live state matches the files.\n\nPlan: 0 to add, 0 to change, 0 to destroy.\n"
+        ),
+        "{}",
+        plan.stderr
+    );
+
+    std::fs::write(
+        checks.join("api.yaml"),
+        check("api", "/api").replace("timeout: 5s", "timeout: 8s"),
+    )
+    .unwrap();
+    let plan = cli(
+        &d,
+        repo.path(),
+        &[
+            "plan",
+            "-f",
+            "checks",
+            "--source",
+            "repo",
+            "--detailed-exitcode",
+        ],
+    );
+    assert_eq!(plan.code, 2, "{}", plan.stderr);
+    assert_eq!(
+        plan.stdout,
+        "  ~ Check api (checks/api.yaml:2)\n      ~ timeout = \"5s\" -> \"8s\"\n\nPlan: 0 to add, 1 to change, 0 to destroy.\n"
+    );
+    let plan_json = cli(
+        &d,
+        repo.path(),
+        &["plan", "-f", "checks", "--source", "repo", "-o", "json"],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&plan_json.stdout).unwrap();
+    assert_eq!(
+        (
+            doc["format_version"].as_u64(),
+            doc["summary"]["change"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        cli(
+            &d,
+            repo.path(),
+            &[
+                "apply",
+                "-f",
+                "checks",
+                "--source",
+                "repo",
+                "--auto-approve"
+            ]
+        )
+        .code,
+        0
+    );
+
+    // Another source's check stays when this source prunes.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("x.yaml"), check("elsewhere", "/x")).unwrap();
+    assert_eq!(
+        cli(
+            &d,
+            other.path(),
+            &[
+                "apply",
+                "-f",
+                "x.yaml",
+                "--source",
+                "other",
+                "--auto-approve"
+            ]
+        )
+        .code,
+        0
+    );
+
+    std::fs::remove_file(checks.join("web.yaml")).unwrap();
+    let plan = cli(
+        &d,
+        repo.path(),
+        &["plan", "-f", "checks", "--source", "repo", "--prune"],
+    );
+    assert_eq!(
+        plan.stdout, "  - Check web\n\nPlan: 0 to add, 0 to change, 1 to destroy.\n",
+        "{}",
+        plan.stderr
+    );
+    let applied = cli(
+        &d,
+        repo.path(),
+        &[
+            "apply",
+            "-f",
+            "checks",
+            "--source",
+            "repo",
+            "--prune",
+            "--auto-approve",
+        ],
+    );
+    assert!(
+        applied
+            .stdout
+            .ends_with("Apply complete! Resources: 0 added, 0 changed, 1 destroyed.\n"),
+        "{}",
+        applied.stdout
+    );
+    let list = cli(&d, repo.path(), &["checks", "list", "-o", "json"]);
+    let names: Vec<String> = serde_json::from_str::<serde_json::Value>(&list.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().into())
+        .collect();
+    assert_eq!(names, ["api", "elsewhere"]);
+
+    // Without a terminal and without --auto-approve, apply refuses at once.
+    std::fs::write(checks.join("new.yaml"), check("fresh", "/fresh")).unwrap();
+    let refused = cli(
+        &d,
+        repo.path(),
+        &["apply", "-f", "checks", "--source", "repo"],
+    );
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("--auto-approve"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
+fn incidents_are_acknowledged_and_resolved_from_the_cli_with_who_did_it() {
+    let d = Daemon::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::servers::closed_port();
+    std::fs::write(dir.path().join("c.yaml"), format!("kind: Check\nname: gone\ntype: http\ntarget: http://127.0.0.1:{port}/\nschedule: 1h\nalert: {{failure_threshold: 1}}\n")).unwrap();
+    assert_eq!(
+        cli(
+            &d,
+            dir.path(),
+            &["apply", "-f", "c.yaml", "--source", "s", "--auto-approve"]
+        )
+        .code,
+        0
+    );
+    let run = cli(&d, dir.path(), &["checks", "run", "gone"]);
+    assert_eq!(run.code, 2, "a down check exits 2: {}", run.stderr);
+    let list = cli(
+        &d,
+        dir.path(),
+        &["incidents", "list", "--status", "open", "-o", "json"],
+    );
+    let id = serde_json::from_str::<serde_json::Value>(&list.stdout).unwrap()[0]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        cli(
+            &d,
+            dir.path(),
+            &["incidents", "ack", &id, "--comment", "on it"]
+        )
+        .code,
+        0
+    );
+    assert_eq!(cli(&d, dir.path(), &["incidents", "resolve", &id]).code, 0);
+    let got = cli(&d, dir.path(), &["incidents", "get", &id, "-o", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&got.stdout).unwrap();
+    assert_eq!(doc["status"], "resolved");
+    assert!(
+        doc["resolved_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("key:bootstrap-admin(")
+    );
+    let kinds: Vec<&str> = doc["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["opened", "acknowledged", "resolved"]);
+}
