@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod daemon;
 pub mod model;
+pub mod private_file;
 pub mod probe;
 pub mod spec;
 

@@ -35,6 +35,7 @@ const RETENTION_TICK: Duration = Duration::from_secs(3600);
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    let stop = stop_signal();
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory `{}`", config.data_dir.display()))?;
     let db = config.data_dir.join("uptimeping.db");
@@ -77,7 +78,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     for dir in &config.watch {
         watchers.push(tokio::spawn(watch::run(
             store.clone(),
-            handle.clone(),
             WATCH_TENANT,
             dir.clone(),
             shutdown_rx.clone(),
@@ -104,7 +104,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .await
     });
 
-    wait_for_signal().await;
+    stop.await;
     tracing::info!("shutting down: no new check runs; finishing those in flight");
     let _ = shutdown_tx.send(true);
     let _ = scheduler_task.await;
@@ -126,23 +126,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// (mode 0600); the key exists nowhere else in the clear.
 async fn bootstrap(store: &Store, config: &Config) -> anyhow::Result<()> {
     let path = config.data_dir.join("admin.key");
-    if let Some(key) = store.bootstrap().await? {
-        write_private(&path, &format!("{key}\n"))
-            .with_context(|| format!("writing `{}`", path.display()))?;
+    let target = path.clone();
+    if store
+        .bootstrap(move |key| crate::private_file::write(&target, format!("{key}\n").as_bytes()))
+        .await?
+    {
         tracing::info!(path = %path.display(), "created the default tenant and its admin API key; the key is in this file (mode 0600)");
     } else if path.exists() {
         tracing::info!(path = %path.display(), "admin API key file");
     }
     Ok(())
-}
-
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    opts.open(path)?.write_all(text.as_bytes())
 }
 
 async fn maintenance(
@@ -177,23 +170,30 @@ async fn maintenance(
     }
 }
 
-async fn wait_for_signal() {
+/// Registers for SIGTERM and SIGINT now (before the daemon says it is listening, so
+/// a supervisor's early SIGTERM is never the default "die at once"), and returns a
+/// future that completes on the first of them.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
+    let registered = {
         use tokio::signal::unix::{SignalKind, signal};
-        match (
+        (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut term), Ok(mut int)) => {
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            if let (Ok(mut term), Ok(mut int)) = registered {
                 tokio::select! {
                     _ = term.recv() => {},
                     _ = int.recv() => {},
                 }
                 return;
             }
-            _ => tracing::warn!("cannot listen for SIGTERM; stopping on Ctrl-C only"),
+            tracing::warn!("cannot listen for SIGTERM; stopping on Ctrl-C only");
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -9,6 +9,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -22,6 +23,8 @@ use super::writer::Job;
 use crate::probe::{ProbeResult, Prober};
 use crate::spec::{Check, Schedule, remote};
 
+/// How long the API waits for the scheduler to answer a question.
+const REPLY_WAIT: Duration = Duration::from_secs(2);
 /// Commands queued for the scheduler; senders wait when it is this far behind.
 const COMMAND_QUEUE: usize = 1024;
 
@@ -33,12 +36,13 @@ struct Entry {
     paused: bool,
     /// Bumped when the check changes, so that stale heap entries are skipped.
     generation: u64,
+    /// The wall-clock time of the next planned run.
     next_run: Option<chrono::DateTime<Utc>>,
+    /// Set while a scheduled run is waiting for a slot or running.
+    running: Arc<AtomicBool>,
 }
 
 pub enum Command {
-    /// Re-read the checks from the store.
-    Reload,
     /// Run a check now and send back its result once written.
     RunNow {
         tenant: i64,
@@ -60,10 +64,6 @@ pub struct Handle {
 }
 
 impl Handle {
-    pub async fn reload(&self) {
-        let _ = self.tx.send(Command::Reload).await;
-    }
-
     pub async fn run_now(&self, tenant: i64, name: String) -> Option<ProbeResult> {
         let (reply, rx) = oneshot::channel();
         self.tx
@@ -77,7 +77,16 @@ impl Handle {
         rx.await.ok().flatten()
     }
 
+    /// The next planned run; `None` also when the scheduler does not answer within
+    /// [`REPLY_WAIT`] (it may be busy starting runs), so status pages never hang.
     pub async fn next_run(&self, tenant: i64, name: String) -> Option<chrono::DateTime<Utc>> {
+        tokio::time::timeout(REPLY_WAIT, self.next_run_inner(tenant, name))
+            .await
+            .ok()
+            .flatten()
+    }
+
+    async fn next_run_inner(&self, tenant: i64, name: String) -> Option<chrono::DateTime<Utc>> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Command::NextRun {
@@ -102,6 +111,8 @@ pub struct Scheduler {
     entries: HashMap<Key, Entry>,
     heap: BinaryHeap<Reverse<(Instant, u64, Key)>>,
     generation: u64,
+    changes: watch::Receiver<u64>,
+    stopping: Arc<AtomicBool>,
 }
 
 pub fn new(
@@ -112,6 +123,7 @@ pub fn new(
     concurrency: usize,
 ) -> (Scheduler, Handle) {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    let changes = store.subscribe();
     let s = Scheduler {
         store,
         prober,
@@ -123,6 +135,8 @@ pub fn new(
         entries: HashMap::new(),
         heap: BinaryHeap::new(),
         generation: 0,
+        changes,
+        stopping: Arc::new(AtomicBool::new(false)),
     };
     (s, Handle { tx })
 }
@@ -154,6 +168,7 @@ impl Scheduler {
             let next = self.heap.peek().map(|Reverse((at, _, _))| *at);
             tokio::select! {
                 _ = shutdown.changed() => break,
+                Ok(()) = self.changes.changed() => self.reload().await,
                 cmd = self.rx.recv() => match cmd {
                     Some(cmd) => self.command(cmd).await,
                     None => break,
@@ -161,8 +176,10 @@ impl Scheduler {
                 _ = sleep_until(next) => self.fire_due().await,
             }
         }
-        // Stop scheduling; give runs in flight until `grace` to finish and be queued
-        // for writing: holding every slot means none is running.
+        // Stop scheduling; runs still waiting for a slot give up, and those in flight
+        // get until `grace` to finish and be queued for writing: holding every slot
+        // means none is running.
+        self.stopping.store(true, Ordering::SeqCst);
         let all = u32::try_from(self.concurrency).unwrap_or(u32::MAX);
         if tokio::time::timeout(grace, self.slots.acquire_many(all))
             .await
@@ -174,16 +191,12 @@ impl Scheduler {
 
     async fn command(&mut self, cmd: Command) {
         match cmd {
-            Command::Reload => self.reload().await,
             Command::RunNow {
                 tenant,
                 name,
                 reply,
             } => match self.entries.get(&(tenant, name.clone())) {
-                Some(e) => {
-                    self.start(tenant, name, Arc::clone(&e.check), Some(reply))
-                        .await
-                }
+                Some(e) => self.start(tenant, name, Arc::clone(&e.check), Some(reply), None),
                 None => {
                     let _ = reply.send(None);
                 }
@@ -249,6 +262,7 @@ impl Scheduler {
                     paused,
                     generation: self.generation,
                     next_run: None,
+                    running: Arc::new(AtomicBool::new(false)),
                 },
             );
             self.push(key, Instant::now() + first);
@@ -282,47 +296,89 @@ impl Scheduler {
             if entry.generation != generation || entry.paused || !entry.check.enabled {
                 continue;
             }
-            let check = Arc::clone(&entry.check);
+            if entry.running.swap(true, Ordering::SeqCst) {
+                // The previous run has not finished (or not found a slot): runs of one
+                // check never overlap or pile up; this one is skipped.
+                let (check, step) = (
+                    Arc::clone(&entry.check),
+                    self.step(&entry.check.schedule, at, entry.next_run),
+                );
+                drop(check);
+                self.push(key, step);
+                continue;
+            }
+            let (check, running) = (Arc::clone(&entry.check), Arc::clone(&entry.running));
             let lateness = now.saturating_duration_since(at);
             self.metrics.scheduler_lag.observe(lateness.as_secs_f64());
-            // Next run from the planned time, or from now when more than one interval
-            // late: a stalled daemon starts each check once, it does not burst.
-            let step = until_next(&check.schedule);
-            let planned = at + step;
-            let next = if planned <= Instant::now() {
-                Instant::now() + step
-            } else {
-                planned
-            };
+            let next = self.step(&check.schedule, at, entry.next_run);
             self.push(key.clone(), next);
-            self.start(key.0, key.1, check, None).await;
+            self.start(key.0, key.1, check, None, Some(running));
         }
     }
 
-    /// Starts one run when a slot is free (waiting for one otherwise).
-    async fn start(
+    /// When the run after the one planned at `at` (wall-clock `tick`) should start.
+    /// Fixed intervals count from the planned time, or from now when more than one
+    /// interval late: a stalled daemon starts each check once, it does not burst.
+    /// Calendar schedules take the next firing after both the tick and now, so a
+    /// timer that wakes a little early cannot fire the same tick twice.
+    fn step(
+        &self,
+        schedule: &Schedule,
+        at: Instant,
+        tick: Option<chrono::DateTime<Utc>>,
+    ) -> Instant {
+        match schedule {
+            Schedule::Every(d) => {
+                let planned = at + d.get();
+                if planned <= Instant::now() {
+                    Instant::now() + d.get()
+                } else {
+                    planned
+                }
+            }
+            Schedule::Cron { .. } => {
+                let now = Utc::now();
+                let after = tick.map_or(now, |t| t.max(now));
+                let wait = schedule
+                    .next_after(after)
+                    .and_then(|t| (t - now).to_std().ok())
+                    .unwrap_or(Duration::from_secs(60));
+                Instant::now() + wait
+            }
+        }
+    }
+
+    /// Starts one run in its own task, which waits for a free slot: the scheduler
+    /// itself never waits, so commands and shutdown are always heard.
+    fn start(
         &self,
         tenant: i64,
         name: String,
         check: Arc<Check>,
         reply: Option<oneshot::Sender<Option<ProbeResult>>>,
+        running: Option<Arc<AtomicBool>>,
     ) {
-        let Ok(permit) = Arc::clone(&self.slots).acquire_owned().await else {
-            return;
-        };
+        let slots = Arc::clone(&self.slots);
+        let stopping = Arc::clone(&self.stopping);
         let prober = Arc::clone(&self.prober);
         let results = self.results.clone();
         tokio::spawn(async move {
-            let result = prober.run(&check).await;
-            let _ = results
-                .send(Job {
-                    tenant,
-                    name,
-                    check,
-                    result,
-                    reply,
-                })
-                .await;
+            let permit = slots.acquire_owned().await;
+            if permit.is_ok() && !stopping.load(Ordering::SeqCst) {
+                let result = prober.run(&check).await;
+                let _ = results
+                    .send(Job {
+                        tenant,
+                        name,
+                        check,
+                        result,
+                        reply,
+                    })
+                    .await;
+            }
+            if let Some(flag) = running {
+                flag.store(false, Ordering::SeqCst);
+            }
             drop(permit);
         });
     }

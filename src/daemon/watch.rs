@@ -9,7 +9,6 @@ use notify::{RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 
 use super::apply;
-use super::scheduler::Handle;
 use super::store::Store;
 use crate::model::PlanRequest;
 use crate::spec::plan::Options;
@@ -23,12 +22,7 @@ pub fn source_name(dir: &std::path::Path) -> String {
 }
 
 /// Loads and applies `dir` once. Returns whether it applied.
-pub async fn apply_dir(
-    store: &Store,
-    scheduler: &Handle,
-    tenant: i64,
-    dir: &std::path::Path,
-) -> bool {
+pub async fn apply_dir(store: &Store, tenant: i64, dir: &std::path::Path) -> bool {
     let bundle: Bundle = match spec::read_paths(&[dir.to_path_buf()])
         .map_err(|e| e.to_string())
         .and_then(|s| spec::load_env(&s).map_err(|d| d.to_string()))
@@ -56,7 +50,6 @@ pub async fn apply_dir(
             if !plan.is_empty() {
                 let s = plan.summary;
                 tracing::info!(dir = %dir.display(), revision, "applied: {} added, {} changed, {} destroyed", s.add, s.change, s.destroy);
-                scheduler.reload().await;
             }
             true
         }
@@ -73,13 +66,7 @@ pub async fn apply_dir(
 }
 
 /// Applies `dir` now and after every change until shutdown.
-pub async fn run(
-    store: Store,
-    scheduler: Handle,
-    tenant: i64,
-    dir: PathBuf,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub async fn run(store: Store, tenant: i64, dir: PathBuf, mut shutdown: watch::Receiver<bool>) {
     let (tx, mut rx) = mpsc::channel::<()>(1);
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if event.is_ok_and(|e| !e.kind.is_access()) {
@@ -99,7 +86,7 @@ pub async fn run(
         return;
     }
     tracing::info!(dir = %dir.display(), source = %source_name(&dir), "watching for changes");
-    apply_dir(&store, &scheduler, tenant, &dir).await;
+    apply_dir(&store, tenant, &dir).await;
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
@@ -107,7 +94,7 @@ pub async fn run(
                 if got.is_none() { break; }
                 // Let a burst of writes settle, then apply once.
                 while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
-                apply_dir(&store, &scheduler, tenant, &dir).await;
+                apply_dir(&store, tenant, &dir).await;
             }
         }
     }

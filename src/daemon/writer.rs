@@ -17,6 +17,10 @@ use crate::spec::Check;
 const MAX_BATCH: usize = 500;
 /// How long the writer gathers a batch after its first result.
 const GATHER: Duration = Duration::from_millis(50);
+/// Tries to write one batch before giving up on it: a locked or briefly failing
+/// database gets about three seconds to recover, while new results queue up behind.
+const WRITE_ATTEMPTS: u32 = 5;
+const WRITE_RETRY_BASE: Duration = Duration::from_millis(200);
 /// Results waiting to be written; probes wait when the writer is this far behind.
 pub const QUEUE: usize = 10_000;
 
@@ -88,31 +92,44 @@ impl Writer {
                 job.check,
             ));
         }
-        match self.store.record(rows).await {
-            Ok(transitions) => {
-                for t in &transitions {
-                    tracing::info!(tenant = t.tenant, check = %t.check, incident = t.incident, event = t.event, "incident {}", t.event);
-                    let severity = serde_json::to_value(t.severity)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default();
-                    self.metrics
-                        .incidents
-                        .get_or_create(&IncidentLabels {
-                            tenant: self.tenant(t.tenant),
-                            severity,
-                            status: t.event.into(),
-                        })
-                        .inc();
+        let mut written = false;
+        for attempt in 0..WRITE_ATTEMPTS {
+            match self.store.record(rows.clone()).await {
+                Ok(transitions) => {
+                    self.count(&transitions);
+                    written = true;
+                    break;
                 }
-                if !transitions.is_empty() {
-                    self.notifier.notify_one();
+                Err(e) if attempt + 1 < WRITE_ATTEMPTS => {
+                    tracing::warn!(error = %e, attempt = attempt + 1, "could not write check results; trying again");
+                    tokio::time::sleep(WRITE_RETRY_BASE * 2u32.pow(attempt)).await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, results = rows.len(), "could not write check results; giving up on this batch")
                 }
             }
-            Err(e) => tracing::error!(error = %e, "could not write check results"),
         }
         for (reply, result) in replies {
-            let _ = reply.send(Some(result));
+            let _ = reply.send(written.then_some(result));
+        }
+    }
+
+    fn count(&self, transitions: &[super::store::Transition]) {
+        for t in transitions {
+            tracing::info!(tenant = t.tenant, check = %t.check, incident = t.incident, event = t.event, "incident {}", t.event);
+            let severity = serde_json::to_value(t.severity)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default();
+            let labels = IncidentLabels {
+                tenant: self.tenant(t.tenant),
+                severity,
+                status: t.event.into(),
+            };
+            self.metrics.incidents.get_or_create(&labels).inc();
+        }
+        if !transitions.is_empty() {
+            self.notifier.notify_one();
         }
     }
 }

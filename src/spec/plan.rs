@@ -211,6 +211,20 @@ pub fn diff(
                 let all_secrets: BTreeSet<String> = secrets.union(&l.secrets).cloned().collect();
                 let mut fields = Vec::new();
                 field_diff("", &l.spec, &d.spec, &all_secrets, &mut fields);
+                // A value that became secret (a literal replaced by `${VAR}` with the same
+                // value) must be stored as secret from now on: that is a change too.
+                for p in secrets.difference(&l.secrets) {
+                    if d.spec.pointer(p).is_some()
+                        && !fields.iter().any(|f: &FieldChange| f.path == dotted(p))
+                    {
+                        fields.push(FieldChange {
+                            path: dotted(p),
+                            before: Some(Value::String(MASK.into())),
+                            after: Some(Value::String(MASK.into())),
+                            sensitive: true,
+                        });
+                    }
+                }
                 if l.source.as_deref() != Some(opts.source.as_str()) {
                     fields.push(FieldChange {
                         path: "(source)".into(),
@@ -222,7 +236,7 @@ pub fn diff(
                 if !fields.is_empty() {
                     changes.push(Change {
                         action: Action::Update,
-                        before: Some(masked(&l.spec, &l.secrets)),
+                        before: Some(masked(&l.spec, &all_secrets)),
                         fields,
                         ..base
                     });

@@ -37,15 +37,24 @@ pub fn secret_pointers(
     canonical: &Value,
     from_variables: &BTreeSet<String>,
 ) -> BTreeSet<String> {
+    // Pointers were recorded as written; the canonical form lower-cases header names,
+    // so look for the pointer as is, then with its last segment lower-cased, then for
+    // its nearest ancestor: a secret is masked too widely rather than not at all.
     let mut out: BTreeSet<String> = from_variables
         .iter()
-        .filter(|p| canonical.pointer(p).is_some())
-        .cloned()
+        .filter_map(|p| locate(canonical, p))
         .collect();
     for (k, p) in SECRET_FIELDS {
         if *k == kind && canonical.pointer(p).is_some() {
             out.insert((*p).to_string());
         }
+    }
+    // Credentials in a URL (`https://user:pass@host`) are secret whatever their origin.
+    if kind == Kind::Check
+        && let Some(Value::String(target)) = canonical.pointer("/target")
+        && url::Url::parse(target).is_ok_and(|u| u.password().is_some())
+    {
+        out.insert("/target".into());
     }
     for headers in ["/http/headers", "/webhook/headers"] {
         if let Some(Value::Object(map)) = canonical.pointer(headers) {
@@ -57,6 +66,25 @@ pub fn secret_pointers(
         }
     }
     out
+}
+
+fn locate(canonical: &Value, pointer: &str) -> Option<String> {
+    if canonical.pointer(pointer).is_some() {
+        return Some(pointer.to_string());
+    }
+    let (parent, last) = pointer.rsplit_once('/')?;
+    let lowered = format!("{parent}/{}", last.to_ascii_lowercase());
+    if canonical.pointer(&lowered).is_some() {
+        return Some(lowered);
+    }
+    let mut p = parent;
+    while !p.is_empty() {
+        if canonical.pointer(p).is_some() {
+            return Some(p.to_string());
+        }
+        p = p.rsplit_once('/').map_or("", |(head, _)| head);
+    }
+    None
 }
 
 /// Whether `pointer` is a secret or lies inside one.
@@ -102,5 +130,18 @@ mod tests {
         assert_eq!(m["webhook"]["url"], MASK);
         assert_eq!(m["webhook"]["headers"]["x-team"], "a");
         assert!(is_secret("/webhook/url", &s) && !is_secret("/webhook/urls", &s));
+    }
+
+    #[test]
+    fn a_secret_header_written_in_mixed_case_stays_masked() {
+        let v =
+            json!({"http": {"headers": {"private-token": "glpat-x"}}, "target": "https://u:p@h/"});
+        let vars: BTreeSet<String> = ["/http/headers/Private-Token".to_string()].into();
+        let s = secret_pointers(Kind::Check, &v, &vars);
+        assert!(
+            s.contains("/http/headers/private-token") && s.contains("/target"),
+            "{s:?}"
+        );
+        assert!(!masked(&v, &s).to_string().contains("glpat"));
     }
 }

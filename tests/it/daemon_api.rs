@@ -248,3 +248,54 @@ fn metrics_count_runs_by_type_and_result_and_open_incidents() {
         "{text}"
     );
 }
+
+#[test]
+fn bad_path_and_query_parameters_get_json_errors_and_labels_filter_together() {
+    let d = Daemon::start(&[]);
+    for path in [
+        "/api/v1/incidents/abc",
+        "/api/v1/checks?state=bogus",
+        "/api/v1/checks/x/results?limit=-1",
+    ] {
+        let (status, body) = d.call("GET", path, None);
+        assert!((400..500).contains(&status), "{path}: {status}");
+        assert!(
+            body["error"]["code"].is_string() && body["error"]["message"].is_string(),
+            "{path}: {body}"
+        );
+    }
+    let yaml = "kind: Check\nname: a\ntype: http\ntarget: http://127.0.0.1:9/\nschedule: 1h\nlabels: {team: x, tier: \"1\"}\n---\nkind: Check\nname: b\ntype: http\ntarget: http://127.0.0.1:9/\nschedule: 1h\nlabels: {team: x, tier: \"2\"}\n";
+    d.post("/api/v1/apply", &plan_request("repo", yaml, json!({})));
+    let list = d.get("/api/v1/checks?label=team=x&label=tier=2");
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["b"]);
+}
+
+#[test]
+fn a_secret_in_a_target_or_a_mixed_case_header_never_comes_back() {
+    let d = Daemon::start(&[]);
+    let target = Target::start();
+    let url = target.url().replace("http://", "http://user:hunter2@");
+    let yaml = format!(
+        "kind: Check\nname: s\ntype: http\ntarget: {url}\nschedule: 1h\nhttp: {{headers: {{Private-Token: \"${{TOKEN:-glpat-sekrit}}\"}}}}\n"
+    );
+    let plan = d.post("/api/v1/plan", &plan_request("repo", &yaml, json!({})));
+    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    let run = d.post("/api/v1/checks/s/run", &json!({}));
+    let everything = format!(
+        "{plan}{}{}{}{run}",
+        d.get("/api/v1/checks"),
+        d.get("/api/v1/checks/s"),
+        d.get("/api/v1/checks/s/results")
+    );
+    assert!(
+        !everything.contains("hunter2") && !everything.contains("glpat-sekrit"),
+        "{everything}"
+    );
+    assert_eq!(run["target"], "(sensitive value)");
+}

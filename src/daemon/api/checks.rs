@@ -1,31 +1,57 @@
 //! Checks: list, get, status, results, run now, pause, resume, delete.
 
 use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::{ApiError, Shared, require};
 use crate::daemon::store::{ApiKey, CheckRuntime, Role, StoredResource, to_time};
 use crate::model::{CheckDetail, CheckState, CheckSummary, ProbeResult, ResultPage};
-use crate::spec::secrets::masked;
+use crate::spec::secrets::{MASK, is_secret, masked};
 use crate::spec::{Kind, Spec, remote};
 
 /// Results returned per page when the caller does not say.
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 1000;
 
-#[derive(Debug, Deserialize)]
+/// The filters of `GET /checks`: `label=k=v` (repeatable, all must match),
+/// `state` and `type`.
+#[derive(Debug, Default)]
 pub struct ListQuery {
-    /// `key=value`
-    label: Option<String>,
+    labels: Vec<(String, String)>,
     state: Option<CheckState>,
-    #[serde(rename = "type")]
     check_type: Option<String>,
 }
 
+impl ListQuery {
+    fn parse(raw: Option<&str>) -> Result<ListQuery, ApiError> {
+        let mut q = ListQuery::default();
+        for (k, v) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            match k.as_ref() {
+                "label" => {
+                    let (lk, lv) = v
+                        .split_once('=')
+                        .ok_or_else(|| ApiError::invalid("`label` takes `key=value`"))?;
+                    q.labels.push((lk.to_string(), lv.to_string()));
+                }
+                "state" => {
+                    q.state = Some(serde_json::from_value(serde_json::Value::String(v.to_string())).map_err(|_| ApiError::invalid(format!("unknown state `{v}`; expected pending, up, down, paused or disabled")))?);
+                }
+                "type" => q.check_type = Some(v.to_string()),
+                other => {
+                    return Err(ApiError::invalid(format!(
+                        "unknown filter `{other}`; expected label, state or type"
+                    )));
+                }
+            }
+        }
+        Ok(q)
+    }
+}
+
 fn summary(r: &StoredResource, rt: Option<&CheckRuntime>) -> Option<CheckSummary> {
-    let Ok(Spec::Check(c)) = remote::parse_stored(Kind::Check, &r.spec) else {
+    let Ok(Spec::Check(c)) = remote::parse_stored(Kind::Check, &masked(&r.spec, &r.secrets)) else {
         return None;
     };
     let rt = rt.cloned().unwrap_or_default();
@@ -81,15 +107,9 @@ async fn one(
 pub async fn list(
     State(state): State<Shared>,
     Extension(key): Extension<ApiKey>,
-    Query(q): Query<ListQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<axum::Json<Vec<CheckSummary>>, ApiError> {
-    let label = match &q.label {
-        Some(l) => Some(
-            l.split_once('=')
-                .ok_or_else(|| ApiError::invalid("`label` takes `key=value`"))?,
-        ),
-        None => None,
-    };
+    let q = ListQuery::parse(raw.as_deref())?;
     let resources = state
         .store
         .resources(key.tenant_id, Some(Kind::Check))
@@ -98,7 +118,11 @@ pub async fn list(
     let out = resources
         .iter()
         .filter_map(|r| summary(r, rts.get(&r.name)))
-        .filter(|s| label.is_none_or(|(k, v)| s.labels.get(k).is_some_and(|x| x == v)))
+        .filter(|s| {
+            q.labels
+                .iter()
+                .all(|(k, v)| s.labels.get(k).is_some_and(|x| x == v))
+        })
         .filter(|s| q.state.is_none_or(|st| s.state == st))
         .filter(|s| q.check_type.as_ref().is_none_or(|t| &s.check_type == t))
         .collect();
@@ -140,14 +164,23 @@ pub async fn results(
     Path(name): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> Result<axum::Json<ResultPage>, ApiError> {
-    one(&state, key.tenant_id, &name).await?;
+    let (r, _) = one(&state, key.tenant_id, &name).await?;
     let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    Ok(axum::Json(
-        state
-            .store
-            .results(key.tenant_id, name, limit, q.before)
-            .await?,
-    ))
+    let mut page = state
+        .store
+        .results(key.tenant_id, name, limit, q.before)
+        .await?;
+    for item in &mut page.items {
+        mask_target(&mut item.result, &r);
+    }
+    Ok(axum::Json(page))
+}
+
+/// A result carries the target it probed; a target with a secret in it is masked.
+fn mask_target(result: &mut ProbeResult, r: &StoredResource) {
+    if is_secret("/target", &r.secrets) {
+        result.target = MASK.into();
+    }
 }
 
 pub async fn run(
@@ -156,8 +189,8 @@ pub async fn run(
     Path(name): Path<String>,
 ) -> Result<axum::Json<ProbeResult>, ApiError> {
     require(&key, Role::Operator)?;
-    one(&state, key.tenant_id, &name).await?;
-    let result = state
+    let (r, _) = one(&state, key.tenant_id, &name).await?;
+    let mut result = state
         .scheduler
         .run_now(key.tenant_id, name.clone())
         .await
@@ -168,6 +201,7 @@ pub async fn run(
                 format!("check `{name}` could not be run now; the daemon may be stopping"),
             )
         })?;
+    mask_target(&mut result, &r);
     Ok(axum::Json(result))
 }
 
@@ -183,7 +217,6 @@ async fn set_paused(
         .store
         .set_paused(key.tenant_id, name.clone(), paused)
         .await?;
-    state.scheduler.reload().await;
     tracing::info!(tenant = key.tenant_id, check = %name, by = %key.actor(), paused, "check {}", if paused { "paused" } else { "resumed" });
     Ok(axum::Json(one(&state, key.tenant_id, &name).await?.1))
 }
@@ -217,6 +250,5 @@ pub async fn delete(
     {
         return Err(ApiError::not_found(format!("no check named `{name}`")));
     }
-    state.scheduler.reload().await;
     Ok(StatusCode::NO_CONTENT)
 }

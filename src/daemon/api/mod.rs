@@ -73,6 +73,7 @@ pub fn router(state: Shared) -> Router {
                 "this route does not take that method",
             )
         })
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             count_requests,
@@ -117,6 +118,39 @@ async fn count_requests(State(state): State<Shared>, req: Request, next: Next) -
         })
         .inc();
     res
+}
+
+/// Errors made outside the handlers (bad path or query parameters, bodies over the
+/// limit) come from axum as plain text; every error of this API is JSON.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let text = match axum::body::to_bytes(res.into_body(), 64 * 1024).await {
+        Ok(b) => String::from_utf8_lossy(&b).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let code = match status.as_u16() {
+        404 => "not_found",
+        405 => "method_not_allowed",
+        413 => "too_large",
+        400 | 415 | 422 => "invalid",
+        s if s >= 500 => "internal",
+        _ => "error",
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    axum::response::IntoResponse::into_response(ApiError::new(status, code, message))
 }
 
 /// Refuses keys whose role is below `needed`.

@@ -30,7 +30,6 @@ pub async fn apply(
     let (plan, state_revision) = apply::run(&state.store, key.tenant_id, req, true).await?;
     if !plan.is_empty() {
         tracing::info!(tenant = key.tenant_id, source = %source, by = %key.actor(), add = plan.summary.add, change = plan.summary.change, destroy = plan.summary.destroy, revision = state_revision, "applied");
-        state.scheduler.reload().await;
     }
     Ok(axum::Json(ApplyResponse {
         plan,

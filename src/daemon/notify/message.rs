@@ -80,8 +80,14 @@ fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Chainable);
     env.add_filter("duration", duration);
+    // Templates come from tenants: a loop nested in a loop must not stall every
+    // tenant's notifications. Real messages use a few hundred units at most.
+    env.set_fuel(Some(TEMPLATE_FUEL));
     env
 }
+
+/// Work a template may do in one render (minijinja's fuel: about one unit per instruction).
+const TEMPLATE_FUEL: u64 = 100_000;
 
 /// Renders `payload` with `template` (or the defaults). A template that does not
 /// render is a permanent failure whose message names the template, field and line.
@@ -152,6 +158,18 @@ mod tests {
             subject: subject.map(str::to_string),
             body: body.map(str::to_string),
         }
+    }
+
+    #[test]
+    fn a_runaway_template_runs_out_of_fuel_instead_of_stalling() {
+        let t = template(
+            None,
+            Some(
+                "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
+            ),
+        );
+        let err = render(&payload("opened"), Some(&t)).expect_err("must stop");
+        assert!(format!("{err:?}").contains("fuel"), "{err:?}");
     }
 
     #[test]

@@ -90,20 +90,29 @@ fn insert_key(
 }
 
 impl Store {
-    /// On a fresh database: creates the `default` tenant and an admin key, and returns
-    /// the key (it is not stored in the clear anywhere). `None` when already set up.
-    pub async fn bootstrap(&self) -> Result<Option<String>> {
+    /// On a fresh database: creates the `default` tenant and an admin key, and hands
+    /// the key to `save` before committing, so that the key is never committed without
+    /// having been saved (it is not stored in the clear anywhere). Returns whether it
+    /// bootstrapped.
+    pub async fn bootstrap<F>(&self, save: F) -> Result<bool>
+    where
+        F: FnOnce(&str) -> std::io::Result<()> + Send + 'static,
+    {
         self.write(|tx| {
             let count: i64 = tx.query_row("SELECT count(*) FROM tenants", [], |r| r.get(0))?;
             if count > 0 {
-                return Ok(None);
+                return Ok(false);
             }
             tx.execute(
                 "INSERT INTO tenants (name, created_at) VALUES ('default', ?1)",
                 [now_ms()],
             )?;
             let tenant = tx.last_insert_rowid();
-            insert_key(tx, tenant, "bootstrap-admin", Role::Admin).map(Some)
+            let key = insert_key(tx, tenant, "bootstrap-admin", Role::Admin)?;
+            save(&key).map_err(|e| {
+                StoreError::Conflict(format!("cannot save the bootstrap admin key: {e}"))
+            })?;
+            Ok(true)
         })
         .await
     }

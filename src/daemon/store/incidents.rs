@@ -327,6 +327,8 @@ impl Store {
                 return Err(StoreError::Conflict(format!("incident {id} is resolved already")));
             }
             tx.execute("UPDATE incidents SET status = 'resolved', resolved_at = ?2, resolved_by = ?3 WHERE id = ?1", params![id, now_ms(), actor])?;
+            // Count failures afresh, or the next failure alone would open a new incident.
+            tx.execute("UPDATE check_state SET failures = 0 WHERE tenant_id = ?1 AND name = ?2", params![tenant, inc.check])?;
             let inc = get_incident(tx, tenant, id)?;
             notify(tx, tenant, &inc, "resolved", &actor, json!({"comment": comment}), None)?;
             Ok(inc)
@@ -343,7 +345,8 @@ impl Store {
                 let mut stmt = tx.prepare(
                     "SELECT i.tenant_id, i.id, r.spec, i.opened_at, i.escalated_at FROM incidents i
                      JOIN resources r ON r.tenant_id = i.tenant_id AND r.kind = 'Check' AND r.name = i.check_name
-                     WHERE i.status = 'open' AND i.severity != 'critical'",
+                     JOIN check_state s ON s.tenant_id = i.tenant_id AND s.name = i.check_name
+                     WHERE i.status = 'open' AND i.severity != 'critical' AND s.paused = 0",
                 )?;
                 stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?.collect::<rusqlite::Result<_>>()?
             };
@@ -353,7 +356,8 @@ impl Store {
                     Some(c) => c,
                     None => continue,
                 };
-                let Some(after) = check.alert.as_ref().and_then(|a| a.escalate_after) else { continue };
+                // A paused or disabled check is under someone's care: no paging louder.
+                let Some(after) = check.alert.as_ref().and_then(|a| a.escalate_after).filter(|_| check.enabled) else { continue };
                 if now - escalated.unwrap_or(opened) < after.get().as_millis() as i64 {
                     continue;
                 }

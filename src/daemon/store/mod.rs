@@ -55,6 +55,8 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 pub struct Store {
     path: Arc<PathBuf>,
     writes: mpsc::Sender<Job>,
+    /// Bumped after every commit that changes checks or their pause state.
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
     readers: Arc<Mutex<Vec<Connection>>>,
 }
 
@@ -96,6 +98,7 @@ impl Store {
         Ok(Store {
             path: Arc::new(path.to_path_buf()),
             writes: tx,
+            changes: Arc::new(tokio::sync::watch::Sender::new(0)),
             readers: Arc::new(Mutex::new(Vec::new())),
         })
     }
@@ -106,12 +109,28 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
     {
+        self.write_changing(move |tx| f(tx).map(|out| (out, false)))
+            .await
+    }
+
+    /// Like [`write`](Self::write), for writes that change what is scheduled: when `f`
+    /// says so, subscribers are told right after the commit, on the writer thread, so
+    /// the notice cannot be lost even if the caller goes away meanwhile.
+    pub async fn write_changing<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<(T, bool)> + Send + 'static,
+    {
         let (done, wait) = oneshot::channel();
+        let changes = Arc::clone(&self.changes);
         let job: Job = Box::new(move |conn: &mut Connection| {
             let result = (|| {
                 let tx = conn.transaction()?;
-                let out = f(&tx)?;
+                let (out, changed) = f(&tx)?;
                 tx.commit()?;
+                if changed {
+                    changes.send_modify(|n| *n += 1);
+                }
                 Ok(out)
             })();
             let _ = done.send(result);
@@ -146,6 +165,11 @@ impl Store {
         })
         .await
         .map_err(|_| StoreError::Closed)?
+    }
+
+    /// Notices of changes to checks (applies, deletes, pause and resume).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// Whether the database answers, for `/readyz`.

@@ -25,17 +25,22 @@ pub struct OutboxRow {
     pub attempts: u32,
 }
 
+/// The check as messages may show it: secrets (a target with a token, labels from
+/// variables) masked, since receivers are outside the daemon.
 fn check_spec(c: &Connection, tenant: i64, name: &str) -> Result<Option<Check>> {
-    let spec: Option<String> = c
+    let row: Option<(String, String)> = c
         .query_row(
-            "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2",
+            "SELECT spec, secrets FROM resources WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2",
             params![tenant, name],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    Ok(spec
-        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-        .and_then(|v| serde_json::from_value(strip_kind(v)).ok()))
+    let Some((spec, secrets)) = row else {
+        return Ok(None);
+    };
+    let secrets: std::collections::BTreeSet<String> = serde_json::from_str(&secrets)?;
+    let spec = crate::spec::secrets::masked(&serde_json::from_str::<Value>(&spec)?, &secrets);
+    Ok(serde_json::from_value(strip_kind(spec)).ok())
 }
 
 fn insert(
@@ -84,7 +89,8 @@ pub fn queue_for_incident(
             "opened_at": incident.opened_at, "resolved_at": incident.resolved_at,
             "duration_seconds": (end - incident.opened_at).num_seconds().max(0),
         },
-        "result": result,
+        // The result carries the probed target: the check's (masked when secret) instead.
+        "result": result.map(|r| ProbeResult { target: check.target.clone(), ..r.clone() }),
         "template": alert.template,
     });
     for channel in &alert.channels {

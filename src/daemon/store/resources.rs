@@ -171,22 +171,23 @@ impl Store {
 
     /// Deletes one check outside plan/apply (the API's DELETE), bumping the revision.
     pub async fn delete_check(&self, tenant: i64, name: String) -> Result<bool> {
-        self.write(move |tx| {
+        self.write_changing(move |tx| {
             let gone = delete(tx, tenant, Kind::Check, &name)?;
             if gone {
                 bump_revision(tx, tenant)?;
             }
-            Ok(gone)
+            Ok((gone, gone))
         })
         .await
     }
 
     pub async fn set_paused(&self, tenant: i64, name: String, paused: bool) -> Result<bool> {
-        self.write(move |tx| {
-            Ok(tx.execute(
+        self.write_changing(move |tx| {
+            let changed = tx.execute(
                 "UPDATE check_state SET paused = ?3 WHERE tenant_id = ?1 AND name = ?2",
                 params![tenant, name, paused],
-            )? > 0)
+            )? > 0;
+            Ok((changed, changed))
         })
         .await
     }
@@ -216,11 +217,11 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&TenantState) -> Decision<T> + Send + 'static,
     {
-        self.write(move |tx| {
+        self.write_changing(move |tx| {
             let state = load_state(tx, tenant)?;
             match decide(&state) {
-                Err(value) => Ok((Err(value), state.revision)),
-                Ok((value, edits)) if edits.is_empty() => Ok((Ok(value), state.revision)),
+                Err(value) => Ok(((Err(value), state.revision), false)),
+                Ok((value, edits)) if edits.is_empty() => Ok(((Ok(value), state.revision), false)),
                 Ok((value, edits)) => {
                     for e in &edits {
                         match e {
@@ -230,7 +231,7 @@ impl Store {
                             }
                         }
                     }
-                    Ok((Ok(value), bump_revision(tx, tenant)?))
+                    Ok(((Ok(value), bump_revision(tx, tenant)?), true))
                 }
             }
         })

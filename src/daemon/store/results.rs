@@ -14,6 +14,9 @@ pub struct ResultRow {
     pub result: ProbeResult,
 }
 
+/// Rows deleted per transaction when pruning.
+const PRUNE_CHUNK: i64 = 5_000;
+
 /// Fields kept in their own columns, left out of the `detail` JSON.
 const COLUMN_FIELDS: &[&str] = &[
     "name",
@@ -121,11 +124,27 @@ impl Store {
         .await
     }
 
-    /// Deletes results older than `keep_ms`; returns how many.
+    /// Deletes results older than `keep_ms`; returns how many. Deletes in chunks,
+    /// each its own short transaction, so that an hour of results to prune never
+    /// holds the single writer long enough to stall result batches behind it.
     pub async fn prune_results(&self, keep_ms: i64) -> Result<usize> {
         let cutoff = now_ms() - keep_ms;
-        self.write(move |tx| Ok(tx.execute("DELETE FROM results WHERE started_at < ?1", [cutoff])?))
-            .await
+        let mut total = 0;
+        loop {
+            let n = self
+                .write(move |tx| {
+                    Ok(tx.execute(
+                        "DELETE FROM results WHERE id IN (SELECT id FROM results WHERE started_at < ?1 LIMIT ?2)",
+                        params![cutoff, PRUNE_CHUNK],
+                    )?)
+                })
+                .await?;
+            total += n;
+            if n < PRUNE_CHUNK as usize {
+                return Ok(total);
+            }
+            tokio::task::yield_now().await;
+        }
     }
 }
 

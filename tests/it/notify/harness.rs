@@ -141,7 +141,7 @@ impl Db {
     pub async fn new() -> Db {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("state.db")).expect("open store");
-        store.bootstrap().await.expect("bootstrap");
+        store.bootstrap(|_| Ok(())).await.expect("bootstrap");
         let tenant = store
             .tenant_id("default".into())
             .await
