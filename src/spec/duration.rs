@@ -75,21 +75,37 @@ impl Serialize for Duration {
     }
 }
 
+/// Reads a value written as text (parsed with `FromStr`) or as a bare number of
+/// seconds, which is how durations and schedules may both be given.
+pub(crate) fn text_or_seconds<'de, D, T>(
+    deserializer: D,
+    from_secs: fn(u64) -> T,
+    expected: &str,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr<Err = String>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Seconds(u64),
+    }
+    match Raw::deserialize(deserializer) {
+        Ok(Raw::Text(s)) => s.parse().map_err(serde::de::Error::custom),
+        Ok(Raw::Seconds(n)) => Ok(from_secs(n)),
+        Err(_) => Err(serde::de::Error::custom(expected)),
+    }
+}
+
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Seconds(u64),
-        }
-        match Raw::deserialize(deserializer) {
-            Ok(Raw::Text(s)) => s.parse().map_err(serde::de::Error::custom),
-            Ok(Raw::Seconds(n)) => Ok(Duration::from_secs(n)),
-            Err(_) => Err(serde::de::Error::custom(
-                "expected a duration such as `30s`, `5m` or `1h30m`",
-            )),
-        }
+        text_or_seconds(
+            deserializer,
+            Duration::from_secs,
+            "expected a duration such as `30s`, `5m` or `1h30m`",
+        )
     }
 }
 

@@ -121,19 +121,11 @@ impl Serialize for Schedule {
 
 impl<'de> Deserialize<'de> for Schedule {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Seconds(u64),
-        }
-        match Raw::deserialize(deserializer) {
-            Ok(Raw::Text(s)) => s.parse().map_err(serde::de::Error::custom),
-            Ok(Raw::Seconds(n)) => Ok(Schedule::Every(Duration::from_secs(n))),
-            Err(_) => Err(serde::de::Error::custom(
-                "expected a schedule: a duration (`30s`), `@every 30s`, `@hourly`, `@daily` or a cron expression",
-            )),
-        }
+        super::duration::text_or_seconds(
+            deserializer,
+            |n| Schedule::Every(Duration::from_secs(n)),
+            "expected a schedule: a duration (`30s`), `@every 30s`, `@hourly`, `@daily` or a cron expression",
+        )
     }
 }
 
