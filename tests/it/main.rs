@@ -26,3 +26,4 @@ mod spec_errors;
 mod spec_inputs;
 mod spec_refs;
 mod support;
+mod tcp_probe;
