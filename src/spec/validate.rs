@@ -339,7 +339,10 @@ fn tcp(t: &TcpSpec, pos: &Positions, errors: &mut Errors) {
     {
         errors.push((
             pos.value("/tcp/send_base64"),
-            format!("`tcp.send_base64`: not valid base64: {e}"),
+            format!(
+                "`tcp.send_base64`: not valid base64: {}",
+                e.to_string().trim_end_matches('.')
+            ),
         ));
     }
     if !t.tls {
