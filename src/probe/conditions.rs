@@ -13,7 +13,9 @@ use super::expect::Failure;
 use crate::spec::expr;
 
 pub struct Input<'a> {
-    pub status: u16,
+    pub status: Option<u16>,
+    /// Whether `data` and `errors` are taken out of the JSON body.
+    pub graphql: bool,
     pub headers: &'a BTreeMap<String, String>,
     pub json: Option<&'a serde_json::Value>,
     pub text: &'a str,
@@ -25,7 +27,20 @@ const COMPARISONS: &[&str] = &["_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_"];
 
 pub fn evaluate(conditions: &[String], input: &Input<'_>) -> Vec<Failure> {
     let mut ctx = Context::default();
-    ctx.add_variable_from_value("status", Value::Int(i64::from(input.status)));
+    if let Some(status) = input.status {
+        ctx.add_variable_from_value("status", Value::Int(i64::from(status)));
+    }
+    if input.graphql {
+        let field = |name: &str, absent: Value| {
+            input
+                .json
+                .and_then(|j| j.get(name))
+                .and_then(|v| cel::to_value(v).ok())
+                .unwrap_or(absent)
+        };
+        ctx.add_variable_from_value("data", field("data", Value::Null));
+        ctx.add_variable_from_value("errors", field("errors", Value::List(Vec::new().into())));
+    }
     let headers: std::collections::HashMap<String, String> =
         input.headers.clone().into_iter().collect();
     ctx.add_variable_from_value("headers", headers);

@@ -46,6 +46,49 @@ impl AttemptError {
         )
     }
 
+    /// Classifies a socket error; `connecting` tells a failed connection from one
+    /// that broke later.
+    pub fn from_io(io: &std::io::Error, connecting: bool) -> Self {
+        use std::io::ErrorKind as K;
+        let msg = match io.kind() {
+            K::ConnectionRefused => "connection refused",
+            K::ConnectionReset => "connection reset",
+            K::ConnectionAborted => "connection aborted",
+            K::TimedOut => "connect timeout",
+            K::HostUnreachable => "host unreachable",
+            K::NetworkUnreachable => "network unreachable",
+            K::UnexpectedEof => "connection closed before the response was complete",
+            _ => "connection error",
+        };
+        let kind = if connecting {
+            ErrorKind::Connect
+        } else {
+            ErrorKind::Protocol
+        };
+        Self::new(kind, msg)
+    }
+
+    /// Classifies a failed TCP connect, name lookup included.
+    pub fn from_connect(io: &std::io::Error) -> Self {
+        let lower = io.to_string().to_ascii_lowercase();
+        if lower.contains("lookup") || lower.contains("name or service not known") {
+            return Self::new(ErrorKind::Dns, "dns: name did not resolve");
+        }
+        Self::from_io(io, true)
+    }
+
+    /// Classifies a failed TLS handshake over an established connection.
+    pub fn from_handshake(io: &std::io::Error) -> Self {
+        let io = innermost_io(io);
+        match (io.kind(), io.get_ref()) {
+            (std::io::ErrorKind::InvalidData, Some(inner)) => Self::new(
+                ErrorKind::Tls,
+                format!("tls: {}", describe_tls(&inner.to_string())),
+            ),
+            _ => Self::from_io(io, false),
+        }
+    }
+
     /// Classifies a client error by walking its cause chain.
     pub fn from_reqwest(err: &reqwest::Error, max_redirects: u32) -> Self {
         if err.is_redirect() {
@@ -66,23 +109,7 @@ impl AttemptError {
             return Self::new(ErrorKind::Tls, format!("tls: {tls}"));
         }
         if let Some(io) = io_cause(err) {
-            use std::io::ErrorKind as K;
-            let msg = match io.kind() {
-                K::ConnectionRefused => "connection refused",
-                K::ConnectionReset => "connection reset",
-                K::ConnectionAborted => "connection aborted",
-                K::TimedOut => "connect timeout",
-                K::HostUnreachable => "host unreachable",
-                K::NetworkUnreachable => "network unreachable",
-                K::UnexpectedEof => "connection closed before the response was complete",
-                _ => "connection error",
-            };
-            let kind = if err.is_connect() {
-                ErrorKind::Connect
-            } else {
-                ErrorKind::Protocol
-            };
-            return Self::new(kind, msg);
+            return Self::from_io(io, err.is_connect());
         }
         if err.is_timeout() {
             return Self::new(ErrorKind::Connect, "connect timeout");

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::errors::{AttemptError, ErrorKind};
-use super::http::Response;
-use super::{BODY_EXCERPT_BYTES, ProbeResult, conditions};
-use crate::spec::Check;
+use super::observed::Observed;
+use super::{BODY_EXCERPT_BYTES, ProbeResult, conditions, graphql, tcp};
+use crate::spec::{Check, CheckType};
 
 /// Longest actual value quoted in a failure; bodies can be megabytes.
 const MAX_ACTUAL_CHARS: usize = 200;
@@ -35,7 +35,7 @@ impl std::fmt::Display for Failure {
 
 /// An attempt with its verdict.
 pub struct Judged {
-    outcome: Result<Response, AttemptError>,
+    outcome: Result<Observed, AttemptError>,
     latency: Duration,
     failures: Vec<Failure>,
 }
@@ -48,13 +48,16 @@ impl Judged {
     pub fn error_kind(&self) -> Option<ErrorKind> {
         match &self.outcome {
             Err(e) => Some(e.kind),
+            // Waiting for an expected reply that never came is a timeout, and is
+            // retried as one.
+            Ok(r) if r.timed_out && !self.failures.is_empty() => Some(ErrorKind::Timeout),
             Ok(_) if !self.failures.is_empty() => Some(ErrorKind::Expectation),
             Ok(_) => None,
         }
     }
 
     pub fn status_code(&self) -> Option<u16> {
-        self.outcome.as_ref().ok().map(|r| r.status)
+        self.outcome.as_ref().ok().and_then(|r| r.status)
     }
 
     pub fn into_result(
@@ -81,16 +84,23 @@ impl Judged {
                 let end = r.body.len().min(BODY_EXCERPT_BYTES);
                 let excerpt = (!r.body.is_empty())
                     .then(|| String::from_utf8_lossy(&r.body[..end]).into_owned());
-                (Some(r.status), r.cert_not_after, excerpt, r.truncated)
+                (r.status, r.cert_not_after, excerpt, r.truncated)
             }
             Err(_) => (None, None, None, false),
         };
+        let connect_ms = self
+            .outcome
+            .as_ref()
+            .ok()
+            .and_then(|r| r.connect)
+            .map(millis);
         ProbeResult {
             name: check.name.clone(),
             check_type: check.check_type.as_str().to_string(),
             target: check.target.clone(),
             up,
-            latency_ms: (self.latency.as_secs_f64() * 1_000_000.0).round() / 1000.0,
+            latency_ms: millis(self.latency),
+            connect_ms,
             status_code,
             error,
             error_kind,
@@ -104,7 +114,12 @@ impl Judged {
     }
 }
 
-pub fn judge(check: &Check, outcome: Result<Response, AttemptError>, latency: Duration) -> Judged {
+/// Milliseconds with microsecond precision.
+fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+pub fn judge(check: &Check, outcome: Result<Observed, AttemptError>, latency: Duration) -> Judged {
     let failures = match &outcome {
         Ok(resp) => evaluate(check, resp, latency),
         Err(_) => Vec::new(),
@@ -116,7 +131,7 @@ pub fn judge(check: &Check, outcome: Result<Response, AttemptError>, latency: Du
     }
 }
 
-fn fail(
+pub(super) fn fail(
     expectation: impl Into<String>,
     expected: impl Into<String>,
     actual: impl Into<String>,
@@ -136,24 +151,32 @@ fn clip(mut s: String) -> String {
     s
 }
 
-fn evaluate(check: &Check, resp: &Response, latency: Duration) -> Vec<Failure> {
+fn evaluate(check: &Check, resp: &Observed, latency: Duration) -> Vec<Failure> {
     let e = &check.expect;
     let mut out = Vec::new();
 
-    match &e.status {
-        Some(set) if !set.matches(resp.status) => {
-            let expected = set
-                .patterns()
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" or ");
-            out.push(fail("status", expected, resp.status.to_string()));
+    if let Some(status) = resp.status {
+        match &e.status {
+            Some(set) if !set.matches(status) => {
+                let expected = set
+                    .patterns()
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" or ");
+                out.push(fail("status", expected, status.to_string()));
+            }
+            None if !(200..300).contains(&status) => {
+                out.push(fail("status", "2xx", status.to_string()))
+            }
+            _ => {}
         }
-        None if !(200..300).contains(&resp.status) => {
-            out.push(fail("status", "2xx", resp.status.to_string()))
-        }
-        _ => {}
+    }
+    let json: Option<serde_json::Value> = serde_json::from_slice(&resp.body).ok();
+    match check.check_type {
+        CheckType::Http => {}
+        CheckType::Graphql => out.extend(graphql::judge(e, json.as_ref())),
+        CheckType::Tcp => out.extend(tcp::judge(e, resp)),
     }
     if let Some(max) = e.max_latency
         && latency > max.get()
@@ -217,7 +240,6 @@ fn evaluate(check: &Check, resp: &Response, latency: Duration) -> Vec<Failure> {
             format!("`{}`", text.trim()),
         ));
     }
-    let json: Option<serde_json::Value> = serde_json::from_slice(&resp.body).ok();
     let truncated_note = if resp.truncated {
         " (body cut at http.max_body)"
     } else {
@@ -252,6 +274,7 @@ fn evaluate(check: &Check, resp: &Response, latency: Duration) -> Vec<Failure> {
     if !e.conditions.is_empty() {
         let input = conditions::Input {
             status: resp.status,
+            graphql: check.check_type == CheckType::Graphql,
             headers: &resp.headers,
             json: json.as_ref(),
             text: &text,
@@ -260,12 +283,13 @@ fn evaluate(check: &Check, resp: &Response, latency: Duration) -> Vec<Failure> {
         };
         out.extend(conditions::evaluate(&e.conditions, &input));
     }
+    out.extend(resp.failures.iter().cloned());
     out
 }
 
 /// JSON equality where `1` and `1.0` are the same number, and a YAML string such as
 /// `"42"` matches JSON `42` only when written so: no other coercion.
-fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+pub(super) fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     use serde_json::Value::Number;
     match (a, b) {
         (Number(x), Number(y)) => x.as_f64() == y.as_f64(),

@@ -11,21 +11,45 @@ use chrono::{DateTime, Utc};
 use reqwest::{Client, redirect};
 
 use super::errors::{AttemptError, ErrorKind};
+use super::observed::Observed;
 use crate::spec::{Check, HttpSpec};
 
 /// Sent with every request so that targets can tell probes from users.
 pub const USER_AGENT: &str = concat!("uptimeping/", env!("CARGO_PKG_VERSION"));
 
-/// A response as far as it was read.
-#[derive(Debug, Clone)]
-pub struct Response {
-    pub status: u16,
-    /// Lower-case names; repeated headers joined with `, `.
-    pub headers: BTreeMap<String, String>,
-    pub body: Vec<u8>,
-    /// The body was longer than `max_body` and was cut there.
-    pub truncated: bool,
-    pub cert_not_after: Option<DateTime<Utc>>,
+/// The request of one attempt. GraphQL builds its own, and takes only headers,
+/// TLS, timeouts and the body cap from `http`.
+pub struct Outgoing {
+    pub method: reqwest::Method,
+    pub url: String,
+    pub body: Option<String>,
+    /// Send `Content-Type: application/json` unless a header sets it.
+    pub is_json: bool,
+}
+
+impl Outgoing {
+    /// The request the check's `http` section describes.
+    fn of(check: &Check) -> Result<Self, AttemptError> {
+        let spec = &check.http;
+        let method = reqwest::Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| {
+                AttemptError::new(
+                    ErrorKind::Protocol,
+                    format!("invalid method `{}`", spec.method),
+                )
+            })?;
+        let (body, is_json) = match &spec.body {
+            None | Some(serde_json::Value::Null) => (None, false),
+            Some(serde_json::Value::String(s)) => (Some(s.clone()), false),
+            Some(other) => (Some(other.to_string()), true),
+        };
+        Ok(Self {
+            method,
+            url: check.target.clone(),
+            body,
+            is_json,
+        })
+    }
 }
 
 /// Clients by TLS and redirect settings. Building a client loads trust roots, which
@@ -93,40 +117,36 @@ impl Clients {
     }
 
     /// One attempt, bounded by the check's timeout from connect to the last byte read.
-    pub async fn attempt(&self, check: &Check) -> Result<Response, AttemptError> {
+    pub async fn attempt(&self, check: &Check) -> Result<Observed, AttemptError> {
         let client = self.get(&check.http)?;
         let limit = check.timeout.get();
-        match tokio::time::timeout(limit, send(&client, check)).await {
+        let out = Outgoing::of(check)?;
+        match tokio::time::timeout(limit, send(&client, &check.http, out)).await {
             Ok(result) => result,
             Err(_) => Err(AttemptError::timeout(limit)),
         }
     }
+
+    /// `out` with the check's `http` headers and TLS settings, without a timeout of
+    /// its own: the caller bounds the whole exchange.
+    pub async fn exchange(&self, check: &Check, out: Outgoing) -> Result<Observed, AttemptError> {
+        let client = self.get(&check.http)?;
+        send(&client, &check.http, out).await
+    }
 }
 
-async fn send(client: &Client, check: &Check) -> Result<Response, AttemptError> {
-    let spec = &check.http;
-    let method =
-        reqwest::Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes()).map_err(|_| {
-            AttemptError::new(
-                ErrorKind::Protocol,
-                format!("invalid method `{}`", spec.method),
-            )
-        })?;
-    let mut req = client.request(method, &check.target);
+async fn send(client: &Client, spec: &HttpSpec, out: Outgoing) -> Result<Observed, AttemptError> {
+    let mut req = client.request(out.method, &out.url);
     let mut has_content_type = false;
     for (k, v) in &spec.headers {
         has_content_type |= k.eq_ignore_ascii_case("content-type");
         req = req.header(k, v);
     }
-    match &spec.body {
-        None | Some(serde_json::Value::Null) => {}
-        Some(serde_json::Value::String(s)) => req = req.body(s.clone()),
-        Some(other) => {
-            if !has_content_type {
-                req = req.header(reqwest::header::CONTENT_TYPE, "application/json");
-            }
-            req = req.body(other.to_string());
-        }
+    if out.is_json && !has_content_type {
+        req = req.header(reqwest::header::CONTENT_TYPE, "application/json");
+    }
+    if let Some(body) = out.body {
+        req = req.body(body);
     }
     let mut resp = req
         .send()
@@ -169,16 +189,17 @@ async fn send(client: &Client, check: &Check) -> Result<Response, AttemptError> 
             Err(e) => return Err(AttemptError::from_reqwest(&e, spec.max_redirects)),
         }
     }
-    Ok(Response {
-        status,
+    Ok(Observed {
+        status: Some(status),
         headers,
         body,
         truncated,
         cert_not_after,
+        ..Observed::default()
     })
 }
 
-fn cert_not_after(der: &[u8]) -> Option<DateTime<Utc>> {
+pub fn cert_not_after(der: &[u8]) -> Option<DateTime<Utc>> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     DateTime::from_timestamp(cert.validity().not_after.timestamp(), 0)
 }

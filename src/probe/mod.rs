@@ -5,8 +5,11 @@
 mod conditions;
 mod errors;
 mod expect;
+mod graphql;
 mod http;
+mod observed;
 mod retry;
+mod tcp;
 
 use std::time::Instant;
 
@@ -32,6 +35,9 @@ pub struct ProbeResult {
     pub up: bool,
     /// Time of the last attempt, from sending the request to the last byte read.
     pub latency_ms: f64,
+    /// TCP: time to establish the connection (and TLS), part of `latency_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_ms: Option<f64>,
     pub status_code: Option<u16>,
     /// What went wrong, for people: `connection refused`, `status: expected 200, got 503`.
     pub error: Option<String>,
@@ -56,6 +62,7 @@ pub struct ProbeResult {
 #[derive(Default)]
 pub struct Prober {
     http: http::Clients,
+    tls: tcp::TlsConfigs,
 }
 
 impl Prober {
@@ -71,6 +78,8 @@ impl Prober {
             let begun = Instant::now();
             let outcome = match check.check_type {
                 CheckType::Http => self.http.attempt(check).await,
+                CheckType::Graphql => graphql::attempt(&self.http, check).await,
+                CheckType::Tcp => tcp::attempt(&self.tls, check).await,
             };
             let latency = begun.elapsed();
             let judged = expect::judge(check, outcome, latency);

@@ -21,6 +21,9 @@ pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
 pub const DEFAULT_MAX_BODY: u64 = 1024 * 1024;
 /// The most retries a check may ask for in one run; more only hides outages.
 pub const MAX_RETRIES: u32 = 10;
+/// How much a TCP check reads at most: a banner or a short reply fits many times
+/// over, and a peer that streams forever costs nothing.
+pub const DEFAULT_TCP_MAX_BYTES: u64 = 64 * 1024;
 /// Consecutive failures before an incident opens: one blip is not an outage.
 pub const DEFAULT_FAILURE_THRESHOLD: u32 = 3;
 /// Consecutive successes before an incident resolves.
@@ -38,7 +41,7 @@ pub struct Check {
     pub description: Option<String>,
     #[serde(rename = "type")]
     pub check_type: CheckType,
-    /// What to probe: a URL for `http`.
+    /// What to probe: a URL for `http` and `graphql`, `host:port` for `tcp`.
     pub target: String,
     #[serde(default = "default_schedule")]
     pub schedule: Schedule,
@@ -53,8 +56,13 @@ pub struct Check {
     /// `false` keeps the check defined but not scheduled.
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// Request settings for `http`, and for `graphql` all but `method` and `body`.
     #[serde(default)]
     pub http: HttpSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graphql: Option<GraphqlSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpSpec>,
     #[serde(default)]
     pub expect: Expect,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -65,12 +73,92 @@ pub struct Check {
 #[serde(rename_all = "lowercase")]
 pub enum CheckType {
     Http,
+    Graphql,
+    Tcp,
 }
 
 impl CheckType {
     pub fn as_str(self) -> &'static str {
         match self {
             CheckType::Http => "http",
+            CheckType::Graphql => "graphql",
+            CheckType::Tcp => "tcp",
+        }
+    }
+}
+
+/// A GraphQL request, sent over HTTP with the check's `http` settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GraphqlSpec {
+    /// The GraphQL document to run.
+    pub query: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variables: BTreeMap<String, serde_json::Value>,
+    /// Which operation of the document to run, when it has several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_name: Option<String>,
+    /// `post` sends a JSON body; `get` sends query parameters (for caching servers).
+    #[serde(default)]
+    pub method: GraphqlMethod,
+    /// Also ask the schema whether a type still has a field: catches a breaking
+    /// schema change before clients do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspect: Option<Introspect>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum GraphqlMethod {
+    #[default]
+    Post,
+    Get,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Introspect {
+    /// A type of the schema, e.g. `Query`.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// A field that type must have.
+    pub field: String,
+}
+
+/// A TCP conversation: connect, optionally TLS, optionally send, then read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TcpSpec {
+    /// Text to send once connected, as written (write `\r\n` in a double-quoted string).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send: Option<String>,
+    /// Bytes to send once connected, base64-encoded: for binary protocols.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_base64: Option<String>,
+    /// Speak TLS right after connecting.
+    #[serde(default)]
+    pub tls: bool,
+    /// Skip certificate verification. The certificate is still read, so
+    /// `cert_valid_for` keeps working.
+    #[serde(default)]
+    pub insecure: bool,
+    /// The name sent as SNI and verified in the certificate; the target's host by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
+    /// Bytes read at most.
+    #[serde(default = "default_tcp_max_bytes")]
+    pub max_bytes: u64,
+}
+
+impl Default for TcpSpec {
+    fn default() -> Self {
+        Self {
+            send: None,
+            send_base64: None,
+            tls: false,
+            insecure: false,
+            server_name: None,
+            max_bytes: DEFAULT_TCP_MAX_BYTES,
         }
     }
 }
@@ -154,9 +242,46 @@ pub struct Expect {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cert_valid_for: Option<Duration>,
     /// CEL expressions that must all be true, over `status`, `headers`, `body`
-    /// (parsed JSON, or text), `body_text`, `latency`, `latency_ms` and `cert_expires_in`.
+    /// (parsed JSON, or text), `body_text`, `latency`, `latency_ms` and `cert_expires_in`;
+    /// for `graphql` also `data` and `errors`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<String>,
+    /// TCP: what the peer must send. A substring, or a regular expression when
+    /// written between slashes (`/^220 /`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<String>,
+    /// GraphQL: a subset of `data`: every key given must be there with this value;
+    /// lists must match element by element.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+    /// GraphQL: `true` when the query is meant to fail with `errors`. By default
+    /// any `errors` entry makes the run down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<bool>,
+}
+
+/// How `expect.response` matches what a TCP peer sent.
+#[derive(Debug, Clone)]
+pub enum ResponseMatch {
+    Substring(String),
+    Regex(regex::Regex),
+}
+
+impl ResponseMatch {
+    /// `/…/` is a regular expression, anything else a substring.
+    pub fn parse(text: &str) -> Result<Self, regex::Error> {
+        match text.strip_prefix('/').and_then(|t| t.strip_suffix('/')) {
+            Some(pattern) if text.len() >= 2 => regex::Regex::new(pattern).map(Self::Regex),
+            _ => Ok(Self::Substring(text.to_string())),
+        }
+    }
+
+    pub fn is_match(&self, haystack: &str) -> bool {
+        match self {
+            Self::Substring(s) => haystack.contains(s.as_str()),
+            Self::Regex(re) => re.is_match(haystack),
+        }
+    }
 }
 
 /// Accepted HTTP status codes, written as one entry or a list.
@@ -304,6 +429,9 @@ fn default_max_redirects() -> u32 {
 fn default_max_body() -> u64 {
     DEFAULT_MAX_BODY
 }
+fn default_tcp_max_bytes() -> u64 {
+    DEFAULT_TCP_MAX_BYTES
+}
 fn default_failure_threshold() -> u32 {
     DEFAULT_FAILURE_THRESHOLD
 }
@@ -341,6 +469,11 @@ impl Check {
             } else {
                 StatusSet::Many(pats)
             });
+        }
+        // A tcp check without a `tcp:` section means the defaults; spell them out so
+        // that writing `tcp: {}` is not a change.
+        if self.check_type == CheckType::Tcp && self.tcp.is_none() {
+            self.tcp = Some(TcpSpec::default());
         }
         if let Some(alert) = &mut self.alert {
             alert.channels.sort();

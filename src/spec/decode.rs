@@ -30,6 +30,11 @@ impl Positions {
             .unwrap_or_else(|| self.value(pointer))
     }
 
+    /// Whether the file gives a value at `pointer` itself (not only a parent).
+    pub fn has(&self, pointer: &str) -> bool {
+        self.values.contains_key(pointer)
+    }
+
     fn lookup(&self, map: &HashMap<String, Pos>, pointer: &str) -> Pos {
         let mut p = pointer;
         loop {

@@ -19,7 +19,15 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("latency_ms", "latency in milliseconds (double)"),
     (
         "cert_expires_in",
-        "time until the leaf certificate expires (duration; HTTPS only)",
+        "time until the leaf certificate expires (duration; HTTPS and TLS only)",
+    ),
+    (
+        "data",
+        "GraphQL: the `data` of the response (null when absent)",
+    ),
+    (
+        "errors",
+        "GraphQL: the `errors` of the response (a list, empty when absent)",
     ),
 ];
 

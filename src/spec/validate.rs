@@ -7,7 +7,12 @@ use std::path::Path;
 use super::decode::{Positions, escape_segment};
 use super::diag::{Diagnostic, Diagnostics, Pos};
 use super::load::Seen;
-use super::{Channel, Check, Kind, MIN_INTERVAL, Resource, Spec, StatusSet, Template, expr};
+use base64::Engine as _;
+
+use super::{
+    Channel, Check, CheckType, GraphqlSpec, Kind, MIN_INTERVAL, Resource, ResponseMatch, Spec,
+    StatusSet, TcpSpec, Template, expr,
+};
 
 /// The longest name a resource may have, as for a DNS label.
 pub const MAX_NAME_LEN: usize = 63;
@@ -39,17 +44,16 @@ pub(crate) fn name(name: &str, pos: &Positions, errors: &mut Errors) {
 }
 
 fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
-    match url::Url::parse(&c.target) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
-            if c.expect.cert_valid_for.is_some() && u.scheme() != "https" {
-                errors.push((pos.value("/expect/cert_valid_for"), "`expect.cert_valid_for` needs an https:// target".into()));
-            }
-        }
-        Ok(u) => errors.push((
-            pos.value("/target"),
-            format!("`target`: `{}` is not an http:// or https:// URL (scheme `{}`)", c.target, u.scheme()),
-        )),
-        Err(e) => errors.push((pos.value("/target"), format!("`target`: `{}` is not a valid URL: {e}; expected e.g. `https://example.com/healthz`", c.target))),
+    match c.check_type {
+        CheckType::Http | CheckType::Graphql => url_target(c, pos, errors),
+        CheckType::Tcp => tcp_target(c, pos, errors),
+    }
+    sections(c, pos, errors);
+    if let Some(g) = &c.graphql {
+        graphql(g, pos, errors);
+    }
+    if let Some(t) = &c.tcp {
+        tcp(t, pos, errors);
     }
 
     let interval = c.schedule.min_interval();
@@ -146,6 +150,18 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
     }
 
     let e = &c.expect;
+    expect_fits_type(c, pos, errors);
+    if let Some(text) = &e.response
+        && let Err(err) = ResponseMatch::parse(text)
+    {
+        errors.push((
+            pos.value("/expect/response"),
+            format!(
+                "`expect.response`: invalid regular expression: {}",
+                regex_reason(&err)
+            ),
+        ));
+    }
     if let Some(status) = &e.status {
         for (i, p) in status.patterns().iter().enumerate() {
             if let Some(problem) = p.problem() {
@@ -206,6 +222,173 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
                     format!("`alert.{field}`: must be at least 1"),
                 ));
             }
+        }
+    }
+}
+
+fn url_target(c: &Check, pos: &Positions, errors: &mut Errors) {
+    match url::Url::parse(&c.target) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+            if c.expect.cert_valid_for.is_some() && u.scheme() != "https" {
+                errors.push((pos.value("/expect/cert_valid_for"), "`expect.cert_valid_for` needs an https:// target".into()));
+            }
+        }
+        Ok(u) => errors.push((
+            pos.value("/target"),
+            format!("`target`: `{}` is not an http:// or https:// URL (scheme `{}`)", c.target, u.scheme()),
+        )),
+        Err(e) => errors.push((pos.value("/target"), format!("`target`: `{}` is not a valid URL: {e}; expected e.g. `https://example.com/healthz`", c.target))),
+    }
+}
+
+fn tcp_target(c: &Check, pos: &Positions, errors: &mut Errors) {
+    if split_host_port(&c.target).is_none() {
+        errors.push((
+            pos.value("/target"),
+            format!(
+                "`target`: `{}` is not `host:port`; expected e.g. `mail.example.com:25` or `[::1]:25`",
+                c.target
+            ),
+        ));
+    }
+    if c.expect.cert_valid_for.is_some() && !c.tcp.as_ref().is_some_and(|t| t.tls) {
+        errors.push((
+            pos.value("/expect/cert_valid_for"),
+            "`expect.cert_valid_for` needs `tcp.tls: true`".into(),
+        ));
+    }
+}
+
+/// `host:port` with a port 1–65535; an IPv6 host is written in brackets.
+pub fn split_host_port(target: &str) -> Option<(&str, u16)> {
+    let (host, port) = target.rsplit_once(':')?;
+    let host = match host.strip_prefix('[') {
+        Some(h) => h.strip_suffix(']')?,
+        None if host.contains(':') => return None,
+        None => host,
+    };
+    let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
+    let ok = !host.is_empty() && !host.contains(['/', ' ', '@']);
+    ok.then_some((host, port))
+}
+
+/// Each type has its own section; a section of another type is a mistake that
+/// would otherwise be silently ignored.
+fn sections(c: &Check, pos: &Positions, errors: &mut Errors) {
+    let want = c.check_type.as_str();
+    let present = [
+        ("http", pos.has("/http")),
+        ("graphql", c.graphql.is_some()),
+        ("tcp", c.tcp.is_some()),
+    ];
+    for (section, is_there) in present {
+        let belongs = section == want || (section == "http" && c.check_type == CheckType::Graphql);
+        if is_there && !belongs {
+            errors.push((
+                pos.key(&format!("/{section}")),
+                format!("section `{section}` does not belong to a `{want}` check; remove it or change `type`"),
+            ));
+        }
+    }
+    if c.check_type == CheckType::Graphql {
+        if c.graphql.is_none() {
+            errors.push((
+                pos.value("/type"),
+                "a `graphql` check needs a `graphql:` section with at least `query`".into(),
+            ));
+        }
+        for field in ["method", "body"] {
+            let at = format!("/http/{field}");
+            if pos.has(&at) {
+                errors.push((
+                    pos.key(&at),
+                    format!("`http.{field}`: a `graphql` check builds its own request; use `graphql.method`, `graphql.query` and `graphql.variables`"),
+                ));
+            }
+        }
+    }
+}
+
+fn graphql(g: &GraphqlSpec, pos: &Positions, errors: &mut Errors) {
+    if g.query.trim().is_empty() {
+        errors.push((
+            pos.value("/graphql/query"),
+            "`graphql.query`: must not be empty; expected e.g. `{ __typename }`".into(),
+        ));
+    }
+    if let Some(i) = &g.introspect {
+        for (field, v) in [("type", &i.type_name), ("field", &i.field)] {
+            if v.trim().is_empty() {
+                errors.push((
+                    pos.value(&format!("/graphql/introspect/{field}")),
+                    format!("`graphql.introspect.{field}`: must not be empty"),
+                ));
+            }
+        }
+    }
+}
+
+fn tcp(t: &TcpSpec, pos: &Positions, errors: &mut Errors) {
+    if t.send.is_some() && t.send_base64.is_some() {
+        errors.push((
+            pos.key("/tcp/send_base64"),
+            "`tcp`: give `send` or `send_base64`, not both".into(),
+        ));
+    } else if let Some(b64) = &t.send_base64
+        && let Err(e) = base64::engine::general_purpose::STANDARD.decode(b64)
+    {
+        errors.push((
+            pos.value("/tcp/send_base64"),
+            format!(
+                "`tcp.send_base64`: not valid base64: {}",
+                e.to_string().trim_end_matches('.')
+            ),
+        ));
+    }
+    if !t.tls {
+        for field in ["insecure", "server_name"] {
+            let at = format!("/tcp/{field}");
+            if pos.has(&at) {
+                errors.push((
+                    pos.key(&at),
+                    format!("`tcp.{field}`: only applies with `tls: true`"),
+                ));
+            }
+        }
+    }
+    if t.max_bytes == 0 {
+        errors.push((
+            pos.value("/tcp/max_bytes"),
+            "`tcp.max_bytes`: must be at least 1 byte".into(),
+        ));
+    }
+}
+
+/// Expectations another check type would judge; on this one they could never hold
+/// or would be ignored, so they are rejected.
+fn expect_fits_type(c: &Check, pos: &Positions, errors: &mut Errors) {
+    use CheckType::{Graphql, Http, Tcp};
+    let e = &c.expect;
+    let typed: [(&str, bool, &[CheckType]); 7] = [
+        ("status", e.status.is_some(), &[Http, Graphql]),
+        ("json_path", !e.json_path.is_empty(), &[Http, Graphql]),
+        ("body_regex", e.body_regex.is_some(), &[Http, Graphql]),
+        ("headers", !e.headers.is_empty(), &[Http, Graphql]),
+        ("response", e.response.is_some(), &[Tcp]),
+        ("data", e.data.is_some(), &[Graphql]),
+        ("errors", e.errors.is_some(), &[Graphql]),
+    ];
+    for (field, is_there, types) in typed {
+        if is_there && !types.contains(&c.check_type) {
+            let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
+            errors.push((
+                pos.key(&format!("/expect/{field}")),
+                format!(
+                    "`expect.{field}` does not apply to a `{}` check, only to {}",
+                    c.check_type.as_str(),
+                    expr::quoted_list(&names)
+                ),
+            ));
         }
     }
 }

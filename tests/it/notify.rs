@@ -25,6 +25,7 @@ fn failure(check: &str) -> ProbeResult {
         target: "https://payments.example/health".into(),
         up: false,
         latency_ms: 3.5,
+        connect_ms: None,
         status_code: None,
         error: Some("connection refused".into()),
         error_kind: Some(ErrorKind::Connect),
