@@ -16,6 +16,8 @@ pub struct Input<'a> {
     pub status: Option<u16>,
     /// Whether `data` and `errors` are taken out of the JSON body.
     pub graphql: bool,
+    /// gRPC: the status code's name and message; adds `code`, `message` and `response`.
+    pub grpc: Option<(&'a str, &'a str)>,
     pub headers: &'a BTreeMap<String, String>,
     pub json: Option<&'a serde_json::Value>,
     pub text: &'a str,
@@ -40,6 +42,15 @@ pub fn evaluate(conditions: &[String], input: &Input<'_>) -> Vec<Failure> {
         };
         ctx.add_variable_from_value("data", field("data", Value::Null));
         ctx.add_variable_from_value("errors", field("errors", Value::List(Vec::new().into())));
+    }
+    if let Some((code, message)) = input.grpc {
+        ctx.add_variable_from_value("code", Value::String(code.to_string().into()));
+        ctx.add_variable_from_value("message", Value::String(message.to_string().into()));
+        let response = input
+            .json
+            .and_then(|j| cel::to_value(j).ok())
+            .unwrap_or(Value::Null);
+        ctx.add_variable_from_value("response", response);
     }
     let headers: std::collections::HashMap<String, String> =
         input.headers.clone().into_iter().collect();

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::errors::{AttemptError, ErrorKind};
 use super::observed::Observed;
-use super::{BODY_EXCERPT_BYTES, ProbeResult, conditions, graphql, tcp};
+use super::{BODY_EXCERPT_BYTES, ProbeResult, conditions, graphql, grpc, tcp};
 use crate::spec::{Check, CheckType};
 
 /// Longest actual value quoted in a failure; bodies can be megabytes.
@@ -177,6 +177,7 @@ fn evaluate(check: &Check, resp: &Observed, latency: Duration) -> Vec<Failure> {
         CheckType::Http => {}
         CheckType::Graphql => out.extend(graphql::judge(e, json.as_ref())),
         CheckType::Tcp => out.extend(tcp::judge(e, resp)),
+        CheckType::Grpc => out.extend(grpc::judge(check, resp, json.as_ref())),
     }
     if let Some(max) = e.max_latency
         && latency > max.get()
@@ -275,6 +276,7 @@ fn evaluate(check: &Check, resp: &Observed, latency: Duration) -> Vec<Failure> {
         let input = conditions::Input {
             status: resp.status,
             graphql: check.check_type == CheckType::Graphql,
+            grpc: resp.grpc.as_ref().map(|g| (g.code, g.message.as_str())),
             headers: &resp.headers,
             json: json.as_ref(),
             text: &text,

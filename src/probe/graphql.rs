@@ -168,7 +168,7 @@ fn messages(errors: &Value) -> String {
 
 /// The first place where `actual` does not contain `expected`: its path, the
 /// expected value there, and what was found (`missing` for an absent key).
-fn first_difference<'a>(
+pub(super) fn first_difference<'a>(
     expected: &'a Value,
     actual: &Value,
     path: String,

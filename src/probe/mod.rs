@@ -6,6 +6,7 @@ mod conditions;
 mod errors;
 mod expect;
 mod graphql;
+mod grpc;
 mod http;
 mod observed;
 mod retry;
@@ -80,6 +81,7 @@ impl Prober {
                 CheckType::Http => self.http.attempt(check).await,
                 CheckType::Graphql => graphql::attempt(&self.http, check).await,
                 CheckType::Tcp => tcp::attempt(&self.tls, check).await,
+                CheckType::Grpc => grpc::attempt(check).await,
             };
             let latency = begun.elapsed();
             let judged = expect::judge(check, outcome, latency);

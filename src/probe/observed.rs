@@ -25,4 +25,15 @@ pub struct Observed {
     /// Expectations found not to hold while the attempt ran (a second request's
     /// answer, for example), judged together with the rest.
     pub failures: Vec<Failure>,
+    /// gRPC: how the call ended; the response message is the body, as JSON.
+    pub grpc: Option<GrpcCall>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GrpcCall {
+    /// The status code's name, e.g. `NOT_FOUND`.
+    pub code: &'static str,
+    pub message: String,
+    /// The call was the standard health check.
+    pub health: bool,
 }

@@ -149,8 +149,7 @@ where
     }
 
     let matcher = expect
-        .response
-        .as_deref()
+        .response_text()
         .and_then(|r| ResponseMatch::parse(r).ok());
     let read_until = match matcher {
         Some(_) => deadline,
@@ -189,7 +188,7 @@ where
 /// `expect.response` against the bytes read. The actual value is what the peer
 /// sent, quoted with escapes so that line endings and binary bytes show.
 pub fn judge(expect: &Expect, obs: &Observed) -> Vec<Failure> {
-    let Some(text) = &expect.response else {
+    let Some(text) = expect.response_text() else {
         return Vec::new();
     };
     let Ok(matcher) = ResponseMatch::parse(text) else {

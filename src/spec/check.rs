@@ -41,7 +41,7 @@ pub struct Check {
     pub description: Option<String>,
     #[serde(rename = "type")]
     pub check_type: CheckType,
-    /// What to probe: a URL for `http` and `graphql`, `host:port` for `tcp`.
+    /// What to probe: a URL for `http` and `graphql`, `host:port` for `tcp` and `grpc`.
     pub target: String,
     #[serde(default = "default_schedule")]
     pub schedule: Schedule,
@@ -63,6 +63,8 @@ pub struct Check {
     pub graphql: Option<GraphqlSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp: Option<TcpSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grpc: Option<super::GrpcSpec>,
     #[serde(default)]
     pub expect: Expect,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,6 +77,7 @@ pub enum CheckType {
     Http,
     Graphql,
     Tcp,
+    Grpc,
 }
 
 impl CheckType {
@@ -83,6 +86,7 @@ impl CheckType {
             CheckType::Http => "http",
             CheckType::Graphql => "graphql",
             CheckType::Tcp => "tcp",
+            CheckType::Grpc => "grpc",
         }
     }
 }
@@ -243,13 +247,18 @@ pub struct Expect {
     pub cert_valid_for: Option<Duration>,
     /// CEL expressions that must all be true, over `status`, `headers`, `body`
     /// (parsed JSON, or text), `body_text`, `latency`, `latency_ms` and `cert_expires_in`;
-    /// for `graphql` also `data` and `errors`.
+    /// for `graphql` also `data` and `errors`; for `grpc` `code` (a name such as
+    /// `NOT_FOUND`), `message` and `response` (the response message as JSON).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<String>,
-    /// TCP: what the peer must send. A substring, or a regular expression when
-    /// written between slashes (`/^220 /`).
+    /// TCP: what the peer must send, as text: a substring, or a regular expression
+    /// when written between slashes (`/^220 /`). gRPC: a subset of the response
+    /// message in JSON, keyed by the `.proto` field names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response: Option<String>,
+    pub response: Option<serde_json::Value>,
+    /// gRPC: the status code the call must end with, by name; `OK` by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// GraphQL: a subset of `data`: every key given must be there with this value;
     /// lists must match element by element.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -258,6 +267,13 @@ pub struct Expect {
     /// any `errors` entry makes the run down.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errors: Option<bool>,
+}
+
+impl Expect {
+    /// `expect.response` as TCP reads it: text.
+    pub fn response_text(&self) -> Option<&str> {
+        self.response.as_ref().and_then(|v| v.as_str())
+    }
 }
 
 /// How `expect.response` matches what a TCP peer sent.
@@ -474,6 +490,15 @@ impl Check {
         // that writing `tcp: {}` is not a change.
         if self.check_type == CheckType::Tcp && self.tcp.is_none() {
             self.tcp = Some(TcpSpec::default());
+        }
+        if let Some(grpc) = &mut self.grpc {
+            grpc.metadata = std::mem::take(&mut grpc.metadata)
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect();
+        }
+        if let Some(code) = &mut self.expect.code {
+            *code = code.to_ascii_uppercase();
         }
         if let Some(alert) = &mut self.alert {
             alert.channels.sort();

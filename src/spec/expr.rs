@@ -29,6 +29,12 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "errors",
         "GraphQL: the `errors` of the response (a list, empty when absent)",
     ),
+    ("code", "gRPC: the status code's name, e.g. `OK` (string)"),
+    ("message", "gRPC: the status message (string)"),
+    (
+        "response",
+        "gRPC: the response message as JSON with `.proto` field names",
+    ),
 ];
 
 /// Compiles a condition and checks that it only uses known variables.

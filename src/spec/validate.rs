@@ -47,6 +47,7 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
     match c.check_type {
         CheckType::Http | CheckType::Graphql => url_target(c, pos, errors),
         CheckType::Tcp => tcp_target(c, pos, errors),
+        CheckType::Grpc => super::grpc_validate::check(c, pos, base_dir, errors),
     }
     sections(c, pos, errors);
     if let Some(g) = &c.graphql {
@@ -151,7 +152,14 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
 
     let e = &c.expect;
     expect_fits_type(c, pos, errors);
-    if let Some(text) = &e.response
+    if c.check_type == CheckType::Tcp && e.response.as_ref().is_some_and(|r| !r.is_string()) {
+        errors.push((
+            pos.value("/expect/response"),
+            "`expect.response`: a `tcp` check expects text: a substring or a `/regex/`".into(),
+        ));
+    }
+    if c.check_type == CheckType::Tcp
+        && let Some(text) = e.response_text()
         && let Err(err) = ResponseMatch::parse(text)
     {
         errors.push((
@@ -280,6 +288,7 @@ fn sections(c: &Check, pos: &Positions, errors: &mut Errors) {
         ("http", pos.has("/http")),
         ("graphql", c.graphql.is_some()),
         ("tcp", c.tcp.is_some()),
+        ("grpc", c.grpc.is_some()),
     ];
     for (section, is_there) in present {
         let belongs = section == want || (section == "http" && c.check_type == CheckType::Graphql);
@@ -367,14 +376,15 @@ fn tcp(t: &TcpSpec, pos: &Positions, errors: &mut Errors) {
 /// Expectations another check type would judge; on this one they could never hold
 /// or would be ignored, so they are rejected.
 fn expect_fits_type(c: &Check, pos: &Positions, errors: &mut Errors) {
-    use CheckType::{Graphql, Http, Tcp};
+    use CheckType::{Graphql, Grpc, Http, Tcp};
     let e = &c.expect;
-    let typed: [(&str, bool, &[CheckType]); 7] = [
+    let typed: [(&str, bool, &[CheckType]); 8] = [
         ("status", e.status.is_some(), &[Http, Graphql]),
-        ("json_path", !e.json_path.is_empty(), &[Http, Graphql]),
+        ("json_path", !e.json_path.is_empty(), &[Http, Graphql, Grpc]),
         ("body_regex", e.body_regex.is_some(), &[Http, Graphql]),
         ("headers", !e.headers.is_empty(), &[Http, Graphql]),
-        ("response", e.response.is_some(), &[Tcp]),
+        ("response", e.response.is_some(), &[Tcp, Grpc]),
+        ("code", e.code.is_some(), &[Grpc]),
         ("data", e.data.is_some(), &[Graphql]),
         ("errors", e.errors.is_some(), &[Graphql]),
     ];

@@ -18,6 +18,8 @@ mod daemon_support;
 mod daemon_watch;
 mod fake_daemon;
 mod graphql_probe;
+mod grpc_probe;
+mod grpc_server;
 mod http_failures;
 mod http_probe;
 mod https_probe;

@@ -4,12 +4,12 @@
 use super::support::Files;
 
 const CHECK_FIELDS: &str = "`name`, `labels`, `description`, `type`, `target`, `schedule`, \
-                            `timeout`, `retries`, `enabled`, `http`, `graphql`, `tcp`, `expect`, \
+                            `timeout`, `retries`, `enabled`, `http`, `graphql`, `tcp`, `grpc`, `expect`, \
                             `alert`";
 const HTTP_FIELDS: &str = "`method`, `headers`, `body`, `follow_redirects`, `max_redirects`, \
                            `connect_timeout`, `max_body`, `tls`";
 const CEL_VARIABLES: &str = "`status`, `headers`, `body`, `body_text`, `latency`, `latency_ms`, `cert_expires_in`, \
-     `data`, `errors`";
+     `data`, `errors`, `code`, `message`, `response`";
 
 /// Runs `validate -f checks` over `files` and asserts that stderr is exactly
 /// `lines` followed by the summary, that stdout is empty and that the exit code is 1.
@@ -101,7 +101,7 @@ fn unknown_enum_value_suggests_the_closest() {
         "kind: Check\nname: api\ntype: htp\ntarget: https://example.com/\n",
         &[
             "checks/api.yaml:3:7: `type`: unknown value `htp` (did you mean `http`?); \
-           expected one of `http`, `graphql`, `tcp`",
+           expected one of `http`, `graphql`, `tcp`, `grpc`",
         ],
     );
 }

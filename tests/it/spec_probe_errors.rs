@@ -28,7 +28,7 @@ fn sections_and_expectations_of_another_type() {
             "checks/api.yaml:5:1: section `http` does not belong to a `tcp` check; remove it or \
              change `type`",
             "checks/api.yaml:8:3: `expect.json_path` does not apply to a `tcp` check, only to \
-             `http`, `graphql`",
+             `http`, `graphql`, `grpc`",
             "checks/api.yaml:14:1: section `tcp` does not belong to a `http` check; remove it or \
              change `type`",
             "checks/api.yaml:16:3: `expect.data` does not apply to a `http` check, only to `graphql`",
@@ -50,10 +50,10 @@ fn graphql_section_rules() {
             "checks/api.yaml:9:10: `graphql.query`: must not be empty; expected e.g. `{ __typename }`",
             "checks/api.yaml:10:36: `graphql.introspect.field`: must not be empty",
             "checks/api.yaml:12:3: `expect.response` does not apply to a `graphql` check, only to \
-             `tcp`",
+             `tcp`, `grpc`",
             "checks/api.yaml:13:16: `expect.conditions[0]`: unknown variable `dta` in `dta.a == 1`; \
              did you mean `data`? expected one of `status`, `headers`, `body`, `body_text`, \
-             `latency`, `latency_ms`, `cert_expires_in`, `data`, `errors`",
+             `latency`, `latency_ms`, `cert_expires_in`, `data`, `errors`, `code`, `message`, `response`",
             "checks/api.yaml:17:7: a `graphql` check needs a `graphql:` section with at least `query`",
             "checks/api.yaml:24:1: missing field `query` in `graphql`",
         ],

@@ -1,0 +1,261 @@
+//! One gRPC attempt: connect (h2c), call one unary or server-streaming method
+//! with a message built from the check's JSON, and turn the answer back into
+//! JSON. Messages are dynamic, described by the compiled `.proto` sources.
+
+use std::time::Duration;
+
+use http::uri::PathAndQuery;
+use prost::Message as _;
+use prost_reflect::{DynamicMessage, MessageDescriptor, MethodDescriptor, SerializeOptions};
+use serde_json::Value;
+use tokio::time::Instant;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::metadata::{MetadataKey, MetadataValue};
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Code, Status};
+
+use super::errors::{AttemptError, ErrorKind};
+use super::expect::{Failure, fail};
+use super::graphql::first_difference;
+use super::observed::{GrpcCall, Observed};
+use crate::spec::{CODE_NAMES, Check, GrpcSpec};
+
+pub async fn attempt(check: &Check) -> Result<Observed, AttemptError> {
+    let limit = check.timeout.get();
+    match tokio::time::timeout(limit, call(check, limit)).await {
+        Err(_) => Err(AttemptError::timeout(limit)),
+        Ok(r) => r,
+    }
+}
+
+fn setup_error(msg: impl std::fmt::Display) -> AttemptError {
+    AttemptError::new(ErrorKind::Protocol, format!("grpc: {msg}"))
+}
+
+async fn call(check: &Check, limit: Duration) -> Result<Observed, AttemptError> {
+    let spec = check
+        .grpc
+        .as_ref()
+        .ok_or_else(|| setup_error("no `grpc` section"))?;
+    let method = method(spec)?;
+    let json = if spec.health {
+        serde_json::json!({ "service": spec.service.clone().unwrap_or_default() })
+    } else {
+        spec.request
+            .clone()
+            .unwrap_or_else(|| Value::Object(Default::default()))
+    };
+    let message = DynamicMessage::deserialize(method.input(), json)
+        .map_err(|e| setup_error(format!("request: {e}")))?;
+
+    let begun = Instant::now();
+    let channel = connect(check, spec, limit).await?;
+    let connected = begun.elapsed();
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.map_err(|e| transport_error(&e))?;
+
+    let mut request = tonic::Request::new(message);
+    request.set_timeout(limit);
+    for (k, v) in &spec.metadata {
+        let key = MetadataKey::from_bytes(k.as_bytes()).map_err(setup_error)?;
+        let value: MetadataValue<_> = v.parse().map_err(setup_error)?;
+        request.metadata_mut().insert(key, value);
+    }
+    let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
+    let path = PathAndQuery::try_from(path).map_err(setup_error)?;
+    let codec = DynamicCodec(method.output());
+    let (messages, status) = if method.is_server_streaming() {
+        match grpc.server_streaming(request, path, codec).await {
+            Err(s) => (Vec::new(), s),
+            Ok(resp) => {
+                let mut stream = resp.into_inner();
+                let mut read = Vec::new();
+                let max = spec.max_messages.max(1) as usize;
+                let mut status = Status::ok("");
+                while read.len() < max {
+                    match stream.message().await {
+                        Ok(Some(m)) => read.push(m),
+                        Ok(None) => break,
+                        Err(s) => {
+                            status = s;
+                            break;
+                        }
+                    }
+                }
+                (read, status)
+            }
+        }
+    } else {
+        match grpc.unary(request, path, codec).await {
+            Ok(resp) => (vec![resp.into_inner()], Status::ok("")),
+            Err(s) => (Vec::new(), s),
+        }
+    };
+    // A status made on this side of the wire is a failed exchange, not an answer.
+    if status.code() != Code::Ok && std::error::Error::source(&status).is_some() {
+        return Err(transport_status(&status, limit));
+    }
+    let options = SerializeOptions::new()
+        .use_proto_field_name(true)
+        .skip_default_fields(true);
+    let mut json: Vec<Value> = messages
+        .iter()
+        .map(|m| m.serialize_with_options(serde_json::value::Serializer, &options))
+        .collect::<Result<_, _>>()
+        .map_err(|e| setup_error(format!("response: {e}")))?;
+    let response = match (
+        method.is_server_streaming() && spec.max_messages > 1,
+        json.len(),
+    ) {
+        (true, _) => Some(Value::Array(json)),
+        (false, 0) => None,
+        (false, _) => Some(json.swap_remove(0)),
+    };
+    let body = response
+        .as_ref()
+        .map(|r| serde_json::to_vec(r).unwrap_or_default())
+        .unwrap_or_default();
+    Ok(Observed {
+        body,
+        connect: Some(connected),
+        grpc: Some(GrpcCall {
+            code: CODE_NAMES
+                .get(status.code() as usize)
+                .copied()
+                .unwrap_or("UNKNOWN"),
+            message: status.message().to_string(),
+            health: spec.health,
+        }),
+        ..Observed::default()
+    })
+}
+
+fn method(spec: &GrpcSpec) -> Result<MethodDescriptor, AttemptError> {
+    let pool = spec.pool().map_err(setup_error)?;
+    let (service, method) = spec.call_target();
+    pool.get_service_by_name(service)
+        .and_then(|s| s.methods().find(|m| m.name() == method))
+        .ok_or_else(|| setup_error(format!("`{service}/{method}` is not in the proto files")))
+}
+
+async fn connect(check: &Check, spec: &GrpcSpec, limit: Duration) -> Result<Channel, AttemptError> {
+    let mut endpoint = Endpoint::from_shared(format!("http://{}", check.target))
+        .map_err(setup_error)?
+        .connect_timeout(limit)
+        .timeout(limit);
+    if let Some(authority) = &spec.authority {
+        let origin = format!("http://{authority}").parse().map_err(setup_error)?;
+        endpoint = endpoint.origin(origin);
+    }
+    endpoint.connect().await.map_err(|e| transport_error(&e))
+}
+
+/// A connection that failed, classified by the socket error inside.
+fn transport_error(err: &(dyn std::error::Error + 'static)) -> AttemptError {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return AttemptError::from_connect(io);
+        }
+        cur = e.source();
+    }
+    AttemptError::new(ErrorKind::Connect, "connection failed")
+}
+
+fn transport_status(status: &Status, limit: Duration) -> AttemptError {
+    if status.code() == Code::DeadlineExceeded || status.code() == Code::Cancelled {
+        return AttemptError::timeout(limit);
+    }
+    match std::error::Error::source(status) {
+        Some(src) => {
+            let mut e = transport_error(src);
+            if e.message == "connection failed" {
+                e = AttemptError::new(ErrorKind::Protocol, format!("grpc: {}", status.message()));
+            }
+            e
+        }
+        None => setup_error(status.message()),
+    }
+}
+
+/// The status code, the health answer, and `expect.response` as a subset of the
+/// response message.
+pub fn judge(check: &Check, obs: &Observed, json: Option<&Value>) -> Vec<Failure> {
+    let Some(call) = &obs.grpc else {
+        return Vec::new();
+    };
+    let e = &check.expect;
+    let mut out = Vec::new();
+    let expected = e.code.as_deref().unwrap_or("OK").to_ascii_uppercase();
+    if call.code != expected {
+        let actual = if call.message.is_empty() {
+            call.code.to_string()
+        } else {
+            format!("{}: {}", call.code, call.message)
+        };
+        out.push(fail("code", expected, actual));
+        return out;
+    }
+    if call.health && call.code == "OK" {
+        let status = json
+            .and_then(|j| j.get("status"))
+            .and_then(Value::as_str)
+            .unwrap_or("UNKNOWN");
+        if status != "SERVING" {
+            out.push(fail("health", "SERVING", status));
+        }
+    }
+    if let Some(expected) = &e.response {
+        let actual = json.unwrap_or(&Value::Null);
+        if let Some((path, expected, actual)) =
+            first_difference(expected, actual, "response".into())
+        {
+            out.push(fail(path, expected.to_string(), actual));
+        }
+    }
+    out
+}
+
+/// Encodes and decodes [`DynamicMessage`]s of one method.
+#[derive(Clone)]
+struct DynamicCodec(MessageDescriptor);
+
+impl Codec for DynamicCodec {
+    type Encode = DynamicMessage;
+    type Decode = DynamicMessage;
+    type Encoder = DynamicEncoder;
+    type Decoder = DynamicDecoder;
+
+    fn encoder(&mut self) -> DynamicEncoder {
+        DynamicEncoder
+    }
+
+    fn decoder(&mut self) -> DynamicDecoder {
+        DynamicDecoder(self.0.clone())
+    }
+}
+
+struct DynamicEncoder;
+
+impl Encoder for DynamicEncoder {
+    type Item = DynamicMessage;
+    type Error = Status;
+
+    fn encode(&mut self, item: DynamicMessage, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        item.encode(dst)
+            .map_err(|e| Status::internal(format!("encoding the request: {e}")))
+    }
+}
+
+struct DynamicDecoder(MessageDescriptor);
+
+impl Decoder for DynamicDecoder {
+    type Item = DynamicMessage;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<DynamicMessage>, Status> {
+        DynamicMessage::decode(self.0.clone(), src)
+            .map(Some)
+            .map_err(|e| Status::internal(format!("decoding the response: {e}")))
+    }
+}

@@ -1,0 +1,227 @@
+//! Validation of `type: grpc` checks: the `.proto` sources are read and compiled
+//! here, so an unknown service, method or request field is reported at load time
+//! with its position in the YAML file.
+
+use std::path::Path;
+
+use prost_reflect::{DynamicMessage, Kind, MessageDescriptor};
+use serde_json::Value;
+
+use super::decode::{Positions, escape_segment};
+use super::diag::Pos;
+use super::grpc::read_sources;
+use super::{CODE_NAMES, Check, GrpcSpec, split_host_port};
+
+type Errors = Vec<(Pos, String)>;
+
+pub(crate) fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
+    if split_host_port(&c.target).is_none() {
+        errors.push((
+            pos.value("/target"),
+            format!(
+                "`target`: `{}` is not `host:port`; expected e.g. `payments.internal:443`",
+                c.target
+            ),
+        ));
+    }
+    if let Some(code) = &c.expect.code
+        && !CODE_NAMES.contains(&code.to_ascii_uppercase().as_str())
+    {
+        errors.push((
+            pos.value("/expect/code"),
+            format!("`expect.code`: `{code}` is not a gRPC status code; expected e.g. `OK` or `NOT_FOUND`"),
+        ));
+    }
+    if let Some(r) = &c.expect.response
+        && !r.is_object()
+    {
+        errors.push((
+            pos.value("/expect/response"),
+            "`expect.response`: a `grpc` check expects a mapping of response fields".into(),
+        ));
+    }
+    if c.expect.cert_valid_for.is_some() {
+        errors.push((
+            pos.key("/expect/cert_valid_for"),
+            "`expect.cert_valid_for` does not apply to a `grpc` check".into(),
+        ));
+    }
+    let Some(g) = &mut c.grpc else {
+        errors.push((
+            pos.value("/type"),
+            "a `grpc` check needs a `grpc:` section with `health: true`, or `service`, `method` and `proto`".into(),
+        ));
+        return;
+    };
+    metadata(g, pos, errors);
+    if g.health {
+        for field in ["method", "proto", "import_paths", "request"] {
+            let at = format!("/grpc/{field}");
+            if pos.has(&at) {
+                errors.push((
+                    pos.key(&at),
+                    format!("`grpc.{field}`: does not apply with `health: true`, which calls `grpc.health.v1.Health/Check`"),
+                ));
+            }
+        }
+        return;
+    }
+    let mut missing = false;
+    for (field, given) in [
+        ("service", g.service.is_some()),
+        ("method", g.method.is_some()),
+        ("proto", g.proto.is_some()),
+    ] {
+        if !given {
+            missing = true;
+            errors.push((
+                pos.key("/grpc"),
+                format!("`grpc.{field}` is required unless `health: true`"),
+            ));
+        }
+    }
+    if missing {
+        return;
+    }
+    if g.proto_files.is_empty()
+        && let Some(proto) = &g.proto
+    {
+        match read_sources(proto, &g.import_paths, base_dir) {
+            Ok((root, files)) => {
+                g.proto = Some(root);
+                g.proto_files = files;
+            }
+            Err(e) => {
+                errors.push((pos.value("/grpc/proto"), format!("`grpc.proto`: {e}")));
+                return;
+            }
+        }
+    }
+    method(g, pos, errors);
+}
+
+fn metadata(g: &GrpcSpec, pos: &Positions, errors: &mut Errors) {
+    for (k, v) in &g.metadata {
+        let at = format!("/grpc/metadata/{}", escape_segment(k));
+        if http::HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes()).is_err() {
+            errors.push((
+                pos.key(&at),
+                format!("`grpc.metadata`: `{k}` is not a valid metadata name"),
+            ));
+        } else if http::HeaderValue::from_str(v).is_err() {
+            errors.push((
+                pos.value(&at),
+                format!("`grpc.metadata.{k}`: the value has characters metadata cannot carry"),
+            ));
+        }
+    }
+}
+
+/// The service and method must exist, the method must not take a stream, and the
+/// request must fit the method's input message.
+fn method(g: &GrpcSpec, pos: &Positions, errors: &mut Errors) {
+    let pool = match g.pool() {
+        Ok(p) => p,
+        Err(e) => {
+            errors.push((pos.value("/grpc/proto"), format!("`grpc.proto`: {e}")));
+            return;
+        }
+    };
+    let (service, method) = g.call_target();
+    let file = g.proto.as_deref().unwrap_or_default();
+    let Some(svc) = pool.get_service_by_name(service) else {
+        let names: Vec<String> = pool.services().map(|s| s.full_name().to_string()).collect();
+        let hint = super::suggest(service, names.iter().map(String::as_str))
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        errors.push((
+            pos.value("/grpc/service"),
+            format!("`grpc.service`: `{service}` is not defined in `{file}`{hint}"),
+        ));
+        return;
+    };
+    let Some(m) = svc.methods().find(|m| m.name() == method) else {
+        let names: Vec<String> = svc.methods().map(|m| m.name().to_string()).collect();
+        errors.push((
+            pos.value("/grpc/method"),
+            format!(
+                "`grpc.method`: `{service}` has no method `{method}`; it has {}",
+                super::expr::quoted_list(&names.iter().map(String::as_str).collect::<Vec<_>>())
+            ),
+        ));
+        return;
+    };
+    if m.is_client_streaming() {
+        errors.push((
+            pos.value("/grpc/method"),
+            format!("`grpc.method`: `{method}` is a client-streaming method; only unary and server-streaming methods can be checked"),
+        ));
+        return;
+    }
+    let Some(request) = &g.request else { return };
+    let before = errors.len();
+    fields(&m.input(), request, "/grpc/request", pos, errors);
+    if errors.len() == before
+        && let Err(e) = DynamicMessage::deserialize(m.input(), request.clone())
+    {
+        errors.push((
+            pos.value("/grpc/request"),
+            format!(
+                "`grpc.request`: not a valid `{}`: {e}",
+                m.input().full_name()
+            ),
+        ));
+    }
+}
+
+/// Every key of `value` must name a field of `desc`, recursively; well-known
+/// types have their own JSON forms and are left to the JSON decoder.
+fn fields(desc: &MessageDescriptor, value: &Value, at: &str, pos: &Positions, errors: &mut Errors) {
+    let Value::Object(map) = value else { return };
+    for (k, v) in map {
+        let here = format!("{at}/{}", escape_segment(k));
+        let Some(field) = desc
+            .get_field_by_name(k)
+            .or_else(|| desc.get_field_by_json_name(k))
+        else {
+            let names: Vec<String> = desc.fields().map(|f| f.name().to_string()).collect();
+            let hint = super::suggest(k, names.iter().map(String::as_str))
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            errors.push((
+                pos.key(&here),
+                format!(
+                    "`{}`: `{k}` is not a field of `{}`{hint}",
+                    super::load::dotted(at),
+                    desc.full_name()
+                ),
+            ));
+            continue;
+        };
+        let inner = match field.kind() {
+            Kind::Message(m) if field.is_map() => match m.map_entry_value_field().kind() {
+                Kind::Message(v) => Some(v),
+                _ => None,
+            },
+            Kind::Message(m) => Some(m),
+            _ => None,
+        };
+        let Some(inner) = inner.filter(|m| !m.full_name().starts_with("google.protobuf.")) else {
+            continue;
+        };
+        match v {
+            Value::Array(items) if field.is_list() => {
+                for (i, item) in items.iter().enumerate() {
+                    fields(&inner, item, &format!("{here}/{i}"), pos, errors);
+                }
+            }
+            Value::Object(entries) if field.is_map() => {
+                for (key, item) in entries {
+                    let at = format!("{here}/{}", escape_segment(key));
+                    fields(&inner, item, &at, pos, errors);
+                }
+            }
+            _ => fields(&inner, v, &here, pos, errors),
+        }
+    }
+}

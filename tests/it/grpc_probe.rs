@@ -1,0 +1,237 @@
+//! `uptimeping test` on `type: grpc` checks against a real tonic server: the
+//! health protocol, unary and server-streaming methods of a service described by
+//! a `.proto` file, status codes, timeouts, and the mistakes `validate` reports.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::servers::{self, f, failures, probe_files};
+use crate::spec_errors::assert_problems;
+use crate::support::Files;
+
+pub const SHOP_PROTO: &str = include_str!("../protos/shop.proto");
+
+/// The test server, started once for the whole test binary.
+pub fn server() -> SocketAddr {
+    static ADDR: OnceLock<SocketAddr> = OnceLock::new();
+    *ADDR.get_or_init(crate::grpc_server::start)
+}
+
+/// One `type: grpc` check with a one-second timeout, then `extra` as written.
+pub fn grpc_check(name: &str, target: &str, extra: &str) -> String {
+    format!("kind: Check\nname: {name}\ntype: grpc\ntarget: {target}\ntimeout: 1s\n{extra}")
+}
+
+/// A check calling `shop.v1.Catalog/{method}` with the proto at `protos/shop.proto`.
+fn shop_check(name: &str, method: &str, rest: &str) -> String {
+    grpc_check(
+        name,
+        &server().to_string(),
+        &format!(
+            "grpc:\n  service: shop.v1.Catalog\n  method: {method}\n  proto: protos/shop.proto\n{rest}"
+        ),
+    )
+}
+
+/// Runs `uptimeping test` over `docs`, with the test proto next to them.
+fn run(docs: &[String]) -> servers::Probed {
+    let files = Files::new(&[
+        ("checks.yaml", &docs.join("---\n")),
+        ("protos/shop.proto", SHOP_PROTO),
+    ]);
+    probe_files(&files, ".", &[])
+}
+
+#[test]
+fn health_protocol_reports_each_serving_status() {
+    let target = server().to_string();
+    let probed = run(&[
+        grpc_check("whole", &target, "grpc: {health: true}\n"),
+        grpc_check(
+            "catalog",
+            &target,
+            "grpc: {health: true, service: shop.v1.Catalog}\n",
+        ),
+        grpc_check(
+            "broken",
+            &target,
+            "grpc: {health: true, service: shop.v1.Broken}\n",
+        ),
+        grpc_check(
+            "unknown",
+            &target,
+            "grpc: {health: true, service: shop.v1.Nope}\n",
+        ),
+    ]);
+    assert_eq!(probed.run.code, 2, "stderr: {}", probed.run.stderr);
+    for name in ["whole", "catalog"] {
+        let r = probed.result(name);
+        assert_eq!(r["up"], true, "{name}: {r:#}");
+        assert_eq!(r["type"], "grpc");
+        assert_eq!(r["body_excerpt"], r#"{"status":"SERVING"}"#);
+    }
+    let broken = probed.result("broken");
+    assert_eq!(broken["up"], false);
+    assert_eq!(broken["error_kind"], "expectation");
+    assert_eq!(broken["error"], "health: expected SERVING, got NOT_SERVING");
+    let unknown = probed.result("unknown");
+    assert_eq!(
+        failures(unknown),
+        [f("code", "OK", "NOT_FOUND: service not registered")]
+    );
+}
+
+#[test]
+fn unary_method_matches_the_response() {
+    let probed = run(&[
+        shop_check(
+            "item",
+            "GetItem",
+            "  request: {sku: abc-1}\n  metadata: {X-Api-Key: secret}\nexpect:\n  response:\n    display_name: Widget 1\n    state: READY\n    price: {cents: \"1250\"}\n    tags: [blue, small]\n  json_path: {\"$.stock.berlin\": 3}\n  conditions:\n    - code == \"OK\"\n    - response.price.currency == \"EUR\"\n  max_latency: 900ms\n",
+        ),
+        shop_check(
+            "wrong",
+            "GetItem",
+            "  request: {sku: abc-1}\nexpect:\n  response: {display_name: Widget 2}\n",
+        ),
+    ]);
+    let item = probed.result("item");
+    assert_eq!(item["up"], true, "{item:#}");
+    let excerpt = item["body_excerpt"].as_str().unwrap();
+    assert!(
+        excerpt.starts_with(r#"{"display_name":"Widget 1","price":{"cents":"1250""#),
+        "{excerpt}"
+    );
+    let wrong = probed.result("wrong");
+    assert_eq!(wrong["up"], false);
+    assert_eq!(
+        failures(wrong),
+        [f("response.display_name", "\"Widget 2\"", "\"Widget 1\"")]
+    );
+}
+
+#[test]
+fn status_codes_are_expected_by_name() {
+    let probed = run(&[
+        shop_check(
+            "missing",
+            "GetItem",
+            "  request: {sku: zzz}\nexpect:\n  code: NOT_FOUND\n  conditions: ['message == \"no item zzz\"']\n",
+        ),
+        shop_check(
+            "found-but-expected-missing",
+            "GetItem",
+            "  request: {sku: abc-1}\nexpect: {code: not_found}\n",
+        ),
+        shop_check("closed", "Fail", ""),
+    ]);
+    assert_eq!(
+        probed.result("missing")["up"],
+        true,
+        "{:#}",
+        probed.result("missing")
+    );
+    assert_eq!(
+        failures(probed.result("found-but-expected-missing")),
+        [f("code", "NOT_FOUND", "OK")]
+    );
+    let closed = probed.result("closed");
+    assert_eq!(
+        closed["error"],
+        "code: expected OK, got PERMISSION_DENIED: catalog is closed"
+    );
+    assert_eq!(closed["error_kind"], "expectation");
+}
+
+#[test]
+fn server_streaming_reads_up_to_max_messages() {
+    let probed = run(&[
+        shop_check(
+            "first",
+            "ListItems",
+            "  request: {count: 3}\nexpect:\n  response: {sku: sku-1}\n",
+        ),
+        shop_check(
+            "two",
+            "ListItems",
+            "  request: {count: 3}\n  max_messages: 2\nexpect:\n  conditions: ['size(response) == 2', 'response[1].sku == \"sku-2\"']\n",
+        ),
+    ]);
+    for name in ["first", "two"] {
+        let r = probed.result(name);
+        assert_eq!(r["up"], true, "{name}: {r:#}");
+    }
+}
+
+#[test]
+fn a_slow_method_times_out_and_a_closed_port_is_a_connect_error() {
+    let probed = run(&[
+        shop_check("slow", "Slow", "  request: {millis: 3000}\n"),
+        grpc_check(
+            "closed",
+            &format!("127.0.0.1:{}", servers::closed_port()),
+            "grpc: {health: true}\n",
+        ),
+    ]);
+    let slow = probed.result("slow");
+    assert_eq!(slow["up"], false);
+    assert_eq!(slow["error_kind"], "timeout");
+    assert_eq!(slow["error"], "timeout after 1s");
+    assert!(slow["latency_ms"].as_f64().unwrap() < 2000.0, "{slow:#}");
+    let closed = probed.result("closed");
+    assert_eq!(closed["error_kind"], "connect");
+    assert_eq!(closed["error"], "connection refused");
+    assert_eq!(closed["body_excerpt"], Value::Null);
+}
+
+#[test]
+fn validate_checks_the_call_against_the_proto() {
+    let check = |name: &str, grpc: &str| {
+        format!(
+            "kind: Check\nname: {name}\ntype: grpc\ntarget: localhost:50051\ngrpc:\n  proto: ../protos/shop.proto\n{grpc}"
+        )
+    };
+    let yaml = [
+        check("svc", "  service: shop.v1.Catalogue\n  method: GetItem\n"),
+        check("meth", "  service: shop.v1.Catalog\n  method: GetItems\n"),
+        check(
+            "field",
+            "  service: shop.v1.Catalog\n  method: GetItem\n  request: {sku: a, colour: red}\n",
+        ),
+        check(
+            "nested",
+            "  service: shop.v1.Catalog\n  method: ListItems\n  request:\n    count: \"many\"\n",
+        ),
+        check("upload", "  service: shop.v1.Catalog\n  method: Upload\nexpect: {code: GONE, response: \"x\"}\n"),
+        "kind: Check\nname: health\ntype: grpc\ntarget: localhost\ngrpc: {health: true, method: Check}\n".to_string(),
+    ]
+    .join("---\n");
+    assert_problems(
+        &[
+            ("checks/api.yaml", &yaml),
+            ("protos/shop.proto", SHOP_PROTO),
+        ],
+        &[
+            "checks/api.yaml:7:12: `grpc.service`: `shop.v1.Catalogue` is not defined in \
+             `shop.proto` (did you mean `shop.v1.Catalog`?)",
+            "checks/api.yaml:17:11: `grpc.method`: `shop.v1.Catalog` has no method `GetItems`; \
+             it has `GetItem`, `ListItems`, `Fail`, `Slow`, `Upload`",
+            "checks/api.yaml:27:21: `grpc.request`: `colour` is not a field of \
+             `shop.v1.GetItemRequest`",
+            "checks/api.yaml:38:5: `grpc.request`: not a valid `shop.v1.ListItemsRequest`: \
+             invalid digit found in string",
+            "checks/api.yaml:47:11: `grpc.method`: `Upload` is a client-streaming method; only \
+             unary and server-streaming methods can be checked",
+            "checks/api.yaml:48:16: `expect.code`: `GONE` is not a gRPC status code; expected \
+             e.g. `OK` or `NOT_FOUND`",
+            "checks/api.yaml:48:32: `expect.response`: a `grpc` check expects a mapping of \
+             response fields",
+            "checks/api.yaml:53:9: `target`: `localhost` is not `host:port`; expected e.g. \
+             `payments.internal:443`",
+            "checks/api.yaml:54:22: `grpc.method`: does not apply with `health: true`, which \
+             calls `grpc.health.v1.Health/Check`",
+        ],
+    );
+}

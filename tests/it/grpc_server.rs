@@ -1,0 +1,107 @@
+//! A tonic server for the gRPC tests: `shop.v1.Catalog` from
+//! `tests/protos/shop.proto`, the standard health service with `shop.v1.Catalog`
+//! SERVING and `shop.v1.Broken` NOT_SERVING, and server reflection (v1 and v1alpha).
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_util::Stream;
+use tonic::{Request, Response, Status};
+use tonic_health::ServingStatus;
+
+use crate::servers;
+
+#[allow(clippy::all, clippy::pedantic)]
+pub mod shop {
+    tonic::include_proto!("shop.v1");
+}
+
+use shop::catalog_server::{Catalog, CatalogServer};
+use shop::{GetItemRequest, Item, ListItemsRequest, SlowRequest, State};
+
+const DESCRIPTOR: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/shop_descriptor.bin"));
+
+struct Shop;
+
+fn item(sku: &str, n: u32) -> Item {
+    Item {
+        sku: sku.to_string(),
+        display_name: format!("Widget {n}"),
+        state: State::Ready as i32,
+        price: Some(shop::item::Price {
+            cents: 1250,
+            currency: "EUR".into(),
+        }),
+        tags: vec!["blue".into(), "small".into()],
+        stock: [("berlin".to_string(), 3)].into_iter().collect(),
+    }
+}
+
+#[tonic::async_trait]
+impl Catalog for Shop {
+    async fn get_item(&self, req: Request<GetItemRequest>) -> Result<Response<Item>, Status> {
+        let sku = req.into_inner().sku;
+        if sku != "abc-1" {
+            return Err(Status::not_found(format!("no item {sku}")));
+        }
+        Ok(Response::new(item(&sku, 1)))
+    }
+
+    type ListItemsStream = Pin<Box<dyn Stream<Item = Result<Item, Status>> + Send>>;
+
+    async fn list_items(
+        &self,
+        req: Request<ListItemsRequest>,
+    ) -> Result<Response<Self::ListItemsStream>, Status> {
+        let count = req.into_inner().count;
+        let items = (1..=count).map(|n| Ok(item(&format!("sku-{n}"), n)));
+        Ok(Response::new(Box::pin(futures_util::stream::iter(items))))
+    }
+
+    async fn fail(&self, _: Request<()>) -> Result<Response<()>, Status> {
+        Err(Status::permission_denied("catalog is closed"))
+    }
+
+    async fn slow(&self, req: Request<SlowRequest>) -> Result<Response<()>, Status> {
+        let millis = req.into_inner().millis;
+        tokio::time::sleep(Duration::from_millis(u64::from(millis))).await;
+        Ok(Response::new(()))
+    }
+
+    async fn upload(&self, _: Request<tonic::Streaming<Item>>) -> Result<Response<()>, Status> {
+        Ok(Response::new(()))
+    }
+}
+
+/// Starts the server on 127.0.0.1 on the shared runtime; it lives as long as the tests.
+pub fn start() -> SocketAddr {
+    let rt = servers::runtime();
+    rt.block_on(async {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        reporter.set_serving::<CatalogServer<Shop>>().await;
+        reporter
+            .set_service_status("shop.v1.Broken", ServingStatus::NotServing)
+            .await;
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(DESCRIPTOR)
+            .build_v1()
+            .unwrap();
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(DESCRIPTOR)
+            .build_v1alpha()
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let incoming = tonic::transport::server::TcpIncoming::from(listener);
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(health)
+                .add_service(reflection_v1)
+                .add_service(reflection_v1alpha)
+                .add_service(CatalogServer::new(Shop))
+                .serve_with_incoming(incoming),
+        );
+        addr
+    })
+}
