@@ -37,7 +37,14 @@ async fn call(check: &Check, limit: Duration) -> Result<Observed, AttemptError> 
         .grpc
         .as_ref()
         .ok_or_else(|| setup_error("no `grpc` section"))?;
-    let method = method(spec)?;
+    let begun = Instant::now();
+    let channel = connect(check, spec, limit).await?;
+    let connected = begun.elapsed();
+    let method = if spec.reflection {
+        reflected_method(channel.clone(), spec).await?
+    } else {
+        method(spec)?
+    };
     let json = if spec.health {
         serde_json::json!({ "service": spec.service.clone().unwrap_or_default() })
     } else {
@@ -47,10 +54,6 @@ async fn call(check: &Check, limit: Duration) -> Result<Observed, AttemptError> 
     };
     let message = DynamicMessage::deserialize(method.input(), json)
         .map_err(|e| setup_error(format!("request: {e}")))?;
-
-    let begun = Instant::now();
-    let channel = connect(check, spec, limit).await?;
-    let connected = begun.elapsed();
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready().await.map_err(|e| transport_error(&e))?;
 
@@ -136,6 +139,23 @@ fn method(spec: &GrpcSpec) -> Result<MethodDescriptor, AttemptError> {
     pool.get_service_by_name(service)
         .and_then(|s| s.methods().find(|m| m.name() == method))
         .ok_or_else(|| setup_error(format!("`{service}/{method}` is not in the proto files")))
+}
+
+/// The method as the server itself describes it.
+async fn reflected_method(
+    channel: Channel,
+    spec: &GrpcSpec,
+) -> Result<MethodDescriptor, AttemptError> {
+    let (service, method) = spec.call_target();
+    let pool = super::reflection::pool(channel, service)
+        .await
+        .map_err(setup_error)?;
+    let svc = pool
+        .get_service_by_name(service)
+        .ok_or_else(|| setup_error(format!("reflection: the server has no `{service}`")))?;
+    svc.methods()
+        .find(|m| m.name() == method)
+        .ok_or_else(|| setup_error(format!("reflection: `{service}` has no method `{method}`")))
 }
 
 async fn connect(check: &Check, spec: &GrpcSpec, limit: Duration) -> Result<Channel, AttemptError> {

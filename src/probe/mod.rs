@@ -9,6 +9,7 @@ mod graphql;
 mod grpc;
 mod http;
 mod observed;
+mod reflection;
 mod retry;
 mod tcp;
 

@@ -34,6 +34,10 @@ pub struct GrpcSpec {
     /// afterwards `proto` holds the file's import name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proto: Option<String>,
+    /// Ask the server for the service's description (gRPC server reflection, v1
+    /// or v1alpha) instead of reading a `.proto` file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reflection: bool,
     /// Directories, relative to the YAML file, where imports are looked up
     /// after the directory of `proto`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -55,7 +55,7 @@ pub(crate) fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mu
     };
     metadata(g, pos, errors);
     if g.health {
-        for field in ["method", "proto", "import_paths", "request"] {
+        for field in ["method", "proto", "import_paths", "request", "reflection"] {
             let at = format!("/grpc/{field}");
             if pos.has(&at) {
                 errors.push((
@@ -70,7 +70,6 @@ pub(crate) fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mu
     for (field, given) in [
         ("service", g.service.is_some()),
         ("method", g.method.is_some()),
-        ("proto", g.proto.is_some()),
     ] {
         if !given {
             missing = true;
@@ -80,8 +79,25 @@ pub(crate) fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mu
             ));
         }
     }
-    if missing {
-        return;
+    match (g.reflection, g.proto.is_some()) {
+        (true, true) => {
+            errors.push((
+                pos.key("/grpc/proto"),
+                "`grpc`: give `proto` or `reflection: true`, not both".into(),
+            ));
+            return;
+        }
+        // The server describes the service when the check runs.
+        (true, false) => return,
+        (false, false) => {
+            errors.push((
+                pos.key("/grpc"),
+                "`grpc.proto` is required unless `health: true` or `reflection: true`".into(),
+            ));
+            return;
+        }
+        (false, true) if missing => return,
+        (false, true) => {}
     }
     if g.proto_files.is_empty()
         && let Some(proto) = &g.proto

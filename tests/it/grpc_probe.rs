@@ -16,7 +16,13 @@ pub const SHOP_PROTO: &str = include_str!("../protos/shop.proto");
 /// The test server, started once for the whole test binary.
 pub fn server() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
-    *ADDR.get_or_init(crate::grpc_server::start)
+    *ADDR.get_or_init(|| crate::grpc_server::start(true))
+}
+
+/// A second server whose reflection speaks only v1alpha.
+fn v1alpha_server() -> SocketAddr {
+    static ADDR: OnceLock<SocketAddr> = OnceLock::new();
+    *ADDR.get_or_init(|| crate::grpc_server::start(false))
 }
 
 /// One `type: grpc` check with a one-second timeout, then `extra` as written.
@@ -113,6 +119,53 @@ fn unary_method_matches_the_response() {
 }
 
 #[test]
+fn reflection_describes_the_service_in_either_version() {
+    let reflect = |name: &str, target: SocketAddr, method: &str, rest: &str| {
+        grpc_check(
+            name,
+            &target.to_string(),
+            &format!(
+                "grpc:\n  reflection: true\n  service: shop.v1.Catalog\n  method: {method}\n{rest}"
+            ),
+        )
+    };
+    let item = "  request: {sku: abc-1}\nexpect:\n  response: {display_name: Widget 1, price: {currency: EUR}}\n";
+    let probed = run(&[
+        reflect("v1", server(), "GetItem", item),
+        reflect("v1alpha", v1alpha_server(), "GetItem", item),
+        reflect(
+            "empty",
+            server(),
+            "Fail",
+            "expect: {code: PERMISSION_DENIED}\n",
+        ),
+        reflect("no-method", server(), "GetItems", ""),
+        grpc_check(
+            "no-service",
+            &server().to_string(),
+            "grpc: {reflection: true, service: shop.v1.Nope, method: Get}\n",
+        ),
+    ]);
+    for name in ["v1", "v1alpha", "empty"] {
+        let r = probed.result(name);
+        assert_eq!(r["up"], true, "{name}: {r:#}");
+    }
+    assert_eq!(
+        probed.result("no-method")["error"],
+        "grpc: reflection: `shop.v1.Catalog` has no method `GetItems`"
+    );
+    let none = probed.result("no-service");
+    assert_eq!(none["error_kind"], "protocol");
+    assert!(
+        none["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("grpc: reflection: NOT_FOUND"),
+        "{none:#}"
+    );
+}
+
+#[test]
 fn status_codes_are_expected_by_name() {
     let probed = run(&[
         shop_check(
@@ -205,6 +258,7 @@ fn validate_checks_the_call_against_the_proto() {
             "  service: shop.v1.Catalog\n  method: ListItems\n  request:\n    count: \"many\"\n",
         ),
         check("upload", "  service: shop.v1.Catalog\n  method: Upload\nexpect: {code: GONE, response: \"x\"}\n"),
+        check("both", "  reflection: true\n  service: shop.v1.Catalog\n  method: GetItem\n"),
         "kind: Check\nname: health\ntype: grpc\ntarget: localhost\ngrpc: {health: true, method: Check}\n".to_string(),
     ]
     .join("---\n");
@@ -228,9 +282,10 @@ fn validate_checks_the_call_against_the_proto() {
              e.g. `OK` or `NOT_FOUND`",
             "checks/api.yaml:48:32: `expect.response`: a `grpc` check expects a mapping of \
              response fields",
-            "checks/api.yaml:53:9: `target`: `localhost` is not `host:port`; expected e.g. \
+            "checks/api.yaml:55:3: `grpc`: give `proto` or `reflection: true`, not both",
+            "checks/api.yaml:63:9: `target`: `localhost` is not `host:port`; expected e.g. \
              `payments.internal:443`",
-            "checks/api.yaml:54:22: `grpc.method`: does not apply with `health: true`, which \
+            "checks/api.yaml:64:22: `grpc.method`: does not apply with `health: true`, which \
              calls `grpc.health.v1.Health/Check`",
         ],
     );

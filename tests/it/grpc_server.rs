@@ -1,6 +1,6 @@
 //! A tonic server for the gRPC tests: `shop.v1.Catalog` from
 //! `tests/protos/shop.proto`, the standard health service with `shop.v1.Catalog`
-//! SERVING and `shop.v1.Broken` NOT_SERVING, and server reflection (v1 and v1alpha).
+//! SERVING and `shop.v1.Broken` NOT_SERVING, and server reflection.
 
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -74,8 +74,9 @@ impl Catalog for Shop {
     }
 }
 
-/// Starts the server on 127.0.0.1 on the shared runtime; it lives as long as the tests.
-pub fn start() -> SocketAddr {
+/// Starts the server on 127.0.0.1 on the shared runtime; it lives as long as the
+/// tests. Without `v1`, reflection speaks only v1alpha, as grpcio's does.
+pub fn start(v1: bool) -> SocketAddr {
     let rt = servers::runtime();
     rt.block_on(async {
         let (reporter, health) = tonic_health::server::health_reporter();
@@ -83,10 +84,12 @@ pub fn start() -> SocketAddr {
         reporter
             .set_service_status("shop.v1.Broken", ServingStatus::NotServing)
             .await;
-        let reflection_v1 = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(DESCRIPTOR)
-            .build_v1()
-            .unwrap();
+        let reflection_v1 = v1.then(|| {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(DESCRIPTOR)
+                .build_v1()
+                .unwrap()
+        });
         let reflection_v1alpha = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(DESCRIPTOR)
             .build_v1alpha()
@@ -97,7 +100,7 @@ pub fn start() -> SocketAddr {
         tokio::spawn(
             tonic::transport::Server::builder()
                 .add_service(health)
-                .add_service(reflection_v1)
+                .add_optional_service(reflection_v1)
                 .add_service(reflection_v1alpha)
                 .add_service(CatalogServer::new(Shop))
                 .serve_with_incoming(incoming),

@@ -1,0 +1,157 @@
+//! A client for gRPC server reflection: asks the server for the file that
+//! defines a service, then for every file that one imports, and builds a
+//! descriptor pool from the answers. Speaks `grpc.reflection.v1` and falls back
+//! to `v1alpha` (all that some servers, grpcio's among them, offer).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use prost::Message as _;
+use prost_reflect::DescriptorPool;
+use prost_reflect::prost_types::FileDescriptorProto;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+
+/// What a reflection request asks for, whichever version carries it.
+enum Ask {
+    Symbol(String),
+    File(String),
+}
+
+/// Fetches one file per question over one stream of one protocol version.
+macro_rules! conversation {
+    ($name:ident, $pb:path) => {
+        async fn $name(channel: Channel, service: &str) -> Result<Vec<Vec<u8>>, Status> {
+            use pb::server_reflection_request::MessageRequest;
+            use pb::server_reflection_response::MessageResponse;
+            use $pb as pb;
+            let (tx, rx) = tokio::sync::mpsc::channel::<pb::ServerReflectionRequest>(8);
+            let requests = futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|r| (r, rx))
+            });
+            let send = |ask: Ask| {
+                let message_request = match ask {
+                    Ask::Symbol(s) => MessageRequest::FileContainingSymbol(s),
+                    Ask::File(f) => MessageRequest::FileByFilename(f),
+                };
+                let tx = tx.clone();
+                async move {
+                    tx.send(pb::ServerReflectionRequest {
+                        host: String::new(),
+                        message_request: Some(message_request),
+                    })
+                    .await
+                    .map_err(|_| Status::cancelled("reflection stream closed"))
+                }
+            };
+            let mut client = pb::server_reflection_client::ServerReflectionClient::new(channel);
+            send(Ask::Symbol(service.to_string())).await?;
+            let mut answers = client.server_reflection_info(requests).await?.into_inner();
+            let mut files = Files::default();
+            let mut pending = 1usize;
+            while pending > 0 {
+                let Some(answer) = answers.message().await? else {
+                    return Err(Status::unknown("reflection stream ended early"));
+                };
+                pending -= 1;
+                match answer.message_response {
+                    Some(MessageResponse::FileDescriptorResponse(r)) => {
+                        for ask in files.add(r.file_descriptor_proto)? {
+                            pending += 1;
+                            send(ask).await?;
+                        }
+                    }
+                    Some(MessageResponse::ErrorResponse(e)) => {
+                        let status = Status::new(Code::from(e.error_code), e.error_message);
+                        files.missing(status)?;
+                    }
+                    _ => return Err(Status::unknown("unexpected reflection answer")),
+                }
+            }
+            Ok(files.encoded())
+        }
+    };
+}
+
+conversation!(fetch_v1, tonic_reflection::pb::v1);
+conversation!(fetch_v1alpha, tonic_reflection::pb::v1alpha);
+
+/// Files received so far, and the imports already asked for.
+#[derive(Default)]
+struct Files {
+    received: BTreeMap<String, Vec<u8>>,
+    asked: BTreeSet<String>,
+}
+
+impl Files {
+    /// Keeps new files and returns the questions for imports not yet known.
+    fn add(&mut self, encoded: Vec<Vec<u8>>) -> Result<Vec<Ask>, Status> {
+        let mut asks = Vec::new();
+        for bytes in encoded {
+            let file = FileDescriptorProto::decode(bytes.as_slice())
+                .map_err(|e| Status::internal(format!("bad file descriptor: {e}")))?;
+            let name = file.name().to_string();
+            self.asked.insert(name.clone());
+            for dep in &file.dependency {
+                if !self.received.contains_key(dep) && self.asked.insert(dep.clone()) {
+                    asks.push(Ask::File(dep.clone()));
+                }
+            }
+            self.received.insert(name, bytes);
+        }
+        Ok(asks)
+    }
+
+    /// An import the server does not have is left out: servers often omit the
+    /// well-known types, which [`pool`] supplies. A service it does not know is
+    /// an error.
+    fn missing(&mut self, status: Status) -> Result<(), Status> {
+        if status.code() != Code::NotFound || self.received.is_empty() {
+            return Err(status);
+        }
+        Ok(())
+    }
+
+    fn encoded(self) -> Vec<Vec<u8>> {
+        self.received.into_values().collect()
+    }
+}
+
+/// The server's descriptions of `service` and everything it depends on.
+pub async fn pool(channel: Channel, service: &str) -> Result<DescriptorPool, String> {
+    let files = match fetch_v1(channel.clone(), service).await {
+        Err(s) if s.code() == Code::Unimplemented => fetch_v1alpha(channel, service).await,
+        other => other,
+    }
+    .map_err(|s| format!("reflection: {}", describe(&s)))?;
+    let mut protos = Vec::new();
+    let mut names = BTreeSet::new();
+    for bytes in files {
+        let file = FileDescriptorProto::decode(bytes.as_slice()).map_err(|e| e.to_string())?;
+        names.insert(file.name().to_string());
+        protos.push(file);
+    }
+    // Servers often leave out the well-known types; protox carries them.
+    let google = protox::file::GoogleFileResolver::new();
+    let deps: BTreeSet<String> = protos.iter().flat_map(|f| f.dependency.clone()).collect();
+    for dep in deps.difference(&names) {
+        if let Ok(file) = protox::file::FileResolver::open_file(&google, dep) {
+            protos.push(file.file_descriptor_proto().clone());
+        }
+    }
+    let mut pool = DescriptorPool::new();
+    pool.add_file_descriptor_protos(protos)
+        .map_err(|e| format!("reflection: the server's descriptors do not build: {e}"))?;
+    Ok(pool)
+}
+
+fn describe(status: &Status) -> String {
+    let name = crate::spec::CODE_NAMES
+        .get(status.code() as usize)
+        .copied()
+        .unwrap_or("UNKNOWN");
+    if status.message().is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}: {}", status.message())
+    }
+}
