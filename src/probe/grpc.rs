@@ -2,7 +2,14 @@
 //! with a message built from the check's JSON, and turn the answer back into
 //! JSON. Messages are dynamic, described by the compiled `.proto` sources.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::ServerName;
 
 use http::uri::PathAndQuery;
 use prost::Message as _;
@@ -18,11 +25,12 @@ use super::errors::{AttemptError, ErrorKind};
 use super::expect::{Failure, fail};
 use super::graphql::first_difference;
 use super::observed::{GrpcCall, Observed};
-use crate::spec::{CODE_NAMES, Check, GrpcSpec};
+use super::tcp::TlsConfigs;
+use crate::spec::{CODE_NAMES, Check, GrpcSpec, split_host_port};
 
-pub async fn attempt(check: &Check) -> Result<Observed, AttemptError> {
+pub async fn attempt(tls: &TlsConfigs, check: &Check) -> Result<Observed, AttemptError> {
     let limit = check.timeout.get();
-    match tokio::time::timeout(limit, call(check, limit)).await {
+    match tokio::time::timeout(limit, call(tls, check, limit)).await {
         Err(_) => Err(AttemptError::timeout(limit)),
         Ok(r) => r,
     }
@@ -32,13 +40,13 @@ fn setup_error(msg: impl std::fmt::Display) -> AttemptError {
     AttemptError::new(ErrorKind::Protocol, format!("grpc: {msg}"))
 }
 
-async fn call(check: &Check, limit: Duration) -> Result<Observed, AttemptError> {
+async fn call(tls: &TlsConfigs, check: &Check, limit: Duration) -> Result<Observed, AttemptError> {
     let spec = check
         .grpc
         .as_ref()
         .ok_or_else(|| setup_error("no `grpc` section"))?;
     let begun = Instant::now();
-    let channel = connect(check, spec, limit).await?;
+    let (channel, cert_not_after) = connect(tls, check, spec, limit).await?;
     let connected = begun.elapsed();
     let method = if spec.reflection {
         reflected_method(channel.clone(), spec).await?
@@ -121,6 +129,7 @@ async fn call(check: &Check, limit: Duration) -> Result<Observed, AttemptError> 
     Ok(Observed {
         body,
         connect: Some(connected),
+        cert_not_after,
         grpc: Some(GrpcCall {
             code: CODE_NAMES
                 .get(status.code() as usize)
@@ -158,16 +167,65 @@ async fn reflected_method(
         .ok_or_else(|| setup_error(format!("reflection: `{service}` has no method `{method}`")))
 }
 
-async fn connect(check: &Check, spec: &GrpcSpec, limit: Duration) -> Result<Channel, AttemptError> {
-    let mut endpoint = Endpoint::from_shared(format!("http://{}", check.target))
+/// A channel over h2c, or over TLS set up here so that handshake failures are
+/// classified as for other checks and the certificate can be judged.
+async fn connect(
+    tls: &TlsConfigs,
+    check: &Check,
+    spec: &GrpcSpec,
+    limit: Duration,
+) -> Result<(Channel, Option<DateTime<Utc>>), AttemptError> {
+    let endpoint = Endpoint::from_shared(format!("http://{}", check.target))
         .map_err(setup_error)?
         .connect_timeout(limit)
         .timeout(limit);
-    if let Some(authority) = &spec.authority {
-        let origin = format!("http://{authority}").parse().map_err(setup_error)?;
-        endpoint = endpoint.origin(origin);
+    let scheme = if spec.tls { "https" } else { "http" };
+    let authority = spec.authority.as_deref().unwrap_or(&check.target);
+    let origin = format!("{scheme}://{authority}")
+        .parse()
+        .map_err(setup_error)?;
+    let endpoint = endpoint.origin(origin);
+    if !spec.tls {
+        let channel = endpoint.connect().await.map_err(|e| transport_error(&e))?;
+        return Ok((channel, None));
     }
-    endpoint.connect().await.map_err(|e| transport_error(&e))
+    let (host, port) = split_host_port(&check.target)
+        .ok_or_else(|| setup_error(format!("`{}` is not host:port", check.target)))?;
+    let tcp = TcpStream::connect((host, port))
+        .await
+        .map_err(|e| AttemptError::from_connect(&e))?;
+    let name = split_host_port(authority)
+        .map_or(host, |(h, _)| h)
+        .to_string();
+    let name = ServerName::try_from(name)
+        .map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: server name: {e}")))?;
+    let mut config = (*tls.get(spec.insecure)?).clone();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let stream = TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| AttemptError::from_handshake(&e))?;
+    let not_after = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|certs| certs.first())
+        .and_then(|leaf| super::http::cert_not_after(leaf.as_ref()));
+    // The channel gets this one connection; an attempt never reconnects.
+    let slot = Arc::new(Mutex::new(Some(stream)));
+    let connector = tower::service_fn(move |_: http::Uri| {
+        let stream = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        async move {
+            stream
+                .map(TokioIo::new)
+                .ok_or_else(|| std::io::Error::other("the connection was already used"))
+        }
+    });
+    let channel = endpoint
+        .connect_with_connector(connector)
+        .await
+        .map_err(|e| transport_error(&e))?;
+    Ok((channel, not_after))
 }
 
 /// A connection that failed, classified by the socket error inside.

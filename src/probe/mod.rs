@@ -82,7 +82,7 @@ impl Prober {
                 CheckType::Http => self.http.attempt(check).await,
                 CheckType::Graphql => graphql::attempt(&self.http, check).await,
                 CheckType::Tcp => tcp::attempt(&self.tls, check).await,
-                CheckType::Grpc => grpc::attempt(check).await,
+                CheckType::Grpc => grpc::attempt(&self.tls, check).await,
             };
             let latency = begun.elapsed();
             let judged = expect::judge(check, outcome, latency);

@@ -38,7 +38,7 @@ pub struct TlsConfigs {
 }
 
 impl TlsConfigs {
-    fn get(&self, insecure: bool) -> Result<Arc<ClientConfig>, AttemptError> {
+    pub(super) fn get(&self, insecure: bool) -> Result<Arc<ClientConfig>, AttemptError> {
         let slot = if insecure {
             &self.insecure
         } else {

@@ -55,6 +55,13 @@ pub struct GrpcSpec {
     /// The `:authority` sent, when it is not the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authority: Option<String>,
+    /// Speak TLS (with ALPN `h2`); verified against the system's trust roots.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls: bool,
+    /// Skip certificate verification. The certificate is still read, so
+    /// `cert_valid_for` keeps working.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
     /// Server streaming: read at most this many messages. With 1, `response` is
     /// the first message; with more, the list of messages read.
     #[serde(default = "default_max_messages")]

@@ -40,10 +40,10 @@ pub(crate) fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mu
             "`expect.response`: a `grpc` check expects a mapping of response fields".into(),
         ));
     }
-    if c.expect.cert_valid_for.is_some() {
+    if c.expect.cert_valid_for.is_some() && !c.grpc.as_ref().is_some_and(|g| g.tls) {
         errors.push((
-            pos.key("/expect/cert_valid_for"),
-            "`expect.cert_valid_for` does not apply to a `grpc` check".into(),
+            pos.value("/expect/cert_valid_for"),
+            "`expect.cert_valid_for` needs `grpc.tls: true`".into(),
         ));
     }
     let Some(g) = &mut c.grpc else {
@@ -54,6 +54,12 @@ pub(crate) fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mu
         return;
     };
     metadata(g, pos, errors);
+    if !g.tls && pos.has("/grpc/insecure") {
+        errors.push((
+            pos.key("/grpc/insecure"),
+            "`grpc.insecure`: only applies with `tls: true`".into(),
+        ));
+    }
     if g.health {
         for field in ["method", "proto", "import_paths", "request", "reflection"] {
             let at = format!("/grpc/{field}");

@@ -166,6 +166,41 @@ fn reflection_describes_the_service_in_either_version() {
 }
 
 #[test]
+fn tls_verifies_the_certificate_unless_insecure() {
+    let pki = servers::pki(std::time::Duration::from_secs(30 * 86_400));
+    let target = crate::grpc_server::start_tls(&pki).to_string();
+    let probed = run(&[
+        grpc_check(
+            "insecure",
+            &target,
+            "grpc: {health: true, tls: true, insecure: true}\nexpect: {cert_valid_for: 7d}\n",
+        ),
+        grpc_check(
+            "expiring",
+            &target,
+            "grpc: {health: true, tls: true, insecure: true}\nexpect: {cert_valid_for: 60d}\n",
+        ),
+        grpc_check("untrusted", &target, "grpc: {health: true, tls: true}\n"),
+        grpc_check(
+            "plain",
+            &server().to_string(),
+            "grpc: {health: true, tls: true, insecure: true}\n",
+        ),
+    ]);
+    let ok = probed.result("insecure");
+    assert_eq!(ok["up"], true, "{ok:#}");
+    assert!(ok["cert_expires_at"].is_string(), "{ok:#}");
+    assert_eq!(failures(probed.result("expiring"))[0].0, "cert_valid_for");
+    let untrusted = probed.result("untrusted");
+    assert_eq!(untrusted["error_kind"], "tls");
+    assert_eq!(
+        untrusted["error"],
+        "tls: certificate not trusted: unknown issuer (UnknownIssuer)"
+    );
+    assert_eq!(probed.result("plain")["error_kind"], "tls");
+}
+
+#[test]
 fn status_codes_are_expected_by_name() {
     let probed = run(&[
         shop_check(

@@ -108,3 +108,24 @@ pub fn start(v1: bool) -> SocketAddr {
         addr
     })
 }
+
+/// The health service and the catalog over TLS with `pki`'s leaf certificate.
+pub fn start_tls(pki: &servers::Pki) -> SocketAddr {
+    use tonic::transport::{Identity, ServerTlsConfig};
+    let identity = Identity::from_pem(&pki.cert_pem, &pki.key_pem);
+    servers::runtime().block_on(async {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        reporter.set_serving::<CatalogServer<Shop>>().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let incoming = tonic::transport::server::TcpIncoming::from(listener);
+        let server = tonic::transport::Server::builder()
+            .tls_config(ServerTlsConfig::new().identity(identity))
+            .unwrap()
+            .add_service(health)
+            .add_service(CatalogServer::new(Shop))
+            .serve_with_incoming(incoming);
+        tokio::spawn(server);
+        addr
+    })
+}
