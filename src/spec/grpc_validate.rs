@@ -49,7 +49,7 @@ pub(crate) fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mu
     let Some(g) = &mut c.grpc else {
         errors.push((
             pos.value("/type"),
-            "a `grpc` check needs a `grpc:` section with `health: true`, or `service`, `method` and `proto`".into(),
+            "a `grpc` check needs a `grpc:` section with `health: true`, or `service` and `method` with `proto` or `reflection: true`".into(),
         ));
         return;
     };

@@ -56,7 +56,7 @@ pub fn secret_pointers(
     {
         out.insert("/target".into());
     }
-    for headers in ["/http/headers", "/webhook/headers"] {
+    for headers in ["/http/headers", "/webhook/headers", "/grpc/metadata"] {
         if let Some(Value::Object(map)) = canonical.pointer(headers) {
             for name in map.keys() {
                 if SECRET_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
@@ -143,5 +143,12 @@ mod tests {
             "{s:?}"
         );
         assert!(!masked(&v, &s).to_string().contains("glpat"));
+    }
+
+    #[test]
+    fn grpc_credential_metadata_is_secret() {
+        let v = json!({"grpc": {"metadata": {"x-api-key": "k", "x-team": "a"}}});
+        let s = secret_pointers(Kind::Check, &v, &BTreeSet::new());
+        assert_eq!(s, ["/grpc/metadata/x-api-key".to_string()].into());
     }
 }

@@ -275,6 +275,54 @@ fn a_slow_method_times_out_and_a_closed_port_is_a_connect_error() {
 }
 
 #[test]
+fn imports_resolve_through_import_paths() {
+    let files = Files::new(&[
+        (
+            "checks/pay.yaml",
+            "kind: Check\nname: pay\ntype: grpc\ntarget: localhost:50051\ngrpc:\n  service: pay.v1.Payments\n  method: Get\n  proto: ../api/pay.proto\n  import_paths: [../lib]\n  request: {amount: {cents: \"5\"}}\n",
+        ),
+        (
+            "api/pay.proto",
+            "syntax = \"proto3\";\npackage pay.v1;\nimport \"common/money.proto\";\nservice Payments { rpc Get(Req) returns (common.Money); }\nmessage Req { common.Money amount = 1; }\n",
+        ),
+        (
+            "lib/common/money.proto",
+            "syntax = \"proto3\";\npackage common;\nmessage Money { int64 cents = 1; }\n",
+        ),
+    ]);
+    let run = files.run(&["validate", "-f", "checks"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let moved = Files::new(&[(
+        "checks/pay.yaml",
+        "kind: Check\nname: pay\ntype: grpc\ntarget: localhost:50051\ngrpc:\n  service: pay.v1.Payments\n  method: Get\n  proto: ../api/pay.proto\n",
+    )]);
+    let run = moved.run(&["validate", "-f", "checks"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .starts_with("checks/pay.yaml:8:10: `grpc.proto`: "),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn validate_checks_tls_and_health_settings() {
+    let yaml = "kind: Check\nname: a\ntype: grpc\ntarget: localhost:443\ngrpc: {health: true, insecure: true, reflection: true}\nexpect: {cert_valid_for: 7d}\n---\nkind: Check\nname: b\ntype: grpc\ntarget: localhost:443\n";
+    assert_problems(
+        &[("checks/api.yaml", yaml)],
+        &[
+            "checks/api.yaml:5:22: `grpc.insecure`: only applies with `tls: true`",
+            "checks/api.yaml:5:38: `grpc.reflection`: does not apply with `health: true`, which \
+             calls `grpc.health.v1.Health/Check`",
+            "checks/api.yaml:6:26: `expect.cert_valid_for` needs `grpc.tls: true`",
+            "checks/api.yaml:10:7: a `grpc` check needs a `grpc:` section with `health: true`, \
+             or `service` and `method` with `proto` or `reflection: true`",
+        ],
+    );
+}
+
+#[test]
 fn validate_checks_the_call_against_the_proto() {
     let check = |name: &str, grpc: &str| {
         format!(
