@@ -194,9 +194,13 @@ async fn connect(
     let tcp = TcpStream::connect((host, port))
         .await
         .map_err(|e| AttemptError::from_connect(&e))?;
-    let name = split_host_port(authority)
-        .map_or(host, |(h, _)| h)
-        .to_string();
+    // The authority's host, or the authority itself when it has no port.
+    let name = match (&spec.authority, split_host_port(authority)) {
+        (_, Some((h, _))) => h,
+        (Some(a), None) => a.as_str(),
+        (None, None) => host,
+    }
+    .to_string();
     let name = ServerName::try_from(name)
         .map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: server name: {e}")))?;
     let mut config = (*tls.get(spec.insecure)?).clone();
