@@ -102,6 +102,12 @@ impl Judged {
             latency_ms: millis(self.latency),
             connect_ms,
             status_code,
+            grpc_code: self
+                .outcome
+                .as_ref()
+                .ok()
+                .and_then(|r| r.grpc.as_ref())
+                .map(|g| g.code.to_string()),
             error,
             error_kind,
             failures: self.failures,

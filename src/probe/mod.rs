@@ -41,6 +41,9 @@ pub struct ProbeResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_ms: Option<f64>,
     pub status_code: Option<u16>,
+    /// gRPC: the name of the status code the call ended with, e.g. `NOT_FOUND`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grpc_code: Option<String>,
     /// What went wrong, for people: `connection refused`, `status: expected 200, got 503`.
     pub error: Option<String>,
     /// The class of failure, stable across runs: part of an incident's identity.

@@ -225,6 +225,8 @@ fn status_codes_are_expected_by_name() {
         failures(probed.result("found-but-expected-missing")),
         [f("code", "NOT_FOUND", "OK")]
     );
+    assert_eq!(probed.result("missing")["grpc_code"], "NOT_FOUND");
+    assert_eq!(probed.result("missing")["status_code"], Value::Null);
     let closed = probed.result("closed");
     assert_eq!(
         closed["error"],

@@ -27,6 +27,7 @@ fn failure(check: &str) -> ProbeResult {
         latency_ms: 3.5,
         connect_ms: None,
         status_code: None,
+        grpc_code: None,
         error: Some("connection refused".into()),
         error_kind: Some(ErrorKind::Connect),
         failures: Vec::new(),
@@ -42,6 +43,7 @@ fn success(check: &str) -> ProbeResult {
     ProbeResult {
         up: true,
         status_code: Some(200),
+        grpc_code: None,
         error: None,
         error_kind: None,
         ..failure(check)
