@@ -391,3 +391,11 @@ fn yaml_to_json(text: &str) -> Value {
     }
     root.unwrap_or_else(|| panic!("no YAML document in:\n{text}"))
 }
+
+#[test]
+fn the_example_checks_are_valid() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/checks");
+    let out = crate::support::run(&["validate", "-f", dir]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("Valid: "), "{}", out.stdout);
+}
