@@ -1,9 +1,11 @@
-//! Throughput of `uptimeping test` over many HTTP checks against a local server.
+//! Throughput of `uptimeping test` over many HTTP and gRPC checks against local servers.
 //!
 //!     cargo bench --bench http_probes -- [--checks N] [--runs R] [--concurrency C]
 //!
-//! Starts an HTTP server in this process (its CPU is not counted), writes N checks
-//! to a temporary directory, and runs the real release binary R times. Every check
+//! Starts an HTTP server and the tests' tonic server (health + a catalog service
+//! from `tests/protos/shop.proto`) in this process (their CPU is not counted), and
+//! for each kind — HTTP, gRPC health, gRPC unary `GetItem` from the .proto — writes
+//! N checks to a temporary directory and runs the real release binary R times. Every check
 //! opens its own connection, as in production. Prints one line per run and the
 //! medians: checks per second (wall), CPU seconds of the uptimeping process (user +
 //! system), checks per CPU-second, and peak resident memory.
@@ -65,6 +67,20 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+#[allow(dead_code, clippy::unwrap_used)]
+#[path = "../tests/it/grpc_server.rs"]
+mod grpc_server;
+#[allow(clippy::unwrap_used)]
+#[path = "../tests/it/servers.rs"]
+mod servers;
+/// The test servers, shared with the integration tests.
+#[allow(clippy::unwrap_used)]
+#[path = "../tests/it/support.rs"]
+mod support;
+
+/// The kind-specific lines of the i-th check's YAML.
+type CheckBody = Box<dyn Fn(usize) -> String>;
+
 fn main() {
     let o = options();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -81,32 +97,82 @@ fn main() {
         axum::routing::get(|| async { r#"{"status":"ok"}"# }),
     );
     runtime.spawn(async move { axum::serve(listener, app).await });
+    let grpc = grpc_server::start(true);
+    let proto = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/protos/shop.proto");
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut yaml = String::new();
-    for i in 0..o.checks {
-        yaml.push_str(&format!(
-            "---\nkind: Check\nname: bench-{i}\ntype: http\ntarget: http://{addr}/health/{i}\ntimeout: 10s\nexpect:\n  status: 200\n  json_path: {{\"$.status\": ok}}\n"
-        ));
+    let kinds: [(&str, CheckBody); 3] = [
+        (
+            "HTTP",
+            Box::new(move |i| {
+                format!(
+                    "type: http\ntarget: http://{addr}/health/{i}\nexpect:\n  status: 200\n  json_path: {{\"$.status\": ok}}\n"
+                )
+            }),
+        ),
+        (
+            "gRPC health",
+            Box::new(move |_| format!("type: grpc\ntarget: {grpc}\ngrpc: {{health: true}}\n")),
+        ),
+        (
+            "gRPC unary",
+            Box::new(move |_| {
+                format!(
+                    "type: grpc\ntarget: {grpc}\ngrpc: {{proto: shop.proto, service: shop.v1.Catalog, method: GetItem, request: {{sku: abc-1}}}}\nexpect: {{response: {{display_name: Widget 1}}}}\n"
+                )
+            }),
+        ),
+    ];
+    let mut summary = Vec::new();
+    for (label, body) in &kinds {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::copy(proto, dir.path().join("shop.proto")).expect("copy proto");
+        let yaml: String = (0..o.checks)
+            .map(|i| {
+                format!(
+                    "---\nkind: Check\nname: bench-{i}\ntimeout: 10s\n{}",
+                    body(i)
+                )
+            })
+            .collect();
+        std::fs::write(dir.path().join("checks.yaml"), yaml).expect("write checks");
+        summary.push((label, measure(&o, label, dir.path())));
     }
-    std::fs::write(dir.path().join("checks.yaml"), yaml).expect("write checks");
-
+    println!();
     println!(
-        "uptimeping test: {} HTTP checks, concurrency {}, {} runs, server {addr}",
+        "{:<12} {:>10} {:>14} {:>10}",
+        "kind", "checks/s", "checks/cpu_s", "rss_MiB"
+    );
+    for (label, (rate, per_cpu, rss)) in &summary {
+        println!("{label:<12} {rate:>10.0} {per_cpu:>14.0} {rss:>10.1}");
+    }
+    let http_per_cpu = summary[0].1.1;
+    println!(
+        "HTTP vs blackbox_exporter (~{BLACKBOX_PROBES_PER_CPU_SECOND:.0} probes per CPU-s): {:.1}x",
+        http_per_cpu / BLACKBOX_PROBES_PER_CPU_SECOND
+    );
+    let _ = std::io::stdout().flush();
+}
+
+/// Runs `uptimeping test` over `dir` `o.runs` times; returns the medians of checks
+/// per second and per CPU-second, and the peak RSS in MiB.
+fn measure(o: &Options, label: &str, dir: &std::path::Path) -> (f64, f64, f64) {
+    println!();
+    println!(
+        "uptimeping test: {} {label} checks, concurrency {}, {} runs",
         o.checks, o.concurrency, o.runs
     );
     println!(
         "{:>4} {:>10} {:>10} {:>12} {:>14} {:>10}",
         "run", "wall_s", "checks/s", "cpu_s", "checks/cpu_s", "up"
     );
-    let (mut rates, mut per_cpu, mut cpus) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut rates, mut per_cpu) = (Vec::new(), Vec::new());
     let mut peak_rss_kib = 0;
     for run in 1..=o.runs {
         let (cpu_before, _) = children_cpu();
         let started = Instant::now();
         let out = Command::new(env!("CARGO_BIN_EXE_uptimeping"))
             .args(["test", "-f"])
-            .arg(dir.path())
+            .arg(dir)
             .args(["-o", "json", "--concurrency", &o.concurrency.to_string()])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -125,27 +191,18 @@ fn main() {
             o.checks as f64 / cpu
         );
         if up != o.checks {
+            let first_down = results
+                .iter()
+                .find(|r| r["up"] != true)
+                .map(|r| r["error"].to_string())
+                .unwrap_or_default();
             eprintln!(
-                "only {up} of {} checks were up; the figures of this run are not comparable",
+                "only {up} of {} checks were up ({first_down}); the figures of this run are not comparable",
                 o.checks
             );
         }
         rates.push(rate);
         per_cpu.push(o.checks as f64 / cpu);
-        cpus.push(cpu);
     }
-    let per_cpu_median = median(per_cpu);
-    println!();
-    println!("median checks/s:            {:.0}", median(rates));
-    println!("median CPU seconds per run: {:.3}", median(cpus));
-    println!("median checks per CPU-s:    {per_cpu_median:.0}");
-    println!(
-        "peak RSS:                   {:.1} MiB",
-        peak_rss_kib as f64 / 1024.0
-    );
-    println!(
-        "vs blackbox_exporter (~{BLACKBOX_PROBES_PER_CPU_SECOND:.0} probes per CPU-s): {:.1}x",
-        per_cpu_median / BLACKBOX_PROBES_PER_CPU_SECOND
-    );
-    let _ = std::io::stdout().flush();
+    (median(rates), median(per_cpu), peak_rss_kib as f64 / 1024.0)
 }
