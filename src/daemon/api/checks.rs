@@ -92,7 +92,10 @@ async fn one(
         .resource(tenant, Kind::Check, name.to_string())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no check named `{name}`")))?;
-    let rts = state.store.check_runtimes(tenant).await?;
+    let rts = state
+        .store
+        .check_runtimes(tenant, Some(name.to_string()))
+        .await?;
     let mut s = summary(&r, rts.get(name)).ok_or_else(|| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -114,7 +117,7 @@ pub async fn list(
         .store
         .resources(key.tenant_id, Some(Kind::Check))
         .await?;
-    let rts = state.store.check_runtimes(key.tenant_id).await?;
+    let rts = state.store.check_runtimes(key.tenant_id, None).await?;
     let out = resources
         .iter()
         .filter_map(|r| summary(r, rts.get(&r.name)))

@@ -41,19 +41,25 @@ pub fn load_state(c: &Connection, tenant: i64) -> Result<TenantState> {
         )
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("no tenant {tenant}")))?;
-    let resources = list(c, tenant, None)?;
+    let resources = list(c, tenant, None, None)?;
     Ok(TenantState {
         revision: revision as u64,
         resources,
     })
 }
 
-fn list(c: &Connection, tenant: i64, kind: Option<Kind>) -> Result<Vec<StoredResource>> {
+/// Resources of a tenant, optionally of one kind and one name.
+fn list(
+    c: &Connection,
+    tenant: i64,
+    kind: Option<Kind>,
+    name: Option<&str>,
+) -> Result<Vec<StoredResource>> {
     let mut stmt = c.prepare_cached(
         "SELECT kind, name, spec, secrets, source, file, line FROM resources
-         WHERE tenant_id = ?1 AND (?2 IS NULL OR kind = ?2) ORDER BY kind, name",
+         WHERE tenant_id = ?1 AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR name = ?3) ORDER BY kind, name",
     )?;
-    let rows = stmt.query_map(params![tenant, kind.map(|k| k.as_str())], |r| {
+    let rows = stmt.query_map(params![tenant, kind.map(|k| k.as_str()), name], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
@@ -130,7 +136,7 @@ pub fn bump_revision(c: &Connection, tenant: i64) -> Result<u64> {
 
 impl Store {
     pub async fn resources(&self, tenant: i64, kind: Option<Kind>) -> Result<Vec<StoredResource>> {
-        self.read(move |c| list(c, tenant, kind)).await
+        self.read(move |c| list(c, tenant, kind, None)).await
     }
 
     pub async fn resource(
@@ -139,12 +145,8 @@ impl Store {
         kind: Kind,
         name: String,
     ) -> Result<Option<StoredResource>> {
-        self.read(move |c| {
-            Ok(list(c, tenant, Some(kind))?
-                .into_iter()
-                .find(|r| r.name == name))
-        })
-        .await
+        self.read(move |c| Ok(list(c, tenant, Some(kind), Some(&name))?.into_iter().next()))
+            .await
     }
 
     /// Every check of every tenant, for the scheduler.
@@ -252,17 +254,19 @@ pub struct CheckRuntime {
 }
 
 impl Store {
+    /// Runtime state of every check of a tenant, or of the one named `only`.
     pub async fn check_runtimes(
         &self,
         tenant: i64,
+        only: Option<String>,
     ) -> Result<std::collections::HashMap<String, CheckRuntime>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT s.name, s.paused, s.last_run_at, s.last_up, s.last_latency_ms, s.last_error,
                         (SELECT id FROM incidents i WHERE i.tenant_id = s.tenant_id AND i.check_name = s.name AND i.status != 'resolved')
-                 FROM check_state s WHERE s.tenant_id = ?1",
+                 FROM check_state s WHERE s.tenant_id = ?1 AND (?2 IS NULL OR s.name = ?2)",
             )?;
-            let rows = stmt.query_map([tenant], |r| {
+            let rows = stmt.query_map(params![tenant, only], |r| {
                 Ok((r.get::<_, String>(0)?, CheckRuntime { paused: r.get(1)?, last_run_at: r.get(2)?, last_up: r.get(3)?, last_latency_ms: r.get(4)?, last_error: r.get(5)?, open_incident: r.get(6)? }))
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
