@@ -103,6 +103,10 @@ pub struct CheckDetail {
     pub spec: serde_json::Value,
     /// Uptime over the last 24 hours, 0–100, when there are results.
     pub uptime_24h: Option<f64>,
+    /// Why the check's alerts are held back now (a maintenance window, a
+    /// dependency down), if they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alerts_held: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

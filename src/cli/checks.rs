@@ -231,6 +231,7 @@ fn detail_text(d: &CheckDetail) -> String {
             "Uptime 24h",
             or_dash(d.uptime_24h.map(|u| format!("{u:.2}%"))),
         ),
+        ("Alerts held", or_dash(d.alerts_held.as_ref())),
     ]);
     let spec = serde_saphyr::to_string(&d.spec).unwrap_or_else(|_| d.spec.to_string());
     text.push_str("\nSpec:\n");

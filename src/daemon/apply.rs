@@ -164,6 +164,23 @@ fn references_hold(
             }
         }
     }
+    let edges: BTreeMap<&str, Vec<&str>> = after
+        .iter()
+        .filter_map(|((_, name), spec)| match spec {
+            Some(crate::spec::Spec::Check(c)) => Some((
+                name.as_str(),
+                c.depends_on.iter().map(String::as_str).collect(),
+            )),
+            _ => None,
+        })
+        .collect();
+    if let Some(cycle) = crate::spec::dependency_cycle(&edges) {
+        missing.push(format!(
+            "Check `{}`: `depends_on` would make a circle ({})",
+            cycle[0],
+            cycle.join(" → ")
+        ));
+    }
     if missing.is_empty() {
         Ok(())
     } else {

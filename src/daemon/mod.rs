@@ -28,7 +28,7 @@ use store::Store;
 
 /// The tenant that watch mode applies to: the one a fresh daemon creates.
 const WATCH_TENANT: i64 = 1;
-/// How often escalations are looked for.
+/// How often held-back openings, escalations and reminders are looked for.
 const ESCALATION_TICK: Duration = Duration::from_secs(5);
 /// How often old results are pruned.
 const RETENTION_TICK: Duration = Duration::from_secs(3600);
@@ -43,8 +43,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     bootstrap(&store, &config).await?;
 
     let metrics = Arc::new(metrics::Metrics::new());
-    let notifier = notify::Notifier::new(store.clone(), Arc::clone(&metrics))
-        .context("setting up the notifier")?;
+    let notify_options = notify::Options {
+        tenant_rate: config.notify_rate_limit,
+        ..notify::Options::default()
+    };
+    let notifier =
+        notify::Notifier::with_options(store.clone(), Arc::clone(&metrics), notify_options)
+            .context("setting up the notifier")?;
     let wake_notifier = notifier.waker();
     let tenant_names = Arc::new(std::sync::RwLock::new(store.tenant_names().await?));
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
@@ -151,15 +156,15 @@ async fn maintenance(
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
-            _ = escalate.tick() => match store.escalate_due().await {
+            _ = escalate.tick() => match store.alert_due(store::now_ms()).await {
                 Ok(t) if !t.is_empty() => {
                     for e in &t {
-                        tracing::info!(tenant = e.tenant, check = %e.check, incident = e.incident, "incident escalated");
+                        tracing::info!(tenant = e.tenant, check = %e.check, incident = e.incident, event = e.event, "alert policy");
                     }
                     notifier.notify_one();
                 }
                 Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "escalation pass failed"),
+                Err(e) => tracing::error!(error = %e, "alert policy pass failed"),
             },
             _ = prune.tick() => match store.prune_results(retention.as_millis() as i64).await {
                 Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned results past the retention"),

@@ -19,6 +19,11 @@ pub fn canonical(spec: &Spec) -> Value {
             serde_json::to_value(&*c)
         }
         Spec::Template(t) => serde_json::to_value(&*t),
+        Spec::Maintenance(m) => {
+            m.checks.sort();
+            m.checks.dedup();
+            serde_json::to_value(&*m)
+        }
     };
     // Serialising plain data into a Value cannot fail; fall back to null rather than panic.
     let mut value = value.unwrap_or(Value::Null);

@@ -69,6 +69,11 @@ pub struct Check {
     pub expect: Expect,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alert: Option<Alert>,
+    /// Checks this one needs (a gateway, a database): while one of them is down,
+    /// this check's alerts are held back, and sent if it is still down once they
+    /// are up again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -411,6 +416,13 @@ pub struct Alert {
     /// Name of a `Template` resource for the messages; channels' own templates otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// Send a message when the incident resolves.
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub send_on_resolved: bool,
+    /// Remind the channels this often while the incident stays open and nobody
+    /// has acknowledged it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remind_every: Option<Duration>,
 }
 
 #[derive(
@@ -435,6 +447,9 @@ fn default_connect_timeout() -> Duration {
 }
 fn default_true() -> bool {
     true
+}
+fn is_true(b: &bool) -> bool {
+    *b
 }
 fn default_method() -> String {
     "GET".into()
@@ -504,5 +519,66 @@ impl Check {
             alert.channels.sort();
             alert.channels.dedup();
         }
+        self.depends_on.sort();
+        self.depends_on.dedup();
+    }
+}
+
+/// A cycle in `depends_on` (`a → b → a`), if there is one. A cycle would let checks
+/// hold back each other's alerts for ever, so it is refused.
+pub fn dependency_cycle<'a>(edges: &BTreeMap<&'a str, Vec<&'a str>>) -> Option<Vec<&'a str>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Visiting,
+        Done,
+    }
+    fn visit<'a>(
+        node: &'a str,
+        edges: &BTreeMap<&'a str, Vec<&'a str>>,
+        marks: &mut BTreeMap<&'a str, Mark>,
+        path: &mut Vec<&'a str>,
+    ) -> Option<Vec<&'a str>> {
+        match marks.get(node) {
+            Some(Mark::Done) => return None,
+            Some(Mark::Visiting) => {
+                let from = path.iter().position(|n| *n == node).unwrap_or(0);
+                let mut cycle = path[from..].to_vec();
+                cycle.push(node);
+                return Some(cycle);
+            }
+            None => {}
+        }
+        marks.insert(node, Mark::Visiting);
+        path.push(node);
+        for next in edges.get(node).into_iter().flatten() {
+            if let Some(c) = visit(next, edges, marks, path) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        marks.insert(node, Mark::Done);
+        None
+    }
+    let mut marks = BTreeMap::new();
+    for node in edges.keys() {
+        if let Some(c) = visit(node, edges, &mut marks, &mut Vec::new()) {
+            return Some(c);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod dependency_tests {
+    use super::*;
+
+    #[test]
+    fn cycles_are_found_and_chains_are_not_cycles() {
+        let chain = BTreeMap::from([("a", vec!["b"]), ("b", vec!["c"]), ("c", vec![])]);
+        assert_eq!(dependency_cycle(&chain), None);
+        let looped = BTreeMap::from([("a", vec!["b"]), ("b", vec!["c"]), ("c", vec!["a"])]);
+        assert_eq!(dependency_cycle(&looped), Some(vec!["a", "b", "c", "a"]));
+        let diamond = BTreeMap::from([("a", vec!["b", "c"]), ("b", vec!["d"]), ("c", vec!["d"])]);
+        assert_eq!(dependency_cycle(&diamond), None);
     }
 }

@@ -121,10 +121,11 @@ fn load_source(
                 }
             },
             None => {
+                let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
                 diags.push(Diagnostic::new(
                     file,
                     root.pos,
-                    "missing `kind`; expected one of `Check`, `Channel`, `Template`",
+                    format!("missing `kind`; expected one of {}", quoted_list(&names)),
                 ));
                 continue;
             }
@@ -137,6 +138,7 @@ fn load_source(
             Kind::Check => typed(&value, kind, &positions, &mut errors, Spec::Check),
             Kind::Channel => typed(&value, kind, &positions, &mut errors, Spec::Channel),
             Kind::Template => typed(&value, kind, &positions, &mut errors, Spec::Template),
+            Kind::Maintenance => typed(&value, kind, &positions, &mut errors, Spec::Maintenance),
         };
         // Every named document counts for duplicate and reference checks, valid or not,
         // so one mistake does not cause a cascade of "not found" errors elsewhere.

@@ -12,7 +12,9 @@ mod grpc;
 mod grpc_validate;
 mod interpolate;
 mod load;
+mod maintenance;
 pub mod plan;
+mod rate;
 pub mod remote;
 mod schedule;
 pub mod schema;
@@ -35,6 +37,8 @@ pub use duration::Duration;
 pub use grpc::{CODE_NAMES, DEFAULT_MAX_MESSAGES, GrpcSpec, HEALTH_SERVICE};
 pub use interpolate::{Interpolated, interpolate};
 pub use load::{Bundle, load, load_env};
+pub use maintenance::{Maintenance, Window};
+pub use rate::Rate;
 pub use schedule::{MIN_INTERVAL, Schedule};
 pub use source::{Source, SourceError, read_paths};
 pub use template::Template;
@@ -48,16 +52,23 @@ pub enum Kind {
     Check,
     Channel,
     Template,
+    Maintenance,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Check, Kind::Channel, Kind::Template];
+    pub const ALL: [Kind; 4] = [
+        Kind::Check,
+        Kind::Channel,
+        Kind::Template,
+        Kind::Maintenance,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Check => "Check",
             Kind::Channel => "Channel",
             Kind::Template => "Template",
+            Kind::Maintenance => "Maintenance",
         }
     }
 }
@@ -85,6 +96,7 @@ pub enum Spec {
     Check(Check),
     Channel(Channel),
     Template(Template),
+    Maintenance(Maintenance),
 }
 
 impl Spec {
@@ -93,6 +105,7 @@ impl Spec {
             Spec::Check(_) => Kind::Check,
             Spec::Channel(_) => Kind::Channel,
             Spec::Template(_) => Kind::Template,
+            Spec::Maintenance(_) => Kind::Maintenance,
         }
     }
 
@@ -101,6 +114,7 @@ impl Spec {
             Spec::Check(c) => &c.name,
             Spec::Channel(c) => &c.name,
             Spec::Template(t) => &t.name,
+            Spec::Maintenance(m) => &m.name,
         }
     }
 }

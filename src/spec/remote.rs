@@ -42,6 +42,7 @@ pub fn check(mut d: Desired) -> Result<Checked, Vec<String>> {
         Kind::Check => typed(&value).map(Spec::Check),
         Kind::Channel => typed(&value).map(Spec::Channel),
         Kind::Template => typed(&value).map(Spec::Template),
+        Kind::Maintenance => typed(&value).map(Spec::Maintenance),
     }
     .map_err(|e| vec![format!("{label}: {e}")])?;
     let mut errors = Vec::new();
@@ -93,6 +94,14 @@ pub fn references(spec: &Spec) -> Vec<(&'static str, Kind, String)> {
                     out.push(("alert.template", Kind::Template, t.clone()));
                 }
             }
+            out.extend(
+                c.depends_on
+                    .iter()
+                    .map(|d| ("depends_on", Kind::Check, d.clone())),
+            );
+        }
+        Spec::Maintenance(m) => {
+            out.extend(m.checks.iter().map(|c| ("checks", Kind::Check, c.clone())));
         }
         Spec::Channel(c) => {
             if let Some(t) = &c.template {
@@ -114,5 +123,6 @@ pub fn parse_stored(kind: Kind, spec: &Value) -> Result<Spec, String> {
         Kind::Check => typed(&value).map(Spec::Check),
         Kind::Channel => typed(&value).map(Spec::Channel),
         Kind::Template => typed(&value).map(Spec::Template),
+        Kind::Maintenance => typed(&value).map(Spec::Maintenance),
     }
 }

@@ -3,7 +3,7 @@
 use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Value, json};
 
-use super::{Channel, Check, Kind, Template};
+use super::{Channel, Check, Kind, Maintenance, Template};
 
 /// One schema for any document: `kind` picks which resource's rules apply.
 pub fn document_schema() -> Value {
@@ -14,6 +14,7 @@ pub fn document_schema() -> Value {
             Kind::Check => Check::json_schema(&mut generator),
             Kind::Channel => Channel::json_schema(&mut generator),
             Kind::Template => Template::json_schema(&mut generator),
+            Kind::Maintenance => Maintenance::json_schema(&mut generator),
         };
         let mut value = schema.to_value();
         if let Some(obj) = value.as_object_mut() {
@@ -35,7 +36,7 @@ pub fn document_schema() -> Value {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://uptimeping.dev/schema/resources.json",
         "title": "uptimeping resource",
-        "description": "One YAML document of an uptimeping check file: a Check, Channel or Template.",
+        "description": "One YAML document of an uptimeping check file: a Check, Channel, Template or Maintenance.",
         "type": "object",
         "required": ["kind", "name"],
         "properties": {"kind": {"enum": Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>()}},

@@ -24,6 +24,22 @@ pub(crate) fn resource(spec: &mut Spec, pos: &Positions, base_dir: &Path, errors
         Spec::Check(c) => check(c, pos, base_dir, errors),
         Spec::Channel(c) => channel(c, pos, errors),
         Spec::Template(t) => template(t, pos, errors),
+        Spec::Maintenance(m) => maintenance(m, pos, errors),
+    }
+}
+
+/// The shortest reminder interval: more often is noise that trains people to mute.
+pub const MIN_REMIND_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn maintenance(m: &super::Maintenance, pos: &Positions, errors: &mut Errors) {
+    if let Err((at, msg)) = m.window() {
+        // A missing pair is blamed on the document's name; anything else on its field.
+        let p = if at.is_empty() {
+            pos.value("/name")
+        } else {
+            pos.value(at)
+        };
+        errors.push((p, msg));
     }
 }
 
@@ -230,6 +246,25 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
                     format!("`alert.{field}`: must be at least 1"),
                 ));
             }
+        }
+        if let Some(every) = alert.remind_every
+            && every.get() < MIN_REMIND_EVERY
+        {
+            errors.push((
+                pos.value("/alert/remind_every"),
+                format!(
+                    "`alert.remind_every`: {every} is too often; the shortest is {}",
+                    super::Duration::from_secs(MIN_REMIND_EVERY.as_secs())
+                ),
+            ));
+        }
+    }
+    for (i, dep) in c.depends_on.iter().enumerate() {
+        if dep == &c.name {
+            errors.push((
+                pos.value(&format!("/depends_on/{i}")),
+                "`depends_on`: a check cannot depend on itself".into(),
+            ));
         }
     }
 }
@@ -495,6 +530,33 @@ fn template(t: &Template, pos: &Positions, errors: &mut Errors) {
 
 /// Duplicate names within a kind, and references to channels and templates that
 /// are not defined.
+/// A `depends_on` cycle, reported at the first check of it.
+fn dependency_cycles(resources: &[&Resource], diags: &mut Diagnostics) {
+    let mut edges = std::collections::BTreeMap::new();
+    let mut at = HashMap::new();
+    for r in resources {
+        if let Spec::Check(c) = &r.spec {
+            edges.insert(
+                c.name.as_str(),
+                c.depends_on.iter().map(String::as_str).collect(),
+            );
+            at.insert(c.name.as_str(), *r);
+        }
+    }
+    if let Some(cycle) = super::dependency_cycle(&edges)
+        && let Some(r) = at.get(cycle[0])
+    {
+        diags.push(Diagnostic::new(
+            &r.file,
+            r.positions.value("/depends_on"),
+            format!(
+                "`depends_on`: checks may not depend on each other in a circle ({}): their alerts would hold each other back for ever",
+                cycle.join(" → ")
+            ),
+        ));
+    }
+}
+
 pub(crate) fn cross_references<'a>(
     resources: impl Iterator<Item = &'a Resource>,
     seen: &[Seen],
@@ -527,6 +589,8 @@ pub(crate) fn cross_references<'a>(
             .unwrap_or_default();
         format!("{kind} `{name}` is not defined in the files given{hint}")
     };
+    let resources: Vec<&Resource> = resources.collect();
+    dependency_cycles(&resources, diags);
     for r in resources {
         let mut refs: Vec<(String, Kind, &str)> = Vec::new();
         match &r.spec {
@@ -538,6 +602,14 @@ pub(crate) fn cross_references<'a>(
                     if let Some(t) = &alert.template {
                         refs.push(("/alert/template".into(), Kind::Template, t));
                     }
+                }
+                for (i, dep) in c.depends_on.iter().enumerate() {
+                    refs.push((format!("/depends_on/{i}"), Kind::Check, dep));
+                }
+            }
+            Spec::Maintenance(m) => {
+                for (i, check) in m.checks.iter().enumerate() {
+                    refs.push((format!("/checks/{i}"), Kind::Check, check));
                 }
             }
             Spec::Channel(c) => {

@@ -5,7 +5,7 @@ use super::support::Files;
 
 const CHECK_FIELDS: &str = "`name`, `labels`, `description`, `type`, `target`, `schedule`, \
                             `timeout`, `retries`, `enabled`, `http`, `graphql`, `tcp`, `grpc`, `expect`, \
-                            `alert`";
+                            `alert`, `depends_on`";
 const HTTP_FIELDS: &str = "`method`, `headers`, `body`, `follow_redirects`, `max_redirects`, \
                            `connect_timeout`, `max_body`, `tls`";
 const CEL_VARIABLES: &str = "`status`, `headers`, `body`, `body_text`, `latency`, `latency_ms`, `cert_expires_in`, \
@@ -185,9 +185,9 @@ fn unknown_kind() {
         "kind: Chek\nname: api\n---\nkind: Monitor\nname: api\n",
         &[
             "checks/api.yaml:1:7: unknown kind `Chek` (did you mean `Check`?); expected one of \
-             `Check`, `Channel`, `Template`",
+             `Check`, `Channel`, `Template`, `Maintenance`",
             "checks/api.yaml:4:7: unknown kind `Monitor`; expected one of `Check`, `Channel`, \
-             `Template`",
+             `Template`, `Maintenance`",
         ],
     );
 }
@@ -196,7 +196,10 @@ fn unknown_kind() {
 fn missing_kind() {
     assert_file_problems(
         &format!("{HEAD}---\nname: other\ntype: http\n"),
-        &["checks/api.yaml:6:1: missing `kind`; expected one of `Check`, `Channel`, `Template`"],
+        &[
+            "checks/api.yaml:6:1: missing `kind`; expected one of `Check`, `Channel`, `Template`, \
+          `Maintenance`",
+        ],
     );
 }
 

@@ -97,3 +97,62 @@ fn an_invalid_resource_still_counts_for_references() {
         ],
     );
 }
+
+#[test]
+fn alert_policy_mistakes_are_reported_where_they_are() {
+    let yaml = "\
+kind: Check
+name: api
+type: http
+target: https://example.com/healthz
+depends_on: [gateway]
+alert:
+  remind_every: 30s
+---
+kind: Check
+name: gateway
+type: http
+target: https://example.com/gw
+depends_on: [api, gatway]
+---
+kind: Check
+name: solo
+type: http
+target: https://example.com/solo
+depends_on: [solo]
+---
+kind: Maintenance
+name: upgrade
+checks: [api, nobody]
+start: 2026-12-01T04:00
+end: 2026-12-01T02:00
+timezone: Europe/Berlin
+---
+kind: Maintenance
+name: weekly
+schedule: \"0 2 * * SUN\"
+---
+kind: Maintenance
+name: mars
+schedule: \"0 2 * * SUN\"
+duration: 2h
+timezone: Mars/Olympus
+";
+    assert_file_problems(
+        yaml,
+        &[
+            "checks/api.yaml:5:13: `depends_on`: checks may not depend on each other in a circle \
+             (api → gateway → api): their alerts would hold each other back for ever",
+            "checks/api.yaml:7:17: `alert.remind_every`: 30s is too often; the shortest is 1m",
+            "checks/api.yaml:13:19: `depends_on[1]`: Check `gatway` is not defined in the files \
+             given (did you mean `gateway`?)",
+            "checks/api.yaml:19:14: `depends_on`: a check cannot depend on itself",
+            "checks/api.yaml:23:15: `checks[1]`: Check `nobody` is not defined in the files given",
+            "checks/api.yaml:25:6: `end`: must be after `start`",
+            "checks/api.yaml:29:7: give either `start` and `end` (one window) or `schedule` and \
+             `duration` (a recurring window)",
+            "checks/api.yaml:36:11: `timezone`: `Mars/Olympus` is not an IANA time zone such as \
+             `UTC` or `Europe/Berlin`",
+        ],
+    );
+}

@@ -139,11 +139,16 @@ pub async fn get(
 ) -> Result<axum::Json<CheckDetail>, ApiError> {
     let (r, summary) = one(&state, key.tenant_id, &name).await?;
     let since = chrono::Utc::now().timestamp_millis() - 24 * 3600 * 1000;
-    let uptime_24h = state.store.uptime(key.tenant_id, name, since).await?;
+    let uptime_24h = state
+        .store
+        .uptime(key.tenant_id, name.clone(), since)
+        .await?;
+    let alerts_held = state.store.alerts_held(key.tenant_id, name).await?;
     Ok(axum::Json(CheckDetail {
         summary,
         spec: masked(&r.spec, &r.secrets),
         uptime_24h,
+        alerts_held,
     }))
 }
 

@@ -105,6 +105,13 @@ const STEPS: &[&str] = &[
     CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
     CREATE INDEX outbox_by_incident ON outbox (incident_id);
     "#,
+    // 2: alert policy. `notified` is 0 while an incident's opening message is held
+    // back (maintenance, a dependency down); `last_notified_at` paces reminders.
+    r#"
+    ALTER TABLE incidents ADD COLUMN notified INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE incidents ADD COLUMN last_notified_at INTEGER;
+    CREATE INDEX incidents_open ON incidents (status, notified);
+    "#,
 ];
 
 /// Brings `conn` up to the newest schema. Fails on a database from a newer version.

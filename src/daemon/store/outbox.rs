@@ -198,6 +198,19 @@ impl Store {
     }
 
     /// Records a failed attempt: tried again at `retry_at`, or given up on when `None`.
+    /// Holds a pending row back until `at` (Unix ms) without counting an attempt:
+    /// a rate limit said to wait.
+    pub async fn defer_notification(&self, id: i64, at: i64) -> Result<()> {
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE outbox SET next_attempt_at = ?2 WHERE id = ?1 AND status = 'pending'",
+                params![id, at],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     pub async fn mark_attempt_failed(
         &self,
         id: i64,
