@@ -1282,7 +1282,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__daemon)
-            opts="-h --listen --data-dir --watch --config --concurrency --retention --shutdown-grace --log-format --log-level --color --help"
+            opts="-h --listen --data-dir --watch --config --concurrency --retention --shutdown-grace --log-format --log-level --notify-rate-limit --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1321,6 +1321,10 @@ _uptimeping() {
                     return 0
                     ;;
                 --log-level)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify-rate-limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -404,6 +404,7 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l shutdow
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l log-format -d 'Log lines as text or JSON (to stderr) [default: text]' -r -f -a "text\t''
 json\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l log-level -d 'Log filter, e.g. `info` or `uptimeping=debug` [default: info]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l notify-rate-limit -d 'Notifications one tenant may send, e.g. `50/s` or `600/min`, or `none`; providers\' and channels\' own limits apply as well [default: 50/s]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -53,6 +53,10 @@ pub struct Args {
     /// Log filter, e.g. `info` or `uptimeping=debug` [default: info]
     #[arg(long, env = "UPTIMEPING_LOG", value_name = "FILTER")]
     log_level: Option<String>,
+    /// Notifications one tenant may send, e.g. `50/s` or `600/min`, or `none`;
+    /// providers' and channels' own limits apply as well [default: 50/s]
+    #[arg(long, env = "UPTIMEPING_NOTIFY_RATE_LIMIT", value_name = "RATE")]
+    notify_rate_limit: Option<String>,
 }
 
 impl Args {
@@ -66,6 +70,7 @@ impl Args {
             shutdown_grace: self.shutdown_grace,
             log_format: self.log_format,
             log_level: self.log_level,
+            notify_rate_limit: self.notify_rate_limit,
         };
         let config = Config::resolve(settings, self.config.as_deref())?;
         init_logging(&config)?;

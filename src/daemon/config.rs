@@ -41,6 +41,8 @@ pub struct Settings {
     pub shutdown_grace: Option<crate::spec::Duration>,
     pub log_format: Option<LogFormat>,
     pub log_level: Option<String>,
+    /// Each tenant's notification limit (`50/s`), or `none`.
+    pub notify_rate_limit: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +55,7 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub log_format: LogFormat,
     pub log_level: String,
+    pub notify_rate_limit: Option<crate::spec::Rate>,
 }
 
 impl Config {
@@ -81,7 +84,21 @@ impl Config {
         if concurrency == 0 {
             anyhow::bail!("`concurrency` must be at least 1");
         }
+        let notify_rate_limit = match given
+            .notify_rate_limit
+            .or(from_file.notify_rate_limit)
+            .as_deref()
+            .map(str::trim)
+        {
+            None => Some(crate::daemon::notify::limits::DEFAULT_TENANT),
+            Some("none" | "off") => None,
+            Some(text) => Some(
+                text.parse()
+                    .map_err(|e| anyhow::anyhow!("`notify_rate_limit`: {e}, or `none`"))?,
+            ),
+        };
         Ok(Config {
+            notify_rate_limit,
             listen,
             data_dir: given
                 .data_dir

@@ -53,6 +53,7 @@ pub struct Metrics {
     pub incidents_open: Family<TenantLabels, Gauge>,
     pub notifications_sent: Family<NotificationLabels, Counter>,
     pub notifications_failed: Family<NotificationLabels, Counter>,
+    pub notifications_rate_limited: Family<NotificationLabels, Counter>,
     pub requests: Family<RequestLabels, Counter>,
     pub scheduler_lag: Histogram,
 }
@@ -76,6 +77,7 @@ impl Metrics {
         let incidents_open = Family::<TenantLabels, Gauge>::default();
         let notifications_sent = Family::<NotificationLabels, Counter>::default();
         let notifications_failed = Family::<NotificationLabels, Counter>::default();
+        let notifications_rate_limited = Family::<NotificationLabels, Counter>::default();
         let requests = Family::<RequestLabels, Counter>::default();
         let scheduler_lag = Histogram::new([
             0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -111,6 +113,11 @@ impl Metrics {
             notifications_failed.clone(),
         );
         registry.register(
+            "uptime_notifications_rate_limited",
+            "Times a notification was held back in the outbox by a rate limit",
+            notifications_rate_limited.clone(),
+        );
+        registry.register(
             "uptime_service_requests",
             "API requests by method and status",
             requests.clone(),
@@ -128,6 +135,7 @@ impl Metrics {
             incidents_open,
             notifications_sent,
             notifications_failed,
+            notifications_rate_limited,
             requests,
             scheduler_lag,
         }

@@ -24,6 +24,10 @@ pub struct Channel {
     /// Name of a `Template` resource for this channel's messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// At most this many messages through this channel (`20/min`); more wait in
+    /// the outbox, in order. The provider's own limit applies as well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<super::Rate>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -2,6 +2,8 @@
 
 mod failures;
 mod harness;
+mod limits;
+mod policy;
 
 use std::sync::Arc;
 

@@ -7,6 +7,7 @@
 //! rather than pretending to have been sent.
 
 mod claims;
+pub mod limits;
 pub mod message;
 pub mod retry;
 pub mod webhook;
@@ -55,6 +56,9 @@ pub struct Options {
     pub idle_poll: Duration,
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
+    /// Each tenant's overall sending limit; `None` for none. Providers' and
+    /// channels' own limits apply whatever this is.
+    pub tenant_rate: Option<crate::spec::Rate>,
 }
 
 impl Default for Options {
@@ -65,6 +69,7 @@ impl Default for Options {
             idle_poll: IDLE_POLL,
             request_timeout: REQUEST_TIMEOUT,
             retry: RetryPolicy::default(),
+            tenant_rate: Some(limits::DEFAULT_TENANT),
         }
     }
 }
@@ -79,6 +84,7 @@ pub struct Notifier {
     wake: Arc<Notify>,
     options: Arc<Options>,
     claims: Claims,
+    limits: limits::Limits,
 }
 
 impl Notifier {
@@ -103,6 +109,7 @@ impl Notifier {
             metrics,
             http,
             wake: Arc::new(Notify::new()),
+            limits: limits::Limits::new(options.tenant_rate),
             options: Arc::new(options),
             claims: Claims::default(),
         })
@@ -148,7 +155,7 @@ impl Notifier {
     pub async fn deliver_now(&self, id: i64) -> store::Result<Notification> {
         let claim = self.claims.claim(id).await;
         if let Some(row) = self.store.pending_notification(id).await? {
-            self.attempt(row).await;
+            self.attempt(row, Pace::Wait).await;
         }
         drop(claim);
         self.store.notification(id).await
@@ -158,7 +165,7 @@ impl Notifier {
     /// again under the caller's claim, as `deliver_now` may have sent or retried it.
     async fn attempt_unless_taken(&self, listed: OutboxRow) -> store::Result<()> {
         match self.store.pending_notification(listed.id).await? {
-            Some(row) if row.attempts == listed.attempts => self.attempt(row).await,
+            Some(row) if row.attempts == listed.attempts => self.attempt(row, Pace::Defer).await,
             _ => {}
         }
         Ok(())
@@ -206,8 +213,44 @@ impl Notifier {
         }
     }
 
+    /// Waits for the rate limits `row` is under, or, with [`Pace::Defer`], puts it
+    /// back in the outbox for when they free; false when it was put back.
+    async fn within_limits(&self, row: &OutboxRow, pace: Pace) -> bool {
+        // A channel that cannot be read fails in `send`, which says why.
+        let Ok(channel) = self.channel(row).await else {
+            return true;
+        };
+        loop {
+            let wait = match self.limits.admit(row.id, row.tenant, &channel) {
+                Ok(()) => return true,
+                Err(wait) => wait,
+            };
+            if pace == Pace::Wait {
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            let labels = NotificationLabels {
+                tenant: row.tenant.to_string(),
+                provider: channel.channel_type.as_str().to_string(),
+            };
+            self.metrics
+                .notifications_rate_limited
+                .get_or_create(&labels)
+                .inc();
+            // Rounded up, so that the row is not due a moment before the limit frees.
+            let at = now_ms().saturating_add(wait.as_millis() as i64 + 1);
+            if let Err(e) = self.store.defer_notification(row.id, at).await {
+                warn!(id = row.id, error = %e, "notifier: cannot record the outcome");
+            }
+            return false;
+        }
+    }
+
     /// One attempt at `row`, and its outcome recorded.
-    async fn attempt(&self, row: OutboxRow) {
+    async fn attempt(&self, row: OutboxRow, pace: Pace) {
+        if !self.within_limits(&row, pace).await {
+            return;
+        }
         let (provider, outcome) = self.send(&row).await;
         let labels = NotificationLabels {
             tenant: row.tenant.to_string(),
@@ -318,6 +361,15 @@ impl Notifier {
         remote::parse_stored(kind, &stored.spec)
             .map_err(|e| DeliveryError::config(format!("{what} `{name}` is not valid: {e}")))
     }
+}
+
+/// What a delivery does when a rate limit says to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    /// Put the row back in the outbox for later: the delivery loop.
+    Defer,
+    /// Wait here: someone is waiting for this one row's outcome.
+    Wait,
 }
 
 /// Resolves once shutdown is asked for, or once nobody can ask any more.
