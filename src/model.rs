@@ -55,6 +55,9 @@ pub struct PlanRequest {
     /// Apply only if the state is still at this revision (saved plans).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_revision: Option<u64>,
+    /// Apply only to this tenant (saved plans carry the tenant they were made for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_tenant: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

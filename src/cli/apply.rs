@@ -103,6 +103,7 @@ impl Args {
             confirm()?;
         }
         request.expected_revision = Some(plan.state_revision);
+        request.expected_tenant = plan.tenant;
         let applied = apply(&client, &request, &plan, saved)?;
         self.finish(&applied)
     }

@@ -83,6 +83,7 @@ pub fn build_request(files: &FileArgs, own: &OwnershipArgs) -> anyhow::Result<Pl
         },
         resources,
         expected_revision: None,
+        expected_tenant: None,
     })
 }
 

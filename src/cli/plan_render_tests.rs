@@ -8,6 +8,7 @@ fn plan(changes: Vec<Change>) -> Plan {
     Plan {
         format_version: FORMAT_VERSION,
         state_revision: 7,
+        tenant: None,
         source: "repo".into(),
         summary: summarize(&changes),
         changes,

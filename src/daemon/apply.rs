@@ -20,6 +20,10 @@ pub enum ApplyError {
         "the state moved from revision {expected} to {actual} since the plan was made; make a new plan"
     )]
     RevisionMoved { expected: u64, actual: u64 },
+    #[error(
+        "the plan was made for another tenant than this API key's; make the plan again with the key you apply with"
+    )]
+    WrongTenant,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -50,6 +54,9 @@ pub async fn run(
     }
     let options = req.options;
     let expected = req.expected_revision;
+    if req.expected_tenant.is_some_and(|t| t != tenant) {
+        return Err(ApplyError::WrongTenant);
+    }
     let (outcome, revision) = store
         .transact_state(tenant, move |state| {
             if let Some(expected) = expected
@@ -89,6 +96,7 @@ pub async fn run(
             let plan = Plan {
                 format_version: FORMAT_VERSION,
                 state_revision: state.revision,
+                tenant: Some(tenant),
                 source: options.source.clone(),
                 summary: plan::summarize(&changes),
                 changes,

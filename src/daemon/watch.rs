@@ -44,6 +44,7 @@ pub async fn apply_dir(store: &Store, tenant: i64, dir: &std::path::Path) -> boo
         },
         resources: bundle.resources.iter().map(|r| r.desired()).collect(),
         expected_revision: None,
+        expected_tenant: None,
     };
     match apply::run(store, tenant, req, true).await {
         Ok((plan, revision)) => {

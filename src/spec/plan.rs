@@ -111,6 +111,10 @@ pub struct Summary {
 pub struct Plan {
     pub format_version: u32,
     pub state_revision: u64,
+    /// The tenant whose state the plan was made against (its id), so that a saved
+    /// plan cannot be applied to another tenant's state by mistake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<i64>,
     pub source: String,
     pub changes: Vec<Change>,
     pub summary: Summary,

@@ -266,3 +266,26 @@ fn apply_is_all_or_nothing() {
     );
     assert_eq!(d.get("/api/v1/checks"), json!([]));
 }
+
+#[test]
+fn a_saved_plan_made_for_one_tenant_is_refused_by_another() {
+    let d = Daemon::start(&[]);
+    let created = d.post("/api/v1/tenants", &json!({"name": "team-b"}));
+    let key_b = created["api_key"].as_str().unwrap().to_string();
+    // Both tenants are at revision 0: only the tenant tells the plans apart.
+    let plan = d.post("/api/v1/plan", &plan_request("repo", TWO_CHECKS, json!({})));
+    assert_eq!(plan["state_revision"], 0);
+    let request = plan_request(
+        "repo",
+        TWO_CHECKS,
+        json!({"expected_revision": 0, "expected_tenant": plan["tenant"]}),
+    );
+    let (status, body) = d.call_as(&key_b, "POST", "/api/v1/apply", Some(&request));
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "wrong_tenant");
+    let (_, listed) = d.call_as(&key_b, "GET", "/api/v1/checks", None);
+    assert_eq!(listed, json!([]), "nothing applied to the other tenant");
+    // The tenant it was made for takes it.
+    let (status, _) = d.call("POST", "/api/v1/apply", Some(&request));
+    assert_eq!(status, 200);
+}

@@ -160,6 +160,7 @@ pub fn plan(revision: u64, changes: Vec<Change>) -> Plan {
     Plan {
         format_version: FORMAT_VERSION,
         state_revision: revision,
+        tenant: None,
         source: "repo".into(),
         summary: summarize(&changes),
         changes,

@@ -93,6 +93,7 @@ impl From<ApplyError> for ApiError {
             ApplyError::RevisionMoved { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "revision_moved", message)
             }
+            ApplyError::WrongTenant => ApiError::new(StatusCode::CONFLICT, "wrong_tenant", message),
             ApplyError::Store(s) => s.into(),
         }
     }
