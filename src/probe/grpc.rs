@@ -48,10 +48,10 @@ async fn call(tls: &TlsConfigs, check: &Check, limit: Duration) -> Result<Observ
     let begun = Instant::now();
     let (channel, cert_not_after) = connect(tls, check, spec, limit).await?;
     let connected = begun.elapsed();
-    let method = if spec.reflection {
-        reflected_method(channel.clone(), spec).await?
-    } else {
-        method(spec)?
+    let reflected = spec.reflection.then(|| reflection_key(check, spec));
+    let method = match &reflected {
+        Some(key) => reflected_method(channel.clone(), spec, key).await?,
+        None => method(spec)?,
     };
     let json = if spec.health {
         serde_json::json!({ "service": spec.service.clone().unwrap_or_default() })
@@ -74,7 +74,8 @@ async fn call(tls: &TlsConfigs, check: &Check, limit: Duration) -> Result<Observ
     }
     let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
     let path = PathAndQuery::try_from(path).map_err(setup_error)?;
-    let codec = DynamicCodec(method.output());
+    let undecodable = Arc::new(Mutex::new(None));
+    let codec = DynamicCodec(method.output(), undecodable.clone());
     let (messages, status) = if method.is_server_streaming() {
         match grpc.server_streaming(request, path, codec).await {
             Err(s) => (Vec::new(), s),
@@ -102,6 +103,19 @@ async fn call(tls: &TlsConfigs, check: &Check, limit: Duration) -> Result<Observ
             Err(s) => (Vec::new(), s),
         }
     };
+    let undecodable = undecodable.lock().unwrap_or_else(|p| p.into_inner()).take();
+    // The server's API changed under a description it gave earlier.
+    if let Some(key) = &reflected
+        && (undecodable.is_some() || status.code() == Code::Unimplemented)
+    {
+        super::reflection::Reflected::shared().forget(key);
+    }
+    if let Some(e) = undecodable {
+        return Err(setup_error(format!(
+            "the response is not a `{}`: {e}",
+            method.output().full_name()
+        )));
+    }
     // A status made on this side of the wire is a failed exchange, not an answer.
     if status.code() != Code::Ok && std::error::Error::source(&status).is_some() {
         return Err(transport_status(&status, limit));
@@ -150,21 +164,43 @@ fn method(spec: &GrpcSpec) -> Result<MethodDescriptor, AttemptError> {
         .ok_or_else(|| setup_error(format!("`{service}/{method}` is not in the proto files")))
 }
 
-/// The method as the server itself describes it.
+/// Whose description a reflection check uses: the target, the authority it
+/// speaks to, and the service.
+fn reflection_key(check: &Check, spec: &GrpcSpec) -> super::reflection::Key {
+    (
+        check.target.clone(),
+        spec.authority
+            .clone()
+            .unwrap_or_else(|| check.target.clone()),
+        spec.call_target().0.to_string(),
+    )
+}
+
+/// The method as the server itself describes it, from the cache while fresh.
+/// A cached description that lacks the method is asked for again once: the
+/// server may have gained it since.
 async fn reflected_method(
     channel: Channel,
     spec: &GrpcSpec,
+    key: &super::reflection::Key,
 ) -> Result<MethodDescriptor, AttemptError> {
+    let cache = super::reflection::Reflected::shared();
     let (service, method) = spec.call_target();
-    let pool = super::reflection::pool(channel, service)
-        .await
-        .map_err(setup_error)?;
-    let svc = pool
-        .get_service_by_name(service)
-        .ok_or_else(|| setup_error(format!("reflection: the server has no `{service}`")))?;
-    svc.methods()
-        .find(|m| m.name() == method)
-        .ok_or_else(|| setup_error(format!("reflection: `{service}` has no method `{method}`")))
+    loop {
+        let fetch = super::reflection::pool(channel.clone(), service);
+        let (pool, cached) = cache.get(key, fetch).await.map_err(setup_error)?;
+        let found = match pool.get_service_by_name(service) {
+            None => Err(format!("reflection: the server has no `{service}`")),
+            Some(svc) => svc
+                .methods()
+                .find(|m| m.name() == method)
+                .ok_or_else(|| format!("reflection: `{service}` has no method `{method}`")),
+        };
+        match found {
+            Err(_) if cached => cache.forget(key),
+            other => return other.map_err(setup_error),
+        }
+    }
 }
 
 /// A channel over h2c, or over TLS set up here so that handshake failures are
@@ -179,16 +215,16 @@ async fn connect(
         .map_err(setup_error)?
         .connect_timeout(limit)
         .timeout(limit);
-    let scheme = if spec.tls { "https" } else { "http" };
+    let scheme = if spec.tls.is_some() { "https" } else { "http" };
     let authority = spec.authority.as_deref().unwrap_or(&check.target);
     let origin = format!("{scheme}://{authority}")
         .parse()
         .map_err(setup_error)?;
     let endpoint = endpoint.origin(origin);
-    if !spec.tls {
+    let Some(settings) = &spec.tls else {
         let channel = endpoint.connect().await.map_err(|e| transport_error(&e))?;
         return Ok((channel, None));
-    }
+    };
     let (host, port) = split_host_port(&check.target)
         .ok_or_else(|| setup_error(format!("`{}` is not host:port", check.target)))?;
     let tcp = TcpStream::connect((host, port))
@@ -203,9 +239,8 @@ async fn connect(
     .to_string();
     let name = ServerName::try_from(name)
         .map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: server name: {e}")))?;
-    let mut config = (*tls.get(spec.insecure)?).clone();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let stream = TlsConnector::from(Arc::new(config))
+    let config = tls.get(settings, true)?;
+    let stream = TlsConnector::from(config)
         .connect(name, tcp)
         .await
         .map_err(|e| AttemptError::from_handshake(&e))?;
@@ -298,9 +333,10 @@ pub fn judge(check: &Check, obs: &Observed, json: Option<&Value>) -> Vec<Failure
     out
 }
 
-/// Encodes and decodes [`DynamicMessage`]s of one method.
+/// Encodes and decodes [`DynamicMessage`]s of one method. A response that does
+/// not decode is recorded in the slot, to tell it from a status the server sent.
 #[derive(Clone)]
-struct DynamicCodec(MessageDescriptor);
+struct DynamicCodec(MessageDescriptor, Arc<Mutex<Option<String>>>);
 
 impl Codec for DynamicCodec {
     type Encode = DynamicMessage;
@@ -313,7 +349,7 @@ impl Codec for DynamicCodec {
     }
 
     fn decoder(&mut self) -> DynamicDecoder {
-        DynamicDecoder(self.0.clone())
+        DynamicDecoder(self.0.clone(), self.1.clone())
     }
 }
 
@@ -329,7 +365,7 @@ impl Encoder for DynamicEncoder {
     }
 }
 
-struct DynamicDecoder(MessageDescriptor);
+struct DynamicDecoder(MessageDescriptor, Arc<Mutex<Option<String>>>);
 
 impl Decoder for DynamicDecoder {
     type Item = DynamicMessage;
@@ -338,6 +374,9 @@ impl Decoder for DynamicDecoder {
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<DynamicMessage>, Status> {
         DynamicMessage::decode(self.0.clone(), src)
             .map(Some)
-            .map_err(|e| Status::internal(format!("decoding the response: {e}")))
+            .map_err(|e| {
+                *self.1.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                Status::internal(format!("decoding the response: {e}"))
+            })
     }
 }

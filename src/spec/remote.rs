@@ -51,13 +51,17 @@ pub fn check(mut d: Desired) -> Result<Checked, Vec<String>> {
             format!("the spec is named `{}`", spec.name()),
         ));
     }
-    if let Spec::Check(c) = &spec
-        && c.http.tls.ca_file.is_some()
-    {
-        errors.push((
-            Default::default(),
-            "`http.tls.ca_file` must be sent inline as `http.tls.ca`".into(),
-        ));
+    if let Spec::Check(c) = &spec {
+        // Refused before validation, which would read them on this machine.
+        let paths = file_fields(c);
+        if !paths.is_empty() {
+            return Err(paths
+                .into_iter()
+                .map(|(file, inline)| {
+                    format!("{label}: `{file}` must be sent inline as `{inline}`")
+                })
+                .collect());
+        }
     }
     let positions = Positions::default();
     validate::name(&d.name, &positions, &mut errors);
@@ -76,6 +80,53 @@ pub fn check(mut d: Desired) -> Result<Checked, Vec<String>> {
         spec,
         secrets,
     })
+}
+
+/// Fields of `c` that name files, with the inline field each must be sent as.
+fn file_fields(c: &super::Check) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if c.http.tls.ca_file.is_some() {
+        out.push(("http.tls.ca_file".into(), "http.tls.ca".into()));
+    }
+    let sections = [
+        ("grpc", c.grpc.as_ref().and_then(|g| g.tls.as_ref())),
+        ("tcp", c.tcp.as_ref().and_then(|t| t.tls.as_ref())),
+    ];
+    for (section, tls) in sections {
+        let Some(tls) = tls else { continue };
+        for (given, file, inline) in [
+            (tls.ca_file.is_some(), "ca_file", "ca"),
+            (
+                tls.client_cert_file.is_some(),
+                "client_cert_file",
+                "client_cert",
+            ),
+            (
+                tls.client_key_file.is_some(),
+                "client_key_file",
+                "client_key",
+            ),
+        ] {
+            if given {
+                out.push((
+                    format!("{section}.tls.{file}"),
+                    format!("{section}.tls.{inline}"),
+                ));
+            }
+        }
+    }
+    if let Some(g) = &c.grpc {
+        if g.descriptor_set.is_some() {
+            out.push((
+                "grpc.descriptor_set".into(),
+                "grpc.descriptor_set_base64".into(),
+            ));
+        }
+        if g.proto.is_some() && g.proto_files.is_empty() {
+            out.push(("grpc.proto".into(), "grpc.proto_files".into()));
+        }
+    }
+    out
 }
 
 /// The resources `spec` refers to by name, with the field that names them.

@@ -173,18 +173,18 @@ fn tls_verifies_the_certificate_unless_insecure() {
         grpc_check(
             "insecure",
             &target,
-            "grpc: {health: true, tls: true, insecure: true}\nexpect: {cert_valid_for: 7d}\n",
+            "grpc: {health: true, tls: {insecure: true}}\nexpect: {cert_valid_for: 7d}\n",
         ),
         grpc_check(
             "expiring",
             &target,
-            "grpc: {health: true, tls: true, insecure: true}\nexpect: {cert_valid_for: 60d}\n",
+            "grpc: {health: true, tls: {insecure: true}}\nexpect: {cert_valid_for: 60d}\n",
         ),
         grpc_check("untrusted", &target, "grpc: {health: true, tls: true}\n"),
         grpc_check(
             "plain",
             &server().to_string(),
-            "grpc: {health: true, tls: true, insecure: true}\n",
+            "grpc: {health: true, tls: {insecure: true}}\n",
         ),
     ]);
     let ok = probed.result("insecure");
@@ -310,12 +310,11 @@ fn imports_resolve_through_import_paths() {
 
 #[test]
 fn validate_checks_tls_and_health_settings() {
-    let yaml = "kind: Check\nname: a\ntype: grpc\ntarget: localhost:443\ngrpc: {health: true, insecure: true, reflection: true}\nexpect: {cert_valid_for: 7d}\n---\nkind: Check\nname: b\ntype: grpc\ntarget: localhost:443\n";
+    let yaml = "kind: Check\nname: a\ntype: grpc\ntarget: localhost:443\ngrpc: {health: true, tls: false, reflection: true}\nexpect: {cert_valid_for: 7d}\n---\nkind: Check\nname: b\ntype: grpc\ntarget: localhost:443\n";
     assert_problems(
         &[("checks/api.yaml", yaml)],
         &[
-            "checks/api.yaml:5:22: `grpc.insecure`: only applies with `tls: true`",
-            "checks/api.yaml:5:38: `grpc.reflection`: does not apply with `health: true`, which \
+            "checks/api.yaml:5:34: `grpc.reflection`: does not apply with `health: true`, which \
              calls `grpc.health.v1.Health/Check`",
             "checks/api.yaml:6:26: `expect.cert_valid_for` needs `grpc.tls: true`",
             "checks/api.yaml:10:7: a `grpc` check needs a `grpc:` section with `health: true`, \
@@ -367,7 +366,8 @@ fn validate_checks_the_call_against_the_proto() {
              e.g. `OK` or `NOT_FOUND`",
             "checks/api.yaml:48:32: `expect.response`: a `grpc` check expects a mapping of \
              response fields",
-            "checks/api.yaml:55:3: `grpc`: give `proto` or `reflection: true`, not both",
+            "checks/api.yaml:55:3: `grpc`: give one of `proto`, `descriptor_set` or \
+             `reflection: true` to describe the service",
             "checks/api.yaml:63:9: `target`: `localhost` is not `host:port`; expected e.g. \
              `payments.internal:443`",
             "checks/api.yaml:64:22: `grpc.method`: does not apply with `health: true`, which \

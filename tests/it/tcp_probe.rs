@@ -224,7 +224,7 @@ fn closed_port_is_a_retried_connect_error() {
 fn tls_sends_the_server_name_and_reads_the_certificate() {
     let pki = servers::pki(Duration::from_secs(30 * 86_400));
     let (addr, names) = tls_server(&pki);
-    let tls = "tcp:\n  tls: true\n  insecure: true\n  server_name: mail.example.test\n";
+    let tls = "tcp:\n  tls: {insecure: true}\n  server_name: mail.example.test\n";
     let out = probe(&[
         tcp_check(
             "tls",
@@ -263,7 +263,7 @@ fn tls_verifies_the_certificate_unless_insecure() {
     let plain = banner();
     let out = probe(&[
         tcp_check("untrusted", addr, "tcp:\n  tls: true\n"),
-        tcp_check("not-tls", plain, "tcp:\n  tls: true\n  insecure: true\n"),
+        tcp_check("not-tls", plain, "tcp:\n  tls: {insecure: true}\n"),
     ]);
     assert_eq!(out.run.code, 2);
     let r = out.result("untrusted");
