@@ -222,7 +222,7 @@ pub fn decode_set(encoded: &str) -> Result<Arc<DescriptorPool>, String> {
         .map_err(|e| format!("not valid base64: {e}"))?;
     let pool = DescriptorPool::decode(bytes.as_slice()).map_err(|e| {
         let e = e.to_string();
-        if e.contains("not found") {
+        if e.contains("has not been added") || e.contains("not found") {
             format!(
                 "not a complete FileDescriptorSet: {e} (write it with `protoc --include_imports`)"
             )

@@ -375,3 +375,143 @@ fn validate_checks_the_call_against_the_proto() {
         ],
     );
 }
+
+/// `tests/protos/shop.proto` compiled into an encoded `FileDescriptorSet`, as
+/// `protoc --include_imports -o` writes it; without `imports`, as plain `-o` does.
+pub fn shop_descriptor_set(imports: bool) -> Vec<u8> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/protos");
+    let mut compiler = protox::Compiler::new([dir]).unwrap();
+    compiler.include_imports(imports);
+    compiler.open_file("shop.proto").unwrap();
+    compiler.encode_file_descriptor_set()
+}
+
+/// `validate -f checks` over `files` plus binary `blobs`: its stderr, line by line.
+fn validate_with(files: &[(&str, &str)], blobs: &[(&str, &[u8])]) -> Vec<String> {
+    let dir = Files::new(files);
+    for (name, bytes) in blobs {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    let run = dir.run(&["validate", "-f", "checks"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    run.stderr.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn a_descriptor_set_describes_the_call() {
+    let files = Files::new(&[(
+        "checks.yaml",
+        &[
+            grpc_check(
+                "item",
+                &server().to_string(),
+                "grpc:\n  service: shop.v1.Catalog\n  method: GetItem\n  descriptor_set: api/shop.pb\n  request: {sku: abc-1}\nexpect:\n  response: {display_name: Widget 1, state: READY}\n",
+            ),
+            grpc_check(
+                "missing",
+                &server().to_string(),
+                "grpc:\n  service: shop.v1.Catalog\n  method: GetItem\n  descriptor_set: api/shop.pb\n  request: {sku: zzz}\n",
+            ),
+        ]
+        .join("---\n"),
+    )]);
+    std::fs::create_dir_all(files.path().join("api")).unwrap();
+    std::fs::write(files.path().join("api/shop.pb"), shop_descriptor_set(true)).unwrap();
+    let probed = probe_files(&files, ".", &[]);
+    let item = probed.result("item");
+    assert_eq!(item["up"], true, "{item:#}");
+    let missing = probed.result("missing");
+    assert_eq!(missing["up"], false);
+    assert_eq!(
+        failures(missing),
+        [f("code", "OK", "NOT_FOUND: no item zzz")]
+    );
+    // The set travels inline: the canonical form carries it, not the path.
+    let text = std::fs::read_to_string(files.path().join("checks.yaml")).unwrap();
+    let sources = [uptimeping::spec::Source::new(
+        "checks.yaml",
+        text,
+        files.path(),
+    )];
+    let bundle = uptimeping::spec::load(&sources, &|_: &str| None).unwrap();
+    let item = bundle
+        .resources
+        .iter()
+        .find(|r| r.spec.name() == "item")
+        .unwrap();
+    let grpc = uptimeping::spec::canonical(&item.spec)["grpc"].clone();
+    assert_eq!(grpc["descriptor_set"], Value::Null, "{grpc:#}");
+    let inline = grpc["descriptor_set_base64"].as_str().unwrap();
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(inline)
+        .unwrap();
+    assert_eq!(decoded, shop_descriptor_set(true));
+}
+
+#[test]
+fn validate_checks_the_call_against_the_descriptor_set() {
+    let check = |name: &str, grpc: &str| {
+        format!(
+            "kind: Check\nname: {name}\ntype: grpc\ntarget: localhost:50051\ngrpc:\n  descriptor_set: ../api/shop.pb\n{grpc}"
+        )
+    };
+    let yaml = [
+        check("svc", "  service: shop.v1.Catalogue\n  method: GetItem\n"),
+        check("meth", "  service: shop.v1.Catalog\n  method: GetItems\n"),
+        check(
+            "field",
+            "  service: shop.v1.Catalog\n  method: GetItem\n  request: {sku: a, colour: red}\n",
+        ),
+        check(
+            "both",
+            "  proto: ../api/shop.proto\n  service: shop.v1.Catalog\n  method: GetItem\n",
+        ),
+        "kind: Check\nname: gone\ntype: grpc\ntarget: localhost:50051\ngrpc:\n  descriptor_set: ../api/gone.pb\n  service: shop.v1.Catalog\n  method: GetItem\n".into(),
+        "kind: Check\nname: junk\ntype: grpc\ntarget: localhost:50051\ngrpc:\n  descriptor_set: ../api/junk.pb\n  service: shop.v1.Catalog\n  method: GetItem\n".into(),
+        "kind: Check\nname: partial\ntype: grpc\ntarget: localhost:50051\ngrpc:\n  descriptor_set: ../api/partial.pb\n  service: shop.v1.Catalog\n  method: GetItem\n".into(),
+    ]
+    .join("---\n");
+    let full = shop_descriptor_set(true);
+    let partial = shop_descriptor_set(false);
+    let lines = validate_with(
+        &[("checks/api.yaml", &yaml), ("api/shop.proto", SHOP_PROTO)],
+        &[
+            ("api/shop.pb", &full),
+            ("api/junk.pb", b"\x0a\xffnot a descriptor set"),
+            ("api/partial.pb", &partial),
+        ],
+    );
+    let expected = [
+        "checks/api.yaml:7:12: `grpc.service`: `shop.v1.Catalogue` is not defined in \
+         `../api/shop.pb` (did you mean `shop.v1.Catalog`?)",
+        "checks/api.yaml:17:11: `grpc.method`: `shop.v1.Catalog` has no method `GetItems`; \
+         it has `GetItem`, `ListItems`, `Fail`, `Slow`, `Upload`",
+        "checks/api.yaml:27:21: `grpc.request`: `colour` is not a field of \
+         `shop.v1.GetItemRequest`",
+        "checks/api.yaml:34:3: `grpc`: give one of `proto`, `descriptor_set` or \
+         `reflection: true` to describe the service",
+    ];
+    assert_eq!(lines[..4], expected, "{lines:#?}");
+    assert!(
+        lines[4].starts_with("checks/api.yaml:44:19: `grpc.descriptor_set`: cannot read `"),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[5]
+            .starts_with("checks/api.yaml:53:19: `grpc.descriptor_set`: not a FileDescriptorSet: "),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[6].starts_with(
+            "checks/api.yaml:62:19: `grpc.descriptor_set`: not a complete FileDescriptorSet: "
+        ) && lines[6].ends_with("(write it with `protoc --include_imports`)"),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        lines[7],
+        "uptimeping: 7 problems in the check files; fix them and run again"
+    );
+}

@@ -129,3 +129,73 @@ pub fn start_tls(pki: &servers::Pki) -> SocketAddr {
         addr
     })
 }
+
+/// A CA with a server certificate for `localhost` and `127.0.0.1` and a client
+/// certificate, all as PEM; the server side of mutual TLS.
+pub struct MutualPki {
+    pub ca_pem: String,
+    pub server_cert_pem: String,
+    pub server_key_pem: String,
+    pub client_cert_pem: String,
+    pub client_key_pem: String,
+}
+
+pub fn mutual_pki() -> MutualPki {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "uptimeping mutual TLS test CA");
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf = |names: Vec<String>, usage: ExtendedKeyUsagePurpose| {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(names).unwrap();
+        params.distinguished_name.push(DnType::CommonName, "leaf");
+        params.extended_key_usages = vec![usage];
+        let cert = params.signed_by(&key, &*ca).unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    let (server_cert_pem, server_key_pem) = leaf(
+        vec!["localhost".into(), "127.0.0.1".into()],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    let (client_cert_pem, client_key_pem) =
+        leaf(vec!["probe".into()], ExtendedKeyUsagePurpose::ClientAuth);
+    MutualPki {
+        ca_pem: ca.pem(),
+        server_cert_pem,
+        server_key_pem,
+        client_cert_pem,
+        client_key_pem,
+    }
+}
+
+/// The health service and the catalog over TLS that requires a client
+/// certificate issued by `pki`'s CA.
+pub fn start_mutual_tls(pki: &MutualPki) -> SocketAddr {
+    use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+    let identity = Identity::from_pem(&pki.server_cert_pem, &pki.server_key_pem);
+    let tls = ServerTlsConfig::new()
+        .identity(identity)
+        .client_ca_root(Certificate::from_pem(&pki.ca_pem));
+    servers::runtime().block_on(async {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        reporter.set_serving::<CatalogServer<Shop>>().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let incoming = tonic::transport::server::TcpIncoming::from(listener);
+        let server = tonic::transport::Server::builder()
+            .tls_config(tls)
+            .unwrap()
+            .add_service(health)
+            .add_service(CatalogServer::new(Shop))
+            .serve_with_incoming(incoming);
+        tokio::spawn(server);
+        addr
+    })
+}
