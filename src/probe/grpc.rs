@@ -2,11 +2,14 @@
 //! with a message built from the check's JSON, and turn the answer back into
 //! JSON. Messages are dynamic, described by the compiled `.proto` sources.
 
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::ServerName;
@@ -30,9 +33,69 @@ use crate::spec::{CODE_NAMES, Check, GrpcSpec, split_host_port};
 
 pub async fn attempt(tls: &TlsConfigs, check: &Check) -> Result<Observed, AttemptError> {
     let limit = check.timeout.get();
-    match tokio::time::timeout(limit, call(tls, check, limit)).await {
+    let refused = Refusal::default();
+    match tokio::time::timeout(limit, call(tls, check, limit, &refused)).await {
         Err(_) => Err(AttemptError::timeout(limit)),
+        // The connection's own failure says more than what the channel made of it.
+        Ok(Err(e)) => Err(refused.take().unwrap_or(e)),
         Ok(r) => r,
+    }
+}
+
+/// Where a TLS connection records that the server refused it for want of a
+/// (good) client certificate. With TLS 1.3 that alert arrives after the
+/// handshake, inside the HTTP/2 connection, whose error the channel replaces
+/// with one of its own.
+#[derive(Clone, Default)]
+struct Refusal(Arc<Mutex<Option<AttemptError>>>);
+
+impl Refusal {
+    fn take(&self) -> Option<AttemptError> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    fn note(&self, e: &std::io::Error) {
+        if let Some(refused) = super::tcp::client_cert_refused(e) {
+            *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(refused);
+        }
+    }
+}
+
+/// A stream that notes a refusal read from it.
+struct Watched<S> {
+    inner: S,
+    refused: Refusal,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Err(e)) = &polled {
+            self.refused.note(e);
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -40,13 +103,18 @@ fn setup_error(msg: impl std::fmt::Display) -> AttemptError {
     AttemptError::new(ErrorKind::Protocol, format!("grpc: {msg}"))
 }
 
-async fn call(tls: &TlsConfigs, check: &Check, limit: Duration) -> Result<Observed, AttemptError> {
+async fn call(
+    tls: &TlsConfigs,
+    check: &Check,
+    limit: Duration,
+    refused: &Refusal,
+) -> Result<Observed, AttemptError> {
     let spec = check
         .grpc
         .as_ref()
         .ok_or_else(|| setup_error("no `grpc` section"))?;
     let begun = Instant::now();
-    let (channel, cert_not_after) = connect(tls, check, spec, limit).await?;
+    let (channel, cert_not_after) = connect(tls, check, spec, limit, refused).await?;
     let connected = begun.elapsed();
     let reflected = spec.reflection.then(|| reflection_key(check, spec));
     let method = match &reflected {
@@ -210,6 +278,7 @@ async fn connect(
     check: &Check,
     spec: &GrpcSpec,
     limit: Duration,
+    refused: &Refusal,
 ) -> Result<(Channel, Option<DateTime<Utc>>), AttemptError> {
     let endpoint = Endpoint::from_shared(format!("http://{}", check.target))
         .map_err(setup_error)?
@@ -243,7 +312,7 @@ async fn connect(
     let stream = TlsConnector::from(config)
         .connect(name, tcp)
         .await
-        .map_err(|e| AttemptError::from_handshake(&e))?;
+        .map_err(|e| super::tcp::handshake_error(&e))?;
     let not_after = stream
         .get_ref()
         .1
@@ -251,6 +320,10 @@ async fn connect(
         .and_then(|certs| certs.first())
         .and_then(|leaf| super::http::cert_not_after(leaf.as_ref()));
     // The channel gets this one connection; an attempt never reconnects.
+    let stream = Watched {
+        inner: stream,
+        refused: refused.clone(),
+    };
     let slot = Arc::new(Mutex::new(Some(stream)));
     let connector = tower::service_fn(move |_: http::Uri| {
         let stream = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -269,6 +342,9 @@ async fn connect(
 
 /// A connection that failed, classified by the socket error inside.
 fn transport_error(err: &(dyn std::error::Error + 'static)) -> AttemptError {
+    if let Some(refused) = super::tcp::client_cert_refused(err) {
+        return refused;
+    }
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {

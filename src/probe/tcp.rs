@@ -174,11 +174,11 @@ pub fn build_config(settings: &ClientTls) -> Result<ClientConfig, TlsSetupError>
     };
     match (&settings.client_cert, &settings.client_key) {
         (None, None) => Ok(builder.with_no_client_auth()),
-        (Some(_), None) => Err(TlsSetupError::ClientKey(
-            "`client_cert` needs `client_key` (or `client_key_file`)".into(),
+        (Some(_), None) => Err(TlsSetupError::ClientCert(
+            "needs the certificate's key: `client_key_file` or `client_key`".into(),
         )),
-        (None, Some(_)) => Err(TlsSetupError::ClientCert(
-            "`client_key` needs `client_cert` (or `client_cert_file`)".into(),
+        (None, Some(_)) => Err(TlsSetupError::ClientKey(
+            "needs the certificate: `client_cert_file` or `client_cert`".into(),
         )),
         (Some(cert), Some(key)) => {
             let chain = pem_certs(cert).map_err(TlsSetupError::ClientCert)?;
@@ -231,7 +231,7 @@ pub async fn attempt(tls: &TlsConfigs, check: &Check) -> Result<Observed, Attemp
     let connector = TlsConnector::from(tls.get(settings, false)?);
     let stream = match timeout_at(deadline, connector.connect(name, stream)).await {
         Err(_) => return Err(AttemptError::timeout(limit)),
-        Ok(Err(e)) => return Err(AttemptError::from_handshake(&e)),
+        Ok(Err(e)) => return Err(handshake_error(&e)),
         Ok(Ok(s)) => s,
     };
     obs.connect = Some(begun.elapsed());
@@ -304,7 +304,11 @@ where
             // spoke, still leaves what it said to be judged.
             Ok(Err(_)) if !obs.body.is_empty() => return Ok(()),
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            Ok(Err(e)) => return Err(AttemptError::from_io(&e, false)),
+            Ok(Err(e)) => {
+                return Err(
+                    client_cert_refused(&e).unwrap_or_else(|| AttemptError::from_io(&e, false))
+                );
+            }
         };
         obs.body.extend_from_slice(&buf[..n]);
         match &matcher {
@@ -312,6 +316,55 @@ where
             _ => return Ok(()),
         }
     }
+}
+
+/// A refusal of mutual TLS found anywhere in `err`'s causes: the peer's alert
+/// that it wants a client certificate or does not accept the one presented. With
+/// TLS 1.3 it arrives after the handshake, at the first read.
+pub(super) fn client_cert_refused(err: &(dyn std::error::Error + 'static)) -> Option<AttemptError> {
+    const REFUSALS: &[&str] = &[
+        "BadCertificate",
+        "UnknownCA",
+        "CertificateUnknown",
+        "CertificateExpired",
+        "CertificateRevoked",
+        "UnsupportedCertificate",
+        "AccessDenied",
+    ];
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        // HTTP/2 keeps only the text of an I/O error, so the alert is read from it.
+        let alert = match e.downcast_ref::<rustls::Error>() {
+            Some(rustls::Error::AlertReceived(a)) => Some(format!("{a:?}")),
+            _ => e
+                .to_string()
+                .split_once("received fatal alert: ")
+                .and_then(|(_, rest)| rest.split(|c: char| !c.is_ascii_alphanumeric()).next())
+                .map(str::to_string),
+        };
+        match alert.as_deref() {
+            Some("CertificateRequired") => {
+                return Some(AttemptError::new(
+                    ErrorKind::Tls,
+                    "tls: the server requires a client certificate (`tls.client_cert_file`)",
+                ));
+            }
+            Some(a) if REFUSALS.contains(&a) => {
+                return Some(AttemptError::new(
+                    ErrorKind::Tls,
+                    format!("tls: the server refused the client certificate ({a})"),
+                ));
+            }
+            Some(_) => return None,
+            None => cur = e.source(),
+        }
+    }
+    None
+}
+
+/// A failed handshake, with mutual TLS refusals in words.
+pub(super) fn handshake_error(e: &std::io::Error) -> AttemptError {
+    client_cert_refused(e).unwrap_or_else(|| AttemptError::from_handshake(e))
 }
 
 /// `expect.response` against the bytes read. The actual value is what the peer

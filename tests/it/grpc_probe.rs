@@ -515,3 +515,137 @@ fn validate_checks_the_call_against_the_descriptor_set() {
         "uptimeping: 7 problems in the check files; fix them and run again"
     );
 }
+
+/// `pem` as a YAML block scalar indented by `indent` spaces.
+pub fn pem_block(pem: &str, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    let lines: String = pem.lines().map(|l| format!("{pad}{l}\n")).collect();
+    format!("|\n{lines}")
+}
+
+#[test]
+fn mutual_tls_presents_the_client_certificate() {
+    let mutual = crate::grpc_server::mutual_pki();
+    let target = crate::grpc_server::start_mutual_tls(&mutual).to_string();
+    let plain_tls = servers::pki(std::time::Duration::from_secs(30 * 86_400));
+    let one_way = crate::grpc_server::start_tls(&plain_tls).to_string();
+    let files = "tls/ca.pem, client_cert_file: tls/client.pem, client_key_file: tls/client.key";
+    let inline = format!(
+        "grpc:\n  health: true\n  tls:\n    ca: {}    client_cert: {}    client_key: {}",
+        pem_block(&mutual.ca_pem, 6),
+        pem_block(&mutual.client_cert_pem, 6),
+        pem_block(&mutual.client_key_pem, 6),
+    );
+    let docs = [
+        grpc_check(
+            "mutual",
+            &target,
+            &format!("grpc: {{health: true, tls: {{ca_file: {files}}}}}\n"),
+        ),
+        grpc_check("inline", &target, &inline),
+        grpc_check(
+            "no-client-cert",
+            &target,
+            "grpc: {health: true, tls: {ca_file: tls/ca.pem}}\n",
+        ),
+        grpc_check(
+            "system-roots",
+            &target,
+            "grpc: {health: true, tls: {client_cert_file: tls/client.pem, client_key_file: tls/client.key}}\n",
+        ),
+        grpc_check(
+            "ca-trusted",
+            &one_way,
+            "grpc: {health: true, tls: {ca_file: tls/one-way-ca.pem}}\n",
+        ),
+    ];
+    let dir = Files::new(&[
+        ("checks.yaml", &docs.join("---\n")),
+        ("tls/ca.pem", &mutual.ca_pem),
+        ("tls/client.pem", &mutual.client_cert_pem),
+        ("tls/client.key", &mutual.client_key_pem),
+        ("tls/one-way-ca.pem", &plain_tls.ca_pem),
+    ]);
+    let probed = probe_files(&dir, ".", &[]);
+    for name in ["mutual", "inline", "ca-trusted"] {
+        let r = probed.result(name);
+        assert_eq!(r["up"], true, "{name}: {r:#}");
+        assert!(r["cert_expires_at"].is_string(), "{name}: {r:#}");
+    }
+    let refused = probed.result("no-client-cert");
+    assert_eq!(refused["up"], false);
+    assert_eq!(
+        refused["error_kind"], "tls",
+        "{refused:#} {}",
+        probed.run.stderr
+    );
+    assert_eq!(
+        refused["error"],
+        "tls: the server requires a client certificate (`tls.client_cert_file`)"
+    );
+    let untrusted = probed.result("system-roots");
+    assert_eq!(untrusted["error_kind"], "tls");
+    assert_eq!(
+        untrusted["error"],
+        "tls: certificate not trusted: unknown issuer (UnknownIssuer)"
+    );
+}
+
+#[test]
+fn validate_reads_and_checks_the_tls_files() {
+    let mutual = crate::grpc_server::mutual_pki();
+    let other = crate::grpc_server::mutual_pki();
+    let check = |name: &str, tls: &str| {
+        format!(
+            "kind: Check\nname: {name}\ntype: grpc\ntarget: localhost:443\ngrpc:\n  health: true\n  tls: {tls}\n"
+        )
+    };
+    let yaml = [
+        check("junk-ca", "{ca_file: ../tls/junk.pem}"),
+        check(
+            "mismatch",
+            "{client_cert_file: ../tls/client.pem, client_key_file: ../tls/other.key}",
+        ),
+        check("no-key", "{client_cert_file: ../tls/client.pem}"),
+        check("gone", "{ca_file: ../tls/gone.pem}"),
+        check("both", "{insecure: true, ca_file: ../tls/ca.pem}"),
+        check("twice", "{ca_file: ../tls/ca.pem, ca: x}"),
+        check("typo", "{ca_fil: ../tls/ca.pem}"),
+    ]
+    .join("---\n");
+    let lines = validate_with(
+        &[
+            ("checks/api.yaml", &yaml),
+            ("tls/junk.pem", "not a certificate\n"),
+            ("tls/ca.pem", &mutual.ca_pem),
+            ("tls/client.pem", &mutual.client_cert_pem),
+            ("tls/other.key", &other.client_key_pem),
+        ],
+        &[],
+    );
+    let expected = [
+        "checks/api.yaml:7:18: `grpc.tls.ca_file`: no PEM certificate found",
+        "checks/api.yaml:15:63: `grpc.tls.client_key_file`: the key does not belong to the \
+         client certificate",
+        "checks/api.yaml:23:27: `grpc.tls.client_cert_file`: needs the certificate's key: \
+         `client_key_file` or `client_key`",
+    ];
+    assert_eq!(lines[..3], expected, "{lines:#?}");
+    assert!(
+        lines[3].starts_with("checks/api.yaml:31:18: `grpc.tls.ca_file`: cannot read `"),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        lines[4..],
+        [
+            "checks/api.yaml:39:25: `grpc.tls`: `insecure: true` trusts any certificate; remove \
+             `insecure` or the CA",
+            "checks/api.yaml:47:9: `grpc.tls`: give `ca_file` or `ca`, not both",
+            "checks/api.yaml:55:9: unknown field `ca_fil` in `grpc.tls` (did you mean \
+             `ca_file`?); expected one of `insecure`, `ca_file`, `ca`, `client_cert_file`, \
+             `client_cert`, `client_key_file`, `client_key`",
+            "uptimeping: 7 problems in the check files; fix them and run again",
+        ],
+        "{lines:#?}"
+    );
+}
