@@ -194,7 +194,8 @@ pub struct ClientTls {
     pub client_key: Option<String>,
 }
 
-/// How `tls` is written in a `grpc` or `tcp` section, for the JSON schema.
+// How `tls` is written in a `grpc` or `tcp` section; only for the JSON schema.
+/// TLS: `true` for the system's trust roots, or a mapping of settings.
 #[derive(JsonSchema)]
 #[serde(untagged)]
 #[schemars(rename = "Tls")]

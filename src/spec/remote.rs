@@ -167,3 +167,55 @@ pub fn parse_stored(kind: Kind, spec: &Value) -> Result<Spec, String> {
         Kind::Template => typed(&value).map(Spec::Template),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn desired(spec: Value) -> Desired {
+        Desired {
+            kind: Kind::Check,
+            name: "c".into(),
+            spec,
+            file: None,
+            line: None,
+            sensitive: BTreeSet::new(),
+        }
+    }
+
+    #[test]
+    fn paths_are_refused_before_anything_reads_them() {
+        let spec = json!({"kind": "Check", "name": "c", "type": "grpc", "target": "h:1",
+            "grpc": {"service": "a.B", "method": "C", "descriptor_set": "/etc/shadow",
+                     "tls": {"ca_file": "ca.pem", "client_key_file": "k.pem"}}});
+        let errors = check(desired(spec)).unwrap_err();
+        assert_eq!(
+            errors,
+            [
+                "Check `c`: `grpc.tls.ca_file` must be sent inline as `grpc.tls.ca`",
+                "Check `c`: `grpc.tls.client_key_file` must be sent inline as `grpc.tls.client_key`",
+                "Check `c`: `grpc.descriptor_set` must be sent inline as `grpc.descriptor_set_base64`",
+            ]
+        );
+        let spec = json!({"kind": "Check", "name": "c", "type": "tcp", "target": "h:1",
+            "tcp": {"tls": {"client_cert_file": "c.pem"}}});
+        assert_eq!(
+            check(desired(spec)).unwrap_err(),
+            ["Check `c`: `tcp.tls.client_cert_file` must be sent inline as `tcp.tls.client_cert`"]
+        );
+    }
+
+    #[test]
+    fn an_inline_descriptor_set_is_checked_like_a_file() {
+        let spec = json!({"kind": "Check", "name": "c", "type": "grpc", "target": "h:1",
+            "grpc": {"service": "a.B", "method": "C", "descriptor_set_base64": "AAAA"}});
+        let errors = check(desired(spec)).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0]
+                .starts_with("Check `c`: `grpc.descriptor_set_base64`: not a FileDescriptorSet: "),
+            "{errors:?}"
+        );
+    }
+}

@@ -319,3 +319,24 @@ fn test_runs_every_check_type_from_one_directory() {
     let shop: &Value = out.result("shop");
     assert_eq!(shop["grpc_code"], "OK");
 }
+
+#[test]
+fn a_client_key_is_a_secret_and_never_comes_back() {
+    let d = Daemon::start(&[]);
+    let pki = grpc_server::mutual_pki();
+    let block = crate::grpc_probe::pem_block;
+    let yaml = format!(
+        "kind: Check\nname: k\ntype: tcp\ntarget: 127.0.0.1:9\nschedule: 1h\ntcp:\n  tls:\n    client_cert: {}    client_key: {}",
+        block(&pki.client_cert_pem, 6),
+        block(&pki.client_key_pem, 6),
+    );
+    let plan = d.post("/api/v1/plan", &plan_request("repo", &yaml, json!({})));
+    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    let detail = d.get("/api/v1/checks/k");
+    let everything = format!("{plan}{detail}");
+    let key_body = pki.client_key_pem.lines().nth(1).unwrap();
+    assert!(!everything.contains(key_body), "{everything}");
+    let tls = &detail["spec"]["tcp"]["tls"];
+    assert_eq!(tls["client_key"], "(sensitive value)", "{detail:#}");
+    assert_eq!(tls["client_cert"], pki.client_cert_pem.as_str());
+}
