@@ -254,6 +254,7 @@ async fn reflected_method(
 ) -> Result<MethodDescriptor, AttemptError> {
     let cache = super::reflection::Reflected::shared();
     let (service, method) = spec.call_target();
+    let mut retried = false;
     loop {
         let fetch = super::reflection::pool(channel.clone(), service);
         let (pool, cached) = cache.get(key, fetch).await.map_err(setup_error)?;
@@ -265,7 +266,10 @@ async fn reflected_method(
                 .ok_or_else(|| format!("reflection: `{service}` has no method `{method}`")),
         };
         match found {
-            Err(_) if cached => cache.forget(key),
+            Err(_) if cached && !retried => {
+                cache.forget(key);
+                retried = true;
+            }
             other => return other.map_err(setup_error),
         }
     }
