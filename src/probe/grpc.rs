@@ -2,11 +2,14 @@
 //! with a message built from the check's JSON, and turn the answer back into
 //! JSON. Messages are dynamic, described by the compiled `.proto` sources.
 
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::ServerName;
@@ -30,9 +33,69 @@ use crate::spec::{CODE_NAMES, Check, GrpcSpec, split_host_port};
 
 pub async fn attempt(tls: &TlsConfigs, check: &Check) -> Result<Observed, AttemptError> {
     let limit = check.timeout.get();
-    match tokio::time::timeout(limit, call(tls, check, limit)).await {
+    let refused = Refusal::default();
+    match tokio::time::timeout(limit, call(tls, check, limit, &refused)).await {
         Err(_) => Err(AttemptError::timeout(limit)),
+        // The connection's own failure says more than what the channel made of it.
+        Ok(Err(e)) => Err(refused.take().unwrap_or(e)),
         Ok(r) => r,
+    }
+}
+
+/// Where a TLS connection records that the server refused it for want of a
+/// (good) client certificate. With TLS 1.3 that alert arrives after the
+/// handshake, inside the HTTP/2 connection, whose error the channel replaces
+/// with one of its own.
+#[derive(Clone, Default)]
+struct Refusal(Arc<Mutex<Option<AttemptError>>>);
+
+impl Refusal {
+    fn take(&self) -> Option<AttemptError> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    fn note(&self, e: &std::io::Error) {
+        if let Some(refused) = super::tcp::client_cert_refused(e) {
+            *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(refused);
+        }
+    }
+}
+
+/// A stream that notes a refusal read from it.
+struct Watched<S> {
+    inner: S,
+    refused: Refusal,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Err(e)) = &polled {
+            self.refused.note(e);
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -40,18 +103,23 @@ fn setup_error(msg: impl std::fmt::Display) -> AttemptError {
     AttemptError::new(ErrorKind::Protocol, format!("grpc: {msg}"))
 }
 
-async fn call(tls: &TlsConfigs, check: &Check, limit: Duration) -> Result<Observed, AttemptError> {
+async fn call(
+    tls: &TlsConfigs,
+    check: &Check,
+    limit: Duration,
+    refused: &Refusal,
+) -> Result<Observed, AttemptError> {
     let spec = check
         .grpc
         .as_ref()
         .ok_or_else(|| setup_error("no `grpc` section"))?;
     let begun = Instant::now();
-    let (channel, cert_not_after) = connect(tls, check, spec, limit).await?;
+    let (channel, cert_not_after) = connect(tls, check, spec, limit, refused).await?;
     let connected = begun.elapsed();
-    let method = if spec.reflection {
-        reflected_method(channel.clone(), spec).await?
-    } else {
-        method(spec)?
+    let reflected = spec.reflection.then(|| reflection_key(check, spec));
+    let method = match &reflected {
+        Some(key) => reflected_method(channel.clone(), spec, key).await?,
+        None => method(spec)?,
     };
     let json = if spec.health {
         serde_json::json!({ "service": spec.service.clone().unwrap_or_default() })
@@ -74,7 +142,8 @@ async fn call(tls: &TlsConfigs, check: &Check, limit: Duration) -> Result<Observ
     }
     let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
     let path = PathAndQuery::try_from(path).map_err(setup_error)?;
-    let codec = DynamicCodec(method.output());
+    let undecodable = Arc::new(Mutex::new(None));
+    let codec = DynamicCodec(method.output(), undecodable.clone());
     let (messages, status) = if method.is_server_streaming() {
         match grpc.server_streaming(request, path, codec).await {
             Err(s) => (Vec::new(), s),
@@ -102,6 +171,19 @@ async fn call(tls: &TlsConfigs, check: &Check, limit: Duration) -> Result<Observ
             Err(s) => (Vec::new(), s),
         }
     };
+    let undecodable = undecodable.lock().unwrap_or_else(|p| p.into_inner()).take();
+    // The server's API changed under a description it gave earlier.
+    if let Some(key) = &reflected
+        && (undecodable.is_some() || status.code() == Code::Unimplemented)
+    {
+        super::reflection::Reflected::shared().forget(key);
+    }
+    if let Some(e) = undecodable {
+        return Err(setup_error(format!(
+            "the response is not a `{}`: {e}",
+            method.output().full_name()
+        )));
+    }
     // A status made on this side of the wire is a failed exchange, not an answer.
     if status.code() != Code::Ok && std::error::Error::source(&status).is_some() {
         return Err(transport_status(&status, limit));
@@ -150,21 +232,47 @@ fn method(spec: &GrpcSpec) -> Result<MethodDescriptor, AttemptError> {
         .ok_or_else(|| setup_error(format!("`{service}/{method}` is not in the proto files")))
 }
 
-/// The method as the server itself describes it.
+/// Whose description a reflection check uses: the target, the authority it
+/// speaks to, and the service.
+fn reflection_key(check: &Check, spec: &GrpcSpec) -> super::reflection::Key {
+    (
+        check.target.clone(),
+        spec.authority
+            .clone()
+            .unwrap_or_else(|| check.target.clone()),
+        spec.call_target().0.to_string(),
+    )
+}
+
+/// The method as the server itself describes it, from the cache while fresh.
+/// A cached description that lacks the method is asked for again once: the
+/// server may have gained it since.
 async fn reflected_method(
     channel: Channel,
     spec: &GrpcSpec,
+    key: &super::reflection::Key,
 ) -> Result<MethodDescriptor, AttemptError> {
+    let cache = super::reflection::Reflected::shared();
     let (service, method) = spec.call_target();
-    let pool = super::reflection::pool(channel, service)
-        .await
-        .map_err(setup_error)?;
-    let svc = pool
-        .get_service_by_name(service)
-        .ok_or_else(|| setup_error(format!("reflection: the server has no `{service}`")))?;
-    svc.methods()
-        .find(|m| m.name() == method)
-        .ok_or_else(|| setup_error(format!("reflection: `{service}` has no method `{method}`")))
+    let mut retried = false;
+    loop {
+        let fetch = super::reflection::pool(channel.clone(), service);
+        let (pool, cached) = cache.get(key, fetch).await.map_err(setup_error)?;
+        let found = match pool.get_service_by_name(service) {
+            None => Err(format!("reflection: the server has no `{service}`")),
+            Some(svc) => svc
+                .methods()
+                .find(|m| m.name() == method)
+                .ok_or_else(|| format!("reflection: `{service}` has no method `{method}`")),
+        };
+        match found {
+            Err(_) if cached && !retried => {
+                cache.forget(key);
+                retried = true;
+            }
+            other => return other.map_err(setup_error),
+        }
+    }
 }
 
 /// A channel over h2c, or over TLS set up here so that handshake failures are
@@ -174,21 +282,22 @@ async fn connect(
     check: &Check,
     spec: &GrpcSpec,
     limit: Duration,
+    refused: &Refusal,
 ) -> Result<(Channel, Option<DateTime<Utc>>), AttemptError> {
     let endpoint = Endpoint::from_shared(format!("http://{}", check.target))
         .map_err(setup_error)?
         .connect_timeout(limit)
         .timeout(limit);
-    let scheme = if spec.tls { "https" } else { "http" };
+    let scheme = if spec.tls.is_some() { "https" } else { "http" };
     let authority = spec.authority.as_deref().unwrap_or(&check.target);
     let origin = format!("{scheme}://{authority}")
         .parse()
         .map_err(setup_error)?;
     let endpoint = endpoint.origin(origin);
-    if !spec.tls {
+    let Some(settings) = &spec.tls else {
         let channel = endpoint.connect().await.map_err(|e| transport_error(&e))?;
         return Ok((channel, None));
-    }
+    };
     let (host, port) = split_host_port(&check.target)
         .ok_or_else(|| setup_error(format!("`{}` is not host:port", check.target)))?;
     let tcp = TcpStream::connect((host, port))
@@ -203,12 +312,11 @@ async fn connect(
     .to_string();
     let name = ServerName::try_from(name)
         .map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: server name: {e}")))?;
-    let mut config = (*tls.get(spec.insecure)?).clone();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    let stream = TlsConnector::from(Arc::new(config))
+    let config = tls.get(settings, true)?;
+    let stream = TlsConnector::from(config)
         .connect(name, tcp)
         .await
-        .map_err(|e| AttemptError::from_handshake(&e))?;
+        .map_err(|e| super::tcp::handshake_error(&e))?;
     let not_after = stream
         .get_ref()
         .1
@@ -216,6 +324,10 @@ async fn connect(
         .and_then(|certs| certs.first())
         .and_then(|leaf| super::http::cert_not_after(leaf.as_ref()));
     // The channel gets this one connection; an attempt never reconnects.
+    let stream = Watched {
+        inner: stream,
+        refused: refused.clone(),
+    };
     let slot = Arc::new(Mutex::new(Some(stream)));
     let connector = tower::service_fn(move |_: http::Uri| {
         let stream = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -234,6 +346,9 @@ async fn connect(
 
 /// A connection that failed, classified by the socket error inside.
 fn transport_error(err: &(dyn std::error::Error + 'static)) -> AttemptError {
+    if let Some(refused) = super::tcp::client_cert_refused(err) {
+        return refused;
+    }
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
@@ -298,9 +413,10 @@ pub fn judge(check: &Check, obs: &Observed, json: Option<&Value>) -> Vec<Failure
     out
 }
 
-/// Encodes and decodes [`DynamicMessage`]s of one method.
+/// Encodes and decodes [`DynamicMessage`]s of one method. A response that does
+/// not decode is recorded in the slot, to tell it from a status the server sent.
 #[derive(Clone)]
-struct DynamicCodec(MessageDescriptor);
+struct DynamicCodec(MessageDescriptor, Arc<Mutex<Option<String>>>);
 
 impl Codec for DynamicCodec {
     type Encode = DynamicMessage;
@@ -313,7 +429,7 @@ impl Codec for DynamicCodec {
     }
 
     fn decoder(&mut self) -> DynamicDecoder {
-        DynamicDecoder(self.0.clone())
+        DynamicDecoder(self.0.clone(), self.1.clone())
     }
 }
 
@@ -329,7 +445,7 @@ impl Encoder for DynamicEncoder {
     }
 }
 
-struct DynamicDecoder(MessageDescriptor);
+struct DynamicDecoder(MessageDescriptor, Arc<Mutex<Option<String>>>);
 
 impl Decoder for DynamicDecoder {
     type Item = DynamicMessage;
@@ -338,6 +454,9 @@ impl Decoder for DynamicDecoder {
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<DynamicMessage>, Status> {
         DynamicMessage::decode(self.0.clone(), src)
             .map(Some)
-            .map_err(|e| Status::internal(format!("decoding the response: {e}")))
+            .map_err(|e| {
+                *self.1.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                Status::internal(format!("decoding the response: {e}"))
+            })
     }
 }

@@ -11,7 +11,7 @@ mod http;
 mod observed;
 mod reflection;
 mod retry;
-mod tcp;
+pub(crate) mod tcp;
 
 use std::time::Instant;
 

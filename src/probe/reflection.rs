@@ -3,13 +3,95 @@
 //! descriptor pool from the answers. Speaks `grpc.reflection.v1` and falls back
 //! to `v1alpha` (all that some servers, grpcio's among them, offer).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use prost::Message as _;
 use prost_reflect::DescriptorPool;
 use prost_reflect::prost_types::FileDescriptorProto;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
+
+/// How long a server's description is trusted without asking again. A call that
+/// shows the API changed (UNIMPLEMENTED, or a response that does not decode)
+/// drops it at once.
+pub const REFLECTION_TTL: Duration = Duration::from_secs(5 * 60);
+/// Descriptions kept at most; past this, expired ones go, then all.
+const MAX_REFLECTED: usize = 256;
+
+/// Whose description a cached pool is: target, authority, service.
+pub type Key = (String, String, String);
+
+type Slot = Arc<tokio::sync::Mutex<Option<(Instant, Arc<DescriptorPool>)>>>;
+
+/// Descriptor pools fetched by reflection, shared by every check of the process.
+/// Concurrent runs for one key wait for one conversation rather than each
+/// starting their own.
+#[derive(Default)]
+pub struct Reflected {
+    slots: Mutex<HashMap<Key, Slot>>,
+    #[cfg(test)]
+    fetches: std::sync::atomic::AtomicUsize,
+}
+
+impl Reflected {
+    /// The process-wide cache.
+    pub fn shared() -> &'static Reflected {
+        static SHARED: OnceLock<Reflected> = OnceLock::new();
+        SHARED.get_or_init(Reflected::default)
+    }
+
+    fn slot(&self, key: &Key) -> Slot {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = slots.get(key) {
+            return slot.clone();
+        }
+        if slots.len() >= MAX_REFLECTED {
+            slots.retain(|_, slot| {
+                slot.try_lock()
+                    .map(|e| {
+                        e.as_ref()
+                            .is_some_and(|(at, _)| at.elapsed() < REFLECTION_TTL)
+                    })
+                    .unwrap_or(true)
+            });
+            if slots.len() >= MAX_REFLECTED {
+                slots.clear();
+            }
+        }
+        slots.entry(key.clone()).or_default().clone()
+    }
+
+    /// The pool for `key`: cached while fresh, else fetched with `fetch`. The
+    /// flag says whether it came from the cache.
+    pub async fn get<F>(&self, key: &Key, fetch: F) -> Result<(Arc<DescriptorPool>, bool), String>
+    where
+        F: Future<Output = Result<DescriptorPool, String>>,
+    {
+        let slot = self.slot(key);
+        let mut entry = slot.lock().await;
+        if let Some((at, pool)) = entry.as_ref()
+            && at.elapsed() < REFLECTION_TTL
+        {
+            return Ok((pool.clone(), true));
+        }
+        #[cfg(test)]
+        self.fetches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let pool = Arc::new(fetch.await?);
+        *entry = Some((Instant::now(), pool.clone()));
+        Ok((pool, false))
+    }
+
+    /// Drops what is known about `key`: the next run asks the server again.
+    pub fn forget(&self, key: &Key) {
+        self.slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+}
 
 /// What a reflection request asks for, whichever version carries it.
 enum Ask {
@@ -153,5 +235,40 @@ fn describe(status: &Status) -> String {
         name.to_string()
     } else {
         format!("{name}: {}", status.message())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(service: &str) -> Key {
+        ("h:1".into(), "h:1".into(), service.into())
+    }
+
+    #[tokio::test]
+    async fn a_description_is_fetched_once_until_forgotten() {
+        let cache = Reflected::default();
+        let fetch = || async { Ok(DescriptorPool::new()) };
+        assert!(!cache.get(&key("a"), fetch()).await.unwrap().1);
+        assert!(cache.get(&key("a"), fetch()).await.unwrap().1);
+        assert!(!cache.get(&key("b"), fetch()).await.unwrap().1);
+        cache.forget(&key("a"));
+        assert!(!cache.get(&key("a"), fetch()).await.unwrap().1);
+        assert_eq!(cache.fetches.load(std::sync::atomic::Ordering::Relaxed), 3);
+        // A failed fetch is not kept.
+        let failing = async { Err::<DescriptorPool, _>("down".to_string()) };
+        assert!(cache.get(&key("c"), failing).await.is_err());
+        assert!(!cache.get(&key("c"), fetch()).await.unwrap().1);
+    }
+
+    #[tokio::test]
+    async fn the_cache_stays_bounded() {
+        let cache = Reflected::default();
+        for i in 0..(MAX_REFLECTED * 2) {
+            let fetch = async { Ok(DescriptorPool::new()) };
+            cache.get(&key(&i.to_string()), fetch).await.unwrap();
+            assert!(cache.slots.lock().unwrap().len() <= MAX_REFLECTED);
+        }
     }
 }

@@ -2,10 +2,13 @@
 //! expected response shows, the peer closes, `max_bytes` arrive or time runs out.
 
 use std::borrow::Cow;
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
+use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
@@ -14,13 +17,16 @@ use tokio_rustls::rustls::client::danger::{
     HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
 };
 use tokio_rustls::rustls::crypto::{CryptoProvider, aws_lc_rs};
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use tokio_rustls::rustls::{self, ClientConfig, DigitallySignedStruct, SignatureScheme};
+use tokio_rustls::rustls::pki_types::pem::{self, PemObject as _};
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use tokio_rustls::rustls::{
+    self, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 
 use super::errors::{AttemptError, ErrorKind};
 use super::expect::{Failure, fail};
 use super::observed::Observed;
-use crate::spec::{Check, Expect, ResponseMatch, TcpSpec, split_host_port};
+use crate::spec::{Check, ClientTls, Expect, ResponseMatch, TcpSpec, split_host_port};
 
 /// Without `expect.response`, how long to wait for a first reply (a banner, or the
 /// answer to `send`) before calling the port up anyway: many services, databases
@@ -29,25 +35,80 @@ pub const SILENT_PEER_WAIT: Duration = Duration::from_secs(1);
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 8 * 1024;
 
-/// TLS client settings, built once: loading the platform's trust roots costs far
-/// more than a handshake.
+/// TLS client configurations, built once per distinct setting: loading the
+/// platform's trust roots or parsing a CA bundle costs far more than a handshake.
 #[derive(Default)]
 pub struct TlsConfigs {
-    verified: OnceLock<Result<Arc<ClientConfig>, String>>,
-    insecure: OnceLock<Result<Arc<ClientConfig>, String>>,
+    built: Mutex<HashMap<[u8; 32], Built>>,
+    builds: AtomicUsize,
 }
 
+type Built = Result<Arc<ClientConfig>, String>;
+
+/// Distinct TLS settings kept at most; past this the cache starts over, which
+/// costs rebuilds, never correctness.
+const MAX_TLS_CONFIGS: usize = 256;
+
 impl TlsConfigs {
-    pub(super) fn get(&self, insecure: bool) -> Result<Arc<ClientConfig>, AttemptError> {
-        let slot = if insecure {
-            &self.insecure
-        } else {
-            &self.verified
+    /// The configuration for `settings`, offering ALPN `h2` when `h2` is set.
+    pub(super) fn get(
+        &self,
+        settings: &ClientTls,
+        h2: bool,
+    ) -> Result<Arc<ClientConfig>, AttemptError> {
+        let key = settings_key(settings, h2);
+        let cached = self
+            .built
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
+        let result = match cached {
+            Some(r) => r,
+            None => {
+                self.builds.fetch_add(1, Ordering::Relaxed);
+                let r = build_config(settings)
+                    .map(|mut c| {
+                        if h2 {
+                            c.alpn_protocols = vec![b"h2".to_vec()];
+                        }
+                        Arc::new(c)
+                    })
+                    .map_err(|e| e.to_string());
+                let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
+                if built.len() >= MAX_TLS_CONFIGS {
+                    built.clear();
+                }
+                built.insert(key, r.clone());
+                r
+            }
         };
-        slot.get_or_init(|| build_config(insecure).map_err(|e| e.to_string()))
-            .clone()
-            .map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: client setup: {e}")))
+        result.map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: client setup: {e}")))
     }
+
+    /// How many configurations were built so far.
+    #[cfg(test)]
+    fn builds(&self) -> usize {
+        self.builds.load(Ordering::Relaxed)
+    }
+}
+
+/// A digest of everything that shapes a configuration, so that PEM text is not
+/// kept twice and a key is not a map key.
+fn settings_key(settings: &ClientTls, h2: bool) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([u8::from(settings.insecure), u8::from(h2)]);
+    for part in [&settings.ca, &settings.client_cert, &settings.client_key] {
+        match part {
+            None => h.update([0]),
+            Some(text) => {
+                h.update([1]);
+                h.update((text.len() as u64).to_le_bytes());
+                h.update(text.as_bytes());
+            }
+        }
+    }
+    h.finalize().into()
 }
 
 /// The crypto provider reqwest uses too, so there is one TLS stack in the binary.
@@ -55,20 +116,88 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(aws_lc_rs::default_provider())
 }
 
-fn build_config(insecure: bool) -> Result<Arc<ClientConfig>, rustls::Error> {
+/// What is wrong with a TLS setting, by the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSetupError {
+    Ca(String),
+    ClientCert(String),
+    ClientKey(String),
+    Other(String),
+}
+
+impl std::fmt::Display for TlsSetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Ca(e) => write!(f, "ca: {e}"),
+            Self::ClientCert(e) => write!(f, "client_cert: {e}"),
+            Self::ClientKey(e) => write!(f, "client_key: {e}"),
+            Self::Other(e) => f.write_str(e),
+        }
+    }
+}
+
+/// Certificates of a PEM bundle; an error when it holds none.
+fn pem_certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not valid PEM: {e}"))?;
+    if certs.is_empty() {
+        return Err("no PEM certificate found".into());
+    }
+    Ok(certs)
+}
+
+/// Builds the client configuration `settings` describe. Also used at load time,
+/// so that a bad bundle or a key that does not match its certificate is reported
+/// where it is written.
+pub fn build_config(settings: &ClientTls) -> Result<ClientConfig, TlsSetupError> {
     use rustls_platform_verifier::BuilderVerifierExt as _;
+    let other = |e: rustls::Error| TlsSetupError::Other(e.to_string());
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()?;
-    let config = if insecure {
+        .with_safe_default_protocol_versions()
+        .map_err(other)?;
+    let builder = if settings.insecure {
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
-            .with_no_client_auth()
+    } else if let Some(ca) = &settings.ca {
+        let mut roots = RootCertStore::empty();
+        for cert in pem_certs(ca).map_err(TlsSetupError::Ca)? {
+            roots
+                .add(cert)
+                .map_err(|e| TlsSetupError::Ca(format!("not a usable CA certificate: {e}")))?;
+        }
+        builder.with_root_certificates(roots)
     } else {
-        builder.with_platform_verifier()?.with_no_client_auth()
+        builder.with_platform_verifier().map_err(other)?
     };
-    Ok(Arc::new(config))
+    match (&settings.client_cert, &settings.client_key) {
+        (None, None) => Ok(builder.with_no_client_auth()),
+        (Some(_), None) => Err(TlsSetupError::ClientCert(
+            "needs the certificate's key: `client_key_file` or `client_key`".into(),
+        )),
+        (None, Some(_)) => Err(TlsSetupError::ClientKey(
+            "needs the certificate: `client_cert_file` or `client_cert`".into(),
+        )),
+        (Some(cert), Some(key)) => {
+            let chain = pem_certs(cert).map_err(TlsSetupError::ClientCert)?;
+            let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).map_err(|e| {
+                TlsSetupError::ClientKey(match e {
+                    pem::Error::NoItemsFound => "no PEM private key found".into(),
+                    e => format!("not a valid PEM private key: {e}"),
+                })
+            })?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| match e {
+                    rustls::Error::InconsistentKeys(_) => TlsSetupError::ClientKey(
+                        "the key does not belong to the client certificate".into(),
+                    ),
+                    e => TlsSetupError::ClientKey(e.to_string()),
+                })
+        }
+    }
 }
 
 pub async fn attempt(tls: &TlsConfigs, check: &Check) -> Result<Observed, AttemptError> {
@@ -91,18 +220,18 @@ pub async fn attempt(tls: &TlsConfigs, check: &Check) -> Result<Observed, Attemp
         Ok(Ok(s)) => s,
     };
     let mut obs = Observed::default();
-    if !spec.tls {
+    let Some(settings) = &spec.tls else {
         obs.connect = Some(begun.elapsed());
         converse(stream, &spec, &check.expect, (deadline, limit), &mut obs).await?;
         return Ok(obs);
-    }
+    };
     let name = spec.server_name.as_deref().unwrap_or(host).to_string();
     let name = ServerName::try_from(name)
         .map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: server name: {e}")))?;
-    let connector = TlsConnector::from(tls.get(spec.insecure)?);
+    let connector = TlsConnector::from(tls.get(settings, false)?);
     let stream = match timeout_at(deadline, connector.connect(name, stream)).await {
         Err(_) => return Err(AttemptError::timeout(limit)),
-        Ok(Err(e)) => return Err(AttemptError::from_handshake(&e)),
+        Ok(Err(e)) => return Err(handshake_error(&e)),
         Ok(Ok(s)) => s,
     };
     obs.connect = Some(begun.elapsed());
@@ -175,7 +304,11 @@ where
             // spoke, still leaves what it said to be judged.
             Ok(Err(_)) if !obs.body.is_empty() => return Ok(()),
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            Ok(Err(e)) => return Err(AttemptError::from_io(&e, false)),
+            Ok(Err(e)) => {
+                return Err(
+                    client_cert_refused(&e).unwrap_or_else(|| AttemptError::from_io(&e, false))
+                );
+            }
         };
         obs.body.extend_from_slice(&buf[..n]);
         match &matcher {
@@ -183,6 +316,55 @@ where
             _ => return Ok(()),
         }
     }
+}
+
+/// A refusal of mutual TLS found anywhere in `err`'s causes: the peer's alert
+/// that it wants a client certificate or does not accept the one presented. With
+/// TLS 1.3 it arrives after the handshake, at the first read.
+pub(super) fn client_cert_refused(err: &(dyn std::error::Error + 'static)) -> Option<AttemptError> {
+    const REFUSALS: &[&str] = &[
+        "BadCertificate",
+        "UnknownCA",
+        "CertificateUnknown",
+        "CertificateExpired",
+        "CertificateRevoked",
+        "UnsupportedCertificate",
+        "AccessDenied",
+    ];
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        // HTTP/2 keeps only the text of an I/O error, so the alert is read from it.
+        let alert = match e.downcast_ref::<rustls::Error>() {
+            Some(rustls::Error::AlertReceived(a)) => Some(format!("{a:?}")),
+            _ => e
+                .to_string()
+                .split_once("received fatal alert: ")
+                .and_then(|(_, rest)| rest.split(|c: char| !c.is_ascii_alphanumeric()).next())
+                .map(str::to_string),
+        };
+        match alert.as_deref() {
+            Some("CertificateRequired") => {
+                return Some(AttemptError::new(
+                    ErrorKind::Tls,
+                    "tls: the server requires a client certificate (`tls.client_cert_file`)",
+                ));
+            }
+            Some(a) if REFUSALS.contains(&a) => {
+                return Some(AttemptError::new(
+                    ErrorKind::Tls,
+                    format!("tls: the server refused the client certificate ({a})"),
+                ));
+            }
+            Some(_) => return None,
+            None => cur = e.source(),
+        }
+    }
+    None
+}
+
+/// A failed handshake, with mutual TLS refusals in words.
+pub(super) fn handshake_error(e: &std::io::Error) -> AttemptError {
+    client_cert_refused(e).unwrap_or_else(|| AttemptError::from_handshake(e))
 }
 
 /// `expect.response` against the bytes read. The actual value is what the peer
@@ -205,7 +387,7 @@ pub fn judge(expect: &Expect, obs: &Observed) -> Vec<Failure> {
     vec![fail("response", expected, format!("{seen:?}"))]
 }
 
-/// `tcp.insecure`: accepts any certificate, still checking the handshake
+/// `tls.insecure`: accepts any certificate, still checking the handshake
 /// signatures so the connection is at least well-formed TLS.
 #[derive(Debug)]
 struct AcceptAnyCert(Arc<CryptoProvider>);
@@ -252,5 +434,35 @@ impl ServerCertVerifier for AcceptAnyCert {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configuration_is_built_once_per_distinct_setting() {
+        let configs = TlsConfigs::default();
+        let insecure = ClientTls {
+            insecure: true,
+            ..ClientTls::default()
+        };
+        let mut alpn = Vec::new();
+        for _ in 0..3 {
+            configs.get(&insecure, false).unwrap();
+            alpn = configs.get(&insecure, true).unwrap().alpn_protocols.clone();
+        }
+        assert_eq!(configs.builds(), 2);
+        assert_eq!(alpn, [b"h2".to_vec()]);
+        let bad_ca = ClientTls {
+            ca: Some("not pem".into()),
+            ..ClientTls::default()
+        };
+        for _ in 0..2 {
+            let e = configs.get(&bad_ca, false).unwrap_err();
+            assert_eq!(e.message, "tls: client setup: ca: no PEM certificate found");
+        }
+        assert_eq!(configs.builds(), 3);
     }
 }

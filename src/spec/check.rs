@@ -144,13 +144,11 @@ pub struct TcpSpec {
     /// Bytes to send once connected, base64-encoded: for binary protocols.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub send_base64: Option<String>,
-    /// Speak TLS right after connecting.
-    #[serde(default)]
-    pub tls: bool,
-    /// Skip certificate verification. The certificate is still read, so
-    /// `cert_valid_for` keeps working.
-    #[serde(default)]
-    pub insecure: bool,
+    /// Speak TLS right after connecting: `true` trusts the system's roots; a
+    /// mapping sets what to trust and a client certificate to present.
+    #[serde(default, with = "client_tls", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "TlsSwitchSchema")]
+    pub tls: Option<ClientTls>,
     /// The name sent as SNI and verified in the certificate; the target's host by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_name: Option<String>,
@@ -164,11 +162,98 @@ impl Default for TcpSpec {
         Self {
             send: None,
             send_base64: None,
-            tls: false,
-            insecure: false,
+            tls: None,
             server_name: None,
             max_bytes: DEFAULT_TCP_MAX_BYTES,
         }
+    }
+}
+
+/// TLS settings of a `grpc` or `tcp` check. Files are read relative to the YAML
+/// file when it is loaded and carried inline (`ca`, `client_cert`, `client_key`),
+/// so a daemon needs no file system access to run the check.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTls {
+    /// Skip certificate verification. The certificate is still read, so
+    /// `cert_valid_for` keeps working.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+    /// PEM file with CA certificates to trust instead of the system roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// CA certificates (PEM) to trust instead of the system roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+    /// PEM file with the client certificate (and its chain) for mutual TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert_file: Option<String>,
+    /// The client certificate (PEM) for mutual TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<String>,
+    /// PEM file with the private key of `client_cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key_file: Option<String>,
+    /// The private key (PEM) of `client_cert`; a secret, never printed back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<String>,
+}
+
+// How `tls` is written in a `grpc` or `tcp` section; only for the JSON schema.
+/// TLS: `true` for the system's trust roots, or a mapping of settings.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[schemars(rename = "Tls")]
+#[allow(dead_code)]
+pub(super) enum TlsSwitchSchema {
+    /// `true`: TLS verified against the system's trust roots.
+    On(bool),
+    Settings(ClientTls),
+}
+
+/// `tls: true | false | {settings}`, read into `Option<ClientTls>`. Written back
+/// as `true` when every setting is the default, so `tls: {}` and `tls: true` are
+/// one canonical form.
+pub mod client_tls {
+    use serde::de::{self, MapAccess, Visitor};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::ClientTls;
+
+    pub fn serialize<S: Serializer>(v: &Option<ClientTls>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            None => s.serialize_bool(false),
+            Some(t) if *t == ClientTls::default() => s.serialize_bool(true),
+            Some(t) => t.serialize(s),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ClientTls>, D::Error> {
+        struct Switch;
+        impl<'de> Visitor<'de> for Switch {
+            type Value = Option<ClientTls>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`true`, `false`, or a mapping of TLS settings")
+            }
+
+            fn visit_bool<E: de::Error>(self, on: bool) -> Result<Self::Value, E> {
+                Ok(on.then(ClientTls::default))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                ClientTls::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+            }
+        }
+        d.deserialize_any(Switch)
     }
 }
 

@@ -7,7 +7,10 @@ use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use base64::Engine as _;
 use prost_reflect::DescriptorPool;
+
+use super::check::ClientTls;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +41,16 @@ pub struct GrpcSpec {
     /// or v1alpha) instead of reading a `.proto` file.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reflection: bool,
+    /// A serialized `google.protobuf.FileDescriptorSet` describing `service`, as
+    /// written by `protoc --include_imports -o FILE` or `buf build -o FILE`,
+    /// relative to the YAML file. Read at load time and carried in
+    /// `descriptor_set_base64`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descriptor_set: Option<String>,
+    /// The descriptor set, base64-encoded: filled in from `descriptor_set` at
+    /// load time, or given inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descriptor_set_base64: Option<String>,
     /// Directories, relative to the YAML file, where imports are looked up
     /// after the directory of `proto`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -55,13 +68,16 @@ pub struct GrpcSpec {
     /// The `:authority` sent, when it is not the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authority: Option<String>,
-    /// Speak TLS (with ALPN `h2`); verified against the system's trust roots.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub tls: bool,
-    /// Skip certificate verification. The certificate is still read, so
-    /// `cert_valid_for` keeps working.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub insecure: bool,
+    /// Speak TLS (with ALPN `h2`): `true` trusts the system's roots; a mapping
+    /// sets what to trust (`ca_file`, `insecure`) and a client certificate to
+    /// present (`client_cert_file`, `client_key_file`).
+    #[serde(
+        default,
+        with = "super::check::client_tls",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[schemars(with = "super::check::TlsSwitchSchema")]
+    pub tls: Option<ClientTls>,
     /// Server streaming: read at most this many messages. With 1, `response` is
     /// the first message; with more, the list of messages read.
     #[serde(default = "default_max_messages")]
@@ -85,12 +101,15 @@ impl GrpcSpec {
         }
     }
 
-    /// The descriptor pool for this check: the health protocol's own, or the
-    /// compiled `proto_files`.
+    /// The descriptor pool for this check: the health protocol's own, the
+    /// compiled `proto_files`, or the decoded descriptor set.
     pub fn pool(&self) -> Result<Arc<DescriptorPool>, String> {
         if self.health {
             let root = BTreeMap::from([(HEALTH_FILE.to_string(), HEALTH_PROTO.to_string())]);
             return compile(HEALTH_FILE, &root);
+        }
+        if let Some(encoded) = &self.descriptor_set_base64 {
+            return decode_set(encoded);
         }
         match &self.proto {
             Some(root) if !self.proto_files.is_empty() => compile(root, &self.proto_files),
@@ -164,18 +183,72 @@ pub fn read_sources(
 
 type Cache = Mutex<HashMap<u64, Arc<DescriptorPool>>>;
 
+/// Compiled and decoded pools, by a hash of their sources: one per distinct
+/// schema a process has seen.
+fn cache() -> &'static Cache {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    CACHE.get_or_init(Cache::default)
+}
+
+/// The most a descriptor set file may weigh: far above any real API's.
+pub const MAX_DESCRIPTOR_SET_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a descriptor set file (relative to `base_dir`) and returns it base64-encoded.
+pub fn read_descriptor_set(path: &str, base_dir: &Path) -> Result<String, String> {
+    let full = base_dir.join(path);
+    let cannot = |e: &dyn std::fmt::Display| format!("cannot read `{}`: {e}", full.display());
+    let size = std::fs::metadata(&full).map_err(|e| cannot(&e))?.len();
+    if size > MAX_DESCRIPTOR_SET_BYTES {
+        return Err(format!(
+            "`{}` is {size} bytes, more than the limit of {MAX_DESCRIPTOR_SET_BYTES}",
+            full.display()
+        ));
+    }
+    let bytes = std::fs::read(&full).map_err(|e| cannot(&e))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// Decodes a base64-encoded `FileDescriptorSet`, once per distinct content.
+pub fn decode_set(encoded: &str) -> Result<Arc<DescriptorPool>, String> {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    "descriptor set".hash(&mut hasher);
+    encoded.hash(&mut hasher);
+    let key = hasher.finish();
+    if let Some(pool) = cache().lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Ok(pool.clone());
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|e| format!("not valid base64: {e}"))?;
+    let pool = DescriptorPool::decode(bytes.as_slice()).map_err(|e| {
+        let e = e.to_string();
+        if e.contains("has not been added") || e.contains("not found") {
+            format!(
+                "not a complete FileDescriptorSet: {e} (write it with `protoc --include_imports`)"
+            )
+        } else {
+            format!("not a FileDescriptorSet: {e}")
+        }
+    })?;
+    let pool = Arc::new(pool);
+    cache()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, pool.clone());
+    Ok(pool)
+}
+
 /// Compiles `files` from memory, once: later calls with the same sources get the
 /// same pool.
 pub fn compile(
     root: &str,
     files: &BTreeMap<String, String>,
 ) -> Result<Arc<DescriptorPool>, String> {
-    static CACHE: OnceLock<Cache> = OnceLock::new();
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     root.hash(&mut hasher);
     files.hash(&mut hasher);
     let key = hasher.finish();
-    let cache = CACHE.get_or_init(Cache::default);
+    let cache = cache();
     if let Some(pool) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Ok(pool.clone());
     }

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::decode::{Positions, escape_segment};
 use super::diag::Pos;
-use super::grpc::read_sources;
+use super::grpc::{read_descriptor_set, read_sources};
 use super::{CODE_NAMES, Check, GrpcSpec, split_host_port};
 
 type Errors = Vec<(Pos, String)>;
@@ -40,7 +40,7 @@ pub(crate) fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mu
             "`expect.response`: a `grpc` check expects a mapping of response fields".into(),
         ));
     }
-    if c.expect.cert_valid_for.is_some() && !c.grpc.as_ref().is_some_and(|g| g.tls) {
+    if c.expect.cert_valid_for.is_some() && c.grpc.as_ref().is_none_or(|g| g.tls.is_none()) {
         errors.push((
             pos.value("/expect/cert_valid_for"),
             "`expect.cert_valid_for` needs `grpc.tls: true`".into(),
@@ -54,14 +54,19 @@ pub(crate) fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mu
         return;
     };
     metadata(g, pos, errors);
-    if !g.tls && pos.has("/grpc/insecure") {
-        errors.push((
-            pos.key("/grpc/insecure"),
-            "`grpc.insecure`: only applies with `tls: true`".into(),
-        ));
+    if let Some(tls) = &mut g.tls {
+        super::validate::client_tls(tls, "/grpc/tls", pos, base_dir, errors);
     }
     if g.health {
-        for field in ["method", "proto", "import_paths", "request", "reflection"] {
+        for field in [
+            "method",
+            "proto",
+            "import_paths",
+            "descriptor_set",
+            "descriptor_set_base64",
+            "request",
+            "reflection",
+        ] {
             let at = format!("/grpc/{field}");
             if pos.has(&at) {
                 errors.push((
@@ -85,26 +90,57 @@ pub(crate) fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mu
             ));
         }
     }
-    match (g.reflection, g.proto.is_some()) {
-        (true, true) => {
+    let given: Vec<&str> = [
+        ("reflection", g.reflection),
+        ("proto", g.proto.is_some()),
+        ("descriptor_set", g.descriptor_set.is_some()),
+        ("descriptor_set_base64", g.descriptor_set_base64.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(f, on)| on.then_some(f))
+    .collect();
+    if given.len() > 1 {
+        for field in &given[1..] {
             errors.push((
-                pos.key("/grpc/proto"),
-                "`grpc`: give `proto` or `reflection: true`, not both".into(),
+                pos.key(&format!("/grpc/{field}")),
+                "`grpc`: give one of `proto`, `descriptor_set` or `reflection: true` to describe the service".into(),
             ));
-            return;
         }
+        return;
+    }
+    let source = match given.first() {
         // The server describes the service when the check runs.
-        (true, false) => return,
-        (false, false) => {
+        Some(&"reflection") => return,
+        Some(_) if missing => return,
+        Some(&"proto") => proto(g, pos, base_dir, errors),
+        Some(_) => descriptor_set(g, pos, base_dir, errors),
+        None => {
             errors.push((
                 pos.key("/grpc"),
-                "`grpc.proto` is required unless `health: true` or `reflection: true`".into(),
+                "`grpc`: describe the service with `proto`, `descriptor_set` or `reflection: true` (or call the health service with `health: true`)".into(),
             ));
             return;
         }
-        (false, true) if missing => return,
-        (false, true) => {}
+    };
+    if let Some(source) = source {
+        method(g, &source, pos, errors);
     }
+}
+
+/// Where the schema of a call comes from: the field that names it and how
+/// messages name it.
+struct Source {
+    at: &'static str,
+    label: String,
+}
+
+/// Reads the `.proto` file and its imports into `proto_files`.
+fn proto(
+    g: &mut GrpcSpec,
+    pos: &Positions,
+    base_dir: &Path,
+    errors: &mut Errors,
+) -> Option<Source> {
     if g.proto_files.is_empty()
         && let Some(proto) = &g.proto
     {
@@ -115,11 +151,50 @@ pub(crate) fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mu
             }
             Err(e) => {
                 errors.push((pos.value("/grpc/proto"), format!("`grpc.proto`: {e}")));
-                return;
+                return None;
             }
         }
     }
-    method(g, pos, errors);
+    Some(Source {
+        at: "/grpc/proto",
+        label: format!("`{}`", g.proto.as_deref().unwrap_or_default()),
+    })
+}
+
+/// Reads the descriptor set file into `descriptor_set_base64`.
+fn descriptor_set(
+    g: &mut GrpcSpec,
+    pos: &Positions,
+    base_dir: &Path,
+    errors: &mut Errors,
+) -> Option<Source> {
+    if !g.import_paths.is_empty() {
+        errors.push((
+            pos.key("/grpc/import_paths"),
+            "`grpc.import_paths`: only applies with `proto`; a descriptor set carries its imports"
+                .into(),
+        ));
+    }
+    let Some(path) = g.descriptor_set.take() else {
+        return Some(Source {
+            at: "/grpc/descriptor_set_base64",
+            label: "`descriptor_set_base64`".into(),
+        });
+    };
+    match read_descriptor_set(&path, base_dir) {
+        Ok(encoded) => g.descriptor_set_base64 = Some(encoded),
+        Err(e) => {
+            errors.push((
+                pos.value("/grpc/descriptor_set"),
+                format!("`grpc.descriptor_set`: {e}"),
+            ));
+            return None;
+        }
+    }
+    Some(Source {
+        at: "/grpc/descriptor_set",
+        label: format!("`{path}`"),
+    })
 }
 
 fn metadata(g: &GrpcSpec, pos: &Positions, errors: &mut Errors) {
@@ -141,16 +216,17 @@ fn metadata(g: &GrpcSpec, pos: &Positions, errors: &mut Errors) {
 
 /// The service and method must exist, the method must not take a stream, and the
 /// request must fit the method's input message.
-fn method(g: &GrpcSpec, pos: &Positions, errors: &mut Errors) {
+fn method(g: &GrpcSpec, source: &Source, pos: &Positions, errors: &mut Errors) {
     let pool = match g.pool() {
         Ok(p) => p,
         Err(e) => {
-            errors.push((pos.value("/grpc/proto"), format!("`grpc.proto`: {e}")));
+            let field = super::load::dotted(source.at);
+            errors.push((pos.value(source.at), format!("`{field}`: {e}")));
             return;
         }
     };
     let (service, method) = g.call_target();
-    let file = g.proto.as_deref().unwrap_or_default();
+    let file = &source.label;
     let Some(svc) = pool.get_service_by_name(service) else {
         let names: Vec<String> = pool.services().map(|s| s.full_name().to_string()).collect();
         let hint = super::suggest(service, names.iter().map(String::as_str))
@@ -158,7 +234,7 @@ fn method(g: &GrpcSpec, pos: &Positions, errors: &mut Errors) {
             .unwrap_or_default();
         errors.push((
             pos.value("/grpc/service"),
-            format!("`grpc.service`: `{service}` is not defined in `{file}`{hint}"),
+            format!("`grpc.service`: `{service}` is not defined in {file}{hint}"),
         ));
         return;
     };

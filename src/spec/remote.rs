@@ -52,13 +52,17 @@ pub fn check(mut d: Desired) -> Result<Checked, Vec<String>> {
             format!("the spec is named `{}`", spec.name()),
         ));
     }
-    if let Spec::Check(c) = &spec
-        && c.http.tls.ca_file.is_some()
-    {
-        errors.push((
-            Default::default(),
-            "`http.tls.ca_file` must be sent inline as `http.tls.ca`".into(),
-        ));
+    if let Spec::Check(c) = &spec {
+        // Refused before validation, which would read them on this machine.
+        let paths = file_fields(c);
+        if !paths.is_empty() {
+            return Err(paths
+                .into_iter()
+                .map(|(file, inline)| {
+                    format!("{label}: `{file}` must be sent inline as `{inline}`")
+                })
+                .collect());
+        }
     }
     let positions = Positions::default();
     validate::name(&d.name, &positions, &mut errors);
@@ -77,6 +81,53 @@ pub fn check(mut d: Desired) -> Result<Checked, Vec<String>> {
         spec,
         secrets,
     })
+}
+
+/// Fields of `c` that name files, with the inline field each must be sent as.
+fn file_fields(c: &super::Check) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if c.http.tls.ca_file.is_some() {
+        out.push(("http.tls.ca_file".into(), "http.tls.ca".into()));
+    }
+    let sections = [
+        ("grpc", c.grpc.as_ref().and_then(|g| g.tls.as_ref())),
+        ("tcp", c.tcp.as_ref().and_then(|t| t.tls.as_ref())),
+    ];
+    for (section, tls) in sections {
+        let Some(tls) = tls else { continue };
+        for (given, file, inline) in [
+            (tls.ca_file.is_some(), "ca_file", "ca"),
+            (
+                tls.client_cert_file.is_some(),
+                "client_cert_file",
+                "client_cert",
+            ),
+            (
+                tls.client_key_file.is_some(),
+                "client_key_file",
+                "client_key",
+            ),
+        ] {
+            if given {
+                out.push((
+                    format!("{section}.tls.{file}"),
+                    format!("{section}.tls.{inline}"),
+                ));
+            }
+        }
+    }
+    if let Some(g) = &c.grpc {
+        if g.descriptor_set.is_some() {
+            out.push((
+                "grpc.descriptor_set".into(),
+                "grpc.descriptor_set_base64".into(),
+            ));
+        }
+        if g.proto.is_some() && g.proto_files.is_empty() {
+            out.push(("grpc.proto".into(), "grpc.proto_files".into()));
+        }
+    }
+    out
 }
 
 /// The resources `spec` refers to by name, with the field that names them.
@@ -124,5 +175,57 @@ pub fn parse_stored(kind: Kind, spec: &Value) -> Result<Spec, String> {
         Kind::Channel => typed(&value).map(Spec::Channel),
         Kind::Template => typed(&value).map(Spec::Template),
         Kind::Maintenance => typed(&value).map(Spec::Maintenance),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn desired(spec: Value) -> Desired {
+        Desired {
+            kind: Kind::Check,
+            name: "c".into(),
+            spec,
+            file: None,
+            line: None,
+            sensitive: BTreeSet::new(),
+        }
+    }
+
+    #[test]
+    fn paths_are_refused_before_anything_reads_them() {
+        let spec = json!({"kind": "Check", "name": "c", "type": "grpc", "target": "h:1",
+            "grpc": {"service": "a.B", "method": "C", "descriptor_set": "/etc/shadow",
+                     "tls": {"ca_file": "ca.pem", "client_key_file": "k.pem"}}});
+        let errors = check(desired(spec)).unwrap_err();
+        assert_eq!(
+            errors,
+            [
+                "Check `c`: `grpc.tls.ca_file` must be sent inline as `grpc.tls.ca`",
+                "Check `c`: `grpc.tls.client_key_file` must be sent inline as `grpc.tls.client_key`",
+                "Check `c`: `grpc.descriptor_set` must be sent inline as `grpc.descriptor_set_base64`",
+            ]
+        );
+        let spec = json!({"kind": "Check", "name": "c", "type": "tcp", "target": "h:1",
+            "tcp": {"tls": {"client_cert_file": "c.pem"}}});
+        assert_eq!(
+            check(desired(spec)).unwrap_err(),
+            ["Check `c`: `tcp.tls.client_cert_file` must be sent inline as `tcp.tls.client_cert`"]
+        );
+    }
+
+    #[test]
+    fn an_inline_descriptor_set_is_checked_like_a_file() {
+        let spec = json!({"kind": "Check", "name": "c", "type": "grpc", "target": "h:1",
+            "grpc": {"service": "a.B", "method": "C", "descriptor_set_base64": "AAAA"}});
+        let errors = check(desired(spec)).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0]
+                .starts_with("Check `c`: `grpc.descriptor_set_base64`: not a FileDescriptorSet: "),
+            "{errors:?}"
+        );
     }
 }

@@ -18,6 +18,8 @@ const SECRET_FIELDS: &[(Kind, &str)] = &[
     (Kind::Channel, "/email/password"),
     (Kind::Channel, "/webhook/url"),
     (Kind::Channel, "/webhook/secret"),
+    (Kind::Check, "/grpc/tls/client_key"),
+    (Kind::Check, "/tcp/tls/client_key"),
 ];
 
 /// Header names whose values are credentials, in checks and webhooks alike.
@@ -143,6 +145,16 @@ mod tests {
             "{s:?}"
         );
         assert!(!masked(&v, &s).to_string().contains("glpat"));
+    }
+
+    #[test]
+    fn client_keys_are_secret() {
+        let v = json!({"grpc": {"tls": {"client_cert": "c", "client_key": "k"}}});
+        let s = secret_pointers(Kind::Check, &v, &BTreeSet::new());
+        assert_eq!(s, ["/grpc/tls/client_key".to_string()].into());
+        let v = json!({"tcp": {"tls": {"client_key": "k"}}});
+        let s = secret_pointers(Kind::Check, &v, &BTreeSet::new());
+        assert!(!masked(&v, &s).to_string().contains("\"k\""));
     }
 
     #[test]

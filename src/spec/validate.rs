@@ -10,8 +10,8 @@ use super::load::Seen;
 use base64::Engine as _;
 
 use super::{
-    Channel, Check, CheckType, GraphqlSpec, Kind, MIN_INTERVAL, Resource, ResponseMatch, Spec,
-    StatusSet, TcpSpec, Template, expr,
+    Channel, Check, CheckType, ClientTls, GraphqlSpec, Kind, MIN_INTERVAL, Resource, ResponseMatch,
+    Spec, StatusSet, TcpSpec, Template, expr,
 };
 
 /// The longest name a resource may have, as for a DNS label.
@@ -69,8 +69,8 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
     if let Some(g) = &c.graphql {
         graphql(g, pos, errors);
     }
-    if let Some(t) = &c.tcp {
-        tcp(t, pos, errors);
+    if let Some(t) = &mut c.tcp {
+        tcp(t, pos, base_dir, errors);
     }
 
     let interval = c.schedule.min_interval();
@@ -294,7 +294,7 @@ fn tcp_target(c: &Check, pos: &Positions, errors: &mut Errors) {
             ),
         ));
     }
-    if c.expect.cert_valid_for.is_some() && !c.tcp.as_ref().is_some_and(|t| t.tls) {
+    if c.expect.cert_valid_for.is_some() && c.tcp.as_ref().is_none_or(|t| t.tls.is_none()) {
         errors.push((
             pos.value("/expect/cert_valid_for"),
             "`expect.cert_valid_for` needs `tcp.tls: true`".into(),
@@ -372,7 +372,7 @@ fn graphql(g: &GraphqlSpec, pos: &Positions, errors: &mut Errors) {
     }
 }
 
-fn tcp(t: &TcpSpec, pos: &Positions, errors: &mut Errors) {
+fn tcp(t: &mut TcpSpec, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
     if t.send.is_some() && t.send_base64.is_some() {
         errors.push((
             pos.key("/tcp/send_base64"),
@@ -389,16 +389,13 @@ fn tcp(t: &TcpSpec, pos: &Positions, errors: &mut Errors) {
             ),
         ));
     }
-    if !t.tls {
-        for field in ["insecure", "server_name"] {
-            let at = format!("/tcp/{field}");
-            if pos.has(&at) {
-                errors.push((
-                    pos.key(&at),
-                    format!("`tcp.{field}`: only applies with `tls: true`"),
-                ));
-            }
-        }
+    match &mut t.tls {
+        Some(tls) => client_tls(tls, "/tcp/tls", pos, base_dir, errors),
+        None if pos.has("/tcp/server_name") => errors.push((
+            pos.key("/tcp/server_name"),
+            "`tcp.server_name`: only applies with `tls`".into(),
+        )),
+        None => {}
     }
     if t.max_bytes == 0 {
         errors.push((
@@ -406,6 +403,113 @@ fn tcp(t: &TcpSpec, pos: &Positions, errors: &mut Errors) {
             "`tcp.max_bytes`: must be at least 1 byte".into(),
         ));
     }
+}
+
+/// Reads the files of a `tls:` section of a `grpc` or `tcp` check into their
+/// inline fields, then builds the TLS client configuration they describe, so a
+/// bad PEM bundle or a key that does not belong to the certificate is reported
+/// where it is written rather than when the check runs.
+pub(crate) fn client_tls(
+    tls: &mut ClientTls,
+    at: &str,
+    pos: &Positions,
+    base_dir: &Path,
+    errors: &mut Errors,
+) {
+    let section = super::load::dotted(at);
+    let before = errors.len();
+    let pairs = [
+        ("ca_file", "ca"),
+        ("client_cert_file", "client_cert"),
+        ("client_key_file", "client_key"),
+    ];
+    // Where each value was written: the file's path, or the inline text.
+    let mut written = std::collections::HashMap::new();
+    for (file_field, inline_field) in pairs {
+        let ClientTls {
+            ca_file,
+            ca,
+            client_cert_file,
+            client_cert,
+            client_key_file,
+            client_key,
+            ..
+        } = tls;
+        let (file, inline) = match inline_field {
+            "ca" => (ca_file, ca),
+            "client_cert" => (client_cert_file, client_cert),
+            _ => (client_key_file, client_key),
+        };
+        let Some(name) = file.take() else {
+            written.insert(inline_field, format!("{at}/{inline_field}"));
+            continue;
+        };
+        written.insert(inline_field, format!("{at}/{file_field}"));
+        if inline.is_some() {
+            errors.push((
+                pos.key(&format!("{at}/{file_field}")),
+                format!("`{section}`: give `{file_field}` or `{inline_field}`, not both"),
+            ));
+            continue;
+        }
+        let path = base_dir.join(&name);
+        match read_small_text(&path) {
+            Ok(text) => *inline = Some(text),
+            Err(e) => errors.push((
+                pos.value(&format!("{at}/{file_field}")),
+                format!(
+                    "`{section}.{file_field}`: cannot read `{}`: {e}",
+                    path.display()
+                ),
+            )),
+        }
+    }
+    if errors.len() > before {
+        return;
+    }
+    if tls.insecure && tls.ca.is_some() {
+        errors.push((
+            pos.key(&written["ca"]),
+            format!(
+                "`{section}`: `insecure: true` trusts any certificate; remove `insecure` or the CA"
+            ),
+        ));
+        return;
+    }
+    if tls.ca.is_none() && tls.client_cert.is_none() && tls.client_key.is_none() {
+        return;
+    }
+    use crate::probe::tcp::{TlsSetupError, build_config};
+    if let Err(e) = build_config(tls) {
+        let (field, msg) = match e {
+            TlsSetupError::Ca(m) => (Some("ca"), m),
+            TlsSetupError::ClientCert(m) => (Some("client_cert"), m),
+            TlsSetupError::ClientKey(m) => (Some("client_key"), m),
+            TlsSetupError::Other(m) => (None, m),
+        };
+        let (where_, label) = match field {
+            Some(f) => {
+                let pointer = &written[f];
+                let label = pointer.rsplit('/').next().unwrap_or(f).to_string();
+                (pos.value(pointer), format!("{section}.{label}"))
+            }
+            None => (pos.key(at), section.clone()),
+        };
+        errors.push((where_, format!("`{label}`: {msg}")));
+    }
+}
+
+/// The most a PEM file named in a check may weigh: a long chain is a few KiB.
+const MAX_PEM_BYTES: u64 = 1024 * 1024;
+
+fn read_small_text(path: &Path) -> Result<String, String> {
+    let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    if size > MAX_PEM_BYTES {
+        return Err(format!(
+            "{size} bytes, more than the limit of {MAX_PEM_BYTES}"
+        ));
+    }
+    std::fs::read_to_string(path).map_err(|e| e.to_string())
 }
 
 /// Expectations another check type would judge; on this one they could never hold

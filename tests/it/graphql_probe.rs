@@ -42,7 +42,7 @@ impl Query {
 }
 
 /// The catalog schema at `/graphql`, for POST and GET.
-fn graphql_server() -> SocketAddr {
+pub fn graphql_server() -> SocketAddr {
     let schema = Schema::new(Query, EmptyMutation, EmptySubscription);
     let service = GraphQL::new(schema);
     let app = Router::new().route(

@@ -13,6 +13,7 @@ mod daemon_alerts;
 mod daemon_api;
 mod daemon_apply;
 mod daemon_cli;
+mod daemon_grpc;
 mod daemon_runs;
 mod daemon_support;
 mod daemon_watch;

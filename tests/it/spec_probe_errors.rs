@@ -6,12 +6,12 @@ use crate::spec_errors::assert_file_problems;
 #[test]
 fn tcp_section_rules() {
     assert_file_problems(
-        "kind: Check\nname: mail\ntype: tcp\ntarget: mail.example.com\ntcp:\n  send: \"EHLO x\\r\\n\"\n  send_base64: aGk=\n  insecure: true\nexpect:\n  response: \"/(220/\"\n  cert_valid_for: 7d\n---\nkind: Check\nname: b64\ntype: tcp\ntarget: \"[::1]:25\"\ntcp: {send_base64: \"not base64!\", max_bytes: 0}\n",
+        "kind: Check\nname: mail\ntype: tcp\ntarget: mail.example.com\ntcp:\n  send: \"EHLO x\\r\\n\"\n  send_base64: aGk=\n  server_name: mail\nexpect:\n  response: \"/(220/\"\n  cert_valid_for: 7d\n---\nkind: Check\nname: b64\ntype: tcp\ntarget: \"[::1]:25\"\ntcp: {send_base64: \"not base64!\", max_bytes: 0}\n",
         &[
             "checks/api.yaml:4:9: `target`: `mail.example.com` is not `host:port`; expected e.g. \
              `mail.example.com:25` or `[::1]:25`",
             "checks/api.yaml:7:3: `tcp`: give `send` or `send_base64`, not both",
-            "checks/api.yaml:8:3: `tcp.insecure`: only applies with `tls: true`",
+            "checks/api.yaml:8:3: `tcp.server_name`: only applies with `tls`",
             "checks/api.yaml:10:13: `expect.response`: invalid regular expression: unclosed group",
             "checks/api.yaml:11:19: `expect.cert_valid_for` needs `tcp.tls: true`",
             "checks/api.yaml:17:20: `tcp.send_base64`: not valid base64: Invalid symbol 32, offset 3",

@@ -65,15 +65,37 @@ pub fn silent() -> SocketAddr {
 
 /// TLS with `pki`'s leaf: says `hello over tls` and closes. Records the SNI names seen.
 fn tls_server(pki: &servers::Pki) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
-    let certs = vec![CertificateDer::from_pem_slice(pki.cert_pem.as_bytes()).expect("cert")];
-    let key = PrivateKeyDer::from_pem_slice(pki.key_pem.as_bytes()).expect("key");
+    tls_server_with(&pki.cert_pem, &pki.key_pem, None)
+}
+
+/// [`tls_server`] with any certificate, requiring a client certificate issued
+/// by `client_ca` when given.
+fn tls_server_with(
+    cert_pem: &str,
+    key_pem: &str,
+    client_ca: Option<&str>,
+) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let certs = vec![CertificateDer::from_pem_slice(cert_pem.as_bytes()).expect("cert")];
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("key");
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .expect("server config");
+        .expect("versions");
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots
+                .add(CertificateDer::from_pem_slice(ca.as_bytes()).expect("ca"))
+                .expect("root");
+            let verifier =
+                rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                    .build()
+                    .expect("client verifier");
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = builder.with_single_cert(certs, key).expect("server config");
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let names = Arc::new(Mutex::new(Vec::new()));
     let seen = names.clone();
@@ -224,7 +246,7 @@ fn closed_port_is_a_retried_connect_error() {
 fn tls_sends_the_server_name_and_reads_the_certificate() {
     let pki = servers::pki(Duration::from_secs(30 * 86_400));
     let (addr, names) = tls_server(&pki);
-    let tls = "tcp:\n  tls: true\n  insecure: true\n  server_name: mail.example.test\n";
+    let tls = "tcp:\n  tls: {insecure: true}\n  server_name: mail.example.test\n";
     let out = probe(&[
         tcp_check(
             "tls",
@@ -263,7 +285,7 @@ fn tls_verifies_the_certificate_unless_insecure() {
     let plain = banner();
     let out = probe(&[
         tcp_check("untrusted", addr, "tcp:\n  tls: true\n"),
-        tcp_check("not-tls", plain, "tcp:\n  tls: true\n  insecure: true\n"),
+        tcp_check("not-tls", plain, "tcp:\n  tls: {insecure: true}\n"),
     ]);
     assert_eq!(out.run.code, 2);
     let r = out.result("untrusted");
@@ -280,4 +302,69 @@ fn tls_verifies_the_certificate_unless_insecure() {
         out.result("not-tls")
     );
     assert!(names.lock().unwrap().is_empty(), "no handshake completed");
+}
+
+#[test]
+fn tls_trusts_the_given_ca_and_presents_a_client_certificate() {
+    let pki = servers::pki(Duration::from_secs(30 * 86_400));
+    let (addr, _) = tls_server(&pki);
+    let mutual = crate::grpc_server::mutual_pki();
+    let (mutual_addr, _) = tls_server_with(
+        &mutual.server_cert_pem,
+        &mutual.server_key_pem,
+        Some(&mutual.ca_pem),
+    );
+    let hello = "expect: {response: hello over tls}\n";
+    let docs = [
+        tcp_check(
+            "inline-ca",
+            addr,
+            &format!(
+                "tcp:\n  tls:\n    ca: {}{hello}",
+                crate::grpc_probe::pem_block(&pki.ca_pem, 6)
+            ),
+        ),
+        tcp_check(
+            "other-ca",
+            addr,
+            // Another CA (the mutual one) than the server's.
+            &format!("tcp: {{tls: {{ca_file: ca.pem}}}}\n{hello}"),
+        ),
+        tcp_check(
+            "mutual",
+            mutual_addr,
+            &format!(
+                "tcp: {{tls: {{ca_file: ca.pem, client_cert_file: client.pem, client_key_file: client.key}}}}\n{hello}"
+            ),
+        ),
+        tcp_check(
+            "no-client-cert",
+            mutual_addr,
+            "tcp: {tls: {ca_file: ca.pem}}\n",
+        ),
+    ];
+    let files = crate::support::Files::new(&[
+        ("checks.yaml", &docs.join("---\n")),
+        ("ca.pem", &mutual.ca_pem),
+        ("client.pem", &mutual.client_cert_pem),
+        ("client.key", &mutual.client_key_pem),
+    ]);
+    let out = servers::probe_files(&files, ".", &[]);
+    for name in ["inline-ca", "mutual"] {
+        let r = out.result(name);
+        assert_eq!(r["up"], true, "{name}: {r:#}");
+    }
+    let other = out.result("other-ca");
+    assert_eq!(other["error_kind"], "tls");
+    assert_eq!(
+        other["error"],
+        "tls: certificate not trusted: unknown issuer (UnknownIssuer)"
+    );
+    let refused = out.result("no-client-cert");
+    assert_eq!(refused["up"], false);
+    assert_eq!(refused["error_kind"], "tls", "{refused:#}");
+    assert_eq!(
+        refused["error"],
+        "tls: the server requires a client certificate (`tls.client_cert_file`)"
+    );
 }
