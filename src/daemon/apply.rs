@@ -29,7 +29,7 @@ pub enum ApplyError {
 }
 
 enum Outcome {
-    Planned(Plan),
+    Planned(Box<Plan>),
     Rejected(ApplyError),
 }
 
@@ -103,7 +103,7 @@ pub async fn run(
                 diagnostics: Vec::new(),
             };
             if !commit {
-                return Err(Outcome::Planned(plan));
+                return Err(Outcome::Planned(Box::new(plan)));
             }
             let by_key: BTreeMap<(Kind, &str), &remote::Checked> = checked
                 .iter()
@@ -128,11 +128,11 @@ pub async fn run(
                     }
                 })
                 .collect();
-            Ok((Outcome::Planned(plan), edits))
+            Ok((Outcome::Planned(Box::new(plan)), edits))
         })
         .await?;
     match outcome {
-        Ok(Outcome::Planned(plan)) | Err(Outcome::Planned(plan)) => Ok((plan, revision)),
+        Ok(Outcome::Planned(plan)) | Err(Outcome::Planned(plan)) => Ok((*plan, revision)),
         Ok(Outcome::Rejected(e)) | Err(Outcome::Rejected(e)) => Err(e),
     }
 }
