@@ -112,6 +112,18 @@ const STEPS: &[&str] = &[
     ALTER TABLE incidents ADD COLUMN last_notified_at INTEGER;
     CREATE INDEX incidents_open ON incidents (status, notified);
     "#,
+    // 3: `insecure` of grpc and tcp checks moved into their `tls` settings
+    // (`tls: {insecure: true}`); it never meant anything without `tls: true`.
+    r#"
+    UPDATE resources SET spec = json_set(spec, '$.tcp.tls', json('{"insecure":true}'))
+     WHERE kind = 'Check' AND json_extract(spec, '$.tcp.insecure') = 1 AND json_extract(spec, '$.tcp.tls') = 1;
+    UPDATE resources SET spec = json_remove(spec, '$.tcp.insecure')
+     WHERE kind = 'Check' AND json_type(spec, '$.tcp.insecure') IS NOT NULL;
+    UPDATE resources SET spec = json_set(spec, '$.grpc.tls', json('{"insecure":true}'))
+     WHERE kind = 'Check' AND json_extract(spec, '$.grpc.insecure') = 1 AND json_extract(spec, '$.grpc.tls') = 1;
+    UPDATE resources SET spec = json_remove(spec, '$.grpc.insecure')
+     WHERE kind = 'Check' AND json_type(spec, '$.grpc.insecure') IS NOT NULL;
+    "#,
 ];
 
 /// Brings `conn` up to the newest schema. Fails on a database from a newer version.
@@ -133,4 +145,62 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insecure_moves_into_the_tls_settings() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(STEPS[0]).unwrap();
+        conn.execute_batch(STEPS[1]).unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute(
+            "INSERT INTO tenants (id, name, created_at) VALUES (1, 'default', 0)",
+            [],
+        )
+        .unwrap();
+        for (name, spec) in [
+            (
+                "a",
+                r#"{"kind":"Check","name":"a","tcp":{"tls":true,"insecure":true,"max_bytes":9}}"#,
+            ),
+            (
+                "b",
+                r#"{"kind":"Check","name":"b","tcp":{"tls":false,"insecure":true}}"#,
+            ),
+            (
+                "c",
+                r#"{"kind":"Check","name":"c","grpc":{"health":true,"tls":true,"insecure":true}}"#,
+            ),
+            ("d", r#"{"kind":"Check","name":"d","tcp":{"tls":true}}"#),
+        ] {
+            conn.execute(
+                "INSERT INTO resources (tenant_id, kind, name, spec, updated_at) VALUES (1, 'Check', ?1, ?2, 0)",
+                [name, spec],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let spec = |name: &str| -> serde_json::Value {
+            let text: String = conn
+                .query_row("SELECT spec FROM resources WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            serde_json::from_str(&text).unwrap()
+        };
+        assert_eq!(
+            spec("a")["tcp"],
+            serde_json::json!({"tls": {"insecure": true}, "max_bytes": 9})
+        );
+        assert_eq!(spec("b")["tcp"], serde_json::json!({"tls": false}));
+        assert_eq!(
+            spec("c")["grpc"],
+            serde_json::json!({"health": true, "tls": {"insecure": true}})
+        );
+        assert_eq!(spec("d")["tcp"], serde_json::json!({"tls": true}));
+    }
 }
