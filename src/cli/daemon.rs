@@ -53,6 +53,10 @@ pub struct Args {
     /// Log filter, e.g. `info` or `uptimeping=debug` [default: info]
     #[arg(long, env = "UPTIMEPING_LOG", value_name = "FILTER")]
     log_level: Option<String>,
+    /// The daemon's URL as its users reach it, for links in notifications,
+    /// e.g. https://uptime.example.com
+    #[arg(long, env = "UPTIMEPING_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
 }
 
 impl Args {
@@ -66,6 +70,7 @@ impl Args {
             shutdown_grace: self.shutdown_grace,
             log_format: self.log_format,
             log_level: self.log_level,
+            public_url: self.public_url,
         };
         let config = Config::resolve(settings, self.config.as_deref())?;
         init_logging(&config)?;

@@ -41,6 +41,7 @@ pub struct Settings {
     pub shutdown_grace: Option<crate::spec::Duration>,
     pub log_format: Option<LogFormat>,
     pub log_level: Option<String>,
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +54,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// The daemon's URL as its users reach it (links in notifications); none by default.
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -81,7 +84,14 @@ impl Config {
         if concurrency == 0 {
             anyhow::bail!("`concurrency` must be at least 1");
         }
+        let public_url = given.public_url.or(from_file.public_url);
+        if let Some(u) = &public_url
+            && !url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        {
+            anyhow::bail!("`public_url`: `{u}` is not an http:// or https:// URL");
+        }
         Ok(Config {
+            public_url,
             listen,
             data_dir: given
                 .data_dir

@@ -43,8 +43,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     bootstrap(&store, &config).await?;
 
     let metrics = Arc::new(metrics::Metrics::new());
-    let notifier = notify::Notifier::new(store.clone(), Arc::clone(&metrics))
-        .context("setting up the notifier")?;
+    let notify_options = notify::Options {
+        public_url: config.public_url.clone(),
+        ..notify::Options::default()
+    };
+    let notifier =
+        notify::Notifier::with_options(store.clone(), Arc::clone(&metrics), notify_options)
+            .context("setting up the notifier")?;
     let wake_notifier = notifier.waker();
     let tenant_names = Arc::new(std::sync::RwLock::new(store.tenant_names().await?));
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);

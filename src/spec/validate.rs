@@ -475,21 +475,35 @@ fn looks_like_address(a: &str) -> bool {
 }
 
 fn template(t: &Template, pos: &Positions, errors: &mut Errors) {
-    let env = minijinja::Environment::new();
-    for (field, text) in t.texts() {
-        if let Err(e) = env.template_from_str(text) {
-            let line = e
-                .line()
-                .map(|l| format!(" at template line {l}"))
-                .unwrap_or_default();
-            errors.push((
-                pos.value(&format!("/{field}")),
-                format!(
-                    "`{field}`: template error{line}: {}",
-                    e.detail().unwrap_or("syntax error")
-                ),
-            ));
-        }
+    if t.body.is_some() && t.text.is_some() {
+        errors.push((
+            pos.key("/body"),
+            format!(
+                "template `{}`: give `text` or its older name `body`, not both",
+                t.name
+            ),
+        ));
+    }
+    // Rendered against a sample context for every event, as the notifier would: an
+    // unknown filter or a type error shows now, not when an incident opens.
+    for (path, line, detail) in super::template::check_renders(t) {
+        let line = line.map(|l| format!(", line {l}")).unwrap_or_default();
+        errors.push((
+            pos.value(&format!("/{}", path.replace('.', "/"))),
+            format!("template `{}` field `{path}`{line}: {detail}", t.name),
+        ));
+    }
+    if let Some(w) = &t.webhook
+        && w.content_type.is_some()
+        && w.body.is_none()
+    {
+        errors.push((
+            pos.key("/webhook/content_type"),
+            format!(
+                "template `{}`: `webhook.content_type` needs `webhook.body`",
+                t.name
+            ),
+        ));
     }
 }
 
