@@ -2,6 +2,7 @@
 
 mod failures;
 mod harness;
+mod telegram;
 
 use std::sync::Arc;
 

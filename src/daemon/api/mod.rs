@@ -7,6 +7,7 @@ mod checks;
 mod error;
 mod health;
 mod incidents;
+mod integrations;
 mod resources;
 mod tenants;
 
@@ -65,6 +66,7 @@ pub fn router(state: Shared) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .merge(integrations::router())
         .fallback(|| async { ApiError::not_found("no such route; the API is under /api/v1") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
