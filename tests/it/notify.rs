@@ -2,6 +2,7 @@
 
 mod failures;
 mod harness;
+mod slack;
 mod telegram;
 
 use std::sync::Arc;
