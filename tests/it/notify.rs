@@ -5,6 +5,7 @@ mod failures;
 mod harness;
 mod slack;
 mod telegram;
+mod templates;
 
 use std::sync::Arc;
 
