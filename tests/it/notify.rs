@@ -1,5 +1,6 @@
 //! The notifier against a real store on a temp file and a real webhook receiver.
 
+mod cli;
 mod email;
 mod failures;
 mod harness;

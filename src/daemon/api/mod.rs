@@ -55,6 +55,7 @@ pub fn router(state: Shared) -> Router {
         .route("/incidents/{id}/ack", post(incidents::ack))
         .route("/incidents/{id}/resolve", post(incidents::resolve))
         .route("/channels", get(channels::list))
+        .route("/channels/{name}", get(channels::get))
         .route("/channels/{name}/test", post(channels::test))
         .route("/tenants", post(tenants::create))
         .route_layer(middleware::from_fn_with_state(

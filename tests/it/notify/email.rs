@@ -14,9 +14,9 @@ use super::{failure, record};
 
 /// One message as the server got it.
 #[derive(Debug, Clone)]
-struct Mail {
+pub(super) struct Mail {
     from: String,
-    to: Vec<String>,
+    pub(super) to: Vec<String>,
     authenticated_as: Option<String>,
     data: Vec<u8>,
 }
@@ -70,7 +70,9 @@ impl Handler for Recorder {
 /// An SMTP server on a fresh port, serving until the test process ends; with a
 /// certificate for STARTTLS (and AUTH, which the server allows only after it) when
 /// `tls` holds the leaf's PEM files.
-fn smtp_server(tls: Option<(&std::path::Path, &std::path::Path)>) -> (Arc<Mutex<Vec<Mail>>>, u16) {
+pub(super) fn smtp_server(
+    tls: Option<(&std::path::Path, &std::path::Path)>,
+) -> (Arc<Mutex<Vec<Mail>>>, u16) {
     let mailbox: Arc<Mutex<Vec<Mail>>> = Arc::default();
     let handler = Recorder {
         mailbox: Arc::clone(&mailbox),
