@@ -158,4 +158,22 @@ mod tests {
         );
         assert!(err.contains("unknown field `listn`"), "{err}");
     }
+
+    #[test]
+    fn public_url_comes_from_the_file_and_must_be_http() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "public_url = \"https://uptime.example\"\n").unwrap();
+        let c = Config::resolve(Settings::default(), Some(&path)).unwrap();
+        assert_eq!(c.public_url.as_deref(), Some("https://uptime.example"));
+        let given = Settings {
+            public_url: Some("uptime.example".into()),
+            ..Settings::default()
+        };
+        let err = format!("{:#}", Config::resolve(given, None).unwrap_err());
+        assert_eq!(
+            err,
+            "`public_url`: `uptime.example` is not an http:// or https:// URL"
+        );
+    }
 }

@@ -468,3 +468,100 @@ pub fn check_renders(template: &Template) -> Vec<(String, Option<usize>, String)
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn escaping_per_format() {
+        let nasty = "a<b>&\"c\" _*[x](y)~`#+-=|{}.!\\";
+        assert_eq!(
+            escape(Format::Html, nasty),
+            "a&lt;b&gt;&amp;&quot;c&quot; _*[x](y)~`#+-=|{}.!\\"
+        );
+        assert_eq!(
+            escape(Format::SlackMarkdown, nasty),
+            "a&lt;b&gt;&amp;\"c\" _*[x](y)~`#+-=|{}.!\\"
+        );
+        assert_eq!(
+            escape(Format::TelegramMarkdown, nasty),
+            "a<b\\>&\"c\" \\_\\*\\[x\\]\\(y\\)\\~\\`\\#\\+\\-\\=\\|\\{\\}\\.\\!\\\\"
+        );
+        assert_eq!(escape(Format::Plain, nasty), nasty);
+    }
+
+    #[test]
+    fn values_are_escaped_but_safe_ones_and_the_template_text_are_not() {
+        let env = environment(Format::Html);
+        let out = env
+            .render_str(
+                "<b>{{ a }}</b> {{ b | safe }} [{{ none }}]{{ missing.deeper }}",
+                minijinja::context! { a => "<i>", b => "<u>x</u>", none => () },
+            )
+            .expect("renders");
+        assert_eq!(out, "<b>&lt;i&gt;</b> <u>x</u> []");
+    }
+
+    #[test]
+    fn links_come_from_the_public_url() {
+        let payload = json!({"event": "opened", "check": {"name": "pay api"}, "incident": {"id": 7, "duration_seconds": 3900}});
+        let ctx = context(&payload, Some("https://uptime.example/"));
+        assert_eq!(
+            ctx["links"],
+            json!({"incident": "https://uptime.example/api/v1/incidents/7", "check": "https://uptime.example/api/v1/checks/pay+api"})
+        );
+        assert_eq!(ctx["incident"]["duration"], "1h5m");
+        assert_eq!(context(&payload, None)["links"], json!({}));
+    }
+
+    #[test]
+    fn provider_variants_win_over_the_generic_fields() {
+        let t = Template {
+            name: "t".into(),
+            body: Some("generic".into()),
+            html: Some("<b>generic</b>".into()),
+            telegram: Some(Variant {
+                html: Some("<i>telegram</i>".into()),
+                ..Variant::default()
+            }),
+            ..Template::default()
+        };
+        assert_eq!(
+            t.lookup(Provider::Telegram, Field::Html),
+            Some(("telegram.html".into(), "<i>telegram</i>"))
+        );
+        assert_eq!(
+            t.lookup(Provider::Email, Field::Html),
+            Some(("html".into(), "<b>generic</b>"))
+        );
+        assert_eq!(
+            t.lookup(Provider::Slack, Field::Text),
+            Some(("body".into(), "generic"))
+        );
+        assert_eq!(t.lookup(Provider::Slack, Field::Markdown), None);
+    }
+
+    #[test]
+    fn every_event_sample_renders_the_built_in_checks() {
+        let t = Template {
+            name: "t".into(),
+            subject: Some("{{ incident.severity | upper }} {{ links.incident }}".into()),
+            markdown: Some("{{ check.name | nope }}".into()),
+            ..Template::default()
+        };
+        assert_eq!(
+            check_renders(&t),
+            [(
+                "markdown".to_string(),
+                Some(1),
+                "unknown filter `nope`".to_string()
+            )]
+        );
+        assert!(is_json_content_type("application/json; charset=utf-8"));
+        assert!(is_json_content_type("application/vnd.api+json"));
+        assert!(!is_json_content_type("text/plain"));
+    }
+}

@@ -346,4 +346,41 @@ mod tests {
         assert_eq!(m.subject, "[TEST] uptimeping test message");
         assert_eq!(m.text, "this is a test message from uptimeping");
     }
+
+    #[test]
+    fn built_in_defaults_render_for_every_event_and_provider() {
+        use crate::spec::template::{EVENTS, sample_payload};
+        for event in EVENTS {
+            for provider in [
+                Provider::Telegram,
+                Provider::Slack,
+                Provider::Email,
+                Provider::Webhook,
+            ] {
+                let r =
+                    Renderer::new(&sample_payload(event), None, provider, None).expect("renders");
+                assert!(!r.message().subject.is_empty(), "{event}");
+                r.html().expect("html");
+                r.markdown(Format::TelegramMarkdown).expect("markdown");
+                r.markdown(Format::SlackMarkdown).expect("mrkdwn");
+            }
+        }
+        let m = render(&payload("reminder"), None).expect("renders");
+        assert_eq!(m.subject, "[ERROR] payments-api is still down (reminder)");
+        assert_eq!(
+            m.text,
+            "payments-api (https://payments.example/health): connection refused — open for 3m, 4 failures"
+        );
+    }
+
+    #[test]
+    fn text_given_without_html_is_escaped_into_the_default_html() {
+        let t = template(Some("<{{ check.name }}>"), Some("a & b"));
+        let r =
+            Renderer::new(&payload("opened"), Some(&t), Provider::Telegram, None).expect("renders");
+        assert_eq!(
+            r.html().expect("html"),
+            "<b>&lt;payments-api&gt;</b>\na &amp; b"
+        );
+    }
 }
