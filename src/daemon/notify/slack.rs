@@ -27,6 +27,8 @@ use crate::spec::template::escape;
 pub const ACTIONS_BLOCK: &str = "uptimeping-actions";
 /// Slack's limit on a header block's text.
 const HEADER_MAX_CHARS: usize = 150;
+/// Slack's limit on a section block's text.
+const SECTION_MAX_CHARS: usize = 3000;
 
 /// Emoji and colour of a message: by event, and by severity while the incident is open.
 pub fn style(event: &str, severity: &str) -> (&'static str, &'static str) {
@@ -60,7 +62,10 @@ pub fn body(
         .chars()
         .take(HEADER_MAX_CHARS)
         .collect();
-    let text = renderer.markdown(Format::SlackMarkdown)?;
+    let mut text = renderer.markdown(Format::SlackMarkdown)?;
+    if text.chars().count() > SECTION_MAX_CHARS {
+        text = text.chars().take(SECTION_MAX_CHARS - 1).collect::<String>() + "…";
+    }
     let md = |s: &str| escape(Format::SlackMarkdown, s);
     let mut facts = Vec::new();
     if let Some(name) = payload.pointer("/check/name").and_then(Value::as_str) {

@@ -105,12 +105,25 @@ pub fn send_message_body(
         TelegramParseMode::Html => renderer.html()?,
         TelegramParseMode::MarkdownV2 => renderer.markdown(Format::TelegramMarkdown)?,
     };
-    let mut body = json!({
-        "chat_id": spec.chat_id,
-        "text": text,
-        "parse_mode": parse_mode(spec),
-        "link_preview_options": {"is_disabled": true},
-    });
+    let mut body = if text.chars().count() <= MAX_TEXT_CHARS {
+        json!({
+            "chat_id": spec.chat_id,
+            "text": text,
+            "parse_mode": parse_mode(spec),
+            "link_preview_options": {"is_disabled": true},
+        })
+    } else {
+        // Cutting markup could leave a tag open, which Telegram refuses: a message
+        // this long goes out as plain text, cut.
+        let m = renderer.message();
+        let plain = format!("{}\n{}", m.subject, m.text);
+        let cut: String = plain.chars().take(MAX_TEXT_CHARS - 1).collect();
+        json!({
+            "chat_id": spec.chat_id,
+            "text": format!("{cut}…"),
+            "link_preview_options": {"is_disabled": true},
+        })
+    };
     if spec.webhook_secret.is_some()
         && let Some((id, status)) = incident
         && let Some(k) = keyboard(id, status)
@@ -294,5 +307,33 @@ mod tests {
             Some(1)
         );
         assert_eq!(keyboard(7, "resolved"), None);
+    }
+
+    #[test]
+    fn a_message_over_telegrams_limit_goes_out_as_plain_text_cut() {
+        let spec = TelegramSpec {
+            bot_token: "1:x".into(),
+            chat_id: "42".into(),
+            api_url: crate::spec::DEFAULT_TELEGRAM_API.into(),
+            parse_mode: TelegramParseMode::Html,
+            webhook_secret: None,
+        };
+        let mut payload = crate::spec::template::sample_payload("opened");
+        payload["incident"]["error"] = json!("<".repeat(5000));
+        let r = Renderer::new(
+            &payload,
+            None,
+            super::super::message::Provider::Telegram,
+            None,
+        )
+        .expect("renders");
+        let body = send_message_body(&spec, &r, Some((7, "open"))).expect("body");
+        let text = body["text"].as_str().expect("text");
+        assert_eq!(text.chars().count(), MAX_TEXT_CHARS);
+        assert!(text.starts_with(
+            "[ERROR] payments-api is down\npayments-api (https://payments.example/health): <<<"
+        ));
+        assert!(text.ends_with("<…"));
+        assert_eq!(body.get("parse_mode"), None);
     }
 }
