@@ -1,6 +1,7 @@
 //! Email through a real SMTP server (mailin-embedded) on 127.0.0.1: STARTTLS with a
-//! private CA and AUTH PLAIN, or plain for a local relay; the message's headers and
-//! both parts of its `multipart/alternative` body.
+//! private CA and AUTH PLAIN, implicit TLS (through a TLS front, as the server speaks
+//! only STARTTLS), or plain for a local relay; the message's headers and both parts
+//! of its `multipart/alternative` body.
 
 use std::sync::{Arc, Mutex};
 
@@ -290,4 +291,64 @@ async fn a_certificate_from_an_untrusted_ca_is_refused() {
     assert!(error.starts_with("email: "), "{error}");
     assert!(!error.contains(PASSWORD), "{error}");
     assert!(mailbox.lock().unwrap().is_empty());
+}
+
+/// Implicit TLS in front of a plain SMTP server, as a TLS-terminating relay would be:
+/// accepts TLS with `pki`'s leaf and forwards the bytes to `backend`.
+async fn tls_front(pki: &crate::servers::Pki, backend: u16) -> u16 {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let certs = vec![CertificateDer::from_pem_slice(pki.cert_pem.as_bytes()).unwrap()];
+    let key = PrivateKeyDer::from_pem_slice(pki.key_pem.as_bytes()).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(("127.0.0.1", backend)).await
+                else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn implicit_tls_delivers_through_a_tls_port() {
+    let pki = crate::servers::pki(std::time::Duration::from_secs(3600));
+    let (mailbox, plain_port) = smtp_server(None);
+    let port = tls_front(&pki, plain_port).await;
+    let db = Db::new().await;
+    email_channel(
+        &db,
+        json!({"smtp_host": "127.0.0.1", "smtp_port": port, "security": "tls",
+            "from": "alerts@example.com", "to": ["sre@example.com"], "ca": pki.ca_pem}),
+    )
+    .await;
+    let id = db.store.queue_test(db.tenant, "mail".into()).await.unwrap();
+    let running = start(db.notifier(quick(2)));
+    let n = settled(&db.store, id, |n| n.status != "pending").await;
+    running.stop().await;
+    assert_eq!(n.status, "sent", "{n:?}");
+    let mails = mailbox.lock().unwrap().clone();
+    let raw = String::from_utf8(mails[0].data.clone()).unwrap();
+    assert_eq!(header(&raw, "Subject"), ["[TEST] uptimeping test message"]);
+    assert_eq!(header(&raw, "To"), ["sre@example.com"]);
 }
