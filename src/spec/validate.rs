@@ -438,6 +438,31 @@ fn channel(c: &mut Channel, pos: &Positions, errors: &mut Errors) {
             ));
         }
     }
+    if let Some(secret) = c
+        .telegram
+        .as_ref()
+        .and_then(|t| t.webhook_secret.as_deref())
+    {
+        // Telegram's rule for `secret_token`; the value is a secret: not echoed.
+        let ok = (1..=256).contains(&secret.len())
+            && secret
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !ok {
+            errors.push((
+                pos.value("/telegram/webhook_secret"),
+                "`telegram.webhook_secret`: Telegram accepts 1 to 256 characters of A-Z, a-z, 0-9, `_` and `-`".into(),
+            ));
+        }
+    }
+    if let Some(ca) = c.email.as_ref().and_then(|e| e.ca.as_deref())
+        && !ca.contains("-----BEGIN CERTIFICATE-----")
+    {
+        errors.push((
+            pos.value("/email/ca"),
+            "`email.ca`: give CA certificates in PEM (`-----BEGIN CERTIFICATE-----`)".into(),
+        ));
+    }
     if let Some(e) = &c.email {
         let addrs = std::iter::once(("/email/from".to_string(), e.from.as_str())).chain(
             e.to.iter()

@@ -1,6 +1,7 @@
 //! Templates: a template that does not render is reported by `validate`, `plan` and
 //! `apply` with the file position, template name, field and template line, before
-//! anything is applied; a webhook template renders the whole request body.
+//! anything is applied; a webhook template renders the whole request body. Channel
+//! settings Telegram or TLS would refuse are reported by `validate` too.
 
 use std::process::Stdio;
 
@@ -180,4 +181,28 @@ async fn a_templated_body_that_is_not_json_fails_without_being_sent() {
         "{n:?}"
     );
     assert!(rx.seen().is_empty());
+}
+
+#[test]
+fn a_webhook_secret_telegram_would_refuse_and_a_ca_that_is_not_pem_are_reported() {
+    let yaml = "\
+kind: Channel
+name: tg
+type: telegram
+telegram: {bot_token: \"1:x\", chat_id: \"5\", webhook_secret: \"has space\"}
+---
+kind: Channel
+name: mail
+type: email
+email: {smtp_host: smtp.example.com, from: a@example.com, to: [b@example.com], ca: nope}
+";
+    let files = Files::new(&[("channels.yaml", yaml)]);
+    let run = files.run(&["validate", "-f", "channels.yaml"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "channels.yaml:4:60: `telegram.webhook_secret`: Telegram accepts 1 to 256 characters of A-Z, a-z, 0-9, `_` and `-`\n\
+         channels.yaml:9:84: `email.ca`: give CA certificates in PEM (`-----BEGIN CERTIFICATE-----`)\n\
+         uptimeping: 2 problems in the check files; fix them and run again\n"
+    );
 }
