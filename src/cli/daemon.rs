@@ -10,6 +10,7 @@ Examples:
   uptimeping daemon --listen 127.0.0.1:8080 --data-dir ./data --watch examples/checks
   uptimeping daemon --config /etc/uptimeping/daemon.toml
   UPTIMEPING_DATA_DIR=/var/lib/uptimeping uptimeping daemon --log-format json
+  uptimeping daemon --public-url https://uptime.example.com   # links in notifications
 
 A fresh data directory gets a `default` tenant and an admin API key, written to
 <data-dir>/admin.key (mode 0600). Settings come from flags, then UPTIMEPING_*
