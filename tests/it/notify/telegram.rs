@@ -341,4 +341,24 @@ fn a_button_press_acknowledges_the_incident_and_edits_the_message() {
         answered[1].body["text"],
         format!("incident {incident} is already acknowledged by telegram:@alice")
     );
+    assert_eq!(api.calls_to("editMessageText").len(), 1);
+
+    // Resolve, by someone without a username: the lines add up, the buttons go.
+    let resolve = json!({"update_id": 9002, "callback_query": {
+        "id": "cb-2", "from": {"id": 5151}, "data": format!("resolve:{incident}"),
+        "message": {"message_id": message_id, "chat": {"id": -1001}, "text": "as shown"}}});
+    let (status, _) = post_update(&d, Some("tg-secret-77"), &resolve);
+    assert_eq!(status, 200);
+    let after = d.get(&format!("/api/v1/incidents/{incident}"));
+    assert_eq!(after["status"], "resolved");
+    assert_eq!(after["resolved_by"], "telegram:5151");
+    let edited = api.calls_to("editMessageText");
+    assert_eq!(
+        edited[1].body["text"],
+        format!("{text}\n\n👀 Acknowledged by @alice\n\n✅ Resolved by 5151")
+    );
+    assert_eq!(
+        edited[1].body["reply_markup"],
+        json!({"inline_keyboard": []})
+    );
 }
