@@ -55,6 +55,9 @@ _uptimeping() {
             uptimeping,validate)
                 cmd="uptimeping__subcmd__validate"
                 ;;
+            uptimeping__subcmd__channels,get)
+                cmd="uptimeping__subcmd__channels__subcmd__get"
+                ;;
             uptimeping__subcmd__channels,help)
                 cmd="uptimeping__subcmd__channels__subcmd__help"
                 ;;
@@ -63,6 +66,9 @@ _uptimeping() {
                 ;;
             uptimeping__subcmd__channels,test)
                 cmd="uptimeping__subcmd__channels__subcmd__test"
+                ;;
+            uptimeping__subcmd__channels__subcmd__help,get)
+                cmd="uptimeping__subcmd__channels__subcmd__help__subcmd__get"
                 ;;
             uptimeping__subcmd__channels__subcmd__help,help)
                 cmd="uptimeping__subcmd__channels__subcmd__help__subcmd__help"
@@ -195,6 +201,9 @@ _uptimeping() {
                 ;;
             uptimeping__subcmd__help,validate)
                 cmd="uptimeping__subcmd__help__subcmd__validate"
+                ;;
+            uptimeping__subcmd__help__subcmd__channels,get)
+                cmd="uptimeping__subcmd__help__subcmd__channels__subcmd__get"
                 ;;
             uptimeping__subcmd__help__subcmd__channels,list)
                 cmd="uptimeping__subcmd__help__subcmd__channels__subcmd__list"
@@ -370,7 +379,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__channels)
-            opts="-o -h --output --url --api-key --context --color --help list test help"
+            opts="-o -h --output --url --api-key --context --color --help list get test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -407,9 +416,61 @@ _uptimeping() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        uptimeping__subcmd__channels__subcmd__help)
-            opts="list test help"
+        uptimeping__subcmd__channels__subcmd__get)
+            opts="-o -h --output --url --api-key --context --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__channels__subcmd__help)
+            opts="list get test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__channels__subcmd__help__subcmd__get)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1282,7 +1343,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__daemon)
-            opts="-h --listen --data-dir --watch --config --concurrency --retention --shutdown-grace --log-format --log-level --notify-rate-limit --color --help"
+            opts="-h --listen --data-dir --watch --config --concurrency --retention --shutdown-grace --log-format --log-level --notify-rate-limit --public-url --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1328,6 +1389,10 @@ _uptimeping() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --public-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1368,8 +1433,22 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__help__subcmd__channels)
-            opts="list test"
+            opts="list get test"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__help__subcmd__channels__subcmd__get)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -278,19 +278,20 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __f
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from help" -f -a "ack" -d 'Acknowledge an incident: someone is on it, escalation stops'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from help" -f -a "resolve" -d 'Resolve an incident by hand'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -s o -l output -d 'Output format' -r -f -a "table\t''
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list get test help" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
 yaml\t''"
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -l context -d 'Use this context of the config file instead of the current one' -r
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list get test help" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list get test help" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list get test help" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list get test help" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -s h -l help -d 'Print help'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -f -a "list" -d 'List channels with how many notifications were sent, failed and are pending'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -f -a "test" -d 'Send a test notification through a channel and wait for the outcome'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list get test help" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list get test help" -f -a "list" -d 'List channels with how many notifications were sent, failed and are pending'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list get test help" -f -a "get" -d 'Show one channel: its settings (secrets masked) and delivery counts'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list get test help" -f -a "test" -d 'Send a test notification through a channel and wait for the outcome'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list get test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
 yaml\t''"
@@ -301,6 +302,16 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fi
 always\t''
 never\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from get" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from get" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from get" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from get" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from get" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from test" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
 yaml\t''"
@@ -312,6 +323,7 @@ always\t''
 never\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from help" -f -a "list" -d 'List channels with how many notifications were sent, failed and are pending'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from help" -f -a "get" -d 'Show one channel: its settings (secrets masked) and delivery counts'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from help" -f -a "test" -d 'Send a test notification through a channel and wait for the outcome'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and not __fish_seen_subcommand_from create help" -s o -l output -d 'Output format' -r -f -a "table\t''
@@ -405,6 +417,7 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l log-for
 json\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l log-level -d 'Log filter, e.g. `info` or `uptimeping=debug` [default: info]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l notify-rate-limit -d 'Notifications one tenant may send, e.g. `50/s` or `600/min`, or `none`; providers\' and channels\' own limits apply as well [default: 50/s]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l public-url -d 'The daemon\'s URL as its users reach it, for links in notifications, e.g. https://uptime.example.com' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -435,6 +448,7 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_s
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from incidents" -f -a "ack" -d 'Acknowledge an incident: someone is on it, escalation stops'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from incidents" -f -a "resolve" -d 'Resolve an incident by hand'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from channels" -f -a "list" -d 'List channels with how many notifications were sent, failed and are pending'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from channels" -f -a "get" -d 'Show one channel: its settings (secrets masked) and delivery counts'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from channels" -f -a "test" -d 'Send a test notification through a channel and wait for the outcome'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from tenants" -f -a "create" -d 'Create a tenant and print its admin API key'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from context" -f -a "list" -d 'List contexts; the current one is marked with *'

@@ -18,6 +18,7 @@
 //! | `GET /incidents/{id}/events` | → `[IncidentEvent]` |
 //! | `POST /incidents/{id}/ack`, `/resolve` | optional [`ActionRequest`] → [`Incident`] |
 //! | `GET /channels` | → `[ChannelSummary]` |
+//! | `GET /channels/{name}` | → [`ChannelDetail`] |
 //! | `POST /channels/{name}/test` | → [`Notification`] (sent now, waits for the outcome) |
 //! | `POST /tenants` | [`TenantRequest`] → [`TenantCreated`] (admin keys of the first tenant only) |
 //!
@@ -216,6 +217,14 @@ pub struct ChannelSummary {
     pub sent: u64,
     pub failed: u64,
     pub pending: u64,
+}
+
+/// One channel: its summary and its spec, secrets masked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelDetail {
+    #[serde(flatten)]
+    pub summary: ChannelSummary,
+    pub spec: serde_json::Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,18 +1,19 @@
 //! `uptimeping channels …`: the notification channels a daemon sends to, with
-//! their delivery counts, and a test message through one.
+//! their delivery counts and settings (secrets masked), and a test message through one.
 
 use clap::Subcommand;
 use serde_json::json;
 
 use super::client::{Client, ConnectArgs, WAIT_TIMEOUT, block_on};
-use super::output::{green, or_dash, red, show, table};
+use super::output::{fields, green, or_dash, red, show, table};
 use super::{OutputFormat, exit};
-use crate::model::{ChannelSummary, Notification};
+use crate::model::{ChannelDetail, ChannelSummary, Notification};
 
 const EXAMPLES: &str = "\
 Examples:
   uptimeping channels list
   uptimeping channels list -o json
+  uptimeping channels get oncall-telegram    # settings (secrets masked) and counts
   uptimeping channels test oncall-slack      # sends a test message now
 
 Exit codes: 0 success, 1 error (for `test`: the message could not be sent).";
@@ -37,8 +38,15 @@ enum Cmd {
         after_help = "Examples:\n  uptimeping channels list\n  uptimeping channels list -o yaml"
     )]
     List,
+    /// Show one channel: its settings (secrets masked) and delivery counts
+    #[command(
+        after_help = "Examples:\n  uptimeping channels get oncall-slack\n  uptimeping channels get team-email -o yaml"
+    )]
+    Get { name: String },
     /// Send a test notification through a channel and wait for the outcome
-    #[command(after_help = "Examples:\n  uptimeping channels test oncall-slack")]
+    #[command(
+        after_help = "Examples:\n  uptimeping channels test oncall-slack\n  uptimeping channels test team-email -o json\n\nWorks for every channel type: telegram, slack, email and webhook."
+    )]
     Test { name: String },
 }
 
@@ -50,6 +58,11 @@ impl Args {
             Cmd::List => {
                 let list: Vec<ChannelSummary> = block_on(client.get(&["channels"], &[]))??;
                 show(out, &list, || list_table(&list))?;
+                Ok(exit::OK)
+            }
+            Cmd::Get { name } => {
+                let d: ChannelDetail = block_on(client.get(&["channels", name], &[]))??;
+                show(out, &d, || detail_text(&d))?;
                 Ok(exit::OK)
             }
             Cmd::Test { name } => {
@@ -106,4 +119,23 @@ fn list_table(list: &[ChannelSummary]) -> String {
         ],
         rows,
     )
+}
+
+fn detail_text(d: &ChannelDetail) -> String {
+    let s = &d.summary;
+    let mut text = fields(&[
+        ("Name", s.name.clone()),
+        ("Type", s.channel_type.clone()),
+        ("Template", or_dash(s.template.as_ref())),
+        ("Source", or_dash(s.source.as_ref())),
+        ("Sent", s.sent.to_string()),
+        ("Failed", s.failed.to_string()),
+        ("Pending", s.pending.to_string()),
+    ]);
+    let spec = serde_saphyr::to_string(&d.spec).unwrap_or_else(|_| d.spec.to_string());
+    text.push_str("\nSpec:\n");
+    for line in spec.lines() {
+        text.push_str(&format!("  {line}\n"));
+    }
+    text
 }

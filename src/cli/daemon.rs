@@ -10,6 +10,7 @@ Examples:
   uptimeping daemon --listen 127.0.0.1:8080 --data-dir ./data --watch examples/checks
   uptimeping daemon --config /etc/uptimeping/daemon.toml
   UPTIMEPING_DATA_DIR=/var/lib/uptimeping uptimeping daemon --log-format json
+  uptimeping daemon --public-url https://uptime.example.com   # links in notifications
 
 A fresh data directory gets a `default` tenant and an admin API key, written to
 <data-dir>/admin.key (mode 0600). Settings come from flags, then UPTIMEPING_*
@@ -57,6 +58,10 @@ pub struct Args {
     /// providers' and channels' own limits apply as well [default: 50/s]
     #[arg(long, env = "UPTIMEPING_NOTIFY_RATE_LIMIT", value_name = "RATE")]
     notify_rate_limit: Option<String>,
+    /// The daemon's URL as its users reach it, for links in notifications,
+    /// e.g. https://uptime.example.com
+    #[arg(long, env = "UPTIMEPING_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
 }
 
 impl Args {
@@ -71,6 +76,7 @@ impl Args {
             log_format: self.log_format,
             log_level: self.log_level,
             notify_rate_limit: self.notify_rate_limit,
+            public_url: self.public_url,
         };
         let config = Config::resolve(settings, self.config.as_deref())?;
         init_logging(&config)?;

@@ -43,6 +43,7 @@ pub struct Settings {
     pub log_level: Option<String>,
     /// Each tenant's notification limit (`50/s`), or `none`.
     pub notify_rate_limit: Option<String>,
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +57,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub notify_rate_limit: Option<crate::spec::Rate>,
+    /// The daemon's URL as its users reach it (links in notifications); none by default.
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -97,8 +100,15 @@ impl Config {
                     .map_err(|e| anyhow::anyhow!("`notify_rate_limit`: {e}, or `none`"))?,
             ),
         };
+        let public_url = given.public_url.or(from_file.public_url);
+        if let Some(u) = &public_url
+            && !url::Url::parse(u).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        {
+            anyhow::bail!("`public_url`: `{u}` is not an http:// or https:// URL");
+        }
         Ok(Config {
             notify_rate_limit,
+            public_url,
             listen,
             data_dir: given
                 .data_dir
@@ -164,5 +174,23 @@ mod tests {
             Config::resolve(Settings::default(), Some(&path)).unwrap_err()
         );
         assert!(err.contains("unknown field `listn`"), "{err}");
+    }
+
+    #[test]
+    fn public_url_comes_from_the_file_and_must_be_http() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "public_url = \"https://uptime.example\"\n").unwrap();
+        let c = Config::resolve(Settings::default(), Some(&path)).unwrap();
+        assert_eq!(c.public_url.as_deref(), Some("https://uptime.example"));
+        let given = Settings {
+            public_url: Some("uptime.example".into()),
+            ..Settings::default()
+        };
+        let err = format!("{:#}", Config::resolve(given, None).unwrap_err());
+        assert_eq!(
+            err,
+            "`public_url`: `uptime.example` is not an http:// or https:// URL"
+        );
     }
 }

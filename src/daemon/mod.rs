@@ -45,6 +45,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let metrics = Arc::new(metrics::Metrics::new());
     let notify_options = notify::Options {
         tenant_rate: config.notify_rate_limit,
+        public_url: config.public_url.clone(),
         ..notify::Options::default()
     };
     let notifier =

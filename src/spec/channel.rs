@@ -61,6 +61,12 @@ pub struct TelegramSpec {
     pub api_url: String,
     #[serde(default)]
     pub parse_mode: TelegramParseMode,
+    /// Secret token Telegram sends back in `X-Telegram-Bot-Api-Secret-Token` with
+    /// each update (set with `setWebhook`). With it, messages about an incident get
+    /// Acknowledge and Resolve buttons, answered at
+    /// `/api/v1/integrations/telegram/{tenant}/{channel}`. Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -76,6 +82,11 @@ pub enum TelegramParseMode {
 pub struct SlackSpec {
     /// Incoming webhook URL. Secret.
     pub webhook_url: String,
+    /// The Slack app's signing secret. With it, messages about an incident get
+    /// Acknowledge and Resolve buttons, answered at the app's interactivity Request
+    /// URL `/api/v1/integrations/slack/{tenant}/{channel}`. Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_secret: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -94,6 +105,13 @@ pub struct EmailSpec {
     pub password: Option<String>,
     pub from: String,
     pub to: Vec<String>,
+    /// CA certificates (PEM) to trust instead of the system roots, for a relay with
+    /// a private CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+    /// Skip certificate verification (`starttls` and `tls`). For test relays only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -20,7 +20,7 @@ mod schedule;
 pub mod schema;
 pub mod secrets;
 mod source;
-mod template;
+pub mod template;
 mod validate;
 pub(crate) mod yaml;
 

@@ -14,6 +14,8 @@ pub const MASK: &str = "(sensitive value)";
 /// Fields that hold credentials whatever their value's origin.
 const SECRET_FIELDS: &[(Kind, &str)] = &[
     (Kind::Channel, "/telegram/bot_token"),
+    (Kind::Channel, "/telegram/webhook_secret"),
+    (Kind::Channel, "/slack/signing_secret"),
     (Kind::Channel, "/slack/webhook_url"),
     (Kind::Channel, "/email/password"),
     (Kind::Channel, "/webhook/url"),

@@ -577,6 +577,31 @@ fn channel(c: &mut Channel, pos: &Positions, errors: &mut Errors) {
             ));
         }
     }
+    if let Some(secret) = c
+        .telegram
+        .as_ref()
+        .and_then(|t| t.webhook_secret.as_deref())
+    {
+        // Telegram's rule for `secret_token`; the value is a secret: not echoed.
+        let ok = (1..=256).contains(&secret.len())
+            && secret
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !ok {
+            errors.push((
+                pos.value("/telegram/webhook_secret"),
+                "`telegram.webhook_secret`: Telegram accepts 1 to 256 characters of A-Z, a-z, 0-9, `_` and `-`".into(),
+            ));
+        }
+    }
+    if let Some(ca) = c.email.as_ref().and_then(|e| e.ca.as_deref())
+        && !ca.contains("-----BEGIN CERTIFICATE-----")
+    {
+        errors.push((
+            pos.value("/email/ca"),
+            "`email.ca`: give CA certificates in PEM (`-----BEGIN CERTIFICATE-----`)".into(),
+        ));
+    }
     if let Some(e) = &c.email {
         let addrs = std::iter::once(("/email/from".to_string(), e.from.as_str())).chain(
             e.to.iter()
@@ -614,21 +639,35 @@ fn looks_like_address(a: &str) -> bool {
 }
 
 fn template(t: &Template, pos: &Positions, errors: &mut Errors) {
-    let env = minijinja::Environment::new();
-    for (field, text) in t.texts() {
-        if let Err(e) = env.template_from_str(text) {
-            let line = e
-                .line()
-                .map(|l| format!(" at template line {l}"))
-                .unwrap_or_default();
-            errors.push((
-                pos.value(&format!("/{field}")),
-                format!(
-                    "`{field}`: template error{line}: {}",
-                    e.detail().unwrap_or("syntax error")
-                ),
-            ));
-        }
+    if t.body.is_some() && t.text.is_some() {
+        errors.push((
+            pos.key("/body"),
+            format!(
+                "template `{}`: give `text` or its older name `body`, not both",
+                t.name
+            ),
+        ));
+    }
+    // Rendered against a sample context for every event, as the notifier would: an
+    // unknown filter or a type error shows now, not when an incident opens.
+    for (path, line, detail) in super::template::check_renders(t) {
+        let line = line.map(|l| format!(", line {l}")).unwrap_or_default();
+        errors.push((
+            pos.value(&format!("/{}", path.replace('.', "/"))),
+            format!("template `{}` field `{path}`{line}: {detail}", t.name),
+        ));
+    }
+    if let Some(w) = &t.webhook
+        && w.content_type.is_some()
+        && w.body.is_none()
+    {
+        errors.push((
+            pos.key("/webhook/content_type"),
+            format!(
+                "template `{}`: `webhook.content_type` needs `webhook.body`",
+                t.name
+            ),
+        ));
     }
 }
 

@@ -1,9 +1,14 @@
 //! The notifier against a real store on a temp file and a real webhook receiver.
 
+mod cli;
+mod email;
 mod failures;
 mod harness;
 mod limits;
 mod policy;
+mod slack;
+mod telegram;
+mod templates;
 
 use std::sync::Arc;
 

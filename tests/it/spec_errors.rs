@@ -284,7 +284,7 @@ fn template_syntax_error_names_the_template_line() {
     assert_file_problems(
         "kind: Template\nname: outage\nsubject: '{{ check.name }} is down'\nbody: |\n  Check {{ check.name }}\n  failed: {{ error\n",
         &[
-            "checks/api.yaml:5:3: `body`: template error at template line 2: unexpected end of \
+            "checks/api.yaml:5:3: template `outage` field `body`, line 2: unexpected end of \
            input, expected end of variable block",
         ],
     );

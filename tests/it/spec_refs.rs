@@ -93,7 +93,7 @@ fn an_invalid_resource_still_counts_for_references() {
         ),
         &[
             "checks/api.yaml:12:3: unknown field `webhook_ur` in `slack` (did you mean \
-           `webhook_url`?); expected one of `webhook_url`",
+           `webhook_url`?); expected one of `webhook_url`, `signing_secret`",
         ],
     );
 }

@@ -5,7 +5,8 @@ use axum::extract::{Path, State};
 
 use super::{ApiError, Shared, require};
 use crate::daemon::store::{ApiKey, Role};
-use crate::model::{ChannelSummary, Notification};
+use crate::model::{ChannelDetail, ChannelSummary, Notification};
+use crate::spec::secrets::masked;
 use crate::spec::{Kind, Spec, remote};
 
 pub async fn list(
@@ -35,6 +36,40 @@ pub async fn list(
         })
         .collect();
     Ok(axum::Json(out))
+}
+
+/// One channel with its delivery counts and its spec, secrets masked.
+pub async fn get(
+    State(state): State<Shared>,
+    Extension(key): Extension<ApiKey>,
+    Path(name): Path<String>,
+) -> Result<axum::Json<ChannelDetail>, ApiError> {
+    let stored = state
+        .store
+        .resource(key.tenant_id, Kind::Channel, name.clone())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no channel named `{name}`")))?;
+    let Ok(Spec::Channel(c)) = remote::parse_stored(Kind::Channel, &stored.spec) else {
+        return Err(ApiError::not_found(format!("no channel named `{name}`")));
+    };
+    let counts = state.store.channel_counts(key.tenant_id).await?;
+    let (sent, failed, pending) = counts.get(&c.name).copied().unwrap_or_default();
+    let mut spec = masked(&stored.spec, &stored.secrets);
+    if let Some(map) = spec.as_object_mut() {
+        map.remove("kind");
+    }
+    Ok(axum::Json(ChannelDetail {
+        summary: ChannelSummary {
+            name: c.name,
+            channel_type: c.channel_type.as_str().into(),
+            source: stored.source,
+            template: c.template,
+            sent,
+            failed,
+            pending,
+        },
+        spec,
+    }))
 }
 
 /// Queues a test message through the outbox (the same path as real alerts) and

@@ -7,6 +7,7 @@ mod checks;
 mod error;
 mod health;
 mod incidents;
+mod integrations;
 mod resources;
 mod tenants;
 
@@ -54,6 +55,7 @@ pub fn router(state: Shared) -> Router {
         .route("/incidents/{id}/ack", post(incidents::ack))
         .route("/incidents/{id}/resolve", post(incidents::resolve))
         .route("/channels", get(channels::list))
+        .route("/channels/{name}", get(channels::get))
         .route("/channels/{name}/test", post(channels::test))
         .route("/tenants", post(tenants::create))
         .route_layer(middleware::from_fn_with_state(
@@ -65,6 +67,7 @@ pub fn router(state: Shared) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .merge(integrations::router())
         .fallback(|| async { ApiError::not_found("no such route; the API is under /api/v1") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -1,28 +1,32 @@
-//! The words of a notification: a subject and a text, rendered with minijinja from
-//! the `Template` the check names, else the channel's, else the built-in default for
-//! the event. A template that leaves out `subject` or `body` gets the default for it.
+//! The words of a notification, rendered with minijinja from the `Template` the
+//! check names, else the channel's, else the built-in default for the event. Each
+//! field a template leaves out gets the default for it; a provider's own variant
+//! (`telegram.html`) wins over the generic field (`html`).
 //!
 //! What a template sees (the outbox payload, as written with the incident change):
 //!
 //! | name | value |
 //! |---|---|
-//! | `event` | `opened`, `resolved`, `escalated`, `acknowledged` or `test` |
-//! | `actor` | who caused it: `system`, `api`, `key:<name>(<id>)` |
+//! | `event` | `opened`, `escalated`, `reminder`, `acknowledged`, `resolved` or `test` |
+//! | `actor` | who caused it: `system`, `api`, `key:<name>(<id>)`, `telegram:@user`, `slack:@user` |
 //! | `at` | when it happened, RFC 3339 |
 //! | `check` | `name`, `type`, `target`, `labels` (a map), `description` |
-//! | `incident` | `id`, `status`, `severity`, `error`, `status_code`, `count`, `dedup_hash`, `opened_at`, `resolved_at`, `duration_seconds` |
+//! | `incident` | `id`, `status`, `severity`, `error`, `status_code`, `count`, `dedup_hash`, `opened_at`, `resolved_at`, `duration_seconds`, `duration` (`3m`) |
 //! | `result` | the probe result that caused the event (`up`, `status_code`, `error`, `latency_ms`, `attempts`, `started_at`, `failures`, `body_excerpt`), or none |
+//! | `links` | `incident` and `check`: their API URLs under the daemon's `public_url`; empty without one |
+//! | `message` | in `html` and `markdown` only: the rendered `subject` and `text` |
 //!
-//! Besides minijinja's own filters there is `duration`, which writes seconds the way
-//! check files do: `{{ incident.duration_seconds | duration }}` → `1h5m`. Names that
-//! do not exist render as nothing (also `result.error` when there is no result), so
-//! that a template written for one event still renders for the others.
+//! Besides minijinja's own filters (`tojson` among them) there is `duration`, which
+//! writes seconds the way check files do: `{{ incident.duration_seconds | duration }}`
+//! → `1h5m`. Names that do not exist render as nothing (also `result.error` when there
+//! is no result), so that a template written for one event still renders for the others.
 
-use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value;
 
 use super::retry::DeliveryError;
 use crate::spec::Template;
+pub use crate::spec::template::{Field, Format, Provider};
+use crate::spec::template::{context, describe_error, environment, is_json_content_type};
 
 /// What every provider sends, in its own form.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -44,6 +48,11 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
         "{{ check.name }} ({{ check.target }}): {{ incident.error }} — open for {{ incident.duration_seconds | duration }}, {{ incident.count }} failure{{ '' if incident.count == 1 else 's' }}; escalated to {{ incident.severity }}",
     ),
     (
+        "reminder",
+        "[{{ incident.severity | upper }}] {{ check.name }} is still down (reminder)",
+        "{{ check.name }} ({{ check.target }}): {{ incident.error }} — {{ incident.status }} for {{ incident.duration_seconds | duration }}, {{ incident.count }} failure{{ '' if incident.count == 1 else 's' }}",
+    ),
+    (
         "acknowledged",
         "[ACK] {{ check.name }} is acknowledged by {{ actor }}",
         "{{ check.name }} ({{ check.target }}): {{ incident.error }} — acknowledged by {{ actor }} after {{ incident.duration_seconds | duration }}",
@@ -60,6 +69,31 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Telegram in HTML mode: the subject in bold, the text, a link to the incident.
+const TELEGRAM_HTML: &str = "<b>{{ message.subject }}</b>\n{{ message.text }}{% if links.incident %}\n<a href=\"{{ links.incident }}\">Incident #{{ incident.id }}</a>{% endif %}";
+/// Telegram in MarkdownV2 mode, the same.
+const TELEGRAM_MARKDOWN: &str = "*{{ message.subject }}*\n{{ message.text }}{% if links.incident %}\n[Incident \\#{{ incident.id }}]({{ links.incident | safe }}){% endif %}";
+/// Slack's mrkdwn section under the header block.
+const SLACK_MARKDOWN: &str = "{{ message.text }}{% if links.incident %}\n<{{ links.incident | safe }}|Incident #{{ incident.id }}>{% endif %}";
+/// The HTML part of emails: the text, then the facts as a table.
+const EMAIL_HTML: &str = r#"<!DOCTYPE html>
+<html><body style="font-family: sans-serif">
+<h2>{{ message.subject }}</h2>
+<p>{{ message.text }}</p>
+<table cellpadding="4">
+<tr><th align="left">Check</th><td>{{ check.name }}</td></tr>
+<tr><th align="left">Target</th><td>{{ check.target }}</td></tr>
+{%- if incident.id %}
+<tr><th align="left">Incident</th><td>#{{ incident.id }}, {{ incident.status }}, {{ incident.severity }}</td></tr>
+<tr><th align="left">Error</th><td>{{ incident.error }}</td></tr>
+<tr><th align="left">Open for</th><td>{{ incident.duration }}</td></tr>
+{%- endif %}
+</table>
+{%- if links.incident %}
+<p><a href="{{ links.incident }}">Incident #{{ incident.id }}</a></p>
+{%- endif %}
+</body></html>"#;
+
 fn defaults(event: &str) -> (&'static str, &'static str) {
     let (_, subject, text) = DEFAULTS
         .iter()
@@ -68,69 +102,125 @@ fn defaults(event: &str) -> (&'static str, &'static str) {
     (subject, text)
 }
 
-/// Seconds as a check file writes durations: `45s`, `3m`, `1h5m`; nothing when absent.
-fn duration(value: minijinja::Value) -> String {
-    match u64::try_from(value) {
-        Ok(secs) => crate::spec::Duration::from_secs(secs).to_string(),
-        Err(_) => String::new(),
+/// Renders one notification's texts for one provider.
+pub struct Renderer<'a> {
+    template: Option<&'a Template>,
+    provider: Provider,
+    context: Value,
+    message: Message,
+}
+
+impl<'a> Renderer<'a> {
+    /// Renders the subject and the text at once: every provider needs them.
+    pub fn new(
+        payload: &Value,
+        template: Option<&'a Template>,
+        provider: Provider,
+        public_url: Option<&str>,
+    ) -> Result<Self, DeliveryError> {
+        let mut r = Renderer {
+            template,
+            provider,
+            context: context(payload, public_url),
+            message: Message {
+                subject: String::new(),
+                text: String::new(),
+            },
+        };
+        let event = payload.get("event").and_then(Value::as_str).unwrap_or("");
+        let (subject, text) = defaults(event);
+        let subject = r.render(Field::Subject, Format::Plain, subject)?;
+        let text = r.render(Field::Text, Format::Plain, text)?;
+        r.message = Message {
+            // A subject is one line wherever it goes (mail headers, titles).
+            subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+            text: text.trim_end().to_string(),
+        };
+        r.context["message"] = serde_json::to_value(&r.message).unwrap_or(Value::Null);
+        Ok(r)
+    }
+
+    pub fn message(&self) -> &Message {
+        &self.message
+    }
+
+    pub fn context(&self) -> &Value {
+        &self.context
+    }
+
+    /// HTML for this provider: the template's, else its text escaped (when the
+    /// template gives a text but no HTML), else the built-in default.
+    pub fn html(&self) -> Result<String, DeliveryError> {
+        let default = match self.provider {
+            Provider::Email => EMAIL_HTML,
+            _ => TELEGRAM_HTML,
+        };
+        self.render(Field::Html, Format::Html, default)
+            .map(|s| s.trim_end().to_string())
+    }
+
+    /// Markdown for this provider, escaped for `format`.
+    pub fn markdown(&self, format: Format) -> Result<String, DeliveryError> {
+        let default = match format {
+            Format::SlackMarkdown => SLACK_MARKDOWN,
+            _ => TELEGRAM_MARKDOWN,
+        };
+        self.render(Field::Markdown, format, default)
+            .map(|s| s.trim_end().to_string())
+    }
+
+    /// A webhook's templated body and its content type, when the template has one.
+    /// A JSON content type makes a body that is not JSON a template error.
+    pub fn webhook_body(&self) -> Option<Result<(String, String), DeliveryError>> {
+        let template = self.template?;
+        let (source, content_type) = template.webhook_body()?;
+        let rendered = self.render_source(&template.name, "webhook.body", source, Format::Plain);
+        Some(rendered.and_then(|body| {
+            if is_json_content_type(content_type)
+                && let Err(e) = serde_json::from_str::<Value>(&body)
+            {
+                return Err(DeliveryError::config(format!(
+                    "template `{}`: `webhook.body` is not valid JSON ({e})",
+                    template.name
+                )));
+            }
+            Ok((body, content_type.to_string()))
+        }))
+    }
+
+    fn render(&self, field: Field, format: Format, default: &str) -> Result<String, DeliveryError> {
+        if let Some(t) = self.template
+            && let Some((path, source)) = t.lookup(self.provider, field)
+        {
+            return self.render_source(&t.name, &path, source, format);
+        }
+        self.render_source("built-in", field.as_str(), default, format)
+    }
+
+    fn render_source(
+        &self,
+        name: &str,
+        path: &str,
+        source: &str,
+        format: Format,
+    ) -> Result<String, DeliveryError> {
+        let env = environment(format);
+        let ctx = minijinja::Value::from(minijinja::value::Serde(&self.context));
+        env.render_named_str(&format!("{name}.{path}"), source, ctx)
+            .map_err(|e| {
+                DeliveryError::config(format!(
+                    "template `{name}`: `{path}` {}",
+                    describe_error(&e)
+                ))
+            })
     }
 }
 
-fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Chainable);
-    env.add_filter("duration", duration);
-    // Templates come from tenants: a loop nested in a loop must not stall every
-    // tenant's notifications. Real messages use a few hundred units at most.
-    env.set_fuel(Some(TEMPLATE_FUEL));
-    env
-}
-
-/// Work a template may do in one render (minijinja's fuel: about one unit per instruction).
-const TEMPLATE_FUEL: u64 = 100_000;
-
-/// Renders `payload` with `template` (or the defaults). A template that does not
-/// render is a permanent failure whose message names the template, field and line.
+/// Renders the subject and text of `payload` with `template` (or the defaults), as a
+/// webhook shows them. A template that does not render is a permanent failure whose
+/// message names the template, field and line.
 pub fn render(payload: &Value, template: Option<&Template>) -> Result<Message, DeliveryError> {
-    let event = payload.get("event").and_then(Value::as_str).unwrap_or("");
-    let field = |key: &str| payload.get(key).cloned().unwrap_or(Value::Null);
-    let context = minijinja::Value::from(minijinja::value::Serde(serde_json::json!({
-        "event": event,
-        "actor": field("actor"),
-        "at": field("at"),
-        "check": field("check"),
-        "incident": field("incident"),
-        "result": field("result"),
-    })));
-    let env = environment();
-    let (default_subject, default_text) = defaults(event);
-    let pick = |own: Option<&String>, default: &'static str| match (template, own) {
-        (Some(t), Some(text)) => (t.name.as_str(), text.clone()),
-        _ => ("built-in", default.to_string()),
-    };
-    let render_field = |field: &str, (name, source): (&str, String)| {
-        env.render_named_str(&format!("{name}.{field}"), &source, &context)
-            .map_err(|e| {
-                let line = e.line().map(|l| format!(" line {l}")).unwrap_or_default();
-                let detail = e
-                    .detail()
-                    .map_or_else(|| e.kind().to_string(), str::to_string);
-                DeliveryError::config(format!("template `{name}`: `{field}`{line}: {detail}"))
-            })
-    };
-    let subject = render_field(
-        "subject",
-        pick(template.and_then(|t| t.subject.as_ref()), default_subject),
-    )?;
-    let text = render_field(
-        "body",
-        pick(template.and_then(|t| t.body.as_ref()), default_text),
-    )?;
-    Ok(Message {
-        // A subject is one line wherever it goes (mail headers, titles).
-        subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
-        text: text.trim_end().to_string(),
-    })
+    Renderer::new(payload, template, Provider::Webhook, None).map(|r| r.message)
 }
 
 #[cfg(test)]
@@ -157,6 +247,7 @@ mod tests {
             labels: Default::default(),
             subject: subject.map(str::to_string),
             body: body.map(str::to_string),
+            ..Default::default()
         }
     }
 
@@ -254,5 +345,42 @@ mod tests {
         let m = render(&p, None).expect("renders");
         assert_eq!(m.subject, "[TEST] uptimeping test message");
         assert_eq!(m.text, "this is a test message from uptimeping");
+    }
+
+    #[test]
+    fn built_in_defaults_render_for_every_event_and_provider() {
+        use crate::spec::template::{EVENTS, sample_payload};
+        for event in EVENTS {
+            for provider in [
+                Provider::Telegram,
+                Provider::Slack,
+                Provider::Email,
+                Provider::Webhook,
+            ] {
+                let r =
+                    Renderer::new(&sample_payload(event), None, provider, None).expect("renders");
+                assert!(!r.message().subject.is_empty(), "{event}");
+                r.html().expect("html");
+                r.markdown(Format::TelegramMarkdown).expect("markdown");
+                r.markdown(Format::SlackMarkdown).expect("mrkdwn");
+            }
+        }
+        let m = render(&payload("reminder"), None).expect("renders");
+        assert_eq!(m.subject, "[ERROR] payments-api is still down (reminder)");
+        assert_eq!(
+            m.text,
+            "payments-api (https://payments.example/health): connection refused — open for 3m, 4 failures"
+        );
+    }
+
+    #[test]
+    fn text_given_without_html_is_escaped_into_the_default_html() {
+        let t = template(Some("<{{ check.name }}>"), Some("a & b"));
+        let r =
+            Renderer::new(&payload("opened"), Some(&t), Provider::Telegram, None).expect("renders");
+        assert_eq!(
+            r.html().expect("html"),
+            "<b>&lt;payments-api&gt;</b>\na &amp; b"
+        );
     }
 }

@@ -3,13 +3,16 @@
 //! Rows survive a restart in the store, so a stopped daemon resends what it had
 //! not sent; receivers de-duplicate by the `Idempotency-Key`.
 //!
-//! Providers: `webhook`. Rows for other channel types fail at once, saying so,
-//! rather than pretending to have been sent.
+//! Providers: `webhook`, `telegram`, `slack` and `email`, one module each; a channel
+//! without the section its `type` needs fails at once, saying so.
 
 mod claims;
+pub mod email;
 pub mod limits;
 pub mod message;
 pub mod retry;
+pub mod slack;
+pub mod telegram;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -26,6 +29,7 @@ use retry::{Cause, DeliveryError, RetryPolicy, Verdict};
 use super::metrics::{Metrics, NotificationLabels};
 use super::store::{self, OutboxRow, Store, now_ms};
 use crate::model::Notification;
+use crate::spec::template::Provider;
 use crate::spec::{Channel, ChannelType, Kind, Spec, Template, remote};
 
 pub use retry::MAX_ATTEMPTS;
@@ -59,6 +63,8 @@ pub struct Options {
     /// Each tenant's overall sending limit; `None` for none. Providers' and
     /// channels' own limits apply whatever this is.
     pub tenant_rate: Option<crate::spec::Rate>,
+    /// The daemon's URL as its users reach it, for `links` in messages.
+    pub public_url: Option<String>,
 }
 
 impl Default for Options {
@@ -70,6 +76,7 @@ impl Default for Options {
             request_timeout: REQUEST_TIMEOUT,
             retry: RetryPolicy::default(),
             tenant_rate: Some(limits::DEFAULT_TENANT),
+            public_url: None,
         }
     }
 }
@@ -118,6 +125,22 @@ impl Notifier {
     /// Wakes the loop: call after writing outbox rows, so they go out at once.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// The HTTP client deliveries use, for provider calls made outside deliveries
+    /// (answering a button press).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// How long one provider request may take.
+    pub fn request_timeout(&self) -> Duration {
+        self.options.request_timeout
+    }
+
+    /// The store deliveries are recorded in.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// The wake-up handle, for components that write outbox rows.
@@ -299,27 +322,92 @@ impl Notifier {
             Err(e) => return ("unknown", Err(e)),
         };
         let provider = channel.channel_type.as_str();
-        let webhook = match (channel.channel_type, &channel.webhook) {
-            (ChannelType::Webhook, Some(w)) => w,
-            (ChannelType::Webhook, None) => {
-                let e = format!("channel `{}` has no `webhook:` section", channel.name);
-                return (provider, Err(DeliveryError::config(e)));
-            }
-            (other, _) => {
-                let e = format!(
-                    "provider {} is not available in this version",
-                    other.as_str()
-                );
-                return (provider, Err(DeliveryError::config(e)));
-            }
+        (provider, self.send_through(row, &channel).await)
+    }
+
+    async fn send_through(&self, row: &OutboxRow, channel: &Channel) -> Result<(), DeliveryError> {
+        let missing = || {
+            let section = channel.channel_type.as_str();
+            DeliveryError::config(format!(
+                "channel `{}` has no `{section}:` section",
+                channel.name
+            ))
         };
-        let outcome = async {
-            let template = self.template(row, &channel).await?;
-            let message = message::render(&row.payload, template.as_ref())?;
-            let body = webhook::Body::new(row, message);
-            webhook::send(&self.http, webhook, &body, self.options.request_timeout).await
-        };
-        (provider, outcome.await)
+        let template = self.template(row, channel).await?;
+        let public_url = self.options.public_url.as_deref();
+        let timeout = self.options.request_timeout;
+        let incident = incident_of(&row.payload);
+        match channel.channel_type {
+            ChannelType::Webhook => {
+                let spec = channel.webhook.as_ref().ok_or_else(missing)?;
+                let r = message::Renderer::new(
+                    &row.payload,
+                    template.as_ref(),
+                    Provider::Webhook,
+                    public_url,
+                )?;
+                if let Some(rendered) = r.webhook_body() {
+                    let (body, content_type) = rendered?;
+                    let ids = (row.idempotency_key.as_str(), row.event.as_str());
+                    return webhook::send_bytes(
+                        &self.http,
+                        spec,
+                        ids,
+                        body.into_bytes(),
+                        &content_type,
+                        timeout,
+                    )
+                    .await;
+                }
+                let body = webhook::Body::new(row, r.message().clone());
+                webhook::send(&self.http, spec, &body, timeout).await
+            }
+            ChannelType::Telegram => {
+                let spec = channel.telegram.as_ref().ok_or_else(missing)?;
+                let r = message::Renderer::new(
+                    &row.payload,
+                    template.as_ref(),
+                    Provider::Telegram,
+                    public_url,
+                )?;
+                let incident = incident.as_ref().map(|(id, status)| (*id, status.as_str()));
+                let body = telegram::send_message_body(spec, &r, incident)?;
+                let sent = telegram::send(&self.http, spec, &body, timeout).await?;
+                // Sent is sent: without the record the buttons still work, only the
+                // edit after a press shows less of the original text.
+                if let Err(e) = self
+                    .store
+                    .record_sent_message(row.id, sent.chat, sent.message_id, sent.text)
+                    .await
+                {
+                    warn!(id = row.id, error = %e, "notifier: cannot record the Telegram message");
+                }
+                Ok(())
+            }
+            ChannelType::Slack => {
+                let spec = channel.slack.as_ref().ok_or_else(missing)?;
+                let r = message::Renderer::new(
+                    &row.payload,
+                    template.as_ref(),
+                    Provider::Slack,
+                    public_url,
+                )?;
+                let incident = incident.as_ref().map(|(id, status)| (*id, status.as_str()));
+                let body = slack::body(spec, &r, &row.payload, incident)?;
+                slack::send(&self.http, &spec.webhook_url, &body, timeout).await
+            }
+            ChannelType::Email => {
+                let spec = channel.email.as_ref().ok_or_else(missing)?;
+                let r = message::Renderer::new(
+                    &row.payload,
+                    template.as_ref(),
+                    Provider::Email,
+                    public_url,
+                )?;
+                let message = email::build(spec, &r, &row.idempotency_key)?;
+                email::send(spec, message, timeout).await
+            }
+        }
     }
 
     async fn channel(&self, row: &OutboxRow) -> Result<Channel, DeliveryError> {
@@ -370,6 +458,16 @@ enum Pace {
     Defer,
     /// Wait here: someone is waiting for this one row's outcome.
     Wait,
+}
+
+/// The incident a payload is about, with its status then: none for test messages.
+fn incident_of(payload: &serde_json::Value) -> Option<(i64, String)> {
+    let id = payload
+        .pointer("/incident/id")?
+        .as_i64()
+        .filter(|id| *id > 0)?;
+    let status = payload.pointer("/incident/status")?.as_str()?.to_string();
+    Some((id, status))
 }
 
 /// Resolves once shutdown is asked for, or once nobody can ask any more.

@@ -147,12 +147,16 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 
 fn headers(
     spec: &WebhookSpec,
-    body: &Body,
+    key: &str,
+    event: &str,
     bytes: &[u8],
-    content_type: &'static str,
+    content_type: &str,
 ) -> Result<HeaderMap, DeliveryError> {
     let mut map = HeaderMap::new();
-    map.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let content_type = HeaderValue::from_str(content_type).map_err(|_| {
+        DeliveryError::config("webhook: the content type is not a valid header value")
+    })?;
+    map.insert(CONTENT_TYPE, content_type);
     map.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
     // The channel's own headers may replace the two above, not the ones below, which
     // the receiver relies on to de-duplicate and to verify.
@@ -169,11 +173,8 @@ fn headers(
             DeliveryError::config(format!("webhook: {what} is not a valid header value"))
         })
     };
-    map.insert(
-        "idempotency-key",
-        text(&body.idempotency_key, "the idempotency key")?,
-    );
-    map.insert("x-uptimeping-event", text(&body.event, "the event")?);
+    map.insert("idempotency-key", text(key, "the idempotency key")?);
+    map.insert("x-uptimeping-event", text(event, "the event")?);
     if let Some(secret) = &spec.secret {
         map.insert(
             "x-uptimeping-signature",
@@ -190,29 +191,78 @@ pub async fn send(
     body: &Body,
     timeout: Duration,
 ) -> Result<(), DeliveryError> {
+    let (bytes, content_type) = body.encode(spec.format)?;
+    send_bytes(
+        client,
+        spec,
+        (&body.idempotency_key, &body.event),
+        bytes,
+        content_type,
+        timeout,
+    )
+    .await
+}
+
+/// Sends a body rendered by the channel's template (`webhook.body`) as it is, with
+/// the same headers and signature as the built-in body.
+pub async fn send_bytes(
+    client: &reqwest::Client,
+    spec: &WebhookSpec,
+    (key, event): (&str, &str),
+    bytes: Vec<u8>,
+    content_type: &str,
+    timeout: Duration,
+) -> Result<(), DeliveryError> {
     let method = reqwest::Method::from_bytes(spec.method.as_bytes())
         .map_err(|_| DeliveryError::config(format!("webhook: invalid method `{}`", spec.method)))?;
     let url = reqwest::Url::parse(&spec.url)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .ok_or_else(|| DeliveryError::config("webhook: the URL is not a valid http(s) URL"))?;
-    let (bytes, content_type) = body.encode(spec.format)?;
-    let headers = headers(spec, body, &bytes, content_type)?;
+    let headers = headers(spec, key, event, &bytes, content_type)?;
     let request = client.request(method, url).headers(headers).body(bytes);
-    match tokio::time::timeout(timeout, exchange(request)).await {
+    exchange_within(timeout, request, "webhook").await.map(drop)
+}
+
+/// [`exchange`] bounded by `timeout`.
+pub(super) async fn exchange_within(
+    timeout: Duration,
+    request: reqwest::RequestBuilder,
+    label: &str,
+) -> Result<Vec<u8>, DeliveryError> {
+    match tokio::time::timeout(timeout, exchange(request, label)).await {
         Ok(outcome) => outcome,
         Err(_) => Err(DeliveryError::new(
             Cause::Timeout,
-            format!("webhook: timeout after {}", crate::spec::Duration(timeout)),
+            format!("{label}: timeout after {}", crate::spec::Duration(timeout)),
         )),
     }
 }
 
-async fn exchange(request: reqwest::RequestBuilder) -> Result<(), DeliveryError> {
-    let mut response = request.send().await.map_err(transport_error)?;
+/// The largest successful answer read: providers answer with a small JSON document.
+const ANSWER_CAP: usize = 64 * 1024;
+
+/// Sends `request`; a 2xx answer gives its body (up to [`ANSWER_CAP`] bytes), any
+/// other status an error in `label`'s words with `Retry-After` when given.
+pub(super) async fn exchange(
+    request: reqwest::RequestBuilder,
+    label: &str,
+) -> Result<Vec<u8>, DeliveryError> {
+    let mut response = request
+        .send()
+        .await
+        .map_err(|e| transport_error(e, label))?;
     let status = response.status();
     if status.is_success() {
-        return Ok(());
+        let mut answer = Vec::new();
+        while answer.len() < ANSWER_CAP {
+            match response.chunk().await {
+                Ok(Some(chunk)) => answer.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(e) => return Err(transport_error(e, label)),
+            }
+        }
+        return Ok(answer);
     }
     let retry_after = response
         .headers()
@@ -234,9 +284,9 @@ async fn exchange(request: reqwest::RequestBuilder) -> Result<(), DeliveryError>
         .join(" ");
     let code = status.as_u16();
     let message = if reason.is_empty() {
-        format!("webhook: HTTP {code}")
+        format!("{label}: HTTP {code}")
     } else {
-        format!("webhook: HTTP {code}: {reason}")
+        format!("{label}: HTTP {code}: {reason}")
     };
     Err(DeliveryError::new(
         Cause::Status { code, retry_after },
@@ -246,10 +296,10 @@ async fn exchange(request: reqwest::RequestBuilder) -> Result<(), DeliveryError>
 
 /// A failure with no answer, in the probe's words (which carry no addresses), after
 /// dropping the URL that reqwest would otherwise print.
-fn transport_error(err: reqwest::Error) -> DeliveryError {
+pub(super) fn transport_error(err: reqwest::Error, label: &str) -> DeliveryError {
     let err = err.without_url();
     if err.is_builder() {
-        return DeliveryError::config("webhook: the request could not be built");
+        return DeliveryError::config(format!("{label}: the request could not be built"));
     }
     let attempt = AttemptError::from_reqwest(&err, 0);
     let cause = match attempt.kind {
@@ -257,7 +307,7 @@ fn transport_error(err: reqwest::Error) -> DeliveryError {
         ErrorKind::Timeout => Cause::Timeout,
         ErrorKind::Redirect | ErrorKind::Protocol | ErrorKind::Expectation => Cause::Broken,
     };
-    DeliveryError::new(cause, format!("webhook: {}", attempt.message))
+    DeliveryError::new(cause, format!("{label}: {}", attempt.message))
 }
 
 #[cfg(test)]

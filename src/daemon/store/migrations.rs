@@ -124,6 +124,21 @@ const STEPS: &[&str] = &[
     UPDATE resources SET spec = json_remove(spec, '$.grpc.insecure')
      WHERE kind = 'Check' AND json_type(spec, '$.grpc.insecure') IS NOT NULL;
     "#,
+    // 4: messages a provider sent and may edit later (Telegram's message_id), with
+    // the text as sent, so that a button press can show who did what.
+    r#"
+    CREATE TABLE sent_messages (
+        outbox_id INTEGER PRIMARY KEY,
+        tenant_id INTEGER NOT NULL,
+        incident_id INTEGER,
+        channel TEXT NOT NULL,
+        chat TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX sent_messages_by_message ON sent_messages (tenant_id, channel, chat, message_id);
+    "#,
 ];
 
 /// Brings `conn` up to the newest schema. Fails on a database from a newer version.

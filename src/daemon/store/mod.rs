@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use auth::{ApiKey, Role};
 pub use incidents::Transition;
-pub use outbox::OutboxRow;
+pub use outbox::{OutboxRow, SentMessage};
 pub use resources::{CheckRuntime, Decision, Edit, StoredResource, TenantState};
 pub use results::ResultRow;
 

@@ -125,7 +125,68 @@ fn notification_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Notification> {
 
 const NOTIFICATION_COLUMNS: &str = "id, incident_id, channel, event, status, attempts, idempotency_key, last_error, created_at, sent_at";
 
+/// A message a provider sent, as recorded for editing it later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentMessage {
+    pub outbox_id: i64,
+    pub incident_id: Option<i64>,
+    pub chat: String,
+    pub message_id: String,
+    pub text: String,
+}
+
 impl Store {
+    /// Records that outbox row `outbox_id` went out as `message_id` in `chat`.
+    pub async fn record_sent_message(
+        &self,
+        outbox_id: i64,
+        chat: String,
+        message_id: String,
+        text: String,
+    ) -> Result<()> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO sent_messages (outbox_id, tenant_id, incident_id, channel, chat, message_id, text, created_at)
+                 SELECT id, tenant_id, incident_id, channel, ?2, ?3, ?4, ?5 FROM outbox WHERE id = ?1",
+                params![outbox_id, chat, message_id, text, now_ms()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The message `message_id` in `chat` that `channel` of `tenant` sent, if recorded.
+    pub async fn sent_message(
+        &self,
+        tenant: i64,
+        channel: String,
+        chat: String,
+        message_id: String,
+    ) -> Result<Option<SentMessage>> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT outbox_id, incident_id, chat, message_id, text FROM sent_messages
+                 WHERE tenant_id = ?1 AND channel = ?2 AND chat = ?3 AND message_id = ?4 ORDER BY outbox_id DESC LIMIT 1",
+                params![tenant, channel, chat, message_id],
+                |r| Ok(SentMessage { outbox_id: r.get(0)?, incident_id: r.get(1)?, chat: r.get(2)?, message_id: r.get(3)?, text: r.get(4)? }),
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    /// Replaces the recorded text of a message after it was edited.
+    pub async fn update_sent_message(&self, outbox_id: i64, text: String) -> Result<()> {
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE sent_messages SET text = ?2 WHERE outbox_id = ?1",
+                params![outbox_id, text],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Queues a test message to `channel`; returns the row's id.
     pub async fn queue_test(&self, tenant: i64, channel: String) -> Result<i64> {
         self.write(move |tx| {

@@ -96,10 +96,10 @@ async fn client_errors_fail_at_once_and_repeated_server_errors_give_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unavailable_providers_and_missing_channels_fail_without_sending() {
+async fn misconfigured_and_missing_channels_fail_without_sending() {
     let db = Db::new().await;
-    db.put(json!({"kind": "Channel", "name": "tg", "type": "telegram",
-        "telegram": {"bot_token": "123:abc", "chat_id": "42", "api_url": "https://api.telegram.org", "parse_mode": "HTML"}}))
+    // Stored without its `telegram:` section, as no apply would have let through.
+    db.put(json!({"kind": "Channel", "name": "tg", "type": "telegram"}))
         .await;
     let (_rx, url) = receiver(&[]).await;
     db.webhook(&url, json!({})).await;
@@ -120,7 +120,7 @@ async fn unavailable_providers_and_missing_channels_fail_without_sending() {
     assert_eq!((n.status.as_str(), n.attempts), ("failed", 1));
     assert_eq!(
         n.last_error.as_deref(),
-        Some("provider telegram is not available in this version")
+        Some("channel `tg` has no `telegram:` section")
     );
     let n = notifier.deliver_now(gone).await.expect("deliver");
     assert_eq!((n.status.as_str(), n.attempts), ("failed", 1));

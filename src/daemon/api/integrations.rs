@@ -1,0 +1,377 @@
+//! Button presses from chat apps, acting on incidents. No API key: each request is
+//! authenticated by its channel's secret, compared in constant time, and refused with
+//! 401 otherwise (also for an unknown tenant or channel, which is not told apart).
+//!
+//! - `POST /api/v1/integrations/telegram/{tenant}/{channel}`: Telegram's updates,
+//!   with the channel's `webhook_secret` in `X-Telegram-Bot-Api-Secret-Token`. A
+//!   callback query `ack:<id>` or `resolve:<id>` acknowledges or resolves incident
+//!   `id` as `telegram:@username`, answers the press and edits the message to say who
+//!   did what. Other updates are accepted and ignored.
+//! - `POST /api/v1/integrations/slack/{tenant}/{channel}`: a Slack app's interactivity
+//!   requests, signed with the channel's `signing_secret` (`X-Slack-Signature: v0=`
+//!   HMAC-SHA256 of `v0:{X-Slack-Request-Timestamp}:{body}`, at most 5 minutes old).
+//!   A button press acts as `slack:@username` and replaces the message through the
+//!   press's `response_url`.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::HeaderMap;
+use axum::routing::post;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use tracing::{info, warn};
+
+use super::{ApiError, Shared};
+use crate::daemon::notify::message::Format;
+use crate::daemon::notify::slack;
+use crate::daemon::notify::telegram::{self, Action};
+use crate::daemon::store::StoreError;
+use crate::model::Incident;
+use crate::spec::template::escape;
+use crate::spec::{Channel, Kind, SlackSpec, Spec, TelegramSpec, remote};
+
+/// Updates and interaction payloads are a few kilobytes.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Slack requests older (or newer) than this are refused: a replayed request is stale.
+pub const SLACK_MAX_AGE_SECS: i64 = 5 * 60;
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route(
+            "/api/v1/integrations/telegram/{tenant}/{channel}",
+            post(telegram_update),
+        )
+        .route(
+            "/api/v1/integrations/slack/{tenant}/{channel}",
+            post(slack_interaction),
+        )
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+fn refused() -> ApiError {
+    ApiError::unauthorized("the request is not signed with this channel's secret")
+}
+
+/// The channel `name` of tenant `tenant`, or 401 whatever is missing.
+async fn channel(state: &Shared, tenant: &str, name: &str) -> Result<(i64, Channel), ApiError> {
+    let id = state
+        .store
+        .tenant_id(tenant.to_string())
+        .await?
+        .ok_or_else(refused)?;
+    let stored = state
+        .store
+        .resource(id, Kind::Channel, name.to_string())
+        .await?
+        .ok_or_else(refused)?;
+    match remote::parse_stored(Kind::Channel, &stored.spec) {
+        Ok(Spec::Channel(c)) => Ok((id, c)),
+        _ => Err(refused()),
+    }
+}
+
+fn same(given: &[u8], expected: &[u8]) -> bool {
+    bool::from(given.ct_eq(expected))
+}
+
+/// Acts on the incident; the incident after, or why not in words for the presser.
+async fn act(
+    state: &Shared,
+    tenant: i64,
+    action: Action,
+    id: i64,
+    actor: &str,
+) -> Result<Incident, String> {
+    let outcome = match action {
+        Action::Acknowledge => {
+            state
+                .store
+                .acknowledge(tenant, id, actor.to_string(), None)
+                .await
+        }
+        Action::Resolve => {
+            state
+                .store
+                .resolve(tenant, id, actor.to_string(), None)
+                .await
+        }
+    };
+    match outcome {
+        Ok(incident) => {
+            state.notifier.wake();
+            info!(
+                incident = id,
+                actor,
+                action = action.past_tense(),
+                "incident changed from a chat button"
+            );
+            Ok(incident)
+        }
+        Err(StoreError::NotFound(m) | StoreError::Conflict(m)) => Err(m),
+        Err(e) => {
+            warn!(incident = id, error = %e, "cannot act on a chat button press");
+            Err("uptimeping could not record that; try again".into())
+        }
+    }
+}
+
+fn emoji(action: Action) -> &'static str {
+    match action {
+        Action::Acknowledge => "👀",
+        Action::Resolve => "✅",
+    }
+}
+
+async fn telegram_update(
+    State(state): State<Shared>,
+    Path((tenant, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<Value>, ApiError> {
+    let (tenant_id, channel) = channel(&state, &tenant, &name).await?;
+    let Some(spec) = channel.telegram.as_ref() else {
+        return Err(refused());
+    };
+    let Some(secret) = spec.webhook_secret.as_deref() else {
+        return Err(refused());
+    };
+    let given = headers
+        .get("x-telegram-bot-api-secret-token")
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if !same(given, secret.as_bytes()) {
+        return Err(refused());
+    }
+    let update: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::invalid(format!("the update is not JSON: {e}")))?;
+    let Some(query) = update.get("callback_query") else {
+        return Ok(axum::Json(json!({"ok": true})));
+    };
+    let callback_id = query["id"].as_str().unwrap_or_default().to_string();
+    let who = match (
+        query.pointer("/from/username").and_then(Value::as_str),
+        query.pointer("/from/id"),
+    ) {
+        (Some(u), _) => format!("@{u}"),
+        (None, Some(id)) => id.to_string(),
+        (None, None) => "someone".into(),
+    };
+    let actor = format!("telegram:{who}");
+    let client = state.notifier.http().clone();
+    let timeout = state.notifier.request_timeout();
+    let Some((action, id)) = query["data"].as_str().and_then(Action::parse) else {
+        answer(
+            &client,
+            spec,
+            &callback_id,
+            "This button is not one of uptimeping's",
+            timeout,
+        )
+        .await;
+        return Ok(axum::Json(json!({"ok": true})));
+    };
+    let incident = match act(&state, tenant_id, action, id, &actor).await {
+        Ok(incident) => incident,
+        Err(why) => {
+            answer(&client, spec, &callback_id, &why, timeout).await;
+            return Ok(axum::Json(json!({"ok": true})));
+        }
+    };
+    answer(
+        &client,
+        spec,
+        &callback_id,
+        &format!("{} incident #{id}", action.past_tense()),
+        timeout,
+    )
+    .await;
+    let chat = match query.pointer("/message/chat/id") {
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let message_id = query
+        .pointer("/message/message_id")
+        .and_then(Value::as_i64)
+        .map(|m| m.to_string());
+    if let (Some(chat), Some(message_id)) = (chat, message_id) {
+        edit_telegram(
+            &state,
+            tenant_id,
+            &name,
+            spec,
+            (chat, message_id),
+            query,
+            (action, &who),
+            &incident,
+        )
+        .await;
+    }
+    Ok(axum::Json(json!({"ok": true})))
+}
+
+async fn answer(
+    client: &reqwest::Client,
+    spec: &TelegramSpec,
+    id: &str,
+    text: &str,
+    timeout: Duration,
+) {
+    if let Err(e) = telegram::answer_callback(client, spec, id, text, timeout).await {
+        warn!(error = %e.message, "telegram: cannot answer a button press");
+    }
+}
+
+/// Edits the pressed message: its text as sent (or as Telegram shows it, escaped),
+/// a line saying who did what, and the buttons still useful.
+#[allow(clippy::too_many_arguments)]
+async fn edit_telegram(
+    state: &Shared,
+    tenant: i64,
+    channel: &str,
+    spec: &TelegramSpec,
+    (chat, message_id): (String, String),
+    query: &Value,
+    (action, who): (Action, &str),
+    incident: &Incident,
+) {
+    let format = telegram::format(spec);
+    let recorded = state
+        .store
+        .sent_message(
+            tenant,
+            channel.to_string(),
+            chat.clone(),
+            message_id.clone(),
+        )
+        .await
+        .ok()
+        .flatten();
+    let original = match &recorded {
+        Some(m) => m.text.clone(),
+        None => escape(
+            format,
+            query
+                .pointer("/message/text")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        ),
+    };
+    let line = escape(
+        format,
+        &format!("{} {} by {who}", emoji(action), action.past_tense()),
+    );
+    let text = format!("{original}\n\n{line}");
+    let keyboard = telegram::keyboard(incident.id, incident.status.as_str());
+    let client = state.notifier.http();
+    let timeout = state.notifier.request_timeout();
+    match telegram::edit_message(client, spec, (&chat, &message_id), &text, keyboard, timeout).await
+    {
+        Ok(()) => {
+            if let Some(m) = recorded
+                && let Err(e) = state.store.update_sent_message(m.outbox_id, text).await
+            {
+                warn!(error = %e, "cannot record the edited Telegram message");
+            }
+        }
+        Err(e) => warn!(error = %e.message, "telegram: cannot edit the message"),
+    }
+}
+
+/// `v0=<hex HMAC-SHA256 of v0:{timestamp}:{body}>`, as Slack signs requests.
+pub fn slack_signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
+        .expect("HMAC accepts keys of any length");
+    mac.update(b"v0:");
+    mac.update(timestamp.as_bytes());
+    mac.update(b":");
+    mac.update(body);
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn verify_slack(spec: &SlackSpec, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+    let secret = spec.signing_secret.as_deref().ok_or_else(refused)?;
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let timestamp = header("x-slack-request-timestamp");
+    let at: i64 = timestamp.trim().parse().map_err(|_| refused())?;
+    if (chrono::Utc::now().timestamp() - at).abs() > SLACK_MAX_AGE_SECS {
+        return Err(ApiError::unauthorized(
+            "the request timestamp is more than 5 minutes away from now",
+        ));
+    }
+    let expected = slack_signature(secret, timestamp, body);
+    if !same(header("x-slack-signature").as_bytes(), expected.as_bytes()) {
+        return Err(refused());
+    }
+    Ok(())
+}
+
+async fn slack_interaction(
+    State(state): State<Shared>,
+    Path((tenant, name)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<Value>, ApiError> {
+    let (tenant_id, channel) = channel(&state, &tenant, &name).await?;
+    let Some(spec) = channel.slack.as_ref() else {
+        return Err(refused());
+    };
+    verify_slack(spec, &headers, &body)?;
+    let payload = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| v.into_owned())
+        .ok_or_else(|| ApiError::invalid("the body has no `payload` field"))?;
+    let payload: Value = serde_json::from_str(&payload)
+        .map_err(|e| ApiError::invalid(format!("`payload` is not JSON: {e}")))?;
+    if payload["type"] != "block_actions" {
+        return Ok(axum::Json(json!({"ok": true})));
+    }
+    let user = &payload["user"];
+    let who = ["username", "name", "id"]
+        .iter()
+        .find_map(|k| user[k].as_str())
+        .map_or_else(|| "someone".to_string(), |u| format!("@{u}"));
+    let actor = format!("slack:{who}");
+    let pressed = payload["actions"].as_array().and_then(|a| {
+        a.iter()
+            .find_map(|a| a["value"].as_str().and_then(Action::parse))
+    });
+    let Some((action, id)) = pressed else {
+        return Ok(axum::Json(json!({"ok": true})));
+    };
+    let reply = match act(&state, tenant_id, action, id, &actor).await {
+        Ok(incident) => {
+            let line = format!(
+                "{} {} by {}",
+                emoji(action),
+                action.past_tense(),
+                escape(Format::SlackMarkdown, &who)
+            );
+            slack::replacement(&payload["message"], &line, id, incident.status.as_str())
+        }
+        Err(why) => json!({"response_type": "ephemeral", "replace_original": false, "text": why}),
+    };
+    if let Some(url) = payload["response_url"].as_str() {
+        let url = url.to_string();
+        let client = state.notifier.http().clone();
+        let timeout = state.notifier.request_timeout();
+        // Slack wants the answer to the request within 3 seconds; the message is
+        // replaced on the side.
+        tokio::spawn(async move {
+            if let Err(e) = slack::send(&client, &url, &reply, timeout).await {
+                warn!(error = %e.message, "slack: cannot replace the message");
+            }
+        });
+    }
+    Ok(axum::Json(json!({"ok": true})))
+}

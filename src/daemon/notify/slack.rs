@@ -1,0 +1,177 @@
+//! The Slack provider: one POST to the channel's incoming webhook with Block Kit
+//! blocks in an attachment coloured by severity, a status emoji in the header, and
+//! (when the channel has the Slack app's `signing_secret`) the buttons Acknowledge and
+//! Resolve, whose presses come back to `api/integrations.rs`.
+//!
+//! ```json
+//! {"text": "[ERROR] payments-api is down",
+//!  "attachments": [{"color": "#e01e5a", "fallback": "[ERROR] payments-api is down", "blocks": [
+//!    {"type": "header", "text": {"type": "plain_text", "text": ":red_circle: [ERROR] payments-api is down", "emoji": true}},
+//!    {"type": "section", "text": {"type": "mrkdwn", "text": "…"}},
+//!    {"type": "context", "elements": [{"type": "mrkdwn", "text": "*payments-api* · http · incident #7 · open · error"}]},
+//!    {"type": "actions", "block_id": "uptimeping-actions", "elements": [buttons]}]}]}
+//! ```
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::message::{Format, Renderer};
+use super::retry::DeliveryError;
+use super::telegram::{Action, keyboard};
+use super::webhook::exchange_within;
+use crate::spec::SlackSpec;
+use crate::spec::template::escape;
+
+/// The `block_id` of the buttons, to find and replace them after a press.
+pub const ACTIONS_BLOCK: &str = "uptimeping-actions";
+/// Slack's limit on a header block's text.
+const HEADER_MAX_CHARS: usize = 150;
+/// Slack's limit on a section block's text.
+const SECTION_MAX_CHARS: usize = 3000;
+
+/// Emoji and colour of a message: by event, and by severity while the incident is open.
+pub fn style(event: &str, severity: &str) -> (&'static str, &'static str) {
+    match event {
+        "resolved" => (":white_check_mark:", "#2eb67d"),
+        "acknowledged" => (":eyes:", "#1d9bd1"),
+        "test" => (":test_tube:", "#8d8d8d"),
+        _ => match severity {
+            "warning" => (":warning:", "#ecb22e"),
+            "critical" => (":rotating_light:", "#8b0000"),
+            _ => (":red_circle:", "#e01e5a"),
+        },
+    }
+}
+
+/// The incoming-webhook body for a rendered notification.
+pub fn body(
+    spec: &SlackSpec,
+    renderer: &Renderer<'_>,
+    payload: &Value,
+    incident: Option<(i64, &str)>,
+) -> Result<Value, DeliveryError> {
+    let event = payload["event"].as_str().unwrap_or_default();
+    let severity = payload
+        .pointer("/incident/severity")
+        .and_then(Value::as_str)
+        .unwrap_or("error");
+    let (emoji, colour) = style(event, severity);
+    let subject = &renderer.message().subject;
+    let header: String = format!("{emoji} {subject}")
+        .chars()
+        .take(HEADER_MAX_CHARS)
+        .collect();
+    let mut text = renderer.markdown(Format::SlackMarkdown)?;
+    if text.chars().count() > SECTION_MAX_CHARS {
+        text = text.chars().take(SECTION_MAX_CHARS - 1).collect::<String>() + "…";
+    }
+    let md = |s: &str| escape(Format::SlackMarkdown, s);
+    let mut facts = Vec::new();
+    if let Some(name) = payload.pointer("/check/name").and_then(Value::as_str) {
+        facts.push(format!("*{}*", md(name)));
+    }
+    if let Some(t) = payload.pointer("/check/type").and_then(Value::as_str) {
+        facts.push(md(t));
+    }
+    if let Some((id, status)) = incident {
+        facts.push(format!("incident #{id}"));
+        facts.push(md(status));
+        facts.push(md(severity));
+    }
+    let mut blocks = vec![
+        json!({"type": "header", "text": {"type": "plain_text", "text": header, "emoji": true}}),
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": text}}),
+        json!({"type": "context", "elements": [{"type": "mrkdwn", "text": facts.join(" · ")}]}),
+    ];
+    if spec.signing_secret.is_some()
+        && let Some((id, status)) = incident
+        && let Some(actions) = buttons(id, status)
+    {
+        blocks.push(actions);
+    }
+    Ok(json!({
+        "text": subject,
+        "attachments": [{"color": colour, "fallback": subject, "blocks": blocks}],
+    }))
+}
+
+/// The actions block for incident `id` in `status`, as for Telegram: both buttons
+/// while open, Resolve once acknowledged, none once resolved.
+pub fn buttons(id: i64, status: &str) -> Option<Value> {
+    let k = keyboard(id, status)?;
+    let elements: Vec<Value> = k["inline_keyboard"][0]
+        .as_array()?
+        .iter()
+        .map(|b| {
+            let data = b["callback_data"].as_str().unwrap_or_default();
+            let (action, _) = Action::parse(data).unwrap_or((Action::Acknowledge, id));
+            let (action_id, style) = match action {
+                Action::Acknowledge => ("acknowledge", "primary"),
+                Action::Resolve => ("resolve", "danger"),
+            };
+            json!({"type": "button", "action_id": action_id, "style": style, "value": data,
+                   "text": {"type": "plain_text", "text": b["text"]}})
+        })
+        .collect();
+    Some(json!({"type": "actions", "block_id": ACTIONS_BLOCK, "elements": elements}))
+}
+
+/// Posts `body` to the incoming webhook (Slack answers `ok`).
+pub async fn send(
+    client: &reqwest::Client,
+    url: &str,
+    body: &Value,
+    timeout: Duration,
+) -> Result<(), DeliveryError> {
+    let url = reqwest::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| DeliveryError::config("slack: the URL is not a valid http(s) URL"))?;
+    exchange_within(
+        timeout,
+        client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string()),
+        "slack",
+    )
+    .await
+    .map(drop)
+}
+
+/// The message after a button press: the original attachment with the buttons
+/// replaced by the ones still useful, and a line saying who did what. Sent to the
+/// press's `response_url` with `replace_original`.
+pub fn replacement(original: &Value, line: &str, incident: i64, status: &str) -> Value {
+    let mut attachments = original
+        .get("attachments")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let done = json!({"type": "context", "elements": [{"type": "mrkdwn", "text": line}]});
+    if let Some(first) = attachments.first_mut() {
+        let mut blocks: Vec<Value> = first["blocks"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|b| b["block_id"] != ACTIONS_BLOCK)
+            .collect();
+        blocks.push(done);
+        if let Some(actions) = buttons(incident, status) {
+            blocks.push(actions);
+        }
+        if status == "resolved" {
+            first["color"] = json!(style("resolved", "").1);
+        }
+        first["blocks"] = Value::Array(blocks);
+    } else {
+        attachments.push(json!({"blocks": [done]}));
+    }
+    let text = original
+        .get("text")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    json!({"replace_original": true, "text": text, "attachments": attachments})
+}
