@@ -19,5 +19,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(false)
         .build_server(true)
         .compile_fds(compiler.file_descriptor_set())?;
+    forge_protos()?;
+    Ok(())
+}
+
+/// The Forge tests' server: services from the corpus in `tests/forge/protos`.
+fn forge_protos() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=tests/forge/protos");
+    let mut compiler = protox::Compiler::new(["tests/forge/protos"])?;
+    compiler.include_imports(true);
+    compiler.open_files([
+        "acme/payments/v1/payments.proto",
+        "acme/inventory/v1/inventory.proto",
+        "acme/wkt/v1/wkt.proto",
+    ])?;
+    tonic_prost_build::configure()
+        .build_client(false)
+        .build_server(true)
+        .compile_fds(compiler.file_descriptor_set())?;
     Ok(())
 }

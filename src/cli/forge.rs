@@ -47,7 +47,7 @@ struct ProtoArgs {
 
 impl ProtoArgs {
     fn load(&self) -> anyhow::Result<(Protos, Vec<PathBuf>)> {
-        load::from_disk(&self.protos, &self.includes).map_err(|e| anyhow::anyhow!("{e}"))
+        load::from_disk(&self.protos, &self.includes).map_err(anyhow::Error::new)
     }
 }
 

@@ -17,6 +17,8 @@ mod daemon_runs;
 mod daemon_support;
 mod daemon_watch;
 mod fake_daemon;
+mod forge;
+mod forge_server;
 mod graphql_probe;
 mod grpc_probe;
 mod grpc_server;
