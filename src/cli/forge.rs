@@ -259,7 +259,28 @@ impl GenerateArgs {
             bail!("nothing to generate: no service with a unary or server-streaming method");
         }
         if self.lang == Lang::Rust {
-            bail!("--lang rust is not available in this build");
+            let Some(dir) = &self.out_dir else {
+                bail!("--lang rust writes a crate: give its directory with -o DIR");
+            };
+            let wanted = match &self.crate_name {
+                Some(n) => n.clone(),
+                None => load::absolute(dir)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            };
+            let files = forge::rust::render(
+                &services,
+                &settings,
+                &protos.roots,
+                &protos.sources,
+                &protos.pool,
+                &forge::rust::crate_name(&wanted),
+                &templates,
+            )
+            .map_err(|e| anyhow::anyhow!(e))?;
+            write_files(dir, &files)?;
+            return Ok(exit::OK);
         }
         let base = match &self.out_dir {
             Some(d) => load::absolute(d),

@@ -4,6 +4,7 @@
 
 pub mod load;
 pub mod model;
+pub mod rust;
 pub mod sample;
 pub mod templates;
 pub mod yaml;

@@ -12,6 +12,36 @@ use serde::Serialize;
 pub const BUILTIN: &[(&str, &str)] = &[
     ("checks.yaml.j2", include_str!("templates/checks.yaml.j2")),
     ("checks.json.j2", include_str!("templates/checks.json.j2")),
+    (
+        "rust/Cargo.toml.j2",
+        include_str!("templates/rust/Cargo.toml.j2"),
+    ),
+    (
+        "rust/build.rs.j2",
+        include_str!("templates/rust/build.rs.j2"),
+    ),
+    ("rust/lib.rs.j2", include_str!("templates/rust/lib.rs.j2")),
+    (
+        "rust/client.rs.j2",
+        include_str!("templates/rust/client.rs.j2"),
+    ),
+    ("rust/main.rs.j2", include_str!("templates/rust/main.rs.j2")),
+    (
+        "rust/tests.rs.j2",
+        include_str!("templates/rust/tests.rs.j2"),
+    ),
+    (
+        "rust/README.md.j2",
+        include_str!("templates/rust/README.md.j2"),
+    ),
+    (
+        "rust/health.proto.j2",
+        include_str!("templates/rust/health.proto.j2"),
+    ),
+    (
+        "rust/gitignore.j2",
+        include_str!("templates/rust/gitignore.j2"),
+    ),
 ];
 
 /// Steps a template may take before it is stopped: far more than any real
