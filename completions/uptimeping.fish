@@ -428,6 +428,7 @@ always\t''
 never\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l tls -d 'Speak TLS to the target'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l no-health -d 'No health check per service'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l interactive -d 'Choose services, methods, target, interval and timeout at prompts, preview, then write; every choice has a flag too'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from templates" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
 always\t''

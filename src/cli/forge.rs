@@ -228,16 +228,27 @@ struct GenerateArgs {
     /// missing there come from the built-in set.
     #[arg(long, value_name = "DIR")]
     template_dir: Option<PathBuf>,
+    /// Choose services, methods, target, interval and timeout at prompts,
+    /// preview, then write; every choice has a flag too.
+    #[arg(long)]
+    interactive: bool,
 }
 
 impl GenerateArgs {
-    fn run(self) -> anyhow::Result<u8> {
+    fn run(mut self) -> anyhow::Result<u8> {
+        if self.interactive {
+            forge::interactive::need_terminal().map_err(|e| anyhow::anyhow!(e))?;
+        }
         let (protos, includes) = self.protos.load()?;
         for w in protos.warnings() {
             anstream::eprintln!("{w}");
         }
         let templates = templates::Templates::new(self.template_dir.as_deref())
             .map_err(|e| anyhow::anyhow!(e))?;
+        let mut health = !self.no_health && self.methods.is_empty();
+        if self.interactive {
+            health = self.ask(&protos)?;
+        }
         forge::check_timing(&self.interval, &self.timeout).map_err(|e| anyhow::anyhow!(e))?;
         if crate::spec::split_host_port(&self.target).is_none() {
             bail!("--target `{}` is not `host:port`", self.target);
@@ -252,7 +263,7 @@ impl GenerateArgs {
             schedule: self.interval.clone(),
             timeout: self.timeout.clone(),
             tls: self.tls,
-            health: !self.no_health && self.methods.is_empty(),
+            health,
         };
         let services = forge::keep_nonempty(services, &settings);
         if services.is_empty() {
@@ -296,6 +307,24 @@ impl GenerateArgs {
             &templates,
         )
         .map_err(|e| anyhow::anyhow!(e))?;
+        if self.interactive {
+            let preview: String = files
+                .iter()
+                .map(|f| format!("# ---- {} ----\n{}", f.path, f.content))
+                .collect();
+            let what = match &self.out_dir {
+                Some(d) => format!(
+                    "Write {} to {}?",
+                    plural(files.len(), "this file", "these files"),
+                    d.display()
+                ),
+                None => "Print this to standard output?".to_string(),
+            };
+            if !forge::interactive::confirm(&preview, &what).map_err(|e| anyhow::anyhow!(e))? {
+                anstream::eprintln!("nothing written");
+                return Ok(exit::OK);
+            }
+        }
         match &self.out_dir {
             None => {
                 let mut out = std::io::stdout().lock();
@@ -306,6 +335,45 @@ impl GenerateArgs {
             Some(dir) => write_files(dir, &files)?,
         }
         Ok(exit::OK)
+    }
+}
+
+impl GenerateArgs {
+    /// Asks for the choices the flags make; returns whether to add health checks.
+    fn ask(&mut self, protos: &Protos) -> anyhow::Result<bool> {
+        let all = model::build(protos, &Filter::default()).map_err(|e| anyhow::anyhow!(e))?;
+        let mut answers = forge::interactive::Answers {
+            services: all
+                .iter()
+                .filter(|s| {
+                    self.services
+                        .iter()
+                        .any(|w| *w == s.full_name || *w == s.name)
+                })
+                .map(|s| s.full_name.clone())
+                .collect(),
+            methods: all
+                .iter()
+                .flat_map(|s| s.methods.iter())
+                .filter(|m| self.methods.iter().any(|w| *w == m.name || *w == m.path))
+                .map(|m| m.path.clone())
+                .collect(),
+            health: !self.no_health,
+            target: self.target.clone(),
+            interval: self.interval.clone(),
+            timeout: self.timeout.clone(),
+            tls: self.tls,
+            out_dir: self.out_dir.as_ref().map(|d| d.display().to_string()),
+        };
+        forge::interactive::ask(&all, &mut answers).map_err(|e| anyhow::anyhow!(e))?;
+        self.services = answers.services;
+        self.methods = answers.methods;
+        self.target = answers.target;
+        self.interval = answers.interval;
+        self.timeout = answers.timeout;
+        self.tls = answers.tls;
+        self.out_dir = answers.out_dir.map(PathBuf::from);
+        Ok(answers.health)
     }
 }
 

@@ -2,6 +2,7 @@
 //! samples a request for every method from its descriptors, and renders check
 //! YAML or a standalone Rust crate through minijinja templates.
 
+pub mod interactive;
 pub mod load;
 pub mod model;
 pub mod rust;

@@ -19,6 +19,7 @@ mod daemon_watch;
 mod fake_daemon;
 mod forge;
 mod forge_api;
+mod forge_interactive;
 mod forge_rust;
 mod forge_server;
 mod graphql_probe;
