@@ -89,7 +89,10 @@ impl Protos {
         for file in self.root_files() {
             let shown = self.shown(file.name());
             if file.services().len() == 0 {
-                let (line, column) = span(&file, &[12]).unwrap_or((1, 1));
+                // At the `package` statement, else `syntax`, else the top.
+                let (line, column) = span(&file, &[2])
+                    .or_else(|| span(&file, &[12]))
+                    .unwrap_or((1, 1));
                 out.push(Warning {
                     file: shown.clone(),
                     line,

@@ -97,7 +97,7 @@ fn validate_reports_services_and_warns_about_what_it_skips() {
     );
     assert!(
         run.stderr.contains(
-            "protos/acme/common/v1/types.proto:1:1: warning: `acme/common/v1/types.proto` defines no service"
+            "protos/acme/common/v1/types.proto:4:1: warning: `acme/common/v1/types.proto` defines no service"
         ),
         "{}",
         run.stderr
