@@ -28,6 +28,8 @@ fn cargo(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> std::process::Outp
         }
         cmd.current_dir(dir)
             .env("CARGO_TARGET_DIR", target_dir().join("forge-crate"))
+            // One job: other tests run next to this build on small CI machines.
+            .env("CARGO_BUILD_JOBS", "1")
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_ENCODED_RUSTFLAGS");
         for (k, v) in envs {
