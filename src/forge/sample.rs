@@ -48,6 +48,10 @@ pub fn message(desc: &MessageDescriptor) -> Node {
 }
 
 fn sample_message(desc: &MessageDescriptor, stack: &mut Vec<String>) -> Option<Node> {
+    // An `Any` is only its JSON form, or left out: its fields are not JSON.
+    if desc.full_name() == "google.protobuf.Any" {
+        return any(desc.parent_pool());
+    }
     if let Some(wkt) = well_known(desc) {
         return Some(wkt);
     }
@@ -152,7 +156,6 @@ fn well_known(desc: &MessageDescriptor) -> Option<Node> {
         "google.protobuf.ListValue" => Some(Node::List(vec![Node::Scalar(json!("value"))])),
         "google.protobuf.FieldMask" => scalar(json!("name")),
         "google.protobuf.Empty" => Some(Node::Map(Vec::new())),
-        "google.protobuf.Any" => any(desc.parent_pool()),
         _ => None,
     }
 }
@@ -188,4 +191,85 @@ fn any(pool: &DescriptorPool) -> Option<Node> {
             comment: Vec::new(),
         }])
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::forge::load::from_memory;
+
+    fn sample_of(source: &str, message: &str) -> Value {
+        let files = BTreeMap::from([("t.proto".to_string(), source.to_string())]);
+        let protos = from_memory(&["t.proto".to_string()], &files).expect("compiles");
+        let desc = protos.pool.get_message_by_name(message).expect("message");
+        let json = super::message(&desc).to_json();
+        // Whatever is sampled must be a valid message of its type.
+        prost_reflect::DynamicMessage::deserialize(desc, json.clone()).expect("valid sample");
+        json
+    }
+
+    #[test]
+    fn an_any_without_a_known_type_to_hold_is_left_out() {
+        let json = sample_of(
+            "syntax = \"proto3\"; package t; import \"google/protobuf/any.proto\";\n\
+             message M { google.protobuf.Any detail = 1; string id = 2; }",
+            "t.M",
+        );
+        assert_eq!(json, serde_json::json!({"id": "example"}));
+    }
+
+    #[test]
+    fn an_any_holds_a_timestamp_when_only_that_is_imported() {
+        let json = sample_of(
+            "syntax = \"proto3\"; package t; import \"google/protobuf/any.proto\";\n\
+             import \"google/protobuf/timestamp.proto\";\n\
+             message M { google.protobuf.Any detail = 1; google.protobuf.Timestamp at = 2; }",
+            "t.M",
+        );
+        assert_eq!(
+            json["detail"],
+            serde_json::json!({"@type": "type.googleapis.com/google.protobuf.Timestamp", "value": "2024-01-01T00:00:00Z"})
+        );
+    }
+
+    #[test]
+    fn deep_and_self_recursive_messages_stop() {
+        let json = sample_of(
+            "syntax = \"proto3\"; package t;\n\
+             message A { B b = 1; string a = 2; } message B { C c = 1; } message C { D d = 1; }\n\
+             message D { E e = 1; int32 d = 2; } message E { string e = 1; }\n\
+             message Node { Node next = 1; repeated Node kids = 2; map<string, Node> named = 3; }",
+            "t.A",
+        );
+        // A, B, C, D are four levels: E is left out.
+        assert_eq!(
+            json,
+            serde_json::json!({"b": {"c": {"d": {"d": 1}}}, "a": "example"})
+        );
+        let node = sample_of(
+            "syntax = \"proto3\"; package t;\n\
+             message Node { Node next = 1; repeated Node kids = 2; map<string, Node> named = 3; }",
+            "t.Node",
+        );
+        assert_eq!(
+            node,
+            serde_json::json!({"next": {}, "kids": [{}], "named": {"key": {}}})
+        );
+    }
+
+    #[test]
+    fn oneofs_take_their_first_member_and_optional_fields_are_set() {
+        let json = sample_of(
+            "syntax = \"proto3\"; package t;\n\
+             enum Z { Z_UNSPECIFIED = 0; }\n\
+             message M { oneof o { int64 n = 1; string s = 2; } optional bool f = 3; Z z = 4; }",
+            "t.M",
+        );
+        assert_eq!(
+            json,
+            serde_json::json!({"n": "1", "f": true, "z": "Z_UNSPECIFIED"})
+        );
+    }
 }
