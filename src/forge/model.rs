@@ -52,7 +52,7 @@ pub struct Method {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RustService {
-    /// Path of the package's module, e.g. `acme::payments::v1`.
+    /// Path of the package's module, e.g. `crate::proto::acme::payments::v1`.
     pub module: String,
     /// `payments_client::PaymentsClient`, relative to `module`.
     pub client: String,
@@ -284,14 +284,11 @@ fn words(s: &str) -> Vec<String> {
     words
 }
 
-/// `acme.payments.v1` → `acme::payments::v1`.
+/// `acme.payments.v1` → `crate::proto::acme::payments::v1`.
 fn module_path(package: &str) -> String {
-    package
-        .split('.')
-        .filter(|p| !p.is_empty())
-        .map(snake)
-        .collect::<Vec<_>>()
-        .join("::")
+    let mut parts = vec!["crate".to_string(), "proto".to_string()];
+    parts.extend(package.split('.').filter(|p| !p.is_empty()).map(snake));
+    parts.join("::")
 }
 
 /// The Rust path prost gives a message, from the crate root of a generated crate.

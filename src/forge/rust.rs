@@ -114,6 +114,8 @@ pub fn render(
     packages.sort();
     packages.dedup();
     let mut modules = Vec::new();
+    // prost writes files without a package to `_.rs`, included at the root.
+    let root_package = packages.iter().any(String::is_empty);
     for p in &packages {
         let segments: Vec<String> = p
             .split('.')
@@ -139,6 +141,7 @@ pub fn render(
         "timeout_ms": timeout_ms,
         "versions": versions(),
         "modules": modules,
+        "root_package": root_package,
         "proto_dir": PROTO_DIR,
         "protos": files_compiled,
         "generator_version": env!("CARGO_PKG_VERSION"),
