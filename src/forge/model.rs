@@ -97,11 +97,21 @@ pub fn build(protos: &Protos, filter: &Filter) -> Result<Vec<Service>, String> {
         } else {
             short
         };
+        // A name of symbols only has no words; the check names still need one.
+        let slug = if slug.is_empty() {
+            "service".to_string()
+        } else {
+            slug
+        };
         let health_check = unique(&format!("{slug}-health"), s.full_name(), &mut used);
         let mut methods = Vec::new();
         for m in s.methods() {
+            let method_words = match kebab(m.name()) {
+                w if w.is_empty() => "method".to_string(),
+                w => w,
+            };
             let check_name = unique(
-                &format!("{slug}-{}", kebab(m.name())),
+                &format!("{slug}-{method_words}"),
                 &format!("{}/{}", s.full_name(), m.name()),
                 &mut used,
             );
