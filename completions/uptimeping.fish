@@ -39,6 +39,7 @@ complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "channels" -d 
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "tenants" -d 'Manage tenants (admin keys of the first tenant only)'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "context" -d 'Manage named daemon connections (contexts)'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "schema" -d 'Print the JSON Schema of check files'
+complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "forge" -d 'Turn .proto files into checks: validate them, generate check YAML or a Rust crate'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "daemon" -d 'Run checks on their schedules, open incidents, send alerts, serve the API'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -402,6 +403,56 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand schema" -l color -
 always\t''
 never\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand schema" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and not __fish_seen_subcommand_from validate generate templates help" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and not __fish_seen_subcommand_from validate generate templates help" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and not __fish_seen_subcommand_from validate generate templates help" -f -a "validate" -d 'Compile .proto files (no protoc needed) and report what Forge can check'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and not __fish_seen_subcommand_from validate generate templates help" -f -a "generate" -d 'Generate check YAML (or a Rust crate) from .proto files'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and not __fish_seen_subcommand_from validate generate templates help" -f -a "templates" -d 'Work with the templates Forge renders'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and not __fish_seen_subcommand_from validate generate templates help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from validate" -l proto -d 'A .proto file to read; several may follow one flag (`--proto api/*.proto`)' -r -F
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from validate" -s I -l import-path -d 'A directory imports are resolved against; each file must lie under one. Without it, the directory of each file. Repeatable' -r -F
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from validate" -s o -l output -d 'Output format of the result' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from validate" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from validate" -l strict -d 'Exit with 1 when there are warnings'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from validate" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l proto -d 'A .proto file to read; several may follow one flag (`--proto api/*.proto`)' -r -F
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -s I -l import-path -d 'A directory imports are resolved against; each file must lie under one. Without it, the directory of each file. Repeatable' -r -F
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l target -d '`host:port` the checks call' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l interval -d 'How often each check runs' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l timeout -d 'Limit on one call; shorter than the interval' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l service -d 'Only this service (full or short name). Repeatable' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l method -d 'Only this method (`GetStatus` or `payments.v1.Payments/GetStatus`); leaves out the health checks. Repeatable' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l format -d 'Format of the checks' -r -f -a "yaml\t''
+json\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l lang -d 'What to generate: check files, or a Rust crate that makes the same calls' -r -f -a "yaml\t''
+rust\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -s o -l out-dir -d 'Directory to write into (created if needed); standard output without it' -r -F
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l crate-name -d '`--lang rust`: the crate\'s name; by default from the output directory' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l template-dir -d 'Render with the templates in DIR (see `forge templates export`); files missing there come from the built-in set' -r -F
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l tls -d 'Speak TLS to the target'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l no-health -d 'No health check per service'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l interactive -d 'Choose services, methods, target, interval and timeout at prompts, preview, then write; every choice has a flag too'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from templates" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from templates" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from templates" -f -a "export" -d 'Write the built-in templates to a directory, to edit and use with --template-dir'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from templates" -f -a "list"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from templates" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from help" -f -a "validate" -d 'Compile .proto files (no protoc needed) and report what Forge can check'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from help" -f -a "generate" -d 'Generate check YAML (or a Rust crate) from .proto files'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from help" -f -a "templates" -d 'Work with the templates Forge renders'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand completions" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -422,19 +473,20 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l color -
 always\t''
 never\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -s h -l help -d 'Print help'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema completions daemon help" -f -a "validate" -d 'Check files for errors without running anything'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema completions daemon help" -f -a "test" -d 'Run every check once from this machine and print the results'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema completions daemon help" -f -a "plan" -d 'Show what apply would change, without changing anything'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema completions daemon help" -f -a "apply" -d 'Apply the files (or a saved plan) to the daemon'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema completions daemon help" -f -a "checks" -d 'Inspect and control the checks a daemon runs'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema completions daemon help" -f -a "incidents" -d 'List, inspect, acknowledge and resolve incidents'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema completions daemon help" -f -a "channels" -d 'List notification channels and send test messages'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema completions daemon help" -f -a "tenants" -d 'Manage tenants (admin keys of the first tenant only)'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema completions daemon help" -f -a "context" -d 'Manage named daemon connections (contexts)'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema completions daemon help" -f -a "schema" -d 'Print the JSON Schema of check files'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema completions daemon help" -f -a "completions" -d 'Print a shell completion script'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema completions daemon help" -f -a "daemon" -d 'Run checks on their schedules, open incidents, send alerts, serve the API'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema completions daemon help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "validate" -d 'Check files for errors without running anything'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "test" -d 'Run every check once from this machine and print the results'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "plan" -d 'Show what apply would change, without changing anything'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "apply" -d 'Apply the files (or a saved plan) to the daemon'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "checks" -d 'Inspect and control the checks a daemon runs'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "incidents" -d 'List, inspect, acknowledge and resolve incidents'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "channels" -d 'List notification channels and send test messages'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "tenants" -d 'Manage tenants (admin keys of the first tenant only)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "context" -d 'Manage named daemon connections (contexts)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "schema" -d 'Print the JSON Schema of check files'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "forge" -d 'Turn .proto files into checks: validate them, generate check YAML or a Rust crate'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "completions" -d 'Print a shell completion script'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "daemon" -d 'Run checks on their schedules, open incidents, send alerts, serve the API'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "list" -d 'List checks with their last state'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "get" -d 'Show one check: its state and its spec (secrets masked)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "status" -d 'Show one check\'s current state'
@@ -455,3 +507,6 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_s
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from context" -f -a "use" -d 'Make a context the current one'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from context" -f -a "set" -d 'Create or change a context; the first one made becomes current'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from context" -f -a "delete" -d 'Delete a context'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from forge" -f -a "validate" -d 'Compile .proto files (no protoc needed) and report what Forge can check'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from forge" -f -a "generate" -d 'Generate check YAML (or a Rust crate) from .proto files'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from forge" -f -a "templates" -d 'Work with the templates Forge renders'

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod daemon;
+pub mod forge;
 pub mod model;
 pub mod private_file;
 pub mod probe;

@@ -20,6 +20,7 @@
 //! | `GET /channels` | → `[ChannelSummary]` |
 //! | `GET /channels/{name}` | → [`ChannelDetail`] |
 //! | `POST /channels/{name}/test` | → [`Notification`] (sent now, waits for the outcome) |
+//! | `POST /forge/generate` | [`ForgeRequest`] (`.proto` sources) → [`ForgeResponse`] (check files); 422 when they do not compile |
 //! | `POST /tenants` | [`TenantRequest`] → [`TenantCreated`] (admin keys of the first tenant only) |
 //!
 //! `GET /healthz`, `/readyz` and `/metrics` need no key. Errors are
@@ -28,6 +29,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::forge::{ApiRequest as ForgeRequest, ApiResponse as ForgeResponse};
 pub use crate::probe::ProbeResult;
 use crate::spec::plan::{Desired, Options, Plan};
 

@@ -4,6 +4,7 @@
 mod completions;
 mod daemon;
 mod files;
+mod forge;
 mod output;
 mod schema;
 mod test;
@@ -90,6 +91,7 @@ enum Command {
     Tenants(tenants::Args),
     Context(context::Args),
     Schema(schema::Args),
+    Forge(forge::Args),
     Completions(completions::Args),
     Daemon(daemon::Args),
 }
@@ -186,6 +188,7 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Tenants(args) => args.run(),
         Command::Context(args) => args.run(),
         Command::Schema(args) => args.run(),
+        Command::Forge(args) => args.run(),
         Command::Completions(args) => args.run(&mut Cli::command()),
         Command::Daemon(args) => args.run(),
     }

@@ -5,6 +5,7 @@
 mod channels;
 mod checks;
 mod error;
+mod forge;
 mod health;
 mod incidents;
 mod integrations;
@@ -58,6 +59,7 @@ pub fn router(state: Shared) -> Router {
         .route("/channels/{name}", get(channels::get))
         .route("/channels/{name}/test", post(channels::test))
         .route("/tenants", post(tenants::create))
+        .route("/forge/generate", post(forge::generate))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             authenticate,

@@ -1,0 +1,216 @@
+//! Forge: `.proto` files in, checks out. Loads protos with protox (no `protoc`),
+//! samples a request for every method from its descriptors, and renders check
+//! YAML or a standalone Rust crate through minijinja templates.
+
+pub mod interactive;
+pub mod load;
+pub mod model;
+pub mod rust;
+pub mod sample;
+pub mod templates;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{ProtoError, Protos, Warning};
+pub use model::Filter;
+pub use yaml::{Format, OutFile, ProtoRefs, Settings};
+
+/// Default target of generated checks when none is given.
+pub const DEFAULT_TARGET: &str = "localhost:50051";
+pub const DEFAULT_INTERVAL: &str = "1m";
+pub const DEFAULT_TIMEOUT: &str = "5s";
+
+/// Checks `interval` and `timeout` as a check would: durations, the interval
+/// at least the minimum, the timeout shorter than the interval.
+pub fn check_timing(interval: &str, timeout: &str) -> Result<(), String> {
+    let parse = |what: &str, v: &str| {
+        v.parse::<crate::spec::Duration>()
+            .map(|d| d.get())
+            .map_err(|e| format!("{what} `{v}`: {e}"))
+    };
+    let i = parse("interval", interval)?;
+    let t = parse("timeout", timeout)?;
+    if i < crate::spec::MIN_INTERVAL {
+        return Err(format!(
+            "interval `{interval}` is shorter than the minimum of {}s",
+            crate::spec::MIN_INTERVAL.as_secs()
+        ));
+    }
+    if t.is_zero() || t >= i {
+        return Err(format!(
+            "timeout `{timeout}` must be above zero and shorter than the interval `{interval}`"
+        ));
+    }
+    Ok(())
+}
+
+/// The body of `POST /api/v1/forge/generate`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiRequest {
+    /// Import name (`payments/v1/payments.proto`) → source, for the root files
+    /// and everything they import except the well-known types.
+    pub files: BTreeMap<String, String>,
+    /// The files to generate checks for; by default every file given.
+    #[serde(default)]
+    pub roots: Vec<String>,
+    #[serde(default = "default_target")]
+    pub target: String,
+    #[serde(default = "default_interval")]
+    pub interval: String,
+    #[serde(default = "default_timeout")]
+    pub timeout: String,
+    #[serde(default)]
+    pub tls: bool,
+    #[serde(default)]
+    pub services: Vec<String>,
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// A health check per service (on by default).
+    #[serde(default = "default_true")]
+    pub health: bool,
+    #[serde(default = "default_format")]
+    pub format: Format,
+    /// Where the protos will be, relative to the generated files; `grpc.proto`
+    /// and `grpc.import_paths` point there.
+    #[serde(default = "default_proto_dir")]
+    pub proto_dir: String,
+}
+
+fn default_target() -> String {
+    DEFAULT_TARGET.into()
+}
+fn default_interval() -> String {
+    DEFAULT_INTERVAL.into()
+}
+fn default_timeout() -> String {
+    DEFAULT_TIMEOUT.into()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_format() -> Format {
+    Format::Yaml
+}
+fn default_proto_dir() -> String {
+    ".".into()
+}
+
+/// The answer of `POST /api/v1/forge/generate`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiResponse {
+    pub files: Vec<OutFile>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Why an API request produced nothing.
+#[derive(Debug)]
+pub enum ApiFailure {
+    /// The request itself is wrong (bad options, nothing to generate).
+    Invalid(String),
+    /// The protos do not compile.
+    Proto(ProtoError),
+    /// A template failed: a bug, or nothing the caller can fix.
+    Internal(String),
+}
+
+/// Limits of the API: how many files and how large in total.
+pub const MAX_API_FILES: usize = 500;
+pub const MAX_API_BYTES: usize = 8 * 1024 * 1024;
+
+/// Generates checks from protos sent in memory, as the daemon's endpoint does.
+pub fn generate_api(req: &ApiRequest) -> Result<ApiResponse, ApiFailure> {
+    if req.files.is_empty() {
+        return Err(ApiFailure::Invalid(
+            "`files` is empty; send the .proto sources as {\"name.proto\": \"source\"}".into(),
+        ));
+    }
+    if req.files.len() > MAX_API_FILES {
+        return Err(ApiFailure::Invalid(format!(
+            "at most {MAX_API_FILES} files"
+        )));
+    }
+    let total: usize = req.files.values().map(String::len).sum();
+    if total > MAX_API_BYTES {
+        return Err(ApiFailure::Invalid(format!(
+            "the sources add up to {total} bytes; at most {MAX_API_BYTES}"
+        )));
+    }
+    for name in req.files.keys() {
+        if name.starts_with('/') || name.split('/').any(|p| p == ".." || p.is_empty()) {
+            return Err(ApiFailure::Invalid(format!(
+                "`{name}` is not a relative import name such as `payments/v1/payments.proto`"
+            )));
+        }
+    }
+    let roots: Vec<String> = if req.roots.is_empty() {
+        req.files.keys().cloned().collect()
+    } else {
+        for r in &req.roots {
+            if !req.files.contains_key(r) {
+                return Err(ApiFailure::Invalid(format!(
+                    "root `{r}` is not one of `files`"
+                )));
+            }
+        }
+        req.roots.clone()
+    };
+    check_timing(&req.interval, &req.timeout).map_err(ApiFailure::Invalid)?;
+    if crate::spec::split_host_port(&req.target).is_none() {
+        return Err(ApiFailure::Invalid(format!(
+            "target `{}` is not `host:port`",
+            req.target
+        )));
+    }
+    let protos = load::from_memory(&roots, &req.files).map_err(ApiFailure::Proto)?;
+    let warnings = protos.warnings();
+    let filter = Filter {
+        services: req.services.clone(),
+        methods: req.methods.clone(),
+    };
+    let services = model::build(&protos, &filter).map_err(ApiFailure::Invalid)?;
+    let settings = Settings {
+        target: req.target.clone(),
+        schedule: req.interval.clone(),
+        timeout: req.timeout.clone(),
+        tls: req.tls,
+        health: req.health && filter.methods.is_empty(),
+    };
+    let services = keep_nonempty(services, &settings);
+    if services.is_empty() {
+        return Err(ApiFailure::Invalid(
+            "nothing to generate: no service with a unary or server-streaming method".into(),
+        ));
+    }
+    let dir = req.proto_dir.trim_end_matches('/');
+    let join = |name: &str| {
+        if dir.is_empty() || dir == "." {
+            name.to_string()
+        } else {
+            format!("{dir}/{name}")
+        }
+    };
+    let refs = ProtoRefs {
+        protos: protos.roots.iter().map(|r| (r.clone(), join(r))).collect(),
+        import_paths: vec![if dir.is_empty() {
+            ".".into()
+        } else {
+            dir.to_string()
+        }],
+    };
+    let templates = templates::Templates::new(None).map_err(ApiFailure::Internal)?;
+    let files = yaml::render(&services, &settings, &refs, req.format, true, &templates)
+        .map_err(ApiFailure::Internal)?;
+    Ok(ApiResponse { files, warnings })
+}
+
+/// Services with something to generate: methods, or a health check.
+pub fn keep_nonempty(services: Vec<model::Service>, settings: &Settings) -> Vec<model::Service> {
+    services
+        .into_iter()
+        .filter(|s| settings.health || !s.methods.is_empty())
+        .collect()
+}

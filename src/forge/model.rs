@@ -1,0 +1,357 @@
+//! What the templates see: the services and methods of the loaded protos, with
+//! their comments, the checks' names and sample requests, and the Rust names
+//! prost and tonic give them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use prost_reflect::{MessageDescriptor, ServiceDescriptor};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::load::{Protos, comment, unsupported};
+use super::sample;
+
+/// The longest resource name, as `validate` enforces (a DNS label).
+pub const MAX_NAME_LEN: usize = 63;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    pub full_name: String,
+    pub name: String,
+    pub package: String,
+    /// Import name of the file that defines it.
+    pub file: String,
+    /// Lowercase, `-`-separated, unique among the loaded services: file and check names start with it.
+    pub slug: String,
+    pub comment: Vec<String>,
+    /// The name of its health check.
+    pub health_check: String,
+    pub methods: Vec<Method>,
+    pub rust: RustService,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Method {
+    pub name: String,
+    /// `package.Service/Method`.
+    pub path: String,
+    /// `unary` or `server_streaming`.
+    pub streaming: &'static str,
+    pub check_name: String,
+    pub comment: Vec<String>,
+    pub input_type: String,
+    pub output_type: String,
+    /// The sample request in proto3 JSON.
+    pub request: Value,
+    /// The same request as a YAML block (two-space indents from column 0, with
+    /// the fields' comments), or `{}` for an empty message.
+    pub request_yaml: String,
+    pub rust: RustMethod,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RustService {
+    /// Path of the package's module, e.g. `crate::proto::acme::payments::v1`.
+    pub module: String,
+    /// `payments_client::PaymentsClient`, relative to `module`.
+    pub client: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RustMethod {
+    pub func: String,
+    /// Type paths from the crate root, e.g. `crate::proto::acme::payments::v1::GetStatusRequest`.
+    pub input: String,
+    pub output: String,
+}
+
+/// Which services and methods to generate for.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Full (`payments.v1.Payments`) or short (`Payments`) service names.
+    pub services: Vec<String>,
+    /// Method names, or `Service/Method`.
+    pub methods: Vec<String>,
+}
+
+/// The services of the root files, in file then definition order, with the
+/// methods that can be checked and pass `filter`.
+pub fn build(protos: &Protos, filter: &Filter) -> Result<Vec<Service>, String> {
+    let all: Vec<ServiceDescriptor> = protos
+        .root_files()
+        .iter()
+        .flat_map(|f| f.services().collect::<Vec<_>>())
+        .collect();
+    // Slugs come from every loaded service, so a filter never renames a check.
+    let mut short_count: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &all {
+        *short_count.entry(kebab(s.name())).or_default() += 1;
+    }
+    let mut used = BTreeSet::new();
+    let mut out = Vec::new();
+    for s in &all {
+        let short = kebab(s.name());
+        let slug = if short_count[&short] > 1 {
+            kebab(s.full_name())
+        } else {
+            short
+        };
+        // A name of symbols only has no words; the check names still need one.
+        let slug = if slug.is_empty() {
+            "service".to_string()
+        } else {
+            slug
+        };
+        let health_check = unique(&format!("{slug}-health"), s.full_name(), &mut used);
+        let mut methods = Vec::new();
+        for m in s.methods() {
+            let method_words = match kebab(m.name()) {
+                w if w.is_empty() => "method".to_string(),
+                w => w,
+            };
+            let check_name = unique(
+                &format!("{slug}-{method_words}"),
+                &format!("{}/{}", s.full_name(), m.name()),
+                &mut used,
+            );
+            if unsupported(&m).is_some() {
+                continue;
+            }
+            let node = sample::message(&m.input());
+            methods.push(Method {
+                name: m.name().to_string(),
+                path: format!("{}/{}", s.full_name(), m.name()),
+                streaming: if m.is_server_streaming() {
+                    "server_streaming"
+                } else {
+                    "unary"
+                },
+                check_name,
+                comment: comment(&s.parent_file(), m.path()),
+                input_type: m.input().full_name().to_string(),
+                output_type: m.output().full_name().to_string(),
+                request: node.to_json(),
+                request_yaml: super::yaml::block(&node),
+                rust: RustMethod {
+                    func: snake(m.name()),
+                    input: rust_type(&m.input()),
+                    output: rust_type(&m.output()),
+                },
+            });
+        }
+        out.push(Service {
+            full_name: s.full_name().to_string(),
+            name: s.name().to_string(),
+            package: s.package_name().to_string(),
+            file: s.parent_file().name().to_string(),
+            slug,
+            comment: comment(&s.parent_file(), s.path()),
+            health_check,
+            methods,
+            rust: RustService {
+                module: module_path(s.package_name()),
+                client: format!("{}_client::{}Client", snake(s.name()), camel(s.name())),
+            },
+        });
+    }
+    apply_filter(out, filter)
+}
+
+fn apply_filter(services: Vec<Service>, filter: &Filter) -> Result<Vec<Service>, String> {
+    let mut services = services;
+    if !filter.services.is_empty() {
+        for wanted in &filter.services {
+            if !services
+                .iter()
+                .any(|s| &s.full_name == wanted || &s.name == wanted)
+            {
+                let names: Vec<&str> = services.iter().map(|s| s.full_name.as_str()).collect();
+                return Err(format!(
+                    "no service `{wanted}` in the protos; they define {}",
+                    list(&names)
+                ));
+            }
+        }
+        services.retain(|s| {
+            filter
+                .services
+                .iter()
+                .any(|w| *w == s.full_name || *w == s.name)
+        });
+    }
+    if !filter.methods.is_empty() {
+        for wanted in &filter.methods {
+            let found = services.iter().any(|s| {
+                s.methods.iter().any(|m| {
+                    &m.name == wanted
+                        || m.path.ends_with(&format!(".{wanted}"))
+                        || &m.path == wanted
+                })
+            });
+            if !found {
+                let names: Vec<&str> = services
+                    .iter()
+                    .flat_map(|s| s.methods.iter().map(|m| m.path.as_str()))
+                    .collect();
+                return Err(format!(
+                    "no method `{wanted}` that can be checked in the services chosen; they have {}",
+                    list(&names)
+                ));
+            }
+        }
+        for s in &mut services {
+            s.methods.retain(|m| {
+                filter
+                    .methods
+                    .iter()
+                    .any(|w| *w == m.name || m.path.ends_with(&format!(".{w}")) || *w == m.path)
+            });
+        }
+        services.retain(|s| !s.methods.is_empty());
+    }
+    Ok(services)
+}
+
+fn list(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// `name` if it is a valid resource name not used yet; otherwise a shortened
+/// form with a hash of `identity`, which is stable across runs.
+fn unique(name: &str, identity: &str, used: &mut BTreeSet<String>) -> String {
+    let mut out = name.to_string();
+    if out.len() > MAX_NAME_LEN || used.contains(&out) {
+        let hash = hex::encode(&Sha256::digest(identity.as_bytes())[..4]);
+        let keep = MAX_NAME_LEN - hash.len() - 1;
+        let mut head: String = out.chars().take(keep).collect();
+        while head.ends_with('-') {
+            head.pop();
+        }
+        out = format!("{head}-{hash}");
+    }
+    used.insert(out.clone());
+    out
+}
+
+/// `GetHTTPStatus` → `get-http-status`; `acme.payments.v1` → `acme-payments-v1`.
+pub fn kebab(s: &str) -> String {
+    words(s).join("-")
+}
+
+/// `GetStatus` → `get_status`, as prost names functions and modules.
+pub fn snake(s: &str) -> String {
+    words(s).join("_")
+}
+
+/// `get_status` → `GetStatus`, as prost names types.
+pub fn camel(s: &str) -> String {
+    words(s)
+        .iter()
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn words(s: &str) -> Vec<String> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                words.push(std::mem::take(&mut cur));
+            }
+            continue;
+        }
+        if c.is_ascii_uppercase() && !cur.is_empty() {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            if prev.is_ascii_lowercase()
+                || prev.is_ascii_digit()
+                || (prev.is_ascii_uppercase() && next_lower)
+            {
+                words.push(std::mem::take(&mut cur));
+            }
+        }
+        cur.push(c.to_ascii_lowercase());
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+/// `acme.payments.v1` → `crate::proto::acme::payments::v1`.
+fn module_path(package: &str) -> String {
+    let mut parts = vec!["crate".to_string(), "proto".to_string()];
+    parts.extend(package.split('.').filter(|p| !p.is_empty()).map(snake));
+    parts.join("::")
+}
+
+/// The Rust path prost gives a message, from the crate root of a generated crate.
+fn rust_type(m: &MessageDescriptor) -> String {
+    match m.full_name() {
+        "google.protobuf.Empty" => return "()".into(),
+        name if name.starts_with("google.protobuf.") => {
+            return format!("::prost_types::{}", m.name());
+        }
+        _ => {}
+    }
+    let package = m.package_name();
+    let rest = m
+        .full_name()
+        .strip_prefix(package)
+        .unwrap_or(m.full_name())
+        .trim_start_matches('.');
+    let parts: Vec<&str> = rest.split('.').collect();
+    let mut path = vec!["crate".to_string(), "proto".to_string()];
+    path.extend(package.split('.').filter(|p| !p.is_empty()).map(snake));
+    for (i, p) in parts.iter().enumerate() {
+        if i + 1 == parts.len() {
+            path.push(camel(p));
+        } else {
+            path.push(snake(p));
+        }
+    }
+    path.join("::")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_split_into_words_like_prost() {
+        assert_eq!(kebab("GetHTTPStatus"), "get-http-status");
+        assert_eq!(kebab("acme.payments.v1"), "acme-payments-v1");
+        assert_eq!(snake("GetStatus"), "get_status");
+        assert_eq!(snake("ListV2Items"), "list_v2_items");
+        assert_eq!(camel("create_payment_request"), "CreatePaymentRequest");
+    }
+
+    #[test]
+    fn long_or_taken_names_get_a_stable_hash() {
+        let mut used = BTreeSet::new();
+        let long = "x".repeat(80);
+        let a = unique(&long, "svc/A", &mut used);
+        assert!(a.len() <= MAX_NAME_LEN, "{a}");
+        let b = unique("payments-get", "one", &mut used);
+        let c = unique("payments-get", "two", &mut used);
+        assert_eq!(b, "payments-get");
+        assert_ne!(b, c);
+        assert_eq!(c, unique("payments-get", "two", &mut BTreeSet::from([b])));
+    }
+}

@@ -1,0 +1,275 @@
+//! Sample request data, derived from the message descriptors alone: every field
+//! gets a plausible value in proto3 JSON form, so the same request is the same
+//! in YAML, in the API's answer and in generated Rust.
+
+use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
+use serde_json::{Value, json};
+
+/// How many messages deep a sample goes; deeper message fields are left out.
+pub const MAX_DEPTH: usize = 4;
+/// How often one message type may appear on the path from the root, so that a
+/// recursive message shows its recursion once and stops.
+const MAX_REPEATS: usize = 2;
+
+/// A sample value with the comments of its fields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node {
+    Scalar(Value),
+    List(Vec<Node>),
+    Map(Vec<Entry>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub key: String,
+    pub value: Node,
+    pub comment: Vec<String>,
+}
+
+impl Node {
+    pub fn to_json(&self) -> Value {
+        match self {
+            Node::Scalar(v) => v.clone(),
+            Node::List(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            Node::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|e| (e.key.clone(), e.value.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// The sample for a request message.
+pub fn message(desc: &MessageDescriptor) -> Node {
+    let mut stack = Vec::new();
+    sample_message(desc, &mut stack).unwrap_or(Node::Map(Vec::new()))
+}
+
+fn sample_message(desc: &MessageDescriptor, stack: &mut Vec<String>) -> Option<Node> {
+    // An `Any` is only its JSON form, or left out: its fields are not JSON.
+    if desc.full_name() == "google.protobuf.Any" {
+        return any(desc.parent_pool());
+    }
+    if let Some(wkt) = well_known(desc) {
+        return Some(wkt);
+    }
+    let name = desc.full_name().to_string();
+    if stack.len() >= MAX_DEPTH || stack.iter().filter(|s| **s == name).count() >= MAX_REPEATS {
+        return None;
+    }
+    stack.push(name);
+    let mut entries = Vec::new();
+    for field in desc.fields() {
+        // Only the first member of a oneof: the others would replace it.
+        if let Some(oneof) = field.containing_oneof()
+            && !oneof.is_synthetic()
+            && oneof
+                .fields()
+                .next()
+                .is_some_and(|f| f.number() != field.number())
+        {
+            continue;
+        }
+        let Some(value) = sample_field(&field, stack) else {
+            continue;
+        };
+        entries.push(Entry {
+            key: field.name().to_string(),
+            value,
+            comment: super::load::comment(&desc.parent_file(), field.path()),
+        });
+    }
+    stack.pop();
+    Some(Node::Map(entries))
+}
+
+fn sample_field(field: &FieldDescriptor, stack: &mut Vec<String>) -> Option<Node> {
+    if field.is_map() {
+        let Kind::Message(entry) = field.kind() else {
+            return None;
+        };
+        let key = match entry.map_entry_key_field().kind() {
+            Kind::String => "key".to_string(),
+            Kind::Bool => "true".to_string(),
+            _ => "1".to_string(),
+        };
+        let value = sample_kind(&entry.map_entry_value_field().kind(), stack)?;
+        return Some(Node::Map(vec![Entry {
+            key,
+            value,
+            comment: Vec::new(),
+        }]));
+    }
+    let value = sample_kind(&field.kind(), stack)?;
+    if field.is_list() {
+        Some(Node::List(vec![value]))
+    } else {
+        Some(value)
+    }
+}
+
+fn sample_kind(kind: &Kind, stack: &mut Vec<String>) -> Option<Node> {
+    let v = match kind {
+        Kind::Double | Kind::Float => json!(1.5),
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 | Kind::Uint32 | Kind::Fixed32 => json!(1),
+        // 64-bit integers are strings in proto3 JSON.
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 | Kind::Uint64 | Kind::Fixed64 => json!("1"),
+        Kind::Bool => json!(true),
+        Kind::String => json!("example"),
+        Kind::Bytes => json!("ZXhhbXBsZQ=="),
+        Kind::Enum(e) => {
+            if e.full_name() == "google.protobuf.NullValue" {
+                Value::Null
+            } else {
+                let value = e
+                    .values()
+                    .find(|v| v.number() != 0)
+                    .or_else(|| e.values().next())?;
+                json!(value.name())
+            }
+        }
+        Kind::Message(m) => return sample_message(m, stack),
+    };
+    Some(Node::Scalar(v))
+}
+
+/// The well-known types in their proto3 JSON forms.
+fn well_known(desc: &MessageDescriptor) -> Option<Node> {
+    let scalar = |v: Value| Some(Node::Scalar(v));
+    match desc.full_name() {
+        "google.protobuf.Timestamp" => scalar(json!("2024-01-01T00:00:00Z")),
+        "google.protobuf.Duration" => scalar(json!("30s")),
+        "google.protobuf.DoubleValue" | "google.protobuf.FloatValue" => scalar(json!(1.5)),
+        "google.protobuf.Int64Value" | "google.protobuf.UInt64Value" => scalar(json!("1")),
+        "google.protobuf.Int32Value" | "google.protobuf.UInt32Value" => scalar(json!(1)),
+        "google.protobuf.BoolValue" => scalar(json!(true)),
+        "google.protobuf.StringValue" => scalar(json!("example")),
+        "google.protobuf.BytesValue" => scalar(json!("ZXhhbXBsZQ==")),
+        "google.protobuf.Struct" => Some(Node::Map(vec![Entry {
+            key: "key".into(),
+            value: Node::Scalar(json!("value")),
+            comment: Vec::new(),
+        }])),
+        "google.protobuf.Value" => scalar(json!("value")),
+        "google.protobuf.ListValue" => Some(Node::List(vec![Node::Scalar(json!("value"))])),
+        "google.protobuf.FieldMask" => scalar(json!("name")),
+        "google.protobuf.Empty" => Some(Node::Map(Vec::new())),
+        _ => None,
+    }
+}
+
+/// An `Any` must name a type the reader knows: a well-known type the protos
+/// already import, or nothing when none is there.
+fn any(pool: &DescriptorPool) -> Option<Node> {
+    let pick = [
+        ("google.protobuf.Duration", json!("30s")),
+        ("google.protobuf.Timestamp", json!("2024-01-01T00:00:00Z")),
+        ("google.protobuf.StringValue", json!("example")),
+    ]
+    .into_iter()
+    .find(|(name, _)| pool.get_message_by_name(name).is_some());
+    if let Some((name, value)) = pick {
+        return Some(Node::Map(vec![
+            Entry {
+                key: "@type".into(),
+                value: Node::Scalar(json!(format!("type.googleapis.com/{name}"))),
+                comment: Vec::new(),
+            },
+            Entry {
+                key: "value".into(),
+                value: Node::Scalar(value),
+                comment: Vec::new(),
+            },
+        ]));
+    }
+    pool.get_message_by_name("google.protobuf.Empty").map(|_| {
+        Node::Map(vec![Entry {
+            key: "@type".into(),
+            value: Node::Scalar(json!("type.googleapis.com/google.protobuf.Empty")),
+            comment: Vec::new(),
+        }])
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::forge::load::from_memory;
+
+    fn sample_of(source: &str, message: &str) -> Value {
+        let files = BTreeMap::from([("t.proto".to_string(), source.to_string())]);
+        let protos = from_memory(&["t.proto".to_string()], &files).expect("compiles");
+        let desc = protos.pool.get_message_by_name(message).expect("message");
+        let json = super::message(&desc).to_json();
+        // Whatever is sampled must be a valid message of its type.
+        prost_reflect::DynamicMessage::deserialize(desc, json.clone()).expect("valid sample");
+        json
+    }
+
+    #[test]
+    fn an_any_without_a_known_type_to_hold_is_left_out() {
+        let json = sample_of(
+            "syntax = \"proto3\"; package t; import \"google/protobuf/any.proto\";\n\
+             message M { google.protobuf.Any detail = 1; string id = 2; }",
+            "t.M",
+        );
+        assert_eq!(json, serde_json::json!({"id": "example"}));
+    }
+
+    #[test]
+    fn an_any_holds_a_timestamp_when_only_that_is_imported() {
+        let json = sample_of(
+            "syntax = \"proto3\"; package t; import \"google/protobuf/any.proto\";\n\
+             import \"google/protobuf/timestamp.proto\";\n\
+             message M { google.protobuf.Any detail = 1; google.protobuf.Timestamp at = 2; }",
+            "t.M",
+        );
+        assert_eq!(
+            json["detail"],
+            serde_json::json!({"@type": "type.googleapis.com/google.protobuf.Timestamp", "value": "2024-01-01T00:00:00Z"})
+        );
+    }
+
+    #[test]
+    fn deep_and_self_recursive_messages_stop() {
+        let json = sample_of(
+            "syntax = \"proto3\"; package t;\n\
+             message A { B b = 1; string a = 2; } message B { C c = 1; } message C { D d = 1; }\n\
+             message D { E e = 1; int32 d = 2; } message E { string e = 1; }\n\
+             message Node { Node next = 1; repeated Node kids = 2; map<string, Node> named = 3; }",
+            "t.A",
+        );
+        // A, B, C, D are four levels: E is left out.
+        assert_eq!(
+            json,
+            serde_json::json!({"b": {"c": {"d": {"d": 1}}}, "a": "example"})
+        );
+        let node = sample_of(
+            "syntax = \"proto3\"; package t;\n\
+             message Node { Node next = 1; repeated Node kids = 2; map<string, Node> named = 3; }",
+            "t.Node",
+        );
+        assert_eq!(
+            node,
+            serde_json::json!({"next": {}, "kids": [{}], "named": {"key": {}}})
+        );
+    }
+
+    #[test]
+    fn oneofs_take_their_first_member_and_optional_fields_are_set() {
+        let json = sample_of(
+            "syntax = \"proto3\"; package t;\n\
+             enum Z { Z_UNSPECIFIED = 0; }\n\
+             message M { oneof o { int64 n = 1; string s = 2; } optional bool f = 3; Z z = 4; }",
+            "t.M",
+        );
+        assert_eq!(
+            json,
+            serde_json::json!({"n": "1", "f": true, "z": "Z_UNSPECIFIED"})
+        );
+    }
+}

@@ -1,0 +1,438 @@
+//! `uptimeping forge`: validate and generate over the corpus in
+//! `tests/forge/protos`, golden files in `tests/forge/golden` (rewrite them with
+//! `UPDATE_GOLDEN=1 cargo test --test it forge`), and the generated checks run
+//! with `uptimeping test` against a server implementing the corpus.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{Files, Run, run_in};
+
+/// The corpus's files, as given on the command line from a copy's root.
+pub const ROOTS: [&str; 4] = [
+    "protos/acme/common/v1/types.proto",
+    "protos/acme/inventory/v1/inventory.proto",
+    "protos/acme/payments/v1/payments.proto",
+    "protos/acme/wkt/v1/wkt.proto",
+];
+
+pub fn forge_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/forge")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A temporary directory holding a copy of the corpus under `protos/`.
+pub fn corpus() -> Files {
+    let files = Files::new(&[]);
+    copy_dir(&forge_dir().join("protos"), &files.join("protos"));
+    files
+}
+
+pub fn generate(dir: &Files, extra: &[&str]) -> Run {
+    let mut args = vec!["forge", "generate", "--proto"];
+    args.extend(ROOTS);
+    args.extend(["-I", "protos"]);
+    args.extend(extra);
+    dir.run(&args)
+}
+
+/// Compares `actual` with the golden file `name`, or rewrites it with UPDATE_GOLDEN=1.
+fn golden(name: &str, actual: &str) {
+    let path = forge_dir().join("golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; create it with UPDATE_GOLDEN=1 cargo test --test it forge",
+            path.display()
+        )
+    });
+    assert!(
+        expected == actual,
+        "{} differs from the output (UPDATE_GOLDEN=1 rewrites it):\n--- expected\n{expected}\n--- actual\n{actual}",
+        path.display()
+    );
+}
+
+fn read_dir_sorted(dir: &Path) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn validate_reports_services_and_warns_about_what_it_skips() {
+    let dir = corpus();
+    let mut args = vec!["forge", "validate", "--proto"];
+    args.extend(ROOTS);
+    args.extend(["-I", "protos"]);
+    let run = dir.run(&args);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "Valid: 4 files, 4 services, 10 methods (8 can be checked)\n"
+    );
+    assert!(
+        run.stderr.contains(
+            "protos/acme/common/v1/types.proto:4:1: warning: `acme/common/v1/types.proto` defines no service"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("protos/acme/payments/v1/payments.proto:18:3: warning: `acme.payments.v1.Payments/UploadReceipts` is skipped: it is client streaming"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("payments.proto:21:3: warning: `acme.payments.v1.Payments/Chat` is skipped: it is bidirectional streaming"),
+        "{}",
+        run.stderr
+    );
+
+    args.push("--strict");
+    assert_eq!(dir.run(&args).code, 1, "warnings fail with --strict");
+
+    args.pop();
+    args.extend(["-o", "json"]);
+    let doc = dir.run(&args).json();
+    assert_eq!(doc["valid"], true);
+    assert_eq!(doc["warnings"].as_array().unwrap().len(), 3);
+    let chat = &doc["services"][2]["methods"][3];
+    assert_eq!(chat["name"], "Chat");
+    assert_eq!(chat["checkable"], false);
+}
+
+#[test]
+fn validate_places_errors_at_file_line_and_column() {
+    let dir = Files::new(&[
+        (
+            "api/bad.proto",
+            "syntax = \"proto3\";\npackage x;\nmessage A {\n  strin name = 1;\n}\n",
+        ),
+        (
+            "api/missing.proto",
+            "syntax = \"proto3\";\npackage y;\nimport \"nowhere/z.proto\";\n",
+        ),
+        ("api/syntax.proto", "syntax = \"proto3\";\nmessage {\n"),
+    ]);
+    let run = dir.run(&["forge", "validate", "--proto", "api/bad.proto", "-I", "api"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("api/bad.proto:4:3: name 'strin' is not defined"),
+        "{}",
+        run.stderr
+    );
+    let run = dir.run(&["forge", "validate", "--proto", "api/missing.proto"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("api/missing.proto:3:1: import 'nowhere/z.proto' not found"),
+        "{}",
+        run.stderr
+    );
+    let run = dir.run(&[
+        "forge",
+        "validate",
+        "--proto",
+        "api/syntax.proto",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 1);
+    let err = &run.json()["errors"][0];
+    assert_eq!(err["file"], "api/syntax.proto");
+    assert_eq!(err["line"], 2);
+    assert_eq!(err["column"], 9, "{err}");
+
+    let run = dir.run(&[
+        "forge",
+        "validate",
+        "--proto",
+        "api/bad.proto",
+        "-I",
+        "elsewhere",
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("not under any import path"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn generated_files_match_the_golden_files_and_validate() {
+    let dir = corpus();
+    let run = generate(&dir, &["-o", "checks"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "wrote checks/inventory.yaml\nwrote checks/acme-inventory-v1-payments.yaml\nwrote checks/acme-payments-v1-payments.yaml\nwrote checks/well-known.yaml\n"
+    );
+    for (name, text) in read_dir_sorted(&dir.join("checks")) {
+        golden(&format!("checks/{name}"), &text);
+    }
+    let valid = dir.run(&["validate", "-f", "checks"]);
+    assert_eq!(valid.code, 0, "{valid:?}");
+    assert_eq!(valid.stdout, "Valid: 12 resources in 4 files (12 Check)\n");
+
+    // The same from another directory: paths stay relative to the output.
+    let nested = generate(&dir, &["-o", "deploy/checks/grpc"]);
+    assert_eq!(nested.code, 0, "{nested:?}");
+    let text = std::fs::read_to_string(dir.join("deploy/checks/grpc/well-known.yaml")).unwrap();
+    assert!(
+        text.contains("proto: \"../../../protos/acme/wkt/v1/wkt.proto\""),
+        "{text}"
+    );
+    let valid = dir.run(&["validate", "-f", "deploy"]);
+    assert_eq!(valid.code, 0, "{valid:?}");
+}
+
+#[test]
+fn standard_output_with_options_matches_the_golden_file() {
+    let dir = corpus();
+    let opts = [
+        "--target",
+        "payments.internal:443",
+        "--tls",
+        "--interval",
+        "30s",
+        "--timeout",
+        "3s",
+    ];
+    let run = generate(&dir, &opts);
+    assert_eq!(run.code, 0, "{run:?}");
+    golden("stdout-tls.yaml", &run.stdout);
+    std::fs::write(dir.join("all.yaml"), &run.stdout).unwrap();
+    let valid = dir.run(&["validate", "-f", "all.yaml"]);
+    assert_eq!(valid.code, 0, "{valid:?}");
+
+    let mut json_opts = opts.to_vec();
+    json_opts.extend(["--format", "json"]);
+    let run = generate(&dir, &json_opts);
+    assert_eq!(run.code, 0, "{run:?}");
+    golden("stdout-tls.json", &run.stdout);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc.as_array().unwrap().len(), 12);
+    assert_eq!(doc[0]["grpc"]["tls"], true);
+    // JSON is YAML too: the same documents validate.
+    let docs: Vec<String> = doc
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| serde_json::to_string(d).unwrap())
+        .collect();
+    std::fs::write(dir.join("from-json.yaml"), docs.join("\n---\n")).unwrap();
+    let valid = dir.run(&["validate", "-f", "from-json.yaml"]);
+    assert_eq!(valid.code, 0, "{valid:?}");
+}
+
+#[test]
+fn output_is_byte_for_byte_deterministic() {
+    let dir = corpus();
+    let a = generate(&dir, &["-o", "a"]);
+    let b = generate(&dir, &["-o", "b"]);
+    assert_eq!(a.code, 0);
+    assert_eq!(b.code, 0);
+    assert_eq!(
+        read_dir_sorted(&dir.join("a")),
+        read_dir_sorted(&dir.join("b"))
+    );
+    let one = generate(&dir, &["--format", "json"]);
+    let two = generate(&dir, &["--format", "json"]);
+    assert_eq!(one.stdout, two.stdout);
+}
+
+#[test]
+fn filters_choose_services_and_methods() {
+    let dir = corpus();
+    let run = generate(
+        &dir,
+        &[
+            "--service",
+            "acme.payments.v1.Payments",
+            "--method",
+            "GetStatus",
+            "--interval",
+            "30s",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        run.stdout.matches("kind: Check").count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("name: acme-payments-v1-payments-get-status\n")
+    );
+    assert!(run.stdout.contains("schedule: 30s\n"));
+    assert!(!run.stdout.contains("health: true"));
+
+    // A short service name; the health check stays without --method.
+    let run = generate(&dir, &["--service", "WellKnown"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout.matches("kind: Check").count(), 3);
+    let run = generate(&dir, &["--service", "WellKnown", "--no-health"]);
+    assert_eq!(run.stdout.matches("kind: Check").count(), 2);
+
+    let run = generate(&dir, &["--service", "Nope"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("no service `Nope` in the protos; they define `acme.inventory.v1.Inventory`"),
+        "{}",
+        run.stderr
+    );
+    let run = generate(&dir, &["--method", "Chat"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("no method `Chat` that can be checked"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn bad_options_are_refused_before_anything_is_written() {
+    let dir = corpus();
+    for (flags, needle) in [
+        (vec!["--timeout", "2m"], "shorter than the interval"),
+        (vec!["--interval", "1s"], "shorter than the minimum"),
+        (vec!["--interval", "soon"], "interval `soon`"),
+        (vec!["--target", "no-port"], "is not `host:port`"),
+    ] {
+        let mut args = flags.clone();
+        args.extend(["-o", "out"]);
+        let run = generate(&dir, &args);
+        assert_eq!(run.code, 1, "{flags:?}");
+        assert!(run.stderr.contains(needle), "{flags:?}: {}", run.stderr);
+        assert!(!dir.join("out").exists());
+    }
+}
+
+#[test]
+fn generated_checks_pass_against_a_server_implementing_the_protos() {
+    let addr = crate::forge_server::start();
+    let dir = corpus();
+    let target = addr.to_string();
+    let run = generate(
+        &dir,
+        &["--target", &target, "--timeout", "10s", "-o", "checks"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let test = dir.run(&["test", "-f", "checks", "-o", "json"]);
+    let results = test.json();
+    let results = results.as_array().unwrap();
+    assert_eq!(results.len(), 12);
+    for r in results {
+        assert_eq!(r["up"], true, "{r}");
+        assert_eq!(r["grpc_code"], "OK", "{r}");
+    }
+    assert_eq!(test.code, 0, "{}", test.stderr);
+}
+
+#[test]
+fn templates_export_and_an_edited_copy_is_used() {
+    let dir = corpus();
+    let run = dir.run(&["forge", "templates", "export", "tpl"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("wrote tpl/checks.yaml.j2"),
+        "{}",
+        run.stdout
+    );
+    let again = dir.run(&["forge", "templates", "export", "tpl"]);
+    assert_eq!(again.code, 1);
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+
+    // The exported templates render exactly what the built-in ones do.
+    let builtin = generate(&dir, &[]);
+    let exported = generate(&dir, &["--template-dir", "tpl"]);
+    assert_eq!(builtin.stdout, exported.stdout);
+
+    let path = dir.join("tpl/checks.yaml.j2");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replace("kind: Check\n", "kind: Check\nlabels: {team: payments}\n");
+    assert_ne!(text, edited);
+    std::fs::write(&path, edited).unwrap();
+    let run = generate(&dir, &["--template-dir", "tpl", "-o", "checks"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let out = std::fs::read_to_string(dir.join("checks/well-known.yaml")).unwrap();
+    assert_eq!(out.matches("labels: {team: payments}").count(), 3, "{out}");
+    let valid = dir.run(&["validate", "-f", "checks"]);
+    assert_eq!(valid.code, 0, "{valid:?}");
+}
+
+#[test]
+fn a_broken_template_is_named_with_its_line() {
+    let dir = corpus();
+    assert_eq!(dir.run(&["forge", "templates", "export", "tpl"]).code, 0);
+    let path = dir.join("tpl/checks.yaml.j2");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.insert(9, "{% if %}");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let run = generate(&dir, &["--template-dir", "tpl"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("template `checks.yaml.j2` line 10: syntax error"),
+        "{}",
+        run.stderr
+    );
+
+    // A filter that does not exist fails when rendering, also with its line.
+    lines.remove(9);
+    lines.insert(12, "{{ s.name | shout }}");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let run = generate(&dir, &["--template-dir", "tpl"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("template `checks.yaml.j2` line 13:"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("shout"), "{}", run.stderr);
+}
+
+#[test]
+fn forge_help_has_examples() {
+    for args in [
+        vec!["forge", "--help"],
+        vec!["forge", "generate", "--help"],
+        vec!["forge", "validate", "--help"],
+        vec!["forge", "templates", "export", "--help"],
+    ] {
+        let run = run_in(&forge_dir(), &args, None);
+        assert_eq!(run.code, 0);
+        assert!(run.stdout.contains("Examples:"), "{args:?}");
+    }
+}

@@ -1,0 +1,115 @@
+//! `POST /api/v1/forge/generate` on a real daemon: sources in, check files out.
+
+use serde_json::{Value, json};
+
+use crate::daemon_support::Daemon;
+use crate::forge::{ROOTS, corpus, forge_dir};
+
+fn corpus_sources() -> Value {
+    let mut files = serde_json::Map::new();
+    for root in ROOTS {
+        let name = root.strip_prefix("protos/").unwrap();
+        let text = std::fs::read_to_string(forge_dir().join(root)).unwrap();
+        files.insert(name.to_string(), json!(text));
+    }
+    Value::Object(files)
+}
+
+#[test]
+fn the_api_generates_the_same_checks_as_the_command_line() {
+    let daemon = Daemon::start(&[]);
+    let body = json!({
+        "files": corpus_sources(),
+        "roots": ["acme/payments/v1/payments.proto", "acme/wkt/v1/wkt.proto"],
+        "target": "payments.internal:443",
+        "interval": "30s",
+        "proto_dir": "../protos",
+    });
+    let res = daemon.post("/api/v1/forge/generate", &body);
+    let files = res["files"].as_array().unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(names, ["payments.yaml", "well-known.yaml"]);
+    let warnings = res["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2, "{res}");
+    assert_eq!(warnings[0]["file"], "acme/payments/v1/payments.proto");
+    assert_eq!(warnings[0]["line"], 18);
+
+    // Written next to the protos, the files are valid checks.
+    let dir = corpus();
+    for f in files {
+        let path = dir.join(&format!("checks/{}", f["path"].as_str().unwrap()));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, f["content"].as_str().unwrap()).unwrap();
+    }
+    let valid = dir.run(&["validate", "-f", "checks"]);
+    assert_eq!(valid.code, 0, "{valid:?}");
+    // The same names and requests the command line produces for these files.
+    let text = files[0]["content"].as_str().unwrap();
+    assert!(text.contains("name: payments-create-payment\n"), "{text}");
+    assert!(
+        text.contains("proto: \"../protos/acme/payments/v1/payments.proto\""),
+        "{text}"
+    );
+
+    let json_res = daemon.post(
+        "/api/v1/forge/generate",
+        &json!({"files": corpus_sources(), "format": "json", "health": false}),
+    );
+    let doc: Value =
+        serde_json::from_str(json_res["files"][0]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(doc[0]["kind"], "Check");
+    assert!(doc[0]["grpc"].get("health").is_none());
+}
+
+#[test]
+fn bad_protos_and_bad_requests_are_json_errors() {
+    let daemon = Daemon::start(&[]);
+    let (status, body) = daemon.call(
+        "POST",
+        "/api/v1/forge/generate",
+        Some(&json!({"files": {"bad.proto": "syntax = \"proto3\";\npackage x;\nmessage A {\n  strin name = 1;\n}\n"}})),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_proto");
+    assert_eq!(
+        body["error"]["details"][0],
+        "bad.proto:4:3: name 'strin' is not defined"
+    );
+
+    for (req, needle) in [
+        (json!({"files": {}}), "`files` is empty"),
+        (
+            json!({"files": corpus_sources(), "timeout": "5m"}),
+            "shorter than the interval",
+        ),
+        (
+            json!({"files": corpus_sources(), "roots": ["nope.proto"]}),
+            "root `nope.proto`",
+        ),
+        (
+            json!({"files": {"../x.proto": "syntax = \"proto3\";"}}),
+            "not a relative import name",
+        ),
+        (
+            json!({"files": {"a.proto": "syntax = \"proto3\";"}}),
+            "nothing to generate",
+        ),
+        (
+            json!({"files": corpus_sources(), "colour": "red"}),
+            "unknown field `colour`",
+        ),
+    ] {
+        let (status, body) = daemon.call("POST", "/api/v1/forge/generate", Some(&req));
+        assert!(status == 400 || status == 422, "{status} {body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(needle), "{needle}: {body}");
+    }
+
+    let (status, body) = daemon.call_as(
+        "not-a-key",
+        "POST",
+        "/api/v1/forge/generate",
+        Some(&json!({"files": corpus_sources()})),
+    );
+    assert_eq!(status, 401, "{body}");
+}

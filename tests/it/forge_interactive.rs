@@ -1,0 +1,96 @@
+//! `forge generate --interactive`: refused without a terminal, and driven
+//! through a pseudo-terminal (util-linux `script`) with keys as a person types.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::forge::corpus;
+
+#[test]
+fn interactive_without_a_terminal_names_the_flags() {
+    let dir = corpus();
+    let run = dir.run(&[
+        "forge",
+        "generate",
+        "--proto",
+        "protos/acme/wkt/v1/wkt.proto",
+        "-I",
+        "protos",
+        "--interactive",
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("--interactive needs a terminal")
+            && run.stderr.contains("--service, --method, --no-health, --target, --interval, --timeout, --tls and -o DIR"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn interactive_prompts_choose_preview_and_write() {
+    let dir = corpus();
+    let cmd = format!(
+        "{} forge generate --proto protos/acme/payments/v1/payments.proto protos/acme/wkt/v1/wkt.proto -I protos --interactive",
+        env!("CARGO_BIN_EXE_uptimeping")
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("util-linux `script` runs the command on a pseudo-terminal");
+    let seen = Arc::new(Mutex::new(String::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let sink = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let wait_for = |needle: &str| {
+        let start = Instant::now();
+        while !seen.lock().unwrap().contains(needle) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "no `{needle}` on the terminal:\n{}",
+                seen.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for("Services");
+    // Untick the first service (payments), keep WellKnown's methods, no health
+    // checks, another target, default TLS, interval 30s, timeout, out dir, yes.
+    child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b" \r\rn10.0.0.7:9000\r\r\x7f\x7f30s\r\rinter\ry")
+        .unwrap();
+    wait_for("wrote inter/well-known.yaml");
+    let _ = child.kill();
+    let _ = child.wait();
+    let screen = seen.lock().unwrap().clone();
+    assert!(screen.contains("# ---- well-known.yaml ----"), "{screen}");
+    let text = std::fs::read_to_string(dir.join("inter/well-known.yaml")).unwrap();
+    assert!(text.contains("target: \"10.0.0.7:9000\""), "{text}");
+    assert!(text.contains("schedule: 30s"), "{text}");
+    assert!(!text.contains("health: true"), "{text}");
+    assert!(!text.contains("acme.payments"), "{text}");
+    let valid = dir.run(&["validate", "-f", "inter"]);
+    assert_eq!(valid.code, 0, "{valid:?}");
+}
