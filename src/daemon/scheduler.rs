@@ -190,6 +190,12 @@ impl Scheduler {
     }
 
     async fn command(&mut self, cmd: Command) {
+        // A command may come from a request that has just changed the checks (a
+        // pause, then its answer's next run): answer from the state after the change.
+        if self.changes.has_changed().unwrap_or(false) {
+            self.changes.borrow_and_update();
+            self.reload().await;
+        }
         match cmd {
             Command::RunNow {
                 tenant,
