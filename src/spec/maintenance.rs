@@ -50,6 +50,11 @@ pub struct Maintenance {
     pub timezone: String,
 }
 
+/// The longest recurring window: a year and a day covers yearly windows.
+fn max_duration() -> chrono::Duration {
+    chrono::Duration::days(366)
+}
+
 fn default_timezone() -> String {
     "UTC".into()
 }
@@ -115,8 +120,11 @@ impl Maintenance {
                 })?;
                 let duration = chrono::Duration::from_std(duration.get())
                     .ok()
-                    .filter(|d| *d > chrono::Duration::zero())
-                    .ok_or(("/duration", "`duration`: must be longer than 0s".into()))?;
+                    .filter(|d| *d > chrono::Duration::zero() && *d <= max_duration())
+                    .ok_or((
+                        "/duration",
+                        "`duration`: must be longer than 0s and at most 366d".into(),
+                    ))?;
                 Ok(Window::Recurring {
                     cron: Box::new(cron),
                     duration,
@@ -142,7 +150,7 @@ impl Maintenance {
             Window::Recurring { cron, duration, tz } => {
                 // The first firing after `now - duration` is the only one whose window
                 // can contain `now`: later ones start after it.
-                let from = (now - duration).with_timezone(&tz);
+                let from = now.checked_sub_signed(duration)?.with_timezone(&tz);
                 let start = cron.find_next_occurrence(&from, false).ok()?;
                 let start = start.with_timezone(&Utc);
                 (start <= now).then_some((start, start + duration))
@@ -266,6 +274,10 @@ mod tests {
                 "/schedule",
             ),
             (serde_json::json!({"schedule": "0 2 * * *"}), ""),
+            (
+                serde_json::json!({"schedule": "0 2 * * *", "duration": "1000000d"}),
+                "/duration",
+            ),
             (
                 serde_json::json!({"start": "2026-03-08T02:30", "end": "2026-03-08T04:00", "timezone": "America/New_York"}),
                 "/start",

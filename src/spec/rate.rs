@@ -41,6 +41,12 @@ impl fmt::Display for Rate {
     }
 }
 
+/// The longest period a rate may name: longer ones limit nothing useful, and
+/// the limiter's arithmetic has bounds.
+const MAX_PERIOD: std::time::Duration = std::time::Duration::from_secs(86_400);
+/// The largest count per period.
+const MAX_COUNT: u32 = 100_000;
+
 const EXPECTED: &str = "expected a rate such as `30/s`, `20/min`, `100/h` or `5/10s` (a count, `/`, a unit or a duration)";
 
 impl FromStr for Rate {
@@ -65,8 +71,13 @@ impl FromStr for Rate {
             "h" | "hour" => Duration::from_secs(3600),
             other => other.parse().map_err(|_| format!("`{s}`: {EXPECTED}"))?,
         };
-        if per.get().is_zero() {
-            return Err(format!("`{s}`: the period must be longer than 0s"));
+        if per.get().is_zero() || per.get() > MAX_PERIOD {
+            return Err(format!(
+                "`{s}`: the period must be longer than 0s and at most a day"
+            ));
+        }
+        if count > MAX_COUNT {
+            return Err(format!("`{s}`: at most {MAX_COUNT} per period"));
         }
         Ok(Rate { count, per })
     }
@@ -115,7 +126,16 @@ mod tests {
             assert_eq!(r.to_string(), shown);
             assert_eq!(r.period().as_millis(), period_ms, "{text}");
         }
-        for bad in ["30", "0/s", "x/s", "3/fortnight", "3/0s"] {
+        for bad in [
+            "30",
+            "0/s",
+            "x/s",
+            "3/fortnight",
+            "3/0s",
+            "1/600y",
+            "1000000/s",
+            "1/2d",
+        ] {
             assert!(bad.parse::<Rate>().is_err(), "{bad}");
         }
     }

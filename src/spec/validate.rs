@@ -14,6 +14,9 @@ use super::{
     Spec, StatusSet, TcpSpec, Template, expr,
 };
 
+/// The shortest secret that may authenticate button presses from Telegram or Slack.
+pub const MIN_CALLBACK_SECRET: usize = 16;
+
 /// The longest name a resource may have, as for a DNS label.
 pub const MAX_NAME_LEN: usize = 63;
 
@@ -582,17 +585,26 @@ fn channel(c: &mut Channel, pos: &Positions, errors: &mut Errors) {
         .as_ref()
         .and_then(|t| t.webhook_secret.as_deref())
     {
-        // Telegram's rule for `secret_token`; the value is a secret: not echoed.
-        let ok = (1..=256).contains(&secret.len())
+        // Telegram's rule for `secret_token`, and long enough not to be guessed;
+        // the value is a secret: not echoed.
+        let ok = (MIN_CALLBACK_SECRET..=256).contains(&secret.len())
             && secret
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !ok {
             errors.push((
                 pos.value("/telegram/webhook_secret"),
-                "`telegram.webhook_secret`: Telegram accepts 1 to 256 characters of A-Z, a-z, 0-9, `_` and `-`".into(),
+                format!("`telegram.webhook_secret`: use {MIN_CALLBACK_SECRET} to 256 characters of A-Z, a-z, 0-9, `_` and `-` (Telegram's rule, and long enough not to be guessed)"),
             ));
         }
+    }
+    if let Some(secret) = c.slack.as_ref().and_then(|s| s.signing_secret.as_deref())
+        && secret.len() < MIN_CALLBACK_SECRET
+    {
+        errors.push((
+            pos.value("/slack/signing_secret"),
+            format!("`slack.signing_secret`: too short to prove anything; copy the app's signing secret (Basic Information → App Credentials), at least {MIN_CALLBACK_SECRET} characters"),
+        ));
     }
     if let Some(ca) = c.email.as_ref().and_then(|e| e.ca.as_deref())
         && !ca.contains("-----BEGIN CERTIFICATE-----")

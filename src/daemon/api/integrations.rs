@@ -175,6 +175,37 @@ async fn telegram_update(
         .await;
         return Ok(axum::Json(json!({"ok": true})));
     };
+    let chat = match query.pointer("/message/chat/id") {
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let message_id = query
+        .pointer("/message/message_id")
+        .and_then(Value::as_i64)
+        .map(|m| m.to_string());
+    // A client can send any button data: act only on the incident the pressed
+    // message was about, as recorded when it was sent.
+    let sent = match (&chat, &message_id) {
+        (Some(chat), Some(m)) => state
+            .store
+            .sent_message(tenant_id, name.clone(), chat.clone(), m.clone())
+            .await
+            .ok()
+            .flatten(),
+        _ => None,
+    };
+    if sent.as_ref().and_then(|s| s.incident_id) != Some(id) {
+        answer(
+            &client,
+            spec,
+            &callback_id,
+            "This button does not belong to a message uptimeping sent about that incident",
+            timeout,
+        )
+        .await;
+        return Ok(axum::Json(json!({"ok": true})));
+    }
     let incident = match act(&state, tenant_id, action, id, &actor).await {
         Ok(incident) => incident,
         Err(why) => {
@@ -190,15 +221,6 @@ async fn telegram_update(
         timeout,
     )
     .await;
-    let chat = match query.pointer("/message/chat/id") {
-        Some(Value::Number(n)) => Some(n.to_string()),
-        Some(Value::String(s)) => Some(s.clone()),
-        _ => None,
-    };
-    let message_id = query
-        .pointer("/message/message_id")
-        .and_then(Value::as_i64)
-        .map(|m| m.to_string());
     if let (Some(chat), Some(message_id)) = (chat, message_id) {
         edit_telegram(
             &state,
@@ -295,7 +317,12 @@ pub fn slack_signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
 }
 
 fn verify_slack(spec: &SlackSpec, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
-    let secret = spec.signing_secret.as_deref().ok_or_else(refused)?;
+    // An empty secret would let anyone sign: treat it as none.
+    let secret = spec
+        .signing_secret
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(refused)?;
     let header = |name: &str| {
         headers
             .get(name)
@@ -304,7 +331,7 @@ fn verify_slack(spec: &SlackSpec, headers: &HeaderMap, body: &[u8]) -> Result<()
     };
     let timestamp = header("x-slack-request-timestamp");
     let at: i64 = timestamp.trim().parse().map_err(|_| refused())?;
-    if (chrono::Utc::now().timestamp() - at).abs() > SLACK_MAX_AGE_SECS {
+    if chrono::Utc::now().timestamp().abs_diff(at) > SLACK_MAX_AGE_SECS.unsigned_abs() {
         return Err(ApiError::unauthorized(
             "the request timestamp is more than 5 minutes away from now",
         ));

@@ -68,11 +68,14 @@ impl Limits {
         }
     }
 
-    /// The limits a message of `tenant` through `channel` is under, most specific first.
+    /// The limits a message of `tenant` through `channel` is under, shared ones first:
+    /// a limit that admits spends its allowance even when a later one refuses, and
+    /// a shared limit loses least by that (one message of many a second), whereas a
+    /// channel's own slow limit would wait a whole period again.
     fn keys(&self, tenant: i64, channel: &Channel) -> Vec<(String, Rate)> {
         let mut out = Vec::new();
-        if let Some(rate) = channel.rate_limit {
-            out.push((format!("channel/{tenant}/{}", channel.name), rate));
+        if let Some(rate) = self.inner.tenant {
+            out.push((format!("tenant/{tenant}"), rate));
         }
         // The provider counts per account, whichever channel or tenant uses it.
         let account = match (channel.channel_type, &channel.telegram, &channel.slack) {
@@ -84,8 +87,8 @@ impl Limits {
             let id = hex::encode(&Sha256::digest(secret.as_bytes())[..8]);
             out.push((format!("{}/{id}", channel.channel_type.as_str()), rate));
         }
-        if let Some(rate) = self.inner.tenant {
-            out.push((format!("tenant/{tenant}"), rate));
+        if let Some(rate) = channel.rate_limit {
+            out.push((format!("channel/{tenant}/{}", channel.name), rate));
         }
         out
     }

@@ -204,9 +204,16 @@ impl<'a> Renderer<'a> {
         source: &str,
         format: Format,
     ) -> Result<String, DeliveryError> {
+        if let Some(why) = crate::spec::template::refusal(source) {
+            return Err(DeliveryError::config(format!(
+                "template `{name}`: `{path}` {why}"
+            )));
+        }
         let env = environment(format);
         let ctx = minijinja::Value::from(minijinja::value::Serde(&self.context));
-        env.render_named_str(&format!("{name}.{path}"), source, ctx)
+        let full = format!("{name}.{path}");
+        env.template_from_named_str(&full, source)
+            .and_then(|t| crate::spec::template::render_bounded(&t, ctx))
             .map_err(|e| {
                 DeliveryError::config(format!(
                     "template `{name}`: `{path}` {}",

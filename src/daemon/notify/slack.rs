@@ -90,9 +90,11 @@ pub fn body(
     {
         blocks.push(actions);
     }
+    // The top-level text (notifications, and clients without blocks) is mrkdwn too.
+    let plain = md(subject);
     Ok(json!({
-        "text": subject,
-        "attachments": [{"color": colour, "fallback": subject, "blocks": blocks}],
+        "text": plain,
+        "attachments": [{"color": colour, "fallback": plain, "blocks": blocks}],
     }))
 }
 

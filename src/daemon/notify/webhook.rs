@@ -221,15 +221,15 @@ pub async fn send_bytes(
         .ok_or_else(|| DeliveryError::config("webhook: the URL is not a valid http(s) URL"))?;
     let headers = headers(spec, key, event, &bytes, content_type)?;
     let request = client.request(method, url).headers(headers).body(bytes);
-    exchange_within(timeout, request, "webhook").await.map(drop)
+    exchange_within(timeout, request, "webhook").await
 }
 
-/// [`exchange`] bounded by `timeout`.
+/// [`exchange`] bounded by `timeout`, for receivers whose answer is not needed.
 pub(super) async fn exchange_within(
     timeout: Duration,
     request: reqwest::RequestBuilder,
     label: &str,
-) -> Result<Vec<u8>, DeliveryError> {
+) -> Result<(), DeliveryError> {
     match tokio::time::timeout(timeout, exchange(request, label)).await {
         Ok(outcome) => outcome,
         Err(_) => Err(DeliveryError::new(
@@ -239,30 +239,17 @@ pub(super) async fn exchange_within(
     }
 }
 
-/// The largest successful answer read: providers answer with a small JSON document.
-const ANSWER_CAP: usize = 64 * 1024;
-
-/// Sends `request`; a 2xx answer gives its body (up to [`ANSWER_CAP`] bytes), any
-/// other status an error in `label`'s words with `Retry-After` when given.
-pub(super) async fn exchange(
-    request: reqwest::RequestBuilder,
-    label: &str,
-) -> Result<Vec<u8>, DeliveryError> {
+/// Sends `request`; a 2xx is success at once, its body unread (the message was
+/// taken, and an answer that breaks off must not make it be sent again); any other
+/// status is an error in `label`'s words, with `Retry-After` when given.
+async fn exchange(request: reqwest::RequestBuilder, label: &str) -> Result<(), DeliveryError> {
     let mut response = request
         .send()
         .await
         .map_err(|e| transport_error(e, label))?;
     let status = response.status();
     if status.is_success() {
-        let mut answer = Vec::new();
-        while answer.len() < ANSWER_CAP {
-            match response.chunk().await {
-                Ok(Some(chunk)) => answer.extend_from_slice(&chunk),
-                Ok(None) => break,
-                Err(e) => return Err(transport_error(e, label)),
-            }
-        }
-        return Ok(answer);
+        return Ok(());
     }
     let retry_after = response
         .headers()

@@ -308,7 +308,7 @@ fn stored_check(c: &Connection, tenant: i64, name: &str) -> Result<Option<Check>
 
 /// Why the alerts of `check` are held back at `now` (Unix ms), if they are: a
 /// maintenance window covering it, or a check it depends on being down (its last
-/// run failed, or it has an incident open).
+/// run failed, or it has an incident open; unless it is paused or disabled).
 pub fn hold_reason(c: &Connection, tenant: i64, check: &Check, now: i64) -> Result<Option<String>> {
     let at = to_time(now);
     let mut stmt = c.prepare_cached(
@@ -327,9 +327,14 @@ pub fn hold_reason(c: &Connection, tenant: i64, check: &Check, now: i64) -> Resu
         }
     }
     for dep in &check.depends_on {
+        // A paused or disabled dependency says nothing about now: it holds nothing.
         let down: bool = c.query_row(
-            "SELECT EXISTS(SELECT 1 FROM incidents WHERE tenant_id = ?1 AND check_name = ?2 AND status != 'resolved')
-                 OR EXISTS(SELECT 1 FROM check_state WHERE tenant_id = ?1 AND name = ?2 AND last_up = 0)",
+            "SELECT EXISTS(SELECT 1 FROM check_state s
+                 JOIN resources r ON r.tenant_id = s.tenant_id AND r.kind = 'Check' AND r.name = s.name
+                 WHERE s.tenant_id = ?1 AND s.name = ?2 AND s.paused = 0
+                   AND coalesce(json_extract(r.spec, '$.enabled'), 1) = 1
+                   AND (s.last_up = 0 OR EXISTS(SELECT 1 FROM incidents i
+                        WHERE i.tenant_id = ?1 AND i.check_name = ?2 AND i.status != 'resolved')))",
             params![tenant, dep],
             |r| r.get(0),
         )?;

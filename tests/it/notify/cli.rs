@@ -37,7 +37,7 @@ fn channels_test_sends_through_every_provider_and_get_masks_secrets() {
     let (slack, hook) = (Receiver::start(), Receiver::start());
     let (mailbox, smtp_port) = smtp_server(None);
     let yaml = format!(
-        "kind: Channel\nname: tg\ntype: telegram\ntelegram: {{bot_token: \"42:SECRET-TOKEN\", chat_id: \"-1001\", api_url: \"{bot_url}\", webhook_secret: hush-hush}}\n---\n\
+        "kind: Channel\nname: tg\ntype: telegram\ntelegram: {{bot_token: \"42:SECRET-TOKEN\", chat_id: \"-1001\", api_url: \"{bot_url}\", webhook_secret: hush-hush-hush-hush}}\n---\n\
 kind: Channel\nname: slack\ntype: slack\nslack: {{webhook_url: \"{}\"}}\n---\n\
 kind: Channel\nname: mail\ntype: email\nemail: {{smtp_host: 127.0.0.1, smtp_port: {smtp_port}, security: none, from: alerts@example.com, to: [a@example.com, b@example.com]}}\n---\n\
 kind: Channel\nname: hook\ntype: webhook\nwebhook: {{url: \"{}\"}}\n",

@@ -238,3 +238,19 @@ async fn reminders_repeat_until_acknowledged_and_resolution_can_be_quiet() {
         "no reminders once acknowledged; no message on resolving"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_dependency_holds_nothing_back() {
+    let db = Db::new().await;
+    db.webhook("http://127.0.0.1:9/hook", json!({})).await;
+    let gateway = alerting(&db, "gateway", json!({"failure_threshold": 1})).await;
+    let api = alerting(&db, "api", json!({"depends_on": ["gateway"]})).await;
+    record(&db, &gateway, failure("gateway")).await;
+    // Someone is working on the gateway and paused it: it says nothing about now.
+    db.store
+        .set_paused(db.tenant, "gateway".into(), true)
+        .await
+        .expect("pause");
+    let id = fail_twice(&db, &api).await;
+    assert_eq!(queued(&db, id).await, ["opened"]);
+}

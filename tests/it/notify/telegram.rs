@@ -133,7 +133,13 @@ async fn telegram_channel(db: &Db, name: &str, api_url: &str, extra: Value) {
 async fn send_message_escapes_values_for_html_and_markdown_v2() {
     let (api, url) = bot_api(Vec::new()).await;
     let db = Db::new().await;
-    telegram_channel(&db, "tg-html", &url, json!({"webhook_secret": "s3cret"})).await;
+    telegram_channel(
+        &db,
+        "tg-html",
+        &url,
+        json!({"webhook_secret": "s3cret-s3cret-s3cret"}),
+    )
+    .await;
     telegram_channel(&db, "tg-md", &url, json!({"parse_mode": "MarkdownV2"})).await;
     let check = check_on(&db, &["tg-html", "tg-md"]).await;
     let mut result = failure("pay_ments.api");
@@ -238,7 +244,7 @@ async fn a_refused_message_fails_with_telegrams_words() {
 
 fn setup_yaml(target: &Target, bot_url: &str) -> String {
     format!(
-        "kind: Check\nname: shop\ntype: http\ntarget: {}\nschedule: 1h\nalert: {{channels: [tg], failure_threshold: 1}}\n---\nkind: Channel\nname: tg\ntype: telegram\ntelegram: {{bot_token: \"42:XYZ\", chat_id: \"-1001\", api_url: \"{bot_url}\", webhook_secret: tg-secret-77}}\n",
+        "kind: Check\nname: shop\ntype: http\ntarget: {}\nschedule: 1h\nalert: {{channels: [tg], failure_threshold: 1}}\n---\nkind: Channel\nname: tg\ntype: telegram\ntelegram: {{bot_token: \"42:XYZ\", chat_id: \"-1001\", api_url: \"{bot_url}\", webhook_secret: tg-secret-77-tg-secret-77}}\n",
         target.url()
     )
 }
@@ -297,7 +303,7 @@ fn a_button_press_acknowledges_the_incident_and_edits_the_message() {
     assert_eq!(before["status"], "open");
     assert_eq!(api.calls().len(), 1);
 
-    let (status, body) = post_update(&d, Some("tg-secret-77"), &update);
+    let (status, body) = post_update(&d, Some("tg-secret-77-tg-secret-77"), &update);
     assert_eq!((status, body), (200, json!({"ok": true})));
     let after = d.get(&format!("/api/v1/incidents/{incident}"));
     assert_eq!(after["status"], "acknowledged");
@@ -334,7 +340,7 @@ fn a_button_press_acknowledges_the_incident_and_edits_the_message() {
     );
 
     // Pressing Acknowledge again says why nothing happened.
-    let (status, _) = post_update(&d, Some("tg-secret-77"), &update);
+    let (status, _) = post_update(&d, Some("tg-secret-77-tg-secret-77"), &update);
     assert_eq!(status, 200);
     let answered = api.calls_to("answerCallbackQuery");
     assert_eq!(
@@ -347,7 +353,7 @@ fn a_button_press_acknowledges_the_incident_and_edits_the_message() {
     let resolve = json!({"update_id": 9002, "callback_query": {
         "id": "cb-2", "from": {"id": 5151}, "data": format!("resolve:{incident}"),
         "message": {"message_id": message_id, "chat": {"id": -1001}, "text": "as shown"}}});
-    let (status, _) = post_update(&d, Some("tg-secret-77"), &resolve);
+    let (status, _) = post_update(&d, Some("tg-secret-77-tg-secret-77"), &resolve);
     assert_eq!(status, 200);
     let after = d.get(&format!("/api/v1/incidents/{incident}"));
     assert_eq!(after["status"], "resolved");

@@ -70,6 +70,28 @@ webhook:
     );
 }
 
+#[test]
+fn templates_that_could_grow_without_bound_are_refused_at_validate() {
+    let yaml = "\
+kind: Template
+name: greedy
+subject: ok
+text: |
+  {{ check.name }}
+  {% macro twice(s) %}{{ twice(s ~ s) }}{% endmacro %}
+html: \"{{ 'x' * 100000000 }}\"
+";
+    let files = Files::new(&[("t.yaml", yaml)]);
+    let run = files.run(&["validate", "-f", "t.yaml"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "t.yaml:5:3: template `greedy` field `text`, line 2: macros are not allowed in notification templates (they can build text without bound); compute values in the check or use filters\n\
+         t.yaml:7:7: template `greedy` field `html`, line 1: the `*` and `**` operators are not allowed in notification templates (they can build text without bound); compute values in the check or use filters\n\
+         uptimeping: 2 problems in the check files; fix them and run again\n"
+    );
+}
+
 fn cli(d: &Daemon, files: &Files, args: &[&str]) -> Run {
     let out = uptimeping()
         .args(args)
@@ -201,7 +223,7 @@ email: {smtp_host: smtp.example.com, from: a@example.com, to: [b@example.com], c
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert_eq!(
         run.stderr,
-        "channels.yaml:4:60: `telegram.webhook_secret`: Telegram accepts 1 to 256 characters of A-Z, a-z, 0-9, `_` and `-`\n\
+        "channels.yaml:4:60: `telegram.webhook_secret`: use 16 to 256 characters of A-Z, a-z, 0-9, `_` and `-` (Telegram's rule, and long enough not to be guessed)\n\
          channels.yaml:9:84: `email.ca`: give CA certificates in PEM (`-----BEGIN CERTIFICATE-----`)\n\
          uptimeping: 2 problems in the check files; fix them and run again\n"
     );
