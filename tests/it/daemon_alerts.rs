@@ -188,6 +188,7 @@ fn a_daemon_killed_mid_burst_sends_the_rest_after_restart_once_per_key() {
     // Only a message in flight at the moment of the kill can arrive twice (the
     // receiver drops it by its key): at most one per concurrent delivery.
     let repeated = hooks.len() - CHECKS;
+    eprintln!("killed after {before} of {CHECKS} sent; {repeated} sent again after the restart");
     assert!(
         repeated <= uptimeping::daemon::notify::CONCURRENCY,
         "{repeated} repeated"

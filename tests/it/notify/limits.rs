@@ -89,6 +89,10 @@ async fn a_burst_of_500_incidents_is_paced_by_the_channel_limit_and_none_is_lost
     // 400 more at 10 ms apart take at least 4 s.
     let first = *times.iter().min().unwrap();
     let last = *times.iter().max().unwrap();
+    eprintln!(
+        "{INCIDENTS} messages in {:?}; at most {most_in_a_second} within one second",
+        last.duration_since(first)
+    );
     assert!(
         last.duration_since(first) >= Duration::from_millis(3_900),
         "{INCIDENTS} messages in {:?}",
