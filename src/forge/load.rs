@@ -52,6 +52,140 @@ impl fmt::Display for Warning {
     }
 }
 
+/// How deeply `{`, `[` and `<` may nest in a `.proto` source. Real files stay far
+/// below; protox interprets option values recursively, so a source nested
+/// thousands deep would overflow the stack instead of failing.
+pub const MAX_NESTING: usize = 64;
+
+/// Where `source` first nests brackets deeper than [`MAX_NESTING`], outside
+/// strings and comments: the 1-based line and column of the bracket.
+pub fn too_deep(source: &str) -> Option<(usize, usize)> {
+    let mut depth = 0usize;
+    let (mut line, mut col) = (1usize, 0usize);
+    let mut chars = source.chars().peekable();
+    let advance = |c: char, line: &mut usize, col: &mut usize| {
+        if c == '\n' {
+            *line += 1;
+            *col = 0;
+        } else {
+            *col += 1;
+        }
+    };
+    while let Some(c) = chars.next() {
+        advance(c, &mut line, &mut col);
+        match c {
+            '/' if chars.peek() == Some(&'/') => {
+                while let Some(&n) = chars.peek() {
+                    if n == '\n' {
+                        break;
+                    }
+                    advance(n, &mut line, &mut col);
+                    chars.next();
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                advance('*', &mut line, &mut col);
+                let mut prev = '\0';
+                for n in chars.by_ref() {
+                    advance(n, &mut line, &mut col);
+                    if prev == '*' && n == '/' {
+                        break;
+                    }
+                    prev = n;
+                }
+            }
+            '"' | '\'' => {
+                while let Some(n) = chars.next() {
+                    advance(n, &mut line, &mut col);
+                    if n == '\\' {
+                        if let Some(e) = chars.next() {
+                            advance(e, &mut line, &mut col);
+                        }
+                    } else if n == c || n == '\n' {
+                        break;
+                    }
+                }
+            }
+            '{' | '[' | '<' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some((line, col));
+                }
+            }
+            '}' | ']' | '>' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// [`too_deep`] as an error about the file `name`.
+pub fn check_nesting(name: &str, source: &str) -> Result<(), ProtoError> {
+    match too_deep(source) {
+        None => Ok(()),
+        Some((line, column)) => Err(ProtoError {
+            file: name.to_string(),
+            line,
+            column,
+            message: format!(
+                "brackets nest more than {MAX_NESTING} levels deep here; flatten the option value or message"
+            ),
+        }),
+    }
+}
+
+/// Shared between a [`Guarded`] resolver and its caller: why it refused a file.
+pub type Refusal = std::sync::Arc<std::sync::Mutex<Option<ProtoError>>>;
+
+/// Gives a file's text by import name.
+type Peek = Box<dyn Fn(&str) -> Option<String>>;
+
+/// A file resolver that refuses sources nested too deeply ([`check_nesting`])
+/// before protox parses and compiles them. `peek` gives a file's text by import
+/// name, when it is one of the caller's; the refusal is kept in `refused`.
+pub struct Guarded<R> {
+    inner: R,
+    peek: Peek,
+    refused: Refusal,
+}
+
+impl<R> Guarded<R> {
+    pub fn new(inner: R, peek: impl Fn(&str) -> Option<String> + 'static) -> Self {
+        Guarded {
+            inner,
+            peek: Box::new(peek),
+            refused: Refusal::default(),
+        }
+    }
+
+    pub fn refusal(&self) -> Refusal {
+        self.refused.clone()
+    }
+}
+
+/// Takes the refusal out of `refused`, if the compile failed because of one.
+pub fn refused(refused: &Refusal) -> Option<ProtoError> {
+    refused.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
+
+impl<R: protox::file::FileResolver> protox::file::FileResolver for Guarded<R> {
+    fn resolve_path(&self, path: &Path) -> Option<String> {
+        self.inner.resolve_path(path)
+    }
+
+    fn open_file(&self, name: &str) -> Result<protox::file::File, protox::Error> {
+        if let Some(text) = (self.peek)(name)
+            && let Err(e) = check_nesting(name, &text)
+        {
+            let message = e.to_string();
+            *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+            return Err(protox::Error::new(std::io::Error::other(message)));
+        }
+        self.inner.open_file(name)
+    }
+}
+
 /// Compiled protos: the pool, the root files by import name, and the source of
 /// every file that is not a well-known type.
 #[derive(Debug, Clone)]
@@ -297,14 +431,22 @@ pub fn from_disk(
             None => name.to_string(),
         }
     };
-    let mut compiler = protox::Compiler::new(&includes).map_err(|e| {
-        error(e, &shown, &|n| {
-            locate(n).and_then(|(_, p)| std::fs::read_to_string(p).ok())
-        })
-    })?;
+    let mut chain = protox::file::ChainFileResolver::new();
+    for dir in &includes {
+        chain.add(protox::file::IncludeFileResolver::new(dir.clone()));
+    }
+    chain.add(protox::file::GoogleFileResolver::new());
+    let dirs = includes.clone();
+    let guarded = Guarded::new(chain, move |name| read_under(&dirs, name));
+    let refusal = guarded.refusal();
+    let mut compiler = protox::Compiler::with_file_resolver(guarded);
     compiler.include_imports(true).include_source_info(true);
     let names: Vec<&str> = roots.iter().map(String::as_str).collect();
     compiler.open_files(names).map_err(|e| {
+        if let Some(mut e) = refused(&refusal) {
+            e.file = shown(&e.file);
+            return e;
+        }
         error(e, &shown, &|n| {
             locate(n).and_then(|(_, p)| std::fs::read_to_string(p).ok())
         })
@@ -344,6 +486,9 @@ pub fn from_memory(
     roots: &[String],
     files: &BTreeMap<String, String>,
 ) -> Result<Protos, ProtoError> {
+    for (name, source) in files {
+        check_nesting(name, source)?;
+    }
     let mut resolver = protox::file::ChainFileResolver::new();
     resolver.add(Memory(files.clone()));
     resolver.add(protox::file::GoogleFileResolver::new());
@@ -365,6 +510,16 @@ pub fn from_memory(
         display: BTreeMap::new(),
         include_of: BTreeMap::new(),
     })
+}
+
+/// The text of the file `name` under the first of `dirs` that has it, when it
+/// is not too large to be a `.proto` file (protox refuses those itself).
+pub fn read_under(dirs: &[PathBuf], name: &str) -> Option<String> {
+    let path = dirs.iter().map(|d| d.join(name)).find(|p| p.is_file())?;
+    if std::fs::metadata(&path).ok()?.len() > MAX_FILE_BYTES {
+        return None;
+    }
+    std::fs::read_to_string(path).ok()
 }
 
 struct Memory(BTreeMap<String, String>);
@@ -422,5 +577,30 @@ fn error(
         line,
         column,
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_counts_brackets_outside_strings_and_comments() {
+        let deep = format!("message M {{\n  option (x) = {};\n}}", "{ a ".repeat(70));
+        // Line 2: `  option (x) = ` is 15 columns, then `{ a ` repeats; the 65th
+        // level opens at 16 + 63 * 4.
+        assert_eq!(too_deep(&deep), Some((2, 16 + 63 * 4)));
+        let quiet = format!(
+            "// {}\n/* {} */ message M {{ string s = 1 [default = \"{}\\\"{{\"]; }} '{}'",
+            "{".repeat(100),
+            "[".repeat(100),
+            "<".repeat(100),
+            "{".repeat(100)
+        );
+        assert_eq!(too_deep(&quiet), None);
+        assert_eq!(too_deep(&"{}".repeat(1000)), None);
+        let err = check_nesting("a.proto", &deep).unwrap_err();
+        assert_eq!((err.line, err.column), (2, 268));
+        assert!(err.to_string().starts_with("a.proto:2:268: "), "{err}");
     }
 }

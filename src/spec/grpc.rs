@@ -163,7 +163,17 @@ pub fn read_sources(
     let dir = path.parent().unwrap_or(base_dir).to_path_buf();
     let mut includes = vec![dir];
     includes.extend(import_paths.iter().map(|p| base_dir.join(p)));
-    let mut compiler = protox::Compiler::new(&includes).map_err(|e| e.to_string())?;
+    // Sources nested too deeply are refused before protox recurses into them.
+    let mut chain = protox::file::ChainFileResolver::new();
+    for dir in &includes {
+        chain.add(protox::file::IncludeFileResolver::new(dir.clone()));
+    }
+    chain.add(protox::file::GoogleFileResolver::new());
+    let dirs = includes.clone();
+    let guarded = crate::forge::load::Guarded::new(chain, move |name| {
+        crate::forge::load::read_under(&dirs, name)
+    });
+    let mut compiler = protox::Compiler::with_file_resolver(guarded);
     compiler.include_imports(true);
     compiler.open_file(&path).map_err(|e| e.to_string())?;
     let mut files = BTreeMap::new();
@@ -251,6 +261,9 @@ pub fn compile(
     let cache = cache();
     if let Some(pool) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Ok(pool.clone());
+    }
+    for (name, source) in files {
+        crate::forge::load::check_nesting(name, source).map_err(|e| e.to_string())?;
     }
     let mut resolver = protox::file::ChainFileResolver::new();
     resolver.add(Sources(files.clone()));

@@ -436,3 +436,59 @@ fn forge_help_has_examples() {
         assert!(run.stdout.contains("Examples:"), "{args:?}");
     }
 }
+
+/// A proto whose custom option value nests `depth` messages deep, on line 5.
+pub fn deep_option_proto(depth: usize) -> String {
+    format!(
+        "syntax = \"proto2\";\npackage deep;\nimport \"google/protobuf/descriptor.proto\";\n\
+         message N {{ optional N a = 1; }} extend google.protobuf.MessageOptions {{ optional N my = 50000; }}\n\
+         message R {{ option (my) = {}{}; }}\n\
+         service S {{ rpc Get(R) returns (R); }}\n",
+        "{ a ".repeat(depth),
+        "} ".repeat(depth)
+    )
+}
+
+#[test]
+fn deeply_nested_option_values_are_refused_not_a_crash() {
+    let deep = deep_option_proto(2000);
+    // Brackets in comments and strings do not count.
+    let shallow = format!(
+        "syntax = \"proto3\";\npackage ok;\n// {}\nmessage M {{ string s = 1 [json_name = \"{}\"]; }}\n",
+        "{".repeat(500),
+        "[".repeat(500)
+    );
+    let check = "kind: Check\nname: deep\ntype: grpc\ntarget: localhost:1\nschedule: 1m\n\
+                 grpc:\n  proto: api/deep.proto\n  service: deep.S\n  method: Get\n";
+    let dir = Files::new(&[
+        ("api/deep.proto", &deep),
+        ("api/ok.proto", &shallow),
+        ("check.yaml", check),
+    ]);
+    let run = dir.run(&[
+        "forge",
+        "validate",
+        "--proto",
+        "api/deep.proto",
+        "-I",
+        "api",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("api/deep.proto:5:") && run.stderr.contains("nest more than 64 levels"),
+        "{}",
+        run.stderr
+    );
+    let run = dir.run(&["forge", "generate", "--proto", "api/deep.proto"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let run = dir.run(&["forge", "validate", "--proto", "api/ok.proto"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // A check's proto is guarded the same way.
+    let run = dir.run(&["validate", "-f", "check.yaml"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("deep.proto:5:") && run.stderr.contains("nest more than 64"),
+        "{}",
+        run.stderr
+    );
+}

@@ -113,3 +113,27 @@ fn bad_protos_and_bad_requests_are_json_errors() {
     );
     assert_eq!(status, 401, "{body}");
 }
+
+#[test]
+fn deeply_nested_protos_are_refused_and_the_daemon_lives_on() {
+    let daemon = Daemon::start(&[]);
+    let deep = crate::forge::deep_option_proto(2000);
+    let (status, body) = daemon.call(
+        "POST",
+        "/api/v1/forge/generate",
+        Some(&json!({"files": {"deep.proto": deep}})),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_proto");
+    let detail = body["error"]["details"][0].as_str().unwrap();
+    assert!(
+        detail.starts_with("deep.proto:5:") && detail.contains("nest more than 64"),
+        "{body}"
+    );
+    // Still answering.
+    let res = daemon.post(
+        "/api/v1/forge/generate",
+        &json!({"files": corpus_sources(), "health": false}),
+    );
+    assert!(!res["files"].as_array().unwrap().is_empty(), "{res}");
+}
