@@ -10,6 +10,18 @@ pub const MAX_DEPTH: usize = 4;
 /// How often one message type may appear on the path from the root, so that a
 /// recursive message shows its recursion once and stops.
 const MAX_REPEATS: usize = 2;
+/// How many fields, list items and map entries one sample holds at most: wide
+/// messages nested a few levels deep would otherwise multiply into megabytes.
+/// Fields past the budget are left out, in definition order, so the same
+/// descriptors always give the same sample.
+pub const MAX_ENTRIES: usize = 500;
+
+/// The walk's state: the message types on the path from the root, and how
+/// many entries may still be added.
+struct Walk {
+    stack: Vec<String>,
+    left: usize,
+}
 
 /// A sample value with the comments of its fields.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,11 +55,14 @@ impl Node {
 
 /// The sample for a request message.
 pub fn message(desc: &MessageDescriptor) -> Node {
-    let mut stack = Vec::new();
-    sample_message(desc, &mut stack).unwrap_or(Node::Map(Vec::new()))
+    let mut walk = Walk {
+        stack: Vec::new(),
+        left: MAX_ENTRIES,
+    };
+    sample_message(desc, &mut walk).unwrap_or(Node::Map(Vec::new()))
 }
 
-fn sample_message(desc: &MessageDescriptor, stack: &mut Vec<String>) -> Option<Node> {
+fn sample_message(desc: &MessageDescriptor, walk: &mut Walk) -> Option<Node> {
     // An `Any` is only its JSON form, or left out: its fields are not JSON.
     if desc.full_name() == "google.protobuf.Any" {
         return any(desc.parent_pool());
@@ -56,12 +71,17 @@ fn sample_message(desc: &MessageDescriptor, stack: &mut Vec<String>) -> Option<N
         return Some(wkt);
     }
     let name = desc.full_name().to_string();
-    if stack.len() >= MAX_DEPTH || stack.iter().filter(|s| **s == name).count() >= MAX_REPEATS {
+    if walk.stack.len() >= MAX_DEPTH
+        || walk.stack.iter().filter(|s| **s == name).count() >= MAX_REPEATS
+    {
         return None;
     }
-    stack.push(name);
+    walk.stack.push(name);
     let mut entries = Vec::new();
     for field in desc.fields() {
+        if walk.left == 0 {
+            break;
+        }
         // Only the first member of a oneof: the others would replace it.
         if let Some(oneof) = field.containing_oneof()
             && !oneof.is_synthetic()
@@ -72,7 +92,9 @@ fn sample_message(desc: &MessageDescriptor, stack: &mut Vec<String>) -> Option<N
         {
             continue;
         }
-        let Some(value) = sample_field(&field, stack) else {
+        // Taken before the value, so the fields inside it count against what is left.
+        walk.left -= 1;
+        let Some(value) = sample_field(&field, walk) else {
             continue;
         };
         entries.push(Entry {
@@ -81,11 +103,11 @@ fn sample_message(desc: &MessageDescriptor, stack: &mut Vec<String>) -> Option<N
             comment: super::load::comment(&desc.parent_file(), field.path()),
         });
     }
-    stack.pop();
+    walk.stack.pop();
     Some(Node::Map(entries))
 }
 
-fn sample_field(field: &FieldDescriptor, stack: &mut Vec<String>) -> Option<Node> {
+fn sample_field(field: &FieldDescriptor, walk: &mut Walk) -> Option<Node> {
     if field.is_map() {
         let Kind::Message(entry) = field.kind() else {
             return None;
@@ -95,14 +117,16 @@ fn sample_field(field: &FieldDescriptor, stack: &mut Vec<String>) -> Option<Node
             Kind::Bool => "true".to_string(),
             _ => "1".to_string(),
         };
-        let value = sample_kind(&entry.map_entry_value_field().kind(), stack)?;
+        // The entry's key is one more entry.
+        walk.left = walk.left.saturating_sub(1);
+        let value = sample_kind(&entry.map_entry_value_field().kind(), walk)?;
         return Some(Node::Map(vec![Entry {
             key,
             value,
             comment: Vec::new(),
         }]));
     }
-    let value = sample_kind(&field.kind(), stack)?;
+    let value = sample_kind(&field.kind(), walk)?;
     if field.is_list() {
         Some(Node::List(vec![value]))
     } else {
@@ -110,7 +134,7 @@ fn sample_field(field: &FieldDescriptor, stack: &mut Vec<String>) -> Option<Node
     }
 }
 
-fn sample_kind(kind: &Kind, stack: &mut Vec<String>) -> Option<Node> {
+fn sample_kind(kind: &Kind, walk: &mut Walk) -> Option<Node> {
     let v = match kind {
         Kind::Double | Kind::Float => json!(1.5),
         Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 | Kind::Uint32 | Kind::Fixed32 => json!(1),
@@ -130,7 +154,7 @@ fn sample_kind(kind: &Kind, stack: &mut Vec<String>) -> Option<Node> {
                 json!(value.name())
             }
         }
-        Kind::Message(m) => return sample_message(m, stack),
+        Kind::Message(m) => return sample_message(m, walk),
     };
     Some(Node::Scalar(v))
 }
@@ -257,6 +281,35 @@ mod tests {
             node,
             serde_json::json!({"next": {}, "kids": [{}], "named": {"key": {}}})
         );
+    }
+
+    fn count(v: &Value) -> usize {
+        match v {
+            Value::Object(m) => m.len() + m.values().map(count).sum::<usize>(),
+            Value::Array(a) => a.iter().map(count).sum(),
+            _ => 0,
+        }
+    }
+
+    #[test]
+    fn wide_nested_messages_stay_within_the_entry_budget() {
+        let fields = |ty: &str| {
+            (1..=30)
+                .map(|i| format!("{ty} f{i} = {i};"))
+                .collect::<String>()
+        };
+        let source = format!(
+            "syntax = \"proto3\"; package t;\nmessage A {{ {} }} message B {{ {} }} message C {{ {} }}",
+            fields("B"),
+            fields("C"),
+            fields("string")
+        );
+        let json = sample_of(&source, "t.A");
+        let n = count(&json);
+        assert!(n <= MAX_ENTRIES, "{n} entries");
+        // The budget is spent in definition order: the first fields are whole.
+        assert_eq!(json["f1"]["f1"]["f30"], "example");
+        assert_eq!(json, sample_of(&source, "t.A"), "the same every time");
     }
 
     #[test]
