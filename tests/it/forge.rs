@@ -291,9 +291,9 @@ fn filters_choose_services_and_methods() {
     );
     assert!(
         run.stdout
-            .contains("name: acme-payments-v1-payments-get-status\n")
+            .contains("name: \"acme-payments-v1-payments-get-status\"\n")
     );
-    assert!(run.stdout.contains("schedule: 30s\n"));
+    assert!(run.stdout.contains("schedule: \"30s\"\n"));
     assert!(!run.stdout.contains("health: true"));
 
     // A short service name; the health check stays without --method.
@@ -491,4 +491,39 @@ fn deeply_nested_option_values_are_refused_not_a_crash() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn names_that_look_like_yaml_values_stay_strings() {
+    let dir = Files::new(&[(
+        "api/odd.proto",
+        "syntax = \"proto3\";\npackage odd;\nmessage M {}\n\
+         service Null { rpc null(M) returns (M); rpc true(M) returns (M); rpc FALSE(M) returns (M); }\n\
+         service _1e { rpc _5(M) returns (M); }\n",
+    )]);
+    let run = dir.run(&[
+        "forge",
+        "generate",
+        "--proto",
+        "api/odd.proto",
+        "-o",
+        "checks",
+        "--interval",
+        "1m",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = std::fs::read_to_string(dir.join("checks/null.yaml")).unwrap();
+    for needle in [
+        "method: \"null\"\n",
+        "method: \"true\"\n",
+        "method: \"FALSE\"\n",
+        "service: \"odd.Null\"\n",
+        "schedule: \"1m\"\n",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    let text = std::fs::read_to_string(dir.join("checks/1e.yaml")).unwrap();
+    assert!(text.contains("name: \"1e-5\"\n"), "{text}");
+    let run = dir.run(&["validate", "-f", "checks"]);
+    assert_eq!(run.code, 0, "{run:?}");
 }

@@ -45,7 +45,10 @@ fn the_api_generates_the_same_checks_as_the_command_line() {
     assert_eq!(valid.code, 0, "{valid:?}");
     // The same names and requests the command line produces for these files.
     let text = files[0]["content"].as_str().unwrap();
-    assert!(text.contains("name: payments-create-payment\n"), "{text}");
+    assert!(
+        text.contains("name: \"payments-create-payment\"\n"),
+        "{text}"
+    );
     assert!(
         text.contains("proto: \"../protos/acme/payments/v1/payments.proto\""),
         "{text}"

@@ -88,7 +88,7 @@ fn interactive_prompts_choose_preview_and_write() {
     assert!(screen.contains("# ---- well-known.yaml ----"), "{screen}");
     let text = std::fs::read_to_string(dir.join("inter/well-known.yaml")).unwrap();
     assert!(text.contains("target: \"10.0.0.7:9000\""), "{text}");
-    assert!(text.contains("schedule: 30s"), "{text}");
+    assert!(text.contains("schedule: \"30s\""), "{text}");
     assert!(!text.contains("health: true"), "{text}");
     assert!(!text.contains("acme.payments"), "{text}");
     let valid = dir.run(&["validate", "-f", "inter"]);
