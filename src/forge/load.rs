@@ -295,9 +295,10 @@ pub fn comment(file: &FileDescriptor, path: &[i32]) -> Vec<String> {
         .as_deref()
         .or(loc.trailing_comments.as_deref())
         .unwrap_or_default();
-    let mut lines: Vec<String> = text
-        .lines()
+    let mut lines: Vec<String> = comment_lines(text)
+        .into_iter()
         .map(|l| {
+            let l = l.as_str();
             let l = l.trim_end();
             let l = l.strip_prefix(' ').unwrap_or(l);
             // Block comments keep their leading `*` on continuation lines.
@@ -318,6 +319,21 @@ pub fn comment(file: &FileDescriptor, path: &[i32]) -> Vec<String> {
         lines.pop();
     }
     lines
+}
+
+/// `text` split into lines at every line break a reader might see (`\n`,
+/// `\r\n`, a lone `\r`, U+2028, U+2029), with other control characters and
+/// byte order marks dropped: comments end up in YAML comments and Rust doc
+/// comments, where any of them could end the comment early.
+pub fn comment_lines(text: &str) -> Vec<String> {
+    text.replace("\r\n", "\n")
+        .split(['\n', '\r', '\u{2028}', '\u{2029}'])
+        .map(|l| {
+            l.chars()
+                .filter(|c| *c == '\t' || !(c.is_control() || *c == '\u{feff}'))
+                .collect()
+        })
+        .collect()
 }
 
 /// Lexically normalised absolute form of `p` (no file system access, so paths
@@ -583,6 +599,14 @@ fn error(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comments_split_at_every_line_break_and_lose_control_characters() {
+        assert_eq!(
+            comment_lines("\u{feff}Returns the status.\renabled: false\r\nnext\u{2028}x\u{7}y\tz"),
+            ["Returns the status.", "enabled: false", "next", "xy\tz"]
+        );
+    }
 
     #[test]
     fn nesting_counts_brackets_outside_strings_and_comments() {

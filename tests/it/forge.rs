@@ -527,3 +527,46 @@ fn names_that_look_like_yaml_values_stay_strings() {
     let run = dir.run(&["validate", "-f", "checks"]);
     assert_eq!(run.code, 0, "{run:?}");
 }
+
+#[test]
+fn carriage_returns_in_comments_stay_inside_the_comment() {
+    let dir = Files::new(&[(
+        "api/cr.proto",
+        "syntax = \"proto3\";\npackage cr;\nmessage M {\n  // The id.\u{feff}\rid: 7\n  string id = 1;\n}\n\
+         service S {\n  // Returns the status.\renabled: false\n  rpc Get(M) returns (M);\n}\n",
+    )]);
+    let run = dir.run(&[
+        "forge",
+        "generate",
+        "--proto",
+        "api/cr.proto",
+        "-o",
+        "checks",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = std::fs::read_to_string(dir.join("checks/s.yaml")).unwrap();
+    assert!(!text.contains('\r'), "{text:?}");
+    assert!(
+        text.contains("# Returns the status.\n# enabled: false\n"),
+        "{text}"
+    );
+    assert!(text.contains("    # id: 7\n"), "{text}");
+    let run = dir.run(&["validate", "-f", "checks", "-o", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stdout.contains("enabled"), "{}", run.stdout);
+
+    let run = dir.run(&[
+        "forge",
+        "generate",
+        "--proto",
+        "api/cr.proto",
+        "--lang",
+        "rust",
+        "-o",
+        "crate",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let client = std::fs::read_to_string(dir.join("crate/src/client.rs")).unwrap();
+    assert!(!client.contains('\r'), "{client:?}");
+    assert!(client.contains("/// enabled: false"), "{client}");
+}

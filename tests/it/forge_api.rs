@@ -98,6 +98,14 @@ fn bad_protos_and_bad_requests_are_json_errors() {
             "nothing to generate",
         ),
         (
+            json!({"files": {"a\nkind: x.proto": "syntax = \"proto3\";"}}),
+            "not a relative import name",
+        ),
+        (
+            json!({"files": {"c:\\x.proto": "syntax = \"proto3\";"}}),
+            "not a relative import name",
+        ),
+        (
             json!({"files": corpus_sources(), "colour": "red"}),
             "unknown field `colour`",
         ),
@@ -139,4 +147,23 @@ fn deeply_nested_protos_are_refused_and_the_daemon_lives_on() {
         &json!({"files": corpus_sources(), "health": false}),
     );
     assert!(!res["files"].as_array().unwrap().is_empty(), "{res}");
+}
+
+#[test]
+fn repeated_roots_give_one_file_each() {
+    let daemon = Daemon::start(&[]);
+    let root = "acme/inventory/v1/inventory.proto";
+    let res = daemon.post(
+        "/api/v1/forge/generate",
+        &json!({"files": corpus_sources(), "roots": [root, root]}),
+    );
+    let files = res["files"].as_array().unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(names, ["inventory.yaml", "payments.yaml"], "{res}");
+    let text = files[0]["content"].as_str().unwrap();
+    assert_eq!(
+        text.matches("name: \"inventory-health\"").count(),
+        1,
+        "{text}"
+    );
 }
