@@ -357,6 +357,18 @@ pub fn absolute(p: &Path) -> PathBuf {
     out
 }
 
+/// The deepest directory holding both files, when there is one below the root.
+fn common_parent(a: &Path, b: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for (x, y) in a.parent()?.components().zip(b.parent()?.components()) {
+        if x != y {
+            break;
+        }
+        out.push(x);
+    }
+    (out.components().count() > 1).then_some(out)
+}
+
 /// `target` relative to the directory `base`, both absolute, with `/` separators.
 pub fn relative(target: &Path, base: &Path) -> String {
     let t: Vec<_> = target.components().collect();
@@ -395,6 +407,7 @@ pub fn from_disk(
     }
     let mut roots = Vec::new();
     let mut display = BTreeMap::new();
+    let mut seen: BTreeMap<String, (PathBuf, PathBuf)> = BTreeMap::new();
     for p in protos {
         let abs = absolute(p);
         let Some(dir) = includes.iter().find(|i| abs.starts_with(i)) else {
@@ -425,10 +438,26 @@ pub fn from_disk(
                 });
             }
         }
-        display.insert(name.clone(), p.display().to_string());
-        if !roots.contains(&name) {
-            roots.push(name);
+        if let Some((other, other_abs)) = seen.get(&name) {
+            if *other_abs != abs {
+                return Err(ProtoError {
+                    file: p.display().to_string(),
+                    line: 0,
+                    column: 0,
+                    message: format!(
+                        "its import name `{name}` is also that of `{}`, so only one of them could be compiled; give a common parent directory with -I (e.g. -I {}) so that their names differ",
+                        other.display(),
+                        common_parent(&abs, other_abs)
+                            .map(|c| relative(&c, &std::env::current_dir().unwrap_or_default()))
+                            .unwrap_or_else(|| "DIR".into())
+                    ),
+                });
+            }
+            continue;
         }
+        seen.insert(name.clone(), (p.clone(), abs.clone()));
+        display.insert(name.clone(), p.display().to_string());
+        roots.push(name);
     }
     let cwd = std::env::current_dir().unwrap_or_default();
     let locate = |name: &str| -> Option<(usize, PathBuf)> {

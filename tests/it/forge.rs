@@ -570,3 +570,34 @@ fn carriage_returns_in_comments_stay_inside_the_comment() {
     assert!(!client.contains('\r'), "{client:?}");
     assert!(client.contains("/// enabled: false"), "{client}");
 }
+
+#[test]
+fn two_files_with_the_same_import_name_are_refused() {
+    let proto = |pkg: &str| {
+        format!(
+            "syntax = \"proto3\";\npackage {pkg};\nmessage M {{}}\nservice S {{ rpc Get(M) returns (M); }}\n"
+        )
+    };
+    let dir = Files::new(&[("p/a/x.proto", &proto("a")), ("p/b/x.proto", &proto("b"))]);
+    let run = dir.run(&["forge", "generate", "--proto", "p/a/x.proto", "p/b/x.proto"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("p/b/x.proto: its import name `x.proto` is also that of `p/a/x.proto`")
+            && run.stderr.contains("-I p"),
+        "{}",
+        run.stderr
+    );
+    // With the common parent as import path, both are generated.
+    let run = dir.run(&[
+        "forge",
+        "generate",
+        "--proto",
+        "p/a/x.proto",
+        "p/b/x.proto",
+        "-I",
+        "p",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("service: \"a.S\"") && run.stdout.contains("service: \"b.S\""));
+}
