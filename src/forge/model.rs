@@ -89,6 +89,7 @@ pub fn build(protos: &Protos, filter: &Filter) -> Result<Vec<Service>, String> {
         *short_count.entry(kebab(s.name())).or_default() += 1;
     }
     let mut used = BTreeSet::new();
+    let mut slugs = BTreeSet::new();
     let mut out = Vec::new();
     for s in &all {
         let short = kebab(s.name());
@@ -103,6 +104,10 @@ pub fn build(protos: &Protos, filter: &Filter) -> Result<Vec<Service>, String> {
         } else {
             slug
         };
+        // Different names can give the same words (`a.b.C`, `a_b.C`), and file
+        // names have a length limit: slugs are made unique and short as check
+        // names are.
+        let slug = unique(&slug, s.full_name(), &mut slugs);
         let health_check = unique(&format!("{slug}-health"), s.full_name(), &mut used);
         let mut methods = Vec::new();
         for m in s.methods() {
@@ -340,6 +345,40 @@ mod tests {
         assert_eq!(snake("GetStatus"), "get_status");
         assert_eq!(snake("ListV2Items"), "list_v2_items");
         assert_eq!(camel("create_payment_request"), "CreatePaymentRequest");
+    }
+
+    fn services_of(files: &[(&str, &str)]) -> Vec<Service> {
+        let files: BTreeMap<String, String> = files
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+        let roots: Vec<String> = files.keys().cloned().collect();
+        let protos = crate::forge::load::from_memory(&roots, &files).expect("compiles");
+        build(&protos, &Filter::default()).expect("builds")
+    }
+
+    #[test]
+    fn slugs_are_unique_and_short() {
+        let service = |pkg: &str, name: &str| {
+            format!(
+                "syntax = \"proto3\"; package {pkg}; message M {{}}\n\
+                 service {name} {{ rpc Get(M) returns (M); }}"
+            )
+        };
+        let long = "VeryLong".repeat(40);
+        let services = services_of(&[
+            ("a.proto", &service("a.b", "C")),
+            ("b.proto", &service("a_b", "C")),
+            ("c.proto", &service("x", &long)),
+        ]);
+        let slugs: Vec<&str> = services.iter().map(|s| s.slug.as_str()).collect();
+        assert_eq!(slugs[0], "a-b-c");
+        assert_ne!(slugs[0], slugs[1]);
+        assert!(slugs[1].starts_with("a-b-c-"), "{slugs:?}");
+        assert!(slugs[2].len() <= MAX_NAME_LEN, "{slugs:?}");
+        for s in &services {
+            assert!(s.health_check.len() <= MAX_NAME_LEN);
+        }
     }
 
     #[test]
