@@ -409,9 +409,10 @@ fn refs(protos: &Protos, includes: &[PathBuf], given: &[PathBuf], base: &Path) -
             (name.clone(), load::relative(&dir.join(name), base))
         })
         .collect();
-    // Without -I, each file's own directory is where its imports are, which is
-    // where `grpc.proto` looks first anyway.
-    let import_paths = if given.is_empty() {
+    // Without -I, each file's directory is an import path. With one file (or
+    // one directory) that is where `grpc.proto` looks first anyway; with
+    // several, a file may import one from another directory, so all are given.
+    let import_paths = if given.is_empty() && includes.len() <= 1 {
         Vec::new()
     } else {
         includes.iter().map(|i| load::relative(i, base)).collect()

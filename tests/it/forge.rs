@@ -601,3 +601,31 @@ fn two_files_with_the_same_import_name_are_refused() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("service: \"a.S\"") && run.stdout.contains("service: \"b.S\""));
 }
+
+#[test]
+fn files_from_several_directories_without_import_paths_validate() {
+    let dir = Files::new(&[
+        (
+            "p/a/x.proto",
+            "syntax = \"proto3\";\npackage a;\nimport \"y.proto\";\nservice S { rpc Get(b.M) returns (b.M); }\n",
+        ),
+        (
+            "p/b/y.proto",
+            "syntax = \"proto3\";\npackage b;\nmessage M { string id = 1; }\n",
+        ),
+    ]);
+    let run = dir.run(&[
+        "forge",
+        "generate",
+        "--proto",
+        "p/a/x.proto",
+        "p/b/y.proto",
+        "-o",
+        "checks",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = std::fs::read_to_string(dir.join("checks/s.yaml")).unwrap();
+    assert!(text.contains("    - \"../p/b\"\n"), "{text}");
+    let run = dir.run(&["validate", "-f", "checks"]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
