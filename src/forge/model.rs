@@ -123,7 +123,7 @@ pub fn build(protos: &Protos, filter: &Filter) -> Result<Vec<Service>, String> {
             if unsupported(&m).is_some() {
                 continue;
             }
-            let node = sample::message(&m.input());
+            let node = sample::message(&m.input(), &s.parent_file());
             methods.push(Method {
                 name: m.name().to_string(),
                 path: format!("{}/{}", s.full_name(), m.name()),

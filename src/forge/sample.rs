@@ -2,7 +2,9 @@
 //! gets a plausible value in proto3 JSON form, so the same request is the same
 //! in YAML, in the API's answer and in generated Rust.
 
-use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
+use std::collections::BTreeSet;
+
+use prost_reflect::{FieldDescriptor, FileDescriptor, Kind, MessageDescriptor};
 use serde_json::{Value, json};
 
 /// How many messages deep a sample goes; deeper message fields are left out.
@@ -21,6 +23,8 @@ pub const MAX_ENTRIES: usize = 500;
 struct Walk {
     stack: Vec<String>,
     left: usize,
+    /// The files a check of the method compiles: its file and what that imports.
+    closure: BTreeSet<String>,
 }
 
 /// A sample value with the comments of its fields.
@@ -53,11 +57,20 @@ impl Node {
     }
 }
 
-/// The sample for a request message.
-pub fn message(desc: &MessageDescriptor) -> Node {
+/// The sample for a request message of a method defined in `file`: an `Any`
+/// only holds types that `file` imports, as a check compiles nothing else.
+pub fn message(desc: &MessageDescriptor, file: &FileDescriptor) -> Node {
+    let mut closure = BTreeSet::new();
+    let mut todo = vec![file.clone()];
+    while let Some(f) = todo.pop() {
+        if closure.insert(f.name().to_string()) {
+            todo.extend(f.dependencies());
+        }
+    }
     let mut walk = Walk {
         stack: Vec::new(),
         left: MAX_ENTRIES,
+        closure,
     };
     sample_message(desc, &mut walk).unwrap_or(Node::Map(Vec::new()))
 }
@@ -65,7 +78,7 @@ pub fn message(desc: &MessageDescriptor) -> Node {
 fn sample_message(desc: &MessageDescriptor, walk: &mut Walk) -> Option<Node> {
     // An `Any` is only its JSON form, or left out: its fields are not JSON.
     if desc.full_name() == "google.protobuf.Any" {
-        return any(desc.parent_pool());
+        return any(desc, &walk.closure);
     }
     if let Some(wkt) = well_known(desc) {
         return Some(wkt);
@@ -184,16 +197,21 @@ fn well_known(desc: &MessageDescriptor) -> Option<Node> {
     }
 }
 
-/// An `Any` must name a type the reader knows: a well-known type the protos
-/// already import, or nothing when none is there.
-fn any(pool: &DescriptorPool) -> Option<Node> {
+/// An `Any` must name a type the reader knows: a well-known type the method's
+/// file already imports (`closure`), or nothing when none is there.
+fn any(desc: &MessageDescriptor, closure: &BTreeSet<String>) -> Option<Node> {
+    let pool = desc.parent_pool();
+    let known = |name: &str| {
+        pool.get_message_by_name(name)
+            .is_some_and(|m| closure.contains(m.parent_file().name()))
+    };
     let pick = [
         ("google.protobuf.Duration", json!("30s")),
         ("google.protobuf.Timestamp", json!("2024-01-01T00:00:00Z")),
         ("google.protobuf.StringValue", json!("example")),
     ]
     .into_iter()
-    .find(|(name, _)| pool.get_message_by_name(name).is_some());
+    .find(|(name, _)| known(name));
     if let Some((name, value)) = pick {
         return Some(Node::Map(vec![
             Entry {
@@ -208,7 +226,7 @@ fn any(pool: &DescriptorPool) -> Option<Node> {
             },
         ]));
     }
-    pool.get_message_by_name("google.protobuf.Empty").map(|_| {
+    known("google.protobuf.Empty").then(|| {
         Node::Map(vec![Entry {
             key: "@type".into(),
             value: Node::Scalar(json!("type.googleapis.com/google.protobuf.Empty")),
@@ -228,7 +246,7 @@ mod tests {
         let files = BTreeMap::from([("t.proto".to_string(), source.to_string())]);
         let protos = from_memory(&["t.proto".to_string()], &files).expect("compiles");
         let desc = protos.pool.get_message_by_name(message).expect("message");
-        let json = super::message(&desc).to_json();
+        let json = super::message(&desc, &desc.parent_file()).to_json();
         // Whatever is sampled must be a valid message of its type.
         prost_reflect::DynamicMessage::deserialize(desc, json.clone()).expect("valid sample");
         json
@@ -241,6 +259,29 @@ mod tests {
              message M { google.protobuf.Any detail = 1; string id = 2; }",
             "t.M",
         );
+        assert_eq!(json, serde_json::json!({"id": "example"}));
+    }
+
+    #[test]
+    fn an_any_holds_only_types_the_methods_file_imports() {
+        // Another file in the pool imports Timestamp; the method's file does not.
+        let files = BTreeMap::from([
+            (
+                "t.proto".to_string(),
+                "syntax = \"proto3\"; package t; import \"google/protobuf/any.proto\";\n\
+                 message M { google.protobuf.Any detail = 1; string id = 2; }"
+                    .to_string(),
+            ),
+            (
+                "u.proto".to_string(),
+                "syntax = \"proto3\"; package u; import \"google/protobuf/timestamp.proto\";\n\
+                 message N { google.protobuf.Timestamp at = 1; }"
+                    .to_string(),
+            ),
+        ]);
+        let protos = from_memory(&["t.proto".into(), "u.proto".into()], &files).expect("compiles");
+        let desc = protos.pool.get_message_by_name("t.M").expect("message");
+        let json = super::message(&desc, &desc.parent_file()).to_json();
         assert_eq!(json, serde_json::json!({"id": "example"}));
     }
 
