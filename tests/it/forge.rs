@@ -629,3 +629,30 @@ fn files_from_several_directories_without_import_paths_validate() {
     let run = dir.run(&["validate", "-f", "checks"]);
     assert_eq!(run.code, 0, "{run:?}");
 }
+
+#[test]
+fn methods_taking_a_well_known_type_validate() {
+    let dir = Files::new(&[(
+        "api/wk.proto",
+        "syntax = \"proto3\";\npackage wk;\nimport \"google/protobuf/any.proto\";\n\
+         import \"google/protobuf/struct.proto\";\nimport \"google/protobuf/duration.proto\";\n\
+         service S {\n  rpc TakeAny(google.protobuf.Any) returns (google.protobuf.Struct);\n\
+           rpc TakeStruct(google.protobuf.Struct) returns (google.protobuf.Struct);\n}\n",
+    )]);
+    let run = dir.run(&[
+        "forge",
+        "generate",
+        "--proto",
+        "api/wk.proto",
+        "-o",
+        "checks",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = std::fs::read_to_string(dir.join("checks/s.yaml")).unwrap();
+    assert!(
+        text.contains("\"@type\": \"type.googleapis.com/google.protobuf.Duration\""),
+        "{text}"
+    );
+    let run = dir.run(&["validate", "-f", "checks"]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
