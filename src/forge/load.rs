@@ -393,6 +393,19 @@ pub fn from_disk(
     protos: &[PathBuf],
     includes: &[PathBuf],
 ) -> Result<(Protos, Vec<PathBuf>), ProtoError> {
+    for dir in includes {
+        let problem = match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => continue,
+            Ok(_) => "not a directory".to_string(),
+            Err(e) => e.to_string(),
+        };
+        return Err(ProtoError {
+            file: dir.display().to_string(),
+            line: 0,
+            column: 0,
+            message: format!("import path (-I): {problem}"),
+        });
+    }
     let mut includes: Vec<PathBuf> = includes.iter().map(|i| absolute(i)).collect();
     if includes.is_empty() {
         for p in protos {

@@ -138,6 +138,7 @@ fn validate_places_errors_at_file_line_and_column() {
             "syntax = \"proto3\";\npackage y;\nimport \"nowhere/z.proto\";\n",
         ),
         ("api/syntax.proto", "syntax = \"proto3\";\nmessage {\n"),
+        ("elsewhere/keep.txt", ""),
     ]);
     let run = dir.run(&["forge", "validate", "--proto", "api/bad.proto", "-I", "api"]);
     assert_eq!(run.code, 1);
@@ -655,4 +656,34 @@ fn methods_taking_a_well_known_type_validate() {
     );
     let run = dir.run(&["validate", "-f", "checks"]);
     assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn missing_template_and_import_directories_are_errors() {
+    let dir = corpus();
+    let run = generate(&dir, &["--template-dir", "no-such-templates"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("template directory `no-such-templates`"),
+        "{}",
+        run.stderr
+    );
+    let run = generate(&dir, &["--template-dir", ROOTS[0]]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("is not a directory"), "{}", run.stderr);
+    let run = generate(&dir, &["-I", "no-such-dir"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("no-such-dir: import path (-I):"),
+        "{}",
+        run.stderr
+    );
+    let run = generate(&dir, &["-I", ROOTS[0]]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("import path (-I): not a directory"),
+        "{}",
+        run.stderr
+    );
 }
