@@ -432,6 +432,15 @@ pub fn from_disk(
             });
         };
         let name = relative(&abs, dir);
+        // The name is written into comments of the generated files.
+        if name.chars().any(char::is_control) {
+            return Err(ProtoError {
+                file: p.display().to_string().escape_debug().to_string(),
+                line: 0,
+                column: 0,
+                message: "the file's name has control characters; rename it".into(),
+            });
+        }
         match std::fs::metadata(&abs) {
             Ok(m) if m.len() > MAX_FILE_BYTES => {
                 return Err(ProtoError {

@@ -687,3 +687,19 @@ fn missing_template_and_import_directories_are_errors() {
         run.stderr
     );
 }
+
+#[test]
+fn a_proto_whose_name_holds_a_line_break_is_refused() {
+    let dir = Files::new(&[(
+        "api/x\nkind: y.proto",
+        "syntax = \"proto3\";\npackage x;\nmessage M {}\nservice S { rpc Get(M) returns (M); }\n",
+    )]);
+    let run = dir.run(&["forge", "generate", "--proto", "api/x\nkind: y.proto"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("api/x\\nkind: y.proto: the file's name has control characters"),
+        "{}",
+        run.stderr
+    );
+}
