@@ -289,3 +289,25 @@ impl protox::file::FileResolver for Sources {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_sources_nested_too_deep_are_refused() {
+        let source = format!(
+            "syntax = \"proto2\";\nimport \"google/protobuf/descriptor.proto\";\n\
+             message N {{ optional N a = 1; }} extend google.protobuf.MessageOptions {{ optional N my = 50000; }}\n\
+             message R {{ option (my) = {}{}; }}\n",
+            "{ a ".repeat(2000),
+            "} ".repeat(2000)
+        );
+        let files = BTreeMap::from([("deep.proto".to_string(), source)]);
+        let err = compile("deep.proto", &files).unwrap_err();
+        assert!(
+            err.starts_with("deep.proto:4:") && err.contains("nest more than 64"),
+            "{err}"
+        );
+    }
+}
