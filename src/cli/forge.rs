@@ -232,6 +232,9 @@ struct GenerateArgs {
     /// preview, then write; every choice has a flag too.
     #[arg(long)]
     interactive: bool,
+    /// Set by the prompts: no method was chosen, only health checks are wanted.
+    #[arg(skip)]
+    no_methods: bool,
 }
 
 impl GenerateArgs {
@@ -257,7 +260,12 @@ impl GenerateArgs {
             services: self.services.clone(),
             methods: self.methods.clone(),
         };
-        let services = model::build(&protos, &filter).map_err(|e| anyhow::anyhow!(e))?;
+        let mut services = model::build(&protos, &filter).map_err(|e| anyhow::anyhow!(e))?;
+        if self.no_methods {
+            for s in &mut services {
+                s.methods.clear();
+            }
+        }
         let settings = Settings {
             target: self.target.clone(),
             schedule: self.interval.clone(),
@@ -358,6 +366,7 @@ impl GenerateArgs {
                 .filter(|m| self.methods.iter().any(|w| *w == m.name || *w == m.path))
                 .map(|m| m.path.clone())
                 .collect(),
+            no_methods: false,
             health: !self.no_health,
             target: self.target.clone(),
             interval: self.interval.clone(),
@@ -368,6 +377,7 @@ impl GenerateArgs {
         forge::interactive::ask(&all, &mut answers).map_err(|e| anyhow::anyhow!(e))?;
         self.services = answers.services;
         self.methods = answers.methods;
+        self.no_methods = answers.no_methods;
         self.target = answers.target;
         self.interval = answers.interval;
         self.timeout = answers.timeout;
@@ -409,9 +419,10 @@ fn refs(protos: &Protos, includes: &[PathBuf], given: &[PathBuf], base: &Path) -
             (name.clone(), load::relative(&dir.join(name), base))
         })
         .collect();
-    // Without -I, each file's own directory is where its imports are, which is
-    // where `grpc.proto` looks first anyway.
-    let import_paths = if given.is_empty() {
+    // Without -I, each file's directory is an import path. With one file (or
+    // one directory) that is where `grpc.proto` looks first anyway; with
+    // several, a file may import one from another directory, so all are given.
+    let import_paths = if given.is_empty() && includes.len() <= 1 {
         Vec::new()
     } else {
         includes.iter().map(|i| load::relative(i, base)).collect()

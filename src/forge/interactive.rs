@@ -16,6 +16,8 @@ pub struct Answers {
     /// `package.Service/Method` of the methods chosen; empty when all of the
     /// chosen services' methods are.
     pub methods: Vec<String>,
+    /// No method was chosen: only the health checks are generated.
+    pub no_methods: bool,
     pub health: bool,
     pub target: String,
     pub interval: String,
@@ -82,17 +84,25 @@ pub fn ask(all: &[Service], answers: &mut Answers) -> Result<(), String> {
             .defaults(&defaults)
             .interact_on(&term)
             .map_err(prompt_error)?;
-        answers.methods = if picked.len() == methods.len() {
+        answers.no_methods = picked.is_empty();
+        answers.methods = if picked.len() == methods.len() || picked.is_empty() {
             Vec::new()
         } else {
             picked.iter().map(|&i| methods[i].to_string()).collect()
         };
     }
-    answers.health = Confirm::new()
-        .with_prompt("A health check per service?")
-        .default(answers.health)
-        .interact_on(&term)
-        .map_err(prompt_error)?;
+    if answers.no_methods {
+        // Nothing else would be generated: the health checks are the point.
+        term.write_line("No method chosen: only a health check per service.")
+            .map_err(|e| e.to_string())?;
+        answers.health = true;
+    } else {
+        answers.health = Confirm::new()
+            .with_prompt("A health check per service?")
+            .default(answers.health)
+            .interact_on(&term)
+            .map_err(prompt_error)?;
+    }
     answers.target = Input::<String>::new()
         .with_prompt("Target (host:port)")
         .default(answers.target.clone())

@@ -52,6 +52,140 @@ impl fmt::Display for Warning {
     }
 }
 
+/// How deeply `{`, `[` and `<` may nest in a `.proto` source. Real files stay far
+/// below; protox interprets option values recursively, so a source nested
+/// thousands deep would overflow the stack instead of failing.
+pub const MAX_NESTING: usize = 64;
+
+/// Where `source` first nests brackets deeper than [`MAX_NESTING`], outside
+/// strings and comments: the 1-based line and column of the bracket.
+pub fn too_deep(source: &str) -> Option<(usize, usize)> {
+    let mut depth = 0usize;
+    let (mut line, mut col) = (1usize, 0usize);
+    let mut chars = source.chars().peekable();
+    let advance = |c: char, line: &mut usize, col: &mut usize| {
+        if c == '\n' {
+            *line += 1;
+            *col = 0;
+        } else {
+            *col += 1;
+        }
+    };
+    while let Some(c) = chars.next() {
+        advance(c, &mut line, &mut col);
+        match c {
+            '/' if chars.peek() == Some(&'/') => {
+                while let Some(&n) = chars.peek() {
+                    if n == '\n' {
+                        break;
+                    }
+                    advance(n, &mut line, &mut col);
+                    chars.next();
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                advance('*', &mut line, &mut col);
+                let mut prev = '\0';
+                for n in chars.by_ref() {
+                    advance(n, &mut line, &mut col);
+                    if prev == '*' && n == '/' {
+                        break;
+                    }
+                    prev = n;
+                }
+            }
+            '"' | '\'' => {
+                while let Some(n) = chars.next() {
+                    advance(n, &mut line, &mut col);
+                    if n == '\\' {
+                        if let Some(e) = chars.next() {
+                            advance(e, &mut line, &mut col);
+                        }
+                    } else if n == c || n == '\n' {
+                        break;
+                    }
+                }
+            }
+            '{' | '[' | '<' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some((line, col));
+                }
+            }
+            '}' | ']' | '>' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// [`too_deep`] as an error about the file `name`.
+pub fn check_nesting(name: &str, source: &str) -> Result<(), ProtoError> {
+    match too_deep(source) {
+        None => Ok(()),
+        Some((line, column)) => Err(ProtoError {
+            file: name.to_string(),
+            line,
+            column,
+            message: format!(
+                "brackets nest more than {MAX_NESTING} levels deep here; flatten the option value or message"
+            ),
+        }),
+    }
+}
+
+/// Shared between a [`Guarded`] resolver and its caller: why it refused a file.
+pub type Refusal = std::sync::Arc<std::sync::Mutex<Option<ProtoError>>>;
+
+/// Gives a file's text by import name.
+type Peek = Box<dyn Fn(&str) -> Option<String>>;
+
+/// A file resolver that refuses sources nested too deeply ([`check_nesting`])
+/// before protox parses and compiles them. `peek` gives a file's text by import
+/// name, when it is one of the caller's; the refusal is kept in `refused`.
+pub struct Guarded<R> {
+    inner: R,
+    peek: Peek,
+    refused: Refusal,
+}
+
+impl<R> Guarded<R> {
+    pub fn new(inner: R, peek: impl Fn(&str) -> Option<String> + 'static) -> Self {
+        Guarded {
+            inner,
+            peek: Box::new(peek),
+            refused: Refusal::default(),
+        }
+    }
+
+    pub fn refusal(&self) -> Refusal {
+        self.refused.clone()
+    }
+}
+
+/// Takes the refusal out of `refused`, if the compile failed because of one.
+pub fn refused(refused: &Refusal) -> Option<ProtoError> {
+    refused.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
+
+impl<R: protox::file::FileResolver> protox::file::FileResolver for Guarded<R> {
+    fn resolve_path(&self, path: &Path) -> Option<String> {
+        self.inner.resolve_path(path)
+    }
+
+    fn open_file(&self, name: &str) -> Result<protox::file::File, protox::Error> {
+        if let Some(text) = (self.peek)(name)
+            && let Err(e) = check_nesting(name, &text)
+        {
+            let message = e.to_string();
+            *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+            return Err(protox::Error::new(std::io::Error::other(message)));
+        }
+        self.inner.open_file(name)
+    }
+}
+
 /// Compiled protos: the pool, the root files by import name, and the source of
 /// every file that is not a well-known type.
 #[derive(Debug, Clone)]
@@ -161,9 +295,10 @@ pub fn comment(file: &FileDescriptor, path: &[i32]) -> Vec<String> {
         .as_deref()
         .or(loc.trailing_comments.as_deref())
         .unwrap_or_default();
-    let mut lines: Vec<String> = text
-        .lines()
+    let mut lines: Vec<String> = comment_lines(text)
+        .into_iter()
         .map(|l| {
+            let l = l.as_str();
             let l = l.trim_end();
             let l = l.strip_prefix(' ').unwrap_or(l);
             // Block comments keep their leading `*` on continuation lines.
@@ -186,6 +321,21 @@ pub fn comment(file: &FileDescriptor, path: &[i32]) -> Vec<String> {
     lines
 }
 
+/// `text` split into lines at every line break a reader might see (`\n`,
+/// `\r\n`, a lone `\r`, U+2028, U+2029), with other control characters and
+/// byte order marks dropped: comments end up in YAML comments and Rust doc
+/// comments, where any of them could end the comment early.
+pub fn comment_lines(text: &str) -> Vec<String> {
+    text.replace("\r\n", "\n")
+        .split(['\n', '\r', '\u{2028}', '\u{2029}'])
+        .map(|l| {
+            l.chars()
+                .filter(|c| *c == '\t' || !(c.is_control() || *c == '\u{feff}'))
+                .collect()
+        })
+        .collect()
+}
+
 /// Lexically normalised absolute form of `p` (no file system access, so paths
 /// that do not exist yet work too).
 pub fn absolute(p: &Path) -> PathBuf {
@@ -205,6 +355,18 @@ pub fn absolute(p: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// The deepest directory holding both files, when there is one below the root.
+fn common_parent(a: &Path, b: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for (x, y) in a.parent()?.components().zip(b.parent()?.components()) {
+        if x != y {
+            break;
+        }
+        out.push(x);
+    }
+    (out.components().count() > 1).then_some(out)
 }
 
 /// `target` relative to the directory `base`, both absolute, with `/` separators.
@@ -231,6 +393,19 @@ pub fn from_disk(
     protos: &[PathBuf],
     includes: &[PathBuf],
 ) -> Result<(Protos, Vec<PathBuf>), ProtoError> {
+    for dir in includes {
+        let problem = match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => continue,
+            Ok(_) => "not a directory".to_string(),
+            Err(e) => e.to_string(),
+        };
+        return Err(ProtoError {
+            file: dir.display().to_string(),
+            line: 0,
+            column: 0,
+            message: format!("import path (-I): {problem}"),
+        });
+    }
     let mut includes: Vec<PathBuf> = includes.iter().map(|i| absolute(i)).collect();
     if includes.is_empty() {
         for p in protos {
@@ -245,6 +420,7 @@ pub fn from_disk(
     }
     let mut roots = Vec::new();
     let mut display = BTreeMap::new();
+    let mut seen: BTreeMap<String, (PathBuf, PathBuf)> = BTreeMap::new();
     for p in protos {
         let abs = absolute(p);
         let Some(dir) = includes.iter().find(|i| abs.starts_with(i)) else {
@@ -256,6 +432,15 @@ pub fn from_disk(
             });
         };
         let name = relative(&abs, dir);
+        // The name is written into comments of the generated files.
+        if name.chars().any(char::is_control) {
+            return Err(ProtoError {
+                file: p.display().to_string().escape_debug().to_string(),
+                line: 0,
+                column: 0,
+                message: "the file's name has control characters; rename it".into(),
+            });
+        }
         match std::fs::metadata(&abs) {
             Ok(m) if m.len() > MAX_FILE_BYTES => {
                 return Err(ProtoError {
@@ -275,10 +460,26 @@ pub fn from_disk(
                 });
             }
         }
-        display.insert(name.clone(), p.display().to_string());
-        if !roots.contains(&name) {
-            roots.push(name);
+        if let Some((other, other_abs)) = seen.get(&name) {
+            if *other_abs != abs {
+                return Err(ProtoError {
+                    file: p.display().to_string(),
+                    line: 0,
+                    column: 0,
+                    message: format!(
+                        "its import name `{name}` is also that of `{}`, so only one of them could be compiled; give a common parent directory with -I (e.g. -I {}) so that their names differ",
+                        other.display(),
+                        common_parent(&abs, other_abs)
+                            .map(|c| relative(&c, &std::env::current_dir().unwrap_or_default()))
+                            .unwrap_or_else(|| "DIR".into())
+                    ),
+                });
+            }
+            continue;
         }
+        seen.insert(name.clone(), (p.clone(), abs.clone()));
+        display.insert(name.clone(), p.display().to_string());
+        roots.push(name);
     }
     let cwd = std::env::current_dir().unwrap_or_default();
     let locate = |name: &str| -> Option<(usize, PathBuf)> {
@@ -297,14 +498,22 @@ pub fn from_disk(
             None => name.to_string(),
         }
     };
-    let mut compiler = protox::Compiler::new(&includes).map_err(|e| {
-        error(e, &shown, &|n| {
-            locate(n).and_then(|(_, p)| std::fs::read_to_string(p).ok())
-        })
-    })?;
+    let mut chain = protox::file::ChainFileResolver::new();
+    for dir in &includes {
+        chain.add(protox::file::IncludeFileResolver::new(dir.clone()));
+    }
+    chain.add(protox::file::GoogleFileResolver::new());
+    let dirs = includes.clone();
+    let guarded = Guarded::new(chain, move |name| read_under(&dirs, name));
+    let refusal = guarded.refusal();
+    let mut compiler = protox::Compiler::with_file_resolver(guarded);
     compiler.include_imports(true).include_source_info(true);
     let names: Vec<&str> = roots.iter().map(String::as_str).collect();
     compiler.open_files(names).map_err(|e| {
+        if let Some(mut e) = refused(&refusal) {
+            e.file = shown(&e.file);
+            return e;
+        }
         error(e, &shown, &|n| {
             locate(n).and_then(|(_, p)| std::fs::read_to_string(p).ok())
         })
@@ -344,6 +553,9 @@ pub fn from_memory(
     roots: &[String],
     files: &BTreeMap<String, String>,
 ) -> Result<Protos, ProtoError> {
+    for (name, source) in files {
+        check_nesting(name, source)?;
+    }
     let mut resolver = protox::file::ChainFileResolver::new();
     resolver.add(Memory(files.clone()));
     resolver.add(protox::file::GoogleFileResolver::new());
@@ -365,6 +577,16 @@ pub fn from_memory(
         display: BTreeMap::new(),
         include_of: BTreeMap::new(),
     })
+}
+
+/// The text of the file `name` under the first of `dirs` that has it, when it
+/// is not too large to be a `.proto` file (protox refuses those itself).
+pub fn read_under(dirs: &[PathBuf], name: &str) -> Option<String> {
+    let path = dirs.iter().map(|d| d.join(name)).find(|p| p.is_file())?;
+    if std::fs::metadata(&path).ok()?.len() > MAX_FILE_BYTES {
+        return None;
+    }
+    std::fs::read_to_string(path).ok()
 }
 
 struct Memory(BTreeMap<String, String>);
@@ -422,5 +644,38 @@ fn error(
         line,
         column,
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_split_at_every_line_break_and_lose_control_characters() {
+        assert_eq!(
+            comment_lines("\u{feff}Returns the status.\renabled: false\r\nnext\u{2028}x\u{7}y\tz"),
+            ["Returns the status.", "enabled: false", "next", "xy\tz"]
+        );
+    }
+
+    #[test]
+    fn nesting_counts_brackets_outside_strings_and_comments() {
+        let deep = format!("message M {{\n  option (x) = {};\n}}", "{ a ".repeat(70));
+        // Line 2: `  option (x) = ` is 15 columns, then `{ a ` repeats; the 65th
+        // level opens at 16 + 63 * 4.
+        assert_eq!(too_deep(&deep), Some((2, 16 + 63 * 4)));
+        let quiet = format!(
+            "// {}\n/* {} */ message M {{ string s = 1 [default = \"{}\\\"{{\"]; }} '{}'",
+            "{".repeat(100),
+            "[".repeat(100),
+            "<".repeat(100),
+            "{".repeat(100)
+        );
+        assert_eq!(too_deep(&quiet), None);
+        assert_eq!(too_deep(&"{}".repeat(1000)), None);
+        let err = check_nesting("a.proto", &deep).unwrap_err();
+        assert_eq!((err.line, err.column), (2, 268));
+        assert!(err.to_string().starts_with("a.proto:2:268: "), "{err}");
     }
 }

@@ -140,9 +140,15 @@ pub fn generate_api(req: &ApiRequest) -> Result<ApiResponse, ApiFailure> {
         )));
     }
     for name in req.files.keys() {
-        if name.starts_with('/') || name.split('/').any(|p| p == ".." || p.is_empty()) {
+        if name.starts_with('/')
+            || name.split('/').any(|p| p == ".." || p.is_empty())
+            || name
+                .chars()
+                .any(|c| c.is_control() || c == '\\' || c == ':')
+        {
             return Err(ApiFailure::Invalid(format!(
-                "`{name}` is not a relative import name such as `payments/v1/payments.proto`"
+                "{} is not a relative import name such as `payments/v1/payments.proto` (`/`-separated, without `..`, `\\`, `:` or control characters)",
+                serde_json::Value::from(name.as_str())
             )));
         }
     }
@@ -156,7 +162,13 @@ pub fn generate_api(req: &ApiRequest) -> Result<ApiResponse, ApiFailure> {
                 )));
             }
         }
-        req.roots.clone()
+        let mut roots: Vec<String> = Vec::new();
+        for r in &req.roots {
+            if !roots.contains(r) {
+                roots.push(r.clone());
+            }
+        }
+        roots
     };
     check_timing(&req.interval, &req.timeout).map_err(ApiFailure::Invalid)?;
     if crate::spec::split_host_port(&req.target).is_none() {

@@ -61,6 +61,8 @@ pub struct RustService {
 #[derive(Debug, Clone, Serialize)]
 pub struct RustMethod {
     pub func: String,
+    /// The generated crate's function for the check: its name as an identifier.
+    pub check_fn: String,
     /// Type paths from the crate root, e.g. `crate::proto::acme::payments::v1::GetStatusRequest`.
     pub input: String,
     pub output: String,
@@ -89,6 +91,7 @@ pub fn build(protos: &Protos, filter: &Filter) -> Result<Vec<Service>, String> {
         *short_count.entry(kebab(s.name())).or_default() += 1;
     }
     let mut used = BTreeSet::new();
+    let mut slugs = BTreeSet::new();
     let mut out = Vec::new();
     for s in &all {
         let short = kebab(s.name());
@@ -103,6 +106,10 @@ pub fn build(protos: &Protos, filter: &Filter) -> Result<Vec<Service>, String> {
         } else {
             slug
         };
+        // Different names can give the same words (`a.b.C`, `a_b.C`), and file
+        // names have a length limit: slugs are made unique and short as check
+        // names are.
+        let slug = unique(&slug, s.full_name(), &mut slugs);
         let health_check = unique(&format!("{slug}-health"), s.full_name(), &mut used);
         let mut methods = Vec::new();
         for m in s.methods() {
@@ -118,7 +125,7 @@ pub fn build(protos: &Protos, filter: &Filter) -> Result<Vec<Service>, String> {
             if unsupported(&m).is_some() {
                 continue;
             }
-            let node = sample::message(&m.input());
+            let node = sample::message(&m.input(), &s.parent_file());
             methods.push(Method {
                 name: m.name().to_string(),
                 path: format!("{}/{}", s.full_name(), m.name()),
@@ -127,14 +134,15 @@ pub fn build(protos: &Protos, filter: &Filter) -> Result<Vec<Service>, String> {
                 } else {
                     "unary"
                 },
-                check_name,
+                check_name: check_name.clone(),
                 comment: comment(&s.parent_file(), m.path()),
                 input_type: m.input().full_name().to_string(),
                 output_type: m.output().full_name().to_string(),
                 request: node.to_json(),
                 request_yaml: super::yaml::block(&node),
                 rust: RustMethod {
-                    func: snake(m.name()),
+                    func: rust_snake(m.name()),
+                    check_fn: sanitize(&check_name.replace('-', "_")),
                     input: rust_type(&m.input()),
                     output: rust_type(&m.output()),
                 },
@@ -151,7 +159,12 @@ pub fn build(protos: &Protos, filter: &Filter) -> Result<Vec<Service>, String> {
             methods,
             rust: RustService {
                 module: module_path(s.package_name()),
-                client: format!("{}_client::{}Client", snake(s.name()), camel(s.name())),
+                client: {
+                    // tonic: the module from prost's type name, split before
+                    // every capital; the client is that name with `Client`.
+                    let name = rust_camel(s.name());
+                    format!("{}_client::{name}Client", naive_snake(&name))
+                },
             },
         });
     }
@@ -294,17 +307,79 @@ fn words(s: &str) -> Vec<String> {
     words
 }
 
-/// `acme.payments.v1` → `crate::proto::acme::payments::v1`.
+/// `GetS3URL` → `get_s3url`, `Move` → `r#move`: a function or module name as
+/// prost-build gives it (heck's snake case, then made a valid identifier).
+pub fn rust_snake(s: &str) -> String {
+    sanitize(&heck::ToSnakeCase::to_snake_case(s))
+}
+
+/// `get_status` → `GetStatus`: a type name as prost-build gives it.
+pub fn rust_camel(s: &str) -> String {
+    sanitize(&heck::ToUpperCamelCase::to_upper_camel_case(s))
+}
+
+/// tonic's client module stem: lower case, `_` before every capital after the first.
+fn naive_snake(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c.to_ascii_lowercase());
+        if chars.peek().is_some_and(|n| n.is_uppercase()) {
+            out.push('_');
+        }
+    }
+    out
+}
+
+/// A valid Rust identifier as prost-build makes one: keywords become raw
+/// identifiers, those that cannot be raw get a `_` after, and a leading
+/// digit a `_` before.
+pub fn sanitize(ident: &str) -> String {
+    const RAW: &[&str] = &[
+        "as", "break", "const", "continue", "else", "enum", "false", "fn", "for", "if", "impl",
+        "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static",
+        "struct", "trait", "true", "type", "unsafe", "use", "where", "while", "dyn", "abstract",
+        "become", "box", "do", "final", "macro", "override", "priv", "typeof", "unsized",
+        "virtual", "yield", "async", "await", "try", "gen",
+    ];
+    if RAW.contains(&ident) {
+        format!("r#{ident}")
+    } else if matches!(ident, "_" | "super" | "self" | "Self" | "extern" | "crate") {
+        format!("{ident}_")
+    } else if ident.starts_with(|c: char| c.is_numeric()) {
+        format!("_{ident}")
+    } else {
+        ident.to_string()
+    }
+}
+
+/// `acme.type.v1` → `crate::proto::acme::r#type::v1`.
 fn module_path(package: &str) -> String {
     let mut parts = vec!["crate".to_string(), "proto".to_string()];
-    parts.extend(package.split('.').filter(|p| !p.is_empty()).map(snake));
+    parts.extend(package.split('.').filter(|p| !p.is_empty()).map(rust_snake));
     parts.join("::")
 }
 
 /// The Rust path prost gives a message, from the crate root of a generated crate.
 fn rust_type(m: &MessageDescriptor) -> String {
+    // prost-build's own mapping of the well-known types.
+    let mapped = match m.full_name() {
+        "google.protobuf.Empty" => Some("()"),
+        "google.protobuf.BoolValue" => Some("bool"),
+        "google.protobuf.BytesValue" => Some("::prost::alloc::vec::Vec<u8>"),
+        "google.protobuf.DoubleValue" => Some("f64"),
+        "google.protobuf.FloatValue" => Some("f32"),
+        "google.protobuf.Int32Value" => Some("i32"),
+        "google.protobuf.Int64Value" => Some("i64"),
+        "google.protobuf.StringValue" => Some("::prost::alloc::string::String"),
+        "google.protobuf.UInt32Value" => Some("u32"),
+        "google.protobuf.UInt64Value" => Some("u64"),
+        _ => None,
+    };
+    if let Some(t) = mapped {
+        return t.into();
+    }
     match m.full_name() {
-        "google.protobuf.Empty" => return "()".into(),
         name if name.starts_with("google.protobuf.") => {
             return format!("::prost_types::{}", m.name());
         }
@@ -318,12 +393,12 @@ fn rust_type(m: &MessageDescriptor) -> String {
         .trim_start_matches('.');
     let parts: Vec<&str> = rest.split('.').collect();
     let mut path = vec!["crate".to_string(), "proto".to_string()];
-    path.extend(package.split('.').filter(|p| !p.is_empty()).map(snake));
+    path.extend(package.split('.').filter(|p| !p.is_empty()).map(rust_snake));
     for (i, p) in parts.iter().enumerate() {
         if i + 1 == parts.len() {
-            path.push(camel(p));
+            path.push(rust_camel(p));
         } else {
-            path.push(snake(p));
+            path.push(rust_snake(p));
         }
     }
     path.join("::")
@@ -340,6 +415,55 @@ mod tests {
         assert_eq!(snake("GetStatus"), "get_status");
         assert_eq!(snake("ListV2Items"), "list_v2_items");
         assert_eq!(camel("create_payment_request"), "CreatePaymentRequest");
+    }
+
+    fn services_of(files: &[(&str, &str)]) -> Vec<Service> {
+        let files: BTreeMap<String, String> = files
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+        let roots: Vec<String> = files.keys().cloned().collect();
+        let protos = crate::forge::load::from_memory(&roots, &files).expect("compiles");
+        build(&protos, &Filter::default()).expect("builds")
+    }
+
+    #[test]
+    fn slugs_are_unique_and_short() {
+        let service = |pkg: &str, name: &str| {
+            format!(
+                "syntax = \"proto3\"; package {pkg}; message M {{}}\n\
+                 service {name} {{ rpc Get(M) returns (M); }}"
+            )
+        };
+        let long = "VeryLong".repeat(40);
+        let services = services_of(&[
+            ("a.proto", &service("a.b", "C")),
+            ("b.proto", &service("a_b", "C")),
+            ("c.proto", &service("x", &long)),
+        ]);
+        let slugs: Vec<&str> = services.iter().map(|s| s.slug.as_str()).collect();
+        assert_eq!(slugs[0], "a-b-c");
+        assert_ne!(slugs[0], slugs[1]);
+        assert!(slugs[1].starts_with("a-b-c-"), "{slugs:?}");
+        assert!(slugs[2].len() <= MAX_NAME_LEN, "{slugs:?}");
+        for s in &services {
+            assert!(s.health_check.len() <= MAX_NAME_LEN);
+        }
+    }
+
+    #[test]
+    fn rust_names_follow_prost_and_tonic() {
+        assert_eq!(rust_snake("GetS3URL"), "get_s3url");
+        assert_eq!(rust_snake("Move"), "r#move");
+        assert_eq!(rust_snake("type"), "r#type");
+        assert_eq!(rust_snake("self"), "self_");
+        assert_eq!(rust_camel("HTTPGateway"), "HttpGateway");
+        assert_eq!(naive_snake("HttpGateway"), "http_gateway");
+        assert_eq!(sanitize("1e_5"), "_1e_5");
+        assert_eq!(
+            module_path("acme.type.v1"),
+            "crate::proto::acme::r#type::v1"
+        );
     }
 
     #[test]

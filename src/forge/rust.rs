@@ -120,9 +120,10 @@ pub fn render(
         let segments: Vec<String> = p
             .split('.')
             .filter(|s| !s.is_empty())
-            .map(super::model::snake)
+            .map(super::model::rust_snake)
             .collect();
-        insert(&mut modules, &segments, p);
+        // prost names the file after the module path: `acme.r#type.v1.rs`.
+        insert(&mut modules, &segments, &segments.join("."));
     }
     let timeout_ms = settings
         .timeout

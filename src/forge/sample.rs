@@ -2,7 +2,9 @@
 //! gets a plausible value in proto3 JSON form, so the same request is the same
 //! in YAML, in the API's answer and in generated Rust.
 
-use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
+use std::collections::BTreeSet;
+
+use prost_reflect::{FieldDescriptor, FileDescriptor, Kind, MessageDescriptor};
 use serde_json::{Value, json};
 
 /// How many messages deep a sample goes; deeper message fields are left out.
@@ -10,6 +12,20 @@ pub const MAX_DEPTH: usize = 4;
 /// How often one message type may appear on the path from the root, so that a
 /// recursive message shows its recursion once and stops.
 const MAX_REPEATS: usize = 2;
+/// How many fields, list items and map entries one sample holds at most: wide
+/// messages nested a few levels deep would otherwise multiply into megabytes.
+/// Fields past the budget are left out, in definition order, so the same
+/// descriptors always give the same sample.
+pub const MAX_ENTRIES: usize = 500;
+
+/// The walk's state: the message types on the path from the root, and how
+/// many entries may still be added.
+struct Walk {
+    stack: Vec<String>,
+    left: usize,
+    /// The files a check of the method compiles: its file and what that imports.
+    closure: BTreeSet<String>,
+}
 
 /// A sample value with the comments of its fields.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,27 +57,44 @@ impl Node {
     }
 }
 
-/// The sample for a request message.
-pub fn message(desc: &MessageDescriptor) -> Node {
-    let mut stack = Vec::new();
-    sample_message(desc, &mut stack).unwrap_or(Node::Map(Vec::new()))
+/// The sample for a request message of a method defined in `file`: an `Any`
+/// only holds types that `file` imports, as a check compiles nothing else.
+pub fn message(desc: &MessageDescriptor, file: &FileDescriptor) -> Node {
+    let mut closure = BTreeSet::new();
+    let mut todo = vec![file.clone()];
+    while let Some(f) = todo.pop() {
+        if closure.insert(f.name().to_string()) {
+            todo.extend(f.dependencies());
+        }
+    }
+    let mut walk = Walk {
+        stack: Vec::new(),
+        left: MAX_ENTRIES,
+        closure,
+    };
+    sample_message(desc, &mut walk).unwrap_or(Node::Map(Vec::new()))
 }
 
-fn sample_message(desc: &MessageDescriptor, stack: &mut Vec<String>) -> Option<Node> {
+fn sample_message(desc: &MessageDescriptor, walk: &mut Walk) -> Option<Node> {
     // An `Any` is only its JSON form, or left out: its fields are not JSON.
     if desc.full_name() == "google.protobuf.Any" {
-        return any(desc.parent_pool());
+        return any(desc, &walk.closure);
     }
     if let Some(wkt) = well_known(desc) {
         return Some(wkt);
     }
     let name = desc.full_name().to_string();
-    if stack.len() >= MAX_DEPTH || stack.iter().filter(|s| **s == name).count() >= MAX_REPEATS {
+    if walk.stack.len() >= MAX_DEPTH
+        || walk.stack.iter().filter(|s| **s == name).count() >= MAX_REPEATS
+    {
         return None;
     }
-    stack.push(name);
+    walk.stack.push(name);
     let mut entries = Vec::new();
     for field in desc.fields() {
+        if walk.left == 0 {
+            break;
+        }
         // Only the first member of a oneof: the others would replace it.
         if let Some(oneof) = field.containing_oneof()
             && !oneof.is_synthetic()
@@ -72,7 +105,9 @@ fn sample_message(desc: &MessageDescriptor, stack: &mut Vec<String>) -> Option<N
         {
             continue;
         }
-        let Some(value) = sample_field(&field, stack) else {
+        // Taken before the value, so the fields inside it count against what is left.
+        walk.left -= 1;
+        let Some(value) = sample_field(&field, walk) else {
             continue;
         };
         entries.push(Entry {
@@ -81,11 +116,11 @@ fn sample_message(desc: &MessageDescriptor, stack: &mut Vec<String>) -> Option<N
             comment: super::load::comment(&desc.parent_file(), field.path()),
         });
     }
-    stack.pop();
+    walk.stack.pop();
     Some(Node::Map(entries))
 }
 
-fn sample_field(field: &FieldDescriptor, stack: &mut Vec<String>) -> Option<Node> {
+fn sample_field(field: &FieldDescriptor, walk: &mut Walk) -> Option<Node> {
     if field.is_map() {
         let Kind::Message(entry) = field.kind() else {
             return None;
@@ -95,14 +130,16 @@ fn sample_field(field: &FieldDescriptor, stack: &mut Vec<String>) -> Option<Node
             Kind::Bool => "true".to_string(),
             _ => "1".to_string(),
         };
-        let value = sample_kind(&entry.map_entry_value_field().kind(), stack)?;
+        // The entry's key is one more entry.
+        walk.left = walk.left.saturating_sub(1);
+        let value = sample_kind(&entry.map_entry_value_field().kind(), walk)?;
         return Some(Node::Map(vec![Entry {
             key,
             value,
             comment: Vec::new(),
         }]));
     }
-    let value = sample_kind(&field.kind(), stack)?;
+    let value = sample_kind(&field.kind(), walk)?;
     if field.is_list() {
         Some(Node::List(vec![value]))
     } else {
@@ -110,7 +147,7 @@ fn sample_field(field: &FieldDescriptor, stack: &mut Vec<String>) -> Option<Node
     }
 }
 
-fn sample_kind(kind: &Kind, stack: &mut Vec<String>) -> Option<Node> {
+fn sample_kind(kind: &Kind, walk: &mut Walk) -> Option<Node> {
     let v = match kind {
         Kind::Double | Kind::Float => json!(1.5),
         Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 | Kind::Uint32 | Kind::Fixed32 => json!(1),
@@ -130,7 +167,7 @@ fn sample_kind(kind: &Kind, stack: &mut Vec<String>) -> Option<Node> {
                 json!(value.name())
             }
         }
-        Kind::Message(m) => return sample_message(m, stack),
+        Kind::Message(m) => return sample_message(m, walk),
     };
     Some(Node::Scalar(v))
 }
@@ -160,16 +197,21 @@ fn well_known(desc: &MessageDescriptor) -> Option<Node> {
     }
 }
 
-/// An `Any` must name a type the reader knows: a well-known type the protos
-/// already import, or nothing when none is there.
-fn any(pool: &DescriptorPool) -> Option<Node> {
+/// An `Any` must name a type the reader knows: a well-known type the method's
+/// file already imports (`closure`), or nothing when none is there.
+fn any(desc: &MessageDescriptor, closure: &BTreeSet<String>) -> Option<Node> {
+    let pool = desc.parent_pool();
+    let known = |name: &str| {
+        pool.get_message_by_name(name)
+            .is_some_and(|m| closure.contains(m.parent_file().name()))
+    };
     let pick = [
         ("google.protobuf.Duration", json!("30s")),
         ("google.protobuf.Timestamp", json!("2024-01-01T00:00:00Z")),
         ("google.protobuf.StringValue", json!("example")),
     ]
     .into_iter()
-    .find(|(name, _)| pool.get_message_by_name(name).is_some());
+    .find(|(name, _)| known(name));
     if let Some((name, value)) = pick {
         return Some(Node::Map(vec![
             Entry {
@@ -184,7 +226,7 @@ fn any(pool: &DescriptorPool) -> Option<Node> {
             },
         ]));
     }
-    pool.get_message_by_name("google.protobuf.Empty").map(|_| {
+    known("google.protobuf.Empty").then(|| {
         Node::Map(vec![Entry {
             key: "@type".into(),
             value: Node::Scalar(json!("type.googleapis.com/google.protobuf.Empty")),
@@ -204,7 +246,7 @@ mod tests {
         let files = BTreeMap::from([("t.proto".to_string(), source.to_string())]);
         let protos = from_memory(&["t.proto".to_string()], &files).expect("compiles");
         let desc = protos.pool.get_message_by_name(message).expect("message");
-        let json = super::message(&desc).to_json();
+        let json = super::message(&desc, &desc.parent_file()).to_json();
         // Whatever is sampled must be a valid message of its type.
         prost_reflect::DynamicMessage::deserialize(desc, json.clone()).expect("valid sample");
         json
@@ -217,6 +259,29 @@ mod tests {
              message M { google.protobuf.Any detail = 1; string id = 2; }",
             "t.M",
         );
+        assert_eq!(json, serde_json::json!({"id": "example"}));
+    }
+
+    #[test]
+    fn an_any_holds_only_types_the_methods_file_imports() {
+        // Another file in the pool imports Timestamp; the method's file does not.
+        let files = BTreeMap::from([
+            (
+                "t.proto".to_string(),
+                "syntax = \"proto3\"; package t; import \"google/protobuf/any.proto\";\n\
+                 message M { google.protobuf.Any detail = 1; string id = 2; }"
+                    .to_string(),
+            ),
+            (
+                "u.proto".to_string(),
+                "syntax = \"proto3\"; package u; import \"google/protobuf/timestamp.proto\";\n\
+                 message N { google.protobuf.Timestamp at = 1; }"
+                    .to_string(),
+            ),
+        ]);
+        let protos = from_memory(&["t.proto".into(), "u.proto".into()], &files).expect("compiles");
+        let desc = protos.pool.get_message_by_name("t.M").expect("message");
+        let json = super::message(&desc, &desc.parent_file()).to_json();
         assert_eq!(json, serde_json::json!({"id": "example"}));
     }
 
@@ -257,6 +322,35 @@ mod tests {
             node,
             serde_json::json!({"next": {}, "kids": [{}], "named": {"key": {}}})
         );
+    }
+
+    fn count(v: &Value) -> usize {
+        match v {
+            Value::Object(m) => m.len() + m.values().map(count).sum::<usize>(),
+            Value::Array(a) => a.iter().map(count).sum(),
+            _ => 0,
+        }
+    }
+
+    #[test]
+    fn wide_nested_messages_stay_within_the_entry_budget() {
+        let fields = |ty: &str| {
+            (1..=30)
+                .map(|i| format!("{ty} f{i} = {i};"))
+                .collect::<String>()
+        };
+        let source = format!(
+            "syntax = \"proto3\"; package t;\nmessage A {{ {} }} message B {{ {} }} message C {{ {} }}",
+            fields("B"),
+            fields("C"),
+            fields("string")
+        );
+        let json = sample_of(&source, "t.A");
+        let n = count(&json);
+        assert!(n <= MAX_ENTRIES, "{n} entries");
+        // The budget is spent in definition order: the first fields are whole.
+        assert_eq!(json["f1"]["f1"]["f30"], "example");
+        assert_eq!(json, sample_of(&source, "t.A"), "the same every time");
     }
 
     #[test]

@@ -57,6 +57,18 @@ impl Templates {
     /// The built-in templates, each replaced by the file of the same name under
     /// `dir` when there is one.
     pub fn new(dir: Option<&Path>) -> Result<Templates, String> {
+        if let Some(d) = dir {
+            match std::fs::metadata(d) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    return Err(format!(
+                        "template directory `{}` is not a directory",
+                        d.display()
+                    ));
+                }
+                Err(e) => return Err(format!("template directory `{}`: {e}", d.display())),
+            }
+        }
         let mut env = Environment::new();
         let syntax = SyntaxConfig::builder()
             .trim_blocks(true)

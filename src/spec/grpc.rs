@@ -163,7 +163,17 @@ pub fn read_sources(
     let dir = path.parent().unwrap_or(base_dir).to_path_buf();
     let mut includes = vec![dir];
     includes.extend(import_paths.iter().map(|p| base_dir.join(p)));
-    let mut compiler = protox::Compiler::new(&includes).map_err(|e| e.to_string())?;
+    // Sources nested too deeply are refused before protox recurses into them.
+    let mut chain = protox::file::ChainFileResolver::new();
+    for dir in &includes {
+        chain.add(protox::file::IncludeFileResolver::new(dir.clone()));
+    }
+    chain.add(protox::file::GoogleFileResolver::new());
+    let dirs = includes.clone();
+    let guarded = crate::forge::load::Guarded::new(chain, move |name| {
+        crate::forge::load::read_under(&dirs, name)
+    });
+    let mut compiler = protox::Compiler::with_file_resolver(guarded);
     compiler.include_imports(true);
     compiler.open_file(&path).map_err(|e| e.to_string())?;
     let mut files = BTreeMap::new();
@@ -252,6 +262,9 @@ pub fn compile(
     if let Some(pool) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Ok(pool.clone());
     }
+    for (name, source) in files {
+        crate::forge::load::check_nesting(name, source).map_err(|e| e.to_string())?;
+    }
     let mut resolver = protox::file::ChainFileResolver::new();
     resolver.add(Sources(files.clone()));
     resolver.add(protox::file::GoogleFileResolver::new());
@@ -274,5 +287,27 @@ impl protox::file::FileResolver for Sources {
             Some(source) => protox::file::File::from_source(name, source),
             None => Err(protox::Error::file_not_found(name)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_sources_nested_too_deep_are_refused() {
+        let source = format!(
+            "syntax = \"proto2\";\nimport \"google/protobuf/descriptor.proto\";\n\
+             message N {{ optional N a = 1; }} extend google.protobuf.MessageOptions {{ optional N my = 50000; }}\n\
+             message R {{ option (my) = {}{}; }}\n",
+            "{ a ".repeat(2000),
+            "} ".repeat(2000)
+        );
+        let files = BTreeMap::from([("deep.proto".to_string(), source)]);
+        let err = compile("deep.proto", &files).unwrap_err();
+        assert!(
+            err.starts_with("deep.proto:4:") && err.contains("nest more than 64"),
+            "{err}"
+        );
     }
 }

@@ -258,7 +258,10 @@ fn method(g: &GrpcSpec, source: &Source, pos: &Positions, errors: &mut Errors) {
     }
     let Some(request) = &g.request else { return };
     let before = errors.len();
-    fields(&m.input(), request, "/grpc/request", pos, errors);
+    // Well-known types have their own JSON forms, as for nested fields.
+    if !m.input().full_name().starts_with("google.protobuf.") {
+        fields(&m.input(), request, "/grpc/request", pos, errors);
+    }
     if errors.len() == before
         && let Err(e) = DynamicMessage::deserialize(m.input(), request.clone())
     {

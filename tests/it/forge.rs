@@ -138,6 +138,7 @@ fn validate_places_errors_at_file_line_and_column() {
             "syntax = \"proto3\";\npackage y;\nimport \"nowhere/z.proto\";\n",
         ),
         ("api/syntax.proto", "syntax = \"proto3\";\nmessage {\n"),
+        ("elsewhere/keep.txt", ""),
     ]);
     let run = dir.run(&["forge", "validate", "--proto", "api/bad.proto", "-I", "api"]);
     assert_eq!(run.code, 1);
@@ -291,9 +292,9 @@ fn filters_choose_services_and_methods() {
     );
     assert!(
         run.stdout
-            .contains("name: acme-payments-v1-payments-get-status\n")
+            .contains("name: \"acme-payments-v1-payments-get-status\"\n")
     );
-    assert!(run.stdout.contains("schedule: 30s\n"));
+    assert!(run.stdout.contains("schedule: \"30s\"\n"));
     assert!(!run.stdout.contains("health: true"));
 
     // A short service name; the health check stays without --method.
@@ -435,4 +436,270 @@ fn forge_help_has_examples() {
         assert_eq!(run.code, 0);
         assert!(run.stdout.contains("Examples:"), "{args:?}");
     }
+}
+
+/// A proto whose custom option value nests `depth` messages deep, on line 5.
+pub fn deep_option_proto(depth: usize) -> String {
+    format!(
+        "syntax = \"proto2\";\npackage deep;\nimport \"google/protobuf/descriptor.proto\";\n\
+         message N {{ optional N a = 1; }} extend google.protobuf.MessageOptions {{ optional N my = 50000; }}\n\
+         message R {{ option (my) = {}{}; }}\n\
+         service S {{ rpc Get(R) returns (R); }}\n",
+        "{ a ".repeat(depth),
+        "} ".repeat(depth)
+    )
+}
+
+#[test]
+fn deeply_nested_option_values_are_refused_not_a_crash() {
+    let deep = deep_option_proto(2000);
+    // Brackets in comments and strings do not count.
+    let shallow = format!(
+        "syntax = \"proto3\";\npackage ok;\n// {}\nmessage M {{ string s = 1 [json_name = \"{}\"]; }}\n",
+        "{".repeat(500),
+        "[".repeat(500)
+    );
+    let check = "kind: Check\nname: deep\ntype: grpc\ntarget: localhost:1\nschedule: 1m\n\
+                 grpc:\n  proto: api/deep.proto\n  service: deep.S\n  method: Get\n";
+    let dir = Files::new(&[
+        ("api/deep.proto", &deep),
+        ("api/ok.proto", &shallow),
+        ("check.yaml", check),
+    ]);
+    let run = dir.run(&[
+        "forge",
+        "validate",
+        "--proto",
+        "api/deep.proto",
+        "-I",
+        "api",
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("api/deep.proto:5:") && run.stderr.contains("nest more than 64 levels"),
+        "{}",
+        run.stderr
+    );
+    let run = dir.run(&["forge", "generate", "--proto", "api/deep.proto"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let run = dir.run(&["forge", "validate", "--proto", "api/ok.proto"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // A check's proto is guarded the same way.
+    let run = dir.run(&["validate", "-f", "check.yaml"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("deep.proto:5:") && run.stderr.contains("nest more than 64"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn names_that_look_like_yaml_values_stay_strings() {
+    let dir = Files::new(&[(
+        "api/odd.proto",
+        "syntax = \"proto3\";\npackage odd;\nmessage M {}\n\
+         service Null { rpc null(M) returns (M); rpc true(M) returns (M); rpc FALSE(M) returns (M); }\n\
+         service _1e { rpc _5(M) returns (M); }\n",
+    )]);
+    let run = dir.run(&[
+        "forge",
+        "generate",
+        "--proto",
+        "api/odd.proto",
+        "-o",
+        "checks",
+        "--interval",
+        "1m",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = std::fs::read_to_string(dir.join("checks/null.yaml")).unwrap();
+    for needle in [
+        "method: \"null\"\n",
+        "method: \"true\"\n",
+        "method: \"FALSE\"\n",
+        "service: \"odd.Null\"\n",
+        "schedule: \"1m\"\n",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    let text = std::fs::read_to_string(dir.join("checks/1e.yaml")).unwrap();
+    assert!(text.contains("name: \"1e-5\"\n"), "{text}");
+    let run = dir.run(&["validate", "-f", "checks"]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn carriage_returns_in_comments_stay_inside_the_comment() {
+    let dir = Files::new(&[(
+        "api/cr.proto",
+        "syntax = \"proto3\";\npackage cr;\nmessage M {\n  // The id.\u{feff}\rid: 7\n  string id = 1;\n}\n\
+         service S {\n  // Returns the status.\renabled: false\n  rpc Get(M) returns (M);\n}\n",
+    )]);
+    let run = dir.run(&[
+        "forge",
+        "generate",
+        "--proto",
+        "api/cr.proto",
+        "-o",
+        "checks",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = std::fs::read_to_string(dir.join("checks/s.yaml")).unwrap();
+    assert!(!text.contains('\r'), "{text:?}");
+    assert!(
+        text.contains("# Returns the status.\n# enabled: false\n"),
+        "{text}"
+    );
+    assert!(text.contains("    # id: 7\n"), "{text}");
+    let run = dir.run(&["validate", "-f", "checks", "-o", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(!run.stdout.contains("enabled"), "{}", run.stdout);
+
+    let run = dir.run(&[
+        "forge",
+        "generate",
+        "--proto",
+        "api/cr.proto",
+        "--lang",
+        "rust",
+        "-o",
+        "crate",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let client = std::fs::read_to_string(dir.join("crate/src/client.rs")).unwrap();
+    assert!(!client.contains('\r'), "{client:?}");
+    assert!(client.contains("/// enabled: false"), "{client}");
+}
+
+#[test]
+fn two_files_with_the_same_import_name_are_refused() {
+    let proto = |pkg: &str| {
+        format!(
+            "syntax = \"proto3\";\npackage {pkg};\nmessage M {{}}\nservice S {{ rpc Get(M) returns (M); }}\n"
+        )
+    };
+    let dir = Files::new(&[("p/a/x.proto", &proto("a")), ("p/b/x.proto", &proto("b"))]);
+    let run = dir.run(&["forge", "generate", "--proto", "p/a/x.proto", "p/b/x.proto"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("p/b/x.proto: its import name `x.proto` is also that of `p/a/x.proto`")
+            && run.stderr.contains("-I p"),
+        "{}",
+        run.stderr
+    );
+    // With the common parent as import path, both are generated.
+    let run = dir.run(&[
+        "forge",
+        "generate",
+        "--proto",
+        "p/a/x.proto",
+        "p/b/x.proto",
+        "-I",
+        "p",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("service: \"a.S\"") && run.stdout.contains("service: \"b.S\""));
+}
+
+#[test]
+fn files_from_several_directories_without_import_paths_validate() {
+    let dir = Files::new(&[
+        (
+            "p/a/x.proto",
+            "syntax = \"proto3\";\npackage a;\nimport \"y.proto\";\nservice S { rpc Get(b.M) returns (b.M); }\n",
+        ),
+        (
+            "p/b/y.proto",
+            "syntax = \"proto3\";\npackage b;\nmessage M { string id = 1; }\n",
+        ),
+    ]);
+    let run = dir.run(&[
+        "forge",
+        "generate",
+        "--proto",
+        "p/a/x.proto",
+        "p/b/y.proto",
+        "-o",
+        "checks",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = std::fs::read_to_string(dir.join("checks/s.yaml")).unwrap();
+    assert!(text.contains("    - \"../p/b\"\n"), "{text}");
+    let run = dir.run(&["validate", "-f", "checks"]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn methods_taking_a_well_known_type_validate() {
+    let dir = Files::new(&[(
+        "api/wk.proto",
+        "syntax = \"proto3\";\npackage wk;\nimport \"google/protobuf/any.proto\";\n\
+         import \"google/protobuf/struct.proto\";\nimport \"google/protobuf/duration.proto\";\n\
+         service S {\n  rpc TakeAny(google.protobuf.Any) returns (google.protobuf.Struct);\n\
+           rpc TakeStruct(google.protobuf.Struct) returns (google.protobuf.Struct);\n}\n",
+    )]);
+    let run = dir.run(&[
+        "forge",
+        "generate",
+        "--proto",
+        "api/wk.proto",
+        "-o",
+        "checks",
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = std::fs::read_to_string(dir.join("checks/s.yaml")).unwrap();
+    assert!(
+        text.contains("\"@type\": \"type.googleapis.com/google.protobuf.Duration\""),
+        "{text}"
+    );
+    let run = dir.run(&["validate", "-f", "checks"]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn missing_template_and_import_directories_are_errors() {
+    let dir = corpus();
+    let run = generate(&dir, &["--template-dir", "no-such-templates"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("template directory `no-such-templates`"),
+        "{}",
+        run.stderr
+    );
+    let run = generate(&dir, &["--template-dir", ROOTS[0]]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("is not a directory"), "{}", run.stderr);
+    let run = generate(&dir, &["-I", "no-such-dir"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("no-such-dir: import path (-I):"),
+        "{}",
+        run.stderr
+    );
+    let run = generate(&dir, &["-I", ROOTS[0]]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("import path (-I): not a directory"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_proto_whose_name_holds_a_line_break_is_refused() {
+    let dir = Files::new(&[(
+        "api/x\nkind: y.proto",
+        "syntax = \"proto3\";\npackage x;\nmessage M {}\nservice S { rpc Get(M) returns (M); }\n",
+    )]);
+    let run = dir.run(&["forge", "generate", "--proto", "api/x\nkind: y.proto"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("api/x\\nkind: y.proto: the file's name has control characters"),
+        "{}",
+        run.stderr
+    );
 }

@@ -45,7 +45,10 @@ fn the_api_generates_the_same_checks_as_the_command_line() {
     assert_eq!(valid.code, 0, "{valid:?}");
     // The same names and requests the command line produces for these files.
     let text = files[0]["content"].as_str().unwrap();
-    assert!(text.contains("name: payments-create-payment\n"), "{text}");
+    assert!(
+        text.contains("name: \"payments-create-payment\"\n"),
+        "{text}"
+    );
     assert!(
         text.contains("proto: \"../protos/acme/payments/v1/payments.proto\""),
         "{text}"
@@ -95,6 +98,14 @@ fn bad_protos_and_bad_requests_are_json_errors() {
             "nothing to generate",
         ),
         (
+            json!({"files": {"a\nkind: x.proto": "syntax = \"proto3\";"}}),
+            "not a relative import name",
+        ),
+        (
+            json!({"files": {"c:\\x.proto": "syntax = \"proto3\";"}}),
+            "not a relative import name",
+        ),
+        (
             json!({"files": corpus_sources(), "colour": "red"}),
             "unknown field `colour`",
         ),
@@ -112,4 +123,47 @@ fn bad_protos_and_bad_requests_are_json_errors() {
         Some(&json!({"files": corpus_sources()})),
     );
     assert_eq!(status, 401, "{body}");
+}
+
+#[test]
+fn deeply_nested_protos_are_refused_and_the_daemon_lives_on() {
+    let daemon = Daemon::start(&[]);
+    let deep = crate::forge::deep_option_proto(2000);
+    let (status, body) = daemon.call(
+        "POST",
+        "/api/v1/forge/generate",
+        Some(&json!({"files": {"deep.proto": deep}})),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_proto");
+    let detail = body["error"]["details"][0].as_str().unwrap();
+    assert!(
+        detail.starts_with("deep.proto:5:") && detail.contains("nest more than 64"),
+        "{body}"
+    );
+    // Still answering.
+    let res = daemon.post(
+        "/api/v1/forge/generate",
+        &json!({"files": corpus_sources(), "health": false}),
+    );
+    assert!(!res["files"].as_array().unwrap().is_empty(), "{res}");
+}
+
+#[test]
+fn repeated_roots_give_one_file_each() {
+    let daemon = Daemon::start(&[]);
+    let root = "acme/inventory/v1/inventory.proto";
+    let res = daemon.post(
+        "/api/v1/forge/generate",
+        &json!({"files": corpus_sources(), "roots": [root, root]}),
+    );
+    let files = res["files"].as_array().unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(names, ["inventory.yaml", "payments.yaml"], "{res}");
+    let text = files[0]["content"].as_str().unwrap();
+    assert_eq!(
+        text.matches("name: \"inventory-health\"").count(),
+        1,
+        "{text}"
+    );
 }

@@ -30,9 +30,10 @@ fn interactive_without_a_terminal_names_the_flags() {
     assert!(run.stdout.is_empty());
 }
 
-#[test]
-fn interactive_prompts_choose_preview_and_write() {
-    let dir = corpus();
+/// Runs `forge generate --interactive` on a pseudo-terminal in `dir`, waits
+/// for the first prompt, types `keys` and waits for `done` on the terminal;
+/// returns the screen.
+fn drive(dir: &crate::support::Files, keys: &[u8], done: &str) -> String {
     let cmd = format!(
         "{} forge generate --proto protos/acme/payments/v1/payments.proto protos/acme/wkt/v1/wkt.proto -I protos --interactive",
         env!("CARGO_BIN_EXE_uptimeping")
@@ -73,24 +74,45 @@ fn interactive_prompts_choose_preview_and_write() {
         }
     };
     wait_for("Services");
-    // Untick the first service (payments), keep WellKnown's methods, no health
-    // checks, another target, default TLS, interval 30s, timeout, out dir, yes.
-    child
-        .stdin
-        .as_mut()
-        .unwrap()
-        .write_all(b" \r\rn10.0.0.7:9000\r\r\x7f\x7f30s\r\rinter\ry")
-        .unwrap();
-    wait_for("wrote inter/well-known.yaml");
+    child.stdin.as_mut().unwrap().write_all(keys).unwrap();
+    wait_for(done);
     let _ = child.kill();
     let _ = child.wait();
-    let screen = seen.lock().unwrap().clone();
+    seen.lock().unwrap().clone()
+}
+
+#[test]
+fn interactive_prompts_choose_preview_and_write() {
+    let dir = corpus();
+    // Untick the first service (payments), keep WellKnown's methods, no health
+    // checks, another target, default TLS, interval 30s, timeout, out dir, yes.
+    let screen = drive(
+        &dir,
+        b" \r\rn10.0.0.7:9000\r\r\x7f\x7f30s\r\rinter\ry",
+        "wrote inter/well-known.yaml",
+    );
     assert!(screen.contains("# ---- well-known.yaml ----"), "{screen}");
     let text = std::fs::read_to_string(dir.join("inter/well-known.yaml")).unwrap();
     assert!(text.contains("target: \"10.0.0.7:9000\""), "{text}");
-    assert!(text.contains("schedule: 30s"), "{text}");
+    assert!(text.contains("schedule: \"30s\""), "{text}");
     assert!(!text.contains("health: true"), "{text}");
     assert!(!text.contains("acme.payments"), "{text}");
     let valid = dir.run(&["validate", "-f", "inter"]);
     assert_eq!(valid.code, 0, "{valid:?}");
+}
+
+#[test]
+fn interactive_with_no_method_chosen_writes_only_health_checks() {
+    let dir = corpus();
+    // Both services, untick every method (`a`), defaults, out dir, yes.
+    let screen = drive(&dir, b"\ra\r\r\r\r\rnone\ry", "wrote none/well-known.yaml");
+    assert!(
+        screen.contains("only a health check per service"),
+        "{screen}"
+    );
+    for file in ["none/payments.yaml", "none/well-known.yaml"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        assert_eq!(text.matches("kind: Check").count(), 1, "{text}");
+        assert!(text.contains("health: true"), "{text}");
+    }
 }

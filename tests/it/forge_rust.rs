@@ -156,3 +156,37 @@ fn the_generated_crate_builds_and_its_checks_match_uptimeping_test() {
     let stdout = String::from_utf8_lossy(&test.stdout);
     assert!(stdout.contains("9 passed"), "{stdout}");
 }
+
+#[test]
+fn rust_keywords_wrappers_and_acronyms_get_prost_and_tonic_names() {
+    let dir = crate::support::Files::new(&[(
+        "api/names.proto",
+        "syntax = \"proto3\";\npackage acme.type.v1;\nimport \"google/protobuf/wrappers.proto\";\n\
+         message Item { message Inner { string s = 1; } Inner inner = 1; }\n\
+         service HTTPGateway {\n  rpc Move(Item) returns (Item);\n\
+           rpc GetS3URL(google.protobuf.StringValue) returns (google.protobuf.StringValue);\n\
+           rpc Self(Item.Inner) returns (Item);\n}\n\
+         service _1e { rpc _5(Item) returns (Item); }\n",
+    )]);
+    let krate = target_dir().join("forge-e2e").join("tricky-names");
+    let krate_arg = krate.to_string_lossy().into_owned();
+    let run = dir.run(&[
+        "forge",
+        "generate",
+        "--proto",
+        "api/names.proto",
+        "--lang",
+        "rust",
+        "-o",
+        &krate_arg,
+    ]);
+    assert_eq!(run.code, 0, "{run:?}");
+    // The sample requests decode (the generated tests that need no server).
+    let test = cargo(&krate, &["test", "--quiet"], &[]);
+    assert!(
+        test.status.success(),
+        "cargo test failed:\n{}\n{}",
+        String::from_utf8_lossy(&test.stdout),
+        String::from_utf8_lossy(&test.stderr)
+    );
+}
