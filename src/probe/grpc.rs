@@ -37,7 +37,7 @@ pub async fn attempt(tls: &TlsConfigs, check: &Check) -> Result<Observed, Attemp
     match tokio::time::timeout(limit, call(tls, check, limit, &refused)).await {
         Err(_) => Err(AttemptError::timeout(limit)),
         // The connection's own failure says more than what the channel made of it.
-        Ok(Err(e)) => Err(refused.take().unwrap_or(e)),
+        Ok(Err(e)) => Err(refused.take(&e).unwrap_or(e)),
         Ok(r) => r,
     }
 }
@@ -46,18 +46,51 @@ pub async fn attempt(tls: &TlsConfigs, check: &Check) -> Result<Observed, Attemp
 /// (good) client certificate. With TLS 1.3 that alert arrives after the
 /// handshake, inside the HTTP/2 connection, whose error the channel replaces
 /// with one of its own.
+///
+/// The alert can also be lost: a server that closes with our first bytes unread
+/// resets the connection, and the reset may overtake the alert. So the handshake
+/// also records whether the server asked for a certificate we did not have
+/// (`asked`); a connection that then breaks was refused for that.
 #[derive(Clone, Default)]
-struct Refusal(Arc<Mutex<Option<AttemptError>>>);
+struct Refusal(Arc<Mutex<Option<AttemptError>>>, Arc<AskedForCert>);
 
 impl Refusal {
-    fn take(&self) -> Option<AttemptError> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    fn take(&self, failure: &AttemptError) -> Option<AttemptError> {
+        let noted = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        noted.or_else(|| {
+            let broke = matches!(failure.kind, ErrorKind::Connect | ErrorKind::Protocol);
+            (broke && self.1.0.load(std::sync::atomic::Ordering::SeqCst)).then(|| {
+                AttemptError::new(
+                    ErrorKind::Tls,
+                    "tls: the server requires a client certificate (`tls.client_cert_file`)",
+                )
+            })
+        })
     }
 
     fn note(&self, e: &std::io::Error) {
         if let Some(refused) = super::tcp::client_cert_refused(e) {
             *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(refused);
         }
+    }
+}
+
+/// A client certificate resolver with no certificate, noting that the server asked.
+#[derive(Debug, Default)]
+struct AskedForCert(std::sync::atomic::AtomicBool);
+
+impl tokio_rustls::rustls::client::ResolvesClientCert for AskedForCert {
+    fn resolve(
+        &self,
+        _: &[&[u8]],
+        _: &[tokio_rustls::rustls::SignatureScheme],
+    ) -> Option<Arc<tokio_rustls::rustls::sign::CertifiedKey>> {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        None
+    }
+
+    fn has_certs(&self) -> bool {
+        false
     }
 }
 
@@ -312,7 +345,12 @@ async fn connect(
     .to_string();
     let name = ServerName::try_from(name)
         .map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: server name: {e}")))?;
-    let config = tls.get(settings, true)?;
+    let mut config = tls.get(settings, true)?;
+    if settings.client_cert.is_none() {
+        let mut own = (*config).clone();
+        own.client_auth_cert_resolver = refused.1.clone();
+        config = Arc::new(own);
+    }
     let stream = TlsConnector::from(config)
         .connect(name, tcp)
         .await
