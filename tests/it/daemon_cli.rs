@@ -1,27 +1,6 @@
 //! The real CLI against the real daemon: the GitOps loop as a CI job runs it.
 
-use std::path::Path;
-use std::process::Stdio;
-
-use crate::daemon_support::Daemon;
-use crate::support::{Run, uptimeping};
-
-fn cli(d: &Daemon, dir: &Path, args: &[&str]) -> Run {
-    let out = uptimeping()
-        .args(args)
-        .current_dir(dir)
-        .env("UPTIMEPING_URL", &d.url)
-        .env("UPTIMEPING_API_KEY", &d.key)
-        .env("XDG_CONFIG_HOME", dir.join(".config"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run uptimeping");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: String::from_utf8_lossy(&out.stderr).into(),
-    }
-}
+use crate::daemon_support::{Daemon, cli};
 
 fn check(name: &str, path: &str) -> String {
     format!(

@@ -3,32 +3,13 @@
 //! server reflection; results, plans, edits and an incident follow. Also the
 //! reflection cache, counted at the server, and `test` over every check type.
 
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::atomic::Ordering;
 
 use serde_json::{Value, json};
 
-use crate::daemon_support::{Daemon, plan_request, wait_for};
+use crate::daemon_support::{Daemon, cli, plan_request, wait_for};
 use crate::grpc_server::{self, Versioned};
-use crate::support::{Files, Run, uptimeping};
-
-fn cli(d: &Daemon, dir: &Path, args: &[&str]) -> Run {
-    let out = uptimeping()
-        .args(args)
-        .current_dir(dir)
-        .env("UPTIMEPING_URL", &d.url)
-        .env("UPTIMEPING_API_KEY", &d.key)
-        .env("XDG_CONFIG_HOME", dir.join(".config"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run uptimeping");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: String::from_utf8_lossy(&out.stderr).into(),
-    }
-}
+use crate::support::Files;
 
 /// The catalog's service, split over two files in two directories.
 const CATALOG_PROTO: &str = "syntax = \"proto3\";\npackage shop.v1;\nimport \"shop/v1/item.proto\";\nservice Catalog { rpc GetItem(GetItemRequest) returns (Item); }\n";

@@ -20,6 +20,25 @@ use serde_json::Value;
 use crate::servers::runtime;
 use crate::support::uptimeping;
 
+/// Runs the real CLI in `dir` against `d` with its admin key, and a config
+/// directory of its own so that the developer's contexts never leak in.
+pub fn cli(d: &Daemon, dir: &Path, args: &[&str]) -> crate::support::Run {
+    let out = uptimeping()
+        .args(args)
+        .current_dir(dir)
+        .env("UPTIMEPING_URL", &d.url)
+        .env("UPTIMEPING_API_KEY", &d.key)
+        .env("XDG_CONFIG_HOME", dir.join(".config"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run uptimeping");
+    crate::support::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
 /// Longest a test waits for the daemon to do something it should do at once.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 

@@ -2,32 +2,17 @@
 //! message through Telegram, Slack, email and a webhook, each to its own server on
 //! 127.0.0.1, and the settings shown with secrets masked.
 
-use std::process::Stdio;
-
 use serde_json::json;
 
 use super::email::smtp_server;
 use super::telegram::bot_api_blocking;
 use crate::daemon_support::{Daemon, Receiver, plan_request};
-use crate::support::{Run, uptimeping};
+use crate::support::Run;
 
+/// The CLI against `d`, from a directory of its own.
 fn cli(d: &Daemon, args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
-    let out = uptimeping()
-        .args(args)
-        .current_dir(dir.path())
-        .env("UPTIMEPING_URL", &d.url)
-        .env("UPTIMEPING_API_KEY", &d.key)
-        .env("XDG_CONFIG_HOME", dir.path().join(".config"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: String::from_utf8_lossy(&out.stderr).into(),
-    }
+    crate::daemon_support::cli(d, dir.path(), args)
 }
 
 #[test]

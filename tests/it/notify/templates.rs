@@ -3,13 +3,11 @@
 //! anything is applied; a webhook template renders the whole request body. Channel
 //! settings Telegram or TLS would refuse are reported by `validate` too.
 
-use std::process::Stdio;
-
 use serde_json::json;
 
 use super::harness::{Db, quick, receiver, settled, start};
-use crate::daemon_support::Daemon;
-use crate::support::{Files, Run, uptimeping};
+use crate::daemon_support::{Daemon, cli};
+use crate::support::Files;
 
 const BROKEN: &str = "\
 # How messages read.
@@ -92,30 +90,12 @@ html: \"{{ 'x' * 100000000 }}\"
     );
 }
 
-fn cli(d: &Daemon, files: &Files, args: &[&str]) -> Run {
-    let out = uptimeping()
-        .args(args)
-        .current_dir(files.path())
-        .env("UPTIMEPING_URL", &d.url)
-        .env("UPTIMEPING_API_KEY", &d.key)
-        .env("XDG_CONFIG_HOME", files.join(".config"))
-        .env_remove("RUST_BACKTRACE")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: String::from_utf8_lossy(&out.stderr).into(),
-    }
-}
-
 #[test]
 fn plan_and_apply_refuse_a_broken_template_and_apply_nothing() {
     let d = Daemon::start(&[]);
     let files = Files::new(&[("templates.yaml", BROKEN), ("channels.yaml", CHANNEL)]);
     let expected = "./templates.yaml:6:3: template `incident-default` field `html`, line 3: unknown filter `uper`";
-    let plan = cli(&d, &files, &["plan", "-f", ".", "--source", "repo"]);
+    let plan = cli(&d, files.path(), &["plan", "-f", ".", "--source", "repo"]);
     assert_eq!(plan.code, 1, "{}", plan.stderr);
     assert_eq!(
         plan.stderr.lines().next(),
@@ -125,7 +105,7 @@ fn plan_and_apply_refuse_a_broken_template_and_apply_nothing() {
     );
     let apply = cli(
         &d,
-        &files,
+        files.path(),
         &["apply", "-f", ".", "--source", "repo", "--auto-approve"],
     );
     assert_eq!(apply.code, 1, "{}", apply.stderr);
@@ -141,7 +121,7 @@ fn plan_and_apply_refuse_a_broken_template_and_apply_nothing() {
         BROKEN.replace("| uper", "| upper"),
     )
     .unwrap();
-    let plan = cli(&d, &files, &["plan", "-f", ".", "--source", "repo"]);
+    let plan = cli(&d, files.path(), &["plan", "-f", ".", "--source", "repo"]);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(
         plan.stdout
