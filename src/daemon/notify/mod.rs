@@ -238,13 +238,9 @@ impl Notifier {
 
     /// Waits for the rate limits `row` is under, or, with [`Pace::Defer`], puts it
     /// back in the outbox for when they free; false when it was put back.
-    async fn within_limits(&self, row: &OutboxRow, pace: Pace) -> bool {
-        // A channel that cannot be read fails in `send`, which says why.
-        let Ok(channel) = self.channel(row).await else {
-            return true;
-        };
+    async fn within_limits(&self, row: &OutboxRow, channel: &Channel, pace: Pace) -> bool {
         loop {
-            let wait = match self.limits.admit(row.id, row.tenant, &channel) {
+            let wait = match self.limits.admit(row.id, row.tenant, channel) {
                 Ok(()) => return true,
                 Err(wait) => wait,
             };
@@ -271,10 +267,17 @@ impl Notifier {
 
     /// One attempt at `row`, and its outcome recorded.
     async fn attempt(&self, row: OutboxRow, pace: Pace) {
-        if !self.within_limits(&row, pace).await {
+        // A channel that cannot be read fails below, saying why.
+        let channel = self.channel(&row).await;
+        if let Ok(c) = &channel
+            && !self.within_limits(&row, c, pace).await
+        {
             return;
         }
-        let (provider, outcome) = self.send(&row).await;
+        let (provider, outcome) = match &channel {
+            Ok(c) => (c.channel_type.as_str(), self.send_through(&row, c).await),
+            Err(_) => ("unknown", channel.map(drop)),
+        };
         let labels = NotificationLabels {
             tenant: row.tenant.to_string(),
             provider: provider.to_string(),
@@ -315,16 +318,7 @@ impl Notifier {
         }
     }
 
-    /// Sends `row` through its channel's provider; returns the provider's name for metrics.
-    async fn send(&self, row: &OutboxRow) -> (&'static str, Result<(), DeliveryError>) {
-        let channel = match self.channel(row).await {
-            Ok(c) => c,
-            Err(e) => return ("unknown", Err(e)),
-        };
-        let provider = channel.channel_type.as_str();
-        (provider, self.send_through(row, &channel).await)
-    }
-
+    /// Sends `row` through `channel`'s provider.
     async fn send_through(&self, row: &OutboxRow, channel: &Channel) -> Result<(), DeliveryError> {
         let missing = || {
             let section = channel.channel_type.as_str();
