@@ -8,6 +8,7 @@ mod auth;
 mod incidents;
 mod migrations;
 mod outbox;
+mod policy;
 mod resources;
 mod results;
 
