@@ -21,6 +21,7 @@ pub mod schema;
 pub mod secrets;
 mod source;
 pub mod template;
+pub mod template_bounds;
 mod validate;
 pub(crate) mod yaml;
 

@@ -204,7 +204,7 @@ impl<'a> Renderer<'a> {
         source: &str,
         format: Format,
     ) -> Result<String, DeliveryError> {
-        if let Some(why) = crate::spec::template::refusal(source) {
+        if let Some(why) = crate::spec::template_bounds::refusal(source) {
             return Err(DeliveryError::config(format!(
                 "template `{name}`: `{path}` {why}"
             )));
@@ -213,7 +213,7 @@ impl<'a> Renderer<'a> {
         let ctx = minijinja::Value::from(minijinja::value::Serde(&self.context));
         let full = format!("{name}.{path}");
         env.template_from_named_str(&full, source)
-            .and_then(|t| crate::spec::template::render_bounded(&t, ctx))
+            .and_then(|t| crate::spec::template_bounds::render_bounded(&t, ctx))
             .map_err(|e| {
                 DeliveryError::config(format!(
                     "template `{name}`: `{path}` {}",
