@@ -16,7 +16,7 @@ Examples:
   uptimeping channels get oncall-telegram    # settings (secrets masked) and counts
   uptimeping channels test oncall-slack      # sends a test message now
 
-Exit codes: 0 success, 1 error (for `test`: the message could not be sent).";
+Exit codes: 0 success, 1 error (for `test`: the message was not delivered at once).";
 
 /// List notification channels and send test messages
 #[derive(Debug, clap::Args)]
@@ -43,7 +43,7 @@ enum Cmd {
         after_help = "Examples:\n  uptimeping channels get oncall-slack\n  uptimeping channels get team-email -o yaml"
     )]
     Get { name: String },
-    /// Send a test notification through a channel and wait for the outcome
+    /// Send a test notification through a channel and wait for the outcome (exit 1 if not delivered)
     #[command(
         after_help = "Examples:\n  uptimeping channels test oncall-slack\n  uptimeping channels test team-email -o json\n\nWorks for every channel type: telegram, slack, email and webhook."
     )]
@@ -84,10 +84,19 @@ impl Args {
                         super::files::plural(n.attempts as usize, "attempt", "attempts")
                     )
                 })?;
-                if n.status == "failed" {
-                    anyhow::bail!(
-                        "the test notification through `{name}` failed; check the channel's settings"
-                    );
+                match n.status.as_str() {
+                    "sent" => {}
+                    status => {
+                        let why = n.last_error.as_deref().unwrap_or("no reason recorded");
+                        let later = if status == "pending" {
+                            " (the daemon keeps retrying it in the background)"
+                        } else {
+                            ""
+                        };
+                        anyhow::bail!(
+                            "the test notification through `{name}` was not delivered: {why}{later}; check the channel's settings and that its receiver is reachable from the daemon"
+                        );
+                    }
                 }
                 Ok(exit::OK)
             }

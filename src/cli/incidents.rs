@@ -15,7 +15,7 @@ const EXAMPLES: &str = "\
 Examples:
   uptimeping incidents list
   uptimeping incidents list --status open --check payments-api -o json
-  uptimeping incidents get 42               # with its events and notifications
+  uptimeping incidents get 42               # with its events and notifications (`#42` works too)
   uptimeping incidents ack 42 --comment \"looking into it\"
   uptimeping incidents resolve 42 --comment \"rolled back\"";
 
@@ -51,12 +51,16 @@ enum Cmd {
     },
     /// Show one incident with its events and notifications
     #[command(after_help = "Examples:\n  uptimeping incidents get 42")]
-    Get { id: i64 },
+    Get {
+        #[arg(value_parser = incident_id, value_name = "ID")]
+        id: i64,
+    },
     /// Acknowledge an incident: someone is on it, escalation stops
     #[command(
         after_help = "Examples:\n  uptimeping incidents ack 42 --comment \"looking into it\""
     )]
     Ack {
+        #[arg(value_parser = incident_id, value_name = "ID")]
         id: i64,
         /// Recorded with the event
         #[arg(long)]
@@ -67,11 +71,23 @@ enum Cmd {
         after_help = "Examples:\n  uptimeping incidents resolve 42 --comment \"rolled back\""
     )]
     Resolve {
+        #[arg(value_parser = incident_id, value_name = "ID")]
         id: i64,
         /// Recorded with the event
         #[arg(long)]
         comment: Option<String>,
     },
+}
+
+/// An incident id as given or as lists print it: `42` or `#42`.
+fn incident_id(s: &str) -> Result<i64, String> {
+    let digits = s.trim().strip_prefix('#').unwrap_or(s.trim());
+    match digits.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(format!(
+            "`{s}` is not an incident id; give the number a list shows, as `42` or `#42`"
+        )),
+    }
 }
 
 impl Args {

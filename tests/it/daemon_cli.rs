@@ -212,8 +212,25 @@ fn incidents_are_acknowledged_and_resolved_from_the_cli_with_who_did_it() {
     );
     let id = serde_json::from_str::<serde_json::Value>(&list.stdout).unwrap()[0]["id"]
         .as_i64()
-        .unwrap()
-        .to_string();
+        .unwrap();
+    // Lists print `#N`; every command that takes an id accepts what they print.
+    let table = cli(&d, dir.path(), &["incidents", "list"]);
+    assert!(
+        table.stdout.contains(&format!("#{id} ")),
+        "{}",
+        table.stdout
+    );
+    let shown = cli(&d, dir.path(), &["incidents", "get", &format!("#{id}")]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(
+        shown.stdout.starts_with(&format!("Incident:     #{id}\n")),
+        "{}",
+        shown.stdout
+    );
+    let bad = cli(&d, dir.path(), &["incidents", "get", "#x1"]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("`42` or `#42`"), "{}", bad.stderr);
+    let id = format!("#{id}");
     assert_eq!(
         cli(
             &d,
@@ -240,4 +257,62 @@ fn incidents_are_acknowledged_and_resolved_from_the_cli_with_who_did_it() {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["opened", "acknowledged", "resolved"]);
+}
+
+#[test]
+fn a_channel_test_that_cannot_be_delivered_exits_1_and_says_why() {
+    let d = Daemon::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::servers::closed_port();
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        format!("kind: Channel\nname: dead-hook\ntype: webhook\nwebhook: {{url: \"http://127.0.0.1:{port}/hook\"}}\n"),
+    )
+    .unwrap();
+    let applied = cli(
+        &d,
+        dir.path(),
+        &["apply", "-f", "c.yaml", "--source", "s", "--auto-approve"],
+    );
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    for output in ["table", "json"] {
+        let r = cli(
+            &d,
+            dir.path(),
+            &["channels", "test", "dead-hook", "-o", output],
+        );
+        assert_eq!(r.code, 1, "{output}: {}\n{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr
+                .contains("the test notification through `dead-hook` was not delivered: "),
+            "{output}: {}",
+            r.stderr
+        );
+        assert!(r.stderr.to_lowercase().contains("refused"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn table_rows_stay_one_line_with_long_cells_cut() {
+    let d = Daemon::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = "a".repeat(120);
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        check("long", &format!("/{path}")),
+    )
+    .unwrap();
+    let applied = cli(
+        &d,
+        dir.path(),
+        &["apply", "-f", "c.yaml", "--source", "s", "--auto-approve"],
+    );
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let list = cli(&d, dir.path(), &["checks", "list"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert_eq!(list.stdout.lines().count(), 2, "{}", list.stdout);
+    assert!(list.stdout.contains("…"), "{}", list.stdout);
+    assert!(!list.stdout.contains(&path), "{}", list.stdout);
+    let json = cli(&d, dir.path(), &["checks", "list", "-o", "json"]);
+    assert!(json.stdout.contains(&path), "JSON keeps the whole value");
 }
