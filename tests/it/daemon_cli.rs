@@ -91,9 +91,10 @@ fn the_gitops_loop_apply_plan_edit_prune() {
     assert_eq!(
         (
             doc["format_version"].as_u64(),
-            doc["summary"]["change"].as_u64()
+            doc["summary"]["change"].as_u64(),
+            doc["absent"].as_u64()
         ),
-        (Some(1), Some(1))
+        (Some(1), Some(1), Some(0))
     );
     assert_eq!(
         cli(
@@ -133,6 +134,38 @@ fn the_gitops_loop_apply_plan_edit_prune() {
     );
 
     std::fs::remove_file(checks.join("web.yaml")).unwrap();
+    // Without --prune the removed file is not deleted, but the plan says so.
+    let plan = cli(
+        &d,
+        repo.path(),
+        &[
+            "plan",
+            "-f",
+            "checks",
+            "--source",
+            "repo",
+            "--detailed-exitcode",
+        ],
+    );
+    assert_eq!(
+        (plan.code, plan.stdout.as_str()),
+        (
+            0,
+            "No changes to the resources in the files.\n\n1 resource of source `repo` is not in the files and stays: `--prune` would delete it.\n\nPlan: 0 to add, 0 to change, 0 to destroy.\n"
+        ),
+        "{}",
+        plan.stderr
+    );
+    let plan_json = cli(
+        &d,
+        repo.path(),
+        &["plan", "-f", "checks", "--source", "repo", "-o", "json"],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&plan_json.stdout).unwrap();
+    assert_eq!(
+        (doc["absent"].as_u64(), doc["summary"]["destroy"].as_u64()),
+        (Some(1), Some(0))
+    );
     let plan = cli(
         &d,
         repo.path(),
@@ -140,7 +173,7 @@ fn the_gitops_loop_apply_plan_edit_prune() {
     );
     assert_eq!(
         plan.stdout, "  - Check web\n\nPlan: 0 to add, 0 to change, 1 to destroy.\n",
-        "{}",
+        "with --prune the absent resource is a deletion, not a note: {}",
         plan.stderr
     );
     let applied = cli(
