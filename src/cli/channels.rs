@@ -5,7 +5,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::client::{Client, ConnectArgs, WAIT_TIMEOUT, block_on};
-use super::output::{fields, green, or_dash, red, show, table};
+use super::output::{fields, green, note_more, or_dash, red, show, table};
 use super::{OutputFormat, exit};
 use crate::model::{ChannelDetail, ChannelSummary, Notification};
 
@@ -37,7 +37,11 @@ enum Cmd {
     #[command(
         after_help = "Examples:\n  uptimeping channels list\n  uptimeping channels list -o yaml"
     )]
-    List,
+    List {
+        /// Show at most this many channels [default: all]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: Option<u32>,
+    },
     /// Show one channel: its settings (secrets masked) and delivery counts
     #[command(
         after_help = "Examples:\n  uptimeping channels get oncall-slack\n  uptimeping channels get team-email -o yaml"
@@ -55,9 +59,21 @@ impl Args {
         let client = Client::from_args(&self.connect)?;
         let out = self.output;
         match &self.command {
-            Cmd::List => {
-                let list: Vec<ChannelSummary> = block_on(client.get(&["channels"], &[]))??;
+            Cmd::List { limit } => {
+                let want = limit.map(|l| l as usize);
+                let listed = block_on(client.get_list(
+                    &["channels"],
+                    &[],
+                    want,
+                    |p: Vec<ChannelSummary>| p,
+                ))??;
+                let list = listed.items;
                 show(out, &list, || list_table(&list))?;
+                note_more(
+                    listed.more,
+                    list.len(),
+                    "raise --limit, or leave it out for all",
+                );
                 Ok(exit::OK)
             }
             Cmd::Get { name } => {

@@ -150,6 +150,14 @@ pub fn word<T: Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
+/// Says on stderr that a list goes on after the `shown` items printed, and how to
+/// see the rest.
+pub fn note_more(more: bool, shown: usize, how: &str) {
+    if more {
+        eprintln!("showing the first {shown}; there are more: {how}");
+    }
+}
+
 /// The text of an optional value, or `-`.
 pub fn or_dash<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())

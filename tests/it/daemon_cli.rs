@@ -349,3 +349,185 @@ fn table_rows_stay_one_line_with_long_cells_cut() {
     let json = cli(&d, dir.path(), &["checks", "list", "-o", "json"]);
     assert!(json.stdout.contains(&path), "JSON keeps the whole value");
 }
+
+/// GETs `path` with the admin key: status, the next-page cursor, and the body.
+fn page(d: &Daemon, path: &str) -> (u16, Option<String>, serde_json::Value) {
+    let res = Daemon::client()
+        .get(format!("{}{path}", d.url))
+        .bearer_auth(&d.key)
+        .send()
+        .unwrap();
+    let status = res.status().as_u16();
+    let next = res
+        .headers()
+        .get("x-next-cursor")
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, next, res.json().unwrap())
+}
+
+/// Every list answers `limit` + `cursor` the same way, following a list page by
+/// page gives each item once, and `before` still pages results.
+#[test]
+fn every_list_pages_with_limit_and_cursor() {
+    let d = Daemon::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::servers::closed_port();
+    let checks: String = (1..=5)
+        .map(|i| format!("kind: Check\nname: c{i}\ntype: http\ntarget: http://127.0.0.1:{port}/\nschedule: 1h\nalert: {{failure_threshold: 1}}\n---\n"))
+        .collect();
+    std::fs::write(dir.path().join("c.yaml"), checks).unwrap();
+    let applied = cli(
+        &d,
+        dir.path(),
+        &["apply", "-f", "c.yaml", "--source", "s", "--auto-approve"],
+    );
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    for i in 1..=3 {
+        assert_eq!(
+            cli(&d, dir.path(), &["checks", "run", &format!("c{i}")]).code,
+            2
+        );
+    }
+    for _ in 0..2 {
+        assert_eq!(cli(&d, dir.path(), &["checks", "run", "c1"]).code, 2);
+    }
+
+    // Follows `path` two items at a time; returns what `key` says of each item.
+    let follow = |path: &str, items: &dyn Fn(&serde_json::Value) -> Vec<serde_json::Value>| {
+        let mut got = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10 {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = match &cursor {
+                Some(c) => format!("{path}{sep}limit=2&cursor={c}"),
+                None => format!("{path}{sep}limit=2"),
+            };
+            let (status, next, body) = page(&d, &url);
+            assert_eq!(status, 200, "{url}: {body}");
+            let these = items(&body);
+            assert!(these.len() <= 2, "{url}: {body}");
+            got.extend(these);
+            match next {
+                Some(n) => cursor = Some(n),
+                None => return got,
+            }
+        }
+        panic!("{path} did not end");
+    };
+    let names = follow("/api/v1/checks", &|b| {
+        b.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].clone())
+            .collect()
+    });
+    assert_eq!(names, ["c1", "c2", "c3", "c4", "c5"]);
+    let ids = follow("/api/v1/incidents", &|b| {
+        b.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].clone())
+            .collect()
+    });
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    assert!(
+        ids.windows(2).all(|w| w[0].as_i64() > w[1].as_i64()),
+        "newest first, each once: {ids:?}"
+    );
+    let results = follow("/api/v1/checks/c1/results", &|b| {
+        b["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].clone())
+            .collect()
+    });
+    assert_eq!(results.len(), 3, "{results:?}");
+    // The older parameter still pages results.
+    let (_, _, first) = page(&d, "/api/v1/checks/c1/results?limit=1");
+    let before = first["next_before"].as_i64().unwrap();
+    let (_, _, older) = page(
+        &d,
+        &format!("/api/v1/checks/c1/results?limit=5&before={before}"),
+    );
+    assert_eq!(older["items"].as_array().unwrap().len(), 2, "{older}");
+
+    // A cursor of another list, or made up, is refused and says what to do.
+    let (_, next, _) = page(&d, "/api/v1/checks?limit=1");
+    let (status, _, body) = page(&d, &format!("/api/v1/incidents?cursor={}", next.unwrap()));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("x-next-cursor")
+    );
+    let (status, _, _) = page(&d, "/api/v1/channels?cursor=%21%21");
+    assert_eq!(status, 400);
+
+    // The CLI: --limit stops early and says so; --all follows to the end.
+    let r = cli(
+        &d,
+        dir.path(),
+        &["incidents", "list", "--limit", "2", "-o", "json"],
+    );
+    assert_eq!(r.json().as_array().unwrap().len(), 2);
+    assert!(
+        r.stderr.contains("showing the first 2; there are more"),
+        "{}",
+        r.stderr
+    );
+    let r = cli(
+        &d,
+        dir.path(),
+        &["incidents", "list", "--all", "-o", "json"],
+    );
+    assert_eq!(r.json().as_array().unwrap().len(), 3);
+    assert!(!r.stderr.contains("there are more"), "{}", r.stderr);
+    let r = cli(&d, dir.path(), &["checks", "list", "--limit", "4"]);
+    assert_eq!(r.stdout.lines().count(), 5, "{}", r.stdout);
+    let r = cli(
+        &d,
+        dir.path(),
+        &["checks", "history", "c1", "--all", "-o", "json"],
+    );
+    assert_eq!(
+        r.json()["items"].as_array().unwrap().len(),
+        3,
+        "{}",
+        r.stdout
+    );
+}
+
+/// More channels than one page holds: the CLI follows the cursor and lists each once.
+#[test]
+fn channels_list_follows_the_pages_of_a_long_list() {
+    let d = Daemon::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let count = uptimeping::daemon::api::MAX_PAGE as usize + 5;
+    let yaml: String = (0..count)
+        .map(|i| format!("kind: Channel\nname: hook-{i:05}\ntype: webhook\nwebhook: {{url: \"http://127.0.0.1:9/{i}\"}}\n---\n"))
+        .collect();
+    std::fs::write(dir.path().join("c.yaml"), yaml).unwrap();
+    let applied = cli(
+        &d,
+        dir.path(),
+        &["apply", "-f", "c.yaml", "--source", "s", "--auto-approve"],
+    );
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let r = cli(&d, dir.path(), &["channels", "list", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let names: Vec<String> = r
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    let expected: Vec<String> = (0..count).map(|i| format!("hook-{i:05}")).collect();
+    assert_eq!(names, expected);
+}
