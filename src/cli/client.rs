@@ -311,11 +311,13 @@ impl Client {
             q.push(("limit", left.min(LIST_PAGE as usize).to_string()));
             q.extend(cursor.iter().map(|c| ("cursor", c.clone())));
             let (page, next): (P, _) = self.get_page(segments, &q).await?;
-            all.extend(items(page));
+            let page = items(page);
+            // Either would have the loop ask for pages without end.
             anyhow::ensure!(
-                next.is_none() || next != cursor,
-                "the daemon gave the same page cursor twice; report this as a bug"
+                next.is_none() || (next != cursor && !page.is_empty()),
+                "the daemon answered a page with no progress (an empty page or the same cursor again); report this as a bug"
             );
+            all.extend(page);
             match next {
                 Some(next) if all.len() < want => cursor = Some(next),
                 next => {
