@@ -7,7 +7,8 @@
 //!   and what a previous run of the quick start leaves: `data/`, `checks/`), and
 //!   every command runs there with a fresh `HOME` and no `UPTIMEPING_*` variables.
 //! - The one `uptimeping daemon …` command (the quick start's) is started first
-//!   and left running, as its first terminal would be; the other commands then run
+//!   and left running, as its first terminal would be; once it has applied its
+//!   `--watch` directory (its log says so), the other commands run
 //!   in README order in one `sh`, so that an `export` carries over to later blocks.
 //! - The address `127.0.0.1:8080` is the one rewrite: in the daemon's command it
 //!   becomes `127.0.0.1:0` (a free port, chosen by the system), and everywhere else
@@ -260,6 +261,23 @@ impl QuickStartDaemon {
                 logs.lock().unwrap().join("\n")
             );
         };
+        // The watched directory is applied once at start; a plan made before that
+        // lands would be refused as out of date, as it would be for someone who
+        // types faster than the daemon starts.
+        if cmd.text.contains("--watch") {
+            let started = Instant::now();
+            while !logs.lock().unwrap().iter().any(|l| l.contains("applied: ")) {
+                if started.elapsed() > PATIENCE {
+                    let _ = child.kill();
+                    panic!(
+                        "README.md:{}: the daemon did not apply its --watch directory; its log:\n{}",
+                        cmd.line,
+                        logs.lock().unwrap().join("\n")
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         QuickStartDaemon { child, addr, logs }
     }
 }
