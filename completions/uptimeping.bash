@@ -594,12 +594,16 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__channels__subcmd__list)
-            opts="-o -h --output --url --api-key --context --color --help"
+            opts="-o -h --limit --output --url --api-key --context --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
                     return 0
@@ -924,7 +928,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__checks__subcmd__history)
-            opts="-o -h --limit --output --url --api-key --context --color --help"
+            opts="-o -h --limit --all --output --url --api-key --context --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -966,7 +970,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__checks__subcmd__list)
-            opts="-o -h --label --state --type --output --url --api-key --context --color --help"
+            opts="-o -h --label --state --type --limit --output --url --api-key --context --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -981,6 +985,10 @@ _uptimeping() {
                     return 0
                     ;;
                 --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2574,7 +2582,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__incidents__subcmd__list)
-            opts="-o -h --status --check --limit --output --url --api-key --context --color --help"
+            opts="-o -h --status --check --limit --all --output --url --api-key --context --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -122,6 +122,7 @@ down\t''
 paused\t''
 disabled\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from list" -l type -d 'Only checks of this type' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from list" -l limit -d 'Show at most this many checks [default: all]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
 yaml\t''"
@@ -162,6 +163,7 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from history" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from history" -l all -d 'Show every result the daemon keeps, following its pages'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from history" -s h -l help -d 'Print help'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from run" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
@@ -241,6 +243,7 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __f
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from list" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from list" -l all -d 'Show every incident, following the daemon\'s pages'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from get" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
@@ -291,8 +294,9 @@ never\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list get test help" -s h -l help -d 'Print help'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list get test help" -f -a "list" -d 'List channels with how many notifications were sent, failed and are pending'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list get test help" -f -a "get" -d 'Show one channel: its settings (secrets masked) and delivery counts'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list get test help" -f -a "test" -d 'Send a test notification through a channel and wait for the outcome'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list get test help" -f -a "test" -d 'Send a test notification through a channel and wait for the outcome (exit 1 if not delivered)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list get test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from list" -l limit -d 'Show at most this many channels [default: all]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
 yaml\t''"
@@ -325,7 +329,7 @@ never\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from help" -f -a "list" -d 'List channels with how many notifications were sent, failed and are pending'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from help" -f -a "get" -d 'Show one channel: its settings (secrets masked) and delivery counts'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from help" -f -a "test" -d 'Send a test notification through a channel and wait for the outcome'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from help" -f -a "test" -d 'Send a test notification through a channel and wait for the outcome (exit 1 if not delivered)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and not __fish_seen_subcommand_from create help" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
@@ -501,7 +505,7 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_s
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from incidents" -f -a "resolve" -d 'Resolve an incident by hand'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from channels" -f -a "list" -d 'List channels with how many notifications were sent, failed and are pending'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from channels" -f -a "get" -d 'Show one channel: its settings (secrets masked) and delivery counts'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from channels" -f -a "test" -d 'Send a test notification through a channel and wait for the outcome'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from channels" -f -a "test" -d 'Send a test notification through a channel and wait for the outcome (exit 1 if not delivered)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from tenants" -f -a "create" -d 'Create a tenant and print its admin API key'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from context" -f -a "list" -d 'List contexts; the current one is marked with *'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from context" -f -a "use" -d 'Make a context the current one'

@@ -12,7 +12,7 @@
 //! | `POST /checks/{name}/run` | → [`ProbeResult`] (runs now, waits for the result) |
 //! | `POST /checks/{name}/pause`, `/resume` | → [`CheckSummary`] |
 //! | `GET /checks/{name}/status` | → [`CheckSummary`] |
-//! | `GET /checks/{name}/results?limit=50&before=ID` | → [`ResultPage`] |
+//! | `GET /checks/{name}/results?limit=50&cursor=` (or `before=ID`) | → [`ResultPage`] |
 //! | `GET /incidents?status=open\|acknowledged\|resolved&check=NAME&limit=` | → `[Incident]` |
 //! | `GET /incidents/{id}` | → [`IncidentDetail`] |
 //! | `GET /incidents/{id}/events` | → `[IncidentEvent]` |
@@ -22,6 +22,9 @@
 //! | `POST /channels/{name}/test` | → [`Notification`] (sent now, waits for the outcome) |
 //! | `POST /forge/generate` | [`ForgeRequest`] (`.proto` sources) → [`ForgeResponse`] (check files); 422 when they do not compile |
 //! | `POST /tenants` | [`TenantRequest`] → [`TenantCreated`] (admin keys of the first tenant only) |
+//!
+//! Every list takes `limit` and `cursor`; while more follow, the answer carries the
+//! next page's cursor in the `x-next-cursor` header.
 //!
 //! `GET /healthz`, `/readyz` and `/metrics` need no key. Errors are
 //! [`ErrorBody`] with a 4xx/5xx status.

@@ -5,7 +5,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::client::{Client, ConnectArgs, WAIT_TIMEOUT, block_on};
-use super::output::{fields, green, or_dash, red, show, table};
+use super::output::{fields, green, note_more, or_dash, red, show, table};
 use super::{OutputFormat, exit};
 use crate::model::{ChannelDetail, ChannelSummary, Notification};
 
@@ -16,7 +16,7 @@ Examples:
   uptimeping channels get oncall-telegram    # settings (secrets masked) and counts
   uptimeping channels test oncall-slack      # sends a test message now
 
-Exit codes: 0 success, 1 error (for `test`: the message could not be sent).";
+Exit codes: 0 success, 1 error (for `test`: the message was not delivered at once).";
 
 /// List notification channels and send test messages
 #[derive(Debug, clap::Args)]
@@ -37,13 +37,17 @@ enum Cmd {
     #[command(
         after_help = "Examples:\n  uptimeping channels list\n  uptimeping channels list -o yaml"
     )]
-    List,
+    List {
+        /// Show at most this many channels [default: all]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: Option<u32>,
+    },
     /// Show one channel: its settings (secrets masked) and delivery counts
     #[command(
         after_help = "Examples:\n  uptimeping channels get oncall-slack\n  uptimeping channels get team-email -o yaml"
     )]
     Get { name: String },
-    /// Send a test notification through a channel and wait for the outcome
+    /// Send a test notification through a channel and wait for the outcome (exit 1 if not delivered)
     #[command(
         after_help = "Examples:\n  uptimeping channels test oncall-slack\n  uptimeping channels test team-email -o json\n\nWorks for every channel type: telegram, slack, email and webhook."
     )]
@@ -55,9 +59,21 @@ impl Args {
         let client = Client::from_args(&self.connect)?;
         let out = self.output;
         match &self.command {
-            Cmd::List => {
-                let list: Vec<ChannelSummary> = block_on(client.get(&["channels"], &[]))??;
+            Cmd::List { limit } => {
+                let want = limit.map(|l| l as usize);
+                let listed = block_on(client.get_list(
+                    &["channels"],
+                    &[],
+                    want,
+                    |p: Vec<ChannelSummary>| p,
+                ))??;
+                let list = listed.items;
                 show(out, &list, || list_table(&list))?;
+                note_more(
+                    listed.more,
+                    list.len(),
+                    "raise --limit, or leave it out for all",
+                );
                 Ok(exit::OK)
             }
             Cmd::Get { name } => {
@@ -84,10 +100,19 @@ impl Args {
                         super::files::plural(n.attempts as usize, "attempt", "attempts")
                     )
                 })?;
-                if n.status == "failed" {
-                    anyhow::bail!(
-                        "the test notification through `{name}` failed; check the channel's settings"
-                    );
+                match n.status.as_str() {
+                    "sent" => {}
+                    status => {
+                        let why = n.last_error.as_deref().unwrap_or("no reason recorded");
+                        let later = if status == "pending" {
+                            " (the daemon keeps retrying it in the background)"
+                        } else {
+                            ""
+                        };
+                        anyhow::bail!(
+                            "the test notification through `{name}` was not delivered: {why}{later}; check the channel's settings and that its receiver is reachable from the daemon"
+                        );
+                    }
                 }
                 Ok(exit::OK)
             }

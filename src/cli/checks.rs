@@ -5,7 +5,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::client::{Client, ConnectArgs, REQUEST_TIMEOUT, WAIT_TIMEOUT, block_on};
-use super::output::{fields, green, or_dash, red, relative, show, table, word};
+use super::output::{fields, green, note_more, or_dash, red, relative, show, table, word};
 use super::{OutputFormat, exit};
 use crate::model::{CheckDetail, CheckState, CheckSummary, ProbeResult, ResultPage};
 
@@ -17,7 +17,7 @@ Examples:
   uptimeping checks list
   uptimeping checks list --label team=payments --state down -o json
   uptimeping checks get payments-api
-  uptimeping checks history payments-api --limit 50
+  uptimeping checks history payments-api --limit 50   # or --all
   uptimeping checks run payments-api        # exit 2 if it is down
   uptimeping checks pause payments-api
 
@@ -52,6 +52,9 @@ enum Cmd {
         /// Only checks of this type
         #[arg(long = "type", value_name = "TYPE")]
         check_type: Option<String>,
+        /// Show at most this many checks [default: all]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        limit: Option<u32>,
     },
     /// Show one check: its state and its spec (secrets masked)
     #[command(
@@ -68,6 +71,9 @@ enum Cmd {
         /// How many results to show
         #[arg(long, default_value_t = DEFAULT_HISTORY, value_parser = clap::value_parser!(u32).range(1..=10000))]
         limit: u32,
+        /// Show every result the daemon keeps, following its pages
+        #[arg(long, conflicts_with = "limit")]
+        all: bool,
     },
     /// Run one check now on the daemon and show the result
     #[command(
@@ -105,13 +111,23 @@ impl Args {
                 labels,
                 state,
                 check_type,
+                limit,
             } => {
                 let mut query: Vec<(&str, String)> =
                     labels.iter().map(|l| ("label", l.clone())).collect();
                 query.extend(state.iter().map(|s| ("state", s.clone())));
                 query.extend(check_type.iter().map(|t| ("type", t.clone())));
-                let checks: Vec<CheckSummary> = client.get(&["checks"], &query).await?;
+                let want = limit.map(|l| l as usize);
+                let listed = client
+                    .get_list(&["checks"], &query, want, |p: Vec<CheckSummary>| p)
+                    .await?;
+                let checks = listed.items;
                 show(out, &checks, || summary_table(&checks))?;
+                note_more(
+                    listed.more,
+                    checks.len(),
+                    "raise --limit, or leave it out for all",
+                );
             }
             Cmd::Get { name } => {
                 let detail: CheckDetail = client.get(&["checks", name], &[]).await?;
@@ -121,10 +137,26 @@ impl Args {
                 let s: CheckSummary = client.get(&["checks", name, "status"], &[]).await?;
                 show(out, &s, || summary_table(std::slice::from_ref(&s)))?;
             }
-            Cmd::History { name, limit } => {
-                let query = [("limit", limit.to_string())];
-                let page: ResultPage = client.get(&["checks", name, "results"], &query).await?;
+            Cmd::History { name, limit, all } => {
+                let want = (!all).then_some(*limit as usize);
+                let listed = client
+                    .get_list(&["checks", name, "results"], &[], want, |p: ResultPage| {
+                        p.items
+                    })
+                    .await?;
+                let page = ResultPage {
+                    next_before: listed
+                        .more
+                        .then(|| listed.items.last().map(|r| r.id))
+                        .flatten(),
+                    items: listed.items,
+                };
                 show(out, &page, || history_table(&page))?;
+                note_more(
+                    listed.more,
+                    page.items.len(),
+                    "pass --all, or a larger --limit",
+                );
             }
             Cmd::Run { name } => {
                 eprintln!("running `{name}` on {}", client.base_url());

@@ -28,6 +28,15 @@ pub const WAIT_TIMEOUT: Duration = Duration::from_secs(180);
 /// serving a huge file cannot exhaust memory.
 pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
+/// Items asked for per request when following a list's pages: the daemon's
+/// largest page.
+pub const LIST_PAGE: u32 = 1000;
+/// Most items gathered by following pages: far more than any tenant lists, and a
+/// bound on memory should a daemon hand out cursors without end.
+pub const MAX_LISTED: usize = 1_000_000;
+/// The response header with the cursor of a list's next page.
+pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
+
 pub const URL_ENV: &str = "UPTIMEPING_URL";
 pub const API_KEY_ENV: &str = "UPTIMEPING_API_KEY";
 
@@ -201,6 +210,22 @@ pub enum ClientError {
     TooLarge,
 }
 
+/// A 2xx answer.
+struct Answer {
+    status: StatusCode,
+    /// The cursor of a list's next page, if the answer is a page with more after it.
+    next: Option<String>,
+    body: Vec<u8>,
+}
+
+/// Items gathered from a list's pages.
+#[derive(Debug)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    /// Whether the list goes on after them.
+    pub more: bool,
+}
+
 /// A connection to one daemon.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -253,9 +278,57 @@ impl Client {
         segments: &[&str],
         query: &[(&str, String)],
     ) -> anyhow::Result<T> {
+        Ok(self.get_page(segments, query).await?.0)
+    }
+
+    /// GETs one page of a list: the document and the cursor of the next page.
+    pub async fn get_page<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> anyhow::Result<(T, Option<String>)> {
         let url = self.endpoint(segments, query);
-        let body = self.send(Method::GET, url, None, REQUEST_TIMEOUT).await?;
-        self.parse(body)
+        let answer = self.send(Method::GET, url, None, REQUEST_TIMEOUT).await?;
+        let next = answer.next.clone();
+        Ok((self.parse(answer)?, next))
+    }
+
+    /// Follows a list's pages from the first until `want` items are gathered
+    /// (`None`: all of them). `items` takes a page's document apart.
+    pub async fn get_list<P: DeserializeOwned, T>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+        want: Option<usize>,
+        items: impl Fn(P) -> Vec<T>,
+    ) -> anyhow::Result<Listed<T>> {
+        let want = want.unwrap_or(MAX_LISTED).min(MAX_LISTED);
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let left = want - all.len();
+            let mut q = query.to_vec();
+            q.push(("limit", left.min(LIST_PAGE as usize).to_string()));
+            q.extend(cursor.iter().map(|c| ("cursor", c.clone())));
+            let (page, next): (P, _) = self.get_page(segments, &q).await?;
+            let page = items(page);
+            // Either would have the loop ask for pages without end.
+            anyhow::ensure!(
+                next.is_none() || (next != cursor && !page.is_empty()),
+                "the daemon answered a page with no progress (an empty page or the same cursor again); report this as a bug"
+            );
+            all.extend(page);
+            match next {
+                Some(next) if all.len() < want => cursor = Some(next),
+                next => {
+                    all.truncate(want);
+                    return Ok(Listed {
+                        items: all,
+                        more: next.is_some(),
+                    });
+                }
+            }
+        }
     }
 
     /// POSTs `body` as JSON and waits up to `timeout` for the answer.
@@ -278,14 +351,11 @@ impl Client {
         Ok(())
     }
 
-    fn parse<T: DeserializeOwned>(
-        &self,
-        (status, body): (StatusCode, Vec<u8>),
-    ) -> anyhow::Result<T> {
-        serde_json::from_slice(&body).map_err(|e| {
+    fn parse<T: DeserializeOwned>(&self, answer: Answer) -> anyhow::Result<T> {
+        serde_json::from_slice(&answer.body).map_err(|e| {
             ClientError::NotApi {
                 url: self.base.to_string(),
-                status,
+                status: answer.status,
                 what: format!("a document this client does not understand ({e})"),
             }
             .into()
@@ -299,7 +369,7 @@ impl Client {
         url: Url,
         body: Option<Vec<u8>>,
         timeout: Duration,
-    ) -> anyhow::Result<(StatusCode, Vec<u8>)> {
+    ) -> anyhow::Result<Answer> {
         let mut req = self
             .http
             .request(method, url)
@@ -314,6 +384,11 @@ impl Client {
         let result = async {
             let mut resp = req.send().await?;
             let status = resp.status();
+            let next = resp
+                .headers()
+                .get(NEXT_CURSOR_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
             let mut bytes = Vec::new();
             while let Some(chunk) = resp.chunk().await? {
                 if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
@@ -321,16 +396,20 @@ impl Client {
                 }
                 bytes.extend_from_slice(&chunk);
             }
-            Ok(Ok((status, bytes)))
+            Ok(Ok((status, next, bytes)))
         }
         .await;
-        let (status, bytes) = match result {
+        let (status, next, bytes) = match result {
             Ok(Ok(answer)) => answer,
             Ok(Err(e)) => return Err(e.into()),
             Err(e) => return Err(self.transport_error(&e, timeout).into()),
         };
         if status.is_success() {
-            return Ok((status, bytes));
+            return Ok(Answer {
+                status,
+                next,
+                body: bytes,
+            });
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(ErrorBody { error }) => Err(ApiError {

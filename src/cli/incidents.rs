@@ -4,7 +4,7 @@
 use clap::Subcommand;
 
 use super::client::{Client, ConnectArgs, REQUEST_TIMEOUT, block_on};
-use super::output::{fields, green, or_dash, red, relative, show, table, word, yellow};
+use super::output::{fields, green, note_more, or_dash, red, relative, show, table, word, yellow};
 use super::{OutputFormat, exit};
 use crate::model::{ActionRequest, Incident, IncidentDetail, IncidentStatus};
 
@@ -15,7 +15,8 @@ const EXAMPLES: &str = "\
 Examples:
   uptimeping incidents list
   uptimeping incidents list --status open --check payments-api -o json
-  uptimeping incidents get 42               # with its events and notifications
+  uptimeping incidents list --all            # every incident, not only the latest 50
+  uptimeping incidents get 42               # with its events and notifications (`#42` works too)
   uptimeping incidents ack 42 --comment \"looking into it\"
   uptimeping incidents resolve 42 --comment \"rolled back\"";
 
@@ -48,15 +49,22 @@ enum Cmd {
         /// How many incidents to show at most
         #[arg(long, default_value_t = DEFAULT_LIST_LIMIT, value_parser = clap::value_parser!(u32).range(1..=10000))]
         limit: u32,
+        /// Show every incident, following the daemon's pages
+        #[arg(long, conflicts_with = "limit")]
+        all: bool,
     },
     /// Show one incident with its events and notifications
     #[command(after_help = "Examples:\n  uptimeping incidents get 42")]
-    Get { id: i64 },
+    Get {
+        #[arg(value_parser = incident_id, value_name = "ID")]
+        id: i64,
+    },
     /// Acknowledge an incident: someone is on it, escalation stops
     #[command(
         after_help = "Examples:\n  uptimeping incidents ack 42 --comment \"looking into it\""
     )]
     Ack {
+        #[arg(value_parser = incident_id, value_name = "ID")]
         id: i64,
         /// Recorded with the event
         #[arg(long)]
@@ -67,11 +75,23 @@ enum Cmd {
         after_help = "Examples:\n  uptimeping incidents resolve 42 --comment \"rolled back\""
     )]
     Resolve {
+        #[arg(value_parser = incident_id, value_name = "ID")]
         id: i64,
         /// Recorded with the event
         #[arg(long)]
         comment: Option<String>,
     },
+}
+
+/// An incident id as given or as lists print it: `42` or `#42`.
+fn incident_id(s: &str) -> Result<i64, String> {
+    let digits = s.trim().strip_prefix('#').unwrap_or(s.trim());
+    match digits.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(format!(
+            "`{s}` is not an incident id; give the number a list shows, as `42` or `#42`"
+        )),
+    }
 }
 
 impl Args {
@@ -88,12 +108,19 @@ impl Args {
                 status,
                 check,
                 limit,
+                all,
             } => {
-                let mut query = vec![("limit", limit.to_string())];
+                let mut query = Vec::new();
                 query.extend(status.iter().map(|s| ("status", s.clone())));
                 query.extend(check.iter().map(|c| ("check", c.clone())));
-                let list: Vec<Incident> = client.get(&["incidents"], &query).await?;
-                show(out, &list, || list_table(&list))
+                let want = (!all).then_some(*limit as usize);
+                let listed = client
+                    .get_list(&["incidents"], &query, want, |p: Vec<Incident>| p)
+                    .await?;
+                let list = listed.items;
+                show(out, &list, || list_table(&list))?;
+                note_more(listed.more, list.len(), "pass --all, or a larger --limit");
+                Ok(())
             }
             Cmd::Get { id } => {
                 let id = id.to_string();

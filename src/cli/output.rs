@@ -51,16 +51,41 @@ pub fn show<T: serde::Serialize>(
     }
 }
 
+/// Longest cell a table shows, in characters: a URL or the start of an error
+/// fits, and a row of eight columns still fits a wide terminal. The whole text
+/// is in `get` and in `-o json`.
+pub const MAX_CELL_CHARS: usize = 60;
+
 /// A plain table: a header row and rows of cells, borderless like `kubectl get`.
+/// Each record is one line: cells have their line breaks collapsed and are cut
+/// to [`MAX_CELL_CHARS`] with an ellipsis.
 pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut b = Builder::default();
     b.push_record(header.iter().map(|h| h.to_string()));
     for r in rows {
-        b.push_record(r);
+        b.push_record(r.iter().map(|c| cell(c)));
     }
     let mut t = b.build();
     t.with(TableStyle::blank());
     t.to_string()
+}
+
+/// `text` on one line (every run of whitespace, line breaks included, becomes
+/// one space) and at most [`MAX_CELL_CHARS`] characters, the last one `…` when cut.
+pub fn cell(text: &str) -> String {
+    let one_line = if text.chars().any(char::is_whitespace) {
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    } else {
+        text.to_string()
+    };
+    // Coloured cells are short words; cutting one could split an escape sequence.
+    if one_line.contains('\x1b') || one_line.chars().count() <= MAX_CELL_CHARS {
+        return one_line;
+    }
+    let mut cut: String = one_line.chars().take(MAX_CELL_CHARS - 1).collect();
+    cut.truncate(cut.trim_end().len());
+    cut.push('…');
+    cut
 }
 
 pub fn green(s: &str) -> String {
@@ -125,6 +150,14 @@ pub fn word<T: Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
+/// Says on stderr that a list goes on after the `shown` items printed, and how to
+/// see the rest.
+pub fn note_more(more: bool, shown: usize, how: &str) {
+    if more {
+        eprintln!("showing the first {shown}; there are more: {how}");
+    }
+}
+
 /// The text of an optional value, or `-`.
 pub fn or_dash<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
@@ -147,6 +180,36 @@ mod tests {
         assert_eq!(at(3 * 3600), "3h ago");
         assert_eq!(at(3 * 86400), "3d ago");
         assert_eq!(at(-30), "in 30s");
+    }
+
+    #[test]
+    fn table_cells_stay_on_one_line_and_are_cut_with_an_ellipsis() {
+        let long = "x".repeat(MAX_CELL_CHARS + 40);
+        let text = table(
+            &["NAME", "ERROR"],
+            vec![
+                vec![
+                    "a".into(),
+                    "connect: refused\n  caused by:\r\n\tno route".into(),
+                ],
+                vec!["b".into(), long.clone()],
+                vec!["c".into(), "x".repeat(MAX_CELL_CHARS)],
+            ],
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "one line per record:\n{text}");
+        assert!(
+            lines[1].contains("connect: refused caused by: no route"),
+            "{text}"
+        );
+        let cut = format!("{}…", "x".repeat(MAX_CELL_CHARS - 1));
+        assert!(lines[2].trim_end().ends_with(&cut), "{text}");
+        assert_eq!(cell(&long).chars().count(), MAX_CELL_CHARS);
+        assert!(
+            lines[3].trim_end().ends_with(&"x".repeat(MAX_CELL_CHARS)),
+            "{text}"
+        );
+        assert_eq!(cell("multi\nline"), "multi line");
     }
 
     #[test]

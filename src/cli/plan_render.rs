@@ -148,8 +148,10 @@ pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
     let mut changes: Vec<&Change> = plan.changes.iter().collect();
     changes.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
-    if changes.is_empty() {
+    if changes.is_empty() && plan.absent == 0 {
         out.push_str("No changes. Live state matches the files.\n");
+    } else if changes.is_empty() {
+        out.push_str("No changes to the resources in the files.\n");
     }
     for c in changes {
         let place = match (&c.file, c.line) {
@@ -178,6 +180,18 @@ pub fn render(plan: &Plan) -> String {
                 let _ = writeln!(out, "  {} {} {}", red("-"), c.kind, c.name);
             }
         }
+    }
+    if plan.absent > 0 {
+        let n = plan.absent;
+        let _ = writeln!(
+            out,
+            "\n{n} {} of source `{}` {} not in the files and {}: `--prune` would delete {}.",
+            plural(n, "resource", "resources"),
+            plan.source,
+            if n == 1 { "is" } else { "are" },
+            if n == 1 { "stays" } else { "stay" },
+            if n == 1 { "it" } else { "them" },
+        );
     }
     let s = plan.summary;
     let _ = writeln!(

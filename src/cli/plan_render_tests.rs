@@ -13,6 +13,7 @@ fn plan(changes: Vec<Change>) -> Plan {
         summary: summarize(&changes),
         changes,
         diagnostics: Vec::new(),
+        absent: 0,
     }
 }
 

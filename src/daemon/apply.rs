@@ -99,6 +99,7 @@ pub async fn run(
                 tenant: Some(tenant),
                 source: options.source.clone(),
                 summary: plan::summarize(&changes),
+                absent: plan::absent(&desired, &live, &options),
                 changes,
                 diagnostics: Vec::new(),
             };

@@ -120,6 +120,10 @@ pub struct Plan {
     pub summary: Summary,
     #[serde(default)]
     pub diagnostics: Vec<String>,
+    /// Resources of `source` that the files no longer hold and that stay because
+    /// the plan was made without `--prune` (with it they are `delete` changes).
+    #[serde(default)]
+    pub absent: usize,
 }
 
 impl Plan {
@@ -250,13 +254,7 @@ pub fn diff(
     }
 
     if opts.prune {
-        let doomed: Vec<&Live> = live
-            .iter()
-            .filter(|l| {
-                l.source.as_deref() == Some(opts.source.as_str())
-                    && !wanted.contains(&(l.kind, l.name.as_str()))
-            })
-            .collect();
+        let doomed = absent_from(&wanted, live, &opts.source);
         if desired.is_empty() && !doomed.is_empty() && !opts.allow_empty {
             conflicts.push(Conflict::EmptyPrune {
                 ours: opts.source.clone(),
@@ -281,6 +279,32 @@ pub fn diff(
     }
     changes.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     Ok(changes)
+}
+
+/// The live resources of `source` that `wanted` does not hold: what `--prune` deletes.
+fn absent_from<'a>(
+    wanted: &BTreeSet<(Kind, &str)>,
+    live: &'a [Live],
+    source: &str,
+) -> Vec<&'a Live> {
+    live.iter()
+        .filter(|l| {
+            l.source.as_deref() == Some(source) && !wanted.contains(&(l.kind, l.name.as_str()))
+        })
+        .collect()
+}
+
+/// How many resources of `opts.source` are live but not in `desired` and stay,
+/// since the plan does not prune (0 when it does: they are its deletions).
+pub fn absent(desired: &[(Desired, BTreeSet<String>)], live: &[Live], opts: &Options) -> usize {
+    if opts.prune {
+        return 0;
+    }
+    let wanted: BTreeSet<(Kind, &str)> = desired
+        .iter()
+        .map(|(d, _)| (d.kind, d.name.as_str()))
+        .collect();
+    absent_from(&wanted, live, &opts.source).len()
 }
 
 pub fn summarize(changes: &[Change]) -> Summary {
@@ -435,6 +459,25 @@ mod tests {
         let c = diff(&[want("new", json!({}))], &l, &opts(true)).unwrap();
         let got: Vec<(Action, &str)> = c.iter().map(|c| (c.action, c.name.as_str())).collect();
         assert_eq!(got, vec![(Action::Delete, "mine"), (Action::Create, "new")]);
+    }
+
+    #[test]
+    fn without_prune_the_absent_resources_of_this_source_are_counted() {
+        let l = [
+            live("kept", json!({}), Some("repo")),
+            live("gone", json!({}), Some("repo")),
+            live("gone-too", json!({}), Some("repo")),
+            live("theirs", json!({}), Some("other")),
+            live("by-hand", json!({}), None),
+        ];
+        let d = [want("kept", json!({}))];
+        assert_eq!(absent(&d, &l, &opts(false)), 2);
+        assert_eq!(
+            absent(&d, &l, &opts(true)),
+            0,
+            "with --prune they are deletions"
+        );
+        assert_eq!(diff(&d, &l, &opts(true)).unwrap().len(), 2);
     }
 
     #[test]

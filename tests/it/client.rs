@@ -349,3 +349,53 @@ fn without_any_connection_settings_the_error_says_how_to_set_them() {
     assert!(r.stderr.contains("UPTIMEPING_URL"), "{}", r.stderr);
     assert!(r.stderr.contains("uptimeping context set"), "{}", r.stderr);
 }
+
+/// A daemon that hands out a cursor with every page, forever: the client stops at
+/// the first page that makes no progress instead of asking without end.
+#[test]
+fn a_list_that_never_ends_is_an_error_not_a_hang() {
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/api/v1/channels",
+            get(|| async { ([("x-next-cursor", "same")], axum::Json(json!([]))) }),
+        )
+        .route(
+            "/api/v1/incidents",
+            get(|| async {
+                (
+                    [("x-next-cursor", "again")],
+                    axum::Json(
+                        json!([{"id": 1, "check": "api", "status": "open", "severity": "error",
+                        "error": "down", "status_code": null, "count": 1, "dedup_hash": "h",
+                        "opened_at": "2026-01-02T03:04:05Z"}]),
+                    ),
+                )
+            }),
+        );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    crate::servers::runtime().spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let _ = axum::serve(listener, app).await;
+    });
+    let files = repo();
+    let url = format!("http://{addr}");
+    for args in [
+        &["channels", "list"][..],
+        &["incidents", "list", "--all"][..],
+    ] {
+        let r = run_in(
+            files.path(),
+            args,
+            &[("UPTIMEPING_URL", &url), ("UPTIMEPING_API_KEY", "k")],
+        );
+        assert_eq!(r.code, 1, "{args:?}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr.contains("a page with no progress"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+}

@@ -152,7 +152,7 @@ fn checks_list_sends_its_filters_and_prints_a_table_or_json() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         daemon.received()[0].uri,
-        "/api/v1/checks?label=team%3Dpayments&state=down"
+        "/api/v1/checks?label=team%3Dpayments&state=down&limit=1000"
     );
     let lines: Vec<Vec<&str>> = r
         .stdout
@@ -302,7 +302,7 @@ fn incidents_ack_sends_the_comment_and_get_shows_events() {
         .last()
         .map(|r| r.uri.clone())
         .unwrap_or_default();
-    assert_eq!(uri, "/api/v1/incidents?limit=50&status=open&check=api");
+    assert_eq!(uri, "/api/v1/incidents?status=open&check=api&limit=50");
 }
 
 #[test]

@@ -165,6 +165,7 @@ pub fn plan(revision: u64, changes: Vec<Change>) -> Plan {
         summary: summarize(&changes),
         changes,
         diagnostics: Vec::new(),
+        absent: 0,
     }
 }
 

@@ -30,6 +30,7 @@ mod http_failures;
 mod http_probe;
 mod https_probe;
 mod notify;
+mod readme;
 mod servers;
 mod spec_errors;
 mod spec_inputs;

@@ -1,24 +1,42 @@
 //! Channels: list with delivery counts, and a real test message.
 
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
 
+use super::page::{self, List};
 use super::{ApiError, Shared, require};
 use crate::daemon::store::{ApiKey, Role};
 use crate::model::{ChannelDetail, ChannelSummary, Notification};
 use crate::spec::secrets::masked;
 use crate::spec::{Kind, Spec, remote};
 
+/// A page of channels: `limit` (default and most [`page::MAX_PAGE`]) and `cursor`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
 pub async fn list(
     State(state): State<Shared>,
     Extension(key): Extension<ApiKey>,
-) -> Result<axum::Json<Vec<ChannelSummary>>, ApiError> {
+    Query(q): Query<ListQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    let limit = page::limit(q.limit, page::MAX_PAGE);
+    let after = q
+        .cursor
+        .as_deref()
+        .map(|c| page::decode(List::Channels, c))
+        .transpose()?;
     let counts = state.store.channel_counts(key.tenant_id).await?;
-    let out = state
+    let out: Vec<ChannelSummary> = state
         .store
         .resources(key.tenant_id, Some(Kind::Channel))
         .await?
         .into_iter()
+        .filter(|r| after.as_ref().is_none_or(|after| r.name > *after))
         .filter_map(|r| {
             let Ok(Spec::Channel(c)) = remote::parse_stored(Kind::Channel, &r.spec) else {
                 return None;
@@ -34,8 +52,10 @@ pub async fn list(
                 pending,
             })
         })
+        .take(limit as usize + 1)
         .collect();
-    Ok(axum::Json(out))
+    let (out, next) = page::cut(out, limit, List::Channels, |c| c.name.clone());
+    Ok(page::respond(out, next))
 }
 
 /// One channel with its delivery counts and its spec, secrets masked.

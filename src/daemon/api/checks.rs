@@ -5,23 +5,26 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
+use super::page::{self, List};
 use super::{ApiError, Shared, require};
 use crate::daemon::store::{ApiKey, CheckRuntime, Role, StoredResource, to_time};
-use crate::model::{CheckDetail, CheckState, CheckSummary, ProbeResult, ResultPage};
+use crate::model::{CheckDetail, CheckState, CheckSummary, ProbeResult};
 use crate::spec::secrets::{MASK, is_secret, masked};
 use crate::spec::{Kind, Spec, remote};
 
 /// Results returned per page when the caller does not say.
 const DEFAULT_PAGE: u32 = 50;
-const MAX_PAGE: u32 = 1000;
 
 /// The filters of `GET /checks`: `label=k=v` (repeatable, all must match),
-/// `state` and `type`.
+/// `state` and `type`; and the page: `limit` (default and most [`page::MAX_PAGE`])
+/// and `cursor`.
 #[derive(Debug, Default)]
 pub struct ListQuery {
     labels: Vec<(String, String)>,
     state: Option<CheckState>,
     check_type: Option<String>,
+    limit: Option<u32>,
+    after: Option<String>,
 }
 
 impl ListQuery {
@@ -39,9 +42,15 @@ impl ListQuery {
                     q.state = Some(serde_json::from_value(serde_json::Value::String(v.to_string())).map_err(|_| ApiError::invalid(format!("unknown state `{v}`; expected pending, up, down, paused or disabled")))?);
                 }
                 "type" => q.check_type = Some(v.to_string()),
+                "limit" => {
+                    q.limit = Some(v.parse().map_err(|_| {
+                        ApiError::invalid(format!("`limit` takes a number, not `{v}`"))
+                    })?);
+                }
+                "cursor" => q.after = Some(page::decode(List::Checks, &v)?),
                 other => {
                     return Err(ApiError::invalid(format!(
-                        "unknown filter `{other}`; expected label, state or type"
+                        "unknown parameter `{other}`; expected label, state, type, limit or cursor"
                     )));
                 }
             }
@@ -111,15 +120,17 @@ pub async fn list(
     State(state): State<Shared>,
     Extension(key): Extension<ApiKey>,
     RawQuery(raw): RawQuery,
-) -> Result<axum::Json<Vec<CheckSummary>>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let q = ListQuery::parse(raw.as_deref())?;
+    let limit = page::limit(q.limit, page::MAX_PAGE);
     let resources = state
         .store
         .resources(key.tenant_id, Some(Kind::Check))
         .await?;
     let rts = state.store.check_runtimes(key.tenant_id, None).await?;
-    let out = resources
+    let out: Vec<CheckSummary> = resources
         .iter()
+        .filter(|r| q.after.as_ref().is_none_or(|after| r.name > *after))
         .filter_map(|r| summary(r, rts.get(&r.name)))
         .filter(|s| {
             q.labels
@@ -128,8 +139,10 @@ pub async fn list(
         })
         .filter(|s| q.state.is_none_or(|st| s.state == st))
         .filter(|s| q.check_type.as_ref().is_none_or(|t| &s.check_type == t))
+        .take(limit as usize + 1)
         .collect();
-    Ok(axum::Json(out))
+    let (out, next) = page::cut(out, limit, List::Checks, |s| s.name.clone());
+    Ok(page::respond(out, next))
 }
 
 pub async fn get(
@@ -160,9 +173,11 @@ pub async fn status(
     Ok(axum::Json(one(&state, key.tenant_id, &name).await?.1))
 }
 
+/// A page of results: `limit` and `cursor`, or the older `before` (a result id).
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
     limit: Option<u32>,
+    cursor: Option<String>,
     before: Option<i64>,
 }
 
@@ -171,17 +186,24 @@ pub async fn results(
     Extension(key): Extension<ApiKey>,
     Path(name): Path<String>,
     Query(q): Query<PageQuery>,
-) -> Result<axum::Json<ResultPage>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let (r, _) = one(&state, key.tenant_id, &name).await?;
-    let limit = q.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    let mut page = state
+    let limit = page::limit(q.limit, DEFAULT_PAGE);
+    let before = match &q.cursor {
+        Some(c) => Some(page::decode_id(List::Results, c)?),
+        None => q.before,
+    };
+    let mut results = state
         .store
-        .results(key.tenant_id, name, limit, q.before)
+        .results(key.tenant_id, name, limit, before)
         .await?;
-    for item in &mut page.items {
+    for item in &mut results.items {
         mask_target(&mut item.result, &r);
     }
-    Ok(axum::Json(page))
+    let next = results
+        .next_before
+        .map(|id| page::encode(List::Results, &id.to_string()));
+    Ok(page::respond(results, next))
 }
 
 /// A result carries the target it probed; a target with a secret in it is masked.

@@ -4,32 +4,40 @@ use axum::Extension;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
+use super::page::{self, List};
 use super::{ApiError, Shared, require};
 use crate::daemon::store::{ApiKey, Role};
 use crate::model::{ActionRequest, Incident, IncidentDetail, IncidentEvent, IncidentStatus};
 
+/// Incidents per page when the caller does not say: the recent ones.
 const DEFAULT_LIMIT: u32 = 100;
-const MAX_LIMIT: u32 = 1000;
 
+/// Filters (`status`, `check`) and the page (`limit`, `cursor`), newest first.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     status: Option<IncidentStatus>,
     check: Option<String>,
     limit: Option<u32>,
+    cursor: Option<String>,
 }
 
 pub async fn list(
     State(state): State<Shared>,
     Extension(key): Extension<ApiKey>,
     Query(q): Query<ListQuery>,
-) -> Result<axum::Json<Vec<Incident>>, ApiError> {
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    Ok(axum::Json(
-        state
-            .store
-            .incidents(key.tenant_id, q.status, q.check, limit)
-            .await?,
-    ))
+) -> Result<axum::response::Response, ApiError> {
+    let limit = page::limit(q.limit, DEFAULT_LIMIT);
+    let before = q
+        .cursor
+        .as_deref()
+        .map(|c| page::decode_id(List::Incidents, c))
+        .transpose()?;
+    let list = state
+        .store
+        .incidents_before(key.tenant_id, q.status, q.check, limit + 1, before)
+        .await?;
+    let (list, next) = page::cut(list, limit, List::Incidents, |i| i.id.to_string());
+    Ok(page::respond(list, next))
 }
 
 pub async fn get(

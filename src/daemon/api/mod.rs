@@ -9,6 +9,7 @@ mod forge;
 mod health;
 mod incidents;
 mod integrations;
+mod page;
 mod resources;
 mod tenants;
 
@@ -22,6 +23,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 pub use error::{ApiError, ApiJson};
+pub use page::{MAX_PAGE, NEXT_CURSOR_HEADER};
 
 use super::metrics::{Metrics, RequestLabels};
 use super::scheduler::Handle;

@@ -359,11 +359,25 @@ impl Store {
         check: Option<String>,
         limit: u32,
     ) -> Result<Vec<Incident>> {
+        self.incidents_before(tenant, status, check, limit, None)
+            .await
+    }
+
+    /// Like [`Store::incidents`], only those with an id below `before` when given:
+    /// the page after the one that ended there.
+    pub async fn incidents_before(
+        &self,
+        tenant: i64,
+        status: Option<IncidentStatus>,
+        check: Option<String>,
+        limit: u32,
+        before: Option<i64>,
+    ) -> Result<Vec<Incident>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR check_name = ?3) ORDER BY id DESC LIMIT ?4"
+                "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR check_name = ?3) AND (?5 IS NULL OR id < ?5) ORDER BY id DESC LIMIT ?4"
             ))?;
-            let rows = stmt.query_map(params![tenant, status.map(|s| s.as_str()), check, limit], incident_row)?;
+            let rows = stmt.query_map(params![tenant, status.map(|s| s.as_str()), check, limit, before], incident_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
         .await

@@ -1,0 +1,141 @@
+//! Paging, the same for every list: the caller sends `limit` and the `cursor` the
+//! previous page gave; an answer with more after it carries the next cursor in the
+//! [`NEXT_CURSOR_HEADER`] header. A cursor is opaque to callers: it names the list it
+//! belongs to and where the page ended.
+
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+
+use super::ApiError;
+
+/// The response header holding the cursor of the next page; absent on the last.
+pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
+
+/// Most items one page holds: a thousand rows answer in milliseconds and stay far
+/// below the client's cap on an answer's size.
+pub const MAX_PAGE: u32 = 1000;
+
+/// Longest cursor accepted, in bytes: a check name (63 characters) encoded is far
+/// shorter; anything longer was not made here.
+const MAX_CURSOR_BYTES: usize = 256;
+
+/// What a cursor of one list points after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List {
+    Checks,
+    Channels,
+    Incidents,
+    Results,
+}
+
+impl List {
+    fn tag(self) -> &'static str {
+        match self {
+            List::Checks => "checks",
+            List::Channels => "channels",
+            List::Incidents => "incidents",
+            List::Results => "results",
+        }
+    }
+}
+
+/// The cursor for the page after `last` (a name, or a row id) of `list`.
+pub fn encode(list: List, last: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}:{last}", list.tag()))
+}
+
+/// Where the page after `cursor` starts, or an error for a cursor this list did
+/// not make.
+pub fn decode(list: List, cursor: &str) -> Result<String, ApiError> {
+    let bad = || {
+        ApiError::invalid(format!(
+            "`cursor` is not one this list of {} gave; pass the `{NEXT_CURSOR_HEADER}` of the previous page, or start again without it",
+            list.tag()
+        ))
+    };
+    if cursor.len() > MAX_CURSOR_BYTES {
+        return Err(bad());
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (tag, last) = text.split_once(':').ok_or_else(bad)?;
+    if tag != list.tag() {
+        return Err(bad());
+    }
+    Ok(last.to_string())
+}
+
+/// A cursor that holds a row id.
+pub fn decode_id(list: List, cursor: &str) -> Result<i64, ApiError> {
+    decode(list, cursor)?.parse().map_err(|_| {
+        ApiError::invalid(format!(
+            "`cursor` is not one this list of {} gave; start again without it",
+            list.tag()
+        ))
+    })
+}
+
+/// `limit` within 1..=[`MAX_PAGE`], `default` when not given.
+pub fn limit(given: Option<u32>, default: u32) -> u32 {
+    given.unwrap_or(default).clamp(1, MAX_PAGE)
+}
+
+/// `body` as JSON, with the next page's cursor in its header when there is one.
+pub fn respond<T: Serialize>(body: T, next: Option<String>) -> Response {
+    let mut res = axum::Json(body).into_response();
+    if let Some(next) = next
+        && let Ok(value) = HeaderValue::from_str(&next)
+    {
+        res.headers_mut().insert(NEXT_CURSOR_HEADER, value);
+    }
+    res
+}
+
+/// The first `limit` of `items` (already in list order and after the cursor), and
+/// the cursor after the last of them when more follow.
+pub fn cut<T>(
+    mut items: Vec<T>,
+    limit: u32,
+    list: List,
+    key: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
+    if items.len() <= limit as usize {
+        return (items, None);
+    }
+    items.truncate(limit as usize);
+    let next = items.last().map(|last| encode(list, &key(last)));
+    (items, next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_belongs_to_its_list() {
+        let c = encode(List::Checks, "api-v2");
+        assert_eq!(decode(List::Checks, &c).ok().as_deref(), Some("api-v2"));
+        assert!(decode(List::Channels, &c).is_err());
+        assert!(decode(List::Checks, "not base64!").is_err());
+        assert!(decode(List::Checks, &"A".repeat(MAX_CURSOR_BYTES + 4)).is_err());
+        assert!(decode_id(List::Incidents, &encode(List::Incidents, "x")).is_err());
+        assert_eq!(
+            decode_id(List::Incidents, &encode(List::Incidents, "42")).ok(),
+            Some(42)
+        );
+    }
+
+    #[test]
+    fn cut_keeps_the_limit_and_points_after_the_last() {
+        let (items, next) = cut(vec![1, 2, 3], 2, List::Incidents, i32::to_string);
+        assert_eq!(items, [1, 2]);
+        assert_eq!(
+            next.map(|n| decode(List::Incidents, &n).ok()),
+            Some(Some("2".into()))
+        );
+        assert_eq!(cut(vec![1, 2], 2, List::Incidents, i32::to_string).1, None);
+    }
+}
