@@ -39,6 +39,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("stored JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
     #[error("the store is shut down")]
     Closed,
     #[error("{0}")]
@@ -80,6 +82,10 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
 impl Store {
     /// Opens (creating and migrating if needed) the database at `path` and starts the writer.
     pub fn open(path: &Path) -> Result<Store> {
+        // Created 0600 before SQLite sees it: SQLite gives the -wal and -shm files it
+        // creates later the mode of the database file, so none of them is readable
+        // by others even for a moment.
+        crate::private_file::create_empty(path)?;
         let mut conn = open(path)?;
         migrations::migrate(&mut conn)?;
         let (tx, mut rx) = mpsc::channel::<Job>(WRITE_QUEUE);
