@@ -121,7 +121,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let _ = scheduler_task.await;
     // The scheduler and its runs held the only senders of results: the writer ends
     // after writing what they sent.
-    let _ = tokio::time::timeout(config.shutdown_grace, writer_task).await;
+    if tokio::time::timeout(config.shutdown_grace, writer_task)
+        .await
+        .is_err()
+    {
+        let reason = store
+            .write_problem()
+            .unwrap_or_else(|| "it is too slow".into());
+        tracing::error!(
+            "stopping with check results not written, since the store cannot write: {reason}"
+        );
+    }
     for w in watchers {
         let _ = w.await;
     }

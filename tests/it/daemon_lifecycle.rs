@@ -2,15 +2,15 @@
 //! files, starts that fail leaving nothing behind, and a disk that fills up and
 //! frees again.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::daemon_support::{Daemon, PATIENCE, Target, plan_request};
+use crate::daemon_support::{Daemon, PATIENCE, Target, plan_request, wait_for};
 use crate::support::uptimeping;
 
 fn mode(path: &Path) -> u32 {
@@ -256,4 +256,125 @@ fn an_open_data_directory_left_by_an_older_daemon_is_made_private_at_start() {
     d.wait_log("data directory was mode 0755; made it 0700");
     d.wait_log(&format!("file={}", db.display()));
     assert_eq!(d.get("/api/v1/checks/probe")["name"], "probe", "data kept");
+}
+
+/// A tmpfs of its own, so the test can fill a real filesystem; unmounted on drop.
+struct SmallDisk {
+    dir: PathBuf,
+}
+
+/// Size of the filesystem: room for the database and its WAL, small to fill fast.
+const SMALL_DISK: &str = "size=8m";
+
+impl SmallDisk {
+    fn mount(dir: &Path) -> SmallDisk {
+        std::fs::create_dir_all(dir).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", SMALL_DISK, "tmpfs"])
+            .arg(dir)
+            .output()
+            .expect("run mount");
+        // Not a skip: CI runs as root where mounting works, and a test that quietly
+        // does nothing would hide the disk-full behaviour breaking.
+        assert!(
+            out.status.success(),
+            "this test needs to mount a tmpfs (run as root): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallDisk {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Writes a file until the filesystem has no room left.
+    fn fill(&self) -> PathBuf {
+        let path = self.dir.join("filler");
+        let mut f = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        loop {
+            match f.write(&chunk) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(nix::libc::ENOSPC) => break,
+                Err(e) => panic!("filling {}: {e}", path.display()),
+            }
+        }
+        // The last partial block too.
+        while f.write(&[0u8; 512]).is_ok_and(|n| n > 0) {}
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
+
+fn result_count(d: &Daemon) -> usize {
+    d.get("/api/v1/checks/probe/results?limit=1000")["items"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[test]
+fn a_full_disk_makes_the_daemon_unready_keeps_its_results_and_it_resumes_once_space_is_freed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let disk = SmallDisk::mount(&tmp.path().join("disk"));
+    let data = disk.dir.join("data");
+    let d = Daemon::start_on(&data, &[]);
+    let target = Target::start();
+    target.set_healthy(false);
+    run_a_check(&d, &target.url());
+    assert_eq!(result_count(&d), 1);
+
+    let filler = disk.fill();
+    // Runs until the store refuses them; every run's result must survive.
+    let mut runs = 1;
+    let body = wait_for("/readyz to say the store cannot write", || {
+        let (status, _) = d.call("POST", "/api/v1/checks/probe/run", Some(&json!({})));
+        assert_eq!(status, 200, "a run on a full disk still answers");
+        runs += 1;
+        let (status, body) = d.call("GET", "/readyz", None);
+        (status == 503).then_some(body)
+    });
+    assert_eq!(body["status"], "store cannot write", "{body}");
+    let reason = body["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains(&format!(
+            "free space on the filesystem that holds `{}`",
+            data.display()
+        )),
+        "{reason}"
+    );
+    d.wait_log("cannot write check results: the disk is full: free space on");
+    // One more failure while the store cannot write: with the ones before, past
+    // the threshold, so an incident must open once the results are written.
+    d.call("POST", "/api/v1/checks/probe/run", Some(&json!({})));
+    runs += 1;
+
+    std::fs::remove_file(&filler).unwrap();
+    wait_for("/readyz to be ready again", || {
+        (d.call("GET", "/readyz", None).0 == 200).then_some(())
+    });
+    d.wait_log("the store takes writes again");
+    wait_for("every run's result to be written", || {
+        (result_count(&d) == runs).then_some(())
+    });
+    let incidents = d.get("/api/v1/incidents?status=open");
+    assert_eq!(incidents.as_array().map(Vec::len), Some(1), "{incidents}");
+    assert_eq!(incidents[0]["count"].as_u64(), Some(runs as u64));
+    let metrics = Daemon::client()
+        .get(format!("{}/metrics", d.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        !metrics.contains("uptime_results_dropped_total{"),
+        "nothing was dropped:\n{metrics}"
+    );
+    let (code, logs) = d.terminate();
+    assert_eq!(code, 0, "{logs}");
 }
