@@ -69,6 +69,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics: Arc::clone(&metrics),
         notifier: Arc::clone(&wake_notifier),
         tenant_names: Arc::clone(&tenant_names),
+        backlog: writer::BACKLOG,
     };
     let writer_task = tokio::spawn(writer.run(results_rx));
 

@@ -48,6 +48,8 @@ pub struct Writer {
     pub metrics: Arc<Metrics>,
     pub notifier: Arc<Notify>,
     pub tenant_names: Arc<std::sync::RwLock<std::collections::HashMap<i64, String>>>,
+    /// Results held beyond the batch being retried; [`BACKLOG`] outside tests.
+    pub backlog: usize,
 }
 
 /// Results prepared for one transaction, kept until the store takes them.
@@ -170,7 +172,7 @@ impl Writer {
                 let now = tokio::time::Instant::now();
                 match &mut outage {
                     None => {
-                        tracing::error!(error = %err, results = batch.rows.len() + backlog.len(), "cannot write check results: {reason}; holding them in memory (up to {BACKLOG}) and trying again");
+                        tracing::error!(error = %err, results = batch.rows.len() + backlog.len(), "cannot write check results: {reason}; holding them in memory (up to {}) and trying again", self.backlog);
                         outage = Some(Outage {
                             since: now,
                             reminded: now,
@@ -234,7 +236,7 @@ impl Writer {
                     if let Some(reply) = job.reply.take() {
                         let _ = reply.send(Some(job.result.clone()));
                     }
-                    if backlog.len() < BACKLOG {
+                    if backlog.len() < self.backlog {
                         backlog.push_back(job);
                     } else {
                         if outage.dropped == 0 {
@@ -280,5 +282,112 @@ impl Writer {
         if !transitions.is_empty() {
             self.notifier.notify_one();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check() -> Arc<Check> {
+        let yaml =
+            "kind: Check\nname: api\ntype: http\ntarget: http://127.0.0.1:9/\nschedule: 1h\n";
+        let source = crate::spec::Source::new("t.yaml", yaml, ".");
+        let bundle = crate::spec::load(&[source], &|_| None).expect("valid check");
+        match &bundle.resources[0].spec {
+            crate::spec::Spec::Check(c) => Arc::new(c.clone()),
+            _ => panic!("not a check"),
+        }
+    }
+
+    /// A down result whose error is larger than a page, so each row needs new pages.
+    fn job(i: usize) -> Job {
+        let result: ProbeResult = serde_json::from_value(serde_json::json!({
+            "name": "api", "type": "http", "target": "http://127.0.0.1:9/", "up": false,
+            "latency_ms": 1.0, "status_code": null, "error": format!("{i} {}", "x".repeat(6000)),
+            "attempts": 1, "started_at": "2026-11-21T10:00:00Z"
+        }))
+        .expect("result");
+        Job {
+            tenant: 1,
+            name: "api".into(),
+            check: check(),
+            result,
+            reply: None,
+        }
+    }
+
+    async fn rows(store: &Store) -> i64 {
+        store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM results", [], |r| r.get(0))?))
+            .await
+            .expect("count")
+    }
+
+    async fn wait_until(what: &str, mut f: impl AsyncFnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !f().await {
+            assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SQLite's own full condition (`max_page_count`) stands in for a full disk here:
+    /// the same SQLITE_FULL, without needing to mount a filesystem.
+    #[tokio::test]
+    async fn a_full_store_holds_a_bounded_backlog_counts_what_it_drops_and_writes_the_rest_later() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("t.db")).expect("store");
+        store
+            .write(|tx| {
+                let pages: i64 = tx.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+                tx.pragma_update(None, "max_page_count", pages)?;
+                Ok(())
+            })
+            .await
+            .expect("limit");
+        let metrics = Arc::new(Metrics::new());
+        let writer = Writer {
+            store: store.clone(),
+            metrics: Arc::clone(&metrics),
+            notifier: Arc::new(Notify::new()),
+            tenant_names: Arc::default(),
+            backlog: 2,
+        };
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let task = tokio::spawn(writer.run(rx));
+        tx.send(job(0)).await.expect("send");
+        wait_until("the store to report it is full", async || {
+            store.write_problem().is_some()
+        })
+        .await;
+        for i in 1..6 {
+            tx.send(job(i)).await.expect("send");
+        }
+        let dropped = || {
+            metrics
+                .results_dropped
+                .get_or_create(&TenantLabels { tenant: "1".into() })
+                .get()
+        };
+        wait_until("three results over the backlog to be dropped", async || {
+            dropped() == 3
+        })
+        .await;
+        assert_eq!(metrics.results_backlog.get(), 2);
+        assert_eq!(rows(&store).await, 0);
+
+        store
+            .write(|tx| Ok(tx.pragma_update(None, "max_page_count", 1_000_000)?))
+            .await
+            .expect("lift the limit");
+        wait_until("the held results to be written", async || {
+            rows(&store).await == 3
+        })
+        .await;
+        assert_eq!(store.write_problem(), None);
+        assert_eq!(dropped(), 3);
+        drop(tx);
+        task.await.expect("writer ends");
     }
 }
