@@ -36,6 +36,8 @@ impl DataDir {
     /// other daemon's pid, if another daemon holds the lock.
     pub fn open(path: &Path) -> anyhow::Result<DataDir> {
         let created = create(path)?;
+        #[cfg(unix)]
+        refuse_shared(path)?;
         let lock = match lock(path) {
             Ok(lock) => lock,
             Err(e) => {
@@ -122,22 +124,29 @@ fn lock(dir: &Path) -> anyhow::Result<File> {
     Ok(file)
 }
 
-/// Narrows the directory to 0700 and every file in it to 0600, saying what it changed.
+/// Refuses a sticky directory (like /tmp): it is shared by design, and making it
+/// private would break everyone else's use of it. Checked before anything is
+/// written into it.
 #[cfg(unix)]
-fn tighten(dir: &Path) -> anyhow::Result<()> {
+fn refuse_shared(dir: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let shown = dir.display();
     let mode = std::fs::metadata(dir)
         .with_context(|| format!("reading data directory `{shown}`"))?
         .permissions()
         .mode();
-    // A sticky directory (like /tmp) is shared by design; making it private would
-    // break everyone else's use of it.
     if mode & 0o1000 != 0 {
         anyhow::bail!(
             "data directory `{shown}` is a shared directory (sticky bit set); give the daemon a directory of its own inside it"
         );
     }
+    Ok(())
+}
+
+/// Narrows the directory to 0700 and every file in it to 0600, saying what it changed.
+#[cfg(unix)]
+fn tighten(dir: &Path) -> anyhow::Result<()> {
+    let shown = dir.display();
     if let Some(old) = private_file::restrict(dir, DIR_MODE)
         .with_context(|| format!("making data directory `{shown}` private (0700)"))?
     {

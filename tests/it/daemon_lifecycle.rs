@@ -127,6 +127,24 @@ fn a_start_that_fails_leaves_no_data_directory_behind() {
             "{stderr}"
         );
     }
+    let shared = tmp.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let (code, stderr) = refused(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        shared.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("sticky bit set"), "{stderr}");
+    assert_eq!(mode(&shared), 0o1777, "a shared directory is left as it is");
+    assert_eq!(
+        std::fs::read_dir(&shared).unwrap().count(),
+        0,
+        "nothing written in it"
+    );
+
     let (code, stderr) = refused(&["--listen", "no-such-host.invalid:0", "--data-dir", data_arg]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
