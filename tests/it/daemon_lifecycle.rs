@@ -396,3 +396,32 @@ fn a_full_disk_makes_the_daemon_unready_keeps_its_results_and_it_resumes_once_sp
     let (code, logs) = d.terminate();
     assert_eq!(code, 0, "{logs}");
 }
+
+#[test]
+fn a_database_held_locked_by_another_program_makes_the_daemon_unready_until_it_lets_go() {
+    let d = Daemon::start(&[]);
+    let target = Target::start();
+    run_a_check(&d, &target.url());
+    // An operator's sqlite3 shell in the middle of a write transaction.
+    let other = rusqlite::Connection::open(d.data_dir.join("uptimeping.db")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let (status, _) = d.call("POST", "/api/v1/checks/probe/run", Some(&json!({})));
+    assert_eq!(
+        status, 200,
+        "the run answers although it cannot be written yet"
+    );
+    let body = wait_for("/readyz to say the store cannot write", || {
+        let (status, body) = d.call("GET", "/readyz", None);
+        (status == 503).then_some(body)
+    });
+    let reason = body["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("locked for longer than"), "{reason}");
+    other.execute_batch("COMMIT").unwrap();
+    drop(other);
+    wait_for("/readyz to be ready again", || {
+        (d.call("GET", "/readyz", None).0 == 200).then_some(())
+    });
+    wait_for("both runs to be written", || {
+        (result_count(&d) == 2).then_some(())
+    });
+}

@@ -53,7 +53,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 impl StoreError {
     /// Whether the failure lies with the disk or the files (full, read-only, I/O
-    /// error), not with what was written: the same write can succeed once the
+    /// error, locked by another program), not with what was written: the same write can succeed once the
     /// operator fixes that, so callers holding data keep it and try again.
     pub fn is_storage(&self) -> bool {
         match self {
@@ -69,7 +69,12 @@ fn storage_code(e: &rusqlite::Error) -> Option<rusqlite::ErrorCode> {
     e.sqlite_error_code().filter(|c| {
         matches!(
             c,
-            C::DiskFull | C::SystemIoFailure | C::ReadOnly | C::CannotOpen
+            C::DiskFull
+                | C::SystemIoFailure
+                | C::ReadOnly
+                | C::CannotOpen
+                | C::DatabaseBusy
+                | C::DatabaseLocked
         )
     })
 }
@@ -91,6 +96,11 @@ fn storage_advice(e: &StoreError, db: &Path) -> Option<String> {
     Some(match code {
         C::DiskFull => format!(
             "the disk is full: free space on the filesystem that holds `{dir}` (or move the data directory); writing resumes by itself"
+        ),
+        C::DatabaseBusy | C::DatabaseLocked => format!(
+            "another program holds `{}` locked for longer than {}s: close it (e.g. an open sqlite3 shell); writing resumes by itself",
+            db.display(),
+            BUSY_TIMEOUT.as_secs()
         ),
         C::ReadOnly => format!(
             "the database is read-only: make `{dir}` and the files in it writable by this user"
