@@ -29,3 +29,34 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     written
 }
+
+/// Mode bits that let anyone but the owner in; a private file or directory has none.
+#[cfg(unix)]
+const OTHERS: u32 = 0o077;
+
+/// Narrows `path` to `mode` (0600 for a file, 0700 for a directory) if group or others
+/// may reach it; returns the old mode when it changed something.
+#[cfg(unix)]
+pub fn restrict(path: &Path, mode: u32) -> std::io::Result<Option<u32>> {
+    use std::os::unix::fs::PermissionsExt;
+    let old = std::fs::symlink_metadata(path)?.permissions().mode() & 0o7777;
+    if old & OTHERS == 0 {
+        return Ok(None);
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    Ok(Some(old))
+}
+
+/// Creates `path` as an empty file with mode 0600 if it does not exist yet; an
+/// existing file is left as it is. Returns whether it created the file.
+pub fn create_empty(path: &Path) -> std::io::Result<bool> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -13,8 +13,12 @@ Examples:
   uptimeping daemon --public-url https://uptime.example.com   # links in notifications
 
 A fresh data directory gets a `default` tenant and an admin API key, written to
-<data-dir>/admin.key (mode 0600). Settings come from flags, then UPTIMEPING_*
-variables, then the --config file (TOML, same names with `_`), then defaults.
+<data-dir>/admin.key (mode 0600). The directory is kept 0700 and its files 0600,
+and one daemon at a time holds it (uptimeping.lock): a second one exits 1 naming
+the first's pid, as does a start with a missing --watch directory or a --listen
+that cannot be bound; those leave no data directory behind. Settings come from
+flags, then UPTIMEPING_* variables, then the --config file (TOML, same names
+with `_`), then defaults.
 SIGTERM or SIGINT stops scheduling, lets checks in flight finish (up to
 --shutdown-grace), writes what is pending and exits 0.";
 

@@ -1,7 +1,6 @@
 //! Daemon settings: defaults, then a TOML file (`--config`), then `UPTIMEPING_*`
 //! environment variables and flags (clap resolves those two, flags winning).
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -48,7 +47,8 @@ pub struct Settings {
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub listen: SocketAddr,
+    /// `host:port` or `ip:port`, checked for shape; resolved when the daemon binds.
+    pub listen: String,
     pub data_dir: PathBuf,
     pub watch: Vec<PathBuf>,
     pub concurrency: usize,
@@ -77,9 +77,7 @@ impl Config {
             .listen
             .or(from_file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.into());
-        let listen: SocketAddr = listen.parse().with_context(|| {
-            format!("`listen`: `{listen}` is not an address like 127.0.0.1:8080")
-        })?;
+        check_listen(&listen)?;
         let concurrency = given
             .concurrency
             .or(from_file.concurrency)
@@ -140,6 +138,32 @@ impl Config {
     }
 }
 
+/// Accepts `ip:port`, `[ipv6]:port` and `host:port`; the host is resolved at bind time.
+fn check_listen(listen: &str) -> anyhow::Result<()> {
+    if listen.parse::<std::net::SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    let bad = || {
+        anyhow::anyhow!(
+            "`listen`: `{listen}` is not host:port, like 127.0.0.1:8080, [::1]:8080 or localhost:8080"
+        )
+    };
+    let (host, port) = listen.rsplit_once(':').ok_or_else(bad)?;
+    port.parse::<u16>().map_err(|_| bad())?;
+    let host_ok = !host.is_empty()
+        && host.len() <= MAX_HOST_LEN
+        && host
+            .split('.')
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    if !host_ok {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+/// Longest host name DNS allows (RFC 1035); anything longer cannot resolve.
+const MAX_HOST_LEN: usize = 253;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,7 +182,7 @@ mod tests {
             ..Settings::default()
         };
         let c = Config::resolve(given, Some(&path)).unwrap();
-        assert_eq!(c.listen.port(), 9001);
+        assert_eq!(c.listen, "127.0.0.1:9001");
         assert_eq!(c.concurrency, 7);
         assert_eq!(c.retention, Duration::from_secs(2 * 86_400));
         assert_eq!(c.shutdown_grace, DEFAULT_SHUTDOWN_GRACE);
@@ -192,5 +216,42 @@ mod tests {
             err,
             "`public_url`: `uptime.example` is not an http:// or https:// URL"
         );
+    }
+
+    #[test]
+    fn listen_takes_ip_and_host_names_and_names_a_bad_value() {
+        for ok in [
+            "127.0.0.1:0",
+            "[::1]:8080",
+            "localhost:8080",
+            "uptime-1.internal:80",
+        ] {
+            let given = Settings {
+                listen: Some(ok.into()),
+                ..Settings::default()
+            };
+            assert_eq!(Config::resolve(given, None).unwrap().listen, ok);
+        }
+        for bad in [
+            "8080",
+            "localhost",
+            "localhost:99999",
+            ":8080",
+            "a b:80",
+            "host:",
+            "::1:80x",
+        ] {
+            let given = Settings {
+                listen: Some(bad.into()),
+                ..Settings::default()
+            };
+            let err = format!("{:#}", Config::resolve(given, None).unwrap_err());
+            assert_eq!(
+                err,
+                format!(
+                    "`listen`: `{bad}` is not host:port, like 127.0.0.1:8080, [::1]:8080 or localhost:8080"
+                )
+            );
+        }
     }
 }

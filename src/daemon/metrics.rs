@@ -56,6 +56,8 @@ pub struct Metrics {
     pub notifications_rate_limited: Family<NotificationLabels, Counter>,
     pub requests: Family<RequestLabels, Counter>,
     pub scheduler_lag: Histogram,
+    pub results_dropped: Family<TenantLabels, Counter>,
+    pub results_backlog: Gauge,
 }
 
 impl Default for Metrics {
@@ -79,6 +81,8 @@ impl Metrics {
         let notifications_failed = Family::<NotificationLabels, Counter>::default();
         let notifications_rate_limited = Family::<NotificationLabels, Counter>::default();
         let requests = Family::<RequestLabels, Counter>::default();
+        let results_dropped = Family::<TenantLabels, Counter>::default();
+        let results_backlog = Gauge::default();
         let scheduler_lag = Histogram::new([
             0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
         ]);
@@ -127,7 +131,19 @@ impl Metrics {
             "How late check runs start after their scheduled time",
             scheduler_lag.clone(),
         );
+        registry.register(
+            "uptime_results_dropped",
+            "Check results never written, because the store could not write and the backlog was full",
+            results_dropped.clone(),
+        );
+        registry.register(
+            "uptime_results_backlog",
+            "Check results held in memory while the store cannot write",
+            results_backlog.clone(),
+        );
         Metrics {
+            results_dropped,
+            results_backlog,
             registry,
             checks,
             check_duration,

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod apply;
 pub mod config;
+pub mod data_dir;
 pub mod metrics;
 pub mod notify;
 pub mod scheduler;
@@ -36,11 +37,18 @@ const RETENTION_TICK: Duration = Duration::from_secs(3600);
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let stop = stop_signal();
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating data directory `{}`", config.data_dir.display()))?;
-    let db = config.data_dir.join("uptimeping.db");
-    let store = Store::open(&db).with_context(|| format!("opening `{}`", db.display()))?;
-    bootstrap(&store, &config).await?;
+    // Everything that can be refused is checked before the data directory is touched,
+    // so a start that fails leaves nothing behind.
+    check_watch_dirs(&config.watch)?;
+    let listener = bind(&config.listen).await?;
+    let data = data_dir::DataDir::open(&config.data_dir)?;
+    let store = match open_store(&data, &config).await {
+        Ok(store) => store,
+        Err(e) => {
+            data.discard();
+            return Err(e);
+        }
+    };
 
     let metrics = Arc::new(metrics::Metrics::new());
     let notify_options = notify::Options {
@@ -61,6 +69,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics: Arc::clone(&metrics),
         notifier: Arc::clone(&wake_notifier),
         tenant_names: Arc::clone(&tenant_names),
+        backlog: writer::BACKLOG,
     };
     let writer_task = tokio::spawn(writer.run(results_rx));
 
@@ -96,9 +105,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics,
         notifier,
     });
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr}");
     let mut server_shutdown = shutdown_rx.clone();
@@ -116,7 +122,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let _ = scheduler_task.await;
     // The scheduler and its runs held the only senders of results: the writer ends
     // after writing what they sent.
-    let _ = tokio::time::timeout(config.shutdown_grace, writer_task).await;
+    if tokio::time::timeout(config.shutdown_grace, writer_task)
+        .await
+        .is_err()
+    {
+        let reason = store
+            .write_problem()
+            .unwrap_or_else(|| "it is too slow".into());
+        tracing::error!(
+            "stopping with check results not written, since the store cannot write: {reason}"
+        );
+    }
     for w in watchers {
         let _ = w.await;
     }
@@ -125,7 +141,60 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(config.shutdown_grace, server).await;
     store.flush().await?;
     tracing::info!("stopped");
+    drop(data);
     Ok(())
+}
+
+async fn open_store(data: &data_dir::DataDir, config: &Config) -> anyhow::Result<Store> {
+    let db = data.db();
+    let store = Store::open(&db).with_context(|| format!("opening `{}`", db.display()))?;
+    bootstrap(&store, config).await?;
+    Ok(store)
+}
+
+/// A watched directory that is not there is a mistake in the command line, not
+/// something to find later in the log.
+fn check_watch_dirs(dirs: &[std::path::PathBuf]) -> anyhow::Result<()> {
+    for dir in dirs {
+        match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => anyhow::bail!(
+                "--watch `{}` is not a directory; give the directory that holds the check files",
+                dir.display()
+            ),
+            Err(e) => anyhow::bail!(
+                "--watch `{}`: {e}; create the directory or fix the path",
+                dir.display()
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// Resolves `listen` (an IP address or a host name, with a port) and binds the first
+/// address that accepts.
+async fn bind(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot resolve `{listen}`; give an IP address or a host name this machine resolves"
+            )
+        })?
+        .collect();
+    let mut last = None;
+    for addr in &addrs {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some((addr, e)),
+        }
+    }
+    match last {
+        Some((addr, e)) => Err(e).with_context(|| {
+            format!("listening on {addr} (from `{listen}`); is another process using the port?")
+        }),
+        None => anyhow::bail!("`{listen}` resolves to no address"),
+    }
 }
 
 /// On a fresh database, creates the admin key and writes it to `<data-dir>/admin.key`

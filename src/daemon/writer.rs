@@ -2,12 +2,13 @@
 //! one transaction each (with the incident changes and notifications they cause),
 //! updates metrics, and wakes the notifier when there is something to send.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use super::metrics::{CheckLabels, IncidentLabels, Metrics, TypeLabels};
+use super::metrics::{CheckLabels, IncidentLabels, Metrics, TenantLabels, TypeLabels};
 use super::store::{ResultRow, Store};
 use crate::probe::ProbeResult;
 use crate::spec::Check;
@@ -17,12 +18,21 @@ use crate::spec::Check;
 const MAX_BATCH: usize = 500;
 /// How long the writer gathers a batch after its first result.
 const GATHER: Duration = Duration::from_millis(50);
-/// Tries to write one batch before giving up on it: a locked or briefly failing
-/// database gets about three seconds to recover, while new results queue up behind.
+/// Tries to write one batch before giving up on it, when the failure lies with what
+/// is written rather than with the disk: about three seconds of retries.
 const WRITE_ATTEMPTS: u32 = 5;
 const WRITE_RETRY_BASE: Duration = Duration::from_millis(200);
+/// Longest wait between tries while the disk refuses writes (full, read-only, I/O
+/// errors): short enough that writing resumes within seconds of space being freed.
+const OUTAGE_RETRY_MAX: Duration = Duration::from_secs(5);
+/// How often a continuing outage is logged again, so the log says it is not over.
+const OUTAGE_REMINDER: Duration = Duration::from_secs(60);
 /// Results waiting to be written; probes wait when the writer is this far behind.
 pub const QUEUE: usize = 10_000;
+/// Results held in memory while the store cannot write, beyond the batch being
+/// retried: a few minutes of a busy daemon, and a bound on memory however long the
+/// outage lasts. Results arriving while it is full are dropped and counted.
+pub const BACKLOG: usize = 10_000;
 
 pub struct Job {
     pub tenant: i64,
@@ -38,21 +48,58 @@ pub struct Writer {
     pub metrics: Arc<Metrics>,
     pub notifier: Arc<Notify>,
     pub tenant_names: Arc<std::sync::RwLock<std::collections::HashMap<i64, String>>>,
+    /// Results held beyond the batch being retried; [`BACKLOG`] outside tests.
+    pub backlog: usize,
+}
+
+/// Results prepared for one transaction, kept until the store takes them.
+struct Batch {
+    rows: Vec<(ResultRow, Arc<Check>)>,
+    replies: Vec<(oneshot::Sender<Option<ProbeResult>>, ProbeResult)>,
+}
+
+/// What the writer holds while the store refuses writes.
+struct Outage {
+    since: tokio::time::Instant,
+    reminded: tokio::time::Instant,
+    dropped: u64,
 }
 
 impl Writer {
     /// Writes until every sender is gone, then returns (after the last batch).
     pub async fn run(self, mut rx: mpsc::Receiver<Job>) {
-        while let Some(first) = rx.recv().await {
-            let mut batch = vec![first];
-            let deadline = tokio::time::Instant::now() + GATHER;
-            while batch.len() < MAX_BATCH {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(job)) => batch.push(job),
-                    _ => break,
+        let mut backlog: VecDeque<Job> = VecDeque::new();
+        let mut open = true;
+        loop {
+            if backlog.is_empty() {
+                if !open {
+                    break;
+                }
+                match rx.recv().await {
+                    Some(job) => backlog.push_back(job),
+                    None => break,
+                }
+                let deadline = tokio::time::Instant::now() + GATHER;
+                while backlog.len() < MAX_BATCH {
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(job)) => backlog.push_back(job),
+                        Ok(None) => {
+                            open = false;
+                            break;
+                        }
+                        Err(_) => break,
+                    }
                 }
             }
-            self.write(batch).await;
+            while backlog.len() < MAX_BATCH
+                && let Ok(job) = rx.try_recv()
+            {
+                backlog.push_back(job);
+            }
+            let n = backlog.len().min(MAX_BATCH);
+            let batch = self.prepare(backlog.drain(..n));
+            self.write(batch, &mut rx, &mut backlog, &mut open).await;
+            self.metrics.results_backlog.set(backlog.len() as i64);
         }
     }
 
@@ -64,10 +111,10 @@ impl Writer {
             .unwrap_or_else(|| id.to_string())
     }
 
-    async fn write(&self, batch: Vec<Job>) {
-        let mut rows = Vec::with_capacity(batch.len());
+    fn prepare(&self, jobs: impl Iterator<Item = Job>) -> Batch {
+        let mut rows = Vec::new();
         let mut replies = Vec::new();
-        for job in batch {
+        for job in jobs {
             let labels = CheckLabels {
                 tenant: self.tenant(job.tenant),
                 r#type: job.result.check_type.clone(),
@@ -92,26 +139,130 @@ impl Writer {
                 job.check,
             ));
         }
-        let mut written = false;
-        for attempt in 0..WRITE_ATTEMPTS {
-            match self.store.record(rows.clone()).await {
+        Batch { rows, replies }
+    }
+
+    /// Writes `batch`. A store that cannot write for storage reasons (disk full,
+    /// read-only, I/O errors) is tried again and again until it can: the batch's
+    /// results decide incidents and their notifications, which must not be lost.
+    /// Meanwhile new results are held in the backlog, up to [`BACKLOG`].
+    async fn write(
+        &self,
+        mut batch: Batch,
+        rx: &mut mpsc::Receiver<Job>,
+        backlog: &mut VecDeque<Job>,
+        open: &mut bool,
+    ) {
+        let mut attempt = 0u32;
+        let mut outage: Option<Outage> = None;
+        let written = loop {
+            let err = match self.store.record(batch.rows.clone()).await {
                 Ok(transitions) => {
                     self.count(&transitions);
-                    written = true;
-                    break;
+                    break true;
                 }
-                Err(e) if attempt + 1 < WRITE_ATTEMPTS => {
-                    tracing::warn!(error = %e, attempt = attempt + 1, "could not write check results; trying again");
-                    tokio::time::sleep(WRITE_RETRY_BASE * 2u32.pow(attempt)).await;
+                Err(e) => e,
+            };
+            attempt += 1;
+            if err.is_storage() {
+                let reason = self
+                    .store
+                    .write_problem()
+                    .unwrap_or_else(|| err.to_string());
+                let now = tokio::time::Instant::now();
+                match &mut outage {
+                    None => {
+                        tracing::error!(error = %err, results = batch.rows.len() + backlog.len(), "cannot write check results: {reason}; holding them in memory (up to {}) and trying again", self.backlog);
+                        outage = Some(Outage {
+                            since: now,
+                            reminded: now,
+                            dropped: 0,
+                        });
+                        // Their probes ran; the callers of `run now` get the result
+                        // now, and it is stored once the store can write.
+                        for (reply, result) in batch.replies.drain(..) {
+                            let _ = reply.send(Some(result));
+                        }
+                    }
+                    Some(o) if now - o.reminded >= OUTAGE_REMINDER => {
+                        o.reminded = now;
+                        tracing::error!(error = %err, held = batch.rows.len() + backlog.len(), dropped = o.dropped, "still cannot write check results after {}s: {reason}", (now - o.since).as_secs());
+                    }
+                    Some(_) => {}
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, results = rows.len(), "could not write check results; giving up on this batch")
+                let wait =
+                    (WRITE_RETRY_BASE * 2u32.saturating_pow(attempt.min(8))).min(OUTAGE_RETRY_MAX);
+                if let Some(o) = &mut outage {
+                    self.hold_for(wait, rx, backlog, open, o).await;
                 }
+            } else if attempt < WRITE_ATTEMPTS {
+                tracing::warn!(error = %err, attempt, "could not write check results; trying again");
+                tokio::time::sleep(WRITE_RETRY_BASE * 2u32.pow(attempt - 1)).await;
+            } else {
+                tracing::error!(error = %err, results = batch.rows.len(), "could not write check results; dropping this batch (counted in uptime_results_dropped_total)");
+                for (row, _) in &batch.rows {
+                    self.dropped(row.tenant);
+                }
+                break false;
             }
+        };
+        if let Some(o) = outage {
+            tracing::warn!(
+                held = backlog.len(),
+                dropped = o.dropped,
+                "the store takes writes again after {}s; writing the held results",
+                o.since.elapsed().as_secs()
+            );
         }
-        for (reply, result) in replies {
+        for (reply, result) in batch.replies {
             let _ = reply.send(written.then_some(result));
         }
+    }
+
+    /// Waits `wait`, meanwhile taking new results into the backlog so that probes
+    /// never wait on a store that cannot write; drops (and counts) what does not fit.
+    async fn hold_for(
+        &self,
+        wait: Duration,
+        rx: &mut mpsc::Receiver<Job>,
+        backlog: &mut VecDeque<Job>,
+        open: &mut bool,
+        outage: &mut Outage,
+    ) {
+        let until = tokio::time::Instant::now() + wait;
+        while *open {
+            match tokio::time::timeout_at(until, rx.recv()).await {
+                Ok(Some(mut job)) => {
+                    if let Some(reply) = job.reply.take() {
+                        let _ = reply.send(Some(job.result.clone()));
+                    }
+                    if backlog.len() < self.backlog {
+                        backlog.push_back(job);
+                    } else {
+                        if outage.dropped == 0 {
+                            tracing::error!(
+                                "{BACKLOG} check results are waiting for the store; dropping new ones until it can write (counted in uptime_results_dropped_total)"
+                            );
+                        }
+                        outage.dropped += 1;
+                        self.dropped(job.tenant);
+                    }
+                    self.metrics.results_backlog.set(backlog.len() as i64);
+                }
+                Ok(None) => *open = false,
+                Err(_) => return,
+            }
+        }
+        tokio::time::sleep_until(until).await;
+    }
+
+    fn dropped(&self, tenant: i64) {
+        self.metrics
+            .results_dropped
+            .get_or_create(&TenantLabels {
+                tenant: self.tenant(tenant),
+            })
+            .inc();
     }
 
     fn count(&self, transitions: &[super::store::Transition]) {
@@ -131,5 +282,112 @@ impl Writer {
         if !transitions.is_empty() {
             self.notifier.notify_one();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check() -> Arc<Check> {
+        let yaml =
+            "kind: Check\nname: api\ntype: http\ntarget: http://127.0.0.1:9/\nschedule: 1h\n";
+        let source = crate::spec::Source::new("t.yaml", yaml, ".");
+        let bundle = crate::spec::load(&[source], &|_| None).expect("valid check");
+        match &bundle.resources[0].spec {
+            crate::spec::Spec::Check(c) => Arc::new(c.clone()),
+            _ => panic!("not a check"),
+        }
+    }
+
+    /// A down result whose error is larger than a page, so each row needs new pages.
+    fn job(i: usize) -> Job {
+        let result: ProbeResult = serde_json::from_value(serde_json::json!({
+            "name": "api", "type": "http", "target": "http://127.0.0.1:9/", "up": false,
+            "latency_ms": 1.0, "status_code": null, "error": format!("{i} {}", "x".repeat(6000)),
+            "attempts": 1, "started_at": "2026-11-21T10:00:00Z"
+        }))
+        .expect("result");
+        Job {
+            tenant: 1,
+            name: "api".into(),
+            check: check(),
+            result,
+            reply: None,
+        }
+    }
+
+    async fn rows(store: &Store) -> i64 {
+        store
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM results", [], |r| r.get(0))?))
+            .await
+            .expect("count")
+    }
+
+    async fn wait_until(what: &str, mut f: impl AsyncFnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !f().await {
+            assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// SQLite's own full condition (`max_page_count`) stands in for a full disk here:
+    /// the same SQLITE_FULL, without needing to mount a filesystem.
+    #[tokio::test]
+    async fn a_full_store_holds_a_bounded_backlog_counts_what_it_drops_and_writes_the_rest_later() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("t.db")).expect("store");
+        store
+            .write(|tx| {
+                let pages: i64 = tx.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+                tx.pragma_update(None, "max_page_count", pages)?;
+                Ok(())
+            })
+            .await
+            .expect("limit");
+        let metrics = Arc::new(Metrics::new());
+        let writer = Writer {
+            store: store.clone(),
+            metrics: Arc::clone(&metrics),
+            notifier: Arc::new(Notify::new()),
+            tenant_names: Arc::default(),
+            backlog: 2,
+        };
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let task = tokio::spawn(writer.run(rx));
+        tx.send(job(0)).await.expect("send");
+        wait_until("the store to report it is full", async || {
+            store.write_problem().is_some()
+        })
+        .await;
+        for i in 1..6 {
+            tx.send(job(i)).await.expect("send");
+        }
+        let dropped = || {
+            metrics
+                .results_dropped
+                .get_or_create(&TenantLabels { tenant: "1".into() })
+                .get()
+        };
+        wait_until("three results over the backlog to be dropped", async || {
+            dropped() == 3
+        })
+        .await;
+        assert_eq!(metrics.results_backlog.get(), 2);
+        assert_eq!(rows(&store).await, 0);
+
+        store
+            .write(|tx| Ok(tx.pragma_update(None, "max_page_count", 1_000_000)?))
+            .await
+            .expect("lift the limit");
+        wait_until("the held results to be written", async || {
+            rows(&store).await == 3
+        })
+        .await;
+        assert_eq!(store.write_problem(), None);
+        assert_eq!(dropped(), 3);
+        drop(tx);
+        task.await.expect("writer ends");
     }
 }

@@ -11,8 +11,15 @@ pub async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({"status": "ok"}))
 }
 
+/// Not ready while the store cannot write (results would only pile up in memory),
+/// with the reason and what to do; ready again by itself once a write succeeds.
 pub async fn readyz(State(state): State<Shared>) -> impl IntoResponse {
-    if state.store.ping().await {
+    if let Some(reason) = state.store.write_problem() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "store cannot write", "reason": reason})),
+        )
+    } else if state.store.ping().await {
         (
             StatusCode::OK,
             axum::Json(serde_json::json!({"status": "ready"})),

@@ -39,6 +39,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("stored JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
     #[error("the store is shut down")]
     Closed,
     #[error("{0}")]
@@ -48,6 +50,67 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+impl StoreError {
+    /// Whether the failure lies with the disk or the files (full, read-only, I/O
+    /// error, locked by another program), not with what was written: the same write can succeed once the
+    /// operator fixes that, so callers holding data keep it and try again.
+    pub fn is_storage(&self) -> bool {
+        match self {
+            StoreError::Sqlite(e) => storage_code(e).is_some(),
+            StoreError::Io(_) => true,
+            _ => false,
+        }
+    }
+}
+
+fn storage_code(e: &rusqlite::Error) -> Option<rusqlite::ErrorCode> {
+    use rusqlite::ErrorCode as C;
+    e.sqlite_error_code().filter(|c| {
+        matches!(
+            c,
+            C::DiskFull
+                | C::SystemIoFailure
+                | C::ReadOnly
+                | C::CannotOpen
+                | C::DatabaseBusy
+                | C::DatabaseLocked
+        )
+    })
+}
+
+/// What the operator should do about a write that failed for storage reasons.
+fn storage_advice(e: &StoreError, db: &Path) -> Option<String> {
+    use rusqlite::ErrorCode as C;
+    let dir = db.parent().unwrap_or(Path::new(".")).display();
+    let code = match e {
+        StoreError::Sqlite(s) => storage_code(s)?,
+        StoreError::Io(io) => {
+            return Some(format!(
+                "cannot write `{}` ({io}); check the disk and the permissions of `{dir}`",
+                db.display()
+            ));
+        }
+        _ => return None,
+    };
+    Some(match code {
+        C::DiskFull => format!(
+            "the disk is full: free space on the filesystem that holds `{dir}` (or move the data directory); writing resumes by itself"
+        ),
+        C::DatabaseBusy | C::DatabaseLocked => format!(
+            "another program holds `{}` locked for longer than {}s: close it (e.g. an open sqlite3 shell); writing resumes by itself",
+            db.display(),
+            BUSY_TIMEOUT.as_secs()
+        ),
+        C::ReadOnly => format!(
+            "the database is read-only: make `{dir}` and the files in it writable by this user"
+        ),
+        _ => format!(
+            "cannot write `{}` ({e}); check the disk holding `{dir}`, its free space and its permissions",
+            db.display()
+        ),
+    })
+}
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
@@ -59,6 +122,8 @@ pub struct Store {
     /// Bumped after every commit that changes checks or their pause state.
     changes: Arc<tokio::sync::watch::Sender<u64>>,
     readers: Arc<Mutex<Vec<Connection>>>,
+    /// Why writes fail at the moment, for `/readyz`; `None` while they succeed.
+    write_problem: Arc<Mutex<Option<String>>>,
 }
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -80,6 +145,10 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
 impl Store {
     /// Opens (creating and migrating if needed) the database at `path` and starts the writer.
     pub fn open(path: &Path) -> Result<Store> {
+        // Created 0600 before SQLite sees it: SQLite gives the -wal and -shm files it
+        // creates later the mode of the database file, so none of them is readable
+        // by others even for a moment.
+        crate::private_file::create_empty(path)?;
         let mut conn = open(path)?;
         migrations::migrate(&mut conn)?;
         let (tx, mut rx) = mpsc::channel::<Job>(WRITE_QUEUE);
@@ -101,6 +170,7 @@ impl Store {
             writes: tx,
             changes: Arc::new(tokio::sync::watch::Sender::new(0)),
             readers: Arc::new(Mutex::new(Vec::new())),
+            write_problem: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -124,7 +194,10 @@ impl Store {
     {
         let (done, wait) = oneshot::channel();
         let changes = Arc::clone(&self.changes);
+        let problem = Arc::clone(&self.write_problem);
+        let path = Arc::clone(&self.path);
         let job: Job = Box::new(move |conn: &mut Connection| {
+            let before = conn.total_changes();
             let result = (|| {
                 let tx = conn.transaction()?;
                 let (out, changed) = f(&tx)?;
@@ -134,6 +207,15 @@ impl Store {
                 }
                 Ok(out)
             })();
+            // Only a commit that wrote something proves the disk takes writes again.
+            let now = match &result {
+                Ok(_) if conn.total_changes() > before => Some(None),
+                Err(e) => storage_advice(e, &path).map(Some),
+                Ok(_) => None,
+            };
+            if let Some(now) = now {
+                *problem.lock().unwrap_or_else(|p| p.into_inner()) = now;
+            }
             let _ = done.send(result);
         });
         self.writes
@@ -178,6 +260,15 @@ impl Store {
         self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
             .await
             .is_ok()
+    }
+
+    /// Why the store cannot write at the moment (with what to do about it), or
+    /// `None` if its last write that failed has been followed by one that succeeded.
+    pub fn write_problem(&self) -> Option<String> {
+        self.write_problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Waits until every write queued so far has been done.
