@@ -366,25 +366,26 @@ impl Expect {
     }
 }
 
-/// How `expect.response` matches what a TCP peer sent.
+/// How `expect.response` matches what a TCP peer sent: over its bytes, which need
+/// not be UTF-8.
 #[derive(Debug, Clone)]
 pub enum ResponseMatch {
     Substring(String),
-    Regex(regex::Regex),
+    Regex(regex::bytes::Regex),
 }
 
 impl ResponseMatch {
     /// `/…/` is a regular expression, anything else a substring.
     pub fn parse(text: &str) -> Result<Self, regex::Error> {
         match text.strip_prefix('/').and_then(|t| t.strip_suffix('/')) {
-            Some(pattern) if text.len() >= 2 => regex::Regex::new(pattern).map(Self::Regex),
+            Some(pattern) if text.len() >= 2 => regex::bytes::Regex::new(pattern).map(Self::Regex),
             _ => Ok(Self::Substring(text.to_string())),
         }
     }
 
-    pub fn is_match(&self, haystack: &str) -> bool {
+    pub fn is_match(&self, haystack: &[u8]) -> bool {
         match self {
-            Self::Substring(s) => haystack.contains(s.as_str()),
+            Self::Substring(s) => memchr::memmem::find(haystack, s.as_bytes()).is_some(),
             Self::Regex(re) => re.is_match(haystack),
         }
     }
