@@ -354,3 +354,60 @@ fn each_type_plans_without_http_defaults_applies_clean_and_prints_a_spec_that_va
         }
     }
 }
+
+#[test]
+fn checks_stored_with_http_defaults_before_the_upgrade_plan_no_change() {
+    use crate::daemon_support::{Daemon, cli};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let repo = tempfile::tempdir().unwrap();
+    let checks = repo.path().join("checks");
+    std::fs::create_dir_all(&checks).unwrap();
+    for (name, yaml) in OTHER_TYPES {
+        std::fs::write(checks.join(format!("{name}.yaml")), yaml).unwrap();
+    }
+    let args = ["-f", "checks", "--source", "repo"];
+    let d = Daemon::start_on(&data, &[]);
+    let applied = cli(
+        &d,
+        repo.path(),
+        &[&["apply"][..], &args, &["--auto-approve"]].concat(),
+    );
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    d.terminate();
+
+    // As the previous version stored them: every check with the http defaults.
+    let db = rusqlite::Connection::open(data.join("uptimeping.db")).unwrap();
+    let old_http = json!({
+        "method": "GET", "follow_redirects": true, "max_redirects": 10,
+        "connect_timeout": "5s", "max_body": 1048576, "tls": {"insecure": false}
+    });
+    let changed = db
+        .execute(
+            "UPDATE resources SET spec = json_set(spec, '$.http', json(?1))
+              WHERE kind = 'Check' AND json_type(spec, '$.http') IS NULL",
+            [old_http.to_string()],
+        )
+        .unwrap();
+    assert_eq!(changed, 2, "tcp and grpc");
+    db.execute(
+        "UPDATE resources SET spec = json_set(spec, '$.http.method', 'GET') WHERE name = 'catalog'",
+        [],
+    )
+    .unwrap();
+    db.pragma_update(None, "user_version", 4).unwrap();
+    drop(db);
+
+    let d = Daemon::start_on(&data, &[]);
+    let plan = cli(
+        &d,
+        repo.path(),
+        &[&["plan"][..], &args, &["--detailed-exitcode"]].concat(),
+    );
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    for (name, _) in OTHER_TYPES {
+        let got = cli(&d, repo.path(), &["checks", "get", name, "-o", "json"]);
+        let spec = &got.json()["spec"];
+        assert_eq!(spec["http"].get("method"), None, "{name}: {spec:#}");
+    }
+}
