@@ -247,4 +247,28 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// Whatever the pattern, text and reads, streaming finds a match exactly
+        /// when matching the whole buffer after some read would (which is what
+        /// re-matching after every read did): `$` may match at a read's end.
+        #[test]
+        fn streamed_matches_equal_whole_buffer_matches(
+            pattern in "(/\\^?[ab.]{1,3}\\*?[ab]?\\$?/)|[ab]{1,3}",
+            text in proptest::collection::vec(proptest::sample::select(b"ab\n\xff".to_vec()), 0..40),
+            step in 1usize..8,
+        ) {
+            let m = ResponseMatch::parse(&pattern).unwrap();
+            let streamed = first_match(&pattern, &text, step);
+            let ends = (step..=text.len()).step_by(step).chain([text.len()]);
+            let whole = ends.enumerate().find(|(_, end)| m.is_match(&text[..*end])).map(|(i, _)| i);
+            proptest::prop_assert_eq!(streamed, whole);
+        }
+    }
 }
