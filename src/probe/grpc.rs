@@ -31,6 +31,13 @@ use super::observed::{GrpcCall, Observed};
 use super::tcp::TlsConfigs;
 use crate::spec::{CODE_NAMES, Check, GrpcSpec, split_host_port};
 
+/// The largest single message accepted from a server (tonic's own default, named
+/// here so that the bound is visible and stays put).
+pub const MAX_GRPC_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+/// Bytes of streamed messages kept at most, whatever `max_messages` says: the
+/// stream is judged on what was read by then, as an HTTP body is at `max_body`.
+pub const MAX_GRPC_STREAM_BYTES: usize = 16 * 1024 * 1024;
+
 pub async fn attempt(tls: &TlsConfigs, check: &Check) -> Result<Observed, AttemptError> {
     let limit = check.timeout.get();
     let refused = Refusal::default();
@@ -163,7 +170,8 @@ async fn call(
     };
     let message = DynamicMessage::deserialize(method.input(), json)
         .map_err(|e| setup_error(format!("request: {e}")))?;
-    let mut grpc = tonic::client::Grpc::new(channel);
+    let mut grpc =
+        tonic::client::Grpc::new(channel).max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES);
     grpc.ready().await.map_err(|e| transport_error(&e))?;
 
     let mut request = tonic::Request::new(message);
@@ -185,9 +193,13 @@ async fn call(
                 let mut read = Vec::new();
                 let max = spec.max_messages.max(1) as usize;
                 let mut status = Status::ok("");
-                while read.len() < max {
+                let mut bytes = 0usize;
+                while read.len() < max && bytes < MAX_GRPC_STREAM_BYTES {
                     match stream.message().await {
-                        Ok(Some(m)) => read.push(m),
+                        Ok(Some(m)) => {
+                            bytes = bytes.saturating_add(m.encoded_len());
+                            read.push(m);
+                        }
                         Ok(None) => break,
                         Err(s) => {
                             status = s;

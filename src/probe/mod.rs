@@ -11,9 +11,10 @@ mod http;
 mod observed;
 mod reflection;
 mod retry;
+mod scan;
 pub(crate) mod tcp;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,13 @@ pub use retry::{backoff, should_retry};
 
 /// How many bytes of the body a result keeps, for incident de-duplication and display.
 pub const BODY_EXCERPT_BYTES: usize = 100;
+
+/// How far past its timeout an attempt may run before it is dropped whatever it
+/// is doing. Each probe keeps the deadline itself, so that a timed-out attempt
+/// still reports what it saw; this only stops one that failed to, and is short
+/// next to any timeout so that a run stays within `(1 + retries) * timeout` and
+/// the backoffs.
+pub const ATTEMPT_GRACE: Duration = Duration::from_millis(500);
 
 /// The outcome of one run of one check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,11 +89,18 @@ impl Prober {
         let mut attempt = 0u32;
         loop {
             let begun = Instant::now();
-            let outcome = match check.check_type {
-                CheckType::Http => self.http.attempt(check).await,
-                CheckType::Graphql => graphql::attempt(&self.http, check).await,
-                CheckType::Tcp => tcp::attempt(&self.tls, check).await,
-                CheckType::Grpc => grpc::attempt(&self.tls, check).await,
+            let one = async {
+                match check.check_type {
+                    CheckType::Http => self.http.attempt(check).await,
+                    CheckType::Graphql => graphql::attempt(&self.http, check).await,
+                    CheckType::Tcp => tcp::attempt(&self.tls, check).await,
+                    CheckType::Grpc => grpc::attempt(&self.tls, check).await,
+                }
+            };
+            let limit = check.timeout.get();
+            let outcome = match tokio::time::timeout(limit + ATTEMPT_GRACE, one).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(AttemptError::timeout(limit)),
             };
             let latency = begun.elapsed();
             let judged = expect::judge(check, outcome, latency);

@@ -1,5 +1,6 @@
 //! One TCP attempt: connect, TLS if asked, send if asked, then read until the
-//! expected response shows, the peer closes, `max_bytes` arrive or time runs out.
+//! expected response shows (or can no longer show), the peer closes, `max_bytes`
+//! arrive or time runs out. The check's timeout bounds all of it.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -26,6 +27,7 @@ use tokio_rustls::rustls::{
 use super::errors::{AttemptError, ErrorKind};
 use super::expect::{Failure, fail};
 use super::observed::Observed;
+use super::scan::{Scanner, Verdict};
 use crate::spec::{Check, ClientTls, Expect, ResponseMatch, TcpSpec, split_host_port};
 
 /// Without `expect.response`, how long to wait for a first reply (a banner, or the
@@ -277,16 +279,23 @@ where
         }
     }
 
-    let matcher = expect
+    let mut scanner = expect
         .response_text()
-        .and_then(|r| ResponseMatch::parse(r).ok());
-    let read_until = match matcher {
+        .and_then(|r| ResponseMatch::parse(r).ok())
+        .map(|m| Scanner::new(&m));
+    let read_until = match scanner {
         Some(_) => deadline,
         None => deadline.min(Instant::now() + SILENT_PEER_WAIT),
     };
     let cap = usize::try_from(spec.max_bytes).unwrap_or(usize::MAX);
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
+        // A peer that always has more to send keeps every read ready at once, and
+        // a ready read never reaches its timer: the deadline is checked here too.
+        if Instant::now() >= read_until {
+            obs.timed_out = scanner.is_some();
+            return Ok(());
+        }
         let room = cap.saturating_sub(obs.body.len());
         if room == 0 {
             obs.truncated = true;
@@ -295,7 +304,7 @@ where
         let want = room.min(buf.len());
         let n = match timeout_at(read_until, stream.read(&mut buf[..want])).await {
             Err(_) => {
-                obs.timed_out = matcher.is_some();
+                obs.timed_out = scanner.is_some();
                 return Ok(());
             }
             Ok(Ok(0)) => return Ok(()),
@@ -311,8 +320,9 @@ where
             }
         };
         obs.body.extend_from_slice(&buf[..n]);
-        match &matcher {
-            Some(m) if !m.is_match(&String::from_utf8_lossy(&obs.body)) => {}
+        match scanner.as_mut().map(|s| s.advance(&obs.body, n < want)) {
+            Some(Verdict::Pending) => {}
+            // Matched, cannot match any more, or nothing to match: judge what was read.
             _ => return Ok(()),
         }
     }
@@ -376,10 +386,10 @@ pub fn judge(expect: &Expect, obs: &Observed) -> Vec<Failure> {
     let Ok(matcher) = ResponseMatch::parse(text) else {
         return Vec::new(); // rejected at load time
     };
-    let seen = String::from_utf8_lossy(&obs.body);
-    if matcher.is_match(&seen) {
+    if matcher.is_match(&obs.body) {
         return Vec::new();
     }
+    let seen = String::from_utf8_lossy(&obs.body);
     let expected = match matcher {
         ResponseMatch::Substring(s) => format!("to contain {s:?}"),
         ResponseMatch::Regex(_) => format!("to match {text}"),

@@ -4,7 +4,7 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::Spec;
+use super::{CheckType, Spec};
 
 /// The resource as JSON with `kind` added, after normalisation.
 pub fn canonical(spec: &Spec) -> Value {
@@ -12,7 +12,10 @@ pub fn canonical(spec: &Spec) -> Value {
     let value = match &mut spec {
         Spec::Check(c) => {
             c.normalize();
-            serde_json::to_value(&*c)
+            serde_json::to_value(&*c).map(|mut v| {
+                own_settings_only(c.check_type, &mut v);
+                v
+            })
         }
         Spec::Channel(c) => {
             c.normalize();
@@ -32,6 +35,27 @@ pub fn canonical(spec: &Spec) -> Value {
     }
     sort_keys(&mut value);
     value
+}
+
+/// Drops the `http` settings a check of `check_type` does not use, which its
+/// struct carries as defaults: a `tcp` or `grpc` check has no `http` section, and
+/// a `graphql` check builds its own method and body. What is left is what the
+/// check's file may say, so a spec printed back validates again. Stored specs
+/// from before are brought to this form by a store migration.
+fn own_settings_only(check_type: CheckType, value: &mut Value) {
+    let Value::Object(map) = value else { return };
+    match check_type {
+        CheckType::Http => {}
+        CheckType::Tcp | CheckType::Grpc => {
+            map.remove("http");
+        }
+        CheckType::Graphql => {
+            if let Some(Value::Object(http)) = map.get_mut("http") {
+                http.remove("method");
+                http.remove("body");
+            }
+        }
+    }
 }
 
 /// Orders every map by key, whatever map type serde_json was built with.

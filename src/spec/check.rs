@@ -19,11 +19,25 @@ pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
 /// How much of a response body is read by default: enough for any health or API
 /// response, small enough that a target streaming gigabytes costs nothing.
 pub const DEFAULT_MAX_BODY: u64 = 1024 * 1024;
+/// The most `http.max_body` may be. Bodies are held in memory and parsed whole
+/// (JSON, CEL, regex), several times their size while judged, and many checks
+/// run at once; 16 MiB is far beyond any health or API response worth judging.
+pub const MAX_HTTP_BODY: u64 = 16 * 1024 * 1024;
+/// The most redirects a check may follow: browsers stop at about 20, and a chain
+/// longer than that is a loop, each hop a request within one timeout.
+pub const MAX_REDIRECTS: u32 = 20;
 /// The most retries a check may ask for in one run; more only hides outages.
 pub const MAX_RETRIES: u32 = 10;
 /// How much a TCP check reads at most: a banner or a short reply fits many times
 /// over, and a peer that streams forever costs nothing.
 pub const DEFAULT_TCP_MAX_BYTES: u64 = 64 * 1024;
+/// The most `tcp.max_bytes` may be: a banner or a protocol's reply is a few
+/// hundred bytes, and 1 MiB leaves room for any greeting while a peer that
+/// streams forever is cut off before it costs memory or matching time.
+pub const MAX_TCP_BYTES: u64 = 1024 * 1024;
+/// The most messages a streaming gRPC check may read: each is kept and turned
+/// into JSON for `response`; a health or smoke check needs a handful.
+pub const MAX_GRPC_MESSAGES: u32 = 100;
 /// Consecutive failures before an incident opens: one blip is not an outage.
 pub const DEFAULT_FAILURE_THRESHOLD: u32 = 3;
 /// Consecutive successes before an incident resolves.
@@ -152,8 +166,9 @@ pub struct TcpSpec {
     /// The name sent as SNI and verified in the certificate; the target's host by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_name: Option<String>,
-    /// Bytes read at most.
+    /// Bytes read at most, up to 1 MiB.
     #[serde(default = "default_tcp_max_bytes")]
+    #[schemars(range(min = 1, max = 1048576))]
     pub max_bytes: u64,
 }
 
@@ -270,12 +285,15 @@ pub struct HttpSpec {
     pub body: Option<serde_json::Value>,
     #[serde(default = "default_true")]
     pub follow_redirects: bool,
+    /// Redirects followed at most, up to 20.
     #[serde(default = "default_max_redirects")]
+    #[schemars(range(max = 20))]
     pub max_redirects: u32,
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: Duration,
-    /// Bytes of the response body read at most; the rest is not downloaded.
+    /// Bytes of the response body read at most, up to 16 MiB; the rest is not downloaded.
     #[serde(default = "default_max_body")]
+    #[schemars(range(min = 1, max = 16777216))]
     pub max_body: u64,
     #[serde(default)]
     pub tls: TlsSpec,
@@ -366,25 +384,26 @@ impl Expect {
     }
 }
 
-/// How `expect.response` matches what a TCP peer sent.
+/// How `expect.response` matches what a TCP peer sent: over its bytes, which need
+/// not be UTF-8.
 #[derive(Debug, Clone)]
 pub enum ResponseMatch {
     Substring(String),
-    Regex(regex::Regex),
+    Regex(regex::bytes::Regex),
 }
 
 impl ResponseMatch {
     /// `/…/` is a regular expression, anything else a substring.
     pub fn parse(text: &str) -> Result<Self, regex::Error> {
         match text.strip_prefix('/').and_then(|t| t.strip_suffix('/')) {
-            Some(pattern) if text.len() >= 2 => regex::Regex::new(pattern).map(Self::Regex),
+            Some(pattern) if text.len() >= 2 => regex::bytes::Regex::new(pattern).map(Self::Regex),
             _ => Ok(Self::Substring(text.to_string())),
         }
     }
 
-    pub fn is_match(&self, haystack: &str) -> bool {
+    pub fn is_match(&self, haystack: &[u8]) -> bool {
         match self {
-            Self::Substring(s) => haystack.contains(s.as_str()),
+            Self::Substring(s) => memchr::memmem::find(haystack, s.as_bytes()).is_some(),
             Self::Regex(re) => re.is_match(haystack),
         }
     }

@@ -137,6 +137,20 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
             "`http.max_body`: must be at least 1 byte".into(),
         ));
     }
+    let max_body = (http.max_body, super::MAX_HTTP_BODY);
+    at_most("http.max_body", max_body, " bytes (16 MiB)", pos, errors);
+    let redirects = (
+        u64::from(http.max_redirects),
+        u64::from(super::MAX_REDIRECTS),
+    );
+    at_most("http.max_redirects", redirects, "", pos, errors);
+    if let Some(g) = &c.grpc {
+        let messages = (
+            u64::from(g.max_messages),
+            u64::from(super::MAX_GRPC_MESSAGES),
+        );
+        at_most("grpc.max_messages", messages, "", pos, errors);
+    }
     if let Some(file) = http.tls.ca_file.take() {
         let path = base_dir.join(&file);
         match std::fs::read_to_string(&path) {
@@ -404,6 +418,25 @@ fn tcp(t: &mut TcpSpec, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
         errors.push((
             pos.value("/tcp/max_bytes"),
             "`tcp.max_bytes`: must be at least 1 byte".into(),
+        ));
+    }
+    let max_bytes = (t.max_bytes, super::MAX_TCP_BYTES);
+    at_most("tcp.max_bytes", max_bytes, " bytes (1 MiB)", pos, errors);
+}
+
+/// Refuses `field` (dotted) above its documented maximum, which bounds the memory
+/// or work one run may take; `unit` follows the maximum in the message.
+fn at_most(
+    field: &str,
+    (value, max): (u64, u64),
+    unit: &str,
+    pos: &Positions,
+    errors: &mut Errors,
+) {
+    if value > max {
+        errors.push((
+            pos.value(&format!("/{}", field.replace('.', "/"))),
+            format!("`{field}`: {value} is more than the maximum of {max}{unit}; lower it"),
         ));
     }
 }

@@ -216,3 +216,198 @@ fn sha256_hex(text: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
+
+/// One check of each type that is not `http`, as a file would have them.
+const OTHER_TYPES: &[(&str, &str)] = &[
+    (
+        "smtp",
+        "kind: Check\nname: smtp\ntype: tcp\ntarget: 127.0.0.1:9\nschedule: 1h\n\
+         tcp:\n  send: \"EHLO x\\r\\n\"\nexpect:\n  response: /^220 /\n",
+    ),
+    (
+        "health",
+        "kind: Check\nname: health\ntype: grpc\ntarget: 127.0.0.1:9\nschedule: 1h\n\
+         grpc:\n  health: true\n",
+    ),
+    (
+        "catalog",
+        "kind: Check\nname: catalog\ntype: graphql\ntarget: http://127.0.0.1:9/graphql\nschedule: 1h\n\
+         http:\n  headers:\n    X-Team: catalog\ngraphql:\n  query: '{ __typename }'\n",
+    ),
+];
+
+#[test]
+fn a_check_holds_only_its_own_types_settings() {
+    for (name, yaml) in OTHER_TYPES {
+        let c = canonical(&load_one(yaml));
+        match *name {
+            "catalog" => assert_eq!(
+                c["http"],
+                json!({
+                    "connect_timeout": "5s", "follow_redirects": true, "headers": {"x-team": "catalog"},
+                    "max_body": 1048576, "max_redirects": 10, "tls": {"insecure": false}
+                }),
+                "graphql builds its own method and body"
+            ),
+            _ => assert_eq!(c.get("http"), None, "{name}: {c:#}"),
+        }
+    }
+    let http = canonical(&load_one(
+        "kind: Check\nname: api\ntype: http\ntarget: https://example.com/\n",
+    ));
+    assert_eq!(
+        http["http"]["method"], "GET",
+        "an http check keeps its defaults"
+    );
+}
+
+#[test]
+fn each_type_plans_without_http_defaults_applies_clean_and_prints_a_spec_that_validates() {
+    use crate::daemon_support::{Daemon, cli};
+    let d = Daemon::start(&[]);
+    let repo = tempfile::tempdir().unwrap();
+    let checks = repo.path().join("checks");
+    std::fs::create_dir_all(&checks).unwrap();
+    let mut all = OTHER_TYPES.to_vec();
+    all.push((
+        "web",
+        "kind: Check\nname: web\ntype: http\ntarget: http://127.0.0.1:9/\nschedule: 1h\n",
+    ));
+    for (name, yaml) in &all {
+        std::fs::write(checks.join(format!("{name}.yaml")), yaml).unwrap();
+    }
+    let args = ["-f", "checks", "--source", "repo"];
+    let plan = cli(
+        &d,
+        repo.path(),
+        &[&["plan"][..], &args, &["-o", "json"]].concat(),
+    );
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = plan.json();
+    for change in plan["changes"].as_array().unwrap() {
+        let after = &change["after"];
+        match change["name"].as_str().unwrap() {
+            "web" => assert_eq!(after["http"]["method"], "GET"),
+            "catalog" => {
+                assert_eq!(after["http"].get("method"), None, "{after:#}");
+                assert_eq!(after["http"].get("body"), None, "{after:#}");
+            }
+            other => assert_eq!(after.get("http"), None, "{other}: {after:#}"),
+        }
+    }
+    let text = cli(&d, repo.path(), &[&["plan"][..], &args].concat());
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    let mut current = "";
+    for line in text.stdout.lines() {
+        if let Some(header) = line.strip_prefix("  + Check ") {
+            current = header.split(' ').next().unwrap_or_default();
+            continue;
+        }
+        let allowed: &[&str] = match current {
+            "web" => &["http."],
+            "catalog" => &[
+                "http.connect_timeout",
+                "http.follow_redirects",
+                "http.headers",
+                "http.max_",
+                "http.tls",
+            ],
+            _ => &[],
+        };
+        if let Some(at) = line.find("+ http.") {
+            let field = &line[at + 2..];
+            assert!(
+                allowed.iter().any(|a| field.starts_with(a)),
+                "{current}: {line}\n{}",
+                text.stdout
+            );
+        }
+    }
+    let applied = cli(
+        &d,
+        repo.path(),
+        &[&["apply"][..], &args, &["--auto-approve"]].concat(),
+    );
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let again = cli(
+        &d,
+        repo.path(),
+        &[&["plan"][..], &args, &["--detailed-exitcode"]].concat(),
+    );
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+
+    let saved = tempfile::tempdir().unwrap();
+    for (name, _) in &all {
+        let got = cli(&d, repo.path(), &["checks", "get", name, "-o", "json"]);
+        assert_eq!(got.code, 0, "{}", got.stderr);
+        let spec = &got.json()["spec"];
+        if *name != "web" {
+            assert_eq!(spec["http"].get("method"), None, "{name}: {spec:#}");
+        }
+        // Saved as printed (JSON is YAML), and as YAML.
+        let as_yaml = serde_saphyr::to_string(spec).unwrap();
+        for (ext, text) in [("json", spec.to_string()), ("yaml", as_yaml)] {
+            let file = format!("{name}.{ext}");
+            std::fs::write(saved.path().join(&file), text).unwrap();
+            let valid = cli(&d, saved.path(), &["validate", "-f", &file]);
+            assert_eq!(valid.code, 0, "{file}: {}\n{spec:#}", valid.stderr);
+        }
+    }
+}
+
+#[test]
+fn checks_stored_with_http_defaults_before_the_upgrade_plan_no_change() {
+    use crate::daemon_support::{Daemon, cli};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let repo = tempfile::tempdir().unwrap();
+    let checks = repo.path().join("checks");
+    std::fs::create_dir_all(&checks).unwrap();
+    for (name, yaml) in OTHER_TYPES {
+        std::fs::write(checks.join(format!("{name}.yaml")), yaml).unwrap();
+    }
+    let args = ["-f", "checks", "--source", "repo"];
+    let d = Daemon::start_on(&data, &[]);
+    let applied = cli(
+        &d,
+        repo.path(),
+        &[&["apply"][..], &args, &["--auto-approve"]].concat(),
+    );
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    d.terminate();
+
+    // As the previous version stored them: every check with the http defaults.
+    let db = rusqlite::Connection::open(data.join("uptimeping.db")).unwrap();
+    let old_http = json!({
+        "method": "GET", "follow_redirects": true, "max_redirects": 10,
+        "connect_timeout": "5s", "max_body": 1048576, "tls": {"insecure": false}
+    });
+    let changed = db
+        .execute(
+            "UPDATE resources SET spec = json_set(spec, '$.http', json(?1))
+              WHERE kind = 'Check' AND json_type(spec, '$.http') IS NULL",
+            [old_http.to_string()],
+        )
+        .unwrap();
+    assert_eq!(changed, 2, "tcp and grpc");
+    db.execute(
+        "UPDATE resources SET spec = json_set(spec, '$.http.method', 'GET') WHERE name = 'catalog'",
+        [],
+    )
+    .unwrap();
+    db.pragma_update(None, "user_version", 4).unwrap();
+    drop(db);
+
+    let d = Daemon::start_on(&data, &[]);
+    let plan = cli(
+        &d,
+        repo.path(),
+        &[&["plan"][..], &args, &["--detailed-exitcode"]].concat(),
+    );
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    for (name, _) in OTHER_TYPES {
+        let got = cli(&d, repo.path(), &["checks", "get", name, "-o", "json"]);
+        let spec = &got.json()["spec"];
+        assert_eq!(spec["http"].get("method"), None, "{name}: {spec:#}");
+    }
+}

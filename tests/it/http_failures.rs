@@ -175,3 +175,59 @@ fn only_transient_failures_are_retried() {
     assert_eq!(out.result("wrong-body")["attempts"], 1);
     assert_eq!(server.hits("/ok"), 1);
 }
+
+/// Answers every request with a 200 whose body never ends: `chunked` sends one
+/// byte per chunk, otherwise a huge `Content-Length` is paid one byte at a time.
+fn dribbling(chunked: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = servers::runtime();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    rt.spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let head = if chunked {
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+                } else {
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000000\r\n\r\n"
+                };
+                if s.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let piece: &[u8] = if chunked { b"1\r\n \r\n" } else { b" " };
+                while s.write_all(piece).await.is_ok() {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            });
+        }
+    });
+    format!("http://{addr}/")
+}
+
+#[test]
+fn a_body_that_dribbles_forever_is_cut_off_at_the_timeout_for_http_and_graphql() {
+    for chunked in [false, true] {
+        let url = dribbling(chunked);
+        let graphql = format!(
+            "kind: Check\nname: gql\ntype: graphql\ntarget: {url}\ntimeout: 1s\ngraphql:\n  query: '{{ __typename }}'\n"
+        );
+        let begun = Instant::now();
+        let out = probe(&[check("http", &url, "timeout: 1s\n"), graphql]);
+        let took = begun.elapsed();
+        assert_eq!(out.run.code, 2, "{}", out.run.stderr);
+        for name in ["http", "gql"] {
+            let r = out.result(name);
+            assert_eq!(r["up"], false, "{r:#}");
+            assert_eq!(r["error_kind"], "timeout", "chunked {chunked}: {r:#}");
+            assert_eq!(r["error"], "timeout after 1s");
+        }
+        assert!(
+            took < Duration::from_secs(3),
+            "chunked {chunked}: the run took {took:?}"
+        );
+    }
+}

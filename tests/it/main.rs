@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod canonical;
+mod caps;
 mod cli;
 mod client;
 mod client_commands;

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -50,6 +50,19 @@ pub fn echo() -> SocketAddr {
         while let Ok(n) = s.read(&mut buf).await {
             if n == 0 || s.write_all(&buf[..n]).await.is_err() {
                 break;
+            }
+        }
+    })
+}
+
+/// Writes `piece` again and again for as long as the connection stays open, each
+/// write flushed on its own, as a peer that streams forever or dribbles would.
+pub fn forever(piece: &'static [u8], pause: Duration) -> SocketAddr {
+    listen(move |mut s| async move {
+        let _ = s.set_nodelay(true);
+        while s.write_all(piece).await.is_ok() {
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
             }
         }
     })
@@ -367,4 +380,86 @@ fn tls_trusts_the_given_ca_and_presents_a_client_certificate() {
         refused["error"],
         "tls: the server requires a client certificate (`tls.client_cert_file`)"
     );
+}
+
+/// The largest `tcp.max_bytes`, so that the cap does not end the read first.
+const MAX_BYTES: &str = "tcp:\n  max_bytes: 1048576\n";
+
+#[test]
+fn a_peer_that_writes_forever_is_cut_off_at_the_timeout_by_substring_and_regex() {
+    // Fast and in big pieces; then slow, in pieces of a few bytes, so that every
+    // read brings little and a matcher that starts over each time does most work.
+    let fast = forever(&[b'x'; 16 * 1024], Duration::ZERO);
+    let dribble = forever(b"x", Duration::from_micros(50));
+    for addr in [fast, dribble] {
+        let begun = Instant::now();
+        let out = probe(&[
+            tcp_check(
+                "substring",
+                addr,
+                &format!("{MAX_BYTES}expect:\n  response: never here\n"),
+            ),
+            tcp_check(
+                "regex",
+                addr,
+                &format!("{MAX_BYTES}expect:\n  response: /never.*here/\n"),
+            ),
+        ]);
+        let took = begun.elapsed();
+        assert_eq!(out.run.code, 2, "{}", out.run.stderr);
+        for name in ["substring", "regex"] {
+            let r = out.result(name);
+            assert_eq!(r["up"], false, "{r:#}");
+            assert!(
+                matches!(r["error_kind"].as_str(), Some("timeout" | "expectation")),
+                "{r:#}"
+            );
+            assert!(r["latency_ms"].as_f64().unwrap() < 2000.0, "{r:#}");
+        }
+        // Both checks run side by side, each with a 1 s timeout.
+        assert!(took < Duration::from_secs(3), "the run took {took:?}");
+    }
+}
+
+#[test]
+fn a_match_that_arrives_in_pieces_after_much_noise_is_found() {
+    let addr = listen(|mut s| async move {
+        let _ = s.set_nodelay(true);
+        for _ in 0..200 {
+            if s.write_all(&[b'.'; 1000]).await.is_err() {
+                return;
+            }
+        }
+        for piece in [&b"22"[..], b"0 re", b"ady\r\n"] {
+            let _ = s.write_all(piece).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+    let out = probe(&[
+        tcp_check(
+            "substring",
+            addr,
+            &format!("{MAX_BYTES}expect:\n  response: 220 ready\n"),
+        ),
+        tcp_check(
+            "regex",
+            addr,
+            &format!("{MAX_BYTES}expect:\n  response: /(?m)^\\.*220 re+ady\\r$/\n"),
+        ),
+        tcp_check(
+            "anchored",
+            addr,
+            &format!("{MAX_BYTES}expect:\n  response: /^220/\n"),
+        ),
+    ]);
+    let r = out.result("substring");
+    assert_eq!(r["up"], true, "{r:#}");
+    let r = out.result("regex");
+    assert_eq!(r["up"], true, "{r:#}");
+    // `^220` failed at the first byte: nothing more can make it match, so the
+    // read stops there rather than at the timeout.
+    let r = out.result("anchored");
+    assert_eq!(r["up"], false, "{r:#}");
+    assert_eq!(r["error_kind"], "expectation", "{r:#}");
 }

@@ -139,6 +139,14 @@ const STEPS: &[&str] = &[
     );
     CREATE INDEX sent_messages_by_message ON sent_messages (tenant_id, channel, chat, message_id);
     "#,
+    // 5: a check's canonical form holds only its own type's settings; tcp and grpc
+    // checks were stored with `http` defaults, graphql checks with `http.method`.
+    r#"
+    UPDATE resources SET spec = json_remove(spec, '$.http')
+     WHERE kind = 'Check' AND json_extract(spec, '$.type') IN ('tcp', 'grpc');
+    UPDATE resources SET spec = json_remove(spec, '$.http.method', '$.http.body')
+     WHERE kind = 'Check' AND json_extract(spec, '$.type') = 'graphql';
+    "#,
 ];
 
 /// Brings `conn` up to the newest schema. Fails on a database from a newer version.
@@ -165,6 +173,46 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checks_keep_only_their_own_types_http_settings() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for step in &STEPS[..4] {
+            conn.execute_batch(step).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        conn.execute(
+            "INSERT INTO tenants (id, name, created_at) VALUES (1, 'default', 0)",
+            [],
+        )
+        .unwrap();
+        let http = r#"{"method":"GET","max_body":1048576,"follow_redirects":true}"#;
+        for ty in ["http", "tcp", "grpc", "graphql"] {
+            let spec = format!(r#"{{"kind":"Check","name":"{ty}","type":"{ty}","http":{http}}}"#);
+            conn.execute(
+                "INSERT INTO resources (tenant_id, kind, name, spec, updated_at) VALUES (1, 'Check', ?1, ?2, 0)",
+                [ty, &spec],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let spec = |name: &str| -> serde_json::Value {
+            let text: String = conn
+                .query_row("SELECT spec FROM resources WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            serde_json::from_str(&text).unwrap()
+        };
+        let defaults: serde_json::Value = serde_json::from_str(http).unwrap();
+        assert_eq!(spec("http")["http"], defaults);
+        assert_eq!(spec("tcp").get("http"), None);
+        assert_eq!(spec("grpc").get("http"), None);
+        assert_eq!(
+            spec("graphql")["http"],
+            serde_json::json!({"max_body": 1048576, "follow_redirects": true})
+        );
+    }
 
     #[test]
     fn insecure_moves_into_the_tls_settings() {
