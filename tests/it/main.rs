@@ -30,6 +30,7 @@ mod http_failures;
 mod http_probe;
 mod https_probe;
 mod notify;
+mod secrets;
 mod servers;
 mod spec_errors;
 mod spec_inputs;
