@@ -189,7 +189,12 @@ impl Redactor {
             let first = p.trim_start_matches('/').split('/').next().unwrap_or("");
             PROBE_INPUTS.contains(&first)
         };
-        let secrets: BTreeSet<String> = secrets.iter().filter(|p| sent(p)).cloned().collect();
+        // Secret fields found afresh as well: a check stored before a rule was added
+        // is covered by it too.
+        let secrets: BTreeSet<String> = secret_pointers(Kind::Check, check, secrets)
+            .into_iter()
+            .filter(|p| sent(p))
+            .collect();
         let mut r = Redactor::masking(check, &by_nature(Kind::Check, check, &secrets));
         for (p, vars) in variables {
             if sent(p) {
