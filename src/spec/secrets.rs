@@ -237,14 +237,21 @@ impl Redactor {
     /// `text` with every secret replaced, in one pass (a replacement is never
     /// searched again).
     pub fn scrub(&self, text: &str) -> String {
-        if self.needles.is_empty() {
+        // Most text holds no secret, or one: a substring search per needle leaves
+        // the scan below only those that occur, if any.
+        let present: Vec<&Needle> = self
+            .needles
+            .iter()
+            .filter(|n| text.contains(n.secret.as_str()))
+            .collect();
+        if present.is_empty() {
             return text.to_string();
         }
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         let mut before = None;
         'outer: while let Some(c) = rest.chars().next() {
-            for n in &self.needles {
+            for n in &present {
                 if let Some(after) = rest.strip_prefix(n.secret.as_str()) {
                     let quoted = matches!(before, Some('`' | '"'))
                         && after.starts_with(before.unwrap_or_default());
