@@ -10,6 +10,7 @@ use super::output::{green, red, table};
 use super::{OutputFormat, exit};
 use crate::probe::{ProbeResult, Prober};
 use crate::spec::Check;
+use crate::spec::secrets::Redactor;
 
 /// Checks in flight at once by default: plenty for a repo's worth of checks,
 /// gentle on the machine running them and on shared targets.
@@ -50,23 +51,27 @@ impl Args {
         // list the checks, which is the order people read them in.
         let mut in_files: Vec<_> = bundle.checks().collect();
         in_files.sort_by_key(|(r, _)| (files.iter().position(|f| *f == r.file), r.pos));
-        let mut checks: Vec<Check> = in_files.into_iter().map(|(_, c)| c.clone()).collect();
+        // Each check with what hides its secrets in what is printed.
+        let mut checks: Vec<(Check, Redactor)> = in_files
+            .into_iter()
+            .map(|(r, c)| (c.clone(), r.probe_redactor()))
+            .collect();
         if !self.checks.is_empty() {
             for wanted in &self.checks {
-                if !checks.iter().any(|c| &c.name == wanted) {
+                if !checks.iter().any(|(c, _)| &c.name == wanted) {
                     anyhow::bail!("no check named `{wanted}` in the files given");
                 }
             }
-            checks.retain(|c| self.checks.contains(&c.name));
+            checks.retain(|(c, _)| self.checks.contains(&c.name));
         } else {
-            let disabled = checks.iter().filter(|c| !c.enabled).count();
+            let disabled = checks.iter().filter(|(c, _)| !c.enabled).count();
             if disabled > 0 {
                 eprintln!(
                     "skipping {disabled} disabled {} (name them with --check to run them)",
                     plural(disabled, "check", "checks")
                 );
             }
-            checks.retain(|c| c.enabled);
+            checks.retain(|(c, _)| c.enabled);
         }
         if checks.is_empty() {
             anyhow::bail!("no checks to run in the files given");
@@ -74,7 +79,16 @@ impl Args {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
-        let results = runtime.block_on(run_all(checks, usize::from(self.concurrency)));
+        let (checks, redactors): (Vec<Check>, Vec<Redactor>) = checks.into_iter().unzip();
+        let results: Vec<ProbeResult> = runtime
+            .block_on(run_all(checks, usize::from(self.concurrency)))
+            .into_iter()
+            .zip(&redactors)
+            .map(|(mut result, redactor)| {
+                result.redact(redactor);
+                result
+            })
+            .collect();
         let down = results.iter().filter(|r| !r.up).count();
         match self.output {
             OutputFormat::Table => print_table(&results)?,

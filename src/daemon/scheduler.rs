@@ -21,6 +21,7 @@ use super::metrics::Metrics;
 use super::store::{Store, StoredResource};
 use super::writer::Job;
 use crate::probe::{ProbeResult, Prober};
+use crate::spec::secrets::Redactor;
 use crate::spec::{Check, Schedule, remote};
 
 /// How long the API waits for the scheduler to answer a question.
@@ -32,6 +33,8 @@ type Key = (i64, String);
 
 struct Entry {
     check: Arc<Check>,
+    /// Hides the check's secrets in its results, before they are stored or logged.
+    redactor: Arc<Redactor>,
     spec: serde_json::Value,
     paused: bool,
     /// Bumped when the check changes, so that stale heap entries are skipped.
@@ -202,7 +205,10 @@ impl Scheduler {
                 name,
                 reply,
             } => match self.entries.get(&(tenant, name.clone())) {
-                Some(e) => self.start(tenant, name, Arc::clone(&e.check), Some(reply), None),
+                Some(e) => {
+                    let run = (Arc::clone(&e.check), Arc::clone(&e.redactor));
+                    self.start(tenant, name, run, Some(reply), None)
+                }
                 None => {
                     let _ = reply.send(None);
                 }
@@ -260,10 +266,12 @@ impl Scheduler {
                 Schedule::Every(_) => jitter(interval),
                 Schedule::Cron { .. } => until_next(&check.schedule),
             };
+            let redactor = Redactor::for_probe(&res.spec, &res.secrets, &Default::default());
             self.entries.insert(
                 key.clone(),
                 Entry {
                     check: Arc::new(check),
+                    redactor: Arc::new(redactor),
                     spec: res.spec,
                     paused,
                     generation: self.generation,
@@ -314,11 +322,12 @@ impl Scheduler {
                 continue;
             }
             let (check, running) = (Arc::clone(&entry.check), Arc::clone(&entry.running));
+            let redactor = Arc::clone(&entry.redactor);
             let lateness = now.saturating_duration_since(at);
             self.metrics.scheduler_lag.observe(lateness.as_secs_f64());
             let next = self.step(&check.schedule, at, entry.next_run);
             self.push(key.clone(), next);
-            self.start(key.0, key.1, check, None, Some(running));
+            self.start(key.0, key.1, (check, redactor), None, Some(running));
         }
     }
 
@@ -360,7 +369,7 @@ impl Scheduler {
         &self,
         tenant: i64,
         name: String,
-        check: Arc<Check>,
+        (check, redactor): (Arc<Check>, Arc<Redactor>),
         reply: Option<oneshot::Sender<Option<ProbeResult>>>,
         running: Option<Arc<AtomicBool>>,
     ) {
@@ -371,7 +380,8 @@ impl Scheduler {
         tokio::spawn(async move {
             let permit = slots.acquire_owned().await;
             if permit.is_ok() && !stopping.load(Ordering::SeqCst) {
-                let result = prober.run(&check).await;
+                let mut result = prober.run(&check).await;
+                result.redact(&redactor);
                 let _ = results
                     .send(Job {
                         tenant,

@@ -70,6 +70,31 @@ pub struct ProbeResult {
     pub body_truncated: bool,
 }
 
+impl ProbeResult {
+    /// This result with the check's secrets hidden wherever it quotes them: the
+    /// target, the error (clients put the URL in theirs), every failed expectation
+    /// and the body excerpt (a target may echo a header back). Results are stored,
+    /// logged, sent and printed; this is done once, before any of that.
+    pub fn redact(&mut self, redactor: &crate::spec::secrets::Redactor) {
+        if redactor.is_empty() {
+            return;
+        }
+        let scrub = |s: &mut String| *s = redactor.scrub(s);
+        scrub(&mut self.target);
+        if let Some(e) = &mut self.error {
+            scrub(e);
+        }
+        for f in &mut self.failures {
+            scrub(&mut f.expectation);
+            scrub(&mut f.expected);
+            scrub(&mut f.actual);
+        }
+        if let Some(b) = &mut self.body_excerpt {
+            scrub(b);
+        }
+    }
+}
+
 /// Runs checks. Holds what is worth keeping between runs (HTTP clients with their
 /// TLS configuration); cheap to share behind an `Arc`.
 #[derive(Default)]

@@ -56,6 +56,8 @@ pub struct Decoded {
     pub positions: Positions,
     /// Pointers of values that came from `${...}`: they are secrets.
     pub sensitive: BTreeSet<String>,
+    /// The environment's variables each of those values was built from.
+    pub variables: super::secrets::Variables,
     /// Problems found on the way, by pointer position.
     pub errors: Vec<(Pos, String)>,
 }
@@ -65,6 +67,7 @@ pub fn decode(root: &Node, lookup: &dyn Fn(&str) -> Option<String>) -> Decoded {
         value: Value::Null,
         positions: Positions::default(),
         sensitive: BTreeSet::new(),
+        variables: Default::default(),
         errors: Vec::new(),
     };
     d.value = walk(root, String::new(), lookup, &mut d);
@@ -86,7 +89,12 @@ fn walk(
     match &node.value {
         NodeValue::Scalar { text, quoted } => {
             let (text, used) = match interpolate(text, lookup) {
-                Ok(r) => (r.text, r.used_variable),
+                Ok(r) => {
+                    if !r.variables.is_empty() {
+                        d.variables.insert(pointer.clone(), r.variables);
+                    }
+                    (r.text, r.used_variable)
+                }
                 Err(msg) => {
                     d.errors.push((node.pos, msg));
                     (String::new(), true)

@@ -9,6 +9,10 @@ pub struct Interpolated {
     pub text: String,
     /// Whether any `${...}` was replaced: such values are treated as secrets.
     pub used_variable: bool,
+    /// Each variable read from the environment, with its value (defaults are not
+    /// listed: they are written in the file). For saying `${NAME}` instead of a
+    /// value that must not be printed.
+    pub variables: Vec<(String, String)>,
 }
 
 /// Replaces variable references in `input`, looking names up with `lookup`.
@@ -21,10 +25,12 @@ pub fn interpolate(
         return Ok(Interpolated {
             text: input.to_string(),
             used_variable: false,
+            variables: Vec::new(),
         });
     }
     let mut out = String::with_capacity(input.len());
     let mut used = false;
+    let mut variables = Vec::new();
     let mut rest = input;
     while let Some(i) = rest.find('$') {
         out.push_str(&rest[..i]);
@@ -36,7 +42,11 @@ pub fn interpolate(
             let end = body_start.find('}').ok_or_else(|| {
                 format!("unterminated `${{` in `{input}`; write `$${{` for a literal `${{`")
             })?;
-            out.push_str(&expand(&body_start[..end], lookup)?);
+            let (value, from_env) = expand(&body_start[..end], lookup)?;
+            out.push_str(&value);
+            if let Some(name) = from_env {
+                variables.push((name, value));
+            }
             used = true;
             rest = &body_start[end + 1..];
         } else {
@@ -48,10 +58,15 @@ pub fn interpolate(
     Ok(Interpolated {
         text: out,
         used_variable: used,
+        variables,
     })
 }
 
-fn expand(body: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+/// The value of one reference, and the variable's name when the value came from it.
+fn expand(
+    body: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<(String, Option<String>), String> {
     let (name, op) = match body.find(':') {
         Some(i) => (&body[..i], Some(&body[i + 1..])),
         None => (body, None),
@@ -66,13 +81,13 @@ fn expand(body: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String,
     }
     let value = lookup(name).filter(|v| !v.is_empty());
     match (value, op) {
-        (Some(v), _) => Ok(v),
+        (Some(v), _) => Ok((v, Some(name.to_string()))),
         (None, None) => Err(format!(
             "environment variable `{name}` is not set; set it, or give a default with `${{{name}:-default}}`"
         )),
         (None, Some(op)) => {
             if let Some(default) = op.strip_prefix('-') {
-                Ok(default.to_string())
+                Ok((default.to_string(), None))
             } else if let Some(msg) = op.strip_prefix('?') {
                 let msg = if msg.is_empty() { "required" } else { msg };
                 Err(format!("environment variable `{name}` is not set: {msg}"))
@@ -102,6 +117,11 @@ mod tests {
         let r = interpolate("https://${HOST}:${PORT:-443}/", &env).unwrap();
         assert_eq!(r.text, "https://example.com:443/");
         assert!(r.used_variable);
+        // The default is written in the file: only the environment's value is listed.
+        assert_eq!(
+            r.variables,
+            [("HOST".to_string(), "example.com".to_string())]
+        );
         assert_eq!(interpolate("${EMPTY:-x}", &env).unwrap().text, "x");
     }
 

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::decode::{Positions, decode};
 use super::diag::{Diagnostic, Diagnostics, Pos};
 use super::expr::quoted_list;
+use super::secrets::Redactor;
 use super::source::Source;
 use super::{Kind, Resource, Spec, suggest, validate, yaml};
 
@@ -130,6 +131,8 @@ fn load_source(
                 continue;
             }
         };
+        // Messages quote values: none that came from the environment or is a secret.
+        let redactor = Redactor::for_document(kind, &value, &decoded.sensitive, &decoded.variables);
         let mut errors = Vec::new();
         if let Some(name) = value.get("name").and_then(Value::as_str) {
             validate::name(name, &positions, &mut errors);
@@ -160,6 +163,7 @@ fn load_source(
                 file: file.to_string(),
                 pos,
                 sensitive: decoded.sensitive,
+                variables: decoded.variables,
                 positions,
             });
         }
@@ -167,7 +171,7 @@ fn load_source(
         let interpolation_failed: Vec<Pos> = decoded.errors.iter().map(|(p, _)| *p).collect();
         errors.retain(|(p, _)| !interpolation_failed.contains(p));
         for (pos, msg) in errors {
-            diags.push(Diagnostic::new(file, pos, msg));
+            diags.push(Diagnostic::new(file, pos, redactor.scrub(&msg)));
         }
     }
 }

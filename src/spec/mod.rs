@@ -129,6 +129,8 @@ pub struct Resource {
     pub pos: Pos,
     /// JSON pointers of values that came from `${...}`: secrets never to be printed.
     pub sensitive: BTreeSet<String>,
+    /// The environment's variables those values were built from, by pointer as written.
+    pub variables: secrets::Variables,
     pub positions: Positions,
 }
 
@@ -139,6 +141,14 @@ impl Resource {
 
     pub fn name(&self) -> &str {
         self.spec.name()
+    }
+
+    /// What hides this check's secrets in its probe results, here where the files
+    /// were read: values from the environment print as `${NAME}`, secret fields masked.
+    pub fn probe_redactor(&self) -> secrets::Redactor {
+        let value = canonical(&self.spec);
+        let secrets = secrets::secret_pointers(self.kind(), &value, &self.sensitive);
+        secrets::Redactor::for_probe(&value, &secrets, &self.variables)
     }
 }
 

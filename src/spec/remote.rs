@@ -34,6 +34,11 @@ fn typed<T: DeserializeOwned>(value: &Value) -> Result<T, String> {
 /// been inlined by the sender: they mean nothing on the daemon's machine.
 pub fn check(mut d: Desired) -> Result<Checked, Vec<String>> {
     let label = format!("{} `{}`", d.kind, d.name);
+    // Messages quote values; the daemon knows no variable names, so secrets are masked.
+    let redactor = secrets::Redactor::masking(
+        &d.spec,
+        &secrets::secret_pointers(d.kind, &d.spec, &d.sensitive),
+    );
     let mut value = d.spec.clone();
     if let Value::Object(m) = &mut value {
         m.remove("kind");
@@ -44,7 +49,7 @@ pub fn check(mut d: Desired) -> Result<Checked, Vec<String>> {
         Kind::Template => typed(&value).map(Spec::Template),
         Kind::Maintenance => typed(&value).map(Spec::Maintenance),
     }
-    .map_err(|e| vec![format!("{label}: {e}")])?;
+    .map_err(|e| vec![redactor.scrub(&format!("{label}: {e}"))])?;
     let mut errors = Vec::new();
     if spec.name() != d.name {
         errors.push((
@@ -71,7 +76,7 @@ pub fn check(mut d: Desired) -> Result<Checked, Vec<String>> {
     if !errors.is_empty() {
         return Err(errors
             .into_iter()
-            .map(|(_, m)| format!("{label}: {m}"))
+            .map(|(_, m)| redactor.scrub(&format!("{label}: {m}")))
             .collect());
     }
     d.spec = canonical(&spec);

@@ -1,6 +1,11 @@
 //! Which values are secrets: those that came from `${...}` (recorded at load time)
 //! and fields that hold credentials by their nature. Secrets are stored by the
 //! daemon but never printed back: not in plans, API responses or logs.
+//!
+//! Values are masked where they sit ([`masked`]); free text that may quote them
+//! (probe errors and results, validation messages) goes through a [`Redactor`].
+
+mod redact;
 
 use std::collections::BTreeSet;
 
@@ -10,6 +15,8 @@ use super::Kind;
 
 /// What a secret prints as, in text and in JSON.
 pub const MASK: &str = "(sensitive value)";
+
+pub use redact::{MIN_PART_CHARS, Redactor, Variables};
 
 /// Fields that hold credentials whatever their value's origin.
 const SECRET_FIELDS: &[(Kind, &str)] = &[
@@ -53,10 +60,11 @@ pub fn secret_pointers(
             out.insert((*p).to_string());
         }
     }
-    // Credentials in a URL (`https://user:pass@host`) are secret whatever their origin.
+    // Credentials in a URL (`https://user:pass@host`, `https://TOKEN@host`,
+    // `?api_key=…`) are secret whatever their origin.
     if kind == Kind::Check
         && let Some(Value::String(target)) = canonical.pointer("/target")
-        && url::Url::parse(target).is_ok_and(|u| u.password().is_some())
+        && url::Url::parse(target).is_ok_and(|u| has_credentials(&u))
     {
         out.insert("/target".into());
     }
@@ -70,6 +78,30 @@ pub fn secret_pointers(
         }
     }
     out
+}
+
+/// Query parameters whose values are credentials, by the names services give them.
+const SECRET_QUERY_PARAMS: &[&str] = &[
+    "token",
+    "access_token",
+    "api_key",
+    "apikey",
+    "key",
+    "secret",
+    "password",
+    "auth",
+    "sig",
+    "signature",
+];
+
+fn secret_query_param(name: &str) -> bool {
+    SECRET_QUERY_PARAMS.contains(&name.to_ascii_lowercase().as_str())
+}
+
+fn has_credentials(u: &url::Url) -> bool {
+    !u.username().is_empty()
+        || u.password().is_some()
+        || u.query_pairs().any(|(k, _)| secret_query_param(&k))
 }
 
 fn locate(canonical: &Value, pointer: &str) -> Option<String> {

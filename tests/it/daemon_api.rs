@@ -299,3 +299,73 @@ fn a_secret_in_a_target_or_a_mixed_case_header_never_comes_back() {
     );
     assert_eq!(run["target"], "(sensitive value)");
 }
+
+/// A key of `role` in the default tenant, written straight into the daemon's database
+/// (the API creates admin keys only). Returns the key as a client presents it.
+fn key_with_role(d: &Daemon, role: &str) -> String {
+    use sha2::Digest;
+    let id: String = format!("{:012x}", rand::random::<u32>());
+    let secret: String = format!("{:032x}", rand::random::<u128>());
+    let conn = rusqlite::Connection::open(d.data_dir.join("uptimeping.db")).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
+    conn.execute(
+        "INSERT INTO api_keys (id, tenant_id, name, role, secret_hash, created_at)
+         SELECT ?1, id, ?2, ?2, ?3, 0 FROM tenants WHERE name = 'default'",
+        rusqlite::params![
+            id,
+            role,
+            hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+        ],
+    )
+    .unwrap();
+    format!("upk_{id}_{secret}")
+}
+
+#[test]
+fn planning_needs_the_role_that_applies_so_viewers_cannot_test_guesses_of_secrets() {
+    let d = Daemon::start(&[]);
+    let target = Target::start();
+    // A secret applied by the admin; a viewer that could plan would learn whether a
+    // guess is right from `(sensitive value changed)` being there or not.
+    let yaml = |token: &str| {
+        format!(
+            "kind: Check\nname: s\ntype: http\ntarget: {}\nschedule: 1h\nhttp: {{headers: {{Authorization: \"Bearer {token}\"}}}}\n",
+            target.url()
+        )
+    };
+    d.post(
+        "/api/v1/apply",
+        &plan_request("repo", &yaml("right"), json!({})),
+    );
+    for role in ["viewer", "operator"] {
+        let key = key_with_role(&d, role);
+        for guess in ["right", "wrong"] {
+            let (status, body) = d.call_as(
+                &key,
+                "POST",
+                "/api/v1/plan",
+                Some(&plan_request("repo", &yaml(guess), json!({}))),
+            );
+            assert_eq!(status, 403, "{role}: {body}");
+            assert_eq!(body["error"]["code"], "forbidden");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(
+                message.contains("needs the admin role") && message.contains(role),
+                "{message}"
+            );
+            assert!(body["changes"].is_null(), "{body}");
+        }
+        // What a viewer may read shows the secret masked, so it tells nothing either.
+        let (status, check) = d.call_as(&key, "GET", "/api/v1/checks/s", None);
+        assert_eq!(status, 200);
+        assert!(!check.to_string().contains("right"), "{check}");
+    }
+    let (status, plan) = d.call(
+        "POST",
+        "/api/v1/plan",
+        Some(&plan_request("repo", &yaml("wrong"), json!({}))),
+    );
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["summary"]["change"], 1);
+}

@@ -33,6 +33,7 @@ mod http_probe;
 mod https_probe;
 mod notify;
 mod readme;
+mod secrets;
 mod servers;
 mod spec_errors;
 mod spec_inputs;

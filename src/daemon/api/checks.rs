@@ -9,7 +9,7 @@ use super::page::{self, List};
 use super::{ApiError, Shared, require};
 use crate::daemon::store::{ApiKey, CheckRuntime, Role, StoredResource, to_time};
 use crate::model::{CheckDetail, CheckState, CheckSummary, ProbeResult};
-use crate::spec::secrets::{MASK, is_secret, masked};
+use crate::spec::secrets::{Redactor, masked};
 use crate::spec::{Kind, Spec, remote};
 
 /// Results returned per page when the caller does not say.
@@ -197,8 +197,10 @@ pub async fn results(
         .store
         .results(key.tenant_id, name, limit, before)
         .await?;
+    // Results are redacted when run; again here for rows stored before that was so.
+    let redactor = redactor(&r);
     for item in &mut results.items {
-        mask_target(&mut item.result, &r);
+        item.result.redact(&redactor);
     }
     let next = results
         .next_before
@@ -206,11 +208,9 @@ pub async fn results(
     Ok(page::respond(results, next))
 }
 
-/// A result carries the target it probed; a target with a secret in it is masked.
-fn mask_target(result: &mut ProbeResult, r: &StoredResource) {
-    if is_secret("/target", &r.secrets) {
-        result.target = MASK.into();
-    }
+/// What hides the secrets of check `r` in its results.
+fn redactor(r: &StoredResource) -> Redactor {
+    Redactor::for_probe(&r.spec, &r.secrets, &Default::default())
 }
 
 pub async fn run(
@@ -219,8 +219,9 @@ pub async fn run(
     Path(name): Path<String>,
 ) -> Result<axum::Json<ProbeResult>, ApiError> {
     require(&key, Role::Operator)?;
-    let (r, _) = one(&state, key.tenant_id, &name).await?;
-    let mut result = state
+    // The scheduler hides the check's secrets in the result before handing it back.
+    one(&state, key.tenant_id, &name).await?;
+    let result = state
         .scheduler
         .run_now(key.tenant_id, name.clone())
         .await
@@ -231,7 +232,6 @@ pub async fn run(
                 format!("check `{name}` could not be run now; the daemon may be stopping"),
             )
         })?;
-    mask_target(&mut result, &r);
     Ok(axum::Json(result))
 }
 

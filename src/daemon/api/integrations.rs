@@ -12,6 +12,10 @@
 //!   HMAC-SHA256 of `v0:{X-Slack-Request-Timestamp}:{body}`, at most 5 minutes old).
 //!   A button press acts as `slack:@username` and replaces the message through the
 //!   press's `response_url`.
+//!
+//! Whoever holds a channel's secret can send any button data, so a press is acted on
+//! only when it comes from a message this channel sent about that very incident, as
+//! recorded at send time: Telegram's message id, Slack's token in the actions block.
 
 use std::time::Duration;
 
@@ -370,23 +374,61 @@ async fn slack_interaction(
         .map_or_else(|| "someone".to_string(), |u| format!("@{u}"));
     let actor = format!("slack:{who}");
     let pressed = payload["actions"].as_array().and_then(|a| {
-        a.iter()
-            .find_map(|a| a["value"].as_str().and_then(Action::parse))
+        a.iter().find_map(|a| {
+            let (action, id) = a["value"].as_str().and_then(Action::parse)?;
+            Some((action, id, a["block_id"].as_str().unwrap_or_default()))
+        })
     });
-    let Some((action, id)) = pressed else {
+    let Some((action, id, block_id)) = pressed else {
         return Ok(axum::Json(json!({"ok": true})));
     };
-    let reply = match act(&state, tenant_id, action, id, &actor).await {
-        Ok(incident) => {
-            let line = format!(
-                "{} {} by {}",
-                emoji(action),
-                action.past_tense(),
-                escape(Format::SlackMarkdown, &who)
-            );
-            slack::replacement(&payload["message"], &line, id, incident.status.as_str())
+    let ephemeral =
+        |text: &str| json!({"response_type": "ephemeral", "replace_original": false, "text": text});
+    let sent = match slack::token_of(block_id) {
+        Some(token) => state
+            .store
+            .sent_message(
+                tenant_id,
+                name.clone(),
+                slack::SENT_CHAT.into(),
+                token.into(),
+            )
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    let reply = match sent {
+        Some(sent) if sent.incident_id == Some(id) => {
+            match act(&state, tenant_id, action, id, &actor).await {
+                Ok(incident) => {
+                    let line = format!(
+                        "{} {} by {}",
+                        emoji(action),
+                        action.past_tense(),
+                        escape(Format::SlackMarkdown, &who)
+                    );
+                    slack::replacement(
+                        &payload["message"],
+                        &line,
+                        (id, incident.status.as_str()),
+                        &sent.message_id,
+                    )
+                }
+                Err(why) => ephemeral(&why),
+            }
         }
-        Err(why) => json!({"response_type": "ephemeral", "replace_original": false, "text": why}),
+        _ => {
+            warn!(
+                tenant = tenant_id,
+                channel = %name,
+                incident = id,
+                "slack: a press not from a message this channel sent about that incident; ignored"
+            );
+            ephemeral(
+                "This button does not belong to a message uptimeping sent about that incident",
+            )
+        }
     };
     if let Some(url) = payload["response_url"].as_str() {
         let url = url.to_string();

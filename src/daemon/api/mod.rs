@@ -170,12 +170,13 @@ pub fn require(key: &ApiKey, needed: Role) -> Result<(), ApiError> {
     if rank(key.role) >= rank(needed) {
         Ok(())
     } else {
-        Err(ApiError::forbidden(
-            format!(
-                "this needs the {needed:?} role; the key `{}` has {:?}",
-                key.name, key.role
-            )
-            .to_lowercase(),
-        ))
+        let word = |r: Role| format!("{r:?}").to_lowercase();
+        Err(ApiError::forbidden(format!(
+            "this needs the {} role; the key `{}` has {}: use a key with the {} role",
+            word(needed),
+            key.name,
+            word(key.role),
+            word(needed)
+        )))
     }
 }

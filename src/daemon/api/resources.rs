@@ -9,11 +9,18 @@ use crate::daemon::store::{ApiKey, Role};
 use crate::model::{ApplyResponse, PlanRequest};
 use crate::spec::plan::Plan;
 
+/// The role that may change the desired state. Planning needs it too: a plan says
+/// whether a secret sent differs from the stored one (`(sensitive value changed)`),
+/// so a key that could plan but not apply could test guesses of secrets one per
+/// request, and learn nothing it could act on anyway.
+pub const APPLY_ROLE: Role = Role::Admin;
+
 pub async fn plan(
     State(state): State<Shared>,
     Extension(key): Extension<ApiKey>,
     ApiJson(req): ApiJson<PlanRequest>,
 ) -> Result<axum::Json<Plan>, ApiError> {
+    require(&key, APPLY_ROLE)?;
     check_source(&req)?;
     let (plan, _) = apply::run(&state.store, key.tenant_id, req, false).await?;
     Ok(axum::Json(plan))
@@ -24,7 +31,7 @@ pub async fn apply(
     Extension(key): Extension<ApiKey>,
     ApiJson(req): ApiJson<PlanRequest>,
 ) -> Result<axum::Json<ApplyResponse>, ApiError> {
-    require(&key, Role::Admin)?;
+    require(&key, APPLY_ROLE)?;
     check_source(&req)?;
     let source = req.options.source.clone();
     let (plan, state_revision) = apply::run(&state.store, key.tenant_id, req, true).await?;

@@ -387,7 +387,24 @@ impl Notifier {
                     public_url,
                 )?;
                 let incident = incident.as_ref().map(|(id, status)| (*id, status.as_str()));
-                let body = slack::body(spec, &r, &row.payload, incident)?;
+                // Recorded before sending, so that no press can come before the record;
+                // a retry of the row reuses its token.
+                let token = if slack::has_buttons(spec, incident) {
+                    let token = self
+                        .store
+                        .message_token(row.id, slack::SENT_CHAT.into(), slack::new_token())
+                        .await
+                        .map_err(|e| {
+                            DeliveryError::new(
+                                Cause::Internal,
+                                format!("cannot record the Slack message: {e}"),
+                            )
+                        })?;
+                    Some(token)
+                } else {
+                    None
+                };
+                let body = slack::body(spec, &r, &row.payload, incident, token.as_deref())?;
                 slack::send(&self.http, &spec.webhook_url, &body, timeout).await
             }
             ChannelType::Email => {

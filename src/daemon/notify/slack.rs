@@ -9,8 +9,13 @@
 //!    {"type": "header", "text": {"type": "plain_text", "text": ":red_circle: [ERROR] payments-api is down", "emoji": true}},
 //!    {"type": "section", "text": {"type": "mrkdwn", "text": "…"}},
 //!    {"type": "context", "elements": [{"type": "mrkdwn", "text": "*payments-api* · http · incident #7 · open · error"}]},
-//!    {"type": "actions", "block_id": "uptimeping-actions", "elements": [buttons]}]}]}
+//!    {"type": "actions", "block_id": "uptimeping-actions:<token>", "elements": [buttons]}]}]}
 //! ```
+//!
+//! Incoming webhooks answer `ok` and no message id, so each message with buttons
+//! carries a random token of its own in the actions block's id, recorded with the
+//! incident it is about before it is sent: a press is acted on only when its token
+//! was sent by the same channel about the same incident.
 
 use std::time::Duration;
 
@@ -23,8 +28,15 @@ use super::webhook::exchange_within;
 use crate::spec::SlackSpec;
 use crate::spec::template::escape;
 
-/// The `block_id` of the buttons, to find and replace them after a press.
+/// The `block_id` of the buttons, before `:` and the message's token: to find and
+/// replace them after a press.
 pub const ACTIONS_BLOCK: &str = "uptimeping-actions";
+/// What `sent_messages.chat` holds for Slack messages: an incoming webhook posts to
+/// one fixed conversation, which the daemon is not told.
+pub const SENT_CHAT: &str = "slack";
+/// Random bytes of a message's token: as many as a session id, so that a token
+/// cannot be guessed from the ones seen.
+const TOKEN_BYTES: usize = 16;
 /// Slack's limit on a header block's text.
 const HEADER_MAX_CHARS: usize = 150;
 /// Slack's limit on a section block's text.
@@ -44,12 +56,35 @@ pub fn style(event: &str, severity: &str) -> (&'static str, &'static str) {
     }
 }
 
-/// The incoming-webhook body for a rendered notification.
+/// A fresh token for one message's buttons.
+pub fn new_token() -> String {
+    let bytes: [u8; TOKEN_BYTES] = rand::random();
+    hex::encode(bytes)
+}
+
+/// Whether a message about `incident` gets buttons: the channel can verify presses,
+/// and the incident is still open to act on.
+pub fn has_buttons(spec: &SlackSpec, incident: Option<(i64, &str)>) -> bool {
+    spec.signing_secret.is_some()
+        && incident.is_some_and(|(id, status)| keyboard(id, status).is_some())
+}
+
+/// The token in the `block_id` of a pressed button, if it is one of ours.
+pub fn token_of(block_id: &str) -> Option<&str> {
+    block_id
+        .strip_prefix(ACTIONS_BLOCK)?
+        .strip_prefix(':')
+        .filter(|t| !t.is_empty())
+}
+
+/// The incoming-webhook body for a rendered notification; `token` is the message's
+/// (see the module docs), without which there are no buttons.
 pub fn body(
     spec: &SlackSpec,
     renderer: &Renderer<'_>,
     payload: &Value,
     incident: Option<(i64, &str)>,
+    token: Option<&str>,
 ) -> Result<Value, DeliveryError> {
     let event = payload["event"].as_str().unwrap_or_default();
     let severity = payload
@@ -85,8 +120,8 @@ pub fn body(
         json!({"type": "context", "elements": [{"type": "mrkdwn", "text": facts.join(" · ")}]}),
     ];
     if spec.signing_secret.is_some()
-        && let Some((id, status)) = incident
-        && let Some(actions) = buttons(id, status)
+        && let (Some((id, status)), Some(token)) = (incident, token)
+        && let Some(actions) = buttons(id, status, token)
     {
         blocks.push(actions);
     }
@@ -100,7 +135,7 @@ pub fn body(
 
 /// The actions block for incident `id` in `status`, as for Telegram: both buttons
 /// while open, Resolve once acknowledged, none once resolved.
-pub fn buttons(id: i64, status: &str) -> Option<Value> {
+pub fn buttons(id: i64, status: &str, token: &str) -> Option<Value> {
     let k = keyboard(id, status)?;
     let elements: Vec<Value> = k["inline_keyboard"][0]
         .as_array()?
@@ -116,7 +151,8 @@ pub fn buttons(id: i64, status: &str) -> Option<Value> {
                    "text": {"type": "plain_text", "text": b["text"]}})
         })
         .collect();
-    Some(json!({"type": "actions", "block_id": ACTIONS_BLOCK, "elements": elements}))
+    let block_id = format!("{ACTIONS_BLOCK}:{token}");
+    Some(json!({"type": "actions", "block_id": block_id, "elements": elements}))
 }
 
 /// Posts `body` to the incoming webhook (Slack answers `ok`).
@@ -144,8 +180,13 @@ pub async fn send(
 
 /// The message after a button press: the original attachment with the buttons
 /// replaced by the ones still useful, and a line saying who did what. Sent to the
-/// press's `response_url` with `replace_original`.
-pub fn replacement(original: &Value, line: &str, incident: i64, status: &str) -> Value {
+/// press's `response_url` with `replace_original`. The buttons keep the message's token.
+pub fn replacement(
+    original: &Value,
+    line: &str,
+    (incident, status): (i64, &str),
+    token: &str,
+) -> Value {
     let mut attachments = original
         .get("attachments")
         .and_then(Value::as_array)
@@ -158,10 +199,14 @@ pub fn replacement(original: &Value, line: &str, incident: i64, status: &str) ->
             .cloned()
             .unwrap_or_default()
             .into_iter()
-            .filter(|b| b["block_id"] != ACTIONS_BLOCK)
+            .filter(|b| {
+                !b["block_id"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with(ACTIONS_BLOCK))
+            })
             .collect();
         blocks.push(done);
-        if let Some(actions) = buttons(incident, status) {
+        if let Some(actions) = buttons(incident, status, token) {
             blocks.push(actions);
         }
         if status == "resolved" {

@@ -155,6 +155,33 @@ impl Store {
         .await
     }
 
+    /// The id outbox row `outbox_id` is sent under in `chat`, for providers that do
+    /// not return one (Slack's incoming webhooks): `fresh` the first time, and the
+    /// same id again on every retry of the row, so that a message that did arrive on
+    /// an attempt reported as failed keeps working buttons.
+    pub async fn message_token(
+        &self,
+        outbox_id: i64,
+        chat: String,
+        fresh: String,
+    ) -> Result<String> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO sent_messages (outbox_id, tenant_id, incident_id, channel, chat, message_id, text, created_at)
+                 SELECT id, tenant_id, incident_id, channel, ?2, ?3, '', ?4 FROM outbox WHERE id = ?1",
+                params![outbox_id, chat, fresh, now_ms()],
+            )?;
+            tx.query_row(
+                "SELECT message_id FROM sent_messages WHERE outbox_id = ?1 AND chat = ?2",
+                params![outbox_id, chat],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("no notification {outbox_id}")))
+        })
+        .await
+    }
+
     /// The message `message_id` in `chat` that `channel` of `tenant` sent, if recorded.
     pub async fn sent_message(
         &self,

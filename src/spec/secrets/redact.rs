@@ -1,0 +1,315 @@
+//! Free text without secrets: the secret values of a resource, and the parts of
+//! them a message may quote alone, replaced in one pass.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::{Kind, MASK, is_secret, secret_pointers};
+
+/// The variables a value was built from, by pointer: each name with the value it had.
+pub type Variables = BTreeMap<String, Vec<(String, String)>>;
+
+/// Top-level fields whose values a probe sends or connects to, so that a response or
+/// an error may quote them. Secrets elsewhere (labels, alert settings) never reach a
+/// target, and hiding them in results would only garble unrelated text.
+const PROBE_INPUTS: &[&str] = &["target", "http", "grpc", "graphql", "tcp"];
+
+/// Secrets shorter than this are hidden only where a message quotes them (in
+/// backticks or double quotes), and parts of secrets that short (a query value, the
+/// credential after `Bearer`) not at all: text that short turns up in ordinary words
+/// (a bot token `t` would garble every `t`), and it guards next to nothing.
+pub const MIN_PART_CHARS: usize = 4;
+
+/// Secret texts to keep out of free text (probe errors, bodies, expectation values,
+/// validation messages), each with what it prints as instead: [`MASK`], or the
+/// variable it came from as `${NAME}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Redactor {
+    /// Longest first, so that a secret is replaced whole before any part of it.
+    needles: Vec<Needle>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Needle {
+    secret: String,
+    shown: String,
+    /// Shorter than [`MIN_PART_CHARS`]: replaced only between quotes.
+    quoted_only: bool,
+}
+
+impl Redactor {
+    /// Every secret of a resource masked: the string values at `secrets` (pointers of
+    /// [`secret_pointers`]) and the credential parts of those that are URLs.
+    pub fn masking(value: &Value, secrets: &BTreeSet<String>) -> Self {
+        let mut r = Redactor::default();
+        for p in secrets {
+            r.add_value(value.pointer(p), MASK);
+        }
+        r.sort();
+        r
+    }
+
+    /// For a check's probe results: its secrets that a probe sends (see
+    /// [`PROBE_INPUTS`]), masked, except that values from the environment print as
+    /// the variable they came from when `variables` are known (on the machine that
+    /// read the files).
+    pub fn for_probe(check: &Value, secrets: &BTreeSet<String>, variables: &Variables) -> Self {
+        let sent = |p: &str| {
+            let first = p.trim_start_matches('/').split('/').next().unwrap_or("");
+            PROBE_INPUTS.contains(&first)
+        };
+        // Secret fields found afresh as well: a check stored before a rule was added
+        // is covered by it too.
+        let secrets: BTreeSet<String> = secret_pointers(Kind::Check, check, secrets)
+            .into_iter()
+            .filter(|p| sent(p))
+            .collect();
+        let mut r = Redactor::masking(check, &by_nature(Kind::Check, check, &secrets));
+        for (p, vars) in variables {
+            if sent(p) {
+                r.add_variables(vars);
+            }
+        }
+        if variables.is_empty() {
+            // Without the variables (the daemon), what came from them is masked whole.
+            for p in &secrets {
+                r.add_value(check.pointer(p), MASK);
+            }
+        }
+        r.sort();
+        r
+    }
+
+    /// For validation messages about one document: every value that came from the
+    /// environment prints as its variable, and secret fields as [`MASK`]. What the
+    /// file itself says (a default, the text around `${VAR}`) stays, to point at.
+    pub fn for_document(
+        kind: Kind,
+        value: &Value,
+        sensitive: &BTreeSet<String>,
+        variables: &Variables,
+    ) -> Self {
+        let secrets = secret_pointers(kind, value, sensitive);
+        let mut r = Redactor::masking(value, &by_nature(kind, value, &secrets));
+        for vars in variables.values() {
+            r.add_variables(vars);
+        }
+        r.sort();
+        r
+    }
+
+    /// Whether there is nothing to hide.
+    pub fn is_empty(&self) -> bool {
+        self.needles.is_empty()
+    }
+
+    /// `text` with every secret replaced, in one pass (a replacement is never
+    /// searched again).
+    pub fn scrub(&self, text: &str) -> String {
+        // Most text holds no secret, or one: a substring search per needle leaves
+        // the scan below only those that occur, if any.
+        let present: Vec<&Needle> = self
+            .needles
+            .iter()
+            .filter(|n| text.contains(n.secret.as_str()))
+            .collect();
+        if present.is_empty() {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        let mut before = None;
+        'outer: while let Some(c) = rest.chars().next() {
+            for n in &present {
+                if let Some(after) = rest.strip_prefix(n.secret.as_str()) {
+                    let quoted = matches!(before, Some('`' | '"'))
+                        && after.starts_with(before.unwrap_or_default());
+                    if n.quoted_only && !quoted {
+                        continue;
+                    }
+                    out.push_str(&n.shown);
+                    rest = after;
+                    before = n.shown.chars().last();
+                    continue 'outer;
+                }
+            }
+            out.push(c);
+            before = Some(c);
+            rest = &rest[c.len_utf8()..];
+        }
+        out
+    }
+
+    fn add(&mut self, secret: &str, shown: &str) {
+        if !secret.is_empty() && !self.needles.iter().any(|n| n.secret == secret) {
+            self.needles.push(Needle {
+                secret: secret.to_string(),
+                shown: shown.to_string(),
+                quoted_only: secret.chars().count() < MIN_PART_CHARS,
+            });
+        }
+    }
+
+    fn add_part(&mut self, part: &str, shown: &str) {
+        if part.chars().count() >= MIN_PART_CHARS {
+            self.add(part, shown);
+        }
+    }
+
+    fn add_variables(&mut self, vars: &[(String, String)]) {
+        for (name, value) in vars {
+            self.add(value, &format!("${{{name}}}"));
+        }
+    }
+
+    /// Every string under `value` (numbers and booleans hold no credentials here,
+    /// and hiding `2` would garble every message), with the parts of each that a
+    /// message may quote alone.
+    fn add_value(&mut self, value: Option<&Value>, shown: &str) {
+        match value {
+            Some(Value::String(s)) => {
+                self.add(s, shown);
+                self.add_parts(s, shown);
+            }
+            Some(Value::Array(items)) => {
+                for v in items {
+                    self.add_value(Some(v), shown);
+                }
+            }
+            Some(Value::Object(map)) => {
+                for v in map.values() {
+                    self.add_value(Some(v), shown);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn add_parts(&mut self, s: &str, shown: &str) {
+        if let Ok(u) = url::Url::parse(s)
+            && u.has_host()
+        {
+            // Clients print the URL as parsed, which may differ from how it was written.
+            self.add(u.as_str(), shown);
+            // A password of any length: a URL quoted without it is no help to anyone.
+            if let Some(p) = u.password() {
+                self.add(p, shown);
+                self.add(&percent_decoded(p), shown);
+            }
+            self.add_part(u.username(), shown);
+            for (_, v) in u.query_pairs() {
+                self.add_part(&v, shown);
+            }
+            if let Some(q) = u.query() {
+                self.add_part(q, shown);
+            }
+        }
+        // `Bearer <token>`, `Basic <base64>`: the credential may be quoted alone.
+        if let Some((scheme, credential)) = s.split_once(' ')
+            && !scheme.is_empty()
+            && scheme.bytes().all(|b| b.is_ascii_alphabetic())
+        {
+            self.add_part(credential.trim(), shown);
+        }
+    }
+
+    fn sort(&mut self) {
+        self.needles
+            .sort_by(|a, b| (b.secret.len(), &a.secret).cmp(&(a.secret.len(), &b.secret)));
+    }
+}
+
+/// `%XX` escapes decoded, as a URL's password is written by people (`p@ss`) and
+/// stored by the parser (`p%40ss`).
+fn percent_decoded(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The pointers of `secrets` that are secret whatever the origin of their values.
+fn by_nature(kind: Kind, value: &Value, secrets: &BTreeSet<String>) -> BTreeSet<String> {
+    let natural = secret_pointers(kind, value, &BTreeSet::new());
+    secrets
+        .iter()
+        .filter(|p| is_secret(p, &natural))
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_redactor_hides_secrets_as_clients_quote_them() {
+        let check = json!({"target": "https://deploy:p%40ss-w0rd@Example.com:443/h?token=tok-12345&page=1",
+            "http": {"headers": {"authorization": "Bearer abcd-efgh"}}, "labels": {"env": "prod"}});
+        let vars: BTreeSet<String> = ["/labels/env".to_string()].into();
+        let secrets = secret_pointers(Kind::Check, &check, &vars);
+        let r = Redactor::for_probe(&check, &secrets, &Variables::new());
+        // reqwest prints the URL as parsed: host lower-cased, default port dropped.
+        let quoted = "error sending request for url (https://deploy:p%40ss-w0rd@example.com/h?token=tok-12345&page=1)";
+        assert_eq!(
+            r.scrub(quoted),
+            "error sending request for url ((sensitive value))"
+        );
+        assert_eq!(
+            r.scrub(
+                "user deploy, password p@ss-w0rd, token tok-12345, sent abcd-efgh, page=1, env prod"
+            ),
+            "user (sensitive value), password (sensitive value), token (sensitive value), sent (sensitive value), page=1, env prod"
+        );
+    }
+
+    #[test]
+    fn variables_print_as_their_names_and_replacements_are_not_searched_again() {
+        let doc = json!({"target": "https://h/${X}", "http": {"method": "value"}});
+        let sensitive: BTreeSet<String> =
+            ["/target".to_string(), "/http/method".to_string()].into();
+        let vars: Variables = [
+            (
+                "/target".to_string(),
+                vec![("TARGET_PATH".to_string(), "s3cr3t".to_string())],
+            ),
+            (
+                "/http/method".to_string(),
+                vec![("M".to_string(), "sensitive".to_string())],
+            ),
+        ]
+        .into();
+        let r = Redactor::for_document(Kind::Check, &doc, &sensitive, &vars);
+        assert_eq!(
+            r.scrub("`https://h/s3cr3t` and `sensitive`"),
+            "`https://h/${TARGET_PATH}` and `${M}`"
+        );
+        let masked = Redactor::masking(&json!({"a": "value"}), &["/a".to_string()].into());
+        assert_eq!(masked.scrub("a value"), "a (sensitive value)");
+        // A secret too short to hunt for in words is still hidden where quoted.
+        let short = Redactor::masking(&json!({"a": "t"}), &["/a".to_string()].into());
+        assert_eq!(
+            short.scrub("section `telegram`: `t` is not \"t\""),
+            "section `telegram`: `(sensitive value)` is not \"(sensitive value)\""
+        );
+        assert!(Redactor::default().is_empty());
+    }
+}
