@@ -293,19 +293,16 @@ fn refused(what: &str, why: String) -> Error {
     )
 }
 
-fn split_args(values: &[Value]) -> Args {
-    let mut args = Args::default();
-    for v in values {
-        if v.is_kwargs() {
-            if let Ok(kwargs) = Kwargs::try_from(v.clone()) {
-                for name in kwargs.args() {
-                    if let Ok(value) = kwargs.peek::<Value>(name) {
-                        args.kw.push((name.to_string(), Arg::known(value)));
-                    }
-                }
-            }
-        } else {
-            args.pos.push(Arg::known(v.clone()));
+fn split_args(values: &[Value], kwargs: Option<&Kwargs>) -> Args {
+    let mut args = Args {
+        pos: values.iter().cloned().map(Arg::known).collect(),
+        kw: Vec::new(),
+    };
+    for name in kwargs.into_iter().flat_map(Kwargs::args) {
+        if let Some(kwargs) = kwargs
+            && let Ok(value) = kwargs.peek::<Value>(name)
+        {
+            args.kw.push((name.to_string(), Arg::known(value)));
         }
     }
     args
@@ -339,10 +336,11 @@ fn charge(state: &mut State, what: &str, result: Value) -> Result<Value, Error> 
 fn bounded_filter(
     name: &'static str,
     builtin: Value,
-) -> impl Fn(&mut State, Value, Rest<Value>) -> Result<Value, Error> + Send + Sync + 'static {
-    move |state: &mut State, value: Value, rest: Rest<Value>| {
+) -> impl Fn(&mut State, Value, Rest<Value>, Kwargs) -> Result<Value, Error> + Send + Sync + 'static
+{
+    move |state: &mut State, value: Value, rest: Rest<Value>, kwargs: Kwargs| {
         let what = format!("filter `{name}`");
-        let args = split_args(&rest);
+        let args = split_args(&rest, Some(&kwargs));
         let input = size_of(&value, MAX_VALUE_BYTES.saturating_add(1));
         let most =
             filter_growth(name, input, &args, Some(&value)).map_err(|w| refused(&what, w))?;
@@ -355,10 +353,18 @@ fn bounded_filter(
                 ),
             ));
         }
-        let mut all = Vec::with_capacity(rest.len() + 1);
+        let mut all = Vec::with_capacity(rest.len() + 2);
         all.push(value);
         all.extend(rest.0);
+        let names: Vec<String> = kwargs.args().map(str::to_string).collect();
+        if !names.is_empty() {
+            all.push(Value::from(kwargs.clone()));
+        }
         let result = builtin.call(state, &all)?;
+        // The built-in has taken (and checked) them all.
+        for name in &names {
+            kwargs.get::<Value>(name)?;
+        }
         charge(state, &what, result)
     }
 }
@@ -464,7 +470,7 @@ pub(super) fn install(env: &mut Environment<'static>) {
     add_tests(env);
     let range = Value::from_function(minijinja::functions::range);
     env.add_function("range", move |state: &mut State, rest: Rest<Value>| {
-        let args = split_args(&rest);
+        let args = split_args(&rest, None);
         range_growth(&args).map_err(|w| refused("function `range`", w))?;
         let result = range.call(state, &rest)?;
         charge(state, "function `range`", result)
