@@ -294,4 +294,70 @@ mod bounds {
             "ok"
         );
     }
+
+    fn render(text: &str, ctx: minijinja::Value) -> Result<String, String> {
+        let env = environment(Format::Plain);
+        let t = env.template_from_str(text).map_err(|e| e.to_string())?;
+        render_bounded(&t, ctx).map_err(|e| crate::spec::template::describe_error(&e))
+    }
+
+    #[test]
+    fn filters_refuse_while_rendering_before_building_a_value_past_the_cap() {
+        let big = "x".repeat(4000);
+        // Sizes the static bound cannot see (they come from the context) are checked
+        // by each filter against its real input and arguments before it runs.
+        for (text, says) in [
+            (
+                "a\n{{ big|replace('', big) }}",
+                "line 2: filter `replace`: it could build",
+            ),
+            (
+                "{{ big|tojson(indent=n) }}",
+                "line 1: filter `tojson`: the `tojson` indent is 50000",
+            ),
+            (
+                "{{ big|indent(width=n) }}",
+                "line 1: filter `indent`: the `indent` width is 50000",
+            ),
+            (
+                "{{ range(n)|join }}",
+                "line 1: function `range`: `range` makes 50000 numbers",
+            ),
+            (
+                "{{ big|map('upper') }}",
+                "line 1: filter `map`: `map` may only take `attribute=…`",
+            ),
+        ] {
+            let err = render(text, minijinja::context! { big => big.clone(), n => 50000 })
+                .expect_err(text);
+            assert!(err.starts_with(says), "{text}: {err}");
+        }
+        // All filter results of one render together are bounded too.
+        let err = render(
+            "{% for i in range(1000) %}{% set u = big|upper %}{% endfor %}",
+            minijinja::context! { big => "x".repeat(200_000) },
+        )
+        .expect_err("stops");
+        assert!(err.contains("built more than"), "{err}");
+    }
+
+    #[test]
+    fn the_filters_kept_work_as_minijinja_s_own() {
+        let ctx = minijinja::context! {
+            labels => minijinja::context! { team => "pay", tier => "1" },
+            failures => vec![minijinja::context! { name => "a" }, minijinja::context! { name => "b" }],
+            text => "one\ntwo",
+        };
+        let out = render(
+            "{{ labels|dictsort|map(attribute='0')|join(', ') }}|{{ failures|map(attribute='name')|list|tojson }}|\
+             {{ labels|tojson(indent=2)|length }}|{{ text|indent(width=2, first=true) }}|{{ 'a-b'|replace('-', ' ')|title }}|\
+             {{ range(3)|list|length }}|{{ 95|duration }}|{{ nope|default('d') }}|{{ failures|selectattr('name', 'eq', 'b')|list|length }}",
+            ctx,
+        )
+        .expect("renders");
+        assert_eq!(
+            out,
+            "team, tier|[\"a\", \"b\"]|34|  one\n  two|A B|3|1m35s|d|1"
+        );
+    }
 }
