@@ -271,6 +271,16 @@ mod bounds {
             let why = refusal(text, &nominal()).expect(text);
             assert!(why.starts_with(&format!("line {line}: ")), "{text}: {why}");
         }
+        // Checking is bounded too: loops nested deeper than real messages need are
+        // refused before the walk, which doubles with every level, gets long.
+        let nested = "{% for a in check %}".repeat(40) + &"{% endfor %}".repeat(40);
+        let why = refusal(&nested, &nominal()).expect("deep loops");
+        assert!(
+            why.starts_with("line 1: loops are nested more than 8 deep"),
+            "{why}"
+        );
+        let fine = "{% for a in check %}".repeat(8) + &"{% endfor %}".repeat(8);
+        assert_eq!(refusal(&fine, &nominal()), None);
         // In text and in string literals the same characters are fine.
         assert_eq!(
             refusal("*bold* {{ '*' ~ check.name }} macro", &nominal()),

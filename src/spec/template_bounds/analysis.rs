@@ -20,6 +20,11 @@ const BOOL: Size = Size {
     nodes: 1,
 };
 
+/// The deepest loops may nest. Each loop's body is walked twice (to see whether a
+/// value grows from round to round), so the walk doubles with every level; real
+/// messages nest two or three.
+const MAX_LOOP_NESTING: usize = 8;
+
 /// How to write a template that stays within the limits.
 const INSTEAD: &str =
     "write the parts out one by one (`{{ a }}{{ b }}`) instead of building one large value";
@@ -31,6 +36,8 @@ pub(super) struct Analysis<'c> {
     scopes: Vec<BTreeMap<String, Size>>,
     /// The sum of the bounds of every value the template builds.
     built: u64,
+    /// How many loops enclose the statement being walked.
+    loops: usize,
     line: usize,
 }
 
@@ -44,6 +51,7 @@ impl<'c> Analysis<'c> {
             context,
             scopes: vec![BTreeMap::new()],
             built: 0,
+            loops: 0,
             line: 1,
         }
     }
@@ -213,6 +221,11 @@ impl<'c> Analysis<'c> {
                 "recursive loops are not allowed in notification templates (they can build text without bound); loop over the values you need directly",
             );
         }
+        if self.loops >= MAX_LOOP_NESTING {
+            return self.refuse(format!(
+                "loops are nested more than {MAX_LOOP_NESTING} deep; loop over fewer levels"
+            ));
+        }
         let iter = self.expr(&f.iter)?;
         let item = Size {
             bytes: iter.bytes,
@@ -225,17 +238,24 @@ impl<'c> Analysis<'c> {
         let mut scope = BTreeMap::new();
         scope.insert("loop".to_string(), iter);
         self.scopes.push(scope);
+        self.loops += 1;
         let mut rounds = Vec::new();
         let mut built = Vec::new();
         for _ in 0..2 {
             built.push(self.built);
-            self.assign(&f.target, item)?;
-            if let Some(cond) = &f.filter_expr {
-                self.expr(cond)?;
+            let round = self.assign(&f.target, item).and_then(|()| {
+                if let Some(cond) = &f.filter_expr {
+                    self.expr(cond)?;
+                }
+                self.body(&f.body)
+            });
+            if let Err(e) = round {
+                self.loops -= 1;
+                return Err(e);
             }
-            self.body(&f.body)?;
             rounds.push(self.scopes.last().cloned().unwrap_or_default());
         }
+        self.loops -= 1;
         self.scopes.pop();
         if rounds[0] != rounds[1] {
             let grown = rounds[1]
