@@ -278,6 +278,15 @@ pub fn environment(format: Format) -> minijinja::Environment<'static> {
             if value.is_undefined() || value.is_none() {
                 return Ok(());
             }
+            // Escaping needs the value written out first: one that could not fit
+            // in the rendered text anyway is refused before that.
+            let max = super::template_bounds::MAX_RENDERED_BYTES as u64;
+            if super::template_bounds::size_of(value, max).bytes > max {
+                return Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("the value written here is longer than the {max} bytes a field may render to"),
+                ));
+            }
             let text = value.to_string();
             let written = if value.is_safe() {
                 text

@@ -54,7 +54,7 @@ const MAX_MEASURED_DEPTH: u32 = 128;
 /// An upper bound on a value: bytes as written out (strings quoted, items
 /// separated), nesting depth, and how many values it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Size {
+pub struct Size {
     pub bytes: u64,
     pub depth: u32,
     pub nodes: u64,
@@ -94,7 +94,7 @@ impl Size {
 
 /// The size of `value`, measured until it passes `limit` bytes (then the walk
 /// stops: the value is too large whatever the rest holds).
-pub(crate) fn size_of(value: &Value, limit: u64) -> Size {
+pub fn size_of(value: &Value, limit: u64) -> Size {
     let mut size = Size::ZERO;
     measure(value, limit, 0, &mut size);
     size
@@ -348,7 +348,24 @@ mod bounds {
             minijinja::context! { big => "x".repeat(200_000) },
         )
         .expect_err("stops");
-        assert!(err.contains("built more than"), "{err}");
+        assert!(err.contains("read and built more than"), "{err}");
+        // Reading counts as well as building: measuring a large value over and over
+        // is work too.
+        let err = render(
+            "{% for i in range(1000) %}{% for j in range(1000) %}{{ big|length }}{% endfor %}{% endfor %}",
+            minijinja::context! { big => "x".repeat(500_000) },
+        )
+        .expect_err("stops");
+        assert!(err.contains("read and built more than"), "{err}");
+        // What is written is bounded before it is escaped.
+        let env = environment(Format::Html);
+        let t = env.template_from_str("{{ big }}").unwrap();
+        let err = render_bounded(&t, minijinja::context! { big => "<".repeat(300_000) })
+            .expect_err("too long");
+        assert!(
+            err.to_string().contains("longer than the 262144 bytes"),
+            "{err}"
+        );
     }
 
     #[test]

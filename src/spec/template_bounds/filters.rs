@@ -150,9 +150,16 @@ pub(super) fn filter_growth(
 ) -> Result<Size, String> {
     let x = input.bytes;
     let same = Ok(input);
+    // Filters that work on text take a list or a map as its written form, where
+    // every character of a string may be escaped (`\u{1}`).
+    let t = if input.depth == 0 {
+        x
+    } else {
+        x.saturating_mul(6).saturating_add(2)
+    };
     match filter {
-        "safe" | "trim" | "reverse" | "first" | "last" | "min" | "max" | "sort" | "unique"
-        | "select" | "reject" | "selectattr" | "rejectattr" | "attr" => same,
+        "safe" | "reverse" | "first" | "last" | "min" | "max" | "sort" | "unique" | "select"
+        | "reject" | "selectattr" | "rejectattr" | "attr" => same,
         "map" => {
             if !args.pos.is_empty() || args.kw.iter().any(|(k, _)| k != "attribute") {
                 return Err("`map` may only take `attribute=…` in notification templates; write the loop with `{% for %}` instead".into());
@@ -160,9 +167,10 @@ pub(super) fn filter_growth(
             same
         }
         // `"` becomes `&quot;`.
-        "escape" | "e" => Ok(text(x.saturating_mul(6))),
+        "escape" | "e" => Ok(text(t.saturating_mul(6))),
         // A case change can turn one character into three (`ﬃ` → `FFI`).
-        "upper" | "lower" | "title" | "capitalize" => Ok(text(x.saturating_mul(3))),
+        "upper" | "lower" | "title" | "capitalize" => Ok(text(t.saturating_mul(3))),
+        "trim" => Ok(text(t)),
         "length" | "count" | "int" | "float" | "round" | "abs" | "bool" | "duration" => scalar(),
         // Strings inside lists are written quoted and escaped.
         "string" => Ok(text(x.saturating_mul(6).saturating_add(2))),
@@ -172,9 +180,9 @@ pub(super) fn filter_growth(
             nodes: input.nodes.saturating_add(x),
         }),
         "split" | "lines" => Ok(Size {
-            bytes: x.saturating_mul(6).saturating_add(8),
+            bytes: t.saturating_mul(6).saturating_add(8),
             depth: 1,
-            nodes: x.saturating_add(2),
+            nodes: t.saturating_add(2),
         }),
         "default" | "d" => {
             let d = args
@@ -186,7 +194,7 @@ pub(super) fn filter_growth(
         "join" => {
             let sep = args.get(0, "d").map_or(0, |a| a.size.bytes);
             let items = actual.and_then(Value::len).map_or(x / 2 + 1, |n| n as u64);
-            Ok(text(x.saturating_add(items.saturating_mul(sep))))
+            Ok(text(t.saturating_add(items.saturating_mul(sep))))
         }
         "replace" => {
             let from = args.get(0, "from");
@@ -200,19 +208,19 @@ pub(super) fn filter_growth(
                         s.matches(f.as_str()).count() as u64
                     }
                 }
-                (_, Some(len), _) => x / len.max(1) + 1,
-                _ => x.saturating_add(1),
+                (_, Some(len), _) => t / len.max(1) + 1,
+                _ => t.saturating_add(1),
             };
-            Ok(text(x.saturating_add(slots.saturating_mul(to))))
+            Ok(text(t.saturating_add(slots.saturating_mul(to))))
         }
         "indent" => {
             let width = literal_uint(args.get(0, "width"), "the `indent` width", MAX_INDENT_WIDTH)?
                 .unwrap_or(MAX_INDENT_WIDTH);
             let lines = match actual.and_then(Value::as_str) {
                 Some(s) => s.lines().count() as u64 + 1,
-                None => x.saturating_add(1),
+                None => t.saturating_add(1),
             };
-            Ok(text(x.saturating_add(lines.saturating_mul(width))))
+            Ok(text(t.saturating_add(lines.saturating_mul(width))))
         }
         "tojson" => {
             let indent = literal_uint(
@@ -308,9 +316,10 @@ fn split_args(values: &[Value], kwargs: Option<&Kwargs>) -> Args {
     args
 }
 
-/// Checks `result` of `what` against the per-value cap and charges it to the
-/// render's budget.
-fn charge(state: &mut State, what: &str, result: Value) -> Result<Value, Error> {
+/// Checks `result` of `what` against the per-value cap and charges it, with the
+/// bytes of input and arguments the call read (`read`), to the render's budget:
+/// reading costs time as building does, and fuel counts one unit either way.
+fn charge(state: &mut State, what: &str, read: u64, result: Value) -> Result<Value, Error> {
     let size = size_of(&result, MAX_VALUE_BYTES.saturating_add(1));
     if size.bytes > MAX_VALUE_BYTES {
         return Err(refused(
@@ -319,12 +328,12 @@ fn charge(state: &mut State, what: &str, result: Value) -> Result<Value, Error> 
         ));
     }
     let budget = state.get_or_insert_extension_with(Budget::default);
-    budget.used = budget.used.saturating_add(size.bytes);
+    budget.used = budget.used.saturating_add(size.bytes).saturating_add(read);
     if budget.used > MAX_RENDER_VALUE_BYTES {
         return Err(refused(
             what,
             format!(
-                "the template's filters built more than {MAX_RENDER_VALUE_BYTES} bytes of values in one render"
+                "the template's filters read and built more than {MAX_RENDER_VALUE_BYTES} bytes of values in one render"
             ),
         ));
     }
@@ -365,7 +374,12 @@ fn bounded_filter(
         for name in &names {
             kwargs.get::<Value>(name)?;
         }
-        charge(state, &what, result)
+        let read = args
+            .pos
+            .iter()
+            .chain(args.kw.iter().map(|(_, a)| a))
+            .fold(input.bytes, |sum, a| sum.saturating_add(a.size.bytes));
+        charge(state, &what, read, result)
     }
 }
 
@@ -473,6 +487,6 @@ pub(super) fn install(env: &mut Environment<'static>) {
         let args = split_args(&rest, None);
         range_growth(&args).map_err(|w| refused("function `range`", w))?;
         let result = range.call(state, &rest)?;
-        charge(state, "function `range`", result)
+        charge(state, "function `range`", 0, result)
     });
 }
