@@ -258,7 +258,7 @@ pub const EVENTS: &[&str] = &[
 pub const TEMPLATE_FUEL: u64 = 100_000;
 
 /// Seconds as a check file writes durations: `45s`, `3m`, `1h5m`; nothing when absent.
-fn duration_filter(value: minijinja::Value) -> String {
+pub(super) fn duration_filter(value: minijinja::Value) -> String {
     match u64::try_from(value) {
         Ok(secs) => super::Duration::from_secs(secs).to_string(),
         Err(_) => String::new(),
@@ -266,16 +266,26 @@ fn duration_filter(value: minijinja::Value) -> String {
 }
 
 /// The environment every template renders in: names that do not exist render as
-/// nothing, the `duration` filter, bounded work, and values escaped for `format`.
+/// nothing, only the filters, tests and functions whose growth is bounded (the
+/// `duration` filter among them), bounded work, and values escaped for `format`.
 pub fn environment(format: Format) -> minijinja::Environment<'static> {
-    let mut env = minijinja::Environment::new();
+    let mut env = minijinja::Environment::empty();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
-    env.add_filter("duration", duration_filter);
+    super::template_bounds::install(&mut env);
     env.set_fuel(Some(TEMPLATE_FUEL));
     if format != Format::Plain {
         env.set_formatter(move |out, _state, value| {
             if value.is_undefined() || value.is_none() {
                 return Ok(());
+            }
+            // Escaping needs the value written out first: one that could not fit
+            // in the rendered text anyway is refused before that.
+            let max = super::template_bounds::MAX_RENDERED_BYTES as u64;
+            if super::template_bounds::size_of(value, max).bytes > max {
+                return Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("the value written here is longer than the {max} bytes a field may render to"),
+                ));
             }
             let text = value.to_string();
             let written = if value.is_safe() {
@@ -421,13 +431,22 @@ pub fn context(payload: &serde_json::Value, public_url: Option<&str>) -> serde_j
     })
 }
 
+/// The context a template sees for `event`, from the sample payload, with a sample
+/// `message`.
+fn sample_context(event: &str) -> serde_json::Value {
+    let mut ctx = context(&sample_payload(event), None);
+    ctx["message"] = serde_json::json!({"subject": "[ERROR] payments-api is down", "text": "payments-api: status: expected 200, got 503"});
+    ctx
+}
+
 /// Renders every text of `template` for every event against a sample context, as the
 /// notifier would; returns (field path, template line, error) for each field that
 /// does not render.
 pub fn check_renders(template: &Template) -> Vec<(String, Option<usize>, String)> {
     let mut out = Vec::new();
+    let bounds = super::template_bounds::ContextBounds::nominal(&sample_context(EVENTS[0]));
     for (path, text, formats) in template.texts() {
-        if let Some((line, why)) = super::template_bounds::refusal_at(text) {
+        if let Some((line, why)) = super::template_bounds::refusal_at(text, &bounds) {
             out.push((path.clone(), line, why));
             continue;
         }
@@ -442,8 +461,7 @@ pub fn check_renders(template: &Template) -> Vec<(String, Option<usize>, String)
                 }
             };
             for event in EVENTS {
-                let mut ctx = context(&sample_payload(event), None);
-                ctx["message"] = serde_json::json!({"subject": "[ERROR] payments-api is down", "text": "payments-api: status: expected 200, got 503"});
+                let ctx = sample_context(event);
                 match super::template_bounds::render_bounded(
                     &compiled,
                     minijinja::Value::from(minijinja::value::Serde(&ctx)),

@@ -16,7 +16,8 @@
 //! | `links` | `incident` and `check`: their API URLs under the daemon's `public_url`; empty without one |
 //! | `message` | in `html` and `markdown` only: the rendered `subject` and `text` |
 //!
-//! Besides minijinja's own filters (`tojson` among them) there is `duration`, which
+//! Besides a bounded subset of minijinja's own filters (`tojson` among them; see
+//! `spec::template_bounds`) there is `duration`, which
 //! writes seconds the way check files do: `{{ incident.duration_seconds | duration }}`
 //! → `1h5m`. Names that do not exist render as nothing (also `result.error` when there
 //! is no result), so that a template written for one event still renders for the others.
@@ -204,7 +205,10 @@ impl<'a> Renderer<'a> {
         source: &str,
         format: Format,
     ) -> Result<String, DeliveryError> {
-        if let Some(why) = crate::spec::template_bounds::refusal(source) {
+        // The static bound again, with the sizes of this notification's values: a
+        // template checked against nominal sizes must still hold for real ones.
+        let bounds = crate::spec::template_bounds::ContextBounds::of(&self.context);
+        if let Some(why) = crate::spec::template_bounds::refusal(source, &bounds) {
             return Err(DeliveryError::config(format!(
                 "template `{name}`: `{path}` {why}"
             )));
@@ -262,9 +266,7 @@ mod tests {
     fn a_runaway_template_runs_out_of_fuel_instead_of_stalling() {
         let t = template(
             None,
-            Some(
-                "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
-            ),
+            Some("{% for a in range(1000) %}{% for b in range(1000) %}x{% endfor %}{% endfor %}"),
         );
         let err = render(&payload("opened"), Some(&t)).expect_err("must stop");
         assert!(format!("{err:?}").contains("fuel"), "{err:?}");

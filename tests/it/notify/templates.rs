@@ -208,3 +208,204 @@ email: {smtp_host: smtp.example.com, from: a@example.com, to: [b@example.com], c
          uptimeping: 2 problems in the check files; fix them and run again\n"
     );
 }
+
+/// Templates that tried to make the process build a huge value, one per way of
+/// growing one, each after a first line so that the reported line is checked:
+/// (what it tries, template text, what the refusal says).
+const GROWING: &[(&str, &str, &str)] = &[
+    (
+        "a long range, listed and written as very indented JSON",
+        "{{ range(20000)|list|tojson(indent=50000) }}",
+        "`range` makes 20000 numbers",
+    ),
+    (
+        "a very deep JSON indent",
+        "{{ check|tojson(indent=50000) }}",
+        "the `tojson` indent is 50000",
+    ),
+    (
+        "a very wide indent",
+        "{{ incident.error|indent(1000000) }}",
+        "the `indent` width is 1000000",
+    ),
+    (
+        "centring in a very wide field",
+        "{{ check.name|center(1000000) }}",
+        "unknown filter `center`",
+    ),
+    (
+        "URL-encoding over and over",
+        "{{ check.target|urlencode|urlencode|urlencode|urlencode }}",
+        "unknown filter `urlencode`",
+    ),
+    (
+        "a replacement at every character",
+        "{{ check.target|replace('', check.target)|replace('', check.target) }}",
+        "the filter `replace` could build a value of",
+    ),
+    (
+        "a string doubled by `set` after `set`",
+        "{% set a = check.target ~ check.target %}{% set b = a ~ a %}{% set c = b ~ b %}{% set d = c ~ c %}{% set e = d ~ d %}{% set f = e ~ e %}{% set g = f ~ f %}{{ g }}",
+        "this `~` could build a value of",
+    ),
+    (
+        "nested loops each binding the last one's item doubled",
+        "{% for a in [check.target ~ check.target] %}{% for b in [a ~ a] %}{% for c in [b ~ b] %}{% for d in [c ~ c] %}{% for e in [d ~ d] %}{% for f in [e ~ e] %}{% for g in [f ~ f] %}{{ g }}{% endfor %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}",
+        "could build a value of",
+    ),
+    (
+        "a value rebuilt from itself in every round of a loop",
+        "{% set s = check.target %}{% for i in range(40) %}{% set s = s ~ s %}{% endfor %}{{ s }}",
+        "`s` is set inside this loop from its own value",
+    ),
+    (
+        "text captured by a block `set`",
+        "{% set x %}{% for i in range(1000) %}{{ check }}{% endfor %}{% endset %}{{ x }}{{ x }}",
+        "block `set`s",
+    ),
+    (
+        "text captured by a filter block",
+        "{% filter upper %}{% for i in range(1000) %}{{ check }}{% endfor %}{% endfilter %}",
+        "`{% filter %}` blocks",
+    ),
+    (
+        "a long range joined",
+        "{{ range(100000)|join }}",
+        "`range` makes 100000 numbers",
+    ),
+    (
+        "a long `~` chain of large filter results",
+        "{{ check|tojson(indent=8) ~ check|tojson(indent=8) ~ check|tojson(indent=8) ~ check|tojson(indent=8) }}",
+        "this `~` could build a value of",
+    ),
+    (
+        "case changes piled up",
+        "{{ check.target|upper|lower|upper|lower|upper|lower|upper|lower }}",
+        "could build a value of",
+    ),
+    (
+        "a list doubled by `+`",
+        "{% set a = [check.target, check.target] %}{% set b = a + a %}{% set c = b + b %}{% set d = c + c %}{% set e = d + d %}{% set f = e + e %}{% set g = f + f %}{{ g|join }}",
+        "this `+` could build a value of",
+    ),
+];
+
+/// [`GROWING`], and one template that keeps many large values at once.
+fn hostile() -> Vec<(&'static str, String, &'static str)> {
+    let mut all: Vec<_> = GROWING
+        .iter()
+        .map(|(what, text, says)| (*what, text.to_string(), *says))
+        .collect();
+    let many: String = (0..100)
+        .map(|i| format!("{{% set v{i} = check|tojson %}}"))
+        .collect();
+    all.push((
+        "many large values kept at once",
+        many,
+        "could add up to more than",
+    ));
+    all
+}
+
+/// The highest resident set size `child` reached, in KiB, read from /proc while
+/// it runs (the last reading before it exits), and its exit code.
+fn peak_rss_kib(mut child: std::process::Child) -> (u64, i32) {
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status)
+            && let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak = peak.max(kib);
+        }
+        if let Some(exit) = child.try_wait().expect("wait") {
+            return (peak, exit.code().unwrap_or(-1));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// What a small process of ours uses; a template that grew a value to the limits
+/// would pass it many times over (the defect this guards reached gigabytes).
+const SMALL_RSS_KIB: u64 = 256 * 1024;
+
+fn hostile_yaml(text: &str) -> String {
+    format!(
+        "kind: Template\nname: hostile\nsubject: ok\ntext: |\n  {{{{ check.name }}}}\n  {text}\n"
+    )
+}
+
+#[test]
+fn every_way_of_growing_a_value_is_refused_at_validate_with_its_line_in_little_memory() {
+    for (what, text, says) in hostile() {
+        let files = Files::new(&[("t.yaml", &hostile_yaml(&text))]);
+        let child = crate::support::uptimeping()
+            .args(["validate", "-f", "t.yaml"])
+            .current_dir(files.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let (peak, code) = peak_rss_kib(child);
+        assert_eq!(code, 1, "{what}: validate should refuse it");
+        assert!(peak < SMALL_RSS_KIB, "{what}: validate reached {peak} KiB");
+        let run = files.run(&["validate", "-f", "t.yaml"]);
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("t.yaml:5:3: template `hostile` field `text`, line 2: ")
+                && first.contains(says),
+            "{what}: {first}"
+        );
+    }
+}
+
+#[test]
+fn a_hostile_template_sent_to_plan_is_refused_before_the_daemon_grows() {
+    let d = Daemon::start(&[]);
+    let benign = crate::daemon_support::desired("kind: Template\nname: hostile\ntext: ok\n");
+    for (what, text, says) in hostile() {
+        let mut resource = benign[0].clone();
+        resource["spec"]["text"] = json!(format!("{{{{ check.name }}}}\n{text}"));
+        let (status, body) = d.call(
+            "POST",
+            "/api/v1/plan",
+            Some(&json!({"source": "repo", "resources": [resource]})),
+        );
+        assert_eq!(status, 422, "{what}: {body}");
+        assert!(body.to_string().contains("line 2: "), "{what}: {body}");
+        assert!(body.to_string().contains(says), "{what}: {body}");
+    }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", d.child.id())).unwrap();
+    let peak: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
+    assert!(peak < SMALL_RSS_KIB, "the daemon reached {peak} KiB");
+}
+
+#[test]
+fn realistic_templates_still_validate() {
+    let yaml = "\
+kind: Template
+name: rich
+subject: \"[{{ incident.severity | upper }}] {{ check.name }} is {{ incident.status }}\"
+text: |
+  {{ check.name }} ({{ check.target }}): {{ incident.error }}
+  {% for k, v in check.labels | items %}{{ k }}={{ v }}{% if not loop.last %}, {% endif %}{% endfor %}
+  {% set who = actor | replace('key:', '') %}by {{ who | default('system') }} after {{ incident.duration_seconds | duration }}
+  {% for f in result.failures %}- {{ f | string | indent(2) }}
+  {% endfor %}{{ check.labels | dictsort | map(attribute='1') | join(', ') }} {{ (result.body_excerpt or '') | trim | title }}
+html: \"<b>{{ check.name }}</b> is {{ incident.status }}: {{ incident.error }}\"
+slack:
+  markdown: \"*{{ check.name }}* is {{ incident.status }}: `{{ incident.error }}`\"
+webhook:
+  body: '{\"text\": {{ (check.name ~ \": \" ~ incident.error) | tojson }}, \"check\": {{ check | tojson(indent=2) }}, \"n\": {{ range(3) | list | length }}}'
+";
+    let files = Files::new(&[("t.yaml", yaml)]);
+    let run = files.run(&["validate", "-f", "t.yaml"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
