@@ -365,9 +365,11 @@ impl GenerateArgs {
             write_files(dir, &files)?;
             return Ok(exit::OK);
         }
+        // Paths are resolved by the OS from the file's real directory, so they
+        // are computed between real (symlink-free) directories.
         let base = match &self.out_dir {
-            Some(d) => load::absolute(d),
-            None => load::absolute(Path::new(".")),
+            Some(d) => load::physical(d),
+            None => load::physical(Path::new(".")),
         };
         let refs = refs(&protos, &includes, &self.protos.includes, &base);
         let files = forge::yaml::render(
@@ -476,8 +478,12 @@ fn write_files(dir: &Path, files: &[forge::OutFile]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where the generated files find the protos, relative to `base`.
+/// Where the generated files find the protos, relative to `base` (a real
+/// directory, see [`load::physical`]). Each `grpc.proto` is its import path
+/// followed by its import name, so it still names the file under that import
+/// path when the tree below holds symlinks.
 fn refs(protos: &Protos, includes: &[PathBuf], given: &[PathBuf], base: &Path) -> ProtoRefs {
+    let includes: Vec<PathBuf> = includes.iter().map(|i| load::physical(i)).collect();
     let protos_map = protos
         .roots
         .iter()
@@ -488,7 +494,13 @@ fn refs(protos: &Protos, includes: &[PathBuf], given: &[PathBuf], base: &Path) -
                 .and_then(|i| includes.get(*i))
                 .cloned()
                 .unwrap_or_default();
-            (name.clone(), load::relative(&dir.join(name), base))
+            let dir = load::relative(&dir, base);
+            let path = if dir == "." {
+                name.clone()
+            } else {
+                format!("{dir}/{name}")
+            };
+            (name.clone(), path)
         })
         .collect();
     // Without -I, each file's directory is an import path. With one file (or

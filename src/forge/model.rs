@@ -59,6 +59,9 @@ pub struct Method {
     /// Paths (`amount.units`) of the request's values that were sampled, not
     /// given: the YAML marks them as placeholders.
     pub placeholders: Vec<String>,
+    /// How `--set METHOD:…` names this method: its short name, or its path
+    /// when another loaded service has a method of the same name.
+    pub set_name: String,
     pub rust: RustMethod,
 }
 
@@ -163,6 +166,7 @@ pub fn build(protos: &Protos, filter: &Filter, values: &Values) -> Result<Vec<Se
                 reads: access.reads,
                 access: access.reason,
                 placeholders,
+                set_name: m.name().to_string(),
                 rust: RustMethod {
                     func: rust_snake(m.name()),
                     check_fn: sanitize(&check_name.replace('-', "_")),
@@ -191,6 +195,15 @@ pub fn build(protos: &Protos, filter: &Filter, values: &Values) -> Result<Vec<Se
                 },
             },
         });
+    }
+    let mut short: BTreeMap<String, usize> = BTreeMap::new();
+    for m in out.iter().flat_map(|s| s.methods.iter()) {
+        *short.entry(m.name.clone()).or_default() += 1;
+    }
+    for m in out.iter_mut().flat_map(|s| s.methods.iter_mut()) {
+        if short[&m.name] > 1 {
+            m.set_name = m.path.clone();
+        }
     }
     let known: Vec<&str> = out
         .iter()

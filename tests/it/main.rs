@@ -23,6 +23,7 @@ mod forge_api;
 mod forge_interactive;
 mod forge_rust;
 mod forge_server;
+mod forge_writes;
 mod graphql_probe;
 mod grpc_probe;
 mod grpc_server;
