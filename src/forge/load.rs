@@ -636,8 +636,9 @@ impl protox::file::FileResolver for Memory {
 }
 
 /// A protox error as `file:line:col: message`: the position comes from the
-/// error's first label, read against its own source or the file's text.
-fn error(
+/// error's first label, read against its own source or the file's text
+/// (`text_of`, by import name); `shown` turns an import name into what people see.
+pub fn error(
     e: protox::Error,
     shown: &dyn Fn(&str) -> String,
     text_of: &dyn Fn(&str) -> Option<String>,

@@ -24,6 +24,7 @@ mod forge_interactive;
 mod forge_rust;
 mod forge_server;
 mod forge_writes;
+mod fuzz_proto;
 mod graphql_probe;
 mod grpc_probe;
 mod grpc_server;
