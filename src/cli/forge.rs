@@ -192,6 +192,8 @@ Examples:
   uptimeping forge generate --proto api/payments.proto -I api/ --lang rust -o payments-checks/
   uptimeping forge generate --proto api/payments.proto -I api/ --interactive
   uptimeping forge generate --proto api/payments.proto -I api/ --template-dir ./my-templates
+  uptimeping forge generate --proto api/ops.proto -I api/ --set GetOperation:name=operations/build-42
+  uptimeping forge generate --proto api/ops.proto -I api/ --values values.yaml --include-writes
 
 Writes one check per unary and server-streaming method that only reads, and a
 health check per service (not with --method, nor with --no-health). Methods that
@@ -202,10 +204,11 @@ files and on standard error; --include-writes generates them too.
 Values marked `# placeholder` are made up from the types; give real ones with
 `--set [METHOD:]FIELD.PATH=VALUE` (METHOD is `GetStatus` or
 `pkg.Service/GetStatus`; without it, every request with that field) or
-`--values FILE` (a YAML mapping from method, or \"*\", to request fields). With -o DIR, one file per
-service in DIR whose `grpc.proto` points back at the .proto relative to DIR;
-without, everything to standard output with paths relative to the current
-directory. Output is the same, byte for byte, for the same input.";
+`--values FILE` (a YAML mapping from method, or \"*\", to request fields).
+
+With -o DIR, one file per service in DIR whose `grpc.proto` points back at the
+.proto relative to DIR; without, everything to standard output with paths
+relative to the current directory. Output is the same, byte for byte, for the same input.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Lang {
