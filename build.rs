@@ -33,6 +33,7 @@ fn forge_protos() -> Result<(), Box<dyn std::error::Error>> {
         "acme/payments/v1/payments.proto",
         "acme/inventory/v1/inventory.proto",
         "acme/wkt/v1/wkt.proto",
+        "acme/operations/v1/operations.proto",
     ])?;
     tonic_prost_build::configure()
         .build_client(false)

@@ -108,7 +108,13 @@ fn main() {
         let (protos, includes) =
             load::from_disk(&paths, std::slice::from_ref(&protos_dir)).expect("protos compile");
         let loaded = start.elapsed();
-        let services = model::build(&protos, &Filter::default()).expect("model");
+        // Every method, writes too: the same work whatever the names are.
+        let all = Filter {
+            include_writes: true,
+            ..Filter::default()
+        };
+        let services = model::build(&protos, &all, &uptimeping::forge::values::Values::default())
+            .expect("model");
         let modelled = start.elapsed();
         let tpl = templates::Templates::new(None).expect("templates");
         let refs = ProtoRefs {

@@ -1500,7 +1500,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__forge__subcmd__generate)
-            opts="-I -o -h --proto --import-path --target --interval --timeout --tls --service --method --no-health --format --lang --out-dir --crate-name --template-dir --interactive --color --help"
+            opts="-I -o -h --proto --import-path --target --interval --timeout --tls --service --method --no-health --include-writes --set --values --format --lang --out-dir --crate-name --template-dir --interactive --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1535,6 +1535,14 @@ _uptimeping() {
                     return 0
                     ;;
                 --method)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --values)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

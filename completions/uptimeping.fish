@@ -432,6 +432,8 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l timeout -d 'Limit on one call; shorter than the interval' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l service -d 'Only this service (full or short name). Repeatable' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l method -d 'Only this method (`GetStatus` or `payments.v1.Payments/GetStatus`); leaves out the health checks. Repeatable' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l set -d 'A request value instead of the sampled one: `[METHOD:]FIELD.PATH=VALUE`, e.g. `GetStatus:payment_id=p-123` or `amount.units=250`. Repeatable' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l values -d 'A YAML file of request values: `{GetStatus: {payment_id: p-123}, "*": {…}}`. Applied before --set. Repeatable' -r -F
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l format -d 'Format of the checks' -r -f -a "yaml\t''
 json\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l lang -d 'What to generate: check files, or a Rust crate that makes the same calls' -r -f -a "yaml\t''
@@ -444,6 +446,7 @@ always\t''
 never\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l tls -d 'Speak TLS to the target'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l no-health -d 'No health check per service'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l include-writes -d 'Also generate checks for methods that may change data (delete, cancel, create, …); every run calls them. Skipped by default'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -l interactive -d 'Choose services, methods, target, interval and timeout at prompts, preview, then write; every choice has a flag too'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from generate" -s h -l help -d 'Print help'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from templates" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''

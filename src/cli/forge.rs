@@ -30,7 +30,7 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Sub {
     Validate(ValidateArgs),
-    Generate(GenerateArgs),
+    Generate(Box<GenerateArgs>),
     Templates(TemplatesArgs),
 }
 
@@ -86,12 +86,13 @@ impl ValidateArgs {
                         "valid": true,
                         "files": protos.roots,
                         "services": summary(protos),
+                        "skipped": skipped_by_default(protos),
                         "warnings": warnings,
                         "errors": [],
                     })
                 }
                 Err(e) => json!({
-                    "valid": false, "files": [], "services": [], "warnings": [],
+                    "valid": false, "files": [], "services": [], "skipped": [], "warnings": [],
                     "errors": [load_error_json(e)],
                 }),
             };
@@ -141,6 +142,24 @@ fn load_error_json(e: &anyhow::Error) -> serde_json::Value {
     }
 }
 
+/// The methods `generate` leaves out by default, as possible writes.
+fn skipped_by_default(protos: &Protos) -> Vec<forge::Skipped> {
+    protos
+        .root_files()
+        .iter()
+        .flat_map(|f| f.services().collect::<Vec<_>>())
+        .flat_map(|s| s.methods().collect::<Vec<_>>())
+        .filter(|m| load::unsupported(m).is_none())
+        .filter_map(|m| {
+            let a = forge::access::access(&m);
+            (!a.reads).then(|| forge::Skipped {
+                method: format!("{}/{}", m.parent_service().full_name(), m.name()),
+                reason: a.reason,
+            })
+        })
+        .collect()
+}
+
 /// The services of the root files and whether each method can be checked.
 fn summary(protos: &Protos) -> Vec<serde_json::Value> {
     protos
@@ -156,6 +175,8 @@ fn summary(protos: &Protos) -> Vec<serde_json::Value> {
                     "client_streaming": m.is_client_streaming(),
                     "server_streaming": m.is_server_streaming(),
                     "checkable": load::unsupported(&m).is_none(),
+                    "reads": forge::access::access(&m).reads,
+                    "access": forge::access::access(&m).reason,
                 })).collect::<Vec<_>>(),
             })
         })
@@ -171,12 +192,23 @@ Examples:
   uptimeping forge generate --proto api/payments.proto -I api/ --lang rust -o payments-checks/
   uptimeping forge generate --proto api/payments.proto -I api/ --interactive
   uptimeping forge generate --proto api/payments.proto -I api/ --template-dir ./my-templates
+  uptimeping forge generate --proto api/ops.proto -I api/ --set GetOperation:name=operations/build-42
+  uptimeping forge generate --proto api/ops.proto -I api/ --values values.yaml --include-writes
 
-Writes one check per unary and server-streaming method and a health check per
-service (not with --method, nor with --no-health). With -o DIR, one file per
-service in DIR whose `grpc.proto` points back at the .proto relative to DIR;
-without, everything to standard output with paths relative to the current
-directory. Output is the same, byte for byte, for the same input.";
+Writes one check per unary and server-streaming method that only reads, and a
+health check per service (not with --method, nor with --no-health). Methods that
+may change data (not `idempotency_level = NO_SIDE_EFFECTS`, no `google.api.http`
+GET binding, no reading name such as Get…/List…) are skipped and listed, in the
+files and on standard error; --include-writes generates them too.
+
+Values marked `# placeholder` are made up from the types; give real ones with
+`--set [METHOD:]FIELD.PATH=VALUE` (METHOD is `GetStatus` or
+`pkg.Service/GetStatus`; without it, every request with that field) or
+`--values FILE` (a YAML mapping from method, or \"*\", to request fields).
+
+With -o DIR, one file per service in DIR whose `grpc.proto` points back at the
+.proto relative to DIR; without, everything to standard output with paths
+relative to the current directory. Output is the same, byte for byte, for the same input.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Lang {
@@ -212,6 +244,18 @@ struct GenerateArgs {
     /// No health check per service.
     #[arg(long)]
     no_health: bool,
+    /// Also generate checks for methods that may change data (delete, cancel,
+    /// create, …); every run calls them. Skipped by default.
+    #[arg(long)]
+    include_writes: bool,
+    /// A request value instead of the sampled one: `[METHOD:]FIELD.PATH=VALUE`,
+    /// e.g. `GetStatus:payment_id=p-123` or `amount.units=250`. Repeatable.
+    #[arg(long = "set", value_name = "[METHOD:]FIELD=VALUE")]
+    sets: Vec<String>,
+    /// A YAML file of request values: `{GetStatus: {payment_id: p-123}, "*": {…}}`.
+    /// Applied before --set. Repeatable.
+    #[arg(long = "values", value_name = "FILE")]
+    values: Vec<PathBuf>,
     /// Format of the checks.
     #[arg(long, value_enum, default_value_t = Format::Yaml)]
     format: Format,
@@ -259,8 +303,31 @@ impl GenerateArgs {
         let filter = Filter {
             services: self.services.clone(),
             methods: self.methods.clone(),
+            include_writes: self.include_writes,
         };
-        let mut services = model::build(&protos, &filter).map_err(|e| anyhow::anyhow!(e))?;
+        let files: Vec<&Path> = self.values.iter().map(PathBuf::as_path).collect();
+        let values =
+            forge::values::Values::new(&files, &self.sets).map_err(|e| anyhow::anyhow!(e))?;
+        let mut services =
+            model::build(&protos, &filter, &values).map_err(|e| anyhow::anyhow!(e))?;
+        let skipped = model::skipped(&services);
+        for k in &skipped {
+            anstream::eprintln!(
+                "skipped {}: {}; --include-writes generates it",
+                k.method,
+                k.reason
+            );
+        }
+        let writes: Vec<String> = model::writes(&services)
+            .iter()
+            .map(|m| format!("{} ({})", m.path, m.access))
+            .collect();
+        if !writes.is_empty() {
+            anstream::eprintln!(
+                "warning: --include-writes: these checks call methods that may change data on every run: {}",
+                writes.join(", ")
+            );
+        }
         if self.no_methods {
             for s in &mut services {
                 s.methods.clear();
@@ -275,7 +342,7 @@ impl GenerateArgs {
         };
         let services = forge::keep_nonempty(services, &settings);
         if services.is_empty() {
-            bail!("nothing to generate: no service with a unary or server-streaming method");
+            bail!("{}", forge::nothing_to_generate(&skipped));
         }
         if self.lang == Lang::Rust {
             let Some(dir) = &self.out_dir else {
@@ -301,9 +368,11 @@ impl GenerateArgs {
             write_files(dir, &files)?;
             return Ok(exit::OK);
         }
+        // Paths are resolved by the OS from the file's real directory, so they
+        // are computed between real (symlink-free) directories.
         let base = match &self.out_dir {
-            Some(d) => load::absolute(d),
-            None => load::absolute(Path::new(".")),
+            Some(d) => load::physical(d),
+            None => load::physical(Path::new(".")),
         };
         let refs = refs(&protos, &includes, &self.protos.includes, &base);
         let files = forge::yaml::render(
@@ -349,7 +418,13 @@ impl GenerateArgs {
 impl GenerateArgs {
     /// Asks for the choices the flags make; returns whether to add health checks.
     fn ask(&mut self, protos: &Protos) -> anyhow::Result<bool> {
-        let all = model::build(protos, &Filter::default()).map_err(|e| anyhow::anyhow!(e))?;
+        // Every method is offered; those that may change data start unticked.
+        let everything = Filter {
+            include_writes: true,
+            ..Filter::default()
+        };
+        let all = model::build(protos, &everything, &forge::values::Values::default())
+            .map_err(|e| anyhow::anyhow!(e))?;
         let mut answers = forge::interactive::Answers {
             services: all
                 .iter()
@@ -367,6 +442,7 @@ impl GenerateArgs {
                 .map(|m| m.path.clone())
                 .collect(),
             no_methods: false,
+            include_writes: self.include_writes,
             health: !self.no_health,
             target: self.target.clone(),
             interval: self.interval.clone(),
@@ -378,6 +454,7 @@ impl GenerateArgs {
         self.services = answers.services;
         self.methods = answers.methods;
         self.no_methods = answers.no_methods;
+        self.include_writes = answers.include_writes;
         self.target = answers.target;
         self.interval = answers.interval;
         self.timeout = answers.timeout;
@@ -404,8 +481,12 @@ fn write_files(dir: &Path, files: &[forge::OutFile]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where the generated files find the protos, relative to `base`.
+/// Where the generated files find the protos, relative to `base` (a real
+/// directory, see [`load::physical`]). Each `grpc.proto` is its import path
+/// followed by its import name, so it still names the file under that import
+/// path when the tree below holds symlinks.
 fn refs(protos: &Protos, includes: &[PathBuf], given: &[PathBuf], base: &Path) -> ProtoRefs {
+    let includes: Vec<PathBuf> = includes.iter().map(|i| load::physical(i)).collect();
     let protos_map = protos
         .roots
         .iter()
@@ -416,7 +497,13 @@ fn refs(protos: &Protos, includes: &[PathBuf], given: &[PathBuf], base: &Path) -
                 .and_then(|i| includes.get(*i))
                 .cloned()
                 .unwrap_or_default();
-            (name.clone(), load::relative(&dir.join(name), base))
+            let dir = load::relative(&dir, base);
+            let path = if dir == "." {
+                name.clone()
+            } else {
+                format!("{dir}/{name}")
+            };
+            (name.clone(), path)
         })
         .collect();
     // Without -I, each file's directory is an import path. With one file (or
@@ -470,7 +557,7 @@ impl Args {
     pub fn run(self) -> anyhow::Result<u8> {
         match self.command {
             Sub::Validate(a) => a.run(),
-            Sub::Generate(a) => a.run(),
+            Sub::Generate(a) => (*a).run(),
             Sub::Templates(t) => match t.command {
                 TemplatesSub::Export(a) => {
                     let written =

@@ -18,6 +18,8 @@ pub struct Answers {
     pub methods: Vec<String>,
     /// No method was chosen: only the health checks are generated.
     pub no_methods: bool,
+    /// Methods that may change data are generated: one was ticked.
+    pub include_writes: bool,
     pub health: bool,
     pub target: String,
     pub interval: String,
@@ -69,21 +71,47 @@ pub fn ask(all: &[Service], answers: &mut Answers) -> Result<(), String> {
     }
     answers.services = chosen.iter().map(|&i| all[i].full_name.clone()).collect();
 
-    let methods: Vec<&str> = chosen
-        .iter()
-        .flat_map(|&i| all[i].methods.iter().map(|m| m.path.as_str()))
-        .collect();
+    let chosen_methods: Vec<&super::model::Method> =
+        chosen.iter().flat_map(|&i| all[i].methods.iter()).collect();
+    let methods: Vec<&str> = chosen_methods.iter().map(|m| m.path.as_str()).collect();
     if !methods.is_empty() {
-        let defaults: Vec<bool> = methods
+        // A method that may change data starts unticked, unless it was asked for.
+        let defaults: Vec<bool> = chosen_methods
             .iter()
-            .map(|m| answers.methods.is_empty() || answers.methods.iter().any(|w| w == m))
+            .map(|m| {
+                let named = answers.methods.contains(&m.path);
+                named || (answers.methods.is_empty() && (m.reads || answers.include_writes))
+            })
+            .collect();
+        let labels: Vec<String> = chosen_methods
+            .iter()
+            .map(|m| {
+                if m.reads {
+                    m.path.clone()
+                } else {
+                    format!("{}  [WRITES? {}; called on every run]", m.path, m.access)
+                }
+            })
             .collect();
         let picked = MultiSelect::new()
-            .with_prompt("Methods to check")
-            .items(&methods)
+            .with_prompt("Methods to check (those marked WRITES? may change data)")
+            .items(&labels)
             .defaults(&defaults)
             .interact_on(&term)
             .map_err(prompt_error)?;
+        answers.include_writes = picked.iter().any(|&i| !chosen_methods[i].reads);
+        if answers.include_writes {
+            let writes: Vec<&str> = picked
+                .iter()
+                .filter(|&&i| !chosen_methods[i].reads)
+                .map(|&i| methods[i])
+                .collect();
+            term.write_line(&format!(
+                "warning: checks of these methods may change data on every run: {}",
+                writes.join(", ")
+            ))
+            .map_err(|e| e.to_string())?;
+        }
         answers.no_methods = picked.is_empty();
         answers.methods = if picked.len() == methods.len() || picked.is_empty() {
             Vec::new()

@@ -357,6 +357,41 @@ pub fn absolute(p: &Path) -> PathBuf {
     out
 }
 
+/// The real absolute path of `p`: symlinks and `..` resolved by the file
+/// system for the part that exists, the rest (directories still to be
+/// created) appended and normalised. A relative path between two of these
+/// resolves the same however either directory is reached later.
+pub fn physical(p: &Path) -> PathBuf {
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(p)
+    };
+    let mut existing = joined.as_path();
+    let mut rest: Vec<Component> = Vec::new();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(existing) {
+            let mut out = real;
+            for c in rest.iter().rev() {
+                match c {
+                    Component::ParentDir => {
+                        out.pop();
+                    }
+                    Component::CurDir => {}
+                    other => out.push(other),
+                }
+            }
+            return out;
+        }
+        let (Some(parent), Some(last)) = (existing.parent(), existing.components().next_back())
+        else {
+            return absolute(p);
+        };
+        rest.push(last);
+        existing = parent;
+    }
+}
+
 /// The deepest directory holding both files, when there is one below the root.
 fn common_parent(a: &Path, b: &Path) -> Option<PathBuf> {
     let mut out = PathBuf::new();
@@ -601,8 +636,9 @@ impl protox::file::FileResolver for Memory {
 }
 
 /// A protox error as `file:line:col: message`: the position comes from the
-/// error's first label, read against its own source or the file's text.
-fn error(
+/// error's first label, read against its own source or the file's text
+/// (`text_of`, by import name); `shown` turns an import name into what people see.
+pub fn error(
     e: protox::Error,
     shown: &dyn Fn(&str) -> String,
     text_of: &dyn Fn(&str) -> Option<String>,

@@ -2,18 +2,21 @@
 //! samples a request for every method from its descriptors, and renders check
 //! YAML or a standalone Rust crate through minijinja templates.
 
+pub mod access;
 pub mod interactive;
 pub mod load;
 pub mod model;
 pub mod rust;
 pub mod sample;
 pub mod templates;
+pub mod values;
 pub mod yaml;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use access::Skipped;
 pub use load::{ProtoError, Protos, Warning};
 pub use model::Filter;
 pub use yaml::{Format, OutFile, ProtoRefs, Settings};
@@ -78,6 +81,13 @@ pub struct ApiRequest {
     /// and `grpc.import_paths` point there.
     #[serde(default = "default_proto_dir")]
     pub proto_dir: String,
+    /// Also methods that may change data; by default they are skipped and
+    /// listed in `skipped`.
+    #[serde(default)]
+    pub include_writes: bool,
+    /// Request values, as `--set` takes them: `[METHOD:]FIELD.PATH=VALUE`.
+    #[serde(default)]
+    pub set: Vec<String>,
 }
 
 fn default_target() -> String {
@@ -104,6 +114,10 @@ fn default_proto_dir() -> String {
 pub struct ApiResponse {
     pub files: Vec<OutFile>,
     pub warnings: Vec<Warning>,
+    /// Methods left out because they may change data.
+    pub skipped: Vec<Skipped>,
+    /// Methods generated although they may change data (`include_writes`).
+    pub writes: Vec<String>,
 }
 
 /// Why an API request produced nothing.
@@ -182,8 +196,21 @@ pub fn generate_api(req: &ApiRequest) -> Result<ApiResponse, ApiFailure> {
     let filter = Filter {
         services: req.services.clone(),
         methods: req.methods.clone(),
+        include_writes: req.include_writes,
     };
-    let services = model::build(&protos, &filter).map_err(ApiFailure::Invalid)?;
+    if req.set.len() > values::MAX_VALUES {
+        return Err(ApiFailure::Invalid(format!(
+            "at most {} values in `set`",
+            values::MAX_VALUES
+        )));
+    }
+    let values = values::Values::new(&[], &req.set).map_err(ApiFailure::Invalid)?;
+    let services = model::build(&protos, &filter, &values).map_err(ApiFailure::Invalid)?;
+    let skipped = model::skipped(&services);
+    let writes = model::writes(&services)
+        .iter()
+        .map(|m| m.path.clone())
+        .collect();
     let settings = Settings {
         target: req.target.clone(),
         schedule: req.interval.clone(),
@@ -193,9 +220,7 @@ pub fn generate_api(req: &ApiRequest) -> Result<ApiResponse, ApiFailure> {
     };
     let services = keep_nonempty(services, &settings);
     if services.is_empty() {
-        return Err(ApiFailure::Invalid(
-            "nothing to generate: no service with a unary or server-streaming method".into(),
-        ));
+        return Err(ApiFailure::Invalid(nothing_to_generate(&skipped)));
     }
     let dir = req.proto_dir.trim_end_matches('/');
     let join = |name: &str| {
@@ -216,7 +241,28 @@ pub fn generate_api(req: &ApiRequest) -> Result<ApiResponse, ApiFailure> {
     let templates = templates::Templates::new(None).map_err(ApiFailure::Internal)?;
     let files = yaml::render(&services, &settings, &refs, req.format, true, &templates)
         .map_err(ApiFailure::Internal)?;
-    Ok(ApiResponse { files, warnings })
+    Ok(ApiResponse {
+        files,
+        warnings,
+        skipped,
+        writes,
+    })
+}
+
+/// Why nothing was generated, and what to do when only writes were left out.
+pub fn nothing_to_generate(skipped: &[Skipped]) -> String {
+    if skipped.is_empty() {
+        "nothing to generate: no service with a unary or server-streaming method".into()
+    } else {
+        format!(
+            "nothing to generate: every method that can be checked may change data ({}); include them with --include-writes (`include_writes` in the API) if calling them on every run is safe",
+            skipped
+                .iter()
+                .map(|s| format!("`{}`", s.method))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
 }
 
 /// Services with something to generate: methods, or a health check.

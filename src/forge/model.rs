@@ -9,8 +9,10 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use super::access::{Skipped, access};
 use super::load::{Protos, comment, unsupported};
 use super::sample;
+use super::values::Values;
 
 /// The longest resource name, as `validate` enforces (a DNS label).
 pub const MAX_NAME_LEN: usize = 63;
@@ -28,6 +30,8 @@ pub struct Service {
     /// The name of its health check.
     pub health_check: String,
     pub methods: Vec<Method>,
+    /// Methods left out because they may change data (see `access`).
+    pub skipped: Vec<Skipped>,
     pub rust: RustService,
 }
 
@@ -47,6 +51,17 @@ pub struct Method {
     /// The same request as a YAML block (two-space indents from column 0, with
     /// the fields' comments), or `{}` for an empty message.
     pub request_yaml: String,
+    /// Whether the method only reads; a check of one that does not is there
+    /// only because writes were asked for.
+    pub reads: bool,
+    /// What decided `reads`, for people.
+    pub access: String,
+    /// Paths (`amount.units`) of the request's values that were sampled, not
+    /// given: the YAML marks them as placeholders.
+    pub placeholders: Vec<String>,
+    /// How `--set METHOD:…` names this method: its short name, or its path
+    /// when another loaded service has a method of the same name.
+    pub set_name: String,
     pub rust: RustMethod,
 }
 
@@ -75,11 +90,15 @@ pub struct Filter {
     pub services: Vec<String>,
     /// Method names, or `Service/Method`.
     pub methods: Vec<String>,
+    /// Also methods that may change data (see `access`); by default they are
+    /// skipped, and naming one in `methods` is an error.
+    pub include_writes: bool,
 }
 
 /// The services of the root files, in file then definition order, with the
-/// methods that can be checked and pass `filter`.
-pub fn build(protos: &Protos, filter: &Filter) -> Result<Vec<Service>, String> {
+/// methods that can be checked and pass `filter`; `values` replace sampled
+/// request values.
+pub fn build(protos: &Protos, filter: &Filter, values: &Values) -> Result<Vec<Service>, String> {
     let all: Vec<ServiceDescriptor> = protos
         .root_files()
         .iter()
@@ -125,10 +144,14 @@ pub fn build(protos: &Protos, filter: &Filter) -> Result<Vec<Service>, String> {
             if unsupported(&m).is_some() {
                 continue;
             }
-            let node = sample::message(&m.input(), &s.parent_file());
+            let sampled = sample::message(&m.input(), &s.parent_file());
+            let path = format!("{}/{}", s.full_name(), m.name());
+            let node = values.apply(&path, &m.input(), sampled)?;
+            let placeholders = node.placeholders();
+            let access = access(&m);
             methods.push(Method {
                 name: m.name().to_string(),
-                path: format!("{}/{}", s.full_name(), m.name()),
+                path,
                 streaming: if m.is_server_streaming() {
                     "server_streaming"
                 } else {
@@ -140,6 +163,10 @@ pub fn build(protos: &Protos, filter: &Filter) -> Result<Vec<Service>, String> {
                 output_type: m.output().full_name().to_string(),
                 request: node.to_json(),
                 request_yaml: super::yaml::block(&node),
+                reads: access.reads,
+                access: access.reason,
+                placeholders,
+                set_name: m.name().to_string(),
                 rust: RustMethod {
                     func: rust_snake(m.name()),
                     check_fn: sanitize(&check_name.replace('-', "_")),
@@ -157,6 +184,7 @@ pub fn build(protos: &Protos, filter: &Filter) -> Result<Vec<Service>, String> {
             comment: comment(&s.parent_file(), s.path()),
             health_check,
             methods,
+            skipped: Vec::new(),
             rust: RustService {
                 module: module_path(s.package_name()),
                 client: {
@@ -168,7 +196,51 @@ pub fn build(protos: &Protos, filter: &Filter) -> Result<Vec<Service>, String> {
             },
         });
     }
-    apply_filter(out, filter)
+    let mut short: BTreeMap<String, usize> = BTreeMap::new();
+    for m in out.iter().flat_map(|s| s.methods.iter()) {
+        *short.entry(m.name.clone()).or_default() += 1;
+    }
+    for m in out.iter_mut().flat_map(|s| s.methods.iter_mut()) {
+        if short[&m.name] > 1 {
+            m.set_name = m.path.clone();
+        }
+    }
+    let known: Vec<&str> = out
+        .iter()
+        .flat_map(|s| s.methods.iter().map(|m| m.path.as_str()))
+        .collect();
+    values.check_methods(&known)?;
+    let mut out = apply_filter(out, filter)?;
+    if !filter.include_writes {
+        for s in &mut out {
+            let (reads, writes): (Vec<Method>, Vec<Method>) = std::mem::take(&mut s.methods)
+                .into_iter()
+                .partition(|m| m.reads);
+            s.methods = reads;
+            s.skipped = writes
+                .into_iter()
+                .map(|m| Skipped {
+                    method: m.path,
+                    reason: m.access,
+                })
+                .collect();
+        }
+    }
+    Ok(out)
+}
+
+/// The methods of `services` that are generated although they may change data.
+pub fn writes(services: &[Service]) -> Vec<&Method> {
+    services
+        .iter()
+        .flat_map(|s| s.methods.iter())
+        .filter(|m| !m.reads)
+        .collect()
+}
+
+/// Every method skipped as a possible write, in order.
+pub fn skipped(services: &[Service]) -> Vec<Skipped> {
+    services.iter().flat_map(|s| s.skipped.clone()).collect()
 }
 
 fn apply_filter(services: Vec<Service>, filter: &Filter) -> Result<Vec<Service>, String> {
@@ -213,17 +285,37 @@ fn apply_filter(services: Vec<Service>, filter: &Filter) -> Result<Vec<Service>,
                 ));
             }
         }
+        if !filter.include_writes {
+            let named_writes: Vec<String> = services
+                .iter()
+                .flat_map(|s| s.methods.iter())
+                .filter(|m| !m.reads && filter.methods.iter().any(|w| names_method(w, m)))
+                .map(|m| format!("`{}` ({})", m.path, m.access))
+                .collect();
+            if !named_writes.is_empty() {
+                return Err(format!(
+                    "--method names {} {}; a check calls its method on every run, so pass --include-writes to generate it anyway",
+                    if named_writes.len() == 1 {
+                        "a method that may change data:"
+                    } else {
+                        "methods that may change data:"
+                    },
+                    named_writes.join(", ")
+                ));
+            }
+        }
         for s in &mut services {
-            s.methods.retain(|m| {
-                filter
-                    .methods
-                    .iter()
-                    .any(|w| *w == m.name || m.path.ends_with(&format!(".{w}")) || *w == m.path)
-            });
+            s.methods
+                .retain(|m| filter.methods.iter().any(|w| names_method(w, m)));
         }
         services.retain(|s| !s.methods.is_empty());
     }
     Ok(services)
+}
+
+/// Whether `wanted` (`GetStatus`, `Payments/GetStatus` or the full path) names `m`.
+fn names_method(wanted: &str, m: &Method) -> bool {
+    *wanted == m.name || m.path.ends_with(&format!(".{wanted}")) || *wanted == m.path
 }
 
 fn list(names: &[&str]) -> String {
@@ -278,7 +370,8 @@ pub fn camel(s: &str) -> String {
         .collect()
 }
 
-fn words(s: &str) -> Vec<String> {
+/// The lower-case words of a name: split at `_`, `.` and the like, and before capitals.
+pub(crate) fn words(s: &str) -> Vec<String> {
     let chars: Vec<char> = s.chars().collect();
     let mut words = Vec::new();
     let mut cur = String::new();
@@ -424,7 +517,12 @@ mod tests {
             .collect();
         let roots: Vec<String> = files.keys().cloned().collect();
         let protos = crate::forge::load::from_memory(&roots, &files).expect("compiles");
-        build(&protos, &Filter::default()).expect("builds")
+        build(
+            &protos,
+            &Filter::default(),
+            &crate::forge::values::Values::default(),
+        )
+        .expect("builds")
     }
 
     #[test]

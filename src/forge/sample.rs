@@ -30,9 +30,12 @@ struct Walk {
 /// A sample value with the comments of its fields.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Node {
+    /// A sampled value: a placeholder.
     Scalar(Value),
     List(Vec<Node>),
     Map(Vec<Entry>),
+    /// A value the user gave (`--set`, `--values`), kept as given.
+    Given(Value),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,9 +46,47 @@ pub struct Entry {
 }
 
 impl Node {
+    /// Paths (`amount.units`, `items.0`) of the sampled values, in order.
+    pub fn placeholders(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.collect_placeholders(&mut Vec::new(), &mut out);
+        out
+    }
+
+    fn collect_placeholders(&self, path: &mut Vec<String>, out: &mut Vec<String>) {
+        match self {
+            Node::Scalar(_) => out.push(path.join(".")),
+            Node::Given(_) => {}
+            Node::List(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    item.collect_placeholders(path, out);
+                    path.pop();
+                }
+            }
+            Node::Map(entries) => {
+                for e in entries {
+                    path.push(e.key.clone());
+                    e.value.collect_placeholders(path, out);
+                    path.pop();
+                }
+            }
+        }
+    }
+
+    /// Whether any value under this node was given by the user.
+    pub fn has_given(&self) -> bool {
+        match self {
+            Node::Given(_) => true,
+            Node::Scalar(_) => false,
+            Node::List(items) => items.iter().any(Node::has_given),
+            Node::Map(entries) => entries.iter().any(|e| e.value.has_given()),
+        }
+    }
+
     pub fn to_json(&self) -> Value {
         match self {
-            Node::Scalar(v) => v.clone(),
+            Node::Scalar(v) | Node::Given(v) => v.clone(),
             Node::List(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             Node::Map(entries) => Value::Object(
                 entries

@@ -153,9 +153,13 @@ pub fn block(node: &Node) -> String {
     lines.join("\n")
 }
 
+/// Marks a sampled value in the YAML: a reader must not take it for data.
+pub const PLACEHOLDER: &str = "  # placeholder";
+
 fn write(node: &Node, out: &mut Vec<String>) {
     match node {
-        Node::Scalar(v) => out.push(scalar(v)),
+        Node::Scalar(v) => out.push(format!("{}{PLACEHOLDER}", scalar(v))),
+        Node::Given(v) => out.push(scalar(v)),
         Node::Map(entries) if entries.is_empty() => out.push("{}".into()),
         Node::List(items) if items.is_empty() => out.push("[]".into()),
         Node::Map(entries) => {
@@ -169,7 +173,8 @@ fn write(node: &Node, out: &mut Vec<String>) {
                 }
                 let key = key(&e.key);
                 match &e.value {
-                    Node::Scalar(v) => out.push(format!("{key}: {}", scalar(v))),
+                    Node::Scalar(v) => out.push(format!("{key}: {}{PLACEHOLDER}", scalar(v))),
+                    Node::Given(v) => out.push(format!("{key}: {}", scalar(v))),
                     Node::Map(m) if m.is_empty() => out.push(format!("{key}: {{}}")),
                     Node::List(l) if l.is_empty() => out.push(format!("{key}: []")),
                     inner => {
@@ -251,7 +256,7 @@ mod tests {
         ]);
         assert_eq!(
             block(&node),
-            "# The id.\nid: \"x\"\n\"@type\":\n  - a: 1\n    \"true\": {}"
+            "# The id.\nid: \"x\"  # placeholder\n\"@type\":\n  - a: 1  # placeholder\n    \"true\": {}"
         );
     }
 }

@@ -175,7 +175,13 @@ pub fn read_sources(
     });
     let mut compiler = protox::Compiler::with_file_resolver(guarded);
     compiler.include_imports(true);
-    compiler.open_file(&path).map_err(|e| e.to_string())?;
+    let texts = includes.clone();
+    compiler.open_file(&path).map_err(|e| {
+        crate::forge::load::error(e, &|n: &str| n.to_string(), &|n| {
+            crate::forge::load::read_under(&texts, n)
+        })
+        .to_string()
+    })?;
     let mut files = BTreeMap::new();
     let mut root = None;
     for file in compiler.files() {
@@ -270,7 +276,10 @@ pub fn compile(
     resolver.add(protox::file::GoogleFileResolver::new());
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_imports(true);
-    compiler.open_file(root).map_err(|e| e.to_string())?;
+    compiler.open_file(root).map_err(|e| {
+        crate::forge::load::error(e, &|n: &str| n.to_string(), &|n| files.get(n).cloned())
+            .to_string()
+    })?;
     let pool = Arc::new(compiler.descriptor_pool());
     cache
         .lock()

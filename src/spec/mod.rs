@@ -33,6 +33,7 @@ pub use canonical::{canonical, content_hash};
 pub use channel::*;
 pub use check::*;
 pub use decode::Positions;
+pub(crate) use decode::resolve_plain;
 pub use diag::{Diagnostic, Diagnostics, Pos};
 pub use duration::Duration;
 pub use grpc::{CODE_NAMES, DEFAULT_MAX_MESSAGES, GrpcSpec, HEALTH_SERVICE};

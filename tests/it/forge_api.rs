@@ -24,6 +24,7 @@ fn the_api_generates_the_same_checks_as_the_command_line() {
         "target": "payments.internal:443",
         "interval": "30s",
         "proto_dir": "../protos",
+        "include_writes": true,
     });
     let res = daemon.post("/api/v1/forge/generate", &body);
     let files = res["files"].as_array().unwrap();

@@ -104,8 +104,9 @@ fn interactive_prompts_choose_preview_and_write() {
 #[test]
 fn interactive_with_no_method_chosen_writes_only_health_checks() {
     let dir = corpus();
-    // Both services, untick every method (`a`), defaults, out dir, yes.
-    let screen = drive(&dir, b"\ra\r\r\r\r\rnone\ry", "wrote none/well-known.yaml");
+    // Both services, untick every method (`a` ticks all, as CreatePayment
+    // starts unticked; `a` again unticks all), defaults, out dir, yes.
+    let screen = drive(&dir, b"\raa\r\r\r\r\rnone\ry", "wrote none/well-known.yaml");
     assert!(
         screen.contains("only a health check per service"),
         "{screen}"
@@ -115,4 +116,22 @@ fn interactive_with_no_method_chosen_writes_only_health_checks() {
         assert_eq!(text.matches("kind: Check").count(), 1, "{text}");
         assert!(text.contains("health: true"), "{text}");
     }
+}
+
+#[test]
+fn interactive_methods_that_may_change_data_start_unticked_and_marked() {
+    let dir = corpus();
+    // Every default: services, methods, health, target, TLS, interval, timeout.
+    let screen = drive(
+        &dir,
+        b"\r\r\r\r\r\r\rdefaults\ry",
+        "wrote defaults/well-known.yaml",
+    );
+    assert!(
+        screen.contains("acme.payments.v1.Payments/CreatePayment  [WRITES? it may change data: its name starts with `Create`"),
+        "{screen}"
+    );
+    let text = std::fs::read_to_string(dir.join("defaults/payments.yaml")).unwrap();
+    assert!(!text.contains("method: \"CreatePayment\""), "{text}");
+    assert!(text.contains("method: \"GetStatus\""), "{text}");
 }

@@ -3,8 +3,10 @@
 //! standard health service. Every method checks that the request carries the
 //! fields Forge samples, so a check that is up proves the sample arrived whole.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 use futures_util::Stream;
 use tonic::{Request, Response, Status, Streaming};
@@ -33,10 +35,16 @@ pub mod acme {
             tonic::include_proto!("acme.wkt.v1");
         }
     }
+    pub mod operations {
+        pub mod v1 {
+            tonic::include_proto!("acme.operations.v1");
+        }
+    }
 }
 
 use acme::common::v1::{Currency, Money};
 use acme::inventory::v1 as inv;
+use acme::operations::v1 as ops;
 use acme::payments::v1 as pay;
 use acme::wkt::v1 as wkt;
 
@@ -223,4 +231,132 @@ pub fn start() -> SocketAddr {
         );
         addr
     })
+}
+
+/// How often each method of the operations server was called, by name.
+#[derive(Clone, Default)]
+pub struct Calls(Arc<Mutex<BTreeMap<String, usize>>>);
+
+impl Calls {
+    fn count(&self, method: &str) {
+        *self
+            .0
+            .lock()
+            .unwrap()
+            .entry(method.to_string())
+            .or_default() += 1;
+    }
+
+    pub fn get(&self, method: &str) -> usize {
+        self.0.lock().unwrap().get(method).copied().unwrap_or(0)
+    }
+
+    pub fn all(&self) -> BTreeMap<String, usize> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// The operations server: counts every call; `GetOperation` knows only
+/// `operations/known`, as a real server knows only real names.
+struct Operations(Calls);
+
+fn operation(name: &str) -> ops::Operation {
+    ops::Operation {
+        name: name.to_string(),
+        done: true,
+    }
+}
+
+#[tonic::async_trait]
+impl ops::operations_server::Operations for Operations {
+    async fn list_operations(
+        &self,
+        _: Request<ops::ListOperationsRequest>,
+    ) -> Result<Response<ops::ListOperationsResponse>, Status> {
+        self.0.count("ListOperations");
+        Ok(Response::new(ops::ListOperationsResponse {
+            operations: vec![operation("operations/known")],
+        }))
+    }
+
+    async fn get_operation(
+        &self,
+        req: Request<ops::GetOperationRequest>,
+    ) -> Result<Response<ops::Operation>, Status> {
+        self.0.count("GetOperation");
+        let name = req.into_inner().name;
+        if name != "operations/known" {
+            return Err(Status::not_found(format!("no operation {name}")));
+        }
+        Ok(Response::new(operation(&name)))
+    }
+
+    async fn delete_operation(
+        &self,
+        _: Request<ops::DeleteOperationRequest>,
+    ) -> Result<Response<()>, Status> {
+        self.0.count("DeleteOperation");
+        Ok(Response::new(()))
+    }
+
+    async fn cancel_operation(
+        &self,
+        _: Request<ops::CancelOperationRequest>,
+    ) -> Result<Response<()>, Status> {
+        self.0.count("CancelOperation");
+        Ok(Response::new(()))
+    }
+
+    async fn wait_operation(
+        &self,
+        req: Request<ops::WaitOperationRequest>,
+    ) -> Result<Response<ops::Operation>, Status> {
+        self.0.count("WaitOperation");
+        Ok(Response::new(operation(&req.into_inner().name)))
+    }
+
+    async fn operation_tally(
+        &self,
+        _: Request<ops::TallyRequest>,
+    ) -> Result<Response<ops::TallyResponse>, Status> {
+        self.0.count("OperationTally");
+        Ok(Response::new(ops::TallyResponse {
+            by_state: [("done".to_string(), 1)].into_iter().collect(),
+        }))
+    }
+
+    async fn get_lease(
+        &self,
+        req: Request<ops::GetOperationRequest>,
+    ) -> Result<Response<ops::Operation>, Status> {
+        self.0.count("GetLease");
+        Ok(Response::new(operation(&req.into_inner().name)))
+    }
+}
+
+/// Starts an operations server of its own on 127.0.0.1, SERVING in the
+/// health service; the calls it gets are counted in the returned `Calls`.
+pub fn start_operations() -> (SocketAddr, Calls) {
+    let calls = Calls::default();
+    let server = Operations(calls.clone());
+    let addr = servers::runtime().block_on(async {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        reporter
+            .set_service_status(
+                "acme.operations.v1.Operations",
+                tonic_health::ServingStatus::Serving,
+            )
+            .await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let incoming = tonic::transport::server::TcpIncoming::from(listener);
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(health)
+                .add_service(ops::operations_server::OperationsServer::new(server))
+                .serve_with_incoming(incoming),
+        );
+        addr
+    });
+    (addr, calls)
 }

@@ -25,6 +25,8 @@ mod forge_api;
 mod forge_interactive;
 mod forge_rust;
 mod forge_server;
+mod forge_writes;
+mod fuzz_proto;
 mod fuzz_template;
 mod graphql_probe;
 mod grpc_probe;
