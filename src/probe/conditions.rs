@@ -27,7 +27,25 @@ pub struct Input<'a> {
 
 const COMPARISONS: &[&str] = &["_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_"];
 
+/// Evaluates every condition. Parsing and evaluating recurse as deep as a condition
+/// nests, so both run on a thread with a known stack, after the bounds of
+/// [`expr::check_bounds`]; a stored check that predates the bounds fails its run with
+/// the reason rather than overflowing the worker's stack.
 pub fn evaluate(conditions: &[String], input: &Input<'_>) -> Vec<Failure> {
+    match expr::on_condition_stack(|| evaluate_here(conditions, input)) {
+        Ok(failures) => failures,
+        Err(msg) => conditions
+            .iter()
+            .map(|source| Failure {
+                expectation: format!("condition `{source}`"),
+                expected: "true".into(),
+                actual: msg.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn evaluate_here(conditions: &[String], input: &Input<'_>) -> Vec<Failure> {
     let mut ctx = Context::default();
     if let Some(status) = input.status {
         ctx.add_variable_from_value("status", Value::Int(i64::from(status)));
@@ -78,7 +96,7 @@ pub fn evaluate(conditions: &[String], input: &Input<'_>) -> Vec<Failure> {
             expected: "true".into(),
             actual,
         };
-        let program = match expr::compile(source) {
+        let program = match expr::compile_on_condition_stack(source) {
             Ok(p) => p,
             Err(msg) => {
                 out.push(failure(msg));

@@ -202,13 +202,13 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
         }
     }
     for path in e.json_path.keys() {
-        if let Err(err) = serde_json_path::JsonPath::parse(path) {
+        if let Err(err) = expr::json_path(path) {
             let at = format!("/expect/json_path/{}", escape_segment(path));
             errors.push((pos.key(&at), format!("`expect.json_path`: `{path}` is not a JSONPath: {err}; expected e.g. `$.status`")));
         }
     }
     if let Some(re) = &e.body_regex
-        && let Err(err) = regex::Regex::new(re)
+        && let Err(err) = expr::regex(re)
     {
         errors.push((
             pos.value("/expect/body_regex"),
@@ -219,7 +219,7 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
         ));
     }
     for (k, re) in &e.headers {
-        if let Err(err) = regex::Regex::new(re) {
+        if let Err(err) = expr::regex(re) {
             let at = format!("/expect/headers/{}", escape_segment(k));
             errors.push((
                 pos.value(&at),
