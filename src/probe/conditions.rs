@@ -149,3 +149,67 @@ fn show(v: &Value) -> String {
             .unwrap_or_else(|_| format!("{other:?}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stack smaller than any worker's, so that recursion on the caller's stack
+    /// would show as an overflow here.
+    const SMALL_STACK: usize = 256 * 1024;
+
+    fn on_small_stack(conditions: Vec<String>) -> Vec<Failure> {
+        std::thread::Builder::new()
+            .stack_size(SMALL_STACK)
+            .spawn(move || {
+                let headers = BTreeMap::new();
+                let json = serde_json::json!({"b": 1, "items": [1, 2]});
+                let input = Input {
+                    status: Some(200),
+                    graphql: false,
+                    grpc: None,
+                    headers: &headers,
+                    json: Some(&json),
+                    text: "",
+                    latency: Duration::from_millis(5),
+                    cert_not_after: None,
+                };
+                evaluate(&conditions, &input)
+            })
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn stored_deep_conditions_fail_their_run_instead_of_overflowing() {
+        // As a check applied before the bounds existed would hold them.
+        let deep = vec![
+            format!("1{} == 1", " + 1".repeat(3000)),
+            format!("body{} == 1", ".b".repeat(3000)),
+            format!("{}true{}", "(".repeat(500), ")".repeat(500)),
+            format!("size({}1{}) == 1", "[".repeat(500), "]".repeat(500)),
+        ];
+        let failures = on_small_stack(deep.clone());
+        assert_eq!(failures.len(), deep.len());
+        for f in failures {
+            assert!(f.actual.starts_with("the condition "), "{}", f.actual);
+        }
+    }
+
+    #[test]
+    fn conditions_at_the_bounds_evaluate_on_a_small_calling_stack() {
+        let sum = format!("1{} == 126", " + 1".repeat(125));
+        let nested = format!("{}true{}", "(".repeat(12), ")".repeat(12));
+        let lists = format!("size({}1{}) == 1", "[".repeat(11), "]".repeat(11));
+        for c in [&sum, &nested, &lists] {
+            assert!(expr::check_bounds(c).is_ok(), "{c}");
+        }
+        let failures = on_small_stack(vec![sum, nested, lists, "size(body.items) == 2".into()]);
+        assert!(
+            failures.is_empty(),
+            "{:?}",
+            failures.iter().map(|f| &f.actual).collect::<Vec<_>>()
+        );
+    }
+}

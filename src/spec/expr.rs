@@ -267,9 +267,10 @@ pub fn json_path(path: &str) -> Result<serde_json_path::JsonPath, String> {
 /// stack (a debug build overflows 512 KiB at 249 groups).
 pub const MAX_REGEX_NESTING: u32 = 32;
 
-/// The most memory a compiled regular expression may take. A real pattern takes a
-/// few KiB, one Unicode class some tens; `\w{1000}` would take tens of MiB.
-pub const MAX_REGEX_BYTES: usize = 2 * 1024 * 1024;
+/// The most memory a compiled regular expression may take: the regex crate's
+/// default, made explicit. A Unicode `\w{1,64}` takes a few MiB and is a real
+/// pattern; `\w{1000}` would take well over 100 MiB.
+pub const MAX_REGEX_BYTES: usize = 10 * 1024 * 1024;
 
 /// Compiles a regular expression of a check within [`MAX_REGEX_NESTING`] and
 /// [`MAX_REGEX_BYTES`].
@@ -303,5 +304,46 @@ mod tests {
                 .unwrap_err()
                 .starts_with("invalid expression")
         );
+    }
+
+    #[test]
+    fn the_scan_counts_tokens_and_nesting_outside_strings_only() {
+        let long_string = format!("body_text == '{}'", "(".repeat(100));
+        assert!(check_bounds(&long_string).is_ok());
+        let raw = format!(
+            "body_text == r'\\' && {}true{}",
+            "(".repeat(20),
+            ")".repeat(20)
+        );
+        assert!(
+            check_bounds(&raw)
+                .unwrap_err()
+                .contains("more than 12 deep")
+        );
+        // A string CEL's lexer would give up on, and then read on as tokens.
+        for bad in ["'unclosed ((((", "'bad \\q escape' + ((((", "'line\nbreak'"] {
+            assert!(
+                check_bounds(bad)
+                    .unwrap_err()
+                    .starts_with("unterminated string"),
+                "{bad}"
+            );
+        }
+        assert!(check_bounds("\"\"\"a \"quoted\" (((( text\"\"\" == body_text").is_ok());
+        assert!(
+            check_bounds(&format!("true{}", " && true".repeat(200)))
+                .unwrap_err()
+                .contains("tokens")
+        );
+    }
+
+    #[test]
+    fn regexes_and_json_paths_have_explicit_bounds() {
+        assert!(regex(&format!("{}a{}", "(".repeat(33), ")".repeat(33))).is_err());
+        assert!(regex("^\\w{1,64}-[0-9a-f]{8}(\\.\\w+)*$").is_ok());
+        assert!(regex("\\w{1000}").is_err());
+        assert!(json_path("$.items[?(@.state == 'ok')].id").is_ok());
+        let deep = format!("$[?{}@.a{}]", "@[?".repeat(8), "]".repeat(8));
+        assert!(json_path(&deep).unwrap_err().contains("more than 8 deep"));
     }
 }

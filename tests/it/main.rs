@@ -31,6 +31,7 @@ mod http_probe;
 mod https_probe;
 mod notify;
 mod servers;
+mod spec_bounds;
 mod spec_errors;
 mod spec_inputs;
 mod spec_probe_errors;
