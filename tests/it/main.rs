@@ -23,6 +23,7 @@ mod forge_api;
 mod forge_interactive;
 mod forge_rust;
 mod forge_server;
+mod fuzz_spec;
 mod graphql_probe;
 mod grpc_probe;
 mod grpc_server;
