@@ -98,8 +98,10 @@ fn compile_here(source: &str) -> Result<Program, String> {
         )
     })?;
     let names: Vec<&str> = VARIABLES.iter().map(|(n, _)| *n).collect();
+    let mut bound = Vec::new();
+    bound_names(program.expression(), &mut bound);
     for var in program.references().variables() {
-        if !names.contains(&var) {
+        if !names.contains(&var) && !bound.contains(&var) {
             let hint = super::suggest(var, names.iter().copied())
                 .map(|s| format!("did you mean `{s}`? "))
                 .unwrap_or_default();
@@ -110,6 +112,46 @@ fn compile_here(source: &str) -> Result<Program, String> {
         }
     }
     Ok(program)
+}
+
+/// The names that macros such as `exists(i, …)` bind, which the parser's list of
+/// references counts as variables. Recursion is bounded by [`check_bounds`].
+fn bound_names<'a>(e: &'a cel::common::ast::IdedExpr, out: &mut Vec<&'a str>) {
+    use cel::common::ast::{EntryExpr, Expr};
+    let entry = |entry: &'a EntryExpr, out: &mut Vec<&'a str>| match entry {
+        EntryExpr::StructField(f) => bound_names(&f.value, out),
+        EntryExpr::MapEntry(m) => {
+            bound_names(&m.key, out);
+            bound_names(&m.value, out);
+        }
+    };
+    match &e.expr {
+        Expr::Comprehension(c) => {
+            out.push(&c.iter_var);
+            out.extend(c.iter_var2.as_deref());
+            out.push(&c.accu_var);
+            for part in [
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ] {
+                bound_names(part, out);
+            }
+        }
+        Expr::Call(call) => {
+            if let Some(target) = &call.target {
+                bound_names(target, out);
+            }
+            call.args.iter().for_each(|a| bound_names(a, out));
+        }
+        Expr::List(list) => list.elements.iter().for_each(|a| bound_names(a, out)),
+        Expr::Map(map) => map.entries.iter().for_each(|x| entry(&x.expr, out)),
+        Expr::Struct(st) => st.entries.iter().for_each(|x| entry(&x.expr, out)),
+        Expr::Select(sel) => bound_names(&sel.operand, out),
+        _ => {}
+    }
 }
 
 /// Checks a condition's size, token count and nesting without parsing it, by a scan
@@ -296,6 +338,8 @@ mod tests {
     #[test]
     fn accepts_known_variables_and_rejects_others() {
         assert!(compile("status == 200 && size(body.items) > 0").is_ok());
+        assert!(compile("body.items.exists(i, i.id == 1) && body.items.all(x, x.ok)").is_ok());
+        assert!(compile("body.items.map(x, x.id).size() > 0").is_ok());
         let err = compile("stauts == 200").unwrap_err();
         assert!(err.starts_with("unknown variable `stauts`"), "{err}");
         assert!(err.contains("did you mean `status`?"), "{err}");
