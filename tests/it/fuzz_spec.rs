@@ -207,3 +207,18 @@ fn conditions_never_panic_or_overflow_and_errors_say_why() {
         })
         .unwrap();
 }
+
+#[test]
+fn a_request_body_nested_to_the_limit_loads_on_a_small_stack() {
+    // 62 levels inside `http.body`, 64 with the document and `http`: the deepest
+    // document the loader accepts, typed, validated and canonicalised all the same.
+    let body = format!("{}1{}", "[".repeat(62), "]".repeat(62));
+    let yaml = format!(
+        "kind: Check\nname: api\ntype: http\ntarget: https://example.com/\nhttp:\n  method: POST\n  body: {body}\n"
+    );
+    let loaded = on_small_stack(move || {
+        load(&[Source::new("f.yaml", yaml, ".")], &|_| None)
+            .map(|b| serde_json::to_string(&b.resources[0].desired()).map(|s| s.len()))
+    });
+    assert!(matches!(loaded, Ok(Ok(n)) if n > 0), "{loaded:?}");
+}
