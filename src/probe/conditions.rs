@@ -27,7 +27,25 @@ pub struct Input<'a> {
 
 const COMPARISONS: &[&str] = &["_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_"];
 
+/// Evaluates every condition. Parsing and evaluating recurse as deep as a condition
+/// nests, so both run on a thread with a known stack, after the bounds of
+/// [`expr::check_bounds`]; a stored check that predates the bounds fails its run with
+/// the reason rather than overflowing the worker's stack.
 pub fn evaluate(conditions: &[String], input: &Input<'_>) -> Vec<Failure> {
+    match expr::on_condition_stack(|| evaluate_here(conditions, input)) {
+        Ok(failures) => failures,
+        Err(msg) => conditions
+            .iter()
+            .map(|source| Failure {
+                expectation: format!("condition `{source}`"),
+                expected: "true".into(),
+                actual: msg.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn evaluate_here(conditions: &[String], input: &Input<'_>) -> Vec<Failure> {
     let mut ctx = Context::default();
     if let Some(status) = input.status {
         ctx.add_variable_from_value("status", Value::Int(i64::from(status)));
@@ -78,7 +96,7 @@ pub fn evaluate(conditions: &[String], input: &Input<'_>) -> Vec<Failure> {
             expected: "true".into(),
             actual,
         };
-        let program = match expr::compile(source) {
+        let program = match expr::compile_on_condition_stack(source) {
             Ok(p) => p,
             Err(msg) => {
                 out.push(failure(msg));
@@ -129,5 +147,69 @@ fn show(v: &Value) -> String {
             .json()
             .map(|j| j.to_string())
             .unwrap_or_else(|_| format!("{other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stack smaller than any worker's, so that recursion on the caller's stack
+    /// would show as an overflow here.
+    const SMALL_STACK: usize = 256 * 1024;
+
+    fn on_small_stack(conditions: Vec<String>) -> Vec<Failure> {
+        std::thread::Builder::new()
+            .stack_size(SMALL_STACK)
+            .spawn(move || {
+                let headers = BTreeMap::new();
+                let json = serde_json::json!({"b": 1, "items": [1, 2]});
+                let input = Input {
+                    status: Some(200),
+                    graphql: false,
+                    grpc: None,
+                    headers: &headers,
+                    json: Some(&json),
+                    text: "",
+                    latency: Duration::from_millis(5),
+                    cert_not_after: None,
+                };
+                evaluate(&conditions, &input)
+            })
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn stored_deep_conditions_fail_their_run_instead_of_overflowing() {
+        // As a check applied before the bounds existed would hold them.
+        let deep = vec![
+            format!("1{} == 1", " + 1".repeat(3000)),
+            format!("body{} == 1", ".b".repeat(3000)),
+            format!("{}true{}", "(".repeat(500), ")".repeat(500)),
+            format!("size({}1{}) == 1", "[".repeat(500), "]".repeat(500)),
+        ];
+        let failures = on_small_stack(deep.clone());
+        assert_eq!(failures.len(), deep.len());
+        for f in failures {
+            assert!(f.actual.starts_with("the condition "), "{}", f.actual);
+        }
+    }
+
+    #[test]
+    fn conditions_at_the_bounds_evaluate_on_a_small_calling_stack() {
+        let sum = format!("1{} == 126", " + 1".repeat(125));
+        let nested = format!("{}true{}", "(".repeat(12), ")".repeat(12));
+        let lists = format!("size({}1{}) == 1", "[".repeat(11), "]".repeat(11));
+        for c in [&sum, &nested, &lists] {
+            assert!(expr::check_bounds(c).is_ok(), "{c}");
+        }
+        let failures = on_small_stack(vec![sum, nested, lists, "size(body.items) == 2".into()]);
+        assert!(
+            failures.is_empty(),
+            "{:?}",
+            failures.iter().map(|f| &f.actual).collect::<Vec<_>>()
+        );
     }
 }

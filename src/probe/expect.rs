@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::errors::{AttemptError, ErrorKind};
 use super::observed::Observed;
 use super::{BODY_EXCERPT_BYTES, ProbeResult, conditions, graphql, grpc, tcp};
-use crate::spec::{Check, CheckType};
+use crate::spec::{Check, CheckType, expr};
 
 /// Longest actual value quoted in a failure; bodies can be megabytes.
 const MAX_ACTUAL_CHARS: usize = 200;
@@ -218,9 +218,17 @@ fn evaluate(check: &Check, resp: &Observed, latency: Duration) -> Vec<Failure> {
         }
     }
     for (name, pattern) in &e.headers {
-        let re = match regex::Regex::new(pattern) {
+        let re = match expr::regex(pattern) {
             Ok(re) => re,
-            Err(_) => continue, // rejected at load time
+            // Rejected at load time; a stored check from before a bound fails with why.
+            Err(e) => {
+                out.push(fail(
+                    format!("header {name}"),
+                    format!("to match /{pattern}/"),
+                    format!("an unusable pattern: {e}"),
+                ));
+                continue;
+            }
         };
         match resp.headers.get(&name.to_ascii_lowercase()) {
             Some(v) if re.is_match(v) => {}
@@ -237,15 +245,20 @@ fn evaluate(check: &Check, resp: &Observed, latency: Duration) -> Vec<Failure> {
         }
     }
     let text = String::from_utf8_lossy(&resp.body);
-    if let Some(pattern) = &e.body_regex
-        && let Ok(re) = regex::Regex::new(pattern)
-        && !re.is_match(&text)
-    {
-        out.push(fail(
-            "body_regex",
-            format!("body to match /{pattern}/"),
-            format!("`{}`", text.trim()),
-        ));
+    if let Some(pattern) = &e.body_regex {
+        match expr::regex(pattern) {
+            Ok(re) if re.is_match(&text) => {}
+            Ok(_) => out.push(fail(
+                "body_regex",
+                format!("body to match /{pattern}/"),
+                format!("`{}`", text.trim()),
+            )),
+            Err(e) => out.push(fail(
+                "body_regex",
+                format!("body to match /{pattern}/"),
+                format!("an unusable pattern: {e}"),
+            )),
+        }
     }
     let truncated_note = if resp.truncated {
         " (body cut at http.max_body)"
@@ -253,8 +266,16 @@ fn evaluate(check: &Check, resp: &Observed, latency: Duration) -> Vec<Failure> {
         ""
     };
     for (path, expected) in &e.json_path {
-        let Ok(query) = serde_json_path::JsonPath::parse(path) else {
-            continue;
+        let query = match expr::json_path(path) {
+            Ok(q) => q,
+            Err(e) => {
+                out.push(fail(
+                    format!("json_path {path}"),
+                    expected.to_string(),
+                    format!("an unusable path: {e}"),
+                ));
+                continue;
+            }
         };
         let Some(doc) = &json else {
             out.push(fail(

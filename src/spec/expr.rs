@@ -37,8 +37,59 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Compiles a condition and checks that it only uses known variables.
+/// The longest condition, in bytes. Real conditions are a line or two; this also
+/// caps the string literals, which count as one token each.
+pub const MAX_CONDITION_BYTES: usize = 4096;
+
+/// The most tokens a condition may have. The CEL parser and evaluator recurse once
+/// per operator of a chain (`a + b + c`, `a.b.c`, `a[0][1]`), so the token count
+/// bounds how deep they go; 256 tokens are several lines of conditions joined with
+/// `&&`, while one `+` chain of 128 operators needs about 5 MiB of stack in a
+/// debug build (0.2 MiB optimised).
+pub const MAX_CONDITION_TOKENS: usize = 256;
+
+/// The deepest nesting of `(`, `[` and `{` a condition may have. Each level costs
+/// the parser a full pass down the grammar (about 180 KiB of stack in a debug build,
+/// 20 KiB optimised); real conditions nest three or four levels.
+pub const MAX_CONDITION_NESTING: usize = 12;
+
+/// The stack of the thread that parses and evaluates conditions, whatever thread
+/// asked: the worst condition within the bounds above needs under half of it in a
+/// debug build. It is reserved address space; only what is used is touched.
+pub const CONDITION_STACK: usize = 16 * 1024 * 1024;
+
+/// Compiles a condition and checks that it only uses known variables. The bounds
+/// above are checked first, on the text, so that nothing recursive runs on input
+/// that could exhaust the stack; the parse then runs on a thread of its own with
+/// [`CONDITION_STACK`].
 pub fn compile(source: &str) -> Result<Program, String> {
+    check_bounds(source)?;
+    on_condition_stack(|| compile_here(source))?
+}
+
+/// [`compile`] on the calling thread, for code already inside
+/// [`on_condition_stack`].
+pub(crate) fn compile_on_condition_stack(source: &str) -> Result<Program, String> {
+    check_bounds(source)?;
+    compile_here(source)
+}
+
+/// Runs `f` on a thread with [`CONDITION_STACK`], so that parsing or evaluating a
+/// condition within the bounds fits whatever the calling thread's stack is.
+pub fn on_condition_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, String> {
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("condition".into())
+            .stack_size(CONDITION_STACK)
+            .spawn_scoped(scope, f)
+            .map_err(|e| format!("cannot start a thread to evaluate conditions: {e}"))?;
+        worker
+            .join()
+            .map_err(|_| "the expression engine failed on this condition; simplify it".to_string())
+    })
+}
+
+fn compile_here(source: &str) -> Result<Program, String> {
     let program = Program::compile(source).map_err(|e| {
         let text = e.to_string();
         format!(
@@ -47,8 +98,10 @@ pub fn compile(source: &str) -> Result<Program, String> {
         )
     })?;
     let names: Vec<&str> = VARIABLES.iter().map(|(n, _)| *n).collect();
+    let mut bound = Vec::new();
+    bound_names(program.expression(), &mut bound);
     for var in program.references().variables() {
-        if !names.contains(&var) {
+        if !names.contains(&var) && !bound.contains(&var) {
             let hint = super::suggest(var, names.iter().copied())
                 .map(|s| format!("did you mean `{s}`? "))
                 .unwrap_or_default();
@@ -59,6 +112,215 @@ pub fn compile(source: &str) -> Result<Program, String> {
         }
     }
     Ok(program)
+}
+
+/// The names that macros such as `exists(i, …)` bind, which the parser's list of
+/// references counts as variables. Recursion is bounded by [`check_bounds`].
+fn bound_names<'a>(e: &'a cel::common::ast::IdedExpr, out: &mut Vec<&'a str>) {
+    use cel::common::ast::{EntryExpr, Expr};
+    let entry = |entry: &'a EntryExpr, out: &mut Vec<&'a str>| match entry {
+        EntryExpr::StructField(f) => bound_names(&f.value, out),
+        EntryExpr::MapEntry(m) => {
+            bound_names(&m.key, out);
+            bound_names(&m.value, out);
+        }
+    };
+    match &e.expr {
+        Expr::Comprehension(c) => {
+            out.push(&c.iter_var);
+            out.extend(c.iter_var2.as_deref());
+            out.push(&c.accu_var);
+            for part in [
+                &c.iter_range,
+                &c.accu_init,
+                &c.loop_cond,
+                &c.loop_step,
+                &c.result,
+            ] {
+                bound_names(part, out);
+            }
+        }
+        Expr::Call(call) => {
+            if let Some(target) = &call.target {
+                bound_names(target, out);
+            }
+            call.args.iter().for_each(|a| bound_names(a, out));
+        }
+        Expr::List(list) => list.elements.iter().for_each(|a| bound_names(a, out)),
+        Expr::Map(map) => map.entries.iter().for_each(|x| entry(&x.expr, out)),
+        Expr::Struct(st) => st.entries.iter().for_each(|x| entry(&x.expr, out)),
+        Expr::Select(sel) => bound_names(&sel.operand, out),
+        _ => {}
+    }
+}
+
+/// Checks a condition's size, token count and nesting without parsing it, by a scan
+/// that follows CEL's lexical rules. A string literal the scan cannot close, or an
+/// escape it does not know, is an error here: CEL's lexer would skip over it and go
+/// on reading its contents as tokens that the scan had not counted.
+pub fn check_bounds(source: &str) -> Result<(), String> {
+    if source.len() > MAX_CONDITION_BYTES {
+        return Err(format!(
+            "the condition is {} bytes long, more than the limit of {MAX_CONDITION_BYTES}; split it into several conditions",
+            source.len()
+        ));
+    }
+    let b = source.as_bytes();
+    let (mut i, mut tokens, mut depth) = (0, 0usize, 0usize);
+    // Where the last identifier began, to tell a string prefix (`r`, `b`, `br`) from a name.
+    let mut ident: Option<usize> = None;
+    while i < b.len() {
+        let c = b[i];
+        let prefix = ident.take().map(|start| &b[start..i]);
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        if c == b'/' && b.get(i + 1) == Some(&b'/') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        tokens += 1;
+        if tokens > MAX_CONDITION_TOKENS {
+            return Err(format!(
+                "the condition has more than {MAX_CONDITION_TOKENS} tokens (at byte {i}); split it into several conditions"
+            ));
+        }
+        match c {
+            b'"' | b'\'' => {
+                let raw = prefix
+                    .is_some_and(|p| matches!(p, b"r" | b"R" | b"br" | b"bR" | b"Br" | b"BR"));
+                i = string_end(b, i, raw).ok_or_else(|| {
+                    format!("unterminated string or invalid escape in the string at byte {i}; close the quote, and escape `\\` as `\\\\`")
+                })?;
+            }
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_CONDITION_NESTING {
+                    return Err(format!(
+                        "the condition nests `(`, `[` and `{{` more than {MAX_CONDITION_NESTING} deep (at byte {i}); simplify it"
+                    ));
+                }
+                i += 1;
+            }
+            b')' | b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            c if c.is_ascii_alphanumeric() || c == b'_' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                ident = Some(start);
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(())
+}
+
+/// The index just past the string literal whose quote is at `start`, by CEL's rules;
+/// `None` when it is not closed or has an escape CEL does not accept.
+fn string_end(b: &[u8], start: usize, raw: bool) -> Option<usize> {
+    let q = b[start];
+    let triple = b.get(start..start + 3) == Some(&[q, q, q][..]);
+    let mut i = start + if triple { 3 } else { 1 };
+    loop {
+        let c = *b.get(i)?;
+        if triple && b.get(i..i + 3) == Some(&[q, q, q][..]) {
+            return Some(i + 3);
+        }
+        if !triple && c == q {
+            return Some(i + 1);
+        }
+        if !triple && (c == b'\n' || c == b'\r') {
+            return None;
+        }
+        if c == b'\\' && !raw {
+            i += escape_len(&b[i..])?;
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// The length of the escape sequence at the start of `b` (which begins with `\`).
+fn escape_len(b: &[u8]) -> Option<usize> {
+    let hex = |n: usize| {
+        b.get(2..2 + n)
+            .filter(|d| d.iter().all(u8::is_ascii_hexdigit))
+            .map(|_| 2 + n)
+    };
+    match *b.get(1)? {
+        b'a' | b'b' | b'f' | b'n' | b'r' | b't' | b'v' | b'"' | b'\'' | b'\\' | b'?' | b'`' => {
+            Some(2)
+        }
+        b'0'..=b'3' => b
+            .get(2..4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)))
+            .map(|_| 4),
+        b'x' | b'X' => hex(2),
+        b'u' => hex(4),
+        b'U' => hex(8),
+        _ => None,
+    }
+}
+
+/// The longest JSONPath in `expect.json_path`, in bytes.
+pub const MAX_JSON_PATH_BYTES: usize = 1024;
+
+/// The deepest nesting of `[` and `(` in a JSONPath. Its parser recurses into every
+/// filter and sub-query (about 120 KiB of stack per level in a debug build) and runs
+/// on the calling thread; real paths nest two or three levels.
+pub const MAX_JSON_PATH_NESTING: usize = 8;
+
+/// Parses a JSONPath after checking its length and nesting. Brackets are counted in
+/// quoted names too: one that holds more than a few is not worth telling apart.
+pub fn json_path(path: &str) -> Result<serde_json_path::JsonPath, String> {
+    if path.len() > MAX_JSON_PATH_BYTES {
+        return Err(format!(
+            "{} bytes long, more than the limit of {MAX_JSON_PATH_BYTES}",
+            path.len()
+        ));
+    }
+    let mut depth = 0usize;
+    for (i, c) in path.bytes().enumerate() {
+        match c {
+            b'[' | b'(' => {
+                depth += 1;
+                if depth > MAX_JSON_PATH_NESTING {
+                    return Err(format!(
+                        "nests `[` and `(` more than {MAX_JSON_PATH_NESTING} deep (at byte {i})"
+                    ));
+                }
+            }
+            b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    serde_json_path::JsonPath::parse(path).map_err(|e| e.to_string())
+}
+
+/// The deepest nesting of groups and classes in a regular expression; the regex
+/// crate's own limit (250) is more than its compiler's recursion fits in a small
+/// stack (a debug build overflows 512 KiB at 249 groups).
+pub const MAX_REGEX_NESTING: u32 = 32;
+
+/// The most memory a compiled regular expression may take: the regex crate's
+/// default, made explicit. A Unicode `\w{1,64}` takes a few MiB and is a real
+/// pattern; `\w{1000}` would take well over 100 MiB.
+pub const MAX_REGEX_BYTES: usize = 10 * 1024 * 1024;
+
+/// Compiles a regular expression of a check within [`MAX_REGEX_NESTING`] and
+/// [`MAX_REGEX_BYTES`].
+pub fn regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern)
+        .nest_limit(MAX_REGEX_NESTING)
+        .size_limit(MAX_REGEX_BYTES)
+        .build()
 }
 
 pub(crate) fn quoted_list(names: &[&str]) -> String {
@@ -76,6 +338,8 @@ mod tests {
     #[test]
     fn accepts_known_variables_and_rejects_others() {
         assert!(compile("status == 200 && size(body.items) > 0").is_ok());
+        assert!(compile("body.items.exists(i, i.id == 1) && body.items.all(x, x.ok)").is_ok());
+        assert!(compile("body.items.map(x, x.id).size() > 0").is_ok());
         let err = compile("stauts == 200").unwrap_err();
         assert!(err.starts_with("unknown variable `stauts`"), "{err}");
         assert!(err.contains("did you mean `status`?"), "{err}");
@@ -84,5 +348,46 @@ mod tests {
                 .unwrap_err()
                 .starts_with("invalid expression")
         );
+    }
+
+    #[test]
+    fn the_scan_counts_tokens_and_nesting_outside_strings_only() {
+        let long_string = format!("body_text == '{}'", "(".repeat(100));
+        assert!(check_bounds(&long_string).is_ok());
+        let raw = format!(
+            "body_text == r'\\' && {}true{}",
+            "(".repeat(20),
+            ")".repeat(20)
+        );
+        assert!(
+            check_bounds(&raw)
+                .unwrap_err()
+                .contains("more than 12 deep")
+        );
+        // A string CEL's lexer would give up on, and then read on as tokens.
+        for bad in ["'unclosed ((((", "'bad \\q escape' + ((((", "'line\nbreak'"] {
+            assert!(
+                check_bounds(bad)
+                    .unwrap_err()
+                    .starts_with("unterminated string"),
+                "{bad}"
+            );
+        }
+        assert!(check_bounds("\"\"\"a \"quoted\" (((( text\"\"\" == body_text").is_ok());
+        assert!(
+            check_bounds(&format!("true{}", " && true".repeat(200)))
+                .unwrap_err()
+                .contains("tokens")
+        );
+    }
+
+    #[test]
+    fn regexes_and_json_paths_have_explicit_bounds() {
+        assert!(regex(&format!("{}a{}", "(".repeat(33), ")".repeat(33))).is_err());
+        assert!(regex("^\\w{1,64}-[0-9a-f]{8}(\\.\\w+)*$").is_ok());
+        assert!(regex("\\w{1000}").is_err());
+        assert!(json_path("$.items[?(@.state == 'ok')].id").is_ok());
+        let deep = format!("$[?{}@.a{}]", "@[?".repeat(8), "]".repeat(8));
+        assert!(json_path(&deep).unwrap_err().contains("more than 8 deep"));
     }
 }

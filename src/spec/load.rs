@@ -40,10 +40,18 @@ pub fn load(
     let mut diags = Diagnostics::default();
     let mut loaded = Vec::new();
     let mut seen = Vec::new();
+    let mut untyped = Vec::new();
     for source in sources {
-        load_source(source, lookup, &mut loaded, &mut seen, &mut diags);
+        load_source(
+            source,
+            lookup,
+            &mut loaded,
+            &mut seen,
+            &mut untyped,
+            &mut diags,
+        );
     }
-    validate::cross_references(loaded.iter(), &seen, &mut diags);
+    validate::cross_references(loaded.iter(), &seen, &untyped, &mut diags);
     if diags.is_empty() {
         let mut resources = loaded;
         resources.sort_by(|a, b| (a.kind(), a.name()).cmp(&(b.kind(), b.name())));
@@ -59,6 +67,16 @@ pub fn load_env(sources: &[Source]) -> Result<Bundle, Diagnostics> {
     load(sources, &|name| std::env::var(name).ok())
 }
 
+/// A reference by name in a document that could not be typed, checked all the same
+/// so that fixing the type error does not reveal a missing channel in the next run.
+pub(crate) struct UntypedRef {
+    pub file: String,
+    pub pos: Pos,
+    pub pointer: String,
+    pub kind: Kind,
+    pub name: String,
+}
+
 /// A named document, valid or not.
 pub(crate) struct Seen {
     pub kind: Kind,
@@ -72,6 +90,7 @@ fn load_source(
     lookup: &dyn Fn(&str) -> Option<String>,
     out: &mut Vec<Resource>,
     seen: &mut Vec<Seen>,
+    untyped: &mut Vec<UntypedRef>,
     diags: &mut Diagnostics,
 ) {
     let file = source.name.as_str();
@@ -152,6 +171,20 @@ fn load_source(
                 file: file.to_string(),
                 pos: positions.value("/name"),
             });
+        }
+        if spec.is_none() {
+            // Serde gave up on the document as a whole (a missing field); the rules
+            // that need only part of it still run on what was written.
+            validate::untyped(kind, &value, &positions, &mut errors);
+            for (pointer, kind, name) in validate::untyped_references(kind, &value) {
+                untyped.push(UntypedRef {
+                    file: file.to_string(),
+                    pos: positions.value(&pointer),
+                    pointer,
+                    kind,
+                    name,
+                });
+            }
         }
         if let Some(mut spec) = spec {
             // A document with type errors is still checked further, as far as what was

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::decode::{Positions, escape_segment};
 use super::diag::{Diagnostic, Diagnostics, Pos};
-use super::load::Seen;
+use super::load::{Seen, UntypedRef};
 use base64::Engine as _;
 
 use super::{
@@ -216,13 +216,13 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
         }
     }
     for path in e.json_path.keys() {
-        if let Err(err) = serde_json_path::JsonPath::parse(path) {
+        if let Err(err) = expr::json_path(path) {
             let at = format!("/expect/json_path/{}", escape_segment(path));
             errors.push((pos.key(&at), format!("`expect.json_path`: `{path}` is not a JSONPath: {err}; expected e.g. `$.status`")));
         }
     }
     if let Some(re) = &e.body_regex
-        && let Err(err) = regex::Regex::new(re)
+        && let Err(err) = expr::regex(re)
     {
         errors.push((
             pos.value("/expect/body_regex"),
@@ -233,7 +233,7 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
         ));
     }
     for (k, re) in &e.headers {
-        if let Err(err) = regex::Regex::new(re) {
+        if let Err(err) = expr::regex(re) {
             let at = format!("/expect/headers/{}", escape_segment(k));
             errors.push((
                 pos.value(&at),
@@ -745,9 +745,99 @@ fn dependency_cycles(resources: &[&Resource], diags: &mut Diagnostics) {
     }
 }
 
+/// The rules of [`check`] that need only the text of one field, for a document that
+/// could not be typed as a whole: conditions, patterns and paths.
+pub(crate) fn untyped(kind: Kind, value: &serde_json::Value, pos: &Positions, errors: &mut Errors) {
+    if kind != Kind::Check {
+        return;
+    }
+    let expect = |key: &str| value.pointer(&format!("/expect/{key}"));
+    if let Some(re) = expect("body_regex").and_then(|v| v.as_str())
+        && let Err(err) = expr::regex(re)
+    {
+        errors.push((
+            pos.value("/expect/body_regex"),
+            format!(
+                "`expect.body_regex`: invalid regular expression: {}",
+                regex_reason(&err)
+            ),
+        ));
+    }
+    if let Some(headers) = expect("headers").and_then(|v| v.as_object()) {
+        for (k, re) in headers {
+            if let Some(re) = re.as_str()
+                && let Err(err) = expr::regex(re)
+            {
+                errors.push((
+                    pos.value(&format!("/expect/headers/{}", escape_segment(k))),
+                    format!(
+                        "`expect.headers.{k}`: invalid regular expression: {}",
+                        regex_reason(&err)
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(paths) = expect("json_path").and_then(|v| v.as_object()) {
+        for path in paths.keys() {
+            if let Err(err) = expr::json_path(path) {
+                let at = format!("/expect/json_path/{}", escape_segment(path));
+                errors.push((pos.key(&at), format!("`expect.json_path`: `{path}` is not a JSONPath: {err}; expected e.g. `$.status`")));
+            }
+        }
+    }
+    if let Some(conditions) = expect("conditions").and_then(|v| v.as_array()) {
+        for (i, cond) in conditions.iter().enumerate() {
+            if let Some(cond) = cond.as_str()
+                && let Err(msg) = expr::compile(cond)
+            {
+                errors.push((
+                    pos.value(&format!("/expect/conditions/{i}")),
+                    format!("`expect.conditions[{i}]`: {msg}"),
+                ));
+            }
+        }
+    }
+}
+
+/// The names a document that could not be typed refers to, with their pointers.
+pub(crate) fn untyped_references(
+    kind: Kind,
+    value: &serde_json::Value,
+) -> Vec<(String, Kind, String)> {
+    let fields: &[(&str, Kind, bool)] = match kind {
+        Kind::Check => &[
+            ("/alert/channels", Kind::Channel, true),
+            ("/alert/template", Kind::Template, false),
+            ("/depends_on", Kind::Check, true),
+        ],
+        Kind::Channel => &[("/template", Kind::Template, false)],
+        Kind::Maintenance => &[("/checks", Kind::Check, true)],
+        Kind::Template => &[],
+    };
+    let mut out = Vec::new();
+    for (at, target, list) in fields {
+        match (value.pointer(at), list) {
+            (Some(serde_json::Value::Array(items)), true) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(name) = item.as_str() {
+                        out.push((format!("{at}/{i}"), *target, name.to_string()));
+                    }
+                }
+            }
+            (Some(serde_json::Value::String(name)), false) => {
+                out.push((at.to_string(), *target, name.clone()));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 pub(crate) fn cross_references<'a>(
     resources: impl Iterator<Item = &'a Resource>,
     seen: &[Seen],
+    untyped: &[UntypedRef],
     diags: &mut Diagnostics,
 ) {
     let mut first: HashMap<(Kind, &str), &Seen> = HashMap::new();
@@ -816,6 +906,16 @@ pub(crate) fn cross_references<'a>(
                     format!("`{field}`: {}", missing(kind, name)),
                 ));
             }
+        }
+    }
+    for u in untyped {
+        if !exists(u.kind, &u.name) {
+            let field = super::load::dotted(&u.pointer);
+            diags.push(Diagnostic::new(
+                &u.file,
+                u.pos,
+                format!("`{field}`: {}", missing(u.kind, &u.name)),
+            ));
         }
     }
 }

@@ -69,18 +69,80 @@ fn pos_of(span: &Span) -> Pos {
     }
 }
 
+/// The deepest nesting of sequences and mappings a document may have. Check files
+/// nest a handful of levels (a request body a few more); every later pass over the
+/// tree (decoding, typing, cloning, dropping) recurses once per level, so this bound,
+/// checked as each level opens, is what keeps them all within a thread's stack.
+pub const MAX_DEPTH: usize = 64;
+
+/// The most nodes that aliases may add to one document. Anchors that share a few
+/// headers between checks add hundreds; nested anchors that multiply ("billion
+/// laughs") add billions from a few hundred bytes, so expansion is counted before
+/// it is done.
+pub const MAX_ALIAS_NODES: usize = 10_000;
+
+/// The most scalar text that aliases may add to one document: one alias of a large
+/// block scalar is as costly as many aliases of small ones.
+pub const MAX_ALIAS_BYTES: usize = 1024 * 1024;
+
+/// What a finished node weighs, so that an alias to it is costed without walking it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Weight {
+    nodes: usize,
+    bytes: usize,
+    /// Levels of sequences and mappings inside, 0 for a scalar.
+    height: usize,
+}
+
+impl Weight {
+    fn add_child(&mut self, child: Weight) {
+        self.nodes = self.nodes.saturating_add(child.nodes);
+        self.bytes = self.bytes.saturating_add(child.bytes);
+        self.height = self.height.max(child.height + 1);
+    }
+}
+
 enum Frame {
     Seq {
         pos: Pos,
         anchor: usize,
         items: Vec<Node>,
+        weight: Weight,
     },
     Map {
         pos: Pos,
         anchor: usize,
         entries: Vec<(Node, Node)>,
         key: Option<Node>,
+        /// Each scalar key with where it first appeared, for duplicates in linear time.
+        seen: HashMap<String, Pos>,
+        weight: Weight,
     },
+}
+
+impl Frame {
+    fn weight(&mut self) -> &mut Weight {
+        match self {
+            Frame::Seq { weight, .. } | Frame::Map { weight, .. } => weight,
+        }
+    }
+}
+
+fn collection_weight() -> Weight {
+    Weight {
+        nodes: 1,
+        bytes: 0,
+        height: 1,
+    }
+}
+
+fn too_deep(pos: Pos) -> SyntaxError {
+    SyntaxError {
+        pos,
+        message: format!(
+            "nested deeper than {MAX_DEPTH} levels of lists and mappings; flatten the document"
+        ),
+    }
 }
 
 /// Parses every document in `text`. Duplicate keys are reported as errors too;
@@ -89,7 +151,9 @@ pub fn parse(text: &str) -> Result<(Vec<Document>, Vec<SyntaxError>), SyntaxErro
     let mut docs = Vec::new();
     let mut soft_errors = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut anchors: HashMap<usize, (Node, Weight)> = HashMap::new();
+    // What aliases have added to the current document so far.
+    let mut expanded = Weight::default();
     let mut root: Option<Node> = None;
 
     for event in Parser::new_from_str(text) {
@@ -101,11 +165,12 @@ pub fn parse(text: &str) -> Result<(Vec<Document>, Vec<SyntaxError>), SyntaxErro
             message: format!("invalid YAML: {}", e.info()),
         })?;
         let pos = pos_of(&span);
-        let finished: Option<(Node, usize)> = match event {
+        let finished: Option<(Node, usize, Weight)> = match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
             Event::DocumentStart(_) => {
                 root = None;
                 anchors.clear();
+                expanded = Weight::default();
                 None
             }
             Event::DocumentEnd => {
@@ -115,13 +180,29 @@ pub fn parse(text: &str) -> Result<(Vec<Document>, Vec<SyntaxError>), SyntaxErro
                 None
             }
             Event::Alias(id) => match anchors.get(&id) {
-                Some(node) => Some((
-                    Node {
-                        pos,
-                        value: node.value.clone(),
-                    },
-                    0,
-                )),
+                Some((node, weight)) => {
+                    if stack.len() + weight.height > MAX_DEPTH {
+                        return Err(too_deep(pos));
+                    }
+                    expanded.nodes = expanded.nodes.saturating_add(weight.nodes);
+                    expanded.bytes = expanded.bytes.saturating_add(weight.bytes);
+                    if expanded.nodes > MAX_ALIAS_NODES || expanded.bytes > MAX_ALIAS_BYTES {
+                        return Err(SyntaxError {
+                            pos,
+                            message: format!(
+                                "aliases in this document expand to more than {MAX_ALIAS_NODES} nodes or {MAX_ALIAS_BYTES} bytes of text; write the values out or use fewer nested anchors"
+                            ),
+                        });
+                    }
+                    Some((
+                        Node {
+                            pos,
+                            value: node.value.clone(),
+                        },
+                        0,
+                        *weight,
+                    ))
+                }
                 None => {
                     return Err(SyntaxError {
                         pos,
@@ -143,6 +224,11 @@ pub fn parse(text: &str) -> Result<(Vec<Document>, Vec<SyntaxError>), SyntaxErro
                     });
                 }
                 let quoted = forced_str || !matches!(style, ScalarStyle::Plain);
+                let weight = Weight {
+                    nodes: 1,
+                    bytes: value.len(),
+                    height: 0,
+                };
                 Some((
                     Node {
                         pos,
@@ -152,32 +238,48 @@ pub fn parse(text: &str) -> Result<(Vec<Document>, Vec<SyntaxError>), SyntaxErro
                         },
                     },
                     anchor,
+                    weight,
                 ))
             }
             Event::SequenceStart(anchor, _) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(too_deep(pos));
+                }
                 stack.push(Frame::Seq {
                     pos,
                     anchor,
                     items: Vec::new(),
+                    weight: collection_weight(),
                 });
                 None
             }
             Event::MappingStart(anchor, _) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(too_deep(pos));
+                }
                 stack.push(Frame::Map {
                     pos,
                     anchor,
                     entries: Vec::new(),
                     key: None,
+                    seen: HashMap::new(),
+                    weight: collection_weight(),
                 });
                 None
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq { pos, anchor, items }) => Some((
+                Some(Frame::Seq {
+                    pos,
+                    anchor,
+                    items,
+                    weight,
+                }) => Some((
                     Node {
                         pos,
                         value: NodeValue::Seq(items),
                     },
                     anchor,
+                    weight,
                 )),
                 _ => None,
             },
@@ -186,6 +288,7 @@ pub fn parse(text: &str) -> Result<(Vec<Document>, Vec<SyntaxError>), SyntaxErro
                     pos,
                     anchor,
                     entries,
+                    weight,
                     ..
                 }) => Some((
                     Node {
@@ -193,34 +296,40 @@ pub fn parse(text: &str) -> Result<(Vec<Document>, Vec<SyntaxError>), SyntaxErro
                         value: NodeValue::Map(entries),
                     },
                     anchor,
+                    weight,
                 )),
                 _ => None,
             },
         };
-        let Some((node, anchor)) = finished else {
+        let Some((node, anchor, weight)) = finished else {
             continue;
         };
         if anchor != 0 {
-            anchors.insert(anchor, node.clone());
+            anchors.insert(anchor, (node.clone(), weight));
+        }
+        if let Some(parent) = stack.last_mut() {
+            parent.weight().add_child(weight);
         }
         match stack.last_mut() {
             None => root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, .. }) => match key.take() {
+            Some(Frame::Map {
+                entries, key, seen, ..
+            }) => match key.take() {
                 None => *key = Some(node),
                 Some(k) => {
-                    if let NodeValue::Scalar { text, .. } = &k.value
-                        && let Some((first, _)) =
-                            entries.iter().find(|(e, _)| e.as_str() == Some(text))
-                    {
-                        soft_errors.push(SyntaxError {
-                            pos: k.pos,
-                            message: format!(
-                                "duplicate key `{text}` (first at line {})",
-                                first.pos.line
-                            ),
-                        });
-                        continue;
+                    if let NodeValue::Scalar { text, .. } = &k.value {
+                        if let Some(first) = seen.get(text) {
+                            soft_errors.push(SyntaxError {
+                                pos: k.pos,
+                                message: format!(
+                                    "duplicate key `{text}` (first at line {})",
+                                    first.line
+                                ),
+                            });
+                            continue;
+                        }
+                        seen.insert(text.clone(), k.pos);
                     }
                     entries.push((k, node));
                 }

@@ -156,3 +156,41 @@ timezone: Mars/Olympus
         ],
     );
 }
+
+#[test]
+fn errors_of_every_phase_come_out_in_one_run() {
+    // A document serde cannot type (no `type`) still has its patterns, paths,
+    // conditions and references checked; with YAML, typing, expression, reference
+    // and cross-document errors elsewhere, all in the same run.
+    let untyped = "kind: Check\nname: untyped\ntarget: https://example.com/\nexpect:\n  \
+                   body_regex: \"(unclosed\"\n  conditions: [\"stauts == 200\"]\n  \
+                   json_path: {\"$[\": 1}\nalert:\n  channels: [pagr]\ndepends_on: [nowhere]\n";
+    let typed = "kind: Check\nname: typed\ntype: http\ntarget: https://example.com/\n\
+                 tiemout: 5s\nexpect:\n  conditions: [\"size(body) >\"]\nalert:\n  \
+                 channels: [ops]\n  template: nope\n---\nkind: Channel\nname: ops\ntype: slack\n\
+                 slack: {webhook_url: \"https://hooks.example.com/x\"}\ntemplate: missing-template\n\
+                 ---\nkind: Check\nname: typed\ntype: http\ntarget: https://example.com/\n\
+                 target: https://example.org/\n";
+    let run = super::support::Files::new(&[("checks/a.yaml", untyped), ("checks/b.yaml", typed)])
+        .run(&["validate", "-f", "checks"]);
+    assert_eq!(run.code, 1);
+    let expected = [
+        "checks/a.yaml:1:1: missing field `type` in Check",
+        "checks/a.yaml:5:15: `expect.body_regex`: invalid regular expression: unclosed group",
+        "checks/a.yaml:6:16: `expect.conditions[0]`: unknown variable `stauts`",
+        "checks/a.yaml:7:15: `expect.json_path`: `$[` is not a JSONPath",
+        "checks/a.yaml:9:14: `alert.channels[0]`: Channel `pagr` is not defined",
+        "checks/a.yaml:10:14: `depends_on[0]`: Check `nowhere` is not defined",
+        "checks/b.yaml:5:1: unknown field `tiemout` in Check",
+        "checks/b.yaml:7:16: `expect.conditions[0]`: invalid expression `size(body) >`",
+        "checks/b.yaml:10:13: `alert.template`: Template `nope` is not defined",
+        "checks/b.yaml:16:11: `template`: Template `missing-template` is not defined",
+        "checks/b.yaml:19:7: duplicate Check `typed`: also defined at checks/b.yaml:2:7",
+        "checks/b.yaml:22:1: duplicate key `target` (first at line 21)",
+    ];
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), expected.len() + 1, "{}", run.stderr);
+    for (line, want) in lines.iter().zip(expected) {
+        assert!(line.starts_with(want), "expected `{want}…`, got `{line}`");
+    }
+}
