@@ -86,7 +86,7 @@ impl Scanner {
                     *fed = body.len();
                     v
                 }
-                Err(_) => match regex::bytes::Regex::new(pattern) {
+                Err(_) => match crate::spec::expr::bytes_regex(pattern) {
                     Ok(re) => {
                         self.0 = Kind::Rescan { re, scanned: 0 };
                         self.advance(body, paused)

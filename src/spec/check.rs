@@ -396,7 +396,7 @@ impl ResponseMatch {
     /// `/…/` is a regular expression, anything else a substring.
     pub fn parse(text: &str) -> Result<Self, regex::Error> {
         match text.strip_prefix('/').and_then(|t| t.strip_suffix('/')) {
-            Some(pattern) if text.len() >= 2 => regex::bytes::Regex::new(pattern).map(Self::Regex),
+            Some(pattern) if text.len() >= 2 => super::expr::bytes_regex(pattern).map(Self::Regex),
             _ => Ok(Self::Substring(text.to_string())),
         }
     }

@@ -100,6 +100,11 @@ fn compile_here(source: &str) -> Result<Program, String> {
     let names: Vec<&str> = VARIABLES.iter().map(|(n, _)| *n).collect();
     let mut bound = Vec::new();
     bound_names(program.expression(), &mut bound);
+    if nested_comprehension(program.expression(), false) {
+        return Err(format!(
+            "`{source}` runs a macro (`all`, `exists`, `exists_one`, `map`, `filter`) inside another one's body, which costs the product of the two lists' sizes on every run; compute one list at a time, e.g. `a.all(x, …) && b.all(y, …)`"
+        ));
+    }
     for var in program.references().variables() {
         if !names.contains(&var) && !bound.contains(&var) {
             let hint = super::suggest(var, names.iter().copied())
@@ -151,6 +156,45 @@ fn bound_names<'a>(e: &'a cel::common::ast::IdedExpr, out: &mut Vec<&'a str>) {
         Expr::Struct(st) => st.entries.iter().for_each(|x| entry(&x.expr, out)),
         Expr::Select(sel) => bound_names(&sel.operand, out),
         _ => {}
+    }
+}
+
+/// Whether a comprehension (the macros `all`, `exists`, `map`, …) runs inside the
+/// per-element part of another: over a response of n items that costs n² steps (n³
+/// for three), and a body of a few MiB makes that hours of CPU on every run. One
+/// list after another, or one macro over another's result, stays linear. Recursion
+/// is bounded by [`check_bounds`].
+fn nested_comprehension(e: &cel::common::ast::IdedExpr, in_loop: bool) -> bool {
+    use cel::common::ast::{EntryExpr, Expr};
+    let entry = |entry: &EntryExpr| match entry {
+        EntryExpr::StructField(f) => nested_comprehension(&f.value, in_loop),
+        EntryExpr::MapEntry(m) => {
+            nested_comprehension(&m.key, in_loop) || nested_comprehension(&m.value, in_loop)
+        }
+    };
+    match &e.expr {
+        Expr::Comprehension(c) => {
+            in_loop
+                || nested_comprehension(&c.iter_range, false)
+                || nested_comprehension(&c.accu_init, false)
+                || nested_comprehension(&c.loop_cond, true)
+                || nested_comprehension(&c.loop_step, true)
+                || nested_comprehension(&c.result, false)
+        }
+        Expr::Call(call) => {
+            call.target
+                .as_deref()
+                .is_some_and(|t| nested_comprehension(t, in_loop))
+                || call.args.iter().any(|a| nested_comprehension(a, in_loop))
+        }
+        Expr::List(list) => list
+            .elements
+            .iter()
+            .any(|a| nested_comprehension(a, in_loop)),
+        Expr::Map(map) => map.entries.iter().any(|x| entry(&x.expr)),
+        Expr::Struct(st) => st.entries.iter().any(|x| entry(&x.expr)),
+        Expr::Select(sel) => nested_comprehension(&sel.operand, in_loop),
+        _ => false,
     }
 }
 
@@ -323,6 +367,15 @@ pub fn regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
         .build()
 }
 
+/// [`regex`] over bytes, for what need not be UTF-8 (a TCP peer's reply), with the
+/// same bounds.
+pub fn bytes_regex(pattern: &str) -> Result<regex::bytes::Regex, regex::Error> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .nest_limit(MAX_REGEX_NESTING)
+        .size_limit(MAX_REGEX_BYTES)
+        .build()
+}
+
 pub(crate) fn quoted_list(names: &[&str]) -> String {
     names
         .iter()
@@ -348,6 +401,26 @@ mod tests {
                 .unwrap_err()
                 .starts_with("invalid expression")
         );
+    }
+
+    #[test]
+    fn a_macro_inside_another_macros_body_is_refused_and_one_after_another_is_not() {
+        for nested in [
+            "body.items.all(a, body.items.all(b, a == b))",
+            "body.items.exists(a, body.items.map(b, b.id).size() > 0)",
+            "body.items.filter(a, [body.items.exists(b, b == a)][0])",
+            "body.items.map(a, {'k': body.items.all(b, b.ok)})",
+        ] {
+            let err = compile(nested).unwrap_err();
+            assert!(err.contains("inside another one's body"), "{nested}: {err}");
+        }
+        for flat in [
+            "body.items.all(a, a.ok) && body.items.exists(b, b.id == 1)",
+            "body.items.map(a, a.id).filter(b, b > 1).size() > 0",
+            "body.items.map(a, a.id).all(b, b > 0)",
+        ] {
+            assert!(compile(flat).is_ok(), "{flat}: {:?}", compile(flat).err());
+        }
     }
 
     #[test]
