@@ -11,7 +11,7 @@ use super::diag::{Diagnostic, Diagnostics, Pos};
 use super::expr::quoted_list;
 use super::secrets::Redactor;
 use super::source::Source;
-use super::{Kind, Resource, Spec, suggest, validate, yaml};
+use super::{Kind, Resource, Spec, references, suggest, validate, yaml};
 
 /// Serde stops at the first error in a document; removing the offending node and
 /// trying again finds the next. This many rounds are plenty for a real file.
@@ -51,7 +51,7 @@ pub fn load(
             &mut diags,
         );
     }
-    validate::cross_references(loaded.iter(), &seen, &untyped, &mut diags);
+    references::cross_references(loaded.iter(), &seen, &untyped, &mut diags);
     if diags.is_empty() {
         let mut resources = loaded;
         resources.sort_by(|a, b| (a.kind(), a.name()).cmp(&(b.kind(), b.name())));
@@ -176,7 +176,7 @@ fn load_source(
             // Serde gave up on the document as a whole (a missing field); the rules
             // that need only part of it still run on what was written.
             validate::untyped(kind, &value, &positions, &mut errors);
-            for (pointer, kind, name) in validate::untyped_references(kind, &value) {
+            for (pointer, kind, name) in references::untyped_references(kind, &value) {
                 untyped.push(UntypedRef {
                     file: file.to_string(),
                     pos: positions.value(&pointer),

@@ -15,6 +15,7 @@ mod load;
 mod maintenance;
 pub mod plan;
 mod rate;
+mod references;
 pub mod remote;
 mod schedule;
 pub mod schema;
