@@ -174,6 +174,16 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 mod tests {
     use super::*;
 
+    /// The spec stored for the resource `name`, as JSON.
+    fn stored_spec(conn: &Connection, name: &str) -> serde_json::Value {
+        let text: String = conn
+            .query_row("SELECT spec FROM resources WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
     #[test]
     fn checks_keep_only_their_own_types_http_settings() {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -196,14 +206,7 @@ mod tests {
             .unwrap();
         }
         migrate(&mut conn).unwrap();
-        let spec = |name: &str| -> serde_json::Value {
-            let text: String = conn
-                .query_row("SELECT spec FROM resources WHERE name = ?1", [name], |r| {
-                    r.get(0)
-                })
-                .unwrap();
-            serde_json::from_str(&text).unwrap()
-        };
+        let spec = |name: &str| stored_spec(&conn, name);
         let defaults: serde_json::Value = serde_json::from_str(http).unwrap();
         assert_eq!(spec("http")["http"], defaults);
         assert_eq!(spec("tcp").get("http"), None);
@@ -247,14 +250,7 @@ mod tests {
             .unwrap();
         }
         migrate(&mut conn).unwrap();
-        let spec = |name: &str| -> serde_json::Value {
-            let text: String = conn
-                .query_row("SELECT spec FROM resources WHERE name = ?1", [name], |r| {
-                    r.get(0)
-                })
-                .unwrap();
-            serde_json::from_str(&text).unwrap()
-        };
+        let spec = |name: &str| stored_spec(&conn, name);
         assert_eq!(
             spec("a")["tcp"],
             serde_json::json!({"tls": {"insecure": true}, "max_bytes": 9})
