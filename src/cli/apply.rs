@@ -64,9 +64,9 @@ impl Args {
                     saved.url == client.base_url().as_str(),
                     "`{}` was planned against {}, not {}; apply it with --url {}, or make a new plan",
                     path.display(),
-                    saved.url,
-                    client.base_url(),
-                    saved.url
+                    super::client::shown_url_text(&saved.url),
+                    super::client::shown_url(client.base_url()),
+                    super::client::shown_url_text(&saved.url)
                 );
                 (client, saved.request, saved.plan, true)
             }

@@ -159,7 +159,10 @@ impl Args {
                 );
             }
             Cmd::Run { name } => {
-                eprintln!("running `{name}` on {}", client.base_url());
+                eprintln!(
+                    "running `{name}` on {}",
+                    super::client::shown_url(client.base_url())
+                );
                 let result: ProbeResult = client
                     .post(&["checks", name, "run"], &json!({}), WAIT_TIMEOUT)
                     .await?;

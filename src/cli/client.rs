@@ -141,6 +141,35 @@ impl ConnectArgs {
     }
 }
 
+/// A daemon URL as it may be printed: credentials in it (`https://user:pass@host`,
+/// `?token=…`) are replaced, since contexts and flags may carry them and output
+/// and errors end up in CI logs.
+pub fn shown_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    let had_credentials = !url.username().is_empty() || url.password().is_some();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    if url.query().is_some() {
+        shown.set_query(Some(MASKED_PART));
+    }
+    shown.set_fragment(None);
+    let text = shown.to_string();
+    match (had_credentials, text.split_once("://")) {
+        (true, Some((scheme, rest))) => format!("{scheme}://{MASKED_PART}@{rest}"),
+        _ => text,
+    }
+}
+
+/// [`shown_url`] of a URL given as text; text that is not a URL is not shown.
+pub fn shown_url_text(text: &str) -> String {
+    Url::parse(text.trim())
+        .map(|u| shown_url(&u))
+        .unwrap_or_else(|_| crate::spec::secrets::MASK.to_string())
+}
+
+/// What stands for the credentials of a URL when it is printed.
+const MASKED_PART: &str = "***";
+
 /// Parses a base URL such as `https://host:8080` or `https://host/uptime/`.
 pub fn parse_base_url(text: &str) -> anyhow::Result<Url> {
     let url = Url::parse(text.trim()).map_err(|e| {
@@ -429,7 +458,7 @@ impl Client {
     }
 
     fn transport_error(&self, e: &reqwest::Error, timeout: Duration) -> ClientError {
-        let url = self.base.to_string();
+        let url = shown_url(&self.base);
         if e.is_timeout() {
             return ClientError::Timeout {
                 url,

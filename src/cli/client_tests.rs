@@ -241,3 +241,15 @@ fn a_daemon_that_never_answers_times_out_naming_the_url() {
         "{err}"
     );
 }
+
+#[test]
+fn printed_daemon_urls_hide_their_credentials() {
+    let url = url::Url::parse("http://user:CTXPASS@127.0.0.1:18090/base/?token=CTXTOK#x").unwrap();
+    assert_eq!(shown_url(&url), "http://***@127.0.0.1:18090/base/?***");
+    assert_eq!(
+        shown_url_text("https://uptime.example.com/"),
+        "https://uptime.example.com/"
+    );
+    assert_eq!(shown_url_text("http://onlyuser@h:1/"), "http://***@h:1/");
+    assert!(!shown_url_text("not a url with SECRET").contains("SECRET"));
+}

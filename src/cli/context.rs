@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::Subcommand;
 use serde_json::json;
 
-use super::client::parse_base_url;
+use super::client::{parse_base_url, shown_url_text};
 use super::config::{self, Config, ContextEntry};
 use super::output::{show, table};
 use super::{OutputFormat, exit};
@@ -122,7 +122,7 @@ fn list(config: &Config, output: OutputFormat) -> anyhow::Result<()> {
         .map(|(name, e)| {
             json!({
                 "name": name,
-                "url": e.url,
+                "url": shown_url_text(&e.url),
                 "current": is_current(name),
                 "api_key": e.api_key.as_ref().map(|_| crate::spec::secrets::MASK),
                 "api_key_file": e.api_key_file,
@@ -140,7 +140,7 @@ fn list(config: &Config, output: OutputFormat) -> anyhow::Result<()> {
                 vec![
                     if is_current(name) { "*" } else { "" }.to_string(),
                     name.clone(),
-                    e.url.clone(),
+                    shown_url_text(&e.url),
                     key_origin(e),
                 ]
             })

@@ -128,9 +128,10 @@ impl SavedPlan {
 pub fn log_planning(request: &PlanRequest, url: &url::Url) {
     let n = request.resources.len();
     eprintln!(
-        "planning {n} {} of source `{}` against {url}",
+        "planning {n} {} of source `{}` against {}",
         plural(n, "resource", "resources"),
-        request.options.source
+        request.options.source,
+        super::client::shown_url(url)
     );
 }
 
