@@ -246,7 +246,11 @@ fn redirect_target(resp: &reqwest::Response) -> Option<reqwest::Url> {
     if !matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
         return None;
     }
-    let location = resp.headers().get(reqwest::header::LOCATION)?.to_str().ok()?;
+    let location = resp
+        .headers()
+        .get(reqwest::header::LOCATION)?
+        .to_str()
+        .ok()?;
     let next = resp.url().join(location).ok()?;
     matches!(next.scheme(), "http" | "https").then_some(next)
 }

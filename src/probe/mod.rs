@@ -98,7 +98,10 @@ impl ProbeResult {
             actual(&mut f.actual);
         }
         if let Some(e) = &mut self.error {
-            match (first.as_deref().and_then(|f| e.strip_prefix(f)), self.failures.first()) {
+            match (
+                first.as_deref().and_then(|f| e.strip_prefix(f)),
+                self.failures.first(),
+            ) {
                 (Some(rest), Some(f)) => *e = format!("{f}{}", redactor.scrub(rest)),
                 _ => scrub(e),
             }

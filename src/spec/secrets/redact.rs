@@ -407,4 +407,40 @@ mod tests {
         );
         assert!(Redactor::default().is_empty());
     }
+
+    #[test]
+    fn what_a_probe_sends_encoded_or_cut_short_is_hidden_too() {
+        let check = json!({"target": "http://alice:pw%20one@h/p?q=sp ace+plus/sl",
+            "http": {"body": {"k": "quo\"te\\"}}, "tcp": {"send_base64": "ZGVjb2RlZC1zZWNyZXQK"}});
+        let vars: Variables = [
+            (
+                "/http/body/k".to_string(),
+                vec![("J".to_string(), "quo\"te\\".to_string())],
+            ),
+            (
+                "/target".to_string(),
+                vec![("Q".to_string(), "sp ace+plus/sl".to_string())],
+            ),
+            (
+                "/tcp/send_base64".to_string(),
+                vec![("B".to_string(), "ZGVjb2RlZC1zZWNyZXQK".to_string())],
+            ),
+        ]
+        .into();
+        let secrets = secret_pointers(Kind::Check, &check, &vars.keys().cloned().collect());
+        let r = Redactor::for_probe(&check, &secrets, &vars);
+        assert_eq!(r.scrub(r#"{"k":"quo\"te\\"}"#), r#"{"k":"${J}"}"#);
+        assert_eq!(
+            r.scrub("got sp%20ace+plus/sl f=sp+ace%2Bplus%2Fsl"),
+            "got ${Q} f=${Q}"
+        );
+        assert_eq!(r.scrub("ECHO:decoded-secret"), "ECHO:${B}");
+        // base64 of `alice:pw one`, as the client decodes the password to send it.
+        assert_eq!(r.scrub("Basic YWxpY2U6cHcgb25l"), "Basic (sensitive value)");
+        // Cut short: a tail that starts a secret goes, however short; other text stays.
+        assert_eq!(r.scrub_clipped("PPPPdecoded-se…"), "PPPP${B}…");
+        assert_eq!(r.scrub_clipped("aaaaquo"), "aaaa${J}");
+        assert_eq!(r.scrub_clipped("PPPP…"), "PPPP…");
+        assert_eq!(r.scrub_clipped("x decoded-secret"), "x ${B}");
+    }
 }
