@@ -442,5 +442,12 @@ mod tests {
         assert_eq!(r.scrub_clipped("aaaaquo"), "aaaa${J}");
         assert_eq!(r.scrub_clipped("PPPP…"), "PPPP…");
         assert_eq!(r.scrub_clipped("x decoded-secret"), "x ${B}");
+        // The daemon knows which fields held variables, not their names: masked.
+        let daemon = Redactor::for_probe(&check, &secrets, &Variables::new());
+        assert_eq!(
+            daemon.scrub(r#"ECHO:decoded-secret {"k":"quo\"te\\"} GET /p?q=sp%20ace+plus/sl"#),
+            "ECHO:(sensitive value) {\"k\":\"(sensitive value)\"} GET /p?(sensitive value)"
+        );
+        assert_eq!(daemon.scrub_clipped("PPPPdecod"), "PPPP(sensitive value)");
     }
 }
