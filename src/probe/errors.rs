@@ -89,13 +89,18 @@ impl AttemptError {
         }
     }
 
+    /// A chain of redirects longer than the check allows.
+    pub fn too_many_redirects(max_redirects: u32) -> Self {
+        Self::new(
+            ErrorKind::Redirect,
+            format!("too many redirects (limit {max_redirects})"),
+        )
+    }
+
     /// Classifies a client error by walking its cause chain.
     pub fn from_reqwest(err: &reqwest::Error, max_redirects: u32) -> Self {
         if err.is_redirect() {
-            return Self::new(
-                ErrorKind::Redirect,
-                format!("too many redirects (limit {max_redirects})"),
-            );
+            return Self::too_many_redirects(max_redirects);
         }
         let chain = chain_text(err);
         let lower = chain.to_ascii_lowercase();

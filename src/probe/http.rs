@@ -1,5 +1,10 @@
 //! One HTTP(S) attempt: request, a body read up to a cap, the peer certificate.
 //!
+//! Redirects are followed here rather than by the client, so that a hop to another
+//! origin (scheme, host or port) goes without the check's `http.headers`: those
+//! carry its credentials (API keys, tokens under any name), meant for the target
+//! alone. A hop within the origin sends them again.
+//!
 //! Each attempt opens its own connection (no idle pool), as a real probe must:
 //! a reused keep-alive connection would hide a target that no longer accepts new ones.
 
@@ -52,7 +57,7 @@ impl Outgoing {
     }
 }
 
-/// Clients by TLS and redirect settings. Building a client loads trust roots, which
+/// Clients by TLS and connection settings. Building a client loads trust roots, which
 /// costs far more than a request, so each distinct setting is built once.
 #[derive(Default)]
 pub struct Clients {
@@ -63,8 +68,6 @@ pub struct Clients {
 struct ClientKey {
     insecure: bool,
     ca: Option<String>,
-    follow_redirects: bool,
-    max_redirects: u32,
     connect_timeout: Duration,
 }
 
@@ -73,21 +76,15 @@ impl ClientKey {
         Self {
             insecure: spec.tls.insecure,
             ca: spec.tls.ca.clone(),
-            follow_redirects: spec.follow_redirects,
-            max_redirects: spec.max_redirects,
             connect_timeout: spec.connect_timeout.get(),
         }
     }
 
     fn build(&self) -> Result<Client, AttemptError> {
-        let policy = if self.follow_redirects {
-            redirect::Policy::limited(self.max_redirects as usize)
-        } else {
-            redirect::Policy::none()
-        };
         let mut builder = Client::builder()
             .user_agent(USER_AGENT)
-            .redirect(policy)
+            // Followed by `send`, which drops the check's headers across origins.
+            .redirect(redirect::Policy::none())
             .connect_timeout(self.connect_timeout)
             .pool_max_idle_per_host(0)
             .tls_info(true)
@@ -136,22 +133,66 @@ impl Clients {
 }
 
 async fn send(client: &Client, spec: &HttpSpec, out: Outgoing) -> Result<Observed, AttemptError> {
-    let mut req = client.request(out.method, &out.url);
-    let mut has_content_type = false;
-    for (k, v) in &spec.headers {
-        has_content_type |= k.eq_ignore_ascii_case("content-type");
-        req = req.header(k, v);
-    }
-    if out.is_json && !has_content_type {
-        req = req.header(reqwest::header::CONTENT_TYPE, "application/json");
-    }
-    if let Some(body) = out.body {
-        req = req.body(body);
-    }
-    let mut resp = req
-        .send()
-        .await
-        .map_err(|e| AttemptError::from_reqwest(&e, spec.max_redirects))?;
+    let mut method = out.method;
+    let mut url = reqwest::Url::parse(&out.url).ok();
+    let mut body = out.body;
+    let mut own_headers = true;
+    let mut hops = 0u32;
+    let mut resp = loop {
+        let mut req = match &url {
+            Some(u) => client.request(method.clone(), u.clone()),
+            // Let the client say what is wrong with it.
+            None => client.request(method.clone(), out.url.as_str()),
+        };
+        let mut has_content_type = false;
+        if own_headers {
+            for (k, v) in &spec.headers {
+                has_content_type |= k.eq_ignore_ascii_case("content-type");
+                req = req.header(k, v);
+            }
+        }
+        if let Some(body) = &body {
+            if out.is_json && !has_content_type {
+                req = req.header(reqwest::header::CONTENT_TYPE, "application/json");
+            }
+            req = req.body(body.clone());
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| AttemptError::from_reqwest(&e, spec.max_redirects))?;
+        let Some(mut next) = spec
+            .follow_redirects
+            .then(|| redirect_target(&resp))
+            .flatten()
+        else {
+            break resp;
+        };
+        hops += 1;
+        if hops > spec.max_redirects {
+            return Err(AttemptError::too_many_redirects(spec.max_redirects));
+        }
+        let from = resp.url();
+        if origin(from) == origin(&next) {
+            // The credentials of the URL go along within the origin, as before.
+            if next.username().is_empty() && next.password().is_none() {
+                let _ = next.set_username(from.username());
+                let _ = next.set_password(from.password());
+            }
+        } else {
+            own_headers = false;
+        }
+        // As browsers do: 303 turns anything but HEAD into GET, and 301 and 302 turn
+        // POST into GET; 307 and 308 resend the request as it was.
+        let status = resp.status().as_u16();
+        if (status == 303 && method != reqwest::Method::HEAD)
+            || (matches!(status, 301 | 302) && method == reqwest::Method::POST)
+        {
+            method = reqwest::Method::GET;
+            body = None;
+        }
+        url = Some(next);
+    };
 
     let status = resp.status().as_u16();
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
@@ -197,6 +238,26 @@ async fn send(client: &Client, spec: &HttpSpec, out: Outgoing) -> Result<Observe
         cert_not_after,
         ..Observed::default()
     })
+}
+
+/// Where a redirect response points, if it is one with a usable `Location`
+/// (one that is missing or not a URL leaves the response as the answer).
+fn redirect_target(resp: &reqwest::Response) -> Option<reqwest::Url> {
+    if !matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = resp
+        .headers()
+        .get(reqwest::header::LOCATION)?
+        .to_str()
+        .ok()?;
+    let next = resp.url().join(location).ok()?;
+    matches!(next.scheme(), "http" | "https").then_some(next)
+}
+
+/// Scheme, host and port: what a redirect must keep for the check's headers to follow.
+fn origin(u: &reqwest::Url) -> (&str, Option<&str>, Option<u16>) {
+    (u.scheme(), u.host_str(), u.port_or_known_default())
 }
 
 pub fn cert_not_after(der: &[u8]) -> Option<DateTime<Utc>> {

@@ -80,17 +80,39 @@ impl ProbeResult {
             return;
         }
         let scrub = |s: &mut String| *s = redactor.scrub(s);
+        // Text cut to a length may end in the start of a secret, which a search for
+        // whole secrets misses: actual values (cut with `…`) and the body excerpt.
+        let actual = |s: &mut String| {
+            *s = if s.ends_with('…') {
+                redactor.scrub_clipped(s)
+            } else {
+                redactor.scrub(s)
+            }
+        };
         scrub(&mut self.target);
-        if let Some(e) = &mut self.error {
-            scrub(e);
-        }
+        // The error of a failed expectation quotes the first failure, actual and all.
+        let first = self.failures.first().map(|f| f.to_string());
         for f in &mut self.failures {
             scrub(&mut f.expectation);
             scrub(&mut f.expected);
-            scrub(&mut f.actual);
+            actual(&mut f.actual);
+        }
+        if let Some(e) = &mut self.error {
+            match (
+                first.as_deref().and_then(|f| e.strip_prefix(f)),
+                self.failures.first(),
+            ) {
+                (Some(rest), Some(f)) => *e = format!("{f}{}", redactor.scrub(rest)),
+                _ => scrub(e),
+            }
         }
         if let Some(b) = &mut self.body_excerpt {
-            scrub(b);
+            // Lossy decoding may lengthen it, never shorten it below the cut.
+            *b = if b.len() >= BODY_EXCERPT_BYTES {
+                redactor.scrub_clipped(b)
+            } else {
+                redactor.scrub(b)
+            };
         }
     }
 }

@@ -38,6 +38,7 @@ mod https_probe;
 mod notify;
 mod readme;
 mod secrets;
+mod secrets_sent;
 mod servers;
 mod spec_bounds;
 mod spec_errors;

@@ -77,6 +77,7 @@ impl Redactor {
                 r.add_value(check.pointer(p), MASK);
             }
         }
+        r.add_sent_forms(check, &secrets, variables);
         r.sort();
         r
     }
@@ -139,6 +140,82 @@ impl Redactor {
             rest = &rest[c.len_utf8()..];
         }
         out
+    }
+
+    /// `text` cut short at its end (by a length cap, marked or not with `…`) with
+    /// every secret replaced, and also the start of one that the cut left at the
+    /// end: a tail that begins a secret, of any length, prints as the secret would.
+    pub fn scrub_clipped(&self, text: &str) -> String {
+        let kept = text.trim_end_matches(['…', char::REPLACEMENT_CHARACTER]);
+        let mark = &text[kept.len()..];
+        let mut out = self.scrub(kept);
+        // The longest such tail; clipped texts are short (a few hundred bytes), so
+        // trying each start against each secret stays cheap.
+        let mut hidden: Option<(usize, &str)> = None;
+        for n in self.needles.iter().filter(|n| !n.quoted_only) {
+            let tail = out
+                .char_indices()
+                .map(|(i, _)| i)
+                .filter(|&i| out.len() - i < n.secret.len())
+                .find(|&i| n.secret.starts_with(&out[i..]));
+            if let Some(i) = tail
+                && hidden.is_none_or(|(at, _)| i < at)
+            {
+                hidden = Some((i, &n.shown));
+            }
+        }
+        if let Some((i, shown)) = hidden {
+            out.truncate(i);
+            out.push_str(shown);
+        }
+        out.push_str(mark);
+        out
+    }
+
+    /// The forms in which a probe sends its secrets other than as written, each
+    /// printed as the secret is: percent-encoded in a path, a query or a form, escaped
+    /// in JSON (bodies, GraphQL variables), the bytes of `tcp.send_base64` decoded,
+    /// and the `Basic` credential that a client builds from a URL's user and password.
+    fn add_sent_forms(&mut self, check: &Value, secrets: &BTreeSet<String>, variables: &Variables) {
+        let secret_at = |p: &str| secrets.contains(p) || variables.contains_key(p);
+        let shown_at = |p: &str| match variables.get(p).map(Vec::as_slice) {
+            Some([(name, _)]) => format!("${{{name}}}"),
+            _ => MASK.to_string(),
+        };
+        let b64 = base64::engine::general_purpose::STANDARD;
+        const SEND_BASE64: &str = "/tcp/send_base64";
+        if secret_at(SEND_BASE64)
+            && let Some(Value::String(encoded)) = check.pointer(SEND_BASE64)
+            && let Ok(bytes) = base64::Engine::decode(&b64, encoded.trim())
+        {
+            let text = String::from_utf8_lossy(&bytes);
+            let shown = shown_at(SEND_BASE64);
+            self.add(&text, &shown);
+            // A line of it may come back alone, as line-based peers answer.
+            for line in text.lines() {
+                self.add_part(line.trim(), &shown);
+            }
+        }
+        if let Some(Value::String(target)) = check.pointer("/target")
+            && let Ok(u) = url::Url::parse(target)
+            && (u.password().is_some() || (!u.username().is_empty() && secret_at("/target")))
+        {
+            // As the client sends it: user and password decoded, joined by `:`.
+            let pass = u.password().map(percent_decoded).unwrap_or_default();
+            let credential = format!("{}:{pass}", percent_decoded(u.username()));
+            self.add(&base64::Engine::encode(&b64, credential), MASK);
+        }
+        let written: Vec<(String, String)> = self
+            .needles
+            .iter()
+            .filter(|n| !n.quoted_only)
+            .map(|n| (n.secret.clone(), n.shown.clone()))
+            .collect();
+        for (secret, shown) in written {
+            for form in encoded_forms(&secret) {
+                self.add_part(&form, &shown);
+            }
+        }
     }
 
     fn add(&mut self, secret: &str, shown: &str) {
@@ -218,6 +295,24 @@ impl Redactor {
         self.needles
             .sort_by(|a, b| (b.secret.len(), &a.secret).cmp(&(a.secret.len(), &b.secret)));
     }
+}
+
+/// `s` as clients put it in a URL's path and query (what `url` writes), in a form
+/// body (`+` for a space), and in a JSON string (without its quotes).
+fn encoded_forms(s: &str) -> Vec<String> {
+    let mut forms = vec![url::form_urlencoded::byte_serialize(s.as_bytes()).collect()];
+    if let Ok(mut u) = url::Url::parse("http://h/") {
+        u.set_path(&format!("/{s}"));
+        forms.extend(u.path().strip_prefix('/').map(str::to_string));
+        u.set_query(Some(s));
+        forms.extend(u.query().map(str::to_string));
+    }
+    if let Ok(json) = serde_json::to_string(s)
+        && let Some(inner) = json.strip_prefix('"').and_then(|j| j.strip_suffix('"'))
+    {
+        forms.push(inner.to_string());
+    }
+    forms
 }
 
 /// `%XX` escapes decoded, as a URL's password is written by people (`p@ss`) and
@@ -311,5 +406,48 @@ mod tests {
             "section `telegram`: `(sensitive value)` is not \"(sensitive value)\""
         );
         assert!(Redactor::default().is_empty());
+    }
+
+    #[test]
+    fn what_a_probe_sends_encoded_or_cut_short_is_hidden_too() {
+        let check = json!({"target": "http://alice:pw%20one@h/p?q=sp ace+plus/sl",
+            "http": {"body": {"k": "quo\"te\\"}}, "tcp": {"send_base64": "ZGVjb2RlZC1zZWNyZXQK"}});
+        let vars: Variables = [
+            (
+                "/http/body/k".to_string(),
+                vec![("J".to_string(), "quo\"te\\".to_string())],
+            ),
+            (
+                "/target".to_string(),
+                vec![("Q".to_string(), "sp ace+plus/sl".to_string())],
+            ),
+            (
+                "/tcp/send_base64".to_string(),
+                vec![("B".to_string(), "ZGVjb2RlZC1zZWNyZXQK".to_string())],
+            ),
+        ]
+        .into();
+        let secrets = secret_pointers(Kind::Check, &check, &vars.keys().cloned().collect());
+        let r = Redactor::for_probe(&check, &secrets, &vars);
+        assert_eq!(r.scrub(r#"{"k":"quo\"te\\"}"#), r#"{"k":"${J}"}"#);
+        assert_eq!(
+            r.scrub("got sp%20ace+plus/sl f=sp+ace%2Bplus%2Fsl"),
+            "got ${Q} f=${Q}"
+        );
+        assert_eq!(r.scrub("ECHO:decoded-secret"), "ECHO:${B}");
+        // base64 of `alice:pw one`, as the client decodes the password to send it.
+        assert_eq!(r.scrub("Basic YWxpY2U6cHcgb25l"), "Basic (sensitive value)");
+        // Cut short: a tail that starts a secret goes, however short; other text stays.
+        assert_eq!(r.scrub_clipped("PPPPdecoded-se…"), "PPPP${B}…");
+        assert_eq!(r.scrub_clipped("aaaaquo"), "aaaa${J}");
+        assert_eq!(r.scrub_clipped("PPPP…"), "PPPP…");
+        assert_eq!(r.scrub_clipped("x decoded-secret"), "x ${B}");
+        // The daemon knows which fields held variables, not their names: masked.
+        let daemon = Redactor::for_probe(&check, &secrets, &Variables::new());
+        assert_eq!(
+            daemon.scrub(r#"ECHO:decoded-secret {"k":"quo\"te\\"} GET /p?q=sp%20ace+plus/sl"#),
+            "ECHO:(sensitive value) {\"k\":\"(sensitive value)\"} GET /p?(sensitive value)"
+        );
+        assert_eq!(daemon.scrub_clipped("PPPPdecod"), "PPPP(sensitive value)");
     }
 }
