@@ -205,6 +205,7 @@ impl Redactor {
     /// The forms a receiver may quote `s` in besides as written: percent-encoded (in
     /// a URL it echoes), and in base64.
     fn add_echoed_forms(&mut self, s: &str, shown: &str) {
+        self.add_encoded(s.as_bytes(), shown);
         if s.chars().count() < MIN_PART_CHARS {
             return;
         }
@@ -213,7 +214,13 @@ impl Redactor {
             &url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>(),
             shown,
         );
-        self.add_encoded(s.as_bytes(), shown);
+        // As a URL's path and query encode it (a bot token in `/bot{token}/…`).
+        if let Ok(mut u) = url::Url::parse("http://h/") {
+            u.set_path(s);
+            self.add_part(u.path().trim_start_matches('/'), shown);
+            u.set_query(Some(s));
+            self.add_part(u.query().unwrap_or_default(), shown);
+        }
         if let Ok(u) = url::Url::parse(s)
             && u.has_host()
         {
@@ -469,6 +476,7 @@ mod tests {
             "123456:TGTOK SECRET13".into(),
             "123456%3ATGTOK%20SECRET13".into(),
             "123456%3ATGTOK+SECRET13".into(),
+            "123456:TGTOK%20SECRET13".into(),
             "SMTPPWSECRET12".into(),
             b64("\0bob\0SMTPPWSECRET12"),
             b64("SMTPPWSECRET12"),
