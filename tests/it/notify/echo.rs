@@ -275,3 +275,47 @@ fn secrets_a_receiver_echoes_are_masked_everywhere_errors_are_shown() {
     assert!(stored.len() >= CHANNELS.len() * 2, "{stored:?}");
     assert_hidden("the outbox", &stored.join("\n"));
 }
+
+/// A receiver's reason whose secret falls where the message is cut: it is masked
+/// whole first, so neither its beginning nor a tail that begins it is shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_straddling_the_error_cap_is_masked_before_the_cut() {
+    use super::harness::{Db, Reply, quick, receiver};
+    use uptimeping::daemon::notify::retry::ERROR_MESSAGE_CAP;
+
+    const SECRET: &str = "STRADDLESECRET77";
+    // The old cut fell 190 bytes into the body; the message cap falls in or after
+    // the second secret, as masked or as written.
+    for gap in [60, 69, 75, 100] {
+        let reason = format!(
+            "{}{SECRET}{}{SECRET} tail",
+            "x".repeat(190),
+            "y".repeat(gap)
+        );
+        let reply = Reply {
+            status: 500,
+            retry_after: None,
+            body: Box::leak(reason.into_boxed_str()),
+        };
+        let (_rx, url) = receiver(&[reply]).await;
+        let db = Db::new().await;
+        db.webhook(&format!("{url}/hook?sig={SECRET}"), json!({}))
+            .await;
+        let id = db
+            .store
+            .queue_test(db.tenant, "hook".into())
+            .await
+            .expect("queue");
+        let n = db
+            .notifier(quick(4))
+            .deliver_now(id)
+            .await
+            .expect("deliver");
+        let error = n.last_error.expect("an error");
+        assert!(error.chars().count() <= ERROR_MESSAGE_CAP, "{error}");
+        assert!(error.contains("(sensitive value)"), "{error}");
+        for len in 4..=SECRET.len() {
+            assert!(!error.contains(&SECRET[..len]), "{error}");
+        }
+    }
+}
