@@ -8,7 +8,8 @@
 //! Requests go to `{api_url}/bot{token}/{method}` as JSON. Telegram answers
 //! `{"ok": true, "result": …}` or `{"ok": false, "error_code", "description",
 //! "parameters": {"retry_after"}}`; `retry_after` is honoured like `Retry-After`.
-//! The token is part of the URL: no error message ever shows the URL.
+//! The token is part of the URL: errors never show the URL, and a reply that quotes
+//! the token is masked with the channel's other secrets.
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -13,7 +13,8 @@
 //! Headers: `Content-Type` (`application/json` or `application/xml`), `User-Agent:
 //! uptimeping/<version>`, `Idempotency-Key`, `X-Uptimeping-Event`, the channel's own
 //! `headers`, and with a secret `X-Uptimeping-Signature: sha256=<hex HMAC of the body>`.
-//! The URL and the secret never appear in an error: both are secrets.
+//! The URL and the secret are secrets: an error that quotes them (a receiver echoing
+//! the request) shows them masked, by the notifier's channel redactor.
 
 use std::time::Duration;
 
