@@ -1,6 +1,7 @@
 //! The notifier against a real store on a temp file and a real webhook receiver.
 
 mod cli;
+mod echo;
 mod email;
 mod failures;
 mod harness;

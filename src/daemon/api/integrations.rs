@@ -249,6 +249,7 @@ async fn answer(
     timeout: Duration,
 ) {
     if let Err(e) = telegram::answer_callback(client, spec, id, text, timeout).await {
+        let e = e.redacted(&telegram::redactor(spec));
         warn!(error = %e.message, "telegram: cannot answer a button press");
     }
 }
@@ -305,7 +306,10 @@ async fn edit_telegram(
                 warn!(error = %e, "cannot record the edited Telegram message");
             }
         }
-        Err(e) => warn!(error = %e.message, "telegram: cannot edit the message"),
+        Err(e) => {
+            let e = e.redacted(&telegram::redactor(spec));
+            warn!(error = %e.message, "telegram: cannot edit the message");
+        }
     }
 }
 
@@ -438,6 +442,7 @@ async fn slack_interaction(
         // replaced on the side.
         tokio::spawn(async move {
             if let Err(e) = slack::send(&client, &url, &reply, timeout).await {
+                let e = e.redacted(&slack::reply_redactor(&url));
                 warn!(error = %e.message, "slack: cannot replace the message");
             }
         });

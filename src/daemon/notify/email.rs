@@ -117,10 +117,11 @@ pub async fn send(
     }
 }
 
-/// An SMTP failure in words that carry no password; permanent answers are not retried.
+/// An SMTP failure in lettre's words, which quote the relay's reply (one that echoes
+/// the `AUTH` line is masked by the notifier); permanent answers are not retried.
 fn smtp_error(e: &lettre::transport::smtp::Error) -> DeliveryError {
     let text = e.to_string();
-    // lettre's words, one line; the password is never part of them.
+    // lettre's words, one line.
     let message = format!(
         "email: {}",
         text.split_whitespace().collect::<Vec<_>>().join(" ")

@@ -27,8 +27,9 @@ use claims::Claims;
 use retry::{Cause, DeliveryError, RetryPolicy, Verdict};
 
 use super::metrics::{Metrics, NotificationLabels};
-use super::store::{self, OutboxRow, Store, now_ms};
+use super::store::{self, OutboxRow, Store, StoredResource, now_ms};
 use crate::model::Notification;
+use crate::spec::secrets::Redactor;
 use crate::spec::template::Provider;
 use crate::spec::{Channel, ChannelType, Kind, Spec, Template, remote};
 
@@ -268,7 +269,7 @@ impl Notifier {
     /// One attempt at `row`, and its outcome recorded.
     async fn attempt(&self, row: OutboxRow, pace: Pace) {
         // A channel that cannot be read fails below, saying why.
-        let channel = self.channel(&row).await;
+        let (channel, redactor) = self.channel(&row).await;
         if let Ok(c) = &channel
             && !self.within_limits(&row, c, pace).await
         {
@@ -278,6 +279,8 @@ impl Notifier {
             Ok(c) => (c.channel_type.as_str(), self.send_through(&row, c).await),
             Err(_) => ("unknown", channel.map(drop)),
         };
+        // The one place delivery errors pass before they are logged, stored or shown.
+        let outcome = outcome.map_err(|e| e.redacted(&redactor));
         let labels = NotificationLabels {
             tenant: row.tenant.to_string(),
             provider: provider.to_string(),
@@ -421,14 +424,23 @@ impl Notifier {
         }
     }
 
-    async fn channel(&self, row: &OutboxRow) -> Result<Channel, DeliveryError> {
-        match self.lookup(row.tenant, Kind::Channel, &row.channel).await? {
-            Spec::Channel(c) => Ok(c),
-            _ => Err(DeliveryError::config(format!(
+    /// The row's channel, with the redactor for its delivery errors (built from the
+    /// stored secrets even when the channel no longer parses).
+    async fn channel(&self, row: &OutboxRow) -> (Result<Channel, DeliveryError>, Redactor) {
+        let stored = match self.stored(row.tenant, Kind::Channel, &row.channel).await {
+            Ok(stored) => stored,
+            Err(e) => return (Err(e), Redactor::default()),
+        };
+        let redactor = Redactor::for_channel(&stored.spec, &stored.secrets);
+        let channel = match parse(Kind::Channel, &row.channel, &stored) {
+            Ok(Spec::Channel(c)) => Ok(c),
+            Ok(_) => Err(DeliveryError::config(format!(
                 "`{}` is not a channel",
                 row.channel
             ))),
-        }
+            Err(e) => Err(e),
+        };
+        (channel, redactor)
     }
 
     /// The template the check names, else the channel's; `None` for the defaults.
@@ -448,18 +460,30 @@ impl Notifier {
     }
 
     async fn lookup(&self, tenant: i64, kind: Kind, name: &str) -> Result<Spec, DeliveryError> {
+        parse(kind, name, &self.stored(tenant, kind, name).await?)
+    }
+
+    async fn stored(
+        &self,
+        tenant: i64,
+        kind: Kind,
+        name: &str,
+    ) -> Result<StoredResource, DeliveryError> {
         let what = kind.as_str().to_ascii_lowercase();
-        let stored = self
-            .store
+        self.store
             .resource(tenant, kind, name.to_string())
             .await
             .map_err(|e| {
                 DeliveryError::new(Cause::Internal, format!("reading {what} `{name}`: {e}"))
             })?
-            .ok_or_else(|| DeliveryError::config(format!("no {what} named `{name}`")))?;
-        remote::parse_stored(kind, &stored.spec)
-            .map_err(|e| DeliveryError::config(format!("{what} `{name}` is not valid: {e}")))
+            .ok_or_else(|| DeliveryError::config(format!("no {what} named `{name}`")))
     }
+}
+
+fn parse(kind: Kind, name: &str, stored: &StoredResource) -> Result<Spec, DeliveryError> {
+    let what = kind.as_str().to_ascii_lowercase();
+    remote::parse_stored(kind, &stored.spec)
+        .map_err(|e| DeliveryError::config(format!("{what} `{name}` is not valid: {e}")))
 }
 
 /// What a delivery does when a rate limit says to wait.

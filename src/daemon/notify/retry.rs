@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use rand::RngExt;
 
+use crate::spec::secrets::Redactor;
+
 /// Attempts per notification, the first included, before it is marked failed. With
 /// the backoff below, the eleven waits between twelve attempts add up to 9–18
 /// minutes: long enough to ride out a receiver's restart or deploy, short enough that
@@ -37,12 +39,21 @@ impl Default for RetryPolicy {
     }
 }
 
-/// What went wrong with one attempt, in a class and in words. The words never hold
-/// the channel's URL, token or secret: they are stored and shown to users.
+/// Characters of a delivery error kept, after its secrets are masked: enough for the
+/// provider's words and a receiver's one-line reason, not a whole error page.
+pub const ERROR_MESSAGE_CAP: usize = 300;
+
+/// What went wrong with one attempt, in a class and in words. The words may quote
+/// what a receiver answered, which may echo the channel's URL, token or password:
+/// they pass through [`DeliveryError::redacted`] before they are stored, logged or
+/// shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryError {
     pub cause: Cause,
     pub message: String,
+    /// The message ends where a bounded read of an answer stopped, perhaps inside
+    /// a secret.
+    pub cut_short: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +81,23 @@ impl DeliveryError {
         Self {
             cause,
             message: message.into(),
+            cut_short: false,
+        }
+    }
+
+    /// An error quoting an answer that was read only up to a cap.
+    pub fn cut_short(mut self, cut: bool) -> Self {
+        self.cut_short = cut;
+        self
+    }
+
+    /// The error with the channel's secrets masked in its words, then cut to
+    /// [`ERROR_MESSAGE_CAP`], so that a secret cannot straddle the cut.
+    pub fn redacted(self, redactor: &Redactor) -> Self {
+        Self {
+            cause: self.cause,
+            message: redactor.scrub_within(&self.message, ERROR_MESSAGE_CAP, self.cut_short),
+            cut_short: false,
         }
     }
 

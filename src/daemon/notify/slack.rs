@@ -26,6 +26,7 @@ use super::retry::DeliveryError;
 use super::telegram::{Action, keyboard};
 use super::webhook::exchange_within;
 use crate::spec::SlackSpec;
+use crate::spec::secrets::Redactor;
 use crate::spec::template::escape;
 
 /// The `block_id` of the buttons, before `:` and the message's token: to find and
@@ -176,6 +177,13 @@ pub async fn send(
     )
     .await
     .map(drop)
+}
+
+/// The redactor for errors of a reply to a button press: the `response_url` Slack
+/// gave carries a token, as the channel's webhook URL does.
+pub fn reply_redactor(response_url: &str) -> Redactor {
+    let channel = json!({"slack": {"webhook_url": response_url}});
+    Redactor::for_channel(&channel, &std::collections::BTreeSet::new())
 }
 
 /// The message after a button press: the original attachment with the buttons

@@ -8,8 +8,10 @@
 //! Requests go to `{api_url}/bot{token}/{method}` as JSON. Telegram answers
 //! `{"ok": true, "result": …}` or `{"ok": false, "error_code", "description",
 //! "parameters": {"retry_after"}}`; `retry_after` is honoured like `Retry-After`.
-//! The token is part of the URL: no error message ever shows the URL.
+//! The token is part of the URL: errors never show the URL, and a reply that quotes
+//! the token is masked with the channel's other secrets.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -17,6 +19,7 @@ use serde_json::{Value, json};
 use super::message::{Format, Renderer};
 use super::retry::{Cause, DeliveryError};
 use super::webhook::transport_error;
+use crate::spec::secrets::Redactor;
 use crate::spec::{TelegramParseMode, TelegramSpec};
 
 /// The largest answer read: Bot API answers are small JSON documents.
@@ -202,6 +205,13 @@ pub async fn answer_callback(
         .map(drop)
 }
 
+/// The redactor for errors of calls made outside deliveries (answering a button
+/// press), which pass no outbox row: the channel's Telegram secrets.
+pub fn redactor(spec: &TelegramSpec) -> Redactor {
+    let channel = json!({"telegram": spec});
+    Redactor::for_channel(&channel, &BTreeSet::new())
+}
+
 /// One Bot API call; the `result` of a successful answer.
 async fn call(
     client: &reqwest::Client,
@@ -262,21 +272,15 @@ async fn exchange(request: reqwest::RequestBuilder, method: &str) -> Result<Valu
         .pointer("/parameters/retry_after")
         .and_then(Value::as_u64)
         .map(Duration::from_secs);
-    let description: String = answer["description"]
-        .as_str()
-        .unwrap_or_default()
-        .chars()
-        .take(super::webhook::ERROR_BODY_CAP)
-        .collect();
+    let full = answer["description"].as_str().unwrap_or_default();
+    let description: String = full.chars().take(super::webhook::ERROR_BODY_READ).collect();
+    let cut = description.len() < full.len();
     let message = if description.is_empty() {
         format!("{label}: HTTP {code}")
     } else {
         format!("{label}: HTTP {code}: {description}")
     };
-    Err(DeliveryError::new(
-        Cause::Status { code, retry_after },
-        message,
-    ))
+    Err(DeliveryError::new(Cause::Status { code, retry_after }, message).cut_short(cut))
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@
 //! Headers: `Content-Type` (`application/json` or `application/xml`), `User-Agent:
 //! uptimeping/<version>`, `Idempotency-Key`, `X-Uptimeping-Event`, the channel's own
 //! `headers`, and with a secret `X-Uptimeping-Signature: sha256=<hex HMAC of the body>`.
-//! The URL and the secret never appear in an error: both are secrets.
+//! The URL and the secret are secrets: an error that quotes them (a receiver echoing
+//! the request) shows them masked, by the notifier's channel redactor.
 
 use std::time::Duration;
 
@@ -31,9 +32,10 @@ use crate::spec::{WebhookFormat, WebhookSpec};
 
 /// Who is calling, for the receiver's logs.
 pub const USER_AGENT_VALUE: &str = concat!("uptimeping/", env!("CARGO_PKG_VERSION"));
-/// Bytes of a failed answer's body kept for the error message: enough for a
-/// receiver's one-line reason, not a whole error page.
-pub const ERROR_BODY_CAP: usize = 200;
+/// Bytes of a failed answer's body read for the error message. More than the
+/// message keeps ([`super::retry::ERROR_MESSAGE_CAP`]): the secrets an answer echoes
+/// are masked in the whole excerpt first, then the message is cut.
+pub const ERROR_BODY_READ: usize = 4 * 1024;
 
 /// What a webhook receives.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -257,14 +259,15 @@ async fn exchange(request: reqwest::RequestBuilder, label: &str) -> Result<(), D
         .and_then(|v| v.to_str().ok())
         .and_then(parse_retry_after);
     let mut excerpt = Vec::new();
-    while excerpt.len() < ERROR_BODY_CAP {
+    while excerpt.len() <= ERROR_BODY_READ {
         match response.chunk().await {
             Ok(Some(chunk)) => excerpt.extend_from_slice(&chunk),
             // The status says enough; a body that breaks off adds nothing.
             Ok(None) | Err(_) => break,
         }
     }
-    excerpt.truncate(ERROR_BODY_CAP);
+    let cut = excerpt.len() > ERROR_BODY_READ;
+    excerpt.truncate(ERROR_BODY_READ);
     let reason = String::from_utf8_lossy(&excerpt)
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -275,10 +278,7 @@ async fn exchange(request: reqwest::RequestBuilder, label: &str) -> Result<(), D
     } else {
         format!("{label}: HTTP {code}: {reason}")
     };
-    Err(DeliveryError::new(
-        Cause::Status { code, retry_after },
-        message,
-    ))
+    Err(DeliveryError::new(Cause::Status { code, retry_after }, message).cut_short(cut))
 }
 
 /// A failure with no answer, in the probe's words (which carry no addresses), after

@@ -21,6 +21,11 @@ const PROBE_INPUTS: &[&str] = &["target", "http", "grpc", "graphql", "tcp"];
 /// (a bot token `t` would garble every `t`), and it guards next to nothing.
 pub const MIN_PART_CHARS: usize = 4;
 
+/// URL path segments at least this long are hidden alone even without a digit in
+/// them: a segment that long is a token (Slack's webhook path), not a word such as
+/// `hooks` or `services` that ordinary messages use too.
+pub const MIN_TOKEN_SEGMENT_CHARS: usize = 16;
+
 /// Secret texts to keep out of free text (probe errors, bodies, expectation values,
 /// validation messages), each with what it prints as instead: [`MASK`], or the
 /// variable it came from as `${NAME}`.
@@ -95,6 +100,35 @@ impl Redactor {
         let mut r = Redactor::masking(value, &by_nature(kind, value, &secrets));
         for vars in variables.values() {
             r.add_variables(vars);
+        }
+        r.sort();
+        r
+    }
+
+    /// For a channel's delivery errors: its secrets (see [`secret_pointers`]) masked,
+    /// with the forms a receiver may echo them in: a secret URL's path, path segments
+    /// and query values, each value percent-encoded and in base64 (`Basic`, SMTP
+    /// `AUTH LOGIN`), and the SMTP user name with `AUTH PLAIN`'s `\0user\0password`.
+    pub fn for_channel(channel: &Value, secrets: &BTreeSet<String>) -> Self {
+        let mut r = Redactor::default();
+        let mut values = Vec::new();
+        for p in secret_pointers(Kind::Channel, channel, secrets) {
+            strings(channel.pointer(&p), &mut values);
+        }
+        let text = |p: &str| channel.pointer(p).and_then(Value::as_str).unwrap_or("");
+        let (user, password) = (text("/email/username"), text("/email/password"));
+        if !user.is_empty() {
+            values.push(user.to_string());
+            let plain = format!("\0{user}\0{password}");
+            r.add_encoded(plain.as_bytes(), MASK);
+        }
+        for v in &values {
+            r.add(v, MASK);
+            r.add_parts(v, MASK);
+            r.add_echoed_forms(v, MASK);
+            if let Some(credential) = scheme_credential(v) {
+                r.add_echoed_forms(credential, MASK);
+            }
         }
         r.sort();
         r
@@ -218,6 +252,87 @@ impl Redactor {
         }
     }
 
+    /// `text` scrubbed, then cut to `cap` characters (with `…`) when longer. The
+    /// secrets are replaced before the cut, so none is cut in two; a text that ends
+    /// where a bounded read stopped (`cut_short`), or that is cut here, loses a tail
+    /// that begins a secret, lest the beginning of one leak.
+    pub fn scrub_within(&self, text: &str, cap: usize, cut_short: bool) -> String {
+        let scrubbed = self.scrub(text);
+        if !cut_short && scrubbed.chars().count() <= cap {
+            return scrubbed;
+        }
+        let kept: String = scrubbed.chars().take(cap.saturating_sub(1)).collect();
+        format!("{}…", self.without_secret_prefix_tail(&kept))
+    }
+
+    /// `text` without its longest tail that is the beginning of a secret.
+    fn without_secret_prefix_tail<'t>(&self, text: &'t str) -> &'t str {
+        let longest = self
+            .needles
+            .iter()
+            .filter_map(|n| {
+                text.char_indices()
+                    .map(|(i, _)| i)
+                    .find(|&i| n.secret.starts_with(&text[i..]))
+            })
+            .min();
+        longest.map_or(text, |i| &text[..i])
+    }
+
+    /// The forms a receiver may quote `s` in besides as written: percent-encoded (in
+    /// a URL it echoes), and in base64.
+    fn add_echoed_forms(&mut self, s: &str, shown: &str) {
+        self.add_encoded(s.as_bytes(), shown);
+        if s.chars().count() < MIN_PART_CHARS {
+            return;
+        }
+        self.add_part(&percent_encoded(s), shown);
+        self.add_part(
+            &url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>(),
+            shown,
+        );
+        // As a URL's path and query encode it (a bot token in `/bot{token}/…`).
+        if let Ok(mut u) = url::Url::parse("http://h/") {
+            u.set_path(s);
+            self.add_part(u.path().trim_start_matches('/'), shown);
+            u.set_query(Some(s));
+            self.add_part(u.query().unwrap_or_default(), shown);
+        }
+        if let Ok(u) = url::Url::parse(s)
+            && u.has_host()
+        {
+            let path = u.path();
+            if path.chars().count() >= MIN_PART_CHARS {
+                self.add(path, shown);
+                self.add(&percent_decoded(path), shown);
+                if let Some(q) = u.query() {
+                    self.add(&format!("{path}?{q}"), shown);
+                }
+            }
+            for segment in path.split('/') {
+                let token = segment.bytes().any(|b| b.is_ascii_digit())
+                    || segment.chars().count() >= MIN_TOKEN_SEGMENT_CHARS;
+                if token {
+                    self.add_part(segment, shown);
+                    self.add_part(&percent_decoded(segment), shown);
+                }
+            }
+            for pair in u.query().unwrap_or("").split('&') {
+                if let Some((_, v)) = pair.split_once('=') {
+                    self.add_part(v, shown);
+                }
+            }
+        }
+    }
+
+    /// `bytes` in base64, padded and not (a receiver may drop the padding).
+    fn add_encoded(&mut self, bytes: &[u8], shown: &str) {
+        use base64::Engine as _;
+        let padded = base64::engine::general_purpose::STANDARD.encode(bytes);
+        self.add_part(padded.trim_end_matches('='), shown);
+        self.add_part(&padded, shown);
+    }
+
     fn add(&mut self, secret: &str, shown: &str) {
         if !secret.is_empty() && !self.needles.iter().any(|n| n.secret == secret) {
             self.needles.push(Needle {
@@ -282,12 +397,8 @@ impl Redactor {
                 self.add_part(q, shown);
             }
         }
-        // `Bearer <token>`, `Basic <base64>`: the credential may be quoted alone.
-        if let Some((scheme, credential)) = s.split_once(' ')
-            && !scheme.is_empty()
-            && scheme.bytes().all(|b| b.is_ascii_alphabetic())
-        {
-            self.add_part(credential.trim(), shown);
+        if let Some(credential) = scheme_credential(s) {
+            self.add_part(credential, shown);
         }
     }
 
@@ -313,6 +424,36 @@ fn encoded_forms(s: &str) -> Vec<String> {
         forms.push(inner.to_string());
     }
     forms
+}
+
+/// The credential of `Bearer <token>`, `Basic <base64>`: it may be quoted alone.
+fn scheme_credential(s: &str) -> Option<&str> {
+    let (scheme, credential) = s.split_once(' ')?;
+    (!scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphabetic()))
+        .then(|| credential.trim())
+}
+
+/// Every string under `value`, for [`Redactor::for_channel`].
+fn strings(value: Option<&Value>, out: &mut Vec<String>) {
+    match value {
+        Some(Value::String(s)) => out.push(s.clone()),
+        Some(Value::Array(items)) => items.iter().for_each(|v| strings(Some(v), out)),
+        Some(Value::Object(map)) => map.values().for_each(|v| strings(Some(v), out)),
+        _ => {}
+    }
+}
+
+/// Every byte but the unreserved ones (RFC 3986) as `%XX`, as clients encode a
+/// value they put in a URL.
+fn percent_encoded(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            b => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// `%XX` escapes decoded, as a URL's password is written by people (`p@ss`) and
@@ -449,5 +590,65 @@ mod tests {
             "ECHO:(sensitive value) {\"k\":\"(sensitive value)\"} GET /p?(sensitive value)"
         );
         assert_eq!(daemon.scrub_clipped("PPPPdecod"), "PPPP(sensitive value)");
+    }
+
+    #[test]
+    fn a_channel_redactor_hides_the_forms_a_receiver_echoes() {
+        use base64::Engine as _;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let channel = json!({
+            "webhook": {"url": "http://127.0.0.1:9/hook?sig=WH%2BSECRET14", "headers": {"authorization": "Bearer HTTPTOK/SECRET2"}},
+            "slack": {"webhook_url": "https://hooks.example/services/T01/B02/SLACKSECRET16"},
+            "telegram": {"bot_token": "123456:TGTOK SECRET13"},
+            "email": {"username": "bob", "password": "SMTPPWSECRET12"},
+        });
+        let r = Redactor::for_channel(&channel, &BTreeSet::new());
+        let leaks = [
+            "WH+SECRET14".to_string(),
+            "WH%2BSECRET14".into(),
+            "HTTPTOK/SECRET2".into(),
+            "HTTPTOK%2FSECRET2".into(),
+            b64("Bearer HTTPTOK/SECRET2"),
+            "/services/T01/B02/SLACKSECRET16".into(),
+            "SLACKSECRET16".into(),
+            "123456:TGTOK SECRET13".into(),
+            "123456%3ATGTOK%20SECRET13".into(),
+            "123456%3ATGTOK+SECRET13".into(),
+            "123456:TGTOK%20SECRET13".into(),
+            "SMTPPWSECRET12".into(),
+            b64("\0bob\0SMTPPWSECRET12"),
+            b64("SMTPPWSECRET12"),
+            b64("SMTPPWSECRET12").trim_end_matches('=').into(),
+        ];
+        for leak in &leaks {
+            let text = format!("echo: {leak} end");
+            let out = r.scrub(&text);
+            assert_eq!(out, format!("echo: {MASK} end"), "{leak}");
+        }
+        // The user name is quoted only where quoted (it is short), and ordinary
+        // words of the URL path stay.
+        assert_eq!(
+            r.scrub("user `bob`, services, hook"),
+            format!("user `{MASK}`, services, hook")
+        );
+    }
+
+    #[test]
+    fn a_cut_never_leaves_the_beginning_of_a_secret() {
+        let channel = json!({"webhook": {"url": "http://h/x?sig=ABCDEFGHIJKL"}});
+        let r = Redactor::for_channel(&channel, &BTreeSet::new());
+        // Straddling the cap: replaced whole before cutting.
+        let text = format!("{}ABCDEFGHIJKL tail", "x".repeat(15));
+        assert_eq!(
+            r.scrub_within(&text, 20, false),
+            format!("{}{}…", "x".repeat(15), &MASK[..4])
+        );
+        // Cut by a bounded read in the middle of the secret: the tail goes.
+        assert_eq!(r.scrub_within("reason: ABCDEF", 100, true), "reason: …");
+        assert_eq!(r.scrub_within("short", 100, false), "short");
+        assert_eq!(
+            r.scrub_within("reason: ABCD done", 100, false),
+            "reason: ABCD done"
+        );
     }
 }
