@@ -118,27 +118,33 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     stop.await;
     tracing::info!("shutting down: no new check runs; finishing those in flight");
+    // One grace period for the whole shutdown: runs still in flight when it ends are
+    // aborted, and the writer gets what is left of it for the results queued.
+    let deadline = tokio::time::Instant::now() + config.shutdown_grace;
     let _ = shutdown_tx.send(true);
     let _ = scheduler_task.await;
     // The scheduler and its runs held the only senders of results: the writer ends
     // after writing what they sent.
-    if tokio::time::timeout(config.shutdown_grace, writer_task)
+    if tokio::time::timeout_at(deadline, writer_task)
         .await
         .is_err()
     {
-        let reason = store
-            .write_problem()
-            .unwrap_or_else(|| "it is too slow".into());
-        tracing::error!(
-            "stopping with check results not written, since the store cannot write: {reason}"
-        );
+        match store.write_problem() {
+            Some(reason) => tracing::error!(
+                "stopping with check results not written, since the store cannot write: {reason}"
+            ),
+            None => tracing::error!(
+                "stopping with check results not written: the {:?} shutdown grace ran out while writing them; give a longer --shutdown-grace",
+                config.shutdown_grace
+            ),
+        }
     }
     for w in watchers {
         let _ = w.await;
     }
     let _ = maintenance_task.await;
     let _ = notifier_task.await;
-    let _ = tokio::time::timeout(config.shutdown_grace, server).await;
+    let _ = tokio::time::timeout_at(deadline, server).await;
     store.flush().await?;
     tracing::info!("stopped");
     drop(data);

@@ -425,3 +425,62 @@ fn a_database_held_locked_by_another_program_makes_the_daemon_unready_until_it_l
         (result_count(&d) == 2).then_some(())
     });
 }
+
+/// A TCP peer that never stops talking: 10 bytes every 10 ms to every connection,
+/// so a check reading it for a response that never comes stays in flight.
+fn dribbling_peer() -> (String, std::sync::mpsc::Receiver<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            let _ = tx.send(());
+            std::thread::spawn(move || {
+                while stream.write_all(b"0123456789").is_ok() {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            });
+        }
+    });
+    (addr, rx)
+}
+
+#[test]
+fn sigterm_with_a_run_in_flight_stops_within_one_grace_period_and_blames_no_store() {
+    let grace = Duration::from_secs(3);
+    let d = Daemon::start(&["--shutdown-grace", "3s"]);
+    let (addr, connected) = dribbling_peer();
+    let yaml = format!(
+        "kind: Check\nname: chatty\ntype: tcp\ntarget: \"{addr}\"\nschedule: 1h\ntimeout: 30s\nexpect: {{response: \"/never said/\"}}\n"
+    );
+    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    // The run answers only once written, so it is asked for from aside.
+    let run_url = format!("{}/api/v1/checks/chatty/run", d.url);
+    let token = d.key.clone();
+    std::thread::spawn(move || {
+        let _ = Daemon::client()
+            .post(run_url)
+            .bearer_auth(token)
+            .json(&json!({}))
+            .send();
+    });
+    connected
+        .recv_timeout(PATIENCE)
+        .expect("the check to connect to the peer");
+    // Let the run settle into reading.
+    std::thread::sleep(Duration::from_millis(200));
+    let began = Instant::now();
+    let (code, logs) = d.terminate();
+    let took = began.elapsed();
+    assert_eq!(code, 0, "{logs}");
+    // Generous, against a loaded machine; before, the daemon took two grace periods.
+    assert!(
+        took < grace + Duration::from_secs(2),
+        "stopping took {took:?} with a {grace:?} grace period:\n{logs}"
+    );
+    assert!(
+        logs.contains("abandoning 1 check run(s) still in flight after the 3s grace period"),
+        "{logs}"
+    );
+    assert!(!logs.contains("store cannot write"), "{logs}");
+}
