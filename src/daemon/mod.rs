@@ -42,7 +42,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     check_watch_dirs(&config.watch)?;
     let listener = bind(&config.listen).await?;
     let data = data_dir::DataDir::open(&config.data_dir)?;
-    let store = match open_store(&data, &config).await {
+    let store = match open_store(&data).await {
         Ok(store) => store,
         Err(e) => {
             data.discard();
@@ -151,10 +151,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn open_store(data: &data_dir::DataDir, config: &Config) -> anyhow::Result<Store> {
+async fn open_store(data: &data_dir::DataDir) -> anyhow::Result<Store> {
     let db = data.db();
     let store = Store::open(&db).with_context(|| format!("opening `{}`", db.display()))?;
-    bootstrap(&store, config).await?;
+    bootstrap(&store, &data.path).await?;
     Ok(store)
 }
 
@@ -205,8 +205,8 @@ async fn bind(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
 
 /// On a fresh database, creates the admin key and writes it to `<data-dir>/admin.key`
 /// (mode 0600); the key exists nowhere else in the clear.
-async fn bootstrap(store: &Store, config: &Config) -> anyhow::Result<()> {
-    let path = config.data_dir.join("admin.key");
+async fn bootstrap(store: &Store, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let path = data_dir.join(data_dir::ADMIN_KEY_FILE);
     let target = path.clone();
     if store
         .bootstrap(move |key| crate::private_file::write(&target, format!("{key}\n").as_bytes()))
