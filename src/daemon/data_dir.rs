@@ -23,95 +23,246 @@ const FILE_MODE: u32 = 0o600;
 /// Bytes of the lock file read for the other daemon's pid: a pid and a newline.
 const PID_READ_LIMIT: u64 = 32;
 
+/// The admin key file, written on a fresh database.
+pub const ADMIN_KEY_FILE: &str = "admin.key";
+/// The files the daemon writes or reads in the directory: each must be a file of
+/// its own, never a link that would make the daemon write (or widen) a file elsewhere.
+const OWN_FILES: [&str; 5] = [
+    DB_FILE,
+    "uptimeping.db-wal",
+    "uptimeping.db-shm",
+    LOCK_FILE,
+    ADMIN_KEY_FILE,
+];
+
 /// A data directory this process holds the lock on, for as long as it lives.
 pub struct DataDir {
+    /// The directory with every symbolic link resolved, so that a link swapped
+    /// after the start cannot move the daemon's files elsewhere.
     pub path: PathBuf,
-    /// Whether this run created the directory, so a failed start can remove it again.
-    pub created: bool,
+    /// The directories this run created (the data directory and any missing
+    /// parents, outermost first), so a failed start can remove them again.
+    created: Vec<PathBuf>,
+    /// A lock on the directory itself: unlike the lock file it cannot be deleted
+    /// or replaced under a running daemon.
+    _dir_lock: File,
     _lock: File,
 }
 
 impl DataDir {
     /// Creates (0700) or tightens `path`, then takes its lock. Fails, naming the
-    /// other daemon's pid, if another daemon holds the lock.
+    /// other daemon's pid, if another daemon holds the lock; fails on a directory
+    /// or file another user owns, and on a link in place of one of its files.
+    /// A failed open removes every directory it created.
     pub fn open(path: &Path) -> anyhow::Result<DataDir> {
         let created = create(path)?;
-        #[cfg(unix)]
-        refuse_shared(path)?;
-        let lock = match lock(path) {
-            Ok(lock) => lock,
+        match take(path) {
+            Ok((real, dir_lock, lock)) => Ok(DataDir {
+                path: real,
+                created,
+                _dir_lock: dir_lock,
+                _lock: lock,
+            }),
             Err(e) => {
-                if created {
-                    let _ = std::fs::remove_dir_all(path);
-                }
-                return Err(e);
+                remove_created(&created);
+                Err(e)
             }
-        };
-        #[cfg(unix)]
-        tighten(path)?;
-        Ok(DataDir {
-            path: path.to_path_buf(),
-            created,
-            _lock: lock,
-        })
+        }
     }
 
     pub fn db(&self) -> PathBuf {
         self.path.join(DB_FILE)
     }
 
-    /// Removes the directory if this run created it: for a start that failed after.
+    /// Removes the directories this run created: for a start that failed after.
     pub fn discard(self) {
-        if self.created {
-            let _ = std::fs::remove_dir_all(&self.path);
+        let DataDir {
+            created,
+            _dir_lock,
+            _lock,
+            ..
+        } = self;
+        drop((_dir_lock, _lock));
+        remove_created(&created);
+    }
+}
+
+/// Removes `created` (outermost first): the innermost, the data directory, with
+/// whatever this run wrote in it; its parents only if empty.
+fn remove_created(created: &[PathBuf]) {
+    let mut dirs = created.iter().rev();
+    if let Some(data) = dirs.next() {
+        let _ = std::fs::remove_dir_all(data);
+    }
+    for dir in dirs {
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+/// Creates the directory (missing parents as usual, itself 0700); returns the
+/// directories it created, outermost first. On failure it removes them again.
+fn create(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let shown = path.display();
+    let mut missing = Vec::new();
+    let mut at = Some(path);
+    while let Some(p) = at.filter(|p| !p.as_os_str().is_empty()) {
+        match std::fs::symlink_metadata(p) {
+            Ok(_) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing.push(p.to_path_buf()),
+            Err(e) => {
+                return Err(e).with_context(|| format!("creating data directory `{shown}`"));
+            }
+        }
+        at = p.parent();
+    }
+    missing.reverse();
+    let mut created = Vec::new();
+    for dir in &missing {
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        if dir == path {
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, DIR_MODE);
+        }
+        match builder.create(dir) {
+            Ok(()) => created.push(dir.clone()),
+            // Another process made it meanwhile; the lock decides who uses it.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+            Err(e) => {
+                remove_created(&created);
+                return Err(e).with_context(|| format!("creating data directory `{shown}`"));
+            }
         }
     }
+    Ok(created)
 }
 
-/// Creates the directory (its parents as usual, itself 0700); returns whether it was new.
-fn create(path: &Path) -> anyhow::Result<bool> {
-    let shown = path.display();
-    if path.is_dir() {
-        return Ok(false);
-    }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating data directory `{shown}`"))?;
-    }
-    let mut builder = std::fs::DirBuilder::new();
+/// The effective uid of this process: the owner every file of the directory must have.
+#[cfg(unix)]
+fn euid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// Options that open a path only if its last part is not a symbolic link.
+fn no_follow(options: &mut std::fs::OpenOptions) -> &mut std::fs::OpenOptions {
     #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, DIR_MODE);
-    match builder.create(path) {
-        Ok(()) => Ok(true),
-        // Another process made it meanwhile; the lock decides who uses it.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => Ok(false),
-        Err(e) => Err(e).with_context(|| format!("creating data directory `{shown}`")),
-    }
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        options,
+        rustix::fs::OFlags::NOFOLLOW.bits() as i32,
+    );
+    options
 }
 
-fn lock(dir: &Path) -> anyhow::Result<File> {
-    let path = dir.join(LOCK_FILE);
+/// Checks and locks the created directory; returns its resolved path and the locks.
+fn take(path: &Path) -> anyhow::Result<(PathBuf, File, File)> {
+    let shown = path.display();
+    let real =
+        std::fs::canonicalize(path).with_context(|| format!("reading data directory `{shown}`"))?;
+    let dir = no_follow(std::fs::OpenOptions::new().read(true))
+        .open(&real)
+        .with_context(|| format!("opening data directory `{shown}`"))?;
+    #[cfg(unix)]
+    {
+        let meta = dir
+            .metadata()
+            .with_context(|| format!("reading data directory `{shown}`"))?;
+        refuse_shared(path, &meta)?;
+        refuse_foreign(&format!("data directory `{shown}`"), &meta)?;
+    }
+    match dir.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Err(in_use(path, &real)),
+        Err(TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("locking data directory `{shown}`"));
+        }
+    }
+    #[cfg(unix)]
+    {
+        // Private before its files are looked at, so no one else can swap them after.
+        if let Some(old) = private_file::restrict(&real, DIR_MODE)
+            .with_context(|| format!("making data directory `{shown}` private (0700)"))?
+        {
+            tracing::warn!(dir = %shown, "data directory was mode {old:04o}; made it 0700, since it holds secrets");
+        }
+        for name in OWN_FILES {
+            let file = real.join(name);
+            match std::fs::symlink_metadata(&file) {
+                Ok(meta) => refuse_not_own(&file, &meta)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("reading `{}`", file.display())),
+            }
+        }
+    }
+    let lock = lock(path, &real)?;
+    #[cfg(unix)]
+    tighten(&real)?;
+    Ok((real, dir, lock))
+}
+
+/// Refuses a link, anything but a regular file, and a file another user owns, in
+/// place of one of the daemon's files.
+#[cfg(unix)]
+fn refuse_not_own(file: &Path, meta: &std::fs::Metadata) -> anyhow::Result<()> {
+    let shown = file.display();
+    if meta.file_type().is_symlink() {
+        anyhow::bail!(
+            "`{shown}` is a symbolic link; the data directory's files must be in it, not linked: replace the link with the file it points to (or remove it)"
+        );
+    }
+    if !meta.is_file() {
+        anyhow::bail!("`{shown}` is not a regular file; move it out of the data directory");
+    }
+    refuse_foreign(&format!("`{shown}`"), meta)
+}
+
+/// Refuses what another user owns: they could open it up again at any time.
+#[cfg(unix)]
+fn refuse_foreign(what: &str, meta: &std::fs::Metadata) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let (owner, me) = (meta.uid(), euid());
+    if owner != me {
+        anyhow::bail!(
+            "{what} belongs to uid {owner}, not to uid {me} that runs the daemon; give the daemon a data directory of its own (or chown it to uid {me})"
+        );
+    }
+    Ok(())
+}
+
+/// The error for a directory another daemon holds, naming its pid when the lock file says it.
+fn in_use(dir: &Path, real: &Path) -> anyhow::Error {
+    let mut text = String::new();
+    if let Ok(file) = no_follow(std::fs::OpenOptions::new().read(true)).open(real.join(LOCK_FILE)) {
+        let _ = file.take(PID_READ_LIMIT).read_to_string(&mut text);
+    }
+    let who = match text.trim().parse::<u32>() {
+        Ok(pid) => format!("another uptimeping daemon (pid {pid})"),
+        Err(_) => "another uptimeping daemon".to_string(),
+    };
+    anyhow::anyhow!(
+        "{who} is using the data directory `{}`; stop it first, or give this one another --data-dir",
+        dir.display()
+    )
+}
+
+fn lock(dir: &Path, real: &Path) -> anyhow::Result<File> {
+    let path = real.join(LOCK_FILE);
     let mut options = std::fs::OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
+    let mut file = no_follow(&mut options)
         .open(&path)
         .with_context(|| format!("opening the lock file `{}`", path.display()))?;
+    #[cfg(unix)]
+    refuse_not_own(
+        &path,
+        &file
+            .metadata()
+            .with_context(|| format!("reading the lock file `{}`", path.display()))?,
+    )?;
     match file.try_lock() {
         Ok(()) => {}
-        Err(TryLockError::WouldBlock) => {
-            let mut text = String::new();
-            let _ = (&file).take(PID_READ_LIMIT).read_to_string(&mut text);
-            let who = match text.trim().parse::<u32>() {
-                Ok(pid) => format!("another uptimeping daemon (pid {pid})"),
-                Err(_) => "another uptimeping daemon".to_string(),
-            };
-            anyhow::bail!(
-                "{who} is using the data directory `{}`; stop it first, or give this one another --data-dir",
-                dir.display()
-            );
-        }
+        // An older daemon, which locks only this file.
+        Err(TryLockError::WouldBlock) => return Err(in_use(dir, real)),
         Err(TryLockError::Error(e)) => {
             return Err(e).with_context(|| format!("locking `{}`", path.display()));
         }
@@ -128,30 +279,22 @@ fn lock(dir: &Path) -> anyhow::Result<File> {
 /// private would break everyone else's use of it. Checked before anything is
 /// written into it.
 #[cfg(unix)]
-fn refuse_shared(dir: &Path) -> anyhow::Result<()> {
+fn refuse_shared(dir: &Path, meta: &std::fs::Metadata) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let shown = dir.display();
-    let mode = std::fs::metadata(dir)
-        .with_context(|| format!("reading data directory `{shown}`"))?
-        .permissions()
-        .mode();
-    if mode & 0o1000 != 0 {
+    if meta.permissions().mode() & 0o1000 != 0 {
         anyhow::bail!(
-            "data directory `{shown}` is a shared directory (sticky bit set); give the daemon a directory of its own inside it"
+            "data directory `{}` is a shared directory (sticky bit set); give the daemon a directory of its own inside it",
+            dir.display()
         );
     }
     Ok(())
 }
 
-/// Narrows the directory to 0700 and every file in it to 0600, saying what it changed.
+/// Narrows every file in the directory to 0600, saying what it changed. Links and
+/// other entries that are not files are left alone: none of them is the daemon's.
 #[cfg(unix)]
 fn tighten(dir: &Path) -> anyhow::Result<()> {
     let shown = dir.display();
-    if let Some(old) = private_file::restrict(dir, DIR_MODE)
-        .with_context(|| format!("making data directory `{shown}` private (0700)"))?
-    {
-        tracing::warn!(dir = %shown, "data directory was mode {old:04o}; made it 0700, since it holds secrets");
-    }
     let entries =
         std::fs::read_dir(dir).with_context(|| format!("reading data directory `{shown}`"))?;
     for entry in entries {

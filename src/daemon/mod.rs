@@ -42,7 +42,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     check_watch_dirs(&config.watch)?;
     let listener = bind(&config.listen).await?;
     let data = data_dir::DataDir::open(&config.data_dir)?;
-    let store = match open_store(&data, &config).await {
+    let store = match open_store(&data).await {
         Ok(store) => store,
         Err(e) => {
             data.discard();
@@ -118,37 +118,43 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     stop.await;
     tracing::info!("shutting down: no new check runs; finishing those in flight");
+    // One grace period for the whole shutdown: runs still in flight when it ends are
+    // aborted, and the writer gets what is left of it for the results queued.
+    let deadline = tokio::time::Instant::now() + config.shutdown_grace;
     let _ = shutdown_tx.send(true);
     let _ = scheduler_task.await;
     // The scheduler and its runs held the only senders of results: the writer ends
     // after writing what they sent.
-    if tokio::time::timeout(config.shutdown_grace, writer_task)
+    if tokio::time::timeout_at(deadline, writer_task)
         .await
         .is_err()
     {
-        let reason = store
-            .write_problem()
-            .unwrap_or_else(|| "it is too slow".into());
-        tracing::error!(
-            "stopping with check results not written, since the store cannot write: {reason}"
-        );
+        match store.write_problem() {
+            Some(reason) => tracing::error!(
+                "stopping with check results not written, since the store cannot write: {reason}"
+            ),
+            None => tracing::error!(
+                "stopping with check results not written: the {:?} shutdown grace ran out while writing them; give a longer --shutdown-grace",
+                config.shutdown_grace
+            ),
+        }
     }
     for w in watchers {
         let _ = w.await;
     }
     let _ = maintenance_task.await;
     let _ = notifier_task.await;
-    let _ = tokio::time::timeout(config.shutdown_grace, server).await;
+    let _ = tokio::time::timeout_at(deadline, server).await;
     store.flush().await?;
     tracing::info!("stopped");
     drop(data);
     Ok(())
 }
 
-async fn open_store(data: &data_dir::DataDir, config: &Config) -> anyhow::Result<Store> {
+async fn open_store(data: &data_dir::DataDir) -> anyhow::Result<Store> {
     let db = data.db();
     let store = Store::open(&db).with_context(|| format!("opening `{}`", db.display()))?;
-    bootstrap(&store, config).await?;
+    bootstrap(&store, &data.path).await?;
     Ok(store)
 }
 
@@ -199,8 +205,8 @@ async fn bind(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
 
 /// On a fresh database, creates the admin key and writes it to `<data-dir>/admin.key`
 /// (mode 0600); the key exists nowhere else in the clear.
-async fn bootstrap(store: &Store, config: &Config) -> anyhow::Result<()> {
-    let path = config.data_dir.join("admin.key");
+async fn bootstrap(store: &Store, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let path = data_dir.join(data_dir::ADMIN_KEY_FILE);
     let target = path.clone();
     if store
         .bootstrap(move |key| crate::private_file::write(&target, format!("{key}\n").as_bytes()))

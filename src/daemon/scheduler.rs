@@ -15,6 +15,7 @@ use std::time::Duration;
 use chrono::Utc;
 use rand::RngExt;
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::metrics::Metrics;
@@ -116,6 +117,10 @@ pub struct Scheduler {
     generation: u64,
     changes: watch::Receiver<u64>,
     stopping: Arc<AtomicBool>,
+    /// Every run started and not yet reaped, so that shutdown can abort those still
+    /// in flight after the grace period: an aborted run drops its result sender, and
+    /// the writer's input closes once the scheduler is gone.
+    runs: JoinSet<()>,
 }
 
 pub fn new(
@@ -140,6 +145,7 @@ pub fn new(
         generation: 0,
         changes,
         stopping: Arc::new(AtomicBool::new(false)),
+        runs: JoinSet::new(),
     };
     (s, Handle { tx })
 }
@@ -164,7 +170,8 @@ fn until_next(schedule: &Schedule) -> Duration {
 }
 
 impl Scheduler {
-    /// Runs until `shutdown` turns true; then waits up to `grace` for runs in flight.
+    /// Runs until `shutdown` turns true; then waits up to `grace` for runs in
+    /// flight, and aborts those still running then.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>, grace: Duration) {
         self.reload().await;
         loop {
@@ -180,16 +187,22 @@ impl Scheduler {
             }
         }
         // Stop scheduling; runs still waiting for a slot give up, and those in flight
-        // get until `grace` to finish and be queued for writing: holding every slot
-        // means none is running.
+        // get the grace period to finish and be queued for writing: holding every
+        // slot means none is running.
         self.stopping.store(true, Ordering::SeqCst);
         let all = u32::try_from(self.concurrency).unwrap_or(u32::MAX);
         if tokio::time::timeout(grace, self.slots.acquire_many(all))
             .await
             .is_err()
         {
-            tracing::warn!("abandoning check runs still in flight after {grace:?}");
+            let left = self.runs.len();
+            tracing::warn!(
+                "abandoning {left} check run(s) still in flight after the {grace:?} grace period"
+            );
         }
+        // Aborted runs drop their result senders; waiting for them to go means the
+        // writer sees its input close as soon as this returns.
+        self.runs.shutdown().await;
     }
 
     async fn command(&mut self, cmd: Command) {
@@ -366,7 +379,7 @@ impl Scheduler {
     /// Starts one run in its own task, which waits for a free slot: the scheduler
     /// itself never waits, so commands and shutdown are always heard.
     fn start(
-        &self,
+        &mut self,
         tenant: i64,
         name: String,
         (check, redactor): (Arc<Check>, Arc<Redactor>),
@@ -377,7 +390,9 @@ impl Scheduler {
         let stopping = Arc::clone(&self.stopping);
         let prober = Arc::clone(&self.prober);
         let results = self.results.clone();
-        tokio::spawn(async move {
+        // Finished runs are reaped here, so the set holds only those in flight.
+        while self.runs.try_join_next().is_some() {}
+        self.runs.spawn(async move {
             let permit = slots.acquire_owned().await;
             if permit.is_ok() && !stopping.load(Ordering::SeqCst) {
                 let mut result = prober.run(&check).await;

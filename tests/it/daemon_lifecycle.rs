@@ -425,3 +425,186 @@ fn a_database_held_locked_by_another_program_makes_the_daemon_unready_until_it_l
         (result_count(&d) == 2).then_some(())
     });
 }
+
+/// A TCP peer that never stops talking: 10 bytes every 10 ms to every connection,
+/// so a check reading it for a response that never comes stays in flight.
+fn dribbling_peer() -> (String, std::sync::mpsc::Receiver<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            let _ = tx.send(());
+            std::thread::spawn(move || {
+                while stream.write_all(b"0123456789").is_ok() {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            });
+        }
+    });
+    (addr, rx)
+}
+
+#[test]
+fn sigterm_with_a_run_in_flight_stops_within_one_grace_period_and_blames_no_store() {
+    let grace = Duration::from_secs(3);
+    let d = Daemon::start(&["--shutdown-grace", "3s"]);
+    let (addr, connected) = dribbling_peer();
+    let yaml = format!(
+        "kind: Check\nname: chatty\ntype: tcp\ntarget: \"{addr}\"\nschedule: 1h\ntimeout: 30s\nexpect: {{response: \"/never said/\"}}\n"
+    );
+    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    // The run answers only once written, so it is asked for from aside.
+    let run_url = format!("{}/api/v1/checks/chatty/run", d.url);
+    let token = d.key.clone();
+    std::thread::spawn(move || {
+        let _ = Daemon::client()
+            .post(run_url)
+            .bearer_auth(token)
+            .json(&json!({}))
+            .send();
+    });
+    connected
+        .recv_timeout(PATIENCE)
+        .expect("the check to connect to the peer");
+    // Let the run settle into reading.
+    std::thread::sleep(Duration::from_millis(200));
+    let began = Instant::now();
+    let (code, logs) = d.terminate();
+    let took = began.elapsed();
+    assert_eq!(code, 0, "{logs}");
+    // Generous, against a loaded machine; before, the daemon took two grace periods.
+    assert!(
+        took < grace + Duration::from_secs(2),
+        "stopping took {took:?} with a {grace:?} grace period:\n{logs}"
+    );
+    assert!(
+        logs.contains("abandoning 1 check run(s) still in flight after the 3s grace period"),
+        "{logs}"
+    );
+    assert!(!logs.contains("store cannot write"), "{logs}");
+}
+
+fn refused_on(data: &Path) -> (i32, String) {
+    refused(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn a_link_in_place_of_a_data_file_is_refused_and_what_it_points_to_is_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (i, name) in [
+        "uptimeping.db",
+        "uptimeping.db-wal",
+        "uptimeping.lock",
+        "admin.key",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let data = tmp.path().join(format!("data{i}"));
+        std::fs::create_dir(&data).unwrap();
+        let victim = tmp.path().join(format!("victim{i}"));
+        std::fs::write(&victim, "keep me\n").unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let link = data.join(name);
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let (code, stderr) = refused_on(&data);
+        assert_eq!(code, 1, "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!("`{}` is a symbolic link", link.display())),
+            "{name}: {stderr}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&victim).unwrap(),
+            "keep me\n",
+            "{name}"
+        );
+        assert_eq!(mode(&victim), 0o644, "{name}");
+        let names: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with("-wal") || n.ends_with("-shm"))
+            .collect();
+        assert!(
+            names.is_empty(),
+            "{name}: SQLite files beside the victim: {names:?}"
+        );
+    }
+}
+
+#[test]
+fn a_deleted_lock_file_does_not_let_a_second_daemon_start() {
+    let first = Daemon::start(&[]);
+    std::fs::remove_file(first.data_dir.join("uptimeping.lock")).unwrap();
+    let (code, stderr) = refused_on(&first.data_dir);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("another uptimeping daemon is using the data directory"),
+        "{stderr}"
+    );
+    assert_eq!(
+        first.call("GET", "/readyz", None).0,
+        200,
+        "the first runs on"
+    );
+}
+
+const NOBODY: u32 = 65534;
+
+#[test]
+fn a_data_directory_or_file_another_user_owns_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let open = tmp.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::os::unix::fs::chown(&open, Some(NOBODY), None).unwrap();
+    let (code, stderr) = refused_on(&open);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("belongs to uid 65534"), "{stderr}");
+    assert_eq!(mode(&open), 0o777, "left as it is");
+    assert_eq!(
+        std::fs::read_dir(&open).unwrap().count(),
+        0,
+        "nothing written in it"
+    );
+
+    // The same through a link, as one in a shared directory would be.
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&open, &link).unwrap();
+    let (code, stderr) = refused_on(&link);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("belongs to uid 65534"), "{stderr}");
+
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    let db = mine.join("uptimeping.db");
+    std::fs::write(&db, "").unwrap();
+    std::os::unix::fs::chown(&db, Some(NOBODY), None).unwrap();
+    let (code, stderr) = refused_on(&mine);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("`{}` belongs to uid 65534", db.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_start_that_fails_removes_the_parent_directories_it_created() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A full disk: the directories can be made, but not the files in them.
+    let disk = SmallDisk::mount(&tmp.path().join("disk"));
+    let filler = disk.fill();
+    let (code, stderr) = refused_on(&disk.dir.join("x/y/data"));
+    assert_eq!(code, 1, "{stderr}");
+    std::fs::remove_file(filler).unwrap();
+    let left: Vec<_> = std::fs::read_dir(&disk.dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind {left:?}: {stderr}");
+}

@@ -71,6 +71,15 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(m) => ApiError::not_found(m),
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            // The disk, not the request: the same request succeeds once the operator
+            // frees space or lets go of the lock, so clients may retry.
+            other if other.is_storage() => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                format!(
+                    "the store cannot write ({other}); nothing was changed: retry once the disk has room (see /readyz)"
+                ),
+            ),
             other => ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -129,5 +138,35 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 _ => ApiError::new(rejection.status(), "invalid", rejection.body_text()),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: std::ffi::c_int) -> StoreError {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
+            None,
+        ))
+    }
+
+    #[test]
+    fn a_store_that_cannot_write_answers_503_and_other_failures_500() {
+        for code in [
+            rusqlite::ffi::SQLITE_FULL,
+            rusqlite::ffi::SQLITE_IOERR,
+            rusqlite::ffi::SQLITE_BUSY,
+            rusqlite::ffi::SQLITE_READONLY,
+        ] {
+            let e = ApiError::from(sqlite(code));
+            assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE, "{code}: {e:?}");
+            assert_eq!(e.code, "store_unavailable");
+        }
+        let e = ApiError::from(sqlite(rusqlite::ffi::SQLITE_FULL));
+        assert!(e.message.contains("database or disk is full"), "{e:?}");
+        let e = ApiError::from(sqlite(rusqlite::ffi::SQLITE_CONSTRAINT));
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR, "{e:?}");
     }
 }
