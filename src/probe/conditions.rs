@@ -32,6 +32,21 @@ const COMPARISONS: &[&str] = &["_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_"];
 /// [`expr::check_bounds`]; a stored check that predates the bounds fails its run with
 /// the reason rather than overflowing the worker's stack.
 pub fn evaluate(conditions: &[String], input: &Input<'_>) -> Vec<Failure> {
+    if input.text.len() > expr::MAX_CONDITION_BODY_BYTES {
+        let msg = format!(
+            "not evaluated: the body is {} bytes, more than the {} conditions read; check a smaller endpoint, or use `json_path` or `body_regex`, which read any size",
+            input.text.len(),
+            expr::MAX_CONDITION_BODY_BYTES
+        );
+        return conditions
+            .iter()
+            .map(|source| Failure {
+                expectation: format!("condition `{source}`"),
+                expected: "true".into(),
+                actual: msg.clone(),
+            })
+            .collect();
+    }
     match expr::on_condition_stack(|| evaluate_here(conditions, input)) {
         Ok(failures) => failures,
         Err(msg) => conditions

@@ -325,3 +325,93 @@ pub(super) fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
         _ => a == b,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Far longer than any of these takes once bounded, and far shorter than the
+    /// unbounded work they stand for, so a regression fails here instead of hanging.
+    const GUARD: Duration = Duration::from_secs(120);
+
+    /// Judges `expect` (as a stored check holds it, unvalidated) against `body` on a
+    /// thread of its own, failing the test if that takes longer than [`GUARD`].
+    fn judged(expect: serde_json::Value, body: Vec<u8>) -> Vec<Failure> {
+        let check: Check = serde_json::from_value(serde_json::json!({
+            "name": "hostile", "type": "http", "target": "http://127.0.0.1:1/", "expect": expect,
+        }))
+        .expect("a check");
+        let resp = Observed {
+            status: Some(200),
+            body,
+            ..Observed::default()
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(evaluate(&check, &resp, Duration::from_millis(5)));
+        });
+        rx.recv_timeout(GUARD)
+            .expect("judging ended within the guard")
+    }
+
+    fn zeros(n: usize) -> Vec<u8> {
+        serde_json::to_vec(&vec![0; n]).expect("json")
+    }
+
+    #[test]
+    fn a_macro_reading_the_response_per_element_fails_instead_of_exhausting_memory_or_cpu() {
+        let body = zeros(100_000);
+        for hostile in [
+            "body.map(x, body_text + body_text).size() > 0",
+            "body.filter(x, body_text.contains(\"zz\")).size() == 0",
+            "body.exists(x, headers.size() > 100)",
+        ] {
+            let failures = judged(serde_json::json!({"conditions": [hostile]}), body.clone());
+            assert_eq!(failures.len(), 1, "{hostile}");
+            assert!(
+                failures[0].actual.contains("inside a macro's body"),
+                "{hostile}: {}",
+                failures[0].actual
+            );
+        }
+    }
+
+    #[test]
+    fn conditions_over_a_body_larger_than_the_cap_fail_with_the_reason() {
+        let body = zeros(expr::MAX_CONDITION_BODY_BYTES / 2 + 1);
+        assert!(body.len() > expr::MAX_CONDITION_BODY_BYTES);
+        let failures = judged(
+            serde_json::json!({"conditions": ["status == 200", "body.size() > 0"]}),
+            body,
+        );
+        assert_eq!(failures.len(), 2);
+        for f in failures {
+            assert!(f.actual.contains("more than the 1048576"), "{}", f.actual);
+        }
+        let small = judged(
+            serde_json::json!({"conditions": ["body.size() == 3"]}),
+            zeros(3),
+        );
+        assert!(small.is_empty(), "{small:?}");
+    }
+
+    #[test]
+    fn a_json_path_with_several_recursive_descents_fails_instead_of_exhausting_memory() {
+        // A chain 100 deep with a few leaves at each level, about 20 KB.
+        let mut doc = serde_json::json!(0);
+        for _ in 0..100 {
+            doc = serde_json::json!({"n": doc, "v": vec![0; 80]});
+        }
+        let body = serde_json::to_vec(&doc).expect("json");
+        for hostile in ["$..*..*..*..*", "$..*..*..*", "$..n..v"] {
+            let failures = judged(serde_json::json!({"json_path": {hostile: 1}}), body.clone());
+            assert_eq!(failures.len(), 1, "{hostile}");
+            assert!(
+                failures[0].actual.contains("recursive descent"),
+                "{hostile}: {}",
+                failures[0].actual
+            );
+        }
+        assert!(judged(serde_json::json!({"json_path": {"$..v[0]": 0}}), body).is_empty());
+    }
+}

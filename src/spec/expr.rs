@@ -37,6 +37,32 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The variables that hold the response or a part of it, which may be as large as
+/// the body. A macro's per-element part that reads one costs the response's size on
+/// every element (`body.filter(x, body_text.contains("z"))` is elements × bytes), and
+/// one that builds on it (`body.map(x, body_text + body_text)`) allocates that much
+/// per element; so they are refused there and read once outside the macro.
+pub const RESPONSE_VARIABLES: &[&str] = &[
+    "headers",
+    "body",
+    "body_text",
+    "data",
+    "errors",
+    "message",
+    "response",
+];
+
+/// The most conditions one check may have. Each is compiled at load time and on
+/// every run; a few dozen already make a check hard to read, and 64 keeps a file of
+/// thousands from costing seconds to validate and every run.
+pub const MAX_CONDITIONS: usize = 64;
+
+/// The most bytes of body the conditions see. The body is copied into the
+/// expression engine as a value (text and parsed JSON); 1 MiB is far above a health
+/// endpoint's answer and keeps a run's memory bounded. A larger body makes every
+/// condition fail with the reason; `json_path` and `body_regex` still apply.
+pub const MAX_CONDITION_BODY_BYTES: usize = 1024 * 1024;
+
 /// The longest condition, in bytes. Real conditions are a line or two; this also
 /// caps the string literals, which count as one token each.
 pub const MAX_CONDITION_BYTES: usize = 4096;
@@ -65,6 +91,21 @@ pub const CONDITION_STACK: usize = 16 * 1024 * 1024;
 pub fn compile(source: &str) -> Result<Program, String> {
     check_bounds(source)?;
     on_condition_stack(|| compile_here(source))?
+}
+
+/// Compiles every condition of a check on one thread with [`CONDITION_STACK`]
+/// rather than one thread each: the answer for each, in order.
+pub fn compile_each(sources: &[&str]) -> Vec<Result<(), String>> {
+    let run = || {
+        sources
+            .iter()
+            .map(|s| compile_on_condition_stack(s).map(|_| ()))
+            .collect::<Vec<_>>()
+    };
+    match on_condition_stack(run) {
+        Ok(results) => results,
+        Err(msg) => sources.iter().map(|_| Err(msg.clone())).collect(),
+    }
 }
 
 /// [`compile`] on the calling thread, for code already inside
@@ -103,6 +144,11 @@ fn compile_here(source: &str) -> Result<Program, String> {
     if nested_comprehension(program.expression(), false) {
         return Err(format!(
             "`{source}` runs a macro (`all`, `exists`, `exists_one`, `map`, `filter`) inside another one's body, which costs the product of the two lists' sizes on every run; compute one list at a time, e.g. `a.all(x, …) && b.all(y, …)`"
+        ));
+    }
+    if let Some(var) = response_in_loop(program.expression(), &[], false) {
+        return Err(format!(
+            "`{source}` reads `{var}` inside a macro's body (`all`, `exists`, `exists_one`, `map`, `filter`), which costs the whole response on every element; compute it once outside the macro, e.g. `body_text.contains(\"z\") && body.all(x, x > 0)`"
         ));
     }
     for var in program.references().variables() {
@@ -195,6 +241,55 @@ fn nested_comprehension(e: &cel::common::ast::IdedExpr, in_loop: bool) -> bool {
         Expr::Struct(st) => st.entries.iter().any(|x| entry(&x.expr)),
         Expr::Select(sel) => nested_comprehension(&sel.operand, in_loop),
         _ => false,
+    }
+}
+
+/// The first of [`RESPONSE_VARIABLES`] read in a comprehension's per-element part
+/// (`loop_cond`, `loop_step`), unless a macro variable of that name shadows it.
+/// Comprehensions do not nest (see [`nested_comprehension`]), so `bound` holds only
+/// the current one's variables. Recursion is bounded by [`check_bounds`].
+fn response_in_loop<'a>(
+    e: &'a cel::common::ast::IdedExpr,
+    bound: &[&str],
+    in_loop: bool,
+) -> Option<&'a str> {
+    use cel::common::ast::{EntryExpr, Expr};
+    let entry = |entry: &'a EntryExpr| match entry {
+        EntryExpr::StructField(f) => response_in_loop(&f.value, bound, in_loop),
+        EntryExpr::MapEntry(m) => response_in_loop(&m.key, bound, in_loop)
+            .or_else(|| response_in_loop(&m.value, bound, in_loop)),
+    };
+    match &e.expr {
+        Expr::Ident(name) => (in_loop
+            && RESPONSE_VARIABLES.contains(&name.as_str())
+            && !bound.contains(&name.as_str()))
+        .then_some(name.as_str()),
+        Expr::Comprehension(c) => {
+            let mut inner: Vec<&str> = vec![c.iter_var.as_str(), c.accu_var.as_str()];
+            inner.extend(c.iter_var2.as_deref());
+            response_in_loop(&c.iter_range, bound, in_loop)
+                .or_else(|| response_in_loop(&c.accu_init, bound, in_loop))
+                .or_else(|| response_in_loop(&c.loop_cond, &inner, true))
+                .or_else(|| response_in_loop(&c.loop_step, &inner, true))
+                .or_else(|| response_in_loop(&c.result, &inner, in_loop))
+        }
+        Expr::Call(call) => call
+            .target
+            .as_deref()
+            .and_then(|t| response_in_loop(t, bound, in_loop))
+            .or_else(|| {
+                call.args
+                    .iter()
+                    .find_map(|a| response_in_loop(a, bound, in_loop))
+            }),
+        Expr::List(list) => list
+            .elements
+            .iter()
+            .find_map(|a| response_in_loop(a, bound, in_loop)),
+        Expr::Map(map) => map.entries.iter().find_map(|x| entry(&x.expr)),
+        Expr::Struct(st) => st.entries.iter().find_map(|x| entry(&x.expr)),
+        Expr::Select(sel) => response_in_loop(&sel.operand, bound, in_loop),
+        _ => None,
     }
 }
 
@@ -321,6 +416,12 @@ pub const MAX_JSON_PATH_BYTES: usize = 1024;
 /// on the calling thread; real paths nest two or three levels.
 pub const MAX_JSON_PATH_NESTING: usize = 8;
 
+/// The most recursive-descent segments (`..`) a JSONPath may have. Each one visits
+/// every node under each node the path has reached so far, so two multiply (`$..*..*`
+/// lists every pair of ancestor and descendant) and four on a 20 KB nested body take
+/// gigabytes; one is linear in the body.
+pub const MAX_JSON_PATH_DESCENTS: usize = 1;
+
 /// Parses a JSONPath after checking its length and nesting. Brackets are counted in
 /// quoted names too: one that holds more than a few is not worth telling apart.
 pub fn json_path(path: &str) -> Result<serde_json_path::JsonPath, String> {
@@ -329,6 +430,18 @@ pub fn json_path(path: &str) -> Result<serde_json_path::JsonPath, String> {
             "{} bytes long, more than the limit of {MAX_JSON_PATH_BYTES}",
             path.len()
         ));
+    }
+    let mut descents = 0usize;
+    let mut from = 0;
+    while let Some(at) = path.get(from..).and_then(|rest| rest.find("..")) {
+        descents += 1;
+        if descents > MAX_JSON_PATH_DESCENTS {
+            return Err(format!(
+                "has more than {MAX_JSON_PATH_DESCENTS} recursive descent `..` (another at byte {}); each one multiplies the work by the body's size, so name the steps before it, e.g. `$.items..id`",
+                from + at
+            ));
+        }
+        from += at + 2;
     }
     let mut depth = 0usize;
     for (i, c) in path.bytes().enumerate() {
@@ -462,5 +575,69 @@ mod tests {
         assert!(json_path("$.items[?(@.state == 'ok')].id").is_ok());
         let deep = format!("$[?{}@.a{}]", "@[?".repeat(8), "]".repeat(8));
         assert!(json_path(&deep).unwrap_err().contains("more than 8 deep"));
+    }
+
+    #[test]
+    fn a_macros_body_may_not_read_the_response_but_its_own_variables_and_scalars() {
+        for hostile in [
+            "body.map(x, body_text + body_text).size() > 0",
+            "body.filter(x, body_text.contains('zz')).size() == 0",
+            "body.all(x, x in body)",
+            "[1, 2].exists(x, headers['a'] == 'b')",
+            "body.items.map(x, {'k': data}).size() > 0",
+            "errors.exists_one(e, response.x == e)",
+            "body.all(x, [message][0] == x)",
+            "body.all(x, x == 0 || errors.size() > 0)",
+        ] {
+            let err = compile(hostile).unwrap_err();
+            assert!(
+                err.contains("inside a macro's body") && err.contains("outside the macro"),
+                "{hostile}: {err}"
+            );
+        }
+        for fine in [
+            "body.all(x, x == 0 && status == 200 && latency_ms < 100.0)",
+            "body_text.contains('zz') && body.all(x, x > 0)",
+            "body.map(body, body + 1).size() > 0",
+            "body.filter(x, x.id > 0).map(y, y.name).size() == headers.size()",
+            "errors.all(e, e.message != 'x')",
+        ] {
+            assert!(compile(fine).is_ok(), "{fine}: {:?}", compile(fine).err());
+        }
+    }
+
+    #[test]
+    fn a_json_path_has_at_most_one_recursive_descent() {
+        for hostile in ["$..*..*", "$..*..*..*..*", "$..a[?@..b]", "$.a..b..c"] {
+            let err = json_path(hostile).unwrap_err();
+            assert!(
+                err.contains("recursive descent") && err.contains("at byte"),
+                "{hostile}: {err}"
+            );
+        }
+        assert!(json_path("$..*..*").unwrap_err().contains("at byte 4"));
+        for fine in ["$..id", "$.items..id", "$..*", "$.a[?@.b == 1]"] {
+            assert!(json_path(fine).is_ok(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn every_condition_of_a_check_compiles_on_one_thread_with_an_answer_each() {
+        let sources = ["status == 200", "nope == 1", "body.all(x, body_text == x)"];
+        let got = compile_each(&sources);
+        assert_eq!(got.len(), 3);
+        assert!(got[0].is_ok());
+        assert!(
+            got[1]
+                .as_ref()
+                .unwrap_err()
+                .contains("unknown variable `nope`")
+        );
+        assert!(
+            got[2]
+                .as_ref()
+                .unwrap_err()
+                .contains("inside a macro's body")
+        );
     }
 }

@@ -243,14 +243,10 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
             ));
         }
     }
-    for (i, cond) in e.conditions.iter().enumerate() {
-        if let Err(msg) = expr::compile(cond) {
-            errors.push((
-                pos.value(&format!("/expect/conditions/{i}")),
-                format!("`expect.conditions[{i}]`: {msg}"),
-            ));
-        }
-    }
+    let paths: Vec<&str> = e.json_path.keys().map(String::as_str).collect();
+    let headers: Vec<&str> = e.headers.keys().map(String::as_str).collect();
+    let conditions: Vec<&str> = e.conditions.iter().map(String::as_str).collect();
+    conditions_and_counts(&paths, &headers, &conditions, pos, errors);
     if let Some(alert) = &c.alert {
         for (field, v) in [
             ("failure_threshold", alert.failure_threshold),
@@ -756,19 +752,83 @@ pub(crate) fn untyped(kind: Kind, value: &serde_json::Value, pos: &Positions, er
             }
         }
     }
-    if let Some(conditions) = expect("conditions").and_then(|v| v.as_array()) {
-        for (i, cond) in conditions.iter().enumerate() {
-            if let Some(cond) = cond.as_str()
-                && let Err(msg) = expr::compile(cond)
-            {
-                errors.push((
-                    pos.value(&format!("/expect/conditions/{i}")),
-                    format!("`expect.conditions[{i}]`: {msg}"),
-                ));
-            }
+    let keys = |key: &str| -> Vec<&str> {
+        expect(key)
+            .and_then(|v| v.as_object())
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    };
+    // Only strings: a condition of another type is reported by the typing itself.
+    let conditions: Vec<&str> = expect("conditions")
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|c| c.as_str()).collect())
+        .unwrap_or_default();
+    conditions_and_counts(
+        &keys("json_path"),
+        &keys("headers"),
+        &conditions,
+        pos,
+        errors,
+    );
+}
+
+/// Refuses more than [`expr::MAX_CONDITIONS`] conditions, [`MAX_JSON_PATHS`] paths
+/// or [`MAX_EXPECT_HEADERS`] header patterns, pointing at the first one over, and
+/// otherwise compiles every condition on one thread. Each of the three runs on
+/// every probe, so their count bounds a run's work before any of it is done.
+fn conditions_and_counts(
+    paths: &[&str],
+    headers: &[&str],
+    conditions: &[&str],
+    pos: &Positions,
+    errors: &mut Errors,
+) {
+    if let Some(over) = paths.get(MAX_JSON_PATHS) {
+        errors.push((
+            pos.key(&format!("/expect/json_path/{}", escape_segment(over))),
+            format!(
+                "`expect.json_path`: {} paths, more than the limit of {MAX_JSON_PATHS}; split the check into several",
+                paths.len()
+            ),
+        ));
+    }
+    if let Some(over) = headers.get(MAX_EXPECT_HEADERS) {
+        errors.push((
+            pos.key(&format!("/expect/headers/{}", escape_segment(over))),
+            format!(
+                "`expect.headers`: {} patterns, more than the limit of {MAX_EXPECT_HEADERS}; split the check into several",
+                headers.len()
+            ),
+        ));
+    }
+    if conditions.len() > expr::MAX_CONDITIONS {
+        errors.push((
+            pos.value(&format!("/expect/conditions/{}", expr::MAX_CONDITIONS)),
+            format!(
+                "`expect.conditions`: {} conditions, more than the limit of {}; join related ones with `&&` or split the check into several",
+                conditions.len(),
+                expr::MAX_CONDITIONS
+            ),
+        ));
+        return;
+    }
+    for (i, result) in expr::compile_each(conditions).into_iter().enumerate() {
+        if let Err(msg) = result {
+            errors.push((
+                pos.value(&format!("/expect/conditions/{i}")),
+                format!("`expect.conditions[{i}]`: {msg}"),
+            ));
         }
     }
 }
+
+/// The most `expect.json_path` entries one check may have. Each path is parsed and
+/// run over the whole body on every probe; 64 is far more than a check reads.
+pub const MAX_JSON_PATHS: usize = 64;
+
+/// The most `expect.headers` patterns one check may have. Each is a regex compiled
+/// (up to 10 MiB) on every probe; 64 is more headers than a response usually has.
+pub const MAX_EXPECT_HEADERS: usize = 64;
 
 /// The reason out of a regex error, whose text repeats the pattern with a caret
 /// under it and ends in `error: <reason>`; the position is reported separately.

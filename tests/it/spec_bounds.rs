@@ -130,6 +130,68 @@ fn deep_json_paths_and_regexes_are_refused_at_their_place() {
     );
 }
 
+/// A check with `n` conditions, `n` JSONPaths and `n` header patterns, one a line,
+/// the keys numbered so that their sorted order is the file's.
+fn check_with_many(n: usize) -> String {
+    let mut yaml = format!("{CHECK}expect:\n  conditions:\n");
+    for _ in 0..n {
+        yaml.push_str("    - status == 200\n");
+    }
+    yaml.push_str("  json_path:\n");
+    for i in 0..n {
+        yaml.push_str(&format!("    \"$.k{i:05}\": 1\n"));
+    }
+    yaml.push_str("  headers:\n");
+    for i in 0..n {
+        yaml.push_str(&format!("    x-h{i:05}: a\n"));
+    }
+    yaml
+}
+
+#[test]
+fn too_many_conditions_paths_and_header_patterns_are_refused_at_the_first_one_over() {
+    let n = 20_000;
+    let files = Files::new(&[("many.yaml", &check_with_many(n))]);
+    let run = files.run(&["validate", "-f", "many.yaml"]);
+    assert_eq!(run.code, 1, "stderr:\n{}", run.stderr);
+    for at in [
+        format!(
+            "many.yaml:{}:7: `expect.conditions`: {n} conditions, more than the limit of 64",
+            7 + 64
+        ),
+        format!(
+            "many.yaml:{}:5: `expect.json_path`: {n} paths, more than the limit of 64",
+            8 + n + 64
+        ),
+        format!(
+            "many.yaml:{}:5: `expect.headers`: {n} patterns, more than the limit of 64",
+            9 + 2 * n + 64
+        ),
+    ] {
+        assert!(run.stderr.contains(&at), "no `{at}` in\n{}", run.stderr);
+    }
+    let files = Files::new(&[("enough.yaml", &check_with_many(64))]);
+    let run = files.run(&["validate", "-f", "enough.yaml"]);
+    assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
+}
+
+#[test]
+fn response_reads_in_a_macro_and_repeated_descents_are_refused_at_their_place() {
+    let yaml = format!(
+        "{CHECK}expect:\n  conditions:\n    - 'body.map(x, body_text + body_text).size() > 0'\n    - 'body.filter(x, body_text.contains(\"zz\")).size() == 0'\n  json_path:\n    \"$..*..*..*..*\": 1\n"
+    );
+    let files = Files::new(&[("h.yaml", &yaml)]);
+    let run = files.run(&["validate", "-f", "h.yaml"]);
+    assert_eq!(run.code, 1, "stderr:\n{}", run.stderr);
+    for at in [
+        "h.yaml:7:7: `expect.conditions[0]`: `body.map(x, body_text + body_text).size() > 0` reads `body_text` inside a macro's body",
+        "h.yaml:8:7: `expect.conditions[1]`:",
+        "h.yaml:10:5: `expect.json_path`: `$..*..*..*..*` is not a JSONPath: has more than 1 recursive descent `..` (another at byte 4)",
+    ] {
+        assert!(run.stderr.contains(at), "no `{at}` in\n{}", run.stderr);
+    }
+}
+
 /// Nested anchors, as lists and as mappings that a `<<` merge would pull in.
 fn laughs(merge: bool) -> String {
     let mut yaml = String::from("kind: Check\nname: lol\n");
