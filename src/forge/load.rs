@@ -142,7 +142,7 @@ pub fn check_nesting(name: &str, source: &str) -> Result<(), ProtoError> {
 pub const MAX_PROTO_FILES: usize = 500;
 
 /// The stack protox compiles on. A chain of [`MAX_PROTO_FILES`] imports needs
-/// about 3.5 MiB in a debug build (measured; release needs less), more than a
+/// between 2 and 2.5 MiB in a debug build (measured; release needs less), more than a
 /// request thread has; 64 MiB leaves a wide margin and is only reserved, not used.
 pub const PROTO_STACK: usize = 64 * 1024 * 1024;
 
