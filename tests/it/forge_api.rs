@@ -219,3 +219,59 @@ fn import_chains_up_to_the_file_limit_compile_and_longer_are_refused() {
     let (status, body) = daemon.call("GET", "/healthz", None);
     assert_eq!(status, 200, "{body}");
 }
+
+/// One service with `methods` methods, all taking a message of `fields` fields
+/// with long names.
+fn wide_service(methods: usize, fields: usize) -> String {
+    let mut text = String::from("syntax = \"proto3\";\npackage wide;\nmessage Req {\n");
+    for f in 0..fields {
+        text.push_str(&format!(
+            "  string field_with_a_long_descriptive_name_{f} = {};\n",
+            f + 1
+        ));
+    }
+    text.push_str("}\nservice Wide {\n");
+    for m in 0..methods {
+        text.push_str(&format!("  rpc GetThing{m}(Req) returns (Req);\n"));
+    }
+    text.push_str("}\n");
+    text
+}
+
+#[test]
+fn too_many_checks_or_too_much_output_are_refused_with_the_limit() {
+    let daemon = Daemon::start(&[]);
+    let started = std::time::Instant::now();
+    let (status, body) = daemon.call(
+        "POST",
+        "/api/v1/forge/generate",
+        Some(&json!({"files": {"wide.proto": wide_service(1001, 1)}})),
+    );
+    eprintln!("1001 methods: refused in {:?}", started.elapsed());
+    assert_eq!(status, 400, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("1001 methods") && message.contains("at most 1000"),
+        "{body}"
+    );
+    let started = std::time::Instant::now();
+    let (status, body) = daemon.call(
+        "POST",
+        "/api/v1/forge/generate",
+        Some(&json!({"files": {"wide.proto": wide_service(1000, 500)}})),
+    );
+    eprintln!(
+        "1000 methods × 500 fields: refused in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(status, 400, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("at most 16777216"), "{body}");
+    // Within both limits, it generates.
+    let (status, body) = daemon.call(
+        "POST",
+        "/api/v1/forge/generate",
+        Some(&json!({"files": {"wide.proto": wide_service(1000, 1)}})),
+    );
+    assert_eq!(status, 200, "{body}");
+}
