@@ -344,6 +344,7 @@ impl GenerateArgs {
         if services.is_empty() {
             bail!("{}", forge::nothing_to_generate(&skipped));
         }
+        forge::check_count(&services).map_err(|e| anyhow::anyhow!(e))?;
         if self.lang == Lang::Rust {
             let Some(dir) = &self.out_dir else {
                 bail!("--lang rust writes a crate: give its directory with -o DIR");
@@ -365,6 +366,7 @@ impl GenerateArgs {
                 &templates,
             )
             .map_err(|e| anyhow::anyhow!(e))?;
+            forge::check_output(&files).map_err(|e| anyhow::anyhow!(e))?;
             write_files(dir, &files)?;
             return Ok(exit::OK);
         }
@@ -384,6 +386,7 @@ impl GenerateArgs {
             &templates,
         )
         .map_err(|e| anyhow::anyhow!(e))?;
+        forge::check_output(&files).map_err(|e| anyhow::anyhow!(e))?;
         if self.interactive {
             let preview: String = files
                 .iter()

@@ -41,9 +41,17 @@ pub async fn run(
     req: PlanRequest,
     commit: bool,
 ) -> Result<(Plan, u64), ApplyError> {
+    let mut req = req;
+    let checked = check_all(std::mem::take(&mut req.resources))?;
+    run_checked(store, tenant, checked, req, commit).await
+}
+
+/// Validates every desired resource: CPU work (regexes, protos, conditions),
+/// kept apart from the store so that callers can run it off the async threads.
+pub fn check_all(resources: Vec<Desired>) -> Result<Vec<remote::Checked>, ApplyError> {
     let mut errors = Vec::new();
     let mut checked = Vec::new();
-    for d in req.resources {
+    for d in resources {
         match remote::check(d) {
             Ok(c) => checked.push(c),
             Err(e) => errors.extend(e),
@@ -52,6 +60,17 @@ pub async fn run(
     if !errors.is_empty() {
         return Err(ApplyError::Invalid(errors));
     }
+    Ok(checked)
+}
+
+/// [`run`] for resources [`check_all`] has validated; `req.resources` is ignored.
+pub async fn run_checked(
+    store: &Store,
+    tenant: i64,
+    checked: Vec<remote::Checked>,
+    req: PlanRequest,
+    commit: bool,
+) -> Result<(Plan, u64), ApplyError> {
     let options = req.options;
     let expected = req.expected_revision;
     if req.expected_tenant.is_some_and(|t| t != tenant) {

@@ -135,6 +135,39 @@ pub enum ApiFailure {
 pub const MAX_API_FILES: usize = 500;
 pub const MAX_API_BYTES: usize = 8 * 1024 * 1024;
 
+/// The most checks (methods) one generate writes: a large API has a few hundred
+/// methods; beyond this the output is too large to review, and building each
+/// method's sample request costs time and memory per field.
+pub const MAX_CHECKS: usize = 1000;
+
+/// The most bytes of files one generate writes or answers with, together: far
+/// above what [`MAX_CHECKS`] ordinary methods give, well below what a hostile
+/// schema with thousands of wide messages would.
+pub const MAX_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Refuses services with more than [`MAX_CHECKS`] methods in all, before their
+/// files are rendered.
+pub fn check_count(services: &[model::Service]) -> Result<(), String> {
+    let n: usize = services.iter().map(|s| s.methods.len()).sum();
+    if n > MAX_CHECKS {
+        return Err(format!(
+            "{n} methods would become checks; at most {MAX_CHECKS} per run: pick some with --service or --method (`services`, `methods` in the API)"
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses output of more than [`MAX_OUTPUT_BYTES`] in all.
+pub fn check_output(files: &[OutFile]) -> Result<(), String> {
+    let n: usize = files.iter().map(|f| f.path.len() + f.content.len()).sum();
+    if n > MAX_OUTPUT_BYTES {
+        return Err(format!(
+            "the generated files add up to {n} bytes; at most {MAX_OUTPUT_BYTES} per run: pick fewer services or methods with --service or --method (`services`, `methods` in the API)"
+        ));
+    }
+    Ok(())
+}
+
 /// Generates checks from protos sent in memory, as the daemon's endpoint does.
 pub fn generate_api(req: &ApiRequest) -> Result<ApiResponse, ApiFailure> {
     if req.files.is_empty() {
@@ -222,6 +255,7 @@ pub fn generate_api(req: &ApiRequest) -> Result<ApiResponse, ApiFailure> {
     if services.is_empty() {
         return Err(ApiFailure::Invalid(nothing_to_generate(&skipped)));
     }
+    check_count(&services).map_err(ApiFailure::Invalid)?;
     let dir = req.proto_dir.trim_end_matches('/');
     let join = |name: &str| {
         if dir.is_empty() || dir == "." {
@@ -241,6 +275,7 @@ pub fn generate_api(req: &ApiRequest) -> Result<ApiResponse, ApiFailure> {
     let templates = templates::Templates::new(None).map_err(ApiFailure::Internal)?;
     let files = yaml::render(&services, &settings, &refs, req.format, true, &templates)
         .map_err(ApiFailure::Internal)?;
+    check_output(&files).map_err(ApiFailure::Invalid)?;
     Ok(ApiResponse {
         files,
         warnings,

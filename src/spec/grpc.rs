@@ -159,6 +159,14 @@ pub fn read_sources(
     import_paths: &[String],
     base_dir: &Path,
 ) -> Result<(String, BTreeMap<String, String>), String> {
+    crate::forge::load::on_proto_stack(|| read_sources_here(proto, import_paths, base_dir))?
+}
+
+fn read_sources_here(
+    proto: &str,
+    import_paths: &[String],
+    base_dir: &Path,
+) -> Result<(String, BTreeMap<String, String>), String> {
     let path = base_dir.join(proto);
     let dir = path.parent().unwrap_or(base_dir).to_path_buf();
     let mut includes = vec![dir];
@@ -173,10 +181,14 @@ pub fn read_sources(
     let guarded = crate::forge::load::Guarded::new(chain, move |name| {
         crate::forge::load::read_under(&dirs, name)
     });
+    let refusal = guarded.refusal();
     let mut compiler = protox::Compiler::with_file_resolver(guarded);
     compiler.include_imports(true);
     let texts = includes.clone();
     compiler.open_file(&path).map_err(|e| {
+        if let Some(e) = crate::forge::load::refused(&refusal) {
+            return e.to_string();
+        }
         crate::forge::load::error(e, &|n: &str| n.to_string(), &|n| {
             crate::forge::load::read_under(&texts, n)
         })
@@ -268,9 +280,28 @@ pub fn compile(
     if let Some(pool) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Ok(pool.clone());
     }
+    if files.len() > crate::forge::load::MAX_PROTO_FILES {
+        return Err(format!(
+            "{} .proto files given; at most {}, imports included (split the schema or import fewer files)",
+            files.len(),
+            crate::forge::load::MAX_PROTO_FILES
+        ));
+    }
     for (name, source) in files {
         crate::forge::load::check_nesting(name, source).map_err(|e| e.to_string())?;
     }
+    let pool = crate::forge::load::on_proto_stack(|| compile_here(root, files))??;
+    cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, pool.clone());
+    Ok(pool)
+}
+
+fn compile_here(
+    root: &str,
+    files: &BTreeMap<String, String>,
+) -> Result<Arc<DescriptorPool>, String> {
     let mut resolver = protox::file::ChainFileResolver::new();
     resolver.add(Sources(files.clone()));
     resolver.add(protox::file::GoogleFileResolver::new());
@@ -280,12 +311,7 @@ pub fn compile(
         crate::forge::load::error(e, &|n: &str| n.to_string(), &|n| files.get(n).cloned())
             .to_string()
     })?;
-    let pool = Arc::new(compiler.descriptor_pool());
-    cache
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(key, pool.clone());
-    Ok(pool)
+    Ok(Arc::new(compiler.descriptor_pool()))
 }
 
 struct Sources(BTreeMap<String, String>);

@@ -369,3 +369,53 @@ fn planning_needs_the_role_that_applies_so_viewers_cannot_test_guesses_of_secret
     assert_eq!(status, 200, "{plan}");
     assert_eq!(plan["summary"]["change"], 1);
 }
+
+/// `n` checks whose body regexes each take a while to compile.
+fn slow_checks(n: usize, salt: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "kind: Check\nname: slow-{i}\ntype: http\ntarget: http://127.0.0.1:1/\nschedule: 1m\nexpect:\n  body_regex: '(?:\\w{{60}}\\s{{20}}){{{}}}'\n",
+                1 + (i + salt) % 3
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+#[test]
+fn healthz_answers_while_plans_validate_slow_checks() {
+    let d = std::sync::Arc::new(Daemon::start(&[]));
+    let requests: Vec<Value> = (0..2)
+        .map(|k| crate::daemon_support::plan_request("slow", &slow_checks(50, k), json!({})))
+        .collect();
+    let started = std::time::Instant::now();
+    let planners: Vec<_> = requests
+        .into_iter()
+        .map(|req| {
+            let d = d.clone();
+            std::thread::spawn(move || d.call("POST", "/api/v1/plan", Some(&req)))
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut slowest = std::time::Duration::ZERO;
+    let mut probes = 0;
+    while !planners.iter().all(|p| p.is_finished()) {
+        let t = std::time::Instant::now();
+        let (status, _) = d.call("GET", "/healthz", None);
+        assert_eq!(status, 200);
+        slowest = slowest.max(t.elapsed());
+        probes += 1;
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let planned = started.elapsed();
+    for p in planners {
+        let (status, body) = p.join().unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    eprintln!("plans took {planned:?}; slowest of {probes} /healthz: {slowest:?}");
+    assert!(
+        slowest < std::time::Duration::from_secs(2),
+        "/healthz took {slowest:?} while plans validated"
+    );
+}

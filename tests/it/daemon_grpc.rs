@@ -321,3 +321,96 @@ fn a_client_key_is_a_secret_and_never_comes_back() {
     assert_eq!(tls["client_key"], "(sensitive value)", "{detail:#}");
     assert_eq!(tls["client_cert"], pki.client_cert_pem.as_str());
 }
+
+/// Files where each `.proto` imports the next, as on disk for a check.
+fn chain_files(n: usize) -> Vec<(String, String)> {
+    crate::forge_api::import_chain(n)
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                format!("protos/{k}"),
+                v.as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+const CHAIN_CHECK: &str = "kind: Check
+name: chain
+type: grpc
+target: 127.0.0.1:1
+schedule: 5s
+timeout: 2s
+grpc:
+  service: p0.S
+  method: Get
+  proto: ../protos/f0.proto
+";
+
+/// Replaces the `grpc` object wherever it is in `v`.
+fn set_grpc(v: &mut Value, grpc: &Value) {
+    match v {
+        Value::Object(m) => {
+            if m.contains_key("grpc") {
+                m.insert("grpc".into(), grpc.clone());
+            }
+            m.values_mut().for_each(|x| set_grpc(x, grpc));
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| set_grpc(x, grpc)),
+        _ => {}
+    }
+}
+
+#[test]
+fn deep_import_chains_validate_and_plan_within_the_file_limit_and_are_refused_beyond() {
+    let daemon = Daemon::start(&[]);
+    let mut files = chain_files(500);
+    files.push(("checks/chain.yaml".into(), CHAIN_CHECK.into()));
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let dir = Files::new(&refs);
+    let run = dir.run(&["validate", "-f", "checks"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let plan = cli(&daemon, dir.path(), &["plan", "-f", "checks"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stdout.contains("chain"), "{}", plan.stdout);
+
+    // Far longer chains are refused at the check's `proto:`, not overflowed.
+    let mut files = chain_files(3000);
+    files.push(("checks/chain.yaml".into(), CHAIN_CHECK.into()));
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let dir = Files::new(&refs);
+    let run = dir.run(&["validate", "-f", "checks"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("chain.yaml:10:10:")
+            && run.stderr.contains("more than 500 .proto files"),
+        "{}",
+        run.stderr
+    );
+
+    // Inline sources sent to the daemon: 500 compile, 501 are refused.
+    let health = "kind: Check\nname: chain\ntype: grpc\ntarget: 127.0.0.1:1\nschedule: 5s\ntimeout: 2s\ngrpc: {health: true}\n";
+    for (n, ok) in [(500, true), (501, false)] {
+        let mut req = plan_request("chains", health, json!({}));
+        let grpc = json!({
+            "service": "p0.S", "method": "Get", "proto": "f0.proto",
+            "proto_files": crate::forge_api::import_chain(n),
+        });
+        set_grpc(&mut req, &grpc);
+        let (status, body) = daemon.call("POST", "/api/v1/plan", Some(&req));
+        if ok {
+            assert_eq!(status, 200, "{body}");
+        } else {
+            assert_eq!(status, 422, "{body}");
+            assert!(body.to_string().contains("at most 500"), "{body}");
+        }
+        let (status, body) = daemon.call("GET", "/healthz", None);
+        assert_eq!(status, 200, "{body}");
+    }
+}

@@ -168,3 +168,110 @@ fn repeated_roots_give_one_file_each() {
         "{text}"
     );
 }
+
+/// `n` files where each imports the next: `f0.proto` holds a service.
+pub fn import_chain(n: usize) -> serde_json::Map<String, Value> {
+    let mut files = serde_json::Map::new();
+    for i in 0..n {
+        let mut text = format!("syntax = \"proto3\";\npackage p{i};\n");
+        if i + 1 < n {
+            text.push_str(&format!(
+                "import \"f{}.proto\";\nmessage M{i} {{ p{}.M{} next = 1; }}\n",
+                i + 1,
+                i + 1,
+                i + 1
+            ));
+        } else {
+            text.push_str(&format!("message M{i} {{ string s = 1; }}\n"));
+        }
+        if i == 0 {
+            text.push_str("service S { rpc Get(M0) returns (M0); }\n");
+        }
+        files.insert(format!("f{i}.proto"), json!(text));
+    }
+    files
+}
+
+#[test]
+fn import_chains_up_to_the_file_limit_compile_and_longer_are_refused() {
+    let daemon = Daemon::start(&[]);
+    let (status, body) = daemon.call(
+        "POST",
+        "/api/v1/forge/generate",
+        Some(&json!({"files": import_chain(500), "roots": ["f0.proto"], "health": false})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["files"].as_array().map(Vec::len), Some(1), "{body}");
+    let (status, body) = daemon.call("GET", "/healthz", None);
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = daemon.call(
+        "POST",
+        "/api/v1/forge/generate",
+        Some(&json!({"files": import_chain(501), "roots": ["f0.proto"]})),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("at most 500 files")),
+        "{body}"
+    );
+    let (status, body) = daemon.call("GET", "/healthz", None);
+    assert_eq!(status, 200, "{body}");
+}
+
+/// One service with `methods` methods, all taking a message of `fields` fields
+/// with long names.
+fn wide_service(methods: usize, fields: usize) -> String {
+    let mut text = String::from("syntax = \"proto3\";\npackage wide;\nmessage Req {\n");
+    for f in 0..fields {
+        text.push_str(&format!(
+            "  string field_with_a_long_descriptive_name_{f} = {};\n",
+            f + 1
+        ));
+    }
+    text.push_str("}\nservice Wide {\n");
+    for m in 0..methods {
+        text.push_str(&format!("  rpc GetThing{m}(Req) returns (Req);\n"));
+    }
+    text.push_str("}\n");
+    text
+}
+
+#[test]
+fn too_many_checks_or_too_much_output_are_refused_with_the_limit() {
+    let daemon = Daemon::start(&[]);
+    let started = std::time::Instant::now();
+    let (status, body) = daemon.call(
+        "POST",
+        "/api/v1/forge/generate",
+        Some(&json!({"files": {"wide.proto": wide_service(1001, 1)}})),
+    );
+    eprintln!("1001 methods: refused in {:?}", started.elapsed());
+    assert_eq!(status, 400, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("1001 methods") && message.contains("at most 1000"),
+        "{body}"
+    );
+    let started = std::time::Instant::now();
+    let (status, body) = daemon.call(
+        "POST",
+        "/api/v1/forge/generate",
+        Some(&json!({"files": {"wide.proto": wide_service(1000, 500)}})),
+    );
+    eprintln!(
+        "1000 methods × 500 fields: refused in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(status, 400, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("at most 16777216"), "{body}");
+    // Within both limits, it generates.
+    let (status, body) = daemon.call(
+        "POST",
+        "/api/v1/forge/generate",
+        Some(&json!({"files": {"wide.proto": wide_service(1000, 1)}})),
+    );
+    assert_eq!(status, 200, "{body}");
+}

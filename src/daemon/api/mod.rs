@@ -29,6 +29,68 @@ use super::metrics::{Metrics, RequestLabels};
 use super::scheduler::Handle;
 use super::store::{ApiKey, Role, Store};
 
+/// How long a request waits for a turn of CPU-bound work before it is turned
+/// away with 503 `busy`: longer than any one piece of work within the limits
+/// takes, short enough that a client is not left hanging.
+pub const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A few turns at CPU-bound work (compiling protos, validating checks), run on
+/// the blocking pool so that the async threads keep answering (`/healthz`).
+pub struct Turns {
+    limit: usize,
+    what: &'static str,
+    semaphore: std::sync::OnceLock<Arc<tokio::sync::Semaphore>>,
+}
+
+impl Turns {
+    pub const fn new(limit: usize, what: &'static str) -> Self {
+        Turns {
+            limit,
+            what,
+            semaphore: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Runs `f` on the blocking pool once a turn is free; 503 `busy` when none
+    /// is within [`TURN_WAIT`].
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let busy = || {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                format!(
+                    "{} {} are already running; try again shortly",
+                    self.limit, self.what
+                ),
+            )
+        };
+        let semaphore = self
+            .semaphore
+            .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(self.limit)))
+            .clone();
+        let turn = tokio::time::timeout(TURN_WAIT, semaphore.acquire_owned())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
+        tokio::task::spawn_blocking(move || {
+            // Held until the work is done, even if the caller has gone.
+            let _turn = turn;
+            f()
+        })
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("the {} failed: {e}", self.what),
+            )
+        })
+    }
+}
+
 /// The largest request body accepted: an apply of several thousand checks fits.
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 

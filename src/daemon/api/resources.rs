@@ -8,6 +8,7 @@ use crate::daemon::apply;
 use crate::daemon::store::{ApiKey, Role};
 use crate::model::{ApplyResponse, PlanRequest};
 use crate::spec::plan::Plan;
+use crate::spec::remote;
 
 /// The role that may change the desired state. Planning needs it too: a plan says
 /// whether a secret sent differs from the stored one (`(sensitive value changed)`),
@@ -15,26 +16,44 @@ use crate::spec::plan::Plan;
 /// request, and learn nothing it could act on anyway.
 pub const APPLY_ROLE: Role = Role::Admin;
 
+/// How many plans or applies validate at once (regexes, protos and conditions
+/// are CPU work); the others wait their turn, then answer 503 `busy`.
+const CONCURRENT: usize = 2;
+
+fn turns() -> &'static super::Turns {
+    static TURNS: super::Turns = super::Turns::new(CONCURRENT, "plans or applies");
+    &TURNS
+}
+
+/// Validates `req`'s resources off the async threads.
+async fn checked(req: &mut PlanRequest) -> Result<Vec<remote::Checked>, ApiError> {
+    let resources = std::mem::take(&mut req.resources);
+    Ok(turns().run(move || apply::check_all(resources)).await??)
+}
+
 pub async fn plan(
     State(state): State<Shared>,
     Extension(key): Extension<ApiKey>,
-    ApiJson(req): ApiJson<PlanRequest>,
+    ApiJson(mut req): ApiJson<PlanRequest>,
 ) -> Result<axum::Json<Plan>, ApiError> {
     require(&key, APPLY_ROLE)?;
     check_source(&req)?;
-    let (plan, _) = apply::run(&state.store, key.tenant_id, req, false).await?;
+    let checked = checked(&mut req).await?;
+    let (plan, _) = apply::run_checked(&state.store, key.tenant_id, checked, req, false).await?;
     Ok(axum::Json(plan))
 }
 
 pub async fn apply(
     State(state): State<Shared>,
     Extension(key): Extension<ApiKey>,
-    ApiJson(req): ApiJson<PlanRequest>,
+    ApiJson(mut req): ApiJson<PlanRequest>,
 ) -> Result<axum::Json<ApplyResponse>, ApiError> {
     require(&key, APPLY_ROLE)?;
     check_source(&req)?;
     let source = req.options.source.clone();
-    let (plan, state_revision) = apply::run(&state.store, key.tenant_id, req, true).await?;
+    let checked = checked(&mut req).await?;
+    let (plan, state_revision) =
+        apply::run_checked(&state.store, key.tenant_id, checked, req, true).await?;
     if !plan.is_empty() {
         tracing::info!(tenant = key.tenant_id, source = %source, by = %key.actor(), add = plan.summary.add, change = plan.summary.change, destroy = plan.summary.destroy, revision = state_revision, "applied");
     }
