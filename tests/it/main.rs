@@ -42,6 +42,7 @@ mod secrets_sent;
 mod servers;
 mod spec_bounds;
 mod spec_errors;
+mod spec_hostile;
 mod spec_inputs;
 mod spec_probe_errors;
 mod spec_refs;

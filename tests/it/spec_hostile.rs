@@ -1,0 +1,47 @@
+//! Check files built to exhaust the validator: very long `depends_on` chains
+//! and many unknown references. They are answered, not crashed on or hung on.
+
+use super::support::Files;
+
+/// `n` checks in one file, `c{i}` depending on `c{i+1}`; with `closed` the
+/// last one depends on the first, making one cycle through all of them.
+fn chain(n: usize, closed: bool) -> String {
+    let mut text = String::new();
+    for i in 0..n {
+        let next = if i + 1 < n {
+            Some(i + 1)
+        } else if closed {
+            Some(0)
+        } else {
+            None
+        };
+        text.push_str(&format!(
+            "---\nkind: Check\nname: c{i}\ntype: tcp\ntarget: example.com:25\n"
+        ));
+        if let Some(next) = next {
+            text.push_str(&format!("depends_on: [c{next}]\n"));
+        }
+    }
+    text
+}
+
+#[test]
+fn a_very_long_dependency_chain_is_validated_without_overflowing_the_stack() {
+    let dir = Files::new(&[("checks/chain.yaml", &chain(100_000, false))]);
+    let run = dir.run(&["validate", "-f", "checks"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
+#[test]
+fn a_cycle_through_a_very_long_chain_is_reported_not_crashed_on() {
+    let dir = Files::new(&[("checks/chain.yaml", &chain(100_000, true))]);
+    let run = dir.run(&["validate", "-f", "checks"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("may not depend on each other in a circle (c0 → c1 → c2")
+            && !run.stderr.contains("overflow"),
+        "{}",
+        run.stderr
+    );
+}
