@@ -36,7 +36,7 @@ pub use check::*;
 pub use decode::Positions;
 pub(crate) use decode::resolve_plain;
 pub use diag::{Diagnostic, Diagnostics, Pos};
-pub use duration::Duration;
+pub use duration::{Duration, MAX_DURATION, millis_i64};
 pub use grpc::{CODE_NAMES, DEFAULT_MAX_MESSAGES, GrpcSpec, HEALTH_SERVICE};
 pub use interpolate::{Interpolated, interpolate};
 pub use load::{Bundle, load, load_env};

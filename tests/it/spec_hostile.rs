@@ -45,3 +45,34 @@ fn a_cycle_through_a_very_long_chain_is_reported_not_crashed_on() {
         run.stderr
     );
 }
+
+#[test]
+fn durations_above_ten_years_are_refused_where_they_are() {
+    use super::spec_errors::{HEAD, assert_file_problems};
+    for (field, over) in [
+        ("remind_every", "18446744073709551615s"),
+        ("escalate_after", "18446744073709551615s"),
+        ("remind_every", "3651d"),
+        ("escalate_after", "315360001"),
+    ] {
+        let col = 2 + field.len() + 3;
+        let written = if over.ends_with('s') || over.ends_with('d') {
+            over.to_string()
+        } else {
+            format!("{over}s")
+        };
+        assert_file_problems(
+            &format!("{HEAD}alert:\n  {field}: {over}\n"),
+            &[format!(
+                "checks/api.yaml:6:{col}: `alert.{field}`: duration `{written}` is more than \
+                 the maximum of 3650d (10 years); lower it"
+            )],
+        );
+    }
+    let dir = Files::new(&[(
+        "checks/api.yaml",
+        &format!("{HEAD}alert:\n  remind_every: 3650d\n  escalate_after: 315360000\n"),
+    )]);
+    let run = dir.run(&["validate", "-f", "checks"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
