@@ -76,3 +76,17 @@ fn durations_above_ten_years_are_refused_where_they_are() {
     let run = dir.run(&["validate", "-f", "checks"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+#[test]
+fn a_schedule_that_never_fires_is_refused_where_it_is() {
+    use super::spec_errors::{HEAD, assert_file_problems};
+    for never in ["0 0 0 30 2 *", "0 0 0 31 2,4,6,9,11 *"] {
+        assert_file_problems(
+            &format!("{HEAD}schedule: \"{never}\"\n"),
+            &[format!(
+                "checks/api.yaml:5:11: `schedule`: this schedule never fires: `{never}` names no \
+                 date that exists; check the day of the month against the months"
+            )],
+        );
+    }
+}
