@@ -160,12 +160,54 @@ impl Resource {
 /// `disabled` → `enabled`, which would invert the meaning).
 const SUGGESTION_THRESHOLD: f64 = 0.8;
 
+/// Above this many candidates no suggestion is made: each is one string
+/// comparison, and a file with thousands of names is better served by the
+/// plain "not defined" than by validate slowing down for a guess.
+pub const MAX_SUGGESTION_CANDIDATES: usize = 1_000;
+
+/// A candidate whose length (in characters) differs from the word's by more
+/// than this is not compared: a typo adds or drops a few characters, and the
+/// comparison costs the product of both lengths.
+const MAX_SUGGESTION_LENGTH_GAP: usize = 3;
+
 /// The candidate most like `word`, if any is close enough to be a likely typo.
+/// `None` without comparing when there are more than [`MAX_SUGGESTION_CANDIDATES`].
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let candidates: Vec<&'a str> = candidates
+        .into_iter()
+        .take(MAX_SUGGESTION_CANDIDATES + 1)
+        .collect();
+    if candidates.len() > MAX_SUGGESTION_CANDIDATES {
+        return None;
+    }
+    let len = word.chars().count();
     candidates
         .into_iter()
+        .filter(|c| c.chars().count().abs_diff(len) <= MAX_SUGGESTION_LENGTH_GAP)
         .map(|c| (strsim::jaro_winkler(word, c), c))
         .filter(|(score, _)| *score >= SUGGESTION_THRESHOLD)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod suggest_tests {
+    use super::*;
+
+    #[test]
+    fn close_names_are_suggested_and_far_lengths_are_not_compared() {
+        assert_eq!(suggest("gatway", ["gateway", "api"]), Some("gateway"));
+        assert_eq!(suggest("gatway", ["gateway-with-a-long-suffix"]), None);
+    }
+
+    #[test]
+    fn too_many_candidates_give_no_suggestion() {
+        let names: Vec<String> = (0..=MAX_SUGGESTION_CANDIDATES)
+            .map(|i| format!("check-{i:05}"))
+            .collect();
+        let all = names.iter().map(String::as_str);
+        assert_eq!(suggest("check-00001x", all.clone()), None);
+        let at_max = all.take(MAX_SUGGESTION_CANDIDATES);
+        assert!(suggest("check-00001x", at_max).is_some());
+    }
 }

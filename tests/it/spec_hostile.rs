@@ -90,3 +90,59 @@ fn a_schedule_that_never_fires_is_refused_where_it_is() {
         );
     }
 }
+
+/// `n` channels and `n` checks with 60-character names, each check naming a
+/// channel and a check that do not exist but are one character off real ones.
+fn near_misses(n: usize) -> String {
+    let pad = "x".repeat(50);
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&format!(
+            "---\nkind: Channel\nname: ch-{pad}-{i:06}\ntype: webhook\nwebhook:\n  url: https://example.com/h\n"
+        ));
+    }
+    for i in 0..n {
+        text.push_str(&format!(
+            "---\nkind: Check\nname: ck-{pad}-{i:06}\ntype: tcp\ntarget: example.com:25\n\
+             depends_on: [ck-{pad}-{i:06}z]\nalert:\n  channels: [ch-{pad}-{i:06}z]\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn thousands_of_unknown_references_are_all_reported_without_quadratic_hints() {
+    let n = 3000;
+    let dir = Files::new(&[("checks/a.yaml", &near_misses(n))]);
+    let started = std::time::Instant::now();
+    let run = dir.run(&["validate", "-f", "checks"]);
+    eprintln!("validate of {n} near misses took {:?}", started.elapsed());
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let not_defined = run
+        .stderr
+        .matches("is not defined in the files given")
+        .count();
+    assert_eq!(
+        not_defined,
+        2 * n,
+        "{}",
+        &run.stderr[..run.stderr.len().min(2000)]
+    );
+    // Above the candidate maximum, no reference gets a hint.
+    assert_eq!(run.stderr.matches("did you mean").count(), 0);
+}
+
+#[test]
+fn only_the_first_unknown_references_of_a_run_get_a_hint() {
+    let n = 300;
+    let dir = Files::new(&[("checks/a.yaml", &near_misses(n))]);
+    let run = dir.run(&["validate", "-f", "checks"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        run.stderr
+            .matches("is not defined in the files given")
+            .count(),
+        2 * n
+    );
+    assert_eq!(run.stderr.matches("did you mean").count(), 100);
+}
