@@ -6,6 +6,7 @@
 
 mod canonical;
 mod caps;
+mod caps_counts;
 mod cli;
 mod client;
 mod client_commands;
