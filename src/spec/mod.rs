@@ -165,10 +165,11 @@ const SUGGESTION_THRESHOLD: f64 = 0.8;
 /// plain "not defined" than by validate slowing down for a guess.
 pub const MAX_SUGGESTION_CANDIDATES: usize = 1_000;
 
-/// A candidate whose length (in characters) differs from the word's by more
-/// than this is not compared: a typo adds or drops a few characters, and the
-/// comparison costs the product of both lengths.
-const MAX_SUGGESTION_LENGTH_GAP: usize = 3;
+/// A candidate more than this many times as long as the word (or the word more
+/// than this many times as long as it) is not compared: it is a different name
+/// rather than a typo (`outage` still finds `outage-short`), and each comparison
+/// costs the product of both lengths.
+const MAX_SUGGESTION_LENGTH_RATIO: usize = 2;
 
 /// The candidate most like `word`, if any is close enough to be a likely typo.
 /// `None` without comparing when there are more than [`MAX_SUGGESTION_CANDIDATES`].
@@ -183,7 +184,10 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     let len = word.chars().count();
     candidates
         .into_iter()
-        .filter(|c| c.chars().count().abs_diff(len) <= MAX_SUGGESTION_LENGTH_GAP)
+        .filter(|c| {
+            let other = c.chars().count();
+            other <= len * MAX_SUGGESTION_LENGTH_RATIO && len <= other * MAX_SUGGESTION_LENGTH_RATIO
+        })
         .map(|c| (strsim::jaro_winkler(word, c), c))
         .filter(|(score, _)| *score >= SUGGESTION_THRESHOLD)
         .max_by(|a, b| a.0.total_cmp(&b.0))
