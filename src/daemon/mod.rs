@@ -242,7 +242,7 @@ async fn maintenance(
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "alert policy pass failed"),
             },
-            _ = prune.tick() => match store.prune_results(retention.as_millis() as i64).await {
+            _ = prune.tick() => match store.prune_results(crate::spec::millis_i64(retention)).await {
                 Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned results past the retention"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "pruning results failed"),

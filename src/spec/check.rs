@@ -636,37 +636,47 @@ pub fn dependency_cycle<'a>(edges: &BTreeMap<&'a str, Vec<&'a str>>) -> Option<V
         Visiting,
         Done,
     }
-    fn visit<'a>(
-        node: &'a str,
-        edges: &BTreeMap<&'a str, Vec<&'a str>>,
-        marks: &mut BTreeMap<&'a str, Mark>,
-        path: &mut Vec<&'a str>,
-    ) -> Option<Vec<&'a str>> {
-        match marks.get(node) {
-            Some(Mark::Done) => return None,
-            Some(Mark::Visiting) => {
-                let from = path.iter().position(|n| *n == node).unwrap_or(0);
-                let mut cycle = path[from..].to_vec();
-                cycle.push(node);
-                return Some(cycle);
-            }
-            None => {}
+    // Depth-first search with an explicit stack instead of recursion: a
+    // `depends_on` chain is as long as the file (or request) makes it, and a
+    // recursive walk overflows the thread's stack on a long one. Each frame is
+    // a node on the current path and the index of its next edge to follow, so
+    // the visiting order, and the cycle reported, are those of the recursive
+    // walk.
+    let mut marks: BTreeMap<&'a str, Mark> = BTreeMap::new();
+    for root in edges.keys() {
+        if marks.contains_key(root) {
+            continue;
         }
-        marks.insert(node, Mark::Visiting);
-        path.push(node);
-        for next in edges.get(node).into_iter().flatten() {
-            if let Some(c) = visit(next, edges, marks, path) {
-                return Some(c);
+        let mut path: Vec<&'a str> = vec![root];
+        let mut next_edge: Vec<usize> = vec![0];
+        marks.insert(root, Mark::Visiting);
+        while let (Some(&node), Some(index)) = (path.last(), next_edge.last_mut()) {
+            let next = edges
+                .get(node)
+                .and_then(|targets| targets.get(*index))
+                .copied();
+            *index += 1;
+            match next {
+                None => {
+                    path.pop();
+                    next_edge.pop();
+                    marks.insert(node, Mark::Done);
+                }
+                Some(next) => match marks.get(next) {
+                    Some(Mark::Done) => {}
+                    Some(Mark::Visiting) => {
+                        let from = path.iter().position(|n| *n == next).unwrap_or(0);
+                        let mut cycle = path[from..].to_vec();
+                        cycle.push(next);
+                        return Some(cycle);
+                    }
+                    None => {
+                        marks.insert(next, Mark::Visiting);
+                        path.push(next);
+                        next_edge.push(0);
+                    }
+                },
             }
-        }
-        path.pop();
-        marks.insert(node, Mark::Done);
-        None
-    }
-    let mut marks = BTreeMap::new();
-    for node in edges.keys() {
-        if let Some(c) = visit(node, edges, &mut marks, &mut Vec::new()) {
-            return Some(c);
         }
     }
     None
@@ -684,5 +694,25 @@ mod dependency_tests {
         assert_eq!(dependency_cycle(&looped), Some(vec!["a", "b", "c", "a"]));
         let diamond = BTreeMap::from([("a", vec!["b", "c"]), ("b", vec!["d"]), ("c", vec!["d"])]);
         assert_eq!(dependency_cycle(&diamond), None);
+        let self_loop = BTreeMap::from([("a", vec!["a"])]);
+        assert_eq!(dependency_cycle(&self_loop), Some(vec!["a", "a"]));
+        let tail = BTreeMap::from([("a", vec!["b"]), ("b", vec!["c"]), ("c", vec!["b"])]);
+        assert_eq!(dependency_cycle(&tail), Some(vec!["b", "c", "b"]));
+    }
+
+    /// A chain far longer than any stack could recurse through is walked in
+    /// constant stack, and a loop closing at its far end is still found.
+    #[test]
+    fn very_long_chains_do_not_exhaust_the_stack() {
+        let names: Vec<String> = (0..200_000).map(|i| format!("c{i}")).collect();
+        let mut chain: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for pair in names.windows(2) {
+            chain.insert(&pair[0], vec![&pair[1]]);
+        }
+        assert_eq!(dependency_cycle(&chain), None);
+        chain.insert(&names[names.len() - 1], vec![&names[0]]);
+        let cycle = dependency_cycle(&chain).expect("the closed chain is a cycle");
+        assert_eq!(cycle.len(), names.len() + 1);
+        assert_eq!(cycle.first(), cycle.last());
     }
 }

@@ -11,6 +11,30 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Duration(pub std::time::Duration);
 
+/// The longest duration a check file may give, ten years. Every duration becomes
+/// a count of milliseconds in the daemon's clock arithmetic; nothing waits,
+/// repeats or is kept for longer than this in practice, and a value near the
+/// top of `u64` seconds would wrap negative there and turn "remind every
+/// eternity" into "remind every run".
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(10 * 365 * 86_400);
+
+/// `duration` in whole milliseconds for clock arithmetic, saturating at
+/// `i64::MAX` instead of wrapping negative.
+pub fn millis_i64(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Refuses a duration above [`MAX_DURATION`], saying what the maximum is.
+fn at_most_max(duration: std::time::Duration, written: &str) -> Result<Duration, String> {
+    if duration > MAX_DURATION {
+        return Err(format!(
+            "duration `{written}` is more than the maximum of {} (10 years); lower it",
+            Duration(MAX_DURATION)
+        ));
+    }
+    Ok(Duration(duration))
+}
+
 impl Duration {
     pub const fn from_secs(secs: u64) -> Self {
         Self(std::time::Duration::from_secs(secs))
@@ -63,9 +87,10 @@ impl FromStr for Duration {
                 "expected a duration such as `30s`, `5m` or `1h30m`, found an empty string".into(),
             );
         }
-        humantime::parse_duration(trimmed).map(Duration).map_err(|e| {
+        let duration = humantime::parse_duration(trimmed).map_err(|e| {
             format!("invalid duration `{trimmed}`: {e}; expected a number with a unit, such as `500ms`, `30s`, `5m`, `2h` or `14d`")
-        })
+        })?;
+        at_most_max(duration, trimmed)
     }
 }
 
@@ -101,11 +126,14 @@ where
 
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        text_or_seconds(
+        let duration = text_or_seconds(
             deserializer,
             Duration::from_secs,
             "expected a duration such as `30s`, `5m` or `1h30m`",
-        )
+        )?;
+        // Text was bounded as it parsed; a bare number of seconds is bounded here.
+        at_most_max(duration.0, &format!("{}s", duration.0.as_secs()))
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -128,6 +156,35 @@ impl JsonSchema for Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn millis_saturate_instead_of_wrapping_negative() {
+        assert_eq!(millis_i64(std::time::Duration::from_millis(1_500)), 1_500);
+        assert_eq!(
+            millis_i64(std::time::Duration::from_secs(u64::MAX)),
+            i64::MAX
+        );
+        let just_over = std::time::Duration::from_millis(i64::MAX as u64 + 1);
+        assert_eq!(millis_i64(just_over), i64::MAX);
+        assert!(millis_i64(MAX_DURATION) > 0);
+    }
+
+    #[test]
+    fn durations_above_the_maximum_are_refused_in_either_spelling() {
+        let max = Duration(MAX_DURATION).to_string();
+        assert_eq!(max.parse::<Duration>(), Ok(Duration(MAX_DURATION)));
+        for over in ["18446744073709551615s", "3651d", "87601h"] {
+            let err = over.parse::<Duration>().unwrap_err();
+            assert!(
+                err.contains("more than the maximum of 3650d"),
+                "{over}: {err}"
+            );
+        }
+        let seconds: Result<Duration, _> = serde_json::from_str("18446744073709551615");
+        assert!(seconds.is_err());
+        let at_max: Duration = serde_json::from_str(&MAX_DURATION.as_secs().to_string()).unwrap();
+        assert_eq!(at_max, Duration(MAX_DURATION));
+    }
 
     #[test]
     fn spellings_of_one_duration_print_the_same() {

@@ -198,9 +198,26 @@ fn descriptor_set(
 }
 
 fn metadata(g: &GrpcSpec, pos: &Positions, errors: &mut Errors) {
-    for (k, v) in &g.metadata {
+    use super::validate::{MAX_HEADER_VALUE_LEN, MAX_HEADERS, at_most_count, at_most_len};
+    let few = at_most_count(
+        "grpc.metadata",
+        "entries",
+        g.metadata.len(),
+        MAX_HEADERS,
+        pos,
+        errors,
+    );
+    for (k, v) in g.metadata.iter().filter(|_| few) {
         let at = format!("/grpc/metadata/{}", escape_segment(k));
-        if http::HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes()).is_err() {
+        if !at_most_len(
+            &format!("grpc.metadata.{k}"),
+            &at,
+            v.len(),
+            MAX_HEADER_VALUE_LEN,
+            pos,
+            errors,
+        ) {
+        } else if http::HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes()).is_err() {
             errors.push((
                 pos.key(&at),
                 format!("`grpc.metadata`: `{k}` is not a valid metadata name"),

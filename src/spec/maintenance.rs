@@ -275,7 +275,7 @@ mod tests {
             ),
             (serde_json::json!({"schedule": "0 2 * * *"}), ""),
             (
-                serde_json::json!({"schedule": "0 2 * * *", "duration": "1000000d"}),
+                serde_json::json!({"schedule": "0 2 * * *", "duration": "3000d"}),
                 "/duration",
             ),
             (

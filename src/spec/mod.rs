@@ -36,7 +36,7 @@ pub use check::*;
 pub use decode::Positions;
 pub(crate) use decode::resolve_plain;
 pub use diag::{Diagnostic, Diagnostics, Pos};
-pub use duration::Duration;
+pub use duration::{Duration, MAX_DURATION, millis_i64};
 pub use grpc::{CODE_NAMES, DEFAULT_MAX_MESSAGES, GrpcSpec, HEALTH_SERVICE};
 pub use interpolate::{Interpolated, interpolate};
 pub use load::{Bundle, load, load_env};
@@ -160,12 +160,58 @@ impl Resource {
 /// `disabled` → `enabled`, which would invert the meaning).
 const SUGGESTION_THRESHOLD: f64 = 0.8;
 
+/// Above this many candidates no suggestion is made: each is one string
+/// comparison, and a file with thousands of names is better served by the
+/// plain "not defined" than by validate slowing down for a guess.
+pub const MAX_SUGGESTION_CANDIDATES: usize = 1_000;
+
+/// A candidate more than this many times as long as the word (or the word more
+/// than this many times as long as it) is not compared: it is a different name
+/// rather than a typo (`outage` still finds `outage-short`), and each comparison
+/// costs the product of both lengths.
+const MAX_SUGGESTION_LENGTH_RATIO: usize = 2;
+
 /// The candidate most like `word`, if any is close enough to be a likely typo.
+/// `None` without comparing when there are more than [`MAX_SUGGESTION_CANDIDATES`].
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let candidates: Vec<&'a str> = candidates
+        .into_iter()
+        .take(MAX_SUGGESTION_CANDIDATES + 1)
+        .collect();
+    if candidates.len() > MAX_SUGGESTION_CANDIDATES {
+        return None;
+    }
+    let len = word.chars().count();
     candidates
         .into_iter()
+        .filter(|c| {
+            let other = c.chars().count();
+            other <= len * MAX_SUGGESTION_LENGTH_RATIO && len <= other * MAX_SUGGESTION_LENGTH_RATIO
+        })
         .map(|c| (strsim::jaro_winkler(word, c), c))
         .filter(|(score, _)| *score >= SUGGESTION_THRESHOLD)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod suggest_tests {
+    use super::*;
+
+    #[test]
+    fn close_names_are_suggested_and_far_lengths_are_not_compared() {
+        assert_eq!(suggest("gatway", ["gateway", "api"]), Some("gateway"));
+        assert_eq!(suggest("gatway", ["gateway-with-a-long-suffix"]), None);
+    }
+
+    #[test]
+    fn too_many_candidates_give_no_suggestion() {
+        let names: Vec<String> = (0..=MAX_SUGGESTION_CANDIDATES)
+            .map(|i| format!("check-{i:05}"))
+            .collect();
+        let all = names.iter().map(String::as_str);
+        assert_eq!(suggest("check-00001x", all.clone()), None);
+        let at_max = all.take(MAX_SUGGESTION_CANDIDATES);
+        assert!(suggest("check-00001x", at_max).is_some());
+    }
 }

@@ -7,6 +7,12 @@ use super::diag::{Diagnostic, Diagnostics};
 use super::load::{Seen, UntypedRef};
 use super::{Kind, Resource, Spec};
 
+/// How many unknown references in one run get a "did you mean" hint; the rest
+/// are reported without one. A hint costs a comparison with every name of the
+/// kind, so hinting all of thousands of references would make validate
+/// quadratic, and a person fixes the first hundred before reading further.
+pub const MAX_SUGGESTED_REFERENCES: usize = 100;
+
 /// The names a document that could not be typed refers to, with their pointers.
 pub(crate) fn untyped_references(
     kind: Kind,
@@ -70,10 +76,18 @@ pub(crate) fn cross_references<'a>(
             .filter(move |s| s.kind == kind)
             .map(|s| s.name.as_str())
     };
+    // Each suggestion compares one name with every name of its kind, so only the
+    // first few unknown references of a run get one.
+    let hinted = std::cell::Cell::new(0usize);
     let missing = |kind: Kind, name: &str| {
-        let hint = super::suggest(name, names_of(kind))
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
+        let hint = if hinted.get() < MAX_SUGGESTED_REFERENCES {
+            hinted.set(hinted.get() + 1);
+            super::suggest(name, names_of(kind))
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
         format!("{kind} `{name}` is not defined in the files given{hint}")
     };
     let resources: Vec<&Resource> = resources.collect();

@@ -55,7 +55,7 @@ impl Schedule {
         match self {
             Schedule::Every(d) => d.get(),
             Schedule::Cron { cron, .. } => {
-                let start = DateTime::<Utc>::from_timestamp(1_767_225_600, 0).unwrap_or_default(); // 2026-01-01
+                let start = cron_epoch();
                 let mut prev: Option<DateTime<Utc>> = None;
                 let mut min = std::time::Duration::MAX;
                 for t in cron.iter_after(start).take(CRON_GAP_SAMPLES) {
@@ -81,6 +81,12 @@ impl fmt::Display for Schedule {
     }
 }
 
+/// Where calendar schedules are sampled from: 2026-01-01, a fixed instant so that
+/// validation gives the same answer whenever it runs.
+fn cron_epoch() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(1_767_225_600, 0).unwrap_or_default()
+}
+
 impl FromStr for Schedule {
     type Err = String;
 
@@ -96,6 +102,13 @@ impl FromStr for Schedule {
         if text.starts_with('@') || text.split_whitespace().count() >= 5 {
             let parser = CronParser::builder().seconds(Seconds::Optional).build();
             return match parser.parse(text) {
+                // A date that does not exist (`30 2`: 30 February) parses but
+                // never comes; a check on it would be valid and never run.
+                Ok(cron) if cron.find_next_occurrence(&cron_epoch(), false).is_err() => {
+                    Err(format!(
+                        "this schedule never fires: `{text}` names no date that exists; check the day of the month against the months"
+                    ))
+                }
                 Ok(cron) => Ok(Schedule::Cron {
                     expr: text.split_whitespace().collect::<Vec<_>>().join(" "),
                     cron: Box::new(cron),
@@ -160,6 +173,26 @@ mod tests {
         assert_eq!(s.min_interval().as_secs(), 2);
         let hourly: Schedule = "@hourly".parse().unwrap();
         assert_eq!(hourly.min_interval().as_secs(), 3600);
+    }
+
+    #[test]
+    fn a_calendar_schedule_on_no_existing_date_is_refused() {
+        for never in [
+            "0 0 0 30 2 *",
+            "0 0 0 31 2,4,6,9,11 *",
+            "0 0 31 4 *",
+            "0 0 30,31 2 *",
+        ] {
+            let err = never.parse::<Schedule>().unwrap_err();
+            assert!(
+                err.starts_with("this schedule never fires"),
+                "{never}: {err}"
+            );
+        }
+        // 29 February exists every fourth year; 31 of some listed month exists.
+        for rare in ["0 0 0 29 2 *", "0 0 0 31 2,4,6,9,12 *"] {
+            assert!(rare.parse::<Schedule>().is_ok(), "{rare}");
+        }
     }
 
     #[test]

@@ -19,9 +19,115 @@ pub const MIN_CALLBACK_SECRET: usize = 16;
 /// The longest name a resource may have, as for a DNS label.
 pub const MAX_NAME_LEN: usize = 63;
 
+/// The most labels one resource may carry. Labels select checks for
+/// maintenance and filter listings; a few dozen cover any real scheme, and each
+/// is stored with every resource and compared on every selection.
+pub const MAX_LABELS: usize = 64;
+
+/// The longest label key, as for a Kubernetes label name.
+pub const MAX_LABEL_KEY_LEN: usize = 63;
+
+/// The longest label value: room for a team, an owner's address or a short URL.
+pub const MAX_LABEL_VALUE_LEN: usize = 256;
+
+/// The most `http.headers` or `grpc.metadata` entries of one check. Every
+/// entry is sent on every run; servers commonly refuse requests with more than
+/// about a hundred headers.
+pub const MAX_HEADERS: usize = 64;
+
+/// The longest header or metadata value, in bytes: 8 KiB is the whole header
+/// block many servers accept.
+pub const MAX_HEADER_VALUE_LEN: usize = 8 * 1024;
+
+/// The longest `target`, in bytes: browsers and servers refuse URLs much past
+/// 2 KiB, and a `host:port` is far shorter.
+pub const MAX_TARGET_LEN: usize = 2048;
+
+/// The most entries in one check's `depends_on`: a check is held back by the
+/// failure of any of them, and more than a few dozen upstreams is a design
+/// that no longer says which one failed.
+pub const MAX_DEPENDS_ON: usize = 64;
+
 type Errors = Vec<(Pos, String)>;
 
+/// Refuses more than `max` entries in `field`, at the field.
+pub(crate) fn at_most_count(
+    field: &str,
+    what: &str,
+    count: usize,
+    max: usize,
+    pos: &Positions,
+    errors: &mut Errors,
+) -> bool {
+    if count <= max {
+        return true;
+    }
+    let at = format!("/{}", field.replace('.', "/"));
+    errors.push((
+        pos.key(&at),
+        format!("`{field}`: {count} {what} is more than the maximum of {max}; remove some"),
+    ));
+    false
+}
+
+/// Refuses a value of `field` longer than `max` bytes, at the value.
+pub(crate) fn at_most_len(
+    field: &str,
+    at: &str,
+    len: usize,
+    max: usize,
+    pos: &Positions,
+    errors: &mut Errors,
+) -> bool {
+    if len <= max {
+        return true;
+    }
+    errors.push((
+        pos.value(at),
+        format!("`{field}`: {len} bytes is more than the maximum of {max}; shorten it"),
+    ));
+    false
+}
+
+/// The count and length maximums of a resource's labels.
+fn labels(
+    labels: &std::collections::BTreeMap<String, String>,
+    pos: &Positions,
+    errors: &mut Errors,
+) {
+    if !at_most_count("labels", "labels", labels.len(), MAX_LABELS, pos, errors) {
+        return;
+    }
+    for (k, v) in labels {
+        let at = format!("/labels/{}", escape_segment(k));
+        if k.len() > MAX_LABEL_KEY_LEN {
+            errors.push((
+                pos.key(&at),
+                format!(
+                    "`labels`: a key of {} bytes is more than the maximum of {MAX_LABEL_KEY_LEN}; shorten it",
+                    k.len()
+                ),
+            ));
+        } else {
+            at_most_len(
+                &format!("labels.{k}"),
+                &at,
+                v.len(),
+                MAX_LABEL_VALUE_LEN,
+                pos,
+                errors,
+            );
+        }
+    }
+}
+
 pub(crate) fn resource(spec: &mut Spec, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
+    match spec {
+        Spec::Check(c) => labels(&c.labels, pos, errors),
+        Spec::Channel(c) => labels(&c.labels, pos, errors),
+        Spec::Maintenance(m) => labels(&m.labels, pos, errors),
+        Spec::Template(_) => {}
+    }
     match spec {
         Spec::Check(c) => check(c, pos, base_dir, errors),
         Spec::Channel(c) => channel(c, pos, errors),
@@ -62,6 +168,24 @@ pub(crate) fn name(name: &str, pos: &Positions, errors: &mut Errors) {
 }
 
 fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
+    at_most_count(
+        "depends_on",
+        "entries",
+        c.depends_on.len(),
+        MAX_DEPENDS_ON,
+        pos,
+        errors,
+    );
+    if !at_most_len(
+        "target",
+        "/target",
+        c.target.len(),
+        MAX_TARGET_LEN,
+        pos,
+        errors,
+    ) {
+        return;
+    }
     match c.check_type {
         CheckType::Http | CheckType::Graphql => url_target(c, pos, errors),
         CheckType::Tcp => tcp_target(c, pos, errors),
@@ -116,9 +240,25 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
             format!("`http.method`: `{}` is not an HTTP method", http.method),
         ));
     }
-    for (k, v) in &http.headers {
+    let few = at_most_count(
+        "http.headers",
+        "headers",
+        http.headers.len(),
+        MAX_HEADERS,
+        pos,
+        errors,
+    );
+    for (k, v) in http.headers.iter().filter(|_| few) {
         let at = format!("/http/headers/{}", escape_segment(k));
-        if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err() {
+        if !at_most_len(
+            &format!("http.headers.{k}"),
+            &at,
+            v.len(),
+            MAX_HEADER_VALUE_LEN,
+            pos,
+            errors,
+        ) {
+        } else if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err() {
             errors.push((
                 pos.key(&at),
                 format!("`http.headers`: `{k}` is not a valid header name"),

@@ -6,6 +6,7 @@
 
 mod canonical;
 mod caps;
+mod caps_counts;
 mod cli;
 mod client;
 mod client_commands;
@@ -42,6 +43,7 @@ mod secrets_sent;
 mod servers;
 mod spec_bounds;
 mod spec_errors;
+mod spec_hostile;
 mod spec_inputs;
 mod spec_probe_errors;
 mod spec_refs;

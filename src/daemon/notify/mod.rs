@@ -258,7 +258,7 @@ impl Notifier {
                 .get_or_create(&labels)
                 .inc();
             // Rounded up, so that the row is not due a moment before the limit frees.
-            let at = now_ms().saturating_add(wait.as_millis() as i64 + 1);
+            let at = now_ms().saturating_add(crate::spec::millis_i64(wait).saturating_add(1));
             if let Err(e) = self.store.defer_notification(row.id, at).await {
                 warn!(id = row.id, error = %e, "notifier: cannot record the outcome");
             }
@@ -294,8 +294,8 @@ impl Notifier {
             }
             Err(err) => match retry::decide(&err, attempts, &self.options.retry) {
                 Verdict::RetryIn(wait) => {
-                    warn!(id = row.id, channel = %row.channel, attempts, error = %err.message, retry_in_ms = wait.as_millis() as u64, "notification not sent; will retry");
-                    let at = now_ms().saturating_add(wait.as_millis() as i64);
+                    warn!(id = row.id, channel = %row.channel, attempts, error = %err.message, retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "notification not sent; will retry");
+                    let at = now_ms().saturating_add(crate::spec::millis_i64(wait));
                     self.store
                         .mark_attempt_failed(row.id, err.message, Some(at))
                         .await

@@ -206,7 +206,7 @@ fn escalate(tx: &Transaction<'_>, now: i64) -> Result<Vec<Transition>> {
             [id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        if now - escalated.unwrap_or(opened) < after.get().as_millis() as i64 {
+        if now.saturating_sub(escalated.unwrap_or(opened)) < crate::spec::millis_i64(after.get()) {
             continue;
         }
         let inc = get_incident(tx, tenant, id)?;
@@ -250,7 +250,7 @@ fn remind(tx: &Transaction<'_>, now: i64) -> Result<Vec<Transition>> {
             [id],
             |r| r.get(0),
         )?;
-        if now - last < every.get().as_millis() as i64
+        if now.saturating_sub(last) < crate::spec::millis_i64(every.get())
             || hold_reason(tx, tenant, &check, now)?.is_some()
         {
             continue;

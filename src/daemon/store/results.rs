@@ -128,7 +128,7 @@ impl Store {
     /// each its own short transaction, so that an hour of results to prune never
     /// holds the single writer long enough to stall result batches behind it.
     pub async fn prune_results(&self, keep_ms: i64) -> Result<usize> {
-        let cutoff = now_ms() - keep_ms;
+        let cutoff = now_ms().saturating_sub(keep_ms);
         let mut total = 0;
         loop {
             let n = self
