@@ -198,7 +198,7 @@ fn descriptor_set(
 }
 
 fn metadata(g: &GrpcSpec, pos: &Positions, errors: &mut Errors) {
-    use super::validate::{MAX_HEADER_VALUE_LEN, MAX_HEADERS, at_most_count, at_most_len};
+    use super::limits::{MAX_HEADER_VALUE_LEN, MAX_HEADERS, at_most_count, at_most_len};
     let few = at_most_count(
         "grpc.metadata",
         "entries",

@@ -11,6 +11,7 @@ pub mod expr;
 mod grpc;
 mod grpc_validate;
 mod interpolate;
+mod limits;
 mod load;
 mod maintenance;
 pub mod plan;
