@@ -7,6 +7,7 @@ pub mod forge;
 pub mod model;
 pub mod private_file;
 pub mod probe;
+pub mod rollup;
 pub mod spec;
 
 pub use cli::run;

@@ -244,3 +244,90 @@ pub struct TenantCreated {
     /// The new tenant's admin API key; shown once.
     pub api_key: String,
 }
+
+/// `GET /report` and `GET /checks/{name}/report`: what each check's results add up
+/// to over a window. Read from rollups, never from raw results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The window asked for.
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub checks: Vec<CheckReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckReport {
+    pub check: String,
+    #[serde(rename = "type")]
+    pub check_type: String,
+    /// The span actually read: the window's edges rounded to the finest rollups
+    /// still kept there (minutes near now, hours and days further back).
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Up time over known time (up + down), 0–100; maintenance and unknown time
+    /// are left out. `None` when nothing is known.
+    pub uptime: Option<f64>,
+    /// Share of the window whose state is known (up, down or maintenance), 0–100.
+    pub coverage: f64,
+    pub up_seconds: f64,
+    pub down_seconds: f64,
+    pub maintenance_seconds: f64,
+    /// Not running, paused, disabled, or not yet created.
+    pub unknown_seconds: f64,
+    pub runs: u64,
+    pub failed_runs: u64,
+    pub latency: Option<LatencySummary>,
+    /// Present when the check has an `slo`; always over the SLO's own window,
+    /// ending at `to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<SloReport>,
+    /// Incidents (of any kind) opened within the window.
+    pub incidents: u64,
+    /// Mean time to resolve, over incidents opened and resolved within the window.
+    pub mttr_seconds: Option<f64>,
+}
+
+/// Latency in milliseconds; percentiles within the sketch's relative error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    pub min: f64,
+    pub mean: f64,
+    pub max: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SloReport {
+    /// Target uptime, percent.
+    pub objective: f64,
+    /// The SLO's window, as written (`30d`).
+    pub window: String,
+    /// Uptime over the SLO window, percent; `None` when nothing is known.
+    pub attainment: Option<f64>,
+    /// Down time the objective allows over the known part of the window.
+    pub budget_seconds: f64,
+    pub budget_left_seconds: f64,
+    /// Of the budget, percent; negative once overspent.
+    pub budget_left_percent: Option<f64>,
+    /// Error rate over the last hour divided by the rate the objective allows
+    /// (1 spends the budget exactly over the window).
+    pub burn_rate_1h: Option<f64>,
+    /// `met`, `breached` (budget spent) or `unknown`.
+    pub status: String,
+    /// A burn-rate incident is open now.
+    pub burning: bool,
+}
+
+/// A bucket of a check's history: `checks history --resolution 1h`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryBucket {
+    pub start: DateTime<Utc>,
+    pub runs: u64,
+    pub failed_runs: u64,
+    pub uptime: Option<f64>,
+    pub coverage: f64,
+    pub latency: Option<LatencySummary>,
+}

@@ -147,6 +147,33 @@ const STEPS: &[&str] = &[
     UPDATE resources SET spec = json_remove(spec, '$.http.method', '$.http.body')
      WHERE kind = 'Check' AND json_extract(spec, '$.type') = 'graphql';
     "#,
+    // 6: rollups. A series is a check's identity in rollups (a small integer instead
+    // of its name in every row). Buckets are keyed by their start in minutes, hours or
+    // days since the Unix epoch, then series, so that the rows written together sit
+    // together. Hours and days are built from minutes once they are over (up to
+    // `rollup_state.built_before`); a late result folds into them directly.
+    // `covered_from` bounds the span a check's next result stands for (set on resume
+    // and creation). `kept` marks results kept for the longer retention: failures
+    // and changes of state. Incidents gain a kind: `down` or `slo_burn`, one open of
+    // each per check.
+    r#"
+    CREATE TABLE series (
+        id INTEGER PRIMARY KEY,
+        tenant_id INTEGER NOT NULL,
+        check_name TEXT NOT NULL,
+        UNIQUE (tenant_id, check_name)
+    );
+    CREATE TABLE rollup_minutes (bucket INTEGER NOT NULL, series INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (bucket, series)) WITHOUT ROWID;
+    CREATE TABLE rollup_hours (bucket INTEGER NOT NULL, series INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (bucket, series)) WITHOUT ROWID;
+    CREATE TABLE rollup_days (bucket INTEGER NOT NULL, series INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (bucket, series)) WITHOUT ROWID;
+    CREATE TABLE rollup_state (resolution TEXT PRIMARY KEY, built_before INTEGER NOT NULL);
+    ALTER TABLE check_state ADD COLUMN covered_from INTEGER;
+    ALTER TABLE check_state ADD COLUMN last_cert_expires_at INTEGER;
+    ALTER TABLE results ADD COLUMN kept INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE incidents ADD COLUMN kind TEXT NOT NULL DEFAULT 'down';
+    DROP INDEX one_open_incident_per_check;
+    CREATE UNIQUE INDEX one_open_incident_per_check ON incidents (tenant_id, check_name, kind) WHERE status != 'resolved';
+    "#,
 ];
 
 /// Brings `conn` up to the newest schema. Fails on a database from a newer version.
