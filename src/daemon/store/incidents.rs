@@ -181,7 +181,8 @@ fn record_one(tx: &Transaction<'_>, row: &ResultRow, check: &Check) -> Result<Ve
         "UPDATE check_state SET
             failures = CASE WHEN ?3 THEN 0 ELSE failures + 1 END,
             successes = CASE WHEN ?3 THEN successes + 1 ELSE 0 END,
-            last_run_at = ?4, last_up = ?3, last_latency_ms = ?5, last_error = ?6
+            last_run_at = ?4, last_up = ?3, last_latency_ms = ?5, last_error = ?6,
+            last_cert_expires_at = coalesce(?7, last_cert_expires_at)
          WHERE tenant_id = ?1 AND name = ?2",
         params![
             tenant,
@@ -189,7 +190,8 @@ fn record_one(tx: &Transaction<'_>, row: &ResultRow, check: &Check) -> Result<Ve
             r.up,
             r.started_at.timestamp_millis(),
             r.latency_ms,
-            r.error
+            r.error,
+            r.cert_expires_at.map(|t| t.timestamp_millis())
         ],
     )?;
     if changed == 0 {
