@@ -150,10 +150,32 @@ impl IncidentStatus {
     }
 }
 
+/// What an incident is about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKind {
+    /// The check fails: opened after `failure_threshold` failed runs.
+    #[default]
+    Down,
+    /// The check's SLO error budget burns too fast (multi-window burn-rate alert).
+    SloBurn,
+}
+
+impl IncidentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentKind::Down => "down",
+            IncidentKind::SloBurn => "slo_burn",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
     pub id: i64,
     pub check: String,
+    #[serde(default)]
+    pub kind: IncidentKind,
     pub status: IncidentStatus,
     pub severity: crate::spec::Severity,
     pub error: String,

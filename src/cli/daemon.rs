@@ -46,9 +46,21 @@ pub struct Args {
     /// Checks running at once [default: 512]
     #[arg(long, env = "UPTIMEPING_CONCURRENCY")]
     concurrency: Option<usize>,
-    /// How long raw results are kept, e.g. 7d [default: 7d]
+    /// How long raw failed runs and changes of state are kept, e.g. 7d [default: 2d]
     #[arg(long, env = "UPTIMEPING_RETENTION", value_name = "DURATION")]
     retention: Option<crate::spec::Duration>,
+    /// How long raw routine successes are kept [default: 6h]
+    #[arg(long, env = "UPTIMEPING_RETENTION_SUCCESSES", value_name = "DURATION")]
+    retention_successes: Option<crate::spec::Duration>,
+    /// How long minute rollups are kept, at least 2h [default: 2d]
+    #[arg(long, env = "UPTIMEPING_RETENTION_MINUTES", value_name = "DURATION")]
+    retention_minutes: Option<crate::spec::Duration>,
+    /// How long hour rollups are kept, at least 2d [default: 90d]
+    #[arg(long, env = "UPTIMEPING_RETENTION_HOURS", value_name = "DURATION")]
+    retention_hours: Option<crate::spec::Duration>,
+    /// How long day rollups are kept [default: 730d]
+    #[arg(long, env = "UPTIMEPING_RETENTION_DAYS", value_name = "DURATION")]
+    retention_days: Option<crate::spec::Duration>,
     /// How long shutdown waits for checks in flight [default: 10s]
     #[arg(long, env = "UPTIMEPING_SHUTDOWN_GRACE", value_name = "DURATION")]
     shutdown_grace: Option<crate::spec::Duration>,
@@ -76,6 +88,10 @@ impl Args {
             watch: self.watch,
             concurrency: self.concurrency,
             retention: self.retention,
+            retention_successes: self.retention_successes,
+            retention_minutes: self.retention_minutes,
+            retention_hours: self.retention_hours,
+            retention_days: self.retention_days,
             shutdown_grace: self.shutdown_grace,
             log_format: self.log_format,
             log_level: self.log_level,

@@ -14,8 +14,22 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "data";
 /// Checks running at once: enough for 10,000 checks at a 5 s interval on two cores.
 pub const DEFAULT_CONCURRENCY: usize = 512;
-/// Raw results kept this long; a week covers most "what happened on Tuesday" questions.
-pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Failed runs and changes of state are kept this long as raw results: the evidence
+/// behind recent incidents. What happened further back is in the rollups.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(2 * 24 * 3600);
+/// Routine successes (an up run after an up run) are kept this long: they are the
+/// bulk of all results and say nothing the rollups do not.
+pub const DEFAULT_RETENTION_SUCCESSES: Duration = Duration::from_secs(6 * 3600);
+/// Minute rollups: enough for 24 h and 48 h windows read to the minute.
+pub const DEFAULT_RETENTION_MINUTES: Duration = Duration::from_secs(2 * 24 * 3600);
+/// Hour rollups: 90 days, the longest SLO window.
+pub const DEFAULT_RETENTION_HOURS: Duration = Duration::from_secs(90 * 24 * 3600);
+/// Day rollups: two years of daily history.
+pub const DEFAULT_RETENTION_DAYS: Duration = Duration::from_secs(730 * 24 * 3600);
+/// Minutes are kept at least until their hour is built (it ends, then waits for
+/// late results), and hours until their day is: shorter settings are refused.
+pub const MIN_RETENTION_MINUTES: Duration = Duration::from_secs(2 * 3600);
+pub const MIN_RETENTION_HOURS: Duration = Duration::from_secs(2 * 24 * 3600);
 /// How long shutdown waits for checks in flight before abandoning them.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -37,12 +51,40 @@ pub struct Settings {
     pub watch: Vec<PathBuf>,
     pub concurrency: Option<usize>,
     pub retention: Option<crate::spec::Duration>,
+    pub retention_successes: Option<crate::spec::Duration>,
+    pub retention_minutes: Option<crate::spec::Duration>,
+    pub retention_hours: Option<crate::spec::Duration>,
+    pub retention_days: Option<crate::spec::Duration>,
     pub shutdown_grace: Option<crate::spec::Duration>,
     pub log_format: Option<LogFormat>,
     pub log_level: Option<String>,
     /// Each tenant's notification limit (`50/s`), or `none`.
     pub notify_rate_limit: Option<String>,
     pub public_url: Option<String>,
+}
+
+/// How long each tier of results is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Raw failed runs and changes of state.
+    pub results: Duration,
+    /// Raw routine successes.
+    pub successes: Duration,
+    pub minutes: Duration,
+    pub hours: Duration,
+    pub days: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            results: DEFAULT_RETENTION,
+            successes: DEFAULT_RETENTION_SUCCESSES,
+            minutes: DEFAULT_RETENTION_MINUTES,
+            hours: DEFAULT_RETENTION_HOURS,
+            days: DEFAULT_RETENTION_DAYS,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -52,7 +94,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub watch: Vec<PathBuf>,
     pub concurrency: usize,
-    pub retention: Duration,
+    pub retention: Retention,
     pub shutdown_grace: Duration,
     pub log_format: LogFormat,
     pub log_level: String,
@@ -118,10 +160,25 @@ impl Config {
                 given.watch
             },
             concurrency,
-            retention: given
-                .retention
-                .or(from_file.retention)
-                .map_or(DEFAULT_RETENTION, |d| d.get()),
+            retention: {
+                let pick = |a: Option<crate::spec::Duration>,
+                            b: Option<crate::spec::Duration>,
+                            default: Duration| a.or(b).map_or(default, |d| d.get());
+                let r = Retention {
+                    results: pick(given.retention, from_file.retention, DEFAULT_RETENTION),
+                    successes: pick(given.retention_successes, from_file.retention_successes, DEFAULT_RETENTION_SUCCESSES),
+                    minutes: pick(given.retention_minutes, from_file.retention_minutes, DEFAULT_RETENTION_MINUTES),
+                    hours: pick(given.retention_hours, from_file.retention_hours, DEFAULT_RETENTION_HOURS),
+                    days: pick(given.retention_days, from_file.retention_days, DEFAULT_RETENTION_DAYS),
+                };
+                if r.minutes < MIN_RETENTION_MINUTES {
+                    anyhow::bail!("`retention_minutes` must be at least 2h: minutes are kept until the hour they make up is built");
+                }
+                if r.hours < MIN_RETENTION_HOURS {
+                    anyhow::bail!("`retention_hours` must be at least 2d: hours are kept until the day they make up is built");
+                }
+                r
+            },
             shutdown_grace: given
                 .shutdown_grace
                 .or(from_file.shutdown_grace)
@@ -184,7 +241,7 @@ mod tests {
         let c = Config::resolve(given, Some(&path)).unwrap();
         assert_eq!(c.listen, "127.0.0.1:9001");
         assert_eq!(c.concurrency, 7);
-        assert_eq!(c.retention, Duration::from_secs(2 * 86_400));
+        assert_eq!(c.retention.results, Duration::from_secs(2 * 86_400));
         assert_eq!(c.shutdown_grace, DEFAULT_SHUTDOWN_GRACE);
     }
 

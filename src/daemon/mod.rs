@@ -33,6 +33,8 @@ const WATCH_TENANT: i64 = 1;
 const ESCALATION_TICK: Duration = Duration::from_secs(5);
 /// How often old results are pruned.
 const RETENTION_TICK: Duration = Duration::from_secs(3600);
+/// How often hours and days that are over are built from minutes and hours.
+const BUILD_TICK: Duration = Duration::from_secs(30);
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -222,13 +224,16 @@ async fn bootstrap(store: &Store, data_dir: &std::path::Path) -> anyhow::Result<
 async fn maintenance(
     store: Store,
     notifier: Arc<Notify>,
-    retention: Duration,
+    retention: config::Retention,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut escalate = tokio::time::interval(ESCALATION_TICK);
     escalate.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut prune = tokio::time::interval(RETENTION_TICK);
     prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut build = tokio::time::interval(BUILD_TICK);
+    build.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let ms = crate::spec::millis_i64;
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
@@ -242,10 +247,21 @@ async fn maintenance(
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "alert policy pass failed"),
             },
-            _ = prune.tick() => match store.prune_results(crate::spec::millis_i64(retention)).await {
-                Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned results past the retention"),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "pruning results failed"),
+            _ = build.tick() => if let Err(e) = store.build_rollups(store::now_ms()).await {
+                tracing::error!(error = %e, "building hour and day rollups failed; trying again in {}s", BUILD_TICK.as_secs());
+            },
+            _ = prune.tick() => {
+                match store.prune_results(ms(retention.results), ms(retention.successes)).await {
+                    Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned results past the retention"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "pruning results failed"),
+                }
+                let keep = [ms(retention.minutes), ms(retention.hours), ms(retention.days)];
+                match store.prune_rollups(store::now_ms(), keep).await {
+                    Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned rollups past their retention"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "pruning rollups failed"),
+                }
             },
         }
     }

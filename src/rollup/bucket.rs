@@ -57,6 +57,9 @@ impl Bucket {
     pub fn new() -> Bucket {
         todo!()
     }
+    pub fn quantile(&self, _q: f64) -> Option<f64> {
+        todo!()
+    }
     pub fn total(&self) -> u64 {
         self.up + self.down
     }

@@ -11,7 +11,7 @@
 //! | `actor` | who caused it: `system`, `api`, `key:<name>(<id>)`, `telegram:@user`, `slack:@user` |
 //! | `at` | when it happened, RFC 3339 |
 //! | `check` | `name`, `type`, `target`, `labels` (a map), `description` |
-//! | `incident` | `id`, `status`, `severity`, `error`, `status_code`, `count`, `dedup_hash`, `opened_at`, `resolved_at`, `duration_seconds`, `duration` (`3m`) |
+//! | `incident` | `id`, `kind` (`down` or `slo_burn`), `status`, `severity`, `error`, `status_code`, `count`, `dedup_hash`, `opened_at`, `resolved_at`, `duration_seconds`, `duration` (`3m`) |
 //! | `result` | the probe result that caused the event (`up`, `status_code`, `error`, `latency_ms`, `attempts`, `started_at`, `failures`, `body_excerpt`), or none |
 //! | `links` | `incident` and `check`: their API URLs under the daemon's `public_url`; empty without one |
 //! | `message` | in `html` and `markdown` only: the rendered `subject` and `text` |
@@ -40,8 +40,8 @@ pub struct Message {
 const DEFAULTS: &[(&str, &str, &str)] = &[
     (
         "opened",
-        "[{{ incident.severity | upper }}] {{ check.name }} is down",
-        "{{ check.name }} ({{ check.target }}): {{ incident.error }} — open for {{ incident.duration_seconds | duration }}, {{ incident.count }} failure{{ '' if incident.count == 1 else 's' }}",
+        "[{{ incident.severity | upper }}] {{ check.name }} {{ 'is burning its error budget' if incident.kind == 'slo_burn' else 'is down' }}",
+        "{{ check.name }} ({{ check.target }}): {{ incident.error }}{% if incident.kind != 'slo_burn' %} — open for {{ incident.duration_seconds | duration }}, {{ incident.count }} failure{{ '' if incident.count == 1 else 's' }}{% endif %}",
     ),
     (
         "escalated",
@@ -60,8 +60,8 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
     ),
     (
         "resolved",
-        "[RESOLVED] {{ check.name }} is back up",
-        "{{ check.name }} ({{ check.target }}) is back up after {{ incident.duration_seconds | duration }}",
+        "[RESOLVED] {{ check.name }} {{ 'no longer burns its error budget' if incident.kind == 'slo_burn' else 'is back up' }}",
+        "{{ check.name }} ({{ check.target }}) {{ 'no longer burns its error budget' if incident.kind == 'slo_burn' else 'is back up' }} after {{ incident.duration_seconds | duration }}",
     ),
     (
         "test",

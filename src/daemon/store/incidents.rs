@@ -9,10 +9,11 @@ use sha2::{Digest, Sha256};
 
 use super::policy::goes_out;
 use super::results::{ResultRow, insert as insert_result};
-use super::{Result, Store, StoreError, now_ms, outbox, to_time};
-use crate::model::{Incident, IncidentEvent, IncidentStatus};
+use super::{Result, Store, StoreError, now_ms, outbox, rollups, to_time};
+use crate::rollup::TimeState;
+use crate::model::{Incident, IncidentEvent, IncidentKind, IncidentStatus};
 use crate::probe::{BODY_EXCERPT_BYTES, ProbeResult};
-use crate::spec::{Check, DEFAULT_FAILURE_THRESHOLD, DEFAULT_SUCCESS_THRESHOLD, Severity};
+use crate::spec::{Check, DEFAULT_FAILURE_THRESHOLD, DEFAULT_SUCCESS_THRESHOLD, Maintenance, Severity};
 
 /// Something that happened to an incident, for metrics and logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +87,14 @@ fn status_of(s: &str) -> IncidentStatus {
     }
 }
 
-const INCIDENT_COLUMNS: &str = "id, check_name, status, severity, error, status_code, count, dedup_hash, opened_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by";
+const INCIDENT_COLUMNS: &str = "id, check_name, status, severity, error, status_code, count, dedup_hash, opened_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, kind";
+
+fn kind_of(s: &str) -> IncidentKind {
+    match s {
+        "slo_burn" => IncidentKind::SloBurn,
+        _ => IncidentKind::Down,
+    }
+}
 
 fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Incident> {
     Ok(Incident {
@@ -103,11 +111,23 @@ fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Incident> {
         acknowledged_by: r.get(10)?,
         resolved_at: r.get::<_, Option<i64>>(11)?.map(to_time),
         resolved_by: r.get(12)?,
+        kind: kind_of(&r.get::<_, String>(13)?),
     })
 }
 
+/// The open incident of `kind` of a check, if there is one (at most one of each).
+pub(super) fn open_incident_of_kind(
+    c: &Connection,
+    tenant: i64,
+    check: &str,
+    kind: IncidentKind,
+) -> Result<Option<Incident>> {
+    Ok(c.query_row(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = ?1 AND check_name = ?2 AND kind = ?3 AND status != 'resolved'"), params![tenant, check, kind.as_str()], incident_row).optional()?)
+}
+
+/// The open `down` incident of a check: the one its results open and resolve.
 fn open_incident(c: &Connection, tenant: i64, check: &str) -> Result<Option<Incident>> {
-    Ok(c.query_row(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = ?1 AND check_name = ?2 AND status != 'resolved'"), params![tenant, check], incident_row).optional()?)
+    open_incident_of_kind(c, tenant, check, IncidentKind::Down)
 }
 
 pub(super) fn get_incident(c: &Connection, tenant: i64, id: i64) -> Result<Incident> {
@@ -173,36 +193,123 @@ pub(super) fn notify_at(
     })
 }
 
-/// Applies one result to a check's counters and incident, returning what changed.
-fn record_one(tx: &Transaction<'_>, row: &ResultRow, check: &Check) -> Result<Vec<Transition>> {
-    let (tenant, r) = (row.tenant, &row.result);
-    insert_result(tx, row)?;
-    let changed = tx.execute(
-        "UPDATE check_state SET
-            failures = CASE WHEN ?3 THEN 0 ELSE failures + 1 END,
-            successes = CASE WHEN ?3 THEN successes + 1 ELSE 0 END,
-            last_run_at = ?4, last_up = ?3, last_latency_ms = ?5, last_error = ?6,
-            last_cert_expires_at = coalesce(?7, last_cert_expires_at)
-         WHERE tenant_id = ?1 AND name = ?2",
-        params![
-            tenant,
-            row.check,
-            r.up,
-            r.started_at.timestamp_millis(),
-            r.latency_ms,
-            r.error,
-            r.cert_expires_at.map(|t| t.timestamp_millis())
-        ],
-    )?;
-    if changed == 0 {
-        // The check was deleted while it ran: keep the result, open nothing.
-        return Ok(Vec::new());
+/// What every result of one batch is recorded against.
+pub(super) struct Context {
+    /// Results stand for no time before this (the daemon's start).
+    pub running_since: i64,
+    pub marks: rollups::Marks,
+    /// Every tenant's maintenance windows, read once per batch.
+    pub windows: Vec<(i64, Maintenance)>,
+}
+
+impl Context {
+    pub(super) fn read(c: &Connection, running_since: i64) -> Result<Context> {
+        let mut stmt =
+            c.prepare_cached("SELECT tenant_id, spec FROM resources WHERE kind = 'Maintenance'")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        let mut windows = Vec::new();
+        for row in rows {
+            let (tenant, spec) = row?;
+            let window = serde_json::from_str::<Value>(&spec)
+                .and_then(|v| serde_json::from_value::<Maintenance>(strip_kind(v)));
+            match window {
+                Ok(w) => windows.push((tenant, w)),
+                // Refusing every result over it would lose them all; the window's
+                // time is counted as it was measured instead, and this said loudly.
+                Err(e) => tracing::error!(tenant, error = %e, "a stored maintenance window cannot be read; its time counts as up or down"),
+            }
+        }
+        Ok(Context {
+            running_since,
+            marks: rollups::marks(c)?,
+            windows,
+        })
     }
-    let (failures, successes): (i64, i64) = tx.query_row(
-        "SELECT failures, successes FROM check_state WHERE tenant_id = ?1 AND name = ?2",
-        params![tenant, row.check],
-        |x| Ok((x.get(0)?, x.get(1)?)),
+
+    fn in_maintenance(&self, tenant: i64, check: &Check, at_ms: i64) -> bool {
+        let at = to_time(at_ms);
+        self.windows
+            .iter()
+            .any(|(t, w)| *t == tenant && w.covers(check) && w.active_at(at))
+    }
+}
+
+/// The time a result at `t` stands for: back to the check's previous result, but
+/// never more than [`SPAN_SLACK`] times its interval, nor before the daemon started
+/// or the check was created or resumed. Time outside every such span is unknown.
+fn span(check: &Check, t: i64, last_run: Option<i64>, covered_from: Option<i64>, since: i64) -> Option<(i64, i64)> {
+    let interval = match &check.schedule {
+        crate::spec::Schedule::Every(d) => crate::spec::millis_i64(d.get()),
+        cron => {
+            // A calendar schedule's gap varies: the one that led to this run.
+            let prev = last_run?;
+            let next = cron.next_after(to_time(prev))?.timestamp_millis();
+            next.saturating_sub(prev)
+        }
+    };
+    let mut start = t.saturating_sub(interval.saturating_mul(SPAN_SLACK.0) / SPAN_SLACK.1);
+    for bound in [last_run, covered_from, Some(since)].into_iter().flatten() {
+        start = start.max(bound);
+    }
+    (start < t).then_some((start, t))
+}
+
+/// How much longer than its interval a gap between two results may be and still
+/// count as known: runs start late by their jitter and the scheduler's lag, and a
+/// gap much longer than the interval means the check was not running.
+const SPAN_SLACK: (i64, i64) = (3, 2);
+
+/// Applies one result to a check's counters, rollups and incident, returning what changed.
+fn record_one(tx: &Transaction<'_>, row: &ResultRow, check: &Check, ctx: &Context) -> Result<Vec<Transition>> {
+    let (tenant, r) = (row.tenant, &row.result);
+    type Prev = (i64, i64, Option<i64>, Option<bool>, Option<i64>);
+    let prev: Option<Prev> = tx
+        .prepare_cached("SELECT failures, successes, last_run_at, last_up, covered_from FROM check_state WHERE tenant_id = ?1 AND name = ?2")?
+        .query_row(params![tenant, row.check], |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?, x.get(4)?)))
+        .optional()?;
+    let Some((failures, successes, last_run, last_up, covered_from)) = prev else {
+        // The check was deleted while it ran: keep the result, open nothing.
+        insert_result(tx, row, true)?;
+        return Ok(Vec::new());
+    };
+    // Failures and changes of state are the evidence worth keeping longer.
+    insert_result(tx, row, !r.up || last_up != Some(r.up))?;
+    let t = r.started_at.timestamp_millis();
+    let state = if ctx.in_maintenance(tenant, check, t) {
+        TimeState::Maintenance
+    } else if r.up {
+        TimeState::Up
+    } else {
+        TimeState::Down
+    };
+    let series = rollups::series_id(tx, tenant, &row.check)?;
+    rollups::fold(
+        tx,
+        series,
+        &ctx.marks,
+        &rollups::Fold {
+            run: (t, r.up, r.latency_ms),
+            span: span(check, t, last_run, covered_from, ctx.running_since).map(|(s, e)| (s, e, state)),
+        },
     )?;
+    let (failures, successes) = if r.up { (0, successes + 1) } else { (failures + 1, 0) };
+    tx.prepare_cached(
+        "UPDATE check_state SET failures = ?3, successes = ?4,
+            last_run_at = max(coalesce(last_run_at, ?5), ?5), last_up = ?6, last_latency_ms = ?7, last_error = ?8,
+            last_cert_expires_at = coalesce(?9, last_cert_expires_at)
+         WHERE tenant_id = ?1 AND name = ?2",
+    )?
+    .execute(params![
+        tenant,
+        row.check,
+        failures,
+        successes,
+        t,
+        r.up,
+        r.latency_ms,
+        r.error,
+        r.cert_expires_at.map(|t| t.timestamp_millis())
+    ])?;
     let failure_threshold = check
         .alert
         .as_ref()
@@ -277,7 +384,10 @@ fn record_one(tx: &Transaction<'_>, row: &ResultRow, check: &Check) -> Result<Ve
 /// otherwise ever close it. Call before the check's row is deleted, so that its
 /// channels still get the "resolved" message.
 pub fn resolve_for_removed_check(tx: &Transaction<'_>, tenant: i64, check: &str) -> Result<()> {
-    if let Some(inc) = open_incident(tx, tenant, check)? {
+    for kind in [IncidentKind::Down, IncidentKind::SloBurn] {
+        let Some(inc) = open_incident_of_kind(tx, tenant, check, kind)? else {
+            continue;
+        };
         tx.execute("UPDATE incidents SET status = 'resolved', resolved_at = ?2, resolved_by = 'system' WHERE id = ?1", params![inc.id, now_ms()])?;
         let inc = get_incident(tx, tenant, inc.id)?;
         notify(
@@ -300,10 +410,12 @@ impl Store {
         &self,
         batch: Vec<(ResultRow, std::sync::Arc<Check>)>,
     ) -> Result<Vec<Transition>> {
+        let since = self.running_since();
         self.write(move |tx| {
+            let ctx = Context::read(tx, since)?;
             let mut out = Vec::new();
             for (row, check) in &batch {
-                out.extend(record_one(tx, row, check)?);
+                out.extend(record_one(tx, row, check, &ctx)?);
             }
             Ok(out)
         })
@@ -346,7 +458,9 @@ impl Store {
             }
             tx.execute("UPDATE incidents SET status = 'resolved', resolved_at = ?2, resolved_by = ?3 WHERE id = ?1", params![id, now_ms(), actor])?;
             // Count failures afresh, or the next failure alone would open a new incident.
-            tx.execute("UPDATE check_state SET failures = 0 WHERE tenant_id = ?1 AND name = ?2", params![tenant, inc.check])?;
+            if inc.kind == IncidentKind::Down {
+                tx.execute("UPDATE check_state SET failures = 0 WHERE tenant_id = ?1 AND name = ?2", params![tenant, inc.check])?;
+            }
             let inc = get_incident(tx, tenant, id)?;
             notify(tx, tenant, &inc, "resolved", &actor, json!({"comment": comment}), None)?;
             Ok(inc)

@@ -151,7 +151,8 @@ const STEPS: &[&str] = &[
     // of its name in every row). Buckets are keyed by their start in minutes, hours or
     // days since the Unix epoch, then series, so that the rows written together sit
     // together. Hours and days are built from minutes once they are over (up to
-    // `rollup_state.built_before`); a late result folds into them directly.
+    // `rollup_state.built_before`, and in that bucket
+    // the series below `next_series`); a late result folds into them directly.
     // `covered_from` bounds the span a check's next result stands for (set on resume
     // and creation). `kept` marks results kept for the longer retention: failures
     // and changes of state. Incidents gain a kind: `down` or `slo_burn`, one open of
@@ -166,7 +167,7 @@ const STEPS: &[&str] = &[
     CREATE TABLE rollup_minutes (bucket INTEGER NOT NULL, series INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (bucket, series)) WITHOUT ROWID;
     CREATE TABLE rollup_hours (bucket INTEGER NOT NULL, series INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (bucket, series)) WITHOUT ROWID;
     CREATE TABLE rollup_days (bucket INTEGER NOT NULL, series INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (bucket, series)) WITHOUT ROWID;
-    CREATE TABLE rollup_state (resolution TEXT PRIMARY KEY, built_before INTEGER NOT NULL);
+    CREATE TABLE rollup_state (resolution TEXT PRIMARY KEY, built_before INTEGER NOT NULL, next_series INTEGER NOT NULL DEFAULT 0);
     ALTER TABLE check_state ADD COLUMN covered_from INTEGER;
     ALTER TABLE check_state ADD COLUMN last_cert_expires_at INTEGER;
     ALTER TABLE results ADD COLUMN kept INTEGER NOT NULL DEFAULT 1;

@@ -11,6 +11,8 @@ mod outbox;
 mod policy;
 mod resources;
 mod results;
+mod report;
+mod rollups;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -47,6 +49,9 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Stored data that cannot be read back.
+    #[error("{0}")]
+    Corrupt(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -124,6 +129,8 @@ pub struct Store {
     readers: Arc<Mutex<Vec<Connection>>>,
     /// Why writes fail at the moment, for `/readyz`; `None` while they succeed.
     write_problem: Arc<Mutex<Option<String>>>,
+    /// Unix ms from which results may stand for time: when this store was opened.
+    running_since: Arc<std::sync::atomic::AtomicI64>,
 }
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -171,6 +178,7 @@ impl Store {
             changes: Arc::new(tokio::sync::watch::Sender::new(0)),
             readers: Arc::new(Mutex::new(Vec::new())),
             write_problem: Arc::new(Mutex::new(None)),
+            running_since: Arc::new(std::sync::atomic::AtomicI64::new(now_ms())),
         })
     }
 
@@ -269,6 +277,18 @@ impl Store {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Unix ms from which results may stand for time (uptime by time): time before
+    /// it, when this daemon was not running, is unknown.
+    pub fn running_since(&self) -> i64 {
+        self.running_since.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Moves [`running_since`](Self::running_since) back, for writers of results
+    /// with timestamps of their own (tests, the storage benchmark).
+    pub fn set_running_since(&self, ms: i64) {
+        self.running_since.store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Waits until every write queued so far has been done.

@@ -84,7 +84,7 @@ pub fn queue_for_incident(
         "at": chrono::Utc::now(),
         "check": {"name": check.name, "type": check.check_type.as_str(), "target": check.target, "labels": check.labels, "description": check.description},
         "incident": {
-            "id": incident.id, "status": incident.status, "severity": incident.severity, "error": incident.error,
+            "id": incident.id, "kind": incident.kind, "status": incident.status, "severity": incident.severity, "error": incident.error,
             "status_code": incident.status_code, "count": incident.count, "dedup_hash": incident.dedup_hash,
             "opened_at": incident.opened_at, "resolved_at": incident.resolved_at,
             "duration_seconds": (end - incident.opened_at).num_seconds().max(0),

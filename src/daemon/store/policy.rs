@@ -53,7 +53,7 @@ pub fn hold_reason(c: &Connection, tenant: i64, check: &Check, now: i64) -> Resu
                  WHERE s.tenant_id = ?1 AND s.name = ?2 AND s.paused = 0
                    AND coalesce(json_extract(r.spec, '$.enabled'), 1) = 1
                    AND (s.last_up = 0 OR EXISTS(SELECT 1 FROM incidents i
-                        WHERE i.tenant_id = ?1 AND i.check_name = ?2 AND i.status != 'resolved')))",
+                        WHERE i.tenant_id = ?1 AND i.check_name = ?2 AND i.kind = 'down' AND i.status != 'resolved')))",
             params![tenant, dep],
             |r| r.get(0),
         )?;

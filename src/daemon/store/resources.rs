@@ -97,8 +97,8 @@ pub fn upsert(c: &Connection, tenant: i64, r: &StoredResource) -> Result<()> {
     )?;
     if r.kind == Kind::Check {
         c.execute(
-            "INSERT OR IGNORE INTO check_state (tenant_id, name) VALUES (?1, ?2)",
-            params![tenant, r.name],
+            "INSERT OR IGNORE INTO check_state (tenant_id, name, covered_from) VALUES (?1, ?2, ?3)",
+            params![tenant, r.name, now_ms()],
         )?;
     }
     Ok(())
@@ -186,8 +186,11 @@ impl Store {
     pub async fn set_paused(&self, tenant: i64, name: String, paused: bool) -> Result<bool> {
         self.write_changing(move |tx| {
             let changed = tx.execute(
-                "UPDATE check_state SET paused = ?3 WHERE tenant_id = ?1 AND name = ?2",
-                params![tenant, name, paused],
+                // A resumed check's first result stands for no time before the
+                // resume: the paused span stays unknown.
+                "UPDATE check_state SET paused = ?3, covered_from = CASE WHEN ?3 THEN covered_from ELSE ?4 END
+                 WHERE tenant_id = ?1 AND name = ?2",
+                params![tenant, name, paused, now_ms()],
             )? > 0;
             Ok((changed, changed))
         })
@@ -263,7 +266,7 @@ impl Store {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(
                 "SELECT s.name, s.paused, s.last_run_at, s.last_up, s.last_latency_ms, s.last_error,
-                        (SELECT id FROM incidents i WHERE i.tenant_id = s.tenant_id AND i.check_name = s.name AND i.status != 'resolved')
+                        (SELECT id FROM incidents i WHERE i.tenant_id = s.tenant_id AND i.check_name = s.name AND i.status != 'resolved' ORDER BY i.kind != 'down', i.id LIMIT 1)
                  FROM check_state s WHERE s.tenant_id = ?1 AND (?2 IS NULL OR s.name = ?2)",
             )?;
             let rows = stmt.query_map(params![tenant, only], |r| {

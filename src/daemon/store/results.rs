@@ -68,13 +68,15 @@ fn from_row(
     Ok(serde_json::from_value(v)?)
 }
 
-pub fn insert(c: &Connection, row: &ResultRow) -> Result<i64> {
+/// Stores a result; `kept` ones (failures, changes of state) are pruned after the
+/// longer retention.
+pub fn insert(c: &Connection, row: &ResultRow, kept: bool) -> Result<i64> {
     let r = &row.result;
     c.prepare_cached(
-        "INSERT INTO results (tenant_id, check_name, started_at, up, latency_ms, status_code, error, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO results (tenant_id, check_name, started_at, up, latency_ms, status_code, error, detail, kept)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(params![row.tenant, row.check, r.started_at.timestamp_millis(), r.up, r.latency_ms, r.status_code, r.error, detail(r)?])?;
+    .execute(params![row.tenant, row.check, r.started_at.timestamp_millis(), r.up, r.latency_ms, r.status_code, r.error, detail(r)?, kept])?;
     Ok(c.last_insert_rowid())
 }
 
@@ -124,18 +126,21 @@ impl Store {
         .await
     }
 
-    /// Deletes results older than `keep_ms`; returns how many. Deletes in chunks,
-    /// each its own short transaction, so that an hour of results to prune never
-    /// holds the single writer long enough to stall result batches behind it.
-    pub async fn prune_results(&self, keep_ms: i64) -> Result<usize> {
-        let cutoff = now_ms().saturating_sub(keep_ms);
+    /// Deletes kept results (failures, changes of state) older than `keep_ms` and
+    /// routine successes older than `keep_successes_ms`; returns how many. Deletes
+    /// in chunks, each its own short transaction, so that an hour of results to
+    /// prune never holds the single writer long enough to stall result batches.
+    pub async fn prune_results(&self, keep_ms: i64, keep_successes_ms: i64) -> Result<usize> {
+        let now = now_ms();
+        let (kept, routine) = (now.saturating_sub(keep_ms), now.saturating_sub(keep_successes_ms));
         let mut total = 0;
         loop {
             let n = self
                 .write(move |tx| {
                     Ok(tx.execute(
-                        "DELETE FROM results WHERE id IN (SELECT id FROM results WHERE started_at < ?1 LIMIT ?2)",
-                        params![cutoff, PRUNE_CHUNK],
+                        "DELETE FROM results WHERE id IN (SELECT id FROM results
+                           WHERE started_at < max(?1, ?2) AND (started_at < ?1 OR (kept = 0 AND started_at < ?2)) LIMIT ?3)",
+                        params![kept, routine, PRUNE_CHUNK],
                     )?)
                 })
                 .await?;

@@ -1,0 +1,313 @@
+//! Reports and bucketed history, read from rollups (never from raw results).
+//!
+//! Uptime is by time: each result stands for the span since its check's previous
+//! result (at most one and a half intervals, never before the daemon started or the
+//! check was created or resumed), as up, down, or maintenance when a window held the
+//! check. Everything else in the window is unknown. Uptime is up time over up plus
+//! down time; coverage is known time over the window.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, params};
+use serde::Deserialize;
+
+use super::rollups::{self, Availability, Piece};
+use super::{Result, Store, StoreError, to_time};
+use crate::model::{CheckReport, HistoryBucket, LatencySummary, Report, SloReport};
+use crate::rollup::{Bucket, slo};
+
+/// Above this many checks a report scans bucket ranges once for all of them
+/// instead of looking up each check's buckets.
+const POINT_LOOKUP_CHECKS: usize = 32;
+/// The longest window a report or history reads: the day rollups' default
+/// retention and a little more. Bounds the work one request can ask for.
+pub const MAX_WINDOW_MS: i64 = 800 * 86_400_000;
+/// Buckets one history answer holds at most.
+pub const MAX_HISTORY_BUCKETS: i64 = 10_000;
+/// The window of the burn rate a report shows.
+const BURN_WINDOW_MS: i64 = 3_600_000;
+
+/// The part of a stored check a report needs.
+#[derive(Debug, Deserialize)]
+struct Stored {
+    name: String,
+    #[serde(rename = "type")]
+    check_type: String,
+    #[serde(default)]
+    slo: Option<StoredSlo>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct StoredSlo {
+    pub objective: f64,
+    pub window: crate::spec::Duration,
+    #[serde(default = "yes")]
+    pub alert: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The checks of a tenant (all, or those named), in name order.
+fn checks(c: &Connection, tenant: i64, names: Option<&[String]>) -> Result<Vec<Stored>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' ORDER BY name",
+    )?;
+    let rows = stmt.query_map([tenant], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for spec in rows {
+        let stored: Stored = serde_json::from_str(&spec?)?;
+        if names.is_none_or(|n| n.contains(&stored.name)) {
+            out.push(stored);
+        }
+    }
+    Ok(out)
+}
+
+/// Merged buckets of each check (in `series` order) over `pieces`.
+fn merged(c: &Connection, series: &[Option<i64>], pieces: &[Piece]) -> Result<Vec<Bucket>> {
+    let mut out = vec![Bucket::new(); series.len()];
+    if series.len() <= POINT_LOOKUP_CHECKS {
+        for (i, s) in series.iter().enumerate() {
+            if let Some(s) = s {
+                out[i] = rollups::read_one(c, *s, pieces)?;
+            }
+        }
+    } else {
+        let wanted: HashMap<i64, usize> = series
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.map(|s| (s, i)))
+            .collect();
+        rollups::read_many(c, &wanted, pieces, &mut out)?;
+    }
+    Ok(out)
+}
+
+pub(super) fn latency(b: &Bucket) -> Option<LatencySummary> {
+    let n = b.total();
+    if n == 0 {
+        return None;
+    }
+    let q = |q: f64| b.quantile(q).unwrap_or(b.latency_max);
+    Some(LatencySummary {
+        min: b.latency_min,
+        mean: b.latency_sum / n as f64,
+        max: b.latency_max,
+        p50: q(0.50),
+        p90: q(0.90),
+        p95: q(0.95),
+        p99: q(0.99),
+    })
+}
+
+fn secs(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+/// Known and unknown time of `b` over a span of `span_ms`.
+fn coverage(b: &Bucket, span_ms: i64) -> (f64, i64) {
+    let known = b.up_ms + b.down_ms + b.maintenance_ms;
+    let unknown = span_ms.saturating_sub(known).max(0);
+    let pct = if span_ms > 0 {
+        (known as f64 * 100.0 / span_ms as f64).min(100.0)
+    } else {
+        0.0
+    };
+    (pct, unknown)
+}
+
+fn uptime(b: &Bucket) -> Option<f64> {
+    slo::attainment(b.up_ms, b.down_ms)
+}
+
+/// Incidents opened in `[from, to)` per check: how many, and the mean time to
+/// resolve of those resolved.
+fn incidents(c: &Connection, tenant: i64, from: i64, to: i64) -> Result<HashMap<String, (u64, Option<f64>)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT check_name, count(*), avg(CASE WHEN resolved_at IS NOT NULL THEN resolved_at - opened_at END)
+         FROM incidents WHERE tenant_id = ?1 AND opened_at >= ?2 AND opened_at < ?3 GROUP BY check_name",
+    )?;
+    let rows = stmt.query_map(params![tenant, from, to], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, Option<f64>>(2)?))
+    })?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (name, n, mttr_ms) = row?;
+        out.insert(name, (n, mttr_ms.map(|ms| ms / 1000.0)));
+    }
+    Ok(out)
+}
+
+/// Checks with a burn-rate incident open.
+fn burning(c: &Connection, tenant: i64) -> Result<std::collections::HashSet<String>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT check_name FROM incidents WHERE tenant_id = ?1 AND kind = 'slo_burn' AND status != 'resolved'",
+    )?;
+    let rows = stmt.query_map([tenant], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// `[from, to)` read through rollups, capped at `now` for what is known so far.
+fn read(c: &Connection, a: &Availability, series: &[Option<i64>], from: i64, to: i64, now: i64) -> Result<(rollups::ReadPlan, Vec<Bucket>, i64)> {
+    let plan = rollups::plan(from, to, a);
+    let buckets = merged(c, series, &plan.pieces)?;
+    let span = plan.to_ms.min(now.max(plan.from_ms)) - plan.from_ms;
+    Ok((plan, buckets, span))
+}
+
+pub(super) fn slo_report(
+    s: &StoredSlo,
+    window: &Bucket,
+    burn: &Bucket,
+    burning: bool,
+) -> SloReport {
+    let attainment = uptime(window);
+    let budget = slo::budget(s.objective, window.up_ms, window.down_ms);
+    let status = match (attainment, budget.left_percent) {
+        (None, _) | (_, None) => "unknown",
+        (Some(_), Some(left)) if left < 0.0 => "breached",
+        _ => "met",
+    };
+    SloReport {
+        objective: s.objective,
+        window: s.window.to_string(),
+        attainment,
+        budget_seconds: budget.total_ms / 1000.0,
+        budget_left_seconds: budget.left_ms / 1000.0,
+        budget_left_percent: budget.left_percent,
+        burn_rate_1h: slo::burn_rate(s.objective, burn.up_ms, burn.down_ms),
+        status: status.into(),
+        burning,
+    }
+}
+
+/// The report of `names` (or every check) of a tenant over `[from, to)`.
+pub(super) fn report(c: &Connection, tenant: i64, names: Option<&[String]>, from: i64, to: i64, now: i64) -> Result<Report> {
+    if to <= from || to - from > MAX_WINDOW_MS {
+        return Err(StoreError::Conflict(format!(
+            "a report's window must be longer than nothing and at most {} days",
+            MAX_WINDOW_MS / 86_400_000
+        )));
+    }
+    let checks = checks(c, tenant, names)?;
+    let series: Vec<Option<i64>> = checks
+        .iter()
+        .map(|k| rollups::series_of(c, tenant, &k.name))
+        .collect::<Result<_>>()?;
+    let a = rollups::availability(c)?;
+    let (plan, buckets, span) = read(c, &a, &series, from, to, now)?;
+    let (_, burns, _) = read(c, &a, &series, to - BURN_WINDOW_MS, to, now)?;
+    // SLO windows, read once per distinct window.
+    let mut slo_windows: HashMap<i64, Vec<Bucket>> = HashMap::new();
+    for k in &checks {
+        if let Some(s) = &k.slo {
+            let w = crate::spec::millis_i64(s.window.get());
+            if let std::collections::hash_map::Entry::Vacant(e) = slo_windows.entry(w) {
+                e.insert(read(c, &a, &series, to - w, to, now)?.1);
+            }
+        }
+    }
+    let incidents = incidents(c, tenant, plan.from_ms, plan.to_ms)?;
+    let burning = burning(c, tenant)?;
+    let mut out = Vec::with_capacity(checks.len());
+    for (i, k) in checks.into_iter().enumerate() {
+        let b = &buckets[i];
+        let (coverage, unknown) = coverage(b, span);
+        let (n, mttr) = incidents.get(&k.name).copied().unwrap_or((0, None));
+        let slo = k.slo.as_ref().map(|s| {
+            let w = crate::spec::millis_i64(s.window.get());
+            slo_report(s, &slo_windows[&w][i], &burns[i], burning.contains(&k.name))
+        });
+        out.push(CheckReport {
+            check: k.name,
+            check_type: k.check_type,
+            from: to_time(plan.from_ms),
+            to: to_time(plan.to_ms.min(now.max(plan.from_ms))),
+            uptime: uptime(b),
+            coverage,
+            up_seconds: secs(b.up_ms),
+            down_seconds: secs(b.down_ms),
+            maintenance_seconds: secs(b.maintenance_ms),
+            unknown_seconds: secs(unknown),
+            runs: b.total(),
+            failed_runs: b.down,
+            latency: latency(b),
+            slo,
+            incidents: n,
+            mttr_seconds: mttr,
+        });
+    }
+    Ok(Report {
+        from: to_time(from),
+        to: to_time(to),
+        checks: out,
+    })
+}
+
+/// One check's buckets of `width_ms` (a minute, 5 or 15 minutes, an hour or a
+/// day) over `[from, to)`, oldest first; buckets with nothing known are left out.
+pub(super) fn history(c: &Connection, tenant: i64, check: &str, width_ms: i64, from: i64, to: i64, now: i64) -> Result<Vec<HistoryBucket>> {
+    match width_ms {
+        60_000 | 300_000 | 900_000 | 3_600_000 | 86_400_000 => {}
+        _ => {
+            return Err(StoreError::Conflict(
+                "a resolution is one of 1m, 5m, 15m, 1h, 1d".into(),
+            ));
+        }
+    }
+    if to <= from || to - from > MAX_WINDOW_MS || (to - from) / width_ms > MAX_HISTORY_BUCKETS {
+        return Err(StoreError::Conflict(format!(
+            "a history holds at most {MAX_HISTORY_BUCKETS} buckets: give a shorter window or a coarser resolution"
+        )));
+    }
+    let Some(series) = rollups::series_of(c, tenant, check)? else {
+        return Ok(Vec::new());
+    };
+    let a = rollups::availability(c)?;
+    let mut out = Vec::new();
+    let mut start = from.div_euclid(width_ms) * width_ms;
+    while start < to {
+        let end = start + width_ms;
+        // Each bucket is read at the finest resolution that still holds it: an
+        // hour not built yet comes from its minutes.
+        let plan = rollups::plan(start, end, &a);
+        let mut b = Bucket::new();
+        for p in &plan.pieces {
+            // A piece coarser than the bucket (minutes pruned) would count its
+            // time many times over.
+            if p.res.width_ms() > width_ms {
+                continue;
+            }
+            b.merge(&rollups::read_one(c, series, std::slice::from_ref(p))?);
+        }
+        let span = end.min(now.max(start)) - start;
+        let (cov, _) = coverage(&b, span);
+        if b.total() > 0 || cov > 0.0 {
+            out.push(HistoryBucket {
+                start: to_time(start),
+                runs: b.total(),
+                failed_runs: b.down,
+                uptime: uptime(&b),
+                coverage: cov,
+                latency: latency(&b),
+            });
+        }
+        start = end;
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// What the results of `names` (or every check) of a tenant add up to over
+    /// `[from_ms, to_ms)`, as of `now_ms`.
+    pub async fn report(&self, tenant: i64, names: Option<Vec<String>>, from_ms: i64, to_ms: i64, now_ms: i64) -> Result<Report> {
+        self.read(move |c| report(c, tenant, names.as_deref(), from_ms, to_ms, now_ms)).await
+    }
+
+    /// A check's history in buckets of `width_ms` over `[from_ms, to_ms)`.
+    pub async fn history(&self, tenant: i64, check: String, width_ms: i64, from_ms: i64, to_ms: i64, now_ms: i64) -> Result<Vec<HistoryBucket>> {
+        self.read(move |c| history(c, tenant, &check, width_ms, from_ms, to_ms, now_ms)).await
+    }
+}

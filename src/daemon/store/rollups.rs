@@ -1,0 +1,615 @@
+//! Rollups in the store: every result is folded into its check's minute bucket in
+//! the transaction that stores it; hours are built from minutes and days from hours
+//! once they are over, in small chunks, and a late result folds into the hour and
+//! day rows that exist already. So the rows never disagree with the results, and a
+//! crash at any point leaves either a built row or the minutes it comes from.
+//!
+//! Rows are keyed by (bucket index, series): the bucket's start in minutes, hours or
+//! days since the Unix epoch, then the check's series id. The hour row of (h, s)
+//! exists when `h < built_before`, or `h == built_before` and `s < next_series` (the
+//! hour being built); days likewise over hours.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Result, StoreError};
+use crate::rollup::bucket::split;
+use crate::rollup::{Bucket, Resolution, TimeState};
+
+/// Series handled per transaction when building hours or days: about 60,000 minute
+/// rows read for an hour, a few tens of milliseconds of the writer's time.
+const BUILD_CHUNK: i64 = 1_000;
+/// How long after an hour ends it is built: results of runs that started in it
+/// arrive up to a run's length later (timeouts, retries, a writer catching up).
+/// Anything later still folds into the built row.
+pub const BUILD_DELAY_MS: i64 = 5 * 60_000;
+/// Buckets deleted per transaction when pruning: one bucket index at a time is at
+/// most one row per check.
+const PRUNE_BUCKETS: i64 = 1;
+
+fn table(res: Resolution) -> &'static str {
+    match res {
+        Resolution::Minute => "rollup_minutes",
+        Resolution::Hour => "rollup_hours",
+        Resolution::Day => "rollup_days",
+    }
+}
+
+fn state_key(res: Resolution) -> &'static str {
+    match res {
+        Resolution::Minute => "minute",
+        Resolution::Hour => "hour",
+        Resolution::Day => "day",
+    }
+}
+
+/// The bucket index (not its start in ms) holding `at_ms`.
+pub fn index(res: Resolution, at_ms: i64) -> i64 {
+    at_ms.div_euclid(res.width_ms())
+}
+
+/// The series id of a check, created on first use.
+pub(super) fn series_id(c: &Connection, tenant: i64, check: &str) -> Result<i64> {
+    if let Some(id) = series_of(c, tenant, check)? {
+        return Ok(id);
+    }
+    c.prepare_cached("INSERT INTO series (tenant_id, check_name) VALUES (?1, ?2)")?
+        .execute(params![tenant, check])?;
+    Ok(c.last_insert_rowid())
+}
+
+pub(super) fn series_of(c: &Connection, tenant: i64, check: &str) -> Result<Option<i64>> {
+    Ok(c
+        .prepare_cached("SELECT id FROM series WHERE tenant_id = ?1 AND check_name = ?2")?
+        .query_row(params![tenant, check], |r| r.get(0))
+        .optional()?)
+}
+
+/// How far hours or days are built: every bucket below `before`, and in bucket
+/// `before` the series below `next_series`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Built {
+    pub before: i64,
+    pub next_series: i64,
+}
+
+impl Built {
+    /// Nothing built: no row of this resolution exists.
+    const NONE: Built = Built {
+        before: i64::MIN,
+        next_series: 0,
+    };
+
+    fn exists(&self, idx: i64, series: i64) -> bool {
+        idx < self.before || (idx == self.before && series < self.next_series)
+    }
+}
+
+/// How far hours and days are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Marks {
+    pub hours: Built,
+    pub days: Built,
+}
+
+pub(super) fn built(c: &Connection, res: Resolution) -> Result<Built> {
+    Ok(c.prepare_cached(
+        "SELECT built_before, next_series FROM rollup_state WHERE resolution = ?1",
+    )?
+    .query_row([state_key(res)], |r| {
+        Ok(Built {
+            before: r.get(0)?,
+            next_series: r.get(1)?,
+        })
+    })
+    .optional()?
+    .unwrap_or(Built::NONE))
+}
+
+pub(super) fn marks(c: &Connection) -> Result<Marks> {
+    Ok(Marks {
+        hours: built(c, Resolution::Hour)?,
+        days: built(c, Resolution::Day)?,
+    })
+}
+
+fn set_built(c: &Connection, res: Resolution, b: Built) -> Result<()> {
+    c.prepare_cached(
+        "INSERT INTO rollup_state (resolution, built_before, next_series) VALUES (?1, ?2, ?3)
+         ON CONFLICT (resolution) DO UPDATE SET built_before = excluded.built_before, next_series = excluded.next_series",
+    )?
+    .execute(params![state_key(res), b.before, b.next_series])?;
+    Ok(())
+}
+
+/// The stored bucket, or `None`. A row that cannot be decoded is an error.
+pub(super) fn get(c: &Connection, res: Resolution, idx: i64, series: i64) -> Result<Option<Bucket>> {
+    let data: Option<Vec<u8>> = c
+        .prepare_cached(&format!(
+            "SELECT data FROM {} WHERE bucket = ?1 AND series = ?2",
+            table(res)
+        ))?
+        .query_row(params![idx, series], |r| r.get(0))
+        .optional()?;
+    data.map(|d| decode(&d)).transpose()
+}
+
+fn decode(data: &[u8]) -> Result<Bucket> {
+    Bucket::decode(data).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Adds `delta` to the stored bucket (creating it).
+fn add(c: &Connection, res: Resolution, idx: i64, series: i64, delta: &Bucket) -> Result<()> {
+    let merged = match get(c, res, idx, series) {
+        Ok(Some(mut b)) => {
+            b.merge(delta);
+            b
+        }
+        Ok(None) => delta.clone(),
+        // A row nobody can read would stop every result of the check from being
+        // written; it is replaced, and the loss said loudly.
+        Err(StoreError::Corrupt(e)) => {
+            tracing::error!(table = table(res), bucket = idx, series, "{e}; starting the bucket afresh");
+            delta.clone()
+        }
+        Err(e) => return Err(e),
+    };
+    c.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO {} (bucket, series, data) VALUES (?1, ?2, ?3)",
+        table(res)
+    ))?
+    .execute(params![idx, series, merged.encode()])?;
+    Ok(())
+}
+
+/// What one result adds to its check's rollups.
+pub(super) struct Fold {
+    /// The run itself: when it started, whether it was up, its latency.
+    pub run: (i64, bool, f64),
+    /// The span of time it stands for, and what that time was.
+    pub span: Option<(i64, i64, TimeState)>,
+}
+
+/// Folds one result into its minute buckets, and into hour and day rows that are
+/// built already (a late result).
+pub(super) fn fold(c: &Connection, series: i64, marks: &Marks, f: &Fold) -> Result<()> {
+    let mut minutes: BTreeMap<i64, Bucket> = BTreeMap::new();
+    let (at, up, latency) = f.run;
+    minutes
+        .entry(index(Resolution::Minute, at))
+        .or_insert_with(Bucket::new)
+        .add_run(up, latency);
+    if let Some((start, end, state)) = f.span {
+        for (bucket_start, ms) in split(Resolution::Minute, start, end) {
+            minutes
+                .entry(index(Resolution::Minute, bucket_start))
+                .or_insert_with(Bucket::new)
+                .add_time(state, ms);
+        }
+    }
+    let mut hours: BTreeMap<i64, Bucket> = BTreeMap::new();
+    for (m, delta) in &minutes {
+        add(c, Resolution::Minute, *m, series, delta)?;
+        let h = m.div_euclid(60);
+        if marks.hours.exists(h, series) {
+            hours.entry(h).or_insert_with(Bucket::new).merge(delta);
+        }
+    }
+    let mut days: BTreeMap<i64, Bucket> = BTreeMap::new();
+    for (h, delta) in &hours {
+        add(c, Resolution::Hour, *h, series, delta)?;
+        let d = h.div_euclid(24);
+        if marks.days.exists(d, series) {
+            days.entry(d).or_insert_with(Bucket::new).merge(delta);
+        }
+    }
+    for (d, delta) in &days {
+        add(c, Resolution::Day, *d, series, delta)?;
+    }
+    Ok(())
+}
+
+/// The finer resolution each coarser one is built from, and how many of its buckets
+/// make one.
+fn source(res: Resolution) -> (Resolution, i64) {
+    match res {
+        Resolution::Day => (Resolution::Hour, 24),
+        _ => (Resolution::Minute, 60),
+    }
+}
+
+/// Builds one chunk of hours (from minutes) or days (from hours) that are over at
+/// `now_ms`. Returns whether it did anything, so the caller goes on until it is
+/// caught up, one short transaction at a time.
+pub(super) fn build_chunk(c: &Connection, res: Resolution, now_ms: i64) -> Result<bool> {
+    let (from, per) = source(res);
+    let mut b = built(c, res)?;
+    // Buckets the source has complete: hours end BUILD_DELAY after they are over;
+    // a day is complete once its last hour is built.
+    let complete_before = match res {
+        Resolution::Day => {
+            let hours = built(c, Resolution::Hour)?;
+            if hours.before == i64::MIN {
+                return Ok(false);
+            }
+            hours.before.div_euclid(per)
+        }
+        _ => index(res, now_ms - BUILD_DELAY_MS),
+    };
+    if b.before == i64::MIN {
+        // Nothing built yet: start at the first bucket with any data.
+        let first: Option<i64> = c.query_row(
+            &format!("SELECT min(bucket) FROM {}", table(from)),
+            [],
+            |r| r.get(0),
+        )?;
+        let Some(first) = first else {
+            return Ok(false);
+        };
+        b = Built {
+            before: first.div_euclid(per),
+            next_series: 0,
+        };
+        set_built(c, res, b)?;
+    }
+    if b.before >= complete_before {
+        return Ok(false);
+    }
+    let (lo, hi) = (b.before * per, (b.before + 1) * per);
+    if b.next_series == 0 {
+        // Skip over time with no data at all (the daemon was not running).
+        let next: Option<i64> = c.query_row(
+            &format!("SELECT min(bucket) FROM {} WHERE bucket >= ?1", table(from)),
+            [lo],
+            |r| r.get(0),
+        )?;
+        let target = next.map_or(complete_before, |n| n.div_euclid(per).min(complete_before));
+        if target > b.before {
+            set_built(
+                c,
+                res,
+                Built {
+                    before: target,
+                    next_series: 0,
+                },
+            )?;
+            return Ok(true);
+        }
+    }
+    let (s_lo, s_hi) = (b.next_series, b.next_series.saturating_add(BUILD_CHUNK));
+    let mut merged: HashMap<i64, Bucket> = HashMap::new();
+    {
+        let mut stmt = c.prepare_cached(&format!(
+            "SELECT series, data FROM {} WHERE bucket = ?1 AND series >= ?2 AND series < ?3",
+            table(from)
+        ))?;
+        for idx in lo..hi {
+            let mut rows = stmt.query(params![idx, s_lo, s_hi])?;
+            while let Some(row) = rows.next()? {
+                let series: i64 = row.get(0)?;
+                let data: Vec<u8> = row.get(1)?;
+                match decode(&data) {
+                    Ok(bucket) => merged.entry(series).or_insert_with(Bucket::new).merge(&bucket),
+                    Err(e) => tracing::error!(table = table(from), bucket = idx, series, "{e}; left out of the {} it belongs to", state_key(res)),
+                }
+            }
+        }
+    }
+    let mut series: Vec<_> = merged.into_iter().collect();
+    series.sort_unstable_by_key(|(s, _)| *s);
+    {
+        let mut put = c.prepare_cached(&format!(
+            "INSERT OR REPLACE INTO {} (bucket, series, data) VALUES (?1, ?2, ?3)",
+            table(res)
+        ))?;
+        for (s, bucket) in &series {
+            put.execute(params![b.before, s, bucket.encode()])?;
+        }
+    }
+    let max_series: i64 = c.query_row("SELECT coalesce(max(id), 0) FROM series", [], |r| r.get(0))?;
+    let next = if s_hi > max_series {
+        Built {
+            before: b.before + 1,
+            next_series: 0,
+        }
+    } else {
+        Built {
+            before: b.before,
+            next_series: s_hi,
+        }
+    };
+    set_built(c, res, next)?;
+    Ok(true)
+}
+
+/// Deletes one slice of `res` rows older than `cutoff_ms` (never rows that a
+/// coarser resolution still has to be built from). Returns the rows deleted; the
+/// caller repeats while it is not zero.
+pub(super) fn prune_chunk(c: &Connection, res: Resolution, cutoff_ms: i64) -> Result<usize> {
+    let mut cutoff = index(res, cutoff_ms);
+    let coarser = match res {
+        Resolution::Minute => Some((Resolution::Hour, 60)),
+        Resolution::Hour => Some((Resolution::Day, 24)),
+        Resolution::Day => None,
+    };
+    if let Some((coarse, per)) = coarser {
+        let b = built(c, coarse)?;
+        let safe = if b.before == i64::MIN { i64::MIN } else { b.before.saturating_mul(per) };
+        cutoff = cutoff.min(safe);
+    }
+    let first: Option<i64> = c.query_row(
+        &format!("SELECT min(bucket) FROM {}", table(res)),
+        [],
+        |r| r.get(0),
+    )?;
+    let Some(first) = first else { return Ok(0) };
+    if first >= cutoff {
+        return Ok(0);
+    }
+    let until = first.saturating_add(PRUNE_BUCKETS).min(cutoff);
+    Ok(c.execute(
+        &format!("DELETE FROM {} WHERE bucket < ?1", table(res)),
+        [until],
+    )?)
+}
+
+/// Where each resolution has data, for planning a read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Availability {
+    /// The first minute index still kept.
+    pub minutes_from: i64,
+    /// Hours: the first kept, and built up to (excluding) `hours_built`.
+    pub hours_from: i64,
+    pub hours_built: i64,
+    pub days_from: i64,
+    pub days_built: i64,
+}
+
+pub(super) fn availability(c: &Connection) -> Result<Availability> {
+    let first = |res: Resolution| -> Result<i64> {
+        Ok(c.query_row(
+            &format!("SELECT min(bucket) FROM {}", table(res)),
+            [],
+            |r| r.get::<_, Option<i64>>(0),
+        )?
+        .unwrap_or(i64::MAX))
+    };
+    let m = marks(c)?;
+    Ok(Availability {
+        minutes_from: first(Resolution::Minute)?,
+        hours_from: first(Resolution::Hour)?,
+        hours_built: m.hours.before,
+        days_from: first(Resolution::Day)?,
+        days_built: m.days.before,
+    })
+}
+
+/// A run of consecutive buckets of one resolution: indexes `first..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    pub res: Resolution,
+    pub first: i64,
+    pub end: i64,
+}
+
+/// How a window is read: the pieces, and the span they cover (the window's edges
+/// rounded out to the buckets that hold them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadPlan {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub pieces: Vec<Piece>,
+}
+
+/// Plans the read of `[from_ms, to_ms)`: whole days where days are built, whole
+/// hours where hours are, minutes elsewhere; where the finest data has been pruned
+/// an edge is rounded out to the coarser bucket that holds it. Time no resolution
+/// holds is left out (it is unknown).
+pub fn plan(from_ms: i64, to_ms: i64, a: &Availability) -> ReadPlan {
+    let (day, hour, minute) = (
+        Resolution::Day.width_ms(),
+        Resolution::Hour.width_ms(),
+        Resolution::Minute.width_ms(),
+    );
+    let day_ok = |d: i64| d >= a.days_from && d < a.days_built;
+    let hour_ok = |h: i64| h >= a.hours_from && h < a.hours_built;
+    let mut pieces: Vec<Piece> = Vec::new();
+    let mut push = |res: Resolution, idx: i64| match pieces.last_mut() {
+        Some(p) if p.res == res && p.end == idx => p.end += 1,
+        _ => pieces.push(Piece {
+            res,
+            first: idx,
+            end: idx + 1,
+        }),
+    };
+    let mut t = from_ms;
+    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+    // Bounded: every step moves `t` forward by at least a minute, and callers bound
+    // windows (a report of ten years is 5 million minutes at worst, far fewer in
+    // practice since whole days are taken where they exist).
+    while t < to_ms {
+        let (res, start) = if t.rem_euclid(day) == 0 && t + day <= to_ms && day_ok(t / day) {
+            (Resolution::Day, t)
+        } else if t.rem_euclid(hour) == 0 && t + hour <= to_ms && hour_ok(t.div_euclid(hour)) {
+            (Resolution::Hour, t)
+        } else if t.div_euclid(minute) >= a.minutes_from {
+            (Resolution::Minute, Resolution::Minute.floor(t))
+        } else if hour_ok(t.div_euclid(hour)) {
+            (Resolution::Hour, Resolution::Hour.floor(t))
+        } else if day_ok(t.div_euclid(day)) {
+            (Resolution::Day, Resolution::Day.floor(t))
+        } else {
+            // Nothing kept here: unknown up to the next hour, or to the kept minutes.
+            let next_hour = Resolution::Hour.floor(t) + hour;
+            let minutes = a.minutes_from.saturating_mul(minute);
+            t = if minutes > t { next_hour.min(minutes) } else { next_hour };
+            continue;
+        };
+        push(res, index(res, start));
+        lo = lo.min(start);
+        hi = hi.max(start + res.width_ms());
+        t = start + res.width_ms();
+    }
+    if pieces.is_empty() {
+        return ReadPlan {
+            from_ms,
+            to_ms,
+            pieces,
+        };
+    }
+    ReadPlan {
+        from_ms: lo.min(from_ms),
+        to_ms: hi.max(to_ms),
+        pieces,
+    }
+}
+
+/// One check's buckets over the pieces of a plan, merged, by point lookups: cheap
+/// for a few checks whatever the window.
+pub(super) fn read_one(c: &Connection, series: i64, pieces: &[Piece]) -> Result<Bucket> {
+    let mut total = Bucket::new();
+    for p in pieces {
+        for idx in p.first..p.end {
+            if let Some(b) = get(c, p.res, idx, series)? {
+                total.merge(&b);
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Every series' buckets over the pieces of a plan, merged, by range scans: for
+/// reports of many checks. Series not in `wanted` are skipped undecoded.
+pub(super) fn read_many(
+    c: &Connection,
+    wanted: &HashMap<i64, usize>,
+    pieces: &[Piece],
+    out: &mut [Bucket],
+) -> Result<()> {
+    for p in pieces {
+        let mut stmt = c.prepare_cached(&format!(
+            "SELECT series, data FROM {} WHERE bucket >= ?1 AND bucket < ?2",
+            table(p.res)
+        ))?;
+        let mut rows = stmt.query(params![p.first, p.end])?;
+        while let Some(row) = rows.next()? {
+            let series: i64 = row.get(0)?;
+            if let Some(&i) = wanted.get(&series) {
+                let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                out[i].merge(&decode(data)?);
+            }
+        }
+    }
+    Ok(())
+}
+
+impl super::Store {
+    /// Builds the hours and days that are over at `now_ms`, one chunk per
+    /// transaction, until caught up. Returns the chunks built.
+    pub async fn build_rollups(&self, now_ms: i64) -> Result<usize> {
+        let mut chunks = 0;
+        for res in [Resolution::Hour, Resolution::Day] {
+            while self.write(move |tx| build_chunk(tx, res, now_ms)).await? {
+                chunks += 1;
+                tokio::task::yield_now().await;
+            }
+        }
+        Ok(chunks)
+    }
+
+    /// Deletes rollups past their retention (`keep_ms` per resolution: minutes,
+    /// hours, days), a slice per transaction. Returns the rows deleted.
+    pub async fn prune_rollups(&self, now_ms: i64, keep_ms: [i64; 3]) -> Result<usize> {
+        let mut total = 0;
+        for (res, keep) in Resolution::ALL.into_iter().zip(keep_ms) {
+            let cutoff = now_ms.saturating_sub(keep);
+            loop {
+                let n = self.write(move |tx| prune_chunk(tx, res, cutoff)).await?;
+                if n == 0 {
+                    break;
+                }
+                total += n;
+                tokio::task::yield_now().await;
+            }
+        }
+        Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const M: i64 = 60_000;
+    const H: i64 = 3_600_000;
+    const D: i64 = 86_400_000;
+
+    fn all_kept() -> Availability {
+        Availability {
+            minutes_from: i64::MIN,
+            hours_from: i64::MIN,
+            hours_built: i64::MAX,
+            days_from: i64::MIN,
+            days_built: i64::MAX,
+        }
+    }
+
+    #[test]
+    fn a_window_is_read_in_days_hours_and_minutes() {
+        let from = 10 * D + 3 * H + 30 * M;
+        let to = 13 * D + 2 * H + 10 * M;
+        let p = plan(from, to, &all_kept());
+        assert_eq!((p.from_ms, p.to_ms), (from, to));
+        let shape: Vec<_> = p.pieces.iter().map(|p| (p.res, p.end - p.first)).collect();
+        assert_eq!(
+            shape,
+            vec![
+                (Resolution::Minute, 30),
+                (Resolution::Hour, 20),
+                (Resolution::Day, 2),
+                (Resolution::Hour, 2),
+                (Resolution::Minute, 10),
+            ]
+        );
+    }
+
+    #[test]
+    fn pruned_minutes_round_the_edge_out_to_its_hour_and_unbuilt_hours_read_minutes() {
+        let a = Availability {
+            minutes_from: (20 * D) / M,
+            hours_built: (20 * D + 5 * H) / H,
+            ..all_kept()
+        };
+        let from = 10 * D + 3 * H + 30 * M;
+        let to = 20 * D + 6 * H + 10 * M;
+        let p = plan(from, to, &a);
+        assert_eq!(p.from_ms, 10 * D + 3 * H, "rounded out to the hour");
+        assert_eq!(p.to_ms, to);
+        let shape: Vec<_> = p.pieces.iter().map(|p| (p.res, p.end - p.first)).collect();
+        assert_eq!(
+            shape,
+            vec![
+                (Resolution::Hour, 21),
+                (Resolution::Day, 9),
+                (Resolution::Hour, 5),
+                (Resolution::Minute, 70),
+            ]
+        );
+    }
+
+    #[test]
+    fn time_nothing_holds_is_left_out() {
+        let a = Availability {
+            minutes_from: (5 * D) / M,
+            hours_from: (4 * D) / H,
+            hours_built: (5 * D) / H,
+            days_from: i64::MAX,
+            days_built: i64::MIN,
+        };
+        let p = plan(D, 5 * D + 30 * M, &a);
+        assert_eq!(p.pieces[0], Piece { res: Resolution::Hour, first: 4 * 24, end: 5 * 24 });
+        assert_eq!(p.pieces[1], Piece { res: Resolution::Minute, first: 5 * 24 * 60, end: 5 * 24 * 60 + 30 });
+        assert_eq!(p.pieces.len(), 2);
+    }
+}
