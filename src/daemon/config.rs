@@ -161,21 +161,42 @@ impl Config {
             },
             concurrency,
             retention: {
-                let pick = |a: Option<crate::spec::Duration>,
-                            b: Option<crate::spec::Duration>,
-                            default: Duration| a.or(b).map_or(default, |d| d.get());
+                let pick =
+                    |a: Option<crate::spec::Duration>,
+                     b: Option<crate::spec::Duration>,
+                     default: Duration| a.or(b).map_or(default, |d| d.get());
                 let r = Retention {
                     results: pick(given.retention, from_file.retention, DEFAULT_RETENTION),
-                    successes: pick(given.retention_successes, from_file.retention_successes, DEFAULT_RETENTION_SUCCESSES),
-                    minutes: pick(given.retention_minutes, from_file.retention_minutes, DEFAULT_RETENTION_MINUTES),
-                    hours: pick(given.retention_hours, from_file.retention_hours, DEFAULT_RETENTION_HOURS),
-                    days: pick(given.retention_days, from_file.retention_days, DEFAULT_RETENTION_DAYS),
+                    successes: pick(
+                        given.retention_successes,
+                        from_file.retention_successes,
+                        DEFAULT_RETENTION_SUCCESSES,
+                    ),
+                    minutes: pick(
+                        given.retention_minutes,
+                        from_file.retention_minutes,
+                        DEFAULT_RETENTION_MINUTES,
+                    ),
+                    hours: pick(
+                        given.retention_hours,
+                        from_file.retention_hours,
+                        DEFAULT_RETENTION_HOURS,
+                    ),
+                    days: pick(
+                        given.retention_days,
+                        from_file.retention_days,
+                        DEFAULT_RETENTION_DAYS,
+                    ),
                 };
                 if r.minutes < MIN_RETENTION_MINUTES {
-                    anyhow::bail!("`retention_minutes` must be at least 2h: minutes are kept until the hour they make up is built");
+                    anyhow::bail!(
+                        "`retention_minutes` must be at least 2h: minutes are kept until the hour they make up is built"
+                    );
                 }
                 if r.hours < MIN_RETENTION_HOURS {
-                    anyhow::bail!("`retention_hours` must be at least 2d: hours are kept until the day they make up is built");
+                    anyhow::bail!(
+                        "`retention_hours` must be at least 2d: hours are kept until the day they make up is built"
+                    );
                 }
                 r
             },

@@ -33,6 +33,8 @@ const WATCH_TENANT: i64 = 1;
 const ESCALATION_TICK: Duration = Duration::from_secs(5);
 /// How often old results are pruned.
 const RETENTION_TICK: Duration = Duration::from_secs(3600);
+/// How often SLO burn rates are looked at: the shortest burn window is 5 minutes.
+const SLO_TICK: Duration = Duration::from_secs(60);
 /// How often hours and days that are over are built from minutes and hours.
 const BUILD_TICK: Duration = Duration::from_secs(30);
 
@@ -234,6 +236,8 @@ async fn maintenance(
     let mut build = tokio::time::interval(BUILD_TICK);
     build.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let ms = crate::spec::millis_i64;
+    let mut slo = tokio::time::interval(SLO_TICK);
+    slo.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
@@ -246,6 +250,16 @@ async fn maintenance(
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "alert policy pass failed"),
+            },
+            _ = slo.tick() => match store.slo_pass(store::now_ms()).await {
+                Ok(t) if !t.is_empty() => {
+                    for e in &t {
+                        tracing::info!(tenant = e.tenant, check = %e.check, incident = e.incident, event = e.event, "SLO burn-rate alert");
+                    }
+                    notifier.notify_one();
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "SLO burn-rate pass failed"),
             },
             _ = build.tick() => if let Err(e) = store.build_rollups(store::now_ms()).await {
                 tracing::error!(error = %e, "building hour and day rollups failed; trying again in {}s", BUILD_TICK.as_secs());

@@ -10,10 +10,12 @@ use sha2::{Digest, Sha256};
 use super::policy::goes_out;
 use super::results::{ResultRow, insert as insert_result};
 use super::{Result, Store, StoreError, now_ms, outbox, rollups, to_time};
-use crate::rollup::TimeState;
 use crate::model::{Incident, IncidentEvent, IncidentKind, IncidentStatus};
 use crate::probe::{BODY_EXCERPT_BYTES, ProbeResult};
-use crate::spec::{Check, DEFAULT_FAILURE_THRESHOLD, DEFAULT_SUCCESS_THRESHOLD, Maintenance, Severity};
+use crate::rollup::TimeState;
+use crate::spec::{
+    Check, DEFAULT_FAILURE_THRESHOLD, DEFAULT_SUCCESS_THRESHOLD, Maintenance, Severity,
+};
 
 /// Something that happened to an incident, for metrics and logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,7 +218,9 @@ impl Context {
                 Ok(w) => windows.push((tenant, w)),
                 // Refusing every result over it would lose them all; the window's
                 // time is counted as it was measured instead, and this said loudly.
-                Err(e) => tracing::error!(tenant, error = %e, "a stored maintenance window cannot be read; its time counts as up or down"),
+                Err(e) => {
+                    tracing::error!(tenant, error = %e, "a stored maintenance window cannot be read; its time counts as up or down")
+                }
             }
         }
         Ok(Context {
@@ -237,7 +241,13 @@ impl Context {
 /// The time a result at `t` stands for: back to the check's previous result, but
 /// never more than [`SPAN_SLACK`] times its interval, nor before the daemon started
 /// or the check was created or resumed. Time outside every such span is unknown.
-fn span(check: &Check, t: i64, last_run: Option<i64>, covered_from: Option<i64>, since: i64) -> Option<(i64, i64)> {
+fn span(
+    check: &Check,
+    t: i64,
+    last_run: Option<i64>,
+    covered_from: Option<i64>,
+    since: i64,
+) -> Option<(i64, i64)> {
     let interval = match &check.schedule {
         crate::spec::Schedule::Every(d) => crate::spec::millis_i64(d.get()),
         cron => {
@@ -260,7 +270,12 @@ fn span(check: &Check, t: i64, last_run: Option<i64>, covered_from: Option<i64>,
 const SPAN_SLACK: (i64, i64) = (3, 2);
 
 /// Applies one result to a check's counters, rollups and incident, returning what changed.
-fn record_one(tx: &Transaction<'_>, row: &ResultRow, check: &Check, ctx: &Context) -> Result<Vec<Transition>> {
+fn record_one(
+    tx: &Transaction<'_>,
+    row: &ResultRow,
+    check: &Check,
+    ctx: &Context,
+) -> Result<Vec<Transition>> {
     let (tenant, r) = (row.tenant, &row.result);
     type Prev = (i64, i64, Option<i64>, Option<bool>, Option<i64>);
     let prev: Option<Prev> = tx
@@ -289,10 +304,15 @@ fn record_one(tx: &Transaction<'_>, row: &ResultRow, check: &Check, ctx: &Contex
         &ctx.marks,
         &rollups::Fold {
             run: (t, r.up, r.latency_ms),
-            span: span(check, t, last_run, covered_from, ctx.running_since).map(|(s, e)| (s, e, state)),
+            span: span(check, t, last_run, covered_from, ctx.running_since)
+                .map(|(s, e)| (s, e, state)),
         },
     )?;
-    let (failures, successes) = if r.up { (0, successes + 1) } else { (failures + 1, 0) };
+    let (failures, successes) = if r.up {
+        (0, successes + 1)
+    } else {
+        (failures + 1, 0)
+    };
     tx.prepare_cached(
         "UPDATE check_state SET failures = ?3, successes = ?4,
             last_run_at = max(coalesce(last_run_at, ?5), ?5), last_up = ?6, last_latency_ms = ?7, last_error = ?8,

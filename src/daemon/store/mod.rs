@@ -5,13 +5,14 @@
 //! another backend would implement.
 
 mod auth;
+mod burn;
 mod incidents;
 mod migrations;
 mod outbox;
 mod policy;
+mod report;
 mod resources;
 mod results;
-mod report;
 mod rollups;
 
 use std::path::{Path, PathBuf};
@@ -282,13 +283,15 @@ impl Store {
     /// Unix ms from which results may stand for time (uptime by time): time before
     /// it, when this daemon was not running, is unknown.
     pub fn running_since(&self) -> i64 {
-        self.running_since.load(std::sync::atomic::Ordering::Relaxed)
+        self.running_since
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Moves [`running_since`](Self::running_since) back, for writers of results
     /// with timestamps of their own (tests, the storage benchmark).
     pub fn set_running_since(&self, ms: i64) {
-        self.running_since.store(ms, std::sync::atomic::Ordering::Relaxed);
+        self.running_since
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Waits until every write queued so far has been done.

@@ -66,7 +66,11 @@ fn checks(c: &Connection, tenant: i64, names: Option<&[String]>) -> Result<Vec<S
 }
 
 /// Merged buckets of each check (in `series` order) over `pieces`.
-fn merged(c: &Connection, series: &[Option<i64>], pieces: &[Piece]) -> Result<Vec<Bucket>> {
+pub(super) fn merged(
+    c: &Connection,
+    series: &[Option<i64>],
+    pieces: &[Piece],
+) -> Result<Vec<Bucket>> {
     let mut out = vec![Bucket::new(); series.len()];
     if series.len() <= POINT_LOOKUP_CHECKS {
         for (i, s) in series.iter().enumerate() {
@@ -124,13 +128,22 @@ fn uptime(b: &Bucket) -> Option<f64> {
 
 /// Incidents opened in `[from, to)` per check: how many, and the mean time to
 /// resolve of those resolved.
-fn incidents(c: &Connection, tenant: i64, from: i64, to: i64) -> Result<HashMap<String, (u64, Option<f64>)>> {
+fn incidents(
+    c: &Connection,
+    tenant: i64,
+    from: i64,
+    to: i64,
+) -> Result<HashMap<String, (u64, Option<f64>)>> {
     let mut stmt = c.prepare_cached(
         "SELECT check_name, count(*), avg(CASE WHEN resolved_at IS NOT NULL THEN resolved_at - opened_at END)
          FROM incidents WHERE tenant_id = ?1 AND opened_at >= ?2 AND opened_at < ?3 GROUP BY check_name",
     )?;
     let rows = stmt.query_map(params![tenant, from, to], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, Option<f64>>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)? as u64,
+            r.get::<_, Option<f64>>(2)?,
+        ))
     })?;
     let mut out = HashMap::new();
     for row in rows {
@@ -150,7 +163,14 @@ fn burning(c: &Connection, tenant: i64) -> Result<std::collections::HashSet<Stri
 }
 
 /// `[from, to)` read through rollups, capped at `now` for what is known so far.
-fn read(c: &Connection, a: &Availability, series: &[Option<i64>], from: i64, to: i64, now: i64) -> Result<(rollups::ReadPlan, Vec<Bucket>, i64)> {
+fn read(
+    c: &Connection,
+    a: &Availability,
+    series: &[Option<i64>],
+    from: i64,
+    to: i64,
+    now: i64,
+) -> Result<(rollups::ReadPlan, Vec<Bucket>, i64)> {
     let plan = rollups::plan(from, to, a);
     let buckets = merged(c, series, &plan.pieces)?;
     let span = plan.to_ms.min(now.max(plan.from_ms)) - plan.from_ms;
@@ -184,7 +204,14 @@ pub(super) fn slo_report(
 }
 
 /// The report of `names` (or every check) of a tenant over `[from, to)`.
-pub(super) fn report(c: &Connection, tenant: i64, names: Option<&[String]>, from: i64, to: i64, now: i64) -> Result<Report> {
+pub(super) fn report(
+    c: &Connection,
+    tenant: i64,
+    names: Option<&[String]>,
+    from: i64,
+    to: i64,
+    now: i64,
+) -> Result<Report> {
     if to <= from || to - from > MAX_WINDOW_MS {
         return Err(StoreError::Conflict(format!(
             "a report's window must be longer than nothing and at most {} days",
@@ -248,7 +275,15 @@ pub(super) fn report(c: &Connection, tenant: i64, names: Option<&[String]>, from
 
 /// One check's buckets of `width_ms` (a minute, 5 or 15 minutes, an hour or a
 /// day) over `[from, to)`, oldest first; buckets with nothing known are left out.
-pub(super) fn history(c: &Connection, tenant: i64, check: &str, width_ms: i64, from: i64, to: i64, now: i64) -> Result<Vec<HistoryBucket>> {
+pub(super) fn history(
+    c: &Connection,
+    tenant: i64,
+    check: &str,
+    width_ms: i64,
+    from: i64,
+    to: i64,
+    now: i64,
+) -> Result<Vec<HistoryBucket>> {
     match width_ms {
         60_000 | 300_000 | 900_000 | 3_600_000 | 86_400_000 => {}
         _ => {
@@ -302,12 +337,29 @@ pub(super) fn history(c: &Connection, tenant: i64, check: &str, width_ms: i64, f
 impl Store {
     /// What the results of `names` (or every check) of a tenant add up to over
     /// `[from_ms, to_ms)`, as of `now_ms`.
-    pub async fn report(&self, tenant: i64, names: Option<Vec<String>>, from_ms: i64, to_ms: i64, now_ms: i64) -> Result<Report> {
-        self.read(move |c| report(c, tenant, names.as_deref(), from_ms, to_ms, now_ms)).await
+    pub async fn report(
+        &self,
+        tenant: i64,
+        names: Option<Vec<String>>,
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> Result<Report> {
+        self.read(move |c| report(c, tenant, names.as_deref(), from_ms, to_ms, now_ms))
+            .await
     }
 
     /// A check's history in buckets of `width_ms` over `[from_ms, to_ms)`.
-    pub async fn history(&self, tenant: i64, check: String, width_ms: i64, from_ms: i64, to_ms: i64, now_ms: i64) -> Result<Vec<HistoryBucket>> {
-        self.read(move |c| history(c, tenant, &check, width_ms, from_ms, to_ms, now_ms)).await
+    pub async fn history(
+        &self,
+        tenant: i64,
+        check: String,
+        width_ms: i64,
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> Result<Vec<HistoryBucket>> {
+        self.read(move |c| history(c, tenant, &check, width_ms, from_ms, to_ms, now_ms))
+            .await
     }
 }

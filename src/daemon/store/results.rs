@@ -132,7 +132,10 @@ impl Store {
     /// prune never holds the single writer long enough to stall result batches.
     pub async fn prune_results(&self, keep_ms: i64, keep_successes_ms: i64) -> Result<usize> {
         let now = now_ms();
-        let (kept, routine) = (now.saturating_sub(keep_ms), now.saturating_sub(keep_successes_ms));
+        let (kept, routine) = (
+            now.saturating_sub(keep_ms),
+            now.saturating_sub(keep_successes_ms),
+        );
         let mut total = 0;
         loop {
             let n = self

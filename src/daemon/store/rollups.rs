@@ -60,10 +60,11 @@ pub(super) fn series_id(c: &Connection, tenant: i64, check: &str) -> Result<i64>
 }
 
 pub(super) fn series_of(c: &Connection, tenant: i64, check: &str) -> Result<Option<i64>> {
-    Ok(c
-        .prepare_cached("SELECT id FROM series WHERE tenant_id = ?1 AND check_name = ?2")?
-        .query_row(params![tenant, check], |r| r.get(0))
-        .optional()?)
+    Ok(
+        c.prepare_cached("SELECT id FROM series WHERE tenant_id = ?1 AND check_name = ?2")?
+            .query_row(params![tenant, check], |r| r.get(0))
+            .optional()?,
+    )
 }
 
 /// How far hours or days are built: every bucket below `before`, and in bucket
@@ -124,7 +125,12 @@ fn set_built(c: &Connection, res: Resolution, b: Built) -> Result<()> {
 }
 
 /// The stored bucket, or `None`. A row that cannot be decoded is an error.
-pub(super) fn get(c: &Connection, res: Resolution, idx: i64, series: i64) -> Result<Option<Bucket>> {
+pub(super) fn get(
+    c: &Connection,
+    res: Resolution,
+    idx: i64,
+    series: i64,
+) -> Result<Option<Bucket>> {
     let data: Option<Vec<u8>> = c
         .prepare_cached(&format!(
             "SELECT data FROM {} WHERE bucket = ?1 AND series = ?2",
@@ -150,7 +156,12 @@ fn add(c: &Connection, res: Resolution, idx: i64, series: i64, delta: &Bucket) -
         // A row nobody can read would stop every result of the check from being
         // written; it is replaced, and the loss said loudly.
         Err(StoreError::Corrupt(e)) => {
-            tracing::error!(table = table(res), bucket = idx, series, "{e}; starting the bucket afresh");
+            tracing::error!(
+                table = table(res),
+                bucket = idx,
+                series,
+                "{e}; starting the bucket afresh"
+            );
             delta.clone()
         }
         Err(e) => return Err(e),
@@ -290,8 +301,17 @@ pub(super) fn build_chunk(c: &Connection, res: Resolution, now_ms: i64) -> Resul
                 let series: i64 = row.get(0)?;
                 let data: Vec<u8> = row.get(1)?;
                 match decode(&data) {
-                    Ok(bucket) => merged.entry(series).or_insert_with(Bucket::new).merge(&bucket),
-                    Err(e) => tracing::error!(table = table(from), bucket = idx, series, "{e}; left out of the {} it belongs to", state_key(res)),
+                    Ok(bucket) => merged
+                        .entry(series)
+                        .or_insert_with(Bucket::new)
+                        .merge(&bucket),
+                    Err(e) => tracing::error!(
+                        table = table(from),
+                        bucket = idx,
+                        series,
+                        "{e}; left out of the {} it belongs to",
+                        state_key(res)
+                    ),
                 }
             }
         }
@@ -307,7 +327,8 @@ pub(super) fn build_chunk(c: &Connection, res: Resolution, now_ms: i64) -> Resul
             put.execute(params![b.before, s, bucket.encode()])?;
         }
     }
-    let max_series: i64 = c.query_row("SELECT coalesce(max(id), 0) FROM series", [], |r| r.get(0))?;
+    let max_series: i64 =
+        c.query_row("SELECT coalesce(max(id), 0) FROM series", [], |r| r.get(0))?;
     let next = if s_hi > max_series {
         Built {
             before: b.before + 1,
@@ -335,7 +356,11 @@ pub(super) fn prune_chunk(c: &Connection, res: Resolution, cutoff_ms: i64) -> Re
     };
     if let Some((coarse, per)) = coarser {
         let b = built(c, coarse)?;
-        let safe = if b.before == i64::MIN { i64::MIN } else { b.before.saturating_mul(per) };
+        let safe = if b.before == i64::MIN {
+            i64::MIN
+        } else {
+            b.before.saturating_mul(per)
+        };
         cutoff = cutoff.min(safe);
     }
     let first: Option<i64> = c.query_row(
@@ -443,7 +468,11 @@ pub fn plan(from_ms: i64, to_ms: i64, a: &Availability) -> ReadPlan {
             // Nothing kept here: unknown up to the next hour, or to the kept minutes.
             let next_hour = Resolution::Hour.floor(t) + hour;
             let minutes = a.minutes_from.saturating_mul(minute);
-            t = if minutes > t { next_hour.min(minutes) } else { next_hour };
+            t = if minutes > t {
+                next_hour.min(minutes)
+            } else {
+                next_hour
+            };
             continue;
         };
         push(res, index(res, start));
@@ -608,8 +637,22 @@ mod tests {
             days_built: i64::MIN,
         };
         let p = plan(D, 5 * D + 30 * M, &a);
-        assert_eq!(p.pieces[0], Piece { res: Resolution::Hour, first: 4 * 24, end: 5 * 24 });
-        assert_eq!(p.pieces[1], Piece { res: Resolution::Minute, first: 5 * 24 * 60, end: 5 * 24 * 60 + 30 });
+        assert_eq!(
+            p.pieces[0],
+            Piece {
+                res: Resolution::Hour,
+                first: 4 * 24,
+                end: 5 * 24
+            }
+        );
+        assert_eq!(
+            p.pieces[1],
+            Piece {
+                res: Resolution::Minute,
+                first: 5 * 24 * 60,
+                end: 5 * 24 * 60 + 30
+            }
+        );
         assert_eq!(p.pieces.len(), 2);
     }
 }

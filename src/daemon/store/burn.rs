@@ -1,0 +1,191 @@
+//! SLO burn-rate alerts: an incident of kind `slo_burn` opens when a check's error
+//! budget burns fast over both windows of one of the SRE workbook's pairs, and
+//! resolves once no pair does. It goes through the same incident, alert policy and
+//! outbox path as a check that is down.
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::{Connection, Transaction, params};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::incidents::{Transition, get_incident, notify_at, open_incident_of_kind, severity_str};
+use super::report::StoredSlo;
+use super::rollups;
+use super::{Result, Store};
+use crate::model::IncidentKind;
+use crate::rollup::slo::{self, BURN_RULES};
+use crate::spec::Severity;
+
+/// What the pass decided for one check: the burn's description while it burns.
+struct Decision {
+    tenant: i64,
+    check: String,
+    burn: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct Stored {
+    name: String,
+    slo: Option<StoredSlo>,
+    #[serde(default)]
+    alert: Option<StoredAlert>,
+}
+
+#[derive(serde::Deserialize)]
+struct StoredAlert {
+    #[serde(default)]
+    severity: Option<Severity>,
+}
+
+/// Checks of every tenant whose SLO alerts: (tenant, name, objective, severity).
+fn alerting(c: &Connection) -> Result<Vec<(i64, String, StoredSlo, Severity)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT tenant_id, spec FROM resources WHERE kind = 'Check' AND json_extract(spec, '$.slo') IS NOT NULL
+           AND coalesce(json_extract(spec, '$.enabled'), 1) = 1 ORDER BY tenant_id, name",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (tenant, spec) = row?;
+        let stored: Stored = serde_json::from_str(&spec)?;
+        if let Some(s) = stored.slo.filter(|s| s.alert) {
+            let severity = stored
+                .alert
+                .and_then(|a| a.severity)
+                .unwrap_or(Severity::Error);
+            out.push((tenant, stored.name, s, severity));
+        }
+    }
+    Ok(out)
+}
+
+fn burning_now(c: &Connection) -> Result<HashSet<(i64, String)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT tenant_id, check_name FROM incidents WHERE kind = 'slo_burn' AND status != 'resolved'",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Decides, from rollups, which checks burn now; returns only those whose
+/// incident must open or resolve.
+fn decide(c: &Connection, now: i64) -> Result<Vec<(Decision, Severity)>> {
+    let checks = alerting(c)?;
+    if checks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let series: Vec<Option<i64>> = checks
+        .iter()
+        .map(|(t, name, _, _)| rollups::series_of(c, *t, name))
+        .collect::<Result<_>>()?;
+    let a = rollups::availability(c)?;
+    let mut windows: HashMap<i64, Vec<crate::rollup::Bucket>> = HashMap::new();
+    for rule in BURN_RULES {
+        for w in [rule.long_ms, rule.short_ms] {
+            if !windows.contains_key(&w) {
+                let plan = rollups::plan(now - w, now, &a);
+                windows.insert(w, super::report::merged(c, &series, &plan.pieces)?);
+            }
+        }
+    }
+    let open = burning_now(c)?;
+    let mut out = Vec::new();
+    for (i, (tenant, name, s, severity)) in checks.into_iter().enumerate() {
+        let figures = |w: i64| {
+            windows
+                .get(&w)
+                .map_or((0, 0), |b| (b[i].up_ms, b[i].down_ms))
+        };
+        let burn = slo::burning(s.objective, &figures).map(|b| {
+            format!(
+                "error budget burning {:.1}× over {} and {:.1}× over {} (alert at {}×; objective {}% over {})",
+                b.long_rate,
+                crate::spec::Duration(std::time::Duration::from_millis(b.rule.long_ms as u64)),
+                b.short_rate,
+                crate::spec::Duration(std::time::Duration::from_millis(b.rule.short_ms as u64)),
+                b.rule.factor,
+                s.objective,
+                s.window
+            )
+        });
+        if burn.is_some() != open.contains(&(tenant, name.clone())) {
+            out.push((
+                Decision {
+                    tenant,
+                    check: name,
+                    burn,
+                },
+                severity,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn apply(
+    tx: &Transaction<'_>,
+    d: &Decision,
+    severity: Severity,
+    now: i64,
+) -> Result<Option<Transition>> {
+    let open = open_incident_of_kind(tx, d.tenant, &d.check, IncidentKind::SloBurn)?;
+    Ok(match (&d.burn, open) {
+        (Some(error), None) => {
+            let hash = hex::encode(Sha256::digest(b"slo_burn"));
+            tx.execute(
+                "INSERT INTO incidents (tenant_id, check_name, status, severity, error, status_code, count, dedup_hash, opened_at, kind)
+                 VALUES (?1, ?2, 'open', ?3, ?4, NULL, 1, ?5, ?6, 'slo_burn')",
+                params![d.tenant, d.check, severity_str(severity), error, hash, now],
+            )?;
+            let inc = get_incident(tx, d.tenant, tx.last_insert_rowid())?;
+            Some(notify_at(
+                tx,
+                d.tenant,
+                &inc,
+                "opened",
+                "system",
+                json!({"burn": error}),
+                None,
+                now,
+            )?)
+        }
+        (None, Some(inc)) => {
+            tx.execute(
+                "UPDATE incidents SET status = 'resolved', resolved_at = ?2, resolved_by = 'system' WHERE id = ?1",
+                params![inc.id, now],
+            )?;
+            let inc = get_incident(tx, d.tenant, inc.id)?;
+            Some(notify_at(
+                tx,
+                d.tenant,
+                &inc,
+                "resolved",
+                "system",
+                json!({"reason": "the burn stopped"}),
+                None,
+                now,
+            )?)
+        }
+        _ => None,
+    })
+}
+
+impl Store {
+    /// Opens and resolves SLO burn-rate incidents as of `now_ms`: decided on a read
+    /// connection, written in one transaction only when something changes.
+    pub async fn slo_pass(&self, now_ms: i64) -> Result<Vec<Transition>> {
+        let decisions = self.read(move |c| decide(c, now_ms)).await?;
+        if decisions.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(move |tx| {
+            let mut out = Vec::new();
+            for (d, severity) in &decisions {
+                out.extend(apply(tx, d, *severity, now_ms)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
