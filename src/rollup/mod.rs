@@ -10,6 +10,7 @@
 pub mod bucket;
 pub mod sketch;
 pub mod slo;
+mod varint;
 
 pub use bucket::{Bucket, DecodeError, Resolution, TimeState};
 pub use sketch::Sketch;
