@@ -104,9 +104,6 @@ impl Bucket {
             sketch: Sketch::new(),
         }
     }
-    pub fn quantile(&self, _q: f64) -> Option<f64> {
-        todo!()
-    }
     pub fn total(&self) -> u64 {
         self.up + self.down
     }
