@@ -47,5 +47,6 @@ mod spec_hostile;
 mod spec_inputs;
 mod spec_probe_errors;
 mod spec_refs;
+mod spec_slo;
 mod support;
 mod tcp_probe;
