@@ -58,9 +58,7 @@ async fn check(db: &Db, name: &str, extra: Value) -> Arc<Check> {
     };
     let (outcome, _) = db
         .store
-        .transact_state(db.tenant, move |_| {
-            Ok(((), vec![Edit::Upsert(resource)]))
-        })
+        .transact_state(db.tenant, move |_| Ok(((), vec![Edit::Upsert(resource)])))
         .await
         .expect("write");
     outcome.expect("applied");
@@ -109,7 +107,10 @@ async fn write(db: &Db, check: &Arc<Check>, runs: impl IntoIterator<Item = (i64,
             Arc::clone(check),
         ));
         if batch.len() == BATCH {
-            db.store.record(std::mem::take(&mut batch)).await.expect("record");
+            db.store
+                .record(std::mem::take(&mut batch))
+                .await
+                .expect("record");
         }
     }
     if !batch.is_empty() {
@@ -139,10 +140,18 @@ async fn a_report_over_days_matches_what_was_served_whatever_resolution_it_reads
     });
     write(&db, &c, runs).await;
     let now = t0 + 3 * D + H;
-    let before = db.store.report(db.tenant, None, t0, t0 + 3 * D, now).await.expect("report");
+    let before = db
+        .store
+        .report(db.tenant, None, t0, t0 + 3 * D, now)
+        .await
+        .expect("report");
     // Building hours and days changes where the figures come from, not what they are.
     db.store.build_rollups(now).await.expect("build");
-    let after = db.store.report(db.tenant, None, t0, t0 + 3 * D, now).await.expect("report");
+    let after = db
+        .store
+        .report(db.tenant, None, t0, t0 + 3 * D, now)
+        .await
+        .expect("report");
     for report in [&before, &after] {
         let r = &report.checks[0];
         assert_eq!(r.runs, 8640);
@@ -171,7 +180,12 @@ async fn time_the_daemon_was_not_running_is_unknown_never_up() {
     // The daemon stops for two hours; it starts again at t0 + 3h.
     let restart = t0 + 3 * H;
     db.store.set_running_since(restart);
-    write(&db, &c, (0..120).map(|i| (restart + 10 * S + i * 30 * S, true, 5.0))).await;
+    write(
+        &db,
+        &c,
+        (0..120).map(|i| (restart + 10 * S + i * 30 * S, true, 5.0)),
+    )
+    .await;
     let r = &db
         .store
         .report(db.tenant, None, t0, t0 + 4 * H, t0 + 4 * H)
@@ -190,8 +204,12 @@ async fn maintenance_time_is_excluded_from_uptime() {
     let db = db().await;
     let c = check(&db, "held", json!({})).await;
     let t0 = 20_000 * D;
-    let start = chrono::DateTime::from_timestamp_millis(t0 + H).expect("t").to_rfc3339();
-    let end = chrono::DateTime::from_timestamp_millis(t0 + 2 * H).expect("t").to_rfc3339();
+    let start = chrono::DateTime::from_timestamp_millis(t0 + H)
+        .expect("t")
+        .to_rfc3339();
+    let end = chrono::DateTime::from_timestamp_millis(t0 + 2 * H)
+        .expect("t")
+        .to_rfc3339();
     let window = StoredResource {
         kind: Kind::Maintenance,
         name: "upgrade".into(),
@@ -230,7 +248,12 @@ async fn a_late_result_folds_into_hours_and_days_already_built() {
     let db = db().await;
     let c = check(&db, "late", json!({})).await;
     let t0 = 20_000 * D;
-    write(&db, &c, (0..2 * D / (30 * S)).map(|i| (t0 + i * 30 * S, true, 5.0))).await;
+    write(
+        &db,
+        &c,
+        (0..2 * D / (30 * S)).map(|i| (t0 + i * 30 * S, true, 5.0)),
+    )
+    .await;
     let now = t0 + 2 * D + H;
     db.store.build_rollups(now).await.expect("build");
     // A run of the first hour arrives now (a writer that held it through an outage).
@@ -250,7 +273,12 @@ async fn pruned_minutes_leave_hours_and_the_edges_round_out() {
     let db = db().await;
     let c = check(&db, "old", json!({})).await;
     let t0 = 20_000 * D;
-    write(&db, &c, (0..3 * D / (30 * S)).map(|i| (t0 + i * 30 * S, true, 5.0))).await;
+    write(
+        &db,
+        &c,
+        (0..3 * D / (30 * S)).map(|i| (t0 + i * 30 * S, true, 5.0)),
+    )
+    .await;
     let now = t0 + 3 * D + H;
     db.store.build_rollups(now).await.expect("build");
     // Keep minutes for a day only: the first two days remain as hours and days.
@@ -267,7 +295,11 @@ async fn pruned_minutes_leave_hours_and_the_edges_round_out() {
         .await
         .expect("report")
         .checks[0];
-    assert_eq!(r.from.timestamp_millis(), t0, "the start rounds out to its hour");
+    assert_eq!(
+        r.from.timestamp_millis(),
+        t0,
+        "the start rounds out to its hour"
+    );
     assert_eq!(r.runs, 8640);
     assert_eq!(r.uptime, Some(100.0));
 }
@@ -280,7 +312,9 @@ async fn an_slo_burn_opens_an_incident_of_its_own_kind_and_resolves_when_it_stop
     let t0 = 20_000 * D;
     // A day up, then down for 20 minutes: 20 min of errors in the last hour is a
     // 333x burn over 1h and 1000x over 5m.
-    let mut runs: Vec<_> = (0..D / (30 * S)).map(|i| (t0 + i * 30 * S, true, 5.0)).collect();
+    let mut runs: Vec<_> = (0..D / (30 * S))
+        .map(|i| (t0 + i * 30 * S, true, 5.0))
+        .collect();
     runs.extend((0..40).map(|i| (t0 + D + i * 30 * S, false, 5.0)));
     write(&db, &c, runs).await;
     let now = t0 + D + 20 * M;
@@ -292,19 +326,40 @@ async fn an_slo_burn_opens_an_incident_of_its_own_kind_and_resolves_when_it_stop
         .incidents(db.tenant, None, None, 10)
         .await
         .expect("incidents");
-    let burn: Vec<_> = incidents.iter().filter(|i| i.kind == IncidentKind::SloBurn).collect();
+    let burn: Vec<_> = incidents
+        .iter()
+        .filter(|i| i.kind == IncidentKind::SloBurn)
+        .collect();
     assert_eq!(burn.len(), 1);
-    assert!(burn[0].error.contains("error budget burning"), "{}", burn[0].error);
+    assert!(
+        burn[0].error.contains("error budget burning"),
+        "{}",
+        burn[0].error
+    );
     // It does not open twice.
     assert!(db.store.slo_pass(now + M).await.expect("pass").is_empty());
-    let r = &db.store.report(db.tenant, None, now - D, now, now).await.expect("report").checks[0];
+    let r = &db
+        .store
+        .report(db.tenant, None, now - D, now, now)
+        .await
+        .expect("report")
+        .checks[0];
     let s = r.slo.as_ref().expect("slo");
     assert!(s.burning && s.burn_rate_1h.expect("burn") > 14.4, "{s:?}");
     // Up again for 30 minutes: both short windows are clean, so no rule holds.
-    write(&db, &c, (0..60).map(|i| (t0 + D + 20 * M + i * 30 * S, true, 5.0))).await;
+    write(
+        &db,
+        &c,
+        (0..60).map(|i| (t0 + D + 20 * M + i * 30 * S, true, 5.0)),
+    )
+    .await;
     let resolved = db.store.slo_pass(t0 + D + 50 * M).await.expect("pass");
     assert_eq!(resolved.len(), 1, "{resolved:?}");
     assert_eq!(resolved[0].event, "resolved");
-    let inc = db.store.incident(db.tenant, burn[0].id).await.expect("incident");
+    let inc = db
+        .store
+        .incident(db.tenant, burn[0].id)
+        .await
+        .expect("incident");
     assert_eq!(inc.status, IncidentStatus::Resolved);
 }
