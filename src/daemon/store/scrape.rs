@@ -182,4 +182,49 @@ mod tests {
         assert_eq!(snap.active_keys.get(&1), Some(&1));
         assert_eq!((snap.outbox_due, snap.outbox_deferred), (0, 0));
     }
+
+    /// The scrape's cost at scale: 10,000 checks come back from the one query. The
+    /// time is printed (`--nocapture`), not asserted.
+    #[tokio::test]
+    async fn ten_thousand_checks_are_one_scrape() {
+        const CHECKS: usize = 10_000;
+        let (_dir, store) = store().await;
+        store
+            .write(|tx| {
+                let spec = serde_json::json!({
+                    "type": "http", "enabled": true, "target": "https://example.com/health",
+                    "schedule": "30s", "timeout": "10s", "retries": 2, "labels": {"team": "payments"},
+                    "http": {"method": "GET", "headers": {"accept": "application/json"}},
+                    "expect": {"status": [200]}, "alert": {"channels": ["ops"], "failure_threshold": 3}
+                })
+                .to_string();
+                for i in 0..CHECKS {
+                    let name = format!("check-{i:05}");
+                    add_check(tx, &name, &spec)?;
+                    tx.execute(
+                        "INSERT INTO check_state (tenant_id, name, last_up, last_latency_ms, last_cert_expires_at) VALUES (1, ?1, ?2, 42.0, 1700000000000)",
+                        rusqlite::params![name, i % 7 != 0],
+                    )?;
+                }
+                Ok(())
+            })
+            .await
+            .expect("rows");
+        let started = std::time::Instant::now();
+        let snapshot = store.scrape().await.expect("scrape");
+        let read = started.elapsed();
+        let metrics = crate::daemon::metrics::Metrics::new();
+        let body = metrics.render(&snapshot, 0, crate::daemon::metrics::Format::Text);
+        let total = started.elapsed();
+        assert_eq!(snapshot.checks.len(), CHECKS);
+        let up_lines = body
+            .lines()
+            .filter(|l| l.starts_with("uptime_check_up{"))
+            .count();
+        assert_eq!(up_lines, CHECKS);
+        eprintln!(
+            "scrape of {CHECKS} checks: store read {read:?}, with rendering {total:?}, {} bytes",
+            body.len()
+        );
+    }
 }
