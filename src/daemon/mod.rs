@@ -264,7 +264,7 @@ async fn maintenance(
                 tracing::error!(error = %e, "building hour and day rollups failed; trying again in {}s", BUILD_TICK.as_secs());
             },
             _ = prune.tick() => {
-                match store.prune_results(ms(retention.results), ms(retention.successes)).await {
+                match store.prune_results(store::now_ms(), ms(retention.results), ms(retention.successes)).await {
                     Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned results past the retention"),
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "pruning results failed"),
