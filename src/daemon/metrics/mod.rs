@@ -3,7 +3,7 @@
 //! Counters and histograms of what the daemon does live here, in memory. Series
 //! about what the store holds (each check's last run, open incidents, active keys,
 //! the outbox) and about the process are made afresh on every scrape, in
-//! [`scrape`], so that they follow deletes and renames without bookkeeping.
+//! [`scrape`], so that they follow deleted checks and new tenants without bookkeeping.
 
 mod format;
 mod process;
