@@ -36,6 +36,7 @@ mod grpc_server;
 mod http_failures;
 mod http_probe;
 mod https_probe;
+mod metrics;
 mod notify;
 mod readme;
 mod rollups;
