@@ -175,7 +175,6 @@ async fn main() {
         store: store.clone(),
         metrics,
         notifier: Arc::new(Notify::new()),
-        tenant_names: Arc::default(),
         backlog: uptimeping::daemon::writer::BACKLOG,
     };
     let (tx, rx) = mpsc::channel(QUEUE);

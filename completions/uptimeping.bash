@@ -1420,7 +1420,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__daemon)
-            opts="-h --listen --data-dir --watch --config --concurrency --retention --shutdown-grace --log-format --log-level --notify-rate-limit --public-url --color --help"
+            opts="-h --listen --data-dir --watch --config --concurrency --retention --retention-successes --retention-minutes --retention-hours --retention-days --shutdown-grace --log-format --log-level --notify-rate-limit --public-url --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1447,6 +1447,22 @@ _uptimeping() {
                     return 0
                     ;;
                 --retention)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retention-successes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retention-minutes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retention-hours)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retention-days)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
