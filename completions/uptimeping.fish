@@ -470,8 +470,8 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l watch -
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l config -d 'TOML file with the same settings' -r -F
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l concurrency -d 'Checks running at once [default: 512]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l retention -d 'How long raw failed runs and changes of state are kept, e.g. 7d [default: 2d]' -r
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l retention-successes -d 'How long raw routine successes are kept [default: 6h]' -r
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l retention-minutes -d 'How long minute rollups are kept, at least 2h [default: 2d]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l retention-successes -d 'How long raw routine successes are kept [default: 1h]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l retention-minutes -d 'How long minute rollups are kept, at least 2h [default: 36h]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l retention-hours -d 'How long hour rollups are kept, at least 2d [default: 90d]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l retention-days -d 'How long day rollups are kept [default: 730d]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l shutdown-grace -d 'How long shutdown waits for checks in flight [default: 10s]' -r

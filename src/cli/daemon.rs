@@ -49,10 +49,10 @@ pub struct Args {
     /// How long raw failed runs and changes of state are kept, e.g. 7d [default: 2d]
     #[arg(long, env = "UPTIMEPING_RETENTION", value_name = "DURATION")]
     retention: Option<crate::spec::Duration>,
-    /// How long raw routine successes are kept [default: 6h]
+    /// How long raw routine successes are kept [default: 1h]
     #[arg(long, env = "UPTIMEPING_RETENTION_SUCCESSES", value_name = "DURATION")]
     retention_successes: Option<crate::spec::Duration>,
-    /// How long minute rollups are kept, at least 2h [default: 2d]
+    /// How long minute rollups are kept, at least 2h [default: 36h]
     #[arg(long, env = "UPTIMEPING_RETENTION_MINUTES", value_name = "DURATION")]
     retention_minutes: Option<crate::spec::Duration>,
     /// How long hour rollups are kept, at least 2d [default: 90d]

@@ -363,3 +363,29 @@ async fn an_slo_burn_opens_an_incident_of_its_own_kind_and_resolves_when_it_stop
         .expect("incident");
     assert_eq!(inc.status, IncidentStatus::Resolved);
 }
+
+#[tokio::test]
+async fn a_check_run_hourly_or_weekly_costs_few_rows_per_result_and_is_known_at_most_36_hours_back() {
+    let db = db().await;
+    let hourly = check(&db, "hourly", json!({"schedule": "1h", "timeout": "10s"})).await;
+    let weekly = check(&db, "weekly", json!({"schedule": "7d", "timeout": "10s"})).await;
+    let t0 = 20_000 * D + 7 * M;
+    write(&db, &hourly, (0..48).map(|i| (t0 + i * H, true, 5.0))).await;
+    write(&db, &weekly, (0..3).map(|i| (t0 + i * 7 * D, true, 5.0))).await;
+    let now = t0 + 14 * D + H;
+    let report = db.store.report(db.tenant, None, t0, t0 + 47 * H, now).await.expect("report");
+    let h = report.checks.iter().find(|c| c.check == "hourly").expect("hourly");
+    assert!(h.coverage > 99.9, "{h:?}");
+    let rows: i64 = db
+        .store
+        .read(|c| Ok(c.query_row("SELECT count(*) FROM rollup_minutes", [], |r| r.get(0))?))
+        .await
+        .expect("rows");
+    // Hourly at :07: its run's minute, the rest of the previous hour in one row
+    // and 7 minutes. Weekly: its run, 36 hours of time in 37 rows and at most an
+    // hour of minutes. Without the hour-by-hour pieces it would be 60 and 2,160.
+    assert!(rows <= 48 * (1 + 1 + 7) + 3 * (1 + 37 + 60), "{rows} minute rows");
+    let report = db.store.report(db.tenant, None, t0, t0 + 14 * D, now).await.expect("report");
+    let w = report.checks.iter().find(|c| c.check == "weekly").expect("weekly");
+    assert!((w.up_seconds - 2.0 * 36.0 * 3600.0).abs() < 1.0, "{w:?}");
+}

@@ -257,7 +257,8 @@ fn span(
             next.saturating_sub(prev)
         }
     };
-    let mut start = t.saturating_sub(interval.saturating_mul(SPAN_SLACK.0) / SPAN_SLACK.1);
+    let longest = (interval.saturating_mul(SPAN_SLACK.0) / SPAN_SLACK.1).min(MAX_SPAN_MS);
+    let mut start = t.saturating_sub(longest);
     for bound in [last_run, covered_from, Some(since)].into_iter().flatten() {
         start = start.max(bound);
     }
@@ -268,6 +269,10 @@ fn span(
 /// count as known: runs start late by their jitter and the scheduler's lag, and a
 /// gap much longer than the interval means the check was not running.
 const SPAN_SLACK: (i64, i64) = (3, 2);
+/// The longest time one result stands for, whatever its check's interval: a check
+/// run weekly says little about the days between, and the span's rows are bounded
+/// (an hour of minutes and 36 hours) however long the schedule.
+const MAX_SPAN_MS: i64 = 36 * 3_600_000;
 
 /// Applies one result to a check's counters, rollups and incident, returning what changed.
 fn record_one(

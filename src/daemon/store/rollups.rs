@@ -192,9 +192,17 @@ pub(super) fn fold(c: &Connection, series: i64, marks: &Marks, f: &Fold) -> Resu
         .or_default()
         .add_run(up, latency);
     if let Some((start, end, state)) = f.span {
-        for (bucket_start, ms) in split(Resolution::Minute, start, end) {
+        // Minute by minute within the hour the span ends in; before that, hour by
+        // hour, each hour's time in the minute row where it starts: a long span
+        // (a check run hourly or daily) costs a few dozen rows, not thousands.
+        let hour_edge = Resolution::Hour.floor(end).max(start);
+        let pieces = split(Resolution::Hour, start, hour_edge)
+            .into_iter()
+            .chain(split(Resolution::Minute, hour_edge, end));
+        for (bucket_start, ms) in pieces {
+            // A piece starts where its bucket does, or where the span does.
             minutes
-                .entry(index(Resolution::Minute, bucket_start))
+                .entry(index(Resolution::Minute, bucket_start.max(start)))
                 .or_default()
                 .add_time(state, ms);
         }
