@@ -98,8 +98,8 @@ fn stop(d: Daemon) {
 }
 
 /// The report of every check over `[from_ms, to_ms)`, read through the store.
-fn report(data: &Data, from_ms: i64, to_ms: i64) -> Report {
-    let db = data.db();
+fn report(db: &Path, from_ms: i64, to_ms: i64) -> Report {
+    let db = db.to_path_buf();
     runtime().block_on(async move {
         let store = Store::open(&db).expect("open the daemon's store");
         let tenant = store
@@ -130,8 +130,8 @@ struct Row {
 }
 
 /// A check's stored results, oldest first.
-fn rows(data: &Data, name: &str) -> Vec<Row> {
-    let c = rusqlite::Connection::open(data.db()).expect("open database");
+fn rows(db: &Path, name: &str) -> Vec<Row> {
+    let c = rusqlite::Connection::open(db).expect("open database");
     let mut stmt = c
         .prepare("SELECT started_at, up, latency_ms FROM results WHERE check_name = ?1 ORDER BY started_at, id")
         .expect("query");
@@ -260,11 +260,11 @@ fn a_report_of_known_targets_matches_what_the_servers_served() {
     let (d, started) = start(&data);
     sleep_ms(12_000);
     stop(d);
-    let r = report(&data, from - 60_000, now_ms() + 60_000);
+    let r = report(&data.db(), from - 60_000, now_ms() + 60_000);
 
     for (name, script, server) in &servers {
         let c = of(&r, name);
-        let rows = rows(&data, name);
+        let rows = rows(&data.db(), name);
         let served = server.served();
         eprintln!(
             "{name}: served {served}, runs {}, failed {}, up {:.3} s, down {:.3} s, unknown {:.3} s, uptime {:?}, coverage {:.2}",
@@ -326,7 +326,10 @@ fn a_report_of_known_targets_matches_what_the_servers_served() {
     // latencies at the same rank, exactly; and those are the server's sleeps
     // plus a probe's overhead.
     let t = of(&r, "timed");
-    let latencies: Vec<f64> = rows(&data, "timed").iter().map(|r| r.latency).collect();
+    let latencies: Vec<f64> = rows(&data.db(), "timed")
+        .iter()
+        .map(|r| r.latency)
+        .collect();
     let l = t.latency.as_ref().expect("latency");
     for (q, got) in [(0.5, l.p50), (0.99, l.p99)] {
         let exact = nearest_rank(&latencies, q);
@@ -483,7 +486,7 @@ fn time_a_stopped_daemon_missed_is_unknown_never_up() {
     stop(d);
     let second_stop = now_ms();
 
-    let r = report(&data, first_start - 60_000, second_stop + 60_000);
+    let r = report(&data.db(), first_start - 60_000, second_stop + 60_000);
     let c = of(&r, "steady");
     let running = (first_stop - first_start) + (second_stop - second_start);
     let gap = second_start - first_stop;
@@ -519,7 +522,7 @@ fn time_a_stopped_daemon_missed_is_unknown_never_up() {
         c.up_seconds
     );
     // The first result after the restart stands for no time before it.
-    let rows = rows(&data, "steady");
+    let rows = rows(&data.db(), "steady");
     let after = rows
         .iter()
         .position(|r| r.at >= second_start)
@@ -528,6 +531,7 @@ fn time_a_stopped_daemon_missed_is_unknown_never_up() {
         after > 0 && rows[after].at - rows[after - 1].at > 4_000,
         "{rows:?}"
     );
+    assert_time(c, &rows, &[first, second]);
 }
 
 #[test]
@@ -553,7 +557,7 @@ fn a_paused_check_is_unknown_while_paused_and_its_sibling_is_not() {
     sleep_ms(3_000);
     stop(d);
 
-    let r = report(&data, started.0 - 60_000, now_ms() + 60_000);
+    let r = report(&data.db(), started.0 - 60_000, now_ms() + 60_000);
     let (held, free) = (of(&r, "held"), of(&r, "free"));
     let extra = ((held.unknown_seconds - free.unknown_seconds) * 1000.0).round() as i64;
     eprintln!(
@@ -581,7 +585,7 @@ fn a_paused_check_is_unknown_while_paused_and_its_sibling_is_not() {
         free.runs
     );
     // No run of the held check started while it was paused.
-    let held_rows = rows(&data, "held");
+    let held_rows = rows(&data.db(), "held");
     assert!(
         held_rows
             .iter()
@@ -591,5 +595,85 @@ fn a_paused_check_is_unknown_while_paused_and_its_sibling_is_not() {
     // To the millisecond: the first run after the resume stands for no time
     // before it.
     assert_time(held, &held_rows, &[started, (resume_sent, resumed)]);
-    assert_time(free, &rows(&data, "free"), &[started]);
+    assert_time(free, &rows(&data.db(), "free"), &[started]);
+}
+
+/// Runs `name` now through the API; the result is written when this returns.
+fn run_now(d: &Daemon, name: &str) {
+    let result = d.post(&format!("/api/v1/checks/{name}/run"), &json!({}));
+    assert_eq!(result["up"], true, "{result}");
+}
+
+#[test]
+fn time_a_check_was_disabled_or_paused_stays_unknown_even_to_a_run_by_hand() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let db = tmp.path().join("data").join(DB_FILE);
+    let d = Daemon::start_on(&tmp.path().join("data"), &[]);
+    let server = scripted(up);
+    // `by-hand` and `reenabled` are disabled for a while, `held` is paused; only
+    // `reenabled` is not run while off. An hour apart, so that runs come when the
+    // test asks for them (a rare scheduled one only while its check is on).
+    let checks = |on: bool| {
+        [("by-hand", on), ("reenabled", on), ("held", true)]
+            .map(|(name, enabled)| {
+                format!(
+                    "kind: Check\nname: {name}\ntype: http\ntarget: {}\nschedule: 1h\ntimeout: 2s\nenabled: {enabled}\n",
+                    server.url()
+                )
+            })
+            .join("---\n")
+    };
+    let apply = |on: bool| {
+        d.post(
+            "/api/v1/apply",
+            &crate::daemon_support::plan_request("repo", &checks(on), json!({})),
+        )
+    };
+    let created = now_ms();
+    apply(true);
+    for name in ["by-hand", "reenabled", "held"] {
+        run_now(&d, name);
+    }
+    apply(false);
+    d.post("/api/v1/checks/held/pause", &json!({}));
+    let off = now_ms();
+    sleep_ms(3_000);
+    // Runs by hand while the checks are off: counted, but they saw one moment,
+    // not the time since the runs before.
+    run_now(&d, "by-hand");
+    run_now(&d, "held");
+    let on = now_ms();
+    apply(true);
+    d.post("/api/v1/checks/held/resume", &json!({}));
+    for name in ["by-hand", "reenabled", "held"] {
+        run_now(&d, name);
+    }
+    let last = now_ms();
+    stop(d);
+
+    let r = report(&db, created - 60_000, last + 60_000);
+    // The checks were on from their creation until turned off, and again from
+    // when they were turned on; only that time can be known.
+    let active = (off - created) + (last - on);
+    let wrong: Vec<String> = [("by-hand", 3), ("reenabled", 2), ("held", 3)]
+        .into_iter()
+        .filter_map(|(name, runs)| {
+            let c = of(&r, name);
+            eprintln!(
+                "{name}: on for {active} ms; up {:.3} s, unknown {:.3} s, runs {}",
+                c.up_seconds, c.unknown_seconds, c.runs
+            );
+            assert_eq!((c.runs, c.uptime), (runs, Some(100.0)), "{c:?}");
+            (c.up_seconds * 1000.0 > active as f64).then(|| {
+                format!(
+                    "`{name}` was on for {active} ms, yet up for {} s",
+                    c.up_seconds
+                )
+            })
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "time the checks were off counted as up: {wrong:?}"
+    );
 }
