@@ -17,6 +17,7 @@ mod daemon_apply;
 mod daemon_cli;
 mod daemon_grpc;
 mod daemon_lifecycle;
+mod daemon_rollups;
 mod daemon_runs;
 mod daemon_support;
 mod daemon_watch;

@@ -393,3 +393,56 @@ pub fn failures(result: &Value) -> Vec<(String, String, String)> {
         })
         .unwrap_or_default()
 }
+
+/// What a [`scripted`] server does with its n-th request (from 0): the status it
+/// answers with and how long it waits first.
+pub type Script = fn(usize) -> (u16, Duration);
+
+/// A server whose answers follow a script by request number, so that a test knows
+/// what every run of a check against it was served; stopped when dropped.
+pub struct Scripted {
+    pub addr: SocketAddr,
+    served: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Scripted {
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Requests received so far (each is answered as `script(n)` says).
+    pub fn served(&self) -> usize {
+        self.served.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Scripted {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Answers every request, on any path, as `script` says for its number.
+pub fn scripted(script: Script) -> Scripted {
+    let std_listener = bind();
+    let addr = std_listener.local_addr().expect("local addr");
+    let served = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&served);
+    let router = Router::new().fallback(move || {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let (code, wait) = script(n);
+            tokio::time::sleep(wait).await;
+            let code = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (code, format!("request {n}"))
+        }
+    });
+    let rt = runtime();
+    let _guard = rt.enter();
+    let listener = tokio::net::TcpListener::from_std(std_listener).expect("tokio listener");
+    let task = rt.spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Scripted { addr, served, task }
+}

@@ -240,7 +240,8 @@ impl Context {
 
 /// The time a result at `t` stands for: back to the check's previous result, but
 /// never more than [`SPAN_SLACK`] times its interval, nor before the daemon started
-/// or the check was created or resumed. Time outside every such span is unknown.
+/// or the check was created, resumed or enabled again. Time outside every such
+/// span is unknown.
 fn span(
     check: &Check,
     t: i64,
@@ -282,12 +283,19 @@ fn record_one(
     ctx: &Context,
 ) -> Result<Vec<Transition>> {
     let (tenant, r) = (row.tenant, &row.result);
-    type Prev = (i64, i64, Option<i64>, Option<bool>, Option<i64>);
+    type Prev = (
+        i64,
+        i64,
+        Option<i64>,
+        Option<bool>,
+        Option<i64>,
+        Option<i64>,
+    );
     let prev: Option<Prev> = tx
-        .prepare_cached("SELECT failures, successes, last_run_at, last_up, covered_from FROM check_state WHERE tenant_id = ?1 AND name = ?2")?
-        .query_row(params![tenant, row.check], |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?, x.get(4)?)))
+        .prepare_cached("SELECT failures, successes, last_run_at, last_up, covered_from, paused_at FROM check_state WHERE tenant_id = ?1 AND name = ?2")?
+        .query_row(params![tenant, row.check], |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?, x.get(4)?, x.get(5)?)))
         .optional()?;
-    let Some((failures, successes, last_run, last_up, covered_from)) = prev else {
+    let Some((failures, successes, last_run, last_up, covered_from, paused_at)) = prev else {
         // The check was deleted while it ran: keep the result, open nothing.
         insert_result(tx, row, true)?;
         return Ok(Vec::new());
@@ -309,7 +317,11 @@ fn record_one(
         &ctx.marks,
         &rollups::Fold {
             run: (t, r.up, r.latency_ms),
-            span: span(check, t, last_run, covered_from, ctx.running_since)
+            // A run made by hand while the check is off (paused, or disabled when
+            // it started) is counted, but nothing watched the time before it.
+            span: (check.enabled && paused_at.is_none_or(|p| t < p))
+                .then(|| span(check, t, last_run, covered_from, ctx.running_since))
+                .flatten()
                 .map(|(s, e)| (s, e, state)),
         },
     )?;

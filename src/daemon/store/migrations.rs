@@ -175,6 +175,13 @@ const STEPS: &[&str] = &[
     DROP INDEX one_open_incident_per_check;
     CREATE UNIQUE INDEX one_open_incident_per_check ON incidents (tenant_id, check_name, kind) WHERE status != 'resolved';
     "#,
+    // 7: when a check was paused, so that a run made by hand while it is paused
+    // stands for no time and one that was in flight at the pause keeps its span.
+    // Checks paused before this step are taken as paused since the epoch.
+    r#"
+    ALTER TABLE check_state ADD COLUMN paused_at INTEGER;
+    UPDATE check_state SET paused_at = 0 WHERE paused != 0;
+    "#,
 ];
 
 /// Brings `conn` up to the newest schema. Fails on a database from a newer version.
@@ -282,6 +289,32 @@ mod tests {
             spec("graphql")["http"],
             serde_json::json!({"max_body": 1048576, "follow_redirects": true})
         );
+    }
+
+    #[test]
+    fn checks_paused_before_the_pause_moment_was_kept_count_as_paused_since_the_epoch() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for step in &STEPS[..6] {
+            conn.execute_batch(step).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 6).unwrap();
+        for (name, paused) in [("held", 1), ("running", 0)] {
+            conn.execute(
+                "INSERT INTO check_state (tenant_id, name, paused) VALUES (1, ?1, ?2)",
+                rusqlite::params![name, paused],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let paused_at = |name: &str| -> Option<i64> {
+            conn.query_row(
+                "SELECT paused_at FROM check_state WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!((paused_at("held"), paused_at("running")), (Some(0), None));
     }
 
     #[test]

@@ -87,6 +87,17 @@ fn list(
 }
 
 pub fn upsert(c: &Connection, tenant: i64, r: &StoredResource) -> Result<()> {
+    // A disabled check that is enabled again starts afresh like a resumed one: the
+    // time it was off stays unknown.
+    let enabled_again = r.kind == Kind::Check
+        && enabled(&r.spec)
+        && c.prepare_cached(
+            "SELECT coalesce(json_extract(spec, '$.enabled'), 1) = 0 FROM resources
+             WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2",
+        )?
+        .query_row(params![tenant, r.name], |row| row.get::<_, bool>(0))
+        .optional()?
+        .unwrap_or(false);
     c.execute(
         "INSERT INTO resources (tenant_id, kind, name, spec, secrets, source, file, line, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -100,8 +111,19 @@ pub fn upsert(c: &Connection, tenant: i64, r: &StoredResource) -> Result<()> {
             "INSERT OR IGNORE INTO check_state (tenant_id, name, covered_from) VALUES (?1, ?2, ?3)",
             params![tenant, r.name, now_ms()],
         )?;
+        if enabled_again {
+            c.execute(
+                "UPDATE check_state SET covered_from = ?3 WHERE tenant_id = ?1 AND name = ?2",
+                params![tenant, r.name, now_ms()],
+            )?;
+        }
     }
     Ok(())
+}
+
+/// Whether a stored check's spec has it scheduled (`enabled` is true unless said).
+fn enabled(spec: &Value) -> bool {
+    spec.get("enabled").and_then(Value::as_bool).unwrap_or(true)
 }
 
 pub fn delete(c: &rusqlite::Transaction<'_>, tenant: i64, kind: Kind, name: &str) -> Result<bool> {
@@ -188,7 +210,9 @@ impl Store {
             let changed = tx.execute(
                 // A resumed check's first result stands for no time before the
                 // resume: the paused span stays unknown.
-                "UPDATE check_state SET paused = ?3, covered_from = CASE WHEN ?3 THEN covered_from ELSE ?4 END
+                // A second pause keeps the first one's moment.
+                "UPDATE check_state SET paused = ?3, covered_from = CASE WHEN ?3 THEN covered_from ELSE ?4 END,
+                    paused_at = CASE WHEN ?3 THEN coalesce(paused_at, ?4) END
                  WHERE tenant_id = ?1 AND name = ?2",
                 params![tenant, name, paused, now_ms()],
             )? > 0;
