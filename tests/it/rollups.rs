@@ -365,7 +365,8 @@ async fn an_slo_burn_opens_an_incident_of_its_own_kind_and_resolves_when_it_stop
 }
 
 #[tokio::test]
-async fn a_check_run_hourly_or_weekly_costs_few_rows_per_result_and_is_known_at_most_36_hours_back() {
+async fn a_check_run_hourly_or_weekly_costs_few_rows_per_result_and_is_known_at_most_36_hours_back()
+{
     let db = db().await;
     let hourly = check(&db, "hourly", json!({"schedule": "1h", "timeout": "10s"})).await;
     let weekly = check(&db, "weekly", json!({"schedule": "7d", "timeout": "10s"})).await;
@@ -373,8 +374,16 @@ async fn a_check_run_hourly_or_weekly_costs_few_rows_per_result_and_is_known_at_
     write(&db, &hourly, (0..48).map(|i| (t0 + i * H, true, 5.0))).await;
     write(&db, &weekly, (0..3).map(|i| (t0 + i * 7 * D, true, 5.0))).await;
     let now = t0 + 14 * D + H;
-    let report = db.store.report(db.tenant, None, t0, t0 + 47 * H, now).await.expect("report");
-    let h = report.checks.iter().find(|c| c.check == "hourly").expect("hourly");
+    let report = db
+        .store
+        .report(db.tenant, None, t0, t0 + 47 * H, now)
+        .await
+        .expect("report");
+    let h = report
+        .checks
+        .iter()
+        .find(|c| c.check == "hourly")
+        .expect("hourly");
     assert!(h.coverage > 99.9, "{h:?}");
     let rows: i64 = db
         .store
@@ -384,8 +393,66 @@ async fn a_check_run_hourly_or_weekly_costs_few_rows_per_result_and_is_known_at_
     // Hourly at :07: its run's minute, the rest of the previous hour in one row
     // and 7 minutes. Weekly: its run, 36 hours of time in 37 rows and at most an
     // hour of minutes. Without the hour-by-hour pieces it would be 60 and 2,160.
-    assert!(rows <= 48 * (1 + 1 + 7) + 3 * (1 + 37 + 60), "{rows} minute rows");
-    let report = db.store.report(db.tenant, None, t0, t0 + 14 * D, now).await.expect("report");
-    let w = report.checks.iter().find(|c| c.check == "weekly").expect("weekly");
+    assert!(
+        rows <= 48 * (1 + 1 + 7) + 3 * (1 + 37 + 60),
+        "{rows} minute rows"
+    );
+    let report = db
+        .store
+        .report(db.tenant, None, t0, t0 + 14 * D, now)
+        .await
+        .expect("report");
+    let w = report
+        .checks
+        .iter()
+        .find(|c| c.check == "weekly")
+        .expect("weekly");
     assert!((w.up_seconds - 2.0 * 36.0 * 3600.0).abs() < 1.0, "{w:?}");
+}
+
+#[tokio::test]
+async fn a_report_of_many_checks_scanned_at_once_agrees_with_each_checks_own() {
+    let db = db().await;
+    let t0 = 20_000 * D + 17 * M;
+    let slo = json!({"slo": {"objective": 99.5, "window": "1d"}});
+    let mut checks = Vec::new();
+    // More checks than a report looks up one by one, so it scans ranges instead.
+    for i in 0..40 {
+        checks.push(
+            check(
+                &db,
+                &format!("many-{i:02}"),
+                if i % 2 == 0 { slo.clone() } else { json!({}) },
+            )
+            .await,
+        );
+    }
+    for (n, c) in checks.iter().enumerate() {
+        let runs = (0..2 * D / (30 * S)).map(|i| {
+            (
+                t0 + i * 30 * S,
+                (i + n as i64) % 17 != 0,
+                latency(i + n as i64),
+            )
+        });
+        write(&db, c, runs).await;
+    }
+    let now = t0 + 2 * D;
+    db.store.build_rollups(now).await.expect("build");
+    let (from, to) = (t0 + 3 * H + 5 * M, now);
+    let all = db
+        .store
+        .report(db.tenant, None, from, to, now)
+        .await
+        .expect("report");
+    assert_eq!(all.checks.len(), 40);
+    for r in &all.checks {
+        let one = db
+            .store
+            .report(db.tenant, Some(vec![r.check.clone()]), from, to, now)
+            .await
+            .expect("report");
+        assert_eq!(&one.checks[0], r);
+    }
+    assert!(all.checks[0].slo.is_some() && all.checks[1].slo.is_none());
 }

@@ -8,10 +8,10 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
 
-use super::rollups::{self, Availability, Piece};
+use super::rollups::{self, Piece};
 use super::{Result, Store, StoreError, to_time};
 use crate::model::{CheckReport, HistoryBucket, LatencySummary, Report, SloReport};
 use crate::rollup::{Bucket, slo};
@@ -49,18 +49,57 @@ fn yes() -> bool {
     true
 }
 
-/// The checks of a tenant (all, or those named), in name order.
+/// The checks of a tenant (all in name order, or those named that exist).
 fn checks(c: &Connection, tenant: i64, names: Option<&[String]>) -> Result<Vec<Stored>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' ORDER BY name",
-    )?;
-    let rows = stmt.query_map([tenant], |r| r.get::<_, String>(0))?;
-    let mut out = Vec::new();
-    for spec in rows {
-        let stored: Stored = serde_json::from_str(&spec?)?;
-        if names.is_none_or(|n| n.contains(&stored.name)) {
-            out.push(stored);
+    let mut specs: Vec<String> = Vec::new();
+    match names {
+        Some(names) => {
+            let mut stmt = c.prepare_cached(
+                "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2",
+            )?;
+            for name in names {
+                if let Some(spec) = stmt
+                    .query_row(params![tenant, name], |r| r.get(0))
+                    .optional()?
+                {
+                    specs.push(spec);
+                }
+            }
         }
+        None => {
+            let mut stmt = c.prepare_cached(
+                "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' ORDER BY name",
+            )?;
+            let rows = stmt.query_map([tenant], |r| r.get::<_, String>(0))?;
+            specs = rows.collect::<rusqlite::Result<_>>()?;
+        }
+    }
+    specs.iter().map(|s| Ok(serde_json::from_str(s)?)).collect()
+}
+
+/// Merged buckets of each check (in `series` order) over each plan's pieces:
+/// `[plan][check]`.
+pub(super) fn merged_each(
+    c: &Connection,
+    series: &[Option<i64>],
+    plans: &[&[Piece]],
+) -> Result<Vec<Vec<Bucket>>> {
+    let mut out = vec![vec![Bucket::new(); series.len()]; plans.len()];
+    if series.len() <= POINT_LOOKUP_CHECKS {
+        for (k, pieces) in plans.iter().enumerate() {
+            for (i, s) in series.iter().enumerate() {
+                if let Some(s) = s {
+                    out[k][i] = rollups::read_one(c, *s, pieces)?;
+                }
+            }
+        }
+    } else {
+        let wanted: HashMap<i64, usize> = series
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.map(|s| (s, i)))
+            .collect();
+        rollups::read_many(c, &wanted, plans, &mut out)?;
     }
     Ok(out)
 }
@@ -71,22 +110,7 @@ pub(super) fn merged(
     series: &[Option<i64>],
     pieces: &[Piece],
 ) -> Result<Vec<Bucket>> {
-    let mut out = vec![Bucket::new(); series.len()];
-    if series.len() <= POINT_LOOKUP_CHECKS {
-        for (i, s) in series.iter().enumerate() {
-            if let Some(s) = s {
-                out[i] = rollups::read_one(c, *s, pieces)?;
-            }
-        }
-    } else {
-        let wanted: HashMap<i64, usize> = series
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.map(|s| (s, i)))
-            .collect();
-        rollups::read_many(c, &wanted, pieces, &mut out)?;
-    }
-    Ok(out)
+    Ok(merged_each(c, series, &[pieces])?.remove(0))
 }
 
 pub(super) fn latency(b: &Bucket) -> Option<LatencySummary> {
@@ -162,21 +186,6 @@ fn burning(c: &Connection, tenant: i64) -> Result<std::collections::HashSet<Stri
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// `[from, to)` read through rollups, capped at `now` for what is known so far.
-fn read(
-    c: &Connection,
-    a: &Availability,
-    series: &[Option<i64>],
-    from: i64,
-    to: i64,
-    now: i64,
-) -> Result<(rollups::ReadPlan, Vec<Bucket>, i64)> {
-    let plan = rollups::plan(from, to, a);
-    let buckets = merged(c, series, &plan.pieces)?;
-    let span = plan.to_ms.min(now.max(plan.from_ms)) - plan.from_ms;
-    Ok((plan, buckets, span))
-}
-
 pub(super) fn slo_report(
     s: &StoredSlo,
     window: &Bucket,
@@ -224,18 +233,30 @@ pub(super) fn report(
         .map(|k| rollups::series_of(c, tenant, &k.name))
         .collect::<Result<_>>()?;
     let a = rollups::availability(c)?;
-    let (plan, buckets, span) = read(c, &a, &series, from, to, now)?;
-    let (_, burns, _) = read(c, &a, &series, to - BURN_WINDOW_MS, to, now)?;
-    // SLO windows, read once per distinct window.
-    let mut slo_windows: HashMap<i64, Vec<Bucket>> = HashMap::new();
+    // The report's window, the burn window and each distinct SLO window, read in
+    // one pass: they end together, so they share most of their buckets.
+    let mut windows: Vec<i64> = vec![to - from, BURN_WINDOW_MS];
     for k in &checks {
         if let Some(s) = &k.slo {
             let w = crate::spec::millis_i64(s.window.get());
-            if let std::collections::hash_map::Entry::Vacant(e) = slo_windows.entry(w) {
-                e.insert(read(c, &a, &series, to - w, to, now)?.1);
+            if !windows.contains(&w) {
+                windows.push(w);
             }
         }
     }
+    let plans: Vec<rollups::ReadPlan> = windows
+        .iter()
+        .map(|w| rollups::plan(to - w, to, &a))
+        .collect();
+    let pieces: Vec<&[Piece]> = plans.iter().map(|p| p.pieces.as_slice()).collect();
+    let read = merged_each(c, &series, &pieces)?;
+    let plan = &plans[0];
+    let span = plan.to_ms.min(now.max(plan.from_ms)) - plan.from_ms;
+    let (buckets, burns) = (&read[0], &read[1]);
+    let slo_of = |w: i64, i: usize| -> &Bucket {
+        let k = windows.iter().position(|x| *x == w).unwrap_or(0);
+        &read[k][i]
+    };
     let incidents = incidents(c, tenant, plan.from_ms, plan.to_ms)?;
     let burning = burning(c, tenant)?;
     let mut out = Vec::with_capacity(checks.len());
@@ -245,7 +266,7 @@ pub(super) fn report(
         let (n, mttr) = incidents.get(&k.name).copied().unwrap_or((0, None));
         let slo = k.slo.as_ref().map(|s| {
             let w = crate::spec::millis_i64(s.window.get());
-            slo_report(s, &slo_windows[&w][i], &burns[i], burning.contains(&k.name))
+            slo_report(s, slo_of(w, i), &burns[i], burning.contains(&k.name))
         });
         out.push(CheckReport {
             check: k.name,

@@ -513,25 +513,54 @@ pub(super) fn read_one(c: &Connection, series: i64, pieces: &[Piece]) -> Result<
     Ok(total)
 }
 
-/// Every series' buckets over the pieces of a plan, merged, by range scans: for
-/// reports of many checks. Series not in `wanted` are skipped undecoded.
+/// Every series' buckets over the pieces of several plans (a report's window, its
+/// SLO window, its burn window), merged per plan, by range scans: for reports of
+/// many checks. A bucket several plans share is read and decoded once. Series not
+/// in `wanted` are skipped undecoded. `out[plan][series index]`.
 pub(super) fn read_many(
     c: &Connection,
     wanted: &HashMap<i64, usize>,
-    pieces: &[Piece],
-    out: &mut [Bucket],
+    plans: &[&[Piece]],
+    out: &mut [Vec<Bucket>],
 ) -> Result<()> {
-    for p in pieces {
+    for res in Resolution::ALL {
+        // The union of the plans' ranges at this resolution, as disjoint ranges.
+        let mut ranges: Vec<(i64, i64)> = plans
+            .iter()
+            .flat_map(|p| p.iter())
+            .filter(|p| p.res == res)
+            .map(|p| (p.first, p.end))
+            .collect();
+        ranges.sort_unstable();
+        let mut union: Vec<(i64, i64)> = Vec::new();
+        for (a, b) in ranges {
+            match union.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => union.push((a, b)),
+            }
+        }
         let mut stmt = c.prepare_cached(&format!(
-            "SELECT series, data FROM {} WHERE bucket >= ?1 AND bucket < ?2",
-            table(p.res)
+            "SELECT bucket, series, data FROM {} WHERE bucket >= ?1 AND bucket < ?2",
+            table(res)
         ))?;
-        let mut rows = stmt.query(params![p.first, p.end])?;
-        while let Some(row) = rows.next()? {
-            let series: i64 = row.get(0)?;
-            if let Some(&i) = wanted.get(&series) {
-                let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-                out[i].merge(&decode(data)?);
+        for (a, b) in union {
+            let mut rows = stmt.query(params![a, b])?;
+            while let Some(row) = rows.next()? {
+                let series: i64 = row.get(1)?;
+                let Some(&i) = wanted.get(&series) else {
+                    continue;
+                };
+                let idx: i64 = row.get(0)?;
+                let data = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
+                let bucket = decode(data)?;
+                for (k, plan) in plans.iter().enumerate() {
+                    if plan
+                        .iter()
+                        .any(|p| p.res == res && (p.first..p.end).contains(&idx))
+                    {
+                        out[k][i].merge(&bucket);
+                    }
+                }
             }
         }
     }
