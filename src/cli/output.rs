@@ -164,11 +164,14 @@ pub fn or_dash<T: ToString>(v: Option<T>) -> String {
 }
 
 /// A percentage as tables show it: at most three decimals, cut rather than
-/// rounded so that 99.9996% never reads as 100%; `-` when unknown.
+/// rounded so that 99.9996% never reads as 100% (nor 0.0004% as 0%); `-` when
+/// unknown.
 pub fn percent(v: Option<f64>) -> String {
     match v {
         None => "-".into(),
         Some(v) if !v.is_finite() => "-".into(),
+        // Known but tiny (seconds of a month) is not nothing.
+        Some(v) if v > 0.0 && v < 0.001 => "<0.001%".into(),
         Some(v) => {
             // The nudge keeps 99.95, stored as 99.94999…, from reading as 99.949.
             let cut = (v * 1000.0 + 1e-6).floor() / 1000.0;
@@ -247,6 +250,8 @@ mod tests {
         assert_eq!(percent(Some(99.9996)), "99.999%");
         assert_eq!(percent(Some(99.95)), "99.95%");
         assert_eq!(percent(Some(50.0)), "50%");
+        assert_eq!(percent(Some(0.0004)), "<0.001%");
+        assert_eq!(percent(Some(-12.5)), "-12.5%");
         assert_eq!(percent(None), "-");
         assert_eq!(percent(Some(f64::NAN)), "-");
     }

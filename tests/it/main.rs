@@ -38,6 +38,7 @@ mod http_probe;
 mod https_probe;
 mod notify;
 mod readme;
+mod report;
 mod secrets;
 mod secrets_sent;
 mod servers;
