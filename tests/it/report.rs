@@ -371,6 +371,58 @@ fn the_report_command_prints_tables_csv_json_and_yaml_and_checks_list_shows_the_
 }
 
 #[test]
+fn checks_get_list_and_the_report_agree_on_the_uptime_of_a_day_by_time_not_by_runs() {
+    let d = Daemon::start(&[]);
+    let target = crate::daemon_support::Target::start();
+    let yaml = servers::check("flip", &target.url(), "schedule: 1h\nretries: 0\n");
+    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    // Two short up spans, then a longer down one: two runs of three are up, but
+    // far less than two thirds of the time.
+    d.post("/api/v1/checks/flip/run", &json!({}));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    d.post("/api/v1/checks/flip/run", &json!({}));
+    target.set_healthy(false);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    d.post("/api/v1/checks/flip/run", &json!({}));
+    let report = wait_for("three runs in the report", || {
+        let r = d.get("/api/v1/checks/flip/report");
+        (r["checks"][0]["runs"].as_u64() >= Some(3)).then_some(r)
+    });
+    let by_time = report["checks"][0]["uptime"].as_f64().unwrap();
+    assert!(by_time < 50.0, "{report}");
+    let detail = d.get("/api/v1/checks/flip");
+    assert_eq!(detail["uptime_24h"].as_f64(), Some(by_time), "{detail}");
+    let list = d.get("/api/v1/checks");
+    assert_eq!(list[0]["uptime_24h"].as_f64(), Some(by_time), "{list}");
+}
+
+#[test]
+fn a_viewer_reads_reports_and_another_tenant_sees_none_of_these_checks() {
+    let (d, _server) = start();
+    let viewer = crate::daemon_api::key_with_role(&d, "viewer");
+    for path in [
+        "/api/v1/report",
+        "/api/v1/checks/up/report?window=1h",
+        "/api/v1/checks/up/history?resolution=5m",
+    ] {
+        let (status, body) = d.call_as(&viewer, "GET", path, None);
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    let other = d.post("/api/v1/tenants", &json!({"name": "team-b"}));
+    let other = other["api_key"].as_str().unwrap();
+    let (status, body) = d.call_as(other, "GET", "/api/v1/report", None);
+    assert_eq!((status, &body["checks"]), (200, &json!([])), "{body}");
+    for path in [
+        "/api/v1/checks/up/report",
+        "/api/v1/checks/up/history",
+        "/api/v1/report?check=up",
+    ] {
+        let (status, body) = d.call_as(other, "GET", path, None);
+        assert_eq!(status, 404, "{path}: {body}");
+    }
+}
+
+#[test]
 fn a_check_summary_from_a_daemon_without_the_day_columns_still_reads() {
     let older = json!({
         "name": "api", "type": "http", "target": "http://x/", "schedule": "30s",
