@@ -23,7 +23,7 @@ pub const DEFAULT_WINDOWS: [(&str, Duration); 3] = [
 
 const EXAMPLES: &str = "\
 Examples:
-  uptimeping report                                  # every check: uptime 24h/7d/30d, SLO status, p50/p95/p99, incidents, downtime
+  uptimeping report                # every check: uptime 24h/7d/30d, SLO, p50/p95/p99, downtime
   uptimeping report --check payments-api --window 90d -o json
   uptimeping report --window 30d -o csv > june.csv
   uptimeping report --from 2026-06-01T00:00:00Z --to 2026-07-01T00:00:00Z
