@@ -30,8 +30,8 @@ Examples:
 
 Without --window, --from or --to the table shows uptime over 24h, 7d and 30d and
 the other columns over 30d; `-o json` and `-o yaml` then print the three reports
-as a list. With any of them, one span: `--to` defaults to now, `--from` to `--to`
-minus the window (24h unless given).
+as a list. With any of them, one span: `--to` defaults to now (or to `--from` plus
+`--window`), `--from` to `--to` minus the window (24h unless given).
 
 Uptime is up time over known (up + down) time; coverage is the share of the span
 whose state is known. A `-` is unknown: nothing was known of the check then.";
