@@ -54,7 +54,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     };
 
-    let metrics = Arc::new(metrics::Metrics::new());
+    let metrics = Arc::new(metrics::Metrics::for_data_dir(&data.path));
     let notify_options = notify::Options {
         tenant_rate: config.notify_rate_limit,
         public_url: config.public_url.clone(),
@@ -64,7 +64,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         notify::Notifier::with_options(store.clone(), Arc::clone(&metrics), notify_options)
             .context("setting up the notifier")?;
     let wake_notifier = notifier.waker();
-    let tenant_names = Arc::new(std::sync::RwLock::new(store.tenant_names().await?));
+    metrics.set_tenants(store.tenant_names().await?);
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
 
     let (results_tx, results_rx) = mpsc::channel(writer::QUEUE);
@@ -72,7 +72,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         store: store.clone(),
         metrics: Arc::clone(&metrics),
         notifier: Arc::clone(&wake_notifier),
-        tenant_names: Arc::clone(&tenant_names),
         backlog: writer::BACKLOG,
     };
     let writer_task = tokio::spawn(writer.run(results_rx));
@@ -265,7 +264,7 @@ async fn maintenance(
                 tracing::error!(error = %e, "building hour and day rollups failed; trying again in {}s", BUILD_TICK.as_secs());
             },
             _ = prune.tick() => {
-                match store.prune_results(ms(retention.results), ms(retention.successes)).await {
+                match store.prune_results(store::now_ms(), ms(retention.results), ms(retention.successes)).await {
                     Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned results past the retention"),
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "pruning results failed"),

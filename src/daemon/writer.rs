@@ -47,7 +47,6 @@ pub struct Writer {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub notifier: Arc<Notify>,
-    pub tenant_names: Arc<std::sync::RwLock<std::collections::HashMap<i64, String>>>,
     /// Results held beyond the batch being retried; [`BACKLOG`] outside tests.
     pub backlog: usize,
 }
@@ -100,15 +99,12 @@ impl Writer {
             let batch = self.prepare(backlog.drain(..n));
             self.write(batch, &mut rx, &mut backlog, &mut open).await;
             self.metrics.results_backlog.set(backlog.len() as i64);
+            self.metrics.results_queued.set(rx.len() as i64);
         }
     }
 
     fn tenant(&self, id: i64) -> String {
-        self.tenant_names
-            .read()
-            .ok()
-            .and_then(|m| m.get(&id).cloned())
-            .unwrap_or_else(|| id.to_string())
+        self.metrics.tenant(id)
     }
 
     fn prepare(&self, jobs: impl Iterator<Item = Job>) -> Batch {
@@ -164,6 +160,8 @@ impl Writer {
                 Err(e) => e,
             };
             attempt += 1;
+            self.metrics
+                .error("writer", if err.is_storage() { "storage" } else { "write" });
             if err.is_storage() {
                 let reason = self
                     .store
@@ -351,7 +349,6 @@ mod tests {
             store: store.clone(),
             metrics: Arc::clone(&metrics),
             notifier: Arc::new(Notify::new()),
-            tenant_names: Arc::default(),
             backlog: 2,
         };
         let (tx, rx) = mpsc::channel(QUEUE);

@@ -88,6 +88,10 @@ pub struct Check {
     /// are up again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+    /// A service level objective: the share of known time the check should be
+    /// up over a rolling window, reported with its error budget and burn rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<super::Slo>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

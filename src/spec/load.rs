@@ -323,6 +323,7 @@ fn friendly(raw: &str) -> String {
         ("expected u16", "expected a whole number from 0 to 65535"),
         ("expected u32", "expected a non-negative whole number"),
         ("expected u64", "expected a non-negative whole number"),
+        ("expected f64", "expected a number"),
         ("expected a sequence", "expected a list"),
         ("expected a map", "expected a mapping"),
         (

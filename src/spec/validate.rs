@@ -313,6 +313,9 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
             ));
         }
     }
+    if let Some(slo) = &c.slo {
+        super::slo::validate(slo, pos, errors);
+    }
     for (i, dep) in c.depends_on.iter().enumerate() {
         if dep == &c.name {
             errors.push((

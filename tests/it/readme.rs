@@ -38,6 +38,10 @@ const SKIPPED: &[(&str, &str)] = &[
         "builds, benchmarks and the test suite itself: this test runs inside `cargo test`, and puts the built binary on PATH instead of `cargo install`",
     ),
     (
+        "scripts/test",
+        "the test suite itself (cargo test), which this test runs inside",
+    ),
+    (
         "UPDATE_GOLDEN=1 cargo ",
         "the test suite itself, rewriting golden files",
     ),

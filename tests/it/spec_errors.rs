@@ -5,7 +5,7 @@ use super::support::Files;
 
 const CHECK_FIELDS: &str = "`name`, `labels`, `description`, `type`, `target`, `schedule`, \
                             `timeout`, `retries`, `enabled`, `http`, `graphql`, `tcp`, `grpc`, `expect`, \
-                            `alert`, `depends_on`";
+                            `alert`, `depends_on`, `slo`";
 const HTTP_FIELDS: &str = "`method`, `headers`, `body`, `follow_redirects`, `max_redirects`, \
                            `connect_timeout`, `max_body`, `tls`";
 const CEL_VARIABLES: &str = "`status`, `headers`, `body`, `body_text`, `latency`, `latency_ms`, `cert_expires_in`, \

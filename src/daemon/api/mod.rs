@@ -26,7 +26,7 @@ use axum::routing::{get, post};
 pub use error::{ApiError, ApiJson};
 pub use page::{MAX_PAGE, NEXT_CURSOR_HEADER};
 
-use super::metrics::{Metrics, RequestLabels};
+use super::metrics::{Metrics, RequestLabels, ServiceMethodLabels, method_label};
 use super::scheduler::Handle;
 use super::store::{ApiKey, Role, Store};
 
@@ -179,13 +179,28 @@ async fn authenticate(
     Ok(next.run(req).await)
 }
 
+/// The `service` label of what this router answers.
+const SERVICE: &str = "api";
+
 async fn count_requests(State(state): State<Shared>, req: Request, next: Next) -> Response {
-    let method = req.method().to_string();
+    let method = method_label(req.method().as_str()).to_string();
+    let started = std::time::Instant::now();
     let res = next.run(req).await;
-    state
-        .metrics
+    let metrics = &state.metrics;
+    metrics
+        .request_duration
+        .get_or_create(&ServiceMethodLabels {
+            service: SERVICE.into(),
+            method: method.clone(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    if res.status().is_server_error() {
+        metrics.error(SERVICE, "internal");
+    }
+    metrics
         .requests
         .get_or_create(&RequestLabels {
+            service: SERVICE.into(),
             method,
             status: res.status().as_u16().to_string(),
         })

@@ -35,6 +35,8 @@ pub async fn create(
         ));
     }
     let (id, api_key) = state.store.create_tenant(name.clone()).await?;
+    // Before any check of the tenant can run, so that its counters carry its name.
+    state.metrics.add_tenant(id, &name);
     tracing::info!(tenant = id, name = %name, by = %key.actor(), "tenant created");
     Ok((
         StatusCode::CREATED,

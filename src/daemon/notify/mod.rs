@@ -250,7 +250,7 @@ impl Notifier {
                 continue;
             }
             let labels = NotificationLabels {
-                tenant: row.tenant.to_string(),
+                tenant: self.metrics.tenant(row.tenant),
                 provider: channel.channel_type.as_str().to_string(),
             };
             self.metrics
@@ -264,6 +264,12 @@ impl Notifier {
             }
             return false;
         }
+    }
+
+    /// Counts a failed delivery and decides what happens to it next.
+    fn failed(&self, err: &DeliveryError, attempts: u32) -> Verdict {
+        self.metrics.error("notifier", "delivery");
+        retry::decide(err, attempts, &self.options.retry)
     }
 
     /// One attempt at `row`, and its outcome recorded.
@@ -282,7 +288,7 @@ impl Notifier {
         // The one place delivery errors pass before they are logged, stored or shown.
         let outcome = outcome.map_err(|e| e.redacted(&redactor));
         let labels = NotificationLabels {
-            tenant: row.tenant.to_string(),
+            tenant: self.metrics.tenant(row.tenant),
             provider: provider.to_string(),
         };
         let attempts = row.attempts + 1;
@@ -292,7 +298,7 @@ impl Notifier {
                 info!(id = row.id, channel = %row.channel, event = %row.event, attempts, "notification sent");
                 self.store.mark_sent(row.id).await
             }
-            Err(err) => match retry::decide(&err, attempts, &self.options.retry) {
+            Err(err) => match self.failed(&err, attempts) {
                 Verdict::RetryIn(wait) => {
                     warn!(id = row.id, channel = %row.channel, attempts, error = %err.message, retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "notification not sent; will retry");
                     let at = now_ms().saturating_add(crate::spec::millis_i64(wait));

@@ -83,9 +83,9 @@ fn decide(c: &Connection, now: i64) -> Result<Vec<(Decision, Severity)>> {
     let mut windows: HashMap<i64, Vec<crate::rollup::Bucket>> = HashMap::new();
     for rule in BURN_RULES {
         for w in [rule.long_ms, rule.short_ms] {
-            if !windows.contains_key(&w) {
+            if let std::collections::hash_map::Entry::Vacant(e) = windows.entry(w) {
                 let plan = rollups::plan(now - w, now, &a);
-                windows.insert(w, super::report::merged(c, &series, &plan.pieces)?);
+                e.insert(super::report::merged(c, &series, &plan.pieces)?);
             }
         }
     }

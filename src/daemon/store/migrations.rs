@@ -213,6 +213,45 @@ mod tests {
     }
 
     #[test]
+    fn incidents_gain_a_kind_with_one_open_of_each_per_check() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for step in &STEPS[..5] {
+            conn.execute_batch(step).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 5).unwrap();
+        let open = "INSERT INTO incidents (tenant_id, check_name, status, severity, error, count, dedup_hash, opened_at)
+                    VALUES (1, 'api', 'open', 'error', 'down', 1, 'h', 0)";
+        conn.execute(open, []).unwrap();
+        conn.execute(
+            "INSERT INTO results (tenant_id, check_name, started_at, up, latency_ms, detail) VALUES (1, 'api', 0, 1, 1.0, '{}')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let kind: String = conn
+            .query_row("SELECT kind FROM incidents", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kind, "down");
+        let kept: bool = conn
+            .query_row("SELECT kept FROM results", [], |r| r.get(0))
+            .unwrap();
+        assert!(
+            kept,
+            "results from before are kept for the longer retention"
+        );
+        assert!(
+            conn.execute(open, []).is_err(),
+            "a second open `down` incident"
+        );
+        conn.execute(
+            "INSERT INTO incidents (tenant_id, check_name, status, severity, error, count, dedup_hash, opened_at, kind)
+             VALUES (1, 'api', 'open', 'error', 'burn', 1, 'h', 0, 'slo_burn')",
+            [],
+        )
+        .unwrap();
+    }
+
+    #[test]
     fn checks_keep_only_their_own_types_http_settings() {
         let mut conn = Connection::open_in_memory().unwrap();
         for step in &STEPS[..4] {

@@ -14,8 +14,10 @@ mod report;
 mod resources;
 mod results;
 mod rollups;
+mod scrape;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,6 +29,7 @@ pub use incidents::Transition;
 pub use outbox::{OutboxRow, SentMessage};
 pub use resources::{CheckRuntime, Decision, Edit, StoredResource, TenantState};
 pub use results::ResultRow;
+pub use scrape::{CheckSeries, Snapshot};
 
 /// How long a connection waits for a lock before failing: longer than any write
 /// transaction takes, short enough to surface a stuck database.
@@ -132,6 +135,24 @@ pub struct Store {
     write_problem: Arc<Mutex<Option<String>>>,
     /// Unix ms from which results may stand for time: when this store was opened.
     running_since: Arc<std::sync::atomic::AtomicI64>,
+    /// Connections running a statement or a transaction right now, for `/metrics`.
+    busy: Arc<AtomicUsize>,
+}
+
+/// Counts a connection as busy while it lives.
+struct Busy(Arc<AtomicUsize>);
+
+impl Busy {
+    fn new(n: &Arc<AtomicUsize>) -> Busy {
+        n.fetch_add(1, Ordering::Relaxed);
+        Busy(Arc::clone(n))
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -160,10 +181,13 @@ impl Store {
         let mut conn = open(path)?;
         migrations::migrate(&mut conn)?;
         let (tx, mut rx) = mpsc::channel::<Job>(WRITE_QUEUE);
+        let busy = Arc::new(AtomicUsize::new(0));
+        let writer_busy = Arc::clone(&busy);
         std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
                 while let Some(job) = rx.blocking_recv() {
+                    let _busy = Busy::new(&writer_busy);
                     job(&mut conn);
                 }
                 // Leaving the loop drops the connection, which checkpoints the WAL.
@@ -180,6 +204,7 @@ impl Store {
             readers: Arc::new(Mutex::new(Vec::new())),
             write_problem: Arc::new(Mutex::new(None)),
             running_since: Arc::new(std::sync::atomic::AtomicI64::new(now_ms())),
+            busy,
         })
     }
 
@@ -242,7 +267,9 @@ impl Store {
     {
         let readers = Arc::clone(&self.readers);
         let path = Arc::clone(&self.path);
+        let busy = Arc::clone(&self.busy);
         tokio::task::spawn_blocking(move || {
+            let _busy = Busy::new(&busy);
             let pooled = readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let conn = match pooled {
                 Some(c) => c,
@@ -292,6 +319,12 @@ impl Store {
     pub fn set_running_since(&self, ms: i64) {
         self.running_since
             .store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Connections to the database busy with a statement or a transaction right now
+    /// (the writer's and the readers'), for `uptime_db_connections_active`.
+    pub fn connections_busy(&self) -> usize {
+        self.busy.load(Ordering::Relaxed)
     }
 
     /// Waits until every write queued so far has been done.

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, params};
 
-use super::{Result, Store, now_ms};
+use super::{Result, Store};
 use crate::model::{ResultPage, StoredResult};
 use crate::probe::ProbeResult;
 
@@ -130,8 +130,12 @@ impl Store {
     /// routine successes older than `keep_successes_ms`; returns how many. Deletes
     /// in chunks, each its own short transaction, so that an hour of results to
     /// prune never holds the single writer long enough to stall result batches.
-    pub async fn prune_results(&self, keep_ms: i64, keep_successes_ms: i64) -> Result<usize> {
-        let now = now_ms();
+    pub async fn prune_results(
+        &self,
+        now: i64,
+        keep_ms: i64,
+        keep_successes_ms: i64,
+    ) -> Result<usize> {
         let (kept, routine) = (
             now.saturating_sub(keep_ms),
             now.saturating_sub(keep_successes_ms),

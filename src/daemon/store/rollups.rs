@@ -189,13 +189,13 @@ pub(super) fn fold(c: &Connection, series: i64, marks: &Marks, f: &Fold) -> Resu
     let (at, up, latency) = f.run;
     minutes
         .entry(index(Resolution::Minute, at))
-        .or_insert_with(Bucket::new)
+        .or_default()
         .add_run(up, latency);
     if let Some((start, end, state)) = f.span {
         for (bucket_start, ms) in split(Resolution::Minute, start, end) {
             minutes
                 .entry(index(Resolution::Minute, bucket_start))
-                .or_insert_with(Bucket::new)
+                .or_default()
                 .add_time(state, ms);
         }
     }
@@ -204,7 +204,7 @@ pub(super) fn fold(c: &Connection, series: i64, marks: &Marks, f: &Fold) -> Resu
         add(c, Resolution::Minute, *m, series, delta)?;
         let h = m.div_euclid(60);
         if marks.hours.exists(h, series) {
-            hours.entry(h).or_insert_with(Bucket::new).merge(delta);
+            hours.entry(h).or_default().merge(delta);
         }
     }
     let mut days: BTreeMap<i64, Bucket> = BTreeMap::new();
@@ -212,7 +212,7 @@ pub(super) fn fold(c: &Connection, series: i64, marks: &Marks, f: &Fold) -> Resu
         add(c, Resolution::Hour, *h, series, delta)?;
         let d = h.div_euclid(24);
         if marks.days.exists(d, series) {
-            days.entry(d).or_insert_with(Bucket::new).merge(delta);
+            days.entry(d).or_default().merge(delta);
         }
     }
     for (d, delta) in &days {
@@ -301,10 +301,7 @@ pub(super) fn build_chunk(c: &Connection, res: Resolution, now_ms: i64) -> Resul
                 let series: i64 = row.get(0)?;
                 let data: Vec<u8> = row.get(1)?;
                 match decode(&data) {
-                    Ok(bucket) => merged
-                        .entry(series)
-                        .or_insert_with(Bucket::new)
-                        .merge(&bucket),
+                    Ok(bucket) => merged.entry(series).or_default().merge(&bucket),
                     Err(e) => tracing::error!(
                         table = table(from),
                         bucket = idx,

@@ -87,7 +87,11 @@ async fn client_errors_fail_at_once_and_repeated_server_errors_give_up() {
         Some("webhook: HTTP 503 (gave up after 3 attempts)")
     );
     assert_eq!(rx.seen().len(), 4);
-    let metrics = db.metrics.render();
+    let metrics = db.metrics.render(
+        &Default::default(),
+        0,
+        uptimeping::daemon::metrics::Format::Text,
+    );
     assert!(
         metrics.contains(r#"uptime_notifications_failed_total{tenant="1",provider="webhook"} 2"#),
         "{metrics}"

@@ -100,7 +100,11 @@ async fn a_burst_of_500_incidents_is_paced_by_the_channel_limit_and_none_is_lost
     );
     let deferred: u64 = db
         .metrics
-        .render()
+        .render(
+            &Default::default(),
+            0,
+            uptimeping::daemon::metrics::Format::Text,
+        )
         .lines()
         .filter(|l| l.starts_with("uptime_notifications_rate_limited_total{"))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())

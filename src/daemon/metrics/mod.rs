@@ -1,0 +1,297 @@
+//! Prometheus metrics, named as in the product brief (`uptime_*`).
+//!
+//! Counters and histograms of what the daemon does live here, in memory. Series
+//! about what the store holds (each check's last run, open incidents, active keys,
+//! the outbox) and about the process are made afresh on every scrape, in
+//! [`scrape`], so that they follow deleted checks and new tenants without bookkeeping.
+
+mod format;
+mod process;
+mod scrape;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+pub use format::Format;
+pub use process::MAX_DATA_DIR_ENTRIES;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CheckLabels {
+    pub tenant: String,
+    pub r#type: String,
+    /// `up` or `down`.
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TypeLabels {
+    pub r#type: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IncidentLabels {
+    pub tenant: String,
+    pub severity: String,
+    /// The event: `opened`, `resolved`, `escalated`, `acknowledged`.
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NotificationLabels {
+    pub tenant: String,
+    pub provider: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TenantLabels {
+    pub tenant: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// The component that answered: `api` (the REST API and `/metrics`).
+    pub service: String,
+    /// The HTTP method, one of [`REQUEST_METHODS`] or `other`.
+    pub method: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ServiceMethodLabels {
+    pub service: String,
+    pub method: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ServiceErrorLabels {
+    pub service: String,
+    pub r#type: String,
+}
+
+/// The HTTP methods counted by name; any other (a client may send any token) is
+/// counted as `other`, so that clients cannot grow the number of series.
+pub const REQUEST_METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// The `method` label for `method`: itself if it is one of [`REQUEST_METHODS`], else `other`.
+pub fn method_label(method: &str) -> &'static str {
+    REQUEST_METHODS
+        .into_iter()
+        .find(|m| *m == method)
+        .unwrap_or("other")
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub checks: Family<CheckLabels, Counter>,
+    pub check_duration: Family<TypeLabels, Histogram>,
+    pub incidents: Family<IncidentLabels, Counter>,
+    pub notifications_sent: Family<NotificationLabels, Counter>,
+    pub notifications_failed: Family<NotificationLabels, Counter>,
+    pub notifications_rate_limited: Family<NotificationLabels, Counter>,
+    pub requests: Family<RequestLabels, Counter>,
+    pub request_duration: Family<ServiceMethodLabels, Histogram>,
+    pub errors: Family<ServiceErrorLabels, Counter>,
+    pub scheduler_lag: Histogram,
+    pub results_dropped: Family<TenantLabels, Counter>,
+    pub results_backlog: Gauge,
+    /// Results waiting in the writer's queue, as the writer last saw it.
+    pub results_queued: Gauge,
+    /// Tenant names by id, for the labels of the counters above: loaded at start,
+    /// told of tenants created since, and refreshed on every scrape.
+    tenants: RwLock<HashMap<i64, String>>,
+    data_dir: Option<PathBuf>,
+    cpu: process::Cpu,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let checks = Family::<CheckLabels, Counter>::default();
+        let check_duration = Family::<TypeLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ])
+        });
+        let incidents = Family::<IncidentLabels, Counter>::default();
+        let notifications_sent = Family::<NotificationLabels, Counter>::default();
+        let notifications_failed = Family::<NotificationLabels, Counter>::default();
+        let notifications_rate_limited = Family::<NotificationLabels, Counter>::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let request_duration =
+            Family::<ServiceMethodLabels, Histogram>::new_with_constructor(|| {
+                Histogram::new([
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                ])
+            });
+        let errors = Family::<ServiceErrorLabels, Counter>::default();
+        let results_dropped = Family::<TenantLabels, Counter>::default();
+        let results_backlog = Gauge::default();
+        let scheduler_lag = Histogram::new([
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ]);
+        registry.register(
+            "uptime_checks",
+            "Check runs by tenant, type and result",
+            checks.clone(),
+        );
+        registry.register(
+            "uptime_check_duration_seconds",
+            "Duration of check runs",
+            check_duration.clone(),
+        );
+        registry.register(
+            "uptime_incidents",
+            "Incident events by tenant, severity and event",
+            incidents.clone(),
+        );
+        registry.register(
+            "uptime_notifications_sent",
+            "Notifications delivered, by provider",
+            notifications_sent.clone(),
+        );
+        registry.register(
+            "uptime_notifications_failed",
+            "Notifications given up on after their retries, by provider",
+            notifications_failed.clone(),
+        );
+        registry.register(
+            "uptime_notifications_rate_limited",
+            "Times a notification was held back in the outbox by a rate limit",
+            notifications_rate_limited.clone(),
+        );
+        registry.register(
+            "uptime_service_requests",
+            "HTTP requests answered, by service, method and status",
+            requests.clone(),
+        );
+        registry.register(
+            "uptime_service_request_duration_seconds",
+            "Time taken to answer HTTP requests, by service and method",
+            request_duration.clone(),
+        );
+        registry.register(
+            "uptime_service_errors",
+            "Errors inside the daemon, by component and kind",
+            errors.clone(),
+        );
+        registry.register(
+            "uptime_scheduler_lag_seconds",
+            "How late check runs start after their scheduled time",
+            scheduler_lag.clone(),
+        );
+        registry.register(
+            "uptime_results_dropped",
+            "Check results never written, because the store could not write and the backlog was full",
+            results_dropped.clone(),
+        );
+        registry.register(
+            "uptime_results_backlog",
+            "Check results held in memory while the store cannot write",
+            results_backlog.clone(),
+        );
+        Metrics {
+            request_duration,
+            errors,
+            results_queued: Gauge::default(),
+            tenants: RwLock::default(),
+            data_dir: None,
+            cpu: process::Cpu::new(),
+            results_dropped,
+            results_backlog,
+            registry,
+            checks,
+            check_duration,
+            incidents,
+            notifications_sent,
+            notifications_failed,
+            notifications_rate_limited,
+            requests,
+            scheduler_lag,
+        }
+    }
+
+    /// Metrics for a daemon whose data directory is `dir` (for the disk series).
+    pub fn for_data_dir(dir: &Path) -> Self {
+        Metrics {
+            data_dir: Some(dir.to_path_buf()),
+            ..Self::new()
+        }
+    }
+
+    /// The name of tenant `id` for labels; its id if the name is not known (yet).
+    pub fn tenant(&self, id: i64) -> String {
+        self.tenants
+            .read()
+            .ok()
+            .and_then(|m| m.get(&id).cloned())
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    /// Takes `names` as every tenant's name.
+    pub fn set_tenants(&self, names: HashMap<i64, String>) {
+        if let Ok(mut m) = self.tenants.write() {
+            *m = names;
+        }
+    }
+
+    /// Learns the name of a tenant created just now.
+    pub fn add_tenant(&self, id: i64, name: &str) {
+        if let Ok(mut m) = self.tenants.write() {
+            m.insert(id, name.to_string());
+        }
+    }
+
+    /// Counts one error of `kind` in `service` (`uptime_service_errors_total`).
+    pub fn error(&self, service: &str, kind: &str) {
+        self.errors
+            .get_or_create(&ServiceErrorLabels {
+                service: service.into(),
+                r#type: kind.into(),
+            })
+            .inc();
+    }
+
+    /// The exposition in `format`: the counters kept in memory, then the series made
+    /// from `snapshot` (read from the store just now) and the process.
+    pub fn render(
+        &self,
+        snapshot: &crate::daemon::store::Snapshot,
+        db_busy: usize,
+        format: Format,
+    ) -> String {
+        self.set_tenants(snapshot.tenants.clone());
+        let sample = scrape::Sample {
+            snapshot,
+            db_busy,
+            results_queued: self.results_queued.get(),
+            results_held: self.results_backlog.get(),
+            memory_bytes: process::memory_bytes(),
+            cpu_percent: self.cpu.percent(),
+            disk_bytes: self.data_dir.as_deref().map(process::disk_bytes),
+        };
+        let scraped = scrape::registry(&sample);
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode_registry(&mut out, &self.registry);
+        let _ = prometheus_client::encoding::text::encode_registry(&mut out, &scraped);
+        let _ = prometheus_client::encoding::text::encode_eof(&mut out);
+        match format {
+            Format::OpenMetrics => out,
+            Format::Text => format::to_text(&out),
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The series made afresh on every scrape, from what the store holds and from the
+//! process: one registry per scrape, dropped after it is encoded.
+
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::registry::Registry;
+
+use super::TenantLabels;
+use crate::daemon::store::{CheckSeries, Snapshot};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PerCheckLabels {
+    pub tenant: String,
+    pub check: String,
+    pub r#type: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct QueueLabels {
+    /// `outbox` (notifications) or `results` (the writer's queue).
+    pub queue: String,
+    pub status: String,
+}
+
+/// A count that can go down, under a name that ends in `_total` (the brief's
+/// names): exposed as untyped, since Prometheus reserves `_total` for counters and
+/// a gauge so named fails its lint.
+#[derive(Debug, Default)]
+struct Untyped(Gauge);
+
+impl TypedMetric for Untyped {
+    const TYPE: MetricType = MetricType::Unknown;
+}
+
+impl EncodeMetric for Untyped {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        encoder.encode_gauge(&self.0.get())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Unknown
+    }
+}
+
+type F64Gauge = Gauge<f64, AtomicU64>;
+
+/// What one scrape shows besides the in-memory counters.
+pub struct Sample<'a> {
+    pub snapshot: &'a Snapshot,
+    pub db_busy: usize,
+    pub results_queued: i64,
+    pub results_held: i64,
+    pub memory_bytes: Option<u64>,
+    pub cpu_percent: Option<f64>,
+    pub disk_bytes: Option<u64>,
+}
+
+/// Whether a check's last run is shown: it has run, and it is still scheduled (a
+/// paused or disabled check's last run says nothing about now, and showing it would
+/// keep an alert on it firing).
+fn shown(c: &CheckSeries) -> Option<bool> {
+    c.last_up.filter(|_| c.active)
+}
+
+pub fn registry(s: &Sample) -> Registry {
+    let mut registry = Registry::default();
+    let up = Family::<PerCheckLabels, Gauge>::default();
+    let latency = Family::<PerCheckLabels, F64Gauge>::default();
+    let cert = Family::<PerCheckLabels, F64Gauge>::default();
+    for c in &s.snapshot.checks {
+        let Some(is_up) = shown(c) else { continue };
+        let labels = PerCheckLabels {
+            tenant: c.tenant.clone(),
+            check: c.name.clone(),
+            r#type: c.check_type.clone(),
+        };
+        up.get_or_create(&labels).set(i64::from(is_up));
+        if let Some(ms) = c.last_latency_ms {
+            latency.get_or_create(&labels).set(ms / 1000.0);
+        }
+        if let Some(ms) = c.last_cert_expires_at {
+            cert.get_or_create(&labels).set(ms as f64 / 1000.0);
+        }
+    }
+    registry.register(
+        "uptime_check_up",
+        "Whether the last run of a check succeeded (1) or failed (0); absent for checks that never ran, are paused or disabled",
+        up,
+    );
+    registry.register(
+        "uptime_check_latency_seconds",
+        "How long the last run of a check took",
+        latency,
+    );
+    registry.register(
+        "uptime_check_cert_expiry_timestamp_seconds",
+        "When the TLS certificate seen on a check's last run that saw one expires, in Unix seconds",
+        cert,
+    );
+
+    let open = Family::<TenantLabels, Gauge>::default();
+    let users = Family::<TenantLabels, Untyped>::default();
+    for (id, name) in &s.snapshot.tenants {
+        let labels = TenantLabels {
+            tenant: name.clone(),
+        };
+        let n = |m: &std::collections::HashMap<i64, i64>| m.get(id).copied().unwrap_or(0);
+        open.get_or_create(&labels)
+            .set(n(&s.snapshot.open_incidents));
+        users
+            .get_or_create(&labels)
+            .0
+            .set(n(&s.snapshot.active_keys));
+    }
+    registry.register("uptime_incidents_open", "Incidents not resolved yet", open);
+    registry.register(
+        "uptime_users_active_total",
+        "API keys not revoked, per tenant (the daemon's users are its API keys)",
+        users,
+    );
+
+    let queues = Family::<QueueLabels, Untyped>::default();
+    for (queue, status, n) in [
+        ("outbox", "due", s.snapshot.outbox_due),
+        ("outbox", "deferred", s.snapshot.outbox_deferred),
+        ("results", "queued", s.results_queued),
+        ("results", "held", s.results_held),
+    ] {
+        queues
+            .get_or_create(&QueueLabels {
+                queue: queue.into(),
+                status: status.into(),
+            })
+            .0
+            .set(n);
+    }
+    registry.register(
+        "uptime_queue_messages_total",
+        "Messages waiting in a queue: notifications in the outbox (due now or deferred to a later attempt) and check results on their way to the store (queued, or held in memory while it cannot write)",
+        queues,
+    );
+
+    let db = Gauge::<i64>::default();
+    db.set(i64::try_from(s.db_busy).unwrap_or(i64::MAX));
+    registry.register(
+        "uptime_db_connections_active",
+        "Database connections running a statement or a transaction when the scrape began",
+        db,
+    );
+    let int_gauge = |v: u64| {
+        let g = Gauge::<i64>::default();
+        g.set(i64::try_from(v).unwrap_or(i64::MAX));
+        g
+    };
+    if let Some(b) = s.memory_bytes {
+        registry.register(
+            "uptime_memory_usage_bytes",
+            "Resident memory of the daemon (Linux)",
+            int_gauge(b),
+        );
+    }
+    if let Some(p) = s.cpu_percent {
+        let g = F64Gauge::default();
+        g.set(p);
+        registry.register(
+            "uptime_cpu_usage_percent",
+            "CPU used by the daemon since the previous scrape, in percent of one core (Linux)",
+            g,
+        );
+    }
+    if let Some(b) = s.disk_bytes {
+        registry.register(
+            "uptime_disk_usage_bytes",
+            "Bytes of the files in the data directory",
+            int_gauge(b),
+        );
+    }
+    registry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(name: &str, active: bool, last_up: Option<bool>) -> CheckSeries {
+        CheckSeries {
+            tenant: "acme".into(),
+            name: name.into(),
+            check_type: "http".into(),
+            active,
+            last_up,
+            last_latency_ms: last_up.map(|_| 250.0),
+            last_cert_expires_at: Some(1_700_000_000_000),
+        }
+    }
+
+    #[test]
+    fn only_checks_that_ran_and_are_scheduled_have_per_check_series() {
+        let snapshot = Snapshot {
+            checks: vec![
+                check("up", true, Some(true)),
+                check("down", true, Some(false)),
+                check("never", true, None),
+                check("paused", false, Some(false)),
+            ],
+            tenants: [(7, "acme".to_string())].into(),
+            active_keys: [(7, 2)].into(),
+            ..Snapshot::default()
+        };
+        let sample = Sample {
+            snapshot: &snapshot,
+            db_busy: 1,
+            results_queued: 3,
+            results_held: 0,
+            memory_bytes: Some(4096),
+            cpu_percent: Some(12.5),
+            disk_bytes: None,
+        };
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &registry(&sample)).expect("encode");
+        let has = |line: &str| out.lines().any(|l| l == line);
+        assert!(
+            has(r#"uptime_check_up{tenant="acme",check="up",type="http"} 1"#),
+            "{out}"
+        );
+        assert!(has(
+            r#"uptime_check_up{tenant="acme",check="down",type="http"} 0"#
+        ));
+        assert!(has(
+            r#"uptime_check_latency_seconds{tenant="acme",check="up",type="http"} 0.25"#
+        ));
+        assert!(has(
+            r#"uptime_check_cert_expiry_timestamp_seconds{tenant="acme",check="up",type="http"} 1700000000.0"#
+        ));
+        assert!(!out.contains(r#"check="never""#));
+        assert!(!out.contains(r#"check="paused""#));
+        assert!(has(r#"uptime_users_active_total{tenant="acme"} 2"#));
+        assert!(has(r#"uptime_incidents_open{tenant="acme"} 0"#));
+        assert!(has(
+            r#"uptime_queue_messages_total{queue="results",status="queued"} 3"#
+        ));
+        assert!(has("# TYPE uptime_users_active_total unknown"));
+        assert!(has("uptime_memory_usage_bytes 4096"));
+        assert!(has("uptime_cpu_usage_percent 12.5"));
+        assert!(!out.contains("uptime_disk_usage_bytes"));
+    }
+}

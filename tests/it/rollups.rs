@@ -1,0 +1,365 @@
+//! Rollups through the real store on a real SQLite file, with results written at
+//! timestamps of the test's choosing (a controllable clock): days of history in a
+//! second, and every figure of the report known in advance.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use uptimeping::daemon::store::{Edit, ResultRow, Store, StoredResource};
+use uptimeping::model::{IncidentKind, IncidentStatus};
+use uptimeping::probe::ProbeResult;
+use uptimeping::rollup::sketch::RELATIVE_ERROR;
+use uptimeping::spec::{Check, Kind, Spec, remote};
+
+const S: i64 = 1_000;
+const M: i64 = 60 * S;
+const H: i64 = 60 * M;
+const D: i64 = 24 * H;
+/// Results per transaction, as the writer batches them.
+const BATCH: usize = 500;
+
+struct Db {
+    _dir: tempfile::TempDir,
+    store: Store,
+    tenant: i64,
+}
+
+async fn db() -> Db {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("state.db")).expect("open store");
+    store.bootstrap(|_| Ok(())).await.expect("bootstrap");
+    let tenant = store
+        .tenant_id("default".into())
+        .await
+        .expect("read tenant")
+        .expect("default tenant");
+    Db {
+        _dir: dir,
+        store,
+        tenant,
+    }
+}
+
+/// Applies a check with a 30 s interval (plus `extra` fields), and lets its
+/// results stand for time from the distant past on.
+async fn check(db: &Db, name: &str, extra: Value) -> Arc<Check> {
+    let mut spec = json!({"kind": "Check", "name": name, "type": "http", "target": "http://127.0.0.1:9/", "schedule": "30s"});
+    for (k, v) in extra.as_object().expect("object") {
+        spec[k] = v.clone();
+    }
+    let resource = StoredResource {
+        kind: Kind::Check,
+        name: name.into(),
+        spec: spec.clone(),
+        secrets: Default::default(),
+        source: None,
+        file: None,
+        line: None,
+    };
+    let (outcome, _) = db
+        .store
+        .transact_state(db.tenant, move |_| Ok(((), vec![Edit::Upsert(resource)])))
+        .await
+        .expect("write");
+    outcome.expect("applied");
+    let name = name.to_string();
+    db.store
+        .write(move |tx| {
+            Ok(tx.execute(
+                "UPDATE check_state SET covered_from = NULL WHERE name = ?1",
+                [name],
+            )?)
+        })
+        .await
+        .expect("clear coverage start");
+    db.store.set_running_since(i64::MIN);
+    let mut plain = spec;
+    if let Some(m) = plain.as_object_mut() {
+        m.remove("slo");
+    }
+    match remote::parse_stored(Kind::Check, &plain).expect("valid check") {
+        Spec::Check(c) => Arc::new(c),
+        other => panic!("not a check: {other:?}"),
+    }
+}
+
+fn result(name: &str, at: i64, up: bool, latency_ms: f64) -> ProbeResult {
+    serde_json::from_value(json!({
+        "name": name, "type": "http", "target": "http://127.0.0.1:9/", "up": up,
+        "latency_ms": latency_ms, "status_code": if up { Some(200) } else { None },
+        "error": if up { None } else { Some("connection refused") }, "error_kind": null,
+        "attempts": 1, "started_at": chrono::DateTime::from_timestamp_millis(at).expect("time"),
+    }))
+    .expect("result")
+}
+
+/// Writes results of `check` at `times` (each with its state and latency) in
+/// writer-sized batches.
+async fn write(db: &Db, check: &Arc<Check>, runs: impl IntoIterator<Item = (i64, bool, f64)>) {
+    let mut batch = Vec::new();
+    for (at, up, latency) in runs {
+        batch.push((
+            ResultRow {
+                tenant: db.tenant,
+                check: check.name.clone(),
+                result: result(&check.name, at, up, latency),
+            },
+            Arc::clone(check),
+        ));
+        if batch.len() == BATCH {
+            db.store
+                .record(std::mem::take(&mut batch))
+                .await
+                .expect("record");
+        }
+    }
+    if !batch.is_empty() {
+        db.store.record(batch).await.expect("record");
+    }
+}
+
+/// A latency pattern with known percentiles: 1, 2, …, 100 ms over and over.
+fn latency(i: i64) -> f64 {
+    (i % 100 + 1) as f64
+}
+
+fn close(actual: f64, expected: f64, rel: f64) -> bool {
+    (actual - expected).abs() <= expected.abs() * rel
+}
+
+#[tokio::test]
+async fn a_report_over_days_matches_what_was_served_whatever_resolution_it_reads() {
+    let db = db().await;
+    let c = check(&db, "steady", json!({})).await;
+    let t0 = 20_000 * D; // a day boundary, 2024-10-04
+    // Three days every 30 s; down for the first 10 minutes of every 6 hours.
+    let runs = (0..3 * D / (30 * S)).map(|i| {
+        let at = t0 + i * 30 * S;
+        let up = (at - t0) % (6 * H) >= 10 * M;
+        (at, up, latency(i))
+    });
+    write(&db, &c, runs).await;
+    let now = t0 + 3 * D + H;
+    let before = db
+        .store
+        .report(db.tenant, None, t0, t0 + 3 * D, now)
+        .await
+        .expect("report");
+    // Building hours and days changes where the figures come from, not what they are.
+    db.store.build_rollups(now).await.expect("build");
+    let after = db
+        .store
+        .report(db.tenant, None, t0, t0 + 3 * D, now)
+        .await
+        .expect("report");
+    for report in [&before, &after] {
+        let r = &report.checks[0];
+        assert_eq!(r.runs, 8640);
+        assert_eq!(r.failed_runs, 12 * 20);
+        // Each result stands for the 30 s before it; the first stands for none.
+        let down = 12.0 * 10.0 * 60.0;
+        assert!((r.down_seconds - down).abs() <= 30.0, "{r:?}");
+        let expected = 100.0 * (3.0 * 86_400.0 - down) / (3.0 * 86_400.0);
+        assert!((r.uptime.expect("known") - expected).abs() < 0.02, "{r:?}");
+        assert!(r.coverage > 99.9 && r.unknown_seconds <= 30.0, "{r:?}");
+        let l = r.latency.as_ref().expect("latency");
+        assert_eq!((l.min, l.max), (1.0, 100.0));
+        for (got, exact) in [(l.p50, 50.0), (l.p90, 90.0), (l.p95, 95.0), (l.p99, 99.0)] {
+            assert!(close(got, exact, RELATIVE_ERROR), "{got} vs {exact}");
+        }
+    }
+    assert_eq!(before.checks[0], after.checks[0]);
+}
+
+#[tokio::test]
+async fn time_the_daemon_was_not_running_is_unknown_never_up() {
+    let db = db().await;
+    let c = check(&db, "gap", json!({})).await;
+    let t0 = 20_000 * D;
+    write(&db, &c, (0..120).map(|i| (t0 + i * 30 * S, true, 5.0))).await;
+    // The daemon stops for two hours; it starts again at t0 + 3h.
+    let restart = t0 + 3 * H;
+    db.store.set_running_since(restart);
+    write(
+        &db,
+        &c,
+        (0..120).map(|i| (restart + 10 * S + i * 30 * S, true, 5.0)),
+    )
+    .await;
+    let r = &db
+        .store
+        .report(db.tenant, None, t0, t0 + 4 * H, t0 + 4 * H)
+        .await
+        .expect("report")
+        .checks[0];
+    assert_eq!(r.uptime, Some(100.0));
+    // Known: an hour before the stop and an hour after the restart.
+    assert!((r.up_seconds - 7_200.0).abs() <= 60.0, "{r:?}");
+    assert!((r.unknown_seconds - 7_200.0).abs() <= 60.0, "{r:?}");
+    assert!((r.coverage - 50.0).abs() < 1.0, "{r:?}");
+}
+
+#[tokio::test]
+async fn maintenance_time_is_excluded_from_uptime() {
+    let db = db().await;
+    let c = check(&db, "held", json!({})).await;
+    let t0 = 20_000 * D;
+    let start = chrono::DateTime::from_timestamp_millis(t0 + H)
+        .expect("t")
+        .to_rfc3339();
+    let end = chrono::DateTime::from_timestamp_millis(t0 + 2 * H)
+        .expect("t")
+        .to_rfc3339();
+    let window = StoredResource {
+        kind: Kind::Maintenance,
+        name: "upgrade".into(),
+        spec: json!({"kind": "Maintenance", "name": "upgrade", "checks": ["held"], "start": start, "end": end, "timezone": "UTC"}),
+        secrets: Default::default(),
+        source: None,
+        file: None,
+        line: None,
+    };
+    let (outcome, _) = db
+        .store
+        .transact_state(db.tenant, move |_| Ok(((), vec![Edit::Upsert(window)])))
+        .await
+        .expect("write");
+    outcome.expect("applied");
+    // Down through the maintenance hour, up around it.
+    let runs = (0..3 * H / (30 * S)).map(|i| {
+        let at = t0 + i * 30 * S;
+        (at, !(t0 + H..t0 + 2 * H).contains(&at), 5.0)
+    });
+    write(&db, &c, runs).await;
+    let r = &db
+        .store
+        .report(db.tenant, None, t0, t0 + 3 * H, t0 + 3 * H)
+        .await
+        .expect("report")
+        .checks[0];
+    assert!((r.maintenance_seconds - 3_600.0).abs() <= 30.0, "{r:?}");
+    assert!(r.down_seconds <= 30.0, "{r:?}");
+    assert!(r.uptime.expect("known") > 99.5, "{r:?}");
+    assert_eq!(r.failed_runs, 120);
+}
+
+#[tokio::test]
+async fn a_late_result_folds_into_hours_and_days_already_built() {
+    let db = db().await;
+    let c = check(&db, "late", json!({})).await;
+    let t0 = 20_000 * D;
+    write(
+        &db,
+        &c,
+        (0..2 * D / (30 * S)).map(|i| (t0 + i * 30 * S, true, 5.0)),
+    )
+    .await;
+    let now = t0 + 2 * D + H;
+    db.store.build_rollups(now).await.expect("build");
+    // A run of the first hour arrives now (a writer that held it through an outage).
+    write(&db, &c, [(t0 + 15 * S, false, 7.0)]).await;
+    let r = &db
+        .store
+        .report(db.tenant, None, t0, t0 + 2 * D, now)
+        .await
+        .expect("report")
+        .checks[0];
+    assert_eq!((r.runs, r.failed_runs), (5761, 1));
+    assert_eq!(r.latency.as_ref().expect("latency").max, 7.0);
+}
+
+#[tokio::test]
+async fn pruned_minutes_leave_hours_and_the_edges_round_out() {
+    let db = db().await;
+    let c = check(&db, "old", json!({})).await;
+    let t0 = 20_000 * D;
+    write(
+        &db,
+        &c,
+        (0..3 * D / (30 * S)).map(|i| (t0 + i * 30 * S, true, 5.0)),
+    )
+    .await;
+    let now = t0 + 3 * D + H;
+    db.store.build_rollups(now).await.expect("build");
+    // Keep minutes for a day only: the first two days remain as hours and days.
+    let pruned = db
+        .store
+        .prune_rollups(now, [D, 90 * D, 730 * D])
+        .await
+        .expect("prune");
+    assert!(pruned > 0);
+    let from = t0 + 30 * M + 10 * S;
+    let r = &db
+        .store
+        .report(db.tenant, None, from, t0 + 3 * D, now)
+        .await
+        .expect("report")
+        .checks[0];
+    assert_eq!(
+        r.from.timestamp_millis(),
+        t0,
+        "the start rounds out to its hour"
+    );
+    assert_eq!(r.runs, 8640);
+    assert_eq!(r.uptime, Some(100.0));
+}
+
+#[tokio::test]
+async fn an_slo_burn_opens_an_incident_of_its_own_kind_and_resolves_when_it_stops() {
+    let db = db().await;
+    let slo = json!({"slo": {"objective": 99.9, "window": "30d"}});
+    let c = check(&db, "budget", slo).await;
+    let t0 = 20_000 * D;
+    // A day up, then down for 20 minutes: 20 min of errors in the last hour is a
+    // 333x burn over 1h and 1000x over 5m.
+    let mut runs: Vec<_> = (0..D / (30 * S))
+        .map(|i| (t0 + i * 30 * S, true, 5.0))
+        .collect();
+    runs.extend((0..40).map(|i| (t0 + D + i * 30 * S, false, 5.0)));
+    write(&db, &c, runs).await;
+    let now = t0 + D + 20 * M;
+    let opened = db.store.slo_pass(now).await.expect("pass");
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(opened[0].event, "opened");
+    let incidents = db
+        .store
+        .incidents(db.tenant, None, None, 10)
+        .await
+        .expect("incidents");
+    let burn: Vec<_> = incidents
+        .iter()
+        .filter(|i| i.kind == IncidentKind::SloBurn)
+        .collect();
+    assert_eq!(burn.len(), 1);
+    assert!(
+        burn[0].error.contains("error budget burning"),
+        "{}",
+        burn[0].error
+    );
+    // It does not open twice.
+    assert!(db.store.slo_pass(now + M).await.expect("pass").is_empty());
+    let r = &db
+        .store
+        .report(db.tenant, None, now - D, now, now)
+        .await
+        .expect("report")
+        .checks[0];
+    let s = r.slo.as_ref().expect("slo");
+    assert!(s.burning && s.burn_rate_1h.expect("burn") > 14.4, "{s:?}");
+    // Up again for 30 minutes: both short windows are clean, so no rule holds.
+    write(
+        &db,
+        &c,
+        (0..60).map(|i| (t0 + D + 20 * M + i * 30 * S, true, 5.0)),
+    )
+    .await;
+    let resolved = db.store.slo_pass(t0 + D + 50 * M).await.expect("pass");
+    assert_eq!(resolved.len(), 1, "{resolved:?}");
+    assert_eq!(resolved[0].event, "resolved");
+    let inc = db
+        .store
+        .incident(db.tenant, burn[0].id)
+        .await
+        .expect("incident");
+    assert_eq!(inc.status, IncidentStatus::Resolved);
+}
