@@ -132,7 +132,13 @@ impl SpanQuery {
 }
 
 fn time(name: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(v.trim())
+    let v = v.trim();
+    // An offset's `+` left unescaped in a query string arrives as a space.
+    let unescaped = v
+        .rsplit_once(' ')
+        .map(|(time, offset)| format!("{time}+{offset}"));
+    DateTime::parse_from_rfc3339(v)
+        .or_else(|e| unescaped.map_or(Err(e), |u| DateTime::parse_from_rfc3339(&u)))
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| ApiError::invalid(format!("`{name}` takes {TIME_FORMS}, not `{v}`")))
 }
@@ -281,6 +287,11 @@ mod tests {
             span("from=2026-06-01T02:00:00%2B02:00&to=2026-06-01T01:00:00Z"),
             Ok((1_780_275_600_000 - HOUR, 1_780_275_600_000)),
             "offsets are honoured"
+        );
+        assert_eq!(
+            span("from=2026-06-01T02:00:00+02:00&to=2026-06-01T01:00:00Z"),
+            Ok((1_780_275_600_000 - HOUR, 1_780_275_600_000)),
+            "an offset's `+` sent unescaped reads as a space"
         );
     }
 
