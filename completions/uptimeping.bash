@@ -46,6 +46,9 @@ _uptimeping() {
             uptimeping,plan)
                 cmd="uptimeping__subcmd__plan"
                 ;;
+            uptimeping,report)
+                cmd="uptimeping__subcmd__report"
+                ;;
             uptimeping,schema)
                 cmd="uptimeping__subcmd__schema"
                 ;;
@@ -244,6 +247,9 @@ _uptimeping() {
             uptimeping__subcmd__help,plan)
                 cmd="uptimeping__subcmd__help__subcmd__plan"
                 ;;
+            uptimeping__subcmd__help,report)
+                cmd="uptimeping__subcmd__help__subcmd__report"
+                ;;
             uptimeping__subcmd__help,schema)
                 cmd="uptimeping__subcmd__help__subcmd__schema"
                 ;;
@@ -380,7 +386,7 @@ _uptimeping() {
 
     case "${cmd}" in
         uptimeping)
-            opts="-h -V --color --help --version validate test plan apply checks incidents channels tenants context schema forge completions daemon help"
+            opts="-h -V --color --help --version validate test plan apply checks incidents report channels tenants context schema forge completions daemon help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -928,13 +934,21 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__checks__subcmd__history)
-            opts="-o -h --limit --all --output --url --api-key --context --color --help"
+            opts="-o -h --limit --all --resolution --window --output --url --api-key --context --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resolution)
+                    COMPREPLY=($(compgen -W "1m 5m 15m 1h 1d" -- "${cur}"))
+                    return 0
+                    ;;
+                --window)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1844,7 +1858,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__help)
-            opts="validate test plan apply checks incidents channels tenants context schema forge completions daemon help"
+            opts="validate test plan apply checks incidents report channels tenants context schema forge completions daemon help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2333,6 +2347,20 @@ _uptimeping() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        uptimeping__subcmd__help__subcmd__report)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         uptimeping__subcmd__help__subcmd__schema)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -2726,6 +2754,60 @@ _uptimeping() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__report)
+            opts="-o -h --window --from --to --check --output --url --api-key --context --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --check)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml csv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml csv" -- "${cur}"))
                     return 0
                     ;;
                 --url)

@@ -35,6 +35,7 @@ complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "plan" -d 'Sho
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "apply" -d 'Apply the files (or a saved plan) to the daemon'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "checks" -d 'Inspect and control the checks a daemon runs'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "incidents" -d 'List, inspect, acknowledge and resolve incidents'
+complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "report" -d 'Uptime, SLO, latency and incidents of the daemon\'s checks over a span'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "channels" -d 'List notification channels and send test messages'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "tenants" -d 'Manage tenants (admin keys of the first tenant only)'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "context" -d 'Manage named daemon connections (contexts)'
@@ -109,7 +110,7 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -f -a "list" -d 'List checks with their last state'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -f -a "get" -d 'Show one check: its state and its spec (secrets masked)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -f -a "status" -d 'Show one check\'s current state'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -f -a "history" -d 'Show one check\'s latest results, newest first'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -f -a "history" -d 'Show one check\'s latest results, newest first, or its history in buckets'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -f -a "run" -d 'Run one check now on the daemon and show the result'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -f -a "pause" -d 'Stop running a check until it is resumed'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and not __fish_seen_subcommand_from list get status history run pause resume delete help" -f -a "resume" -d 'Run a paused check again'
@@ -154,6 +155,12 @@ always\t''
 never\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from history" -l limit -d 'How many results to show' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from history" -l resolution -d 'Show buckets of this width instead of single runs' -r -f -a "1m\t''
+5m\t''
+15m\t''
+1h\t''
+1d\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from history" -l window -d 'The span of the buckets, ending now: a duration such as 24h or 7d [default: 24h]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from history" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
 yaml\t''"
@@ -208,7 +215,7 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "list" -d 'List checks with their last state'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "get" -d 'Show one check: its state and its spec (secrets masked)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "status" -d 'Show one check\'s current state'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "history" -d 'Show one check\'s latest results, newest first'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "history" -d 'Show one check\'s latest results, newest first, or its history in buckets'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run one check now on the daemon and show the result'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "pause" -d 'Stop running a check until it is resumed'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "resume" -d 'Run a paused check again'
@@ -282,6 +289,21 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __f
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from help" -f -a "ack" -d 'Acknowledge an incident: someone is on it, escalation stops'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from help" -f -a "resolve" -d 'Resolve an incident by hand'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand report" -l window -d 'The span: 1h, 24h, 7d, 30d, 90d or any duration [default: 24h, 7d and 30d side by side]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand report" -l from -d 'Start of the span, RFC 3339 (2026-06-01T00:00:00Z)' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand report" -l to -d 'End of the span, RFC 3339 [default: now]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand report" -l check -d 'Only this check. Repeatable' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand report" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''
+csv\t'A header row and one row per check (RFC 4180), numbers unformatted'"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand report" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand report" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand report" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand report" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand channels; and not __fish_seen_subcommand_from list get test help" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
 yaml\t''"
@@ -484,24 +506,25 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l color -
 always\t''
 never\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -s h -l help -d 'Print help'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "validate" -d 'Check files for errors without running anything'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "test" -d 'Run every check once from this machine and print the results'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "plan" -d 'Show what apply would change, without changing anything'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "apply" -d 'Apply the files (or a saved plan) to the daemon'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "checks" -d 'Inspect and control the checks a daemon runs'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "incidents" -d 'List, inspect, acknowledge and resolve incidents'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "channels" -d 'List notification channels and send test messages'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "tenants" -d 'Manage tenants (admin keys of the first tenant only)'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "context" -d 'Manage named daemon connections (contexts)'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "schema" -d 'Print the JSON Schema of check files'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "forge" -d 'Turn .proto files into checks: validate them, generate check YAML or a Rust crate'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "completions" -d 'Print a shell completion script'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "daemon" -d 'Run checks on their schedules, open incidents, send alerts, serve the API'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents channels tenants context schema forge completions daemon help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "validate" -d 'Check files for errors without running anything'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "test" -d 'Run every check once from this machine and print the results'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "plan" -d 'Show what apply would change, without changing anything'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "apply" -d 'Apply the files (or a saved plan) to the daemon'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "checks" -d 'Inspect and control the checks a daemon runs'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "incidents" -d 'List, inspect, acknowledge and resolve incidents'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "report" -d 'Uptime, SLO, latency and incidents of the daemon\'s checks over a span'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "channels" -d 'List notification channels and send test messages'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "tenants" -d 'Manage tenants (admin keys of the first tenant only)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "context" -d 'Manage named daemon connections (contexts)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "schema" -d 'Print the JSON Schema of check files'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "forge" -d 'Turn .proto files into checks: validate them, generate check YAML or a Rust crate'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "completions" -d 'Print a shell completion script'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "daemon" -d 'Run checks on their schedules, open incidents, send alerts, serve the API'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "list" -d 'List checks with their last state'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "get" -d 'Show one check: its state and its spec (secrets masked)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "status" -d 'Show one check\'s current state'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "history" -d 'Show one check\'s latest results, newest first'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "history" -d 'Show one check\'s latest results, newest first, or its history in buckets'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "run" -d 'Run one check now on the daemon and show the result'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "pause" -d 'Stop running a check until it is resumed'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "resume" -d 'Run a paused check again'

@@ -13,6 +13,9 @@
 //! | `POST /checks/{name}/pause`, `/resume` | → [`CheckSummary`] |
 //! | `GET /checks/{name}/status` | → [`CheckSummary`] |
 //! | `GET /checks/{name}/results?limit=50&cursor=` (or `before=ID`) | → [`ResultPage`] |
+//! | `GET /checks/{name}/report?window=24h` (or `from`, `to`) | → [`Report`] of that check; 404 for an unknown one |
+//! | `GET /checks/{name}/history?resolution=1m\|5m\|15m\|1h\|1d&window=24h` (or `from`, `to`) | → `[HistoryBucket]`, oldest first |
+//! | `GET /report?window=24h&check=NAME` (or `from`, `to`; `check` repeatable, default every check) | → [`Report`] |
 //! | `GET /incidents?status=open\|acknowledged\|resolved&check=NAME&limit=` | → `[Incident]` |
 //! | `GET /incidents/{id}` | → [`IncidentDetail`] |
 //! | `GET /incidents/{id}/events` | → `[IncidentEvent]` |
@@ -22,6 +25,11 @@
 //! | `POST /channels/{name}/test` | → [`Notification`] (sent now, waits for the outcome) |
 //! | `POST /forge/generate` | [`ForgeRequest`] (`.proto` sources) → [`ForgeResponse`] (check files); 422 when they do not compile |
 //! | `POST /tenants` | [`TenantRequest`] → [`TenantCreated`] (admin keys of the first tenant only) |
+//!
+//! A report's or history's span: `window` is a duration (`1h`, `24h`, `7d`, `30d`,
+//! `90d`, `36h`; default 24h) and `from`/`to` are RFC 3339 times. `to` defaults to
+//! now and `from` to `to` minus the window; `from` alone runs a window from there
+//! (to now without `window`). A span that cannot be read answers 400 `invalid`.
 //!
 //! Every list takes `limit` and `cursor`; while more follow, the answer carries the
 //! next page's cursor in the `x-next-cursor` header.
@@ -102,6 +110,14 @@ pub struct CheckSummary {
     pub last_error: Option<String>,
     pub next_run_at: Option<DateTime<Utc>>,
     pub open_incident: Option<i64>,
+    /// Uptime over the last 24 hours, 0–100, from the check's rollups (as
+    /// `GET /report` counts it); absent when nothing is known of that time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uptime_24h: Option<f64>,
+    /// The 95th percentile of latency over the last 24 hours, in milliseconds;
+    /// absent without runs in that time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p95_24h_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,8 +126,6 @@ pub struct CheckDetail {
     pub summary: CheckSummary,
     /// The check's canonical spec, secrets masked.
     pub spec: serde_json::Value,
-    /// Uptime over the last 24 hours, 0–100, when there are results.
-    pub uptime_24h: Option<f64>,
     /// Why the check's alerts are held back now (a maintenance window, a
     /// dependency down), if they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]

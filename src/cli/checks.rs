@@ -4,10 +4,12 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::client::{Client, ConnectArgs, REQUEST_TIMEOUT, WAIT_TIMEOUT, block_on};
-use super::output::{fields, green, note_more, or_dash, red, relative, show, table, word};
+use super::client::{Client, ConnectArgs, REQUEST_TIMEOUT, Span, WAIT_TIMEOUT, block_on};
+use super::output::{
+    fields, green, millis, note_more, or_dash, percent, red, relative, show, table, word,
+};
 use super::{OutputFormat, exit};
-use crate::model::{CheckDetail, CheckState, CheckSummary, ProbeResult, ResultPage};
+use crate::model::{CheckDetail, CheckState, CheckSummary, HistoryBucket, ProbeResult, ResultPage};
 
 /// Results shown by `history` unless told otherwise: a screenful.
 pub const DEFAULT_HISTORY: u32 = 20;
@@ -18,6 +20,7 @@ Examples:
   uptimeping checks list --label team=payments --state down -o json
   uptimeping checks get payments-api
   uptimeping checks history payments-api --limit 50   # or --all
+  uptimeping checks history payments-api --resolution 1h --window 7d
   uptimeping checks run payments-api        # exit 2 if it is down
   uptimeping checks pause payments-api
 
@@ -64,8 +67,10 @@ enum Cmd {
     /// Show one check's current state
     #[command(after_help = "Examples:\n  uptimeping checks status payments-api")]
     Status { name: String },
-    /// Show one check's latest results, newest first
-    #[command(after_help = "Examples:\n  uptimeping checks history payments-api --limit 100")]
+    /// Show one check's latest results, newest first, or its history in buckets
+    #[command(
+        after_help = "Examples:\n  uptimeping checks history payments-api --limit 100\n  uptimeping checks history payments-api --resolution 1h   # the last 24h, hour by hour\n  uptimeping checks history payments-api --resolution 1d --window 30d\n\nWith --resolution, each row is a bucket of that width, oldest first: runs, failed\nruns, uptime, coverage (the share of the bucket whose state is known) and latency.\nBuckets with nothing known are left out."
+    )]
     History {
         name: String,
         /// How many results to show
@@ -74,6 +79,12 @@ enum Cmd {
         /// Show every result the daemon keeps, following its pages
         #[arg(long, conflicts_with = "limit")]
         all: bool,
+        /// Show buckets of this width instead of single runs
+        #[arg(long, value_parser = ["1m", "5m", "15m", "1h", "1d"], conflicts_with_all = ["limit", "all"])]
+        resolution: Option<String>,
+        /// The span of the buckets, ending now: a duration such as 24h or 7d [default: 24h]
+        #[arg(long, value_name = "DURATION", value_parser = super::report::window, requires = "resolution")]
+        window: Option<crate::spec::Duration>,
     },
     /// Run one check now on the daemon and show the result
     #[command(
@@ -137,7 +148,22 @@ impl Args {
                 let s: CheckSummary = client.get(&["checks", name, "status"], &[]).await?;
                 show(out, &s, || summary_table(std::slice::from_ref(&s)))?;
             }
-            Cmd::History { name, limit, all } => {
+            Cmd::History {
+                name,
+                resolution: Some(resolution),
+                window,
+                ..
+            } => {
+                let span = Span {
+                    window: *window,
+                    ..Span::default()
+                };
+                let buckets = client.history(name, resolution, &span).await?;
+                show(out, &buckets, || buckets_table(&buckets))?;
+            }
+            Cmd::History {
+                name, limit, all, ..
+            } => {
                 let want = (!all).then_some(*limit as usize);
                 let listed = client
                     .get_list(&["checks", name, "results"], &[], want, |p: ResultPage| {
@@ -205,8 +231,7 @@ fn state_text(state: CheckState) -> String {
 }
 
 fn latency(ms: Option<f64>) -> String {
-    ms.map(|ms| format!("{ms:.0}ms"))
-        .unwrap_or_else(|| "-".into())
+    millis(ms)
 }
 
 fn summary_table(checks: &[CheckSummary]) -> String {
@@ -223,6 +248,8 @@ fn summary_table(checks: &[CheckSummary]) -> String {
                 c.target.clone(),
                 or_dash(c.last_run_at.map(relative)),
                 latency(c.last_latency_ms),
+                percent(c.uptime_24h),
+                latency(c.p95_24h_ms),
                 or_dash(c.open_incident.map(|i| format!("#{i}"))),
                 c.last_error.clone().unwrap_or_default(),
             ]
@@ -230,7 +257,16 @@ fn summary_table(checks: &[CheckSummary]) -> String {
         .collect();
     table(
         &[
-            "NAME", "TYPE", "STATE", "TARGET", "LAST RUN", "LATENCY", "INCIDENT", "ERROR",
+            "NAME",
+            "TYPE",
+            "STATE",
+            "TARGET",
+            "LAST RUN",
+            "LATENCY",
+            "UPTIME 24H",
+            "P95 24H",
+            "INCIDENT",
+            "ERROR",
         ],
         rows,
     )
@@ -262,10 +298,8 @@ fn detail_text(d: &CheckDetail) -> String {
             "Incident",
             or_dash(s.open_incident.map(|i| format!("#{i}"))),
         ),
-        (
-            "Uptime 24h",
-            or_dash(d.uptime_24h.map(|u| format!("{u:.2}%"))),
-        ),
+        ("Uptime 24h", percent(s.uptime_24h)),
+        ("P95 24h", latency(s.p95_24h_ms)),
         ("Alerts held", or_dash(d.alerts_held.as_ref())),
     ]);
     let spec = serde_saphyr::to_string(&d.spec).unwrap_or_else(|_| d.spec.to_string());
@@ -303,6 +337,41 @@ fn history_table(page: &ResultPage) -> String {
             "CODE",
             "ATTEMPTS",
             "ERROR",
+        ],
+        rows,
+    )
+}
+
+fn buckets_table(buckets: &[HistoryBucket]) -> String {
+    if buckets.is_empty() {
+        return "Nothing known of this span yet.\n".into();
+    }
+    let rows = buckets
+        .iter()
+        .map(|b| {
+            let l = b.latency.as_ref();
+            vec![
+                b.start.format("%Y-%m-%d %H:%M").to_string(),
+                b.runs.to_string(),
+                b.failed_runs.to_string(),
+                percent(b.uptime),
+                percent(Some(b.coverage)),
+                latency(l.map(|l| l.p50)),
+                latency(l.map(|l| l.p95)),
+                latency(l.map(|l| l.p99)),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "START (UTC)",
+            "RUNS",
+            "FAILED",
+            "UPTIME",
+            "COVERAGE",
+            "P50",
+            "P95",
+            "P99",
         ],
         rows,
     )

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::config::Config;
-use crate::model::ErrorBody;
+use crate::model::{ErrorBody, HistoryBucket, Report};
 
 /// Time to open a connection: a daemon on a reachable network answers in far less;
 /// longer only delays the message that it is not there.
@@ -239,6 +239,28 @@ pub enum ClientError {
     TooLarge,
 }
 
+/// The span of a report or a history as the API takes it; what is left out the
+/// daemon fills in (a 24 h window ending now).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Span {
+    pub window: Option<crate::spec::Duration>,
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Span {
+    pub fn query(&self) -> Vec<(&'static str, String)> {
+        let at = |t: &chrono::DateTime<chrono::Utc>| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        };
+        let mut q = Vec::new();
+        q.extend(self.window.map(|w| ("window", w.to_string())));
+        q.extend(self.from.as_ref().map(|t| ("from", at(t))));
+        q.extend(self.to.as_ref().map(|t| ("to", at(t))));
+        q
+    }
+}
+
 /// A 2xx answer.
 struct Answer {
     status: StatusCode,
@@ -371,6 +393,25 @@ impl Client {
         let json = serde_json::to_vec(body).context("serialising the request")?;
         let body = self.send(Method::POST, url, Some(json), timeout).await?;
         self.parse(body)
+    }
+
+    /// `GET /report` over `span`: every check, or those in `checks`.
+    pub async fn report(&self, checks: &[String], span: &Span) -> anyhow::Result<Report> {
+        let mut query = span.query();
+        query.extend(checks.iter().map(|c| ("check", c.clone())));
+        self.get(&["report"], &query).await
+    }
+
+    /// `GET /checks/{name}/history`: the check's buckets of `resolution` over `span`.
+    pub async fn history(
+        &self,
+        name: &str,
+        resolution: &str,
+        span: &Span,
+    ) -> anyhow::Result<Vec<HistoryBucket>> {
+        let mut query = span.query();
+        query.push(("resolution", resolution.to_string()));
+        self.get(&["checks", name, "history"], &query).await
     }
 
     pub async fn delete(&self, segments: &[&str]) -> anyhow::Result<()> {

@@ -253,3 +253,22 @@ fn printed_daemon_urls_hide_their_credentials() {
     assert_eq!(shown_url_text("http://onlyuser@h:1/"), "http://***@h:1/");
     assert!(!shown_url_text("not a url with SECRET").contains("SECRET"));
 }
+
+#[test]
+fn a_span_is_sent_as_the_parameters_the_daemon_takes_and_only_those_given() {
+    assert!(Span::default().query().is_empty());
+    let span = Span {
+        window: Some(crate::spec::Duration::from_secs(7 * 86_400)),
+        from: None,
+        to: chrono::DateTime::parse_from_rfc3339("2026-06-01T02:00:00+02:00")
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc)),
+    };
+    assert_eq!(
+        span.query(),
+        [
+            ("window", "7d".to_string()),
+            ("to", "2026-06-01T00:00:00Z".to_string())
+        ]
+    );
+}

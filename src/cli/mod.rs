@@ -20,6 +20,7 @@ mod context;
 mod incidents;
 mod plan;
 mod plan_render;
+mod report;
 mod source_name;
 mod tenants;
 
@@ -59,6 +60,7 @@ Examples:
   uptimeping test -f checks/ -o json
   uptimeping plan -f checks/ --detailed-exitcode
   uptimeping apply -f checks/ --auto-approve
+  uptimeping report --window 30d
   uptimeping schema > uptimeping.schema.json
   uptimeping completions zsh > ~/.zfunc/_uptimeping";
 
@@ -87,6 +89,7 @@ enum Command {
     Apply(apply::Args),
     Checks(checks::Args),
     Incidents(incidents::Args),
+    Report(report::Args),
     Channels(channels::Args),
     Tenants(tenants::Args),
     Context(context::Args),
@@ -184,6 +187,7 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Apply(args) => args.run(),
         Command::Checks(args) => args.run(),
         Command::Incidents(args) => args.run(),
+        Command::Report(args) => args.run(),
         Command::Channels(args) => args.run(),
         Command::Tenants(args) => args.run(),
         Command::Context(args) => args.run(),

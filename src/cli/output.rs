@@ -163,9 +163,106 @@ pub fn or_dash<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "-".into())
 }
 
+/// A percentage as tables show it: at most three decimals, cut rather than
+/// rounded so that 99.9996% never reads as 100% (nor 0.0004% as 0%); `-` when
+/// unknown.
+pub fn percent(v: Option<f64>) -> String {
+    match v {
+        None => "-".into(),
+        Some(v) if !v.is_finite() => "-".into(),
+        // Known but tiny (seconds of a month) is not nothing.
+        Some(v) if v > 0.0 && v < 0.001 => "<0.001%".into(),
+        Some(v) => {
+            // The nudge keeps 99.95, stored as 99.94999…, from reading as 99.949.
+            let cut = (v * 1000.0 + 1e-6).floor() / 1000.0;
+            let text = format!("{cut:.3}");
+            let text = text.trim_end_matches('0').trim_end_matches('.');
+            format!("{text}%")
+        }
+    }
+}
+
+/// A latency in whole milliseconds, or `-`.
+pub fn millis(ms: Option<f64>) -> String {
+    ms.map(|ms| format!("{ms:.0}ms"))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// A span of seconds in its largest units (`2h5m`, `40s`), or `-`.
+pub fn span(secs: Option<f64>) -> String {
+    match secs {
+        Some(s) if s.is_finite() && s >= 0.0 => {
+            crate::spec::Duration::from_secs(s.round() as u64).to_string()
+        }
+        _ => "-".into(),
+    }
+}
+
+/// CSV as RFC 4180 writes it: a header record, then one record per row, each
+/// line ending in CRLF; a field with a comma, a quote or a line break is quoted.
+pub fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    let mut record = |fields: &mut dyn Iterator<Item = &str>| {
+        let line: Vec<String> = fields.map(csv_field).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    };
+    record(&mut header.iter().copied());
+    for r in rows {
+        record(&mut r.iter().map(String::as_str));
+    }
+    out
+}
+
+/// One CSV field, quoted (inner quotes doubled) when it must be.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_quotes_exactly_the_fields_that_need_it() {
+        let text = csv(
+            &["name", "note"],
+            &[
+                vec!["plain".into(), "a, b".into()],
+                vec!["say \"hi\"".into(), "two\nlines".into()],
+                vec!["".into(), "cr\rhere".into()],
+            ],
+        );
+        assert_eq!(
+            text,
+            "name,note\r\nplain,\"a, b\"\r\n\"say \"\"hi\"\"\",\"two\nlines\"\r\n,\"cr\rhere\"\r\n"
+        );
+    }
+
+    #[test]
+    fn percentages_are_cut_not_rounded_and_unknown_is_a_dash() {
+        assert_eq!(percent(Some(100.0)), "100%");
+        assert_eq!(percent(Some(0.0)), "0%");
+        assert_eq!(percent(Some(99.9996)), "99.999%");
+        assert_eq!(percent(Some(99.95)), "99.95%");
+        assert_eq!(percent(Some(50.0)), "50%");
+        assert_eq!(percent(Some(0.0004)), "<0.001%");
+        assert_eq!(percent(Some(-12.5)), "-12.5%");
+        assert_eq!(percent(None), "-");
+        assert_eq!(percent(Some(f64::NAN)), "-");
+    }
+
+    #[test]
+    fn spans_are_in_their_largest_units() {
+        assert_eq!(span(Some(0.0)), "0s");
+        assert_eq!(span(Some(125.4)), "2m5s");
+        assert_eq!(span(Some(90_000.0)), "1d1h");
+        assert_eq!(span(None), "-");
+    }
     use chrono::{Duration, TimeZone, Utc};
 
     #[test]

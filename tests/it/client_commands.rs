@@ -162,7 +162,8 @@ fn checks_list_sends_its_filters_and_prints_a_table_or_json() {
     assert_eq!(
         lines[0],
         [
-            "NAME", "TYPE", "STATE", "TARGET", "LAST", "RUN", "LATENCY", "INCIDENT", "ERROR"
+            "NAME", "TYPE", "STATE", "TARGET", "LAST", "RUN", "LATENCY", "UPTIME", "24H", "P95",
+            "24H", "INCIDENT", "ERROR"
         ]
     );
     assert_eq!(
@@ -174,6 +175,8 @@ fn checks_list_sends_its_filters_and_prints_a_table_or_json() {
             "https://example.com/healthz",
             "-",
             "42ms",
+            "-",
+            "-",
             "-"
         ]
     );

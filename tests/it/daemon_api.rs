@@ -302,7 +302,7 @@ fn a_secret_in_a_target_or_a_mixed_case_header_never_comes_back() {
 
 /// A key of `role` in the default tenant, written straight into the daemon's database
 /// (the API creates admin keys only). Returns the key as a client presents it.
-fn key_with_role(d: &Daemon, role: &str) -> String {
+pub fn key_with_role(d: &Daemon, role: &str) -> String {
     use sha2::Digest;
     let id: String = format!("{:012x}", rand::random::<u32>());
     let secret: String = format!("{:032x}", rand::random::<u128>());

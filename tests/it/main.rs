@@ -40,6 +40,7 @@ mod https_probe;
 mod metrics;
 mod notify;
 mod readme;
+mod report;
 mod rollups;
 mod secrets;
 mod secrets_sent;

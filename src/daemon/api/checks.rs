@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::page::{self, List};
 use super::{ApiError, Shared, require};
-use crate::daemon::store::{ApiKey, CheckRuntime, Role, StoredResource, to_time};
+use crate::daemon::store::{ApiKey, CheckRuntime, Role, StoredResource, now_ms, to_time};
 use crate::model::{CheckDetail, CheckState, CheckSummary, ProbeResult};
 use crate::spec::secrets::{Redactor, masked};
 use crate::spec::{Kind, Spec, remote};
@@ -88,6 +88,8 @@ fn summary(r: &StoredResource, rt: Option<&CheckRuntime>) -> Option<CheckSummary
         last_error: rt.last_error.clone(),
         next_run_at: None,
         open_incident: rt.open_incident,
+        uptime_24h: None,
+        p95_24h_ms: None,
     })
 }
 
@@ -116,6 +118,39 @@ async fn one(
     Ok((r, s))
 }
 
+/// The span `checks list` and `checks get` show uptime and latency over.
+const SUMMARY_WINDOW_MS: i64 = 24 * 3_600_000;
+
+/// Fills in the last 24 hours of `summaries` from one report over all of them,
+/// so a page of checks costs one read of rollups, not one per check.
+async fn with_day(
+    state: &Shared,
+    tenant: i64,
+    summaries: &mut [CheckSummary],
+) -> Result<(), ApiError> {
+    if summaries.is_empty() {
+        return Ok(());
+    }
+    let now = now_ms();
+    let names = summaries.iter().map(|s| s.name.clone()).collect();
+    let report = state
+        .store
+        .report(tenant, Some(names), now - SUMMARY_WINDOW_MS, now, now)
+        .await?;
+    let by_name: std::collections::HashMap<&str, &crate::model::CheckReport> = report
+        .checks
+        .iter()
+        .map(|c| (c.check.as_str(), c))
+        .collect();
+    for s in summaries {
+        if let Some(c) = by_name.get(s.name.as_str()) {
+            s.uptime_24h = c.uptime;
+            s.p95_24h_ms = c.latency.as_ref().map(|l| l.p95);
+        }
+    }
+    Ok(())
+}
+
 pub async fn list(
     State(state): State<Shared>,
     Extension(key): Extension<ApiKey>,
@@ -141,7 +176,8 @@ pub async fn list(
         .filter(|s| q.check_type.as_ref().is_none_or(|t| &s.check_type == t))
         .take(limit as usize + 1)
         .collect();
-    let (out, next) = page::cut(out, limit, List::Checks, |s| s.name.clone());
+    let (mut out, next) = page::cut(out, limit, List::Checks, |s| s.name.clone());
+    with_day(&state, key.tenant_id, &mut out).await?;
     Ok(page::respond(out, next))
 }
 
@@ -150,17 +186,12 @@ pub async fn get(
     Extension(key): Extension<ApiKey>,
     Path(name): Path<String>,
 ) -> Result<axum::Json<CheckDetail>, ApiError> {
-    let (r, summary) = one(&state, key.tenant_id, &name).await?;
-    let since = chrono::Utc::now().timestamp_millis() - 24 * 3600 * 1000;
-    let uptime_24h = state
-        .store
-        .uptime(key.tenant_id, name.clone(), since)
-        .await?;
+    let (r, mut summary) = one(&state, key.tenant_id, &name).await?;
+    with_day(&state, key.tenant_id, std::slice::from_mut(&mut summary)).await?;
     let alerts_held = state.store.alerts_held(key.tenant_id, name).await?;
     Ok(axum::Json(CheckDetail {
         summary,
         spec: masked(&r.spec, &r.secrets),
-        uptime_24h,
         alerts_held,
     }))
 }
@@ -170,7 +201,9 @@ pub async fn status(
     Extension(key): Extension<ApiKey>,
     Path(name): Path<String>,
 ) -> Result<axum::Json<CheckSummary>, ApiError> {
-    Ok(axum::Json(one(&state, key.tenant_id, &name).await?.1))
+    let mut s = one(&state, key.tenant_id, &name).await?.1;
+    with_day(&state, key.tenant_id, std::slice::from_mut(&mut s)).await?;
+    Ok(axum::Json(s))
 }
 
 /// A page of results: `limit` and `cursor`, or the older `before` (a result id).

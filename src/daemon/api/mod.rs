@@ -10,6 +10,7 @@ mod health;
 mod incidents;
 mod integrations;
 mod page;
+mod report;
 mod resources;
 mod tenants;
 
@@ -111,6 +112,9 @@ pub fn router(state: Shared) -> Router {
         .route("/checks/{name}", get(checks::get).delete(checks::delete))
         .route("/checks/{name}/status", get(checks::status))
         .route("/checks/{name}/results", get(checks::results))
+        .route("/checks/{name}/report", get(report::check))
+        .route("/checks/{name}/history", get(report::history))
+        .route("/report", get(report::tenant))
         .route("/checks/{name}/run", post(checks::run))
         .route("/checks/{name}/pause", post(checks::pause))
         .route("/checks/{name}/resume", post(checks::resume))
