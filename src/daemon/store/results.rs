@@ -113,19 +113,6 @@ impl Store {
         .await
     }
 
-    /// Share of up results of a check since `since_ms`, in percent.
-    pub async fn uptime(&self, tenant: i64, check: String, since_ms: i64) -> Result<Option<f64>> {
-        self.read(move |c| {
-            let (total, up): (i64, i64) = c.query_row(
-                "SELECT count(*), COALESCE(sum(up), 0) FROM results WHERE tenant_id = ?1 AND check_name = ?2 AND started_at >= ?3",
-                params![tenant, check, since_ms],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            Ok((total > 0).then(|| up as f64 * 100.0 / total as f64))
-        })
-        .await
-    }
-
     /// Deletes kept results (failures, changes of state) older than `keep_ms` and
     /// routine successes older than `keep_successes_ms`; returns how many. Deletes
     /// in chunks, each its own short transaction, so that an hour of results to
