@@ -56,12 +56,7 @@ async fn check(db: &Db, name: &str, extra: Value) -> Arc<Check> {
         file: None,
         line: None,
     };
-    let (outcome, _) = db
-        .store
-        .transact_state(db.tenant, move |_| Ok(((), vec![Edit::Upsert(resource)])))
-        .await
-        .expect("write");
-    outcome.expect("applied");
+    put(db, resource).await;
     let name = name.to_string();
     db.store
         .write(move |tx| {
@@ -116,6 +111,31 @@ async fn write(db: &Db, check: &Arc<Check>, runs: impl IntoIterator<Item = (i64,
     if !batch.is_empty() {
         db.store.record(batch).await.expect("record");
     }
+}
+
+/// Runs every 30 s from `t0`, `n` of them, all up or all down, at `latency_ms`.
+fn every_30s(t0: i64, n: i64, up: bool, latency_ms: f64) -> impl Iterator<Item = (i64, bool, f64)> {
+    (0..n).map(move |i| (t0 + i * 30 * S, up, latency_ms))
+}
+
+/// The report of the first (or only) check over `[from, to)` as of `now`.
+async fn report_of(db: &Db, from: i64, to: i64, now: i64) -> uptimeping::model::CheckReport {
+    let mut r = db
+        .store
+        .report(db.tenant, None, from, to, now)
+        .await
+        .expect("report");
+    r.checks.remove(0)
+}
+
+/// Stores one resource as an apply would.
+async fn put(db: &Db, resource: StoredResource) {
+    let (outcome, _) = db
+        .store
+        .transact_state(db.tenant, move |_| Ok(((), vec![Edit::Upsert(resource)])))
+        .await
+        .expect("write");
+    outcome.expect("applied");
 }
 
 /// A latency pattern with known percentiles: 1, 2, …, 100 ms over and over.
@@ -176,22 +196,12 @@ async fn time_the_daemon_was_not_running_is_unknown_never_up() {
     let db = db().await;
     let c = check(&db, "gap", json!({})).await;
     let t0 = 20_000 * D;
-    write(&db, &c, (0..120).map(|i| (t0 + i * 30 * S, true, 5.0))).await;
+    write(&db, &c, every_30s(t0, 120, true, 5.0)).await;
     // The daemon stops for two hours; it starts again at t0 + 3h.
     let restart = t0 + 3 * H;
     db.store.set_running_since(restart);
-    write(
-        &db,
-        &c,
-        (0..120).map(|i| (restart + 10 * S + i * 30 * S, true, 5.0)),
-    )
-    .await;
-    let r = &db
-        .store
-        .report(db.tenant, None, t0, t0 + 4 * H, t0 + 4 * H)
-        .await
-        .expect("report")
-        .checks[0];
+    write(&db, &c, every_30s(restart + 10 * S, 120, true, 5.0)).await;
+    let r = &report_of(&db, t0, t0 + 4 * H, t0 + 4 * H).await;
     assert_eq!(r.uptime, Some(100.0));
     // Known: an hour before the stop and an hour after the restart.
     assert!((r.up_seconds - 7_200.0).abs() <= 60.0, "{r:?}");
@@ -219,24 +229,14 @@ async fn maintenance_time_is_excluded_from_uptime() {
         file: None,
         line: None,
     };
-    let (outcome, _) = db
-        .store
-        .transact_state(db.tenant, move |_| Ok(((), vec![Edit::Upsert(window)])))
-        .await
-        .expect("write");
-    outcome.expect("applied");
+    put(&db, window).await;
     // Down through the maintenance hour, up around it.
     let runs = (0..3 * H / (30 * S)).map(|i| {
         let at = t0 + i * 30 * S;
         (at, !(t0 + H..t0 + 2 * H).contains(&at), 5.0)
     });
     write(&db, &c, runs).await;
-    let r = &db
-        .store
-        .report(db.tenant, None, t0, t0 + 3 * H, t0 + 3 * H)
-        .await
-        .expect("report")
-        .checks[0];
+    let r = &report_of(&db, t0, t0 + 3 * H, t0 + 3 * H).await;
     assert!((r.maintenance_seconds - 3_600.0).abs() <= 30.0, "{r:?}");
     assert!(r.down_seconds <= 30.0, "{r:?}");
     assert!(r.uptime.expect("known") > 99.5, "{r:?}");
@@ -248,22 +248,12 @@ async fn a_late_result_folds_into_hours_and_days_already_built() {
     let db = db().await;
     let c = check(&db, "late", json!({})).await;
     let t0 = 20_000 * D;
-    write(
-        &db,
-        &c,
-        (0..2 * D / (30 * S)).map(|i| (t0 + i * 30 * S, true, 5.0)),
-    )
-    .await;
+    write(&db, &c, every_30s(t0, 2 * D / (30 * S), true, 5.0)).await;
     let now = t0 + 2 * D + H;
     db.store.build_rollups(now).await.expect("build");
     // A run of the first hour arrives now (a writer that held it through an outage).
     write(&db, &c, [(t0 + 15 * S, false, 7.0)]).await;
-    let r = &db
-        .store
-        .report(db.tenant, None, t0, t0 + 2 * D, now)
-        .await
-        .expect("report")
-        .checks[0];
+    let r = &report_of(&db, t0, t0 + 2 * D, now).await;
     assert_eq!((r.runs, r.failed_runs), (5761, 1));
     assert_eq!(r.latency.as_ref().expect("latency").max, 7.0);
 }
@@ -273,12 +263,7 @@ async fn pruned_minutes_leave_hours_and_the_edges_round_out() {
     let db = db().await;
     let c = check(&db, "old", json!({})).await;
     let t0 = 20_000 * D;
-    write(
-        &db,
-        &c,
-        (0..3 * D / (30 * S)).map(|i| (t0 + i * 30 * S, true, 5.0)),
-    )
-    .await;
+    write(&db, &c, every_30s(t0, 3 * D / (30 * S), true, 5.0)).await;
     let now = t0 + 3 * D + H;
     db.store.build_rollups(now).await.expect("build");
     // Keep minutes for a day only: the first two days remain as hours and days.
@@ -289,12 +274,7 @@ async fn pruned_minutes_leave_hours_and_the_edges_round_out() {
         .expect("prune");
     assert!(pruned > 0);
     let from = t0 + 30 * M + 10 * S;
-    let r = &db
-        .store
-        .report(db.tenant, None, from, t0 + 3 * D, now)
-        .await
-        .expect("report")
-        .checks[0];
+    let r = &report_of(&db, from, t0 + 3 * D, now).await;
     assert_eq!(
         r.from.timestamp_millis(),
         t0,
@@ -315,7 +295,7 @@ async fn an_slo_burn_opens_an_incident_of_its_own_kind_and_resolves_when_it_stop
     let mut runs: Vec<_> = (0..D / (30 * S))
         .map(|i| (t0 + i * 30 * S, true, 5.0))
         .collect();
-    runs.extend((0..40).map(|i| (t0 + D + i * 30 * S, false, 5.0)));
+    runs.extend(every_30s(t0 + D, 40, false, 5.0));
     write(&db, &c, runs).await;
     let now = t0 + D + 20 * M;
     let opened = db.store.slo_pass(now).await.expect("pass");
@@ -338,12 +318,7 @@ async fn an_slo_burn_opens_an_incident_of_its_own_kind_and_resolves_when_it_stop
     );
     // It does not open twice.
     assert!(db.store.slo_pass(now + M).await.expect("pass").is_empty());
-    let r = &db
-        .store
-        .report(db.tenant, None, now - D, now, now)
-        .await
-        .expect("report")
-        .checks[0];
+    let r = &report_of(&db, now - D, now, now).await;
     let s = r.slo.as_ref().expect("slo");
     assert!(s.burning && s.burn_rate_1h.expect("burn") > 14.4, "{s:?}");
     // Up again for 30 minutes: both short windows are clean, so no rule holds.
