@@ -432,3 +432,47 @@ fn a_check_summary_from_a_daemon_without_the_day_columns_still_reads() {
     let s: CheckSummary = serde_json::from_value(older).expect("older summary");
     assert_eq!((s.uptime_24h, s.p95_24h_ms), (None, None));
 }
+
+#[test]
+fn a_check_with_an_slo_reports_its_attainment_budget_and_status_in_every_format() {
+    let d = Daemon::start(&[]);
+    let yaml = servers::check(
+        "budgeted",
+        &format!("http://127.0.0.1:{}/", closed_port()),
+        "schedule: 5s\ntimeout: 2s\nretries: 0\nslo: {objective: 99.9, window: 7d}\n",
+    );
+    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    let report = wait_for("two runs of the check with an SLO", || {
+        let r = d.get("/api/v1/checks/budgeted/report?window=1h");
+        (by_name(&r, "budgeted")["runs"].as_u64().unwrap_or(0) >= 2).then_some(r)
+    });
+    let slo = &by_name(&report, "budgeted")["slo"];
+    assert_eq!(slo["objective"], 99.9, "{slo}");
+    assert_eq!(slo["window"], "7d", "{slo}");
+    assert_eq!(slo["attainment"], 0.0, "{slo}");
+    assert_eq!(slo["status"], "breached", "{slo}");
+    assert!(slo["budget_left_percent"].as_f64().unwrap() < 0.0, "{slo}");
+    assert!(slo["burn_rate_1h"].as_f64().unwrap() > 900.0, "{slo}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let table = cli(
+        &d,
+        dir.path(),
+        &["report", "--window", "1h", "--check", "budgeted"],
+    );
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(
+        table.stdout.contains("0%/99.9% breached"),
+        "{}",
+        table.stdout
+    );
+    let csv = cli(&d, dir.path(), &["report", "--window", "1h", "-o", "csv"]);
+    let rows = parse_csv(&csv.stdout);
+    let col = |name: &str| {
+        rows[0]
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no {name} in {:?}", rows[0]))
+    };
+    assert_eq!(rows[1][col("slo_objective")], "99.9");
+    assert_eq!(rows[1][col("slo_status")], "breached");
+}
