@@ -45,13 +45,13 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
     ),
     (
         "escalated",
-        "[{{ incident.severity | upper }}] {{ check.name }} is still down",
-        "{{ check.name }} ({{ check.target }}): {{ incident.error }} — open for {{ incident.duration_seconds | duration }}, {{ incident.count }} failure{{ '' if incident.count == 1 else 's' }}; escalated to {{ incident.severity }}",
+        "[{{ incident.severity | upper }}] {{ check.name }} {{ 'still burns its error budget' if incident.kind == 'slo_burn' else 'is still down' }}",
+        "{{ check.name }} ({{ check.target }}): {{ incident.error }} — open for {{ incident.duration_seconds | duration }}{% if incident.kind != 'slo_burn' %}, {{ incident.count }} failure{{ '' if incident.count == 1 else 's' }}{% endif %}; escalated to {{ incident.severity }}",
     ),
     (
         "reminder",
-        "[{{ incident.severity | upper }}] {{ check.name }} is still down (reminder)",
-        "{{ check.name }} ({{ check.target }}): {{ incident.error }} — {{ incident.status }} for {{ incident.duration_seconds | duration }}, {{ incident.count }} failure{{ '' if incident.count == 1 else 's' }}",
+        "[{{ incident.severity | upper }}] {{ check.name }} {{ 'still burns its error budget' if incident.kind == 'slo_burn' else 'is still down' }} (reminder)",
+        "{{ check.name }} ({{ check.target }}): {{ incident.error }} — {{ incident.status }} for {{ incident.duration_seconds | duration }}{% if incident.kind != 'slo_burn' %}, {{ incident.count }} failure{{ '' if incident.count == 1 else 's' }}{% endif %}",
     ),
     (
         "acknowledged",
@@ -250,6 +250,42 @@ mod tests {
             "result": null,
             "template": null,
         })
+    }
+
+    #[test]
+    fn built_in_texts_name_a_burn_rate_incident_for_what_it_is() {
+        for (event, subject, text) in [
+            (
+                "opened",
+                "[ERROR] payments-api is burning its error budget",
+                "payments-api (https://payments.example/health): error budget burning 20.0× over 1h",
+            ),
+            (
+                "escalated",
+                "[ERROR] payments-api still burns its error budget",
+                "error budget burning 20.0× over 1h",
+            ),
+            (
+                "reminder",
+                "[ERROR] payments-api still burns its error budget (reminder)",
+                "error budget burning",
+            ),
+            (
+                "resolved",
+                "[RESOLVED] payments-api no longer burns its error budget",
+                "no longer burns its error budget after 3m",
+            ),
+        ] {
+            let mut p = payload(event);
+            p["incident"]["kind"] = json!("slo_burn");
+            p["incident"]["error"] = json!("error budget burning 20.0× over 1h");
+            let m = render(&p, None).expect("renders");
+            assert_eq!(m.subject, subject);
+            assert!(m.text.contains(text), "{event}: {}", m.text);
+            assert!(!m.text.contains("failure"), "{event}: {}", m.text);
+        }
+        let m = render(&payload("opened"), None).expect("renders");
+        assert_eq!(m.subject, "[ERROR] payments-api is down");
     }
 
     fn template(subject: Option<&str>, body: Option<&str>) -> Template {
