@@ -133,6 +133,7 @@ async fn with_day(
     }
     let now = now_ms();
     let names = summaries.iter().map(|s| s.name.clone()).collect();
+    let _turn = super::report::turns().take().await?;
     let report = state
         .store
         .report(tenant, Some(names), now - SUMMARY_WINDOW_MS, now, now)

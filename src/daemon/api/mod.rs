@@ -52,12 +52,9 @@ impl Turns {
         }
     }
 
-    /// Runs `f` on the blocking pool once a turn is free; 503 `busy` when none
-    /// is within [`TURN_WAIT`].
-    pub async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
+    /// Waits for a turn (503 `busy` when none is free within [`TURN_WAIT`]); the
+    /// turn lasts as long as the permit is held.
+    pub async fn take(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
         let busy = || {
             ApiError::new(
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -72,10 +69,19 @@ impl Turns {
             .semaphore
             .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(self.limit)))
             .clone();
-        let turn = tokio::time::timeout(TURN_WAIT, semaphore.acquire_owned())
+        tokio::time::timeout(TURN_WAIT, semaphore.acquire_owned())
             .await
             .map_err(|_| busy())?
-            .map_err(|_| busy())?;
+            .map_err(|_| busy())
+    }
+
+    /// Runs `f` on the blocking pool once a turn is free; 503 `busy` when none
+    /// is within [`TURN_WAIT`].
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let turn = self.take().await?;
         tokio::task::spawn_blocking(move || {
             // Held until the work is done, even if the caller has gone.
             let _turn = turn;

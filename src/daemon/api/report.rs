@@ -35,6 +35,17 @@ const RESOLUTIONS: &[(&str, i64)] = &[
     ("1d", 86_400_000),
 ];
 
+/// Reports and histories read at once; the others wait their turn (then 503
+/// `busy`). A report of 10,000 checks over 30 days reads a second and a half of
+/// buckets and holds tens of MiB while it merges them: a burst of them must not
+/// add up to the process's memory.
+const CONCURRENT: usize = 2;
+
+pub(super) fn turns() -> &'static super::Turns {
+    static TURNS: super::Turns = super::Turns::new(CONCURRENT, "reports");
+    &TURNS
+}
+
 const WINDOW_FORMS: &str = "a duration such as 1h, 24h, 7d, 30d or 90d";
 const TIME_FORMS: &str = "an RFC 3339 time such as 2026-06-01T00:00:00Z";
 
@@ -179,6 +190,7 @@ pub async fn tenant(
     let now = now_ms();
     let (from, to) = q.span(now)?;
     let names = (!q.checks.is_empty()).then(|| q.checks.iter().cloned().collect::<Vec<_>>());
+    let _turn = turns().take().await?;
     let report = state
         .store
         .report(key.tenant_id, names, from, to, now)
@@ -212,6 +224,7 @@ pub async fn check(
     let q = SpanQuery::parse(raw.as_deref(), Takes::Nothing)?;
     let now = now_ms();
     let (from, to) = q.span(now)?;
+    let _turn = turns().take().await?;
     let report = state
         .store
         .report(key.tenant_id, Some(vec![name.clone()]), from, to, now)
@@ -239,6 +252,7 @@ pub async fn history(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no check named `{name}`")))?;
     let width = q.resolution_ms.unwrap_or(DEFAULT_RESOLUTION_MS);
+    let _turn = turns().take().await?;
     let buckets = state
         .store
         .history(key.tenant_id, name, width, from, to, now)
