@@ -431,3 +431,65 @@ async fn a_report_of_many_checks_scanned_at_once_agrees_with_each_checks_own() {
     }
     assert!(all.checks[0].slo.is_some() && all.checks[1].slo.is_none());
 }
+
+#[tokio::test]
+async fn history_buckets_of_every_width_add_up_to_the_runs_and_skip_what_was_pruned() {
+    let db = db().await;
+    let c = check(&db, "hist", json!({})).await;
+    let t0 = 20_000 * D;
+    // Two days every 30 s, down during 10:00–10:15 of each day.
+    let runs = (0..2 * D / (30 * S)).map(|i| {
+        let at = t0 + i * 30 * S;
+        let in_day = (at - t0) % D;
+        (at, !(10 * H..10 * H + 15 * M).contains(&in_day), latency(i))
+    });
+    write(&db, &c, runs).await;
+    let now = t0 + 2 * D + H;
+    db.store.build_rollups(now).await.expect("build");
+    for (width, buckets) in [(5 * M, 12 * 24), (15 * M, 4 * 24), (H, 24), (D, 1)] {
+        let h = db
+            .store
+            .history(db.tenant, "hist".into(), width, t0 + D, t0 + 2 * D, now)
+            .await
+            .expect("history");
+        assert_eq!(h.len(), buckets as usize, "width {width}");
+        assert_eq!(h.iter().map(|b| b.runs).sum::<u64>(), 2880, "width {width}");
+        assert_eq!(
+            h.iter().map(|b| b.failed_runs).sum::<u64>(),
+            30,
+            "width {width}"
+        );
+        let down: Vec<_> = h.iter().filter(|b| b.uptime != Some(100.0)).collect();
+        // The outage is 10:00–10:15, and the first up run after it stands for its
+        // 30 s before as up: only buckets overlapping it fall below 100.
+        assert!(
+            !down.is_empty() && down.len() as i64 <= (15 * M / width).max(1) + 1,
+            "width {width}: {down:?}"
+        );
+    }
+    // With minutes pruned, a day read by the minute has nothing to say, while
+    // its hours still do.
+    db.store
+        .prune_rollups(now, [2 * H, 90 * D, 730 * D])
+        .await
+        .expect("prune");
+    let by_minute = db
+        .store
+        .history(db.tenant, "hist".into(), M, t0, t0 + H, now)
+        .await
+        .expect("history");
+    assert!(by_minute.is_empty(), "{by_minute:?}");
+    let by_hour = db
+        .store
+        .history(db.tenant, "hist".into(), H, t0, t0 + D, now)
+        .await
+        .expect("history");
+    assert_eq!(by_hour.len(), 24);
+    // Too many buckets for one answer is refused before anything is read.
+    let err = db
+        .store
+        .history(db.tenant, "hist".into(), M, t0, t0 + 30 * D, now)
+        .await
+        .expect_err("too many");
+    assert!(err.to_string().contains("at most 10000 buckets"), "{err}");
+}
