@@ -52,9 +52,9 @@ pub fn show<T: serde::Serialize>(
 }
 
 /// Longest cell a table shows, in characters: a URL or the start of an error
-/// fits, and a row of eight columns still fits a wide terminal. The whole text
-/// is in `get` and in `-o json`.
-pub const MAX_CELL_CHARS: usize = 60;
+/// fits, and so does every name (at most 63 characters), which is never cut. The
+/// whole text is in `get` and in `-o json`.
+pub const MAX_CELL_CHARS: usize = 63;
 
 /// A plain table: a header row and rows of cells, borderless like `kubectl get`.
 /// Each record is one line: cells have their line breaks collapsed and are cut

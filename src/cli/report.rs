@@ -101,6 +101,13 @@ impl Args {
 
     /// One report per window, labelled: the given span, or [`DEFAULT_WINDOWS`].
     async fn fetch(&self, client: &Client) -> anyhow::Result<Vec<(String, Report)>> {
+        let max = crate::daemon::api::report::MAX_NAMED_CHECKS;
+        if self.checks.len() > max {
+            anyhow::bail!(
+                "a report names at most {max} checks with --check ({} given); leave --check out for every check",
+                self.checks.len()
+            );
+        }
         let given = Span {
             window: self.window,
             from: self.from,
@@ -229,10 +236,11 @@ fn slo_text(slo: Option<&SloReport>) -> String {
     } else {
         String::new()
     };
+    // The objective as written (up to four decimals), never cut.
     format!(
-        "{}/{} {status}, {} left{burning}",
+        "{}/{}% {status}, {} left{burning}",
         percent(s.attainment),
-        percent(Some(s.objective)),
+        s.objective,
         percent(s.budget_left_percent)
     )
 }

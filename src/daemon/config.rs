@@ -33,6 +33,8 @@ pub const DEFAULT_RETENTION_DAYS: Duration = Duration::from_secs(730 * 24 * 3600
 /// late results), and hours until their day is: shorter settings are refused.
 pub const MIN_RETENTION_MINUTES: Duration = Duration::from_secs(2 * 3600);
 pub const MIN_RETENTION_HOURS: Duration = Duration::from_secs(2 * 24 * 3600);
+/// Days are kept at least as long as hours: they are what is left of them.
+pub const MIN_RETENTION_DAYS: Duration = MIN_RETENTION_HOURS;
 /// How long shutdown waits for checks in flight before abandoning them.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -193,12 +195,17 @@ impl Config {
                 };
                 if r.minutes < MIN_RETENTION_MINUTES {
                     anyhow::bail!(
-                        "`retention_minutes` must be at least 2h: minutes are kept until the hour they make up is built"
+                        "--retention-minutes (`retention_minutes` in the config file) must be at least 2h: minutes are kept until the hour they make up is built"
                     );
                 }
                 if r.hours < MIN_RETENTION_HOURS {
                     anyhow::bail!(
-                        "`retention_hours` must be at least 2d: hours are kept until the day they make up is built"
+                        "--retention-hours (`retention_hours` in the config file) must be at least 2d: hours are kept until the day they make up is built"
+                    );
+                }
+                if r.days < MIN_RETENTION_DAYS.max(r.hours) {
+                    anyhow::bail!(
+                        "--retention-days (`retention_days` in the config file) must be at least 2d and at least --retention-hours: days are what is kept of hours"
                     );
                 }
                 r
@@ -267,6 +274,47 @@ mod tests {
         assert_eq!(c.concurrency, 7);
         assert_eq!(c.retention.results, Duration::from_secs(2 * 86_400));
         assert_eq!(c.shutdown_grace, DEFAULT_SHUTDOWN_GRACE);
+    }
+
+    #[test]
+    fn retention_tiers_too_short_to_build_from_are_refused_naming_the_flag() {
+        let d = |s: &str| Some(s.parse::<crate::spec::Duration>().unwrap());
+        for (given, flag) in [
+            (
+                Settings {
+                    retention_minutes: d("1h"),
+                    ..Settings::default()
+                },
+                "--retention-minutes",
+            ),
+            (
+                Settings {
+                    retention_hours: d("1d"),
+                    ..Settings::default()
+                },
+                "--retention-hours",
+            ),
+            (
+                Settings {
+                    retention_days: d("0s"),
+                    ..Settings::default()
+                },
+                "--retention-days",
+            ),
+            (
+                Settings {
+                    retention_hours: d("1000d"),
+                    retention_days: d("10d"),
+                    ..Settings::default()
+                },
+                "--retention-days",
+            ),
+        ] {
+            let err = Config::resolve(given, None).unwrap_err().to_string();
+            assert!(err.starts_with(flag), "{err}");
+        }
+        let c = Config::resolve(Settings::default(), None).unwrap();
+        assert_eq!(c.retention, Retention::default());
     }
 
     #[test]

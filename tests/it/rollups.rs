@@ -365,11 +365,11 @@ async fn a_check_run_hourly_or_weekly_costs_few_rows_per_result_and_is_known_at_
         .read(|c| Ok(c.query_row("SELECT count(*) FROM rollup_minutes", [], |r| r.get(0))?))
         .await
         .expect("rows");
-    // Hourly at :07: its run's minute, the rest of the previous hour in one row
-    // and 7 minutes. Weekly: its run, 36 hours of time in 37 rows and at most an
-    // hour of minutes. Without the hour-by-hour pieces it would be 60 and 2,160.
+    // Hourly: its run's minute and the hour before it minute by minute. Weekly:
+    // its run, 36 hours of time in 37 rows and at most an hour of minutes, where
+    // minute by minute it would be 2,160.
     assert!(
-        rows <= 48 * (1 + 1 + 7) + 3 * (1 + 37 + 60),
+        rows <= 48 * (1 + 61) + 3 * (1 + 37 + 60),
         "{rows} minute rows"
     );
     let report = db
@@ -492,4 +492,91 @@ async fn history_buckets_of_every_width_add_up_to_the_runs_and_skip_what_was_pru
         .await
         .expect_err("too many");
     assert!(err.to_string().contains("at most 10000 buckets"), "{err}");
+}
+
+#[tokio::test]
+async fn a_check_run_every_10_minutes_is_known_minute_by_minute_across_the_hour() {
+    let db = db().await;
+    let c = check(&db, "ten", json!({"schedule": "10m"})).await;
+    let t0 = 20_000 * D + 50 * M + 35 * S;
+    write(&db, &c, (0..3).map(|i| (t0 + i * 10 * M, true, 5.0))).await;
+    let now = t0 + 30 * M;
+    // One minute inside the first span, and the eight minutes after it.
+    let r = report_of(&db, 20_000 * D + 51 * M, 20_000 * D + 52 * M, now).await;
+    assert_eq!((r.up_seconds, r.coverage), (60.0, 100.0), "{r:?}");
+    let r = report_of(&db, 20_000 * D + 52 * M, 20_000 * D + H, now).await;
+    assert_eq!((r.up_seconds, r.unknown_seconds), (480.0, 0.0), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_check_deleted_and_created_again_starts_with_no_history() {
+    let db = db().await;
+    let c = check(&db, "again", json!({})).await;
+    let t0 = 20_000 * D;
+    write(&db, &c, every_30s(t0, 100, true, 5.0)).await;
+    let (outcome, _) = db
+        .store
+        .transact_state(db.tenant, |_| {
+            Ok(((), vec![Edit::Delete(Kind::Check, "again".into())]))
+        })
+        .await
+        .expect("delete");
+    outcome.expect("deleted");
+    let c = check(&db, "again", json!({})).await;
+    write(&db, &c, every_30s(t0 + H, 3, false, 5.0)).await;
+    let r = report_of(&db, t0, t0 + 2 * H, t0 + 2 * H).await;
+    assert_eq!((r.runs, r.failed_runs), (3, 3), "{r:?}");
+    assert_eq!(r.uptime, Some(0.0), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_burn_incident_resolves_when_its_check_stops_alerting_on_its_slo() {
+    let db = db().await;
+    let t0 = 20_000 * D;
+    let mut runs: Vec<_> = every_30s(t0, D / (30 * S), true, 5.0).collect();
+    runs.extend(every_30s(t0 + D, 40, false, 5.0));
+    let now = t0 + D + 20 * M;
+    let slo = json!({"objective": 99.9, "window": "30d"});
+    for (name, changed) in [
+        ("off", json!({"slo": slo, "enabled": false})),
+        (
+            "quiet",
+            json!({"slo": {"objective": 99.9, "window": "30d", "alert": false}}),
+        ),
+        ("plain", json!({})),
+    ] {
+        let c = check(&db, name, json!({"slo": slo})).await;
+        write(&db, &c, runs.clone()).await;
+        let opened = db.store.slo_pass(now).await.expect("pass");
+        assert_eq!(opened.len(), 1, "{name}: {opened:?}");
+        check(&db, name, changed).await;
+        let resolved = db.store.slo_pass(now + M).await.expect("pass");
+        assert_eq!(resolved.len(), 1, "{name}: {resolved:?}");
+        assert_eq!(resolved[0].event, "resolved", "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_window_reaching_far_into_the_future_reads_only_up_to_now() {
+    let db = db().await;
+    let c = check(&db, "future", json!({})).await;
+    let t0 = 20_000 * D;
+    write(&db, &c, every_30s(t0, 120, true, 5.0)).await;
+    let now = t0 + H;
+    // Before, every minute of the 799 days ahead was looked up one by one.
+    let ahead = report_of(&db, now - D, now + 799 * D, now).await;
+    let until_now = report_of(&db, now - D, now, now).await;
+    assert_eq!(ahead.to, until_now.to);
+    assert_eq!(
+        (ahead.up_seconds, ahead.runs),
+        (until_now.up_seconds, until_now.runs)
+    );
+    let h = db
+        .store
+        .history(db.tenant, "future".into(), D, now - D, now + 799 * D, now)
+        .await
+        .expect("history");
+    // The first run stands for 45 s before it, in the day before; nothing after now.
+    assert_eq!(h.len(), 2, "{h:?}");
+    assert_eq!(h[1].start.timestamp_millis(), t0, "{h:?}");
 }

@@ -10,7 +10,7 @@ mod health;
 mod incidents;
 mod integrations;
 mod page;
-mod report;
+pub mod report;
 mod resources;
 mod tenants;
 

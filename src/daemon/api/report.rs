@@ -7,7 +7,6 @@ use axum::Extension;
 use axum::extract::{Path, RawQuery, State};
 use chrono::{DateTime, Utc};
 
-use super::page::MAX_PAGE;
 use super::{ApiError, Shared};
 use crate::daemon::store::{ApiKey, StoreError, now_ms};
 use crate::model::{HistoryBucket, Report};
@@ -21,9 +20,10 @@ pub const DEFAULT_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// history in 24 rows.
 pub const DEFAULT_RESOLUTION_MS: i64 = 3_600_000;
 
-/// Checks one report may name with `check`: a page of `checks list`, which is
-/// what asks for the most at once. Counted before anything is read.
-pub const MAX_NAMED_CHECKS: usize = MAX_PAGE as usize;
+/// Checks one report may name with `check`, counted before anything is read: 500
+/// of the longest names (63 characters) make a query string of about 35 KiB,
+/// inside the 64 KiB the HTTP stack takes in a request's URI.
+pub const MAX_NAMED_CHECKS: usize = 500;
 
 /// The widths a history is built in, as written and in milliseconds: the widths
 /// the rollups can be cut into without splitting a stored bucket.

@@ -72,8 +72,25 @@ fn burning_now(c: &Connection) -> Result<HashSet<(i64, String)>> {
 /// incident must open or resolve.
 fn decide(c: &Connection, now: i64) -> Result<Vec<(Decision, Severity)>> {
     let checks = alerting(c)?;
+    let open = burning_now(c)?;
+    // A burn incident of a check that no longer alerts on its SLO (disabled, its
+    // `slo` removed or `alert: false`) resolves: nothing else would.
+    let eligible: HashSet<(i64, &str)> =
+        checks.iter().map(|(t, n, _, _)| (*t, n.as_str())).collect();
+    let mut out: Vec<(Decision, Severity)> = open
+        .iter()
+        .filter(|(t, n)| !eligible.contains(&(*t, n.as_str())))
+        .map(|(tenant, check)| {
+            let d = Decision {
+                tenant: *tenant,
+                check: check.clone(),
+                burn: None,
+            };
+            (d, Severity::Error)
+        })
+        .collect();
     if checks.is_empty() {
-        return Ok(Vec::new());
+        return Ok(out);
     }
     let series: Vec<Option<i64>> = checks
         .iter()
@@ -89,8 +106,6 @@ fn decide(c: &Connection, now: i64) -> Result<Vec<(Decision, Severity)>> {
             }
         }
     }
-    let open = burning_now(c)?;
-    let mut out = Vec::new();
     for (i, (tenant, name, s, severity)) in checks.into_iter().enumerate() {
         let figures = |w: i64| {
             windows

@@ -148,7 +148,8 @@ const STEPS: &[&str] = &[
      WHERE kind = 'Check' AND json_extract(spec, '$.type') = 'graphql';
     "#,
     // 6: rollups. A series is a check's identity in rollups (a small integer instead
-    // of its name in every row). Buckets are keyed by their start in minutes, hours or
+    // of its name in every row); a check deleted and created again gets a new one,
+    // never an old id (AUTOINCREMENT), so it starts with no history. Buckets are keyed by their start in minutes, hours or
     // days since the Unix epoch, then series, so that the rows written together sit
     // together. Hours and days are built from minutes once they are over (up to
     // `rollup_state.built_before`, and in that bucket
@@ -159,9 +160,10 @@ const STEPS: &[&str] = &[
     // each per check.
     r#"
     CREATE TABLE series (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         tenant_id INTEGER NOT NULL,
         check_name TEXT NOT NULL,
+        created_at INTEGER NOT NULL DEFAULT 0,
         UNIQUE (tenant_id, check_name)
     );
     CREATE TABLE rollup_minutes (bucket INTEGER NOT NULL, series INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (bucket, series)) WITHOUT ROWID;

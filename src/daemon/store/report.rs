@@ -24,6 +24,13 @@ const POINT_LOOKUP_CHECKS: usize = 32;
 pub const MAX_WINDOW_MS: i64 = 800 * 86_400_000;
 /// Buckets one history answer holds at most.
 pub const MAX_HISTORY_BUCKETS: i64 = 10_000;
+/// The end of the minute holding `now`: no rollup holds anything later.
+fn readable_until(now: i64) -> i64 {
+    crate::rollup::Resolution::Minute
+        .floor(now)
+        .saturating_add(crate::rollup::Resolution::Minute.width_ms())
+}
+
 /// The window of the burn rate a report shows.
 const BURN_WINDOW_MS: i64 = 3_600_000;
 
@@ -159,8 +166,12 @@ fn incidents(
     to: i64,
 ) -> Result<HashMap<String, (u64, Option<f64>)>> {
     let mut stmt = c.prepare_cached(
-        "SELECT check_name, count(*), avg(CASE WHEN resolved_at IS NOT NULL THEN resolved_at - opened_at END)
-         FROM incidents WHERE tenant_id = ?1 AND opened_at >= ?2 AND opened_at < ?3 GROUP BY check_name",
+        // Only incidents of the check as it is now: one deleted and created again
+        // under the same name starts afresh (its series is new).
+        "SELECT i.check_name, count(*), avg(CASE WHEN i.resolved_at IS NOT NULL THEN i.resolved_at - i.opened_at END)
+         FROM incidents i JOIN series s ON s.tenant_id = i.tenant_id AND s.check_name = i.check_name
+         WHERE i.tenant_id = ?1 AND i.opened_at >= ?2 AND i.opened_at < ?3 AND i.opened_at >= s.created_at
+         GROUP BY i.check_name",
     )?;
     let rows = stmt.query_map(params![tenant, from, to], |r| {
         Ok((
@@ -244,9 +255,12 @@ pub(super) fn report(
             }
         }
     }
+    // Nothing is known past now: the read stops at the end of the current
+    // minute, however far a window reaches into the future.
+    let known_to = to.min(readable_until(now));
     let plans: Vec<rollups::ReadPlan> = windows
         .iter()
-        .map(|w| rollups::plan(to - w, to, &a))
+        .map(|w| rollups::plan(to - w, known_to.max(to - w), &a))
         .collect();
     let pieces: Vec<&[Piece]> = plans.iter().map(|p| p.pieces.as_slice()).collect();
     let read = merged_each(c, &series, &pieces)?;
@@ -324,7 +338,8 @@ pub(super) fn history(
     let a = rollups::availability(c)?;
     let mut out = Vec::new();
     let mut start = from.div_euclid(width_ms) * width_ms;
-    while start < to {
+    // Buckets past now hold nothing: they are not read.
+    while start < to.min(readable_until(now)) {
         let end = start + width_ms;
         // Each bucket is read at the finest resolution that still holds it: an
         // hour not built yet comes from its minutes.

@@ -139,6 +139,12 @@ pub fn delete(c: &rusqlite::Transaction<'_>, tenant: i64, kind: Kind, name: &str
             "DELETE FROM check_state WHERE tenant_id = ?1 AND name = ?2",
             params![tenant, name],
         )?;
+        // Its rollups stay until their retention, under a series id no check has
+        // any more: a check created again under this name starts afresh.
+        c.execute(
+            "DELETE FROM series WHERE tenant_id = ?1 AND check_name = ?2",
+            params![tenant, name],
+        )?;
     }
     Ok(n > 0)
 }

@@ -24,6 +24,9 @@ const BUILD_CHUNK: i64 = 1_000;
 /// arrive up to a run's length later (timeouts, retries, a writer catching up).
 /// Anything later still folds into the built row.
 pub const BUILD_DELAY_MS: i64 = 5 * 60_000;
+/// The longest span of time folded minute by minute: the 1.5 intervals of a check
+/// run hourly, at most 91 rows.
+const MINUTE_SPLIT_MS: i64 = 90 * 60_000;
 /// Buckets deleted per transaction when pruning: one bucket index at a time is at
 /// most one row per check.
 const PRUNE_BUCKETS: i64 = 1;
@@ -54,8 +57,8 @@ pub(super) fn series_id(c: &Connection, tenant: i64, check: &str) -> Result<i64>
     if let Some(id) = series_of(c, tenant, check)? {
         return Ok(id);
     }
-    c.prepare_cached("INSERT INTO series (tenant_id, check_name) VALUES (?1, ?2)")?
-        .execute(params![tenant, check])?;
+    c.prepare_cached("INSERT INTO series (tenant_id, check_name, created_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![tenant, check, super::now_ms()])?;
     Ok(c.last_insert_rowid())
 }
 
@@ -192,10 +195,15 @@ pub(super) fn fold(c: &Connection, series: i64, marks: &Marks, f: &Fold) -> Resu
         .or_default()
         .add_run(up, latency);
     if let Some((start, end, state)) = f.span {
-        // Minute by minute within the hour the span ends in; before that, hour by
-        // hour, each hour's time in the minute row where it starts: a long span
-        // (a check run hourly or daily) costs a few dozen rows, not thousands.
-        let hour_edge = Resolution::Hour.floor(end).max(start);
+        // Minute by minute, up to MINUTE_SPLIT_MS; a longer span (a check run
+        // every few hours or daily) minute by minute within the hour it ends in,
+        // and before that hour by hour, each hour's time in the minute row where
+        // it starts: a few dozen rows, not thousands.
+        let hour_edge = if end - start <= MINUTE_SPLIT_MS {
+            start
+        } else {
+            Resolution::Hour.floor(end).max(start)
+        };
         let pieces = split(Resolution::Hour, start, hour_edge)
             .into_iter()
             .chain(split(Resolution::Minute, hour_edge, end));
