@@ -70,7 +70,14 @@ enum Takes {
 impl SpanQuery {
     fn parse(raw: Option<&str>, takes: Takes) -> Result<SpanQuery, ApiError> {
         let mut q = SpanQuery::default();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
         for (k, v) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            // Only `check` may repeat: a second window or time would silently win.
+            if k != "check" && !seen.insert(k.to_string()) {
+                return Err(ApiError::invalid(format!(
+                    "`{k}` is given twice; give it once"
+                )));
+            }
             match (k.as_ref(), takes) {
                 ("window", _) => {
                     let d: Duration = v.parse().map_err(|_| {
@@ -336,6 +343,13 @@ mod tests {
         assert!(e.contains("must be before `to`"), "{e}");
         let e = span(&format!("from={}&to={}&window=1h", at(t - HOUR), at(t))).expect_err("3");
         assert!(e.contains("at most two"), "{e}");
+        for twice in [
+            "window=1h&window=2h",
+            &format!("to={}&to={}", at(t), at(t - HOUR)),
+        ] {
+            let e = span(twice).expect_err(twice);
+            assert!(e.contains("is given twice"), "{twice}: {e}");
+        }
         let e = span("limit=3").expect_err("unknown");
         assert!(e.contains("unknown parameter `limit`"), "{e}");
     }
