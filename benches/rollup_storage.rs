@@ -163,7 +163,12 @@ async fn main() {
         .expect("apply");
     outcome.expect("applied");
     store
-        .write(|tx| Ok(tx.execute("UPDATE check_state SET covered_from = NULL", [])?))
+        .write(|tx| {
+            Ok(tx.execute(
+                "UPDATE check_state SET covered_from = NULL, created_at = NULL",
+                [],
+            )?)
+        })
         .await
         .expect("coverage");
 

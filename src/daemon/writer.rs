@@ -338,6 +338,12 @@ mod tests {
         let store = Store::open(&dir.path().join("t.db")).expect("store");
         store
             .write(|tx| {
+                // The check the results are of (results of a check that is gone are
+                // not stored).
+                tx.execute(
+                    "INSERT INTO check_state (tenant_id, name) VALUES (1, 'api')",
+                    [],
+                )?;
                 let pages: i64 = tx.query_row("PRAGMA page_count", [], |r| r.get(0))?;
                 tx.pragma_update(None, "max_page_count", pages)?;
                 Ok(())

@@ -61,7 +61,7 @@ async fn check(db: &Db, name: &str, extra: Value) -> Arc<Check> {
     db.store
         .write(move |tx| {
             Ok(tx.execute(
-                "UPDATE check_state SET covered_from = NULL WHERE name = ?1",
+                "UPDATE check_state SET covered_from = NULL, created_at = NULL WHERE name = ?1",
                 [name],
             )?)
         })
@@ -522,11 +522,38 @@ async fn a_check_deleted_and_created_again_starts_with_no_history() {
         .await
         .expect("delete");
     outcome.expect("deleted");
-    let c = check(&db, "again", json!({})).await;
-    write(&db, &c, every_30s(t0 + H, 3, false, 5.0)).await;
-    let r = report_of(&db, t0, t0 + 2 * H, t0 + 2 * H).await;
-    assert_eq!((r.runs, r.failed_runs), (3, 3), "{r:?}");
+    // Created again now (as an apply does, not back-dated like the others here).
+    let spec = json!({"kind": "Check", "name": "again", "type": "http", "target": "http://127.0.0.1:9/", "schedule": "30s"});
+    put(
+        &db,
+        StoredResource {
+            kind: Kind::Check,
+            name: "again".into(),
+            spec,
+            secrets: Default::default(),
+            source: None,
+            file: None,
+            line: None,
+        },
+    )
+    .await;
+    // A run of the old check that was still in flight arrives now: not the new one's.
+    write(&db, &c, every_30s(t0 + H, 1, false, 5.0)).await;
+    let now = chrono::Utc::now().timestamp_millis() + 1_000;
+    write(&db, &c, [(now, false, 5.0), (now + 30 * S, false, 5.0)]).await;
+    let r = report_of(&db, t0, now + M, now + M).await;
+    assert_eq!((r.runs, r.failed_runs), (2, 2), "{r:?}");
     assert_eq!(r.uptime, Some(0.0), "{r:?}");
+    let results = db
+        .store
+        .results(db.tenant, "again".into(), 1000, None)
+        .await
+        .expect("results");
+    assert_eq!(
+        results.items.len(),
+        2,
+        "the old check's raw results went with it"
+    );
 }
 
 #[tokio::test]
@@ -559,7 +586,12 @@ async fn a_burn_incident_resolves_when_its_check_stops_alerting_on_its_slo() {
 #[tokio::test]
 async fn a_window_reaching_far_into_the_future_reads_only_up_to_now() {
     let db = db().await;
-    let c = check(&db, "future", json!({})).await;
+    let c = check(
+        &db,
+        "future",
+        json!({"slo": {"objective": 99.9, "window": "1d"}}),
+    )
+    .await;
     let t0 = 20_000 * D;
     write(&db, &c, every_30s(t0, 120, true, 5.0)).await;
     let now = t0 + H;
@@ -571,6 +603,15 @@ async fn a_window_reaching_far_into_the_future_reads_only_up_to_now() {
         (ahead.up_seconds, ahead.runs),
         (until_now.up_seconds, until_now.runs)
     );
+    // The SLO and burn figures are those of the window ending now, not of one
+    // ending where the report's does.
+    assert!(
+        until_now
+            .slo
+            .as_ref()
+            .is_some_and(|s| s.attainment == Some(100.0))
+    );
+    assert_eq!(ahead.slo, until_now.slo);
     let h = db
         .store
         .history(db.tenant, "future".into(), D, now - D, now + 799 * D, now)

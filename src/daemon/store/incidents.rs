@@ -290,19 +290,26 @@ fn record_one(
         Option<bool>,
         Option<i64>,
         Option<i64>,
+        Option<i64>,
     );
     let prev: Option<Prev> = tx
-        .prepare_cached("SELECT failures, successes, last_run_at, last_up, covered_from, paused_at FROM check_state WHERE tenant_id = ?1 AND name = ?2")?
-        .query_row(params![tenant, row.check], |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?, x.get(4)?, x.get(5)?)))
+        .prepare_cached("SELECT failures, successes, last_run_at, last_up, covered_from, paused_at, created_at FROM check_state WHERE tenant_id = ?1 AND name = ?2")?
+        .query_row(params![tenant, row.check], |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?, x.get(4)?, x.get(5)?, x.get(6)?)))
         .optional()?;
-    let Some((failures, successes, last_run, last_up, covered_from, paused_at)) = prev else {
-        // The check was deleted while it ran: keep the result, open nothing.
-        insert_result(tx, row, true)?;
+    let t = r.started_at.timestamp_millis();
+    let Some((failures, successes, last_run, last_up, covered_from, paused_at, created_at)) = prev
+    else {
+        // The check was deleted while it ran, and its results with it: this one
+        // goes too, and opens nothing.
         return Ok(Vec::new());
     };
+    if created_at.is_some_and(|c| t < c) {
+        // A run of a check deleted while it ran, arriving after one of the same
+        // name was created: it is not the new check's.
+        return Ok(Vec::new());
+    }
     // Failures and changes of state are the evidence worth keeping longer.
     insert_result(tx, row, !r.up || last_up != Some(r.up))?;
-    let t = r.started_at.timestamp_millis();
     let state = if ctx.in_maintenance(tenant, check, t) {
         TimeState::Maintenance
     } else if r.up {

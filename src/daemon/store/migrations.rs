@@ -155,7 +155,8 @@ const STEPS: &[&str] = &[
     // `rollup_state.built_before`, and in that bucket
     // the series below `next_series`); a late result folds into them directly.
     // `covered_from` bounds the span a check's next result stands for (set on resume
-    // and creation). `kept` marks results kept for the longer retention: failures
+    // and creation). `created_at` tells a run of a check deleted while it ran
+    // from one of the check created again under its name. `kept` marks results kept for the longer retention: failures
     // and changes of state. Incidents gain a kind: `down` or `slo_burn`, one open of
     // each per check.
     r#"
@@ -171,6 +172,7 @@ const STEPS: &[&str] = &[
     CREATE TABLE rollup_days (bucket INTEGER NOT NULL, series INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (bucket, series)) WITHOUT ROWID;
     CREATE TABLE rollup_state (resolution TEXT PRIMARY KEY, built_before INTEGER NOT NULL, next_series INTEGER NOT NULL DEFAULT 0);
     ALTER TABLE check_state ADD COLUMN covered_from INTEGER;
+    ALTER TABLE check_state ADD COLUMN created_at INTEGER;
     ALTER TABLE check_state ADD COLUMN last_cert_expires_at INTEGER;
     ALTER TABLE results ADD COLUMN kept INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE incidents ADD COLUMN kind TEXT NOT NULL DEFAULT 'down';

@@ -244,31 +244,37 @@ pub(super) fn report(
         .map(|k| rollups::series_of(c, tenant, &k.name))
         .collect::<Result<_>>()?;
     let a = rollups::availability(c)?;
-    // The report's window, the burn window and each distinct SLO window, read in
-    // one pass: they end together, so they share most of their buckets.
-    let mut windows: Vec<i64> = vec![to - from, BURN_WINDOW_MS];
+    // The report's window, and the burn window and each distinct SLO window, which
+    // end at the report's end or now if that is earlier; read in one pass: they
+    // end together, so they share most of their buckets. Nothing is known past
+    // now: no read goes beyond the end of the current minute, however far a
+    // window reaches into the future.
+    let known_to = to.min(readable_until(now));
+    let end = to.min(now);
+    let mut spans: Vec<(i64, i64)> = vec![(from, known_to.max(from)), (end - BURN_WINDOW_MS, end)];
     for k in &checks {
         if let Some(s) = &k.slo {
             let w = crate::spec::millis_i64(s.window.get());
-            if !windows.contains(&w) {
-                windows.push(w);
+            if !spans.contains(&(end - w, end)) {
+                spans.push((end - w, end));
             }
         }
     }
-    // Nothing is known past now: the read stops at the end of the current
-    // minute, however far a window reaches into the future.
-    let known_to = to.min(readable_until(now));
-    let plans: Vec<rollups::ReadPlan> = windows
+    let plans: Vec<rollups::ReadPlan> = spans
         .iter()
-        .map(|w| rollups::plan(to - w, known_to.max(to - w), &a))
+        .map(|(f, t)| rollups::plan(*f, *t, &a))
         .collect();
     let pieces: Vec<&[Piece]> = plans.iter().map(|p| p.pieces.as_slice()).collect();
     let read = merged_each(c, &series, &pieces)?;
     let plan = &plans[0];
     let span = plan.to_ms.min(now.max(plan.from_ms)) - plan.from_ms;
-    let (buckets, burns) = (&read[0], &read[1]);
+    let burns = &read[spans
+        .iter()
+        .position(|s| *s == (end - BURN_WINDOW_MS, end))
+        .unwrap_or(1)];
+    let buckets = &read[0];
     let slo_of = |w: i64, i: usize| -> &Bucket {
-        let k = windows.iter().position(|x| *x == w).unwrap_or(0);
+        let k = spans.iter().position(|s| *s == (end - w, end)).unwrap_or(0);
         &read[k][i]
     };
     let incidents = incidents(c, tenant, plan.from_ms, plan.to_ms)?;

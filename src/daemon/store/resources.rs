@@ -108,7 +108,7 @@ pub fn upsert(c: &Connection, tenant: i64, r: &StoredResource) -> Result<()> {
     )?;
     if r.kind == Kind::Check {
         c.execute(
-            "INSERT OR IGNORE INTO check_state (tenant_id, name, covered_from) VALUES (?1, ?2, ?3)",
+            "INSERT OR IGNORE INTO check_state (tenant_id, name, covered_from, created_at) VALUES (?1, ?2, ?3, ?3)",
             params![tenant, r.name, now_ms()],
         )?;
         if enabled_again {
@@ -139,8 +139,13 @@ pub fn delete(c: &rusqlite::Transaction<'_>, tenant: i64, kind: Kind, name: &str
             "DELETE FROM check_state WHERE tenant_id = ?1 AND name = ?2",
             params![tenant, name],
         )?;
-        // Its rollups stay until their retention, under a series id no check has
-        // any more: a check created again under this name starts afresh.
+        // Its raw results go with it; its rollups stay until their retention,
+        // under a series id no check has any more: a check created again under
+        // this name starts afresh.
+        c.execute(
+            "DELETE FROM results WHERE tenant_id = ?1 AND check_name = ?2",
+            params![tenant, name],
+        )?;
         c.execute(
             "DELETE FROM series WHERE tenant_id = ?1 AND check_name = ?2",
             params![tenant, name],
