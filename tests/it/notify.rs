@@ -4,7 +4,7 @@ mod cli;
 mod echo;
 mod email;
 mod failures;
-mod harness;
+pub mod harness;
 mod limits;
 mod policy;
 mod slack;

@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use crate::notify::harness::Db;
 use serde_json::{Value, json};
-use uptimeping::daemon::store::{Edit, ResultRow, Store, StoredResource};
+use uptimeping::daemon::store::{Edit, ResultRow, StoredResource};
 use uptimeping::model::{IncidentKind, IncidentStatus};
 use uptimeping::probe::ProbeResult;
 use uptimeping::rollup::sketch::RELATIVE_ERROR;
@@ -18,26 +19,9 @@ const D: i64 = 24 * H;
 /// Results per transaction, as the writer batches them.
 const BATCH: usize = 500;
 
-struct Db {
-    _dir: tempfile::TempDir,
-    store: Store,
-    tenant: i64,
-}
-
+/// A store on a temp file with the `default` tenant.
 async fn db() -> Db {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("state.db")).expect("open store");
-    store.bootstrap(|_| Ok(())).await.expect("bootstrap");
-    let tenant = store
-        .tenant_id("default".into())
-        .await
-        .expect("read tenant")
-        .expect("default tenant");
-    Db {
-        _dir: dir,
-        store,
-        tenant,
-    }
+    Db::new().await
 }
 
 /// Applies a check with a 30 s interval (plus `extra` fields), and lets its
