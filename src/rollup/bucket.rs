@@ -20,6 +20,12 @@ impl Resolution {
             Resolution::Day => 86_400_000,
         }
     }
+    /// The index of the bucket holding `at_ms`: its start in units of its width
+    /// since the Unix epoch.
+    pub fn index(self, at_ms: i64) -> i64 {
+        at_ms.div_euclid(self.width_ms())
+    }
+
     /// The start (Unix ms, UTC) of the bucket holding `at_ms`.
     pub fn floor(self, at_ms: i64) -> i64 {
         at_ms.div_euclid(self.width_ms()) * self.width_ms()

@@ -5,9 +5,11 @@
 //! - [`sketch`]: a mergeable latency sketch with a relative-error bound.
 //! - [`bucket`]: one bucket (counts, time by state, latency min/max/sum, sketch) and
 //!   its compact encoding on disk.
+//! - [`plan`]: which buckets of which resolution a window is read from.
 //! - [`slo`]: SLO attainment, error budget and burn rates from merged buckets.
 
 pub mod bucket;
+pub mod plan;
 pub mod sketch;
 pub mod slo;
 mod varint;

@@ -101,7 +101,7 @@ fn decide(c: &Connection, now: i64) -> Result<Vec<(Decision, Severity)>> {
     for rule in BURN_RULES {
         for w in [rule.long_ms, rule.short_ms] {
             if let std::collections::hash_map::Entry::Vacant(e) = windows.entry(w) {
-                let plan = rollups::plan(now - w, now, &a);
+                let plan = crate::rollup::plan::plan(now - w, now, &a);
                 e.insert(super::report::merged(c, &series, &plan.pieces)?);
             }
         }

@@ -11,9 +11,10 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
 
-use super::rollups::{self, Piece};
+use super::rollups;
 use super::{Result, Store, StoreError, to_time};
 use crate::model::{CheckReport, HistoryBucket, LatencySummary, Report, SloReport};
+use crate::rollup::plan::Piece;
 use crate::rollup::{Bucket, slo};
 
 /// Above this many checks a report scans bucket ranges once for all of them
@@ -260,9 +261,9 @@ pub(super) fn report(
             }
         }
     }
-    let plans: Vec<rollups::ReadPlan> = spans
+    let plans: Vec<crate::rollup::plan::ReadPlan> = spans
         .iter()
-        .map(|(f, t)| rollups::plan(*f, *t, &a))
+        .map(|(f, t)| crate::rollup::plan::plan(*f, *t, &a))
         .collect();
     let pieces: Vec<&[Piece]> = plans.iter().map(|p| p.pieces.as_slice()).collect();
     let read = merged_each(c, &series, &pieces)?;
@@ -349,7 +350,7 @@ pub(super) fn history(
         let end = start + width_ms;
         // Each bucket is read at the finest resolution that still holds it: an
         // hour not built yet comes from its minutes.
-        let plan = rollups::plan(start, end, &a);
+        let plan = crate::rollup::plan::plan(start, end, &a);
         let mut b = Bucket::new();
         for p in &plan.pieces {
             // A piece coarser than the bucket (minutes pruned) would count its
