@@ -89,6 +89,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let maintenance_task = tokio::spawn(maintenance(
         store.clone(),
         Arc::clone(&wake_notifier),
+        Arc::clone(&metrics),
         config.retention,
         shutdown_rx.clone(),
     ));
@@ -225,6 +226,7 @@ async fn bootstrap(store: &Store, data_dir: &std::path::Path) -> anyhow::Result<
 async fn maintenance(
     store: Store,
     notifier: Arc<Notify>,
+    metrics: Arc<metrics::Metrics>,
     retention: config::Retention,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -245,6 +247,7 @@ async fn maintenance(
                     for e in &t {
                         tracing::info!(tenant = e.tenant, check = %e.check, incident = e.incident, event = e.event, "alert policy");
                     }
+                    metrics.count_incident_events(&t);
                     notifier.notify_one();
                 }
                 Ok(_) => {}
@@ -255,6 +258,7 @@ async fn maintenance(
                     for e in &t {
                         tracing::info!(tenant = e.tenant, check = %e.check, incident = e.incident, event = e.event, "SLO burn-rate alert");
                     }
+                    metrics.count_incident_events(&t);
                     notifier.notify_one();
                 }
                 Ok(_) => {}

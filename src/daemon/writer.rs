@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use super::metrics::{CheckLabels, IncidentLabels, Metrics, TenantLabels, TypeLabels};
+use super::metrics::{CheckLabels, Metrics, TenantLabels, TypeLabels};
 use super::store::{ResultRow, Store};
 use crate::probe::ProbeResult;
 use crate::spec::Check;
@@ -266,17 +266,8 @@ impl Writer {
     fn count(&self, transitions: &[super::store::Transition]) {
         for t in transitions {
             tracing::info!(tenant = t.tenant, check = %t.check, incident = t.incident, event = t.event, "incident {}", t.event);
-            let severity = serde_json::to_value(t.severity)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default();
-            let labels = IncidentLabels {
-                tenant: self.tenant(t.tenant),
-                severity,
-                status: t.event.into(),
-            };
-            self.metrics.incidents.get_or_create(&labels).inc();
         }
+        self.metrics.count_incident_events(transitions);
         if !transitions.is_empty() {
             self.notifier.notify_one();
         }

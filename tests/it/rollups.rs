@@ -564,6 +564,16 @@ async fn a_burn_incident_resolves_when_its_check_stops_alerting_on_its_slo() {
         let resolved = db.store.slo_pass(now + M).await.expect("pass");
         assert_eq!(resolved.len(), 1, "{name}: {resolved:?}");
         assert_eq!(resolved[0].event, "resolved", "{name}");
+        let events = db
+            .store
+            .incident_events(db.tenant, resolved[0].incident)
+            .await
+            .expect("events");
+        let last = events.last().expect("an event");
+        assert_eq!(
+            last.detail["reason"], "the check no longer alerts on its SLO",
+            "{name}"
+        );
     }
 }
 

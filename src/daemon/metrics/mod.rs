@@ -241,6 +241,19 @@ impl Metrics {
             .unwrap_or_else(|| id.to_string())
     }
 
+    /// Counts incident events in `uptime_incidents_total`, whoever caused them:
+    /// results (the writer), the alert policy's timer, SLO burn passes.
+    pub fn count_incident_events(&self, transitions: &[crate::daemon::store::Transition]) {
+        for t in transitions {
+            let labels = IncidentLabels {
+                tenant: self.tenant(t.tenant),
+                severity: crate::daemon::store::severity_name(t.severity).into(),
+                status: t.event.into(),
+            };
+            self.incidents.get_or_create(&labels).inc();
+        }
+    }
+
     /// Takes `names` as every tenant's name.
     pub fn set_tenants(&self, names: HashMap<i64, String>) {
         if let Ok(mut m) = self.tenants.write() {
@@ -293,5 +306,36 @@ impl Metrics {
             Format::OpenMetrics => out,
             Format::Text => format::to_text(&out),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::store::Transition;
+    use crate::spec::Severity;
+
+    #[test]
+    fn incident_events_are_counted_by_tenant_name_severity_and_event() {
+        let m = Metrics::new();
+        m.set_tenants(HashMap::from([(1, "acme".to_string())]));
+        let t = |event| Transition {
+            tenant: 1,
+            incident: 7,
+            check: "api".into(),
+            event,
+            severity: Severity::Critical,
+        };
+        m.count_incident_events(&[t("opened"), t("resolved"), t("resolved")]);
+        let count = |status: &str| {
+            m.incidents
+                .get_or_create(&IncidentLabels {
+                    tenant: "acme".into(),
+                    severity: "critical".into(),
+                    status: status.into(),
+                })
+                .get()
+        };
+        assert_eq!((count("opened"), count("resolved")), (1, 2));
     }
 }

@@ -22,6 +22,8 @@ struct Decision {
     tenant: i64,
     check: String,
     burn: Option<String>,
+    /// Why an open incident resolves, when it does.
+    why: &'static str,
 }
 
 #[derive(serde::Deserialize)]
@@ -85,6 +87,7 @@ fn decide(c: &Connection, now: i64) -> Result<Vec<(Decision, Severity)>> {
                 tenant: *tenant,
                 check: check.clone(),
                 burn: None,
+                why: "the check no longer alerts on its SLO",
             };
             (d, Severity::Error)
         })
@@ -130,6 +133,7 @@ fn decide(c: &Connection, now: i64) -> Result<Vec<(Decision, Severity)>> {
                     tenant,
                     check: name,
                     burn,
+                    why: "the burn stopped",
                 },
                 severity,
             ));
@@ -177,7 +181,7 @@ fn apply(
                 &inc,
                 "resolved",
                 "system",
-                json!({"reason": "the burn stopped"}),
+                json!({"reason": d.why}),
                 None,
                 now,
             )?)

@@ -65,7 +65,7 @@ pub fn dedup_hash(r: &ProbeResult) -> String {
     hex::encode(h.finalize())
 }
 
-pub(super) fn severity_str(s: Severity) -> &'static str {
+pub fn severity_str(s: Severity) -> &'static str {
     match s {
         Severity::Warning => "warning",
         Severity::Error => "error",

@@ -25,7 +25,7 @@ use rusqlite::{Connection, OpenFlags, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 pub use auth::{ApiKey, Role};
-pub use incidents::Transition;
+pub use incidents::{Transition, severity_str as severity_name};
 pub use outbox::{OutboxRow, SentMessage};
 pub use resources::{CheckRuntime, Decision, Edit, StoredResource, TenantState};
 pub use results::ResultRow;
