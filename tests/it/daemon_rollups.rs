@@ -64,12 +64,7 @@ fn seeded(checks: Vec<Value>) -> Data {
     let data = Data { _tmp: tmp, dir };
     let db = data.db();
     runtime().block_on(async move {
-        let store = Store::open(&db).expect("open the daemon's store");
-        let tenant = store
-            .tenant_id("default".into())
-            .await
-            .expect("read tenant")
-            .expect("default tenant");
+        let (store, tenant) = open_default(&db).await;
         let edits = checks
             .into_iter()
             .map(|spec| {
@@ -93,6 +88,17 @@ fn seeded(checks: Vec<Value>) -> Data {
     data
 }
 
+/// The daemon's store, opened beside it, and its `default` tenant.
+async fn open_default(db: &Path) -> (Store, i64) {
+    let store = Store::open(db).expect("open the daemon's store");
+    let tenant = store
+        .tenant_id("default".into())
+        .await
+        .expect("read tenant")
+        .expect("default tenant");
+    (store, tenant)
+}
+
 /// Stops `d` with SIGTERM, which must succeed.
 fn stop(d: Daemon) {
     let (code, logs) = d.terminate();
@@ -103,12 +109,7 @@ fn stop(d: Daemon) {
 fn report(db: &Path, from_ms: i64, to_ms: i64) -> Report {
     let db = db.to_path_buf();
     runtime().block_on(async move {
-        let store = Store::open(&db).expect("open the daemon's store");
-        let tenant = store
-            .tenant_id("default".into())
-            .await
-            .expect("read tenant")
-            .expect("default tenant");
+        let (store, tenant) = open_default(&db).await;
         store
             .report(tenant, None, from_ms, to_ms, now_ms())
             .await

@@ -73,6 +73,14 @@ fn scrape(d: &Daemon, accept: Option<&str>) -> (String, String) {
     (ct, res.text().expect("body"))
 }
 
+/// Scrapes `d` until `series` appears (`what` names the wait); returns that body.
+fn scrape_until(d: &Daemon, what: &str, series: &str) -> String {
+    wait_for(what, || {
+        let (_, body) = scrape(d, None);
+        sample(&body, series).map(|_| body)
+    })
+}
+
 /// The value of the sample whose line starts with `series` (name and labels as
 /// written), if there is one.
 fn sample(body: &str, series: &str) -> Option<f64> {
@@ -233,14 +241,11 @@ fn per_check_series_follow_runs_tenants_and_deletes_and_promtool_accepts_them() 
         "{body}"
     );
 
-    let failed = wait_for("the failed delivery to be counted", || {
-        let (_, body) = scrape(d, None);
-        sample(
-            &body,
-            r#"uptime_service_errors_total{service="notifier",type="delivery"}"#,
-        )
-        .map(|_| body)
-    });
+    let failed = scrape_until(
+        d,
+        "the failed delivery to be counted",
+        r#"uptime_service_errors_total{service="notifier",type="delivery"}"#,
+    );
     assert!(
         sample(
             &failed,
@@ -250,14 +255,11 @@ fn per_check_series_follow_runs_tenants_and_deletes_and_promtool_accepts_them() 
         "{failed}"
     );
     w.hook.failing.store(false, Ordering::SeqCst);
-    let body = wait_for("the retried delivery to be counted", || {
-        let (_, body) = scrape(d, None);
-        sample(
-            &body,
-            r#"uptime_notifications_sent_total{tenant="default",provider="webhook"}"#,
-        )
-        .map(|_| body)
-    });
+    let body = scrape_until(
+        d,
+        "the retried delivery to be counted",
+        r#"uptime_notifications_sent_total{tenant="default",provider="webhook"}"#,
+    );
     assert_eq!(
         sample(
             &body,
