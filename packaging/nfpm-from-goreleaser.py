@@ -30,7 +30,11 @@ import sys
 import tempfile
 import tomllib
 
-import yaml
+try:
+    import yaml
+except ImportError:
+    sys.exit("nfpm-from-goreleaser: PyYAML is missing: run scripts/test, which installs it "
+             "(or `pip install pyyaml`)")
 
 # Keys of a GoReleaser `nfpms` entry that nFPM's configuration has under the same
 # name and meaning.
