@@ -199,6 +199,118 @@ fn the_schema_check_refuses_what_goreleaser_would_not_read() {
     }
 }
 
+/// `.goreleaser.yaml` as JSON, read by PyYAML (the library the nFPM script uses).
+fn goreleaser_config() -> serde_json::Value {
+    let json = ok(tool("python3", "Python 3 with PyYAML, in its virtualenv")
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+        ])
+        .arg(repo().join(".goreleaser.yaml")));
+    serde_json::from_str(&json).unwrap()
+}
+
+/// Whether a file of the repository matches `pattern`: a path, or a path whose
+/// last part holds one `*`.
+fn repo_has(pattern: &str) -> bool {
+    let path = repo().join(pattern);
+    let Some((prefix, suffix)) = pattern
+        .rsplit('/')
+        .next()
+        .and_then(|name| name.split_once('*'))
+    else {
+        return path.is_file();
+    };
+    let Ok(dir) = std::fs::read_dir(path.parent().unwrap()) else {
+        return false;
+    };
+    dir.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .any(|n| {
+            n.starts_with(prefix) && n.ends_with(suffix) && n.len() >= prefix.len() + suffix.len()
+        })
+}
+
+#[test]
+fn the_release_builds_every_platform_and_ships_files_that_exist() {
+    let config = goreleaser_config();
+    let builds = config["builds"].as_array().unwrap();
+    assert_eq!(builds.len(), 1);
+    assert_eq!(builds[0]["builder"], "rust");
+    let targets: BTreeSet<&str> = builds[0]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        BTreeSet::from([
+            "x86_64-unknown-linux-gnu",
+            "aarch64-unknown-linux-gnu",
+            "x86_64-apple-darwin",
+            "aarch64-apple-darwin",
+            "x86_64-pc-windows-gnu",
+        ])
+    );
+    let archive = &config["archives"][0];
+    assert_eq!(archive["formats"], serde_json::json!(["tar.gz"]));
+    assert_eq!(
+        archive["format_overrides"],
+        serde_json::json!([{"goos": "windows", "formats": ["zip"]}])
+    );
+    let files: Vec<&str> = archive["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    for wanted in [
+        "README.md",
+        "LICENSE",
+        "CHANGELOG.md",
+        "completions/*",
+        "man/*",
+    ] {
+        assert!(files.contains(&wanted), "the archives lack {wanted}");
+    }
+    // GoReleaser fails on a file or a pattern that matches nothing; the man pages
+    // are generated into man/ by their own step, so they may not be there yet.
+    let mut sources: Vec<String> = files.iter().map(|f| f.to_string()).collect();
+    for item in config["nfpms"][0]["contents"].as_array().unwrap() {
+        if let Some(src) = item["src"].as_str() {
+            sources.push(src.to_string());
+        }
+    }
+    for script in config["nfpms"][0]["scripts"].as_object().unwrap().values() {
+        sources.push(script.as_str().unwrap().to_string());
+    }
+    for src in sources {
+        if src.starts_with("man/") && man_pages().is_empty() {
+            continue;
+        }
+        assert!(
+            repo_has(&src),
+            "{src}, named in .goreleaser.yaml, is not in the repository"
+        );
+    }
+    for key in [
+        "checksum",
+        "changelog",
+        "homebrew_casks",
+        "chocolateys",
+        "dockers_v2",
+    ] {
+        assert!(!config[key].is_null(), ".goreleaser.yaml has no {key}");
+    }
+    // Sections GoReleaser has replaced: the schema still takes them.
+    for old in ["brews", "dockers", "docker_manifests"] {
+        assert!(
+            config[old].is_null(),
+            ".goreleaser.yaml uses the deprecated {old}"
+        );
+    }
+}
+
 #[test]
 fn the_script_refuses_nfpms_settings_it_would_drop() {
     let original = std::fs::read_to_string(repo().join(".goreleaser.yaml")).unwrap();
