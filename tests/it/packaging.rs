@@ -475,7 +475,8 @@ fn rpm_holds_the_files_of_the_nfpms_section() {
 }
 
 #[test]
-fn maintainer_scripts_make_a_system_user_and_keep_data_on_removal() {
+fn maintainer_scripts_are_plain_sh() {
+    // dpkg and rpm run them with /bin/sh, which is dash on Debian.
     let dir = repo().join("packaging/scripts");
     for name in [
         "preinstall.sh",
@@ -483,33 +484,105 @@ fn maintainer_scripts_make_a_system_user_and_keep_data_on_removal() {
         "preremove.sh",
         "postremove.sh",
     ] {
+        let script = std::fs::read_to_string(dir.join(name)).unwrap();
+        assert!(script.starts_with("#!/bin/sh\n"), "{name}");
         ok(Command::new("sh").arg("-n").arg(dir.join(name)));
     }
-    let pre = std::fs::read_to_string(dir.join("preinstall.sh")).unwrap();
-    for needle in [
-        "useradd --system",
-        "nologin",
-        "groupadd --system",
-        "getent passwd uptimeping",
-    ] {
-        assert!(pre.contains(needle), "preinstall.sh lacks `{needle}`");
-    }
-    let post = std::fs::read_to_string(dir.join("postinstall.sh")).unwrap();
-    assert!(post.contains("-o uptimeping -g uptimeping -m 0700 /var/lib/uptimeping"));
-    // Nothing deletes the data directory or the user: the data outlives the package.
-    for name in ["preremove.sh", "postremove.sh"] {
-        let script = std::fs::read_to_string(dir.join(name)).unwrap();
-        let code: Vec<&str> = script
-            .lines()
-            .filter(|l| !l.trim_start().starts_with('#'))
-            .collect();
-        for gone in ["rm ", "userdel", "/var/lib/uptimeping"] {
-            assert!(
-                !code.iter().any(|l| l.contains(gone)),
-                "{name} holds `{gone}`"
-            );
-        }
-    }
+}
+
+/// Runs the deb's maintainer scripts as dpkg would on an install, again as on an
+/// upgrade, then as on a removal, in a private mount namespace where copies of /etc and
+/// /var/lib stand in for the real ones: useradd and install(1) do their real work
+/// on the copies and this machine's users are left alone.
+const SANDBOXED_INSTALL: &str = r#"
+set -eu
+sandbox=$1 control=$2
+mount --bind "$sandbox/etc" /etc
+mount --bind "$sandbox/var-lib" /var/lib
+# Never touch the real /etc: stop unless the copy is the one mounted.
+[ -e /etc/.uptimeping-sandbox ] || exit 99
+for step in "install" "upgrade 0.0.1"; do
+    sh "$control/preinst" $step
+    sh "$control/postinst" configure ${step#* }
+done
+# Removing the package keeps the user and the data.
+sh "$control/prerm" remove
+sh "$control/postrm" remove
+"#;
+
+#[test]
+fn maintainer_scripts_create_the_system_user_and_its_data_directory_and_keep_both() {
+    let p = packages();
+    let work = tempfile::tempdir_in(&p.scratch).unwrap();
+    let control = work.path().join("control");
+    ok(tool("dpkg-deb", "Debian package `dpkg`")
+        .arg("-e")
+        .arg(&p.deb)
+        .arg(&control));
+    let host_before = std::fs::read_to_string("/etc/passwd").unwrap();
+    let etc = work.path().join("etc");
+    ok(Command::new("cp").args(["-a", "/etc"]).arg(&etc));
+    std::fs::write(etc.join(".uptimeping-sandbox"), "").unwrap();
+    std::fs::create_dir(work.path().join("var-lib")).unwrap();
+    let out = tool("unshare", "Debian package `util-linux`")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            SANDBOXED_INSTALL,
+            "sh",
+        ])
+        .arg(work.path())
+        .arg(&control)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the maintainer scripts failed (a private mount namespace needs root, as CI has):\n{}",
+        text(&out)
+    );
+
+    let passwd = std::fs::read_to_string(etc.join("passwd")).unwrap();
+    let users: Vec<&str> = passwd
+        .lines()
+        .filter(|l| l.starts_with("uptimeping:"))
+        .collect();
+    let [user] = users[..] else {
+        panic!(
+            "expected one uptimeping user, after an install, an upgrade and a removal:\n{passwd}"
+        )
+    };
+    // name:x:uid:gid:comment:home:shell
+    let f: Vec<&str> = user.split(':').collect();
+    let uid: u32 = f[2].parse().unwrap();
+    let login_defs = std::fs::read_to_string("/etc/login.defs").unwrap_or_default();
+    let sys_uid_max = login_defs
+        .lines()
+        .find_map(|l| l.strip_prefix("SYS_UID_MAX"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(999);
+    assert!(uid > 0 && uid <= sys_uid_max, "not a system user: {user}");
+    assert!(f[6].ends_with("/nologin"), "{user}");
+    assert_eq!(f[5], "/var/lib/uptimeping");
+    let group = std::fs::read_to_string(etc.join("group")).unwrap();
+    let gid = group
+        .lines()
+        .find_map(|l| l.strip_prefix("uptimeping:x:"))
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_else(|| panic!("no uptimeping group:\n{group}"));
+    assert_eq!(f[3], gid);
+    // The copy kept every user of the host's, whose own file is as it was.
+    let host = std::fs::read_to_string("/etc/passwd").unwrap();
+    assert_eq!(host, host_before, "the host's /etc/passwd changed");
+    assert!(host.lines().all(|l| passwd.lines().any(|m| m == l)));
+
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let data = std::fs::metadata(work.path().join("var-lib/uptimeping")).unwrap();
+    assert!(data.is_dir());
+    assert_eq!(data.permissions().mode() & 0o7777, 0o700);
+    assert_eq!((data.uid(), data.gid().to_string()), (uid, gid.to_string()));
 }
 
 /// The packaged daemon, on the packaged config with a data directory of the
