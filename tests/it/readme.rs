@@ -50,6 +50,22 @@ const SKIPPED: &[(&str, &str)] = &[
         "runs `cargo build`; tests/it/completions.rs checks what it writes",
     ),
     (
+        "sudo ",
+        "installs a release's package or manages its systemd service: needs root, the package and systemd; tests/it/packaging.rs builds and checks the packages",
+    ),
+    (
+        "brew ",
+        "installs from a Homebrew tap of a published release: needs Homebrew and the internet",
+    ),
+    (
+        "choco ",
+        "installs a published Chocolatey package: needs Windows and the internet",
+    ),
+    (
+        "docker ",
+        "needs a Docker engine (none runs in the tests) and, for `run`, a published image; tests/it/packaging.rs lints the Dockerfile and runs its health check",
+    ),
+    (
         "curl -s \"https://api.telegram.org/",
         "registers a webhook with Telegram's servers: needs a real bot token and the internet",
     ),
