@@ -5,6 +5,7 @@ mod completions;
 mod daemon;
 mod files;
 mod forge;
+mod man;
 mod output;
 mod schema;
 mod test;

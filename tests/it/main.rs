@@ -37,6 +37,7 @@ mod grpc_server;
 mod http_failures;
 mod http_probe;
 mod https_probe;
+mod man;
 mod metrics;
 mod notify;
 mod readme;
