@@ -11,6 +11,7 @@ mod cli;
 mod client;
 mod client_commands;
 mod completions;
+mod completions_live;
 mod daemon_alerts;
 mod daemon_api;
 mod daemon_apply;
