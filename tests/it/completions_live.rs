@@ -104,6 +104,11 @@ fn names_come_from_the_daemon_of_the_environment_filtered_by_what_is_typed() {
         assert_eq!((c.code, c.stderr.as_str()), (0, ""), "{words:?}");
         c.candidates
     };
+    let timed = complete(dir.path(), &env, &["checks", "get", ""]);
+    eprintln!(
+        "live completion against a daemon with 3 checks took {:?}",
+        timed.took
+    );
     let all = got(&["checks", "get", ""]);
     for name in ["pay-api", "pay-web", "web-home"] {
         assert!(all.contains(&name.to_string()), "{all:?}");
