@@ -41,7 +41,7 @@ complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "tenants" -d '
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "context" -d 'Manage named daemon connections (contexts)'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "schema" -d 'Print the JSON Schema of check files'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "forge" -d 'Turn .proto files into checks: validate them, generate check YAML or a Rust crate'
-complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "completions" -d 'Print a shell completion script, or write the man pages'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "daemon" -d 'Run checks on their schedules, open incidents, send alerts, serve the API'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand validate" -s f -l file -d 'A YAML file or a directory (read recursively); `-` reads standard input. Repeatable' -r -F
@@ -482,6 +482,7 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from help" -f -a "generate" -d 'Generate check YAML (or a Rust crate) from .proto files'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from help" -f -a "templates" -d 'Work with the templates Forge renders'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand completions" -l man -d 'Write the man pages, one per command, to DIR (made if missing) instead' -r -f -a "(__fish_complete_directories)"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand completions" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -518,7 +519,7 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fi
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "context" -d 'Manage named daemon connections (contexts)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "schema" -d 'Print the JSON Schema of check files'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "forge" -d 'Turn .proto files into checks: validate them, generate check YAML or a Rust crate'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "completions" -d 'Print a shell completion script'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "completions" -d 'Print a shell completion script, or write the man pages'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "daemon" -d 'Run checks on their schedules, open incidents, send alerts, serve the API'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "list" -d 'List checks with their last state'

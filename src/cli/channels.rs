@@ -2,9 +2,11 @@
 //! their delivery counts and settings (secrets masked), and a test message through one.
 
 use clap::Subcommand;
+use clap_complete::engine::ArgValueCompleter;
 use serde_json::json;
 
 use super::client::{Client, ConnectArgs, WAIT_TIMEOUT, block_on};
+use super::complete_live;
 use super::output::{fields, green, note_more, or_dash, red, show, table};
 use super::{OutputFormat, exit};
 use crate::model::{ChannelDetail, ChannelSummary, Notification};
@@ -46,12 +48,18 @@ enum Cmd {
     #[command(
         after_help = "Examples:\n  uptimeping channels get oncall-slack\n  uptimeping channels get team-email -o yaml"
     )]
-    Get { name: String },
+    Get {
+        #[arg(add = ArgValueCompleter::new(complete_live::channels))]
+        name: String,
+    },
     /// Send a test notification through a channel and wait for the outcome (exit 1 if not delivered)
     #[command(
         after_help = "Examples:\n  uptimeping channels test oncall-slack\n  uptimeping channels test team-email -o json\n\nWorks for every channel type: telegram, slack, email and webhook."
     )]
-    Test { name: String },
+    Test {
+        #[arg(add = ArgValueCompleter::new(complete_live::channels))]
+        name: String,
+    },
 }
 
 impl Args {

@@ -2,9 +2,11 @@
 //! running, pausing, resuming or deleting one.
 
 use clap::Subcommand;
+use clap_complete::engine::ArgValueCompleter;
 use serde_json::json;
 
 use super::client::{Client, ConnectArgs, REQUEST_TIMEOUT, Span, WAIT_TIMEOUT, block_on};
+use super::complete_live;
 use super::output::{
     fields, green, millis, note_more, or_dash, percent, red, relative, show, table, word,
 };
@@ -63,15 +65,22 @@ enum Cmd {
     #[command(
         after_help = "Examples:\n  uptimeping checks get payments-api\n  uptimeping checks get payments-api -o yaml"
     )]
-    Get { name: String },
+    Get {
+        #[arg(add = ArgValueCompleter::new(complete_live::checks))]
+        name: String,
+    },
     /// Show one check's current state
     #[command(after_help = "Examples:\n  uptimeping checks status payments-api")]
-    Status { name: String },
+    Status {
+        #[arg(add = ArgValueCompleter::new(complete_live::checks))]
+        name: String,
+    },
     /// Show one check's latest results, newest first, or its history in buckets
     #[command(
         after_help = "Examples:\n  uptimeping checks history payments-api --limit 100\n  uptimeping checks history payments-api --resolution 1h   # the last 24h, hour by hour\n  uptimeping checks history payments-api --resolution 1d --window 30d\n\nWith --resolution, each row is a bucket of that width, oldest first: runs, failed\nruns, uptime, coverage (the share of the bucket whose state is known) and latency.\nBuckets with nothing known are left out."
     )]
     History {
+        #[arg(add = ArgValueCompleter::new(complete_live::checks))]
         name: String,
         /// How many results to show
         #[arg(long, default_value_t = DEFAULT_HISTORY, value_parser = clap::value_parser!(u32).range(1..=10000))]
@@ -90,16 +99,28 @@ enum Cmd {
     #[command(
         after_help = "Examples:\n  uptimeping checks run payments-api        # exit 2 if it is down"
     )]
-    Run { name: String },
+    Run {
+        #[arg(add = ArgValueCompleter::new(complete_live::checks))]
+        name: String,
+    },
     /// Stop running a check until it is resumed
     #[command(after_help = "Examples:\n  uptimeping checks pause payments-api")]
-    Pause { name: String },
+    Pause {
+        #[arg(add = ArgValueCompleter::new(complete_live::checks))]
+        name: String,
+    },
     /// Run a paused check again
     #[command(after_help = "Examples:\n  uptimeping checks resume payments-api")]
-    Resume { name: String },
+    Resume {
+        #[arg(add = ArgValueCompleter::new(complete_live::checks))]
+        name: String,
+    },
     /// Delete a check from the daemon (an apply of its files brings it back)
     #[command(after_help = "Examples:\n  uptimeping checks delete payments-api")]
-    Delete { name: String },
+    Delete {
+        #[arg(add = ArgValueCompleter::new(complete_live::checks))]
+        name: String,
+    },
 }
 
 fn label(s: &str) -> Result<String, String> {

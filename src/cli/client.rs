@@ -55,7 +55,7 @@ pub struct ConnectArgs {
     #[arg(long, value_name = "KEY", global = true)]
     pub api_key: Option<String>,
     /// Use this context of the config file instead of the current one
-    #[arg(long, value_name = "NAME", global = true)]
+    #[arg(long, value_name = "NAME", global = true, add = clap_complete::engine::ArgValueCompleter::new(super::complete_live::contexts))]
     pub context: Option<String>,
 }
 

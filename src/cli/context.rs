@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Subcommand;
+use clap_complete::engine::ArgValueCompleter;
 use serde_json::json;
 
 use super::client::{parse_base_url, shown_url_text};
+use super::complete_live;
 use super::config::{self, Config, ContextEntry};
 use super::output::{show, table};
 use super::{OutputFormat, exit};
@@ -45,12 +47,16 @@ enum Cmd {
     List,
     /// Make a context the current one
     #[command(after_help = "Examples:\n  uptimeping context use prod")]
-    Use { name: String },
+    Use {
+        #[arg(add = ArgValueCompleter::new(complete_live::contexts))]
+        name: String,
+    },
     /// Create or change a context; the first one made becomes current
     #[command(
         after_help = "Examples:\n  uptimeping context set prod --url https://uptime.example.com --api-key-file ~/prod.key\n  uptimeping context set prod --api-key-file ~/new.key   # change only the key"
     )]
     Set {
+        #[arg(add = ArgValueCompleter::new(complete_live::contexts))]
         name: String,
         /// The daemon's base URL (needed for a new context)
         #[arg(long, value_name = "URL")]
@@ -64,7 +70,10 @@ enum Cmd {
     },
     /// Delete a context
     #[command(after_help = "Examples:\n  uptimeping context delete dev")]
-    Delete { name: String },
+    Delete {
+        #[arg(add = ArgValueCompleter::new(complete_live::contexts))]
+        name: String,
+    },
 }
 
 impl Args {

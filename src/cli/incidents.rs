@@ -2,8 +2,10 @@
 //! acknowledging or resolving one from the command line.
 
 use clap::Subcommand;
+use clap_complete::engine::ArgValueCompleter;
 
 use super::client::{Client, ConnectArgs, REQUEST_TIMEOUT, block_on};
+use super::complete_live;
 use super::output::{fields, green, note_more, or_dash, red, relative, show, table, word, yellow};
 use super::{OutputFormat, exit};
 use crate::model::{ActionRequest, Incident, IncidentDetail, IncidentStatus};
@@ -44,7 +46,7 @@ enum Cmd {
         #[arg(long, value_parser = ["open", "acknowledged", "resolved"])]
         status: Option<String>,
         /// Only incidents of this check
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(complete_live::checks))]
         check: Option<String>,
         /// How many incidents to show at most
         #[arg(long, default_value_t = DEFAULT_LIST_LIMIT, value_parser = clap::value_parser!(u32).range(1..=10000))]
@@ -56,7 +58,7 @@ enum Cmd {
     /// Show one incident with its events and notifications
     #[command(after_help = "Examples:\n  uptimeping incidents get 42")]
     Get {
-        #[arg(value_parser = incident_id, value_name = "ID")]
+        #[arg(value_parser = incident_id, value_name = "ID", add = ArgValueCompleter::new(complete_live::incidents))]
         id: i64,
     },
     /// Acknowledge an incident: someone is on it, escalation stops
@@ -64,7 +66,7 @@ enum Cmd {
         after_help = "Examples:\n  uptimeping incidents ack 42 --comment \"looking into it\""
     )]
     Ack {
-        #[arg(value_parser = incident_id, value_name = "ID")]
+        #[arg(value_parser = incident_id, value_name = "ID", add = ArgValueCompleter::new(complete_live::open_incidents))]
         id: i64,
         /// Recorded with the event
         #[arg(long)]
@@ -75,7 +77,7 @@ enum Cmd {
         after_help = "Examples:\n  uptimeping incidents resolve 42 --comment \"rolled back\""
     )]
     Resolve {
-        #[arg(value_parser = incident_id, value_name = "ID")]
+        #[arg(value_parser = incident_id, value_name = "ID", add = ArgValueCompleter::new(complete_live::unresolved_incidents))]
         id: i64,
         /// Recorded with the event
         #[arg(long)]

@@ -5,6 +5,7 @@ mod completions;
 mod daemon;
 mod files;
 mod forge;
+mod man;
 mod output;
 mod schema;
 mod test;
@@ -15,6 +16,7 @@ mod apply;
 mod channels;
 mod checks;
 mod client;
+mod complete_live;
 mod config;
 mod context;
 mod incidents;
@@ -101,12 +103,15 @@ enum Command {
 
 /// Parses the command line, runs the command, and turns the outcome into an exit code.
 pub fn run() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    if let Some(code) = complete(&args) {
+        return code;
+    }
     std::panic::set_hook(Box::new(|info| {
         eprintln!(
             "uptimeping: internal error: {info}; this is a bug, please report it with the command you ran"
         );
     }));
-    let args: Vec<OsString> = std::env::args_os().collect();
     // clap prints help and usage errors before `--color` is known, with its own
     // auto-detection; look for the flag first so that those obey it too.
     let clap_color = match color_flag(&args) {
@@ -145,6 +150,29 @@ pub fn run() -> ExitCode {
             ExitCode::from(exit::ERROR)
         }
         Err(_) => ExitCode::from(exit::ERROR),
+    }
+}
+
+/// Answers the shell when it asks for completions (`COMPLETE=bash uptimeping …`,
+/// see `completions --help`); `None` when it does not, which changes nothing.
+fn complete(args: &[OsString]) -> Option<ExitCode> {
+    // The shell shows whatever is printed while it completes: even a bug must not
+    // print there, so a panic only fails the completion.
+    std::panic::set_hook(Box::new(|_| {}));
+    let cwd = std::env::current_dir().ok();
+    let answered = std::panic::catch_unwind(|| {
+        clap_complete::CompleteEnv::with_factory(command).try_complete(args, cwd.as_deref())
+    });
+    let _ = std::panic::take_hook();
+    match answered {
+        Ok(Ok(true)) => Some(ExitCode::from(exit::OK)),
+        Ok(Ok(false)) => None,
+        // `COMPLETE=tcsh`: said once, when the registration script is asked for.
+        Ok(Err(e)) => {
+            let _ = e.print();
+            Some(ExitCode::from(exit::ERROR))
+        }
+        Err(_) => Some(ExitCode::from(exit::ERROR)),
     }
 }
 

@@ -60,7 +60,7 @@ pub struct Args {
     #[arg(long, value_name = "TIME", value_parser = time)]
     to: Option<DateTime<Utc>>,
     /// Only this check. Repeatable
-    #[arg(long = "check", value_name = "NAME")]
+    #[arg(long = "check", value_name = "NAME", add = clap_complete::engine::ArgValueCompleter::new(super::complete_live::checks))]
     checks: Vec<String>,
     /// Output format
     #[arg(short = 'o', long = "output", value_enum, default_value_t = ReportFormat::Table)]
