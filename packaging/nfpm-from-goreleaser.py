@@ -20,7 +20,6 @@ released. Needs Python 3.11 and PyYAML; runs `nfpm` from PATH.
 """
 
 import argparse
-import glob
 import os
 import platform
 import re
@@ -93,9 +92,6 @@ def main():
     parser.add_argument("--version", help="the package version (default: Cargo.toml's)")
     parser.add_argument("--target", help="directory to write the package to")
     parser.add_argument("--print-config", action="store_true", help="print nFPM's configuration and stop")
-    parser.add_argument("--allow-empty-glob", action="append", default=[], metavar="SRC",
-                        help="leave out the entry whose `src` is SRC (as written) when it matches no file, "
-                             "instead of failing as GoReleaser would; e.g. man/*.1 before the man pages are generated")
     args = parser.parse_args()
 
     config_path = os.path.abspath(args.config)
@@ -147,10 +143,6 @@ def main():
     contents = []
     for item in nfpm.get("contents", []):
         item = dict(item)
-        if item.get("src") in args.allow_empty_glob and not glob.glob(os.path.join(root, item["src"])):
-            print(f"nfpm-from-goreleaser: leaving out {item['src']}, which matches no file "
-                  "(a release would fail on it)", file=sys.stderr)
-            continue
         if "src" in item and item.get("type") != "symlink" and not os.path.isabs(item["src"]):
             item["src"] = os.path.join(root, item["src"])
         contents.append(item)
