@@ -39,6 +39,7 @@ mod http_probe;
 mod https_probe;
 mod metrics;
 mod notify;
+mod openapi;
 mod readme;
 mod report;
 mod rollups;

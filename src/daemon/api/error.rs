@@ -141,6 +141,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+impl<T: schemars::JsonSchema> aide::OperationInput for ApiJson<T> {
+    fn operation_input(ctx: &mut aide::generate::GenContext, op: &mut aide::openapi::Operation) {
+        super::openapi::json_body::<T>(ctx, op);
+    }
+
+    fn inferred_early_responses(
+        ctx: &mut aide::generate::GenContext,
+        _op: &mut aide::openapi::Operation,
+    ) -> Vec<(Option<aide::openapi::StatusCode>, aide::openapi::Response)> {
+        super::openapi::json_body_errors(ctx)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
