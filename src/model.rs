@@ -34,7 +34,8 @@
 //! Every list takes `limit` and `cursor`; while more follow, the answer carries the
 //! next page's cursor in the `x-next-cursor` header.
 //!
-//! `GET /healthz`, `/readyz` and `/metrics` need no key. Errors are
+//! `GET /healthz`, `/readyz`, `/metrics` and `/api/v1/openapi.json` (these
+//! documents as OpenAPI 3.1) need no key. Errors are
 //! [`ErrorBody`] with a 4xx/5xx status.
 
 use chrono::{DateTime, Utc};

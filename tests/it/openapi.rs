@@ -164,7 +164,7 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
                 while let Some(p) = rest[k..].find(&format!("{m}(")).map(|p| k + p) {
                     k = p + 1;
                     let prev = rest[..p].chars().last().unwrap_or(' ');
-                    if prev == '.' || prev == '(' || prev == ' ' || prev == ',' {
+                    if matches!(prev, '.' | '(' | ' ' | ',' | ':') {
                         routes.insert((m.to_uppercase(), path.clone()));
                         methods += 1;
                     }

@@ -113,7 +113,7 @@ pub struct AppState {
 pub type Shared = Arc<AppState>;
 
 pub fn router(state: Shared) -> Router {
-    openapi::start();
+    let started = openapi::start();
     // Each `api_route` records its operation, from the handler's extractor and
     // return types, as it registers the handler.
     let api = ApiRouter::new()
@@ -152,7 +152,7 @@ pub fn router(state: Shared) -> Router {
         .api_route("/metrics", get(health::metrics))
         .merge(integrations::router())
         .finish_api(&mut doc);
-    let doc = openapi::finish(doc);
+    let doc = openapi::finish(doc, started);
     app.fallback(|| async { ApiError::not_found("no such route; the API is under /api/v1") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

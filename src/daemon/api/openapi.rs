@@ -39,8 +39,9 @@ const BEARER: &str = "apiKey";
 
 /// Makes the schema generator write JSON Schema 2020-12 (OpenAPI 3.1's dialect)
 /// into `#/components/schemas/`; called before the routes are registered, since
-/// each `api_route` generates its operation's schemas there and then.
-pub fn start() {
+/// each `api_route` generates its operation's schemas there and then. Returns
+/// when it started, for [`finish`] to log how long the document took.
+pub fn start() -> std::time::Instant {
     aide::generate::infer_responses(true);
     aide::generate::in_context(|ctx| {
         ctx.schema = SchemaGenerator::new(SchemaSettings::draft2020_12().with(|s| {
@@ -49,6 +50,7 @@ pub fn start() {
             s.meta_schema = None;
         }));
     });
+    std::time::Instant::now()
 }
 
 /// The document as served: built once with the router, the bytes shared by every
@@ -58,7 +60,8 @@ pub struct Document(pub Arc<bytes::Bytes>);
 
 /// Fills in what no handler's types say (title, version, the key scheme) and
 /// encodes `api` once.
-pub fn finish(mut api: OpenApi) -> Document {
+pub fn finish(mut api: OpenApi, started: std::time::Instant) -> Document {
+    name_operations(&mut api);
     api.info = Info {
         title: "uptimeping".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -90,7 +93,51 @@ pub fn finish(mut api: OpenApi) -> Document {
     // Encoding a document that serde_json built itself cannot fail; an empty body
     // would still fail the document's own test loudly.
     let bytes = serde_json::to_vec(&api).unwrap_or_default();
+    tracing::debug!(
+        bytes = bytes.len(),
+        took_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "OpenAPI document built"
+    );
     Document(Arc::new(bytes::Bytes::from(bytes)))
+}
+
+/// Gives each operation an id made of its method and path
+/// (`get_checks_name_status`), unique since the router has one handler per method
+/// and path, and a tag: the first part of its path under `/api/v1` (`checks`),
+/// or `health` for the routes outside it.
+fn name_operations(api: &mut OpenApi) {
+    let Some(paths) = api.paths.as_mut() else {
+        return;
+    };
+    for (path, item) in paths.paths.iter_mut() {
+        let ReferenceOr::Item(item) = item else {
+            continue;
+        };
+        let under = path.strip_prefix("/api/v1/");
+        let tag = under
+            .and_then(|p| p.split('/').next())
+            .unwrap_or("health")
+            .trim_end_matches(".json")
+            .to_string();
+        let words: Vec<&str> = under
+            .unwrap_or(path.trim_start_matches('/'))
+            .split(['/', '.'])
+            .map(|w| w.trim_matches(['{', '}']))
+            .filter(|w| !w.is_empty())
+            .collect();
+        for (method, op) in [
+            ("get", &mut item.get),
+            ("post", &mut item.post),
+            ("put", &mut item.put),
+            ("patch", &mut item.patch),
+            ("delete", &mut item.delete),
+        ] {
+            if let Some(op) = op {
+                op.operation_id = Some(format!("{method}_{}", words.join("_")));
+                op.tags = vec![tag.clone()];
+            }
+        }
+    }
 }
 
 /// Drops the component schemas nothing refers to: the parameter structs, whose
