@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::daemon_support::{Daemon, Target, plan_request};
+use crate::daemon_support::{Daemon, Receiver, Target, plan_request};
 
 /// The virtualenv `scripts/test` installs openapi-spec-validator (and with it
 /// `jsonschema`) into.
@@ -325,22 +325,28 @@ sys.exit(1 if failed else 0)
         .arg(&input)
         .output()
         .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "the daemon's answers do not match the document:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
+        "the daemon's answers do not match the document:\n{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("validated {} answers, 0 errors", cases.len())),
+        "{stdout}"
     );
 }
 
 #[test]
 fn real_answers_validate_against_the_documents_response_schemas() {
     let target = Target::start();
+    let receiver = Receiver::start();
     let d = Daemon::start(&[]);
     let doc = fetch_document(&d);
     let yaml = format!(
-        "kind: Check\nname: shop\ntype: http\ntarget: {}\nschedule: 1h\nlabels: {{team: web}}\nalert: {{failure_threshold: 1}}\n",
-        target.url()
+        "kind: Check\nname: shop\ntype: http\ntarget: {}\nschedule: 1h\nlabels: {{team: web}}\nalert: {{channels: [ops-hook], failure_threshold: 1}}\n---\nkind: Channel\nname: ops-hook\ntype: webhook\nwebhook: {{url: \"{}\", secret: hush}}\n",
+        target.url(),
+        receiver.url()
     );
     let req = plan_request("openapi-test", &yaml, json!({}));
     let plan = d.post("/api/v1/plan", &req);
@@ -408,6 +414,7 @@ fn real_answers_validate_against_the_documents_response_schemas() {
             get(&format!("/api/v1/incidents/{id}/events")),
         ),
         ("/api/v1/channels", get("/api/v1/channels")),
+        ("/api/v1/channels/{name}", get("/api/v1/channels/ops-hook")),
         ("/healthz", get("/healthz")),
         ("/readyz", get("/readyz")),
     ] {
@@ -431,6 +438,37 @@ fn real_answers_validate_against_the_documents_response_schemas() {
             "application/json",
         ),
         acked,
+    ));
+    let resolve = format!("/api/v1/incidents/{id}/resolve");
+    for (path, documented, body) in [
+        (
+            "/api/v1/channels/ops-hook/test",
+            "/api/v1/channels/{name}/test",
+            json!({}),
+        ),
+        (
+            resolve.as_str(),
+            "/api/v1/incidents/{id}/resolve",
+            json!({}),
+        ),
+        (
+            "/api/v1/forge/generate",
+            "/api/v1/forge/generate",
+            json!({"files": {"shop/v1/shop.proto": "syntax = \"proto3\";\npackage shop.v1;\nservice Shop { rpc GetItem(GetItemRequest) returns (Item); rpc DeleteItem(GetItemRequest) returns (Item); }\nmessage GetItemRequest { string id = 1; }\nmessage Item { string id = 1; }\n"}}),
+        ),
+    ] {
+        cases.push((
+            format!("POST {path}"),
+            response_schema(&doc, "post", documented, 200, "application/json"),
+            d.post(path, &body),
+        ));
+    }
+    let (status, created) = d.call("POST", "/api/v1/tenants", Some(&json!({"name": "second"})));
+    assert_eq!(status, 201, "{created}");
+    cases.push((
+        "POST /tenants".into(),
+        response_schema(&doc, "post", "/api/v1/tenants", 201, "application/json"),
+        created,
     ));
 
     // Errors: one from a handler, one from the authentication layer, one from a
@@ -507,6 +545,14 @@ fn real_answers_validate_against_the_documents_response_schemas() {
             "{list}: x-next-cursor is not documented"
         );
     }
+
+    // A deletion answers 204 with no body, as documented.
+    assert!(
+        doc["paths"]["/api/v1/checks/{name}"]["delete"]["responses"]["204"].is_object(),
+        "DELETE /checks/{{name}}: 204 is not documented"
+    );
+    let (status, _) = d.call("DELETE", "/api/v1/checks/shop", None);
+    assert_eq!(status, 204);
 
     // /metrics is text, and documented as such.
     let metrics = &doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"];
