@@ -127,6 +127,7 @@ pub struct CheckDetail {
     #[serde(flatten)]
     pub summary: CheckSummary,
     /// The check's canonical spec, secrets masked.
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub spec: serde_json::Value,
     /// Why the check's alerts are held back now (a maintenance window, a
     /// dependency down), if they are.
@@ -267,6 +268,8 @@ pub struct ChannelSummary {
 pub struct ChannelDetail {
     #[serde(flatten)]
     pub summary: ChannelSummary,
+    /// The channel's canonical spec, secrets masked.
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub spec: serde_json::Value,
 }
 

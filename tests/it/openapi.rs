@@ -271,6 +271,14 @@ fn response_schema(doc: &Value, method: &str, path: &str, status: u16, content: 
     schema.clone()
 }
 
+/// The schema of the JSON body `path`'s POST takes.
+fn request_schema(doc: &Value, path: &str) -> Value {
+    let schema =
+        &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    assert!(schema.is_object(), "POST {path}: no documented JSON body");
+    schema.clone()
+}
+
 /// Validates each `(what, schema, instance)` with Python's `jsonschema` (Draft
 /// 2020-12, OpenAPI 3.1's dialect), the document's components beside the schema so
 /// that its `$ref`s resolve. Every object schema is closed first
@@ -519,6 +527,12 @@ fn real_answers_validate_against_the_documents_response_schemas() {
         "GET /checks without a valid key".into(),
         response_schema(&doc, "get", "/api/v1/checks", 401, "application/json"),
         answer,
+    ));
+    // And what the CLI sends is what the document says a plan takes.
+    cases.push((
+        "the body of POST /plan".into(),
+        request_schema(&doc, "/api/v1/plan"),
+        req.clone(),
     ));
     validate_all(&doc, &cases);
 

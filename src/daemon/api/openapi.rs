@@ -636,8 +636,9 @@ struct DesiredDoc {
     kind: Kind,
     name: String,
     /// The resource's canonical JSON: one document of a check file (a check, a
-    /// channel, a template or a maintenance window) as `uptimeping schema`
-    /// describes it, minus `kind` and with durations and defaults spelled out.
+    /// channel, a template or a maintenance window), of the shape `uptimeping
+    /// schema` describes; the daemon validates it as `uptimeping validate` does.
+    #[schemars(with = "serde_json::Map<String, Value>")]
     spec: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     file: Option<String>,
