@@ -108,6 +108,19 @@ impl From<ApplyError> for ApiError {
     }
 }
 
+impl From<axum::extract::rejection::BytesRejection> for ApiError {
+    /// A body that cannot be read: over the limit (413 `too_large`) or cut short.
+    fn from(e: axum::extract::rejection::BytesRejection) -> Self {
+        let status = e.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "invalid"
+        };
+        ApiError::new(status, code, e.body_text())
+    }
+}
+
 /// `Json<T>` whose errors are this API's JSON errors.
 pub struct ApiJson<T>(pub T);
 

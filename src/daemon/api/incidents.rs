@@ -112,7 +112,7 @@ impl<S: Send + Sync> FromRequest<S> for Action {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let body = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| ApiError::new(e.status(), "invalid", e.body_text()))?;
+            .map_err(ApiError::from)?;
         action(&body).map(Action)
     }
 }
@@ -124,6 +124,13 @@ impl aide::OperationInput for Action {
             body.required = false;
             body.description = Some("Optional: an empty body is no comment.".into());
         }
+    }
+
+    fn inferred_early_responses(
+        ctx: &mut aide::generate::GenContext,
+        _op: &mut aide::openapi::Operation,
+    ) -> Vec<(Option<aide::openapi::StatusCode>, aide::openapi::Response)> {
+        super::openapi::json_body_errors(ctx)
     }
 }
 

@@ -114,14 +114,7 @@ impl<S: Send + Sync, H> FromRequest<S> for Body<H> {
         Bytes::from_request(req, state)
             .await
             .map(|b| Body(b, std::marker::PhantomData))
-            .map_err(|e| {
-                let code = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    "too_large"
-                } else {
-                    "invalid"
-                };
-                ApiError::new(e.status(), code, format!("cannot read the body: {e}"))
-            })
+            .map_err(ApiError::from)
     }
 }
 
@@ -177,13 +170,19 @@ impl<H: Hooked> aide::OperationInput for Body<H> {
         ctx: &mut GenContext,
         _op: &mut Operation,
     ) -> Vec<(Option<aide::openapi::StatusCode>, aide::openapi::Response)> {
-        vec![(
-            Some(aide::openapi::StatusCode::Code(401)),
-            super::openapi::error_response(
-                ctx,
-                "`unauthorized`: not signed with this channel's secret (also for an unknown tenant or channel), or too old.",
+        vec![
+            (
+                Some(aide::openapi::StatusCode::Code(401)),
+                super::openapi::error_response(
+                    ctx,
+                    "`unauthorized`: not signed with this channel's secret (also for an unknown tenant or channel), or too old.",
+                ),
             ),
-        )]
+            (
+                Some(aide::openapi::StatusCode::Code(413)),
+                super::openapi::error_response(ctx, "`too_large`: the body is over 256 KiB."),
+            ),
+        ]
     }
 }
 
