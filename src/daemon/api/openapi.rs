@@ -1,7 +1,9 @@
 //! The OpenAPI 3.1 document of this API, `GET /api/v1/openapi.json`. It is made
 //! while the router is built, by the same `api_route` calls that register the
-//! handlers, from the handlers' own extractor and return types: a route cannot be
-//! answered without being described, nor described with types it does not use.
+//! handlers, from the handlers' own extractor and return types, so an operation
+//! is described with the types its handler really takes and gives. A route added
+//! with plain `route` instead would be answered but not described: the route test
+//! in `tests/it/openapi.rs` reads this module's router and fails on it.
 //!
 //! Here are the pieces the handlers' types need: how an error, a page, a created
 //! resource, a caller's key and a JSON body show in the document, and the schemas of
