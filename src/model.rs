@@ -34,10 +34,12 @@
 //! Every list takes `limit` and `cursor`; while more follow, the answer carries the
 //! next page's cursor in the `x-next-cursor` header.
 //!
-//! `GET /healthz`, `/readyz` and `/metrics` need no key. Errors are
+//! `GET /healthz`, `/readyz`, `/metrics` and `/api/v1/openapi.json` (these
+//! documents as OpenAPI 3.1) need no key. Errors are
 //! [`ErrorBody`] with a 4xx/5xx status.
 
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use crate::forge::{ApiRequest as ForgeRequest, ApiResponse as ForgeResponse};
@@ -45,12 +47,12 @@ pub use crate::probe::ProbeResult;
 use crate::spec::plan::{Desired, Options, Plan};
 
 /// `{"error": {"code": "not_found", "message": "no check named `x`"}}`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: `unauthorized`, `not_found`, `invalid`, `conflict`,
     /// `revision_moved`, `too_large`, `internal`.
@@ -61,7 +63,7 @@ pub struct ErrorDetail {
     pub details: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PlanRequest {
     #[serde(flatten)]
     pub options: Options,
@@ -74,7 +76,7 @@ pub struct PlanRequest {
     pub expected_tenant: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ApplyResponse {
     pub plan: Plan,
     /// The revision after the apply (unchanged when there was nothing to do).
@@ -82,7 +84,7 @@ pub struct ApplyResponse {
 }
 
 /// The last known state of a check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckState {
     /// Not run yet.
@@ -94,7 +96,7 @@ pub enum CheckState {
     Disabled,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CheckSummary {
     pub name: String,
     #[serde(rename = "type")]
@@ -120,11 +122,12 @@ pub struct CheckSummary {
     pub p95_24h_ms: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CheckDetail {
     #[serde(flatten)]
     pub summary: CheckSummary,
     /// The check's canonical spec, secrets masked.
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub spec: serde_json::Value,
     /// Why the check's alerts are held back now (a maintenance window, a
     /// dependency down), if they are.
@@ -132,21 +135,21 @@ pub struct CheckDetail {
     pub alerts_held: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StoredResult {
     pub id: i64,
     #[serde(flatten)]
     pub result: ProbeResult,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ResultPage {
     pub items: Vec<StoredResult>,
     /// Pass as `before` for the next (older) page; absent on the last page.
     pub next_before: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum IncidentStatus {
     Open,
@@ -165,7 +168,7 @@ impl IncidentStatus {
 }
 
 /// What an incident is about.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentKind {
     /// The check fails: opened after `failure_threshold` failed runs.
@@ -184,7 +187,7 @@ impl IncidentKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Incident {
     pub id: i64,
     pub check: String,
@@ -205,7 +208,7 @@ pub struct Incident {
     pub resolved_by: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct IncidentDetail {
     #[serde(flatten)]
     pub incident: Incident,
@@ -213,7 +216,7 @@ pub struct IncidentDetail {
     pub notifications: Vec<Notification>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct IncidentEvent {
     pub id: i64,
     pub incident_id: i64,
@@ -225,7 +228,7 @@ pub struct IncidentEvent {
     pub detail: serde_json::Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Notification {
     pub id: i64,
     pub incident_id: Option<i64>,
@@ -241,14 +244,14 @@ pub struct Notification {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ActionRequest {
     /// Free text recorded with the event.
     #[serde(default)]
     pub comment: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ChannelSummary {
     pub name: String,
     #[serde(rename = "type")]
@@ -261,19 +264,21 @@ pub struct ChannelSummary {
 }
 
 /// One channel: its summary and its spec, secrets masked.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ChannelDetail {
     #[serde(flatten)]
     pub summary: ChannelSummary,
+    /// The channel's canonical spec, secrets masked.
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub spec: serde_json::Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TenantRequest {
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TenantCreated {
     pub id: i64,
     pub name: String,
@@ -283,7 +288,7 @@ pub struct TenantCreated {
 
 /// `GET /report` and `GET /checks/{name}/report`: what each check's results add up
 /// to over a window. Read from rollups, never from raw results.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Report {
     /// The window asked for.
     pub from: DateTime<Utc>,
@@ -291,7 +296,7 @@ pub struct Report {
     pub checks: Vec<CheckReport>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CheckReport {
     pub check: String,
     #[serde(rename = "type")]
@@ -324,7 +329,7 @@ pub struct CheckReport {
 }
 
 /// Latency in milliseconds; percentiles within the sketch's relative error.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LatencySummary {
     pub min: f64,
     pub mean: f64,
@@ -335,7 +340,7 @@ pub struct LatencySummary {
     pub p99: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SloReport {
     /// Target uptime, percent.
     pub objective: f64,
@@ -358,7 +363,7 @@ pub struct SloReport {
 }
 
 /// A bucket of a check's history: `checks history --resolution 1h`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct HistoryBucket {
     pub start: DateTime<Utc>,
     pub runs: u64,

@@ -149,7 +149,7 @@ pub struct Access {
 }
 
 /// A method left out because it may change data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Skipped {
     /// `package.Service/Method`.
     pub method: String,

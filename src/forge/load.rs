@@ -34,7 +34,9 @@ impl fmt::Display for ProtoError {
 impl std::error::Error for ProtoError {}
 
 /// Something Forge will skip, with where and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Warning {
     pub file: String,
     pub line: usize,

@@ -51,7 +51,7 @@ pub fn check_timing(interval: &str, timeout: &str) -> Result<(), String> {
 }
 
 /// The body of `POST /api/v1/forge/generate`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiRequest {
     /// Import name (`payments/v1/payments.proto`) → source, for the root files
@@ -110,7 +110,7 @@ fn default_proto_dir() -> String {
 }
 
 /// The answer of `POST /api/v1/forge/generate`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApiResponse {
     pub files: Vec<OutFile>,
     pub warnings: Vec<Warning>,

@@ -15,7 +15,7 @@ use crate::spec::{Check, CheckType, expr};
 const MAX_ACTUAL_CHARS: usize = 200;
 
 /// One expectation that did not hold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Failure {
     /// Which one: `status`, `json_path $.status`, `condition size(body.items) > 0`, …
     pub expectation: String,

@@ -36,7 +36,7 @@ pub const BODY_EXCERPT_BYTES: usize = 100;
 pub const ATTEMPT_GRACE: Duration = Duration::from_millis(500);
 
 /// The outcome of one run of one check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProbeResult {
     pub name: String,
     #[serde(rename = "type")]

@@ -41,6 +41,7 @@ mod https_probe;
 mod man;
 mod metrics;
 mod notify;
+mod openapi;
 mod packaging;
 mod readme;
 mod report;

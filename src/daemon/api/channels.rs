@@ -1,29 +1,32 @@
 //! Channels: list with delivery counts, and a real test message.
 
-use axum::Extension;
 use axum::extract::{Path, Query, State};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::page::{self, List};
+use super::openapi::{Caller, Named};
+use super::page::{self, List, Paged};
 use super::{ApiError, Shared, require};
-use crate::daemon::store::{ApiKey, Role};
+use crate::daemon::store::Role;
 use crate::model::{ChannelDetail, ChannelSummary, Notification};
 use crate::spec::secrets::masked;
 use crate::spec::{Kind, Spec, remote};
 
 /// A page of channels: `limit` (default and most [`page::MAX_PAGE`]) and `cursor`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// Most channels in the page (1–1000, default 1000).
     limit: Option<u32>,
+    /// The `x-next-cursor` of the previous page.
     cursor: Option<String>,
 }
 
 pub async fn list(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
+    Caller(key): Caller,
     Query(q): Query<ListQuery>,
-) -> Result<axum::response::Response, ApiError> {
+) -> Result<Paged<Vec<ChannelSummary>>, ApiError> {
     let limit = page::limit(q.limit, page::MAX_PAGE);
     let after = q
         .cursor
@@ -61,8 +64,8 @@ pub async fn list(
 /// One channel with its delivery counts and its spec, secrets masked.
 pub async fn get(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
-    Path(name): Path<String>,
+    Caller(key): Caller,
+    Path(Named { name }): Path<Named>,
 ) -> Result<axum::Json<ChannelDetail>, ApiError> {
     let stored = state
         .store
@@ -96,8 +99,8 @@ pub async fn get(
 /// delivers it at once, returning the outcome.
 pub async fn test(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
-    Path(name): Path<String>,
+    Caller(key): Caller,
+    Path(Named { name }): Path<Named>,
 ) -> Result<axum::Json<Notification>, ApiError> {
     require(&key, Role::Operator)?;
     let id = state.store.queue_test(key.tenant_id, name).await?;

@@ -1,14 +1,18 @@
 //! Checks: list, get, status, results, run now, pause, resume, delete.
 
-use axum::Extension;
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use super::page::{self, List};
+use axum::http::request::Parts;
+use axum::response::NoContent;
+use schemars::JsonSchema;
+
+use super::openapi::{Caller, Named};
+use super::page::{self, List, Paged};
 use super::{ApiError, Shared, require};
 use crate::daemon::store::{ApiKey, CheckRuntime, Role, StoredResource, now_ms, to_time};
-use crate::model::{CheckDetail, CheckState, CheckSummary, ProbeResult};
+use crate::model::{CheckDetail, CheckState, CheckSummary, ProbeResult, ResultPage};
 use crate::spec::secrets::{Redactor, masked};
 use crate::spec::{Kind, Spec, remote};
 
@@ -25,6 +29,38 @@ pub struct ListQuery {
     check_type: Option<String>,
     limit: Option<u32>,
     after: Option<String>,
+}
+
+/// The parameters of `GET /checks`, as the document shows them; [`ListQuery`]
+/// reads them.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct ListParams {
+    /// `key=value`: only checks with this label. Repeatable; all must match.
+    label: Option<Vec<String>>,
+    /// Only checks in this state.
+    state: Option<CheckState>,
+    /// Only checks of this type: `http`, `grpc`, `graphql`, `tcp`.
+    #[serde(rename = "type")]
+    check_type: Option<String>,
+    /// Most checks in the page (1–1000, default 1000).
+    limit: Option<u32>,
+    /// The `x-next-cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        ListQuery::parse(parts.uri.query())
+    }
+}
+
+impl aide::OperationInput for ListQuery {
+    fn operation_input(ctx: &mut aide::generate::GenContext, op: &mut aide::openapi::Operation) {
+        super::openapi::query_params::<ListParams>(ctx, op);
+    }
 }
 
 impl ListQuery {
@@ -154,10 +190,9 @@ async fn with_day(
 
 pub async fn list(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
-    RawQuery(raw): RawQuery,
-) -> Result<axum::response::Response, ApiError> {
-    let q = ListQuery::parse(raw.as_deref())?;
+    Caller(key): Caller,
+    q: ListQuery,
+) -> Result<Paged<Vec<CheckSummary>>, ApiError> {
     let limit = page::limit(q.limit, page::MAX_PAGE);
     let resources = state
         .store
@@ -184,8 +219,8 @@ pub async fn list(
 
 pub async fn get(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
-    Path(name): Path<String>,
+    Caller(key): Caller,
+    Path(Named { name }): Path<Named>,
 ) -> Result<axum::Json<CheckDetail>, ApiError> {
     let (r, mut summary) = one(&state, key.tenant_id, &name).await?;
     with_day(&state, key.tenant_id, std::slice::from_mut(&mut summary)).await?;
@@ -199,8 +234,8 @@ pub async fn get(
 
 pub async fn status(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
-    Path(name): Path<String>,
+    Caller(key): Caller,
+    Path(Named { name }): Path<Named>,
 ) -> Result<axum::Json<CheckSummary>, ApiError> {
     let mut s = one(&state, key.tenant_id, &name).await?.1;
     with_day(&state, key.tenant_id, std::slice::from_mut(&mut s)).await?;
@@ -208,19 +243,22 @@ pub async fn status(
 }
 
 /// A page of results: `limit` and `cursor`, or the older `before` (a result id).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct PageQuery {
+    /// Most results in the page (1–1000, default 50), newest first.
     limit: Option<u32>,
+    /// The `x-next-cursor` of the previous page.
     cursor: Option<String>,
+    /// Results older than this result id (the page's `next_before`).
     before: Option<i64>,
 }
 
 pub async fn results(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
-    Path(name): Path<String>,
+    Caller(key): Caller,
+    Path(Named { name }): Path<Named>,
     Query(q): Query<PageQuery>,
-) -> Result<axum::response::Response, ApiError> {
+) -> Result<Paged<ResultPage>, ApiError> {
     let (r, _) = one(&state, key.tenant_id, &name).await?;
     let limit = page::limit(q.limit, DEFAULT_PAGE);
     let before = match &q.cursor {
@@ -249,8 +287,8 @@ fn redactor(r: &StoredResource) -> Redactor {
 
 pub async fn run(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
-    Path(name): Path<String>,
+    Caller(key): Caller,
+    Path(Named { name }): Path<Named>,
 ) -> Result<axum::Json<ProbeResult>, ApiError> {
     require(&key, Role::Operator)?;
     // The scheduler hides the check's secrets in the result before handing it back.
@@ -287,25 +325,25 @@ async fn set_paused(
 
 pub async fn pause(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
-    Path(name): Path<String>,
+    Caller(key): Caller,
+    Path(Named { name }): Path<Named>,
 ) -> Result<axum::Json<CheckSummary>, ApiError> {
     set_paused(state, key, name, true).await
 }
 
 pub async fn resume(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
-    Path(name): Path<String>,
+    Caller(key): Caller,
+    Path(Named { name }): Path<Named>,
 ) -> Result<axum::Json<CheckSummary>, ApiError> {
     set_paused(state, key, name, false).await
 }
 
 pub async fn delete(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
-    Path(name): Path<String>,
-) -> Result<StatusCode, ApiError> {
+    Caller(key): Caller,
+    Path(Named { name }): Path<Named>,
+) -> Result<NoContent, ApiError> {
     require(&key, Role::Admin)?;
     if !state
         .store
@@ -314,5 +352,26 @@ pub async fn delete(
     {
         return Err(ApiError::not_found(format!("no check named `{name}`")));
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_reads_exactly_the_parameters_the_document_shows() {
+        let unknown = ListQuery::parse(Some("no-such=1")).expect_err("unknown");
+        let (documented, read) = super::super::openapi::documented_and_read::<ListParams>(&unknown);
+        assert_eq!(documented, read, "{}", unknown.message);
+        for name in &documented {
+            if let Err(e) = ListQuery::parse(Some(&format!("{name}=x"))) {
+                assert!(
+                    !e.message.contains("unknown parameter"),
+                    "{name}: {}",
+                    e.message
+                );
+            }
+        }
+    }
 }

@@ -108,6 +108,19 @@ impl From<ApplyError> for ApiError {
     }
 }
 
+impl From<axum::extract::rejection::BytesRejection> for ApiError {
+    /// A body that cannot be read: over the limit (413 `too_large`) or cut short.
+    fn from(e: axum::extract::rejection::BytesRejection) -> Self {
+        let status = e.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "invalid"
+        };
+        ApiError::new(status, code, e.body_text())
+    }
+}
+
 /// `Json<T>` whose errors are this API's JSON errors.
 pub struct ApiJson<T>(pub T);
 
@@ -138,6 +151,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 _ => ApiError::new(rejection.status(), "invalid", rejection.body_text()),
             }),
         }
+    }
+}
+
+impl<T: schemars::JsonSchema> aide::OperationInput for ApiJson<T> {
+    fn operation_input(ctx: &mut aide::generate::GenContext, op: &mut aide::openapi::Operation) {
+        super::openapi::json_body::<T>(ctx, op);
+    }
+
+    fn inferred_early_responses(
+        ctx: &mut aide::generate::GenContext,
+        _op: &mut aide::openapi::Operation,
+    ) -> Vec<(Option<aide::openapi::StatusCode>, aide::openapi::Response)> {
+        super::openapi::json_body_errors(ctx)
     }
 }
 

@@ -1,11 +1,11 @@
 //! `POST /api/v1/forge/generate`: `.proto` sources in, check YAML out, as
 //! `uptimeping forge generate` writes it. Nothing is stored.
 
-use axum::Extension;
 use axum::http::StatusCode;
 
+use super::openapi::Caller;
 use super::{ApiError, ApiJson, require};
-use crate::daemon::store::{ApiKey, Role};
+use crate::daemon::store::Role;
 use crate::forge::{self, ApiFailure, ApiRequest, ApiResponse};
 
 /// How many requests compile protos at once; the others wait their turn.
@@ -17,7 +17,7 @@ fn turns() -> &'static super::Turns {
 }
 
 pub async fn generate(
-    Extension(key): Extension<ApiKey>,
+    Caller(key): Caller,
     ApiJson(req): ApiJson<ApiRequest>,
 ) -> Result<axum::Json<ApiResponse>, ApiError> {
     require(&key, Role::Viewer)?;

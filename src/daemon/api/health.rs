@@ -1,34 +1,95 @@
 //! Liveness, readiness and metrics: no key needed, for probes and Prometheus.
 
+use aide::OperationOutput;
+use aide::generate::GenContext;
+use aide::openapi::{Operation, Response as DocResponse, StatusCode as DocStatus};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use indexmap::IndexMap;
+use schemars::{JsonSchema, json_schema};
+use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use super::Shared;
+use super::openapi::{json_response, media};
 use crate::daemon::metrics::Format;
 
-pub async fn healthz() -> impl IntoResponse {
-    axum::Json(serde_json::json!({"status": "ok"}))
+/// The answer of `/healthz`: the process answers.
+#[derive(Serialize, JsonSchema)]
+pub struct Health {
+    /// `ok`.
+    status: &'static str,
+}
+
+pub async fn healthz() -> axum::Json<Health> {
+    axum::Json(Health { status: "ok" })
+}
+
+/// The answer of `/readyz`.
+#[derive(Serialize, JsonSchema)]
+pub struct Readiness {
+    /// `ready`, `store cannot write` or `store unreachable`.
+    status: &'static str,
+    /// Why the store cannot write, and what to do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+/// 200 when ready, 503 when not, with a [`Readiness`] either way.
+pub struct Ready(StatusCode, Readiness);
+
+impl IntoResponse for Ready {
+    fn into_response(self) -> Response {
+        (self.0, axum::Json(self.1)).into_response()
+    }
+}
+
+impl OperationOutput for Ready {
+    type Inner = Readiness;
+
+    fn operation_response(ctx: &mut GenContext, _op: &mut Operation) -> Option<DocResponse> {
+        Some(json_response::<Readiness>(
+            ctx,
+            "Ready: the store answers and can write.",
+        ))
+    }
+
+    fn inferred_responses(
+        ctx: &mut GenContext,
+        _op: &mut Operation,
+    ) -> Vec<(Option<DocStatus>, DocResponse)> {
+        vec![
+            (
+                Some(DocStatus::Code(200)),
+                json_response::<Readiness>(ctx, "Ready: the store answers and can write."),
+            ),
+            (
+                Some(DocStatus::Code(503)),
+                json_response::<Readiness>(
+                    ctx,
+                    "Not ready: the store cannot write or does not answer; `reason` says why.",
+                ),
+            ),
+        ]
+    }
 }
 
 /// Not ready while the store cannot write (results would only pile up in memory),
 /// with the reason and what to do; ready again by itself once a write succeeds.
-pub async fn readyz(State(state): State<Shared>) -> impl IntoResponse {
+pub async fn readyz(State(state): State<Shared>) -> Ready {
+    let answer = |status, reason| Readiness { status, reason };
     if let Some(reason) = state.store.write_problem() {
-        (
+        Ready(
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(serde_json::json!({"status": "store cannot write", "reason": reason})),
+            answer("store cannot write", Some(reason)),
         )
     } else if state.store.ping().await {
-        (
-            StatusCode::OK,
-            axum::Json(serde_json::json!({"status": "ready"})),
-        )
+        Ready(StatusCode::OK, answer("ready", None))
     } else {
-        (
+        Ready(
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(serde_json::json!({"status": "store unreachable"})),
+            answer("store unreachable", None),
         )
     }
 }
@@ -43,7 +104,67 @@ static SCRAPES: Semaphore = Semaphore::const_new(MAX_SCRAPES);
 /// OpenMetrics for scrapers that ask for it (Prometheus does), the classic text
 /// format otherwise. 503 when the store cannot be read: a scrape without the
 /// per-check series would look like every check had been deleted.
-pub async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Response {
+pub async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Scrape {
+    Scrape(scrape(state, headers).await)
+}
+
+/// The metrics as text: OpenMetrics or the classic format, as asked; 503 in plain
+/// text when they cannot be read.
+pub struct Scrape(Response);
+
+impl IntoResponse for Scrape {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+fn text(description: &str, types: &[&str]) -> DocResponse {
+    DocResponse {
+        description: description.into(),
+        content: types
+            .iter()
+            .map(|t| (t.to_string(), media(json_schema!({"type": "string"}))))
+            .collect::<IndexMap<_, _>>(),
+        ..DocResponse::default()
+    }
+}
+
+impl OperationOutput for Scrape {
+    type Inner = String;
+
+    fn operation_response(_ctx: &mut GenContext, _op: &mut Operation) -> Option<DocResponse> {
+        Some(text(
+            "The metrics: OpenMetrics when `Accept` asks for it, the classic text format otherwise.",
+            &[
+                Format::OpenMetrics.content_type(),
+                Format::Text.content_type(),
+            ],
+        ))
+    }
+
+    fn inferred_responses(
+        ctx: &mut GenContext,
+        op: &mut Operation,
+    ) -> Vec<(Option<DocStatus>, DocResponse)> {
+        let mut out: Vec<_> = Self::operation_response(ctx, op)
+            .map(|r| (Some(DocStatus::Code(200)), r))
+            .into_iter()
+            .collect();
+        out.push((
+            Some(DocStatus::Code(503)),
+            text(
+                "Too many scrapes at once, or the store cannot be read; the text says which.",
+                &[UNAVAILABLE_TYPE],
+            ),
+        ));
+        out
+    }
+}
+
+/// The type of the plain-text 503 of `/metrics`.
+const UNAVAILABLE_TYPE: &str = "text/plain; charset=utf-8";
+
+async fn scrape(state: Shared, headers: HeaderMap) -> Response {
     let format = Format::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
     let Ok(Ok(_turn)) = tokio::time::timeout(super::TURN_WAIT, SCRAPES.acquire()).await else {
         return unavailable(format!(
@@ -72,7 +193,7 @@ pub async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Respons
 fn unavailable(message: String) -> Response {
     (
         StatusCode::SERVICE_UNAVAILABLE,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        [(header::CONTENT_TYPE, UNAVAILABLE_TYPE)],
         format!("{message}\n"),
     )
         .into_response()

@@ -1,31 +1,36 @@
 //! Incidents: list, get (with events and notifications), events, ack, resolve.
 
-use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::page::{self, List};
+use super::openapi::{Caller, Numbered};
+use super::page::{self, List, Paged};
 use super::{ApiError, Shared, require};
-use crate::daemon::store::{ApiKey, Role};
+use crate::daemon::store::Role;
 use crate::model::{ActionRequest, Incident, IncidentDetail, IncidentEvent, IncidentStatus};
 
 /// Incidents per page when the caller does not say: the recent ones.
 const DEFAULT_LIMIT: u32 = 100;
 
 /// Filters (`status`, `check`) and the page (`limit`, `cursor`), newest first.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub struct ListQuery {
+    /// Only incidents in this status.
     status: Option<IncidentStatus>,
+    /// Only incidents of this check.
     check: Option<String>,
+    /// Most incidents in the page (1–1000, default 100), newest first.
     limit: Option<u32>,
+    /// The `x-next-cursor` of the previous page.
     cursor: Option<String>,
 }
 
 pub async fn list(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
+    Caller(key): Caller,
     Query(q): Query<ListQuery>,
-) -> Result<axum::response::Response, ApiError> {
+) -> Result<Paged<Vec<Incident>>, ApiError> {
     let limit = page::limit(q.limit, DEFAULT_LIMIT);
     let before = q
         .cursor
@@ -42,8 +47,8 @@ pub async fn list(
 
 pub async fn get(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
-    Path(id): Path<i64>,
+    Caller(key): Caller,
+    Path(Numbered { id }): Path<Numbered>,
 ) -> Result<axum::Json<IncidentDetail>, ApiError> {
     let incident = state.store.incident(key.tenant_id, id).await?;
     let events = state.store.incident_events(key.tenant_id, id).await?;
@@ -60,8 +65,8 @@ pub async fn get(
 
 pub async fn events(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
-    Path(id): Path<i64>,
+    Caller(key): Caller,
+    Path(Numbered { id }): Path<Numbered>,
 ) -> Result<axum::Json<Vec<IncidentEvent>>, ApiError> {
     Ok(axum::Json(
         state.store.incident_events(key.tenant_id, id).await?,
@@ -70,12 +75,11 @@ pub async fn events(
 
 pub async fn ack(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
-    Path(id): Path<i64>,
-    body: axum::body::Bytes,
+    Caller(key): Caller,
+    Path(Numbered { id }): Path<Numbered>,
+    Action(ActionRequest { comment }): Action,
 ) -> Result<axum::Json<Incident>, ApiError> {
     require(&key, Role::Operator)?;
-    let comment = action(&body)?.comment;
     let inc = state
         .store
         .acknowledge(key.tenant_id, id, key.actor(), comment)
@@ -86,12 +90,11 @@ pub async fn ack(
 
 pub async fn resolve(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
-    Path(id): Path<i64>,
-    body: axum::body::Bytes,
+    Caller(key): Caller,
+    Path(Numbered { id }): Path<Numbered>,
+    Action(ActionRequest { comment }): Action,
 ) -> Result<axum::Json<Incident>, ApiError> {
     require(&key, Role::Operator)?;
-    let comment = action(&body)?.comment;
     let inc = state
         .store
         .resolve(key.tenant_id, id, key.actor(), comment)
@@ -100,7 +103,37 @@ pub async fn resolve(
     Ok(axum::Json(inc))
 }
 
-/// The optional body of ack and resolve: nothing, or an [`ActionRequest`].
+/// The optional body of ack and resolve: nothing, or an [`ActionRequest`] as JSON.
+pub struct Action(ActionRequest);
+
+impl<S: Send + Sync> FromRequest<S> for Action {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(ApiError::from)?;
+        action(&body).map(Action)
+    }
+}
+
+impl aide::OperationInput for Action {
+    fn operation_input(ctx: &mut aide::generate::GenContext, op: &mut aide::openapi::Operation) {
+        super::openapi::json_body::<ActionRequest>(ctx, op);
+        if let Some(aide::openapi::ReferenceOr::Item(body)) = op.request_body.as_mut() {
+            body.required = false;
+            body.description = Some("Optional: an empty body is no comment.".into());
+        }
+    }
+
+    fn inferred_early_responses(
+        ctx: &mut aide::generate::GenContext,
+        _op: &mut aide::openapi::Operation,
+    ) -> Vec<(Option<aide::openapi::StatusCode>, aide::openapi::Response)> {
+        super::openapi::json_body_errors(ctx)
+    }
+}
+
 fn action(body: &[u8]) -> Result<ActionRequest, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(ActionRequest::default());

@@ -19,12 +19,16 @@
 
 use std::time::Duration;
 
-use axum::Router;
+use aide::axum::ApiRouter;
+use aide::axum::routing::post;
+use aide::generate::GenContext;
+use aide::openapi::{Operation, RequestBody};
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
 use axum::http::HeaderMap;
-use axum::routing::post;
 use hmac::{Hmac, KeyInit, Mac};
+use indexmap::IndexMap;
+use schemars::{JsonSchema, json_schema};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -44,17 +48,142 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Slack requests older (or newer) than this are refused: a replayed request is stale.
 pub const SLACK_MAX_AGE_SECS: i64 = 5 * 60;
 
-pub fn router() -> Router<Shared> {
-    Router::new()
-        .route(
+pub fn router() -> ApiRouter<Shared> {
+    ApiRouter::new()
+        .api_route(
             "/api/v1/integrations/telegram/{tenant}/{channel}",
             post(telegram_update),
         )
-        .route(
+        .api_route(
             "/api/v1/integrations/slack/{tenant}/{channel}",
             post(slack_interaction),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// The `{tenant}/{channel}` of a webhook's route.
+#[derive(serde::Deserialize, JsonSchema)]
+struct Hook {
+    /// The tenant's name.
+    tenant: String,
+    /// The channel's name.
+    channel: String,
+}
+
+/// What a webhook answers whenever the request is signed: `{"ok": true}`, also for
+/// updates it ignores (the chat app would otherwise retry them).
+#[derive(serde::Serialize, JsonSchema)]
+struct Ack {
+    ok: bool,
+}
+
+fn ack() -> axum::Json<Ack> {
+    axum::Json(Ack { ok: true })
+}
+
+/// The headers Telegram sends with an update.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct TelegramHeaders {
+    /// The channel's `telegram.webhook_secret`; 401 when it differs.
+    #[serde(rename = "X-Telegram-Bot-Api-Secret-Token")]
+    secret: String,
+}
+
+/// The headers Slack signs a request with.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct SlackHeaders {
+    /// `v0=` and the hex HMAC-SHA256, keyed with the channel's `slack.signing_secret`,
+    /// of `v0:{timestamp}:{body}`; 401 when it differs.
+    #[serde(rename = "X-Slack-Signature")]
+    signature: String,
+    /// Unix seconds; 401 when more than 5 minutes from now.
+    #[serde(rename = "X-Slack-Request-Timestamp")]
+    timestamp: String,
+}
+
+/// A webhook's body: read as bytes (the signature covers them as sent), shown in
+/// the document as the chat app sends it.
+struct Body<H>(Bytes, std::marker::PhantomData<H>);
+
+impl<S: Send + Sync, H> FromRequest<S> for Body<H> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(|b| Body(b, std::marker::PhantomData))
+            .map_err(ApiError::from)
+    }
+}
+
+/// What a webhook's document says of its body and headers.
+trait Hooked: JsonSchema {
+    const MEDIA: &'static str;
+    const BODY: &'static str;
+}
+
+impl Hooked for TelegramHeaders {
+    const MEDIA: &'static str = "application/json";
+    const BODY: &'static str = "A Telegram `Update`; only a `callback_query` with `ack:<id>` or `resolve:<id>` is acted on.";
+}
+
+impl Hooked for SlackHeaders {
+    const MEDIA: &'static str = "application/x-www-form-urlencoded";
+    const BODY: &'static str =
+        "A Slack interactivity request: `payload`, the JSON of a `block_actions` interaction.";
+}
+
+impl<H: Hooked> aide::OperationInput for Body<H> {
+    fn operation_input(ctx: &mut GenContext, op: &mut Operation) {
+        let schema = ctx.schema.subschema_for::<H>();
+        let params = aide::operation::parameters_from_schema(
+            ctx,
+            schema,
+            aide::operation::ParamLocation::Header,
+        );
+        aide::operation::add_parameters(ctx, op, params);
+        let body = if H::MEDIA == "application/json" {
+            json_schema!({"type": "object", "description": H::BODY})
+        } else {
+            json_schema!({
+                "type": "object",
+                "description": H::BODY,
+                "properties": {"payload": {"type": "string"}},
+                "required": ["payload"],
+            })
+        };
+        aide::operation::set_body(
+            ctx,
+            op,
+            RequestBody {
+                description: Some(H::BODY.into()),
+                content: IndexMap::from_iter([(H::MEDIA.into(), super::openapi::media(body))]),
+                required: true,
+                extensions: IndexMap::default(),
+            },
+        );
+    }
+
+    fn inferred_early_responses(
+        ctx: &mut GenContext,
+        _op: &mut Operation,
+    ) -> Vec<(Option<aide::openapi::StatusCode>, aide::openapi::Response)> {
+        vec![
+            (
+                Some(aide::openapi::StatusCode::Code(401)),
+                super::openapi::error_response(
+                    ctx,
+                    "`unauthorized`: not signed with this channel's secret (also for an unknown tenant or channel), or too old.",
+                ),
+            ),
+            (
+                Some(aide::openapi::StatusCode::Code(413)),
+                super::openapi::error_response(ctx, "`too_large`: the body is over 256 KiB."),
+            ),
+        ]
+    }
 }
 
 fn refused() -> ApiError {
@@ -133,10 +262,13 @@ fn emoji(action: Action) -> &'static str {
 
 async fn telegram_update(
     State(state): State<Shared>,
-    Path((tenant, name)): Path<(String, String)>,
+    Path(Hook {
+        tenant,
+        channel: name,
+    }): Path<Hook>,
     headers: HeaderMap,
-    body: Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
+    Body(body, _): Body<TelegramHeaders>,
+) -> Result<axum::Json<Ack>, ApiError> {
     let (tenant_id, channel) = channel(&state, &tenant, &name).await?;
     let Some(spec) = channel.telegram.as_ref() else {
         return Err(refused());
@@ -154,7 +286,7 @@ async fn telegram_update(
     let update: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::invalid(format!("the update is not JSON: {e}")))?;
     let Some(query) = update.get("callback_query") else {
-        return Ok(axum::Json(json!({"ok": true})));
+        return Ok(ack());
     };
     let callback_id = query["id"].as_str().unwrap_or_default().to_string();
     let who = match (
@@ -177,7 +309,7 @@ async fn telegram_update(
             timeout,
         )
         .await;
-        return Ok(axum::Json(json!({"ok": true})));
+        return Ok(ack());
     };
     let chat = match query.pointer("/message/chat/id") {
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -208,13 +340,13 @@ async fn telegram_update(
             timeout,
         )
         .await;
-        return Ok(axum::Json(json!({"ok": true})));
+        return Ok(ack());
     }
     let incident = match act(&state, tenant_id, action, id, &actor).await {
         Ok(incident) => incident,
         Err(why) => {
             answer(&client, spec, &callback_id, &why, timeout).await;
-            return Ok(axum::Json(json!({"ok": true})));
+            return Ok(ack());
         }
     };
     answer(
@@ -238,7 +370,7 @@ async fn telegram_update(
         )
         .await;
     }
-    Ok(axum::Json(json!({"ok": true})))
+    Ok(ack())
 }
 
 async fn answer(
@@ -353,10 +485,13 @@ fn verify_slack(spec: &SlackSpec, headers: &HeaderMap, body: &[u8]) -> Result<()
 
 async fn slack_interaction(
     State(state): State<Shared>,
-    Path((tenant, name)): Path<(String, String)>,
+    Path(Hook {
+        tenant,
+        channel: name,
+    }): Path<Hook>,
     headers: HeaderMap,
-    body: Bytes,
-) -> Result<axum::Json<Value>, ApiError> {
+    Body(body, _): Body<SlackHeaders>,
+) -> Result<axum::Json<Ack>, ApiError> {
     let (tenant_id, channel) = channel(&state, &tenant, &name).await?;
     let Some(spec) = channel.slack.as_ref() else {
         return Err(refused());
@@ -369,7 +504,7 @@ async fn slack_interaction(
     let payload: Value = serde_json::from_str(&payload)
         .map_err(|e| ApiError::invalid(format!("`payload` is not JSON: {e}")))?;
     if payload["type"] != "block_actions" {
-        return Ok(axum::Json(json!({"ok": true})));
+        return Ok(ack());
     }
     let user = &payload["user"];
     let who = ["username", "name", "id"]
@@ -384,7 +519,7 @@ async fn slack_interaction(
         })
     });
     let Some((action, id, block_id)) = pressed else {
-        return Ok(axum::Json(json!({"ok": true})));
+        return Ok(ack());
     };
     let ephemeral =
         |text: &str| json!({"response_type": "ephemeral", "replace_original": false, "text": text});
@@ -447,5 +582,5 @@ async fn slack_interaction(
             }
         });
     }
-    Ok(axum::Json(json!({"ok": true})))
+    Ok(ack())
 }

@@ -9,6 +9,7 @@ mod forge;
 mod health;
 mod incidents;
 mod integrations;
+pub mod openapi;
 mod page;
 pub mod report;
 mod resources;
@@ -16,12 +17,13 @@ mod tenants;
 
 use std::sync::Arc;
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get, post};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
 
 pub use error::{ApiError, ApiJson};
 pub use page::{MAX_PAGE, NEXT_CURSOR_HEADER};
@@ -111,40 +113,47 @@ pub struct AppState {
 pub type Shared = Arc<AppState>;
 
 pub fn router(state: Shared) -> Router {
-    let api = Router::new()
-        .route("/plan", post(resources::plan))
-        .route("/apply", post(resources::apply))
-        .route("/checks", get(checks::list))
-        .route("/checks/{name}", get(checks::get).delete(checks::delete))
-        .route("/checks/{name}/status", get(checks::status))
-        .route("/checks/{name}/results", get(checks::results))
-        .route("/checks/{name}/report", get(report::check))
-        .route("/checks/{name}/history", get(report::history))
-        .route("/report", get(report::tenant))
-        .route("/checks/{name}/run", post(checks::run))
-        .route("/checks/{name}/pause", post(checks::pause))
-        .route("/checks/{name}/resume", post(checks::resume))
-        .route("/incidents", get(incidents::list))
-        .route("/incidents/{id}", get(incidents::get))
-        .route("/incidents/{id}/events", get(incidents::events))
-        .route("/incidents/{id}/ack", post(incidents::ack))
-        .route("/incidents/{id}/resolve", post(incidents::resolve))
-        .route("/channels", get(channels::list))
-        .route("/channels/{name}", get(channels::get))
-        .route("/channels/{name}/test", post(channels::test))
-        .route("/tenants", post(tenants::create))
-        .route("/forge/generate", post(forge::generate))
+    let started = openapi::start();
+    // Each `api_route` records its operation, from the handler's extractor and
+    // return types, as it registers the handler.
+    let api = ApiRouter::new()
+        .api_route("/plan", post(resources::plan))
+        .api_route("/apply", post(resources::apply))
+        .api_route("/checks", get(checks::list))
+        .api_route("/checks/{name}", get(checks::get).delete(checks::delete))
+        .api_route("/checks/{name}/status", get(checks::status))
+        .api_route("/checks/{name}/results", get(checks::results))
+        .api_route("/checks/{name}/report", get(report::check))
+        .api_route("/checks/{name}/history", get(report::history))
+        .api_route("/report", get(report::tenant))
+        .api_route("/checks/{name}/run", post(checks::run))
+        .api_route("/checks/{name}/pause", post(checks::pause))
+        .api_route("/checks/{name}/resume", post(checks::resume))
+        .api_route("/incidents", get(incidents::list))
+        .api_route("/incidents/{id}", get(incidents::get))
+        .api_route("/incidents/{id}/events", get(incidents::events))
+        .api_route("/incidents/{id}/ack", post(incidents::ack))
+        .api_route("/incidents/{id}/resolve", post(incidents::resolve))
+        .api_route("/channels", get(channels::list))
+        .api_route("/channels/{name}", get(channels::get))
+        .api_route("/channels/{name}/test", post(channels::test))
+        .api_route("/tenants", post(tenants::create))
+        .api_route("/forge/generate", post(forge::generate))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             authenticate,
         ));
-    Router::new()
+    let mut doc = aide::openapi::OpenApi::default();
+    let app = ApiRouter::new()
         .nest("/api/v1", api)
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+        .api_route(openapi::PATH, get(openapi::serve))
+        .api_route("/healthz", get(health::healthz))
+        .api_route("/readyz", get(health::readyz))
+        .api_route("/metrics", get(health::metrics))
         .merge(integrations::router())
-        .fallback(|| async { ApiError::not_found("no such route; the API is under /api/v1") })
+        .finish_api(&mut doc);
+    let doc = openapi::finish(doc, started);
+    app.fallback(|| async { ApiError::not_found("no such route; the API is under /api/v1") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::METHOD_NOT_ALLOWED,
@@ -152,6 +161,7 @@ pub fn router(state: Shared) -> Router {
                 "this route does not take that method",
             )
         })
+        .layer(axum::Extension(doc))
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),

@@ -3,10 +3,14 @@
 //! [`NEXT_CURSOR_HEADER`] header. A cursor is opaque to callers: it names the list it
 //! belongs to and where the page ended.
 
+use aide::OperationOutput;
+use aide::generate::GenContext;
+use aide::openapi::{Operation, Response as DocResponse, StatusCode};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::ApiError;
@@ -83,15 +87,52 @@ pub fn limit(given: Option<u32>, default: u32) -> u32 {
     given.unwrap_or(default).clamp(1, MAX_PAGE)
 }
 
+/// A page of a list: `T` as JSON, with the next page's cursor in the
+/// [`NEXT_CURSOR_HEADER`] header when there is one.
+pub struct Paged<T> {
+    body: T,
+    next: Option<String>,
+}
+
 /// `body` as JSON, with the next page's cursor in its header when there is one.
-pub fn respond<T: Serialize>(body: T, next: Option<String>) -> Response {
-    let mut res = axum::Json(body).into_response();
-    if let Some(next) = next
-        && let Ok(value) = HeaderValue::from_str(&next)
-    {
-        res.headers_mut().insert(NEXT_CURSOR_HEADER, value);
+pub fn respond<T: Serialize>(body: T, next: Option<String>) -> Paged<T> {
+    Paged { body, next }
+}
+
+impl<T: Serialize> IntoResponse for Paged<T> {
+    fn into_response(self) -> Response {
+        let mut res = axum::Json(self.body).into_response();
+        if let Some(next) = self.next
+            && let Ok(value) = HeaderValue::from_str(&next)
+        {
+            res.headers_mut().insert(NEXT_CURSOR_HEADER, value);
+        }
+        res
     }
-    res
+}
+
+impl<T: JsonSchema> OperationOutput for Paged<T> {
+    type Inner = T;
+
+    fn operation_response(ctx: &mut GenContext, _op: &mut Operation) -> Option<DocResponse> {
+        let mut res = super::openapi::json_response::<T>(ctx, "A page of the list.");
+        res.headers.insert(
+            NEXT_CURSOR_HEADER.into(),
+            super::openapi::header(
+                "The `cursor` of the next page; absent on the last. Opaque: pass it back as it is.",
+            ),
+        );
+        Some(res)
+    }
+
+    fn inferred_responses(
+        ctx: &mut GenContext,
+        op: &mut Operation,
+    ) -> Vec<(Option<StatusCode>, DocResponse)> {
+        Self::operation_response(ctx, op)
+            .map(|r| vec![(Some(StatusCode::Code(200)), r)])
+            .unwrap_or_default()
+    }
 }
 
 /// The first `limit` of `items` (already in list order and after the cursor), and

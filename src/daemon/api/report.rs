@@ -3,12 +3,14 @@
 
 use std::collections::BTreeSet;
 
-use axum::Extension;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
 
+use super::openapi::{Caller, Named};
 use super::{ApiError, Shared};
-use crate::daemon::store::{ApiKey, StoreError, now_ms};
+use crate::daemon::store::{StoreError, now_ms};
 use crate::model::{HistoryBucket, Report};
 use crate::spec::{Duration, Kind, millis_i64};
 
@@ -61,10 +63,91 @@ pub struct SpanQuery {
 
 /// Which parameters a route takes besides `window`, `from` and `to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Takes {
+pub enum Takes {
     Nothing,
     Checks,
     Resolution,
+}
+
+/// What a route's span query takes, as the document shows it: each is a
+/// JsonSchema of its parameters, which [`SpanQuery::parse`] reads.
+pub trait SpanParams: JsonSchema {
+    const TAKES: Takes;
+}
+
+/// The span common to reports and histories.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct SpanDoc {
+    /// How far back from `to` (or on from `from`): a duration such as 1h, 24h, 7d,
+    /// 30d or 90d; default 24h.
+    window: Option<String>,
+    /// Start, an RFC 3339 time such as 2026-06-01T00:00:00Z.
+    #[schemars(with = "Option<DateTime<Utc>>")]
+    from: Option<String>,
+    /// End, an RFC 3339 time; default now.
+    #[schemars(with = "Option<DateTime<Utc>>")]
+    to: Option<String>,
+}
+
+/// The query of `GET /report`.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub struct TenantSpan {
+    #[serde(flatten)]
+    span: SpanDoc,
+    /// A check to report on; repeatable (at most 500); default every check.
+    check: Option<Vec<String>>,
+}
+
+impl SpanParams for TenantSpan {
+    const TAKES: Takes = Takes::Checks;
+}
+
+/// The query of `GET /checks/{name}/report`.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub struct CheckSpan {
+    #[serde(flatten)]
+    span: SpanDoc,
+}
+
+impl SpanParams for CheckSpan {
+    const TAKES: Takes = Takes::Nothing;
+}
+
+/// The query of `GET /checks/{name}/history`.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+pub struct HistorySpan {
+    #[serde(flatten)]
+    span: SpanDoc,
+    /// The width of a bucket: 1m, 5m, 15m, 1h (default) or 1d.
+    resolution: Option<String>,
+}
+
+impl SpanParams for HistorySpan {
+    const TAKES: Takes = Takes::Resolution;
+}
+
+/// A span query read as `P` describes it.
+pub struct Span<P>(SpanQuery, std::marker::PhantomData<P>);
+
+impl<S: Send + Sync, P: SpanParams> FromRequestParts<S> for Span<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Span(
+            SpanQuery::parse(parts.uri.query(), P::TAKES)?,
+            std::marker::PhantomData,
+        ))
+    }
+}
+
+impl<P: SpanParams> aide::OperationInput for Span<P> {
+    fn operation_input(ctx: &mut aide::generate::GenContext, op: &mut aide::openapi::Operation) {
+        super::openapi::query_params::<P>(ctx, op);
+    }
 }
 
 impl SpanQuery {
@@ -190,10 +273,9 @@ fn span_error(e: StoreError) -> ApiError {
 /// `GET /report`: every check of the tenant, or those named by `check`.
 pub async fn tenant(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
-    RawQuery(raw): RawQuery,
+    Caller(key): Caller,
+    Span(q, _): Span<TenantSpan>,
 ) -> Result<axum::Json<Report>, ApiError> {
-    let q = SpanQuery::parse(raw.as_deref(), Takes::Checks)?;
     let now = now_ms();
     let (from, to) = q.span(now)?;
     let names = (!q.checks.is_empty()).then(|| q.checks.iter().cloned().collect::<Vec<_>>());
@@ -224,11 +306,10 @@ pub async fn tenant(
 /// `GET /checks/{name}/report`: one check's report.
 pub async fn check(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
-    Path(name): Path<String>,
-    RawQuery(raw): RawQuery,
+    Caller(key): Caller,
+    Path(Named { name }): Path<Named>,
+    Span(q, _): Span<CheckSpan>,
 ) -> Result<axum::Json<Report>, ApiError> {
-    let q = SpanQuery::parse(raw.as_deref(), Takes::Nothing)?;
     let now = now_ms();
     let (from, to) = q.span(now)?;
     let _turn = turns().take().await?;
@@ -246,11 +327,10 @@ pub async fn check(
 /// `GET /checks/{name}/history`: one check's buckets, oldest first.
 pub async fn history(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
-    Path(name): Path<String>,
-    RawQuery(raw): RawQuery,
+    Caller(key): Caller,
+    Path(Named { name }): Path<Named>,
+    Span(q, _): Span<HistorySpan>,
 ) -> Result<axum::Json<Vec<HistoryBucket>>, ApiError> {
-    let q = SpanQuery::parse(raw.as_deref(), Takes::Resolution)?;
     let now = now_ms();
     let (from, to) = q.span(now)?;
     state
@@ -375,6 +455,28 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    fn reads_what_it_documents<P: SpanParams>() {
+        let unknown = SpanQuery::parse(Some("no-such=1"), P::TAKES).expect_err("unknown");
+        let (documented, read) = super::super::openapi::documented_and_read::<P>(&unknown);
+        assert_eq!(documented, read, "{:?}: {}", P::TAKES, unknown.message);
+        for name in &documented {
+            if let Err(e) = SpanQuery::parse(Some(&format!("{name}=x")), P::TAKES) {
+                assert!(
+                    !e.message.contains("unknown parameter"),
+                    "{name}: {}",
+                    e.message
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn each_span_query_reads_exactly_the_parameters_the_document_shows() {
+        reads_what_it_documents::<TenantSpan>();
+        reads_what_it_documents::<CheckSpan>();
+        reads_what_it_documents::<HistorySpan>();
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! `POST /plan` and `POST /apply`: one engine, one diff.
 
-use axum::Extension;
 use axum::extract::State;
 
+use super::openapi::Caller;
 use super::{ApiError, ApiJson, Shared, require};
 use crate::daemon::apply;
-use crate::daemon::store::{ApiKey, Role};
+use crate::daemon::store::Role;
 use crate::model::{ApplyResponse, PlanRequest};
 use crate::spec::plan::Plan;
 use crate::spec::remote;
@@ -33,7 +33,7 @@ async fn checked(req: &mut PlanRequest) -> Result<Vec<remote::Checked>, ApiError
 
 pub async fn plan(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
+    Caller(key): Caller,
     ApiJson(mut req): ApiJson<PlanRequest>,
 ) -> Result<axum::Json<Plan>, ApiError> {
     require(&key, APPLY_ROLE)?;
@@ -45,7 +45,7 @@ pub async fn plan(
 
 pub async fn apply(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
+    Caller(key): Caller,
     ApiJson(mut req): ApiJson<PlanRequest>,
 ) -> Result<axum::Json<ApplyResponse>, ApiError> {
     require(&key, APPLY_ROLE)?;

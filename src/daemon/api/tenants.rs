@@ -1,12 +1,11 @@
 //! `POST /tenants`: creates a tenant with its own admin key. Only admin keys of the
 //! first tenant (the one a fresh daemon bootstraps) may do this.
 
-use axum::Extension;
 use axum::extract::State;
-use axum::http::StatusCode;
 
+use super::openapi::{Caller, Created};
 use super::{ApiError, ApiJson, Shared, require};
-use crate::daemon::store::{ApiKey, Role};
+use crate::daemon::store::Role;
 use crate::model::{TenantCreated, TenantRequest};
 
 /// The tenant a fresh daemon creates; its admins manage the others.
@@ -14,9 +13,9 @@ const FIRST_TENANT: i64 = 1;
 
 pub async fn create(
     State(state): State<Shared>,
-    Extension(key): Extension<ApiKey>,
+    Caller(key): Caller,
     ApiJson(req): ApiJson<TenantRequest>,
-) -> Result<(StatusCode, axum::Json<TenantCreated>), ApiError> {
+) -> Result<Created<TenantCreated>, ApiError> {
     require(&key, Role::Admin)?;
     if key.tenant_id != FIRST_TENANT {
         return Err(ApiError::forbidden(
@@ -38,8 +37,5 @@ pub async fn create(
     // Before any check of the tenant can run, so that its counters carry its name.
     state.metrics.add_tenant(id, &name);
     tracing::info!(tenant = id, name = %name, by = %key.actor(), "tenant created");
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(TenantCreated { id, name, api_key }),
-    ))
+    Ok(Created(TenantCreated { id, name, api_key }))
 }
