@@ -42,6 +42,7 @@ mod notify;
 mod readme;
 mod report;
 mod rollups;
+mod schema;
 mod secrets;
 mod secrets_sent;
 mod servers;
