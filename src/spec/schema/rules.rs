@@ -25,9 +25,6 @@ const CHECK_TYPES: [CheckType; 4] = [
     CheckType::Grpc,
 ];
 
-/// The longest recurring maintenance window, as `Maintenance::window` allows.
-const MAX_WINDOW_SECS: u64 = 366 * 86_400;
-
 /// The longest header name the `http` crate takes.
 const MAX_HEADER_NAME_LEN: usize = (1 << 16) - 1;
 
@@ -106,9 +103,7 @@ fn http_url(secure_only: bool) -> Value {
 /// brackets), no `/`, space or `@`, and a port 1–65535 (a `+` and zeros allowed).
 fn host_port() -> Value {
     let port = format!("\\+?0*(?:{})", up_to(u16::MAX));
-    text(&format!(
-        "(?:\\[[^/ @]+\\]|[^\\[:/ @][^:/ @]*|\\[[^:/ @]*):{port}"
-    ))
+    text(&format!("(?:\\[[^/ @]+\\]|[^\\[:/ @][^:/ @]*):{port}"))
 }
 
 /// An `Option` field's schema when it must not be given: `null` for what is read
@@ -298,11 +293,14 @@ fn check_type_rules(check_type: CheckType) -> Value {
         Tcp => tls_on("tcp"),
         Grpc => tls_on("grpc"),
     };
-    json!({
+    let mut rules = json!({
         "properties": props,
-        "required": required,
         "allOf": [{"if": cert, "then": needs}],
-    })
+    });
+    if !required.is_empty() {
+        rules["required"] = json!(required);
+    }
+    rules
 }
 
 /// Replaces the `{"$absent": field}` placeholders of the check type rules with
@@ -653,7 +651,8 @@ fn maintenance(schema: &mut Value) {
     extend(schema, "/properties/checks", json!({"items": name()}));
     let zones: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
     extend(schema, "/properties/timezone", json!({"enum": zones}));
-    seconds_between(schema, "/properties/duration", 1, Some(MAX_WINDOW_SECS));
+    let max_window = super::super::maintenance::MAX_WINDOW_DAYS.unsigned_abs() * 86_400;
+    seconds_between(schema, "/properties/duration", 1, Some(max_window));
     let ws = whitespace_class();
     let time = format!(
         "^{ws}*[+-]?[0-9]+-[0-9]{{1,2}}-[0-9]{{1,2}}[Tt ][0-9]{{1,2}}:[0-9]{{1,2}}(?::[0-9]{{1,2}}(?:[.,][0-9]+)?)?(?:[Zz]|[+-][0-9]{{2}}:?[0-9]{{2}})?{ws}*$|{INTERPOLATED}"
