@@ -654,8 +654,12 @@ fn maintenance(schema: &mut Value) {
     let max_window = super::super::maintenance::MAX_WINDOW_DAYS.unsigned_abs() * 86_400;
     seconds_between(schema, "/properties/duration", 1, Some(max_window));
     let ws = whitespace_class();
+    // Loose where chrono is: a space in its formats matches any run of spaces, none
+    // included, and numbers may follow spaces. Dates that do not exist are for
+    // `validate`.
+    let n = format!("{ws}*[0-9]+");
     let time = format!(
-        "^{ws}*[+-]?[0-9]+-[0-9]{{1,2}}-[0-9]{{1,2}}[Tt ][0-9]{{1,2}}:[0-9]{{1,2}}(?::[0-9]{{1,2}}(?:[.,][0-9]+)?)?(?:[Zz]|[+-][0-9]{{2}}:?[0-9]{{2}})?{ws}*$|{INTERPOLATED}"
+        "^{ws}*[+-]?[0-9]+-{n}-{n}(?:[Tt]|{ws})*[0-9]+:{n}(?::{n}(?:[.,][0-9]+)?)?(?:[Zz]|[+-][0-9]{{2}}:[0-9]{{2}})?{ws}*$|{INTERPOLATED}"
     );
     extend(
         schema,
