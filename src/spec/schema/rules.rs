@@ -359,7 +359,8 @@ fn headers(all: &mut Value, pointer: &str, max: usize) {
     let value = json!({
         "type": "string",
         "maxLength": MAX_HEADER_VALUE_LEN,
-        "pattern": text("[\\t\\u0020-\\u007e]*"),
+        // `HeaderValue::from_str`: no control characters but tab.
+        "pattern": text("[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*"),
     });
     extend(
         all,
