@@ -467,6 +467,10 @@ fn tcp_and_tls(all: &mut Value) {
             "dependentSchemas": {"server_name": tls_on},
         }),
     );
+    // `tls: ~` reads as no TLS, as `false` does.
+    if let Value::Array(branches) = at(all, "/Tls/anyOf") {
+        branches.push(json!({"type": "null"}));
+    }
     let cert = json!({"anyOf": [given("client_cert"), given("client_cert_file")]});
     let key = json!({"anyOf": [given("client_key"), given("client_key_file")]});
     extend(
