@@ -133,7 +133,7 @@ pub(crate) fn up_to(max: impl Into<u64>) -> String {
 }
 
 fn regex_escape(c: char) -> String {
-    if "\\^$.|?*+()[]{}/-".contains(c) {
+    if "\\^$.|?*+()[]{}/".contains(c) {
         format!("\\{c}")
     } else {
         c.to_string()

@@ -17,7 +17,7 @@ use super::super::{
 };
 use super::{INTERPOLATED, any_case, up_to};
 
-/// The check types, each with the sections of a check it may carry.
+/// Every check type, for the rules of each.
 const CHECK_TYPES: [CheckType; 4] = [
     CheckType::Http,
     CheckType::Graphql,
