@@ -4,6 +4,11 @@
 //! `tests/schema/`: `valid/` (both accept), `invalid/` (both refuse), except for
 //! the files of [`SCHEMA_CANNOT_SAY`], which `validate` refuses and the schema
 //! cannot: each is listed with why, and any other disagreement fails.
+//!
+//! One case goes the other way and has no file here: a `${VAR}` written where a
+//! number or a boolean belongs is text to the schema, though `validate` types the
+//! variable's value. Interpolation is documented for string values, where the
+//! schema accepts any text with `${` in it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
