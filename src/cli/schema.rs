@@ -5,7 +5,8 @@ use std::io::Write;
 const EXAMPLES: &str = "\
 Examples:
   uptimeping schema > uptimeping.schema.json
-  # then, first line of a check file, for yaml-language-server:
+  # then map a glob to it in the editor (yaml-language-server's `yaml.schemas`),
+  # which checks every document of a file; a modeline checks only the first:
   # yaml-language-server: $schema=./uptimeping.schema.json";
 
 /// Print the JSON Schema of check files

@@ -43,6 +43,26 @@ pub const DEFAULT_FAILURE_THRESHOLD: u32 = 3;
 /// Consecutive successes before an incident resolves.
 pub const DEFAULT_SUCCESS_THRESHOLD: u32 = 1;
 
+/// The typed expectations that only some check types judge, with those types;
+/// on another type they could never hold or would be ignored, so `validate`
+/// refuses them and the JSON Schema leaves them out of that type.
+pub const EXPECT_BY_TYPE: [(&str, &[CheckType]); 8] = {
+    use CheckType::{Graphql, Grpc, Http, Tcp};
+    [
+        ("status", &[Http, Graphql]),
+        ("json_path", &[Http, Graphql, Grpc]),
+        ("body_regex", &[Http, Graphql]),
+        ("headers", &[Http, Graphql]),
+        ("response", &[Tcp, Grpc]),
+        ("code", &[Grpc]),
+        ("data", &[Graphql]),
+        ("errors", &[Graphql]),
+    ]
+};
+
+/// The `http` settings a `graphql` check may not give: it builds its own request.
+pub const GRAPHQL_REFUSED_HTTP: [&str; 2] = ["method", "body"];
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Check {

@@ -14,6 +14,18 @@ use super::{CODE_NAMES, Check, GrpcSpec, split_host_port};
 
 type Errors = Vec<(Pos, String)>;
 
+/// The `grpc` settings that do not apply with `health: true`, which calls
+/// `grpc.health.v1.Health/Check` with its own schema.
+pub(crate) const HEALTH_REFUSED: [&str; 7] = [
+    "method",
+    "proto",
+    "import_paths",
+    "descriptor_set",
+    "descriptor_set_base64",
+    "request",
+    "reflection",
+];
+
 pub(crate) fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
     if split_host_port(&c.target).is_none() {
         errors.push((
@@ -58,15 +70,7 @@ pub(crate) fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mu
         super::validate::client_tls(tls, "/grpc/tls", pos, base_dir, errors);
     }
     if g.health {
-        for field in [
-            "method",
-            "proto",
-            "import_paths",
-            "descriptor_set",
-            "descriptor_set_base64",
-            "request",
-            "reflection",
-        ] {
+        for field in HEALTH_REFUSED {
             let at = format!("/grpc/{field}");
             if pos.has(&at) {
                 errors.push((

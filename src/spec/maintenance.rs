@@ -50,9 +50,11 @@ pub struct Maintenance {
     pub timezone: String,
 }
 
-/// The longest recurring window: a year and a day covers yearly windows.
+/// The longest recurring window in days: a year and a day covers yearly windows.
+pub(crate) const MAX_WINDOW_DAYS: i64 = 366;
+
 fn max_duration() -> chrono::Duration {
-    chrono::Duration::days(366)
+    chrono::Duration::days(MAX_WINDOW_DAYS)
 }
 
 fn default_timezone() -> String {

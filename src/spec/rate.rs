@@ -102,10 +102,20 @@ impl JsonSchema for Rate {
     }
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        use super::duration::{duration_pattern, whitespace_class};
+        let ws = whitespace_class();
+        // A count of 1 to MAX_COUNT, as `u32` parses it (a `+` and leading zeros
+        // allowed), then a unit or a duration.
+        let count = format!("\\+?0*(?:{})", super::schema::up_to(MAX_COUNT));
+        let per = format!("s|sec|second|m|min|minute|h|hour|{}", duration_pattern());
+        let pattern = format!(
+            "^{ws}*{count}{ws}*/{ws}*(?:{per}){ws}*$|{}",
+            super::schema::INTERPOLATED
+        );
         schemars::json_schema!({
-            "description": "At most this many per period: `30/s`, `20/min`, `100/h`, `5/10s`.",
+            "description": "At most this many per period: `30/s`, `20/min`, `100/h`, `5/10s`; up to 100000 per period of at most a day.",
             "type": "string",
-            "pattern": "^\\s*[0-9]+\\s*/\\s*\\S+\\s*$"
+            "pattern": pattern
         })
     }
 }

@@ -142,15 +142,52 @@ impl<'de> Deserialize<'de> for Schedule {
     }
 }
 
+/// A cron expression as croner reads it, for a JSON Schema pattern without
+/// anchors: a nickname (`@daily`), or 5 to 7 fields of its characters and
+/// day and month names, in any case. Which field takes which value is for `validate`.
+pub(crate) fn cron_pattern() -> String {
+    use super::schema::any_case;
+    let ws = super::duration::whitespace_class();
+    let nicknames = ["yearly", "annually", "monthly", "weekly", "daily", "hourly"]
+        .map(any_case)
+        .join("|");
+    let names = [
+        "sun", "mon", "tue", "wed", "thu", "fri", "sat", "jan", "feb", "mar", "apr", "may", "jun",
+        "jul", "aug", "sep", "oct", "nov", "dec",
+    ]
+    .map(any_case)
+    .join("|");
+    let field = format!("(?:[0-9*/,#?LWlw-]|{names})+");
+    format!("(?:@(?:{nicknames})|{field}(?:{ws}+{field}){{4,6}})")
+}
+
 impl JsonSchema for Schedule {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Schedule".into()
     }
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        use super::duration::{duration_pattern, whitespace_class};
+        use super::schema::INTERPOLATED;
+        let ws = whitespace_class();
+        let field = format!("[^{}", &ws[1..]);
+        let duration = duration_pattern();
+        // As `from_str` tells them apart: `@every` and a duration; `@` or 5 to 7
+        // fields, a cron expression; anything else, a duration.
+        let cron_fields = format!("{field}+(?:{ws}+{field}+){{4}}");
+        let pattern = [
+            format!("^(?!{ws}*{cron_fields}){ws}*{duration}{ws}*$"),
+            format!("^{ws}*@every{ws}*{duration}{ws}*$"),
+            format!("^{ws}*{}{ws}*$", cron_pattern()),
+            INTERPOLATED.to_string(),
+        ]
+        .join("|");
         schemars::json_schema!({
             "description": "When the check runs: a duration (`30s`), `@every 30s`, `@hourly`, `@daily`, or a cron expression with an optional seconds field. At least 5s between runs.",
-            "type": ["string", "integer"]
+            "anyOf": [
+                {"type": "string", "pattern": pattern},
+                {"type": "integer", "minimum": MIN_INTERVAL.as_secs()}
+            ]
         })
     }
 }

@@ -398,7 +398,7 @@ fn sections(c: &Check, pos: &Positions, errors: &mut Errors) {
                 "a `graphql` check needs a `graphql:` section with at least `query`".into(),
             ));
         }
-        for field in ["method", "body"] {
+        for field in super::GRAPHQL_REFUSED_HTTP {
             let at = format!("/http/{field}");
             if pos.has(&at) {
                 errors.push((
@@ -574,20 +574,19 @@ fn read_small_text(path: &Path) -> Result<String, String> {
 /// Expectations another check type would judge; on this one they could never hold
 /// or would be ignored, so they are rejected.
 fn expect_fits_type(c: &Check, pos: &Positions, errors: &mut Errors) {
-    use CheckType::{Graphql, Grpc, Http, Tcp};
     let e = &c.expect;
-    let typed: [(&str, bool, &[CheckType]); 8] = [
-        ("status", e.status.is_some(), &[Http, Graphql]),
-        ("json_path", !e.json_path.is_empty(), &[Http, Graphql, Grpc]),
-        ("body_regex", e.body_regex.is_some(), &[Http, Graphql]),
-        ("headers", !e.headers.is_empty(), &[Http, Graphql]),
-        ("response", e.response.is_some(), &[Tcp, Grpc]),
-        ("code", e.code.is_some(), &[Grpc]),
-        ("data", e.data.is_some(), &[Graphql]),
-        ("errors", e.errors.is_some(), &[Graphql]),
-    ];
-    for (field, is_there, types) in typed {
-        if is_there && !types.contains(&c.check_type) {
+    let given = |field: &str| match field {
+        "status" => e.status.is_some(),
+        "json_path" => !e.json_path.is_empty(),
+        "body_regex" => e.body_regex.is_some(),
+        "headers" => !e.headers.is_empty(),
+        "response" => e.response.is_some(),
+        "code" => e.code.is_some(),
+        "data" => e.data.is_some(),
+        _ => e.errors.is_some(),
+    };
+    for (field, types) in super::EXPECT_BY_TYPE {
+        if given(field) && !types.contains(&c.check_type) {
             let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
             errors.push((
                 pos.key(&format!("/expect/{field}")),

@@ -46,6 +46,7 @@ mod packaging;
 mod readme;
 mod report;
 mod rollups;
+mod schema;
 mod secrets;
 mod secrets_sent;
 mod servers;
