@@ -27,6 +27,7 @@ pub fn canonical(spec: &Spec) -> Value {
             m.checks.dedup();
             serde_json::to_value(&*m)
         }
+        Spec::StatusPage(p) => serde_json::to_value(&*p),
     };
     // Serialising plain data into a Value cannot fail; fall back to null rather than panic.
     let mut value = value.unwrap_or(Value::Null);

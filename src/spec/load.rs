@@ -161,6 +161,7 @@ fn load_source(
             Kind::Channel => typed(&value, kind, &positions, &mut errors, Spec::Channel),
             Kind::Template => typed(&value, kind, &positions, &mut errors, Spec::Template),
             Kind::Maintenance => typed(&value, kind, &positions, &mut errors, Spec::Maintenance),
+            Kind::StatusPage => typed(&value, kind, &positions, &mut errors, Spec::StatusPage),
         };
         // Every named document counts for duplicate and reference checks, valid or not,
         // so one mistake does not cause a cascade of "not found" errors elsewhere.

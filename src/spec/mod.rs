@@ -23,6 +23,7 @@ pub mod schema;
 pub mod secrets;
 mod slo;
 mod source;
+mod status_page;
 pub mod template;
 pub mod template_bounds;
 mod validate;
@@ -47,6 +48,7 @@ pub use rate::Rate;
 pub use schedule::{MIN_INTERVAL, Schedule};
 pub use slo::{DEFAULT_SLO_WINDOW, MAX_OBJECTIVE_DECIMALS, MAX_SLO_WINDOW, MIN_SLO_WINDOW, Slo};
 pub use source::{Source, SourceError, read_paths};
+pub use status_page::{StatusAccess, StatusGroup, StatusPage, StatusShow};
 pub use template::Template;
 pub use validate::split_host_port;
 
@@ -59,14 +61,16 @@ pub enum Kind {
     Channel,
     Template,
     Maintenance,
+    StatusPage,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 5] = [
         Kind::Check,
         Kind::Channel,
         Kind::Template,
         Kind::Maintenance,
+        Kind::StatusPage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +79,7 @@ impl Kind {
             Kind::Channel => "Channel",
             Kind::Template => "Template",
             Kind::Maintenance => "Maintenance",
+            Kind::StatusPage => "StatusPage",
         }
     }
 }
@@ -103,6 +108,7 @@ pub enum Spec {
     Channel(Channel),
     Template(Template),
     Maintenance(Maintenance),
+    StatusPage(StatusPage),
 }
 
 impl Spec {
@@ -112,6 +118,7 @@ impl Spec {
             Spec::Channel(_) => Kind::Channel,
             Spec::Template(_) => Kind::Template,
             Spec::Maintenance(_) => Kind::Maintenance,
+            Spec::StatusPage(_) => Kind::StatusPage,
         }
     }
 
@@ -121,6 +128,7 @@ impl Spec {
             Spec::Channel(c) => &c.name,
             Spec::Template(t) => &t.name,
             Spec::Maintenance(m) => &m.name,
+            Spec::StatusPage(p) => &p.name,
         }
     }
 }

@@ -26,6 +26,7 @@ pub(crate) fn untyped_references(
         ],
         Kind::Channel => &[("/template", Kind::Template, false)],
         Kind::Maintenance => &[("/checks", Kind::Check, true)],
+        Kind::StatusPage => &[],
         Kind::Template => &[],
     };
     let mut out = Vec::new();
@@ -116,6 +117,13 @@ pub(crate) fn cross_references<'a>(
             Spec::Channel(c) => {
                 if let Some(t) = &c.template {
                     refs.push(("/template".into(), Kind::Template, t));
+                }
+            }
+            Spec::StatusPage(p) => {
+                for (g, group) in p.groups.iter().enumerate() {
+                    for (i, check) in group.checks.iter().enumerate() {
+                        refs.push((format!("/groups/{g}/checks/{i}"), Kind::Check, check));
+                    }
                 }
             }
             Spec::Template(_) => {}

@@ -48,6 +48,7 @@ pub fn check(mut d: Desired) -> Result<Checked, Vec<String>> {
         Kind::Channel => typed(&value).map(Spec::Channel),
         Kind::Template => typed(&value).map(Spec::Template),
         Kind::Maintenance => typed(&value).map(Spec::Maintenance),
+        Kind::StatusPage => typed(&value).map(Spec::StatusPage),
     }
     .map_err(|e| vec![redactor.scrub(&format!("{label}: {e}"))])?;
     let mut errors = Vec::new();
@@ -164,6 +165,16 @@ pub fn references(spec: &Spec) -> Vec<(&'static str, Kind, String)> {
                 out.push(("template", Kind::Template, t.clone()));
             }
         }
+        Spec::StatusPage(p) => {
+            for group in &p.groups {
+                out.extend(
+                    group
+                        .checks
+                        .iter()
+                        .map(|c| ("groups.checks", Kind::Check, c.clone())),
+                );
+            }
+        }
         Spec::Template(_) => {}
     }
     out
@@ -180,6 +191,7 @@ pub fn parse_stored(kind: Kind, spec: &Value) -> Result<Spec, String> {
         Kind::Channel => typed(&value).map(Spec::Channel),
         Kind::Template => typed(&value).map(Spec::Template),
         Kind::Maintenance => typed(&value).map(Spec::Maintenance),
+        Kind::StatusPage => typed(&value).map(Spec::StatusPage),
     }
 }
 

@@ -13,7 +13,7 @@ mod strict;
 use schemars::{JsonSchema, SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Value, json};
 
-use super::{Channel, Check, Kind, Maintenance, Template};
+use super::{Channel, Check, Kind, Maintenance, StatusPage, Template};
 
 /// A pattern alternative that accepts any text with `${` in it: the schema sees
 /// a value as it is written, before `${VAR}` is replaced, so a value built from a
@@ -30,6 +30,7 @@ pub fn document_schema() -> Value {
             Kind::Channel => Channel::json_schema(&mut generator),
             Kind::Template => Template::json_schema(&mut generator),
             Kind::Maintenance => Maintenance::json_schema(&mut generator),
+            Kind::StatusPage => StatusPage::json_schema(&mut generator),
         };
         let mut value = schema.to_value();
         if let Some(obj) = value.as_object_mut() {

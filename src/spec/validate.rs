@@ -28,6 +28,7 @@ pub(crate) fn resource(spec: &mut Spec, pos: &Positions, base_dir: &Path, errors
         Spec::Check(c) => labels(&c.labels, pos, errors),
         Spec::Channel(c) => labels(&c.labels, pos, errors),
         Spec::Maintenance(m) => labels(&m.labels, pos, errors),
+        Spec::StatusPage(p) => labels(&p.labels, pos, errors),
         Spec::Template(_) => {}
     }
     match spec {
@@ -35,6 +36,7 @@ pub(crate) fn resource(spec: &mut Spec, pos: &Positions, base_dir: &Path, errors
         Spec::Channel(c) => channel(c, pos, errors),
         Spec::Template(t) => template(t, pos, errors),
         Spec::Maintenance(m) => maintenance(m, pos, errors),
+        Spec::StatusPage(_) => {}
     }
 }
 

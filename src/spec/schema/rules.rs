@@ -145,6 +145,7 @@ pub(super) fn resource(kind: Kind, schema: &mut Value) {
         Kind::Channel => channel(schema),
         Kind::Template => template(schema),
         Kind::Maintenance => maintenance(schema),
+        Kind::StatusPage => {}
     }
 }
 
