@@ -12,11 +12,19 @@ configuration instead of building.
 
 What GoReleaser does and this does too: the package is named by `package_name`,
 the binary of the build named in `ids` goes to `bindir`, relative `src` paths are
-taken from the directory of .goreleaser.yaml, and the templates `{{ .ProjectName }}`,
-`{{ .Version }}`, `{{ .Tag }}`, `{{ .Os }}` and `{{ .Arch }}` are filled in. Any
-other template, and any key this script does not know, is an error: a setting
-that would be dropped silently would make CI test another package than the one
-released. Needs Python 3.11 and PyYAML; runs `nfpm` from PATH.
+taken from the directory of .goreleaser.yaml, the entry of `overrides` for the
+format is merged over the rest as GoReleaser's nFPM pipe merges it (a value that
+is set replaces the one underneath, settings within `deb`, `rpm` and `scripts`
+one by one; an empty value replaces nothing), and templates are filled in the
+fields where GoReleaser fills them (`package_name`, `bindir`, `homepage`,
+`description`, `maintainer`, `mtime`, `scripts.*`, the signature key files, and
+`src`, `dst` and `file_info`'s `owner`, `group` and `mtime` of `contents`), with
+the variables `.ProjectName`, `.PackageName`, `.Version`, `.Tag`, `.Os`, `.Arch`
+and, in `contents`, `.Format`. A template anywhere else, GoReleaser would leave
+as it is: that is an error here, as is any other template, any key this script
+does not know and `meta: true` (GoReleaser adds no binary to a meta package). A
+setting that would be dropped silently would make CI test another package than
+the one released. Needs Python 3.11 and PyYAML; runs `nfpm` from PATH.
 """
 
 import argparse
@@ -48,8 +56,29 @@ PASSED_THROUGH = {
 # package itself (its conventional file name, which is what
 # `{{ .ConventionalFileName }}` asks GoReleaser for).
 GORELEASER_ONLY = {"id", "ids", "builds", "formats", "file_name_template", "meta", "goamd64"}
-# Handled below: the package's name and where the binary goes.
-MAPPED = {"package_name", "bindir"}
+# Handled below: the package's name, where the binary goes and the per-format
+# settings.
+MAPPED = {"package_name", "bindir", "overrides"}
+# What an entry of `overrides` may set: GoReleaser's NFPMOverridables.
+OVERRIDABLE = {
+    "file_name_template", "package_name", "epoch", "release", "prerelease",
+    "version_metadata", "dependencies", "recommends", "suggests", "conflicts",
+    "umask", "replaces", "provides", "contents", "scripts", "rpm", "deb", "apk",
+    "archlinux", "ipk", "msix",
+}
+# Where GoReleaser's nFPM pipe fills in templates, as paths of keys ("[]" for any
+# item of a list). Everywhere else a template reaches nFPM as it is written.
+TEMPLATED = {
+    ("package_name",), ("bindir",), ("homepage",), ("description",), ("maintainer",),
+    ("mtime",), ("file_name_template",),
+    ("scripts", "preinstall"), ("scripts", "postinstall"),
+    ("scripts", "preremove"), ("scripts", "postremove"),
+    ("contents", "[]", "src"), ("contents", "[]", "dst"),
+    ("contents", "[]", "file_info", "owner"), ("contents", "[]", "file_info", "group"),
+    ("contents", "[]", "file_info", "mtime"),
+    ("deb", "signature", "key_file"), ("rpm", "signature", "key_file"),
+    ("apk", "signature", "key_file"), ("apk", "signature", "key_name"),
+}
 
 TEMPLATE = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
 
@@ -59,9 +88,16 @@ def fail(message):
     sys.exit(1)
 
 
-def render(value, variables, where):
-    """Fills GoReleaser templates in every string of `value`."""
+def render(value, variables, where, path=()):
+    """Fills GoReleaser templates in the strings of `value` at the TEMPLATED paths
+    and fails on a template anywhere else."""
     if isinstance(value, str):
+        if path not in TEMPLATED:
+            if "{{" in value:
+                fail(f"{where}: GoReleaser does not fill in templates here, so `{value}` would "
+                     f"reach the package as it is written; write the value out")
+            return value
+
         def one(match):
             expr = match.group(1)
             name = expr[1:] if expr.startswith(".") else None
@@ -71,10 +107,43 @@ def render(value, variables, where):
             return variables[name]
         return TEMPLATE.sub(one, value)
     if isinstance(value, list):
-        return [render(v, variables, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [render(v, variables, f"{where}[{i}]", path + ("[]",)) for i, v in enumerate(value)]
     if isinstance(value, dict):
-        return {k: render(v, variables, f"{where}.{k}") for k, v in value.items()}
+        return {k: render(v, variables, f"{where}.{k}", path + (k,)) for k, v in value.items()}
     return value
+
+
+def is_empty(value):
+    """What mergo takes for unset: a zero value, which overrides nothing."""
+    return value is None or value is False or value == 0 or value in ("", [], {})
+
+
+def merge_overrides(entry, packager, where):
+    """The entry with `overrides[packager]` merged over it, as GoReleaser merges
+    them (mergo.Merge with WithOverride): set values replace, maps merge key by
+    key, lists are replaced whole, empty values are ignored."""
+    overrides = entry.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        fail(f"{where}.overrides: expected a map of formats")
+    for fmt, over in overrides.items():
+        if not isinstance(over, dict):
+            fail(f"{where}.overrides.{fmt}: expected a map of settings")
+        unknown = sorted(set(over) - OVERRIDABLE)
+        if unknown:
+            fail(f"{where}.overrides.{fmt}: GoReleaser cannot override {', '.join(unknown)} "
+                 f"per format; move it out of `overrides`")
+
+    def merge(under, over):
+        out = dict(under)
+        for key, value in over.items():
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = merge(out[key], value)
+            elif not is_empty(value):
+                out[key] = value
+        return out
+
+    base = {k: v for k, v in entry.items() if k != "overrides"}
+    return merge(base, overrides.get(packager) or {})
 
 
 def default_arch():
@@ -115,6 +184,9 @@ def main():
         fail(f"{where}: this script does not know {', '.join(unknown)}; teach it what nFPM makes of them")
     if args.packager not in entry.get("formats", ["deb", "rpm"]):
         fail(f"{where}: `formats` does not list {args.packager}")
+    if entry.get("meta"):
+        fail(f"{where}: `meta: true` makes GoReleaser leave the binary out, which this script "
+             f"does not; drop it, or teach the script meta packages")
 
     builds = [b for b in config.get("builds", []) if b.get("id") in entry.get("ids", [b.get("id")])]
     if len(builds) != 1:
@@ -125,18 +197,37 @@ def main():
     if version is None:
         with open(os.path.join(root, "Cargo.toml"), "rb") as f:
             version = tomllib.load(f)["package"]["version"]
+    overrides = entry.get("overrides") or {}
+    entry = merge_overrides(entry, args.packager, where)
+    # The merged entry's package name, rendered first: the other templates may use it.
+    package_name = render(entry.get("package_name") or config.get("project_name", ""),
+                          {"ProjectName": config.get("project_name", ""), "Version": version},
+                          f"{where}.package_name", ("package_name",))
     variables = {
         "ProjectName": config.get("project_name", ""),
+        "PackageName": package_name,
         "Version": version,
         "Tag": f"v{version}",
         "Os": "linux",
         "Arch": args.arch,
     }
-    # GoReleaser's own keys are not rendered: they are not nFPM's to read.
-    entry = render({k: v for k, v in entry.items() if k not in GORELEASER_ONLY}, variables, where)
+    contents_variables = dict(variables, Format=args.packager)
+    # The other formats' overrides are held to the same rules, though not used here.
+    for fmt, over in overrides.items():
+        render(over, dict(contents_variables, Format=fmt), f"{where}.overrides.{fmt}")
+    contents = entry.pop("contents", None)
+    # file_name_template is GoReleaser's to fill in (nFPM names the file itself);
+    # its other keys are not rendered, and are held to that.
+    rendered = render({k: v for k, v in entry.items() if k != "file_name_template"}, variables, where)
+    if contents is not None:
+        rendered["contents"] = render(contents, contents_variables, f"{where}.contents", ("contents",))
+    entry = rendered
 
     nfpm = {k: v for k, v in entry.items() if k in PASSED_THROUGH}
-    nfpm["name"] = entry.get("package_name") or config.get("project_name")
+    # nFPM's key for what GoReleaser calls dependencies.
+    if "dependencies" in nfpm:
+        nfpm["depends"] = nfpm.pop("dependencies")
+    nfpm["name"] = package_name
     nfpm["arch"] = args.arch
     nfpm["platform"] = "linux"
     nfpm["version"] = version
@@ -146,7 +237,7 @@ def main():
         if "src" in item and item.get("type") != "symlink" and not os.path.isabs(item["src"]):
             item["src"] = os.path.join(root, item["src"])
         contents.append(item)
-    bindir = entry.get("bindir", "/usr/bin")
+    bindir = entry.get("bindir", "/usr/local/bin")  # GoReleaser's default
     contents.insert(0, {
         "src": os.path.abspath(args.binary),
         "dst": f"{bindir.rstrip('/')}/{binary_name}",

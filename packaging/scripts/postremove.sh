@@ -1,5 +1,6 @@
 #!/bin/sh
-# After the files are removed (deb postrm, rpm %postun): systemd forgets the unit.
+# After the files are removed (deb postrm, rpm %postun; on an upgrade too, from
+# the old package): systemd rereads its units, forgetting a removed one.
 set -e
 
 if [ -d /run/systemd/system ]; then

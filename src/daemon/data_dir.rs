@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+#[cfg(unix)]
 use crate::private_file;
 
 /// The lock file; it holds the pid of the daemon that has the lock.
@@ -27,6 +28,7 @@ const PID_READ_LIMIT: u64 = 32;
 pub const ADMIN_KEY_FILE: &str = "admin.key";
 /// The files the daemon writes or reads in the directory: each must be a file of
 /// its own, never a link that would make the daemon write (or widen) a file elsewhere.
+#[cfg(unix)]
 const OWN_FILES: [&str; 5] = [
     DB_FILE,
     "uptimeping.db-wal",
@@ -44,7 +46,8 @@ pub struct DataDir {
     /// parents, outermost first), so a failed start can remove them again.
     created: Vec<PathBuf>,
     /// A lock on the directory itself: unlike the lock file it cannot be deleted
-    /// or replaced under a running daemon.
+    /// or replaced under a running daemon. On Windows, an open handle that keeps
+    /// the directory from being deleted or renamed.
     _dir_lock: File,
     _lock: File,
 }
@@ -118,6 +121,7 @@ fn create(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     missing.reverse();
     let mut created = Vec::new();
     for dir in &missing {
+        #[cfg_attr(not(unix), allow(unused_mut))]
         let mut builder = std::fs::DirBuilder::new();
         #[cfg(unix)]
         if dir == path {
@@ -142,6 +146,32 @@ fn euid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 
+/// Windows' `FILE_FLAG_BACKUP_SEMANTICS`, without which CreateFileW cannot open a
+/// directory ("Access is denied").
+#[cfg(windows)]
+const FILE_FLAG_BACKUP_SEMANTICS: u32 = 0x0200_0000;
+/// Windows' `FILE_SHARE_READ | FILE_SHARE_WRITE`: others may read and write in the
+/// directory but, with no `FILE_SHARE_DELETE`, not delete or rename it while the
+/// daemon holds it open.
+#[cfg(windows)]
+const SHARE_ALL_BUT_DELETE: u32 = 0x1 | 0x2;
+
+/// Opens the data directory itself. On Windows the handle keeps the directory from
+/// being deleted or renamed; it cannot be locked (LockFileEx takes files only), so
+/// there the lock file alone keeps a second daemon out.
+fn open_dir(real: &Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        options
+            .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
+            .share_mode(SHARE_ALL_BUT_DELETE);
+    }
+    no_follow(&mut options).open(real)
+}
+
 /// Options that open a path only if its last part is not a symbolic link.
 fn no_follow(options: &mut std::fs::OpenOptions) -> &mut std::fs::OpenOptions {
     #[cfg(unix)]
@@ -157,9 +187,7 @@ fn take(path: &Path) -> anyhow::Result<(PathBuf, File, File)> {
     let shown = path.display();
     let real =
         std::fs::canonicalize(path).with_context(|| format!("reading data directory `{shown}`"))?;
-    let dir = no_follow(std::fs::OpenOptions::new().read(true))
-        .open(&real)
-        .with_context(|| format!("opening data directory `{shown}`"))?;
+    let dir = open_dir(&real).with_context(|| format!("opening data directory `{shown}`"))?;
     #[cfg(unix)]
     {
         let meta = dir
@@ -168,6 +196,7 @@ fn take(path: &Path) -> anyhow::Result<(PathBuf, File, File)> {
         refuse_shared(path, &meta)?;
         refuse_foreign(&format!("data directory `{shown}`"), &meta)?;
     }
+    #[cfg(not(windows))]
     match dir.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => return Err(in_use(path, &real)),

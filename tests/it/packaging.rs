@@ -64,16 +64,22 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// The man pages a sibling step generates into `man/`; none before it has run.
+/// The man pages committed in `man/` (scripts/update-completions.sh writes them):
+/// the command's own and the daemon's, which the unit names, among them.
 fn man_pages() -> Vec<String> {
-    let Ok(dir) = std::fs::read_dir(repo().join("man")) else {
-        return Vec::new();
-    };
+    let dir = std::fs::read_dir(repo().join("man"))
+        .unwrap_or_else(|e| panic!("man/: {e}; run scripts/update-completions.sh"));
     let mut names: Vec<String> = dir
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".1"))
         .collect();
     names.sort();
+    for page in ["uptimeping.1", "uptimeping-daemon.1"] {
+        assert!(
+            names.iter().any(|n| n == page),
+            "man/{page} is missing: run scripts/update-completions.sh"
+        );
+    }
     names
 }
 
@@ -120,22 +126,33 @@ fn packages() -> &'static Packages {
     })
 }
 
-/// What both packages must hold: the `nfpms` section's files, the binary and the
-/// man pages that exist.
-fn expected_files() -> BTreeSet<String> {
+/// The files a package of `packager` ("deb" or "rpm") must hold: the `nfpms`
+/// section's, for both or for that packager, the binary and every man page.
+fn expected_files(packager: &str) -> BTreeSet<String> {
     let mut files: BTreeSet<String> = [
         "/usr/bin/uptimeping",
         "/usr/share/bash-completion/completions/uptimeping",
-        "/usr/share/zsh/vendor-completions/_uptimeping",
         "/usr/share/fish/vendor_completions.d/uptimeping.fish",
         "/etc/uptimeping/config.toml",
         "/usr/lib/systemd/system/uptimeping.service",
-        "/usr/share/doc/uptimeping/LICENSE",
         "/usr/share/doc/uptimeping/CHANGELOG.md",
     ]
     .into_iter()
     .map(String::from)
     .collect();
+    // Where each family's zsh looks, and each family's way with the license.
+    let own: &[&str] = match packager {
+        "deb" => &[
+            "/usr/share/zsh/vendor-completions/_uptimeping",
+            "/usr/share/doc/uptimeping/copyright",
+        ],
+        "rpm" => &[
+            "/usr/share/zsh/site-functions/_uptimeping",
+            "/usr/share/doc/uptimeping/LICENSE",
+        ],
+        other => panic!("no packager {other}"),
+    };
+    files.extend(own.iter().map(|f| f.to_string()));
     files.extend(
         man_pages()
             .iter()
@@ -270,21 +287,52 @@ fn the_release_builds_every_platform_and_ships_files_that_exist() {
     ] {
         assert!(files.contains(&wanted), "the archives lack {wanted}");
     }
-    // GoReleaser fails on a file or a pattern that matches nothing; the man pages
-    // are generated into man/ by their own step, so they may not be there yet.
+    // Every file the release reads must exist. GoReleaser's archives only warn
+    // about a pattern that matches nothing (and ship without it), the cask and
+    // the image would lack the file, and nFPM fails: none of these may happen.
     let mut sources: Vec<String> = files.iter().map(|f| f.to_string()).collect();
-    for item in config["nfpms"][0]["contents"].as_array().unwrap() {
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("expected a list, found {v}"))
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    let nfpm = &config["nfpms"][0];
+    let mut contents = nfpm["contents"].as_array().unwrap().clone();
+    for over in nfpm["overrides"]
+        .as_object()
+        .into_iter()
+        .flat_map(|o| o.values())
+    {
+        contents.extend(over["contents"].as_array().cloned().unwrap_or_default());
+    }
+    for item in &contents {
         if let Some(src) = item["src"].as_str() {
             sources.push(src.to_string());
         }
     }
-    for script in config["nfpms"][0]["scripts"].as_object().unwrap().values() {
+    for script in nfpm["scripts"].as_object().unwrap().values() {
         sources.push(script.as_str().unwrap().to_string());
     }
+    let cask = &config["homebrew_casks"][0];
+    sources.extend(strings(&cask["manpages"]));
+    let completions = cask["completions"].as_object().expect("cask completions");
+    for shell in ["bash", "zsh", "fish"] {
+        assert!(completions.contains_key(shell), "the cask lacks {shell}");
+    }
+    sources.extend(
+        completions
+            .values()
+            .map(|v| v.as_str().unwrap().to_string()),
+    );
+    sources.extend(strings(&config["dockers_v2"][0]["extra_files"]));
+    // Every page, linked by the cask too.
+    assert_eq!(strings(&cask["manpages"]), ["man/*.1"]);
+    // Casks take no license (it is the formula's key); the schema takes it, but
+    // it would do nothing.
+    assert!(cask["license"].is_null(), "the cask sets license");
     for src in sources {
-        if src.starts_with("man/") && man_pages().is_empty() {
-            continue;
-        }
         assert!(
             repo_has(&src),
             "{src}, named in .goreleaser.yaml, is not in the repository"
@@ -323,6 +371,40 @@ fn the_script_refuses_nfpms_settings_it_would_drop() {
             "    package_name: \"{{ .Env.NAME }}\"\n",
             ".Env.NAME",
         ),
+        // Fields GoReleaser does not render: the template would reach the
+        // package as written, so the script must not fill it in either.
+        (
+            "    vendor: uptimeping\n",
+            "    vendor: \"{{ .ProjectName }}\"\n",
+            "does not fill in templates here",
+        ),
+        (
+            "      predepends: [passwd]\n",
+            "      predepends: [\"{{ .ProjectName }}-passwd\"]\n",
+            "does not fill in templates here",
+        ),
+        (
+            "        dependencies: [/usr/sbin/useradd]\n",
+            "        dependencies: [\"{{ .Version }}\"]\n",
+            "does not fill in templates here",
+        ),
+        (
+            "    license: Apache-2.0\n",
+            "    license: \"{{ .Env.LICENSE }}\"\n",
+            "does not fill in templates here",
+        ),
+        // A meta package holds no binary; the script would add one.
+        (
+            "    bindir: /usr/bin\n",
+            "    bindir: /usr/bin\n    meta: true\n",
+            "meta: true",
+        ),
+        // Only what GoReleaser's NFPMOverridables has may be set per format.
+        (
+            "      rpm:\n        # useradd",
+            "      rpm:\n        bindir: /opt/bin\n        # useradd",
+            "cannot override bindir",
+        ),
     ] {
         assert!(original.contains(from), "`{from}` left .goreleaser.yaml");
         std::fs::write(
@@ -339,6 +421,86 @@ fn the_script_refuses_nfpms_settings_it_would_drop() {
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "{}", text(&out));
         assert!(text(&out).contains(says), "{}", text(&out));
+    }
+}
+
+/// The nFPM configuration the script derives for `packager` from `goreleaser`
+/// (the text of a .goreleaser.yaml), as JSON.
+fn derived_config(goreleaser: &str, packager: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".goreleaser.yaml");
+    std::fs::write(&path, goreleaser).unwrap();
+    let yaml = ok(nfpm_script()
+        .arg("--config")
+        .arg(&path)
+        .args(["--binary", env!("CARGO_BIN_EXE_uptimeping")])
+        .args([
+            "--packager",
+            packager,
+            "--version",
+            "1.2.3",
+            "--print-config",
+        ]));
+    let yaml_path = dir.path().join("nfpm.yaml");
+    std::fs::write(&yaml_path, yaml).unwrap();
+    let json = ok(tool("python3", "Python 3 with PyYAML, in its virtualenv")
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+        ])
+        .arg(&yaml_path));
+    serde_json::from_str(&json).unwrap()
+}
+
+#[test]
+fn the_script_merges_overrides_and_fills_templates_where_goreleaser_does() {
+    let original = std::fs::read_to_string(repo().join(".goreleaser.yaml")).unwrap();
+    let from = "    overrides:\n      rpm:\n";
+    assert!(original.contains(from), "`{from}` left .goreleaser.yaml");
+    // A deb override besides the rpm one: lists are replaced whole, settings of
+    // `deb` one by one (its predepends stay), an empty value replaces nothing.
+    let changed = original
+        .replacen(
+            from,
+            "    overrides:\n      deb:\n        recommends: [ca-certificates, curl]\n        \
+             suggests: []\n        deb:\n          breaks: [old-uptimeping]\n      rpm:\n",
+            1,
+        )
+        .replacen(
+            "    homepage: https://github.com/example/uptimeping\n",
+            "    homepage: \"https://example.com/{{ .ProjectName }}/{{ .Version }}\"\n    \
+             suggests: [prometheus]\n",
+            1,
+        )
+        .replacen(
+            "        dst: /usr/share/doc/uptimeping/CHANGELOG.md\n",
+            "        dst: \"/usr/share/doc/{{ .PackageName }}/{{ .Format }}/CHANGELOG.md\"\n",
+            1,
+        );
+    let deb = derived_config(&changed, "deb");
+    let rpm = derived_config(&changed, "rpm");
+    assert_eq!(
+        deb["recommends"],
+        serde_json::json!(["ca-certificates", "curl"])
+    );
+    assert_eq!(deb["suggests"], serde_json::json!(["prometheus"]));
+    assert_eq!(deb["deb"]["predepends"], serde_json::json!(["passwd"]));
+    assert_eq!(deb["deb"]["breaks"], serde_json::json!(["old-uptimeping"]));
+    assert!(deb["depends"].is_null(), "{deb}");
+    assert_eq!(rpm["recommends"], serde_json::json!(["ca-certificates"]));
+    assert_eq!(rpm["depends"], serde_json::json!(["/usr/sbin/useradd"]));
+    assert!(rpm["deb"]["breaks"].is_null(), "{rpm}");
+    for (config, packager) in [(&deb, "deb"), (&rpm, "rpm")] {
+        assert_eq!(config["homepage"], "https://example.com/uptimeping/1.2.3");
+        let dsts: Vec<&str> = config["contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["dst"].as_str().unwrap())
+            .collect();
+        let changelog = format!("/usr/share/doc/uptimeping/{packager}/CHANGELOG.md");
+        assert!(dsts.contains(&changelog.as_str()), "{dsts:?}");
+        assert!(config.to_string().find("{{").is_none(), "{config}");
     }
 }
 
@@ -365,7 +527,7 @@ fn deb_holds_the_files_of_the_nfpms_section() {
         .filter(|(mode, _, _)| !mode.starts_with('d'))
         .map(|(_, _, path)| path.clone())
         .collect();
-    assert_eq!(files, expected_files(), "{listing}");
+    assert_eq!(files, expected_files("deb"), "{listing}");
     let find = |path: &str| {
         entries
             .iter()
@@ -419,10 +581,41 @@ fn deb_holds_the_files_of_the_nfpms_section() {
         "Package: uptimeping",
         &format!("Version: {}", env!("CARGO_PKG_VERSION")),
         "Architecture: amd64",
-        "Pre-Depends: passwd",
     ] {
         assert!(info.contains(needle), "`{needle}` not in:\n{info}");
     }
+    let field = |name: &str| {
+        ok(tool("dpkg-deb", "Debian package `dpkg`")
+            .arg("-f")
+            .arg(&p.deb)
+            .arg(name))
+        .trim_end()
+        .to_string()
+    };
+    // useradd and groupadd before preinst; the system's CA store for TLS checks.
+    assert_eq!(field("Pre-Depends"), "passwd");
+    assert_eq!(field("Recommends"), "ca-certificates");
+    assert_eq!(field("Depends"), "", "the deb has no file dependencies");
+    // Debian's policy: the synopsis (the first line) is at most 80 characters.
+    let description = field("Description");
+    let synopsis = description.lines().next().unwrap_or_default();
+    assert!(
+        !synopsis.is_empty() && synopsis.chars().count() <= 80,
+        "synopsis of {} characters: `{synopsis}`",
+        synopsis.chars().count()
+    );
+    assert!(description.lines().count() > 1, "no long description");
+    // Debian's policy 12.5: a copyright file, machine readable, naming the license.
+    let copyright =
+        std::fs::read_to_string(p.root.join("usr/share/doc/uptimeping/copyright")).unwrap();
+    assert!(
+        copyright.starts_with(
+            "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
+        ),
+        "{copyright}"
+    );
+    assert!(copyright.lines().any(|l| l == "License: Apache-2.0"));
+    assert!(copyright.contains("/usr/share/common-licenses/Apache-2.0"));
     for script in ["preinst", "postinst", "prerm", "postrm"] {
         assert!(info.contains(script), "no {script} in:\n{info}");
     }
@@ -434,9 +627,25 @@ fn rpm_holds_the_files_of_the_nfpms_section() {
     let rpm = || tool("rpm", "Debian package `rpm`");
     let listing = ok(rpm().arg("-qlp").arg(&p.rpm));
     let listed: BTreeSet<String> = listing.lines().map(String::from).collect();
-    let mut expected = expected_files();
-    expected.extend(["/etc/uptimeping".into(), "/var/lib/uptimeping".into()]);
+    let mut expected = expected_files("rpm");
+    // rpm removes only the directories a package owns.
+    expected.extend([
+        "/etc/uptimeping".into(),
+        "/var/lib/uptimeping".into(),
+        "/usr/share/doc/uptimeping".into(),
+    ]);
     assert_eq!(listed, expected);
+
+    // %pre runs useradd and groupadd: a file dependency, which Fedora's and
+    // openSUSE's packages both provide. TLS checks want the system's CA store.
+    let requires = ok(rpm().args(["-qp", "--requires"]).arg(&p.rpm));
+    assert!(
+        requires.lines().any(|l| l.trim() == "/usr/sbin/useradd"),
+        "{requires}"
+    );
+    assert!(!requires.contains("passwd"), "{requires}");
+    let recommends = ok(rpm().args(["-qp", "--recommends"]).arg(&p.rpm));
+    assert_eq!(recommends.trim(), "ca-certificates");
 
     let configs = ok(rpm().args(["-qp", "--configfiles"]).arg(&p.rpm));
     assert_eq!(configs.trim(), "/etc/uptimeping/config.toml");
@@ -487,25 +696,87 @@ fn maintainer_scripts_are_plain_sh() {
     }
 }
 
-/// Runs the deb's maintainer scripts as dpkg would on an install, again as on an
-/// upgrade, then as on a removal, in a private mount namespace where copies of /etc and
-/// /var/lib stand in for the real ones: useradd and install(1) do their real work
-/// on the copies and this machine's users are left alone.
-const SANDBOXED_INSTALL: &str = r#"
+/// Runs the deb's maintainer scripts as dpkg runs them on an install, an upgrade,
+/// a removal and a purge, then the rpm's scriptlets as rpm runs them on an
+/// install, an upgrade and an erase, in a private mount namespace where copies of
+/// /etc and /var/lib stand in for the real ones (one pair per package): useradd
+/// and install(1) do their real work on the copies and this machine's users are
+/// left alone. /run/systemd/system exists there, so the scripts take their
+/// systemd branches, and `systemctl` is a stand-in that writes its arguments to
+/// a log, after a line naming each step.
+const SANDBOXED_INSTALL: &str = r##"
 set -eu
-sandbox=$1 control=$2
-mount --bind "$sandbox/etc" /etc
-mount --bind "$sandbox/var-lib" /var/lib
-# Never touch the real /etc: stop unless the copy is the one mounted.
-[ -e /etc/.uptimeping-sandbox ] || exit 99
-for step in "install" "upgrade 0.0.1"; do
-    sh "$control/preinst" $step
-    sh "$control/postinst" configure ${step#* }
-done
-# Removing the package keeps the user and the data.
-sh "$control/prerm" remove
-sh "$control/postrm" remove
-"#;
+sandbox=$1 deb=$2 rpm=$3
+export SYSTEMCTL_LOG="$sandbox/systemctl.log"
+mkdir -p "$sandbox/run/systemd/system" "$sandbox/bin"
+printf '#!/bin/sh\necho "$*" >> "$SYSTEMCTL_LOG"\n' > "$sandbox/bin/systemctl"
+chmod 0755 "$sandbox/bin/systemctl"
+export PATH="$sandbox/bin:$PATH"
+mount --bind "$sandbox/run" /run
+sandboxed() {
+    mount --bind "$sandbox/$1" /etc
+    mount --bind "$sandbox/$2" /var/lib
+    # Never touch the real /etc: stop unless the copy is the one mounted.
+    [ -e /etc/.uptimeping-sandbox ] || exit 99
+}
+step() { echo "# $1" >> "$SYSTEMCTL_LOG"; }
+
+sandboxed etc var-lib
+step "deb install"
+sh "$deb/preinst" install
+sh "$deb/postinst" configure ""
+step "deb upgrade"
+sh "$deb/prerm" upgrade 0.0.2
+sh "$deb/preinst" upgrade 0.0.1
+sh "$deb/postrm" upgrade 0.0.2
+sh "$deb/postinst" configure 0.0.1
+step "deb remove"
+sh "$deb/prerm" remove
+sh "$deb/postrm" remove
+step "deb purge"
+sh "$deb/postrm" purge
+umount /var/lib /etc
+
+# rpm's argument: how many instances of the package there are after the step.
+sandboxed etc-rpm var-lib-rpm
+step "rpm install"
+sh "$rpm/pre" 1
+sh "$rpm/post" 1
+step "rpm upgrade"
+sh "$rpm/pre" 2
+sh "$rpm/post" 2
+sh "$rpm/preun" 1
+sh "$rpm/postun" 1
+step "rpm erase"
+sh "$rpm/preun" 0
+sh "$rpm/postun" 0
+"##;
+
+/// What the scripts ask of systemd, step by step: a new unit is read but not
+/// started; an upgrade restarts a running daemon (try-restart starts none); a
+/// removal stops and disables it.
+const SYSTEMCTL_CALLS: &str = "\
+# deb install
+daemon-reload
+# deb upgrade
+daemon-reload
+daemon-reload
+try-restart uptimeping.service
+# deb remove
+disable --now uptimeping.service
+daemon-reload
+# deb purge
+daemon-reload
+# rpm install
+daemon-reload
+# rpm upgrade
+daemon-reload
+try-restart uptimeping.service
+daemon-reload
+# rpm erase
+disable --now uptimeping.service
+daemon-reload
+";
 
 #[test]
 fn maintainer_scripts_create_the_system_user_and_its_data_directory_and_keep_both() {
@@ -516,11 +787,32 @@ fn maintainer_scripts_create_the_system_user_and_its_data_directory_and_keep_bot
         .arg("-e")
         .arg(&p.deb)
         .arg(&control));
+    // The rpm's scriptlets, as rpm would run them.
+    let scriptlets = work.path().join("scriptlets");
+    std::fs::create_dir(&scriptlets).unwrap();
+    for (name, tag) in [
+        ("pre", "PREIN"),
+        ("post", "POSTIN"),
+        ("preun", "PREUN"),
+        ("postun", "POSTUN"),
+    ] {
+        let prog = ok(tool("rpm", "Debian package `rpm`")
+            .args(["-qp", "--qf", &format!("%{{{tag}PROG}}")])
+            .arg(&p.rpm));
+        assert_eq!(prog, "/bin/sh", "the {name} scriptlet's interpreter");
+        let body = ok(tool("rpm", "Debian package `rpm`")
+            .args(["-qp", "--qf", &format!("%{{{tag}}}")])
+            .arg(&p.rpm));
+        assert!(body.starts_with("#!/bin/sh\n"), "{name}:\n{body}");
+        std::fs::write(scriptlets.join(name), body).unwrap();
+    }
     let host_before = std::fs::read_to_string("/etc/passwd").unwrap();
-    let etc = work.path().join("etc");
-    ok(Command::new("cp").args(["-a", "/etc"]).arg(&etc));
-    std::fs::write(etc.join(".uptimeping-sandbox"), "").unwrap();
-    std::fs::create_dir(work.path().join("var-lib")).unwrap();
+    for (etc, var_lib) in [("etc", "var-lib"), ("etc-rpm", "var-lib-rpm")] {
+        let etc = work.path().join(etc);
+        ok(Command::new("cp").args(["-a", "/etc"]).arg(&etc));
+        std::fs::write(etc.join(".uptimeping-sandbox"), "").unwrap();
+        std::fs::create_dir(work.path().join(var_lib)).unwrap();
+    }
     let out = tool("unshare", "Debian package `util-linux`")
         .args([
             "--mount",
@@ -533,6 +825,7 @@ fn maintainer_scripts_create_the_system_user_and_its_data_directory_and_keep_bot
         ])
         .arg(work.path())
         .arg(&control)
+        .arg(&scriptlets)
         .output()
         .unwrap();
     assert!(
@@ -540,7 +833,20 @@ fn maintainer_scripts_create_the_system_user_and_its_data_directory_and_keep_bot
         "the maintainer scripts failed (a private mount namespace needs root, as CI has):\n{}",
         text(&out)
     );
+    let calls = std::fs::read_to_string(work.path().join("systemctl.log")).unwrap();
+    assert_eq!(calls, SYSTEMCTL_CALLS);
+    for (etc, var_lib) in [("etc", "var-lib"), ("etc-rpm", "var-lib-rpm")] {
+        made_the_user_and_kept_it(&work.path().join(etc), &work.path().join(var_lib));
+    }
+    // The copies kept every user of the host's, whose own file is as it was.
+    let host = std::fs::read_to_string("/etc/passwd").unwrap();
+    assert_eq!(host, host_before, "the host's /etc/passwd changed");
+}
 
+/// After an install, an upgrade and a removal: one system user and group
+/// `uptimeping` in the copy `etc` of /etc, owning the data directory in the copy
+/// `var_lib` of /var/lib.
+fn made_the_user_and_kept_it(etc: &Path, var_lib: &Path) {
     let passwd = std::fs::read_to_string(etc.join("passwd")).unwrap();
     let users: Vec<&str> = passwd
         .lines()
@@ -548,7 +854,8 @@ fn maintainer_scripts_create_the_system_user_and_its_data_directory_and_keep_bot
         .collect();
     let [user] = users[..] else {
         panic!(
-            "expected one uptimeping user, after an install, an upgrade and a removal:\n{passwd}"
+            "expected one uptimeping user in {}, after an install, an upgrade and a removal:\n{passwd}",
+            etc.display()
         )
     };
     // name:x:uid:gid:comment:home:shell
@@ -570,13 +877,11 @@ fn maintainer_scripts_create_the_system_user_and_its_data_directory_and_keep_bot
         .and_then(|rest| rest.split(':').next())
         .unwrap_or_else(|| panic!("no uptimeping group:\n{group}"));
     assert_eq!(f[3], gid);
-    // The copy kept every user of the host's, whose own file is as it was.
     let host = std::fs::read_to_string("/etc/passwd").unwrap();
-    assert_eq!(host, host_before, "the host's /etc/passwd changed");
     assert!(host.lines().all(|l| passwd.lines().any(|m| m == l)));
 
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let data = std::fs::metadata(work.path().join("var-lib/uptimeping")).unwrap();
+    let data = std::fs::metadata(var_lib.join("uptimeping")).unwrap();
     assert!(data.is_dir());
     assert_eq!(data.permissions().mode() & 0o7777, 0o700);
     assert_eq!((data.uid(), data.gid().to_string()), (uid, gid.to_string()));
@@ -748,16 +1053,20 @@ fn systemd_unit_verifies_and_is_sandboxed() {
     // No ExecReload: the daemon does not reload on SIGHUP, which would kill it.
     assert!(!unit.lines().any(|l| l.starts_with("ExecReload=")));
 
-    // The page the unit names is one the package holds, once man pages exist.
-    let pages = man_pages();
-    if !pages.is_empty() {
-        let named = unit
-            .lines()
-            .find_map(|l| l.strip_prefix("Documentation=man:"))
-            .expect("Documentation=man:…");
-        let page = named.replace("(1)", ".1");
-        assert!(pages.contains(&page), "{page} is not among {pages:?}");
+    // The page the unit names is one both packages hold.
+    let named = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("Documentation=man:"))
+        .expect("Documentation=man:…");
+    assert_eq!(named, "uptimeping-daemon(1)");
+    let page = format!("/usr/share/man/man1/{}", named.replace("(1)", ".1"));
+    for packager in ["deb", "rpm"] {
+        assert!(expected_files(packager).contains(&page), "{page}");
     }
+    assert!(
+        p.root.join(page.trim_start_matches('/')).is_file(),
+        "{page} is not in the deb"
+    );
 }
 
 /// The Dockerfile's instructions: keyword (upper case) and arguments, with
@@ -943,4 +1252,75 @@ fn the_images_health_check_is_healthy_on_a_live_daemon_and_not_on_a_dead_one() {
     assert_eq!(code, 0);
     // Docker reads 1 as unhealthy (2 is reserved).
     assert_eq!(run_healthcheck(&argv[2], &url, dir.path()), 1, "unhealthy");
+}
+
+/// The daemon on the health check's default address, 127.0.0.1:8080, in a network
+/// namespace of its own (where that port is free whatever this machine runs),
+/// and the image's health check command with no UPTIMEPING_HEALTHCHECK_URL: once
+/// with the daemon up, once after it stopped. Prints both exit codes.
+const HEALTHCHECK_ON_THE_DEFAULT_URL: &str = r##"
+set -u
+dir=$1 command=$2
+ip link set lo up || exit 97
+uptimeping daemon --listen 127.0.0.1:8080 --data-dir "$dir/data" 2> "$dir/daemon.log" &
+daemon=$!
+tries=0
+until grep -q "listening on http://127.0.0.1:8080" "$dir/daemon.log"; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 600 ] || ! kill -0 "$daemon" 2> /dev/null; then
+        kill "$daemon" 2> /dev/null
+        cat "$dir/daemon.log" >&2
+        exit 98
+    fi
+    sleep 0.1
+done
+sh -c "$command" > /dev/null 2>&1
+up=$?
+kill "$daemon"
+wait "$daemon"
+sh -c "$command" > /dev/null 2>&1
+down=$?
+echo "$up $down"
+"##;
+
+#[test]
+fn the_images_health_check_asks_the_daemon_on_its_default_port_by_default() {
+    let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
+    let (_, health) = dockerfile_instructions(&dockerfile)
+        .into_iter()
+        .find(|(k, _)| k == "HEALTHCHECK")
+        .expect("HEALTHCHECK");
+    let json = &health[health.find("CMD [").expect("CMD in exec form") + 4..];
+    let argv: Vec<String> = serde_json::from_str(json).unwrap();
+    let file = repo().join("packaging/healthcheck.yaml");
+    let command = argv[2].replace("/etc/uptimeping/healthcheck.yaml", &file.to_string_lossy());
+
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_uptimeping"), bin.join("uptimeping")).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = tool("unshare", "Debian package `util-linux`")
+        .args(["--net", "sh", "-c", HEALTHCHECK_ON_THE_DEFAULT_URL, "sh"])
+        .arg(dir.path())
+        .arg(&command)
+        .env("PATH", path)
+        .env("NO_COLOR", "1")
+        .env_remove("UPTIMEPING_HEALTHCHECK_URL")
+        .env_remove("UPTIMEPING_LISTEN")
+        .env_remove("UPTIMEPING_DATA_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "(a network namespace needs root, as CI has, and `ip` from iproute2):\n{}",
+        text(&out)
+    );
+    // Healthy, then unhealthy: Docker reads 1 as unhealthy (2 is reserved).
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0 1");
 }
