@@ -361,3 +361,42 @@ fn updates_are_bounded_validated_refused_to_viewers_held_in_maintenance_and_unse
     let sent = settled_notifications(&d, id);
     assert_eq!(of_event(&sent, "update").len(), before, "{sent:#?}");
 }
+
+#[test]
+fn an_incident_takes_at_most_200_updates() {
+    let d = Daemon::start(&[]);
+    let target = Target::start();
+    // No channels: the bound is on the incident, whoever it reaches.
+    apply(
+        &d,
+        &format!(
+            "kind: Check\nname: shop\ntype: http\ntarget: {}\nschedule: 1h\n",
+            target.url()
+        ),
+    );
+    target.set_healthy(false);
+    let id = wait_for("an incident after the default threshold", || {
+        d.post("/api/v1/checks/shop/run", &json!({}));
+        d.get("/api/v1/incidents?check=shop")[0]["id"].as_i64()
+    });
+    let path = format!("/api/v1/incidents/{id}/updates");
+    for n in 1..=200 {
+        let (status, answer) = d.call(
+            "POST",
+            &path,
+            Some(&json!({"message": format!("note {n}")})),
+        );
+        assert_eq!(status, 201, "update {n}: {answer}");
+    }
+    let (status, answer) = d.call("POST", &path, Some(&json!({"message": "one more"})));
+    assert_eq!(status, 409, "{answer}");
+    assert!(answer.to_string().contains("(200)"), "{answer}");
+    let events = d.get(&format!("/api/v1/incidents/{id}/events"));
+    let updates = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "update")
+        .count();
+    assert_eq!(updates, 200);
+}
