@@ -334,6 +334,9 @@ _uptimeping() {
             uptimeping__subcmd__help__subcmd__incidents,resolve)
                 cmd="uptimeping__subcmd__help__subcmd__incidents__subcmd__resolve"
                 ;;
+            uptimeping__subcmd__help__subcmd__incidents,update)
+                cmd="uptimeping__subcmd__help__subcmd__incidents__subcmd__update"
+                ;;
             uptimeping__subcmd__help__subcmd__tenants,create)
                 cmd="uptimeping__subcmd__help__subcmd__tenants__subcmd__create"
                 ;;
@@ -352,6 +355,9 @@ _uptimeping() {
             uptimeping__subcmd__incidents,resolve)
                 cmd="uptimeping__subcmd__incidents__subcmd__resolve"
                 ;;
+            uptimeping__subcmd__incidents,update)
+                cmd="uptimeping__subcmd__incidents__subcmd__update"
+                ;;
             uptimeping__subcmd__incidents__subcmd__help,ack)
                 cmd="uptimeping__subcmd__incidents__subcmd__help__subcmd__ack"
                 ;;
@@ -366,6 +372,9 @@ _uptimeping() {
                 ;;
             uptimeping__subcmd__incidents__subcmd__help,resolve)
                 cmd="uptimeping__subcmd__incidents__subcmd__help__subcmd__resolve"
+                ;;
+            uptimeping__subcmd__incidents__subcmd__help,update)
+                cmd="uptimeping__subcmd__incidents__subcmd__help__subcmd__update"
                 ;;
             uptimeping__subcmd__tenants,create)
                 cmd="uptimeping__subcmd__tenants__subcmd__create"
@@ -2271,7 +2280,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__help__subcmd__incidents)
-            opts="list get ack resolve"
+            opts="list get ack update resolve"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2327,6 +2336,20 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__help__subcmd__incidents__subcmd__resolve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__help__subcmd__incidents__subcmd__update)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2439,7 +2462,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__incidents)
-            opts="-o -h --output --url --api-key --context --color --help list get ack resolve help"
+            opts="-o -h --output --url --api-key --context --color --help list get ack update resolve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2557,7 +2580,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__incidents__subcmd__help)
-            opts="list get ack resolve help"
+            opts="list get ack update resolve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2640,6 +2663,20 @@ _uptimeping() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        uptimeping__subcmd__incidents__subcmd__help__subcmd__update)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         uptimeping__subcmd__incidents__subcmd__list)
             opts="-o -h --status --check --limit --all --output --url --api-key --context --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -2699,6 +2736,56 @@ _uptimeping() {
             case "${prev}" in
                 --comment)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__incidents__subcmd__update)
+            opts="-m -o -h --message --status --output --url --api-key --context --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --message)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --status)
+                    COMPREPLY=($(compgen -W "investigating identified monitoring" -- "${cur}"))
                     return 0
                     ;;
                 --output)

@@ -34,7 +34,7 @@ complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "test" -d 'Run
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "plan" -d 'Show what apply would change, without changing anything'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "apply" -d 'Apply the files (or a saved plan) to the daemon'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "checks" -d 'Inspect and control the checks a daemon runs'
-complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "incidents" -d 'List, inspect, acknowledge and resolve incidents'
+complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "incidents" -d 'List, inspect, acknowledge, update and resolve incidents'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "report" -d 'Uptime, SLO, latency and incidents of the daemon\'s checks over a span'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "channels" -d 'List notification channels and send test messages'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "tenants" -d 'Manage tenants (admin keys of the first tenant only)'
@@ -221,21 +221,22 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "resume" -d 'Run a paused check again'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a check from the daemon (an apply of its files brings it back)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -s o -l output -d 'Output format' -r -f -a "table\t''
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack update resolve help" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
 yaml\t''"
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -l context -d 'Use this context of the config file instead of the current one' -r
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack update resolve help" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack update resolve help" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack update resolve help" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack update resolve help" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -s h -l help -d 'Print help'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -f -a "list" -d 'List incidents, newest first'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -f -a "get" -d 'Show one incident with its events and notifications'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -f -a "ack" -d 'Acknowledge an incident: someone is on it, escalation stops'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -f -a "resolve" -d 'Resolve an incident by hand'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack resolve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack update resolve help" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack update resolve help" -f -a "list" -d 'List incidents, newest first'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack update resolve help" -f -a "get" -d 'Show one incident with its events and notifications'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack update resolve help" -f -a "ack" -d 'Acknowledge an incident: someone is on it, escalation stops'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack update resolve help" -f -a "update" -d 'Post an update on an incident: its channels get it, status pages show it'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack update resolve help" -f -a "resolve" -d 'Resolve an incident by hand'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and not __fish_seen_subcommand_from list get ack update resolve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from list" -l status -d 'Only incidents in this status' -r -f -a "open\t''
 acknowledged\t''
 resolved\t''"
@@ -273,6 +274,20 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __f
 always\t''
 never\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from ack" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from update" -s m -l message -d 'What is known now (at most 2000 characters)' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from update" -l status -d 'Where the work stands; by default the incident\'s last update\'s, else investigating' -r -f -a "investigating\t''
+identified\t''
+monitoring\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from update" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from update" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from update" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from update" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from update" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from resolve" -l comment -d 'Recorded with the event' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from resolve" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
@@ -287,6 +302,7 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __f
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from help" -f -a "list" -d 'List incidents, newest first'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from help" -f -a "get" -d 'Show one incident with its events and notifications'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from help" -f -a "ack" -d 'Acknowledge an incident: someone is on it, escalation stops'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from help" -f -a "update" -d 'Post an update on an incident: its channels get it, status pages show it'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from help" -f -a "resolve" -d 'Resolve an incident by hand'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand incidents; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand report" -l window -d 'The span: 1h, 24h, 7d, 30d, 90d or any duration [default: 24h, 7d and 30d side by side]' -r
@@ -512,7 +528,7 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fi
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "plan" -d 'Show what apply would change, without changing anything'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "apply" -d 'Apply the files (or a saved plan) to the daemon'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "checks" -d 'Inspect and control the checks a daemon runs'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "incidents" -d 'List, inspect, acknowledge and resolve incidents'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "incidents" -d 'List, inspect, acknowledge, update and resolve incidents'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "report" -d 'Uptime, SLO, latency and incidents of the daemon\'s checks over a span'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "channels" -d 'List notification channels and send test messages'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "tenants" -d 'Manage tenants (admin keys of the first tenant only)'
@@ -533,6 +549,7 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_s
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from incidents" -f -a "list" -d 'List incidents, newest first'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from incidents" -f -a "get" -d 'Show one incident with its events and notifications'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from incidents" -f -a "ack" -d 'Acknowledge an incident: someone is on it, escalation stops'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from incidents" -f -a "update" -d 'Post an update on an incident: its channels get it, status pages show it'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from incidents" -f -a "resolve" -d 'Resolve an incident by hand'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from channels" -f -a "list" -d 'List channels with how many notifications were sent, failed and are pending'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from channels" -f -a "get" -d 'Show one channel: its settings (secrets masked) and delivery counts'

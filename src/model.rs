@@ -20,6 +20,7 @@
 //! | `GET /incidents/{id}` | → [`IncidentDetail`] |
 //! | `GET /incidents/{id}/events` | → `[IncidentEvent]` |
 //! | `POST /incidents/{id}/ack`, `/resolve` | optional [`ActionRequest`] → [`Incident`] |
+//! | `POST /incidents/{id}/updates` | [`UpdateRequest`] → 201 [`IncidentEvent`] (kind `update`) |
 //! | `GET /channels` | → `[ChannelSummary]` |
 //! | `GET /channels/{name}` | → [`ChannelDetail`] |
 //! | `POST /channels/{name}/test` | → [`Notification`] (sent now, waits for the outcome) |
@@ -221,7 +222,8 @@ pub struct IncidentEvent {
     pub id: i64,
     pub incident_id: i64,
     pub at: DateTime<Utc>,
-    /// `opened`, `failure`, `signature_changed`, `acknowledged`, `escalated`, `resolved`.
+    /// `opened`, `failure`, `signature_changed`, `acknowledged`, `escalated`, `update`,
+    /// `resolved`. An `update`'s detail is `{"status": …, "message": …}`.
     pub kind: String,
     pub actor: String,
     #[serde(default)]
@@ -233,7 +235,7 @@ pub struct Notification {
     pub id: i64,
     pub incident_id: Option<i64>,
     pub channel: String,
-    /// `opened`, `resolved`, `escalated`, `acknowledged`, `test`.
+    /// `opened`, `resolved`, `escalated`, `acknowledged`, `update`, `test`.
     pub event: String,
     /// `pending`, `sent`, `failed`.
     pub status: String,
@@ -249,6 +251,41 @@ pub struct ActionRequest {
     /// Free text recorded with the event.
     #[serde(default)]
     pub comment: Option<String>,
+}
+
+/// Where the work on an incident stands, as its updates say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateStatus {
+    /// The cause is being looked for.
+    Investigating,
+    /// The cause is known; a fix is being made.
+    Identified,
+    /// A fix is out; the check is being watched.
+    Monitoring,
+}
+
+impl UpdateStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpdateStatus::Investigating => "investigating",
+            UpdateStatus::Identified => "identified",
+            UpdateStatus::Monitoring => "monitoring",
+        }
+    }
+}
+
+/// The body of `POST /incidents/{id}/updates`: a note on an incident for the people
+/// its channels and status pages reach.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRequest {
+    /// What is known now, in a few sentences (1–2000 characters).
+    pub message: String,
+    /// Where the work stands; by default the incident's last update's, else
+    /// `investigating`. Not taken on a resolved incident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<UpdateStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -1,5 +1,5 @@
 //! `uptimeping incidents …`: incidents the daemon opened, their history, and
-//! acknowledging or resolving one from the command line.
+//! acknowledging, updating or resolving one from the command line.
 
 use clap::Subcommand;
 use clap_complete::engine::ArgValueCompleter;
@@ -8,7 +8,10 @@ use super::client::{Client, ConnectArgs, REQUEST_TIMEOUT, block_on};
 use super::complete_live;
 use super::output::{fields, green, note_more, or_dash, red, relative, show, table, word, yellow};
 use super::{OutputFormat, exit};
-use crate::model::{ActionRequest, Incident, IncidentDetail, IncidentStatus};
+use crate::model::{
+    ActionRequest, Incident, IncidentDetail, IncidentEvent, IncidentStatus, UpdateRequest,
+    UpdateStatus,
+};
 
 /// Incidents listed unless told otherwise: recent ones, without flooding a terminal.
 pub const DEFAULT_LIST_LIMIT: u32 = 50;
@@ -20,9 +23,10 @@ Examples:
   uptimeping incidents list --all            # every incident, not only the latest 50
   uptimeping incidents get 42               # with its events and notifications (`#42` works too)
   uptimeping incidents ack 42 --comment \"looking into it\"
+  uptimeping incidents update 42 --status identified --message \"a bad deploy; rolling back\"
   uptimeping incidents resolve 42 --comment \"rolled back\"";
 
-/// List, inspect, acknowledge and resolve incidents
+/// List, inspect, acknowledge, update and resolve incidents
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
@@ -72,6 +76,18 @@ enum Cmd {
         #[arg(long)]
         comment: Option<String>,
     },
+    /// Post an update on an incident: its channels get it, status pages show it
+    #[command(after_help = UPDATE_EXAMPLES)]
+    Update {
+        #[arg(value_parser = incident_id, value_name = "ID", add = ArgValueCompleter::new(complete_live::incidents))]
+        id: i64,
+        /// What is known now (at most 2000 characters)
+        #[arg(long, short = 'm')]
+        message: String,
+        /// Where the work stands; by default the incident's last update's, else investigating
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+    },
     /// Resolve an incident by hand
     #[command(
         after_help = "Examples:\n  uptimeping incidents resolve 42 --comment \"rolled back\""
@@ -83,6 +99,34 @@ enum Cmd {
         #[arg(long)]
         comment: Option<String>,
     },
+}
+
+const UPDATE_EXAMPLES: &str = "\
+Examples:
+  uptimeping incidents update 42 --message \"Payments fail for some cards; looking into it\"
+  uptimeping incidents update '#42' --status identified --message \"A bad deploy; rolling it back\"
+  uptimeping incidents update 42 --status monitoring --message \"Rolled back; watching\" -o json
+
+An update goes out through the incident's channels as its own message (held in
+maintenance like the others) and shows on the status pages listing its check. On a
+resolved incident it is a note afterwards: shown, sent to nobody, and without --status.";
+
+/// `--status` of an update, as clap reads it.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum StatusArg {
+    Investigating,
+    Identified,
+    Monitoring,
+}
+
+impl From<StatusArg> for UpdateStatus {
+    fn from(s: StatusArg) -> Self {
+        match s {
+            StatusArg::Investigating => UpdateStatus::Investigating,
+            StatusArg::Identified => UpdateStatus::Identified,
+            StatusArg::Monitoring => UpdateStatus::Monitoring,
+        }
+    }
 }
 
 /// An incident id as given or as lists print it: `42` or `#42`.
@@ -128,6 +172,27 @@ impl Args {
                 let id = id.to_string();
                 let detail: IncidentDetail = client.get(&["incidents", &id], &[]).await?;
                 show(out, &detail, || detail_text(&detail))
+            }
+            Cmd::Update {
+                id,
+                message,
+                status,
+            } => {
+                let body = UpdateRequest {
+                    message: message.clone(),
+                    status: status.map(UpdateStatus::from),
+                };
+                let id = id.to_string();
+                let event: IncidentEvent = client
+                    .post(&["incidents", &id, "updates"], &body, REQUEST_TIMEOUT)
+                    .await?;
+                show(out, &event, || {
+                    let status = event.detail["status"].as_str().unwrap_or("-");
+                    format!(
+                        "Incident #{} has an update ({status}).\n",
+                        event.incident_id
+                    )
+                })
             }
             Cmd::Ack { id, comment } | Cmd::Resolve { id, comment } => {
                 let verb = if matches!(self.command, Cmd::Ack { .. }) {
@@ -218,6 +283,11 @@ fn detail_text(d: &IncidentDetail) -> String {
             .iter()
             .map(|e| {
                 let detail = match &e.detail {
+                    d if e.kind == "update" => format!(
+                        "{}: {}",
+                        d["status"].as_str().unwrap_or("-"),
+                        d["message"].as_str().unwrap_or_default()
+                    ),
                     serde_json::Value::Null => String::new(),
                     serde_json::Value::String(s) => s.clone(),
                     other => other.to_string(),

@@ -248,6 +248,7 @@ pub const EVENTS: &[&str] = &[
     "escalated",
     "reminder",
     "acknowledged",
+    "update",
     "resolved",
     "test",
 ];
@@ -372,13 +373,15 @@ pub fn sample_payload(event: &str) -> serde_json::Value {
                      "duration_seconds": 180},
         "result": {"up": resolved, "status_code": if resolved { 200 } else { 503 }, "error": if resolved { serde_json::Value::Null } else { serde_json::json!("status: expected 200, got 503") },
                    "latency_ms": 12.5, "attempts": 1, "started_at": "2024-05-01T12:03:00Z", "failures": [], "body_excerpt": "down"},
-        "links": {"incident": "https://uptimeping.example/api/v1/incidents/7", "check": "https://uptimeping.example/api/v1/checks/payments-api"},
+        "update": if event == "update" { serde_json::json!({"status": "identified", "message": "A bad deploy; rolling it back."}) } else { serde_json::Value::Null },
+        "links": {"incident": "https://uptimeping.example/status/example#incident-7", "status_page": "https://uptimeping.example/status/example", "check": "https://uptimeping.example/api/v1/checks/payments-api"},
     })
 }
 
 /// What a template sees, from an outbox payload: `event`, `actor`, `at`, `check`,
-/// `incident` (with `duration` written out), `result`, and `links` to the daemon's
-/// API when it knows its public URL (`{}` otherwise).
+/// `incident` (with `duration` written out), `update`, `result`, and `links` when the
+/// daemon knows its public URL (`{}` otherwise): to the incident on the status page
+/// the payload names (`status_page.slug`), else to the API.
 pub fn context(payload: &serde_json::Value, public_url: Option<&str>) -> serde_json::Value {
     use serde_json::{Value, json};
     let field = |key: &str| payload.get(key).cloned().unwrap_or(Value::Null);
@@ -396,15 +399,27 @@ pub fn context(payload: &serde_json::Value, public_url: Option<&str>) -> serde_j
         (None, Some(base)) => {
             let base = base.trim_end_matches('/');
             let mut links = serde_json::Map::new();
+            let page = payload
+                .pointer("/status_page/slug")
+                .and_then(Value::as_str)
+                .map(|slug| {
+                    let slug =
+                        url::form_urlencoded::byte_serialize(slug.as_bytes()).collect::<String>();
+                    format!("{base}/status/{slug}")
+                });
             if let Some(id) = incident
                 .get("id")
                 .and_then(Value::as_i64)
                 .filter(|id| *id > 0)
             {
-                links.insert(
-                    "incident".into(),
-                    json!(format!("{base}/api/v1/incidents/{id}")),
-                );
+                let url = match &page {
+                    Some(page) => format!("{page}#incident-{id}"),
+                    None => format!("{base}/api/v1/incidents/{id}"),
+                };
+                links.insert("incident".into(), json!(url));
+            }
+            if let Some(page) = page {
+                links.insert("status_page".into(), json!(page));
             }
             if let Some(name) = payload.pointer("/check/name").and_then(Value::as_str)
                 && payload.get("event").and_then(Value::as_str) != Some("test")
@@ -426,6 +441,7 @@ pub fn context(payload: &serde_json::Value, public_url: Option<&str>) -> serde_j
         "at": field("at"),
         "check": field("check"),
         "incident": incident,
+        "update": field("update"),
         "result": field("result"),
         "links": links,
     })

@@ -38,6 +38,7 @@ mod grpc_server;
 mod http_failures;
 mod http_probe;
 mod https_probe;
+mod incident_updates;
 mod man;
 mod metrics;
 mod notify;

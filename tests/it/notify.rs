@@ -8,7 +8,7 @@ pub mod harness;
 mod limits;
 mod policy;
 mod slack;
-mod telegram;
+pub(crate) mod telegram;
 mod templates;
 
 use std::sync::Arc;

@@ -447,6 +447,23 @@ fn real_answers_validate_against_the_documents_response_schemas() {
         ),
         acked,
     ));
+    let (status, update) = d.call(
+        "POST",
+        &format!("/api/v1/incidents/{id}/updates"),
+        Some(&json!({"message": "rolling back", "status": "identified"})),
+    );
+    assert_eq!(status, 201, "{update}");
+    cases.push((
+        "POST /incidents/{id}/updates".into(),
+        response_schema(
+            &doc,
+            "post",
+            "/api/v1/incidents/{id}/updates",
+            201,
+            "application/json",
+        ),
+        update,
+    ));
     let resolve = format!("/api/v1/incidents/{id}/resolve");
     for (path, documented, body) in [
         (
@@ -533,6 +550,11 @@ fn real_answers_validate_against_the_documents_response_schemas() {
         "the body of POST /plan".into(),
         request_schema(&doc, "/api/v1/plan"),
         req.clone(),
+    ));
+    cases.push((
+        "the body of POST /incidents/{id}/updates".into(),
+        request_schema(&doc, "/api/v1/incidents/{id}/updates"),
+        json!({"message": "rolling back", "status": "identified"}),
     ));
     validate_all(&doc, &cases);
 

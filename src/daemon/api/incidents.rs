@@ -1,14 +1,17 @@
-//! Incidents: list, get (with events and notifications), events, ack, resolve.
+//! Incidents: list, get (with events and notifications), events, ack, resolve, and
+//! updates posted on them.
 
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::openapi::{Caller, Numbered};
+use super::openapi::{Caller, Created, Numbered};
 use super::page::{self, List, Paged};
-use super::{ApiError, Shared, require};
-use crate::daemon::store::Role;
-use crate::model::{ActionRequest, Incident, IncidentDetail, IncidentEvent, IncidentStatus};
+use super::{ApiError, ApiJson, Shared, require};
+use crate::daemon::store::{Role, update_message};
+use crate::model::{
+    ActionRequest, Incident, IncidentDetail, IncidentEvent, IncidentStatus, UpdateRequest,
+};
 
 /// Incidents per page when the caller does not say: the recent ones.
 const DEFAULT_LIMIT: u32 = 100;
@@ -101,6 +104,24 @@ pub async fn resolve(
         .await?;
     state.notifier.wake();
     Ok(axum::Json(inc))
+}
+
+/// Posts an update on an incident: stored as its `update` event and sent through
+/// its channels (unless it is resolved: then it is a note, sent to nobody).
+pub async fn update(
+    State(state): State<Shared>,
+    Caller(key): Caller,
+    Path(Numbered { id }): Path<Numbered>,
+    ApiJson(req): ApiJson<UpdateRequest>,
+) -> Result<Created<IncidentEvent>, ApiError> {
+    require(&key, Role::Operator)?;
+    let message = update_message(&req.message).map_err(ApiError::invalid)?;
+    let event = state
+        .store
+        .add_update(key.tenant_id, id, key.actor(), message, req.status)
+        .await?;
+    state.notifier.wake();
+    Ok(Created(event))
 }
 
 /// The optional body of ack and resolve: nothing, or an [`ActionRequest`] as JSON.

@@ -134,6 +134,7 @@ pub fn router(state: Shared) -> Router {
         .api_route("/incidents/{id}/events", get(incidents::events))
         .api_route("/incidents/{id}/ack", post(incidents::ack))
         .api_route("/incidents/{id}/resolve", post(incidents::resolve))
+        .api_route("/incidents/{id}/updates", post(incidents::update))
         .api_route("/channels", get(channels::list))
         .api_route("/channels/{name}", get(channels::get))
         .api_route("/channels/{name}/test", post(channels::test))

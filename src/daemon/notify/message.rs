@@ -7,13 +7,14 @@
 //!
 //! | name | value |
 //! |---|---|
-//! | `event` | `opened`, `escalated`, `reminder`, `acknowledged`, `resolved` or `test` |
+//! | `event` | `opened`, `escalated`, `reminder`, `acknowledged`, `update`, `resolved` or `test` |
 //! | `actor` | who caused it: `system`, `api`, `key:<name>(<id>)`, `telegram:@user`, `slack:@user` |
 //! | `at` | when it happened, RFC 3339 |
 //! | `check` | `name`, `type`, `target`, `labels` (a map), `description` |
 //! | `incident` | `id`, `kind` (`down` or `slo_burn`), `status`, `severity`, `error`, `status_code`, `count`, `dedup_hash`, `opened_at`, `resolved_at`, `duration_seconds`, `duration` (`3m`) |
+//! | `update` | in `update` events: `status` (`investigating`, `identified` or `monitoring`) and `message`; none otherwise |
 //! | `result` | the probe result that caused the event (`up`, `status_code`, `error`, `latency_ms`, `attempts`, `started_at`, `failures`, `body_excerpt`), or none |
-//! | `links` | `incident` and `check`: their API URLs under the daemon's `public_url`; empty without one |
+//! | `links` | under the daemon's `public_url`, empty without one: `incident`, the incident on the first public status page (by name) listing its check, `…/status/{slug}#incident-{id}`, else its API URL; `status_page`, that page (only when there is one); `check`, the check's API URL |
 //! | `message` | in `html` and `markdown` only: the rendered `subject` and `text` |
 //!
 //! Besides a bounded subset of minijinja's own filters (`tojson` among them; see
@@ -64,6 +65,11 @@ const DEFAULTS: &[(&str, &str, &str)] = &[
         "{{ check.name }} ({{ check.target }}) {{ 'no longer burns its error budget' if incident.kind == 'slo_burn' else 'is back up' }} after {{ incident.duration_seconds | duration }}",
     ),
     (
+        "update",
+        "[UPDATE] {{ check.name }}: {{ update.status }}",
+        "{{ update.message }}\n— {{ check.name }} ({{ check.target }}), incident #{{ incident.id }} {{ incident.status }} for {{ incident.duration_seconds | duration }}; update by {{ actor }}",
+    ),
+    (
         "test",
         "[TEST] uptimeping test message",
         "{{ incident.error }}",
@@ -84,6 +90,9 @@ const EMAIL_HTML: &str = r#"<!DOCTYPE html>
 <table cellpadding="4">
 <tr><th align="left">Check</th><td>{{ check.name }}</td></tr>
 <tr><th align="left">Target</th><td>{{ check.target }}</td></tr>
+{%- if update.status %}
+<tr><th align="left">Update</th><td>{{ update.status }}</td></tr>
+{%- endif %}
 {%- if incident.id %}
 <tr><th align="left">Incident</th><td>#{{ incident.id }}, {{ incident.status }}, {{ incident.severity }}</td></tr>
 <tr><th align="left">Error</th><td>{{ incident.error }}</td></tr>
@@ -92,6 +101,9 @@ const EMAIL_HTML: &str = r#"<!DOCTYPE html>
 </table>
 {%- if links.incident %}
 <p><a href="{{ links.incident }}">Incident #{{ incident.id }}</a></p>
+{%- endif %}
+{%- if links.status_page %}
+<p><a href="{{ links.status_page }}">Status page</a></p>
 {%- endif %}
 </body></html>"#;
 
@@ -382,6 +394,77 @@ mod tests {
             err.message
         );
         assert!(err.message.contains("no_such_filter"), "{}", err.message);
+    }
+
+    #[test]
+    fn an_update_has_its_own_texts_and_links_to_the_status_page_listing_its_check() {
+        let mut p = payload("update");
+        p["actor"] = json!("key:ops(1a2b)");
+        p["update"] = json!({"status": "identified", "message": "A bad deploy & a fix."});
+        p["status_page"] = json!({"name": "public", "slug": "example"});
+        let m = render(&p, None).expect("renders");
+        assert_eq!(m.subject, "[UPDATE] payments-api: identified");
+        assert_eq!(
+            m.text,
+            "A bad deploy & a fix.\n— payments-api (https://payments.example/health), incident #7 open for 3m; update by key:ops(1a2b)"
+        );
+        let base = Some("https://up.example/");
+        let r = Renderer::new(&p, None, Provider::Telegram, base).expect("renders");
+        assert_eq!(
+            r.context()["links"],
+            json!({"incident": "https://up.example/status/example#incident-7", "status_page": "https://up.example/status/example", "check": "https://up.example/api/v1/checks/payments-api"})
+        );
+        let html = r.html().expect("html");
+        assert!(html.contains("A bad deploy &amp; a fix."), "{html}");
+        assert!(
+            html.contains(
+                "<a href=\"https://up.example/status/example#incident-7\">Incident #7</a>"
+            ),
+            "{html}"
+        );
+        let r = Renderer::new(&p, None, Provider::Slack, base).expect("renders");
+        let md = r.markdown(Format::SlackMarkdown).expect("mrkdwn");
+        assert!(md.contains("A bad deploy &amp; a fix."), "{md}");
+        assert!(
+            md.contains("<https://up.example/status/example#incident-7|Incident #7>"),
+            "{md}"
+        );
+        let r = Renderer::new(&p, None, Provider::Email, base).expect("renders");
+        let html = r.html().expect("html");
+        assert!(
+            html.contains("<th align=\"left\">Update</th><td>identified</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<a href=\"https://up.example/status/example\">Status page</a>"),
+            "{html}"
+        );
+        // Without a listing page, the link is the API's, and no status page is named.
+        p["status_page"] = Value::Null;
+        let r = Renderer::new(&p, None, Provider::Telegram, base).expect("renders");
+        assert_eq!(
+            r.context()["links"]["incident"],
+            "https://up.example/api/v1/incidents/7"
+        );
+        assert!(r.context()["links"].get("status_page").is_none());
+    }
+
+    #[test]
+    fn templates_see_the_update() {
+        let mut p = payload("update");
+        p["update"] = json!({"status": "monitoring", "message": "watching"});
+        let t = template(
+            Some("{{ event }} {{ update.status }}"),
+            Some("{{ update.message }}"),
+        );
+        let m = render(&p, Some(&t)).expect("renders");
+        assert_eq!(
+            (m.subject.as_str(), m.text.as_str()),
+            ("update monitoring", "watching")
+        );
+        // Other events have no update: it renders as nothing.
+        let m = render(&payload("opened"), Some(&t)).expect("renders");
+        assert_eq!(m.subject, "opened");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 mod claims;
 pub mod email;
 pub mod limits;
+pub mod links;
 pub mod message;
 pub mod retry;
 pub mod slack;

@@ -48,6 +48,7 @@ pub fn style(event: &str, severity: &str) -> (&'static str, &'static str) {
     match event {
         "resolved" => (":white_check_mark:", "#2eb67d"),
         "acknowledged" => (":eyes:", "#1d9bd1"),
+        "update" => (":speech_balloon:", "#1d9bd1"),
         "test" => (":test_tube:", "#8d8d8d"),
         _ => match severity {
             "warning" => (":warning:", "#ecb22e"),

@@ -10,6 +10,8 @@
 //!  "message": {"subject": "[ERROR] payments-api is down", "text": "..."}}
 //! ```
 //!
+//! An `update` event also carries `"update": {"status": "identified", "message": "..."}`.
+//!
 //! Headers: `Content-Type` (`application/json` or `application/xml`), `User-Agent:
 //! uptimeping/<version>`, `Idempotency-Key`, `X-Uptimeping-Event`, the channel's own
 //! `headers`, and with a secret `X-Uptimeping-Signature: sha256=<hex HMAC of the body>`.
@@ -47,6 +49,9 @@ pub struct Body {
     pub check: Value,
     pub incident: Value,
     pub result: Value,
+    /// An update's status and message; only in `update` events.
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub update: Value,
     pub message: Message,
 }
 
@@ -61,6 +66,7 @@ impl Body {
             check: field("check"),
             incident: field("incident"),
             result: field("result"),
+            update: field("update"),
             message,
         }
     }
@@ -82,6 +88,7 @@ impl Body {
                     &mut doc.check,
                     &mut doc.incident,
                     &mut doc.result,
+                    &mut doc.update,
                 ] {
                     *value = xml_safe(std::mem::take(value));
                 }
@@ -312,11 +319,32 @@ mod tests {
             check: json!({"name": "payments-api", "labels": {"team": "payments", "app.kubernetes.io/name": "pay"}}),
             incident: json!({"id": 7, "error": "bad \u{1} byte", "status_code": null}),
             result: Value::Null,
+            update: Value::Null,
             message: Message {
                 subject: "[ERROR] payments-api is down".into(),
                 text: "a < b & c".into(),
             },
         }
+    }
+
+    #[test]
+    fn an_update_carries_its_status_and_message_and_other_events_do_not() {
+        let (json, _) = body().encode(WebhookFormat::Json).expect("encodes");
+        let v: Value = serde_json::from_slice(&json).expect("JSON");
+        assert!(v.get("update").is_none(), "{v}");
+        let mut b = body();
+        b.event = "update".into();
+        b.update = json!({"status": "identified", "message": "rolling back \u{2} now"});
+        let (json, _) = b.encode(WebhookFormat::Json).expect("encodes");
+        let v: Value = serde_json::from_slice(&json).expect("JSON");
+        assert_eq!(v["update"]["status"], "identified");
+        let (xml, _) = b.encode(WebhookFormat::Xml).expect("encodes");
+        let xml = String::from_utf8(xml).expect("UTF-8");
+        assert!(
+            xml.contains("<update><status>identified</status><message>rolling back \u{FFFD} now</message></update>")
+                || xml.contains("<update><message>rolling back \u{FFFD} now</message><status>identified</status></update>"),
+            "{xml}"
+        );
     }
 
     #[test]

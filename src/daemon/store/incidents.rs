@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::policy::goes_out;
 use super::results::{ResultRow, insert as insert_result};
 use super::{Result, Store, StoreError, now_ms, outbox, rollups, to_time};
-use crate::model::{Incident, IncidentEvent, IncidentKind, IncidentStatus};
+use crate::model::{Incident, IncidentEvent, IncidentKind, IncidentStatus, UpdateStatus};
 use crate::probe::{BODY_EXCERPT_BYTES, ProbeResult};
 use crate::rollup::TimeState;
 use crate::spec::{
@@ -193,6 +193,112 @@ pub(super) fn notify_at(
         event: kind,
         severity: incident.severity,
     })
+}
+
+/// The longest update message, in characters: a few paragraphs, which with the
+/// subject and links stay within every provider's message size (Telegram's 4096
+/// characters, Slack's 3000 per section) and read on a phone.
+pub const MAX_UPDATE_MESSAGE_CHARS: usize = 2000;
+/// Most updates one incident takes: a status page shows each in the incident's
+/// timeline and every channel gets each, so an endless stream of them (a script
+/// gone wrong) is stopped here rather than in every receiver.
+pub const MAX_UPDATES_PER_INCIDENT: i64 = 200;
+
+/// An update's message as stored (trimmed), or why it cannot be one.
+pub fn update_message(message: &str) -> std::result::Result<String, String> {
+    let message = message.trim();
+    if message.is_empty() {
+        return Err("an update needs a message: say what is known now".into());
+    }
+    let chars = message.chars().count();
+    if chars > MAX_UPDATE_MESSAGE_CHARS {
+        return Err(format!(
+            "an update's message is at most {MAX_UPDATE_MESSAGE_CHARS} characters; this one has {chars}: shorten it, or post it as several updates"
+        ));
+    }
+    if let Some(c) = message
+        .chars()
+        .find(|c| c.is_control() && *c != '\n' && *c != '\t')
+    {
+        return Err(format!(
+            "an update's message may not hold the control character U+{:04X}; write plain text (new lines are fine)",
+            u32::from(c)
+        ));
+    }
+    Ok(message.to_string())
+}
+
+fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentEvent> {
+    Ok(IncidentEvent {
+        id: r.get(0)?,
+        incident_id: r.get(1)?,
+        at: to_time(r.get(2)?),
+        kind: r.get(3)?,
+        actor: r.get(4)?,
+        detail: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or(Value::Null),
+    })
+}
+
+/// Records an update on incident `id` and queues it to the incident's channels as
+/// its own `update` message, under the alert policy like the other events. On a
+/// resolved incident it is a note afterwards (a post-mortem): stored with status
+/// `resolved` and shown, but sent to nobody, and it takes no `status`. `message` is
+/// one [`update_message`] accepted.
+fn add_update(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    id: i64,
+    actor: &str,
+    message: &str,
+    status: Option<UpdateStatus>,
+) -> Result<IncidentEvent> {
+    let inc = get_incident(tx, tenant, id)?;
+    let count: i64 = tx.query_row(
+        "SELECT count(*) FROM incident_events WHERE tenant_id = ?1 AND incident_id = ?2 AND kind = 'update'",
+        params![tenant, id],
+        |r| r.get(0),
+    )?;
+    if count >= MAX_UPDATES_PER_INCIDENT {
+        return Err(StoreError::Conflict(format!(
+            "incident {id} has {count} updates, the most one takes ({MAX_UPDATES_PER_INCIDENT}); resolve it and follow up elsewhere"
+        )));
+    }
+    let resolved = inc.status == IncidentStatus::Resolved;
+    let status = match (resolved, status) {
+        (true, Some(s)) => {
+            return Err(StoreError::Conflict(format!(
+                "incident {id} is resolved: a note on it takes no status `{}`; leave the status out",
+                s.as_str()
+            )));
+        }
+        (true, None) => "resolved".to_string(),
+        (false, Some(s)) => s.as_str().to_string(),
+        (false, None) => tx
+            .query_row(
+                "SELECT json_extract(detail, '$.status') FROM incident_events WHERE tenant_id = ?1 AND incident_id = ?2 AND kind = 'update' ORDER BY id DESC LIMIT 1",
+                params![tenant, id],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()?
+            .flatten()
+            .unwrap_or_else(|| UpdateStatus::Investigating.as_str().to_string()),
+    };
+    let event_id = add_event(
+        tx,
+        tenant,
+        id,
+        "update",
+        actor,
+        json!({"status": status, "message": message}),
+    )?;
+    if !resolved && goes_out(tx, tenant, &inc, "update", now_ms())? {
+        outbox::queue_for_incident(tx, tenant, &inc, event_id, "update", actor, None)?;
+    }
+    Ok(tx.query_row(
+        "SELECT id, incident_id, at, kind, actor, detail FROM incident_events WHERE id = ?1",
+        [event_id],
+        event_row,
+    )?)
 }
 
 /// What every result of one batch is recorded against.
@@ -512,6 +618,19 @@ impl Store {
         .await
     }
 
+    /// Records an update on incident `id`: see [`add_update`].
+    pub async fn add_update(
+        &self,
+        tenant: i64,
+        id: i64,
+        actor: String,
+        message: String,
+        status: Option<UpdateStatus>,
+    ) -> Result<IncidentEvent> {
+        self.write(move |tx| add_update(tx, tenant, id, &actor, &message, status))
+            .await
+    }
+
     pub async fn incidents(
         &self,
         tenant: i64,
@@ -555,9 +674,7 @@ impl Store {
         self.read(move |c| {
             get_incident(c, tenant, id)?;
             let mut stmt = c.prepare_cached("SELECT id, incident_id, at, kind, actor, detail FROM incident_events WHERE tenant_id = ?1 AND incident_id = ?2 ORDER BY id")?;
-            let rows = stmt.query_map(params![tenant, id], |r| {
-                Ok(IncidentEvent { id: r.get(0)?, incident_id: r.get(1)?, at: to_time(r.get(2)?), kind: r.get(3)?, actor: r.get(4)?, detail: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or(Value::Null) })
-            })?;
+            let rows = stmt.query_map(params![tenant, id], event_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
         .await

@@ -25,7 +25,10 @@ use rusqlite::{Connection, OpenFlags, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
 pub use auth::{ApiKey, Role};
-pub use incidents::{Transition, severity_str as severity_name};
+pub use incidents::{
+    MAX_UPDATE_MESSAGE_CHARS, MAX_UPDATES_PER_INCIDENT, Transition, severity_str as severity_name,
+    update_message,
+};
 pub use outbox::{OutboxRow, SentMessage};
 pub use resources::{CheckRuntime, Decision, Edit, StoredResource, TenantState};
 pub use results::ResultRow;

@@ -43,6 +43,54 @@ fn check_spec(c: &Connection, tenant: i64, name: &str) -> Result<Option<Check>> 
     Ok(serde_json::from_value(strip_kind(spec)).ok())
 }
 
+/// The tenant's status page an incident of `check` links to (see
+/// [`listing_page`](crate::daemon::notify::links::listing_page)), as `{name, slug}`.
+/// Labels are read as stored, not masked: selectors match the real ones. A page
+/// that cannot be read is left out; the link then goes to the API as before.
+fn status_page_of(c: &Connection, tenant: i64, check: &str) -> Result<Value> {
+    let labels: Option<String> = c
+        .query_row(
+            "SELECT json_extract(spec, '$.labels') FROM resources WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2",
+            params![tenant, check],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    let labels: BTreeMap<String, String> = labels
+        .and_then(|l| serde_json::from_str(&l).ok())
+        .unwrap_or_default();
+    let mut stmt = c.prepare_cached(
+        "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'StatusPage' ORDER BY name",
+    )?;
+    let pages = stmt
+        .query_map([tenant], |r| r.get::<_, String>(0))?
+        .filter_map(|spec| {
+            let spec = serde_json::from_str::<Value>(&spec.ok()?).ok()?;
+            serde_json::from_value::<crate::spec::StatusPage>(strip_kind(spec)).ok()
+        })
+        .collect::<Vec<_>>();
+    Ok(
+        match crate::daemon::notify::links::listing_page(&pages, check, &labels) {
+            Some(p) => json!({"name": p.name, "slug": p.slug}),
+            None => Value::Null,
+        },
+    )
+}
+
+/// The status and message of update event `event_id`, for its message.
+fn update_of(c: &Connection, event_id: i64) -> Result<Value> {
+    let detail: Option<String> = c
+        .query_row(
+            "SELECT detail FROM incident_events WHERE id = ?1 AND kind = 'update'",
+            [event_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(detail
+        .and_then(|d| serde_json::from_str(&d).ok())
+        .unwrap_or(Value::Null))
+}
+
 fn insert(
     tx: &Transaction<'_>,
     tenant: i64,
@@ -78,6 +126,11 @@ pub fn queue_for_incident(
         return Ok(());
     };
     let end = incident.resolved_at.unwrap_or_else(chrono::Utc::now);
+    let update = if event == "update" {
+        update_of(tx, event_id)?
+    } else {
+        Value::Null
+    };
     let payload = json!({
         "event": event,
         "actor": actor,
@@ -92,6 +145,9 @@ pub fn queue_for_incident(
         // The result carries the probed target: the check's (masked when secret) instead.
         "result": result.map(|r| ProbeResult { target: check.target.clone(), ..r.clone() }),
         "template": alert.template,
+        "update": update,
+        // Where `links` point a person; resolved now, so that a retry links the same.
+        "status_page": status_page_of(tx, tenant, &incident.check)?,
     });
     for channel in &alert.channels {
         let key = format!("uptimeping-{tenant}-{}-{event_id}-{channel}", incident.id);

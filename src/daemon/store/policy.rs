@@ -110,6 +110,25 @@ pub(super) fn goes_out(
             )?;
             Ok(true)
         }
+        // An update follows the opening: held back in maintenance (and said so in
+        // the timeline), and not sent about an opening nobody was told of.
+        "update" => {
+            if !notified {
+                return Ok(false);
+            }
+            if let Some(reason) = hold_reason(tx, tenant, &check, now)? {
+                add_event(
+                    tx,
+                    tenant,
+                    incident.id,
+                    "held",
+                    "system",
+                    json!({"event": kind, "reason": reason}),
+                )?;
+                return Ok(false);
+            }
+            Ok(true)
+        }
         "acknowledged" => Ok(notified),
         "resolved" => Ok(notified && check.alert.as_ref().is_none_or(|a| a.send_on_resolved)),
         _ => Ok(true),

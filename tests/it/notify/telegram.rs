@@ -94,7 +94,7 @@ async fn bot_api(script: Vec<(u16, Value)>) -> (Arc<BotApi>, String) {
 }
 
 /// A Bot API server for blocking tests (on the shared runtime); its base URL.
-pub(super) fn bot_api_blocking() -> (Arc<BotApi>, String) {
+pub(crate) fn bot_api_blocking() -> (Arc<BotApi>, String) {
     let api = Arc::new(BotApi::default());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
