@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use super::diag::{Diagnostic, Diagnostics};
 use super::load::{Seen, UntypedRef};
+use super::status_page::MAX_GROUP_CHECKS;
 use super::{Kind, Resource, Spec};
 
 /// How many unknown references in one run get a "did you mean" hint; the rest
@@ -137,7 +138,9 @@ pub(crate) fn cross_references<'a>(
                 }
             }
             Spec::StatusPage(p) => {
-                for (g, group) in p.groups.iter().enumerate() {
+                // A group over its limit is reported as such, not name by name.
+                let groups = p.groups.iter().enumerate();
+                for (g, group) in groups.filter(|(_, g)| g.checks.len() <= MAX_GROUP_CHECKS) {
                     for (i, check) in group.checks.iter().enumerate() {
                         refs.push((format!("/groups/{g}/checks/{i}"), Kind::Check, check));
                     }

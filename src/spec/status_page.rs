@@ -155,15 +155,29 @@ pub(crate) fn validate(p: &StatusPage, pos: &Positions, errors: &mut Errors) {
             format!("`slug`: `{}` {problem}", p.slug),
         ));
     }
-    text("title", &p.title, MAX_TITLE_CHARS, pos, errors);
+    text("title", "/title", &p.title, MAX_TITLE_CHARS, pos, errors);
     if p.title.trim().is_empty() {
         errors.push((pos.value("/title"), "`title`: must not be empty".into()));
     }
     if let Some(d) = &p.description {
-        text("description", d, MAX_DESCRIPTION_CHARS, pos, errors);
+        text(
+            "description",
+            "/description",
+            d,
+            MAX_DESCRIPTION_CHARS,
+            pos,
+            errors,
+        );
     }
     if let Some(a) = &p.announcement {
-        text("announcement", a, MAX_ANNOUNCEMENT_CHARS, pos, errors);
+        text(
+            "announcement",
+            "/announcement",
+            a,
+            MAX_ANNOUNCEMENT_CHARS,
+            pos,
+            errors,
+        );
     }
     groups(p, pos, errors);
     if p.show.incidents_days > MAX_INCIDENTS_DAYS {
@@ -246,12 +260,12 @@ pub(crate) fn is_host_name(d: &str) -> bool {
     !d.is_empty() && d.len() <= MAX_DOMAIN_LEN && labels_ok && last_not_numeric
 }
 
-/// Refuses `value` of `field` over `max` characters, at the value.
-fn text(field: &str, value: &str, max: usize, pos: &Positions, errors: &mut Errors) {
+/// Refuses `value` of `field` (at `at`) over `max` characters, at the value.
+fn text(field: &str, at: &str, value: &str, max: usize, pos: &Positions, errors: &mut Errors) {
     let n = value.chars().count();
     if n > max {
         errors.push((
-            pos.value(&format!("/{}", field.replace('.', "/"))),
+            pos.value(at),
             format!("`{field}`: {n} characters is more than the maximum of {max}; shorten it"),
         ));
     }
@@ -299,6 +313,7 @@ fn groups(p: &StatusPage, pos: &Positions, errors: &mut Errors) {
         }
         text(
             &format!("{field}.name"),
+            &format!("{at}/name"),
             &group.name,
             MAX_GROUP_NAME_CHARS,
             pos,
