@@ -20,6 +20,7 @@ mod daemon_grpc;
 mod daemon_lifecycle;
 mod daemon_rollups;
 mod daemon_runs;
+mod daemon_status_pages_apply;
 mod daemon_support;
 mod daemon_watch;
 mod fake_daemon;
