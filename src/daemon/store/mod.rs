@@ -30,7 +30,7 @@ pub use incidents::{
     update_message,
 };
 pub use outbox::{OutboxRow, SentMessage};
-pub use resources::{CheckRuntime, Decision, Edit, StoredResource, TenantState};
+pub use resources::{CheckRuntime, Decision, Edit, PageAddress, StoredResource, TenantState};
 pub use results::ResultRow;
 pub use scrape::{CheckSeries, Snapshot};
 
