@@ -578,7 +578,11 @@ fn a_page_shows_its_groups_states_bars_incidents_and_maintenance_and_nothing_els
     assert_nothing_leaks(&body, &s);
     let j: Value = serde_json::from_str(&body).expect("JSON");
     // The announcement is data here, as written: a client escapes it.
-    assert!(j["page"]["announcement"].as_str().is_some_and(|a| a.contains("**Sunday**")));
+    assert!(
+        j["page"]["announcement"]
+            .as_str()
+            .is_some_and(|a| a.contains("**Sunday**"))
+    );
     assert_eq!(j["page"]["slug"], "example");
     assert_eq!(j["state"], "degraded");
     let groups: Vec<(String, Vec<(String, String)>)> = j["groups"]

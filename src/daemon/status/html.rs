@@ -184,9 +184,9 @@ pub fn render(d: &PageData, base: &str) -> String {
         incident(&mut o, i);
     }
     o.push_str("</section></main>");
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<footer><p><a href=\"{slug}.json\">JSON</a> · <a href=\"{slug}.atom\">Atom feed</a> · made <time datetime=\"{}\">{}</time></p></footer></body></html>\n",
+        "<footer><p><a href=\"{slug}.json\">JSON</a> · <a href=\"{slug}.atom\">Atom feed</a> · made <time datetime=\"{}\">{}</time></p></footer></body></html>",
         rfc3339(&d.generated_at),
         human(&d.generated_at)
     );
