@@ -29,6 +29,13 @@ pub const MAX_QUERY_BYTES: usize = 2 * 1024;
 pub const MAX_BADGE_DAYS: u32 = 90;
 /// The window of an uptime badge without `?window=`.
 pub const DEFAULT_BADGE_DAYS: u32 = 30;
+/// Renders (store read and encoding) running at once at most, across pages and
+/// badges: each is CPU and a read connection for a few milliseconds to tens of
+/// them; more at once would only slow the API down. Visitors of one page share a
+/// render anyway (the cache), so this bounds many pages or badges asked at once.
+pub const MAX_RENDERS: usize = 4;
+static RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_RENDERS);
+
 /// The window of a latency badge: its p95 over the last day.
 const LATENCY_BADGE_MS: i64 = 86_400_000;
 
@@ -457,6 +464,7 @@ pub async fn render_page(
     format: &'static str,
     base: &str,
 ) -> Result<Rendered, StoreError> {
+    let _turn = RENDERS.acquire().await.map_err(|_| StoreError::Closed)?;
     let data = state
         .store
         .status_page(e.tenant, e.page.clone(), now_ms())
@@ -681,6 +689,8 @@ async fn render_badge(
     check: String,
     kind: BadgeKind,
 ) -> Result<Rendered, StoreError> {
+    let _turn = RENDERS.acquire().await.map_err(|_| StoreError::Closed)?;
+    state.metrics.status_renders.inc();
     let now = now_ms();
     let svg = match kind {
         BadgeKind::Status => {
