@@ -60,5 +60,6 @@ mod spec_probe_errors;
 mod spec_refs;
 mod spec_slo;
 mod spec_status_page;
+mod status_pages;
 mod support;
 mod tcp_probe;

@@ -32,7 +32,7 @@ const MINUTE_SPLIT_MS: i64 = 90 * 60_000;
 /// most one row per check.
 const PRUNE_BUCKETS: i64 = 1;
 
-fn table(res: Resolution) -> &'static str {
+pub(super) fn table(res: Resolution) -> &'static str {
     match res {
         Resolution::Minute => "rollup_minutes",
         Resolution::Hour => "rollup_hours",
@@ -145,8 +145,13 @@ pub(super) fn get(
     data.map(|d| decode(&d)).transpose()
 }
 
-fn decode(data: &[u8]) -> Result<Bucket> {
+pub(super) fn decode(data: &[u8]) -> Result<Bucket> {
     Bucket::decode(data).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// [`decode`] of the counts and times only (see [`Bucket::decode_times`]).
+pub(super) fn decode_times(data: &[u8]) -> Result<Bucket> {
+    Bucket::decode_times(data).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// Adds `delta` to the stored bucket (creating it).
