@@ -197,6 +197,7 @@ async function main() {
     const phone = await context({ viewport: PHONE, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
     const p = await visit(phone, pageUrl);
     answer.phone = await p.page.evaluate(() => ({
+      visible_text: document.body ? document.body.innerText : "",
       scroll_width: document.scrollingElement.scrollWidth,
       inner_width: window.innerWidth,
       // Elements whose right edge passes the viewport: what to fix when it scrolls.
@@ -205,6 +206,7 @@ async function main() {
         .slice(0, 10)
         .map((el) => el.tagName.toLowerCase() + (el.id ? `#${el.id}` : "") + (el.className && typeof el.className === "string" ? `.${el.className}` : "")),
     }));
+    answer.phone.status = p.status;
     await shot(p.page, "phone");
     await phone.close();
 

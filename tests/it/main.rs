@@ -57,5 +57,6 @@ mod spec_inputs;
 mod spec_probe_errors;
 mod spec_refs;
 mod spec_slo;
+mod status_browser;
 mod support;
 mod tcp_probe;

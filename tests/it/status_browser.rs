@@ -1,0 +1,795 @@
+//! Status pages in a real browser: a real daemon runs real checks against
+//! targets on 127.0.0.1 (one up, one down, so an incident opens; one inside a
+//! maintenance window), serves a page of them, and Debian's headless Chromium,
+//! driven by playwright-core (`tests/browser/status_page.js`), looks at it as a
+//! visitor would: with and without JavaScript, on a phone, in dark mode, through
+//! axe-core, and a private page with and without its token.
+//!
+//! The browser is launched once for this file: the first test to run sets the
+//! daemon up and runs the driver, which answers one JSON object; every test
+//! asserts on its part of that answer. Screenshots go to
+//! `target/test-output/status_browser/`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Value, json};
+
+use crate::daemon_support::{Daemon, Target, wait_for};
+
+/// Debian's Chromium, the browser `scripts/test` installs.
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// What `scripts/test` installs, for the messages when something is missing.
+const INSTALLS: &str = "run scripts/test, which installs Debian's chromium and the npm packages playwright-core and axe-core (and exports NODE_PATH)";
+
+/// The page's slug, and the private page's slug and token.
+const SLUG: &str = "example";
+const PRIVATE_SLUG: &str = "internal";
+const TOKEN: &str = "s3cret-status-token";
+
+/// The day bars a page shows by default (`show.uptime_days`).
+const DAYS: usize = 90;
+
+/// Runs of each check made by hand: the down check's three reach the default
+/// failure threshold, which opens its incident.
+const RUNS: usize = 3;
+
+/// The resources applied: checks of two teams, one not on the page, a window
+/// covering `checkout` now and one covering `payments-api` tomorrow, the page
+/// (two groups: by names, by labels) and a private page.
+fn resources(up: &Target, down: &Target, now: DateTime<Utc>) -> String {
+    let at = |d: chrono::Duration| (now + d).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let check = |name: &str, target: &Target, team: &str| {
+        format!(
+            "kind: Check\nname: {name}\ntype: http\ntarget: {}\nschedule: 1h\nlabels: {{team: {team}}}\n---\n",
+            target.url()
+        )
+    };
+    let mut yaml = String::new();
+    yaml += &check("homepage", up, "web");
+    yaml += &check("api-health", down, "web");
+    yaml += &check("checkout", up, "payments");
+    yaml += &check("payments-api", up, "payments");
+    yaml += &check("internal-db", down, "internal");
+    yaml += &format!(
+        "kind: Maintenance\nname: db-upgrade\ndescription: Database upgrade in progress\nchecks: [checkout]\nstart: {}\nend: {}\n---\n",
+        at(-chrono::Duration::minutes(10)),
+        at(chrono::Duration::hours(2))
+    );
+    yaml += &format!(
+        "kind: Maintenance\nname: payments-move\ndescription: Moving the payments service\nchecks: [payments-api]\nstart: {}\nend: {}\n---\n",
+        at(chrono::Duration::days(1)),
+        at(chrono::Duration::days(1) + chrono::Duration::hours(1))
+    );
+    yaml += &format!(
+        "kind: StatusPage\nname: public\ntitle: Example Inc. status\ndescription: Live status of our public services\nslug: {SLUG}\n\
+         groups:\n  - name: Web\n    checks: [homepage, api-health]\n  - name: Payments\n    selector: {{team: payments}}\n\
+         show: {{latency: true}}\nannouncement: \"Scheduled database upgrade on **Sunday** 02:00 UTC\"\n---\n"
+    );
+    yaml += &format!(
+        "kind: StatusPage\nname: internal\ntitle: Internal status\nslug: {PRIVATE_SLUG}\n\
+         groups:\n  - name: Databases\n    checks: [internal-db]\naccess: {{token: \"${{STATUS_TOKEN}}\"}}\n"
+    );
+    yaml
+}
+
+/// The resources as the CLI sends them, with `STATUS_TOKEN` set.
+fn apply_request(yaml: &str) -> Value {
+    let source = uptimeping::spec::Source::new("status.yaml", yaml, ".");
+    let lookup = |name: &str| (name == "STATUS_TOKEN").then(|| TOKEN.to_string());
+    let bundle = uptimeping::spec::load(&[source], &lookup)
+        .unwrap_or_else(|d| panic!("the test's resources are invalid:\n{d}"));
+    let resources: Vec<Value> = bundle
+        .resources
+        .iter()
+        .map(|r| serde_json::to_value(r.desired()).expect("json"))
+        .collect();
+    json!({"source": "repo", "resources": resources})
+}
+
+/// Where the screenshots go: `test-output/status_browser/` in the target directory.
+fn output_dir() -> PathBuf {
+    let bin = Path::new(env!("CARGO_BIN_EXE_uptimeping"));
+    let target = bin
+        .parent()
+        .and_then(Path::parent)
+        .expect("the binary lies in target/<profile>/");
+    target.join("test-output").join("status_browser")
+}
+
+/// Fails (never skips) when the browser or the npm packages are missing.
+fn require_tools() {
+    assert!(
+        Path::new(CHROMIUM).is_file(),
+        "{CHROMIUM} is missing: {INSTALLS}"
+    );
+    let node_path = std::env::var_os("NODE_PATH").unwrap_or_default();
+    for package in ["playwright-core/package.json", "axe-core/axe.min.js"] {
+        assert!(
+            std::env::split_paths(&node_path).any(|p| p.join(package).is_file()),
+            "{} is not on NODE_PATH: {INSTALLS}",
+            package.split('/').next().unwrap_or(package)
+        );
+    }
+}
+
+/// Sets the daemon up, waits for its results, and runs the driver once.
+fn visit() -> Value {
+    require_tools();
+    let d = Daemon::start(&[]);
+    let (up, down) = (Target::start(), Target::start());
+    down.set_healthy(false);
+    let now = Utc::now();
+    d.post("/api/v1/apply", &apply_request(&resources(&up, &down, now)));
+    let checks = [
+        "homepage",
+        "api-health",
+        "checkout",
+        "payments-api",
+        "internal-db",
+    ];
+    for _ in 0..RUNS {
+        for name in checks {
+            d.post(&format!("/api/v1/checks/{name}/run"), &json!({}));
+        }
+    }
+    // The page reads rollups: wait until the report (which reads them too) has
+    // every run, and the down check's incident is open.
+    wait_for("every run in the rollups", || {
+        let report = d.get("/api/v1/report?window=1h");
+        let runs = |name: &str| {
+            report["checks"]
+                .as_array()
+                .and_then(|cs| cs.iter().find(|c| c["check"] == name))
+                .and_then(|c| c["runs"].as_u64())
+                .unwrap_or(0)
+        };
+        checks
+            .iter()
+            .all(|name| runs(name) >= RUNS as u64)
+            .then_some(())
+    });
+    let incident = wait_for("the open incident of api-health", || {
+        d.get("/api/v1/incidents")
+            .as_array()
+            .and_then(|is| {
+                is.iter()
+                    .find(|i| i["check"] == "api-health" && i["status"] == "open")
+            })
+            .cloned()
+    });
+
+    let out = output_dir();
+    std::fs::create_dir_all(&out).expect("create the output directory");
+    let profiles = tempfile::tempdir().expect("tempdir");
+    let request = json!({
+        "chromium": CHROMIUM,
+        "origin": d.url,
+        "page": format!("/status/{SLUG}"),
+        "private": format!("/status/{PRIVATE_SLUG}"),
+        "token": TOKEN,
+        "out": out,
+    });
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new("node")
+        .arg(root.join("tests/browser/status_page.js"))
+        // playwright-core puts the browser's fresh profile under the temporary directory.
+        .env("TMPDIR", profiles.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run node ({e}): {INSTALLS}"));
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(request.to_string().as_bytes())
+            .expect("write to node");
+    }
+    let started = std::time::Instant::now();
+    let done = child.wait_with_output().expect("wait for node");
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(
+        done.status.success(),
+        "the browser driver failed: {stderr}\ndaemon log:\n{}",
+        d.logs()
+    );
+    let mut answer: Value = serde_json::from_slice(&done.stdout)
+        .unwrap_or_else(|e| panic!("status_page.js printed no JSON ({e}); stderr: {stderr}"));
+    eprintln!(
+        "status_browser: Chromium {} took {:.1} s; screenshots in {}",
+        answer["browser"].as_str().unwrap_or("?"),
+        started.elapsed().as_secs_f64(),
+        out.display()
+    );
+    answer["test"] = json!({
+        "incident": incident["id"],
+        "targets": [up.addr.to_string(), down.addr.to_string()],
+        "origin": d.url,
+        "today": now.date_naive().to_string(),
+        "now": now.to_rfc3339(),
+    });
+    answer
+}
+
+/// The driver's answer, made once for every test here. A failure to make it is
+/// kept and reported by each test rather than run again.
+fn answer() -> &'static Value {
+    static ANSWER: OnceLock<Result<Value, String>> = OnceLock::new();
+    let got = ANSWER.get_or_init(|| {
+        std::panic::catch_unwind(visit).map_err(|e| {
+            e.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "setting the page up failed".into())
+        })
+    });
+    match got {
+        Ok(v) => v,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The answer, after checking that the page was served at all (so that a
+/// missing page fails every test with that, not with a missing element).
+fn served() -> &'static Value {
+    let a = answer();
+    for part in ["light", "nojs", "phone"] {
+        assert_eq!(
+            a[part]["status"], 200,
+            "GET /status/{SLUG} ({part}) answered {}: {}",
+            a[part]["status"], a[part]["visible_text"]
+        );
+    }
+    a
+}
+
+fn texts(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| s.as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn group<'a>(page: &'a Value, name: &str) -> &'a Value {
+    page["groups"]
+        .as_array()
+        .and_then(|gs| gs.iter().find(|g| g["name"] == name))
+        .unwrap_or_else(|| panic!("no group `{name}` in {}", page["groups"]))
+}
+
+fn check<'a>(page: &'a Value, name: &str) -> &'a Value {
+    page["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|g| g["checks"].as_array().into_iter().flatten())
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no check `{name}` on the page"))
+}
+
+/// An `rgb(…)`/`rgba(…)` colour's channels.
+fn rgb(css: &Value) -> [f64; 4] {
+    let s = css.as_str().unwrap_or("");
+    let inner = s
+        .split_once('(')
+        .and_then(|(_, r)| r.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("not an rgb() colour: {s:?}"));
+    let parts: Vec<f64> = inner
+        .split([',', ' ', '/'])
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse().unwrap_or_else(|_| panic!("colour {s:?}")))
+        .collect();
+    [
+        parts[0],
+        parts[1],
+        parts[2],
+        parts.get(3).copied().unwrap_or(1.0),
+    ]
+}
+
+/// A grey: its channels no more than a little apart.
+fn is_grey(css: &Value) -> bool {
+    let [r, g, b, _] = rgb(css);
+    r.max(g).max(b) - r.min(g).min(b) <= 24.0
+}
+
+/// Relative luminance (WCAG), 0 (black) to 1 (white).
+fn luminance(css: &Value) -> f64 {
+    let [r, g, b, _] = rgb(css);
+    let lin = |c: f64| {
+        let c = c / 255.0;
+        if c <= 0.03928 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+}
+
+/// The page's background: the body's, or the root's when the body has none.
+fn background(page: &Value) -> &Value {
+    if rgb(&page["background"])[3] > 0.0 {
+        &page["background"]
+    } else {
+        &page["html_background"]
+    }
+}
+
+#[test]
+fn the_page_shows_its_title_groups_and_each_checks_state() {
+    let a = served();
+    let page = &a["light"];
+    assert_eq!(page["status"], 200, "GET /status/{SLUG}");
+    assert!(
+        page["content_type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("text/html")),
+        "{}",
+        page["content_type"]
+    );
+    assert_eq!(page["title"], "Example Inc. status");
+    assert_eq!(page["lang"], "en");
+    assert_eq!(page["h1"], "Example Inc. status");
+    assert_eq!(page["description"], "Live status of our public services");
+    assert_eq!(
+        page["landmarks"],
+        json!({"header": 1, "main": 1, "footer": 1})
+    );
+    assert_eq!(page["color_scheme"], "light dark");
+    assert!(
+        page["viewport"]
+            .as_str()
+            .is_some_and(|v| v.contains("width=device-width"))
+    );
+    assert_eq!(page["styles"], 1, "one embedded <style>");
+    assert_eq!(page["scripts_with_src"], 0, "no <script src>");
+
+    // main's sections in the contract's order.
+    assert_eq!(
+        texts(&page["order"]),
+        [
+            "overall",
+            "announcement",
+            "maintenance",
+            "group:Web",
+            "group:Payments",
+            "incidents"
+        ]
+    );
+    assert_eq!(
+        page["announcement"],
+        "Scheduled database upgrade on Sunday 02:00 UTC"
+    );
+    let names = |g: &Value| -> Vec<String> {
+        g["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(group(page, "Web")["heading"], "Web");
+    assert_eq!(names(group(page, "Web")), ["homepage", "api-health"]);
+    assert_eq!(group(page, "Payments")["heading"], "Payments");
+    assert_eq!(
+        names(group(page, "Payments")),
+        ["checkout", "payments-api"],
+        "the selector's checks, by name"
+    );
+    for (name, state, text) in [
+        ("homepage", "up", "Operational"),
+        ("api-health", "down", "Down"),
+        ("checkout", "maintenance", "Maintenance"),
+        ("payments-api", "up", "Operational"),
+    ] {
+        let c = check(page, name);
+        assert_eq!(
+            (c["state"].as_str(), c["state_text"].as_str()),
+            (Some(state), Some(text)),
+            "`{name}`"
+        );
+        assert_eq!(c["label"], name);
+    }
+    let uptime = |name: &str| -> f64 {
+        check(page, name)["uptime"]
+            .as_str()
+            .and_then(|u| u.parse().ok())
+            .unwrap_or_else(|| panic!("`{name}` shows no uptime figure"))
+    };
+    assert_eq!(uptime("homepage"), 100.0);
+    assert_eq!(uptime("api-health"), 0.0);
+    assert!(
+        check(page, "homepage")["uptime_text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("100") && t.ends_with('%')),
+        "{}",
+        check(page, "homepage")["uptime_text"]
+    );
+
+    // A check on no group of this page, and the targets, are nowhere on it.
+    let text = page["visible_text"].as_str().unwrap();
+    assert!(!text.contains("internal-db"), "an unlisted check is shown");
+    for target in texts(&a["test"]["targets"]) {
+        assert!(!text.contains(&target), "a target ({target}) is shown");
+    }
+}
+
+#[test]
+fn each_check_has_ninety_day_bars_grey_where_unknown_and_coloured_today() {
+    let a = served();
+    let page = &a["light"];
+    let today =
+        NaiveDate::parse_from_str(a["test"]["today"].as_str().unwrap(), "%Y-%m-%d").expect("today");
+    for name in ["homepage", "api-health", "checkout", "payments-api"] {
+        let c = check(page, name);
+        let bars = c["bars"].as_array().unwrap();
+        assert_eq!(bars.len(), DAYS, "`{name}`: one bar a day");
+        assert_eq!(c["bars_role"], "img", "`{name}`");
+        let label = c["bars_label"].as_str().unwrap_or("");
+        assert!(
+            label.starts_with(&format!("{name}: ")) && label.contains("90 days"),
+            "`{name}`'s bars are labelled {label:?}"
+        );
+        // Oldest first, one a day, ending today.
+        let days: Vec<NaiveDate> = bars
+            .iter()
+            .map(|b| {
+                NaiveDate::parse_from_str(b["day"].as_str().unwrap_or(""), "%Y-%m-%d")
+                    .unwrap_or_else(|_| panic!("`{name}`: bar day {}", b["day"]))
+            })
+            .collect();
+        assert_eq!(days.last(), Some(&today), "`{name}`: the last bar is today");
+        assert!(
+            days.windows(2)
+                .all(|w| w[1] - w[0] == chrono::Duration::days(1)),
+            "`{name}`: days not consecutive: {days:?}"
+        );
+        for b in bars {
+            assert!(
+                b["title"].as_str().is_some_and(|t| !t.is_empty()),
+                "`{name}`: a bar without a <title>: {b}"
+            );
+        }
+        // The daemon has run today only: every day before is unknown, in grey.
+        let (past, last) = bars.split_at(DAYS - 1);
+        let last = &last[0];
+        for b in past {
+            assert_eq!(b["state"], "unknown", "`{name}`: {b}");
+            assert!(
+                is_grey(&b["fill"]),
+                "`{name}`: an unknown day is not grey: {b}"
+            );
+            assert_eq!(b["fill"], past[0]["fill"], "`{name}`: unknown days differ");
+        }
+        assert_ne!(
+            last["state"], "unknown",
+            "`{name}`: today is unknown: {last}"
+        );
+        assert!(
+            !is_grey(&last["fill"]),
+            "`{name}`: today's bar is not coloured: {last}"
+        );
+    }
+    let today_state = |name: &str| check(page, name)["bars"][DAYS - 1]["state"].clone();
+    assert_eq!(today_state("homepage"), "up");
+    assert_eq!(today_state("api-health"), "down");
+    assert_ne!(
+        check(page, "homepage")["bars"][DAYS - 1]["fill"],
+        check(page, "api-health")["bars"][DAYS - 1]["fill"],
+        "an up day and a down day in one colour"
+    );
+    // show.latency: a sparkline per check.
+    for name in ["homepage", "api-health", "checkout", "payments-api"] {
+        let s = &check(page, name)["sparkline"];
+        assert_eq!(s["role"], "img", "`{name}`'s sparkline: {s}");
+        assert!(
+            s["label"].as_str().is_some_and(|l| !l.is_empty()),
+            "`{name}`: {s}"
+        );
+        assert!(
+            s["polylines"].as_u64().is_some_and(|n| n >= 1),
+            "`{name}`: {s}"
+        );
+    }
+}
+
+#[test]
+fn the_open_incident_the_maintenance_notice_and_the_overall_banner_show() {
+    let a = served();
+    let page = &a["light"];
+    let id = a["test"]["incident"].to_string();
+    let incidents = page["incidents"]["list"].as_array().unwrap();
+    assert!(
+        page["incidents"]["heading"]
+            .as_str()
+            .is_some_and(|h| !h.is_empty())
+    );
+    assert_eq!(
+        page["incidents"]["none"],
+        Value::Null,
+        "a 'no incidents' note beside one"
+    );
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    let open = &incidents[0];
+    assert_eq!(open["id"].as_str(), Some(id.as_str()));
+    assert_eq!(open["anchor"], format!("incident-{id}"));
+    assert_eq!(open["status"], "open");
+    assert!(
+        open["heading"]
+            .as_str()
+            .is_some_and(|h| h.contains("api-health")),
+        "{open}"
+    );
+    let events = open["events"].as_array().unwrap();
+    assert_eq!(
+        events.first().map(|e| &e["event"]),
+        Some(&json!("opened")),
+        "{open}"
+    );
+    for e in events {
+        let at = e["at"].as_str().unwrap_or("");
+        assert!(
+            DateTime::parse_from_rfc3339(at).is_ok(),
+            "event time {at:?}"
+        );
+    }
+
+    let windows = page["maintenance"].as_array().unwrap();
+    let when: Vec<(String, String)> = windows
+        .iter()
+        .map(|w| {
+            (
+                w["name"].as_str().unwrap_or("").into(),
+                w["when"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        when,
+        [
+            ("db-upgrade".to_string(), "now".to_string()),
+            ("payments-move".to_string(), "upcoming".to_string())
+        ]
+    );
+    assert!(
+        windows[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Database upgrade in progress")),
+        "{}",
+        windows[0]
+    );
+    let now: DateTime<Utc> = a["test"]["now"].as_str().unwrap().parse().unwrap();
+    for w in windows {
+        let times: Vec<DateTime<Utc>> = texts(&w["times"])
+            .iter()
+            .map(|t| {
+                t.parse()
+                    .unwrap_or_else(|_| panic!("maintenance time {t:?} is not RFC 3339"))
+            })
+            .collect();
+        assert_eq!(times.len(), 2, "start and end: {w}");
+        let expected = if w["when"] == "now" {
+            [
+                now - chrono::Duration::minutes(10),
+                now + chrono::Duration::hours(2),
+            ]
+        } else {
+            [
+                now + chrono::Duration::days(1),
+                now + chrono::Duration::days(1) + chrono::Duration::hours(1),
+            ]
+        };
+        for (shown, applied) in times.iter().zip(expected) {
+            assert!(
+                (*shown - applied).num_seconds().abs() <= 1,
+                "{w}: {shown} for {applied}"
+            );
+        }
+    }
+
+    // One check down of four (one in maintenance): an outage, not all well.
+    let overall = &page["overall"];
+    assert_eq!(overall["role"], "status");
+    let expected_text = match overall["state"].as_str() {
+        Some("degraded") => "Partial outage",
+        Some("down") => "Major outage",
+        other => panic!("overall state {other:?} with api-health down"),
+    };
+    assert!(
+        overall["text"]
+            .as_str()
+            .is_some_and(|t| t.contains(expected_text)),
+        "{overall}"
+    );
+}
+
+/// The text a visitor reads, line by line, without blank lines.
+fn readable(page: &Value) -> String {
+    let text = page["visible_text"].as_str().unwrap_or("").to_string();
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_page_reads_the_same_with_javascript_off() {
+    let a = served();
+    let (on, off) = (&a["light"], &a["nojs"]);
+    assert_eq!(off["status"], 200);
+    for part in [
+        "title",
+        "overall",
+        "groups",
+        "incidents",
+        "maintenance",
+        "order",
+    ] {
+        let strip = |v: &Value| {
+            // Computed colours do not depend on scripts, but keep the comparison to
+            // what the markup says.
+            let mut v = v.clone();
+            if let Some(gs) = v.as_array_mut() {
+                for g in gs {
+                    if let Some(cs) = g["checks"].as_array_mut() {
+                        for c in cs {
+                            c["bars"] = json!(c["bars"].as_array().map(Vec::len));
+                        }
+                    }
+                }
+            }
+            v
+        };
+        assert_eq!(
+            strip(&on[part]),
+            strip(&off[part]),
+            "`{part}` differs without JavaScript"
+        );
+    }
+    let (with, without) = (readable(on), readable(off));
+    let generated = |p: &Value| p["footer"]["generated"].as_str().unwrap_or("").to_string();
+    if generated(on) == generated(off) {
+        assert_eq!(with, without, "the visible text differs without JavaScript");
+    } else {
+        // Made twice: only the footer's time may differ.
+        let differing: Vec<(&str, &str)> = with
+            .lines()
+            .zip(without.lines())
+            .filter(|(x, y)| x != y)
+            .collect();
+        assert_eq!(with.lines().count(), without.lines().count());
+        assert!(differing.len() <= 1, "{differing:?}");
+    }
+}
+
+#[test]
+fn on_a_phone_the_page_does_not_scroll_sideways() {
+    let phone = &served()["phone"];
+    let (scroll, inner) = (
+        phone["scroll_width"].as_f64().unwrap(),
+        phone["inner_width"].as_f64().unwrap(),
+    );
+    assert_eq!(inner, 375.0);
+    assert!(
+        scroll <= inner,
+        "{scroll} px wide on a {inner} px phone; past the edge: {}",
+        phone["overflowing"]
+    );
+}
+
+#[test]
+fn dark_mode_changes_the_background() {
+    let a = served();
+    let (light, dark) = (background(&a["light"]), background(&a["dark"]));
+    assert_ne!(light, dark);
+    assert!(
+        luminance(dark) < luminance(light),
+        "dark {dark} is not darker than light {light}"
+    );
+    assert!(
+        luminance(&a["dark"]["colour"]) > luminance(dark),
+        "dark mode's text {} on {dark}",
+        a["dark"]["colour"]
+    );
+}
+
+#[test]
+fn axe_finds_no_serious_or_critical_violations() {
+    let axe = &served()["axe"];
+    let all = axe["violations"].as_array().unwrap();
+    for v in all {
+        eprintln!(
+            "axe {}: {} {} — {}",
+            axe["version"], v["impact"], v["id"], v["help"]
+        );
+    }
+    let bad: Vec<&Value> = all
+        .iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "axe-core {} finds: {}",
+        axe["version"],
+        serde_json::to_string_pretty(&bad).unwrap_or_default()
+    );
+}
+
+#[test]
+fn a_private_page_answers_401_without_its_token_and_shows_with_it() {
+    let a = answer();
+    let without = &a["private_without_token"];
+    assert_eq!(without["status"], 401, "{without}");
+    assert!(
+        without["content_type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("text/html")),
+        "{without}"
+    );
+    let text = without["visible_text"].as_str().unwrap_or("");
+    assert!(
+        !text.contains("internal-db") && !text.contains("Internal status"),
+        "{text}"
+    );
+    assert!(!text.contains(TOKEN));
+
+    let with = &a["private_with_token"];
+    assert_eq!(with["status"], 200, "{with}");
+    assert_eq!(with["title"], "Internal status");
+    assert_eq!(
+        check(with, "internal-db")["state"],
+        "down",
+        "{}",
+        with["groups"]
+    );
+    assert!(!with["visible_text"].as_str().unwrap_or("").contains(TOKEN));
+}
+
+#[test]
+fn the_browser_requests_nothing_outside_the_daemon() {
+    let a = answer();
+    let origin = a["test"]["origin"].as_str().unwrap();
+    let requests = texts(&a["requests"]);
+    assert!(
+        requests
+            .iter()
+            .any(|u| u == &format!("{origin}/status/{SLUG}")),
+        "{requests:?}"
+    );
+    let outside: Vec<&String> = requests
+        .iter()
+        .filter(|u| !u.starts_with(&format!("{origin}/")))
+        .collect();
+    assert!(outside.is_empty(), "requests outside {origin}: {outside:?}");
+    assert_eq!(a["external"], json!([]));
+}
+
+#[test]
+fn screenshots_are_taken_in_light_dark_and_on_a_phone() {
+    let shots = &answer()["screenshots"];
+    for name in ["light", "dark", "phone"] {
+        let path = PathBuf::from(shots[name].as_str().unwrap_or(""));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "{} is not a PNG",
+            path.display()
+        );
+        assert!(
+            bytes.len() > 10_000,
+            "{}: {} bytes",
+            path.display(),
+            bytes.len()
+        );
+    }
+}
