@@ -12,6 +12,7 @@ pub mod data_dir;
 pub mod metrics;
 pub mod notify;
 pub mod scheduler;
+pub mod status;
 pub mod store;
 pub mod watch;
 pub mod writer;
@@ -108,6 +109,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         scheduler: handle,
         metrics,
         notifier,
+        status: Default::default(),
     });
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr}");

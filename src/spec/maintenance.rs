@@ -81,15 +81,32 @@ pub type WindowError = (&'static str, String);
 impl Maintenance {
     /// Whether the window applies to `check` at all (whatever the time).
     pub fn covers(&self, check: &Check) -> bool {
+        self.covers_named(&check.name, &check.labels)
+    }
+
+    /// [`covers`](Self::covers) for a check known by its name and labels only.
+    pub fn covers_named(&self, name: &str, labels: &BTreeMap<String, String>) -> bool {
         if self.checks.is_empty() && self.selector.is_empty() {
             return true;
         }
-        self.checks.iter().any(|n| n == &check.name)
+        self.checks.iter().any(|n| n == name)
             || (!self.selector.is_empty()
-                && self
-                    .selector
-                    .iter()
-                    .all(|(k, v)| check.labels.get(k) == Some(v)))
+                && self.selector.iter().all(|(k, v)| labels.get(k) == Some(v)))
+    }
+
+    /// The next window to start after `now`, with its end. A window that cannot
+    /// be read has none.
+    pub fn next_after(&self, now: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        match self.window().ok()? {
+            Window::Once { start, end } => (start > now).then_some((start, end)),
+            Window::Recurring { cron, duration, tz } => {
+                let start = cron
+                    .find_next_occurrence(&now.with_timezone(&tz), false)
+                    .ok()?
+                    .with_timezone(&Utc);
+                Some((start, start + duration))
+            }
+        }
     }
 
     /// The window's times, or the first rule they break.

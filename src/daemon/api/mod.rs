@@ -30,6 +30,7 @@ pub use page::{MAX_PAGE, NEXT_CURSOR_HEADER};
 
 use super::metrics::{Metrics, RequestLabels, ServiceMethodLabels, method_label};
 use super::scheduler::Handle;
+use super::status::serve as status;
 use super::store::{ApiKey, Role, Store};
 
 /// How long a request waits for a turn of CPU-bound work before it is turned
@@ -108,6 +109,8 @@ pub struct AppState {
     pub scheduler: Handle,
     pub metrics: Arc<Metrics>,
     pub notifier: super::notify::Notifier,
+    /// The status pages' directory and cache of rendered answers.
+    pub status: super::status::Status,
 }
 
 pub type Shared = Arc<AppState>;
@@ -150,6 +153,23 @@ pub fn router(state: Shared) -> Router {
         .api_route("/healthz", get(health::healthz))
         .api_route("/readyz", get(health::readyz))
         .api_route("/metrics", get(health::metrics))
+        // Status pages and badges: public, outside /api/v1 (see daemon::status).
+        .api_route("/status/{slug}", get(status::page))
+        .api_route("/", get(status::domain_page))
+        .api_route("/index.json", get(status::domain_json))
+        .api_route("/index.atom", get(status::domain_atom))
+        .api_route(
+            "/badge/{tenant}/{check}/status.svg",
+            get(status::status_badge),
+        )
+        .api_route(
+            "/badge/{tenant}/{check}/uptime.svg",
+            get(status::uptime_badge),
+        )
+        .api_route(
+            "/badge/{tenant}/{check}/latency.svg",
+            get(status::latency_badge),
+        )
         .merge(integrations::router())
         .finish_api(&mut doc);
     let doc = openapi::finish(doc, started);
@@ -229,12 +249,14 @@ async fn count_requests(State(state): State<Shared>, req: Request, next: Next) -
 async fn json_errors(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     let status = res.status();
-    let is_json = res
+    // Only axum's own plain-text errors are rewritten: the JSON of the handlers,
+    // and the HTML of the status pages' refusals, stay as they are.
+    let is_plain = res
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !is_plain {
         return res;
     }
     let text = match axum::body::to_bytes(res.into_body(), 64 * 1024).await {

@@ -102,6 +102,9 @@ pub struct Metrics {
     pub scheduler_lag: Histogram,
     pub results_dropped: Family<TenantLabels, Counter>,
     pub results_backlog: Gauge,
+    /// Status pages and badges rendered (cache misses): a crowd of visitors
+    /// should add one per page every few seconds, not one per visit.
+    pub status_renders: Counter,
     /// Results waiting in the writer's queue, as the writer last saw it.
     pub results_queued: Gauge,
     /// Tenant names by id, for the labels of the counters above: loaded at start,
@@ -203,7 +206,14 @@ impl Metrics {
             "Check results held in memory while the store cannot write",
             results_backlog.clone(),
         );
+        let status_renders = Counter::default();
+        registry.register(
+            "uptime_status_page_renders",
+            "Status pages and badges rendered, that is not answered from the cache",
+            status_renders.clone(),
+        );
         Metrics {
+            status_renders,
             request_duration,
             errors,
             results_queued: Gauge::default(),

@@ -15,6 +15,7 @@ mod resources;
 mod results;
 mod rollups;
 mod scrape;
+mod status;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,6 +31,7 @@ pub use outbox::{OutboxRow, SentMessage};
 pub use resources::{CheckRuntime, Decision, Edit, StoredResource, TenantState};
 pub use results::ResultRow;
 pub use scrape::{CheckSeries, Snapshot};
+pub use status::{MAX_INCIDENT_EVENTS, MAX_PAGE_CHECKS, MAX_PAGE_INCIDENTS, page_lists};
 
 /// How long a connection waits for a lock before failing: longer than any write
 /// transaction takes, short enough to surface a stuck database.

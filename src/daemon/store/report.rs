@@ -26,7 +26,7 @@ pub const MAX_WINDOW_MS: i64 = 800 * 86_400_000;
 /// Buckets one history answer holds at most.
 pub const MAX_HISTORY_BUCKETS: i64 = 10_000;
 /// The end of the minute holding `now`: no rollup holds anything later.
-fn readable_until(now: i64) -> i64 {
+pub(super) fn readable_until(now: i64) -> i64 {
     crate::rollup::Resolution::Minute
         .floor(now)
         .saturating_add(crate::rollup::Resolution::Minute.width_ms())

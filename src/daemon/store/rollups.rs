@@ -32,7 +32,7 @@ const MINUTE_SPLIT_MS: i64 = 90 * 60_000;
 /// most one row per check.
 const PRUNE_BUCKETS: i64 = 1;
 
-fn table(res: Resolution) -> &'static str {
+pub(super) fn table(res: Resolution) -> &'static str {
     match res {
         Resolution::Minute => "rollup_minutes",
         Resolution::Hour => "rollup_hours",
@@ -145,7 +145,7 @@ pub(super) fn get(
     data.map(|d| decode(&d)).transpose()
 }
 
-fn decode(data: &[u8]) -> Result<Bucket> {
+pub(super) fn decode(data: &[u8]) -> Result<Bucket> {
     Bucket::decode(data).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 

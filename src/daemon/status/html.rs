@@ -1,0 +1,356 @@
+//! The page as HTML: one document, server-rendered, every value escaped, one
+//! embedded `<style>` (light and dark by `prefers-color-scheme`), no script, no
+//! external asset. The structure follows the DOM contract in README ("Status
+//! pages"), which browser tests assert on.
+
+use std::fmt::Write;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use super::data::{CheckData, IncidentData, PageData, overall_text, state_text};
+
+/// Escapes `text` for HTML or XML text and attribute values (double-quoted).
+pub fn escape_into(out: &mut String, text: &str) {
+    let mut last = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let rep = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&text[last..i]);
+        out.push_str(rep);
+        last = i + 1;
+    }
+    out.push_str(&text[last..]);
+}
+
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    escape_into(&mut out, text);
+    out
+}
+
+pub fn rfc3339(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn human(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Uptime as the page shows it: two decimals, cut (never rounded up to 100).
+pub fn percent(u: f64) -> String {
+    let cut = (u * 100.0).floor() / 100.0;
+    format!("{cut:.2}%")
+}
+
+fn hours(ms: i64) -> String {
+    let m = ms / 60_000;
+    if m >= 60 {
+        format!("{}h {}m", m / 60, m % 60)
+    } else {
+        format!("{m}m")
+    }
+}
+
+/// Colours: text on background at least 4.5:1 in both schemes.
+const STYLE: &str = r#"
+:root{color-scheme:light dark;--bg:#ffffff;--fg:#1b1f24;--muted:#57606a;--card:#f6f8fa;--line:#d0d7de;--up:#1a7f37;--partial:#9a6700;--down:#cf222e;--maint:#0969da;--unknown:#8c959f;--paused:#6e7781}
+@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9da7b3;--card:#161b22;--line:#30363d;--up:#3fb950;--partial:#d29922;--down:#f85149;--maint:#58a6ff;--unknown:#6e7681;--paused:#8b949e}}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+header,main,footer{max-width:60rem;margin:0 auto;padding:1rem}
+h1{margin:.5rem 0;font-size:1.6rem}h2{font-size:1.2rem;margin:1.5rem 0 .5rem}h3{font-size:1rem;margin:0 0 .5rem}
+.description,footer{color:var(--muted)}
+a{color:var(--maint)}
+#overall{padding:1rem;border-radius:.5rem;font-weight:600;color:#fff;background:var(--unknown)}
+#overall[data-state=up]{background:#1a7f37}#overall[data-state=degraded]{background:#9a6700}#overall[data-state=down]{background:#cf222e}#overall[data-state=maintenance]{background:#0969da}#overall[data-state=unknown]{background:#57606a}
+#announcement,.maintenance,.incident{background:var(--card);border:1px solid var(--line);border-radius:.5rem;padding:.75rem 1rem;margin:1rem 0}
+.checks{list-style:none;margin:0;padding:0}
+.check{border-bottom:1px solid var(--line);padding:.75rem 0;display:flex;flex-wrap:wrap;align-items:center;gap:.25rem 1rem}
+.check-name{font-weight:600;flex:1 1 10rem}
+.state{font-weight:600}
+.check[data-state=up] .state{color:var(--up)}.check[data-state=down] .state{color:var(--down)}.check[data-state=maintenance] .state{color:var(--maint)}.check[data-state=paused] .state,.check[data-state=unknown] .state{color:var(--muted)}
+.uptime{color:var(--muted);font-variant-numeric:tabular-nums}
+svg.bars{display:block;width:100%;height:2rem;flex-basis:100%}
+svg.sparkline{display:block;width:100%;height:2.5rem;flex-basis:100%}
+.bar[data-state=up]{fill:var(--up)}.bar[data-state=partial]{fill:var(--partial)}.bar[data-state=down]{fill:var(--down)}.bar[data-state=maintenance]{fill:var(--maint)}.bar[data-state=unknown]{fill:var(--unknown)}
+.sparkline polyline{fill:none;stroke:var(--maint);stroke-width:1.5;vector-effect:non-scaling-stroke}
+.timeline{margin:.5rem 0 0;padding-left:1.25rem}
+.timeline time,.maintenance time{font-variant-numeric:tabular-nums}
+.incident[data-status=resolved] h3{color:var(--muted)}
+"#;
+
+/// The page as an HTML document; `base` is what the links to the JSON and the
+/// feed are relative to (`{base}.json`): the slug under `/status/`, `index` at `/`.
+pub fn render(d: &PageData, base: &str) -> String {
+    let checks: usize = d.groups.iter().map(|g| g.checks.len()).sum();
+    let mut o = String::with_capacity(8 * 1024 + checks * (d.uptime_days as usize * 150 + 2048));
+    let title = escape(&d.page.title);
+    let slug = escape(base);
+    o.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    o.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
+    o.push_str("<meta name=\"color-scheme\" content=\"light dark\">");
+    let _ = write!(o, "<title>{title}</title>");
+    let _ = write!(
+        o,
+        "<link rel=\"alternate\" type=\"application/atom+xml\" title=\"Incidents\" href=\"{slug}.atom\">"
+    );
+    o.push_str("<style>");
+    o.push_str(STYLE);
+    o.push_str("</style></head><body>");
+
+    let _ = write!(o, "<header><h1>{title}</h1>");
+    if let Some(desc) = &d.page.description {
+        let _ = write!(o, "<p class=\"description\">{}</p>", escape(desc));
+    }
+    o.push_str("</header><main>");
+    let _ = write!(
+        o,
+        "<section id=\"overall\" data-state=\"{}\" role=\"status\">{}</section>",
+        d.state,
+        overall_text(d.state)
+    );
+    if let Some(a) = d
+        .page
+        .announcement
+        .as_deref()
+        .filter(|a| !a.trim().is_empty())
+    {
+        let _ = write!(
+            o,
+            "<aside id=\"announcement\" aria-label=\"Announcement\">{}</aside>",
+            super::markdown::render(a)
+        );
+    }
+    if !d.maintenance.is_empty() {
+        o.push_str("<section id=\"maintenance\"><h2>Maintenance</h2>");
+        for m in &d.maintenance {
+            let _ = write!(
+                o,
+                "<article class=\"maintenance\" data-maintenance=\"{}\" data-when=\"{}\"><h3>{}</h3>",
+                escape(&m.name),
+                m.when,
+                if m.when == "now" {
+                    "Maintenance in progress"
+                } else {
+                    "Scheduled maintenance"
+                }
+            );
+            if let Some(desc) = &m.description {
+                let _ = write!(o, "<p>{}</p>", escape(desc));
+            }
+            let _ = write!(
+                o,
+                "<p>From <time datetime=\"{}\">{}</time> to <time datetime=\"{}\">{}</time></p></article>",
+                rfc3339(&m.starts_at),
+                human(&m.starts_at),
+                rfc3339(&m.ends_at),
+                human(&m.ends_at)
+            );
+        }
+        o.push_str("</section>");
+    }
+    for g in &d.groups {
+        let name = escape(&g.name);
+        let _ = write!(
+            o,
+            "<section class=\"group\" data-group=\"{name}\"><h2>{name}</h2><ul class=\"checks\">"
+        );
+        for c in &g.checks {
+            check(&mut o, c, d.uptime_days);
+        }
+        o.push_str("</ul></section>");
+    }
+    o.push_str("<section id=\"incidents\"><h2>Incidents</h2>");
+    if d.incidents.is_empty() {
+        let _ = write!(
+            o,
+            "<p class=\"no-incidents\">No incidents in the last {} days.</p>",
+            d.incidents_days
+        );
+    }
+    for i in &d.incidents {
+        incident(&mut o, i);
+    }
+    o.push_str("</section></main>");
+    let _ = write!(
+        o,
+        "<footer><p><a href=\"{slug}.json\">JSON</a> · <a href=\"{slug}.atom\">Atom feed</a> · made <time datetime=\"{}\">{}</time></p></footer></body></html>\n",
+        rfc3339(&d.generated_at),
+        human(&d.generated_at)
+    );
+    o
+}
+
+fn check(o: &mut String, c: &CheckData, days: u32) {
+    let name = escape(&c.name);
+    let _ = write!(
+        o,
+        "<li class=\"check\" data-check=\"{name}\" data-state=\"{}\"><span class=\"check-name\">{name}</span><span class=\"state\">{}</span>",
+        c.state,
+        state_text(c.state)
+    );
+    let shown = c.uptime.map(percent);
+    match c.uptime {
+        Some(u) => {
+            let _ = write!(
+                o,
+                "<span class=\"uptime\" data-uptime=\"{u:.3}\">{}</span>",
+                shown.as_deref().unwrap_or("")
+            );
+        }
+        None => o.push_str("<span class=\"uptime\" data-uptime=\"\">—</span>"),
+    }
+    let n = c.days.len().max(1);
+    let _ = write!(
+        o,
+        "<svg class=\"bars\" role=\"img\" viewBox=\"0 0 {w} 20\" preserveAspectRatio=\"none\" aria-label=\"{name}: {} over the last {days} days\">",
+        shown.map_or_else(|| "uptime unknown".to_string(), |s| format!("{s} uptime")),
+        w = n * 4
+    );
+    for (i, day) in c.days.iter().enumerate() {
+        let (uptime_attr, figures) = match day.uptime {
+            Some(u) => (
+                format!("{u:.3}"),
+                format!("{}, down {}", percent(u), hours(day.down_ms)),
+            ),
+            None => (String::new(), "no data".to_string()),
+        };
+        let maintenance = if day.maintenance_ms > 0 {
+            format!(", maintenance {}", hours(day.maintenance_ms))
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            o,
+            "<rect class=\"bar\" data-day=\"{}\" data-uptime=\"{uptime_attr}\" data-state=\"{}\" x=\"{}\" y=\"0\" width=\"3\" height=\"20\"><title>{}: {figures}{maintenance}</title></rect>",
+            day.day,
+            day.state,
+            i * 4,
+            day.day
+        );
+    }
+    o.push_str("</svg>");
+    if let Some(points) = &c.latency {
+        sparkline(o, &name, points);
+    }
+    o.push_str("</li>");
+}
+
+fn sparkline(o: &mut String, name: &str, points: &[super::data::LatencyPoint]) {
+    let values: Vec<Option<f64>> = points.iter().map(|p| p.p95_ms).collect();
+    let max = values.iter().flatten().fold(0.0_f64, |m, v| m.max(*v));
+    let last = values.iter().rev().flatten().next();
+    let label = match last {
+        Some(v) => format!(
+            "{name}: latency (p95) over the last {} hours, latest {v:.0} ms, highest {max:.0} ms",
+            points.len()
+        ),
+        None => format!(
+            "{name}: no latency measured in the last {} hours",
+            points.len()
+        ),
+    };
+    let w = points.len().saturating_sub(1).max(1);
+    let _ = write!(
+        o,
+        "<svg class=\"sparkline\" role=\"img\" viewBox=\"0 0 {w} 20\" preserveAspectRatio=\"none\" aria-label=\"{label}\"><polyline points=\""
+    );
+    let mut first = true;
+    for (i, v) in values.iter().enumerate() {
+        if let Some(v) = v {
+            let y = if max > 0.0 {
+                19.0 - v / max * 18.0
+            } else {
+                19.0
+            };
+            if !first {
+                o.push(' ');
+            }
+            first = false;
+            let _ = write!(o, "{i},{y:.1}");
+        }
+    }
+    o.push_str("\"/></svg>");
+}
+
+fn incident(o: &mut String, i: &IncidentData) {
+    let _ = write!(
+        o,
+        "<article class=\"incident\" id=\"incident-{id}\" data-incident=\"{id}\" data-status=\"{}\"><h3>{}</h3><p>Opened <time datetime=\"{}\">{}</time>",
+        escape(&i.status),
+        escape(&i.summary),
+        rfc3339(&i.opened_at),
+        human(&i.opened_at),
+        id = i.id
+    );
+    if let Some(r) = &i.resolved_at {
+        let _ = write!(
+            o,
+            ", resolved <time datetime=\"{}\">{}</time>",
+            rfc3339(r),
+            human(r)
+        );
+    }
+    o.push_str("</p><ol class=\"timeline\">");
+    for e in &i.events {
+        let _ = write!(
+            o,
+            "<li data-event=\"{}\"><time datetime=\"{}\">{}</time> <strong>{}</strong>",
+            escape(&e.kind),
+            rfc3339(&e.at),
+            human(&e.at),
+            escape(&event_title(&e.kind, e.status.as_deref()))
+        );
+        if !e.message.is_empty() {
+            let _ = write!(o, " — {}", escape(&e.message));
+        }
+        o.push_str("</li>");
+    }
+    o.push_str("</ol></article>");
+}
+
+/// An event's heading: its kind, or an update's status, capitalised.
+pub fn event_title(kind: &str, status: Option<&str>) -> String {
+    let word = status.unwrap_or(kind).replace('_', " ");
+    let mut c = word.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// A small page for a refusal (401, 404), in the page's style.
+pub fn refusal(title: &str, text: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"color-scheme\" content=\"light dark\"><title>{t}</title><style>{STYLE}</style></head><body><header><h1>{t}</h1></header><main><p>{}</p></main><footer></footer></body></html>\n",
+        escape(text),
+        t = escape(title)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_text_and_attributes() {
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+        assert_eq!(escape("plain é"), "plain é");
+    }
+
+    #[test]
+    fn uptime_is_cut_never_rounded_up_to_a_hundred() {
+        assert_eq!(percent(99.999), "99.99%");
+        assert_eq!(percent(100.0), "100.00%");
+        assert_eq!(percent(99.953), "99.95%");
+    }
+}

@@ -1,0 +1,810 @@
+//! The handlers of the status routes, the directory of pages by slug and domain,
+//! the token check of private pages, and the answers' headers (content type,
+//! `Cache-Control`, `ETag` and `304`, gzip when the client takes it).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aide::generate::GenContext;
+use aide::openapi::{Operation, Response as DocResponse, StatusCode as DocStatus};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use indexmap::IndexMap;
+use schemars::{JsonSchema, json_schema};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use super::cache::{CACHE_TTL, Cache, Key, Rendered};
+use super::{badge, feed, html};
+use crate::daemon::api::openapi::{error_response, media, query_params};
+use crate::daemon::api::{ApiError, Shared};
+use crate::daemon::store::{StoreError, now_ms, page_lists};
+use crate::spec::StatusPage;
+
+/// The longest query string read: a token and a window fit many times over.
+pub const MAX_QUERY_BYTES: usize = 2 * 1024;
+/// The widest window an uptime badge takes, in days (and the narrowest is a day).
+pub const MAX_BADGE_DAYS: u32 = 90;
+/// The window of an uptime badge without `?window=`.
+pub const DEFAULT_BADGE_DAYS: u32 = 30;
+/// The window of a latency badge: its p95 over the last day.
+const LATENCY_BADGE_MS: i64 = 86_400_000;
+
+/// One page as the directory knows it.
+#[derive(Debug)]
+pub struct Entry {
+    pub tenant: i64,
+    pub tenant_name: String,
+    pub page: StatusPage,
+}
+
+/// Every page by slug, by domain and by tenant, as of one generation of the
+/// desired state.
+#[derive(Default)]
+struct Directory {
+    generation: u64,
+    by_slug: HashMap<String, Arc<Entry>>,
+    by_domain: HashMap<String, Arc<Entry>>,
+    by_tenant: HashMap<i64, Vec<Arc<Entry>>>,
+}
+
+/// The status routes' state: the directory and the cache of rendered answers.
+#[derive(Default)]
+pub struct Status {
+    directory: Mutex<Option<Arc<Directory>>>,
+    refresh: tokio::sync::Mutex<()>,
+    pub cache: Cache,
+}
+
+impl Status {
+    /// The directory of the current generation, read again after any change.
+    async fn directory(&self, state: &Shared) -> Result<Arc<Directory>, ApiError> {
+        let generation = *state.store.subscribe().borrow();
+        let current = |s: &Self| {
+            s.directory
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+                .filter(|d| d.generation == generation)
+        };
+        if let Some(d) = current(self) {
+            return Ok(d);
+        }
+        let _one = self.refresh.lock().await;
+        if let Some(d) = current(self) {
+            return Ok(d);
+        }
+        let mut d = Directory {
+            generation,
+            ..Directory::default()
+        };
+        for (tenant, tenant_name, page) in state.store.status_pages().await? {
+            let e = Arc::new(Entry {
+                tenant,
+                tenant_name,
+                page,
+            });
+            // Slugs and domains are unique across the daemon once validated; should
+            // two pages claim one anyway, the first (by tenant, then name) keeps it.
+            d.by_slug
+                .entry(e.page.slug.clone())
+                .or_insert_with(|| Arc::clone(&e));
+            if let Some(domain) = &e.page.domain {
+                d.by_domain
+                    .entry(domain.to_ascii_lowercase())
+                    .or_insert_with(|| Arc::clone(&e));
+            }
+            d.by_tenant.entry(tenant).or_default().push(e);
+        }
+        let d = Arc::new(d);
+        *self.directory.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::clone(&d));
+        Ok(d)
+    }
+}
+
+/// What a visitor's request carries that matters here: its query (bounded),
+/// headers, and the token it presents.
+pub struct Visit {
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Visit {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let raw = parts.uri.query().unwrap_or("");
+        if raw.len() > MAX_QUERY_BYTES {
+            return Err(ApiError::invalid(format!(
+                "the query string is longer than {MAX_QUERY_BYTES} bytes; a status page takes only `token` (and badges `window`)"
+            )));
+        }
+        Ok(Visit {
+            query: url::form_urlencoded::parse(raw.as_bytes())
+                .into_owned()
+                .collect(),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+/// The query parameters of the status routes, as the document shows them.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct VisitParams {
+    /// A private page's token (also accepted as `Authorization: Bearer <token>`).
+    token: Option<String>,
+}
+
+/// The query parameters of the uptime badge.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct UptimeParams {
+    /// The window: `1d` to `90d` (default `30d`).
+    window: Option<String>,
+    /// The token of a private page listing the check, when no public page does.
+    token: Option<String>,
+}
+
+impl aide::OperationInput for Visit {
+    fn operation_input(ctx: &mut GenContext, op: &mut Operation) {
+        query_params::<VisitParams>(ctx, op);
+    }
+}
+
+/// [`Visit`] of the uptime badge, which also takes `window`.
+pub struct UptimeVisit(Visit);
+
+impl<S: Send + Sync> FromRequestParts<S> for UptimeVisit {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
+        Visit::from_request_parts(parts, s).await.map(UptimeVisit)
+    }
+}
+
+impl aide::OperationInput for UptimeVisit {
+    fn operation_input(ctx: &mut GenContext, op: &mut Operation) {
+        query_params::<UptimeParams>(ctx, op);
+    }
+}
+
+impl Visit {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn bearer(&self) -> Option<&str> {
+        self.headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+    }
+
+    /// The tokens presented: `?token=` and the bearer.
+    fn tokens(&self) -> impl Iterator<Item = &str> {
+        self.param("token").into_iter().chain(self.bearer())
+    }
+
+    fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Whether `page` lets this visitor in: a public page always, a private one
+    /// when a presented token is its own (compared in constant time, over
+    /// hashes, so that neither the content nor the length leaks).
+    fn may_see(&self, page: &StatusPage) -> bool {
+        match &page.access {
+            None => true,
+            Some(a) => self.tokens().any(|t| same_secret(t, &a.token)),
+        }
+    }
+}
+
+fn same_secret(given: &str, expected: &str) -> bool {
+    use sha2::Digest;
+    let (a, b) = (sha2::Sha256::digest(given), sha2::Sha256::digest(expected));
+    !expected.is_empty() && bool::from(a.as_slice().ct_eq(b.as_slice()))
+}
+
+/// The page's formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Html,
+    Json,
+    Atom,
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Html => "html",
+            Format::Json => "json",
+            Format::Atom => "atom",
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Format::Html => "text/html; charset=utf-8",
+            Format::Json => "application/json",
+            Format::Atom => "application/atom+xml; charset=utf-8",
+        }
+    }
+
+    /// `name`, `name.json` or `name.atom`.
+    fn split(file: &str) -> (&str, Format) {
+        if let Some(s) = file.strip_suffix(".json") {
+            (s, Format::Json)
+        } else if let Some(s) = file.strip_suffix(".atom") {
+            (s, Format::Atom)
+        } else {
+            (file, Format::Html)
+        }
+    }
+}
+
+/// An answer of the status routes, described in the document by [`PageDoc`] or
+/// [`BadgeDoc`].
+pub struct Served<D>(Response, std::marker::PhantomData<D>);
+
+impl<D> IntoResponse for Served<D> {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+fn served<D>(r: Response) -> Served<D> {
+    Served(r, std::marker::PhantomData)
+}
+
+/// How a page's answers show in the document.
+pub struct PageDoc;
+/// How a badge's answers show in the document.
+pub struct BadgeDoc;
+
+fn text(description: &str, types: &[&str]) -> DocResponse {
+    DocResponse {
+        description: description.into(),
+        content: types
+            .iter()
+            .map(|t| (t.to_string(), media(json_schema!({"type": "string"}))))
+            .collect::<IndexMap<_, _>>(),
+        ..DocResponse::default()
+    }
+}
+
+impl aide::OperationOutput for Served<PageDoc> {
+    type Inner = String;
+
+    fn operation_response(_: &mut GenContext, _: &mut Operation) -> Option<DocResponse> {
+        Some(text(
+            "The page: HTML for `{slug}`, its data as JSON for `{slug}.json`, an Atom feed of its incidents for `{slug}.atom`.",
+            &[
+                Format::Html.content_type(),
+                Format::Json.content_type(),
+                Format::Atom.content_type(),
+            ],
+        ))
+    }
+
+    fn inferred_responses(
+        ctx: &mut GenContext,
+        op: &mut Operation,
+    ) -> Vec<(Option<DocStatus>, DocResponse)> {
+        let mut out: Vec<_> = Self::operation_response(ctx, op)
+            .map(|r| (Some(DocStatus::Code(200)), r))
+            .into_iter()
+            .collect();
+        out.push((
+            Some(DocStatus::Code(304)),
+            DocResponse {
+                description: "Not modified: `If-None-Match` names the page's current ETag.".into(),
+                ..DocResponse::default()
+            },
+        ));
+        for (code, what) in [
+            (
+                401,
+                "A private page, and no token or a wrong one (an HTML page, or this API's error for `.json`).",
+            ),
+            (404, "No page with this slug (or for this host)."),
+        ] {
+            let mut r = text(what, &[Format::Html.content_type()]);
+            r.content.extend(error_response(ctx, what).content);
+            out.push((Some(DocStatus::Code(code)), r));
+        }
+        out
+    }
+}
+
+impl aide::OperationOutput for Served<BadgeDoc> {
+    type Inner = String;
+
+    fn operation_response(_: &mut GenContext, _: &mut Operation) -> Option<DocResponse> {
+        Some(text("The badge, SVG.", &[BADGE_TYPE]))
+    }
+
+    fn inferred_responses(
+        ctx: &mut GenContext,
+        op: &mut Operation,
+    ) -> Vec<(Option<DocStatus>, DocResponse)> {
+        let mut out: Vec<_> = Self::operation_response(ctx, op)
+            .map(|r| (Some(DocStatus::Code(200)), r))
+            .into_iter()
+            .collect();
+        out.push((
+            Some(DocStatus::Code(304)),
+            DocResponse {
+                description: "Not modified: `If-None-Match` names the badge's current ETag.".into(),
+                ..DocResponse::default()
+            },
+        ));
+        out.push((
+            Some(DocStatus::Code(400)),
+            error_response(ctx, "`invalid`: a window outside 1d–90d."),
+        ));
+        out.push((
+            Some(DocStatus::Code(404)),
+            error_response(
+                ctx,
+                "No such check, or it is on no public page and neither a page's token nor a key of its tenant came with the request.",
+            ),
+        ));
+        out
+    }
+}
+
+const BADGE_TYPE: &str = "image/svg+xml; charset=utf-8";
+
+/// The `{slug}` (or `{slug}.json`, `{slug}.atom`) of a page's route.
+#[derive(Deserialize, JsonSchema)]
+pub struct SlugPath {
+    /// The page's slug, optionally with `.json` or `.atom`.
+    slug: String,
+}
+
+/// The `{tenant}/{check}` of a badge's route.
+#[derive(Deserialize, JsonSchema)]
+pub struct BadgePath {
+    /// The tenant's name.
+    tenant: String,
+    /// The check's name.
+    check: String,
+}
+
+fn refused(format: Format, status: StatusCode, text: &str) -> Response {
+    match format {
+        Format::Json => ApiError::new(
+            status,
+            if status == StatusCode::UNAUTHORIZED {
+                "unauthorized"
+            } else {
+                "not_found"
+            },
+            text,
+        )
+        .into_response(),
+        _ => (
+            status,
+            [
+                (header::CONTENT_TYPE, Format::Html.content_type()),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            html::refusal(
+                if status == StatusCode::UNAUTHORIZED {
+                    "Private status page"
+                } else {
+                    "No such status page"
+                },
+                text,
+            ),
+        )
+            .into_response(),
+    }
+}
+
+fn failed(e: StoreError) -> Response {
+    ApiError::from(e).into_response()
+}
+
+/// `r` as the answer: `304` when `If-None-Match` names it, gzipped when the
+/// client takes gzip, with `Cache-Control` for `private` or `public` caches.
+fn answer(visit: &Visit, r: &Rendered, public: bool) -> Response {
+    let cache_control = if public {
+        format!("public, max-age={}", CACHE_TTL.as_secs())
+    } else {
+        format!("private, max-age={}", CACHE_TTL.as_secs())
+    };
+    let mut headers = HeaderMap::new();
+    let put = |h: &mut HeaderMap, k: header::HeaderName, v: &str| {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            h.insert(k, v);
+        }
+    };
+    put(&mut headers, header::CACHE_CONTROL, &cache_control);
+    put(&mut headers, header::ETAG, &r.etag);
+    put(&mut headers, header::VARY, "Accept-Encoding, Authorization");
+    if visit
+        .header(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == r.etag || t.trim() == "*"))
+    {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    put(&mut headers, header::CONTENT_TYPE, r.content_type);
+    let gzip_ok = visit
+        .header(header::ACCEPT_ENCODING)
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    match (&r.gzip, gzip_ok) {
+        (Some(g), true) => {
+            put(&mut headers, header::CONTENT_ENCODING, "gzip");
+            (headers, g.clone()).into_response()
+        }
+        _ => (headers, r.body.clone()).into_response(),
+    }
+}
+
+/// Renders `e`'s page in `format` with links relative to `base`.
+pub async fn render_page(
+    state: &Shared,
+    e: &Entry,
+    format: &'static str,
+    base: &str,
+) -> Result<Rendered, StoreError> {
+    let data = state
+        .store
+        .status_page(e.tenant, e.page.clone(), now_ms())
+        .await?;
+    state.metrics.status_renders.inc();
+    let base = base.to_string();
+    let slug = e.page.slug.clone();
+    tokio::task::spawn_blocking(move || match format {
+        "json" => Rendered::new(
+            serde_json::to_vec(&data).unwrap_or_default(),
+            Format::Json.content_type(),
+        ),
+        "atom" => {
+            let (page_url, self_url) = if base == "index" {
+                ("/".to_string(), "/index.atom".to_string())
+            } else {
+                (format!("/status/{slug}"), format!("/status/{slug}.atom"))
+            };
+            Rendered::new(
+                feed::render(&data, &page_url, &self_url).into_bytes(),
+                Format::Atom.content_type(),
+            )
+        }
+        _ => Rendered::new(
+            html::render(&data, &base).into_bytes(),
+            Format::Html.content_type(),
+        ),
+    })
+    .await
+    .map_err(|_| StoreError::Closed)
+}
+
+async fn serve_page(
+    state: &Shared,
+    e: Arc<Entry>,
+    format: Format,
+    base: &str,
+    visit: &Visit,
+) -> Response {
+    if !state.status.may_see(&e.page, visit) {
+        return refused(
+            format,
+            StatusCode::UNAUTHORIZED,
+            "This status page is private: open it with its token, as `?token=…` or an `Authorization: Bearer` header.",
+        );
+    }
+    let generation = *state.store.subscribe().borrow();
+    let key = Key {
+        tenant: e.tenant,
+        what: format!("page:{}:{}:{base}", e.page.name, format.name()),
+    };
+    let rendered = state
+        .status
+        .cache
+        .get_or_render(key, generation, || {
+            render_page(state, &e, format.name(), base)
+        })
+        .await;
+    match rendered {
+        Ok(r) => answer(visit, &r, e.page.access.is_none()),
+        Err(err) => failed(err),
+    }
+}
+
+impl Status {
+    fn may_see(&self, page: &StatusPage, visit: &Visit) -> bool {
+        visit.may_see(page)
+    }
+}
+
+/// `GET /status/{slug}` (also `.json` and `.atom`).
+pub async fn page(
+    State(state): State<Shared>,
+    Path(p): Path<SlugPath>,
+    visit: Visit,
+) -> Served<PageDoc> {
+    let (slug, format) = Format::split(&p.slug);
+    let dir = match state.status.directory(&state).await {
+        Ok(d) => d,
+        Err(e) => return served(e.into_response()),
+    };
+    let Some(e) = dir.by_slug.get(slug).cloned() else {
+        return served(refused(
+            format,
+            StatusCode::NOT_FOUND,
+            &format!("There is no status page `{slug}`."),
+        ));
+    };
+    served(serve_page(&state, e, format, slug, &visit).await)
+}
+
+/// The page whose `domain` the request's `Host` names (port and case aside).
+async fn by_host(state: &Shared, visit: &Visit, format: Format) -> Served<PageDoc> {
+    let host = visit
+        .header(header::HOST)
+        .map(|h| {
+            h.rsplit_once(':').map_or(h, |(name, port)| {
+                if port.bytes().all(|b| b.is_ascii_digit()) {
+                    name
+                } else {
+                    h
+                }
+            })
+        })
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let dir = match state.status.directory(state).await {
+        Ok(d) => d,
+        Err(e) => return served(e.into_response()),
+    };
+    match dir.by_domain.get(&host).cloned() {
+        Some(e) => served(serve_page(state, e, format, "index", visit).await),
+        None => served(
+            ApiError::not_found("no status page is served for this host; the API is under /api/v1")
+                .into_response(),
+        ),
+    }
+}
+
+/// `GET /` for a request whose `Host` is a page's `domain`.
+pub async fn domain_page(State(state): State<Shared>, visit: Visit) -> Served<PageDoc> {
+    by_host(&state, &visit, Format::Html).await
+}
+
+/// `GET /index.json` for a request whose `Host` is a page's `domain`.
+pub async fn domain_json(State(state): State<Shared>, visit: Visit) -> Served<PageDoc> {
+    by_host(&state, &visit, Format::Json).await
+}
+
+/// `GET /index.atom` for a request whose `Host` is a page's `domain`.
+pub async fn domain_atom(State(state): State<Shared>, visit: Visit) -> Served<PageDoc> {
+    by_host(&state, &visit, Format::Atom).await
+}
+
+/// The badges.
+#[derive(Debug, Clone, Copy)]
+enum BadgeKind {
+    Status,
+    Uptime(u32),
+    Latency,
+}
+
+fn no_badge() -> Response {
+    ApiError::not_found("no such badge").into_response()
+}
+
+/// Whether the check may be shown as a badge to this visitor: it is on a public
+/// page of its tenant, or the visitor has the token of a private page listing
+/// it, or a key of its tenant. Anything else is answered as if it did not exist.
+async fn badge_allowed(
+    state: &Shared,
+    dir: &Directory,
+    tenant: i64,
+    check: &str,
+    labels: &std::collections::BTreeMap<String, String>,
+    visit: &Visit,
+) -> Result<bool, StoreError> {
+    let pages = dir.by_tenant.get(&tenant).map(Vec::as_slice).unwrap_or(&[]);
+    let listing = pages.iter().filter(|e| page_lists(&e.page, check, labels));
+    for e in listing {
+        if visit.may_see(&e.page) {
+            return Ok(true);
+        }
+    }
+    if let Some(key) = visit.bearer() {
+        return Ok(state
+            .store
+            .authenticate(key.to_string())
+            .await?
+            .is_some_and(|k| k.tenant_id == tenant));
+    }
+    Ok(false)
+}
+
+async fn badge(state: Shared, p: BadgePath, visit: Visit, kind: BadgeKind) -> Response {
+    let dir = match state.status.directory(&state).await {
+        Ok(d) => d,
+        Err(e) => return e.into_response(),
+    };
+    let tenant = match state.store.tenant_id(p.tenant.clone()).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return no_badge(),
+        Err(e) => return failed(e),
+    };
+    let labels = match state.store.check_labels(tenant, p.check.clone()).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return no_badge(),
+        Err(e) => return failed(e),
+    };
+    match badge_allowed(&state, &dir, tenant, &p.check, &labels, &visit).await {
+        Ok(true) => {}
+        Ok(false) => return no_badge(),
+        Err(e) => return failed(e),
+    }
+    let generation = *state.store.subscribe().borrow();
+    let key = Key {
+        tenant,
+        what: format!("badge:{}:{kind:?}", p.check),
+    };
+    let check = p.check.clone();
+    let rendered = state
+        .status
+        .cache
+        .get_or_render(key, generation, || {
+            render_badge(&state, tenant, check, kind)
+        })
+        .await;
+    match rendered {
+        // A badge is cached publicly only when a public page shows the check.
+        Ok(r) => answer(
+            &visit,
+            &r,
+            visit.param("token").is_none() && visit.bearer().is_none(),
+        ),
+        Err(e) => failed(e),
+    }
+}
+
+async fn render_badge(
+    state: &Shared,
+    tenant: i64,
+    check: String,
+    kind: BadgeKind,
+) -> Result<Rendered, StoreError> {
+    let now = now_ms();
+    let svg = match kind {
+        BadgeKind::Status => {
+            let page = single_check_page(&check);
+            let data = state.store.status_page(tenant, page, now).await?;
+            let s = data
+                .groups
+                .first()
+                .and_then(|g| g.checks.first())
+                .map_or("unknown", |c| c.state);
+            let (text, color) = match s {
+                "up" => ("up", badge::GREEN),
+                "down" => ("down", badge::RED),
+                "maintenance" => ("maintenance", badge::BLUE),
+                "paused" => ("paused", badge::GREY),
+                _ => ("unknown", badge::GREY),
+            };
+            badge::render(&check, text, color)
+        }
+        BadgeKind::Uptime(days) => {
+            let r = state
+                .store
+                .report(
+                    tenant,
+                    Some(vec![check.clone()]),
+                    now - i64::from(days) * 86_400_000,
+                    now,
+                    now,
+                )
+                .await?;
+            match r.checks.first().and_then(|c| c.uptime) {
+                Some(u) => badge::render(
+                    &format!("uptime {days}d"),
+                    &html::percent(u),
+                    badge::uptime_color(u),
+                ),
+                None => badge::render(&format!("uptime {days}d"), "unknown", badge::GREY),
+            }
+        }
+        BadgeKind::Latency => {
+            let r = state
+                .store
+                .report(
+                    tenant,
+                    Some(vec![check.clone()]),
+                    now - LATENCY_BADGE_MS,
+                    now,
+                    now,
+                )
+                .await?;
+            match r.checks.first().and_then(|c| c.latency.as_ref()) {
+                Some(l) => badge::render("p95 24h", &format!("{:.0} ms", l.p95), badge::BLUE),
+                None => badge::render("p95 24h", "unknown", badge::GREY),
+            }
+        }
+    };
+    Ok(Rendered::new(svg.into_bytes(), BADGE_TYPE))
+}
+
+/// A page of one check, to read its state as a page would show it.
+fn single_check_page(check: &str) -> StatusPage {
+    StatusPage {
+        name: "badge".into(),
+        labels: Default::default(),
+        title: String::new(),
+        description: None,
+        slug: String::new(),
+        groups: vec![crate::spec::StatusGroup {
+            name: String::new(),
+            checks: vec![check.to_string()],
+            selector: Default::default(),
+        }],
+        show: crate::spec::StatusShow {
+            latency: false,
+            incidents_days: 0,
+            uptime_days: 1,
+        },
+        announcement: None,
+        access: None,
+        domain: None,
+    }
+}
+
+/// `?window=Nd`, `N` from 1 to [`MAX_BADGE_DAYS`].
+fn window_days(visit: &Visit) -> Result<u32, ApiError> {
+    let Some(w) = visit.param("window") else {
+        return Ok(DEFAULT_BADGE_DAYS);
+    };
+    w.strip_suffix('d')
+        .and_then(|n| n.parse::<u32>().ok())
+        .filter(|n| (1..=MAX_BADGE_DAYS).contains(n))
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "`window` takes days from 1d to {MAX_BADGE_DAYS}d, such as `30d`; not `{w}`"
+            ))
+        })
+}
+
+/// `GET /badge/{tenant}/{check}/status.svg`.
+pub async fn status_badge(
+    State(state): State<Shared>,
+    Path(p): Path<BadgePath>,
+    visit: Visit,
+) -> Served<BadgeDoc> {
+    served(badge(state, p, visit, BadgeKind::Status).await)
+}
+
+/// `GET /badge/{tenant}/{check}/uptime.svg?window=30d`.
+pub async fn uptime_badge(
+    State(state): State<Shared>,
+    Path(p): Path<BadgePath>,
+    UptimeVisit(visit): UptimeVisit,
+) -> Served<BadgeDoc> {
+    match window_days(&visit) {
+        Ok(days) => served(badge(state, p, visit, BadgeKind::Uptime(days)).await),
+        Err(e) => served(e.into_response()),
+    }
+}
+
+/// `GET /badge/{tenant}/{check}/latency.svg`.
+pub async fn latency_badge(
+    State(state): State<Shared>,
+    Path(p): Path<BadgePath>,
+    visit: Visit,
+) -> Served<BadgeDoc> {
+    served(badge(state, p, visit, BadgeKind::Latency).await)
+}

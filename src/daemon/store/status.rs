@@ -1,0 +1,569 @@
+//! The reads behind a status page: one read transaction that resolves the page's
+//! groups to the tenant's checks, their states, daily and hourly rollups (one range
+//! scan per resolution for every check), incidents with their public events, and
+//! the maintenance windows that cover the checks. Bounded before any work.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::incidents::strip_kind;
+use super::report::readable_until;
+use super::{Result, Store, rollups, to_time};
+use crate::daemon::status::data::{
+    CheckData, DayData, EventData, GroupData, IncidentData, LatencyPoint, MaintenanceData,
+    PageData, PageInfo, day_state, overall,
+};
+use crate::rollup::plan::{Piece, plan};
+use crate::rollup::{Bucket, Resolution, slo};
+use crate::spec::{Maintenance, StatusPage};
+
+/// Checks one page shows at most: a page of a thousand checks is already longer
+/// than anyone reads, and the work of a render grows with them.
+pub const MAX_PAGE_CHECKS: usize = 1_000;
+/// Incidents one page lists at most (open ones first).
+pub const MAX_PAGE_INCIDENTS: usize = 100;
+/// Events shown per incident at most: the latest ones.
+pub const MAX_INCIDENT_EVENTS: usize = 50;
+/// The most days of uptime bars or of resolved incidents a page reads: a year and
+/// a day, well inside the day rollups' retention.
+pub const MAX_PAGE_DAYS: u32 = 366;
+/// Hours the latency sparkline covers: the last two days, one point an hour.
+pub const LATENCY_HOURS: i64 = 48;
+/// How far ahead a maintenance window is announced as upcoming.
+pub const UPCOMING_MS: i64 = 7 * 86_400_000;
+/// Maintenance resources of a tenant read for one page at most.
+const MAX_MAINTENANCE: usize = 1_000;
+
+/// Event kinds shown on a page; the rest (failures, changed signatures, held
+/// messages, reminders) say things about internals a visitor need not see.
+const HIDDEN_EVENTS: [&str; 4] = ["failure", "signature_changed", "held", "reminder"];
+/// Longest operator-written message shown, in characters.
+const MAX_MESSAGE_CHARS: usize = 2_000;
+
+/// The part of a stored check a page needs.
+#[derive(Debug, Deserialize)]
+struct Listed {
+    name: String,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The checks of each group, in the page's order: named ones first (those that
+/// exist), then selector matches by name; at most [`MAX_PAGE_CHECKS`] in all.
+fn resolve_groups<'a>(page: &StatusPage, checks: &'a [Listed]) -> Vec<(String, Vec<&'a Listed>)> {
+    let by_name: HashMap<&str, &Listed> = checks.iter().map(|c| (c.name.as_str(), c)).collect();
+    let mut left = MAX_PAGE_CHECKS;
+    let mut out = Vec::with_capacity(page.groups.len());
+    for g in &page.groups {
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut list: Vec<&Listed> = Vec::new();
+        for name in &g.checks {
+            if let Some(c) = by_name.get(name.as_str())
+                && seen.insert(c.name.as_str())
+            {
+                list.push(c);
+            }
+        }
+        if !g.selector.is_empty() {
+            for c in checks {
+                if g.selector.iter().all(|(k, v)| c.labels.get(k) == Some(v))
+                    && seen.insert(c.name.as_str())
+                {
+                    list.push(c);
+                }
+            }
+        }
+        list.truncate(left);
+        left -= list.len();
+        out.push((g.name.clone(), list));
+    }
+    out
+}
+
+/// Merged buckets `[plan][check]` over every plan's pieces, one range scan per
+/// resolution for all checks; each row is decoded once and looked up by index.
+fn read_plans(
+    c: &Connection,
+    series: &[Option<i64>],
+    plans: &[Vec<Piece>],
+) -> Result<Vec<Vec<Bucket>>> {
+    let mut out = vec![vec![Bucket::new(); series.len()]; plans.len()];
+    let wanted: HashMap<i64, usize> = series
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.map(|s| (s, i)))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    for res in Resolution::ALL {
+        let mut at: HashMap<i64, Vec<usize>> = HashMap::new();
+        for (k, pieces) in plans.iter().enumerate() {
+            for p in pieces.iter().filter(|p| p.res == res) {
+                for idx in p.first..p.end {
+                    at.entry(idx).or_default().push(k);
+                }
+            }
+        }
+        let (Some(lo), Some(hi)) = (at.keys().min().copied(), at.keys().max().copied()) else {
+            continue;
+        };
+        let mut stmt = c.prepare_cached(&format!(
+            "SELECT bucket, series, data FROM {} WHERE bucket >= ?1 AND bucket <= ?2",
+            rollups::table(res)
+        ))?;
+        let mut rows = stmt.query(params![lo, hi])?;
+        while let Some(row) = rows.next()? {
+            let series: i64 = row.get(1)?;
+            let Some(&i) = wanted.get(&series) else {
+                continue;
+            };
+            let idx: i64 = row.get(0)?;
+            let Some(ks) = at.get(&idx) else { continue };
+            let data = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
+            let bucket = rollups::decode(data)?;
+            for &k in ks {
+                out[k][i].merge(&bucket);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn day_string(start_ms: i64) -> String {
+    to_time(start_ms).format("%Y-%m-%d").to_string()
+}
+
+/// The page's maintenance windows covering any of `checks`, now or within
+/// [`UPCOMING_MS`], and the names of the checks held by one now.
+fn maintenance(
+    c: &Connection,
+    tenant: i64,
+    checks: &[&Listed],
+    now: DateTime<Utc>,
+) -> Result<(Vec<MaintenanceData>, HashSet<String>)> {
+    let mut stmt = c.prepare_cached(
+        "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Maintenance' ORDER BY name LIMIT ?2",
+    )?;
+    let specs = stmt.query_map(params![tenant, MAX_MAINTENANCE as i64], |r| {
+        r.get::<_, String>(0)
+    })?;
+    let mut out = Vec::new();
+    let mut held = HashSet::new();
+    let horizon = now + chrono::Duration::milliseconds(UPCOMING_MS);
+    for spec in specs {
+        let Some(w) = serde_json::from_str::<Value>(&spec?)
+            .ok()
+            .and_then(|v| serde_json::from_value::<Maintenance>(strip_kind(v)).ok())
+        else {
+            continue;
+        };
+        let covered: Vec<&&Listed> = checks
+            .iter()
+            .filter(|k| w.covers_named(&k.name, &k.labels))
+            .collect();
+        if covered.is_empty() {
+            continue;
+        }
+        let (when, times) = match w.current(now) {
+            Some(t) => ("now", t),
+            None => match w.next_after(now) {
+                Some(t) if t.0 <= horizon => ("upcoming", t),
+                _ => continue,
+            },
+        };
+        if when == "now" {
+            held.extend(covered.iter().map(|k| k.name.clone()));
+        }
+        out.push(MaintenanceData {
+            name: w.name,
+            description: w.description,
+            starts_at: times.0,
+            ends_at: times.1,
+            when,
+        });
+    }
+    out.sort_by(|a, b| (a.when != "now", a.starts_at).cmp(&(b.when != "now", b.starts_at)));
+    Ok((out, held))
+}
+
+fn bounded(text: &str) -> String {
+    text.chars().take(MAX_MESSAGE_CHARS).collect()
+}
+
+/// What the page says of one event: what an operator wrote, or a fixed sentence.
+fn event(at: i64, kind: String, detail: &Value) -> EventData {
+    let text = |k: &str| {
+        detail
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+            .map(bounded)
+    };
+    let status = if kind == "update" {
+        text("status")
+    } else {
+        None
+    };
+    let message = text("message")
+        .or_else(|| text("comment"))
+        .unwrap_or_else(|| {
+            match kind.as_str() {
+                "opened" => "The problem was detected.",
+                "acknowledged" => "We are aware of the problem and are looking into it.",
+                "escalated" => "The problem is taking longer to fix.",
+                "resolved" => "The problem is resolved.",
+                "update" => "",
+                _ => "",
+            }
+            .to_string()
+        });
+    EventData {
+        at: to_time(at),
+        kind,
+        status,
+        message,
+    }
+}
+
+/// Open incidents of `names`, then those resolved since `since`; at most
+/// [`MAX_PAGE_INCIDENTS`], each with its latest public events.
+fn incidents(
+    c: &Connection,
+    tenant: i64,
+    names: &HashSet<&str>,
+    since: i64,
+) -> Result<Vec<IncidentData>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, check_name, status, kind, opened_at, resolved_at FROM incidents
+         WHERE tenant_id = ?1 AND (status != 'resolved' OR resolved_at >= ?2)
+         ORDER BY status = 'resolved', opened_at DESC, id DESC",
+    )?;
+    let mut rows = stmt.query(params![tenant, since])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let check: String = r.get(1)?;
+        if !names.contains(check.as_str()) {
+            continue;
+        }
+        let kind: String = r.get(3)?;
+        let summary = match kind.as_str() {
+            "slo_burn" => format!("{check} is failing more often than its objective allows"),
+            _ => format!("{check} is down"),
+        };
+        out.push(IncidentData {
+            id: r.get(0)?,
+            check,
+            status: r.get(2)?,
+            opened_at: to_time(r.get(4)?),
+            resolved_at: r.get::<_, Option<i64>>(5)?.map(to_time),
+            summary,
+            events: Vec::new(),
+        });
+        if out.len() == MAX_PAGE_INCIDENTS {
+            break;
+        }
+    }
+    let hidden = HIDDEN_EVENTS
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut events = c.prepare_cached(&format!(
+        "SELECT at, kind, detail FROM incident_events
+         WHERE tenant_id = ?1 AND incident_id = ?2 AND kind NOT IN ({hidden})
+         ORDER BY id DESC LIMIT ?3"
+    ))?;
+    for inc in &mut out {
+        let rows = events.query_map(params![tenant, inc.id, MAX_INCIDENT_EVENTS as i64], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut list = Vec::new();
+        for row in rows {
+            let (at, kind, detail) = row?;
+            let detail: Value = serde_json::from_str(&detail).unwrap_or(Value::Null);
+            list.push(event(at, kind, &detail));
+        }
+        list.reverse();
+        inc.events = list;
+    }
+    Ok(out)
+}
+
+/// Everything `page` (of `tenant`) shows, as of `now` (Unix ms).
+pub(super) fn read_page(
+    c: &Connection,
+    tenant: i64,
+    page: &StatusPage,
+    now: i64,
+) -> Result<PageData> {
+    let days = page.show.uptime_days.clamp(1, MAX_PAGE_DAYS);
+    let incidents_days = page.show.incidents_days.min(MAX_PAGE_DAYS);
+    let listed: Vec<Listed> = {
+        let mut stmt = c.prepare_cached(
+            "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' ORDER BY name",
+        )?;
+        let rows = stmt.query_map([tenant], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for spec in rows {
+            if let Ok(l) = serde_json::from_str::<Listed>(&spec?) {
+                out.push(l);
+            }
+        }
+        out
+    };
+    let groups = resolve_groups(page, &listed);
+    // Each check once, in the order it first appears.
+    let mut order: Vec<&Listed> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (_, list) in &groups {
+        for k in list {
+            if !index.contains_key(k.name.as_str()) {
+                index.insert(k.name.as_str(), order.len());
+                order.push(k);
+            }
+        }
+    }
+    let at = to_time(now);
+    let (windows, held) = maintenance(c, tenant, &order, at)?;
+
+    // States: paused or disabled, held by a window, down (last run failed or a
+    // down incident open), up, or unknown before any run.
+    let mut runtime: HashMap<String, (bool, Option<bool>, bool)> = HashMap::new();
+    {
+        let mut stmt = c.prepare_cached(
+            "SELECT s.name, s.paused, s.last_up,
+                    EXISTS(SELECT 1 FROM incidents i WHERE i.tenant_id = s.tenant_id AND i.check_name = s.name AND i.kind = 'down' AND i.status != 'resolved')
+             FROM check_state s WHERE s.tenant_id = ?1",
+        )?;
+        let rows = stmt.query_map([tenant], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                (
+                    r.get::<_, bool>(1)?,
+                    r.get::<_, Option<bool>>(2)?,
+                    r.get::<_, bool>(3)?,
+                ),
+            ))
+        })?;
+        for row in rows {
+            let (name, rt) = row?;
+            if index.contains_key(name.as_str()) {
+                runtime.insert(name, rt);
+            }
+        }
+    }
+    let states: Vec<&'static str> = order
+        .iter()
+        .map(|k| {
+            let (paused, last_up, open) = runtime.get(&k.name).copied().unwrap_or_default();
+            if paused || !k.enabled {
+                "paused"
+            } else if held.contains(&k.name) {
+                "maintenance"
+            } else if open || last_up == Some(false) {
+                "down"
+            } else if last_up == Some(true) {
+                "up"
+            } else {
+                "unknown"
+            }
+        })
+        .collect();
+
+    // One plan per day (today's up to now), then one per hour of the sparkline.
+    let series: Vec<Option<i64>> = order
+        .iter()
+        .map(|k| rollups::series_of(c, tenant, &k.name))
+        .collect::<Result<_>>()?;
+    let a = rollups::availability(c)?;
+    let day_ms = Resolution::Day.width_ms();
+    let hour_ms = Resolution::Hour.width_ms();
+    let today = Resolution::Day.floor(now);
+    let known_to = readable_until(now);
+    let day_starts: Vec<i64> = (0..days as i64).rev().map(|d| today - d * day_ms).collect();
+    let mut plans: Vec<Vec<Piece>> = day_starts
+        .iter()
+        .map(|s| plan(*s, (s + day_ms).min(known_to), &a).pieces)
+        .collect();
+    let hour_starts: Vec<i64> = if page.show.latency {
+        let this_hour = Resolution::Hour.floor(now);
+        (0..LATENCY_HOURS)
+            .rev()
+            .map(|h| this_hour - h * hour_ms)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    plans.extend(
+        hour_starts
+            .iter()
+            .map(|s| plan(*s, (s + hour_ms).min(known_to), &a).pieces),
+    );
+    let read = read_plans(c, &series, &plans)?;
+
+    let checks: Vec<CheckData> = order
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let mut total = Bucket::new();
+            let days: Vec<DayData> = day_starts
+                .iter()
+                .enumerate()
+                .map(|(d, start)| {
+                    let b = &read[d][i];
+                    total.merge(b);
+                    let span = (start + day_ms).min(now.max(*start)) - start;
+                    let known = b.up_ms + b.down_ms + b.maintenance_ms;
+                    DayData {
+                        day: day_string(*start),
+                        uptime: slo::attainment(b.up_ms, b.down_ms),
+                        up_ms: b.up_ms,
+                        down_ms: b.down_ms,
+                        maintenance_ms: b.maintenance_ms,
+                        unknown_ms: span.saturating_sub(known).max(0),
+                        state: day_state(b.up_ms, b.down_ms, b.maintenance_ms),
+                    }
+                })
+                .collect();
+            let latency = page.show.latency.then(|| {
+                hour_starts
+                    .iter()
+                    .enumerate()
+                    .map(|(h, start)| {
+                        let b = &read[day_starts.len() + h][i];
+                        let has = b.total() > 0;
+                        LatencyPoint {
+                            at: to_time(*start),
+                            p50_ms: has.then(|| b.quantile(0.5).unwrap_or(b.latency_max)),
+                            p95_ms: has.then(|| b.quantile(0.95).unwrap_or(b.latency_max)),
+                        }
+                    })
+                    .collect()
+            });
+            CheckData {
+                name: k.name.clone(),
+                state: states[i],
+                uptime: slo::attainment(total.up_ms, total.down_ms),
+                days,
+                latency,
+            }
+        })
+        .collect();
+
+    let names: HashSet<&str> = order.iter().map(|k| k.name.as_str()).collect();
+    let incidents = incidents(c, tenant, &names, now - i64::from(incidents_days) * day_ms)?;
+    let groups = groups
+        .into_iter()
+        .map(|(name, list)| GroupData {
+            name,
+            checks: list
+                .iter()
+                .map(|k| checks[index[k.name.as_str()]].clone())
+                .collect(),
+        })
+        .collect();
+    Ok(PageData {
+        page: PageInfo {
+            name: page.name.clone(),
+            title: page.title.clone(),
+            description: page.description.clone(),
+            slug: page.slug.clone(),
+            announcement: page.announcement.clone(),
+        },
+        state: overall(states.iter().copied()),
+        generated_at: at,
+        groups,
+        incidents,
+        maintenance: windows,
+        show_latency: page.show.latency,
+        uptime_days: days,
+        incidents_days,
+    })
+}
+
+/// The status pages of every tenant: `(tenant id, tenant name, page)`.
+fn pages(c: &Connection) -> Result<Vec<(i64, String, StatusPage)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT r.tenant_id, t.name, r.spec FROM resources r JOIN tenants t ON t.id = r.tenant_id
+         WHERE r.kind = 'StatusPage' ORDER BY r.tenant_id, r.name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (tenant, name, spec) = row?;
+        match serde_json::from_str::<Value>(&spec)
+            .ok()
+            .and_then(|v| serde_json::from_value::<StatusPage>(strip_kind(v)).ok())
+        {
+            Some(p) => out.push((tenant, name, p)),
+            None => tracing::warn!(tenant, "a stored status page cannot be read; skipped"),
+        }
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// What `page` of `tenant` shows as of `now_ms`.
+    pub async fn status_page(
+        &self,
+        tenant: i64,
+        page: StatusPage,
+        now_ms: i64,
+    ) -> Result<PageData> {
+        self.read(move |c| read_page(c, tenant, &page, now_ms))
+            .await
+    }
+
+    /// Every stored status page, with its tenant's id and name.
+    pub async fn status_pages(&self) -> Result<Vec<(i64, String, StatusPage)>> {
+        self.read(pages).await
+    }
+
+    /// Whether `check` of `tenant` exists, and its name-and-labels, for badges.
+    pub async fn check_labels(
+        &self,
+        tenant: i64,
+        check: String,
+    ) -> Result<Option<BTreeMap<String, String>>> {
+        self.read(move |c| {
+            let spec: Option<String> = rusqlite::OptionalExtension::optional(c.query_row(
+                "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2",
+                params![tenant, check],
+                |r| r.get(0),
+            ))?;
+            Ok(spec
+                .and_then(|s| serde_json::from_str::<Listed>(&s).ok())
+                .map(|l| l.labels))
+        })
+        .await
+    }
+}
+
+/// Whether `page` lists a check named `name` with `labels`.
+pub fn page_lists(page: &StatusPage, name: &str, labels: &BTreeMap<String, String>) -> bool {
+    page.groups.iter().any(|g| {
+        g.checks.iter().any(|n| n == name)
+            || (!g.selector.is_empty() && g.selector.iter().all(|(k, v)| labels.get(k) == Some(v)))
+    })
+}
