@@ -83,7 +83,13 @@ function readPage() {
             fill: colour(b),
           })),
           sparkline: spark
-            ? { role: attr(spark, "role"), label: attr(spark, "aria-label"), polylines: qa("polyline", spark).length }
+            ? {
+                role: attr(spark, "role"),
+                label: attr(spark, "aria-label"),
+                polylines: qa("polyline", spark).length,
+                // What is drawn: a line needs two points.
+                points: qa("polyline", spark).reduce((n, p) => n + p.points.numberOfItems, 0),
+              }
             : null,
         };
       }),
