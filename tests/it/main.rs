@@ -58,5 +58,6 @@ mod spec_probe_errors;
 mod spec_refs;
 mod spec_slo;
 mod status_browser;
+mod status_pages;
 mod support;
 mod tcp_probe;

@@ -192,6 +192,8 @@ fn concrete(path: &str) -> String {
         .replace("{id}", "987654")
         .replace("{tenant}", "no-such-tenant")
         .replace("{channel}", "no-such-channel")
+        .replace("{slug}", "no-such-page")
+        .replace("{check}", "no-such-check")
 }
 
 #[test]

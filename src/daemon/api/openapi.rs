@@ -116,17 +116,24 @@ fn name_operations(api: &mut OpenApi) {
             continue;
         };
         let under = path.strip_prefix("/api/v1/");
+        let public_page = ["/status/", "/badge/", "/index."]
+            .iter()
+            .any(|p| path.starts_with(p))
+            || path == "/";
         let tag = under
             .and_then(|p| p.split('/').next())
-            .unwrap_or("health")
+            .unwrap_or(if public_page { "status" } else { "health" })
             .trim_end_matches(".json")
             .to_string();
-        let words: Vec<&str> = under
+        let mut words: Vec<&str> = under
             .unwrap_or(path.trim_start_matches('/'))
             .split(['/', '.'])
             .map(|w| w.trim_matches(['{', '}']))
             .filter(|w| !w.is_empty())
             .collect();
+        if words.is_empty() {
+            words.push("index");
+        }
         for (method, op) in [
             ("get", &mut item.get),
             ("post", &mut item.post),

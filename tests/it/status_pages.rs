@@ -1,0 +1,1028 @@
+//! Status pages of a real daemon over 90 days of real rollups: the HTML parsed
+//! with a real HTML parser, the JSON and the Atom feed (parsed with quick-xml)
+//! against it, badges as XML, private pages, tenants kept apart, `Host` routing,
+//! the cache's single render for a burst and its invalidation by an apply.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use scraper::{ElementRef, Html, Selector};
+use serde_json::{Value, json};
+use uptimeping::daemon::store::{ResultRow, Store};
+use uptimeping::model::ProbeResult;
+use uptimeping::spec::{Check, Kind, Spec, remote};
+
+use crate::daemon_support::{Daemon, Target, plan_request};
+use crate::servers::runtime;
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+/// The error text the failing results carry: it must never reach a page.
+const SECRET_ERROR: &str = "connect failed: password=hunter2-leak";
+const PRIVATE_TOKEN: &str = "s3cret-page-token";
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .expect("time")
+        .to_rfc3339()
+}
+
+/// The resources of the `default` tenant: four checks, two maintenance windows,
+/// a public page (on a domain too) and a private one.
+fn resources(up: &str, down: &str, now: i64) -> String {
+    format!(
+        r#"
+kind: Check
+name: homepage
+labels: {{team: web}}
+type: http
+target: {up}
+schedule: 24h
+alert: {{failure_threshold: 1, success_threshold: 1}}
+---
+kind: Check
+name: api-health
+labels: {{team: web}}
+type: http
+target: {up}
+schedule: 24h
+---
+kind: Check
+name: payments
+labels: {{team: payments}}
+type: http
+target: {down}
+schedule: 24h
+alert: {{failure_threshold: 1}}
+---
+kind: Check
+name: secret-check
+labels: {{team: secret}}
+type: http
+target: {up}
+schedule: 24h
+---
+kind: Maintenance
+name: db-upgrade
+description: Upgrading the API's database
+checks: [api-health]
+start: "{now_start}"
+end: "{now_end}"
+---
+kind: Maintenance
+name: next-week
+description: Network work
+selector: {{team: payments}}
+start: "{later_start}"
+end: "{later_end}"
+---
+kind: Maintenance
+name: unrelated
+checks: [secret-check]
+start: "{now_start}"
+end: "{now_end}"
+---
+kind: StatusPage
+name: public
+title: Example <Inc> status
+description: Live status of our public services
+slug: example
+groups:
+  - name: Web
+    checks: [homepage, api-health]
+  - name: Payments
+    selector: {{team: payments}}
+show: {{latency: true, incidents_days: 14, uptime_days: 90}}
+announcement: "Database upgrade on **Sunday** <script>alert(1)</script> [notes](https://example.com/notes) [bad](javascript:alert(1))"
+domain: status.example.test
+---
+kind: StatusPage
+name: private
+title: Internal status
+slug: internal
+groups:
+  - name: Internal
+    checks: [secret-check]
+access: {{token: "{PRIVATE_TOKEN}"}}
+"#,
+        now_start = time(now - HOUR),
+        now_end = time(now + 2 * HOUR),
+        later_start = time(now + 2 * DAY),
+        later_end = time(now + 2 * DAY + 3 * HOUR),
+    )
+}
+
+/// A daemon whose checks have 90 days of hourly results written through the
+/// store with their own timestamps, and rollups built from them.
+struct Seeded {
+    d: Daemon,
+    up: Target,
+    down: Target,
+    other_key: String,
+    _tmp: tempfile::TempDir,
+}
+
+fn result(name: &str, target: &str, at: i64, up: bool) -> ProbeResult {
+    serde_json::from_value(json!({
+        "name": name, "type": "http", "target": target, "up": up,
+        "latency_ms": if up { 20.0 + (at / HOUR % 7) as f64 } else { 900.0 },
+        "status_code": if up { Some(200) } else { None },
+        "error": if up { None } else { Some(SECRET_ERROR) }, "error_kind": null,
+        "attempts": 1, "started_at": chrono::DateTime::from_timestamp_millis(at).expect("time"),
+    }))
+    .expect("result")
+}
+
+/// Whether `check` was up at `at` in the story the results tell: homepage down
+/// for three hours five days ago, payments down for the last three hours.
+fn up_at(check: &str, at: i64, now: i64) -> bool {
+    match check {
+        "homepage" => !(now - 5 * DAY..now - 5 * DAY + 3 * HOUR).contains(&at),
+        "payments" => at < now - 3 * HOUR,
+        _ => true,
+    }
+}
+
+fn write_history(db: &Path, now: i64) {
+    let db = db.to_path_buf();
+    runtime().block_on(async move {
+        let store = Store::open(&db).expect("open the daemon's store");
+        store.set_running_since(i64::MIN);
+        let tenant = store
+            .tenant_id("default".into())
+            .await
+            .expect("tenant")
+            .expect("default tenant");
+        store
+            .write(|tx| {
+                Ok(tx.execute(
+                    "UPDATE check_state SET covered_from = NULL, created_at = NULL",
+                    [],
+                )?)
+            })
+            .await
+            .expect("clear coverage start");
+        let checks: Vec<Arc<Check>> = store
+            .resources(tenant, Some(Kind::Check))
+            .await
+            .expect("checks")
+            .into_iter()
+            .map(|r| match remote::parse_stored(Kind::Check, &r.spec) {
+                Ok(Spec::Check(c)) => Arc::new(c),
+                other => panic!("not a check: {other:?}"),
+            })
+            .collect();
+        // Hourly, a little past each hour, from 91 days ago up to a minute ago.
+        let first = (now - 91 * DAY).div_euclid(HOUR) * HOUR + 60_000;
+        let mut batch = Vec::new();
+        let mut at = first;
+        while at < now - 60_000 {
+            for c in &checks {
+                batch.push((
+                    ResultRow {
+                        tenant,
+                        check: c.name.clone(),
+                        result: result(&c.name, &c.target, at, up_at(&c.name, at, now)),
+                    },
+                    Arc::clone(c),
+                ));
+            }
+            if batch.len() >= 400 {
+                store
+                    .record(std::mem::take(&mut batch))
+                    .await
+                    .expect("record");
+            }
+            at += HOUR;
+        }
+        store.record(batch).await.expect("record");
+        store.build_rollups(now).await.expect("build rollups");
+    });
+}
+
+fn seeded() -> Seeded {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir: PathBuf = tmp.path().join("data");
+    let up = Target::start();
+    let down = Target::start();
+    down.set_healthy(false);
+    let now = now_ms();
+    let d = Daemon::start_on(&dir, &[]);
+    d.post(
+        "/api/v1/apply",
+        &plan_request("test", &resources(&up.url(), &down.url(), now), json!({})),
+    );
+    // Another tenant with a check its own page's selector would match, and a
+    // name the first tenant's page selects by.
+    let created = d.post("/api/v1/tenants", &json!({"name": "other"}));
+    let other_key = created["api_key"]
+        .as_str()
+        .or_else(|| created["key"].as_str())
+        .unwrap_or_else(|| panic!("no key in {created}"))
+        .to_string();
+    let (status, body) = d.call_as(
+        &other_key,
+        "POST",
+        "/api/v1/apply",
+        Some(&plan_request(
+            "other",
+            &format!(
+                "kind: Check\nname: other-payments\nlabels: {{team: payments}}\ntype: http\ntarget: {}\nschedule: 24h\n---\nkind: Check\nname: homepage-other\nlabels: {{team: web}}\ntype: http\ntarget: {}\nschedule: 24h\n",
+                down.url(),
+                up.url()
+            ),
+            json!({}),
+        )),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (code, logs) = d.terminate();
+    assert_eq!(code, 0, "{logs}");
+    write_history(&dir.join(uptimeping::daemon::data_dir::DB_FILE), now);
+    let d = Daemon::start_on(&dir, &[]);
+    Seeded {
+        d,
+        up,
+        down,
+        other_key,
+        _tmp: tmp,
+    }
+}
+
+fn get(url: &str, headers: &[(&str, &str)]) -> reqwest::blocking::Response {
+    let mut req = Daemon::client().get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().expect("GET")
+}
+
+fn header(res: &reqwest::blocking::Response, name: &str) -> String {
+    res.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn sel(s: &str) -> Selector {
+    Selector::parse(s).unwrap_or_else(|e| panic!("selector {s}: {e:?}"))
+}
+
+fn attr<'a>(e: &ElementRef<'a>, name: &str) -> &'a str {
+    e.value().attr(name).unwrap_or("")
+}
+
+fn text(e: &ElementRef<'_>) -> String {
+    e.text().collect::<String>().trim().to_string()
+}
+
+/// What the bytes of any answer must never hold.
+fn assert_nothing_leaks(body: &str, s: &Seeded) {
+    for secret in [
+        SECRET_ERROR,
+        "hunter2",
+        &s.up.url(),
+        &s.down.url(),
+        &s.up.addr.to_string(),
+        "secret-check",
+        "other-payments",
+        "homepage-other",
+        PRIVATE_TOKEN,
+        "team",
+        "<script>",
+    ] {
+        assert!(!body.contains(secret), "`{secret}` leaks into:\n{body}");
+    }
+}
+
+#[test]
+fn a_page_shows_its_groups_states_bars_incidents_and_maintenance_and_nothing_else() {
+    let s = seeded();
+    let res = get(&format!("{}/status/example", s.d.url), &[]);
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(header(&res, "content-type"), "text/html; charset=utf-8");
+    let cache = header(&res, "cache-control");
+    assert!(cache.starts_with("public, max-age="), "{cache}");
+    assert!(!header(&res, "etag").is_empty());
+    let body = res.text().expect("body");
+    assert_nothing_leaks(&body, &s);
+    let doc = Html::parse_document(&body);
+
+    assert_eq!(
+        doc.select(&sel("html")).next().map(|h| attr(&h, "lang")),
+        Some("en")
+    );
+    let title = doc.select(&sel("title")).next().map(|t| text(&t));
+    assert_eq!(title.as_deref(), Some("Example <Inc> status"));
+    assert_eq!(doc.select(&sel("style")).count(), 1);
+    assert_eq!(doc.select(&sel("script")).count(), 0);
+    assert_eq!(
+        doc.select(&sel("meta[name=color-scheme]"))
+            .next()
+            .map(|m| attr(&m, "content")),
+        Some("light dark")
+    );
+    assert!(doc.select(&sel("meta[name=viewport]")).next().is_some());
+    for e in doc.select(&sel("[href], [src]")) {
+        let url = e
+            .value()
+            .attr("href")
+            .or(e.value().attr("src"))
+            .unwrap_or("");
+        let in_announcement = e
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .any(|a| a.value().id() == Some("announcement"));
+        assert!(
+            in_announcement || !url.contains("://"),
+            "an external URL outside the announcement: {url}"
+        );
+    }
+    let h1 = doc.select(&sel("header h1")).next().map(|h| text(&h));
+    assert_eq!(h1.as_deref(), Some("Example <Inc> status"));
+    assert!(doc.select(&sel("header p.description")).next().is_some());
+    assert!(
+        doc.select(&sel("footer a[href='example.json']"))
+            .next()
+            .is_some()
+    );
+    assert!(
+        doc.select(&sel("footer a[href='example.atom']"))
+            .next()
+            .is_some()
+    );
+    assert!(doc.select(&sel("footer time[datetime]")).next().is_some());
+
+    // main: overall, announcement, maintenance, groups, incidents, in order.
+    let main = doc.select(&sel("main")).next().expect("main");
+    let order: Vec<String> = main
+        .children()
+        .filter_map(ElementRef::wrap)
+        .map(|e| {
+            e.value()
+                .id()
+                .map(str::to_string)
+                .or_else(|| e.value().attr("data-group").map(|g| format!("group:{g}")))
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "overall",
+            "announcement",
+            "maintenance",
+            "group:Web",
+            "group:Payments",
+            "incidents"
+        ]
+    );
+    let overall = doc.select(&sel("section#overall")).next().expect("overall");
+    assert_eq!(attr(&overall, "data-state"), "degraded");
+    assert_eq!(attr(&overall, "role"), "status");
+    assert_eq!(text(&overall), "Partial outage");
+
+    let ann = doc
+        .select(&sel("aside#announcement"))
+        .next()
+        .expect("announcement");
+    assert_eq!(
+        ann.select(&sel("strong"))
+            .next()
+            .map(|b| text(&b))
+            .as_deref(),
+        Some("Sunday")
+    );
+    let links: Vec<(String, String)> = ann
+        .select(&sel("a"))
+        .map(|a| (attr(&a, "href").to_string(), attr(&a, "rel").to_string()))
+        .collect();
+    assert_eq!(
+        links,
+        [(
+            "https://example.com/notes".to_string(),
+            "nofollow noopener".to_string()
+        )]
+    );
+    assert!(
+        text(&ann).contains("<script>alert(1)</script>"),
+        "{}",
+        text(&ann)
+    );
+
+    let windows: Vec<(String, String)> = doc
+        .select(&sel("section#maintenance article.maintenance"))
+        .map(|a| {
+            (
+                attr(&a, "data-maintenance").to_string(),
+                attr(&a, "data-when").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        windows,
+        [
+            ("db-upgrade".to_string(), "now".to_string()),
+            ("next-week".to_string(), "upcoming".to_string())
+        ],
+        "`unrelated` covers no check of the page"
+    );
+    let db = doc
+        .select(&sel("article[data-maintenance=db-upgrade]"))
+        .next()
+        .expect("db-upgrade");
+    assert!(text(&db).contains("Upgrading the API's database"));
+    for t in db.select(&sel("time")) {
+        chrono::DateTime::parse_from_rfc3339(attr(&t, "datetime")).expect("RFC 3339");
+    }
+
+    let checks = |group: &str| -> Vec<(String, String)> {
+        doc.select(&sel(&format!(
+            "section.group[data-group='{group}'] li.check"
+        )))
+        .map(|c| {
+            (
+                attr(&c, "data-check").to_string(),
+                attr(&c, "data-state").to_string(),
+            )
+        })
+        .collect()
+    };
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        checks("Web"),
+        pairs(&[("homepage", "up"), ("api-health", "maintenance")])
+    );
+    assert_eq!(checks("Payments"), pairs(&[("payments", "down")]));
+
+    let today = chrono::Utc::now().date_naive();
+    for c in doc.select(&sel("li.check")) {
+        let name = attr(&c, "data-check");
+        let state_text = c.select(&sel(".state")).next().map(|s| text(&s));
+        let want = match attr(&c, "data-state") {
+            "up" => "Operational",
+            "down" => "Down",
+            "maintenance" => "Maintenance",
+            other => panic!("{name}: state {other}"),
+        };
+        assert_eq!(state_text.as_deref(), Some(want), "{name}");
+        let bars: Vec<ElementRef> = c.select(&sel("svg.bars rect.bar")).collect();
+        assert_eq!(bars.len(), 90, "{name}");
+        let svg = c.select(&sel("svg.bars")).next().expect("bars");
+        assert_eq!(attr(&svg, "role"), "img");
+        assert!(attr(&svg, "aria-label").starts_with(&format!("{name}: ")));
+        let days: Vec<&str> = bars.iter().map(|b| attr(b, "data-day")).collect();
+        assert_eq!(
+            days.last().copied(),
+            Some(today.to_string().as_str()),
+            "{name}"
+        );
+        assert_eq!(
+            days.first().copied(),
+            Some((today - chrono::Duration::days(89)).to_string().as_str()),
+            "{name}"
+        );
+        assert!(
+            bars.iter()
+                .all(|b| b.select(&sel("title")).next().is_some())
+        );
+        let states: Vec<&str> = bars.iter().map(|b| attr(b, "data-state")).collect();
+        match name {
+            "homepage" => {
+                let five_ago = (today - chrono::Duration::days(5)).to_string();
+                for (b, s) in bars.iter().zip(&states) {
+                    let day = attr(b, "data-day");
+                    // Three hours down of a day is below the partial threshold
+                    // only when they all fall in one day; they may span two.
+                    if day == five_ago || day == (today - chrono::Duration::days(4)).to_string() {
+                        continue;
+                    }
+                    assert_eq!(*s, "up", "{name} {day}");
+                }
+                assert!(
+                    states.iter().any(|s| *s == "partial" || *s == "down"),
+                    "{name}: {states:?}"
+                );
+                let uptime = c.select(&sel(".uptime")).next().expect("uptime");
+                let u: f64 = attr(&uptime, "data-uptime").parse().expect("uptime figure");
+                assert!(u > 99.8 && u < 100.0, "{u}");
+                assert!(text(&uptime).ends_with('%'));
+                let spark = c
+                    .select(&sel("svg.sparkline polyline"))
+                    .next()
+                    .expect("sparkline");
+                assert!(attr(&spark, "points").split(' ').count() >= 40);
+            }
+            "payments" => {
+                assert_ne!(states.last().copied(), Some("up"), "{states:?}");
+                assert!(states[..88].iter().all(|s| *s == "up"), "{states:?}");
+            }
+            _ => {}
+        }
+    }
+
+    let incidents: Vec<(String, String)> = doc
+        .select(&sel("section#incidents article.incident"))
+        .map(|a| {
+            (
+                attr(&a, "data-incident").to_string(),
+                attr(&a, "data-status").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(incidents.len(), 2, "{incidents:?}");
+    assert_eq!(incidents[0].1, "open");
+    assert_eq!(incidents[1].1, "resolved");
+    let open = doc
+        .select(&sel(&format!("article#incident-{}", incidents[0].0)))
+        .next()
+        .expect("the open incident's anchor");
+    assert!(text(&open).contains("payments"));
+    let kinds: Vec<&str> = open
+        .select(&sel("ol.timeline li"))
+        .map(|li| attr(&li, "data-event"))
+        .collect();
+    assert_eq!(kinds, ["opened"]);
+    let resolved = doc
+        .select(&sel(&format!("article#incident-{}", incidents[1].0)))
+        .next()
+        .expect("resolved");
+    let kinds: Vec<&str> = resolved
+        .select(&sel("ol.timeline li"))
+        .map(|li| attr(&li, "data-event"))
+        .collect();
+    assert_eq!(kinds, ["opened", "resolved"]);
+    for li in doc.select(&sel("ol.timeline li")) {
+        let t = li.select(&sel("time")).next().expect("time");
+        chrono::DateTime::parse_from_rfc3339(attr(&t, "datetime")).expect("RFC 3339");
+    }
+
+    // The JSON carries the same data.
+    let res = get(&format!("{}/status/example.json", s.d.url), &[]);
+    assert_eq!(header(&res, "content-type"), "application/json");
+    let body = res.text().expect("json");
+    assert_nothing_leaks(&body, &s);
+    let j: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(j["page"]["slug"], "example");
+    assert_eq!(j["state"], "degraded");
+    let groups: Vec<(String, Vec<(String, String)>)> = j["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| {
+            (
+                g["name"].as_str().unwrap_or("").to_string(),
+                g["checks"]
+                    .as_array()
+                    .expect("checks")
+                    .iter()
+                    .map(|c| {
+                        (
+                            c["name"].as_str().unwrap_or("").to_string(),
+                            c["state"].as_str().unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("Web".to_string(), checks("Web")),
+            ("Payments".to_string(), checks("Payments"))
+        ]
+    );
+    for c in doc.select(&sel("li.check")) {
+        let name = attr(&c, "data-check");
+        let jc = j["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|g| g["checks"].as_array().into_iter().flatten())
+            .find(|x| x["name"] == name)
+            .expect("check in JSON");
+        let days = jc["days"].as_array().expect("days");
+        assert_eq!(days.len(), 90);
+        for (b, jd) in c.select(&sel("rect.bar")).zip(days) {
+            assert_eq!(attr(&b, "data-day"), jd["day"]);
+            assert_eq!(attr(&b, "data-state"), jd["state"]);
+            let known = jd["up_ms"].as_i64().unwrap_or(0)
+                + jd["down_ms"].as_i64().unwrap_or(0)
+                + jd["maintenance_ms"].as_i64().unwrap_or(0)
+                + jd["unknown_ms"].as_i64().unwrap_or(0);
+            if jd["day"] != today.to_string() {
+                assert_eq!(known, DAY, "{name} {}", jd["day"]);
+            }
+        }
+        assert!(jc["latency"].as_array().is_some_and(|l| l.len() == 48));
+    }
+    let ids: Vec<String> = j["incidents"]
+        .as_array()
+        .expect("incidents")
+        .iter()
+        .map(|i| i["id"].to_string())
+        .collect();
+    assert_eq!(
+        ids,
+        incidents.iter().map(|i| i.0.clone()).collect::<Vec<_>>()
+    );
+    assert_eq!(j["maintenance"].as_array().map(Vec::len), Some(2));
+
+    // The feed: Atom, one entry per incident.
+    let res = get(&format!("{}/status/example.atom", s.d.url), &[]);
+    assert_eq!(
+        header(&res, "content-type"),
+        "application/atom+xml; charset=utf-8"
+    );
+    let body = res.text().expect("atom");
+    assert_nothing_leaks(&body, &s);
+    let feed = parse_xml(&body);
+    assert_eq!(feed.root, "feed");
+    assert_eq!(feed.ns.as_deref(), Some("http://www.w3.org/2005/Atom"));
+    for needed in ["feed/id", "feed/title", "feed/updated", "feed/link"] {
+        assert!(
+            feed.paths.contains_key(needed),
+            "{needed}: {:?}",
+            feed.paths
+        );
+    }
+    assert_eq!(feed.paths.get("feed/entry").copied(), Some(2));
+    let entry_ids: Vec<&String> = feed
+        .texts
+        .iter()
+        .filter(|(p, _)| p == "feed/entry/id")
+        .map(|(_, t)| t)
+        .collect();
+    for (id, (inc, _)) in entry_ids.iter().zip(&incidents) {
+        assert!(id.ends_with(&format!(":incident:{inc}")), "{id}");
+    }
+}
+
+/// What quick-xml saw of a document: its root, the root's namespace, how often
+/// each element path occurs, and the text of each element.
+struct Xml {
+    root: String,
+    ns: Option<String>,
+    paths: BTreeMap<String, usize>,
+    texts: Vec<(String, String)>,
+    attrs: Vec<(String, String, String)>,
+}
+
+fn parse_xml(text: &str) -> Xml {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut stack: Vec<String> = Vec::new();
+    let mut out = Xml {
+        root: String::new(),
+        ns: None,
+        paths: BTreeMap::new(),
+        texts: Vec::new(),
+        attrs: Vec::new(),
+    };
+    let mut open =
+        |e: &quick_xml::events::BytesStart<'_>, stack: &mut Vec<String>, out: &mut Xml| {
+            let name = String::from_utf8_lossy(e.name().as_ref()).to_string();
+            if stack.is_empty() {
+                out.root = name.clone();
+            }
+            stack.push(name);
+            let path = stack.join("/");
+            *out.paths.entry(path.clone()).or_default() += 1;
+            for a in e.attributes() {
+                let a = a.expect("attribute");
+                let key = String::from_utf8_lossy(a.key.as_ref()).to_string();
+                let value = a.unescape_value().expect("attribute value").to_string();
+                if stack.len() == 1 && key == "xmlns" {
+                    out.ns = Some(value.clone());
+                }
+                out.attrs.push((path.clone(), key, value));
+            }
+        };
+    loop {
+        match reader
+            .read_event()
+            .unwrap_or_else(|e| panic!("not XML: {e}\n{text}"))
+        {
+            Event::Start(e) => open(&e, &mut stack, &mut out),
+            Event::Empty(e) => {
+                open(&e, &mut stack, &mut out);
+                stack.pop();
+            }
+            Event::End(_) => {
+                stack.pop();
+            }
+            Event::Text(t) => {
+                let t = t.decode().expect("text").to_string();
+                if !t.trim().is_empty() {
+                    out.texts.push((stack.join("/"), t));
+                }
+            }
+            Event::GeneralRef(_) => {}
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert!(stack.is_empty(), "unclosed elements: {stack:?}");
+    out
+}
+
+#[test]
+fn badges_are_svg_with_the_right_text_and_colour_and_hidden_checks_are_404() {
+    let s = seeded();
+    let svg = |path: &str, headers: &[(&str, &str)]| -> (u16, String, String, String) {
+        let res = get(&format!("{}{path}", s.d.url), headers);
+        let status = res.status().as_u16();
+        let ct = header(&res, "content-type");
+        let cc = header(&res, "cache-control");
+        (status, ct, cc, res.text().unwrap_or_default())
+    };
+    let (status, ct, cc, body) = svg("/badge/default/homepage/status.svg", &[]);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ct, "image/svg+xml; charset=utf-8");
+    assert!(cc.starts_with("public, max-age="), "{cc}");
+    let x = parse_xml(&body);
+    assert_eq!(x.root, "svg");
+    assert_eq!(x.ns.as_deref(), Some("http://www.w3.org/2000/svg"));
+    let texts: Vec<&str> = x
+        .texts
+        .iter()
+        .filter(|(p, _)| p.ends_with("/text"))
+        .map(|(_, t)| t.as_str())
+        .collect();
+    assert_eq!(texts, ["homepage", "up"]);
+    let fills: Vec<&str> = x
+        .attrs
+        .iter()
+        .filter(|(p, k, _)| p == "svg/g/rect" && k == "fill")
+        .map(|(_, _, v)| v.as_str())
+        .collect();
+    assert!(fills.contains(&"#1a7f37"), "{fills:?}");
+
+    let (_, _, _, body) = svg("/badge/default/payments/status.svg", &[]);
+    let x = parse_xml(&body);
+    assert!(x.texts.iter().any(|(_, t)| t == "down"));
+    assert!(
+        x.attrs
+            .iter()
+            .any(|(_, k, v)| k == "fill" && v == "#cf222e")
+    );
+
+    let (status, _, _, body) = svg("/badge/default/homepage/uptime.svg?window=30d", &[]);
+    assert_eq!(status, 200);
+    let x = parse_xml(&body);
+    let texts: Vec<&str> = x.texts.iter().map(|(_, t)| t.as_str()).collect();
+    assert!(texts.contains(&"uptime 30d"), "{texts:?}");
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.ends_with('%') && t.starts_with("99.")),
+        "{texts:?}"
+    );
+    for bad in ["0d", "91d", "30", "abc", "-1d"] {
+        let (status, _, _, _) = svg(
+            &format!("/badge/default/homepage/uptime.svg?window={bad}"),
+            &[],
+        );
+        assert_eq!(status, 400, "window={bad}");
+    }
+    let (status, _, _, body) = svg("/badge/default/homepage/latency.svg", &[]);
+    assert_eq!(status, 200);
+    assert!(
+        parse_xml(&body)
+            .texts
+            .iter()
+            .any(|(_, t)| t.ends_with(" ms")),
+        "{body}"
+    );
+
+    // On no public page: 404 unless the private page's token or a key of the
+    // tenant comes with it; another tenant's key does not count.
+    for path in ["status", "uptime", "latency"] {
+        let p = format!("/badge/default/secret-check/{path}.svg");
+        assert_eq!(svg(&p, &[]).0, 404, "{p}");
+        assert_eq!(svg(&format!("{p}?token=wrong"), &[]).0, 404, "{p}");
+        let auth = format!("Bearer {}", s.other_key);
+        assert_eq!(svg(&p, &[("authorization", &auth)]).0, 404, "{p}");
+        assert_eq!(
+            svg(&format!("{p}?token={PRIVATE_TOKEN}"), &[]).0,
+            200,
+            "{p}"
+        );
+        let auth = format!("Bearer {}", s.d.key);
+        let (status, _, cc, _) = svg(&p, &[("authorization", &auth)]);
+        assert_eq!(status, 200, "{p}");
+        assert!(cc.starts_with("private"), "{cc}");
+    }
+    // A check that does not exist and one of another tenant answer the same.
+    let missing = svg("/badge/default/no-such-check/status.svg", &[]);
+    let foreign = svg("/badge/default/other-payments/status.svg", &[]);
+    assert_eq!((missing.0, &missing.3), (404, &foreign.3));
+    assert_eq!(svg("/badge/other/other-payments/status.svg", &[]).0, 404);
+    assert_eq!(svg("/badge/nobody/homepage/status.svg", &[]).0, 404);
+}
+
+#[test]
+fn a_private_page_needs_its_token_and_unknown_slugs_are_404() {
+    let s = seeded();
+    let url = format!("{}/status/internal", s.d.url);
+    for (what, res) in [
+        ("no token", get(&url, &[])),
+        ("wrong token", get(&format!("{url}?token=nope"), &[])),
+        (
+            "wrong bearer",
+            get(&url, &[("authorization", "Bearer nope")]),
+        ),
+        ("a prefix of it", get(&format!("{url}?token=s3cret"), &[])),
+    ] {
+        assert_eq!(res.status().as_u16(), 401, "{what}");
+        assert!(
+            header(&res, "content-type").starts_with("text/html"),
+            "{what}"
+        );
+        let body = res.text().expect("body");
+        assert!(
+            !body.contains("secret-check") && !body.contains("Internal status"),
+            "{what}: {body}"
+        );
+    }
+    let res = get(&format!("{url}.json"), &[]);
+    assert_eq!(res.status().as_u16(), 401);
+    let j: Value = res.json().expect("JSON error");
+    assert_eq!(j["error"]["code"], "unauthorized");
+    assert_eq!(get(&format!("{url}.atom"), &[]).status().as_u16(), 401);
+
+    for res in [
+        get(&format!("{url}?token={PRIVATE_TOKEN}"), &[]),
+        get(
+            &url,
+            &[("authorization", &format!("Bearer {PRIVATE_TOKEN}"))],
+        ),
+    ] {
+        assert_eq!(res.status().as_u16(), 200);
+        assert!(header(&res, "cache-control").starts_with("private"));
+        let body = res.text().expect("body");
+        let doc = Html::parse_document(&body);
+        let names: Vec<&str> = doc
+            .select(&sel("li.check"))
+            .map(|c| attr(&c, "data-check"))
+            .collect();
+        assert_eq!(names, ["secret-check"]);
+        assert!(!body.contains(PRIVATE_TOKEN), "the token is echoed");
+    }
+    let res = get(
+        &format!("{}/status/internal.json?token={PRIVATE_TOKEN}", s.d.url),
+        &[],
+    );
+    assert_eq!(res.status().as_u16(), 200);
+
+    for path in ["/status/nope", "/status/nope.json", "/status/nope.atom"] {
+        assert_eq!(
+            get(&format!("{}{path}", s.d.url), &[]).status().as_u16(),
+            404,
+            "{path}"
+        );
+    }
+    let long = format!("{}/status/example?token={}", s.d.url, "x".repeat(5000));
+    assert_eq!(get(&long, &[]).status().as_u16(), 400);
+}
+
+#[test]
+fn a_page_never_lists_another_tenants_checks_even_when_its_selector_matches() {
+    let s = seeded();
+    let j: Value = get(&format!("{}/status/example.json", s.d.url), &[])
+        .json()
+        .expect("json");
+    let names: Vec<&str> = j["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|g| g["checks"].as_array().into_iter().flatten())
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["homepage", "api-health", "payments"]);
+    // The other tenant's page of the same selector shows only its own check.
+    let (status, body) = s.d.call_as(
+        &s.other_key,
+        "POST",
+        "/api/v1/apply",
+        Some(&plan_request(
+            "other",
+            "kind: StatusPage\nname: theirs\ntitle: Theirs\nslug: theirs\ngroups:\n  - name: Pay\n    selector: {team: payments}\n    checks: [homepage]\n",
+            json!({}),
+        )),
+    );
+    assert_eq!(status, 200, "{body}");
+    let body = get(&format!("{}/status/theirs", s.d.url), &[])
+        .text()
+        .expect("html");
+    let doc = Html::parse_document(&body);
+    let names: Vec<&str> = doc
+        .select(&sel("li.check"))
+        .map(|c| attr(&c, "data-check"))
+        .collect();
+    assert_eq!(names, ["other-payments"], "{body}");
+    assert!(!body.contains("api-health") && !body.contains("data-check=\"homepage\""));
+}
+
+#[test]
+fn the_domain_of_a_page_serves_it_at_the_root_by_host() {
+    let s = seeded();
+    let res = get(
+        &format!("{}/", s.d.url),
+        &[("host", "Status.Example.Test:8080")],
+    );
+    assert_eq!(res.status().as_u16(), 200);
+    let body = res.text().expect("html");
+    let doc = Html::parse_document(&body);
+    assert!(
+        doc.select(&sel("footer a[href='index.json']"))
+            .next()
+            .is_some(),
+        "{body}"
+    );
+    assert_eq!(doc.select(&sel("li.check")).count(), 3);
+    let res = get(
+        &format!("{}/index.json", s.d.url),
+        &[("host", "status.example.test")],
+    );
+    assert_eq!(res.status().as_u16(), 200);
+    let j: Value = res.json().expect("json");
+    assert_eq!(j["page"]["slug"], "example");
+    let res = get(
+        &format!("{}/index.atom", s.d.url),
+        &[("host", "status.example.test")],
+    );
+    assert_eq!(res.status().as_u16(), 200);
+    parse_xml(&res.text().expect("atom"));
+    for host in ["other.example.test", "example.test", "127.0.0.1"] {
+        let res = get(&format!("{}/", s.d.url), &[("host", host)]);
+        assert_eq!(res.status().as_u16(), 404, "{host}");
+    }
+}
+
+fn renders(d: &Daemon) -> u64 {
+    let text = Daemon::client()
+        .get(format!("{}/metrics", d.url))
+        .send()
+        .and_then(|r| r.text())
+        .expect("metrics");
+    text.lines()
+        .find_map(|l| l.strip_prefix("uptime_status_page_renders_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|v| v as u64)
+        .unwrap_or_else(|| panic!("no render counter in:\n{text}"))
+}
+
+#[test]
+fn a_burst_of_visitors_costs_one_render_and_an_apply_renders_afresh() {
+    let s = seeded();
+    let url = format!("{}/status/example", s.d.url);
+    let before = renders(&s.d);
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let res = get(&url, &[]);
+                (res.status().as_u16(), header(&res, "etag"))
+            })
+        })
+        .collect();
+    let answers: Vec<(u16, String)> = threads
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
+    assert!(answers.iter().all(|(s, _)| *s == 200), "{answers:?}");
+    assert!(answers.windows(2).all(|w| w[0].1 == w[1].1), "{answers:?}");
+    assert_eq!(renders(&s.d) - before, 1, "16 visitors at once, one render");
+
+    // Not modified, cheaply; gzip when asked for.
+    let etag = answers[0].1.clone();
+    let res = get(&url, &[("if-none-match", &etag)]);
+    assert_eq!(res.status().as_u16(), 304);
+    let res = get(&url, &[("accept-encoding", "gzip")]);
+    assert_eq!(header(&res, "content-encoding"), "gzip");
+    assert_eq!(renders(&s.d) - before, 1);
+
+    // An apply that changes the page shows at once.
+    let now = now_ms();
+    let yaml = resources(&s.up.url(), &s.down.url(), now)
+        .replace("Example <Inc> status", "Renamed status");
+    s.d.post("/api/v1/apply", &plan_request("test", &yaml, json!({})));
+    let body = get(&url, &[]).text().expect("html");
+    let doc = Html::parse_document(&body);
+    assert_eq!(
+        doc.select(&sel("h1")).next().map(|h| text(&h)).as_deref(),
+        Some("Renamed status")
+    );
+    assert_eq!(renders(&s.d) - before, 2);
+}
