@@ -407,6 +407,14 @@ fn the_page_shows_its_title_groups_and_each_checks_state() {
     };
     assert_eq!(uptime("homepage"), 100.0);
     assert_eq!(uptime("api-health"), 0.0);
+    // Maintenance time is left out of uptime: the check in the window has none.
+    assert_eq!(
+        (
+            &check(page, "checkout")["uptime"],
+            &check(page, "checkout")["uptime_text"]
+        ),
+        (&json!(""), &json!("—"))
+    );
     assert!(
         check(page, "homepage")["uptime_text"]
             .as_str()
@@ -458,9 +466,13 @@ fn each_check_has_ninety_day_bars_grey_where_unknown_and_coloured_today() {
             "`{name}`: days not consecutive: {days:?}"
         );
         for b in bars {
+            let (day, title) = (
+                b["day"].as_str().unwrap(),
+                b["title"].as_str().unwrap_or(""),
+            );
             assert!(
-                b["title"].as_str().is_some_and(|t| !t.is_empty()),
-                "`{name}`: a bar without a <title>: {b}"
+                title.contains(day) && title.len() > day.len(),
+                "`{name}`: a bar's <title> gives not its day and figures: {b}"
             );
         }
         // The daemon has run today only: every day before is unknown, in grey.
@@ -500,7 +512,8 @@ fn each_check_has_ninety_day_bars_grey_where_unknown_and_coloured_today() {
             "`{name}`: {s}"
         );
         assert!(
-            s["polylines"].as_u64().is_some_and(|n| n >= 1),
+            s["polylines"].as_u64().is_some_and(|n| n >= 1)
+                && s["points"].as_u64().is_some_and(|n| n >= 1),
             "`{name}`: {s}"
         );
     }
