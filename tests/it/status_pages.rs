@@ -294,10 +294,14 @@ fn assert_nothing_leaks(body: &str, s: &Seeded) {
         "homepage-other",
         PRIVATE_TOKEN,
         "team",
-        "<script>",
     ] {
         assert!(!body.contains(secret), "`{secret}` leaks into:\n{body}");
     }
+}
+
+/// What HTML or a feed must not hold besides: a script, from any text.
+fn assert_no_markup_passes(body: &str) {
+    assert!(!body.contains("<script"), "a script passes into:\n{body}");
 }
 
 #[test]
@@ -311,6 +315,7 @@ fn a_page_shows_its_groups_states_bars_incidents_and_maintenance_and_nothing_els
     assert!(!header(&res, "etag").is_empty());
     let body = res.text().expect("body");
     assert_nothing_leaks(&body, &s);
+    assert_no_markup_passes(&body);
     let doc = Html::parse_document(&body);
 
     assert_eq!(
@@ -572,6 +577,12 @@ fn a_page_shows_its_groups_states_bars_incidents_and_maintenance_and_nothing_els
     let body = res.text().expect("json");
     assert_nothing_leaks(&body, &s);
     let j: Value = serde_json::from_str(&body).expect("JSON");
+    // The announcement is data here, as written: a client escapes it.
+    assert!(
+        j["page"]["announcement"]
+            .as_str()
+            .is_some_and(|a| a.contains("**Sunday**"))
+    );
     assert_eq!(j["page"]["slug"], "example");
     assert_eq!(j["state"], "degraded");
     let groups: Vec<(String, Vec<(String, String)>)> = j["groups"]
@@ -646,6 +657,7 @@ fn a_page_shows_its_groups_states_bars_incidents_and_maintenance_and_nothing_els
     );
     let body = res.text().expect("atom");
     assert_nothing_leaks(&body, &s);
+    assert_no_markup_passes(&body);
     let feed = parse_xml(&body);
     assert_eq!(feed.root, "feed");
     assert_eq!(feed.ns.as_deref(), Some("http://www.w3.org/2005/Atom"));
@@ -689,45 +701,71 @@ fn parse_xml(text: &str) -> Xml {
         texts: Vec::new(),
         attrs: Vec::new(),
     };
-    let mut open =
-        |e: &quick_xml::events::BytesStart<'_>, stack: &mut Vec<String>, out: &mut Xml| {
-            let name = String::from_utf8_lossy(e.name().as_ref()).to_string();
-            if stack.is_empty() {
-                out.root = name.clone();
+    // Text arrives in pieces, entity references apart: gathered per element.
+    let mut buf = String::new();
+    let flush = |buf: &mut String, stack: &[String], out: &mut Xml| {
+        if !buf.trim().is_empty() {
+            out.texts.push((stack.join("/"), std::mem::take(buf)));
+        }
+        buf.clear();
+    };
+    let open = |e: &quick_xml::events::BytesStart<'_>, stack: &mut Vec<String>, out: &mut Xml| {
+        let name = e.name().into_inner().to_string();
+        if stack.is_empty() {
+            out.root = name.clone();
+        }
+        stack.push(name);
+        let path = stack.join("/");
+        *out.paths.entry(path.clone()).or_default() += 1;
+        for a in e.attributes() {
+            let a = a.expect("attribute");
+            let key = a.key.into_inner().to_string();
+            let value = a
+                .normalized_value(quick_xml::XmlVersion::Explicit1_0)
+                .expect("attribute value")
+                .to_string();
+            if stack.len() == 1 && key == "xmlns" {
+                out.ns = Some(value.clone());
             }
-            stack.push(name);
-            let path = stack.join("/");
-            *out.paths.entry(path.clone()).or_default() += 1;
-            for a in e.attributes() {
-                let a = a.expect("attribute");
-                let key = String::from_utf8_lossy(a.key.as_ref()).to_string();
-                let value = a.unescape_value().expect("attribute value").to_string();
-                if stack.len() == 1 && key == "xmlns" {
-                    out.ns = Some(value.clone());
-                }
-                out.attrs.push((path.clone(), key, value));
-            }
-        };
+            out.attrs.push((path.clone(), key, value));
+        }
+    };
     loop {
         match reader
             .read_event()
             .unwrap_or_else(|e| panic!("not XML: {e}\n{text}"))
         {
-            Event::Start(e) => open(&e, &mut stack, &mut out),
+            Event::Start(e) => {
+                flush(&mut buf, &stack, &mut out);
+                open(&e, &mut stack, &mut out);
+            }
             Event::Empty(e) => {
+                flush(&mut buf, &stack, &mut out);
                 open(&e, &mut stack, &mut out);
                 stack.pop();
             }
             Event::End(_) => {
+                flush(&mut buf, &stack, &mut out);
                 stack.pop();
             }
-            Event::Text(t) => {
-                let t = t.decode().expect("text").to_string();
-                if !t.trim().is_empty() {
-                    out.texts.push((stack.join("/"), t));
-                }
+            Event::Text(t) => buf.push_str(&t),
+            Event::GeneralRef(r) => {
+                let name = r.to_string();
+                let c = match name.as_str() {
+                    "lt" => '<',
+                    "gt" => '>',
+                    "amp" => '&',
+                    "quot" => '"',
+                    "apos" => '\'',
+                    n => n
+                        .strip_prefix("#x")
+                        .and_then(|h| u32::from_str_radix(h, 16).ok())
+                        .or_else(|| n.strip_prefix('#').and_then(|d| d.parse().ok()))
+                        .and_then(char::from_u32)
+                        .unwrap_or_else(|| panic!("unknown entity &{n};")),
+                };
+                buf.push(c);
             }
-            Event::GeneralRef(_) => {}
             Event::Eof => break,
             _ => {}
         }
@@ -917,7 +955,7 @@ fn a_page_never_lists_another_tenants_checks_even_when_its_selector_matches() {
         "/api/v1/apply",
         Some(&plan_request(
             "other",
-            "kind: StatusPage\nname: theirs\ntitle: Theirs\nslug: theirs\ngroups:\n  - name: Pay\n    selector: {team: payments}\n    checks: [homepage]\n",
+            "kind: StatusPage\nname: theirs\ntitle: Theirs\nslug: theirs\ngroups:\n  - name: Pay\n    selector: {team: payments}\n",
             json!({}),
         )),
     );

@@ -42,6 +42,12 @@ fn human(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// Uptime as a data attribute: up to three decimals, no trailing zeros.
+fn figure(u: f64) -> String {
+    let s = format!("{u:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 /// Uptime as the page shows it: two decimals, cut (never rounded up to 100).
 pub fn percent(u: f64) -> String {
     let cut = (u * 100.0).floor() / 100.0;
@@ -178,9 +184,9 @@ pub fn render(d: &PageData, base: &str) -> String {
         incident(&mut o, i);
     }
     o.push_str("</section></main>");
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<footer><p><a href=\"{slug}.json\">JSON</a> · <a href=\"{slug}.atom\">Atom feed</a> · made <time datetime=\"{}\">{}</time></p></footer></body></html>\n",
+        "<footer><p><a href=\"{slug}.json\">JSON</a> · <a href=\"{slug}.atom\">Atom feed</a> · made <time datetime=\"{}\">{}</time></p></footer></body></html>",
         rfc3339(&d.generated_at),
         human(&d.generated_at)
     );
@@ -214,26 +220,28 @@ fn check(o: &mut String, c: &CheckData, days: u32) {
         w = n * 4
     );
     for (i, day) in c.days.iter().enumerate() {
-        let (uptime_attr, figures) = match day.uptime {
-            Some(u) => (
-                format!("{u:.3}"),
-                format!("{}, down {}", percent(u), hours(day.down_ms)),
-            ),
-            None => (String::new(), "no data".to_string()),
-        };
-        let maintenance = if day.maintenance_ms > 0 {
-            format!(", maintenance {}", hours(day.maintenance_ms))
-        } else {
-            String::new()
-        };
         let _ = write!(
             o,
-            "<rect class=\"bar\" data-day=\"{}\" data-uptime=\"{uptime_attr}\" data-state=\"{}\" x=\"{}\" y=\"0\" width=\"3\" height=\"20\"><title>{}: {figures}{maintenance}</title></rect>",
+            "<rect class=\"bar\" data-day=\"{}\" data-uptime=\"{}\" data-state=\"{}\" x=\"{}\" width=\"3\" height=\"20\"><title>{}: ",
             day.day,
+            day.uptime.map(figure).unwrap_or_default(),
             day.state,
             i * 4,
             day.day
         );
+        match day.uptime {
+            Some(u) if day.down_ms > 0 => {
+                let _ = write!(o, "{} up, {} down", percent(u), hours(day.down_ms));
+            }
+            Some(u) => {
+                let _ = write!(o, "{} up", percent(u));
+            }
+            None => o.push_str("no data"),
+        }
+        if day.maintenance_ms > 0 {
+            let _ = write!(o, ", {} maintenance", hours(day.maintenance_ms));
+        }
+        o.push_str("</title></rect>");
     }
     o.push_str("</svg>");
     if let Some(points) = &c.latency {
@@ -352,5 +360,8 @@ mod tests {
         assert_eq!(percent(99.999), "99.99%");
         assert_eq!(percent(100.0), "100.00%");
         assert_eq!(percent(99.953), "99.95%");
+        assert_eq!(figure(100.0), "100");
+        assert_eq!(figure(99.5), "99.5");
+        assert_eq!(figure(99.9534), "99.953");
     }
 }

@@ -193,7 +193,7 @@ fn maintenance(
             when,
         });
     }
-    out.sort_by(|a, b| (a.when != "now", a.starts_at).cmp(&(b.when != "now", b.starts_at)));
+    out.sort_by_key(|m| (m.when != "now", m.starts_at));
     Ok((out, held))
 }
 
