@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::PlanRequest;
 use crate::spec::plan::{self, Action, Desired, FORMAT_VERSION, Live, Plan};
-use crate::spec::{Kind, remote};
+use crate::spec::{Kind, Spec, remote};
 
-use super::store::{Edit, Store, StoreError, StoredResource};
+use super::store::{Edit, PageAddress, Store, StoreError, StoredResource, TenantState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -112,6 +112,9 @@ pub async fn run_checked(
             if let Err(missing) = references_hold(&state.resources, &checked, &changes) {
                 return Err(Outcome::Rejected(ApplyError::Invalid(missing)));
             }
+            if let Err(taken) = page_addresses_free(state, &checked, &changes) {
+                return Err(Outcome::Rejected(ApplyError::Conflict(taken)));
+            }
             let plan = Plan {
                 format_version: FORMAT_VERSION,
                 state_revision: state.revision,
@@ -155,6 +158,77 @@ pub async fn run_checked(
         Ok(Outcome::Planned(plan)) | Err(Outcome::Planned(plan)) => Ok((*plan, revision)),
         Ok(Outcome::Rejected(e)) | Err(Outcome::Rejected(e)) => Err(e),
     }
+}
+
+/// Every status page the changes create or update must have a slug and a domain
+/// of its own in the whole daemon: `/status/{slug}` and a `Host` name carry no
+/// tenant. Another tenant's page is not named, nor its tenant.
+fn page_addresses_free(
+    state: &TenantState,
+    desired: &[remote::Checked],
+    changes: &[plan::Change],
+) -> Result<(), Vec<String>> {
+    let address = |spec: &Spec| match spec {
+        Spec::StatusPage(p) => Some(PageAddress {
+            slug: p.slug.clone(),
+            domain: p.domain.clone(),
+        }),
+        _ => None,
+    };
+    let touched: BTreeSet<&str> = changes
+        .iter()
+        .filter(|c| c.kind == Kind::StatusPage && c.action != Action::Delete)
+        .map(|c| c.name.as_str())
+        .collect();
+    let deleted: BTreeSet<&str> = changes
+        .iter()
+        .filter(|c| c.kind == Kind::StatusPage && c.action == Action::Delete)
+        .map(|c| c.name.as_str())
+        .collect();
+    // This tenant's pages after the changes, by name.
+    let mut ours: BTreeMap<String, PageAddress> = BTreeMap::new();
+    for r in state
+        .resources
+        .iter()
+        .filter(|r| r.kind == Kind::StatusPage)
+    {
+        if deleted.contains(r.name.as_str()) {
+            continue;
+        }
+        if let Some(a) = remote::parse_stored(r.kind, &r.spec)
+            .ok()
+            .as_ref()
+            .and_then(address)
+        {
+            ours.insert(r.name.clone(), a);
+        }
+    }
+    for c in desired {
+        if let Some(a) = address(&c.spec) {
+            ours.insert(c.desired.name.clone(), a);
+        }
+    }
+    let mut taken = Vec::new();
+    for (name, a) in ours.iter().filter(|(n, _)| touched.contains(n.as_str())) {
+        let fields = [("slug", Some(&a.slug)), ("domain", a.domain.as_ref())];
+        for (field, value) in fields {
+            let Some(value) = value else { continue };
+            let same = |other: &PageAddress| match field {
+                "slug" => &other.slug == value,
+                _ => other.domain.as_ref() == Some(value),
+            };
+            if state.other_pages.iter().any(same) {
+                taken.push(format!(
+                    "StatusPage `{name}`: `{field}` `{value}` is taken by a page of another tenant; choose another"
+                ));
+            } else if let Some((other, _)) = ours.iter().find(|(n, o)| *n != name && same(o)) {
+                taken.push(format!(
+                    "StatusPage `{name}`: `{field}` `{value}` is also the {field} of StatusPage `{other}`; each page needs its own"
+                ));
+            }
+        }
+    }
+    if taken.is_empty() { Ok(()) } else { Err(taken) }
 }
 
 /// After the changes, every name a resource refers to must exist.

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use super::diag::{Diagnostic, Diagnostics};
 use super::load::{Seen, UntypedRef};
+use super::status_page::MAX_GROUP_CHECKS;
 use super::{Kind, Resource, Spec};
 
 /// How many unknown references in one run get a "did you mean" hint; the rest
@@ -30,6 +31,22 @@ pub(crate) fn untyped_references(
         Kind::Template => &[],
     };
     let mut out = Vec::new();
+    if kind == Kind::StatusPage {
+        // Checks are named a level down, in each group.
+        let groups = value.pointer("/groups").and_then(|g| g.as_array());
+        for (g, group) in groups.into_iter().flatten().enumerate() {
+            let checks = group.get("checks").and_then(|c| c.as_array());
+            for (i, item) in checks.into_iter().flatten().enumerate() {
+                if let Some(name) = item.as_str() {
+                    out.push((
+                        format!("/groups/{g}/checks/{i}"),
+                        Kind::Check,
+                        name.to_string(),
+                    ));
+                }
+            }
+        }
+    }
     for (at, target, list) in fields {
         match (value.pointer(at), list) {
             (Some(serde_json::Value::Array(items)), true) => {
@@ -93,6 +110,7 @@ pub(crate) fn cross_references<'a>(
     };
     let resources: Vec<&Resource> = resources.collect();
     dependency_cycles(&resources, diags);
+    page_addresses(&resources, diags);
     for r in resources {
         let mut refs: Vec<(String, Kind, &str)> = Vec::new();
         match &r.spec {
@@ -120,7 +138,9 @@ pub(crate) fn cross_references<'a>(
                 }
             }
             Spec::StatusPage(p) => {
-                for (g, group) in p.groups.iter().enumerate() {
+                // A group over its limit is reported as such, not name by name.
+                let groups = p.groups.iter().enumerate();
+                for (g, group) in groups.filter(|(_, g)| g.checks.len() <= MAX_GROUP_CHECKS) {
                     for (i, check) in group.checks.iter().enumerate() {
                         refs.push((format!("/groups/{g}/checks/{i}"), Kind::Check, check));
                     }
@@ -147,6 +167,41 @@ pub(crate) fn cross_references<'a>(
                 u.pos,
                 format!("`{field}`: {}", missing(u.kind, &u.name)),
             ));
+        }
+    }
+}
+
+/// Two pages at one address: the same `slug`, or the same `domain`. The daemon
+/// holds them unique across all tenants; here, across the files given.
+fn page_addresses(resources: &[&Resource], diags: &mut Diagnostics) {
+    let mut first: HashMap<(&str, &str), (&Resource, &str)> = HashMap::new();
+    for r in resources {
+        let Spec::StatusPage(p) = &r.spec else {
+            continue;
+        };
+        let fields = [
+            ("slug", Some(p.slug.as_str())),
+            ("domain", p.domain.as_deref()),
+        ];
+        for (field, value) in fields {
+            let Some(value) = value else { continue };
+            let at = format!("/{field}");
+            match first.get(&(field, value)) {
+                Some((other, name)) => {
+                    let there = other.positions.value(&at);
+                    diags.push(Diagnostic::new(
+                        &r.file,
+                        r.positions.value(&at),
+                        format!(
+                            "`{field}`: `{value}` is also the {field} of StatusPage `{name}` at {}:{}:{}; each page needs its own",
+                            other.file, there.line, there.col
+                        ),
+                    ));
+                }
+                None => {
+                    first.insert((field, value), (r, p.name.as_str()));
+                }
+            }
         }
     }
 }

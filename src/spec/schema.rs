@@ -65,7 +65,7 @@ pub fn document_schema() -> Value {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://uptimeping.dev/schema/resources.json",
         "title": "uptimeping resource",
-        "description": "One YAML document of an uptimeping check file: a Check, Channel, Template or Maintenance.",
+        "description": "One YAML document of an uptimeping check file: a Check, Channel, Template, Maintenance or StatusPage.",
         "type": "object",
         "required": ["kind", "name"],
         "properties": {"kind": {"enum": Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>()}},

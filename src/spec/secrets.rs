@@ -29,6 +29,7 @@ const SECRET_FIELDS: &[(Kind, &str)] = &[
     (Kind::Channel, "/webhook/secret"),
     (Kind::Check, "/grpc/tls/client_key"),
     (Kind::Check, "/tcp/tls/client_key"),
+    (Kind::StatusPage, "/access/token"),
 ];
 
 /// Header names whose values are credentials, in checks and webhooks alike.

@@ -36,7 +36,7 @@ pub(crate) fn resource(spec: &mut Spec, pos: &Positions, base_dir: &Path, errors
         Spec::Channel(c) => channel(c, pos, errors),
         Spec::Template(t) => template(t, pos, errors),
         Spec::Maintenance(m) => maintenance(m, pos, errors),
-        Spec::StatusPage(_) => {}
+        Spec::StatusPage(p) => super::status_page::validate(p, pos, errors),
     }
 }
 

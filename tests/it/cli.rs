@@ -277,7 +277,7 @@ fn schema_is_json_that_describes_checks() {
     assert_eq!(schema["required"], json!(["kind", "name"]));
     assert_eq!(
         schema["properties"]["kind"]["enum"],
-        json!(["Check", "Channel", "Template", "Maintenance"])
+        json!(["Check", "Channel", "Template", "Maintenance", "StatusPage"])
     );
     let defs = &schema["$defs"];
     for (def, field) in [

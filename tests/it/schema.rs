@@ -109,6 +109,18 @@ const SCHEMA_CANNOT_SAY: &[(&str, &str)] = &[
         "services, methods and request fields of a `.proto` or descriptor set",
     ),
     (
+        "status-page-unknown-check.yaml",
+        "references to other documents (a status page's `groups[].checks`)",
+    ),
+    (
+        "status-page-duplicate-slug.yaml",
+        "a status page's `slug` and `domain` unique across documents",
+    ),
+    (
+        "status-page-duplicate-group.yaml",
+        "one field unique among a list's items (group names within a page): `uniqueItems` compares whole items",
+    ),
+    (
         "missing-variable.yaml",
         "`${VAR}` without a default and not set: values are checked as written",
     ),

@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use auth::{ApiKey, Role};
 pub use incidents::{Transition, severity_str as severity_name};
 pub use outbox::{OutboxRow, SentMessage};
-pub use resources::{CheckRuntime, Decision, Edit, StoredResource, TenantState};
+pub use resources::{CheckRuntime, Decision, Edit, PageAddress, StoredResource, TenantState};
 pub use results::ResultRow;
 pub use scrape::{CheckSeries, Snapshot};
 pub use status::{MAX_INCIDENT_EVENTS, MAX_PAGE_CHECKS, MAX_PAGE_INCIDENTS, page_lists};

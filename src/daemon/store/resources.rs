@@ -25,6 +25,16 @@ pub struct StoredResource {
 pub struct TenantState {
     pub revision: u64,
     pub resources: Vec<StoredResource>,
+    /// The addresses other tenants' status pages hold: `/status/{slug}` and a
+    /// `Host` name have no tenant in them, so each belongs to one page of the daemon.
+    pub other_pages: Vec<PageAddress>,
+}
+
+/// Where a status page is served: its slug, and its host name if it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageAddress {
+    pub slug: String,
+    pub domain: Option<String>,
 }
 
 fn kind_of(s: &str) -> Kind {
@@ -42,9 +52,22 @@ pub fn load_state(c: &Connection, tenant: i64) -> Result<TenantState> {
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("no tenant {tenant}")))?;
     let resources = list(c, tenant, None, None)?;
+    let mut stmt = c.prepare_cached(
+        "SELECT json_extract(spec, '$.slug'), json_extract(spec, '$.domain') FROM resources
+         WHERE kind = 'StatusPage' AND tenant_id != ?1",
+    )?;
+    let other_pages = stmt
+        .query_map([tenant], |r| {
+            Ok(PageAddress {
+                slug: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                domain: r.get(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(TenantState {
         revision: revision as u64,
         resources,
+        other_pages,
     })
 }
 

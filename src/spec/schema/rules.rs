@@ -145,7 +145,7 @@ pub(super) fn resource(kind: Kind, schema: &mut Value) {
         Kind::Channel => channel(schema),
         Kind::Template => template(schema),
         Kind::Maintenance => maintenance(schema),
-        Kind::StatusPage => {}
+        Kind::StatusPage => status_page(schema),
     }
 }
 
@@ -332,6 +332,7 @@ pub(super) fn definitions(defs: &mut Map<String, Value>) {
     grpc(&mut all);
     alert_and_slo(&mut all);
     channels(&mut all);
+    status_page_parts(&mut all);
     extend(
         &mut all,
         "/GraphqlSpec/properties/query",
@@ -690,5 +691,100 @@ fn maintenance(schema: &mut Value) {
             {"allOf": [given("start"), given("end"), unset("schedule"), unset("duration")]},
             {"allOf": [given("schedule"), given("duration"), unset("start"), unset("end")]},
         ]}),
+    );
+}
+
+/// A page's own fields: its address, texts and number of groups.
+fn status_page(schema: &mut Value) {
+    use super::super::status_page::{
+        MAX_ANNOUNCEMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_GROUPS, MAX_TITLE_CHARS, RESERVED_SLUGS,
+    };
+    let reserved = RESERVED_SLUGS.join("|");
+    extend(
+        schema,
+        "/properties/slug",
+        json!({"pattern": text(&format!("(?!(?:{reserved})$){}", name_pattern()))}),
+    );
+    extend(
+        schema,
+        "/properties/title",
+        json!({"pattern": not_blank(), "maxLength": MAX_TITLE_CHARS}),
+    );
+    for (field, max) in [
+        ("description", MAX_DESCRIPTION_CHARS),
+        ("announcement", MAX_ANNOUNCEMENT_CHARS),
+    ] {
+        extend(
+            schema,
+            &format!("/properties/{field}"),
+            json!({"maxLength": max}),
+        );
+    }
+    extend(
+        schema,
+        "/properties/groups",
+        json!({"minItems": 1, "maxItems": MAX_GROUPS}),
+    );
+    // `is_host_name`: dotted lowercase DNS labels, the last not all digits.
+    let label = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
+    let host = format!(
+        "(?=.{{1,{}}}$)(?:{label}\\.)*(?![0-9]+$){label}",
+        super::super::status_page::MAX_DOMAIN_LEN
+    );
+    extend(
+        schema,
+        "/properties/domain",
+        json!({"pattern": text(&host)}),
+    );
+}
+
+/// A page's groups, what it shows and its token.
+fn status_page_parts(all: &mut Value) {
+    use super::super::status_page::{
+        MAX_GROUP_CHECKS, MAX_GROUP_NAME_CHARS, MAX_INCIDENTS_DAYS, MAX_TOKEN_CHARS,
+        MAX_UPTIME_DAYS, MIN_TOKEN_CHARS,
+    };
+    extend(
+        all,
+        "/StatusGroup/properties/name",
+        json!({"pattern": not_blank(), "maxLength": MAX_GROUP_NAME_CHARS}),
+    );
+    extend(
+        all,
+        "/StatusGroup/properties/checks",
+        json!({"maxItems": MAX_GROUP_CHECKS, "uniqueItems": true, "items": name()}),
+    );
+    extend(
+        all,
+        "/StatusGroup/properties/selector",
+        json!({
+            "maxProperties": MAX_LABELS,
+            "propertyNames": {"maxLength": MAX_LABEL_KEY_LEN},
+            "additionalProperties": {"type": "string", "maxLength": MAX_LABEL_VALUE_LEN},
+        }),
+    );
+    // Named checks, a selector, or both.
+    extend(
+        all,
+        "/StatusGroup",
+        json!({"anyOf": [
+            {"type": "object", "required": ["checks"], "properties": {"checks": {"type": "array", "minItems": 1}}},
+            {"type": "object", "required": ["selector"], "properties": {"selector": {"type": "object", "minProperties": 1}}},
+        ]}),
+    );
+    extend(
+        all,
+        "/StatusShow/properties/incidents_days",
+        json!({"maximum": MAX_INCIDENTS_DAYS}),
+    );
+    extend(
+        all,
+        "/StatusShow/properties/uptime_days",
+        json!({"minimum": 1, "maximum": MAX_UPTIME_DAYS}),
+    );
+    extend(
+        all,
+        "/StatusAccess/properties/token",
+        json!({"pattern": text(&format!("[!-~]{{{MIN_TOKEN_CHARS},{MAX_TOKEN_CHARS}}}"))}),
     );
 }
