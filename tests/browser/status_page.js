@@ -16,8 +16,8 @@ const { chromium } = require("playwright-core");
 
 const request = JSON.parse(fs.readFileSync(0, "utf8"));
 
-/// Chromium's flags for a closed network: no first-run, sync, update or other
-/// background connections, which this machine's network refuses.
+// Chromium's flags for a machine without Internet access: no first-run, sync,
+// update or other background connections, which would only be refused there.
 const ARGS = [
   "--headless",
   "--no-sandbox",
@@ -29,8 +29,10 @@ const ARGS = [
   "--disable-sync",
 ];
 
-/// Longest wait for one navigation: the daemon is local, so this only bounds a hang.
-const NAVIGATION_MS = 15000;
+// Longest wait for the browser to start, and for one navigation: the daemon is
+// local, so these only bound a hang, with room for a busy 2-core CI machine.
+const LAUNCH_MS = 60000;
+const NAVIGATION_MS = 30000;
 
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 375, height: 812 };
@@ -135,7 +137,7 @@ async function main() {
     executablePath: request.chromium,
     args: ARGS,
     headless: true,
-    timeout: NAVIGATION_MS,
+    timeout: LAUNCH_MS,
   });
   try {
     answer.browser = browser.version();
