@@ -142,6 +142,43 @@ mod tests {
         }
     }
 
+    /// The tags the renderer may write; anything else starting with `<` is a leak.
+    const ALLOWED: [&str; 11] = [
+        "<p>",
+        "</p>",
+        "<strong>",
+        "</strong>",
+        "<em>",
+        "</em>",
+        "<code>",
+        "</code>",
+        "<br>",
+        "<a href=\"",
+        "</a>",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        #[test]
+        fn no_markup_but_the_subset_comes_out_of_any_text(
+            text in proptest::string::string_regex(r#"([<>&"'*_`\[\]()!#\-\n a-z:/.=]|<script>|<img src=x>|javascript:|https://x\.y/|\*\*|\]\()*"#)
+                .expect("regex")
+        ) {
+            let out = render(&text);
+            let mut rest = out.as_str();
+            while let Some(i) = rest.find('<') {
+                rest = &rest[i..];
+                let tag = ALLOWED.iter().find(|t| rest.starts_with(*t));
+                proptest::prop_assert!(tag.is_some(), "unexpected markup at `{}` in {out:?}", &rest[..rest.len().min(30)]);
+                if rest.starts_with("<a href=\"") {
+                    let href = rest["<a href=\"".len()..].to_ascii_lowercase();
+                    proptest::prop_assert!(href.starts_with("http://") || href.starts_with("https://"), "{out:?}");
+                }
+                rest = &rest[1..];
+            }
+        }
+    }
+
     #[test]
     fn other_blocks_show_as_text_in_paragraphs() {
         let out = render("# Title\n\n- one\n- two\n\n![img](https://x/y.png)");
