@@ -398,3 +398,65 @@ fn selector(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_are_lowercase_dns_names_and_nothing_else() {
+        for ok in [
+            "status.example.com",
+            "localhost",
+            "xn--bcher-kva.example",
+            "a-b.c0",
+            &format!("{}.com", ["a".repeat(63)].join(".")),
+        ] {
+            assert!(is_host_name(ok), "{ok}");
+        }
+        let long = vec!["a".repeat(63); 4].join(".");
+        assert_eq!(long.len(), 255);
+        for bad in [
+            "",
+            "Status.example.com",
+            "status.example.com.",
+            "status.example.com:8080",
+            "https://status.example.com",
+            "status.example.com/x",
+            "-a.example.com",
+            "a-.example.com",
+            "a..example.com",
+            "10.0.0.1",
+            "[::1]",
+            "bücher.example",
+            "a_b.example.com",
+            &format!("{}.com", "a".repeat(64)),
+            &long,
+        ] {
+            assert!(!is_host_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn slugs_are_names_that_are_not_reserved() {
+        assert_eq!(slug_problem("example"), None);
+        assert_eq!(slug_problem(&"a".repeat(MAX_SLUG_LEN)), None);
+        for bad in [
+            "",
+            "Example",
+            "a.json",
+            "-a",
+            "a-",
+            "a b",
+            &"a".repeat(MAX_SLUG_LEN + 1),
+        ] {
+            assert!(
+                slug_problem(bad).is_some_and(|p| p.contains("not a valid slug")),
+                "{bad}"
+            );
+        }
+        for reserved in RESERVED_SLUGS {
+            assert!(slug_problem(reserved).is_some_and(|p| p.contains("reserved")));
+        }
+    }
+}

@@ -185,9 +185,9 @@ fn unknown_kind() {
         "kind: Chek\nname: api\n---\nkind: Monitor\nname: api\n",
         &[
             "checks/api.yaml:1:7: unknown kind `Chek` (did you mean `Check`?); expected one of \
-             `Check`, `Channel`, `Template`, `Maintenance`",
+             `Check`, `Channel`, `Template`, `Maintenance`, `StatusPage`",
             "checks/api.yaml:4:7: unknown kind `Monitor`; expected one of `Check`, `Channel`, \
-             `Template`, `Maintenance`",
+             `Template`, `Maintenance`, `StatusPage`",
         ],
     );
 }
@@ -198,7 +198,7 @@ fn missing_kind() {
         &format!("{HEAD}---\nname: other\ntype: http\n"),
         &[
             "checks/api.yaml:6:1: missing `kind`; expected one of `Check`, `Channel`, `Template`, \
-          `Maintenance`",
+          `Maintenance`, `StatusPage`",
         ],
     );
 }
