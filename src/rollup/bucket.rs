@@ -235,6 +235,37 @@ impl Bucket {
         out
     }
 
+    /// Only the counts and the time by state of an encoded bucket, for readers
+    /// that need no latency (a status page's daily bars): the rest is not read,
+    /// so it costs a few varints instead of a sketch.
+    pub fn decode_times(bytes: &[u8]) -> Result<Bucket, DecodeError> {
+        let Some((&flags, mut buf)) = bytes.split_first() else {
+            return Err(damaged("the bucket is empty".into()));
+        };
+        if flags & flag::NEWER_FORMAT != 0 {
+            return Err(damaged(format!(
+                "the bucket's format byte {flags:#04x} is unknown"
+            )));
+        }
+        let buf = &mut buf;
+        let count = |bit: u8, buf: &mut &[u8], what: &str| match flags & bit {
+            0 => Ok(0),
+            _ => varint::read_u64(buf, what),
+        };
+        let ms = |bit: u8, buf: &mut &[u8], what: &str| match flags & bit {
+            0 => Ok(0),
+            _ => varint::read_i64(buf, what),
+        };
+        Ok(Bucket {
+            up: count(flag::UP, buf, "the up count")?,
+            down: count(flag::DOWN, buf, "the down count")?,
+            up_ms: ms(flag::UP_MS, buf, "the up time")?,
+            down_ms: ms(flag::DOWN_MS, buf, "the down time")?,
+            maintenance_ms: ms(flag::MAINTENANCE_MS, buf, "the maintenance time")?,
+            ..Bucket::new()
+        })
+    }
+
     pub fn decode(bytes: &[u8]) -> Result<Bucket, DecodeError> {
         let Some((&flags, mut buf)) = bytes.split_first() else {
             return Err(damaged("the bucket is empty".into()));
@@ -332,6 +363,38 @@ fn clamp_i64(v: i128) -> i64 {
 mod tests {
     use super::super::sketch::tests::Rng;
     use super::*;
+
+    #[test]
+    fn decoding_only_the_times_agrees_with_the_full_decode() {
+        let mut b = Bucket::new();
+        for i in 0..500 {
+            b.add_run(i % 7 != 0, f64::from(i % 97) * 1.5);
+        }
+        b.add_time(TimeState::Up, 3_600_000);
+        b.add_time(TimeState::Down, 60_000);
+        b.add_time(TimeState::Maintenance, 5);
+        let bytes = b.encode();
+        let full = Bucket::decode(&bytes).expect("decode");
+        let times = Bucket::decode_times(&bytes).expect("decode times");
+        assert_eq!(
+            (
+                times.up,
+                times.down,
+                times.up_ms,
+                times.down_ms,
+                times.maintenance_ms
+            ),
+            (
+                full.up,
+                full.down,
+                full.up_ms,
+                full.down_ms,
+                full.maintenance_ms
+            )
+        );
+        assert!(Bucket::decode_times(&[]).is_err());
+        assert!(Bucket::decode_times(&[0x80]).is_err());
+    }
 
     /// `b` read back agrees with `a`: counts, times and sketch exactly,
     /// latencies to the µs they are stored in.

@@ -149,6 +149,11 @@ pub(super) fn decode(data: &[u8]) -> Result<Bucket> {
     Bucket::decode(data).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// [`decode`] of the counts and times only (see [`Bucket::decode_times`]).
+pub(super) fn decode_times(data: &[u8]) -> Result<Bucket> {
+    Bucket::decode_times(data).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 /// Adds `delta` to the stored bucket (creating it).
 fn add(c: &Connection, res: Resolution, idx: i64, series: i64, delta: &Bucket) -> Result<()> {
     let merged = match get(c, res, idx, series) {

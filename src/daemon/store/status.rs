@@ -92,10 +92,13 @@ fn resolve_groups<'a>(page: &StatusPage, checks: &'a [Listed]) -> Vec<(String, V
 
 /// Merged buckets `[plan][check]` over every plan's pieces, one range scan per
 /// resolution for all checks; each row is decoded once and looked up by index.
+/// Plans from `latency_from` on need latency; a row only earlier plans read is
+/// decoded for its times alone.
 fn read_plans(
     c: &Connection,
     series: &[Option<i64>],
     plans: &[Vec<Piece>],
+    latency_from: usize,
 ) -> Result<Vec<Vec<Bucket>>> {
     let mut out = vec![vec![Bucket::new(); series.len()]; plans.len()];
     let wanted: HashMap<i64, usize> = series
@@ -131,7 +134,11 @@ fn read_plans(
             let idx: i64 = row.get(0)?;
             let Some(ks) = at.get(&idx) else { continue };
             let data = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
-            let bucket = rollups::decode(data)?;
+            let bucket = if ks.iter().any(|&k| k >= latency_from) {
+                rollups::decode(data)?
+            } else {
+                rollups::decode_times(data)?
+            };
             for &k in ks {
                 out[k][i].merge(&bucket);
             }
@@ -414,7 +421,7 @@ pub(super) fn read_page(
             .iter()
             .map(|s| plan(*s, (s + hour_ms).min(known_to), &a).pieces),
     );
-    let read = read_plans(c, &series, &plans)?;
+    let read = read_plans(c, &series, &plans, day_starts.len())?;
 
     let checks: Vec<CheckData> = order
         .iter()
