@@ -60,6 +60,7 @@ mod spec_probe_errors;
 mod spec_refs;
 mod spec_slo;
 mod spec_status_page;
+mod status_browser;
 mod status_pages;
 mod support;
 mod tcp_probe;
