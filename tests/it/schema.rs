@@ -281,7 +281,13 @@ fn unusual_but_valid_files_are_accepted_by_both() {
     let schema = schema_file(dir.path());
     let files = yaml_files(&root().join("tests/schema/valid"));
     assert!(files.len() >= 10, "{} valid files", files.len());
-    let answer = ajv(&schema, &documents_of(&files), None);
+    let docs = documents_of(&files);
+    let empty: Vec<_> = docs.iter().filter(|(_, d)| d.is_null()).collect();
+    assert!(
+        empty.len() >= 2,
+        "empty documents are checked as null: {empty:?}"
+    );
+    let answer = ajv(&schema, &docs, None);
     let refused: Vec<_> = answer.results.iter().filter(|r| !r.1).collect();
     assert!(
         refused.is_empty(),

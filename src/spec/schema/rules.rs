@@ -410,7 +410,7 @@ fn expect_rules(all: &mut Value) {
         "/StatusPattern",
         json!({"anyOf": [
             {"type": "integer", "minimum": 100, "maximum": 599},
-            {"type": "string", "pattern": "^\\+?0*[1-5][0-9]{2}$|^[1-5][xX]{2}$"},
+            {"type": "string", "pattern": format!("^\\+?0*[1-5][0-9]{{2}}$|^[1-5][xX]{{2}}$|{INTERPOLATED}")},
         ]}),
     );
     if let Some(obj) = at(all, "/StatusPattern").as_object_mut() {
