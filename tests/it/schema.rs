@@ -79,6 +79,33 @@ const SCHEMA_CANNOT_SAY: &[(&str, &str)] = &[
         "timeout-zero-text.yaml",
         "a zero timeout written as text (`0s`)",
     ),
+    // Per-field bounds of durations written as text: numbers of seconds are
+    // bounded by the schema; a text's size would need a pattern per bound over
+    // the whole duration grammar, the kind that backtracks.
+    (
+        "remind-every-text-too-often.yaml",
+        "`alert.remind_every` under 1m written as text",
+    ),
+    (
+        "maintenance-duration-zero-text.yaml",
+        "a zero maintenance `duration` written as text (`0s`)",
+    ),
+    (
+        "maintenance-duration-text-too-long.yaml",
+        "a maintenance `duration` over 366d written as text",
+    ),
+    (
+        "slo-window-text-too-short.yaml",
+        "`slo.window` outside 1d to 90d written as text",
+    ),
+    (
+        "rate-limit-period-zero.yaml",
+        "a `rate_limit` period of zero (`5/0s`)",
+    ),
+    (
+        "rate-limit-period-too-long.yaml",
+        "a `rate_limit` period over a day (`5/2d`)",
+    ),
     (
         "cron-never-fires.yaml",
         "cron fields' ranges and dates that never exist",
