@@ -195,7 +195,7 @@ pub fn block_on<F: Future>(fut: F) -> anyhow::Result<F::Output> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: u16,
-    /// `unauthorized`, `forbidden`, `not_found`, `invalid`, `conflict`, `revision_moved`, `too_large`, `internal`.
+    /// One of [`crate::model::ERROR_CODES`] (`unauthorized`, `not_found`, `invalid`, …).
     pub code: String,
     pub message: String,
     pub details: Vec<String>,
