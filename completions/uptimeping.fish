@@ -492,7 +492,7 @@ always\t''
 never\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from templates" -s h -l help -d 'Print help'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from templates" -f -a "export" -d 'Write the built-in templates to a directory, to edit and use with --template-dir'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from templates" -f -a "list"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from templates" -f -a "list" -d 'List the names of the built-in templates, one a line'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from templates" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from help" -f -a "validate" -d 'Compile .proto files (no protoc needed) and report what Forge can check'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand forge; and __fish_seen_subcommand_from help" -f -a "generate" -d 'Generate check YAML (or a Rust crate) from .proto files'

@@ -53,10 +53,30 @@ pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
+/// Every `code` an API error may have; the daemon's errors use these and no
+/// others (a test reads the daemon's source to hold it to that).
+pub const ERROR_CODES: &[&str] = &[
+    "busy",
+    "conflict",
+    "error",
+    "forbidden",
+    "internal",
+    "invalid",
+    "invalid_proto",
+    "method_not_allowed",
+    "not_found",
+    "revision_moved",
+    "store_unavailable",
+    "too_large",
+    "unauthorized",
+    "unavailable",
+    "wrong_tenant",
+];
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorDetail {
-    /// Stable, machine-readable: `unauthorized`, `not_found`, `invalid`, `conflict`,
-    /// `revision_moved`, `too_large`, `internal`.
+    /// Stable, machine-readable; one of [`ERROR_CODES`].
+    #[schemars(extend("enum" = ERROR_CODES))]
     pub code: String,
     pub message: String,
     /// For `invalid` and `conflict`: every problem found.
@@ -312,6 +332,8 @@ pub struct ChannelDetail {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TenantRequest {
+    /// 1–63 lowercase letters, digits and `-`.
+    #[schemars(regex(pattern = r"^[a-z0-9-]{1,63}$"))]
     pub name: String,
 }
 

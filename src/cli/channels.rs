@@ -49,6 +49,7 @@ enum Cmd {
         after_help = "Examples:\n  uptimeping channels get oncall-slack\n  uptimeping channels get team-email -o yaml"
     )]
     Get {
+        /// The channel's name, as in its file's `name:`
         #[arg(add = ArgValueCompleter::new(complete_live::channels))]
         name: String,
     },
@@ -57,6 +58,7 @@ enum Cmd {
         after_help = "Examples:\n  uptimeping channels test oncall-slack\n  uptimeping channels test team-email -o json\n\nWorks for every channel type: telegram, slack, email and webhook."
     )]
     Test {
+        /// The channel's name, as in its file's `name:`
         #[arg(add = ArgValueCompleter::new(complete_live::channels))]
         name: String,
     },

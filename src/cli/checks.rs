@@ -66,12 +66,14 @@ enum Cmd {
         after_help = "Examples:\n  uptimeping checks get payments-api\n  uptimeping checks get payments-api -o yaml"
     )]
     Get {
+        /// The check's name, as in its file's `name:`
         #[arg(add = ArgValueCompleter::new(complete_live::checks))]
         name: String,
     },
     /// Show one check's current state
     #[command(after_help = "Examples:\n  uptimeping checks status payments-api")]
     Status {
+        /// The check's name, as in its file's `name:`
         #[arg(add = ArgValueCompleter::new(complete_live::checks))]
         name: String,
     },
@@ -80,6 +82,7 @@ enum Cmd {
         after_help = "Examples:\n  uptimeping checks history payments-api --limit 100\n  uptimeping checks history payments-api --resolution 1h   # the last 24h, hour by hour\n  uptimeping checks history payments-api --resolution 1d --window 30d\n\nWith --resolution, each row is a bucket of that width, oldest first: runs, failed\nruns, uptime, coverage (the share of the bucket whose state is known) and latency.\nBuckets with nothing known are left out."
     )]
     History {
+        /// The check's name, as in its file's `name:`
         #[arg(add = ArgValueCompleter::new(complete_live::checks))]
         name: String,
         /// How many results to show
@@ -100,24 +103,28 @@ enum Cmd {
         after_help = "Examples:\n  uptimeping checks run payments-api        # exit 2 if it is down"
     )]
     Run {
+        /// The check's name, as in its file's `name:`
         #[arg(add = ArgValueCompleter::new(complete_live::checks))]
         name: String,
     },
     /// Stop running a check until it is resumed
     #[command(after_help = "Examples:\n  uptimeping checks pause payments-api")]
     Pause {
+        /// The check's name, as in its file's `name:`
         #[arg(add = ArgValueCompleter::new(complete_live::checks))]
         name: String,
     },
     /// Run a paused check again
     #[command(after_help = "Examples:\n  uptimeping checks resume payments-api")]
     Resume {
+        /// The check's name, as in its file's `name:`
         #[arg(add = ArgValueCompleter::new(complete_live::checks))]
         name: String,
     },
     /// Delete a check from the daemon (an apply of its files brings it back)
     #[command(after_help = "Examples:\n  uptimeping checks delete payments-api")]
     Delete {
+        /// The check's name, as in its file's `name:`
         #[arg(add = ArgValueCompleter::new(complete_live::checks))]
         name: String,
     },

@@ -195,7 +195,7 @@ pub fn block_on<F: Future>(fut: F) -> anyhow::Result<F::Output> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: u16,
-    /// `unauthorized`, `forbidden`, `not_found`, `invalid`, `conflict`, `revision_moved`, `too_large`, `internal`.
+    /// One of [`crate::model::ERROR_CODES`] (`unauthorized`, `not_found`, `invalid`, …).
     pub code: String,
     pub message: String,
     pub details: Vec<String>,
@@ -235,8 +235,8 @@ pub enum ClientError {
         status: StatusCode,
         what: String,
     },
-    #[error("the daemon's answer is larger than {MAX_RESPONSE_BYTES} bytes; narrow the request")]
-    TooLarge,
+    #[error("the daemon's answer is larger than {limit} bytes; narrow the request")]
+    TooLarge { limit: usize },
 }
 
 /// The span of a report or a history as the API takes it; what is left out the
@@ -283,6 +283,8 @@ pub struct Client {
     http: reqwest::Client,
     base: Url,
     api_key: String,
+    /// Largest answer read, [`MAX_RESPONSE_BYTES`] unless made smaller.
+    max_response: usize,
 }
 
 impl Client {
@@ -296,7 +298,15 @@ impl Client {
             http,
             base: conn.url,
             api_key: conn.api_key,
+            max_response: MAX_RESPONSE_BYTES,
         })
+    }
+
+    /// This client, reading answers of at most `bytes` (and never more than
+    /// [`MAX_RESPONSE_BYTES`]).
+    pub fn max_response(mut self, bytes: usize) -> Client {
+        self.max_response = bytes.min(MAX_RESPONSE_BYTES);
+        self
     }
 
     /// Resolves the connection from the flags and environment and makes a client.
@@ -358,11 +368,17 @@ impl Client {
         let mut cursor: Option<String> = None;
         loop {
             let left = want - all.len();
+            let limit = left.min(LIST_PAGE as usize);
             let mut q = query.to_vec();
-            q.push(("limit", left.min(LIST_PAGE as usize).to_string()));
+            q.push(("limit", limit.to_string()));
             q.extend(cursor.iter().map(|c| ("cursor", c.clone())));
             let (page, next): (P, _) = self.get_page(segments, &q).await?;
             let page = items(page);
+            anyhow::ensure!(
+                page.len() <= limit,
+                "the daemon answered a page of {} items when {limit} were asked for; check that --url points at an uptimeping daemon of the same version",
+                page.len()
+            );
             // Either would have the loop ask for pages without end.
             anyhow::ensure!(
                 next.is_none() || (next != cursor && !page.is_empty()),
@@ -461,8 +477,10 @@ impl Client {
                 .map(str::to_string);
             let mut bytes = Vec::new();
             while let Some(chunk) = resp.chunk().await? {
-                if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                    return Ok(Err(ClientError::TooLarge));
+                if bytes.len() + chunk.len() > self.max_response {
+                    return Ok(Err(ClientError::TooLarge {
+                        limit: self.max_response,
+                    }));
                 }
                 bytes.extend_from_slice(&chunk);
             }

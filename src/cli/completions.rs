@@ -17,9 +17,9 @@ Live completions:
   checks, channels, incidents and contexts from the daemon the command would talk
   to (--url/--api-key on the line, UPTIMEPING_URL/UPTIMEPING_API_KEY, or the
   current context), load them from the binary in your shell's startup file:
-    bash:  source <(COMPLETE=bash uptimeping)          # in ~/.bashrc
-    zsh:   source <(COMPLETE=zsh uptimeping)           # in ~/.zshrc
-    fish:  COMPLETE=fish uptimeping | source           # in ~/.config/fish/config.fish
+    bash:  source <(UPTIMEPING_COMPLETE=bash uptimeping)   # in ~/.bashrc
+    zsh:   source <(UPTIMEPING_COMPLETE=zsh uptimeping)    # in ~/.zshrc
+    fish:  UPTIMEPING_COMPLETE=fish uptimeping | source    # in ~/.config/fish/config.fish
   A daemon that is down, slow or refuses the key gives no names, silently.";
 
 /// Print a shell completion script, or write the man pages

@@ -48,6 +48,7 @@ enum Cmd {
     /// Make a context the current one
     #[command(after_help = "Examples:\n  uptimeping context use prod")]
     Use {
+        /// The context to make current
         #[arg(add = ArgValueCompleter::new(complete_live::contexts))]
         name: String,
     },
@@ -56,6 +57,7 @@ enum Cmd {
         after_help = "Examples:\n  uptimeping context set prod --url https://uptime.example.com --api-key-file ~/prod.key\n  uptimeping context set prod --api-key-file ~/new.key   # change only the key"
     )]
     Set {
+        /// The context to save (made if new, updated if not)
         #[arg(add = ArgValueCompleter::new(complete_live::contexts))]
         name: String,
         /// The daemon's base URL (needed for a new context)
@@ -71,6 +73,7 @@ enum Cmd {
     /// Delete a context
     #[command(after_help = "Examples:\n  uptimeping context delete dev")]
     Delete {
+        /// The context to remove from the config file
         #[arg(add = ArgValueCompleter::new(complete_live::contexts))]
         name: String,
     },

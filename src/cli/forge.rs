@@ -542,6 +542,7 @@ struct TemplatesArgs {
 #[derive(Debug, clap::Subcommand)]
 enum TemplatesSub {
     Export(ExportArgs),
+    /// List the names of the built-in templates, one a line
     List,
 }
 

@@ -62,6 +62,7 @@ enum Cmd {
     /// Show one incident with its events and notifications
     #[command(after_help = "Examples:\n  uptimeping incidents get 42")]
     Get {
+        /// The incident's id, as lists show it: `42` or `#42`
         #[arg(value_parser = incident_id, value_name = "ID", add = ArgValueCompleter::new(complete_live::incidents))]
         id: i64,
     },
@@ -70,6 +71,7 @@ enum Cmd {
         after_help = "Examples:\n  uptimeping incidents ack 42 --comment \"looking into it\""
     )]
     Ack {
+        /// The incident's id, as lists show it: `42` or `#42`
         #[arg(value_parser = incident_id, value_name = "ID", add = ArgValueCompleter::new(complete_live::open_incidents))]
         id: i64,
         /// Recorded with the event
@@ -93,6 +95,7 @@ enum Cmd {
         after_help = "Examples:\n  uptimeping incidents resolve 42 --comment \"rolled back\""
     )]
     Resolve {
+        /// The incident's id, as lists show it: `42` or `#42`
         #[arg(value_parser = incident_id, value_name = "ID", add = ArgValueCompleter::new(complete_live::unresolved_incidents))]
         id: i64,
         /// Recorded with the event

@@ -98,7 +98,11 @@ fn after_help_sections(text: &str) -> Roff {
             *in_block = false;
         }
     };
-    for line in text.lines() {
+    let lines: Vec<&str> = text.lines().collect();
+    // The indentation every line of the current block has: only that goes, so
+    // that a block's own structure (a command under its prose) stays.
+    let mut block_indent = 0;
+    for (i, &line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
             end_block(&mut roff, &mut in_block);
             after_blank = true;
@@ -121,8 +125,15 @@ fn after_help_sections(text: &str) -> Roff {
                 roff.control("RS", ["4"]);
                 roff.control("nf", []);
                 in_block = true;
+                block_indent = lines[i..]
+                    .iter()
+                    .take_while(|l| !l.trim().is_empty() && l.starts_with(char::is_whitespace))
+                    .map(|l| indent(l))
+                    .min()
+                    .unwrap_or(0);
             }
-            roff.text([roman(line.trim_start())]);
+            let kept = line.get(block_indent..).unwrap_or(line.trim_start());
+            roff.text([roman(kept)]);
         } else {
             end_block(&mut roff, &mut in_block);
             let notes = section.as_deref() == Some("NOTES");
@@ -139,6 +150,11 @@ fn after_help_sections(text: &str) -> Roff {
     }
     end_block(&mut roff, &mut in_block);
     roff
+}
+
+/// The bytes of leading whitespace of `line`.
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start().len()
 }
 
 /// `Examples:` → `EXAMPLES`; `Exit codes:` → `EXIT STATUS`, the name man pages use.
@@ -178,6 +194,19 @@ mod tests {
     }
 
     #[test]
+    fn a_block_keeps_its_relative_indentation() {
+        let out = render(
+            "Live completions:\n  Load them in the startup file:\n    bash:  source x\n      (continued)\n  Done.\n",
+        );
+        assert!(
+            out.contains(
+                ".nf\nLoad them in the startup file:\n  bash:  source x\n    (continued)\nDone.\n.fi\n"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn prose_after_a_block_goes_under_notes() {
         let out =
             render("Examples:\n  uptimeping context use prod\n\nContexts live in a file.\nMore.\n");
@@ -188,5 +217,56 @@ mod tests {
             out.contains(".SH NOTES\nExit codes: 0 success, 1 error.\n"),
             "{out}"
         );
+    }
+
+    /// Every command, with its path from the root (`uptimeping checks get`).
+    fn every_command() -> Vec<(String, clap::Command)> {
+        fn walk(path: String, cmd: &clap::Command, out: &mut Vec<(String, clap::Command)>) {
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                walk(format!("{path} {}", sub.get_name()), sub, out);
+            }
+            out.push((path, cmd.clone()));
+        }
+        let mut cmd = crate::cli::command();
+        cmd.build();
+        let mut out = Vec::new();
+        walk("uptimeping".into(), &cmd, &mut out);
+        out
+    }
+
+    #[test]
+    fn every_page_names_what_its_command_does() {
+        let pages = pages(crate::cli::command()).expect("pages");
+        assert!(pages.len() > 10);
+        for page in &pages {
+            let text = String::from_utf8_lossy(&page.text);
+            let name = text
+                .split(".SH NAME\n")
+                .nth(1)
+                .and_then(|rest| rest.lines().next())
+                .unwrap_or_default();
+            let what = name.split_once(" \\- ").map(|(_, what)| what.trim());
+            assert!(
+                what.is_some_and(|w| !w.is_empty()),
+                "{}: the NAME line `{name}` says nothing; give the command a doc comment",
+                page.file
+            );
+        }
+    }
+
+    #[test]
+    fn every_positional_argument_says_what_it_is() {
+        let mut missing = Vec::new();
+        for (path, cmd) in every_command() {
+            for arg in cmd.get_positionals() {
+                if arg
+                    .get_help()
+                    .is_none_or(|h| h.to_string().trim().is_empty())
+                {
+                    missing.push(format!("{path} <{}>", arg.get_id()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "positionals without help: {missing:#?}");
     }
 }

@@ -153,26 +153,45 @@ pub fn run() -> ExitCode {
     }
 }
 
-/// Answers the shell when it asks for completions (`COMPLETE=bash uptimeping …`,
-/// see `completions --help`); `None` when it does not, which changes nothing.
+/// The variable that makes the binary answer its shell's completion requests
+/// (see `completions --help`); named after the program so that a `COMPLETE`
+/// some other tool set in the environment does not change what commands do.
+pub const COMPLETE_ENV: &str = "UPTIMEPING_COMPLETE";
+
+/// Answers the shell when it asks for completions (`UPTIMEPING_COMPLETE=bash
+/// uptimeping …`, see `completions --help`); `None` when it does not, which
+/// changes nothing.
 fn complete(args: &[OsString]) -> Option<ExitCode> {
+    let shell = std::env::var_os(COMPLETE_ENV)?;
+    // Only a shell's own requests are answered: the registration script (no
+    // arguments) and completions (the line after `--`). A value that names no
+    // shell, or a command line of the usual kind, runs as ever.
+    let shell_name = std::path::Path::new(&shell)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string();
+    let known = clap_complete::env::Shells::builtins()
+        .completer(&shell_name)
+        .is_some();
+    let asked = args.len() <= 1 || args.iter().skip(1).any(|a| a == "--");
+    if !known || !asked {
+        return None;
+    }
     // The shell shows whatever is printed while it completes: even a bug must not
     // print there, so a panic only fails the completion.
     std::panic::set_hook(Box::new(|_| {}));
     let cwd = std::env::current_dir().ok();
     let answered = std::panic::catch_unwind(|| {
-        clap_complete::CompleteEnv::with_factory(command).try_complete(args, cwd.as_deref())
+        clap_complete::CompleteEnv::with_factory(command)
+            .var(COMPLETE_ENV)
+            .try_complete(args, cwd.as_deref())
     });
     let _ = std::panic::take_hook();
     match answered {
         Ok(Ok(true)) => Some(ExitCode::from(exit::OK)),
         Ok(Ok(false)) => None,
-        // `COMPLETE=tcsh`: said once, when the registration script is asked for.
-        Ok(Err(e)) => {
-            let _ = e.print();
-            Some(ExitCode::from(exit::ERROR))
-        }
-        Err(_) => Some(ExitCode::from(exit::ERROR)),
+        Ok(Err(_)) | Err(_) => Some(ExitCode::from(exit::ERROR)),
     }
 }
 

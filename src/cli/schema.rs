@@ -5,9 +5,11 @@ use std::io::Write;
 const EXAMPLES: &str = "\
 Examples:
   uptimeping schema > uptimeping.schema.json
-  # then map a glob to it in the editor (yaml-language-server's `yaml.schemas`),
-  # which checks every document of a file; a modeline checks only the first:
-  # yaml-language-server: $schema=./uptimeping.schema.json";
+  # then map a glob to it in the editor (yaml-language-server's `yaml.schemas`,
+  # paths from the workspace root), which checks every document of a file; a
+  # modeline checks only the first, its path relative to the YAML file
+  # (here checks/api.yaml):
+  # yaml-language-server: $schema=../uptimeping.schema.json";
 
 /// Print the JSON Schema of check files
 #[derive(Debug, clap::Args)]

@@ -32,7 +32,10 @@ pub struct Args {
 enum Cmd {
     /// Create a tenant and print its admin API key
     #[command(after_help = "Examples:\n  uptimeping tenants create acme")]
-    Create { name: String },
+    Create {
+        /// The tenant's name: 1–63 lowercase letters, digits and `-`
+        name: String,
+    },
 }
 
 impl Args {

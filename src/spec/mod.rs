@@ -51,6 +51,7 @@ pub use source::{Source, SourceError, read_paths};
 pub use status_page::{StatusAccess, StatusGroup, StatusPage, StatusShow};
 pub use template::Template;
 pub use validate::split_host_port;
+pub use validate::{MAX_NAME_LEN, is_valid_name};
 
 /// The kinds of resource a file may hold.
 #[derive(

@@ -56,7 +56,9 @@ pub fn document_schema() -> Value {
         .into_iter()
         .map(|(kind, value)| {
             json!({
-                "if": {"properties": {"kind": {"const": kind.as_str()}}, "required": ["kind"]},
+                // `type` too: without it the condition holds for an empty
+                // document (null), which has no properties to contradict it.
+                "if": {"type": "object", "properties": {"kind": {"const": kind.as_str()}}, "required": ["kind"]},
                 "then": value,
             })
         })
@@ -66,19 +68,22 @@ pub fn document_schema() -> Value {
         "$id": "https://uptimeping.dev/schema/resources.json",
         "title": "uptimeping resource",
         "description": "One YAML document of an uptimeping check file: a Check, Channel, Template, Maintenance or StatusPage.",
-        "type": "object",
+        // An empty document (comments only, or after a final `---`) is no
+        // resource, and `validate` skips it.
+        "type": ["object", "null"],
         "required": ["kind", "name"],
         "properties": {"kind": {"enum": Kind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>()}},
         "allOf": branches,
         "$defs": defs,
     });
+    strict::interpolated_enums(&mut schema);
     strict::apply(&mut schema);
     schema
 }
 
 /// The documents of a check file as an editor checks them against the schema:
 /// typed as `validate` types YAML (1.2 core schema), each `${VAR}` left as
-/// written, empty documents skipped. Errors are the file's YAML syntax errors.
+/// written, empty documents as null. Errors are the file's YAML syntax errors.
 pub fn documents(text: &str) -> Result<Vec<Value>, String> {
     let (docs, soft) = super::yaml::parse(text).map_err(|e| e.message)?;
     if let Some(e) = soft.into_iter().next() {
@@ -87,8 +92,10 @@ pub fn documents(text: &str) -> Result<Vec<Value>, String> {
     let as_written = |name: &str| Some(format!("${{{name}}}"));
     Ok(docs
         .iter()
-        .filter_map(|doc| doc.root.as_ref())
-        .map(|root| super::decode::decode(root, &as_written).value)
+        .map(|doc| match doc.root.as_ref() {
+            Some(root) => super::decode::decode(root, &as_written).value,
+            None => Value::Null,
+        })
         .collect())
 }
 

@@ -55,15 +55,20 @@ fn maintenance(m: &super::Maintenance, pos: &Positions, errors: &mut Errors) {
     }
 }
 
-pub(crate) fn name(name: &str, pos: &Positions, errors: &mut Errors) {
-    let ok = !name.is_empty()
+/// Whether `name` is one a resource may have: 1–[`MAX_NAME_LEN`] lowercase ASCII
+/// letters, digits and `-`, not starting or ending with `-`.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= MAX_NAME_LEN
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
-        && !name.ends_with('-');
-    if !ok {
+        && !name.ends_with('-')
+}
+
+pub(crate) fn name(name: &str, pos: &Positions, errors: &mut Errors) {
+    if !is_valid_name(name) {
         errors.push((
             pos.value("/name"),
             format!("`name`: `{name}` is not a valid name; use 1–{MAX_NAME_LEN} lowercase letters, digits and `-`, starting and ending with a letter or digit"),

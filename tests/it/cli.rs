@@ -274,9 +274,30 @@ fn schema_is_json_that_describes_checks() {
     let r = run(&["schema"]);
     assert_eq!((r.code, r.stderr.as_str()), (0, ""));
     let schema = r.json();
-    assert_eq!(schema["required"], json!(["kind", "name"]));
+    // A document is an object, or empty (null): what objects need is in the
+    // object branch.
+    let object = schema["allOf"]
+        .as_array()
+        .expect("allOf")
+        .iter()
+        .filter_map(|s| s["anyOf"].as_array())
+        .flatten()
+        .find(|s| s["type"] == "object")
+        .expect("an object branch")
+        .clone();
+    assert!(
+        schema["allOf"]
+            .as_array()
+            .expect("allOf")
+            .iter()
+            .any(|s| s["anyOf"]
+                .as_array()
+                .is_some_and(|b| b.contains(&json!({"type": "null"})))),
+        "empty documents are allowed"
+    );
+    assert_eq!(object["required"], json!(["kind", "name"]));
     assert_eq!(
-        schema["properties"]["kind"]["enum"],
+        object["properties"]["kind"]["enum"],
         json!(["Check", "Channel", "Template", "Maintenance", "StatusPage"])
     );
     let defs = &schema["$defs"];

@@ -1,5 +1,5 @@
 //! Live completions: the binary run the way a shell runs it at <TAB>
-//! (`COMPLETE=bash`, the line after `--`) offers the names a real daemon knows,
+//! (`UPTIMEPING_COMPLETE=bash`, the line after `--`) offers the names a real daemon knows,
 //! and offers nothing, quickly and silently, when that daemon cannot tell it.
 
 use std::path::Path;
@@ -14,6 +14,31 @@ use super::support::uptimeping;
 /// Far above the completion timeout: enough to prove that nothing hangs on a
 /// loaded machine, without asserting on speed.
 const NO_HANG: Duration = Duration::from_secs(10);
+
+/// When a completion that still runs is killed, so that a hang fails the test
+/// instead of blocking the suite.
+const GIVE_UP: Duration = Duration::from_secs(30);
+
+/// `cmd`'s output, or a failed test if it is still running after `limit`.
+fn output_within(cmd: &mut std::process::Command, limit: Duration) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run uptimeping");
+    let start = Instant::now();
+    while child.try_wait().expect("wait for uptimeping").is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the completion still ran after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("read uptimeping's output")
+}
 
 struct Completed {
     candidates: Vec<String>,
@@ -31,7 +56,7 @@ fn complete(home: &Path, env: &[(&str, &str)], words: &[&str]) -> Completed {
     let mut cmd = uptimeping();
     cmd.arg("--")
         .args(&line)
-        .env("COMPLETE", "bash")
+        .env("UPTIMEPING_COMPLETE", "bash")
         .env("_CLAP_COMPLETE_INDEX", (line.len() - 1).to_string())
         .env("_CLAP_COMPLETE_COMP_TYPE", "9")
         .env("_CLAP_COMPLETE_SPACE", "true")
@@ -42,7 +67,7 @@ fn complete(home: &Path, env: &[(&str, &str)], words: &[&str]) -> Completed {
         .current_dir(home)
         .envs(env.iter().copied());
     let start = Instant::now();
-    let out = cmd.output().expect("run uptimeping");
+    let out = output_within(&mut cmd, GIVE_UP);
     let took = start.elapsed();
     let stdout = String::from_utf8_lossy(&out.stdout);
     // At an empty word clap offers the flags too; those are not the daemon's.
@@ -127,8 +152,9 @@ fn names_come_from_the_daemon_of_the_environment_filtered_by_what_is_typed() {
     assert_eq!(got(&["channels", "test", "on"]), ["oncall-hook"]);
     assert_eq!(got(&["channels", "get", "oncall"]), ["oncall-hook"]);
 
-    // Incidents by id, as lists print them (`#42`) or bare; ack offers open
-    // ones, resolve those not resolved yet, get every one.
+    // Incidents by id, typed as lists print them (`#42`) or bare, and offered
+    // bare (an unquoted `#42` is a comment to bash); ack offers open ones,
+    // resolve those not resolved yet, get every one.
     let id_text = id.to_string();
     for cmd in ["get", "ack", "resolve"] {
         assert_eq!(
@@ -136,7 +162,12 @@ fn names_come_from_the_daemon_of_the_environment_filtered_by_what_is_typed() {
             [id_text.as_str()],
             "{cmd}"
         );
-        assert_eq!(got(&["incidents", cmd, "#"]), [format!("#{id}")], "{cmd}");
+        assert_eq!(got(&["incidents", cmd, "#"]), [id_text.as_str()], "{cmd}");
+        assert_eq!(
+            got(&["incidents", cmd, &format!("#{id_text}")]),
+            [id_text.as_str()],
+            "{cmd}"
+        );
     }
     assert_eq!(cli(&d, dir.path(), &["incidents", "ack", &id_text]).code, 0);
     assert_eq!(got(&["incidents", "ack", ""]), Vec::<String>::new());
@@ -282,12 +313,27 @@ fn an_unreachable_or_silent_daemon_gives_no_names_quickly_and_quietly() {
 fn names_a_shell_cannot_take_are_dropped_and_long_lists_are_cut() {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeDaemon::start();
-    let mut checks = vec![
-        json!({"name": "pay\u{1b}]0;owned\u{7}", "type": "http", "state": "up"}),
-        json!({"name": "pay\nrm -rf", "type": "http", "state": "up"}),
-        json!({"name": "pay api", "type": "http", "state": "up"}),
-        json!({"name": "pay-ok", "type": "http\u{1b}[31m", "state": "up"}),
-    ];
+    let mut checks: Vec<_> = [
+        "pay\u{1b}]0;owned\u{7}",
+        "pay\nrm -rf",
+        "pay api",
+        // bash inserts candidates unquoted: shell syntax, globs and invisible
+        // or look-alike characters must not reach the line.
+        "pay;touch${IFS}/tmp/PWNED",
+        "pay*",
+        "pay$(id)",
+        "pay`id`",
+        "pay'q",
+        "pay\"q",
+        "pay\u{202e}gpj.exe",
+        "pay\u{200b}",
+        "pay-\u{430}pi",
+        "Pay-api",
+    ]
+    .iter()
+    .map(|n| json!({"name": n, "type": "http", "state": "up"}))
+    .collect();
+    checks.push(json!({"name": "pay-ok", "type": "http\u{1b}[31m", "state": "up"}));
     checks.extend((0..900).map(|i| json!({"name": format!("bulk-{i:04}")})));
     fake.on("GET", "/api/v1/checks", 200, json!(checks));
     let url = fake.url();
@@ -295,15 +341,22 @@ fn names_a_shell_cannot_take_are_dropped_and_long_lists_are_cut() {
         ("UPTIMEPING_URL", url.as_str()),
         ("UPTIMEPING_API_KEY", "k"),
     ];
+    let hostile_channels: Vec<_> = ["on;id", "on$(id)", "on*", "oncall"]
+        .iter()
+        .map(|n| json!({"name": n, "type": "webhook"}))
+        .collect();
+    fake.on("GET", "/api/v1/channels", 200, json!(hostile_channels));
     let pay = complete(dir.path(), &env, &["checks", "get", "pay"]);
     assert_eq!(pay.candidates, ["pay-ok"], "{}", pay.stderr);
+    let on = complete(dir.path(), &env, &["channels", "test", "on"]);
+    assert_eq!(on.candidates, ["oncall"], "{}", on.stderr);
     let bulk = complete(dir.path(), &env, &["checks", "get", "bulk"]);
     assert_eq!(bulk.candidates.len(), 500, "MAX_CANDIDATES");
     assert_eq!(bulk.candidates[0], "bulk-0000");
     // zsh shows descriptions: the escape sequence in the type is not passed on.
     let zsh = uptimeping()
         .args(["--", "uptimeping", "checks", "get", "pay-"])
-        .env("COMPLETE", "zsh")
+        .env("UPTIMEPING_COMPLETE", "zsh")
         .env("_CLAP_COMPLETE_INDEX", "3")
         .env("_CLAP_IFS", "\n")
         .env("UPTIMEPING_URL", &url)
@@ -319,31 +372,156 @@ fn names_a_shell_cannot_take_are_dropped_and_long_lists_are_cut() {
 #[test]
 fn without_the_variable_the_command_runs_as_ever() {
     let dir = tempfile::tempdir().unwrap();
-    for value in [None, Some(""), Some("0")] {
+    // Unset, off, a value naming no shell, or a generic `COMPLETE` that some
+    // other tool set: the command runs (and fails for want of a daemon).
+    let cases: [&[(&str, &str)]; 6] = [
+        &[],
+        &[("UPTIMEPING_COMPLETE", "")],
+        &[("UPTIMEPING_COMPLETE", "0")],
+        &[("UPTIMEPING_COMPLETE", "1")],
+        &[("UPTIMEPING_COMPLETE", "tcsh")],
+        &[("COMPLETE", "bash")],
+    ];
+    for env in cases {
         let mut cmd = uptimeping();
         cmd.args(["checks", "get", "pay"])
             .env_remove("UPTIMEPING_URL")
             .env_remove("UPTIMEPING_API_KEY")
-            .env("XDG_CONFIG_HOME", dir.path().join(".config"));
-        match value {
-            Some(v) => cmd.env("COMPLETE", v),
-            None => cmd.env_remove("COMPLETE"),
-        };
+            .env_remove("UPTIMEPING_COMPLETE")
+            .env_remove("COMPLETE")
+            .env("XDG_CONFIG_HOME", dir.path().join(".config"))
+            .envs(env.iter().copied());
         let out = cmd.output().unwrap();
-        assert_eq!(out.status.code(), Some(1), "{value:?}");
+        assert_eq!(out.status.code(), Some(1), "{env:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains("no daemon to talk to"),
-            "{value:?}: {stderr}"
-        );
-        assert!(out.stdout.is_empty());
+        assert!(stderr.contains("no daemon to talk to"), "{env:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{env:?}");
     }
-    // The registration script, and an unknown shell said plainly.
-    let script = uptimeping().env("COMPLETE", "bash").output().unwrap();
+    // A shell's variable on an ordinary command line (no `--`) runs it too.
+    let ordinary = uptimeping()
+        .args(["schema"])
+        .env("UPTIMEPING_COMPLETE", "bash")
+        .output()
+        .unwrap();
+    assert_eq!(ordinary.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&ordinary.stdout).contains("\"$schema\""));
+    // The registration script, only for the program's own variable.
+    let script = uptimeping()
+        .env("UPTIMEPING_COMPLETE", "bash")
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&script.stdout).contains("complete -o nospace"));
-    let bad = uptimeping().env("COMPLETE", "tcsh").output().unwrap();
-    assert_eq!(bad.status.code(), Some(1));
-    assert!(!bad.stderr.is_empty());
+    assert!(String::from_utf8_lossy(&script.stdout).contains("UPTIMEPING_COMPLETE"));
+    let generic = uptimeping()
+        .env_remove("UPTIMEPING_COMPLETE")
+        .env("COMPLETE", "bash")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&generic.stdout).contains("complete -o nospace"));
+}
+
+/// A config whose current context `prod` points at `d` with its key in the
+/// file `key_file`, padded with comments to at least `size` bytes.
+fn write_config(home: &Path, url: &str, key_file: &Path, size: usize) {
+    let dir = home.join(".config/uptimeping");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut text = format!(
+        "current = \"prod\"\n\n[contexts.prod]\nurl = \"{url}\"\napi_key_file = \"{}\"\n",
+        key_file.display()
+    );
+    while text.len() < size {
+        text.push_str("# padding padding padding padding padding padding padding\n");
+    }
+    std::fs::write(dir.join("config.toml"), text).unwrap();
+}
+
+#[test]
+fn config_and_key_files_that_are_no_small_regular_files_give_no_names_without_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let (d, _) = daemon_with_names(dir.path());
+    let home = dir.path();
+    let key_file = home.join("admin.key");
+    std::fs::write(&key_file, &d.key).unwrap();
+    // The same config, small: names come (so the cases below fail only for
+    // what they change).
+    write_config(home, &d.url, &key_file, 0);
+    let small = complete(home, &[], &["checks", "get", "pay"]);
+    assert_eq!(small.candidates, ["pay-api", "pay-web"], "{}", small.stderr);
+    // A 12 MB config: not read at all.
+    write_config(home, &d.url, &key_file, 12 * 1024 * 1024);
+    let huge = complete(home, &[], &["checks", "get", "pay"]);
+    eprintln!("live completion with a 12 MB config took {:?}", huge.took);
+    assert_eq!(
+        (huge.code, huge.candidates.len(), huge.stderr.as_str()),
+        (0, 0, ""),
+        "{:?}",
+        huge.candidates
+    );
+    // A FIFO as the key file: opening it would wait for a writer for ever.
+    let fifo = home.join("key.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo is needed for this test (coreutils)");
+    assert!(made.success());
+    write_config(home, &d.url, &fifo, 0);
+    let blocked = complete(home, &[], &["checks", "get", "pay"]);
+    eprintln!(
+        "live completion with a FIFO key file took {:?}",
+        blocked.took
+    );
+    assert_eq!(
+        (
+            blocked.code,
+            blocked.candidates.len(),
+            blocked.stderr.as_str()
+        ),
+        (0, 0, "")
+    );
+    assert!(blocked.took < NO_HANG, "took {:?}", blocked.took);
+    // A key file too large to be a key.
+    let big_key = home.join("big.key");
+    std::fs::write(&big_key, "k".repeat(64 * 1024)).unwrap();
+    write_config(home, &d.url, &big_key, 0);
+    let big = complete(home, &[], &["checks", "get", "pay"]);
+    assert_eq!((big.candidates.len(), big.stderr.as_str()), (0, ""));
+}
+
+#[test]
+fn pages_too_large_or_longer_than_asked_give_no_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeDaemon::start();
+    let url = fake.url();
+    let env = [
+        ("UPTIMEPING_URL", url.as_str()),
+        ("UPTIMEPING_API_KEY", "k"),
+    ];
+    // Fewer than a page's worth, but over the completion's answer size.
+    let huge: Vec<_> = (0..900)
+        .map(|i| json!({"name": format!("big-{i:04}"), "type": "x".repeat(2000)}))
+        .collect();
+    fake.on("GET", "/api/v1/checks", 200, json!(huge));
+    let big = complete(dir.path(), &env, &["checks", "get", "big"]);
+    eprintln!("live completion against a ~1.8 MB page took {:?}", big.took);
+    assert_eq!(
+        (big.code, big.candidates.len(), big.stderr.as_str()),
+        (0, 0, "")
+    );
+    // Small, but more items than the `limit` asked for (at most 1000).
+    let long: Vec<_> = (0..1500)
+        .map(|i| json!({"name": format!("c-{i:04}")}))
+        .collect();
+    fake.on("GET", "/api/v1/checks", 200, json!(long));
+    let over = complete(dir.path(), &env, &["checks", "get", "c-"]);
+    assert_eq!(
+        (over.code, over.candidates.len(), over.stderr.as_str()),
+        (0, 0, "")
+    );
+    assert!(
+        fake.received().iter().any(|r| r.uri.contains("limit=1000")),
+        "{:?}",
+        fake.received()
+    );
 }
 
 #[test]
@@ -351,10 +529,10 @@ fn bash_completes_check_names_through_the_script_the_binary_prints() {
     let dir = tempfile::tempdir().unwrap();
     let (d, _) = daemon_with_names(dir.path());
     let bin = env!("CARGO_BIN_EXE_uptimeping");
-    // What `source <(COMPLETE=bash uptimeping)` in ~/.bashrc sets up, then what
+    // What `source <(UPTIMEPING_COMPLETE=bash uptimeping)` in ~/.bashrc sets up, then what
     // bash does at `uptimeping checks get pay<TAB>`.
     let script = format!(
-        "source <(COMPLETE=bash '{bin}')\n\
+        "source <(UPTIMEPING_COMPLETE=bash '{bin}')\n\
          COMP_WORDS=(uptimeping checks get pay); COMP_CWORD=3; COMP_TYPE=9\n\
          _clap_complete_uptimeping uptimeping pay get\n\
          printf '%s\\n' \"${{COMPREPLY[@]}}\"\n"

@@ -678,3 +678,130 @@ fn bodies_over_the_limit_answer_413_too_large_as_documented() {
     }
     validate_all(&doc, &cases);
 }
+
+#[test]
+fn unknown_or_out_of_range_query_parameters_are_refused_as_the_document_says() {
+    let d = Daemon::start(&[]);
+    // A misspelt filter must not answer the whole list as if it were absent.
+    for path in [
+        "/api/v1/incidents?stauts=resolved",
+        "/api/v1/checks/any/results?limt=5",
+        "/api/v1/channels?cursr=x",
+        "/api/v1/checks?stat=down",
+    ] {
+        let (status, body) = d.call("GET", path, None);
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid")),
+            "{path}: {body}"
+        );
+        let param = path.split(['?', '=']).nth(1).unwrap_or_default();
+        assert!(message.contains(param), "{path}: {message}");
+    }
+    // `limit` outside 1–1000 is refused, not bent into range.
+    for list in [
+        "/api/v1/incidents",
+        "/api/v1/channels",
+        "/api/v1/checks",
+        "/api/v1/checks/any/results",
+    ] {
+        for limit in ["0", "1001", "4294967295"] {
+            let (status, body) = d.call("GET", &format!("{list}?limit={limit}"), None);
+            assert_eq!(status, 400, "{list}?limit={limit}: {body}");
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("limit"),
+                "{body}"
+            );
+        }
+        let (status, body) = d.call("GET", &format!("{list}?limit=1000"), None);
+        assert_ne!(status, 400, "{list}: {body}");
+    }
+    let doc = fetch_document(&d);
+    let param = |path: &str, name: &str| -> Value {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+            .map(|p| p["schema"].clone())
+            .unwrap_or(Value::Null)
+    };
+    for path in [
+        "/api/v1/incidents",
+        "/api/v1/channels",
+        "/api/v1/checks",
+        "/api/v1/checks/{name}/results",
+    ] {
+        let limit = param(path, "limit");
+        assert_eq!(
+            (&limit["minimum"], &limit["maximum"]),
+            (&json!(1), &json!(1000)),
+            "{path}: {limit}"
+        );
+        assert_eq!(param(path, "cursor")["minLength"], json!(1), "{path}");
+    }
+    let schemas = &doc["components"]["schemas"];
+    // Options are flattened into the plan request.
+    assert_eq!(
+        schemas["PlanRequest"]["properties"]["source"]["minLength"],
+        json!(1),
+        "{}",
+        schemas["PlanRequest"]
+    );
+    assert_eq!(
+        schemas["TenantRequest"]["properties"]["name"]["pattern"],
+        json!("^[a-z0-9-]{1,63}$")
+    );
+}
+
+#[test]
+fn error_statuses_are_those_each_operation_can_give() {
+    let d = Daemon::start(&[]);
+    // ack and resolve take an optional comment; one sent as anything but JSON is 415.
+    for action in ["ack", "resolve"] {
+        let res = Daemon::client()
+            .post(format!("{}/api/v1/incidents/1/{action}", d.url))
+            .bearer_auth(&d.key)
+            .header("content-type", "text/plain")
+            .body(r#"{"comment": "x"}"#)
+            .send()
+            .expect("POST");
+        assert_eq!(res.status().as_u16(), 415, "{action}");
+        let body: Value = res.json().expect("JSON error");
+        assert_eq!(body["error"]["code"], "invalid", "{action}");
+        // No body needs no type (the incident does not exist: 404).
+        let res = Daemon::client()
+            .post(format!("{}/api/v1/incidents/1/{action}", d.url))
+            .bearer_auth(&d.key)
+            .send()
+            .expect("POST");
+        assert_eq!(res.status().as_u16(), 404, "{action}");
+    }
+    let doc = fetch_document(&d);
+    let mut webhooks = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            let responses = &op["responses"];
+            let takes_key = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            if takes_key {
+                assert!(responses.get("403").is_some(), "{method} {path}");
+            } else {
+                assert!(
+                    responses.get("403").is_none(),
+                    "{method} {path}: no key, no role to lack"
+                );
+            }
+            if path.contains("/integrations/") {
+                webhooks += 1;
+                assert!(!takes_key, "{method} {path}");
+            }
+        }
+    }
+    assert!(webhooks > 0, "no webhook operations in the document");
+    assert_eq!(
+        doc["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["enum"],
+        json!(uptimeping::model::ERROR_CODES)
+    );
+}

@@ -79,6 +79,33 @@ const SCHEMA_CANNOT_SAY: &[(&str, &str)] = &[
         "timeout-zero-text.yaml",
         "a zero timeout written as text (`0s`)",
     ),
+    // Per-field bounds of durations written as text: numbers of seconds are
+    // bounded by the schema; a text's size would need a pattern per bound over
+    // the whole duration grammar, the kind that backtracks.
+    (
+        "remind-every-text-too-often.yaml",
+        "`alert.remind_every` under 1m written as text",
+    ),
+    (
+        "maintenance-duration-zero-text.yaml",
+        "a zero maintenance `duration` written as text (`0s`)",
+    ),
+    (
+        "maintenance-duration-text-too-long.yaml",
+        "a maintenance `duration` over 366d written as text",
+    ),
+    (
+        "slo-window-text-too-short.yaml",
+        "`slo.window` outside 1d to 90d written as text",
+    ),
+    (
+        "rate-limit-period-zero.yaml",
+        "a `rate_limit` period of zero (`5/0s`)",
+    ),
+    (
+        "rate-limit-period-too-long.yaml",
+        "a `rate_limit` period over a day (`5/2d`)",
+    ),
     (
         "cron-never-fires.yaml",
         "cron fields' ranges and dates that never exist",
@@ -293,7 +320,13 @@ fn unusual_but_valid_files_are_accepted_by_both() {
     let schema = schema_file(dir.path());
     let files = yaml_files(&root().join("tests/schema/valid"));
     assert!(files.len() >= 10, "{} valid files", files.len());
-    let answer = ajv(&schema, &documents_of(&files), None);
+    let docs = documents_of(&files);
+    let empty: Vec<_> = docs.iter().filter(|(_, d)| d.is_null()).collect();
+    assert!(
+        empty.len() >= 2,
+        "empty documents are checked as null: {empty:?}"
+    );
+    let answer = ajv(&schema, &docs, None);
     let refused: Vec<_> = answer.results.iter().filter(|r| !r.1).collect();
     assert!(
         refused.is_empty(),
@@ -399,4 +432,80 @@ fn durations_match_the_parser_in_the_editors_regex_engine() {
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
     assert!(accepted > 100, "only {accepted} of the sample parse");
+}
+
+/// Length of the hostile texts: a long value, as a pasted key or certificate
+/// is, and long enough that a pattern which backtracks over it quadratically
+/// takes seconds where a linear one takes a millisecond.
+const HOSTILE_TEXT_CHARS: usize = 100_000;
+
+/// Longest a pattern of the schema may take over one adversarial text in
+/// JavaScript's regex engine (yaml-language-server's): far above what any
+/// linear pattern needs, so that only runaway backtracking fails.
+const PATTERN_TIME_LIMIT_MS: u64 = 1000;
+
+#[test]
+fn no_pattern_backtracks_without_end_on_long_hostile_texts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = schema_file(dir.path());
+    // Every `pattern` and `patternProperties` key, compiled with `u` as ajv does,
+    // against long repetitions of the pieces the schema's grammars are made of,
+    // each ending in a character that makes the match fail late.
+    let script = format!(
+        r#"
+const fs = require("fs");
+const schema = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+const patterns = new Set();
+(function walk(v) {{
+  if (Array.isArray(v)) return v.forEach(walk);
+  if (v && typeof v === "object") {{
+    for (const [k, x] of Object.entries(v)) {{
+      if (k === "pattern" && typeof x === "string") patterns.add(x);
+      if (k === "patternProperties") Object.keys(x).forEach(p => patterns.add(p));
+      if (k !== "enum" && k !== "const" && k !== "default") walk(x);
+    }}
+  }}
+}})(schema);
+const pieces = ["1", "1-", "1-1-", "1:", "0", " ", "\t", "\u00a0", "a", "-", ".", "1.", "1 ", "1h", "h",
+  "1 s", "*", "*/", "1,", "x-", "a@", "<", "${{", "+", "/", "ab", "2xx", "=", "_"];
+const prefixes = ["", "1-1-", "2026-12-01T", "2026-12-01 1", "http://", "1 ", "0 3 * * ", "a", "-1"];
+const ends = ["x", "\u0000"];
+const LEN = {len}, LIMIT = {limit};
+let slowest = {{ms: 0}}, over = [];
+for (const p of patterns) {{
+  const re = new RegExp(p, "u");
+  for (const piece of pieces) for (const prefix of prefixes) for (const end of ends) {{
+    const text = prefix + piece.repeat(Math.ceil(LEN / piece.length)) + end;
+    const t0 = process.hrtime.bigint();
+    re.test(text);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (ms > slowest.ms) slowest = {{ms, pattern: p.slice(0, 120), text: JSON.stringify(text.slice(0, 30))}};
+    if (ms > LIMIT) {{ over.push({{ms, pattern: p.slice(0, 200), text: JSON.stringify(text.slice(0, 30))}}); break; }}
+  }}
+}}
+console.log(JSON.stringify({{patterns: patterns.size, slowest, over}}));
+"#,
+        limit = PATTERN_TIME_LIMIT_MS,
+        len = HOSTILE_TEXT_CHARS
+    );
+    let out = Command::new("node")
+        .arg("-e")
+        .arg(&script)
+        .arg(&schema)
+        .output()
+        .expect("run node: run scripts/test, which needs Node.js for ajv");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "node failed: {stderr}");
+    let answer: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("the script printed no JSON ({e}); stderr: {stderr}"));
+    eprintln!(
+        "{} patterns; slowest over a hostile text: {}",
+        answer["patterns"], answer["slowest"]
+    );
+    assert!(answer["patterns"].as_u64().unwrap_or(0) > 20, "{answer}");
+    assert_eq!(
+        answer["over"],
+        json!([]),
+        "patterns that backtrack without end"
+    );
 }

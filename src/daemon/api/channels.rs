@@ -17,8 +17,10 @@ use crate::spec::{Kind, Spec, remote};
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Most channels in the page (1–1000, default 1000).
+    #[schemars(range(min = 1, max = 1000))]
     limit: Option<u32>,
     /// The `x-next-cursor` of the previous page.
+    #[schemars(length(min = 1))]
     cursor: Option<String>,
 }
 
@@ -27,7 +29,7 @@ pub async fn list(
     Caller(key): Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<Paged<Vec<ChannelSummary>>, ApiError> {
-    let limit = page::limit(q.limit, page::MAX_PAGE);
+    let limit = page::limit(q.limit, page::MAX_PAGE)?;
     let after = q
         .cursor
         .as_deref()

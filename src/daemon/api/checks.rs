@@ -44,8 +44,10 @@ struct ListParams {
     #[serde(rename = "type")]
     check_type: Option<String>,
     /// Most checks in the page (1–1000, default 1000).
+    #[schemars(range(min = 1, max = 1000))]
     limit: Option<u32>,
     /// The `x-next-cursor` of the previous page.
+    #[schemars(length(min = 1))]
     cursor: Option<String>,
 }
 
@@ -193,7 +195,7 @@ pub async fn list(
     Caller(key): Caller,
     q: ListQuery,
 ) -> Result<Paged<Vec<CheckSummary>>, ApiError> {
-    let limit = page::limit(q.limit, page::MAX_PAGE);
+    let limit = page::limit(q.limit, page::MAX_PAGE)?;
     let resources = state
         .store
         .resources(key.tenant_id, Some(Kind::Check))
@@ -244,10 +246,13 @@ pub async fn status(
 
 /// A page of results: `limit` and `cursor`, or the older `before` (a result id).
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Most results in the page (1–1000, default 50), newest first.
+    #[schemars(range(min = 1, max = 1000))]
     limit: Option<u32>,
     /// The `x-next-cursor` of the previous page.
+    #[schemars(length(min = 1))]
     cursor: Option<String>,
     /// Results older than this result id (the page's `next_before`).
     before: Option<i64>,
@@ -259,8 +264,8 @@ pub async fn results(
     Path(Named { name }): Path<Named>,
     Query(q): Query<PageQuery>,
 ) -> Result<Paged<ResultPage>, ApiError> {
+    let limit = page::limit(q.limit, DEFAULT_PAGE)?;
     let (r, _) = one(&state, key.tenant_id, &name).await?;
-    let limit = page::limit(q.limit, DEFAULT_PAGE);
     let before = match &q.cursor {
         Some(c) => Some(page::decode_id(List::Results, c)?),
         None => q.before,

@@ -171,6 +171,63 @@ impl<T: schemars::JsonSchema> aide::OperationInput for ApiJson<T> {
 mod tests {
     use super::*;
 
+    /// The error codes the daemon's source makes: the string literal after the
+    /// status in each call of `ApiError::new` (`Self::new` in this file), and the
+    /// codes `json_errors` picks.
+    fn codes_in_source() -> std::collections::BTreeSet<String> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, String)>) {
+            for entry in std::fs::read_dir(dir).expect("read src/daemon") {
+                let path = entry.expect("dir entry").path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).expect("read source");
+                    out.push((path, text));
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/daemon"),
+            &mut files,
+        );
+        let made =
+            regex::Regex::new(r#"(?:ApiError|Self)::new\(\s*[^,]+,\s*"([a-z_]+)""#).expect("regex");
+        let picked = regex::Regex::new(r#"=> "([a-z_]+)","#).expect("regex");
+        let mut codes = std::collections::BTreeSet::new();
+        for (path, text) in &files {
+            codes.extend(made.captures_iter(text).map(|c| c[1].to_string()));
+            if path.ends_with("api/mod.rs") {
+                let start = text.find("async fn json_errors").expect("json_errors");
+                let body = &text[start..start + text[start..].find("\n}\n").expect("its end")];
+                codes.extend(picked.captures_iter(body).map(|c| c[1].to_string()));
+            }
+        }
+        codes
+    }
+
+    #[test]
+    fn every_error_code_the_daemon_makes_is_listed_and_in_the_schema() {
+        let codes = codes_in_source();
+        assert!(codes.len() > 10, "{codes:?}");
+        let listed: std::collections::BTreeSet<String> = crate::model::ERROR_CODES
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let unlisted: Vec<_> = codes.difference(&listed).collect();
+        assert!(unlisted.is_empty(), "add to ERROR_CODES: {unlisted:?}");
+        let unused: Vec<_> = listed.difference(&codes).collect();
+        assert!(
+            unused.is_empty(),
+            "no longer made, drop from ERROR_CODES: {unused:?}"
+        );
+        let schema = serde_json::to_value(schemars::schema_for!(ErrorDetail)).expect("schema");
+        assert_eq!(
+            schema["properties"]["code"]["enum"],
+            serde_json::json!(crate::model::ERROR_CODES)
+        );
+    }
+
     fn sqlite(code: std::ffi::c_int) -> StoreError {
         StoreError::Sqlite(rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(code),

@@ -18,14 +18,17 @@ const DEFAULT_LIMIT: u32 = 100;
 
 /// Filters (`status`, `check`) and the page (`limit`, `cursor`), newest first.
 #[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only incidents in this status.
     status: Option<IncidentStatus>,
     /// Only incidents of this check.
     check: Option<String>,
     /// Most incidents in the page (1–1000, default 100), newest first.
+    #[schemars(range(min = 1, max = 1000))]
     limit: Option<u32>,
     /// The `x-next-cursor` of the previous page.
+    #[schemars(length(min = 1))]
     cursor: Option<String>,
 }
 
@@ -34,7 +37,7 @@ pub async fn list(
     Caller(key): Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<Paged<Vec<Incident>>, ApiError> {
-    let limit = page::limit(q.limit, DEFAULT_LIMIT);
+    let limit = page::limit(q.limit, DEFAULT_LIMIT)?;
     let before = q
         .cursor
         .as_deref()
@@ -131,9 +134,18 @@ impl<S: Send + Sync> FromRequest<S> for Action {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = super::is_json(req.headers());
         let body = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(ApiError::from)?;
+        // No body needs no type; a comment is JSON, like every other body here.
+        if !json && !body.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "invalid",
+                "send the body as JSON with `Content-Type: application/json`",
+            ));
+        }
         action(&body).map(Action)
     }
 }

@@ -280,6 +280,24 @@ async fn json_errors(req: Request, next: Next) -> Response {
     axum::response::IntoResponse::into_response(ApiError::new(status, code, message))
 }
 
+/// Whether `headers` say the body is JSON (`application/json`, or a
+/// `application/…+json` type), as axum's JSON extractor takes it.
+pub fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mime = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
 /// Refuses keys whose role is below `needed`.
 pub fn require(key: &ApiKey, needed: Role) -> Result<(), ApiError> {
     let rank = |r: Role| match r {

@@ -263,15 +263,12 @@ pub fn error_response(ctx: &mut GenContext, description: &str) -> Response {
 }
 
 /// The statuses every handler's error may have, whatever it does; the ones only
-/// some routes give (401, 413, 415) are added by what those routes take.
+/// some routes give (401 and 403 where a key is taken, 413, 415) are added by
+/// what those routes take.
 const ERRORS: &[(u16, &str)] = &[
     (
         400,
         "`invalid`: a parameter or the body is wrong; the message says which and what it takes.",
-    ),
-    (
-        403,
-        "`forbidden`: the key's role is below what this needs (viewer < operator < admin).",
     ),
     (404, "`not_found`: no such resource (or route)."),
     (
@@ -372,13 +369,22 @@ impl OperationInput for Caller {
         ctx: &mut GenContext,
         _op: &mut Operation,
     ) -> Vec<(Option<DocStatus>, Response)> {
-        vec![(
-            Some(DocStatus::Code(401)),
-            error_response(
-                ctx,
-                "`unauthorized`: no `Authorization: Bearer <api key>` header, or the key is not valid.",
+        vec![
+            (
+                Some(DocStatus::Code(401)),
+                error_response(
+                    ctx,
+                    "`unauthorized`: no `Authorization: Bearer <api key>` header, or the key is not valid.",
+                ),
             ),
-        )]
+            (
+                Some(DocStatus::Code(403)),
+                error_response(
+                    ctx,
+                    "`forbidden`: the key's role is below what this needs (viewer < operator < admin).",
+                ),
+            ),
+        ]
     }
 }
 
@@ -683,6 +689,7 @@ fn same_desired(d: Desired) -> DesiredDoc {
 #[allow(dead_code)]
 struct OptionsDoc {
     /// Ownership label of this apply.
+    #[schemars(length(min = 1, max = 200))]
     source: String,
     /// Delete resources of `source` that are not in the desired set.
     #[serde(default)]

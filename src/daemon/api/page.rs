@@ -82,9 +82,16 @@ pub fn decode_id(list: List, cursor: &str) -> Result<i64, ApiError> {
     })
 }
 
-/// `limit` within 1..=[`MAX_PAGE`], `default` when not given.
-pub fn limit(given: Option<u32>, default: u32) -> u32 {
-    given.unwrap_or(default).clamp(1, MAX_PAGE)
+/// `limit`, `default` when not given; outside 1..=[`MAX_PAGE`] it is refused
+/// rather than bent, so that a caller never gets another page than it asked for.
+pub fn limit(given: Option<u32>, default: u32) -> Result<u32, ApiError> {
+    match given {
+        None => Ok(default.clamp(1, MAX_PAGE)),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::invalid(format!(
+            "`limit` takes 1 to {MAX_PAGE}, not {n}; follow `{NEXT_CURSOR_HEADER}` for more"
+        ))),
+    }
 }
 
 /// A page of a list: `T` as JSON, with the next page's cursor in the

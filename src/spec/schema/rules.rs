@@ -411,7 +411,7 @@ fn expect_rules(all: &mut Value) {
         "/StatusPattern",
         json!({"anyOf": [
             {"type": "integer", "minimum": 100, "maximum": 599},
-            {"type": "string", "pattern": "^\\+?0*[1-5][0-9]{2}$|^[1-5][xX]{2}$"},
+            {"type": "string", "pattern": format!("^\\+?0*[1-5][0-9]{{2}}$|^[1-5][xX]{{2}}$|{INTERPOLATED}")},
         ]}),
     );
     if let Some(obj) = at(all, "/StatusPattern").as_object_mut() {
@@ -661,12 +661,22 @@ fn maintenance(schema: &mut Value) {
     let max_window = super::super::maintenance::MAX_WINDOW_DAYS.unsigned_abs() * 86_400;
     seconds_between(schema, "/properties/duration", 1, Some(max_window));
     let ws = whitespace_class();
-    // Loose where chrono is: a space in its formats matches any run of spaces, none
-    // included, and numbers may follow spaces. Dates that do not exist are for
-    // `validate`.
-    let n = format!("{ws}*[0-9]+");
+    // What `parse_time` takes: RFC 3339, or a local `date[T ]hour:minute[:second]`.
+    // Loose where chrono is (numbers may follow spaces; a space in its formats
+    // matches any run of them, none included) but every field bounded, so that
+    // the pattern cannot backtrack far; days that do not exist are `validate`'s.
+    let num = |digits: &str| format!("{ws}*(?:{digits})");
+    let year = format!("{ws}*[+-]?[0-9]{{1,4}}");
+    let month = num("0?[1-9]|1[0-2]");
+    let day = num("0?[1-9]|[12][0-9]|3[01]");
+    let hour = num("[01]?[0-9]|2[0-3]");
+    let minute = num("[0-5]?[0-9]");
+    // 60: a leap second, which RFC 3339 allows.
+    let second = num("[0-5]?[0-9]|60");
+    let zone = "(?:[Zz]|[+-][0-9]{2}:[0-9]{2})";
+    // A fraction of a second only in RFC 3339, which has a zone.
     let time = format!(
-        "^{ws}*[+-]?[0-9]+-{n}-{n}(?:[Tt]|{ws})*[0-9]+:{n}(?::{n}(?:[.,][0-9]+)?)?(?:[Zz]|[+-][0-9]{{2}}:[0-9]{{2}})?{ws}*$|{INTERPOLATED}"
+        "^{year}-{month}-{day}(?:{ws}*[Tt])?{hour}:{minute}(?::{second}(?:(?:\\.[0-9]+)?{zone})?|{zone})?{ws}*$|{INTERPOLATED}"
     );
     extend(
         schema,

@@ -5,6 +5,95 @@
 
 use serde_json::{Map, Value, json};
 
+use super::INTERPOLATED;
+
+/// The enums left as they are by [`interpolated_enums`]: the discriminators
+/// (`kind`, and a check's or channel's `type`) pick which rules apply, so the
+/// schema needs them written out. `validate` takes `${VAR}` there too; an
+/// editor flags it.
+const LITERAL_ENUMS: [&str; 3] = ["/properties/kind", "/$defs/CheckType", "/$defs/ChannelType"];
+
+/// Lets every string enum (`severity`, `timezone`, `format`, …) but those of
+/// [`LITERAL_ENUMS`] also take a value with `${VAR}` in it, as `validate`
+/// does: the schema sees values before interpolation.
+pub(super) fn interpolated_enums(schema: &mut Value) {
+    fn walk(value: &mut Value, pointer: &mut String) {
+        let Value::Object(obj) = value else { return };
+        // What it made is not walked again: its first branch is the enum.
+        if !LITERAL_ENUMS.contains(&pointer.as_str()) && interpolated_enum(obj) {
+            return;
+        }
+        for (key, child) in obj.iter_mut() {
+            let len = pointer.len();
+            match key.as_str() {
+                "properties" | "patternProperties" | "$defs" | "dependentSchemas" => {
+                    if let Value::Object(map) = child {
+                        for (name, sub) in map.iter_mut() {
+                            pointer.push_str(&format!("/{key}/{name}"));
+                            walk(sub, pointer);
+                            pointer.truncate(len);
+                        }
+                    }
+                }
+                "allOf" | "anyOf" | "oneOf" | "prefixItems" => {
+                    if let Value::Array(list) = child {
+                        for (i, sub) in list.iter_mut().enumerate() {
+                            pointer.push_str(&format!("/{key}/{i}"));
+                            walk(sub, pointer);
+                            pointer.truncate(len);
+                        }
+                    }
+                }
+                "additionalProperties"
+                | "items"
+                | "not"
+                | "if"
+                | "then"
+                | "else"
+                | "propertyNames"
+                | "contains" => {
+                    pointer.push_str(&format!("/{key}"));
+                    walk(child, pointer);
+                    pointer.truncate(len);
+                }
+                _ => {}
+            }
+        }
+    }
+    walk(schema, &mut String::new());
+}
+
+/// `{"type": "string", "enum": [...]}` → `{"anyOf": [{"type": "string", "enum":
+/// [...]}, {"type": "string", "pattern": "\\$\\{"}]}`.
+/// Whether it rewrote `obj`.
+fn interpolated_enum(obj: &mut Map<String, Value>) -> bool {
+    let all_strings = obj
+        .get("enum")
+        .and_then(Value::as_array)
+        .is_some_and(|e| !e.is_empty() && e.iter().all(Value::is_string));
+    let typed_string = obj.get("type").is_none_or(|t| t == "string");
+    if !all_strings || !typed_string {
+        return false;
+    }
+    let Some(values) = obj.remove("enum") else {
+        return false;
+    };
+    obj.remove("type");
+    let union = json!([
+        {"type": "string", "enum": values},
+        {"type": "string", "pattern": INTERPOLATED},
+    ]);
+    if obj.contains_key("anyOf") {
+        let all = obj.entry("allOf").or_insert_with(|| json!([]));
+        if let Value::Array(all) = all {
+            all.push(json!({"anyOf": union}));
+        }
+    } else {
+        obj.insert("anyOf".into(), union);
+    }
+    true
+}
+
 /// Walks every subschema of `schema` (never into `default`, `const` or `enum`,
 /// which are data) and rewrites it.
 pub(super) fn apply(schema: &mut Value) {
@@ -170,6 +259,34 @@ mod tests {
                 ],
                 "default": {"format": "uint8"},
             })
+        );
+    }
+
+    #[test]
+    fn string_enums_take_interpolation_except_the_discriminators() {
+        let mut s = json!({
+            "properties": {"kind": {"enum": ["Check"]}, "n": {"type": "integer", "enum": [1]}},
+            "$defs": {
+                "CheckType": {"type": "string", "enum": ["http"]},
+                "Severity": {"type": "string", "enum": ["error"], "description": "d"},
+            },
+        });
+        interpolated_enums(&mut s);
+        assert_eq!(s["properties"]["kind"], json!({"enum": ["Check"]}));
+        assert_eq!(
+            s["properties"]["n"],
+            json!({"type": "integer", "enum": [1]})
+        );
+        assert_eq!(
+            s["$defs"]["CheckType"],
+            json!({"type": "string", "enum": ["http"]})
+        );
+        assert_eq!(
+            s["$defs"]["Severity"],
+            json!({"description": "d", "anyOf": [
+                {"type": "string", "enum": ["error"]},
+                {"type": "string", "pattern": INTERPOLATED},
+            ]})
         );
     }
 }
