@@ -81,6 +81,7 @@ enum Cmd {
     /// Post an update on an incident: its channels get it, status pages show it
     #[command(after_help = UPDATE_EXAMPLES)]
     Update {
+        /// The incident's id, as lists show it: `42` or `#42`
         #[arg(value_parser = incident_id, value_name = "ID", add = ArgValueCompleter::new(complete_live::incidents))]
         id: i64,
         /// What is known now (at most 2000 characters)
