@@ -400,3 +400,77 @@ fn an_incident_takes_at_most_200_updates() {
         .count();
     assert_eq!(updates, 200);
 }
+
+#[test]
+fn a_note_on_a_resolved_incident_is_titled_a_note_not_another_resolution() {
+    let d = Daemon::start(&["--public-url", PUBLIC_URL]);
+    let target = Target::start();
+    let hook = Receiver::start();
+    let yaml = format!(
+        "{}---\nkind: Channel\nname: hook\ntype: webhook\nwebhook: {{url: \"{}\"}}\n{}",
+        check(&target, "hook"),
+        hook.url(),
+        page("public", "example", "checks: [shop]", false),
+    );
+    apply(&d, &yaml);
+    let id = open_incident(&d, &target);
+    let (status, _) = d.call("POST", &format!("/api/v1/incidents/{id}/resolve"), None);
+    assert_eq!(status, 200);
+
+    let dir = tempfile::tempdir().unwrap();
+    let run = cli(
+        &d,
+        dir.path(),
+        &[
+            "incidents",
+            "update",
+            &id.to_string(),
+            "--message",
+            "Post-mortem: a bad deploy",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("note"), "{}", run.stdout);
+    assert!(!run.stdout.contains("has an update"), "{}", run.stdout);
+
+    let client = Daemon::client();
+    let html = client
+        .get(format!("{}/status/example", d.url))
+        .send()
+        .and_then(|r| r.text())
+        .expect("the page");
+    let doc = scraper::Html::parse_document(&html);
+    let sel = |s: &str| scraper::Selector::parse(s).unwrap();
+    let titles: Vec<(String, String)> = doc
+        .select(&sel(&format!("#incident-{id} .timeline li")))
+        .map(|li| {
+            let strong = li.select(&sel("strong")).next().expect("a title");
+            (
+                li.value().attr("data-event").unwrap_or("").to_string(),
+                strong.text().collect::<String>(),
+            )
+        })
+        .collect();
+    let resolved = titles.iter().filter(|(_, t)| t == "Resolved").count();
+    assert_eq!(resolved, 1, "resolved once: {titles:?}");
+    assert!(
+        titles.iter().any(|(k, t)| k == "update" && t == "Note"),
+        "{titles:?}"
+    );
+
+    let atom = client
+        .get(format!("{}/status/example.atom", d.url))
+        .send()
+        .and_then(|r| r.text())
+        .expect("the feed");
+    assert_eq!(atom.matches(" Resolved").count(), 1, "{atom}");
+    assert!(atom.contains(" Note: Post-mortem"), "{atom}");
+
+    let json = d.get("/status/example.json");
+    let events = json["incidents"][0]["events"].as_array().expect("events");
+    let note = events
+        .iter()
+        .find(|e| e["kind"] == "update")
+        .expect("the note");
+    assert_eq!(note["status"], "resolved", "{note}");
+}

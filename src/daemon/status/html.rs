@@ -323,8 +323,13 @@ fn incident(o: &mut String, i: &IncidentData) {
     o.push_str("</ol></article>");
 }
 
-/// An event's heading: its kind, or an update's status, capitalised.
+/// An event's heading: its kind, or an update's status, capitalised. An update
+/// on a resolved incident (stored with status `resolved`) is a note written
+/// afterwards, not another resolution.
 pub fn event_title(kind: &str, status: Option<&str>) -> String {
+    if kind == "update" && status == Some("resolved") {
+        return "Note".to_string();
+    }
     let word = status.unwrap_or(kind).replace('_', " ");
     let mut c = word.chars();
     match c.next() {
@@ -363,5 +368,12 @@ mod tests {
         assert_eq!(figure(100.0), "100");
         assert_eq!(figure(99.5), "99.5");
         assert_eq!(figure(99.9534), "99.953");
+    }
+
+    #[test]
+    fn an_update_on_a_resolved_incident_is_a_note() {
+        assert_eq!(event_title("update", Some("resolved")), "Note");
+        assert_eq!(event_title("update", Some("identified")), "Identified");
+        assert_eq!(event_title("resolved", None), "Resolved");
     }
 }
