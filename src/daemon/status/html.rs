@@ -54,13 +54,46 @@ pub fn percent(u: f64) -> String {
     format!("{cut:.2}%")
 }
 
-fn hours(ms: i64) -> String {
-    let m = ms / 60_000;
+/// A length of time as a visitor reads it: seconds under a minute (`35s`, or
+/// `<1s`), whole minutes under an hour (`12m`), hours and minutes above, each
+/// rounded to the nearest unit shown.
+fn duration(ms: i64) -> String {
+    let ms = ms.max(0);
+    if ms > 0 && ms < 500 {
+        return "<1s".to_string();
+    }
+    let s = (ms + 500) / 1000;
+    if s < 60 {
+        return format!("{s}s");
+    }
+    let m = (ms + 30_000) / 60_000;
     if m >= 60 {
         format!("{}h {}m", m / 60, m % 60)
     } else {
         format!("{m}m")
     }
+}
+
+/// A day's bar tooltip: the (UTC) day and its figures.
+fn day_title(day: &super::data::DayData) -> String {
+    let mut t = format!("{} (UTC): ", day.day);
+    match day.uptime {
+        Some(u) if day.down_ms > 0 => {
+            let _ = write!(t, "{} up, {} down", percent(u), duration(day.down_ms));
+        }
+        Some(u) => {
+            let _ = write!(t, "{} up", percent(u));
+        }
+        None if day.maintenance_ms > 0 => {
+            let _ = write!(t, "in maintenance for {}", duration(day.maintenance_ms));
+            return t;
+        }
+        None => t.push_str("no data"),
+    }
+    if day.maintenance_ms > 0 {
+        let _ = write!(t, ", {} maintenance", duration(day.maintenance_ms));
+    }
+    t
 }
 
 /// Colours: text on background at least 4.5:1 in both schemes.
@@ -85,7 +118,8 @@ a{color:var(--maint)}
 svg.bars{display:block;width:100%;height:2rem;flex-basis:100%}
 svg.sparkline{display:block;width:100%;height:2.5rem;flex-basis:100%}
 .bar[data-state=up]{fill:var(--up)}.bar[data-state=partial]{fill:var(--partial)}.bar[data-state=down]{fill:var(--down)}.bar[data-state=maintenance]{fill:var(--maint)}.bar[data-state=unknown]{fill:var(--unknown)}
-.sparkline polyline{fill:none;stroke:var(--maint);stroke-width:1.5;vector-effect:non-scaling-stroke}
+.sparkline polyline,.sparkline .dot{fill:none;stroke:var(--maint);stroke-width:1.5;vector-effect:non-scaling-stroke}.sparkline .dot{stroke-width:3;stroke-linecap:round}
+.no-latency{color:var(--muted);font-size:.875rem;flex-basis:100%}
 .timeline{margin:.5rem 0 0;padding-left:1.25rem}
 .timeline time,.maintenance time{font-variant-numeric:tabular-nums}
 .incident[data-status=resolved] h3{color:var(--muted)}
@@ -215,33 +249,20 @@ fn check(o: &mut String, c: &CheckData, days: u32) {
     let n = c.days.len().max(1);
     let _ = write!(
         o,
-        "<svg class=\"bars\" role=\"img\" viewBox=\"0 0 {w} 20\" preserveAspectRatio=\"none\" aria-label=\"{name}: {} over the last {days} days\">",
+        "<svg class=\"bars\" role=\"img\" viewBox=\"0 0 {w} 20\" preserveAspectRatio=\"none\" aria-label=\"{name}: {} over the last {days} days (UTC days)\">",
         shown.map_or_else(|| "uptime unknown".to_string(), |s| format!("{s} uptime")),
         w = n * 4
     );
     for (i, day) in c.days.iter().enumerate() {
         let _ = write!(
             o,
-            "<rect class=\"bar\" data-day=\"{}\" data-uptime=\"{}\" data-state=\"{}\" x=\"{}\" width=\"3\" height=\"20\"><title>{}: ",
+            "<rect class=\"bar\" data-day=\"{}\" data-uptime=\"{}\" data-state=\"{}\" x=\"{}\" width=\"3\" height=\"20\"><title>{}</title></rect>",
             day.day,
             day.uptime.map(figure).unwrap_or_default(),
             day.state,
             i * 4,
-            day.day
+            escape(&day_title(day))
         );
-        match day.uptime {
-            Some(u) if day.down_ms > 0 => {
-                let _ = write!(o, "{} up, {} down", percent(u), hours(day.down_ms));
-            }
-            Some(u) => {
-                let _ = write!(o, "{} up", percent(u));
-            }
-            None => o.push_str("no data"),
-        }
-        if day.maintenance_ms > 0 {
-            let _ = write!(o, ", {} maintenance", hours(day.maintenance_ms));
-        }
-        o.push_str("</title></rect>");
     }
     o.push_str("</svg>");
     if let Some(points) = &c.latency {
@@ -250,41 +271,60 @@ fn check(o: &mut String, c: &CheckData, days: u32) {
     o.push_str("</li>");
 }
 
+/// The latency sparkline: one `<polyline>` per run of consecutive hours with
+/// data (an hour without data breaks the line rather than being bridged), a dot
+/// for an hour with data between two without, and nothing but a short text when
+/// no hour has data.
 fn sparkline(o: &mut String, name: &str, points: &[super::data::LatencyPoint]) {
     let values: Vec<Option<f64>> = points.iter().map(|p| p.p95_ms).collect();
-    let max = values.iter().flatten().fold(0.0_f64, |m, v| m.max(*v));
-    let last = values.iter().rev().flatten().next();
-    let label = match last {
-        Some(v) => format!(
-            "{name}: latency (p95) over the last {} hours, latest {v:.0} ms, highest {max:.0} ms",
-            points.len()
-        ),
-        None => format!(
-            "{name}: no latency measured in the last {} hours",
-            points.len()
-        ),
+    let Some(last) = values.iter().rev().flatten().next() else {
+        o.push_str("<span class=\"no-latency\">No latency data</span>");
+        return;
     };
+    let max = values.iter().flatten().fold(0.0_f64, |m, v| m.max(*v));
+    let label = format!(
+        "{name}: latency (p95) over the last {} hours, latest {last:.0} ms, highest {max:.0} ms",
+        points.len()
+    );
     let w = points.len().saturating_sub(1).max(1);
     let _ = write!(
         o,
-        "<svg class=\"sparkline\" role=\"img\" viewBox=\"0 0 {w} 20\" preserveAspectRatio=\"none\" aria-label=\"{label}\"><polyline points=\""
+        "<svg class=\"sparkline\" role=\"img\" viewBox=\"0 0 {w} 20\" preserveAspectRatio=\"none\" aria-label=\"{label}\">"
     );
-    let mut first = true;
-    for (i, v) in values.iter().enumerate() {
-        if let Some(v) = v {
-            let y = if max > 0.0 {
-                19.0 - v / max * 18.0
-            } else {
-                19.0
-            };
-            if !first {
+    let y = |v: f64| {
+        if max > 0.0 {
+            19.0 - v / max * 18.0
+        } else {
+            19.0
+        }
+    };
+    let mut i = 0;
+    while i < values.len() {
+        if values[i].is_none() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < values.len() && values[i].is_some() {
+            i += 1;
+        }
+        let run = &values[start..i];
+        if let [Some(v)] = run {
+            // A zero-length path with a round cap: a dot that keeps its shape
+            // however the chart is stretched (a circle would become an ellipse).
+            let _ = write!(o, "<path class=\"dot\" d=\"M{start},{:.1}h0\"/>", y(*v));
+            continue;
+        }
+        o.push_str("<polyline points=\"");
+        for (k, v) in run.iter().flatten().enumerate() {
+            if k > 0 {
                 o.push(' ');
             }
-            first = false;
-            let _ = write!(o, "{i},{y:.1}");
+            let _ = write!(o, "{},{:.1}", start + k, y(*v));
         }
+        o.push_str("\"/>");
     }
-    o.push_str("\"/></svg>");
+    o.push_str("</svg>");
 }
 
 fn incident(o: &mut String, i: &IncidentData) {
@@ -368,6 +408,108 @@ mod tests {
         assert_eq!(figure(100.0), "100");
         assert_eq!(figure(99.5), "99.5");
         assert_eq!(figure(99.9534), "99.953");
+    }
+
+    fn points(values: &[Option<f64>]) -> Vec<super::super::data::LatencyPoint> {
+        values
+            .iter()
+            .map(|v| super::super::data::LatencyPoint {
+                at: DateTime::<Utc>::UNIX_EPOCH,
+                p50_ms: *v,
+                p95_ms: *v,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_sparkline_breaks_at_gaps_and_dots_lone_points() {
+        let mut o = String::new();
+        let v = [
+            Some(10.0),
+            None,
+            Some(20.0),
+            Some(40.0),
+            None,
+            None,
+            Some(5.0),
+            None,
+        ];
+        sparkline(&mut o, "web", &points(&v));
+        let doc = scraper::Html::parse_fragment(&o);
+        let sel = |s: &str| scraper::Selector::parse(s).unwrap();
+        let lines: Vec<&str> = doc
+            .select(&sel("svg.sparkline polyline"))
+            .map(|p| p.value().attr("points").unwrap_or(""))
+            .collect();
+        assert_eq!(lines, ["2,10.0 3,1.0"], "{o}");
+        let dots: Vec<&str> = doc
+            .select(&sel("svg.sparkline path.dot"))
+            .map(|p| p.value().attr("d").unwrap_or(""))
+            .collect();
+        assert_eq!(dots, ["M0,14.5h0", "M6,16.8h0"], "{o}");
+
+        // Two runs of two: two lines, no bridge across the gap.
+        let mut o = String::new();
+        sparkline(
+            &mut o,
+            "web",
+            &points(&[Some(1.0), Some(1.0), None, Some(1.0), Some(1.0)]),
+        );
+        assert_eq!(o.matches("<polyline").count(), 2, "{o}");
+        assert!(!o.contains("dot"), "{o}");
+    }
+
+    #[test]
+    fn a_sparkline_without_data_is_left_out() {
+        let mut o = String::new();
+        sparkline(&mut o, "web", &points(&[None, None, None]));
+        assert!(!o.contains("<svg"), "{o}");
+        assert!(o.contains("No latency data"), "{o}");
+        let mut o = String::new();
+        sparkline(&mut o, "web", &[]);
+        assert!(!o.contains("<svg"), "{o}");
+    }
+
+    #[test]
+    fn durations_under_a_minute_show_seconds_and_round_to_the_unit_shown() {
+        assert_eq!(duration(0), "0s");
+        assert_eq!(duration(200), "<1s");
+        assert_eq!(duration(35_000), "35s");
+        assert_eq!(duration(35_400), "35s");
+        assert_eq!(duration(59_600), "1m");
+        assert_eq!(duration(89_000), "1m");
+        assert_eq!(duration(91_000), "2m");
+        assert_eq!(duration(3_570_000), "1h 0m");
+        assert_eq!(duration(5_400_000), "1h 30m");
+    }
+
+    fn day(uptime: Option<f64>, down_ms: i64, maintenance_ms: i64) -> super::super::data::DayData {
+        super::super::data::DayData {
+            day: "2026-11-30".into(),
+            uptime,
+            up_ms: 0,
+            down_ms,
+            maintenance_ms,
+            unknown_ms: 0,
+            state: "up",
+        }
+    }
+
+    #[test]
+    fn a_day_tooltip_says_utc_and_a_maintenance_only_day_is_in_maintenance() {
+        assert_eq!(
+            day_title(&day(None, 0, 3_600_000)),
+            "2026-11-30 (UTC): in maintenance for 1h 0m"
+        );
+        assert_eq!(day_title(&day(None, 0, 0)), "2026-11-30 (UTC): no data");
+        assert_eq!(
+            day_title(&day(Some(99.95), 40_000, 0)),
+            "2026-11-30 (UTC): 99.95% up, 40s down"
+        );
+        assert_eq!(
+            day_title(&day(Some(100.0), 0, 90_000)),
+            "2026-11-30 (UTC): 100.00% up, 2m maintenance"
+        );
     }
 
     #[test]
