@@ -474,3 +474,37 @@ fn a_note_on_a_resolved_incident_is_titled_a_note_not_another_resolution() {
         .expect("the note");
     assert_eq!(note["status"], "resolved", "{note}");
 }
+
+#[test]
+fn the_atom_feed_links_absolutely_under_the_public_url() {
+    let d = Daemon::start(&["--public-url", &format!("{PUBLIC_URL}/")]);
+    let target = Target::start();
+    let hook = Receiver::start();
+    let yaml = format!(
+        "{}---\nkind: Channel\nname: hook\ntype: webhook\nwebhook: {{url: \"{}\"}}\n{}domain: status.example\n",
+        check(&target, "hook"),
+        hook.url(),
+        page("public", "example", "checks: [shop]", false),
+    );
+    apply(&d, &yaml);
+    let id = open_incident(&d, &target);
+    let client = Daemon::client();
+    let feeds = [
+        client.get(format!("{}/status/example.atom", d.url)).send(),
+        client
+            .get(format!("{}/index.atom", d.url))
+            .header("Host", "status.example")
+            .send(),
+    ];
+    for feed in feeds {
+        let atom = feed.and_then(|r| r.text()).expect("the feed");
+        for want in [
+            format!("href=\"{PUBLIC_URL}/status/example\""),
+            format!("href=\"{PUBLIC_URL}/status/example.atom\""),
+            format!("href=\"{PUBLIC_URL}/status/example#incident-{id}\""),
+        ] {
+            assert!(atom.contains(&want), "{want} in {atom}");
+        }
+        assert!(!atom.contains("href=\"/"), "{atom}");
+    }
+}

@@ -472,17 +472,14 @@ pub async fn render_page(
     state.metrics.status_renders.inc();
     let base = base.to_string();
     let slug = e.page.slug.clone();
+    let public_url = state.notifier.public_url().map(str::to_string);
     tokio::task::spawn_blocking(move || match format {
         "json" => Rendered::new(
             serde_json::to_vec(&data).unwrap_or_default(),
             Format::Json.content_type(),
         ),
         "atom" => {
-            let (page_url, self_url) = if base == "index" {
-                ("/".to_string(), "/index.atom".to_string())
-            } else {
-                (format!("/status/{slug}"), format!("/status/{slug}.atom"))
-            };
+            let (page_url, self_url) = feed_links(public_url.as_deref(), &base, &slug);
             Rendered::new(
                 feed::render(&data, &page_url, &self_url).into_bytes(),
                 Format::Atom.content_type(),
@@ -495,6 +492,25 @@ pub async fn render_page(
     })
     .await
     .map_err(|_| StoreError::Closed)
+}
+
+/// The feed's links to the page and to itself: absolute under the daemon's
+/// `public_url` when it has one (the page is served at `/status/{slug}` there,
+/// whatever domain it also has). Without it the daemon does not know the scheme
+/// it is reached by, so the links stay root-relative, which RFC 4287 resolves
+/// against the feed's own address: the right page for a reader that fetched it.
+fn feed_links(public_url: Option<&str>, base: &str, slug: &str) -> (String, String) {
+    match public_url {
+        Some(u) => {
+            let u = u.trim_end_matches('/');
+            (
+                format!("{u}/status/{slug}"),
+                format!("{u}/status/{slug}.atom"),
+            )
+        }
+        None if base == "index" => ("/".to_string(), "/index.atom".to_string()),
+        None => (format!("/status/{slug}"), format!("/status/{slug}.atom")),
+    }
 }
 
 async fn serve_page(
