@@ -426,7 +426,7 @@ fn a_note_on_a_resolved_incident_is_titled_a_note_not_another_resolution() {
             "update",
             &id.to_string(),
             "--message",
-            "Post-mortem: a bad deploy",
+            "Post-mortem: a bad deploy\n\nWe now canary every deploy.",
         ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -451,6 +451,23 @@ fn a_note_on_a_resolved_incident_is_titled_a_note_not_another_resolution() {
             )
         })
         .collect();
+    // Paragraphs of a message stay apart: the line breaks are kept and shown.
+    let message = doc
+        .select(&sel(&format!(
+            "#incident-{id} li[data-event=update] .message"
+        )))
+        .next()
+        .map(|m| m.text().collect::<String>())
+        .expect("the note's message");
+    assert_eq!(
+        message,
+        "Post-mortem: a bad deploy\n\nWe now canary every deploy."
+    );
+    let style: String = doc.select(&sel("style")).flat_map(|s| s.text()).collect();
+    assert!(
+        style.contains(".timeline .message{white-space:pre-line}"),
+        "{style}"
+    );
     let resolved = titles.iter().filter(|(_, t)| t == "Resolved").count();
     assert_eq!(resolved, 1, "resolved once: {titles:?}");
     assert!(
@@ -464,7 +481,10 @@ fn a_note_on_a_resolved_incident_is_titled_a_note_not_another_resolution() {
         .and_then(|r| r.text())
         .expect("the feed");
     assert_eq!(atom.matches(" Resolved").count(), 1, "{atom}");
-    assert!(atom.contains(" Note: Post-mortem"), "{atom}");
+    assert!(
+        atom.contains(" Note: Post-mortem: a bad deploy&lt;br&gt;&lt;br&gt;We now canary"),
+        "{atom}"
+    );
 
     let json = d.get("/status/example.json");
     let events = json["incidents"][0]["events"].as_array().expect("events");

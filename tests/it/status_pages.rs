@@ -442,6 +442,16 @@ fn a_page_shows_its_groups_states_bars_incidents_and_maintenance_and_nothing_els
         .next()
         .expect("db-upgrade");
     assert!(text(&db).contains("Upgrading the API's database"));
+    // Each window says which of the page's checks it covers, and only those.
+    let covered = |name: &str| -> Vec<String> {
+        doc.select(&sel(&format!(
+            "article[data-maintenance={name}] .covers .covered"
+        )))
+        .map(|c| text(&c))
+        .collect()
+    };
+    assert_eq!(covered("db-upgrade"), ["api-health"]);
+    assert_eq!(covered("next-week"), ["payments"]);
     for t in db.select(&sel("time")) {
         chrono::DateTime::parse_from_rfc3339(attr(&t, "datetime")).expect("RFC 3339");
     }
@@ -648,6 +658,8 @@ fn a_page_shows_its_groups_states_bars_incidents_and_maintenance_and_nothing_els
         incidents.iter().map(|i| i.0.clone()).collect::<Vec<_>>()
     );
     assert_eq!(j["maintenance"].as_array().map(Vec::len), Some(2));
+    assert_eq!(j["maintenance"][0]["checks"], json!(["api-health"]));
+    assert_eq!(j["maintenance"][1]["checks"], json!(["payments"]));
 
     // The feed: Atom, one entry per incident.
     let res = get(&format!("{}/status/example.atom", s.d.url), &[]);

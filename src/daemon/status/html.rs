@@ -120,7 +120,7 @@ svg.sparkline{display:block;width:100%;height:2.5rem;flex-basis:100%}
 .bar[data-state=up]{fill:var(--up)}.bar[data-state=partial]{fill:var(--partial)}.bar[data-state=down]{fill:var(--down)}.bar[data-state=maintenance]{fill:var(--maint)}.bar[data-state=unknown]{fill:var(--unknown)}
 .sparkline polyline,.sparkline .dot{fill:none;stroke:var(--maint);stroke-width:1.5;vector-effect:non-scaling-stroke}.sparkline .dot{stroke-width:3;stroke-linecap:round}
 .no-latency{color:var(--muted);font-size:.875rem;flex-basis:100%}
-.timeline{margin:.5rem 0 0;padding-left:1.25rem}
+.timeline{margin:.5rem 0 0;padding-left:1.25rem}.timeline .message{white-space:pre-line}
 .timeline time,.maintenance time{font-variant-numeric:tabular-nums}
 .incident[data-status=resolved] h3{color:var(--muted)}
 "#;
@@ -183,6 +183,16 @@ pub fn render(d: &PageData, base: &str) -> String {
             );
             if let Some(desc) = &m.description {
                 let _ = write!(o, "<p>{}</p>", escape(desc));
+            }
+            if !m.checks.is_empty() {
+                o.push_str("<p class=\"covers\">Affects: ");
+                for (i, c) in m.checks.iter().enumerate() {
+                    if i > 0 {
+                        o.push_str(", ");
+                    }
+                    let _ = write!(o, "<span class=\"covered\">{}</span>", escape(c));
+                }
+                o.push_str("</p>");
             }
             let _ = write!(
                 o,
@@ -356,7 +366,11 @@ fn incident(o: &mut String, i: &IncidentData) {
             escape(&event_title(&e.kind, e.status.as_deref()))
         );
         if !e.message.is_empty() {
-            let _ = write!(o, " — {}", escape(&e.message));
+            let _ = write!(
+                o,
+                " — <span class=\"message\">{}</span>",
+                escape(&e.message)
+            );
         }
         o.push_str("</li>");
     }
