@@ -114,7 +114,8 @@ a{color:var(--maint)}
 .check-name{font-weight:600;flex:1 1 10rem}
 .state{font-weight:600}
 .check[data-state=up] .state{color:var(--up)}.check[data-state=down] .state{color:var(--down)}.check[data-state=maintenance] .state{color:var(--maint)}.check[data-state=paused] .state,.check[data-state=unknown] .state{color:var(--muted)}
-.uptime{color:var(--muted);font-variant-numeric:tabular-nums}
+.uptime{color:var(--muted);font-variant-numeric:tabular-nums;min-width:4.75em;text-align:right;white-space:nowrap}
+time{white-space:nowrap}
 svg.bars{display:block;width:100%;height:2rem;flex-basis:100%}
 svg.sparkline{display:block;width:100%;height:2.5rem;flex-basis:100%}
 .bar[data-state=up]{fill:var(--up)}.bar[data-state=partial]{fill:var(--partial)}.bar[data-state=down]{fill:var(--down)}.bar[data-state=maintenance]{fill:var(--maint)}.bar[data-state=unknown]{fill:var(--unknown)}
@@ -209,8 +210,13 @@ pub fn render(d: &PageData, base: &str) -> String {
         let name = escape(&g.name);
         let _ = write!(
             o,
-            "<section class=\"group\" data-group=\"{name}\"><h2>{name}</h2><ul class=\"checks\">"
+            "<section class=\"group\" data-group=\"{name}\"><h2>{name}</h2>"
         );
+        if g.checks.is_empty() {
+            o.push_str("<p class=\"no-checks\">No checks in this group.</p></section>");
+            continue;
+        }
+        o.push_str("<ul class=\"checks\">");
         for c in &g.checks {
             check(&mut o, c, d.uptime_days);
         }
@@ -218,14 +224,19 @@ pub fn render(d: &PageData, base: &str) -> String {
     }
     o.push_str("<section id=\"incidents\"><h2>Incidents</h2>");
     if d.incidents.is_empty() {
-        let _ = write!(
-            o,
-            "<p class=\"no-incidents\">No incidents in the last {} days.</p>",
-            d.incidents_days
-        );
+        match d.incidents_days {
+            0 => o.push_str("<p class=\"no-incidents\">No open incidents.</p>"),
+            1 => o.push_str("<p class=\"no-incidents\">No incidents in the last day.</p>"),
+            n => {
+                let _ = write!(
+                    o,
+                    "<p class=\"no-incidents\">No incidents in the last {n} days.</p>"
+                );
+            }
+        }
     }
     for i in &d.incidents {
-        incident(&mut o, i);
+        incident(&mut o, i, &d.generated_at);
     }
     o.push_str("</section></main>");
     let _ = writeln!(
@@ -337,7 +348,23 @@ fn sparkline(o: &mut String, name: &str, points: &[super::data::LatencyPoint]) {
     o.push_str("</svg>");
 }
 
-fn incident(o: &mut String, i: &IncidentData) {
+/// Where an incident stands now: the status of its latest update, else
+/// acknowledged, else investigating (nobody has said more yet).
+fn current_state(i: &IncidentData) -> String {
+    let update = i
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "update")
+        .and_then(|e| e.status.as_deref());
+    match update {
+        Some(s) => event_title("update", Some(s)),
+        None if i.status == "acknowledged" => "Acknowledged".to_string(),
+        None => "Investigating".to_string(),
+    }
+}
+
+fn incident(o: &mut String, i: &IncidentData, now: &DateTime<Utc>) {
     let _ = write!(
         o,
         "<article class=\"incident\" id=\"incident-{id}\" data-incident=\"{id}\" data-status=\"{}\"><h3>{}</h3><p>Opened <time datetime=\"{}\">{}</time>",
@@ -347,13 +374,24 @@ fn incident(o: &mut String, i: &IncidentData) {
         human(&i.opened_at),
         id = i.id
     );
-    if let Some(r) = &i.resolved_at {
-        let _ = write!(
-            o,
-            ", resolved <time datetime=\"{}\">{}</time>",
-            rfc3339(r),
-            human(r)
-        );
+    match &i.resolved_at {
+        Some(r) => {
+            let _ = write!(
+                o,
+                ", resolved <time datetime=\"{}\">{}</time>, after {}",
+                rfc3339(r),
+                human(r),
+                duration((*r - i.opened_at).num_milliseconds())
+            );
+        }
+        None => {
+            let _ = write!(
+                o,
+                " · <span class=\"current\">{}</span>, ongoing for {}",
+                escape(&current_state(i)),
+                duration((*now - i.opened_at).num_milliseconds())
+            );
+        }
     }
     o.push_str("</p><ol class=\"timeline\">");
     for e in &i.events {
@@ -403,6 +441,7 @@ pub fn refusal(title: &str, text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::data::{EventData, GroupData, PageInfo};
     use super::*;
 
     #[test]
@@ -524,6 +563,128 @@ mod tests {
             day_title(&day(Some(100.0), 0, 90_000)),
             "2026-11-30 (UTC): 100.00% up, 2m maintenance"
         );
+    }
+
+    fn page(groups: Vec<GroupData>, incidents: Vec<IncidentData>, incidents_days: u32) -> PageData {
+        PageData {
+            page: PageInfo {
+                name: "p".into(),
+                title: "P".into(),
+                description: None,
+                slug: "p".into(),
+                announcement: None,
+            },
+            state: "up",
+            generated_at: DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::hours(3),
+            groups,
+            incidents,
+            maintenance: Vec::new(),
+            show_latency: false,
+            uptime_days: 90,
+            incidents_days,
+        }
+    }
+
+    fn open_incident(status: &str, events: Vec<EventData>) -> IncidentData {
+        IncidentData {
+            id: 7,
+            check: "web".into(),
+            status: status.into(),
+            opened_at: DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::minutes(55),
+            resolved_at: None,
+            summary: "web is down".into(),
+            events,
+        }
+    }
+
+    fn ev(kind: &str, status: Option<&str>) -> EventData {
+        EventData {
+            at: DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::hours(1),
+            kind: kind.into(),
+            status: status.map(str::to_string),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_empty_group_says_so_and_no_incidents_fits_the_window() {
+        let empty = GroupData {
+            name: "Nothing".into(),
+            checks: Vec::new(),
+        };
+        let doc = scraper::Html::parse_document(&render(&page(vec![empty], Vec::new(), 0), "p"));
+        let sel = |s: &str| scraper::Selector::parse(s).unwrap();
+        let group = doc
+            .select(&sel("section.group[data-group=Nothing]"))
+            .next()
+            .expect("group");
+        let said: String = group
+            .select(&sel(".no-checks"))
+            .flat_map(|p| p.text())
+            .collect();
+        assert_eq!(said, "No checks in this group.");
+        let none: String = doc
+            .select(&sel(".no-incidents"))
+            .flat_map(|p| p.text())
+            .collect();
+        assert_eq!(none, "No open incidents.");
+        for (days, want) in [
+            (1, "No incidents in the last day."),
+            (14, "No incidents in the last 14 days."),
+        ] {
+            let doc =
+                scraper::Html::parse_document(&render(&page(Vec::new(), Vec::new(), days), "p"));
+            let none: String = doc
+                .select(&sel(".no-incidents"))
+                .flat_map(|p| p.text())
+                .collect();
+            assert_eq!(none, want);
+        }
+    }
+
+    #[test]
+    fn an_open_incident_says_where_it_stands_and_how_long_it_has_lasted() {
+        let sel = |s: &str| scraper::Selector::parse(s).unwrap();
+        for (i, want) in [
+            (
+                open_incident("open", vec![ev("opened", None)]),
+                "Investigating",
+            ),
+            (
+                open_incident(
+                    "acknowledged",
+                    vec![ev("opened", None), ev("acknowledged", None)],
+                ),
+                "Acknowledged",
+            ),
+            (
+                open_incident(
+                    "acknowledged",
+                    vec![
+                        ev("acknowledged", None),
+                        ev("update", Some("identified")),
+                        ev("update", Some("monitoring")),
+                    ],
+                ),
+                "Monitoring",
+            ),
+        ] {
+            let doc = scraper::Html::parse_document(&render(&page(Vec::new(), vec![i], 14), "p"));
+            let article = doc.select(&sel("#incident-7")).next().expect("incident");
+            let current: String = article
+                .select(&sel(".current"))
+                .flat_map(|c| c.text())
+                .collect();
+            assert_eq!(current, want);
+            let text: String = article.text().collect();
+            assert!(text.contains("ongoing for 2h 5m"), "{text}");
+        }
+    }
+
+    #[test]
+    fn time_and_uptime_figures_do_not_wrap() {
+        assert!(STYLE.contains("time{white-space:nowrap}"));
+        assert!(STYLE.contains("min-width:4.75em"));
     }
 
     #[test]
