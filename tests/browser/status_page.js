@@ -91,6 +91,8 @@ function readPage() {
                 polylines: qa("polyline", spark).length,
                 // What is drawn: a line needs two points.
                 points: qa("polyline", spark).reduce((n, p) => n + p.points.numberOfItems, 0),
+                // An hour with data between hours without is a dot, not a line.
+                dots: qa(".dot", spark).length,
               }
             : null,
         };
