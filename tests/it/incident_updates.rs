@@ -130,6 +130,15 @@ fn an_update_is_stored_listed_and_sent_once_through_each_channel_linking_the_sta
         json!({"status": "identified", "message": "A bad deploy; rolling it back."})
     );
     assert_eq!(hooks[0]["message"]["subject"], "[UPDATE] shop: identified");
+    // The default body links the incident on the public page, as the texts do.
+    assert_eq!(
+        hooks[0]["links"]["incident"],
+        format!("{PUBLIC_URL}/status/example#incident-{id}")
+    );
+    assert_eq!(
+        hooks[0]["links"]["status_page"],
+        format!("{PUBLIC_URL}/status/example")
+    );
     assert!(
         hooks[0]["message"]["text"]
             .as_str()

@@ -368,7 +368,12 @@ impl Notifier {
                     )
                     .await;
                 }
-                let body = webhook::Body::new(row, r.message().clone());
+                let links = r
+                    .context()
+                    .get("links")
+                    .cloned()
+                    .unwrap_or(serde_json::Value::Null);
+                let body = webhook::Body::new(row, r.message().clone(), links);
                 webhook::send(&self.http, spec, &body, timeout).await
             }
             ChannelType::Telegram => {
