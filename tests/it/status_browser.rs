@@ -478,6 +478,11 @@ fn on_a_phone_the_page_does_not_scroll_sideways() {
         "{scroll} px wide on a {inner} px phone; past the edge: {}",
         phone["overflowing"]
     );
+    assert_eq!(
+        phone["wrapped"],
+        json!([]),
+        "uptime figures and times broken over lines on a phone"
+    );
 }
 
 #[test]
