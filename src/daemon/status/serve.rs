@@ -504,9 +504,13 @@ fn gzip_etag(etag: &str) -> String {
     }
 }
 
+/// The entity tags of an `If-None-Match` header compared at most: a cache sends
+/// one or a few; the rest of a longer header is not read.
+pub const MAX_IF_NONE_MATCH_TAGS: usize = 64;
+
 /// Whether `If-None-Match` names `etag` (weakly compared, as RFC 9110 says) or is `*`.
 fn none_match(header: &str, etag: &str) -> bool {
-    header.split(',').take(MAX_ACCEPT_ENCODINGS * 4).any(|t| {
+    header.split(',').take(MAX_IF_NONE_MATCH_TAGS).any(|t| {
         let t = t.trim();
         t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag
     })
