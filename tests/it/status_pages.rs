@@ -1064,3 +1064,117 @@ fn a_burst_of_visitors_costs_one_render_and_an_apply_renders_afresh() {
     );
     assert_eq!(renders(&s.d) - before, 2);
 }
+
+/// Whether XML 1.0 allows `c` in a document (quick-xml does not check).
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+#[test]
+fn text_xml_forbids_is_refused_at_the_api_and_dropped_from_feeds_whatever_is_stored() {
+    let s = seeded();
+    let j: Value = get(&format!("{}/status/example.json", s.d.url), &[])
+        .json()
+        .expect("json");
+    let id = j["incidents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["status"] == "open")
+        .and_then(|i| i["id"].as_i64())
+        .unwrap_or_else(|| panic!("no open incident in {j}"));
+    for bad in [
+        "a\u{1}b",
+        "bell\u{7}",
+        "x\u{FFFE}",
+        "y\u{FFFF}",
+        "\u{202E}txt",
+        "\u{2066}i",
+    ] {
+        for (path, body) in [
+            (
+                format!("/api/v1/incidents/{id}/ack"),
+                json!({"comment": bad}),
+            ),
+            (
+                format!("/api/v1/incidents/{id}/resolve"),
+                json!({"comment": bad}),
+            ),
+            (
+                format!("/api/v1/incidents/{id}/updates"),
+                json!({"message": bad}),
+            ),
+        ] {
+            let (status, answer) = s.d.call("POST", &path, Some(&body));
+            assert_eq!(status, 400, "{path} {bad:?}: {answer}");
+            let field = if path.ends_with("updates") {
+                "message"
+            } else {
+                "comment"
+            };
+            assert!(
+                answer["error"]["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains(field),
+                "{answer}"
+            );
+        }
+    }
+    let (status, answer) = s.d.call(
+        "POST",
+        &format!("/api/v1/incidents/{id}/ack"),
+        Some(&json!({"comment": "c".repeat(2001)})),
+    );
+    assert_eq!(status, 400, "{answer}");
+    // Text stored before these rules (or by any other way in) is still no harm.
+    let db = s
+        ._tmp
+        .path()
+        .join("data")
+        .join(uptimeping::daemon::data_dir::DB_FILE);
+    runtime().block_on(async move {
+        let store = Store::open(&db).expect("open the daemon's store");
+        let tenant = store
+            .tenant_id("default".into())
+            .await
+            .expect("tenant")
+            .expect("default tenant");
+        store
+            .write(move |tx| {
+                for (kind, detail) in [
+                    ("acknowledged", json!({"comment": "ack\u{1}ed\u{FFFE}"})),
+                    (
+                        "update",
+                        json!({"status": "identified", "message": "fix\u{0}ing\u{1b}[31m \u{FFFF}now"}),
+                    ),
+                ] {
+                    tx.execute(
+                        "INSERT INTO incident_events (tenant_id, incident_id, at, kind, actor, detail) VALUES (?1, ?2, ?3, ?4, 'test', ?5)",
+                        rusqlite::params![tenant, id, now_ms(), kind, detail.to_string()],
+                    )?;
+                }
+                Ok(())
+            })
+            .await
+            .expect("insert events");
+    });
+    for path in ["/status/example.atom", "/status/example"] {
+        let body = get(&format!("{}{path}", s.d.url), &[])
+            .text()
+            .expect("body");
+        if let Some(c) = body.chars().find(|&c| !xml_char(c)) {
+            panic!(
+                "{path} holds U+{:04X}, which XML forbids:\n{body}",
+                u32::from(c)
+            );
+        }
+        assert!(
+            body.contains("acked") && body.contains("fixing[31m now"),
+            "{body}"
+        );
+        if path.ends_with(".atom") {
+            parse_xml(&body);
+        }
+    }
+}

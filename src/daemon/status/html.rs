@@ -9,23 +9,32 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::data::{CheckData, IncidentData, PageData, overall_text, state_text};
 
-/// Escapes `text` for HTML or XML text and attribute values (double-quoted).
+/// Escapes `text` for HTML or XML text and attribute values (double-quoted),
+/// and drops the characters XML 1.0 forbids (control characters but tab, new
+/// line and carriage return; U+FFFE and U+FFFF): validation refuses them where
+/// text comes in, and this keeps a feed well-formed whatever was stored before.
 pub fn escape_into(out: &mut String, text: &str) {
     let mut last = 0;
-    for (i, b) in text.bytes().enumerate() {
-        let rep = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#39;",
+    for (i, c) in text.char_indices() {
+        let rep = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '"' => "&quot;",
+            '\'' => "&#39;",
+            c if !xml_char(c) => "",
             _ => continue,
         };
         out.push_str(&text[last..i]);
         out.push_str(rep);
-        last = i + 1;
+        last = i + c.len_utf8();
     }
     out.push_str(&text[last..]);
+}
+
+/// Whether XML 1.0 allows `c` in a document.
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 pub fn escape(text: &str) -> String {

@@ -27,8 +27,8 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use auth::{ApiKey, Role};
 pub use incidents::{
-    MAX_UPDATE_MESSAGE_CHARS, MAX_UPDATES_PER_INCIDENT, Transition, severity_str as severity_name,
-    update_message,
+    MAX_COMMENT_CHARS, MAX_UPDATE_MESSAGE_CHARS, MAX_UPDATES_PER_INCIDENT, Transition,
+    action_comment, severity_str as severity_name, update_message,
 };
 pub use outbox::{OutboxRow, SentMessage};
 pub use resources::{CheckRuntime, Decision, Edit, PageAddress, StoredResource, TenantState};
