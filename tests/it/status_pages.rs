@@ -411,7 +411,7 @@ fn a_page_shows_its_groups_states_bars_incidents_and_maintenance_and_nothing_els
         links,
         [(
             "https://example.com/notes".to_string(),
-            "nofollow noopener".to_string()
+            "nofollow noopener noreferrer".to_string()
         )]
     );
     assert!(
@@ -915,7 +915,6 @@ fn a_private_page_needs_its_token_and_unknown_slugs_are_404() {
             .map(|c| attr(&c, "data-check"))
             .collect();
         assert_eq!(names, ["secret-check"]);
-        assert!(!body.contains(PRIVATE_TOKEN), "the token is echoed");
     }
     let res = get(
         &format!("{}/status/internal.json?token={PRIVATE_TOKEN}", s.d.url),
@@ -1176,5 +1175,188 @@ fn text_xml_forbids_is_refused_at_the_api_and_dropped_from_feeds_whatever_is_sto
         if path.ends_with(".atom") {
             parse_xml(&body);
         }
+    }
+}
+
+/// One raw HTTP/1.1 request (for what a client library will not send, such as
+/// two `Host` headers); the answer's status.
+fn raw_status(d: &Daemon, head: &str) -> u16 {
+    use std::io::{Read, Write};
+    let addr = d.url.trim_start_matches("http://");
+    let mut c = std::net::TcpStream::connect(addr).expect("connect");
+    c.write_all(head.as_bytes()).expect("write");
+    let mut out = String::new();
+    let _ = c.read_to_string(&mut out);
+    out.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {out:?}"))
+}
+
+#[test]
+fn answers_carry_security_headers_and_a_private_page_keeps_its_token_to_itself() {
+    let s = seeded();
+    let url = format!("{}/status/internal", s.d.url);
+    // 401 in every format: a challenge, never cached, a feed's as XML.
+    for (suffix, kind) in [
+        ("", "text/html"),
+        (".json", "application/json"),
+        (".atom", "application/xml"),
+    ] {
+        let res = get(&format!("{url}{suffix}"), &[]);
+        assert_eq!(res.status().as_u16(), 401, "{suffix}");
+        assert_eq!(
+            header(&res, "www-authenticate"),
+            "Bearer realm=\"status\"",
+            "{suffix}"
+        );
+        assert_eq!(header(&res, "cache-control"), "no-store", "{suffix}");
+        assert_eq!(
+            header(&res, "x-content-type-options"),
+            "nosniff",
+            "{suffix}"
+        );
+        assert!(
+            header(&res, "content-type").starts_with(kind),
+            "{suffix}: {}",
+            header(&res, "content-type")
+        );
+    }
+    // Opened by `?token=`, its JSON and feed links carry the token and open too;
+    // no referrer leaves it.
+    let res = get(&format!("{url}?token={PRIVATE_TOKEN}"), &[]);
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(header(&res, "referrer-policy"), "no-referrer");
+    assert_eq!(
+        header(&res, "content-security-policy"),
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:"
+    );
+    let body = res.text().expect("html");
+    let doc = Html::parse_document(&body);
+    let mut hrefs: Vec<&str> = doc
+        .select(&sel("footer a, link[rel=alternate]"))
+        .map(|a| attr(&a, "href"))
+        .collect();
+    hrefs.sort();
+    assert_eq!(
+        hrefs,
+        [
+            format!("internal.atom?token={PRIVATE_TOKEN}"),
+            format!("internal.atom?token={PRIVATE_TOKEN}"),
+            format!("internal.json?token={PRIVATE_TOKEN}"),
+        ]
+    );
+    for href in hrefs {
+        assert_eq!(
+            get(&format!("{}/status/{href}", s.d.url), &[])
+                .status()
+                .as_u16(),
+            200,
+            "{href}"
+        );
+    }
+    // By the bearer (whatever the scheme's case) the page holds no token.
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let res = get(
+            &url,
+            &[("authorization", &format!("{scheme} {PRIVATE_TOKEN}"))],
+        );
+        assert_eq!(res.status().as_u16(), 200, "{scheme}");
+        assert_eq!(header(&res, "referrer-policy"), "no-referrer");
+        let body = res.text().expect("html");
+        assert!(!body.contains(PRIVATE_TOKEN), "the token is echoed: {body}");
+    }
+    // A token given twice is refused, whichever is right.
+    for q in [
+        format!("token={PRIVATE_TOKEN}&token=nope"),
+        format!("token=nope&token={PRIVATE_TOKEN}"),
+    ] {
+        assert_eq!(
+            get(&format!("{url}?{q}"), &[]).status().as_u16(),
+            400,
+            "{q}"
+        );
+    }
+    // A public page: nosniff and the policy, no referrer policy needed.
+    let res = get(&format!("{}/status/example", s.d.url), &[]);
+    assert_eq!(header(&res, "x-content-type-options"), "nosniff");
+    assert!(header(&res, "content-security-policy").starts_with("default-src 'none'"));
+    let res = get(
+        &format!("{}/badge/default/homepage/status.svg", s.d.url),
+        &[],
+    );
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(header(&res, "x-content-type-options"), "nosniff");
+    // A 404 does not echo what was asked.
+    for path in [
+        "/status/no-such-page-marker",
+        "/status/no-such-page-marker.json",
+    ] {
+        let res = get(&format!("{}{path}", s.d.url), &[]);
+        assert_eq!(res.status().as_u16(), 404);
+        let body = res.text().expect("body");
+        assert!(!body.contains("no-such-page-marker"), "{body}");
+    }
+}
+
+#[test]
+fn a_page_domain_answers_only_its_status_routes_and_the_host_is_read_strictly() {
+    let s = seeded();
+    let host = [("host", "status.example.test")];
+    for path in [
+        "/metrics",
+        "/healthz",
+        "/readyz",
+        "/api/v1/openapi.json",
+        "/api/v1/checks",
+        "/status/example",
+        "/status/internal",
+        "/nope",
+    ] {
+        let res = get(&format!("{}{path}", s.d.url), &host);
+        assert_eq!(res.status().as_u16(), 404, "{path}");
+        let body = res.text().expect("body");
+        assert!(!body.contains("uptime_"), "{path}: {body}");
+    }
+    for path in [
+        "/",
+        "/index.json",
+        "/index.atom",
+        "/badge/default/homepage/status.svg",
+    ] {
+        assert_eq!(
+            get(&format!("{}{path}", s.d.url), &host).status().as_u16(),
+            200,
+            "{path}"
+        );
+    }
+    // A trailing dot and a port are the same host.
+    for h in ["status.example.test.", "STATUS.example.test.:8080"] {
+        assert_eq!(
+            get(&format!("{}/", s.d.url), &[("host", h)])
+                .status()
+                .as_u16(),
+            200,
+            "{h}"
+        );
+        assert_eq!(
+            get(&format!("{}/metrics", s.d.url), &[("host", h)])
+                .status()
+                .as_u16(),
+            404,
+            "{h}"
+        );
+    }
+    // Any other host gets the daemon as before.
+    assert_eq!(
+        get(&format!("{}/metrics", s.d.url), &[]).status().as_u16(),
+        200
+    );
+    // Two `Host` headers: 400, whatever they name.
+    for path in ["/", "/metrics", "/status/example"] {
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nHost: status.example.test\r\nHost: other.example\r\nConnection: close\r\n\r\n"
+        );
+        assert_eq!(raw_status(&s.d, &head), 400, "{path}");
     }
 }

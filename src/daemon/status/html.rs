@@ -102,18 +102,21 @@ svg.sparkline{display:block;width:100%;height:2.5rem;flex-basis:100%}
 
 /// The page as an HTML document; `base` is what the links to the JSON and the
 /// feed are relative to (`{base}.json`): the slug under `/status/`, `index` at `/`.
-pub fn render(d: &PageData, base: &str) -> String {
+/// `query` follows those links (`?token=…` on a private page opened with its
+/// token, so that they open too; else empty), already URL-encoded.
+pub fn render(d: &PageData, base: &str, query: &str) -> String {
     let checks: usize = d.groups.iter().map(|g| g.checks.len()).sum();
     let mut o = String::with_capacity(8 * 1024 + checks * (d.uptime_days as usize * 150 + 2048));
     let title = escape(&d.page.title);
     let slug = escape(base);
+    let query = escape(query);
     o.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     o.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
     o.push_str("<meta name=\"color-scheme\" content=\"light dark\">");
     let _ = write!(o, "<title>{title}</title>");
     let _ = write!(
         o,
-        "<link rel=\"alternate\" type=\"application/atom+xml\" title=\"Incidents\" href=\"{slug}.atom\">"
+        "<link rel=\"alternate\" type=\"application/atom+xml\" title=\"Incidents\" href=\"{slug}.atom{query}\">"
     );
     o.push_str("<style>");
     o.push_str(STYLE);
@@ -195,7 +198,7 @@ pub fn render(d: &PageData, base: &str) -> String {
     o.push_str("</section></main>");
     let _ = writeln!(
         o,
-        "<footer><p><a href=\"{slug}.json\">JSON</a> · <a href=\"{slug}.atom\">Atom feed</a> · made <time datetime=\"{}\">{}</time></p></footer></body></html>",
+        "<footer><p><a href=\"{slug}.json{query}\">JSON</a> · <a href=\"{slug}.atom{query}\">Atom feed</a> · made <time datetime=\"{}\">{}</time></p></footer></body></html>",
         rfc3339(&d.generated_at),
         human(&d.generated_at)
     );

@@ -128,10 +128,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Visit {
                 "the query string is longer than {MAX_QUERY_BYTES} bytes; a status page takes only `token` (and badges `window`)"
             )));
         }
+        let query: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+            .into_owned()
+            .collect();
+        // Two of one parameter: a proxy and this daemon might each read another.
+        for name in ["token", "window"] {
+            if query.iter().filter(|(k, _)| k == name).count() > 1 {
+                return Err(ApiError::invalid(format!(
+                    "`{name}` is given more than once; give it once"
+                )));
+            }
+        }
         Ok(Visit {
-            query: url::form_urlencoded::parse(raw.as_bytes())
-                .into_owned()
-                .collect(),
+            query,
             headers: parts.headers.clone(),
         })
     }
@@ -186,12 +195,15 @@ impl Visit {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The `Authorization: Bearer` credential (the scheme's case aside, as
+    /// RFC 9110 has it).
     fn bearer(&self) -> Option<&str> {
         self.headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|v| v.trim_start().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
     }
 
     /// The tokens presented: `?token=` and the bearer.
@@ -267,7 +279,28 @@ impl<D> IntoResponse for Served<D> {
     }
 }
 
-fn served<D>(r: Response) -> Served<D> {
+/// The policy of every HTML answer: nothing but its own embedded style and
+/// `data:`/same-origin images; no script, frame, form target or connection.
+pub const HTML_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:";
+
+/// `r` with the headers every status answer carries: `nosniff`, and for HTML
+/// its [`HTML_CSP`].
+fn served<D>(mut r: Response) -> Served<D> {
+    let h = r.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let html = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if html {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(HTML_CSP),
+        );
+    }
     Served(r, std::marker::PhantomData)
 }
 
@@ -319,7 +352,7 @@ impl aide::OperationOutput for Served<PageDoc> {
         for (code, what) in [
             (
                 401,
-                "A private page, and no token or a wrong one (an HTML page, or this API's error for `.json`).",
+                "A private page, and no token or a wrong one (an HTML page, this API's error for `.json`, a small XML `<error>` for `.atom`), with `WWW-Authenticate: Bearer realm=\"status\"`.",
             ),
             (404, "No page with this slug (or for this host)."),
         ] {
@@ -387,7 +420,7 @@ pub struct BadgePath {
 }
 
 fn refused(format: Format, status: StatusCode, text: &str) -> Response {
-    match format {
+    let mut r = match format {
         Format::Json => ApiError::new(
             status,
             if status == StatusCode::UNAUTHORIZED {
@@ -398,7 +431,17 @@ fn refused(format: Format, status: StatusCode, text: &str) -> Response {
             text,
         )
         .into_response(),
-        _ => (
+        // A feed reader gets XML it can show, not a page.
+        Format::Atom => (
+            status,
+            [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+            format!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<error>{}</error>\n",
+                html::escape(text)
+            ),
+        )
+            .into_response(),
+        Format::Html => (
             status,
             [
                 (header::CONTENT_TYPE, Format::Html.content_type()),
@@ -414,7 +457,20 @@ fn refused(format: Format, status: StatusCode, text: &str) -> Response {
             ),
         )
             .into_response(),
+    };
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::UNAUTHORIZED {
+        h.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"status\""),
+        );
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
     }
+    r
 }
 
 fn failed(e: StoreError) -> Response {
@@ -463,6 +519,7 @@ pub async fn render_page(
     e: &Entry,
     format: &'static str,
     base: &str,
+    query: String,
 ) -> Result<Rendered, StoreError> {
     let _turn = RENDERS.acquire().await.map_err(|_| StoreError::Closed)?;
     let data = state
@@ -489,7 +546,7 @@ pub async fn render_page(
             )
         }
         _ => Rendered::new(
-            html::render(&data, &base).into_bytes(),
+            html::render(&data, &base, &query).into_bytes(),
             Format::Html.content_type(),
         ),
     })
@@ -497,9 +554,13 @@ pub async fn render_page(
     .map_err(|_| StoreError::Closed)
 }
 
+/// Serves `e`, an entry of the directory of `generation`: the page is cached
+/// under the generation its spec was read at, so that an apply meanwhile cannot
+/// leave the old page cached as the new generation's.
 async fn serve_page(
     state: &Shared,
     e: Arc<Entry>,
+    generation: u64,
     format: Format,
     base: &str,
     visit: &Visit,
@@ -511,20 +572,47 @@ async fn serve_page(
             "This status page is private: open it with its token, as `?token=…` or an `Authorization: Bearer` header.",
         );
     }
-    let generation = *state.store.subscribe().borrow();
+    // A private page opened by `?token=` links its JSON and feed with it, or
+    // they would answer 401; it is the page's own token (no other gets here).
+    let query = match (&e.page.access, visit.param("token")) {
+        (Some(a), Some(t)) if format == Format::Html && same_secret(t, &a.token) => {
+            format!(
+                "?{}",
+                url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("token", &a.token)
+                    .finish()
+            )
+        }
+        _ => String::new(),
+    };
     let key = Key {
         tenant: e.tenant,
-        what: format!("page:{}:{}:{base}", e.page.name, format.name()),
+        what: format!(
+            "page:{}:{}:{base}:{}",
+            e.page.name,
+            format.name(),
+            !query.is_empty()
+        ),
     };
     let rendered = state
         .status
         .cache
         .get_or_render(key, generation, || {
-            render_page(state, &e, format.name(), base)
+            render_page(state, &e, format.name(), base, query)
         })
         .await;
     match rendered {
-        Ok(r) => answer(visit, &r, e.page.access.is_none()),
+        Ok(r) => {
+            let mut res = answer(visit, &r, e.page.access.is_none());
+            // A private page's address holds its token: no link may pass it on.
+            if e.page.access.is_some() {
+                res.headers_mut().insert(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                );
+            }
+            res
+        }
         Err(err) => failed(err),
     }
 }
@@ -546,37 +634,85 @@ pub async fn page(
         Ok(d) => d,
         Err(e) => return served(e.into_response()),
     };
+    // What was asked is not echoed: it is anybody's text, of any length.
     let Some(e) = dir.by_slug.get(slug).cloned() else {
         return served(refused(
             format,
             StatusCode::NOT_FOUND,
-            &format!("There is no status page `{slug}`."),
+            "There is no status page at this address; check the link.",
         ));
     };
-    served(serve_page(&state, e, format, slug, &visit).await)
+    served(serve_page(&state, e, dir.generation, format, slug, &visit).await)
 }
 
-/// The page whose `domain` the request's `Host` names (port and case aside).
+/// The host name of a request's `Host` header: port, case and a trailing dot
+/// aside; empty without one. Two `Host` headers are an error (RFC 9112 says 400):
+/// a proxy and this daemon might each read another.
+fn host_name(headers: &HeaderMap) -> Result<String, ApiError> {
+    let mut all = headers.get_all(header::HOST).iter();
+    let first = all.next();
+    if all.next().is_some() {
+        return Err(ApiError::invalid(
+            "the request has more than one `Host` header; send one",
+        ));
+    }
+    let h = first.and_then(|v| v.to_str().ok()).unwrap_or("");
+    let name = h.rsplit_once(':').map_or(h, |(name, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            name
+        } else {
+            h
+        }
+    });
+    Ok(name.trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// The paths a page's `domain` answers: the page at the root and badges. The
+/// rest of the daemon (the API, `/metrics`, `/healthz`…) is not for visitors of
+/// a status page's host.
+fn status_path(path: &str) -> bool {
+    matches!(path, "/" | "/index.json" | "/index.atom") || path.starts_with("/badge/")
+}
+
+/// Middleware: refuses a request with two `Host` headers, and answers 404 to one
+/// whose `Host` is a page's `domain` for anything but [`status_path`].
+pub async fn page_hosts_only(
+    State(state): State<Shared>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = match host_name(req.headers()) {
+        Ok(h) => h,
+        Err(e) => return e.into_response(),
+    };
+    if !host.is_empty() && !status_path(req.uri().path()) {
+        match state.status.directory(&state).await {
+            Ok(dir) if dir.by_domain.contains_key(&host) => {
+                return ApiError::not_found(
+                    "this host serves a status page: `/`, `/index.json`, `/index.atom` and badges only",
+                )
+                .into_response();
+            }
+            Ok(_) => {}
+            Err(e) => return e.into_response(),
+        }
+    }
+    next.run(req).await
+}
+
+/// The page whose `domain` the request's `Host` names (port, case and a
+/// trailing dot aside).
 async fn by_host(state: &Shared, visit: &Visit, format: Format) -> Served<PageDoc> {
-    let host = visit
-        .header(header::HOST)
-        .map(|h| {
-            h.rsplit_once(':').map_or(h, |(name, port)| {
-                if port.bytes().all(|b| b.is_ascii_digit()) {
-                    name
-                } else {
-                    h
-                }
-            })
-        })
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let host = match host_name(&visit.headers) {
+        Ok(h) => h,
+        Err(e) => return served(e.into_response()),
+    };
     let dir = match state.status.directory(state).await {
         Ok(d) => d,
         Err(e) => return served(e.into_response()),
     };
     match dir.by_domain.get(&host).cloned() {
-        Some(e) => served(serve_page(state, e, format, "index", visit).await),
+        Some(e) => served(serve_page(state, e, dir.generation, format, "index", visit).await),
         None => served(
             ApiError::not_found("no status page is served for this host; the API is under /api/v1")
                 .into_response(),
@@ -659,7 +795,7 @@ async fn badge(state: Shared, p: BadgePath, visit: Visit, kind: BadgeKind) -> Re
         Ok(false) => return no_badge(),
         Err(e) => return failed(e),
     }
-    let generation = *state.store.subscribe().borrow();
+    let generation = dir.generation;
     let key = Key {
         tenant,
         what: format!("badge:{}:{kind:?}", p.check),
