@@ -1147,6 +1147,12 @@ fn text_xml_forbids_is_refused_at_the_api_and_dropped_from_feeds_whatever_is_sto
                         "update",
                         json!({"status": "identified", "message": "fix\u{0}ing\u{1b}[31m \u{FFFF}now"}),
                     ),
+                    // Alerting internals, never on a page, nor kinds added later.
+                    ("escalated", json!({"comment": "escalated-marker"})),
+                    ("released", json!({"comment": "released-marker"})),
+                    ("reminder", json!({"comment": "reminder-marker"})),
+                    ("failure", json!({"message": "failure-marker"})),
+                    ("some_future_kind", json!({"message": "future-marker"})),
                 ] {
                     tx.execute(
                         "INSERT INTO incident_events (tenant_id, incident_id, at, kind, actor, detail) VALUES (?1, ?2, ?3, ?4, 'test', ?5)",
@@ -1172,8 +1178,21 @@ fn text_xml_forbids_is_refused_at_the_api_and_dropped_from_feeds_whatever_is_sto
             body.contains("acked") && body.contains("fixing[31m now"),
             "{body}"
         );
+        assert!(
+            !body.contains("-marker"),
+            "{path} shows an internal event:\n{body}"
+        );
         if path.ends_with(".atom") {
             parse_xml(&body);
+        } else {
+            let doc = Html::parse_document(&body);
+            for li in doc.select(&sel("ol.timeline li")) {
+                let kind = attr(&li, "data-event");
+                assert!(
+                    ["opened", "acknowledged", "update", "resolved"].contains(&kind),
+                    "a `{kind}` event is shown"
+                );
+            }
         }
     }
 }

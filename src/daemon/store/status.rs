@@ -38,9 +38,11 @@ pub const UPCOMING_MS: i64 = 7 * 86_400_000;
 /// Maintenance resources of a tenant read for one page at most.
 const MAX_MAINTENANCE: usize = 1_000;
 
-/// Event kinds shown on a page; the rest (failures, changed signatures, held
-/// messages, reminders) say things about internals a visitor need not see.
-const HIDDEN_EVENTS: [&str; 4] = ["failure", "signature_changed", "held", "reminder"];
+/// Event kinds shown on a page, with what operators wrote on them (updates,
+/// acknowledge and resolve comments). An allow-list: every other kind (failures,
+/// changed signatures, held messages, reminders, escalations, releases, and any
+/// added later) says things about alerting internals a visitor need not see.
+const SHOWN_EVENTS: [&str; 4] = ["opened", "acknowledged", "update", "resolved"];
 /// Longest operator-written message shown, in characters.
 const MAX_MESSAGE_CHARS: usize = 2_000;
 
@@ -228,7 +230,6 @@ fn event(at: i64, kind: String, detail: &Value) -> EventData {
             match kind.as_str() {
                 "opened" => "The problem was detected.",
                 "acknowledged" => "We are aware of the problem and are looking into it.",
-                "escalated" => "The problem is taking longer to fix.",
                 "resolved" => "The problem is resolved.",
                 "update" => "",
                 _ => "",
@@ -281,14 +282,14 @@ fn incidents(
             break;
         }
     }
-    let hidden = HIDDEN_EVENTS
+    let shown = SHOWN_EVENTS
         .iter()
         .map(|k| format!("'{k}'"))
         .collect::<Vec<_>>()
         .join(", ");
     let mut events = c.prepare_cached(&format!(
         "SELECT at, kind, detail FROM incident_events
-         WHERE tenant_id = ?1 AND incident_id = ?2 AND kind NOT IN ({hidden})
+         WHERE tenant_id = ?1 AND incident_id = ?2 AND kind IN ({shown})
          ORDER BY id DESC LIMIT ?3"
     ))?;
     for inc in &mut out {
