@@ -1306,6 +1306,21 @@ fn answers_carry_security_headers_and_a_private_page_keeps_its_token_to_itself()
     );
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(header(&res, "x-content-type-options"), "nosniff");
+    // A window in one spelling only: digits, no sign, no leading zero.
+    for w in ["%2B5d", "05d", "5", "5%20d", "0d", "91d", "-1d", "d"] {
+        let res = get(
+            &format!("{}/badge/default/homepage/uptime.svg?window={w}", s.d.url),
+            &[],
+        );
+        assert_eq!(res.status().as_u16(), 400, "{w}");
+    }
+    for w in ["1d", "30d", "90d"] {
+        let res = get(
+            &format!("{}/badge/default/homepage/uptime.svg?window={w}", s.d.url),
+            &[],
+        );
+        assert_eq!(res.status().as_u16(), 200, "{w}");
+    }
     // A 404 does not echo what was asked.
     for path in [
         "/status/no-such-page-marker",

@@ -368,6 +368,15 @@ mod tests {
     }
 
     #[test]
+    fn escaping_drops_what_xml_forbids_and_keeps_the_rest() {
+        assert_eq!(
+            escape("a\u{0}b\u{1b}c\u{7f}\u{FFFE}d\u{FFFF}<\u{1F600}\t\n\r\u{202E}"),
+            // U+007F is allowed in XML 1.0; a bidi override too (spec refuses it).
+            "abc\u{7f}d&lt;\u{1F600}\t\n\r\u{202E}"
+        );
+    }
+
+    #[test]
     fn uptime_is_cut_never_rounded_up_to_a_hundred() {
         assert_eq!(percent(99.999), "99.99%");
         assert_eq!(percent(100.0), "100.00%");

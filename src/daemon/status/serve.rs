@@ -29,12 +29,45 @@ pub const MAX_QUERY_BYTES: usize = 2 * 1024;
 pub const MAX_BADGE_DAYS: u32 = 90;
 /// The window of an uptime badge without `?window=`.
 pub const DEFAULT_BADGE_DAYS: u32 = 30;
-/// Renders (store read and encoding) running at once at most, across pages and
-/// badges: each is CPU and a read connection for a few milliseconds to tens of
-/// them; more at once would only slow the API down. Visitors of one page share a
-/// render anyway (the cache), so this bounds many pages or badges asked at once.
-pub const MAX_RENDERS: usize = 4;
-static RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_RENDERS);
+/// Page renders (store read and encoding) running at once at most: each is CPU
+/// and a read connection for a few milliseconds to tens of them; more at once
+/// would only slow the API down. Visitors of one page share a render anyway (the
+/// cache), so this bounds many pages asked at once.
+pub const MAX_PAGE_RENDERS: usize = 3;
+/// Badge renders running at once at most, a budget apart from pages': badges
+/// are cheap but anyone can ask for many distinct ones (checks × kinds ×
+/// windows), and a flood of them must not keep pages from rendering.
+pub const MAX_BADGE_RENDERS: usize = 2;
+/// The longest a render waits for its turn before the answer is 503 with
+/// `Retry-After`: a few renders' time; a queue longer than that only grows.
+pub const RENDER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+static PAGE_RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_PAGE_RENDERS);
+static BADGE_RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_BADGE_RENDERS);
+
+/// Why a render gave no answer.
+#[derive(Debug)]
+pub enum RenderError {
+    Store(StoreError),
+    /// No turn within [`RENDER_WAIT`].
+    Busy,
+}
+
+impl From<StoreError> for RenderError {
+    fn from(e: StoreError) -> Self {
+        RenderError::Store(e)
+    }
+}
+
+/// A turn of `budget`, waited for at most [`RENDER_WAIT`].
+async fn turn(
+    budget: &'static tokio::sync::Semaphore,
+) -> Result<tokio::sync::SemaphorePermit<'static>, RenderError> {
+    match tokio::time::timeout(RENDER_WAIT, budget.acquire()).await {
+        Ok(Ok(p)) => Ok(p),
+        Ok(Err(_)) => Err(RenderError::Store(StoreError::Closed)),
+        Err(_) => Err(RenderError::Busy),
+    }
+}
 
 /// The window of a latency badge: its p95 over the last day.
 const LATENCY_BADGE_MS: i64 = 86_400_000;
@@ -473,8 +506,23 @@ fn refused(format: Format, status: StatusCode, text: &str) -> Response {
     r
 }
 
-fn failed(e: StoreError) -> Response {
-    ApiError::from(e).into_response()
+fn failed(e: RenderError) -> Response {
+    match e {
+        RenderError::Store(e) => ApiError::from(e).into_response(),
+        RenderError::Busy => {
+            let mut r = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many status pages and badges are being rendered at once; retry in a few seconds",
+            )
+            .into_response();
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(RENDER_WAIT.as_secs()),
+            );
+            r
+        }
+    }
 }
 
 /// `r` as the answer: `304` when `If-None-Match` names it, gzipped when the
@@ -520,8 +568,8 @@ pub async fn render_page(
     format: &'static str,
     base: &str,
     query: String,
-) -> Result<Rendered, StoreError> {
-    let _turn = RENDERS.acquire().await.map_err(|_| StoreError::Closed)?;
+) -> Result<Rendered, RenderError> {
+    let _turn = turn(&PAGE_RENDERS).await?;
     let data = state
         .store
         .status_page(e.tenant, e.page.clone(), now_ms())
@@ -551,7 +599,7 @@ pub async fn render_page(
         ),
     })
     .await
-    .map_err(|_| StoreError::Closed)
+    .map_err(|_| RenderError::Store(StoreError::Closed))
 }
 
 /// Serves `e`, an entry of the directory of `generation`: the page is cached
@@ -783,17 +831,17 @@ async fn badge(state: Shared, p: BadgePath, visit: Visit, kind: BadgeKind) -> Re
     let tenant = match state.store.tenant_id(p.tenant.clone()).await {
         Ok(Some(t)) => t,
         Ok(None) => return no_badge(),
-        Err(e) => return failed(e),
+        Err(e) => return failed(e.into()),
     };
     let labels = match state.store.check_labels(tenant, p.check.clone()).await {
         Ok(Some(l)) => l,
         Ok(None) => return no_badge(),
-        Err(e) => return failed(e),
+        Err(e) => return failed(e.into()),
     };
     match badge_allowed(&state, &dir, tenant, &p.check, &labels, &visit).await {
         Ok(true) => {}
         Ok(false) => return no_badge(),
-        Err(e) => return failed(e),
+        Err(e) => return failed(e.into()),
     }
     let generation = dir.generation;
     let key = Key {
@@ -824,8 +872,8 @@ async fn render_badge(
     tenant: i64,
     check: String,
     kind: BadgeKind,
-) -> Result<Rendered, StoreError> {
-    let _turn = RENDERS.acquire().await.map_err(|_| StoreError::Closed)?;
+) -> Result<Rendered, RenderError> {
+    let _turn = turn(&BADGE_RENDERS).await?;
     state.metrics.status_renders.inc();
     let now = now_ms();
     let svg = match kind {
@@ -915,7 +963,10 @@ fn window_days(visit: &Visit) -> Result<u32, ApiError> {
     let Some(w) = visit.param("window") else {
         return Ok(DEFAULT_BADGE_DAYS);
     };
+    // Digits only, no sign and no leading zero: one spelling per window, so one
+    // cache entry per window.
     w.strip_suffix('d')
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0'))
         .and_then(|n| n.parse::<u32>().ok())
         .filter(|n| (1..=MAX_BADGE_DAYS).contains(n))
         .ok_or_else(|| {
@@ -953,4 +1004,35 @@ pub async fn latency_badge(
     visit: Visit,
 ) -> Served<BadgeDoc> {
     served(badge(state, p, visit, BadgeKind::Latency).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_render_waits_a_bounded_time_and_badges_have_their_own_budget() {
+        // Every page turn taken, as a flood of pages would.
+        let held = PAGE_RENDERS
+            .acquire_many(MAX_PAGE_RENDERS as u32)
+            .await
+            .expect("page turns");
+        // Badges still render: a budget of their own.
+        drop(turn(&BADGE_RENDERS).await.expect("a badge's turn"));
+        // A page gives up after RENDER_WAIT, as 503 with Retry-After.
+        let started = std::time::Instant::now();
+        let e = turn(&PAGE_RENDERS).await.expect_err("no page turn is free");
+        assert!(matches!(e, RenderError::Busy), "{e:?}");
+        eprintln!("gave up after {:?}", started.elapsed());
+        let r = failed(e);
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            r.headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some(RENDER_WAIT.as_secs().to_string().as_str())
+        );
+        drop(held);
+        drop(turn(&PAGE_RENDERS).await.expect("a turn once freed"));
+    }
 }

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -321,7 +321,30 @@ pub(super) fn read_page(
 ) -> Result<PageData> {
     let days = page.show.uptime_days.clamp(1, MAX_PAGE_DAYS);
     let incidents_days = page.show.incidents_days.min(MAX_PAGE_DAYS);
-    let listed: Vec<Listed> = {
+    // A page of named checks only (as a badge's is) reads those checks; one
+    // with a selector needs every check of the tenant to match against.
+    let by_name = page.groups.iter().all(|g| g.selector.is_empty());
+    let listed: Vec<Listed> = if by_name {
+        let names: std::collections::BTreeSet<&str> = page
+            .groups
+            .iter()
+            .flat_map(|g| g.checks.iter().map(String::as_str))
+            .collect();
+        let mut stmt = c.prepare_cached(
+            "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2",
+        )?;
+        let mut out = Vec::new();
+        // In name order, as the query of all of them gives them.
+        for name in names {
+            let spec: Option<String> = stmt
+                .query_row(params![tenant, name], |r| r.get(0))
+                .optional()?;
+            if let Some(l) = spec.and_then(|s| serde_json::from_str::<Listed>(&s).ok()) {
+                out.push(l);
+            }
+        }
+        out
+    } else {
         let mut stmt = c.prepare_cached(
             "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' ORDER BY name",
         )?;
