@@ -191,11 +191,16 @@ impl Args {
                     .post(&["incidents", &id, "updates"], &body, REQUEST_TIMEOUT)
                     .await?;
                 show(out, &event, || {
-                    let status = event.detail["status"].as_str().unwrap_or("-");
-                    format!(
-                        "Incident #{} has an update ({status}).\n",
-                        event.incident_id
-                    )
+                    match event.detail["status"].as_str().unwrap_or("-") {
+                        "resolved" => format!(
+                            "Added a note to resolved incident #{}.\n",
+                            event.incident_id
+                        ),
+                        status => format!(
+                            "Incident #{} has an update ({status}).\n",
+                            event.incident_id
+                        ),
+                    }
                 })
             }
             Cmd::Ack { id, comment } | Cmd::Resolve { id, comment } => {

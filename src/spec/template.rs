@@ -412,7 +412,15 @@ pub fn context(payload: &serde_json::Value, public_url: Option<&str>) -> serde_j
                 .and_then(Value::as_i64)
                 .filter(|id| *id > 0)
             {
+                // A page keeping no resolved incidents (`incidents_days: 0`)
+                // no longer shows a resolved one: link to the page itself.
+                let gone = incident.get("status").and_then(Value::as_str) == Some("resolved")
+                    && payload
+                        .pointer("/status_page/incidents_days")
+                        .and_then(Value::as_u64)
+                        == Some(0);
                 let url = match &page {
+                    Some(page) if gone => page.clone(),
                     Some(page) => format!("{page}#incident-{id}"),
                     None => format!("{base}/api/v1/incidents/{id}"),
                 };

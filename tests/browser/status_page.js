@@ -91,6 +91,8 @@ function readPage() {
                 polylines: qa("polyline", spark).length,
                 // What is drawn: a line needs two points.
                 points: qa("polyline", spark).reduce((n, p) => n + p.points.numberOfItems, 0),
+                // An hour with data between hours without is a dot, not a line.
+                dots: qa(".dot", spark).length,
               }
             : null,
         };
@@ -210,6 +212,13 @@ async function main() {
       visible_text: document.body ? document.body.innerText : "",
       scroll_width: document.scrollingElement.scrollWidth,
       inner_width: window.innerWidth,
+      // Figures and times broken over two lines ("100.00" / "%", a date from its hour).
+      wrapped: Array.from(document.querySelectorAll(".uptime, time"))
+        .filter((el) => {
+          const line = parseFloat(getComputedStyle(el).lineHeight) || 24;
+          return el.getClientRects().length > 1 || el.getBoundingClientRect().height > line * 1.5;
+        })
+        .map((el) => el.textContent),
       // Elements whose right edge passes the viewport: what to fix when it scrolls.
       overflowing: Array.from(document.querySelectorAll("body *"))
         .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)

@@ -130,6 +130,15 @@ fn an_update_is_stored_listed_and_sent_once_through_each_channel_linking_the_sta
         json!({"status": "identified", "message": "A bad deploy; rolling it back."})
     );
     assert_eq!(hooks[0]["message"]["subject"], "[UPDATE] shop: identified");
+    // The default body links the incident on the public page, as the texts do.
+    assert_eq!(
+        hooks[0]["links"]["incident"],
+        format!("{PUBLIC_URL}/status/example#incident-{id}")
+    );
+    assert_eq!(
+        hooks[0]["links"]["status_page"],
+        format!("{PUBLIC_URL}/status/example")
+    );
     assert!(
         hooks[0]["message"]["text"]
             .as_str()
@@ -399,4 +408,132 @@ fn an_incident_takes_at_most_200_updates() {
         .filter(|e| e["kind"] == "update")
         .count();
     assert_eq!(updates, 200);
+}
+
+#[test]
+fn a_note_on_a_resolved_incident_is_titled_a_note_not_another_resolution() {
+    let d = Daemon::start(&["--public-url", PUBLIC_URL]);
+    let target = Target::start();
+    let hook = Receiver::start();
+    let yaml = format!(
+        "{}---\nkind: Channel\nname: hook\ntype: webhook\nwebhook: {{url: \"{}\"}}\n{}",
+        check(&target, "hook"),
+        hook.url(),
+        page("public", "example", "checks: [shop]", false),
+    );
+    apply(&d, &yaml);
+    let id = open_incident(&d, &target);
+    let (status, _) = d.call("POST", &format!("/api/v1/incidents/{id}/resolve"), None);
+    assert_eq!(status, 200);
+
+    let dir = tempfile::tempdir().unwrap();
+    let run = cli(
+        &d,
+        dir.path(),
+        &[
+            "incidents",
+            "update",
+            &id.to_string(),
+            "--message",
+            "Post-mortem: a bad deploy\n\nWe now canary every deploy.",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("note"), "{}", run.stdout);
+    assert!(!run.stdout.contains("has an update"), "{}", run.stdout);
+
+    let client = Daemon::client();
+    let html = client
+        .get(format!("{}/status/example", d.url))
+        .send()
+        .and_then(|r| r.text())
+        .expect("the page");
+    let doc = scraper::Html::parse_document(&html);
+    let sel = |s: &str| scraper::Selector::parse(s).unwrap();
+    let titles: Vec<(String, String)> = doc
+        .select(&sel(&format!("#incident-{id} .timeline li")))
+        .map(|li| {
+            let strong = li.select(&sel("strong")).next().expect("a title");
+            (
+                li.value().attr("data-event").unwrap_or("").to_string(),
+                strong.text().collect::<String>(),
+            )
+        })
+        .collect();
+    // Paragraphs of a message stay apart: the line breaks are kept and shown.
+    let message = doc
+        .select(&sel(&format!(
+            "#incident-{id} li[data-event=update] .message"
+        )))
+        .next()
+        .map(|m| m.text().collect::<String>())
+        .expect("the note's message");
+    assert_eq!(
+        message,
+        "Post-mortem: a bad deploy\n\nWe now canary every deploy."
+    );
+    let style: String = doc.select(&sel("style")).flat_map(|s| s.text()).collect();
+    assert!(
+        style.contains(".timeline .message{white-space:pre-line}"),
+        "{style}"
+    );
+    let resolved = titles.iter().filter(|(_, t)| t == "Resolved").count();
+    assert_eq!(resolved, 1, "resolved once: {titles:?}");
+    assert!(
+        titles.iter().any(|(k, t)| k == "update" && t == "Note"),
+        "{titles:?}"
+    );
+
+    let atom = client
+        .get(format!("{}/status/example.atom", d.url))
+        .send()
+        .and_then(|r| r.text())
+        .expect("the feed");
+    assert_eq!(atom.matches(" Resolved").count(), 1, "{atom}");
+    assert!(
+        atom.contains(" Note: Post-mortem: a bad deploy&lt;br&gt;&lt;br&gt;We now canary"),
+        "{atom}"
+    );
+
+    let json = d.get("/status/example.json");
+    let events = json["incidents"][0]["events"].as_array().expect("events");
+    let note = events
+        .iter()
+        .find(|e| e["kind"] == "update")
+        .expect("the note");
+    assert_eq!(note["status"], "resolved", "{note}");
+}
+
+#[test]
+fn the_atom_feed_links_absolutely_under_the_public_url() {
+    let d = Daemon::start(&["--public-url", &format!("{PUBLIC_URL}/")]);
+    let target = Target::start();
+    let hook = Receiver::start();
+    let yaml = format!(
+        "{}---\nkind: Channel\nname: hook\ntype: webhook\nwebhook: {{url: \"{}\"}}\n{}domain: status.example\n",
+        check(&target, "hook"),
+        hook.url(),
+        page("public", "example", "checks: [shop]", false),
+    );
+    apply(&d, &yaml);
+    let id = open_incident(&d, &target);
+    let client = Daemon::client();
+    let feeds = [
+        client.get(format!("{}/status/example.atom", d.url)).send(),
+        client
+            .get(format!("{}/index.atom", d.url))
+            .header("Host", "status.example")
+            .send(),
+    ];
+    for feed in feeds {
+        let atom = feed.and_then(|r| r.text()).expect("the feed");
+        for want in [
+            format!("href=\"{PUBLIC_URL}/status/example\""),
+            format!("href=\"{PUBLIC_URL}/status/example.atom\""),
+            format!("href=\"{PUBLIC_URL}/status/example#incident-{id}\""),
+        ] {
+            assert!(atom.contains(&want), "{want} in {atom}");
+        }
+        assert!(!atom.contains("href=\"/"), "{atom}");
+    }
 }

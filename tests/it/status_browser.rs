@@ -282,11 +282,15 @@ fn each_check_has_ninety_day_bars_grey_where_unknown_and_coloured_today() {
             s["label"].as_str().is_some_and(|l| !l.is_empty()),
             "`{name}`: {s}"
         );
-        assert!(
-            s["polylines"].as_u64().is_some_and(|n| n >= 1)
-                && s["points"].as_u64().is_some_and(|n| n >= 1),
-            "`{name}`: {s}"
+        // Something is drawn: a line through two hours or more in a row, a
+        // dot for an hour alone; a line is never one point.
+        let (lines, points, dots) = (
+            s["polylines"].as_u64().unwrap_or(0),
+            s["points"].as_u64().unwrap_or(0),
+            s["dots"].as_u64().unwrap_or(0),
         );
+        assert!(lines + dots >= 1, "`{name}`: {s}");
+        assert!(points >= 2 * lines, "`{name}`: {s}");
     }
 }
 
@@ -473,6 +477,11 @@ fn on_a_phone_the_page_does_not_scroll_sideways() {
         scroll <= inner,
         "{scroll} px wide on a {inner} px phone; past the edge: {}",
         phone["overflowing"]
+    );
+    assert_eq!(
+        phone["wrapped"],
+        json!([]),
+        "uptime figures and times broken over lines on a phone"
     );
 }
 

@@ -442,6 +442,16 @@ fn a_page_shows_its_groups_states_bars_incidents_and_maintenance_and_nothing_els
         .next()
         .expect("db-upgrade");
     assert!(text(&db).contains("Upgrading the API's database"));
+    // Each window says which of the page's checks it covers, and only those.
+    let covered = |name: &str| -> Vec<String> {
+        doc.select(&sel(&format!(
+            "article[data-maintenance={name}] .covers .covered"
+        )))
+        .map(|c| text(&c))
+        .collect()
+    };
+    assert_eq!(covered("db-upgrade"), ["api-health"]);
+    assert_eq!(covered("next-week"), ["payments"]);
     for t in db.select(&sel("time")) {
         chrono::DateTime::parse_from_rfc3339(attr(&t, "datetime")).expect("RFC 3339");
     }
@@ -648,6 +658,8 @@ fn a_page_shows_its_groups_states_bars_incidents_and_maintenance_and_nothing_els
         incidents.iter().map(|i| i.0.clone()).collect::<Vec<_>>()
     );
     assert_eq!(j["maintenance"].as_array().map(Vec::len), Some(2));
+    assert_eq!(j["maintenance"][0]["checks"], json!(["api-health"]));
+    assert_eq!(j["maintenance"][1]["checks"], json!(["payments"]));
 
     // The feed: Atom, one entry per incident.
     let res = get(&format!("{}/status/example.atom", s.d.url), &[]);
@@ -827,11 +839,14 @@ fn badges_are_svg_with_the_right_text_and_colour_and_hidden_checks_are_404() {
         "{texts:?}"
     );
     for bad in ["0d", "91d", "30", "abc", "-1d"] {
-        let (status, _, _, _) = svg(
+        let (status, ct, _, body) = svg(
             &format!("/badge/default/homepage/uptime.svg?window={bad}"),
             &[],
         );
         assert_eq!(status, 400, "window={bad}");
+        assert_eq!(ct, "image/svg+xml; charset=utf-8", "window={bad}");
+        let texts: Vec<String> = parse_xml(&body).texts.into_iter().map(|(_, t)| t).collect();
+        assert!(texts.iter().any(|t| t == "bad window"), "{texts:?}");
     }
     let (status, _, _, body) = svg("/badge/default/homepage/latency.svg", &[]);
     assert_eq!(status, 200);
@@ -865,6 +880,14 @@ fn badges_are_svg_with_the_right_text_and_colour_and_hidden_checks_are_404() {
     let missing = svg("/badge/default/no-such-check/status.svg", &[]);
     let foreign = svg("/badge/default/other-payments/status.svg", &[]);
     assert_eq!((missing.0, &missing.3), (404, &foreign.3));
+    // Refusals are badges too, so an <img> shows why.
+    assert_eq!(missing.1, "image/svg+xml; charset=utf-8");
+    let texts: Vec<String> = parse_xml(&missing.3)
+        .texts
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    assert!(texts.iter().any(|t| t == "not found"), "{texts:?}");
     assert_eq!(svg("/badge/other/other-payments/status.svg", &[]).0, 404);
     assert_eq!(svg("/badge/nobody/homepage/status.svg", &[]).0, 404);
 }
@@ -1048,6 +1071,30 @@ fn a_burst_of_visitors_costs_one_render_and_an_apply_renders_afresh() {
     assert_eq!(res.status().as_u16(), 304);
     let res = get(&url, &[("accept-encoding", "gzip")]);
     assert_eq!(header(&res, "content-encoding"), "gzip");
+    assert!(header(&res, "vary").contains("Accept-Encoding"));
+    let gz_etag = header(&res, "etag");
+    assert_ne!(gz_etag, etag, "gzip and identity share a validator");
+    // Each validator matches its own representation only.
+    let res = get(
+        &url,
+        &[("accept-encoding", "gzip"), ("if-none-match", &gz_etag)],
+    );
+    assert_eq!(res.status().as_u16(), 304);
+    assert_eq!(header(&res, "etag"), gz_etag);
+    let res = get(
+        &url,
+        &[("accept-encoding", "gzip"), ("if-none-match", &etag)],
+    );
+    assert_eq!(res.status().as_u16(), 200);
+    let res = get(&url, &[("if-none-match", &gz_etag)]);
+    assert_eq!(res.status().as_u16(), 200);
+    // A coding refused with q=0 is not used.
+    for refused in ["gzip;q=0", "br, gzip; q=0.0, *;q=0"] {
+        let res = get(&url, &[("accept-encoding", refused)]);
+        assert_eq!(header(&res, "content-encoding"), "", "{refused}");
+        assert_eq!(header(&res, "etag"), etag, "{refused}");
+        assert!(res.text().expect("html").starts_with("<!DOCTYPE html>"));
+    }
     assert_eq!(renders(&s.d) - before, 1);
 
     // An apply that changes the page shows at once.

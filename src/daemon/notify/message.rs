@@ -450,6 +450,34 @@ mod tests {
     }
 
     #[test]
+    fn a_resolved_incident_a_page_no_longer_shows_links_to_the_page_itself() {
+        let base = Some("https://up.example");
+        let mut p = payload("resolved");
+        p["incident"]["status"] = json!("resolved");
+        p["status_page"] = json!({"name": "public", "slug": "example", "incidents_days": 0});
+        let r = Renderer::new(&p, None, Provider::Telegram, base).expect("renders");
+        assert_eq!(
+            r.context()["links"]["incident"],
+            "https://up.example/status/example"
+        );
+        // A page that keeps resolved incidents shows it: the anchor stays.
+        p["status_page"]["incidents_days"] = json!(14);
+        let r = Renderer::new(&p, None, Provider::Telegram, base).expect("renders");
+        assert_eq!(
+            r.context()["links"]["incident"],
+            "https://up.example/status/example#incident-7"
+        );
+        // Open incidents are on the page whatever the window.
+        let mut p = payload("opened");
+        p["status_page"] = json!({"name": "public", "slug": "example", "incidents_days": 0});
+        let r = Renderer::new(&p, None, Provider::Telegram, base).expect("renders");
+        assert_eq!(
+            r.context()["links"]["incident"],
+            "https://up.example/status/example#incident-7"
+        );
+    }
+
+    #[test]
     fn templates_see_the_update() {
         let mut p = payload("update");
         p["update"] = json!({"status": "monitoring", "message": "watching"});

@@ -97,6 +97,11 @@ pub struct Notifier {
 }
 
 impl Notifier {
+    /// The daemon's `public_url`, when it has one: what links to it are built on.
+    pub fn public_url(&self) -> Option<&str> {
+        self.options.public_url.as_deref()
+    }
+
     pub fn new(store: Store, metrics: Arc<Metrics>) -> reqwest::Result<Self> {
         Self::with_options(store, metrics, Options::default())
     }
@@ -363,7 +368,12 @@ impl Notifier {
                     )
                     .await;
                 }
-                let body = webhook::Body::new(row, r.message().clone());
+                let links = r
+                    .context()
+                    .get("links")
+                    .cloned()
+                    .unwrap_or(serde_json::Value::Null);
+                let body = webhook::Body::new(row, r.message().clone(), links);
                 webhook::send(&self.http, spec, &body, timeout).await
             }
             ChannelType::Telegram => {

@@ -7,8 +7,11 @@
 //! ```json
 //! {"idempotency_key": "uptimeping-1-7-12-hook", "event": "opened", "actor": "system",
 //!  "at": "2024-05-01T12:03:00Z", "check": {...}, "incident": {...}, "result": {...},
-//!  "message": {"subject": "[ERROR] payments-api is down", "text": "..."}}
+//!  "message": {"subject": "[ERROR] payments-api is down", "text": "..."},
+//!  "links": {"incident": "https://…/status/example#incident-7", "status_page": "https://…/status/example", "check": "https://…"}}
 //! ```
+//!
+//! `links` are those templates see, left out when the daemon has no `public_url`.
 //!
 //! An `update` event also carries `"update": {"status": "identified", "message": "..."}`.
 //!
@@ -53,10 +56,18 @@ pub struct Body {
     #[serde(skip_serializing_if = "Value::is_null")]
     pub update: Value,
     pub message: Message,
+    /// Where a person reads more: the `links` templates see; left out when
+    /// there are none (without a `public_url`), so such bodies are as before.
+    #[serde(skip_serializing_if = "no_links")]
+    pub links: Value,
+}
+
+fn no_links(links: &Value) -> bool {
+    links.is_null() || links.as_object().is_some_and(Map::is_empty)
 }
 
 impl Body {
-    pub fn new(row: &OutboxRow, message: Message) -> Self {
+    pub fn new(row: &OutboxRow, message: Message, links: Value) -> Self {
         let field = |key: &str| row.payload.get(key).cloned().unwrap_or(Value::Null);
         Self {
             idempotency_key: row.idempotency_key.clone(),
@@ -68,6 +79,7 @@ impl Body {
             result: field("result"),
             update: field("update"),
             message,
+            links,
         }
     }
 
@@ -324,7 +336,23 @@ mod tests {
                 subject: "[ERROR] payments-api is down".into(),
                 text: "a < b & c".into(),
             },
+            links: json!({"incident": "https://up.example/status/example#incident-7"}),
         }
+    }
+
+    #[test]
+    fn the_body_carries_the_links() {
+        let (json, _) = body().encode(WebhookFormat::Json).expect("encodes");
+        let v: Value = serde_json::from_slice(&json).expect("JSON");
+        assert_eq!(
+            v["links"]["incident"],
+            "https://up.example/status/example#incident-7"
+        );
+        let mut b = body();
+        b.links = json!({});
+        let (json, _) = b.encode(WebhookFormat::Json).expect("encodes");
+        let v: Value = serde_json::from_slice(&json).expect("JSON");
+        assert!(v.get("links").is_none(), "{v}");
     }
 
     #[test]

@@ -112,6 +112,8 @@ pub struct MaintenanceData {
     pub ends_at: DateTime<Utc>,
     /// `now` or `upcoming`.
     pub when: &'static str,
+    /// The checks of the page it covers (never another check of the tenant).
+    pub checks: Vec<String>,
 }
 
 /// A day's state from its figures.

@@ -6,6 +6,12 @@ use std::fmt::Write;
 use super::data::PageData;
 use super::html::{escape, event_title, rfc3339};
 
+/// `message` escaped, its line breaks kept as `<br>` (a blank line, a paragraph
+/// break, as two), since the feed's HTML content would run them into one line.
+fn lines(message: &str) -> String {
+    message.lines().map(escape).collect::<Vec<_>>().join("<br>")
+}
+
 /// The feed; `self_url` is the feed's own absolute or root-relative URL and
 /// `page_url` the page's.
 pub fn render(d: &PageData, page_url: &str, self_url: &str) -> String {
@@ -53,7 +59,7 @@ pub fn render(d: &PageData, page_url: &str, self_url: &str) -> String {
                 if e.message.is_empty() {
                     String::new()
                 } else {
-                    format!(": {}", escape(&e.message))
+                    format!(": {}", lines(&e.message))
                 }
             );
         }
@@ -78,4 +84,17 @@ pub fn render(d: &PageData, page_url: &str, self_url: &str) -> String {
     }
     o.push_str("</feed>\n");
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lines;
+
+    #[test]
+    fn line_breaks_of_a_message_are_kept_and_the_rest_escaped() {
+        assert_eq!(
+            lines("one <b>\n\ntwo\r\nthree"),
+            "one &lt;b&gt;<br><br>two<br>three"
+        );
+    }
 }

@@ -421,13 +421,16 @@ impl aide::OperationOutput for Served<BadgeDoc> {
         ));
         out.push((
             Some(DocStatus::Code(400)),
-            error_response(ctx, "`invalid`: a window outside 1d–90d."),
+            text(
+                "A window outside 1d–90d: a badge reading `badge | bad window`.",
+                &[BADGE_TYPE],
+            ),
         ));
         out.push((
             Some(DocStatus::Code(404)),
-            error_response(
-                ctx,
-                "No such check, or it is on no public page and neither a page's token nor a key of its tenant came with the request.",
+            text(
+                "No such check, or it is on no public page and neither a page's token nor a key of its tenant came with the request: a badge reading `badge | not found`.",
+                &[BADGE_TYPE],
             ),
         ));
         out
@@ -540,25 +543,81 @@ fn answer(visit: &Visit, r: &Rendered, public: bool) -> Response {
         }
     };
     put(&mut headers, header::CACHE_CONTROL, &cache_control);
-    put(&mut headers, header::ETAG, &r.etag);
+    // The gzipped answer is another representation: an ETag of its own, so a
+    // cache never answers one with the other's validator.
+    let gzip = r
+        .gzip
+        .as_ref()
+        .filter(|_| takes_gzip(visit.header(header::ACCEPT_ENCODING)));
+    let etag = match gzip {
+        Some(_) => gzip_etag(&r.etag),
+        None => r.etag.clone(),
+    };
+    put(&mut headers, header::ETAG, &etag);
     put(&mut headers, header::VARY, "Accept-Encoding, Authorization");
     if visit
         .header(header::IF_NONE_MATCH)
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == r.etag || t.trim() == "*"))
+        .is_some_and(|v| none_match(v, &etag))
     {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
     put(&mut headers, header::CONTENT_TYPE, r.content_type);
-    let gzip_ok = visit
-        .header(header::ACCEPT_ENCODING)
-        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
-    match (&r.gzip, gzip_ok) {
-        (Some(g), true) => {
+    match gzip {
+        Some(g) => {
             put(&mut headers, header::CONTENT_ENCODING, "gzip");
             (headers, g.clone()).into_response()
         }
-        _ => (headers, r.body.clone()).into_response(),
+        None => (headers, r.body.clone()).into_response(),
     }
+}
+
+/// The codings of an `Accept-Encoding` header read at most: real clients send a
+/// handful; the rest of a longer header is ignored rather than parsed.
+pub const MAX_ACCEPT_ENCODINGS: usize = 16;
+
+/// Whether `Accept-Encoding` takes gzip: `gzip` (or `x-gzip`) with a q-value
+/// above zero, else `*` with one; `gzip;q=0` refuses it.
+fn takes_gzip(accept: Option<&str>) -> bool {
+    let Some(accept) = accept else {
+        return false;
+    };
+    let mut star = None;
+    for item in accept.split(',').take(MAX_ACCEPT_ENCODINGS) {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+            .map_or(Some(1.0), |(_, v)| v.trim().parse::<f32>().ok());
+        // A q-value that does not parse makes the coding unusable, not accepted.
+        let accepted = q.is_some_and(|q| q > 0.0);
+        match coding.as_str() {
+            "gzip" | "x-gzip" => return accepted,
+            "*" => star = Some(accepted),
+            _ => {}
+        }
+    }
+    star.unwrap_or(false)
+}
+
+/// The ETag of the gzipped representation: the identity one's, suffixed.
+fn gzip_etag(etag: &str) -> String {
+    match etag.strip_suffix('"') {
+        Some(open) => format!("{open}-gz\""),
+        None => format!("{etag}-gz"),
+    }
+}
+
+/// The entity tags of an `If-None-Match` header compared at most: a cache sends
+/// one or a few; the rest of a longer header is not read.
+pub const MAX_IF_NONE_MATCH_TAGS: usize = 64;
+
+/// Whether `If-None-Match` names `etag` (weakly compared, as RFC 9110 says) or is `*`.
+fn none_match(header: &str, etag: &str) -> bool {
+    header.split(',').take(MAX_IF_NONE_MATCH_TAGS).any(|t| {
+        let t = t.trim();
+        t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag
+    })
 }
 
 /// Renders `e`'s page in `format` with links relative to `base`.
@@ -577,17 +636,14 @@ pub async fn render_page(
     state.metrics.status_renders.inc();
     let base = base.to_string();
     let slug = e.page.slug.clone();
+    let public_url = state.notifier.public_url().map(str::to_string);
     tokio::task::spawn_blocking(move || match format {
         "json" => Rendered::new(
             serde_json::to_vec(&data).unwrap_or_default(),
             Format::Json.content_type(),
         ),
         "atom" => {
-            let (page_url, self_url) = if base == "index" {
-                ("/".to_string(), "/index.atom".to_string())
-            } else {
-                (format!("/status/{slug}"), format!("/status/{slug}.atom"))
-            };
+            let (page_url, self_url) = feed_links(public_url.as_deref(), &base, &slug);
             Rendered::new(
                 feed::render(&data, &page_url, &self_url).into_bytes(),
                 Format::Atom.content_type(),
@@ -600,6 +656,25 @@ pub async fn render_page(
     })
     .await
     .map_err(|_| RenderError::Store(StoreError::Closed))
+}
+
+/// The feed's links to the page and to itself: absolute under the daemon's
+/// `public_url` when it has one (the page is served at `/status/{slug}` there,
+/// whatever domain it also has). Without it the daemon does not know the scheme
+/// it is reached by, so the links stay root-relative, which RFC 4287 resolves
+/// against the feed's own address: the right page for a reader that fetched it.
+fn feed_links(public_url: Option<&str>, base: &str, slug: &str) -> (String, String) {
+    match public_url {
+        Some(u) => {
+            let u = u.trim_end_matches('/');
+            (
+                format!("{u}/status/{slug}"),
+                format!("{u}/status/{slug}.atom"),
+            )
+        }
+        None if base == "index" => ("/".to_string(), "/index.atom".to_string()),
+        None => (format!("/status/{slug}"), format!("/status/{slug}.atom")),
+    }
 }
 
 /// Serves `e`, an entry of the directory of `generation`: the page is cached
@@ -791,8 +866,22 @@ enum BadgeKind {
     Latency,
 }
 
+/// A badge saying why there is none, with the refusal's status: an `<img>`
+/// shows it where a JSON error would show a broken image.
+fn error_badge(status: StatusCode, value: &str) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, BADGE_TYPE),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        badge::render("badge", value, badge::GREY),
+    )
+        .into_response()
+}
+
 fn no_badge() -> Response {
-    ApiError::not_found("no such badge").into_response()
+    error_badge(StatusCode::NOT_FOUND, "not found")
 }
 
 /// Whether the check may be shown as a badge to this visitor: it is on a public
@@ -993,7 +1082,7 @@ pub async fn uptime_badge(
 ) -> Served<BadgeDoc> {
     match window_days(&visit) {
         Ok(days) => served(badge(state, p, visit, BadgeKind::Uptime(days)).await),
-        Err(e) => served(e.into_response()),
+        Err(_) => served(error_badge(StatusCode::BAD_REQUEST, "bad window")),
     }
 }
 
@@ -1009,6 +1098,46 @@ pub async fn latency_badge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gzip_is_taken_only_with_a_q_value_above_zero() {
+        for yes in [
+            "gzip",
+            "gzip, deflate, br",
+            "br;q=1, GZIP;q=0.5",
+            "*",
+            "deflate, *;q=0.1",
+            "x-gzip",
+        ] {
+            assert!(takes_gzip(Some(yes)), "{yes}");
+        }
+        for no in [
+            "gzip;q=0",
+            "gzip; q=0.000",
+            "br, gzip;q=0, *",
+            "*;q=0",
+            "identity",
+            "gzipfoo",
+            "gzip;q=nonsense",
+            "",
+        ] {
+            assert!(!takes_gzip(Some(no)), "{no}");
+        }
+        assert!(!takes_gzip(None));
+        // Past the bound, a coding is not read.
+        let long = format!("{}gzip", "br, ".repeat(super::MAX_ACCEPT_ENCODINGS));
+        assert!(!takes_gzip(Some(&long)));
+    }
+
+    #[test]
+    fn the_gzipped_answer_has_an_etag_of_its_own() {
+        assert_eq!(gzip_etag("\"abc\""), "\"abc-gz\"");
+        assert!(none_match("\"abc-gz\"", "\"abc-gz\""));
+        assert!(!none_match("\"abc\"", "\"abc-gz\""));
+        assert!(!none_match("\"abc-gz\"", "\"abc\""));
+        assert!(none_match("\"x\", W/\"abc\"", "\"abc\""));
+        assert!(none_match("*", "\"abc\""));
+    }
 
     #[tokio::test]
     async fn a_render_waits_a_bounded_time_and_badges_have_their_own_budget() {

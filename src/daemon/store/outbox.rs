@@ -44,7 +44,8 @@ fn check_spec(c: &Connection, tenant: i64, name: &str) -> Result<Option<Check>> 
 }
 
 /// The tenant's status page an incident of `check` links to (see
-/// [`listing_page`](crate::daemon::notify::links::listing_page)), as `{name, slug}`.
+/// [`listing_page`](crate::daemon::notify::links::listing_page)), as `{name, slug,
+/// incidents_days}` (how long the page keeps resolved incidents).
 /// Labels are read as stored, not masked: selectors match the real ones. A page
 /// that cannot be read is left out; the link then goes to the API as before.
 fn status_page_of(c: &Connection, tenant: i64, check: &str) -> Result<Value> {
@@ -71,7 +72,9 @@ fn status_page_of(c: &Connection, tenant: i64, check: &str) -> Result<Value> {
         .collect::<Vec<_>>();
     Ok(
         match crate::daemon::notify::links::listing_page(&pages, check, &labels) {
-            Some(p) => json!({"name": p.name, "slug": p.slug}),
+            Some(p) => {
+                json!({"name": p.name, "slug": p.slug, "incidents_days": p.show.incidents_days})
+            }
             None => Value::Null,
         },
     )

@@ -195,6 +195,7 @@ fn maintenance(
             held.extend(covered.iter().map(|k| k.name.clone()));
         }
         out.push(MaintenanceData {
+            checks: covered.iter().map(|k| k.name.clone()).collect(),
             name: w.name,
             description: w.description,
             starts_at: times.0,
