@@ -393,8 +393,24 @@ impl aide::OperationOutput for Served<PageDoc> {
             r.content.extend(error_response(ctx, what).content);
             out.push((Some(DocStatus::Code(code)), r));
         }
+        out.push((
+            Some(DocStatus::Code(400)),
+            error_response(
+                ctx,
+                "`invalid`: a query string over 2 KiB, a `token` given twice, or two `Host` headers.",
+            ),
+        ));
+        out.push((Some(DocStatus::Code(503)), busy_doc(ctx)));
         out
     }
+}
+
+/// The 503 of a render that found no turn in time.
+fn busy_doc(ctx: &mut GenContext) -> DocResponse {
+    error_response(
+        ctx,
+        "`busy`: too many renders at once; retry after `Retry-After` seconds.",
+    )
 }
 
 impl aide::OperationOutput for Served<BadgeDoc> {
@@ -433,6 +449,7 @@ impl aide::OperationOutput for Served<BadgeDoc> {
                 &[BADGE_TYPE],
             ),
         ));
+        out.push((Some(DocStatus::Code(503)), busy_doc(ctx)));
         out
     }
 }
