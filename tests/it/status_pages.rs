@@ -1337,11 +1337,9 @@ fn answers_carry_security_headers_and_a_private_page_keeps_its_token_to_itself()
         format!("token={PRIVATE_TOKEN}&token=nope"),
         format!("token=nope&token={PRIVATE_TOKEN}"),
     ] {
-        assert_eq!(
-            get(&format!("{url}?{q}"), &[]).status().as_u16(),
-            400,
-            "{q}"
-        );
+        let res = get(&format!("{url}?{q}"), &[]);
+        assert_eq!(res.status().as_u16(), 400, "{q}");
+        assert_eq!(header(&res, "x-content-type-options"), "nosniff", "{q}");
     }
     // A public page: nosniff and the policy, no referrer policy needed.
     let res = get(&format!("{}/status/example", s.d.url), &[]);

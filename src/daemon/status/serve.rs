@@ -814,8 +814,9 @@ fn status_path(path: &str) -> bool {
     matches!(path, "/" | "/index.json" | "/index.atom") || path.starts_with("/badge/")
 }
 
-/// Middleware: refuses a request with two `Host` headers, and answers 404 to one
-/// whose `Host` is a page's `domain` for anything but [`status_path`].
+/// Middleware: refuses a request with two `Host` headers, answers 404 to one
+/// whose `Host` is a page's `domain` for anything but [`status_path`], and marks
+/// every answer of a status route `nosniff`.
 pub async fn page_hosts_only(
     State(state): State<Shared>,
     req: axum::extract::Request,
@@ -837,7 +838,16 @@ pub async fn page_hosts_only(
             Err(e) => return e.into_response(),
         }
     }
-    next.run(req).await
+    let status_route = status_path(req.uri().path()) || req.uri().path().starts_with("/status/");
+    let mut res = next.run(req).await;
+    // Refusals made before a handler runs (a query too long, a token twice) too.
+    if status_route {
+        res.headers_mut().insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+    }
+    res
 }
 
 /// The page whose `domain` the request's `Host` names (port, case and a
