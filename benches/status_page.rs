@@ -293,7 +293,7 @@ async fn main() {
             .await
             .expect("read the page");
         let t1 = Instant::now();
-        let body = html::render(&data, "bench");
+        let body = html::render(&data, "bench", "");
         let t2 = Instant::now();
         bytes = body.len();
         reads.push(t1 - t0);

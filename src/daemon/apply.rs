@@ -76,6 +76,7 @@ pub async fn run_checked(
     if req.expected_tenant.is_some_and(|t| t != tenant) {
         return Err(ApplyError::WrongTenant);
     }
+    let own_host = store.own_host();
     let (outcome, revision) = store
         .transact_state(tenant, move |state| {
             if let Some(expected) = expected
@@ -112,7 +113,8 @@ pub async fn run_checked(
             if let Err(missing) = references_hold(&state.resources, &checked, &changes) {
                 return Err(Outcome::Rejected(ApplyError::Invalid(missing)));
             }
-            if let Err(taken) = page_addresses_free(state, &checked, &changes) {
+            if let Err(taken) = page_addresses_free(state, &checked, &changes, own_host.as_deref())
+            {
                 return Err(Outcome::Rejected(ApplyError::Conflict(taken)));
             }
             let plan = Plan {
@@ -162,11 +164,14 @@ pub async fn run_checked(
 
 /// Every status page the changes create or update must have a slug and a domain
 /// of its own in the whole daemon: `/status/{slug}` and a `Host` name carry no
-/// tenant. Another tenant's page is not named, nor its tenant.
+/// tenant. Another tenant's page is not named, nor its tenant. Nor may a page
+/// take `own_host`, the host of the daemon's `public_url`: its requests would
+/// get that page at `/` and nothing but the status routes.
 fn page_addresses_free(
     state: &TenantState,
     desired: &[remote::Checked],
     changes: &[plan::Change],
+    own_host: Option<&str>,
 ) -> Result<(), Vec<String>> {
     let address = |spec: &Spec| match spec {
         Spec::StatusPage(p) => Some(PageAddress {
@@ -210,6 +215,13 @@ fn page_addresses_free(
     }
     let mut taken = Vec::new();
     for (name, a) in ours.iter().filter(|(n, _)| touched.contains(n.as_str())) {
+        if let (Some(d), Some(own)) = (&a.domain, own_host)
+            && d.trim_end_matches('.').eq_ignore_ascii_case(own)
+        {
+            taken.push(format!(
+                "StatusPage `{name}`: `domain` `{d}` is the host of this daemon's `public_url`, where its API and pages are served; give the page a host name of its own"
+            ));
+        }
         let fields = [("slug", Some(&a.slug)), ("domain", a.domain.as_ref())];
         for (field, value) in fields {
             let Some(value) = value else { continue };

@@ -55,6 +55,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     };
 
+    store.set_public_url(config.public_url.as_deref());
     let metrics = Arc::new(metrics::Metrics::for_data_dir(&data.path));
     let notify_options = notify::Options {
         tenant_rate: config.notify_rate_limit,

@@ -48,7 +48,9 @@ pub use rate::Rate;
 pub use schedule::{MIN_INTERVAL, Schedule};
 pub use slo::{DEFAULT_SLO_WINDOW, MAX_OBJECTIVE_DECIMALS, MAX_SLO_WINDOW, MIN_SLO_WINDOW, Slo};
 pub use source::{Source, SourceError, read_paths};
-pub use status_page::{MAX_ANNOUNCEMENT_CHARS, StatusAccess, StatusGroup, StatusPage, StatusShow};
+pub use status_page::{
+    MAX_ANNOUNCEMENT_CHARS, StatusAccess, StatusGroup, StatusPage, StatusShow, forbidden_char,
+};
 pub use template::Template;
 pub use validate::split_host_port;
 pub use validate::{MAX_NAME_LEN, is_valid_name};

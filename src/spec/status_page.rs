@@ -260,13 +260,38 @@ pub(crate) fn is_host_name(d: &str) -> bool {
     !d.is_empty() && d.len() <= MAX_DOMAIN_LEN && labels_ok && last_not_numeric
 }
 
-/// Refuses `value` of `field` (at `at`) over `max` characters, at the value.
+/// The first character of `text` a page, its feed or a message may not carry:
+/// a control character other than a new line or a tab (XML 1.0 forbids most of
+/// them, and they garble terminals), the non-characters U+FFFE and U+FFFF (also
+/// outside XML), or a bidirectional override or isolate (U+202A–U+202E,
+/// U+2066–U+2069), which makes text read other than it is.
+pub fn forbidden_char(text: &str) -> Option<char> {
+    text.chars().find(|&c| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || c == '\u{FFFE}'
+            || c == '\u{FFFF}'
+            || ('\u{202A}'..='\u{202E}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    })
+}
+
+/// Refuses `value` of `field` (at `at`) over `max` characters or holding a
+/// [`forbidden_char`], at the value.
 fn text(field: &str, at: &str, value: &str, max: usize, pos: &Positions, errors: &mut Errors) {
     let n = value.chars().count();
     if n > max {
         errors.push((
             pos.value(at),
             format!("`{field}`: {n} characters is more than the maximum of {max}; shorten it"),
+        ));
+    }
+    if let Some(c) = forbidden_char(value) {
+        errors.push((
+            pos.value(at),
+            format!(
+                "`{field}`: holds the character U+{:04X}, which a page cannot show (control characters but new lines and tabs, U+FFFE/U+FFFF and bidirectional overrides are refused); remove it",
+                u32::from(c)
+            ),
         ));
     }
 }

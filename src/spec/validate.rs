@@ -53,6 +53,16 @@ fn maintenance(m: &super::Maintenance, pos: &Positions, errors: &mut Errors) {
         };
         errors.push((p, msg));
     }
+    // Status pages and their feeds show the description.
+    if let Some(c) = m.description.as_deref().and_then(super::forbidden_char) {
+        errors.push((
+            pos.value("/description"),
+            format!(
+                "`description`: holds the character U+{:04X}, which a status page cannot show (control characters but new lines and tabs, U+FFFE/U+FFFF and bidirectional overrides are refused); remove it",
+                u32::from(c)
+            ),
+        ));
+    }
 }
 
 /// Whether `name` is one a resource may have: 1–[`MAX_NAME_LEN`] lowercase ASCII

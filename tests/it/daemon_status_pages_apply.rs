@@ -367,3 +367,43 @@ fn the_access_token_is_never_printed_by_plan_apply_or_their_errors() {
         assert!(!seen.contains(secret), "`{secret}` was printed:\n{seen}");
     }
 }
+
+#[test]
+fn a_page_may_not_claim_the_host_of_the_daemons_own_public_url() {
+    let d = Daemon::start(&["--public-url", "https://Uptime.Example.com:8443/base"]);
+    // (A trailing dot the spec refuses already; case and port do not matter.)
+    {
+        let domain = "uptime.example.com";
+        let yaml = format!(
+            "{}---\n{}",
+            check("web"),
+            page("public", "example", domain, "web")
+        );
+        for route in ["/api/v1/plan", "/api/v1/apply"] {
+            let (status, body) =
+                d.call("POST", route, Some(&plan_request("repo", &yaml, json!({}))));
+            assert_eq!(status, 409, "{route} {domain}: {body}");
+            assert_eq!(
+                details(&body),
+                [format!(
+                    "StatusPage `public`: `domain` `{domain}` is the host of this daemon's `public_url`, where its API and pages are served; give the page a host name of its own"
+                )],
+                "{body}"
+            );
+        }
+    }
+    let (_, checks) = d.call("GET", "/api/v1/checks", None);
+    assert_eq!(checks, json!([]), "a refused apply applies nothing");
+    // Another host under the same domain is the page's own.
+    let yaml = format!(
+        "{}---\n{}",
+        check("web"),
+        page("public", "example", "status.example.com", "web")
+    );
+    let (status, body) = d.call(
+        "POST",
+        "/api/v1/apply",
+        Some(&plan_request("repo", &yaml, json!({}))),
+    );
+    assert_eq!(status, 200, "{body}");
+}

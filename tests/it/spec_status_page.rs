@@ -250,3 +250,57 @@ fn the_token_is_never_echoed_whatever_is_wrong_with_it() {
     );
     assert!(!stderr.contains("short-one"), "{stderr}");
 }
+
+#[test]
+fn control_characters_non_characters_and_bidi_overrides_are_refused_in_every_text() {
+    let yaml = format!(
+        "{HEAD}---\n\
+kind: StatusPage
+name: public
+title: \"Example\\astatus\"
+description: \"Live \\u202Estatus\"
+slug: example
+groups:
+  - name: \"Web\\x1b[31m\"
+    checks: [api]
+announcement: \"Upgrade \\uFFFF on Sunday\\u2066\"
+---
+kind: Maintenance
+name: deploy
+description: \"release\\x00 4.2\"
+checks: [api]
+start: 2026-01-01T00:00:00Z
+end: 2026-01-01T01:00:00Z
+"
+    );
+    let refused = "(control characters but new lines and tabs, U+FFFE/U+FFFF and bidirectional overrides are refused); remove it";
+    assert_file_problems(
+        &yaml,
+        &[
+            format!(
+                "checks/api.yaml:8:8: `title`: holds the character U+0007, which a page cannot show {refused}"
+            ),
+            format!(
+                "checks/api.yaml:9:14: `description`: holds the character U+202E, which a page cannot show {refused}"
+            ),
+            format!(
+                "checks/api.yaml:12:11: `groups[0].name`: holds the character U+001B, which a page cannot show {refused}"
+            ),
+            format!(
+                "checks/api.yaml:14:15: `announcement`: holds the character U+FFFF, which a page cannot show {refused}"
+            ),
+            format!(
+                "checks/api.yaml:18:14: `description`: holds the character U+0000, which a status page cannot show {refused}"
+            ),
+        ],
+    );
+    // New lines and tabs stay fine.
+    let ok = Files::new(&[(
+        "checks/api.yaml",
+        &format!(
+            "{HEAD}---\n{PAGE}description: \"two\\nlines\\tand a tab\"\ngroups: [{{name: All, checks: [api]}}]\n"
+        ),
+    )]);
+    let r = ok.run(&["validate", "-f", "checks"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}

@@ -411,7 +411,7 @@ fn a_page_shows_its_groups_states_bars_incidents_and_maintenance_and_nothing_els
         links,
         [(
             "https://example.com/notes".to_string(),
-            "nofollow noopener".to_string()
+            "nofollow noopener noreferrer".to_string()
         )]
     );
     assert!(
@@ -938,7 +938,6 @@ fn a_private_page_needs_its_token_and_unknown_slugs_are_404() {
             .map(|c| attr(&c, "data-check"))
             .collect();
         assert_eq!(names, ["secret-check"]);
-        assert!(!body.contains(PRIVATE_TOKEN), "the token is echoed");
     }
     let res = get(
         &format!("{}/status/internal.json?token={PRIVATE_TOKEN}", s.d.url),
@@ -1110,4 +1109,333 @@ fn a_burst_of_visitors_costs_one_render_and_an_apply_renders_afresh() {
         Some("Renamed status")
     );
     assert_eq!(renders(&s.d) - before, 2);
+}
+
+/// Whether XML 1.0 allows `c` in a document (quick-xml does not check).
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+#[test]
+fn text_xml_forbids_is_refused_at_the_api_and_dropped_from_feeds_whatever_is_stored() {
+    let s = seeded();
+    let j: Value = get(&format!("{}/status/example.json", s.d.url), &[])
+        .json()
+        .expect("json");
+    let id = j["incidents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["status"] == "open")
+        .and_then(|i| i["id"].as_i64())
+        .unwrap_or_else(|| panic!("no open incident in {j}"));
+    for bad in [
+        "a\u{1}b",
+        "bell\u{7}",
+        "x\u{FFFE}",
+        "y\u{FFFF}",
+        "\u{202E}txt",
+        "\u{2066}i",
+    ] {
+        for (path, body) in [
+            (
+                format!("/api/v1/incidents/{id}/ack"),
+                json!({"comment": bad}),
+            ),
+            (
+                format!("/api/v1/incidents/{id}/resolve"),
+                json!({"comment": bad}),
+            ),
+            (
+                format!("/api/v1/incidents/{id}/updates"),
+                json!({"message": bad}),
+            ),
+        ] {
+            let (status, answer) = s.d.call("POST", &path, Some(&body));
+            assert_eq!(status, 400, "{path} {bad:?}: {answer}");
+            let field = if path.ends_with("updates") {
+                "message"
+            } else {
+                "comment"
+            };
+            assert!(
+                answer["error"]["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains(field),
+                "{answer}"
+            );
+        }
+    }
+    let (status, answer) = s.d.call(
+        "POST",
+        &format!("/api/v1/incidents/{id}/ack"),
+        Some(&json!({"comment": "c".repeat(2001)})),
+    );
+    assert_eq!(status, 400, "{answer}");
+    // Text stored before these rules (or by any other way in) is still no harm.
+    let db = s
+        ._tmp
+        .path()
+        .join("data")
+        .join(uptimeping::daemon::data_dir::DB_FILE);
+    runtime().block_on(async move {
+        let store = Store::open(&db).expect("open the daemon's store");
+        let tenant = store
+            .tenant_id("default".into())
+            .await
+            .expect("tenant")
+            .expect("default tenant");
+        store
+            .write(move |tx| {
+                for (kind, detail) in [
+                    ("acknowledged", json!({"comment": "ack\u{1}ed\u{FFFE}"})),
+                    (
+                        "update",
+                        json!({"status": "identified", "message": "fix\u{0}ing\u{1b}[31m \u{FFFF}now"}),
+                    ),
+                    // Alerting internals, never on a page, nor kinds added later.
+                    ("escalated", json!({"comment": "escalated-marker"})),
+                    ("released", json!({"comment": "released-marker"})),
+                    ("reminder", json!({"comment": "reminder-marker"})),
+                    ("failure", json!({"message": "failure-marker"})),
+                    ("some_future_kind", json!({"message": "future-marker"})),
+                ] {
+                    tx.execute(
+                        "INSERT INTO incident_events (tenant_id, incident_id, at, kind, actor, detail) VALUES (?1, ?2, ?3, ?4, 'test', ?5)",
+                        rusqlite::params![tenant, id, now_ms(), kind, detail.to_string()],
+                    )?;
+                }
+                Ok(())
+            })
+            .await
+            .expect("insert events");
+    });
+    for path in ["/status/example.atom", "/status/example"] {
+        let body = get(&format!("{}{path}", s.d.url), &[])
+            .text()
+            .expect("body");
+        if let Some(c) = body.chars().find(|&c| !xml_char(c)) {
+            panic!(
+                "{path} holds U+{:04X}, which XML forbids:\n{body}",
+                u32::from(c)
+            );
+        }
+        assert!(
+            body.contains("acked") && body.contains("fixing[31m now"),
+            "{body}"
+        );
+        assert!(
+            !body.contains("-marker"),
+            "{path} shows an internal event:\n{body}"
+        );
+        if path.ends_with(".atom") {
+            parse_xml(&body);
+        } else {
+            let doc = Html::parse_document(&body);
+            for li in doc.select(&sel("ol.timeline li")) {
+                let kind = attr(&li, "data-event");
+                assert!(
+                    ["opened", "acknowledged", "update", "resolved"].contains(&kind),
+                    "a `{kind}` event is shown"
+                );
+            }
+        }
+    }
+}
+
+/// One raw HTTP/1.1 request (for what a client library will not send, such as
+/// two `Host` headers); the answer's status.
+fn raw_status(d: &Daemon, head: &str) -> u16 {
+    use std::io::{Read, Write};
+    let addr = d.url.trim_start_matches("http://");
+    let mut c = std::net::TcpStream::connect(addr).expect("connect");
+    c.write_all(head.as_bytes()).expect("write");
+    let mut out = String::new();
+    let _ = c.read_to_string(&mut out);
+    out.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {out:?}"))
+}
+
+#[test]
+fn answers_carry_security_headers_and_a_private_page_keeps_its_token_to_itself() {
+    let s = seeded();
+    let url = format!("{}/status/internal", s.d.url);
+    // 401 in every format: a challenge, never cached, a feed's as XML.
+    for (suffix, kind) in [
+        ("", "text/html"),
+        (".json", "application/json"),
+        (".atom", "application/xml"),
+    ] {
+        let res = get(&format!("{url}{suffix}"), &[]);
+        assert_eq!(res.status().as_u16(), 401, "{suffix}");
+        assert_eq!(
+            header(&res, "www-authenticate"),
+            "Bearer realm=\"status\"",
+            "{suffix}"
+        );
+        assert_eq!(header(&res, "cache-control"), "no-store", "{suffix}");
+        assert_eq!(
+            header(&res, "x-content-type-options"),
+            "nosniff",
+            "{suffix}"
+        );
+        assert!(
+            header(&res, "content-type").starts_with(kind),
+            "{suffix}: {}",
+            header(&res, "content-type")
+        );
+    }
+    // Opened by `?token=`, its JSON and feed links carry the token and open too;
+    // no referrer leaves it.
+    let res = get(&format!("{url}?token={PRIVATE_TOKEN}"), &[]);
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(header(&res, "referrer-policy"), "no-referrer");
+    assert_eq!(
+        header(&res, "content-security-policy"),
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:"
+    );
+    let body = res.text().expect("html");
+    let doc = Html::parse_document(&body);
+    let mut hrefs: Vec<&str> = doc
+        .select(&sel("footer a, link[rel=alternate]"))
+        .map(|a| attr(&a, "href"))
+        .collect();
+    hrefs.sort();
+    assert_eq!(
+        hrefs,
+        [
+            format!("internal.atom?token={PRIVATE_TOKEN}"),
+            format!("internal.atom?token={PRIVATE_TOKEN}"),
+            format!("internal.json?token={PRIVATE_TOKEN}"),
+        ]
+    );
+    for href in hrefs {
+        assert_eq!(
+            get(&format!("{}/status/{href}", s.d.url), &[])
+                .status()
+                .as_u16(),
+            200,
+            "{href}"
+        );
+    }
+    // By the bearer (whatever the scheme's case) the page holds no token.
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let res = get(
+            &url,
+            &[("authorization", &format!("{scheme} {PRIVATE_TOKEN}"))],
+        );
+        assert_eq!(res.status().as_u16(), 200, "{scheme}");
+        assert_eq!(header(&res, "referrer-policy"), "no-referrer");
+        let body = res.text().expect("html");
+        assert!(!body.contains(PRIVATE_TOKEN), "the token is echoed: {body}");
+    }
+    // A token given twice is refused, whichever is right.
+    for q in [
+        format!("token={PRIVATE_TOKEN}&token=nope"),
+        format!("token=nope&token={PRIVATE_TOKEN}"),
+    ] {
+        let res = get(&format!("{url}?{q}"), &[]);
+        assert_eq!(res.status().as_u16(), 400, "{q}");
+        assert_eq!(header(&res, "x-content-type-options"), "nosniff", "{q}");
+    }
+    // A public page: nosniff and the policy, no referrer policy needed.
+    let res = get(&format!("{}/status/example", s.d.url), &[]);
+    assert_eq!(header(&res, "x-content-type-options"), "nosniff");
+    assert!(header(&res, "content-security-policy").starts_with("default-src 'none'"));
+    let res = get(
+        &format!("{}/badge/default/homepage/status.svg", s.d.url),
+        &[],
+    );
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(header(&res, "x-content-type-options"), "nosniff");
+    // A window in one spelling only: digits, no sign, no leading zero.
+    for w in ["%2B5d", "05d", "5", "5%20d", "0d", "91d", "-1d", "d"] {
+        let res = get(
+            &format!("{}/badge/default/homepage/uptime.svg?window={w}", s.d.url),
+            &[],
+        );
+        assert_eq!(res.status().as_u16(), 400, "{w}");
+    }
+    for w in ["1d", "30d", "90d"] {
+        let res = get(
+            &format!("{}/badge/default/homepage/uptime.svg?window={w}", s.d.url),
+            &[],
+        );
+        assert_eq!(res.status().as_u16(), 200, "{w}");
+    }
+    // A 404 does not echo what was asked.
+    for path in [
+        "/status/no-such-page-marker",
+        "/status/no-such-page-marker.json",
+    ] {
+        let res = get(&format!("{}{path}", s.d.url), &[]);
+        assert_eq!(res.status().as_u16(), 404);
+        let body = res.text().expect("body");
+        assert!(!body.contains("no-such-page-marker"), "{body}");
+    }
+}
+
+#[test]
+fn a_page_domain_answers_only_its_status_routes_and_the_host_is_read_strictly() {
+    let s = seeded();
+    let host = [("host", "status.example.test")];
+    for path in [
+        "/metrics",
+        "/healthz",
+        "/readyz",
+        "/api/v1/openapi.json",
+        "/api/v1/checks",
+        "/status/example",
+        "/status/internal",
+        "/nope",
+    ] {
+        let res = get(&format!("{}{path}", s.d.url), &host);
+        assert_eq!(res.status().as_u16(), 404, "{path}");
+        let body = res.text().expect("body");
+        assert!(!body.contains("uptime_"), "{path}: {body}");
+    }
+    for path in [
+        "/",
+        "/index.json",
+        "/index.atom",
+        "/badge/default/homepage/status.svg",
+    ] {
+        assert_eq!(
+            get(&format!("{}{path}", s.d.url), &host).status().as_u16(),
+            200,
+            "{path}"
+        );
+    }
+    // A trailing dot and a port are the same host.
+    for h in ["status.example.test.", "STATUS.example.test.:8080"] {
+        assert_eq!(
+            get(&format!("{}/", s.d.url), &[("host", h)])
+                .status()
+                .as_u16(),
+            200,
+            "{h}"
+        );
+        assert_eq!(
+            get(&format!("{}/metrics", s.d.url), &[("host", h)])
+                .status()
+                .as_u16(),
+            404,
+            "{h}"
+        );
+    }
+    // Any other host gets the daemon as before.
+    assert_eq!(
+        get(&format!("{}/metrics", s.d.url), &[]).status().as_u16(),
+        200
+    );
+    // Two `Host` headers: 400, whatever they name.
+    for path in ["/", "/metrics", "/status/example"] {
+        let head = format!(
+            "GET {path} HTTP/1.1\r\nHost: status.example.test\r\nHost: other.example\r\nConnection: close\r\n\r\n"
+        );
+        assert_eq!(raw_status(&s.d, &head), 400, "{path}");
+    }
 }

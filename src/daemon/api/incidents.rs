@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::openapi::{Caller, Created, Numbered};
 use super::page::{self, List, Paged};
 use super::{ApiError, ApiJson, Shared, require};
-use crate::daemon::store::{Role, update_message};
+use crate::daemon::store::{Role, action_comment, update_message};
 use crate::model::{
     ActionRequest, Incident, IncidentDetail, IncidentEvent, IncidentStatus, UpdateRequest,
 };
@@ -86,6 +86,7 @@ pub async fn ack(
     Action(ActionRequest { comment }): Action,
 ) -> Result<axum::Json<Incident>, ApiError> {
     require(&key, Role::Operator)?;
+    let comment = action_comment(comment.as_deref()).map_err(ApiError::invalid)?;
     let inc = state
         .store
         .acknowledge(key.tenant_id, id, key.actor(), comment)
@@ -101,6 +102,7 @@ pub async fn resolve(
     Action(ActionRequest { comment }): Action,
 ) -> Result<axum::Json<Incident>, ApiError> {
     require(&key, Role::Operator)?;
+    let comment = action_comment(comment.as_deref()).map_err(ApiError::invalid)?;
     let inc = state
         .store
         .resolve(key.tenant_id, id, key.actor(), comment)

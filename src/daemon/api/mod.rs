@@ -183,6 +183,10 @@ pub fn router(state: Shared) -> Router {
             )
         })
         .layer(axum::Extension(doc))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            status::page_hosts_only,
+        ))
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),

@@ -9,23 +9,32 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::data::{CheckData, IncidentData, PageData, overall_text, state_text};
 
-/// Escapes `text` for HTML or XML text and attribute values (double-quoted).
+/// Escapes `text` for HTML or XML text and attribute values (double-quoted),
+/// and drops the characters XML 1.0 forbids (control characters but tab, new
+/// line and carriage return; U+FFFE and U+FFFF): validation refuses them where
+/// text comes in, and this keeps a feed well-formed whatever was stored before.
 pub fn escape_into(out: &mut String, text: &str) {
     let mut last = 0;
-    for (i, b) in text.bytes().enumerate() {
-        let rep = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#39;",
+    for (i, c) in text.char_indices() {
+        let rep = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '"' => "&quot;",
+            '\'' => "&#39;",
+            c if !xml_char(c) => "",
             _ => continue,
         };
         out.push_str(&text[last..i]);
         out.push_str(rep);
-        last = i + 1;
+        last = i + c.len_utf8();
     }
     out.push_str(&text[last..]);
+}
+
+/// Whether XML 1.0 allows `c` in a document.
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 pub fn escape(text: &str) -> String {
@@ -128,18 +137,21 @@ svg.sparkline{display:block;width:100%;height:2.5rem;flex-basis:100%}
 
 /// The page as an HTML document; `base` is what the links to the JSON and the
 /// feed are relative to (`{base}.json`): the slug under `/status/`, `index` at `/`.
-pub fn render(d: &PageData, base: &str) -> String {
+/// `query` follows those links (`?token=…` on a private page opened with its
+/// token, so that they open too; else empty), already URL-encoded.
+pub fn render(d: &PageData, base: &str, query: &str) -> String {
     let checks: usize = d.groups.iter().map(|g| g.checks.len()).sum();
     let mut o = String::with_capacity(8 * 1024 + checks * (d.uptime_days as usize * 150 + 2048));
     let title = escape(&d.page.title);
     let slug = escape(base);
+    let query = escape(query);
     o.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     o.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
     o.push_str("<meta name=\"color-scheme\" content=\"light dark\">");
     let _ = write!(o, "<title>{title}</title>");
     let _ = write!(
         o,
-        "<link rel=\"alternate\" type=\"application/atom+xml\" title=\"Incidents\" href=\"{slug}.atom\">"
+        "<link rel=\"alternate\" type=\"application/atom+xml\" title=\"Incidents\" href=\"{slug}.atom{query}\">"
     );
     o.push_str("<style>");
     o.push_str(STYLE);
@@ -241,7 +253,7 @@ pub fn render(d: &PageData, base: &str) -> String {
     o.push_str("</section></main>");
     let _ = writeln!(
         o,
-        "<footer><p><a href=\"{slug}.json\">JSON</a> · <a href=\"{slug}.atom\">Atom feed</a> · made <time datetime=\"{}\">{}</time></p></footer></body></html>",
+        "<footer><p><a href=\"{slug}.json{query}\">JSON</a> · <a href=\"{slug}.atom{query}\">Atom feed</a> · made <time datetime=\"{}\">{}</time></p></footer></body></html>",
         rfc3339(&d.generated_at),
         human(&d.generated_at)
     );
@@ -454,6 +466,15 @@ mod tests {
     }
 
     #[test]
+    fn escaping_drops_what_xml_forbids_and_keeps_the_rest() {
+        assert_eq!(
+            escape("a\u{0}b\u{1b}c\u{7f}\u{FFFE}d\u{FFFF}<\u{1F600}\t\n\r\u{202E}"),
+            // U+007F is allowed in XML 1.0; a bidi override too (spec refuses it).
+            "abc\u{7f}d&lt;\u{1F600}\t\n\r\u{202E}"
+        );
+    }
+
+    #[test]
     fn uptime_is_cut_never_rounded_up_to_a_hundred() {
         assert_eq!(percent(99.999), "99.99%");
         assert_eq!(percent(100.0), "100.00%");
@@ -612,7 +633,8 @@ mod tests {
             name: "Nothing".into(),
             checks: Vec::new(),
         };
-        let doc = scraper::Html::parse_document(&render(&page(vec![empty], Vec::new(), 0), "p"));
+        let doc =
+            scraper::Html::parse_document(&render(&page(vec![empty], Vec::new(), 0), "p", ""));
         let sel = |s: &str| scraper::Selector::parse(s).unwrap();
         let group = doc
             .select(&sel("section.group[data-group=Nothing]"))
@@ -632,8 +654,11 @@ mod tests {
             (1, "No incidents in the last day."),
             (14, "No incidents in the last 14 days."),
         ] {
-            let doc =
-                scraper::Html::parse_document(&render(&page(Vec::new(), Vec::new(), days), "p"));
+            let doc = scraper::Html::parse_document(&render(
+                &page(Vec::new(), Vec::new(), days),
+                "p",
+                "",
+            ));
             let none: String = doc
                 .select(&sel(".no-incidents"))
                 .flat_map(|p| p.text())
@@ -669,7 +694,8 @@ mod tests {
                 "Monitoring",
             ),
         ] {
-            let doc = scraper::Html::parse_document(&render(&page(Vec::new(), vec![i], 14), "p"));
+            let doc =
+                scraper::Html::parse_document(&render(&page(Vec::new(), vec![i], 14), "p", ""));
             let article = doc.select(&sel("#incident-7")).next().expect("incident");
             let current: String = article
                 .select(&sel(".current"))

@@ -2,7 +2,7 @@
 //! headings (`#`, `##` as `<h3>`, deeper as `<h4>`: the page has its own
 //! `<h1>`/`<h2>`), lists (`<ul>`, `<ol>`, `<li>`), `**bold**`, `*em*`,
 //! `` `code` `` and `[links](https://…)` (http and https only,
-//! `rel="nofollow noopener"`). Everything else shows as its text; raw HTML is
+//! `rel="nofollow noopener noreferrer"`). Everything else shows as its text; raw HTML is
 //! escaped, never passed through.
 
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag};
@@ -69,7 +69,7 @@ pub fn render(text: &str) -> String {
                         if lower.starts_with("https://") || lower.starts_with("http://") {
                             out.push_str("<a href=\"");
                             escape_into(&mut out, url);
-                            out.push_str("\" rel=\"nofollow noopener\">");
+                            out.push_str("\" rel=\"nofollow noopener noreferrer\">");
                             Open::Close("</a>")
                         } else {
                             Open::Inline
@@ -133,7 +133,7 @@ mod tests {
         );
         assert_eq!(
             render("[notes](https://example.com/a?b=1&c=2)"),
-            "<p><a href=\"https://example.com/a?b=1&amp;c=2\" rel=\"nofollow noopener\">notes</a></p>"
+            "<p><a href=\"https://example.com/a?b=1&amp;c=2\" rel=\"nofollow noopener noreferrer\">notes</a></p>"
         );
         let hostile = render("<script>alert(1)</script>\n\nhi <img src=x onerror=alert(1)>");
         assert!(!hostile.contains("<script"), "{hostile}");

@@ -29,12 +29,45 @@ pub const MAX_QUERY_BYTES: usize = 2 * 1024;
 pub const MAX_BADGE_DAYS: u32 = 90;
 /// The window of an uptime badge without `?window=`.
 pub const DEFAULT_BADGE_DAYS: u32 = 30;
-/// Renders (store read and encoding) running at once at most, across pages and
-/// badges: each is CPU and a read connection for a few milliseconds to tens of
-/// them; more at once would only slow the API down. Visitors of one page share a
-/// render anyway (the cache), so this bounds many pages or badges asked at once.
-pub const MAX_RENDERS: usize = 4;
-static RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_RENDERS);
+/// Page renders (store read and encoding) running at once at most: each is CPU
+/// and a read connection for a few milliseconds to tens of them; more at once
+/// would only slow the API down. Visitors of one page share a render anyway (the
+/// cache), so this bounds many pages asked at once.
+pub const MAX_PAGE_RENDERS: usize = 3;
+/// Badge renders running at once at most, a budget apart from pages': badges
+/// are cheap but anyone can ask for many distinct ones (checks × kinds ×
+/// windows), and a flood of them must not keep pages from rendering.
+pub const MAX_BADGE_RENDERS: usize = 2;
+/// The longest a render waits for its turn before the answer is 503 with
+/// `Retry-After`: a few renders' time; a queue longer than that only grows.
+pub const RENDER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+static PAGE_RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_PAGE_RENDERS);
+static BADGE_RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_BADGE_RENDERS);
+
+/// Why a render gave no answer.
+#[derive(Debug)]
+pub enum RenderError {
+    Store(StoreError),
+    /// No turn within [`RENDER_WAIT`].
+    Busy,
+}
+
+impl From<StoreError> for RenderError {
+    fn from(e: StoreError) -> Self {
+        RenderError::Store(e)
+    }
+}
+
+/// A turn of `budget`, waited for at most [`RENDER_WAIT`].
+async fn turn(
+    budget: &'static tokio::sync::Semaphore,
+) -> Result<tokio::sync::SemaphorePermit<'static>, RenderError> {
+    match tokio::time::timeout(RENDER_WAIT, budget.acquire()).await {
+        Ok(Ok(p)) => Ok(p),
+        Ok(Err(_)) => Err(RenderError::Store(StoreError::Closed)),
+        Err(_) => Err(RenderError::Busy),
+    }
+}
 
 /// The window of a latency badge: its p95 over the last day.
 const LATENCY_BADGE_MS: i64 = 86_400_000;
@@ -128,10 +161,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Visit {
                 "the query string is longer than {MAX_QUERY_BYTES} bytes; a status page takes only `token` (and badges `window`)"
             )));
         }
+        let query: Vec<(String, String)> = url::form_urlencoded::parse(raw.as_bytes())
+            .into_owned()
+            .collect();
+        // Two of one parameter: a proxy and this daemon might each read another.
+        for name in ["token", "window"] {
+            if query.iter().filter(|(k, _)| k == name).count() > 1 {
+                return Err(ApiError::invalid(format!(
+                    "`{name}` is given more than once; give it once"
+                )));
+            }
+        }
         Ok(Visit {
-            query: url::form_urlencoded::parse(raw.as_bytes())
-                .into_owned()
-                .collect(),
+            query,
             headers: parts.headers.clone(),
         })
     }
@@ -186,12 +228,15 @@ impl Visit {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The `Authorization: Bearer` credential (the scheme's case aside, as
+    /// RFC 9110 has it).
     fn bearer(&self) -> Option<&str> {
         self.headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|v| v.trim_start().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
     }
 
     /// The tokens presented: `?token=` and the bearer.
@@ -267,7 +312,28 @@ impl<D> IntoResponse for Served<D> {
     }
 }
 
-fn served<D>(r: Response) -> Served<D> {
+/// The policy of every HTML answer: nothing but its own embedded style and
+/// `data:`/same-origin images; no script, frame, form target or connection.
+pub const HTML_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:";
+
+/// `r` with the headers every status answer carries: `nosniff`, and for HTML
+/// its [`HTML_CSP`].
+fn served<D>(mut r: Response) -> Served<D> {
+    let h = r.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let html = h
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if html {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(HTML_CSP),
+        );
+    }
     Served(r, std::marker::PhantomData)
 }
 
@@ -319,7 +385,7 @@ impl aide::OperationOutput for Served<PageDoc> {
         for (code, what) in [
             (
                 401,
-                "A private page, and no token or a wrong one (an HTML page, or this API's error for `.json`).",
+                "A private page, and no token or a wrong one (an HTML page, this API's error for `.json`, a small XML `<error>` for `.atom`), with `WWW-Authenticate: Bearer realm=\"status\"`.",
             ),
             (404, "No page with this slug (or for this host)."),
         ] {
@@ -327,8 +393,24 @@ impl aide::OperationOutput for Served<PageDoc> {
             r.content.extend(error_response(ctx, what).content);
             out.push((Some(DocStatus::Code(code)), r));
         }
+        out.push((
+            Some(DocStatus::Code(400)),
+            error_response(
+                ctx,
+                "`invalid`: a query string over 2 KiB, a `token` given twice, or two `Host` headers.",
+            ),
+        ));
+        out.push((Some(DocStatus::Code(503)), busy_doc(ctx)));
         out
     }
+}
+
+/// The 503 of a render that found no turn in time.
+fn busy_doc(ctx: &mut GenContext) -> DocResponse {
+    error_response(
+        ctx,
+        "`busy`: too many renders at once; retry after `Retry-After` seconds.",
+    )
 }
 
 impl aide::OperationOutput for Served<BadgeDoc> {
@@ -367,6 +449,7 @@ impl aide::OperationOutput for Served<BadgeDoc> {
                 &[BADGE_TYPE],
             ),
         ));
+        out.push((Some(DocStatus::Code(503)), busy_doc(ctx)));
         out
     }
 }
@@ -390,7 +473,7 @@ pub struct BadgePath {
 }
 
 fn refused(format: Format, status: StatusCode, text: &str) -> Response {
-    match format {
+    let mut r = match format {
         Format::Json => ApiError::new(
             status,
             if status == StatusCode::UNAUTHORIZED {
@@ -401,7 +484,17 @@ fn refused(format: Format, status: StatusCode, text: &str) -> Response {
             text,
         )
         .into_response(),
-        _ => (
+        // A feed reader gets XML it can show, not a page.
+        Format::Atom => (
+            status,
+            [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+            format!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<error>{}</error>\n",
+                html::escape(text)
+            ),
+        )
+            .into_response(),
+        Format::Html => (
             status,
             [
                 (header::CONTENT_TYPE, Format::Html.content_type()),
@@ -417,11 +510,39 @@ fn refused(format: Format, status: StatusCode, text: &str) -> Response {
             ),
         )
             .into_response(),
+    };
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::UNAUTHORIZED {
+        h.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"status\""),
+        );
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
     }
+    r
 }
 
-fn failed(e: StoreError) -> Response {
-    ApiError::from(e).into_response()
+fn failed(e: RenderError) -> Response {
+    match e {
+        RenderError::Store(e) => ApiError::from(e).into_response(),
+        RenderError::Busy => {
+            let mut r = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many status pages and badges are being rendered at once; retry in a few seconds",
+            )
+            .into_response();
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(RENDER_WAIT.as_secs()),
+            );
+            r
+        }
+    }
 }
 
 /// `r` as the answer: `304` when `If-None-Match` names it, gzipped when the
@@ -522,8 +643,9 @@ pub async fn render_page(
     e: &Entry,
     format: &'static str,
     base: &str,
-) -> Result<Rendered, StoreError> {
-    let _turn = RENDERS.acquire().await.map_err(|_| StoreError::Closed)?;
+    query: String,
+) -> Result<Rendered, RenderError> {
+    let _turn = turn(&PAGE_RENDERS).await?;
     let data = state
         .store
         .status_page(e.tenant, e.page.clone(), now_ms())
@@ -545,12 +667,12 @@ pub async fn render_page(
             )
         }
         _ => Rendered::new(
-            html::render(&data, &base).into_bytes(),
+            html::render(&data, &base, &query).into_bytes(),
             Format::Html.content_type(),
         ),
     })
     .await
-    .map_err(|_| StoreError::Closed)
+    .map_err(|_| RenderError::Store(StoreError::Closed))
 }
 
 /// The feed's links to the page and to itself: absolute under the daemon's
@@ -572,9 +694,13 @@ fn feed_links(public_url: Option<&str>, base: &str, slug: &str) -> (String, Stri
     }
 }
 
+/// Serves `e`, an entry of the directory of `generation`: the page is cached
+/// under the generation its spec was read at, so that an apply meanwhile cannot
+/// leave the old page cached as the new generation's.
 async fn serve_page(
     state: &Shared,
     e: Arc<Entry>,
+    generation: u64,
     format: Format,
     base: &str,
     visit: &Visit,
@@ -586,20 +712,47 @@ async fn serve_page(
             "This status page is private: open it with its token, as `?token=…` or an `Authorization: Bearer` header.",
         );
     }
-    let generation = *state.store.subscribe().borrow();
+    // A private page opened by `?token=` links its JSON and feed with it, or
+    // they would answer 401; it is the page's own token (no other gets here).
+    let query = match (&e.page.access, visit.param("token")) {
+        (Some(a), Some(t)) if format == Format::Html && same_secret(t, &a.token) => {
+            format!(
+                "?{}",
+                url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("token", &a.token)
+                    .finish()
+            )
+        }
+        _ => String::new(),
+    };
     let key = Key {
         tenant: e.tenant,
-        what: format!("page:{}:{}:{base}", e.page.name, format.name()),
+        what: format!(
+            "page:{}:{}:{base}:{}",
+            e.page.name,
+            format.name(),
+            !query.is_empty()
+        ),
     };
     let rendered = state
         .status
         .cache
         .get_or_render(key, generation, || {
-            render_page(state, &e, format.name(), base)
+            render_page(state, &e, format.name(), base, query)
         })
         .await;
     match rendered {
-        Ok(r) => answer(visit, &r, e.page.access.is_none()),
+        Ok(r) => {
+            let mut res = answer(visit, &r, e.page.access.is_none());
+            // A private page's address holds its token: no link may pass it on.
+            if e.page.access.is_some() {
+                res.headers_mut().insert(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                );
+            }
+            res
+        }
         Err(err) => failed(err),
     }
 }
@@ -621,37 +774,95 @@ pub async fn page(
         Ok(d) => d,
         Err(e) => return served(e.into_response()),
     };
+    // What was asked is not echoed: it is anybody's text, of any length.
     let Some(e) = dir.by_slug.get(slug).cloned() else {
         return served(refused(
             format,
             StatusCode::NOT_FOUND,
-            &format!("There is no status page `{slug}`."),
+            "There is no status page at this address; check the link.",
         ));
     };
-    served(serve_page(&state, e, format, slug, &visit).await)
+    served(serve_page(&state, e, dir.generation, format, slug, &visit).await)
 }
 
-/// The page whose `domain` the request's `Host` names (port and case aside).
+/// The host name of a request's `Host` header: port, case and a trailing dot
+/// aside; empty without one. Two `Host` headers are an error (RFC 9112 says 400):
+/// a proxy and this daemon might each read another.
+fn host_name(headers: &HeaderMap) -> Result<String, ApiError> {
+    let mut all = headers.get_all(header::HOST).iter();
+    let first = all.next();
+    if all.next().is_some() {
+        return Err(ApiError::invalid(
+            "the request has more than one `Host` header; send one",
+        ));
+    }
+    let h = first.and_then(|v| v.to_str().ok()).unwrap_or("");
+    let name = h.rsplit_once(':').map_or(h, |(name, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            name
+        } else {
+            h
+        }
+    });
+    Ok(name.trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// The paths a page's `domain` answers: the page at the root and badges. The
+/// rest of the daemon (the API, `/metrics`, `/healthz`…) is not for visitors of
+/// a status page's host.
+fn status_path(path: &str) -> bool {
+    matches!(path, "/" | "/index.json" | "/index.atom") || path.starts_with("/badge/")
+}
+
+/// Middleware: refuses a request with two `Host` headers, answers 404 to one
+/// whose `Host` is a page's `domain` for anything but [`status_path`], and marks
+/// every answer of a status route `nosniff`.
+pub async fn page_hosts_only(
+    State(state): State<Shared>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = match host_name(req.headers()) {
+        Ok(h) => h,
+        Err(e) => return e.into_response(),
+    };
+    if !host.is_empty() && !status_path(req.uri().path()) {
+        match state.status.directory(&state).await {
+            Ok(dir) if dir.by_domain.contains_key(&host) => {
+                return ApiError::not_found(
+                    "this host serves a status page: `/`, `/index.json`, `/index.atom` and badges only",
+                )
+                .into_response();
+            }
+            Ok(_) => {}
+            Err(e) => return e.into_response(),
+        }
+    }
+    let status_route = status_path(req.uri().path()) || req.uri().path().starts_with("/status/");
+    let mut res = next.run(req).await;
+    // Refusals made before a handler runs (a query too long, a token twice) too.
+    if status_route {
+        res.headers_mut().insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+    }
+    res
+}
+
+/// The page whose `domain` the request's `Host` names (port, case and a
+/// trailing dot aside).
 async fn by_host(state: &Shared, visit: &Visit, format: Format) -> Served<PageDoc> {
-    let host = visit
-        .header(header::HOST)
-        .map(|h| {
-            h.rsplit_once(':').map_or(h, |(name, port)| {
-                if port.bytes().all(|b| b.is_ascii_digit()) {
-                    name
-                } else {
-                    h
-                }
-            })
-        })
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let host = match host_name(&visit.headers) {
+        Ok(h) => h,
+        Err(e) => return served(e.into_response()),
+    };
     let dir = match state.status.directory(state).await {
         Ok(d) => d,
         Err(e) => return served(e.into_response()),
     };
     match dir.by_domain.get(&host).cloned() {
-        Some(e) => served(serve_page(state, e, format, "index", visit).await),
+        Some(e) => served(serve_page(state, e, dir.generation, format, "index", visit).await),
         None => served(
             ApiError::not_found("no status page is served for this host; the API is under /api/v1")
                 .into_response(),
@@ -736,19 +947,19 @@ async fn badge(state: Shared, p: BadgePath, visit: Visit, kind: BadgeKind) -> Re
     let tenant = match state.store.tenant_id(p.tenant.clone()).await {
         Ok(Some(t)) => t,
         Ok(None) => return no_badge(),
-        Err(e) => return failed(e),
+        Err(e) => return failed(e.into()),
     };
     let labels = match state.store.check_labels(tenant, p.check.clone()).await {
         Ok(Some(l)) => l,
         Ok(None) => return no_badge(),
-        Err(e) => return failed(e),
+        Err(e) => return failed(e.into()),
     };
     match badge_allowed(&state, &dir, tenant, &p.check, &labels, &visit).await {
         Ok(true) => {}
         Ok(false) => return no_badge(),
-        Err(e) => return failed(e),
+        Err(e) => return failed(e.into()),
     }
-    let generation = *state.store.subscribe().borrow();
+    let generation = dir.generation;
     let key = Key {
         tenant,
         what: format!("badge:{}:{kind:?}", p.check),
@@ -777,8 +988,8 @@ async fn render_badge(
     tenant: i64,
     check: String,
     kind: BadgeKind,
-) -> Result<Rendered, StoreError> {
-    let _turn = RENDERS.acquire().await.map_err(|_| StoreError::Closed)?;
+) -> Result<Rendered, RenderError> {
+    let _turn = turn(&BADGE_RENDERS).await?;
     state.metrics.status_renders.inc();
     let now = now_ms();
     let svg = match kind {
@@ -868,7 +1079,10 @@ fn window_days(visit: &Visit) -> Result<u32, ApiError> {
     let Some(w) = visit.param("window") else {
         return Ok(DEFAULT_BADGE_DAYS);
     };
+    // Digits only, no sign and no leading zero: one spelling per window, so one
+    // cache entry per window.
     w.strip_suffix('d')
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()) && !n.starts_with('0'))
         .and_then(|n| n.parse::<u32>().ok())
         .filter(|n| (1..=MAX_BADGE_DAYS).contains(n))
         .ok_or_else(|| {
@@ -910,7 +1124,7 @@ pub async fn latency_badge(
 
 #[cfg(test)]
 mod tests {
-    use super::{gzip_etag, none_match, takes_gzip};
+    use super::*;
 
     #[test]
     fn gzip_is_taken_only_with_a_q_value_above_zero() {
@@ -950,5 +1164,31 @@ mod tests {
         assert!(!none_match("\"abc-gz\"", "\"abc\""));
         assert!(none_match("\"x\", W/\"abc\"", "\"abc\""));
         assert!(none_match("*", "\"abc\""));
+    }
+
+    #[tokio::test]
+    async fn a_render_waits_a_bounded_time_and_badges_have_their_own_budget() {
+        // Every page turn taken, as a flood of pages would.
+        let held = PAGE_RENDERS
+            .acquire_many(MAX_PAGE_RENDERS as u32)
+            .await
+            .expect("page turns");
+        // Badges still render: a budget of their own.
+        drop(turn(&BADGE_RENDERS).await.expect("a badge's turn"));
+        // A page gives up after RENDER_WAIT, as 503 with Retry-After.
+        let started = std::time::Instant::now();
+        let e = turn(&PAGE_RENDERS).await.expect_err("no page turn is free");
+        assert!(matches!(e, RenderError::Busy), "{e:?}");
+        eprintln!("gave up after {:?}", started.elapsed());
+        let r = failed(e);
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            r.headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some(RENDER_WAIT.as_secs().to_string().as_str())
+        );
+        drop(held);
+        drop(turn(&PAGE_RENDERS).await.expect("a turn once freed"));
     }
 }

@@ -216,16 +216,38 @@ pub fn update_message(message: &str) -> std::result::Result<String, String> {
             "an update's message is at most {MAX_UPDATE_MESSAGE_CHARS} characters; this one has {chars}: shorten it, or post it as several updates"
         ));
     }
-    if let Some(c) = message
-        .chars()
-        .find(|c| c.is_control() && *c != '\n' && *c != '\t')
-    {
+    if let Some(c) = crate::spec::forbidden_char(message) {
         return Err(format!(
-            "an update's message may not hold the control character U+{:04X}; write plain text (new lines are fine)",
+            "an update's message may not hold the character U+{:04X} (control characters but new lines and tabs, U+FFFE/U+FFFF, bidirectional overrides); write plain text (new lines are fine)",
             u32::from(c)
         ));
     }
     Ok(message.to_string())
+}
+
+/// The longest comment on an acknowledgement or a resolution, in characters: as
+/// long as an update's message, for the same reasons (it is sent and shown alike).
+pub const MAX_COMMENT_CHARS: usize = MAX_UPDATE_MESSAGE_CHARS;
+
+/// An acknowledgement's or resolution's `comment` as stored (trimmed; blank is
+/// none), or why it cannot be one.
+pub fn action_comment(comment: Option<&str>) -> std::result::Result<Option<String>, String> {
+    let Some(comment) = comment.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    let chars = comment.chars().count();
+    if chars > MAX_COMMENT_CHARS {
+        return Err(format!(
+            "`comment` is at most {MAX_COMMENT_CHARS} characters; this one has {chars}: shorten it, or post the rest as an update"
+        ));
+    }
+    if let Some(c) = crate::spec::forbidden_char(comment) {
+        return Err(format!(
+            "`comment` may not hold the character U+{:04X} (control characters but new lines and tabs, U+FFFE/U+FFFF, bidirectional overrides); write plain text (new lines are fine)",
+            u32::from(c)
+        ));
+    }
+    Ok(Some(comment.to_string()))
 }
 
 fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentEvent> {

@@ -27,8 +27,8 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use auth::{ApiKey, Role};
 pub use incidents::{
-    MAX_UPDATE_MESSAGE_CHARS, MAX_UPDATES_PER_INCIDENT, Transition, severity_str as severity_name,
-    update_message,
+    MAX_COMMENT_CHARS, MAX_UPDATE_MESSAGE_CHARS, MAX_UPDATES_PER_INCIDENT, Transition,
+    action_comment, severity_str as severity_name, update_message,
 };
 pub use outbox::{OutboxRow, SentMessage};
 pub use resources::{CheckRuntime, Decision, Edit, PageAddress, StoredResource, TenantState};
@@ -140,6 +140,9 @@ pub struct Store {
     write_problem: Arc<Mutex<Option<String>>>,
     /// Unix ms from which results may stand for time: when this store was opened.
     running_since: Arc<std::sync::atomic::AtomicI64>,
+    /// The host name of the daemon's own `public_url`, which no status page may
+    /// claim as its `domain`.
+    own_host: Arc<Mutex<Option<String>>>,
     /// Connections running a statement or a transaction right now, for `/metrics`.
     busy: Arc<AtomicUsize>,
 }
@@ -209,6 +212,7 @@ impl Store {
             readers: Arc::new(Mutex::new(Vec::new())),
             write_problem: Arc::new(Mutex::new(None)),
             running_since: Arc::new(std::sync::atomic::AtomicI64::new(now_ms())),
+            own_host: Arc::new(Mutex::new(None)),
             busy,
         })
     }
@@ -324,6 +328,27 @@ impl Store {
     pub fn set_running_since(&self, ms: i64) {
         self.running_since
             .store(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Takes the host of the daemon's `public_url` (lowercase, without a trailing
+    /// dot) as its own: an apply refuses a status page whose `domain` is it, or
+    /// that page would take over the daemon's own address.
+    pub fn set_public_url(&self, public_url: Option<&str>) {
+        let host = public_url
+            .and_then(|u| url::Url::parse(u).ok())
+            .and_then(|u| {
+                u.host_str()
+                    .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+            });
+        *self.own_host.lock().unwrap_or_else(|p| p.into_inner()) = host;
+    }
+
+    /// The host of the daemon's `public_url`, if one is set.
+    pub fn own_host(&self) -> Option<String> {
+        self.own_host
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Connections to the database busy with a statement or a transaction right now

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -38,9 +38,11 @@ pub const UPCOMING_MS: i64 = 7 * 86_400_000;
 /// Maintenance resources of a tenant read for one page at most.
 const MAX_MAINTENANCE: usize = 1_000;
 
-/// Event kinds shown on a page; the rest (failures, changed signatures, held
-/// messages, reminders) say things about internals a visitor need not see.
-const HIDDEN_EVENTS: [&str; 4] = ["failure", "signature_changed", "held", "reminder"];
+/// Event kinds shown on a page, with what operators wrote on them (updates,
+/// acknowledge and resolve comments). An allow-list: every other kind (failures,
+/// changed signatures, held messages, reminders, escalations, releases, and any
+/// added later) says things about alerting internals a visitor need not see.
+const SHOWN_EVENTS: [&str; 4] = ["opened", "acknowledged", "update", "resolved"];
 /// Longest operator-written message shown, in characters.
 const MAX_MESSAGE_CHARS: usize = 2_000;
 
@@ -229,7 +231,6 @@ fn event(at: i64, kind: String, detail: &Value) -> EventData {
             match kind.as_str() {
                 "opened" => "The problem was detected.",
                 "acknowledged" => "We are aware of the problem and are looking into it.",
-                "escalated" => "The problem is taking longer to fix.",
                 "resolved" => "The problem is resolved.",
                 "update" => "",
                 _ => "",
@@ -282,14 +283,14 @@ fn incidents(
             break;
         }
     }
-    let hidden = HIDDEN_EVENTS
+    let shown = SHOWN_EVENTS
         .iter()
         .map(|k| format!("'{k}'"))
         .collect::<Vec<_>>()
         .join(", ");
     let mut events = c.prepare_cached(&format!(
         "SELECT at, kind, detail FROM incident_events
-         WHERE tenant_id = ?1 AND incident_id = ?2 AND kind NOT IN ({hidden})
+         WHERE tenant_id = ?1 AND incident_id = ?2 AND kind IN ({shown})
          ORDER BY id DESC LIMIT ?3"
     ))?;
     for inc in &mut out {
@@ -321,7 +322,30 @@ pub(super) fn read_page(
 ) -> Result<PageData> {
     let days = page.show.uptime_days.clamp(1, MAX_PAGE_DAYS);
     let incidents_days = page.show.incidents_days.min(MAX_PAGE_DAYS);
-    let listed: Vec<Listed> = {
+    // A page of named checks only (as a badge's is) reads those checks; one
+    // with a selector needs every check of the tenant to match against.
+    let by_name = page.groups.iter().all(|g| g.selector.is_empty());
+    let listed: Vec<Listed> = if by_name {
+        let names: std::collections::BTreeSet<&str> = page
+            .groups
+            .iter()
+            .flat_map(|g| g.checks.iter().map(String::as_str))
+            .collect();
+        let mut stmt = c.prepare_cached(
+            "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2",
+        )?;
+        let mut out = Vec::new();
+        // In name order, as the query of all of them gives them.
+        for name in names {
+            let spec: Option<String> = stmt
+                .query_row(params![tenant, name], |r| r.get(0))
+                .optional()?;
+            if let Some(l) = spec.and_then(|s| serde_json::from_str::<Listed>(&s).ok()) {
+                out.push(l);
+            }
+        }
+        out
+    } else {
         let mut stmt = c.prepare_cached(
             "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' ORDER BY name",
         )?;
