@@ -6,13 +6,12 @@ use aide::openapi::{Operation, Response as DocResponse, StatusCode as DocStatus}
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use indexmap::IndexMap;
-use schemars::{JsonSchema, json_schema};
+use schemars::JsonSchema;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use super::Shared;
-use super::openapi::{json_response, media};
+use super::openapi::{json_response, text};
 use crate::daemon::metrics::Format;
 
 /// The answer of `/healthz`: the process answers.
@@ -115,17 +114,6 @@ pub struct Scrape(Response);
 impl IntoResponse for Scrape {
     fn into_response(self) -> Response {
         self.0
-    }
-}
-
-fn text(description: &str, types: &[&str]) -> DocResponse {
-    DocResponse {
-        description: description.into(),
-        content: types
-            .iter()
-            .map(|t| (t.to_string(), media(json_schema!({"type": "string"}))))
-            .collect::<IndexMap<_, _>>(),
-        ..DocResponse::default()
     }
 }
 

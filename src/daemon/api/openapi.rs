@@ -239,6 +239,18 @@ pub async fn serve(axum::Extension(doc): axum::Extension<Document>) -> Served {
     Served(doc)
 }
 
+/// A response whose body is text in each of `types` (HTML, feeds, badges, metrics).
+pub fn text(description: &str, types: &[&str]) -> Response {
+    Response {
+        description: description.into(),
+        content: types
+            .iter()
+            .map(|t| (t.to_string(), media(json_schema!({"type": "string"}))))
+            .collect::<IndexMap<_, _>>(),
+        ..Response::default()
+    }
+}
+
 pub fn media(schema: Schema) -> MediaType {
     MediaType {
         schema: Some(SchemaObject {

@@ -11,14 +11,13 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use indexmap::IndexMap;
-use schemars::{JsonSchema, json_schema};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::cache::{CACHE_TTL, Cache, Key, Rendered};
 use super::{badge, feed, html};
-use crate::daemon::api::openapi::{error_response, media, query_params};
+use crate::daemon::api::openapi::{error_response, query_params, text};
 use crate::daemon::api::{ApiError, Shared};
 use crate::daemon::store::{StoreError, now_ms, page_lists};
 use crate::spec::StatusPage;
@@ -341,17 +340,6 @@ fn served<D>(mut r: Response) -> Served<D> {
 pub struct PageDoc;
 /// How a badge's answers show in the document.
 pub struct BadgeDoc;
-
-fn text(description: &str, types: &[&str]) -> DocResponse {
-    DocResponse {
-        description: description.into(),
-        content: types
-            .iter()
-            .map(|t| (t.to_string(), media(json_schema!({"type": "string"}))))
-            .collect::<IndexMap<_, _>>(),
-        ..DocResponse::default()
-    }
-}
 
 impl aide::OperationOutput for Served<PageDoc> {
     type Inner = String;
