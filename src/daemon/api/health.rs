@@ -11,7 +11,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use super::Shared;
-use super::openapi::{json_response, text};
+use super::openapi::{json_response, ok, text};
 use crate::daemon::metrics::Format;
 
 /// The answer of `/healthz`: the process answers.
@@ -134,10 +134,7 @@ impl OperationOutput for Scrape {
         ctx: &mut GenContext,
         op: &mut Operation,
     ) -> Vec<(Option<DocStatus>, DocResponse)> {
-        let mut out: Vec<_> = Self::operation_response(ctx, op)
-            .map(|r| (Some(DocStatus::Code(200)), r))
-            .into_iter()
-            .collect();
+        let mut out = ok(Self::operation_response(ctx, op));
         out.push((
             Some(DocStatus::Code(503)),
             text(

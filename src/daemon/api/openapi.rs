@@ -228,10 +228,16 @@ impl OperationOutput for Served {
         ctx: &mut GenContext,
         op: &mut Operation,
     ) -> Vec<(Option<DocStatus>, Response)> {
-        Self::operation_response(ctx, op)
-            .map(|r| vec![(Some(DocStatus::Code(200)), r)])
-            .unwrap_or_default()
+        ok(Self::operation_response(ctx, op))
     }
+}
+
+/// An operation's main response as its 200 answer, for `inferred_responses`.
+pub fn ok(response: Option<Response>) -> Vec<(Option<DocStatus>, Response)> {
+    response
+        .map(|r| (Some(DocStatus::Code(200)), r))
+        .into_iter()
+        .collect()
 }
 
 /// `GET /api/v1/openapi.json`: shape only, so no key is needed.

@@ -136,9 +136,7 @@ impl<T: JsonSchema> OperationOutput for Paged<T> {
         ctx: &mut GenContext,
         op: &mut Operation,
     ) -> Vec<(Option<StatusCode>, DocResponse)> {
-        Self::operation_response(ctx, op)
-            .map(|r| vec![(Some(StatusCode::Code(200)), r)])
-            .unwrap_or_default()
+        super::openapi::ok(Self::operation_response(ctx, op))
     }
 }
 

@@ -17,7 +17,7 @@ use subtle::ConstantTimeEq;
 
 use super::cache::{CACHE_TTL, Cache, Key, Rendered};
 use super::{badge, feed, html};
-use crate::daemon::api::openapi::{error_response, query_params, text};
+use crate::daemon::api::openapi::{error_response, ok, query_params, text};
 use crate::daemon::api::{ApiError, Shared};
 use crate::daemon::store::{StoreError, now_ms, page_lists};
 use crate::spec::StatusPage;
@@ -359,10 +359,7 @@ impl aide::OperationOutput for Served<PageDoc> {
         ctx: &mut GenContext,
         op: &mut Operation,
     ) -> Vec<(Option<DocStatus>, DocResponse)> {
-        let mut out: Vec<_> = Self::operation_response(ctx, op)
-            .map(|r| (Some(DocStatus::Code(200)), r))
-            .into_iter()
-            .collect();
+        let mut out = ok(Self::operation_response(ctx, op));
         out.push((
             Some(DocStatus::Code(304)),
             DocResponse {
@@ -412,10 +409,7 @@ impl aide::OperationOutput for Served<BadgeDoc> {
         ctx: &mut GenContext,
         op: &mut Operation,
     ) -> Vec<(Option<DocStatus>, DocResponse)> {
-        let mut out: Vec<_> = Self::operation_response(ctx, op)
-            .map(|r| (Some(DocStatus::Code(200)), r))
-            .into_iter()
-            .collect();
+        let mut out = ok(Self::operation_response(ctx, op));
         out.push((
             Some(DocStatus::Code(304)),
             DocResponse {
