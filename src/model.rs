@@ -35,6 +35,27 @@
 //! Every list takes `limit` and `cursor`; while more follow, the answer carries the
 //! next page's cursor in the `x-next-cursor` header.
 //!
+//! People and access (see [`crate::daemon::api::access`] for the role of every route):
+//!
+//! | route | body → answer |
+//! |---|---|
+//! | `POST /auth/login` (no key) | [`LoginRequest`] → [`TokenPair`]; 429 with `Retry-After` past the limits |
+//! | `POST /auth/refresh` (no key) | [`RefreshRequest`] → [`TokenPair`] (the refresh token rotates) |
+//! | `POST /auth/register` (no key; only with `--allow-signup`) | [`RegisterRequest`] → 201 [`TokenPair`] |
+//! | `POST /auth/accept-invite` (no key) | [`AcceptInviteRequest`] → [`TokenPair`] |
+//! | `POST /auth/logout` | optional [`LogoutRequest`] → 204 (revokes the session) |
+//! | `GET /auth/whoami` | → [`Whoami`] |
+//! | `POST /auth/password` | [`PasswordChange`] → 204 (users only; ends the user's other sessions) |
+//! | `GET /api-keys` | → `[ApiKeyInfo]` |
+//! | `POST /api-keys` | [`ApiKeyCreate`] → 201 [`ApiKeyCreated`] (the secret shown once) |
+//! | `DELETE /api-keys/{id}` | → 204 |
+//! | `GET /users` | → `[UserInfo]` (users and open invitations) |
+//! | `POST /users` | [`UserAdd`] → 201 [`UserInfo`] |
+//! | `POST /users/invitations` | [`UserInvite`] → 201 [`InvitationCreated`] (the token shown once) |
+//! | `PUT /users/{email}/role` | [`RoleChange`] → [`UserInfo`] |
+//! | `DELETE /users/{email}` | → 204 (its sessions end) |
+//! | `GET /audit?since=24h&until=&actor=&action=&outcome=&limit=&cursor=` | → `[AuditEntry]`, newest first |
+//!
 //! `GET /healthz`, `/readyz`, `/metrics` and `/api/v1/openapi.json` (these
 //! documents as OpenAPI 3.1) need no key. Errors are
 //! [`ErrorBody`] with a 4xx/5xx status.
@@ -58,6 +79,7 @@ pub struct ErrorBody {
 pub const ERROR_CODES: &[&str] = &[
     "busy",
     "conflict",
+    "rate_limited",
     "error",
     "forbidden",
     "internal",
@@ -67,6 +89,7 @@ pub const ERROR_CODES: &[&str] = &[
     "not_found",
     "revision_moved",
     "store_unavailable",
+    "token_expired",
     "too_large",
     "unauthorized",
     "unavailable",
@@ -430,4 +453,273 @@ pub struct HistoryBucket {
     pub uptime: Option<f64>,
     pub coverage: f64,
     pub latency: Option<LatencySummary>,
+}
+
+/// What a user or an API key may do; each role may do all that the ones below it may.
+/// `viewer` reads; `operator` also applies checks, runs, pauses and resumes them and
+/// acknowledges, resolves and updates incidents; `admin` also manages users, keys and
+/// tenants, deletes checks and reads the audit log.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Operator,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Operator => "operator",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// A stored role; anything unknown is the least one.
+    pub fn parse(s: &str) -> Role {
+        match s {
+            "admin" => Role::Admin,
+            "operator" => Role::Operator,
+            _ => Role::Viewer,
+        }
+    }
+
+    /// The permissions an access token lists for this role (the brief's
+    /// `permissions` claim): `read`, then `operate`, then `admin`.
+    pub fn permissions(self) -> Vec<String> {
+        let all = ["read", "operate", "admin"];
+        let n = match self {
+            Role::Viewer => 1,
+            Role::Operator => 2,
+            Role::Admin => 3,
+        };
+        all[..n].iter().map(|p| (*p).to_string()).collect()
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `POST /auth/login`. `tenant` is needed only when the same email and password
+/// belong to users of several tenants.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+}
+
+/// `POST /auth/register`: a new tenant named `tenant` with this user as its admin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    pub email: String,
+    pub password: String,
+    pub tenant: String,
+}
+
+/// `POST /auth/refresh`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// `POST /auth/logout`: ends the session of the access token used, or the one
+/// `refresh_token` belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// `POST /auth/accept-invite`: sets the invited user's password and logs them in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInviteRequest {
+    pub token: String,
+    pub password: String,
+}
+
+/// `POST /auth/password`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// What login, refresh, register and accept-invite answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TokenPair {
+    /// A JWT (HS256) for `Authorization: Bearer`, valid `expires_in` seconds.
+    pub access_token: String,
+    /// Opaque; exchanged once at `POST /auth/refresh` for a new pair.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    pub expires_in: u64,
+    pub refresh_expires_in: u64,
+    pub user: Whoami,
+}
+
+/// `GET /auth/whoami`: who the credential used stands for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Whoami {
+    /// `user` or `key`.
+    pub kind: String,
+    /// The user's id, or the key's public id.
+    pub id: String,
+    /// The user's email, or the key's name.
+    pub name: String,
+    pub tenant: String,
+    pub tenant_id: i64,
+    pub role: Role,
+    pub permissions: Vec<String>,
+    /// When the credential used stops working (an access token's or a key's
+    /// expiry); none for a key that does not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api-keys`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyCreate {
+    /// 1–63 characters: letters, digits, `-`, `_`, `.`.
+    pub name: String,
+    pub role: Role,
+    /// How long the key works (`90d`, `12h`); none for a key that does not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<String>,
+}
+
+/// A key as listed: never its secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ApiKeyInfo {
+    /// The public id (the part after `upk_` and before the next `_`).
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    /// `active`, `expired` or `revoked`.
+    pub state: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// To the minute: uses are recorded at most once a minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /api-keys` answers the key once, whole: `upk_<id>_<32-character secret>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ApiKeyCreated {
+    #[serde(flatten)]
+    pub info: ApiKeyInfo,
+    pub key: String,
+}
+
+/// `POST /users`: a user with a first password.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserAdd {
+    pub email: String,
+    pub role: Role,
+    pub password: String,
+}
+
+/// `POST /users/invitations`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserInvite {
+    pub email: String,
+    pub role: Role,
+    /// How long the invitation can be accepted (default `7d`, at most `30d`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<String>,
+}
+
+/// `POST /users/invitations` answers the token once; `url` is the console page that
+/// accepts it, when the daemon knows its public URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct InvitationCreated {
+    pub email: String,
+    pub role: Role,
+    pub expires_at: DateTime<Utc>,
+    pub token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// `PUT /users/{email}/role`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    pub role: Role,
+}
+
+/// A user (or an open invitation) as listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UserInfo {
+    pub email: String,
+    pub role: Role,
+    /// `active`, or `invited` for an invitation not yet accepted.
+    pub state: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// An invitation's expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// The tenant's name; none for requests refused before any tenant was known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// `user:<email>`, `key:<name>(<id>)`, `telegram:@name`, `watch`, or
+    /// `anonymous`.
+    pub actor: String,
+    /// What was done, e.g. `apply`, `check.pause`, `incident.ack`, `key.create`,
+    /// `user.add`, `login`, `request` (see `uptimeping audit list --help`).
+    pub action: String,
+    /// What it was done to: a check's name, an incident's id, a key's id, an email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// `ok`, `refused` (401, 403, 429) or `failed`.
+    pub outcome: String,
+    /// The client's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// More about it (a plan's summary, a refused request's method and path…).
+    #[serde(default)]
+    pub detail: serde_json::Value,
 }

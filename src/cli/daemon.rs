@@ -78,6 +78,21 @@ pub struct Args {
     /// e.g. https://uptime.example.com
     #[arg(long, env = "UPTIMEPING_PUBLIC_URL", value_name = "URL")]
     public_url: Option<String>,
+    /// Let anyone register a new tenant with `uptimeping auth register` (off unless given)
+    #[arg(long, env = "UPTIMEPING_ALLOW_SIGNUP")]
+    allow_signup: bool,
+    /// How long an access token works [default: 15m]
+    #[arg(long, env = "UPTIMEPING_ACCESS_TOKEN_TTL", value_name = "DURATION")]
+    access_token_ttl: Option<crate::spec::Duration>,
+    /// How long a refresh token (a CLI login) works [default: 7d]
+    #[arg(long, env = "UPTIMEPING_REFRESH_TOKEN_TTL", value_name = "DURATION")]
+    refresh_token_ttl: Option<crate::spec::Duration>,
+    /// How long a web console login lasts [default: 12h]
+    #[arg(long, env = "UPTIMEPING_CONSOLE_SESSION_TTL", value_name = "DURATION")]
+    console_session_ttl: Option<crate::spec::Duration>,
+    /// How long the audit log is kept [default: 90d]
+    #[arg(long, env = "UPTIMEPING_RETENTION_AUDIT", value_name = "DURATION")]
+    retention_audit: Option<crate::spec::Duration>,
 }
 
 impl Args {
@@ -97,6 +112,11 @@ impl Args {
             log_level: self.log_level,
             notify_rate_limit: self.notify_rate_limit,
             public_url: self.public_url,
+            allow_signup: self.allow_signup.then_some(true),
+            access_token_ttl: self.access_token_ttl,
+            refresh_token_ttl: self.refresh_token_ttl,
+            console_session_ttl: self.console_session_ttl,
+            retention_audit: self.retention_audit,
         };
         let config = Config::resolve(settings, self.config.as_deref())?;
         init_logging(&config)?;

@@ -66,7 +66,20 @@ pub struct Settings {
     /// Each tenant's notification limit (`50/s`), or `none`.
     pub notify_rate_limit: Option<String>,
     pub public_url: Option<String>,
+    pub allow_signup: Option<bool>,
+    pub access_token_ttl: Option<crate::spec::Duration>,
+    pub refresh_token_ttl: Option<crate::spec::Duration>,
+    pub console_session_ttl: Option<crate::spec::Duration>,
+    pub retention_audit: Option<crate::spec::Duration>,
 }
+
+/// The environment variable that may hold the key access tokens are signed with
+/// (at least 32 bytes); else the data directory's `jwt.key` is used.
+pub const JWT_SECRET_ENV: &str = "UPTIMEPING_JWT_SECRET";
+/// Shortest signing key accepted: HS256's own output size.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+/// The audit log is kept 90 days unless told otherwise.
+pub const DEFAULT_RETENTION_AUDIT: Duration = Duration::from_secs(90 * 24 * 3600);
 
 /// How long each tier of results is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +91,8 @@ pub struct Retention {
     pub minutes: Duration,
     pub hours: Duration,
     pub days: Duration,
+    /// The audit log.
+    pub audit: Duration,
 }
 
 impl Default for Retention {
@@ -88,6 +103,7 @@ impl Default for Retention {
             minutes: DEFAULT_RETENTION_MINUTES,
             hours: DEFAULT_RETENTION_HOURS,
             days: DEFAULT_RETENTION_DAYS,
+            audit: DEFAULT_RETENTION_AUDIT,
         }
     }
 }
@@ -106,6 +122,8 @@ pub struct Config {
     pub notify_rate_limit: Option<crate::spec::Rate>,
     /// The daemon's URL as its users reach it (links in notifications); none by default.
     pub public_url: Option<String>,
+    /// Logins, tokens and sessions.
+    pub auth: crate::daemon::auth::Options,
 }
 
 impl Config {
@@ -151,7 +169,49 @@ impl Config {
         {
             anyhow::bail!("`public_url`: `{u}` is not an http:// or https:// URL");
         }
+        let auth = {
+            use crate::daemon::auth;
+            let pick =
+                |a: Option<crate::spec::Duration>,
+                 b: Option<crate::spec::Duration>,
+                 default: Duration| a.or(b).map_or(default, |d| d.get());
+            let secret = match std::env::var(JWT_SECRET_ENV) {
+                Ok(s) if s.len() < MIN_JWT_SECRET_BYTES => anyhow::bail!(
+                    "{JWT_SECRET_ENV} must be at least {MIN_JWT_SECRET_BYTES} bytes; make one with `head -c 48 /dev/urandom | base64`"
+                ),
+                Ok(s) => Some(s.into_bytes()),
+                Err(_) => None,
+            };
+            let options = auth::Options {
+                allow_signup: given
+                    .allow_signup
+                    .or(from_file.allow_signup)
+                    .unwrap_or(false),
+                secret,
+                access_ttl: pick(
+                    given.access_token_ttl,
+                    from_file.access_token_ttl,
+                    auth::ACCESS_TTL,
+                ),
+                refresh_ttl: pick(
+                    given.refresh_token_ttl,
+                    from_file.refresh_token_ttl,
+                    auth::REFRESH_TTL,
+                ),
+                console_ttl: pick(
+                    given.console_session_ttl,
+                    from_file.console_session_ttl,
+                    auth::CONSOLE_TTL,
+                ),
+                public_url: public_url.clone(),
+            };
+            if options.access_ttl > options.refresh_ttl {
+                anyhow::bail!("--access-token-ttl must not be longer than --refresh-token-ttl");
+            }
+            options
+        };
         Ok(Config {
+            auth,
             notify_rate_limit,
             public_url,
             listen,
@@ -191,6 +251,11 @@ impl Config {
                         given.retention_days,
                         from_file.retention_days,
                         DEFAULT_RETENTION_DAYS,
+                    ),
+                    audit: pick(
+                        given.retention_audit,
+                        from_file.retention_audit,
+                        DEFAULT_RETENTION_AUDIT,
                     ),
                 };
                 if r.minutes < MIN_RETENTION_MINUTES {

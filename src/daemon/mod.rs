@@ -7,6 +7,8 @@
 
 pub mod api;
 pub mod apply;
+pub mod audit;
+pub mod auth;
 pub mod config;
 pub mod data_dir;
 pub mod metrics;
@@ -111,16 +113,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics,
         notifier,
         status: Default::default(),
+        auth: Arc::new(
+            auth::Auth::open(&data.path, config.auth.clone()).context("setting up logins")?,
+        ),
+        audit: Arc::new(audit::Audit::new(store.clone())),
     });
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr}");
     let mut server_shutdown = shutdown_rx.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, api::router(state))
-            .with_graceful_shutdown(async move {
-                let _ = server_shutdown.changed().await;
-            })
-            .await
+        axum::serve(
+            listener,
+            api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = server_shutdown.changed().await;
+        })
+        .await
     });
 
     stop.await;

@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use super::openapi::{Caller, Named};
 use super::page::{self, List, Paged};
 use super::{ApiError, Shared, require};
-use crate::daemon::store::{ApiKey, CheckRuntime, Role, StoredResource, now_ms, to_time};
+use crate::daemon::store::{CheckRuntime, Principal, Role, StoredResource, now_ms, to_time};
 use crate::model::{CheckDetail, CheckState, CheckSummary, ProbeResult, ResultPage};
 use crate::spec::secrets::{Redactor, masked};
 use crate::spec::{Kind, Spec, remote};
@@ -314,7 +314,7 @@ pub async fn run(
 
 async fn set_paused(
     state: Shared,
-    key: ApiKey,
+    key: Principal,
     name: String,
     paused: bool,
 ) -> Result<axum::Json<CheckSummary>, ApiError> {

@@ -2,6 +2,7 @@
 //! unauthenticated `/healthz`, `/readyz` and `/metrics`. Every error is JSON
 //! `{"error": {"code", "message", "details"}}` with a fitting status.
 
+pub mod access;
 mod channels;
 mod checks;
 mod error;
@@ -31,7 +32,7 @@ pub use page::{MAX_PAGE, NEXT_CURSOR_HEADER};
 use super::metrics::{Metrics, RequestLabels, ServiceMethodLabels, method_label};
 use super::scheduler::Handle;
 use super::status::serve as status;
-use super::store::{ApiKey, Role, Store};
+use super::store::{Principal, Role, Store};
 
 /// How long a request waits for a turn of CPU-bound work before it is turned
 /// away with 503 `busy`: longer than any one piece of work within the limits
@@ -111,6 +112,16 @@ pub struct AppState {
     pub notifier: super::notify::Notifier,
     /// The status pages' directory and cache of rendered answers.
     pub status: super::status::Status,
+    /// Logging in, tokens, sessions, login limits.
+    pub auth: Arc<super::auth::Auth>,
+    pub audit: Arc<super::audit::Audit>,
+}
+
+/// The address of the client that sent `req`'s request, as the listener saw it.
+pub fn source(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
 }
 
 pub type Shared = Arc<AppState>;
@@ -196,7 +207,7 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// Resolves the bearer key and puts the [`ApiKey`] into the request.
+/// Resolves the bearer key and puts the [`Principal`] into the request.
 async fn authenticate(
     State(state): State<Shared>,
     mut req: Request,
@@ -303,7 +314,7 @@ pub fn is_json(headers: &axum::http::HeaderMap) -> bool {
 }
 
 /// Refuses keys whose role is below `needed`.
-pub fn require(key: &ApiKey, needed: Role) -> Result<(), ApiError> {
+pub fn require(key: &Principal, needed: Role) -> Result<(), ApiError> {
     let rank = |r: Role| match r {
         Role::Viewer => 0,
         Role::Operator => 1,

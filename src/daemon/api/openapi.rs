@@ -28,7 +28,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, generate::SchemaSettings, js
 use serde_json::Value;
 
 use super::ApiError;
-use crate::daemon::store::ApiKey;
+use crate::daemon::store::Principal;
 use crate::model::ErrorBody;
 use crate::spec::Kind;
 use crate::spec::plan::{Action, Change, Desired, FieldChange, Options, Plan, Summary};
@@ -354,7 +354,7 @@ impl<T: JsonSchema> OperationOutput for Created<T> {
 /// The caller's API key, as the authentication layer resolved it. Every handler
 /// behind that layer takes it, so the document marks exactly those operations as
 /// needing a key (and answering 401 without one).
-pub struct Caller(pub ApiKey);
+pub struct Caller(pub Principal);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
@@ -362,7 +362,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         parts
             .extensions
-            .get::<ApiKey>()
+            .get::<Principal>()
             .cloned()
             .map(Caller)
             .ok_or_else(|| {

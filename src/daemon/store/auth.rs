@@ -15,45 +15,40 @@ use super::{Result, Store, StoreError, now_ms};
 const SECRET_LEN: usize = 32;
 const KEY_PREFIX: &str = "upk_";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    Operator,
-    Viewer,
-}
+pub use crate::model::Role;
 
-impl Role {
-    fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Operator => "operator",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    fn parse(s: &str) -> Role {
-        match s {
-            "admin" => Role::Admin,
-            "operator" => Role::Operator,
-            _ => Role::Viewer,
-        }
-    }
-}
-
-/// An authenticated key.
+/// Who a request acts as: an API key, or a user logged in (by an access token or a
+/// console session). Roles mean the same for both.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiKey {
+pub struct Principal {
+    /// The key's public id, or the user's id as text.
     pub id: String,
     pub tenant_id: i64,
+    /// The key's name, or the user's email.
     pub name: String,
     pub role: Role,
+    pub kind: PrincipalKind,
 }
 
-impl ApiKey {
-    /// How the key appears as the actor of an event: `key:<name>(<id>)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalKind {
+    Key,
+    /// A user, through the session `session_id` (the access token's `sid`, or the
+    /// console cookie's session).
+    User {
+        user_id: i64,
+        session_id: String,
+    },
+}
+
+impl Principal {
+    /// How the caller appears as the actor of an event: `key:<name>(<id>)` or
+    /// `user:<email>`.
     pub fn actor(&self) -> String {
-        format!("key:{}({})", self.name, self.id)
+        match self.kind {
+            PrincipalKind::Key => format!("key:{}({})", self.name, self.id),
+            PrincipalKind::User { .. } => format!("user:{}", self.name),
+        }
     }
 }
 
@@ -142,7 +137,7 @@ impl Store {
     }
 
     /// The key `presented` stands for, if it is valid and not revoked.
-    pub async fn authenticate(&self, presented: String) -> Result<Option<ApiKey>> {
+    pub async fn authenticate(&self, presented: String) -> Result<Option<Principal>> {
         let Some((id, secret)) = presented
             .strip_prefix(KEY_PREFIX)
             .and_then(|rest| rest.split_once('_'))
@@ -160,7 +155,7 @@ impl Store {
                 .optional()?;
             Ok(row.and_then(|(tenant_id, name, role, stored)| {
                 let ok: bool = hash(&secret).as_bytes().ct_eq(stored.as_bytes()).into();
-                ok.then(|| ApiKey { id: id.clone(), tenant_id, name, role: Role::parse(&role) })
+                ok.then(|| Principal { id: id.clone(), tenant_id, name, role: Role::parse(&role), kind: PrincipalKind::Key })
             }))
         })
         .await

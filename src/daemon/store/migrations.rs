@@ -186,6 +186,76 @@ const STEPS: &[&str] = &[
     ALTER TABLE check_state ADD COLUMN paused_at INTEGER;
     UPDATE check_state SET paused_at = 0 WHERE paused != 0;
     "#,
+    // 8: people and access. Users (email unique within a tenant, lowercased; a PHC
+    // password hash), invitations, sessions (a CLI login's refresh-token family or a
+    // console login's cookie), refresh tokens (hashed; `used_at` set on rotation, and
+    // a used one presented again revokes its session), API key expiry and use, and
+    // the audit log (`tenant_id` NULL for what no tenant can be told for).
+    r#"
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+        email TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        last_login_at INTEGER
+    );
+    CREATE UNIQUE INDEX users_by_email ON users (tenant_id, email);
+    CREATE INDEX users_by_email_only ON users (email);
+    CREATE TABLE invitations (
+        id INTEGER PRIMARY KEY,
+        tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+        email TEXT NOT NULL,
+        role TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        accepted_at INTEGER,
+        revoked_at INTEGER
+    );
+    CREATE INDEX invitations_by_tenant ON invitations (tenant_id, email);
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        tenant_id INTEGER NOT NULL REFERENCES tenants(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        kind TEXT NOT NULL,
+        cookie_hash TEXT UNIQUE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        source TEXT,
+        revoked_at INTEGER,
+        revoked_why TEXT
+    );
+    CREATE INDEX sessions_by_user ON sessions (user_id);
+    CREATE TABLE refresh_tokens (
+        hash TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id),
+        created_at INTEGER NOT NULL,
+        used_at INTEGER
+    );
+    CREATE INDEX refresh_tokens_by_session ON refresh_tokens (session_id);
+    ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+    ALTER TABLE api_keys ADD COLUMN created_by TEXT NOT NULL DEFAULT 'bootstrap';
+    ALTER TABLE api_keys ADD COLUMN last_used_at INTEGER;
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        tenant_id INTEGER,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        outcome TEXT NOT NULL,
+        source TEXT,
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX audit_by_tenant ON audit (tenant_id, id);
+    CREATE INDEX audit_by_time ON audit (at);
+    "#,
 ];
 
 /// Brings `conn` up to the newest schema. Fails on a database from a newer version.

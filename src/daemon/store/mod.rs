@@ -25,7 +25,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
-pub use auth::{ApiKey, Role};
+pub use auth::{Principal, PrincipalKind, Role};
 pub use incidents::{
     MAX_COMMENT_CHARS, MAX_UPDATE_MESSAGE_CHARS, MAX_UPDATES_PER_INCIDENT, Transition,
     action_comment, severity_str as severity_name, update_message,
