@@ -10,6 +10,7 @@ pub mod apply;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod data_dir;
 pub mod metrics;
 pub mod notify;

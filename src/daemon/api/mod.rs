@@ -184,6 +184,7 @@ pub fn router(state: Shared) -> Router {
         )
         .merge(integrations::router())
         .finish_api(&mut doc);
+    let app = app.merge(super::console::router());
     let doc = openapi::finish(doc, started);
     app.fallback(|| async { ApiError::not_found("no such route; the API is under /api/v1") })
         .method_not_allowed_fallback(|| async {
