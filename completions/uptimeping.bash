@@ -1450,7 +1450,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__daemon)
-            opts="-h --listen --data-dir --watch --config --concurrency --retention --retention-successes --retention-minutes --retention-hours --retention-days --shutdown-grace --log-format --log-level --notify-rate-limit --public-url --color --help"
+            opts="-h --listen --data-dir --watch --config --concurrency --retention --retention-successes --retention-minutes --retention-hours --retention-days --shutdown-grace --log-format --log-level --notify-rate-limit --public-url --allow-signup --access-token-ttl --refresh-token-ttl --console-session-ttl --retention-audit --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1513,6 +1513,22 @@ _uptimeping() {
                     return 0
                     ;;
                 --public-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --access-token-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --refresh-token-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --console-session-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retention-audit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -519,9 +519,14 @@ json\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l log-level -d 'Log filter, e.g. `info` or `uptimeping=debug` [default: info]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l notify-rate-limit -d 'Notifications one tenant may send, e.g. `50/s` or `600/min`, or `none`; providers\' and channels\' own limits apply as well [default: 50/s]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l public-url -d 'The daemon\'s URL as its users reach it, for links in notifications, e.g. https://uptime.example.com' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l access-token-ttl -d 'How long an access token works [default: 15m]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l refresh-token-ttl -d 'How long a refresh token (a CLI login) works [default: 7d]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l console-session-ttl -d 'How long a web console login lasts [default: 12h]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l retention-audit -d 'How long the audit log is kept [default: 90d]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l allow-signup -d 'Let anyone register a new tenant with `uptimeping auth register` (off unless given)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -s h -l help -d 'Print help'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "validate" -d 'Check files for errors without running anything'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "test" -d 'Run every check once from this machine and print the results'
