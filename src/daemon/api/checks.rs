@@ -66,7 +66,7 @@ impl aide::OperationInput for ListQuery {
 }
 
 impl ListQuery {
-    fn parse(raw: Option<&str>) -> Result<ListQuery, ApiError> {
+    pub(crate) fn parse(raw: Option<&str>) -> Result<ListQuery, ApiError> {
         let mut q = ListQuery::default();
         for (k, v) in url::form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
             match k.as_ref() {

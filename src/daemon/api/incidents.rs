@@ -130,7 +130,7 @@ pub async fn update(
 }
 
 /// The optional body of ack and resolve: nothing, or an [`ActionRequest`] as JSON.
-pub struct Action(ActionRequest);
+pub struct Action(pub(crate) ActionRequest);
 
 impl<S: Send + Sync> FromRequest<S> for Action {
     type Rejection = ApiError;

@@ -4,14 +4,14 @@
 
 pub mod access;
 mod channels;
-mod checks;
+pub(crate) mod checks;
 mod error;
 mod forge;
 mod health;
-mod incidents;
+pub(crate) mod incidents;
 mod integrations;
 pub mod openapi;
-mod page;
+pub(crate) mod page;
 pub mod report;
 mod resources;
 mod tenants;
