@@ -12,6 +12,7 @@ mod client;
 mod client_commands;
 mod completions;
 mod completions_live;
+mod console;
 mod daemon_alerts;
 mod daemon_api;
 mod daemon_apply;
