@@ -15,12 +15,12 @@ use uptimeping::daemon::api::access::{Access, RULES};
 use uptimeping::model::Role;
 
 /// The passwords of the test's people: long enough and mixed, as the rules ask.
-const PASSWORD: &str = "Correct-Horse-42";
-const OPERATOR: &str = "olga@example.com";
-const VIEWER: &str = "viktor@example.com";
+pub const PASSWORD: &str = "Correct-Horse-42";
+pub const OPERATOR: &str = "olga@example.com";
+pub const VIEWER: &str = "viktor@example.com";
 
 /// The check that fails: a TCP check of a port nothing listens on.
-const CHECK: &str = "db";
+pub const CHECK: &str = "db";
 
 /// Text a tenant controls, meant to break out of HTML if it were not escaped.
 const HOSTILE: &str = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>&amp;";

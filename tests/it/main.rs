@@ -13,6 +13,7 @@ mod client_commands;
 mod completions;
 mod completions_live;
 mod console;
+mod console_browser;
 mod daemon_alerts;
 mod daemon_api;
 mod daemon_apply;
