@@ -612,7 +612,7 @@ fn pages_carry_the_security_headers_and_the_stylesheet_is_cached() {
             "{what}"
         );
         assert_eq!(a.header("x-content-type-options"), "nosniff", "{what}");
-        assert_eq!(a.header("referrer-policy"), "no-referrer", "{what}");
+        assert_eq!(a.header("referrer-policy"), "same-origin", "{what}");
         assert_eq!(a.header("cache-control"), "no-store", "{what}");
         assert!(a.header("content-type").starts_with("text/html"), "{what}");
         assert!(!a.body.contains("<script"), "{what}: no scripts");

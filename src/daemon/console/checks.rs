@@ -4,6 +4,7 @@
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::html::{Nav, Page, Who, esc, time};
@@ -68,7 +69,12 @@ fn uptime(u: Option<f64>) -> String {
 }
 
 fn ms(v: Option<f64>) -> String {
-    v.map_or_else(|| "—".to_string(), |v| format!("{v:.0} ms"))
+    match v {
+        None => "—".to_string(),
+        // Below 10 ms the tenths say something (a local port, a cache).
+        Some(v) if v < 10.0 => format!("{v:.1} ms"),
+        Some(v) => format!("{v:.0} ms"),
+    }
 }
 
 /// The last result of a check, in a few words.
@@ -131,7 +137,7 @@ pub(super) async fn list(
         body.push_str("<p class=\"empty\">No checks here. Apply check files with <code>uptimeping apply -f checks/</code>.</p>\n");
     } else {
         body.push_str(&format!(
-            "<div class=\"table-wrap\" role=\"region\" aria-label=\"Checks\" tabindex=\"0\">\n\
+            "<div class=\"table-wrap\" role=\"region\" aria-label=\"Table of checks\" tabindex=\"0\">\n\
              <table class=\"checks\">\n<caption>{} checks</caption>\n\
              <thead><tr><th scope=\"col\">Check</th><th scope=\"col\">State</th><th scope=\"col\">Uptime 24 h</th><th scope=\"col\">Last result</th><th scope=\"col\">Incident</th></tr></thead>\n<tbody>\n",
             checks.len()
@@ -269,7 +275,7 @@ pub(super) async fn page(
         ));
     }
     body.push_str("</section>\n");
-    body.push_str(&hour_bars(&hours));
+    body.push_str(&hour_bars(&day_by_hour(&hours, Utc::now())));
     body.push_str(&runs_table(&runs));
     body.push_str(&incidents_of_check(&incidents));
     render(&state, &session, &s.name, Nav::Checks, body)
@@ -287,6 +293,35 @@ fn internal(e: serde_json::Error) -> crate::daemon::api::ApiError {
 const BAR_WIDTH: usize = 10;
 const BAR_GAP: usize = 2;
 const BAR_HEIGHT: usize = 32;
+
+/// Hours the history on a check's page shows, the current one last.
+const HOURS: i64 = 24;
+
+/// The last [`HOURS`] hours, the current one last: each hour the history has a
+/// bucket for, and an empty one for each it has none for (before the check
+/// existed, or while the daemon was down).
+fn day_by_hour(buckets: &[HistoryBucket], now: DateTime<Utc>) -> Vec<HistoryBucket> {
+    const HOUR_SECS: i64 = 3600;
+    let current = now.timestamp().div_euclid(HOUR_SECS) * HOUR_SECS;
+    (0..HOURS)
+        .rev()
+        .map(|back| current - back * HOUR_SECS)
+        .map(|start| {
+            buckets
+                .iter()
+                .find(|b| b.start.timestamp() == start)
+                .cloned()
+                .unwrap_or_else(|| HistoryBucket {
+                    start: DateTime::from_timestamp(start, 0).unwrap_or(now),
+                    runs: 0,
+                    failed_runs: 0,
+                    uptime: None,
+                    coverage: 0.0,
+                    latency: None,
+                })
+        })
+        .collect()
+}
 
 /// The last day by the hour, as bars (each with its hour and figures as a
 /// tooltip), and the same in words for those who cannot see them.
@@ -339,7 +374,7 @@ fn runs_table(runs: &[StoredResult]) -> String {
         out.push_str("<p class=\"empty\">No runs yet.</p>\n</section>\n");
         return out;
     }
-    out.push_str("<div class=\"table-wrap\" role=\"region\" aria-label=\"Recent runs\" tabindex=\"0\">\n<table>\n<thead><tr><th scope=\"col\">Started</th><th scope=\"col\">Result</th><th scope=\"col\">Latency</th><th scope=\"col\">Code</th><th scope=\"col\">Error</th></tr></thead>\n<tbody>\n");
+    out.push_str("<div class=\"table-wrap\" role=\"region\" aria-label=\"Table of recent runs\" tabindex=\"0\">\n<table>\n<thead><tr><th scope=\"col\">Started</th><th scope=\"col\">Result</th><th scope=\"col\">Latency</th><th scope=\"col\">Code</th><th scope=\"col\">Error</th></tr></thead>\n<tbody>\n");
     for r in runs {
         let p = &r.result;
         let code = p
@@ -383,4 +418,41 @@ fn incidents_of_check(incidents: &[Incident]) -> String {
     }
     out.push_str("</section>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_day_has_24_hours_whatever_the_history_holds() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 1, 16, 40, 0).unwrap();
+        let bucket = |h: u32, runs, failed| HistoryBucket {
+            start: Utc.with_ymd_and_hms(2026, 12, 1, h, 0, 0).unwrap(),
+            runs,
+            failed_runs: failed,
+            uptime: Some(if failed == runs { 0.0 } else { 100.0 }),
+            coverage: 1.0,
+            latency: None,
+        };
+        let day = day_by_hour(&[bucket(16, 3, 3), bucket(9, 2, 0)], now);
+        assert_eq!(day.len(), 24);
+        assert_eq!(
+            day[23].start,
+            Utc.with_ymd_and_hms(2026, 12, 1, 16, 0, 0).unwrap()
+        );
+        assert_eq!(
+            day[0].start,
+            Utc.with_ymd_and_hms(2026, 11, 30, 17, 0, 0).unwrap()
+        );
+        assert_eq!((day[23].runs, day[16].runs, day[15].runs), (3, 2, 0));
+        let svg = hour_bars(&day);
+        assert_eq!(svg.matches("<rect ").count(), 24);
+        assert_eq!(svg.matches("bar none").count(), 22);
+        assert!(
+            svg.contains("1 of 2 hours with runs had no failures"),
+            "{svg}"
+        );
+    }
 }

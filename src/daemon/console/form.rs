@@ -165,6 +165,25 @@ pub(super) fn next_page(next: Option<&str>) -> String {
 /// the public URL). Without either header (older browsers, scripts) the CSRF
 /// token alone decides.
 pub(super) fn same_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
+    let ok = same_origin_inner(headers, public_url);
+    if !ok {
+        let value = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+        };
+        tracing::info!(
+            origin = value("origin"),
+            sec_fetch_site = value("sec-fetch-site"),
+            host = value("host"),
+            "console: refused a post from another site"
+        );
+    }
+    ok
+}
+
+fn same_origin_inner(headers: &HeaderMap, public_url: Option<&str>) -> bool {
     let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = value("sec-fetch-site")
         && matches!(

@@ -110,7 +110,7 @@ pub(super) async fn list(
     if incidents.is_empty() {
         body.push_str("<p class=\"empty\">No incidents.</p>\n");
     } else {
-        body.push_str("<div class=\"table-wrap\" role=\"region\" aria-label=\"Incidents\" tabindex=\"0\">\n<table class=\"incidents\">\n\
+        body.push_str("<div class=\"table-wrap\" role=\"region\" aria-label=\"Table of incidents\" tabindex=\"0\">\n<table class=\"incidents\">\n\
              <thead><tr><th scope=\"col\">Incident</th><th scope=\"col\">Check</th><th scope=\"col\">Status</th><th scope=\"col\">Severity</th><th scope=\"col\">Opened</th><th scope=\"col\">Error</th></tr></thead>\n<tbody>\n");
         for i in &incidents {
             body.push_str(&format!(
