@@ -193,8 +193,18 @@ fn same_origin_inner(headers: &HeaderMap, public_url: Option<&str>) -> bool {
     {
         return false;
     }
-    let Some(origin) = value(header::ORIGIN.as_str()) else {
+    // A browser sends one Origin; several are no browser's, and are refused
+    // rather than guessed between.
+    let mut origins = headers.get_all(header::ORIGIN).iter();
+    let (first, second) = (origins.next(), origins.next());
+    if second.is_some() {
+        return false;
+    }
+    let Some(origin) = first else {
         return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
     };
     let Some((scheme, origin)) = authority(origin) else {
         // `null` (a sandboxed frame, a data: page) or garbage.
@@ -288,6 +298,11 @@ mod tests {
             vec![host, ("sec-fetch-site", "cross-site")],
             vec![host, ("sec-fetch-site", "same-site")],
             vec![("origin", "http://127.0.0.1:8080")],
+            vec![
+                host,
+                ("origin", "http://127.0.0.1:8080"),
+                ("origin", "http://evil.example"),
+            ],
         ] {
             assert!(!same_origin(&headers(&bad), None), "{bad:?}");
         }

@@ -10,7 +10,12 @@ use subtle::ConstantTimeEq;
 use super::form::{self, Form};
 use super::html::{self, Nav, Page, esc};
 use super::{SESSION_COOKIE, Session, cross_site, posted, see_other};
-use crate::daemon::api::Shared;
+use std::net::IpAddr;
+
+use serde_json::json;
+
+use crate::daemon::api::{ApiError, Shared};
+use crate::daemon::audit::{Event, Outcome};
 use crate::daemon::auth::SessionKind;
 use crate::model::LoginRequest;
 
@@ -195,6 +200,14 @@ pub(super) async fn submit(State(state): State<Shared>, req: Request) -> Respons
         .await
     {
         Ok(logged) => {
+            state
+                .audit
+                .record(
+                    Event::by(&logged.principal, "login", source)
+                        .target(logged.principal.name.clone())
+                        .detail(json!({"kind": "console"})),
+                )
+                .await;
             let Some(cookie) = logged.cookie else {
                 tracing::error!("console: a console login gave no session cookie");
                 return html::message(
@@ -204,32 +217,65 @@ pub(super) async fn submit(State(state): State<Shared>, req: Request) -> Respons
                     Some(("/ui/login", "Log in")),
                 );
             };
-            let secure = form::is_https(headers, state.auth.options().public_url.as_deref());
-            let ttl = state.auth.options().console_ttl.as_secs();
-            let mut res = see_other(&next);
-            for c in [
-                form::set_cookie(SESSION_COOKIE, &cookie, "/ui", ttl, secure),
-                form::set_cookie(FORM_COOKIE, "", "/ui", 0, secure),
-            ] {
-                if let Ok(v) = HeaderValue::from_str(&c) {
-                    res.headers_mut().append(header::SET_COOKIE, v);
-                }
-            }
-            res
+            logged_in_as(&state, headers, &cookie, &next)
         }
         Err(e) => {
+            if e.status.is_client_error() {
+                state
+                    .audit
+                    .record(refused_as(
+                        &crate::daemon::auth::normalize_email(&email),
+                        "login",
+                        source,
+                        &e,
+                    ))
+                    .await;
+            }
+            if e.status.is_server_error() {
+                return html::error(&e);
+            }
             let mut res = again(e.status, &e.message);
-            if e.status == StatusCode::TOO_MANY_REQUESTS
-                && let Some(after) = e
-                    .details
-                    .iter()
-                    .find_map(|d| d.strip_prefix("retry_after="))
-                && let Ok(v) = HeaderValue::from_str(after)
-            {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
+            if let Some(seconds) = e.retry_after {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
             res
         }
+    }
+}
+
+/// The answer that starts a console session: its cookie set, the form's
+/// cookie cleared, and the browser sent on to `next`.
+fn logged_in_as(state: &Shared, headers: &HeaderMap, cookie: &str, next: &str) -> Response {
+    let secure = form::is_https(headers, state.auth.options().public_url.as_deref());
+    let ttl = state.auth.options().console_ttl.as_secs();
+    let mut res = see_other(next);
+    for c in [
+        form::set_cookie(SESSION_COOKIE, cookie, "/ui", ttl, secure),
+        form::set_cookie(FORM_COOKIE, "", "/ui", 0, secure),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            res.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    res
+}
+
+/// The audit event of something `email` tried and was refused, before any
+/// tenant is known (as the API records it).
+fn refused_as(email: &str, action: &'static str, source: Option<IpAddr>, e: &ApiError) -> Event {
+    let email: String = email
+        .chars()
+        .take(crate::daemon::auth::MAX_EMAIL_BYTES)
+        .collect();
+    Event {
+        tenant_id: None,
+        actor: format!("user:{email}"),
+        action,
+        target: Some(email),
+        outcome: Outcome::Refused,
+        source,
+        detail: json!({"status": e.status.as_u16(), "code": e.code}),
     }
 }
 
@@ -246,6 +292,13 @@ pub(super) async fn logout(
     if let Err(e) = state.auth.logout(&state.store, &session.session_id).await {
         return html::error(&e);
     }
+    let source = crate::daemon::api::source(&parts.extensions);
+    state
+        .audit
+        .record(
+            Event::by(&session.principal, "logout", source).target(session.principal.name.clone()),
+        )
+        .await;
     let secure = form::is_https(&parts.headers, state.auth.options().public_url.as_deref());
     let mut res = see_other("/ui/login");
     if let Ok(v) = HeaderValue::from_str(&form::set_cookie(SESSION_COOKIE, "", "/ui", 0, secure)) {
@@ -328,27 +381,40 @@ pub(super) async fn invite_submit(
             Some("The two passwords differ; type the same one twice."),
         );
     }
-    match accept_invitation(&state, &invitation, password, &parts.extensions).await {
-        Ok(()) => html::message(
-            StatusCode::OK,
-            "Password set",
-            "Your password is set. Log in with your email and this password.",
-            Some(("/ui/login", "Log in")),
-        ),
-        Err(e) => invite_page(&state, headers, e.status, &invitation, Some(&e.message)),
+    let source = crate::daemon::api::source(&parts.extensions);
+    match state
+        .auth
+        .accept_invite(
+            &state.store,
+            &invitation,
+            password.to_string(),
+            source,
+            SessionKind::Console,
+        )
+        .await
+    {
+        Ok(done) => {
+            state
+                .audit
+                .record(
+                    Event::by(&done.principal, "user.accept_invite", source)
+                        .target(done.principal.name.clone()),
+                )
+                .await;
+            match done.cookie {
+                Some(cookie) => logged_in_as(&state, headers, &cookie, "/ui/checks"),
+                // The password is set; only the session is missing.
+                None => see_other("/ui/login"),
+            }
+        }
+        Err(e) if e.status.is_server_error() => html::error(&e),
+        Err(e) => {
+            let mut res = invite_page(&state, headers, e.status, &invitation, Some(&e.message));
+            if let Some(seconds) = e.retry_after {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            res
+        }
     }
-}
-
-/// Accepts invitation `token` with `password`, as `POST /auth/accept-invite` does.
-async fn accept_invitation(
-    _state: &Shared,
-    _token: &str,
-    _password: &str,
-    _extensions: &axum::http::Extensions,
-) -> Result<(), crate::daemon::api::ApiError> {
-    Err(crate::daemon::api::ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        "this daemon cannot accept invitations in the console yet; ask the admin who invited you to add you with `uptimeping users add`",
-    ))
 }
