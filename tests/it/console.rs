@@ -730,3 +730,108 @@ fn every_console_rule_answers_as_its_role_says() {
         }
     }
 }
+
+#[test]
+fn an_invited_person_sets_a_password_and_is_logged_in() {
+    let d = Daemon::start(&[]);
+    let invited = d.post(
+        "/api/v1/users/invitations",
+        &json!({"email": "ines@example.com", "role": "viewer"}),
+    );
+    let token = invited["token"].as_str().expect("token").to_string();
+    let path = format!("/ui/invite/{token}");
+    let mut b = Browser::new(&d);
+    assert_eq!(b.get("/ui/invite/upinv_no-such-invitation").status, 404);
+    let page = b.get(&path);
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = csrf_of(&page.body);
+    // Without the form's cookie: refused, nothing set.
+    let mut other = Browser::new(&d);
+    let a = other.post(
+        &path,
+        &[
+            ("csrf", &csrf),
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+        ],
+        &[],
+    );
+    assert_eq!(a.status, 403, "{}", a.body);
+    let a = b.post(
+        &path,
+        &[
+            ("csrf", &csrf),
+            ("password", PASSWORD),
+            ("confirm", "Other-Horse-42"),
+        ],
+        &[],
+    );
+    assert_eq!(a.status, 400, "{}", a.body);
+    // The password policy is the API's.
+    let a = b.post(
+        &path,
+        &[
+            ("csrf", &csrf),
+            ("password", "password"),
+            ("confirm", "password"),
+        ],
+        &[],
+    );
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(a.body.contains("role=\"alert\""), "{}", a.body);
+    let a = b.post(
+        &path,
+        &[
+            ("csrf", &csrf),
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+        ],
+        &[],
+    );
+    assert_eq!((a.status, a.location()), (303, "/ui/checks"), "{}", a.body);
+    assert!(a.set_cookie("upt_session").is_some());
+    let page = b.get("/ui/checks");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("ines@example.com"), "{}", page.body);
+    // Used once: the link no longer works.
+    assert_eq!(Browser::new(&d).get(&path).status, 404);
+}
+
+#[test]
+fn a_user_of_another_tenant_sees_none_of_this_ones_checks_or_incidents() {
+    let s = setup();
+    let other = s.d.post("/api/v1/tenants", &json!({"name": "team-b"}));
+    let key = other["api_key"]
+        .as_str()
+        .expect("the tenant's key")
+        .to_string();
+    let bea = "bea@example.com";
+    let (status, body) = s.d.call_as(
+        &key,
+        "POST",
+        "/api/v1/users",
+        Some(&json!({"email": bea, "role": "admin", "password": PASSWORD})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let mut b = Browser::new(&s.d);
+    b.login(bea);
+    let checks = b.get("/ui/checks");
+    assert_eq!(checks.status, 200);
+    assert!(!checks.body.contains("data-check="), "{}", checks.body);
+    assert_eq!(b.get(&format!("/ui/checks/{CHECK}")).status, 404);
+    assert_eq!(b.get(&format!("/ui/incidents/{}", s.incident)).status, 404);
+    let incidents = b.get("/ui/incidents");
+    assert!(
+        !incidents.body.contains("data-incident="),
+        "{}",
+        incidents.body
+    );
+    let csrf = csrf_of(&checks.body);
+    let a = b.post(
+        &format!("/ui/incidents/{}/ack", s.incident),
+        &[("csrf", &csrf)],
+        &[],
+    );
+    assert_eq!(a.status, 404, "{}", a.body);
+    assert_eq!(incident_status(&s.d, s.incident), "open");
+}

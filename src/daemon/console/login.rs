@@ -313,7 +313,16 @@ pub(super) async fn invite_form(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Response {
-    invite_page(&state, &headers, StatusCode::OK, &token, None)
+    match state.auth.invitation(&state.store, &token).await {
+        Ok(Some(_)) => invite_page(&state, &headers, StatusCode::OK, &token, None),
+        Ok(None) => html::message(
+            StatusCode::NOT_FOUND,
+            "Invitation not valid",
+            "This invitation was used, withdrawn or has expired. Ask an admin of your tenant for a new one.",
+            Some(("/ui/login", "Log in")),
+        ),
+        Err(e) => html::error(&e),
+    }
 }
 
 fn invite_page(
