@@ -380,7 +380,9 @@ fn next_brings_the_browser_back_only_to_a_console_page() {
 fn logout_ends_the_session_and_its_old_cookie_goes_to_the_login_form() {
     let s = setup();
     let mut b = Browser::new(&s.d);
+    assert_eq!(b.get("/ui").location(), "/ui/login");
     b.login(VIEWER);
+    assert_eq!(b.get("/ui").location(), "/ui/checks");
     let old = b.cookies["upt_session"].clone();
     let csrf = b.csrf();
     // Without the token, logging out is refused like any other form.
