@@ -671,3 +671,41 @@ impl Auth {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_csrf_token_belongs_to_one_session_and_one_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let auth = Auth::open(dir.path(), Options::default()).expect("open");
+        let token = auth.csrf_token("s1");
+        assert_eq!(token.len(), 64);
+        assert!(auth.csrf_ok("s1", &token));
+        assert!(!auth.csrf_ok("s2", &token));
+        for bad in ["", "00", "not hex", &token[..62]] {
+            assert!(!auth.csrf_ok("s1", bad), "{bad}");
+        }
+        let other = tempfile::tempdir().expect("tempdir");
+        let elsewhere = Auth::open(other.path(), Options::default()).expect("open");
+        assert!(!elsewhere.csrf_ok("s1", &token), "another daemon's key");
+    }
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(normalize_email("  Alice@Example.COM "), "alice@example.com");
+        assert!(check_email("alice@example.com").is_ok());
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "a@b@c",
+            "a b@c.d",
+            &format!("{}@x.io", "a".repeat(260)),
+        ] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
+    }
+}
