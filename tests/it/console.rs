@@ -583,6 +583,11 @@ fn tenant_text_is_escaped_on_every_page() {
             );
         }
     }
+    // A name in the path is the caller's text too: the API's 404 quotes it.
+    let missing = b.get("/ui/checks/%3Cscript%3Ealert(1)%3C%2Fscript%3E");
+    assert_eq!(missing.status, 404, "{}", missing.body);
+    assert!(!missing.body.contains("<script>"), "{}", missing.body);
+    assert!(missing.body.contains("&lt;script&gt;"), "{}", missing.body);
     let check = b.get(&format!("/ui/checks/{CHECK}"));
     assert!(
         check
