@@ -842,3 +842,29 @@ fn a_user_of_another_tenant_sees_none_of_this_ones_checks_or_incidents() {
     assert_eq!(a.status, 404, "{}", a.body);
     assert_eq!(incident_status(&s.d, s.incident), "open");
 }
+
+#[test]
+fn too_many_logins_are_answered_429_with_retry_after_and_the_form() {
+    let d = Daemon::start(&[]);
+    let mut b = Browser::new(&d);
+    let mut statuses = Vec::new();
+    let mut last = None;
+    // The API's limit: 10 attempts a minute from one address.
+    for _ in 0..11 {
+        let a = b.login_with(OPERATOR, "Wrong-Horse-42", None);
+        statuses.push(a.status);
+        last = Some(a);
+    }
+    let last = last.unwrap();
+    assert_eq!(statuses[..10], [401; 10], "{statuses:?}");
+    assert_eq!(last.status, 429, "{}", last.body);
+    assert!(
+        last.header("retry-after")
+            .parse::<u64>()
+            .is_ok_and(|s| s > 0),
+        "{:?}",
+        last.headers
+    );
+    assert!(last.body.contains("name=\"password\""), "the form again");
+    assert!(last.set_cookie("upt_session").is_none());
+}
