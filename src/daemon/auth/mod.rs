@@ -104,6 +104,8 @@ pub struct LoggedIn {
 pub const CONCURRENT_HASHES: usize = 2;
 /// The longest email taken (RFC 5321's limit on a path).
 pub const MAX_EMAIL_BYTES: usize = 254;
+/// The longest tenant name (as `POST /tenants` takes them).
+const MAX_TENANT_NAME_BYTES: usize = 63;
 /// Users one email and password are tried against when the login names no
 /// tenant: the same person is rarely in more than a few tenants, and each try
 /// costs a hash.
@@ -257,7 +259,13 @@ impl Auth {
     ) -> Result<LoggedIn, ApiError> {
         let email = normalize_email(&req.email);
         self.count_attempt(source, &email)?;
-        if email.len() > MAX_EMAIL_BYTES || req.password.chars().count() > MAX_PASSWORD_CHARS {
+        if email.len() > MAX_EMAIL_BYTES
+            || req.password.chars().count() > MAX_PASSWORD_CHARS
+            || req
+                .tenant
+                .as_ref()
+                .is_some_and(|t| t.len() > MAX_TENANT_NAME_BYTES)
+        {
             return Err(ApiError::unauthorized(WRONG_LOGIN));
         }
         let tenant = req
