@@ -4,6 +4,8 @@
 // A failed unwrap in a test helper is a test failure with a clear location.
 #![allow(clippy::unwrap_used)]
 
+mod auth;
+mod auth_roles;
 mod canonical;
 mod caps;
 mod caps_counts;
@@ -12,6 +14,8 @@ mod client;
 mod client_commands;
 mod completions;
 mod completions_live;
+mod console;
+mod console_browser;
 mod daemon_alerts;
 mod daemon_api;
 mod daemon_apply;

@@ -10,7 +10,7 @@
 //! asserts on its part of that answer. Screenshots go to
 //! `target/test-output/status_browser/`.
 
-mod visit;
+pub(crate) mod visit;
 
 use std::path::PathBuf;
 

@@ -106,6 +106,14 @@ pub fn respond<T: Serialize>(body: T, next: Option<String>) -> Paged<T> {
     Paged { body, next }
 }
 
+impl<T> Paged<T> {
+    /// The page and the next page's cursor, for callers inside the daemon (the
+    /// console) that render the page themselves.
+    pub(crate) fn into_parts(self) -> (T, Option<String>) {
+        (self.body, self.next)
+    }
+}
+
 impl<T: Serialize> IntoResponse for Paged<T> {
     fn into_response(self) -> Response {
         let mut res = axum::Json(self.body).into_response();

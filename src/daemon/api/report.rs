@@ -144,6 +144,17 @@ impl<S: Send + Sync, P: SpanParams> FromRequestParts<S> for Span<P> {
     }
 }
 
+impl<P: SpanParams> Span<P> {
+    /// The span of the query string `raw`, read as the route reads it, for
+    /// callers inside the daemon (the console).
+    pub(crate) fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+        Ok(Span(
+            SpanQuery::parse(raw, P::TAKES)?,
+            std::marker::PhantomData,
+        ))
+    }
+}
+
 impl<P: SpanParams> aide::OperationInput for Span<P> {
     fn operation_input(ctx: &mut aide::generate::GenContext, op: &mut aide::openapi::Operation) {
         super::openapi::query_params::<P>(ctx, op);

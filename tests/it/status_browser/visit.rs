@@ -12,10 +12,10 @@ use serde_json::{Value, json};
 use crate::daemon_support::{Daemon, Target, wait_for};
 
 /// Debian's Chromium, the browser `scripts/test` installs.
-const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// What `scripts/test` installs, for the messages when something is missing.
-const INSTALLS: &str = "run scripts/test, which installs Debian's chromium and the npm packages playwright-core and axe-core (and exports NODE_PATH)";
+pub(crate) const INSTALLS: &str = "run scripts/test, which installs Debian's chromium and the npm packages playwright-core and axe-core (and exports NODE_PATH)";
 
 /// The page's slug, and the private page's slug and token.
 pub(super) const SLUG: &str = "example";
@@ -93,7 +93,7 @@ fn output_dir() -> PathBuf {
 }
 
 /// Fails (never skips) when the browser or the npm packages are missing.
-fn require_tools() {
+pub(crate) fn require_tools() {
     assert!(
         Path::new(CHROMIUM).is_file(),
         "{CHROMIUM} is missing: {INSTALLS}"
