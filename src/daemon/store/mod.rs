@@ -4,6 +4,7 @@
 //! submodules (resources, results, incidents, outbox, auth), which is the interface
 //! another backend would implement.
 
+mod audit;
 mod auth;
 mod burn;
 mod incidents;
@@ -25,6 +26,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
+pub use audit::{AuditQuery, AuditRow};
 pub use auth::{Principal, PrincipalKind, Role};
 pub use incidents::{
     MAX_COMMENT_CHARS, MAX_UPDATE_MESSAGE_CHARS, MAX_UPDATES_PER_INCIDENT, Transition,
