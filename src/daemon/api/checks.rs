@@ -8,9 +8,11 @@ use axum::http::request::Parts;
 use axum::response::NoContent;
 use schemars::JsonSchema;
 
+use super::audit::Source;
 use super::openapi::{Caller, Named};
 use super::page::{self, List, Paged};
 use super::{ApiError, Shared, require};
+use crate::daemon::audit::Event;
 use crate::daemon::store::{CheckRuntime, Principal, Role, StoredResource, now_ms, to_time};
 use crate::model::{CheckDetail, CheckState, CheckSummary, ProbeResult, ResultPage};
 use crate::spec::secrets::{Redactor, masked};
@@ -293,6 +295,7 @@ fn redactor(r: &StoredResource) -> Redactor {
 pub async fn run(
     State(state): State<Shared>,
     Caller(key): Caller,
+    Source(from): Source,
     Path(Named { name }): Path<Named>,
 ) -> Result<axum::Json<ProbeResult>, ApiError> {
     require(&key, Role::Operator)?;
@@ -309,12 +312,20 @@ pub async fn run(
                 format!("check `{name}` could not be run now; the daemon may be stopping"),
             )
         })?;
+    state
+        .audit
+        .record(
+            Event::by(&key, "check.run", from)
+                .target(name)
+                .detail(serde_json::json!({"up": result.up})),
+        )
+        .await;
     Ok(axum::Json(result))
 }
 
 async fn set_paused(
     state: Shared,
-    key: Principal,
+    (key, from): (Principal, Option<std::net::IpAddr>),
     name: String,
     paused: bool,
 ) -> Result<axum::Json<CheckSummary>, ApiError> {
@@ -324,6 +335,21 @@ async fn set_paused(
         .store
         .set_paused(key.tenant_id, name.clone(), paused)
         .await?;
+    state
+        .audit
+        .record(
+            Event::by(
+                &key,
+                if paused {
+                    "check.pause"
+                } else {
+                    "check.resume"
+                },
+                from,
+            )
+            .target(name.clone()),
+        )
+        .await;
     tracing::info!(tenant = key.tenant_id, check = %name, by = %key.actor(), paused, "check {}", if paused { "paused" } else { "resumed" });
     Ok(axum::Json(one(&state, key.tenant_id, &name).await?.1))
 }
@@ -331,22 +357,25 @@ async fn set_paused(
 pub async fn pause(
     State(state): State<Shared>,
     Caller(key): Caller,
+    Source(from): Source,
     Path(Named { name }): Path<Named>,
 ) -> Result<axum::Json<CheckSummary>, ApiError> {
-    set_paused(state, key, name, true).await
+    set_paused(state, (key, from), name, true).await
 }
 
 pub async fn resume(
     State(state): State<Shared>,
     Caller(key): Caller,
+    Source(from): Source,
     Path(Named { name }): Path<Named>,
 ) -> Result<axum::Json<CheckSummary>, ApiError> {
-    set_paused(state, key, name, false).await
+    set_paused(state, (key, from), name, false).await
 }
 
 pub async fn delete(
     State(state): State<Shared>,
     Caller(key): Caller,
+    Source(from): Source,
     Path(Named { name }): Path<Named>,
 ) -> Result<NoContent, ApiError> {
     require(&key, Role::Admin)?;
@@ -357,6 +386,10 @@ pub async fn delete(
     {
         return Err(ApiError::not_found(format!("no check named `{name}`")));
     }
+    state
+        .audit
+        .record(Event::by(&key, "check.delete", from).target(name))
+        .await;
     Ok(NoContent)
 }
 

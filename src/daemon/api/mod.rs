@@ -3,6 +3,7 @@
 //! `{"error": {"code", "message", "details"}}` with a fitting status.
 
 pub mod access;
+pub mod audit;
 mod channels;
 mod checks;
 mod error;
@@ -154,6 +155,7 @@ pub fn router(state: Shared) -> Router {
         .api_route("/channels/{name}/test", post(channels::test))
         .api_route("/tenants", post(tenants::create))
         .api_route("/forge/generate", post(forge::generate))
+        .api_route("/audit", get(audit::list))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             authenticate,
@@ -219,17 +221,31 @@ async fn authenticate(
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|v| v.trim().to_string())
-        .ok_or_else(|| {
-            ApiError::unauthorized("missing `Authorization: Bearer <api key>` header")
-        })?;
-    let key = state
-        .store
-        .authenticate(presented)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("the API key is not valid"))?;
-    req.extensions_mut().insert(key);
-    Ok(next.run(req).await)
+        .map(|v| v.trim().to_string());
+    let refusal = match presented {
+        None => ApiError::unauthorized("missing `Authorization: Bearer <api key>` header"),
+        Some(p) => match state.store.authenticate(p).await? {
+            Some(key) => {
+                req.extensions_mut().insert(key);
+                return Ok(next.run(req).await);
+            }
+            None => ApiError::unauthorized("the API key is not valid"),
+        },
+    };
+    state.audit.record(audit_refused(&req)).await;
+    Err(refusal)
+}
+
+/// The audit event of `req` refused with 401 for want of a valid credential.
+fn audit_refused(req: &Request) -> super::audit::Event {
+    let path = req.uri().path();
+    super::audit::Event::refused_request(
+        None,
+        req.method().as_str(),
+        path,
+        401,
+        source(req.extensions()),
+    )
 }
 
 /// The `service` label of what this router answers.

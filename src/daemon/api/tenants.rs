@@ -3,8 +3,10 @@
 
 use axum::extract::State;
 
+use super::audit::Source;
 use super::openapi::{Caller, Created};
 use super::{ApiError, ApiJson, Shared, require};
+use crate::daemon::audit::Event;
 use crate::daemon::store::Role;
 use crate::model::{TenantCreated, TenantRequest};
 
@@ -14,6 +16,7 @@ const FIRST_TENANT: i64 = 1;
 pub async fn create(
     State(state): State<Shared>,
     Caller(key): Caller,
+    Source(from): Source,
     ApiJson(req): ApiJson<TenantRequest>,
 ) -> Result<Created<TenantCreated>, ApiError> {
     require(&key, Role::Admin)?;
@@ -36,6 +39,14 @@ pub async fn create(
     let (id, api_key) = state.store.create_tenant(name.clone()).await?;
     // Before any check of the tenant can run, so that its counters carry its name.
     state.metrics.add_tenant(id, &name);
+    state
+        .audit
+        .record(
+            Event::by(&key, "tenant.create", from)
+                .target(name.clone())
+                .detail(serde_json::json!({"id": id})),
+        )
+        .await;
     tracing::info!(tenant = id, name = %name, by = %key.actor(), "tenant created");
     Ok(Created(TenantCreated { id, name, api_key }))
 }
