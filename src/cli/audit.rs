@@ -155,8 +155,20 @@ fn outcome_text(outcome: &str) -> String {
     }
 }
 
-/// The detail in one line: `key=value` for each field of an object.
+/// The detail in one line: an apply's counts first (the cell is cut at its width),
+/// else `key=value` for each field of an object.
 fn detail_text(detail: &serde_json::Value) -> String {
+    let counts = ["create", "update", "delete", "unchanged"];
+    if counts.iter().all(|k| detail[k].is_u64()) {
+        let mut parts: Vec<String> = counts
+            .iter()
+            .map(|k| format!("{k}={}", detail[k]))
+            .collect();
+        if let Some(changes) = detail["changes"].as_array() {
+            parts.extend(changes.iter().filter_map(|c| c.as_str()).map(String::from));
+        }
+        return parts.join(" ");
+    }
     match detail {
         serde_json::Value::Object(map) => map
             .iter()

@@ -33,7 +33,7 @@ fn promtool() -> Command {
 }
 
 /// Runs `promtool check metrics` over `body`: its exit code and everything it printed.
-fn check_metrics(body: &str) -> (i32, String) {
+pub(crate) fn check_metrics(body: &str) -> (i32, String) {
     let mut child = promtool()
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

@@ -238,7 +238,11 @@ async fn authenticate(
 
 /// The audit event of `req` refused with 401 for want of a valid credential.
 fn audit_refused(req: &Request) -> super::audit::Event {
-    let path = req.uri().path();
+    // Under `/api/v1` the router sees the path without it; the whole one is recorded.
+    let path = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map_or(req.uri().path(), |u| u.0.path());
     super::audit::Event::refused_request(
         None,
         req.method().as_str(),
