@@ -1,6 +1,6 @@
 //! The audit log from the other ends: `uptimeping audit list` (table and JSON),
 //! applies of a watched directory (actor `watch`), and chat-button presses
-//! (actors `telegram:@name` and `slack:@name`).
+//! (actors `telegram:@name` and `slack:@name`; a wrong secret is a refused request).
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
@@ -175,13 +175,29 @@ fn chat_button_presses_are_recorded_as_their_chat_user() {
     let update = json!({"update_id": 1, "callback_query": {
         "id": "cb-1", "from": {"id": 4242, "username": "alice"}, "data": format!("resolve:{incident}"),
         "message": {"message_id": message_id, "chat": {"id": -1001}, "text": sent.body["text"]}}});
-    let res = Daemon::client()
-        .post(format!("{}/api/v1/integrations/telegram/default/tg", d.url))
-        .header("X-Telegram-Bot-Api-Secret-Token", TELEGRAM_SECRET)
-        .json(&update)
-        .send()
-        .expect("press");
-    assert_eq!(res.status().as_u16(), 200);
+    let press = |secret: &str| {
+        Daemon::client()
+            .post(format!("{}/api/v1/integrations/telegram/default/tg", d.url))
+            .header("X-Telegram-Bot-Api-Secret-Token", secret)
+            .json(&update)
+            .send()
+            .expect("press")
+            .status()
+            .as_u16()
+    };
+    // A guess at the secret is a refused request, of no tenant.
+    assert_eq!(press("a-guess-at-the-secret"), 401);
+    assert_eq!(press(TELEGRAM_SECRET), 200);
+    let refused = audit(&d, &d.key, "outcome=refused");
+    assert_eq!(actions(&refused), ["request"]);
+    assert_eq!(refused[0]["actor"], "anonymous");
+    assert_eq!(refused[0]["source"], "127.0.0.1");
+    assert!(refused[0].get("tenant").is_none(), "{}", refused[0]);
+    assert_eq!(
+        refused[0]["detail"],
+        json!({"method": "POST", "path": "/api/v1/integrations/telegram/default/tg", "status": 401})
+    );
+    assert!(!refused[0].to_string().contains("a-guess"));
     assert_eq!(
         d.get(&format!("/api/v1/incidents/{incident}"))["status"],
         "resolved"

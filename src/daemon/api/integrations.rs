@@ -274,7 +274,45 @@ fn emoji(action: Action) -> &'static str {
     }
 }
 
+/// A press refused for its signature (401) is a refused request: recorded, within
+/// the audit log's bound per address, as of no tenant (none is proven).
+async fn audited<T>(
+    state: &Shared,
+    path: String,
+    from: Option<std::net::IpAddr>,
+    answer: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    if let Err(e) = &answer
+        && e.status == axum::http::StatusCode::UNAUTHORIZED
+    {
+        let event = Event::refused_request(None, "POST", &path, 401, from);
+        state.audit.record(event).await;
+    }
+    answer
+}
+
 async fn telegram_update(
+    State(state): State<Shared>,
+    Path(hook): Path<Hook>,
+    headers: HeaderMap,
+    Source(from): Source,
+    body: Body<TelegramHeaders>,
+) -> Result<axum::Json<Ack>, ApiError> {
+    let path = format!(
+        "/api/v1/integrations/telegram/{}/{}",
+        hook.tenant, hook.channel
+    );
+    let answer = telegram_press(
+        State(state.clone()),
+        Path(hook),
+        headers,
+        Source(from),
+        body,
+    );
+    audited(&state, path, from, answer.await).await
+}
+
+async fn telegram_press(
     State(state): State<Shared>,
     Path(Hook {
         tenant,
@@ -499,6 +537,27 @@ fn verify_slack(spec: &SlackSpec, headers: &HeaderMap, body: &[u8]) -> Result<()
 }
 
 async fn slack_interaction(
+    State(state): State<Shared>,
+    Path(hook): Path<Hook>,
+    headers: HeaderMap,
+    Source(from): Source,
+    body: Body<SlackHeaders>,
+) -> Result<axum::Json<Ack>, ApiError> {
+    let path = format!(
+        "/api/v1/integrations/slack/{}/{}",
+        hook.tenant, hook.channel
+    );
+    let answer = slack_press(
+        State(state.clone()),
+        Path(hook),
+        headers,
+        Source(from),
+        body,
+    );
+    audited(&state, path, from, answer.await).await
+}
+
+async fn slack_press(
     State(state): State<Shared>,
     Path(Hook {
         tenant,
