@@ -346,3 +346,27 @@ fn user_accounts_are_counted_per_tenant_and_promtool_accepts_the_series() {
         "{body}"
     );
 }
+
+#[test]
+fn the_daemon_prunes_entries_older_than_retention_audit() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let d = Daemon::start_on(&data, &[]);
+    d.post("/api/v1/tenants", &json!({"name": "acme"}));
+    let (code, logs) = d.terminate();
+    assert_eq!(code, 0, "{logs}");
+    // An entry from 40 days ago, as an older daemon would have left it.
+    let db = rusqlite::Connection::open(data.join("uptimeping.db")).expect("open db");
+    let old = Utc::now().timestamp_millis() - 40 * 86_400_000;
+    db.execute(
+        "INSERT INTO audit (tenant_id, at, actor, action, outcome) VALUES (1, ?1, 'watch', 'apply', 'ok')",
+        [old],
+    )
+    .expect("insert");
+    drop(db);
+    let d = Daemon::start_on(&data, &["--retention-audit", "30d"]);
+    // The maintenance loop prunes once when it starts, then every hour.
+    let line = d.wait_log("pruned audit events past the retention");
+    assert!(line.contains("deleted=1"), "{line}");
+    assert_eq!(actions(&audit(&d, &d.key, "")), ["tenant.create"]);
+}
