@@ -335,20 +335,14 @@ async fn set_paused(
         .store
         .set_paused(key.tenant_id, name.clone(), paused)
         .await?;
+    let action = if paused {
+        "check.pause"
+    } else {
+        "check.resume"
+    };
     state
         .audit
-        .record(
-            Event::by(
-                &key,
-                if paused {
-                    "check.pause"
-                } else {
-                    "check.resume"
-                },
-                from,
-            )
-            .target(name.clone()),
-        )
+        .record(Event::by(&key, action, from).target(name.clone()))
         .await;
     tracing::info!(tenant = key.tenant_id, check = %name, by = %key.actor(), paused, "check {}", if paused { "paused" } else { "resumed" });
     Ok(axum::Json(one(&state, key.tenant_id, &name).await?.1))
