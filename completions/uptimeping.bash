@@ -19,6 +19,9 @@ _uptimeping() {
             uptimeping,apply)
                 cmd="uptimeping__subcmd__apply"
                 ;;
+            uptimeping,audit)
+                cmd="uptimeping__subcmd__audit"
+                ;;
             uptimeping,channels)
                 cmd="uptimeping__subcmd__channels"
                 ;;
@@ -60,6 +63,18 @@ _uptimeping() {
                 ;;
             uptimeping,validate)
                 cmd="uptimeping__subcmd__validate"
+                ;;
+            uptimeping__subcmd__audit,help)
+                cmd="uptimeping__subcmd__audit__subcmd__help"
+                ;;
+            uptimeping__subcmd__audit,list)
+                cmd="uptimeping__subcmd__audit__subcmd__list"
+                ;;
+            uptimeping__subcmd__audit__subcmd__help,help)
+                cmd="uptimeping__subcmd__audit__subcmd__help__subcmd__help"
+                ;;
+            uptimeping__subcmd__audit__subcmd__help,list)
+                cmd="uptimeping__subcmd__audit__subcmd__help__subcmd__list"
                 ;;
             uptimeping__subcmd__channels,get)
                 cmd="uptimeping__subcmd__channels__subcmd__get"
@@ -220,6 +235,9 @@ _uptimeping() {
             uptimeping__subcmd__help,apply)
                 cmd="uptimeping__subcmd__help__subcmd__apply"
                 ;;
+            uptimeping__subcmd__help,audit)
+                cmd="uptimeping__subcmd__help__subcmd__audit"
+                ;;
             uptimeping__subcmd__help,channels)
                 cmd="uptimeping__subcmd__help__subcmd__channels"
                 ;;
@@ -261,6 +279,9 @@ _uptimeping() {
                 ;;
             uptimeping__subcmd__help,validate)
                 cmd="uptimeping__subcmd__help__subcmd__validate"
+                ;;
+            uptimeping__subcmd__help__subcmd__audit,list)
+                cmd="uptimeping__subcmd__help__subcmd__audit__subcmd__list"
                 ;;
             uptimeping__subcmd__help__subcmd__channels,get)
                 cmd="uptimeping__subcmd__help__subcmd__channels__subcmd__get"
@@ -395,7 +416,7 @@ _uptimeping() {
 
     case "${cmd}" in
         uptimeping)
-            opts="-h -V --color --help --version validate test plan apply checks incidents report channels tenants context schema forge completions daemon help"
+            opts="-h -V --color --help --version validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -428,6 +449,152 @@ _uptimeping() {
                     return 0
                     ;;
                 --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__audit)
+            opts="-o -h --output --url --api-key --context --color --help list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__audit__subcmd__help)
+            opts="list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__audit__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__audit__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__audit__subcmd__list)
+            opts="-o -h --since --until --actor --action --outcome --target --limit --all --output --url --api-key --context --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --actor)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --action)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --outcome)
+                    COMPREPLY=($(compgen -W "ok refused failed" -- "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1890,7 +2057,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__help)
-            opts="validate test plan apply checks incidents report channels tenants context schema forge completions daemon help"
+            opts="validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1906,6 +2073,34 @@ _uptimeping() {
         uptimeping__subcmd__help__subcmd__apply)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__help__subcmd__audit)
+            opts="list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__help__subcmd__audit__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

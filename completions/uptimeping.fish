@@ -38,6 +38,7 @@ complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "incidents" -d
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "report" -d 'Uptime, SLO, latency and incidents of the daemon\'s checks over a span'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "channels" -d 'List notification channels and send test messages'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "tenants" -d 'Manage tenants (admin keys of the first tenant only)'
+complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "audit" -d 'Read the audit log: changes and security events (admins only)'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "context" -d 'Manage named daemon connections (contexts)'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "schema" -d 'Print the JSON Schema of check files'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "forge" -d 'Turn .proto files into checks: validate them, generate check YAML or a Rust crate'
@@ -393,6 +394,40 @@ never\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a tenant and print its admin API key'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand tenants; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and not __fish_seen_subcommand_from list help" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and not __fish_seen_subcommand_from list help" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and not __fish_seen_subcommand_from list help" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and not __fish_seen_subcommand_from list help" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and not __fish_seen_subcommand_from list help" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and not __fish_seen_subcommand_from list help" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and not __fish_seen_subcommand_from list help" -f -a "list" -d 'List audit entries, newest first'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and not __fish_seen_subcommand_from list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from list" -l since -d 'Only entries from this time on: a duration back from now (24h, 7d) or an RFC 3339 time' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from list" -l until -d 'Only entries before this time: a duration back from now or an RFC 3339 time' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from list" -l actor -d 'Only entries of this actor (`user:ann@example.com`, `key:*`)' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from list" -l action -d 'Only entries of this action (`incident.ack`, `incident.*`); see the list below' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from list" -l outcome -d 'Only entries with this outcome' -r -f -a "ok\t''
+refused\t''
+failed\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from list" -l target -d 'Only entries about this target: a check\'s name, an incident\'s id, …' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from list" -l limit -d 'How many entries to show at most' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from list" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from list" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from list" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from list" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from list" -l all -d 'Show every entry, following the daemon\'s pages'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "list" -d 'List audit entries, newest first'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand context; and not __fish_seen_subcommand_from list use set delete help" -s o -l output -d 'Output format of `list`' -r -f -a "table\t''
 json\t''
 yaml\t''"
@@ -528,21 +563,22 @@ always\t''
 never\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l allow-signup -d 'Let anyone register a new tenant with `uptimeping auth register` (off unless given)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -s h -l help -d 'Print help'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "validate" -d 'Check files for errors without running anything'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "test" -d 'Run every check once from this machine and print the results'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "plan" -d 'Show what apply would change, without changing anything'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "apply" -d 'Apply the files (or a saved plan) to the daemon'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "checks" -d 'Inspect and control the checks a daemon runs'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "incidents" -d 'List, inspect, acknowledge, update and resolve incidents'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "report" -d 'Uptime, SLO, latency and incidents of the daemon\'s checks over a span'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "channels" -d 'List notification channels and send test messages'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "tenants" -d 'Manage tenants (admin keys of the first tenant only)'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "context" -d 'Manage named daemon connections (contexts)'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "schema" -d 'Print the JSON Schema of check files'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "forge" -d 'Turn .proto files into checks: validate them, generate check YAML or a Rust crate'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "completions" -d 'Print a shell completion script, or write the man pages'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "daemon" -d 'Run checks on their schedules, open incidents, send alerts, serve the API'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants context schema forge completions daemon help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "validate" -d 'Check files for errors without running anything'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "test" -d 'Run every check once from this machine and print the results'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "plan" -d 'Show what apply would change, without changing anything'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "apply" -d 'Apply the files (or a saved plan) to the daemon'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "checks" -d 'Inspect and control the checks a daemon runs'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "incidents" -d 'List, inspect, acknowledge, update and resolve incidents'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "report" -d 'Uptime, SLO, latency and incidents of the daemon\'s checks over a span'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "channels" -d 'List notification channels and send test messages'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "tenants" -d 'Manage tenants (admin keys of the first tenant only)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "audit" -d 'Read the audit log: changes and security events (admins only)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "context" -d 'Manage named daemon connections (contexts)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "schema" -d 'Print the JSON Schema of check files'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "forge" -d 'Turn .proto files into checks: validate them, generate check YAML or a Rust crate'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "completions" -d 'Print a shell completion script, or write the man pages'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "daemon" -d 'Run checks on their schedules, open incidents, send alerts, serve the API'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "list" -d 'List checks with their last state'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "get" -d 'Show one check: its state and its spec (secrets masked)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "status" -d 'Show one check\'s current state'
@@ -560,6 +596,7 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_s
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from channels" -f -a "get" -d 'Show one channel: its settings (secrets masked) and delivery counts'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from channels" -f -a "test" -d 'Send a test notification through a channel and wait for the outcome (exit 1 if not delivered)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from tenants" -f -a "create" -d 'Create a tenant and print its admin API key'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "list" -d 'List audit entries, newest first'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from context" -f -a "list" -d 'List contexts; the current one is marked with *'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from context" -f -a "use" -d 'Make a context the current one'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from context" -f -a "set" -d 'Create or change a context; the first one made becomes current'

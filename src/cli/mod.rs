@@ -13,6 +13,7 @@ mod validate;
 
 // Commands that talk to a daemon, and what they share.
 mod apply;
+mod audit;
 mod channels;
 mod checks;
 mod client;
@@ -94,6 +95,7 @@ enum Command {
     Report(report::Args),
     Channels(channels::Args),
     Tenants(tenants::Args),
+    Audit(audit::Args),
     Context(context::Args),
     Schema(schema::Args),
     Forge(forge::Args),
@@ -237,6 +239,7 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Report(args) => args.run(),
         Command::Channels(args) => args.run(),
         Command::Tenants(args) => args.run(),
+        Command::Audit(args) => args.run(),
         Command::Context(args) => args.run(),
         Command::Schema(args) => args.run(),
         Command::Forge(args) => args.run(),

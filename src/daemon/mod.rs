@@ -98,10 +98,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.retention,
         shutdown_rx.clone(),
     ));
+    let audit = Arc::new(audit::Audit::new(store.clone()).counted_in(&metrics));
     let mut watchers = Vec::new();
     for dir in &config.watch {
         watchers.push(tokio::spawn(watch::run(
             store.clone(),
+            Arc::clone(&audit),
             WATCH_TENANT,
             dir.clone(),
             shutdown_rx.clone(),
@@ -117,7 +119,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         auth: Arc::new(
             auth::Auth::open(&data.path, config.auth.clone()).context("setting up logins")?,
         ),
-        audit: Arc::new(audit::Audit::new(store.clone())),
+        audit,
     });
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr}");
@@ -285,6 +287,11 @@ async fn maintenance(
                     Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned results past the retention"),
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "pruning results failed"),
+                }
+                match store.prune_audit(store::now_ms(), ms(retention.audit)).await {
+                    Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned audit events past the retention"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "pruning the audit log failed"),
                 }
                 let keep = [ms(retention.minutes), ms(retention.hours), ms(retention.days)];
                 match store.prune_rollups(store::now_ms(), keep).await {

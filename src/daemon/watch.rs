@@ -9,6 +9,7 @@ use notify::{RecursiveMode, Watcher};
 use tokio::sync::{mpsc, watch};
 
 use super::apply;
+use super::audit::{Audit, Event, apply_detail};
 use super::store::Store;
 use crate::model::PlanRequest;
 use crate::spec::plan::Options;
@@ -21,8 +22,11 @@ pub fn source_name(dir: &std::path::Path) -> String {
     format!("watch:{}", dir.display())
 }
 
+/// The actor of watch mode's applies in the audit log.
+pub const ACTOR: &str = "watch";
+
 /// Loads and applies `dir` once. Returns whether it applied.
-pub async fn apply_dir(store: &Store, tenant: i64, dir: &std::path::Path) -> bool {
+pub async fn apply_dir(store: &Store, audit: &Audit, tenant: i64, dir: &std::path::Path) -> bool {
     let bundle: Bundle = match spec::read_paths(&[dir.to_path_buf()])
         .map_err(|e| e.to_string())
         .and_then(|s| spec::load_env(&s).map_err(|d| d.to_string()))
@@ -36,6 +40,7 @@ pub async fn apply_dir(store: &Store, tenant: i64, dir: &std::path::Path) -> boo
             return false;
         }
     };
+    let sent = bundle.resources.len();
     let req = PlanRequest {
         options: Options {
             source: source_name(dir),
@@ -48,6 +53,13 @@ pub async fn apply_dir(store: &Store, tenant: i64, dir: &std::path::Path) -> boo
     };
     match apply::run(store, tenant, req, true).await {
         Ok((plan, revision)) => {
+            audit
+                .record(
+                    Event::as_actor(Some(tenant), ACTOR, "apply", None)
+                        .target(source_name(dir))
+                        .detail(apply_detail(&plan, sent)),
+                )
+                .await;
             if !plan.is_empty() {
                 let s = plan.summary;
                 tracing::info!(dir = %dir.display(), revision, "applied: {} added, {} changed, {} destroyed", s.add, s.change, s.destroy);
@@ -67,7 +79,13 @@ pub async fn apply_dir(store: &Store, tenant: i64, dir: &std::path::Path) -> boo
 }
 
 /// Applies `dir` now and after every change until shutdown.
-pub async fn run(store: Store, tenant: i64, dir: PathBuf, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    store: Store,
+    audit: std::sync::Arc<Audit>,
+    tenant: i64,
+    dir: PathBuf,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let (tx, mut rx) = mpsc::channel::<()>(1);
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if event.is_ok_and(|e| !e.kind.is_access()) {
@@ -87,7 +105,7 @@ pub async fn run(store: Store, tenant: i64, dir: PathBuf, mut shutdown: watch::R
         return;
     }
     tracing::info!(dir = %dir.display(), source = %source_name(&dir), "watching for changes");
-    apply_dir(&store, tenant, &dir).await;
+    apply_dir(&store, &audit, tenant, &dir).await;
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
@@ -95,7 +113,7 @@ pub async fn run(store: Store, tenant: i64, dir: PathBuf, mut shutdown: watch::R
                 if got.is_none() { break; }
                 // Let a burst of writes settle, then apply once.
                 while let Ok(Some(())) = tokio::time::timeout(DEBOUNCE, rx.recv()).await {}
-                apply_dir(&store, tenant, &dir).await;
+                apply_dir(&store, &audit, tenant, &dir).await;
             }
         }
     }

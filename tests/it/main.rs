@@ -4,6 +4,8 @@
 // A failed unwrap in a test helper is a test failure with a clear location.
 #![allow(clippy::unwrap_used)]
 
+mod audit;
+mod audit_cli;
 mod auth;
 mod auth_roles;
 mod canonical;

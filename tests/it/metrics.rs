@@ -33,7 +33,7 @@ fn promtool() -> Command {
 }
 
 /// Runs `promtool check metrics` over `body`: its exit code and everything it printed.
-fn check_metrics(body: &str) -> (i32, String) {
+pub(crate) fn check_metrics(body: &str) -> (i32, String) {
     let mut child = promtool()
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
@@ -222,9 +222,14 @@ fn per_check_series_follow_runs_tenants_and_deletes_and_promtool_accepts_them() 
         "{body}"
     );
     assert!(!body.contains(r#"tenant="2""#), "{body}");
+    // acme has its admin key and no user accounts yet.
+    assert_eq!(
+        sample(&body, r#"uptime_api_keys_active{tenant="acme"}"#),
+        Some(1.0)
+    );
     assert_eq!(
         sample(&body, r#"uptime_users_active_total{tenant="acme"}"#),
-        Some(1.0)
+        Some(0.0)
     );
     assert_eq!(
         sample(&body, r#"uptime_incidents_open{tenant="default"}"#),

@@ -4,9 +4,11 @@ use axum::extract::{Path, Query, State};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::audit::Source;
 use super::openapi::{Caller, Named};
 use super::page::{self, List, Paged};
 use super::{ApiError, Shared};
+use crate::daemon::audit::Event;
 use crate::model::{ChannelDetail, ChannelSummary, Notification};
 use crate::spec::secrets::masked;
 use crate::spec::{Kind, Spec, remote};
@@ -101,8 +103,18 @@ pub async fn get(
 pub async fn test(
     State(state): State<Shared>,
     Caller(key): Caller,
+    Source(from): Source,
     Path(Named { name }): Path<Named>,
 ) -> Result<axum::Json<Notification>, ApiError> {
-    let id = state.store.queue_test(key.tenant_id, name).await?;
-    Ok(axum::Json(state.notifier.deliver_now(id).await?))
+    let id = state.store.queue_test(key.tenant_id, name.clone()).await?;
+    let sent = state.notifier.deliver_now(id).await?;
+    state
+        .audit
+        .record(
+            Event::by(&key, "channel.test", from)
+                .target(name)
+                .detail(serde_json::json!({"status": sent.status})),
+        )
+        .await;
+    Ok(axum::Json(sent))
 }

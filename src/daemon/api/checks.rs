@@ -8,9 +8,11 @@ use axum::http::request::Parts;
 use axum::response::NoContent;
 use schemars::JsonSchema;
 
+use super::audit::Source;
 use super::openapi::{Caller, Named};
 use super::page::{self, List, Paged};
 use super::{ApiError, Shared};
+use crate::daemon::audit::Event;
 use crate::daemon::store::{CheckRuntime, Principal, StoredResource, now_ms, to_time};
 use crate::model::{CheckDetail, CheckState, CheckSummary, ProbeResult, ResultPage};
 use crate::spec::secrets::{Redactor, masked};
@@ -293,6 +295,7 @@ fn redactor(r: &StoredResource) -> Redactor {
 pub async fn run(
     State(state): State<Shared>,
     Caller(key): Caller,
+    Source(from): Source,
     Path(Named { name }): Path<Named>,
 ) -> Result<axum::Json<ProbeResult>, ApiError> {
     // The scheduler hides the check's secrets in the result before handing it back.
@@ -308,12 +311,20 @@ pub async fn run(
                 format!("check `{name}` could not be run now; the daemon may be stopping"),
             )
         })?;
+    state
+        .audit
+        .record(
+            Event::by(&key, "check.run", from)
+                .target(name)
+                .detail(serde_json::json!({"up": result.up})),
+        )
+        .await;
     Ok(axum::Json(result))
 }
 
 async fn set_paused(
     state: Shared,
-    key: Principal,
+    (key, from): (Principal, Option<std::net::IpAddr>),
     name: String,
     paused: bool,
 ) -> Result<axum::Json<CheckSummary>, ApiError> {
@@ -322,6 +333,15 @@ async fn set_paused(
         .store
         .set_paused(key.tenant_id, name.clone(), paused)
         .await?;
+    let action = if paused {
+        "check.pause"
+    } else {
+        "check.resume"
+    };
+    state
+        .audit
+        .record(Event::by(&key, action, from).target(name.clone()))
+        .await;
     tracing::info!(tenant = key.tenant_id, check = %name, by = %key.actor(), paused, "check {}", if paused { "paused" } else { "resumed" });
     Ok(axum::Json(one(&state, key.tenant_id, &name).await?.1))
 }
@@ -329,22 +349,25 @@ async fn set_paused(
 pub async fn pause(
     State(state): State<Shared>,
     Caller(key): Caller,
+    Source(from): Source,
     Path(Named { name }): Path<Named>,
 ) -> Result<axum::Json<CheckSummary>, ApiError> {
-    set_paused(state, key, name, true).await
+    set_paused(state, (key, from), name, true).await
 }
 
 pub async fn resume(
     State(state): State<Shared>,
     Caller(key): Caller,
+    Source(from): Source,
     Path(Named { name }): Path<Named>,
 ) -> Result<axum::Json<CheckSummary>, ApiError> {
-    set_paused(state, key, name, false).await
+    set_paused(state, (key, from), name, false).await
 }
 
 pub async fn delete(
     State(state): State<Shared>,
     Caller(key): Caller,
+    Source(from): Source,
     Path(Named { name }): Path<Named>,
 ) -> Result<NoContent, ApiError> {
     if !state
@@ -354,6 +377,10 @@ pub async fn delete(
     {
         return Err(ApiError::not_found(format!("no check named `{name}`")));
     }
+    state
+        .audit
+        .record(Event::by(&key, "check.delete", from).target(name))
+        .await;
     Ok(NoContent)
 }
 

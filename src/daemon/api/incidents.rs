@@ -5,9 +5,11 @@ use axum::extract::{FromRequest, Path, Query, Request, State};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::audit::Source;
 use super::openapi::{Caller, Created, Numbered};
 use super::page::{self, List, Paged};
 use super::{ApiError, ApiJson, Shared};
+use crate::daemon::audit::Event;
 use crate::daemon::store::{action_comment, update_message};
 use crate::model::{
     ActionRequest, Incident, IncidentDetail, IncidentEvent, IncidentStatus, UpdateRequest,
@@ -82,6 +84,7 @@ pub async fn events(
 pub async fn ack(
     State(state): State<Shared>,
     Caller(key): Caller,
+    Source(from): Source,
     Path(Numbered { id }): Path<Numbered>,
     Action(ActionRequest { comment }): Action,
 ) -> Result<axum::Json<Incident>, ApiError> {
@@ -90,6 +93,14 @@ pub async fn ack(
         .store
         .acknowledge(key.tenant_id, id, key.actor(), comment)
         .await?;
+    state
+        .audit
+        .record(
+            Event::by(&key, "incident.ack", from)
+                .target(id.to_string())
+                .detail(serde_json::json!({"check": inc.check})),
+        )
+        .await;
     state.notifier.wake();
     Ok(axum::Json(inc))
 }
@@ -97,6 +108,7 @@ pub async fn ack(
 pub async fn resolve(
     State(state): State<Shared>,
     Caller(key): Caller,
+    Source(from): Source,
     Path(Numbered { id }): Path<Numbered>,
     Action(ActionRequest { comment }): Action,
 ) -> Result<axum::Json<Incident>, ApiError> {
@@ -105,6 +117,14 @@ pub async fn resolve(
         .store
         .resolve(key.tenant_id, id, key.actor(), comment)
         .await?;
+    state
+        .audit
+        .record(
+            Event::by(&key, "incident.resolve", from)
+                .target(id.to_string())
+                .detail(serde_json::json!({"check": inc.check})),
+        )
+        .await;
     state.notifier.wake();
     Ok(axum::Json(inc))
 }
@@ -114,6 +134,7 @@ pub async fn resolve(
 pub async fn update(
     State(state): State<Shared>,
     Caller(key): Caller,
+    Source(from): Source,
     Path(Numbered { id }): Path<Numbered>,
     ApiJson(req): ApiJson<UpdateRequest>,
 ) -> Result<Created<IncidentEvent>, ApiError> {
@@ -122,6 +143,14 @@ pub async fn update(
         .store
         .add_update(key.tenant_id, id, key.actor(), message, req.status)
         .await?;
+    state
+        .audit
+        .record(
+            Event::by(&key, "incident.update", from)
+                .target(id.to_string())
+                .detail(serde_json::json!({"status": event.detail["status"]})),
+        )
+        .await;
     state.notifier.wake();
     Ok(Created(event))
 }

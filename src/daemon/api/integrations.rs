@@ -34,7 +34,9 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use tracing::{info, warn};
 
+use super::audit::Source;
 use super::{ApiError, Shared};
+use crate::daemon::audit::Event;
 use crate::daemon::notify::message::Format;
 use crate::daemon::notify::slack;
 use crate::daemon::notify::telegram::{self, Action};
@@ -215,7 +217,7 @@ fn same(given: &[u8], expected: &[u8]) -> bool {
 /// Acts on the incident; the incident after, or why not in words for the presser.
 async fn act(
     state: &Shared,
-    tenant: i64,
+    (tenant, source): (i64, Option<std::net::IpAddr>),
     action: Action,
     id: i64,
     actor: &str,
@@ -236,6 +238,18 @@ async fn act(
     };
     match outcome {
         Ok(incident) => {
+            let what = match action {
+                Action::Acknowledge => "incident.ack",
+                Action::Resolve => "incident.resolve",
+            };
+            state
+                .audit
+                .record(
+                    Event::as_actor(Some(tenant), actor, what, source)
+                        .target(id.to_string())
+                        .detail(json!({"check": incident.check})),
+                )
+                .await;
             state.notifier.wake();
             info!(
                 incident = id,
@@ -260,13 +274,52 @@ fn emoji(action: Action) -> &'static str {
     }
 }
 
+/// A press refused for its signature (401) is a refused request: recorded, within
+/// the audit log's bound per address, as of no tenant (none is proven).
+async fn audited<T>(
+    state: &Shared,
+    path: String,
+    from: Option<std::net::IpAddr>,
+    answer: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    if let Err(e) = &answer
+        && e.status == axum::http::StatusCode::UNAUTHORIZED
+    {
+        let event = Event::refused_request(None, "POST", &path, 401, from);
+        state.audit.record(event).await;
+    }
+    answer
+}
+
 async fn telegram_update(
+    State(state): State<Shared>,
+    Path(hook): Path<Hook>,
+    headers: HeaderMap,
+    Source(from): Source,
+    body: Body<TelegramHeaders>,
+) -> Result<axum::Json<Ack>, ApiError> {
+    let path = format!(
+        "/api/v1/integrations/telegram/{}/{}",
+        hook.tenant, hook.channel
+    );
+    let answer = telegram_press(
+        State(state.clone()),
+        Path(hook),
+        headers,
+        Source(from),
+        body,
+    );
+    audited(&state, path, from, answer.await).await
+}
+
+async fn telegram_press(
     State(state): State<Shared>,
     Path(Hook {
         tenant,
         channel: name,
     }): Path<Hook>,
     headers: HeaderMap,
+    Source(from): Source,
     Body(body, _): Body<TelegramHeaders>,
 ) -> Result<axum::Json<Ack>, ApiError> {
     let (tenant_id, channel) = channel(&state, &tenant, &name).await?;
@@ -342,7 +395,7 @@ async fn telegram_update(
         .await;
         return Ok(ack());
     }
-    let incident = match act(&state, tenant_id, action, id, &actor).await {
+    let incident = match act(&state, (tenant_id, from), action, id, &actor).await {
         Ok(incident) => incident,
         Err(why) => {
             answer(&client, spec, &callback_id, &why, timeout).await;
@@ -485,11 +538,33 @@ fn verify_slack(spec: &SlackSpec, headers: &HeaderMap, body: &[u8]) -> Result<()
 
 async fn slack_interaction(
     State(state): State<Shared>,
+    Path(hook): Path<Hook>,
+    headers: HeaderMap,
+    Source(from): Source,
+    body: Body<SlackHeaders>,
+) -> Result<axum::Json<Ack>, ApiError> {
+    let path = format!(
+        "/api/v1/integrations/slack/{}/{}",
+        hook.tenant, hook.channel
+    );
+    let answer = slack_press(
+        State(state.clone()),
+        Path(hook),
+        headers,
+        Source(from),
+        body,
+    );
+    audited(&state, path, from, answer.await).await
+}
+
+async fn slack_press(
+    State(state): State<Shared>,
     Path(Hook {
         tenant,
         channel: name,
     }): Path<Hook>,
     headers: HeaderMap,
+    Source(from): Source,
     Body(body, _): Body<SlackHeaders>,
 ) -> Result<axum::Json<Ack>, ApiError> {
     let (tenant_id, channel) = channel(&state, &tenant, &name).await?;
@@ -539,7 +614,7 @@ async fn slack_interaction(
     };
     let reply = match sent {
         Some(sent) if sent.incident_id == Some(id) => {
-            match act(&state, tenant_id, action, id, &actor).await {
+            match act(&state, (tenant_id, from), action, id, &actor).await {
                 Ok(incident) => {
                     let line = format!(
                         "{} {} by {}",

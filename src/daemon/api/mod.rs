@@ -4,6 +4,7 @@
 //! `{"error": {"code", "message", "details"}}` with a fitting status.
 
 pub mod access;
+pub mod audit;
 mod auth;
 mod channels;
 pub(crate) mod checks;
@@ -161,6 +162,7 @@ pub fn router(state: Shared) -> Router {
         .api_route("/channels/{name}/test", post(channels::test))
         .api_route("/tenants", post(tenants::create))
         .api_route("/forge/generate", post(forge::generate))
+        .api_route("/audit", get(audit::list))
         // Logging in, keys and users, with the small body limit of their documents.
         .merge(
             ApiRouter::new()

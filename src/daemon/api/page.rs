@@ -29,6 +29,7 @@ const MAX_CURSOR_BYTES: usize = 256;
 /// What a cursor of one list points after.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum List {
+    Audit,
     Checks,
     Channels,
     Incidents,
@@ -38,6 +39,7 @@ pub enum List {
 impl List {
     fn tag(self) -> &'static str {
         match self {
+            List::Audit => "audit entries",
             List::Checks => "checks",
             List::Channels => "channels",
             List::Incidents => "incidents",

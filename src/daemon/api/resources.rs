@@ -2,9 +2,11 @@
 
 use axum::extract::State;
 
+use super::audit::Source;
 use super::openapi::Caller;
 use super::{ApiError, ApiJson, Shared};
 use crate::daemon::apply;
+use crate::daemon::audit::{Event, apply_detail};
 use crate::model::{ApplyResponse, PlanRequest};
 use crate::spec::plan::Plan;
 use crate::spec::remote;
@@ -42,13 +44,23 @@ pub async fn plan(
 pub async fn apply(
     State(state): State<Shared>,
     Caller(key): Caller,
+    Source(from): Source,
     ApiJson(mut req): ApiJson<PlanRequest>,
 ) -> Result<axum::Json<ApplyResponse>, ApiError> {
     check_source(&req)?;
     let source = req.options.source.clone();
+    let sent = req.resources.len();
     let checked = checked(&mut req).await?;
     let (plan, state_revision) =
         apply::run_checked(&state.store, key.tenant_id, checked, req, true).await?;
+    state
+        .audit
+        .record(
+            Event::by(&key, "apply", from)
+                .target(source.clone())
+                .detail(apply_detail(&plan, sent)),
+        )
+        .await;
     if !plan.is_empty() {
         tracing::info!(tenant = key.tenant_id, source = %source, by = %key.actor(), add = plan.summary.add, change = plan.summary.change, destroy = plan.summary.destroy, revision = state_revision, "applied");
     }

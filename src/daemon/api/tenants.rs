@@ -3,8 +3,10 @@
 
 use axum::extract::State;
 
+use super::audit::Source;
 use super::openapi::{Caller, Created};
 use super::{ApiError, ApiJson, Shared};
+use crate::daemon::audit::Event;
 use crate::model::{TenantCreated, TenantRequest};
 
 /// The tenant a fresh daemon creates; its admins manage the others.
@@ -13,6 +15,7 @@ const FIRST_TENANT: i64 = 1;
 pub async fn create(
     State(state): State<Shared>,
     Caller(key): Caller,
+    Source(from): Source,
     ApiJson(req): ApiJson<TenantRequest>,
 ) -> Result<Created<TenantCreated>, ApiError> {
     if key.tenant_id != FIRST_TENANT {
@@ -24,6 +27,14 @@ pub async fn create(
     let (id, api_key) = state.store.create_tenant(name.clone()).await?;
     // Before any check of the tenant can run, so that its counters carry its name.
     state.metrics.add_tenant(id, &name);
+    state
+        .audit
+        .record(
+            Event::by(&key, "tenant.create", from)
+                .target(name.clone())
+                .detail(serde_json::json!({"id": id})),
+        )
+        .await;
     tracing::info!(tenant = id, name = %name, by = %key.actor(), "tenant created");
     Ok(Created(TenantCreated { id, name, api_key }))
 }

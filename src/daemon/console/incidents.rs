@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::checks::{check_href, render};
 use super::html::{Nav, csrf_field, esc, time};
 use super::{Session, failed, form, posted, see_other};
+use crate::daemon::api::audit::Source;
 use crate::daemon::api::incidents::{self as api, Action};
 use crate::daemon::api::openapi::{Caller, Numbered};
 use crate::daemon::api::{ApiError, ApiJson, Shared};
@@ -326,6 +327,7 @@ enum Act {
 async fn act(state: Shared, session: Session, id: String, req: Request, what: Act) -> Response {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
+    let from = crate::daemon::api::source(&parts.extensions);
     let form = match posted(&state, &session, &parts.headers, body).await {
         Ok(f) => f,
         Err(res) => return res,
@@ -344,6 +346,7 @@ async fn act(state: Shared, session: Session, id: String, req: Request, what: Ac
         Act::Ack => api::ack(
             State(state.clone()),
             caller,
+            Source(from),
             at,
             Action(ActionRequest { comment }),
         )
@@ -352,6 +355,7 @@ async fn act(state: Shared, session: Session, id: String, req: Request, what: Ac
         Act::Resolve => api::resolve(
             State(state.clone()),
             caller,
+            Source(from),
             at,
             Action(ActionRequest { comment }),
         )
@@ -373,6 +377,7 @@ async fn act(state: Shared, session: Session, id: String, req: Request, what: Ac
             api::update(
                 State(state.clone()),
                 caller,
+                Source(from),
                 at,
                 ApiJson(UpdateRequest { message, status }),
             )

@@ -56,6 +56,13 @@ pub struct TenantLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AuditDropLabels {
+    /// `rate_limited` (a refused request over its address's bound) or
+    /// `write_failed` (the store could not write it).
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     /// The component that answered: `api` (the REST API and `/metrics`).
     pub service: String,
@@ -105,6 +112,9 @@ pub struct Metrics {
     /// Status pages and badges rendered (cache misses): a crowd of visitors
     /// should add one per page every few seconds, not one per visit.
     pub status_renders: Counter,
+    /// Audit events not written: refused requests over their bound, and writes
+    /// that failed.
+    pub audit_dropped: Family<AuditDropLabels, Counter>,
     /// Results waiting in the writer's queue, as the writer last saw it.
     pub results_queued: Gauge,
     /// Tenant names by id, for the labels of the counters above: loaded at start,
@@ -212,8 +222,15 @@ impl Metrics {
             "Status pages and badges rendered, that is not answered from the cache",
             status_renders.clone(),
         );
+        let audit_dropped = Family::<AuditDropLabels, Counter>::default();
+        registry.register(
+            "uptime_audit_events_dropped",
+            "Audit events not written, by reason: `rate_limited` (refused requests beyond the bound per address) or `write_failed`",
+            audit_dropped.clone(),
+        );
         Metrics {
             status_renders,
+            audit_dropped,
             request_duration,
             errors,
             results_queued: Gauge::default(),

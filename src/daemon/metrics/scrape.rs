@@ -104,6 +104,7 @@ pub fn registry(s: &Sample) -> Registry {
 
     let open = Family::<TenantLabels, Gauge>::default();
     let users = Family::<TenantLabels, Untyped>::default();
+    let keys = Family::<TenantLabels, Gauge>::default();
     for (id, name) in &s.snapshot.tenants {
         let labels = TenantLabels {
             tenant: name.clone(),
@@ -111,16 +112,19 @@ pub fn registry(s: &Sample) -> Registry {
         let n = |m: &std::collections::HashMap<i64, i64>| m.get(id).copied().unwrap_or(0);
         open.get_or_create(&labels)
             .set(n(&s.snapshot.open_incidents));
-        users
-            .get_or_create(&labels)
-            .0
-            .set(n(&s.snapshot.active_keys));
+        users.get_or_create(&labels).0.set(n(&s.snapshot.users));
+        keys.get_or_create(&labels).set(n(&s.snapshot.active_keys));
     }
     registry.register("uptime_incidents_open", "Incidents not resolved yet", open);
     registry.register(
         "uptime_users_active_total",
-        "API keys not revoked, per tenant (the daemon's users are its API keys)",
+        "User accounts per tenant (people who can log in; API keys are counted in uptime_api_keys_active)",
         users,
+    );
+    registry.register(
+        "uptime_api_keys_active",
+        "API keys neither revoked nor expired, per tenant",
+        keys,
     );
 
     let queues = Family::<QueueLabels, Untyped>::default();
@@ -209,6 +213,7 @@ mod tests {
             ],
             tenants: [(7, "acme".to_string())].into(),
             active_keys: [(7, 2)].into(),
+            users: [(7, 3)].into(),
             ..Snapshot::default()
         };
         let sample = Sample {
@@ -238,7 +243,8 @@ mod tests {
         ));
         assert!(!out.contains(r#"check="never""#));
         assert!(!out.contains(r#"check="paused""#));
-        assert!(has(r#"uptime_users_active_total{tenant="acme"} 2"#));
+        assert!(has(r#"uptime_users_active_total{tenant="acme"} 3"#));
+        assert!(has(r#"uptime_api_keys_active{tenant="acme"} 2"#));
         assert!(has(r#"uptime_incidents_open{tenant="acme"} 0"#));
         assert!(has(
             r#"uptime_queue_messages_total{queue="results",status="queued"} 3"#

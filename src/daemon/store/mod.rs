@@ -4,6 +4,7 @@
 //! submodules (resources, results, incidents, outbox, auth), which is the interface
 //! another backend would implement.
 
+mod audit;
 mod auth;
 mod burn;
 mod incidents;
@@ -25,6 +26,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
+pub use audit::{AuditQuery, AuditRow};
 pub use auth::{
     InvitationRow, KeyCheck, KeyRow, NewKey, NewSession, Principal, PrincipalKind, Refreshed, Role,
     SessionRow, UserRow, hash as secret_hash, is_api_key, random_alnum,

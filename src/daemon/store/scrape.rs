@@ -1,5 +1,5 @@
 //! What `/metrics` reads from the store at scrape time: per-check state, tenant
-//! names, open incidents, active API keys and the outbox's depth. Read at scrape
+//! names, open incidents, user accounts, active API keys and the outbox's depth. Read at scrape
 //! time rather than kept in memory, so that deleted checks disappear from the
 //! output and every tenant appears by its current name.
 
@@ -31,8 +31,10 @@ pub struct Snapshot {
     pub tenants: HashMap<i64, String>,
     /// Unresolved incidents per tenant id.
     pub open_incidents: HashMap<i64, i64>,
-    /// API keys not revoked, per tenant id.
+    /// API keys neither revoked nor expired, per tenant id.
     pub active_keys: HashMap<i64, i64>,
+    /// User accounts (rows of `users`), per tenant id.
+    pub users: HashMap<i64, i64>,
     /// Outbox rows waiting to be sent and due now.
     pub outbox_due: i64,
     /// Outbox rows waiting for a later attempt (a retry or a rate limit).
@@ -80,9 +82,14 @@ impl Store {
             out.open_incidents = pairs(
                 "SELECT tenant_id, count(*) FROM incidents WHERE status != 'resolved' GROUP BY tenant_id",
             )?;
-            out.active_keys = pairs(
-                "SELECT tenant_id, count(*) FROM api_keys WHERE revoked_at IS NULL GROUP BY tenant_id",
+            let mut stmt = c.prepare_cached(
+                "SELECT tenant_id, count(*) FROM api_keys
+                 WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?1) GROUP BY tenant_id",
             )?;
+            let rows = stmt.query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            out.active_keys = rows.collect::<rusqlite::Result<_>>()?;
+            // The `users_by_email` index starts with the tenant: counted from it.
+            out.users = pairs("SELECT tenant_id, count(*) FROM users GROUP BY tenant_id")?;
 
             let mut stmt = c.prepare_cached("SELECT id, name FROM tenants")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -180,6 +187,7 @@ mod tests {
         );
         assert_eq!(snap.tenants.get(&1).map(String::as_str), Some("default"));
         assert_eq!(snap.active_keys.get(&1), Some(&1));
+        assert_eq!(snap.users.get(&1), None);
         assert_eq!((snap.outbox_due, snap.outbox_deferred), (0, 0));
     }
 
