@@ -401,7 +401,9 @@ fn checks_stored_with_http_defaults_before_the_upgrade_plan_no_change() {
          ALTER TABLE check_state DROP COLUMN covered_from; ALTER TABLE check_state DROP COLUMN created_at; ALTER TABLE check_state DROP COLUMN last_cert_expires_at; ALTER TABLE check_state DROP COLUMN paused_at;
          ALTER TABLE results DROP COLUMN kept;
          DROP INDEX one_open_incident_per_check; ALTER TABLE incidents DROP COLUMN kind;
-         CREATE UNIQUE INDEX one_open_incident_per_check ON incidents (tenant_id, check_name) WHERE status != 'resolved';",
+         CREATE UNIQUE INDEX one_open_incident_per_check ON incidents (tenant_id, check_name) WHERE status != 'resolved';
+         DROP TABLE refresh_tokens; DROP TABLE sessions; DROP TABLE invitations; DROP TABLE users; DROP TABLE audit;
+         ALTER TABLE api_keys DROP COLUMN expires_at; ALTER TABLE api_keys DROP COLUMN created_by; ALTER TABLE api_keys DROP COLUMN last_used_at;",
     )
     .unwrap();
     db.pragma_update(None, "user_version", 4).unwrap();
