@@ -4,6 +4,7 @@
 use std::fmt;
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -12,8 +13,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::config::Config;
-use crate::model::{ErrorBody, HistoryBucket, Report};
+use super::config::{Config, ContextEntry};
+use super::session::{self, SavedLogin, Slot};
+use crate::model::{ErrorBody, HistoryBucket, RefreshRequest, Report, TokenPair};
 
 /// Time to open a connection: a daemon on a reachable network answers in far less;
 /// longer only delays the message that it is not there.
@@ -41,7 +43,7 @@ pub const URL_ENV: &str = "UPTIMEPING_URL";
 pub const API_KEY_ENV: &str = "UPTIMEPING_API_KEY";
 
 const NO_DAEMON: &str = "no daemon to talk to: pass --url and --api-key, set UPTIMEPING_URL and UPTIMEPING_API_KEY, \
-or save a context with `uptimeping context set NAME --url URL --api-key-file PATH`";
+or save a context with `uptimeping context set NAME --url URL --api-key-file PATH` (and log in with `uptimeping auth login`)";
 
 /// Which daemon to talk to. Flags win over the environment, which wins over the
 /// context named by `--context` or else the config file's current one.
@@ -60,24 +62,185 @@ pub struct ConnectArgs {
 }
 
 /// Resolved connection settings.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Connection {
     pub url: Url,
-    pub api_key: String,
+    pub credential: Credential,
+}
+
+impl Connection {
+    /// A connection that sends the API key `key`.
+    pub fn with_key(url: Url, key: impl Into<String>) -> Connection {
+        Connection {
+            url,
+            credential: Credential::Key(key.into()),
+        }
+    }
+
+    /// The API key sent, if the credential is one.
+    #[cfg(test)]
+    pub fn api_key(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::Key(key) => Some(key),
+            Credential::None | Credential::Login(_) => None,
+        }
+    }
 }
 
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connection")
             .field("url", &self.url.as_str())
-            .finish_non_exhaustive()
+            .field("credential", &self.credential)
+            .finish()
+    }
+}
+
+/// What requests are authorised with.
+#[derive(Clone)]
+pub enum Credential {
+    /// Nothing: for logging in, registering and accepting an invitation.
+    None,
+    /// An API key, sent as it is.
+    Key(String),
+    /// A saved login (`uptimeping auth login`), whose access token is refreshed
+    /// when it is about to expire or the daemon says it has.
+    Login(Arc<Login>),
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the secret itself: this ends up in logs.
+        match self {
+            Credential::None => f.write_str("None"),
+            Credential::Key(_) => f.write_str("Key(..)"),
+            Credential::Login(login) => write!(f, "Login({})", login.store.path.display()),
+        }
+    }
+}
+
+/// A saved login in use: the file it lives in and the tokens as last read.
+pub struct Login {
+    store: session::Store,
+    current: tokio::sync::Mutex<SavedLogin>,
+}
+
+impl Login {
+    pub fn new(store: session::Store, saved: SavedLogin) -> Login {
+        Login {
+            store,
+            current: tokio::sync::Mutex::new(saved),
+        }
+    }
+
+    pub fn store(&self) -> &session::Store {
+        &self.store
+    }
+}
+
+/// The daemon a command talks to and what it knows for authorising there,
+/// before a credential is chosen: what `auth login` needs.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub url: Url,
+    /// `--api-key` or `UPTIMEPING_API_KEY`.
+    key: Option<String>,
+    /// The context in use, if its URL is `url`: `(name, entry, config dir)`.
+    context: Option<(String, ContextEntry, PathBuf)>,
+    /// The tokens directory; none without a home directory.
+    tokens: Option<PathBuf>,
+}
+
+impl Located {
+    /// Which saved login belongs to this daemon: the context's, or the URL's.
+    pub fn slot(&self) -> Slot {
+        match &self.context {
+            Some((name, _, _)) => Slot::Context(name.clone()),
+            None => Slot::Url(self.url.clone()),
+        }
+    }
+
+    /// The files of this daemon's saved login.
+    pub fn login_store(&self) -> anyhow::Result<session::Store> {
+        let dir = self.tokens.as_ref().context(
+            "cannot find the home directory to keep the login in: set HOME, or use an API key instead",
+        )?;
+        Ok(session::Store::new(dir, self.slot()))
+    }
+
+    /// Whether `--api-key` or `UPTIMEPING_API_KEY` is set, which wins over a login.
+    pub fn key_given(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// The saved login for this daemon, if there is one made for its URL.
+    pub fn saved_login(&self) -> anyhow::Result<Option<(session::Store, SavedLogin)>> {
+        let Ok(store) = self.login_store() else {
+            return Ok(None);
+        };
+        Ok(store
+            .load()?
+            .filter(|l| l.is_for(&self.url))
+            .map(|l| (store, l)))
+    }
+
+    /// The credential, in this order: `--api-key`, `UPTIMEPING_API_KEY`, the saved
+    /// login, the context's `api_key` / `api_key_file`.
+    pub fn connection(self) -> anyhow::Result<Connection> {
+        let url = self.url.clone();
+        if let Some(key) = self.key {
+            return Ok(Connection::with_key(url, key));
+        }
+        let slot = self.slot();
+        let mut ended = false;
+        if let Some(dir) = &self.tokens {
+            let store = session::Store::new(dir, slot.clone());
+            // A login made for another URL (the context's URL changed since) is
+            // not sent: its tokens belong to that daemon.
+            match store.load()?.filter(|l| l.is_for(&url)) {
+                Some(login) if !login.ended(chrono::Utc::now()) => {
+                    return Ok(Connection {
+                        url,
+                        credential: Credential::Login(Arc::new(Login::new(store, login))),
+                    });
+                }
+                Some(_) => ended = true,
+                None => {}
+            }
+        }
+        let login_ended = || ClientError::LoginEnded {
+            which: slot.describe(),
+        };
+        match self.context {
+            Some((name, entry, dir)) => match entry.api_key(&dir)? {
+                Some(key) => Ok(Connection::with_key(url, key)),
+                None if ended => Err(login_ended().into()),
+                None => anyhow::bail!(
+                    "context `{name}` has no API key and no saved login; log in with `uptimeping auth login`, \
+                     or add a key with `uptimeping context set {name} --url {} --api-key-file PATH`",
+                    entry.url
+                ),
+            },
+            None if ended => Err(login_ended().into()),
+            None => anyhow::bail!(
+                "no API key for {url}: pass --api-key or set UPTIMEPING_API_KEY, or log in with `uptimeping auth login --url {}` \
+                 (a context's key is only sent to that context's URL)",
+                shown_url(&url)
+            ),
+        }
     }
 }
 
 impl ConnectArgs {
     /// Resolves the settings from this process's flags, environment and config file.
     pub fn connection(&self) -> anyhow::Result<Connection> {
-        self.resolve(&|name| std::env::var(name).ok(), &|| {
+        self.located()?.connection()
+    }
+
+    /// The daemon of this process's flags, environment and config file, before a
+    /// credential is chosen.
+    pub fn located(&self) -> anyhow::Result<Located> {
+        self.locate(&|name| std::env::var(name).ok(), &|| {
             let path = super::config::path()?;
             Ok((Config::load(&path)?, path))
         })
@@ -90,6 +253,15 @@ impl ConnectArgs {
         env: &dyn Fn(&str) -> Option<String>,
         load: &dyn Fn() -> anyhow::Result<(Config, PathBuf)>,
     ) -> anyhow::Result<Connection> {
+        self.locate(env, load)?.connection()
+    }
+
+    /// Finds the daemon and what may authorise there; see [`ConnectArgs::resolve`].
+    pub fn locate(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+        load: &dyn Fn() -> anyhow::Result<(Config, PathBuf)>,
+    ) -> anyhow::Result<Located> {
         let set = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
         let url = set(self.url.clone()).or_else(|| set(env(URL_ENV)));
         let key = set(self.api_key.clone()).or_else(|| set(env(API_KEY_ENV)));
@@ -119,25 +291,17 @@ impl ConnectArgs {
             (None, None) => anyhow::bail!(NO_DAEMON),
         };
         let url = parse_base_url(&url)?;
-        let api_key = match (key, context) {
-            (Some(key), _) => key,
-            // A context's key goes only to that context's daemon: `--url` pointing
-            // elsewhere must not receive it.
-            (None, Some((name, entry, dir)))
-                if url_from_context || parse_base_url(&entry.url).ok().as_ref() == Some(&url) =>
-            {
-                entry.api_key(&dir)?.with_context(|| {
-                    format!(
-                        "context `{name}` has no API key; add one with `uptimeping context set {name} --url {} --api-key-file PATH`",
-                        entry.url
-                    )
-                })?
-            }
-            (None, _) => anyhow::bail!(
-                "no API key for {url}: pass --api-key or set UPTIMEPING_API_KEY (a context's key is only sent to that context's URL)"
-            ),
-        };
-        Ok(Connection { url, api_key })
+        // A context's key and login go only to that context's daemon: `--url`
+        // pointing elsewhere must not receive them.
+        let context = context.filter(|(_, entry, _)| {
+            url_from_context || parse_base_url(&entry.url).ok().as_ref() == Some(&url)
+        });
+        Ok(Located {
+            url,
+            key,
+            context,
+            tokens: session::tokens_dir(env),
+        })
     }
 }
 
@@ -237,6 +401,10 @@ pub enum ClientError {
     },
     #[error("the daemon's answer is larger than {limit} bytes; narrow the request")]
     TooLarge { limit: usize },
+    #[error(
+        "your login has ended; run `uptimeping auth login` (for {which}) and try again, or use an API key"
+    )]
+    LoginEnded { which: String },
 }
 
 /// The span of a report or a history as the API takes it; what is left out the
@@ -282,7 +450,10 @@ pub struct Listed<T> {
 pub struct Client {
     http: reqwest::Client,
     base: Url,
-    api_key: String,
+    credential: Credential,
+    /// Whether a saved login's access token may be refreshed; see
+    /// [`Client::without_refresh`].
+    refresh: bool,
     /// Largest answer read, [`MAX_RESPONSE_BYTES`] unless made smaller.
     max_response: usize,
 }
@@ -297,9 +468,30 @@ impl Client {
         Ok(Client {
             http,
             base: conn.url,
-            api_key: conn.api_key,
+            credential: conn.credential,
+            refresh: true,
             max_response: MAX_RESPONSE_BYTES,
         })
+    }
+
+    /// A client that sends no credential, for the routes that need none.
+    pub fn anonymous(url: Url) -> anyhow::Result<Client> {
+        Client::new(Connection {
+            url,
+            credential: Credential::None,
+        })
+    }
+
+    /// This client, never refreshing a saved login: for callers that may be
+    /// stopped at any moment (shell completion), since a refresh cut off after
+    /// the daemon rotated the token but before it was saved ends the login.
+    pub fn without_refresh(mut self) -> Client {
+        self.refresh = false;
+        self
+    }
+
+    pub fn credential(&self) -> &Credential {
+        &self.credential
     }
 
     /// This client, reading answers of at most `bytes` (and never more than
@@ -411,6 +603,33 @@ impl Client {
         self.parse(body)
     }
 
+    /// POSTs `body` as JSON to a route that answers 204 No Content.
+    pub async fn post_empty<B: Serialize>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> anyhow::Result<()> {
+        let url = self.endpoint(segments, &[]);
+        let json = serde_json::to_vec(body).context("serialising the request")?;
+        self.send(Method::POST, url, Some(json), REQUEST_TIMEOUT)
+            .await?;
+        Ok(())
+    }
+
+    /// PUTs `body` as JSON.
+    pub async fn put<B: Serialize, T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> anyhow::Result<T> {
+        let url = self.endpoint(segments, &[]);
+        let json = serde_json::to_vec(body).context("serialising the request")?;
+        let body = self
+            .send(Method::PUT, url, Some(json), REQUEST_TIMEOUT)
+            .await?;
+        self.parse(body)
+    }
+
     /// `GET /report` over `span`: every check, or those in `checks`.
     pub async fn report(&self, checks: &[String], span: &Span) -> anyhow::Result<Report> {
         let mut query = span.query();
@@ -449,6 +668,9 @@ impl Client {
     }
 
     /// Sends one request and returns a 2xx answer; anything else is an error.
+    /// With a saved login, the access token is refreshed first when it is about
+    /// to expire, and once more (then the request sent again) when the daemon
+    /// refuses it: expired early, or signed with a key since rotated.
     async fn send(
         &self,
         method: Method,
@@ -456,12 +678,136 @@ impl Client {
         body: Option<Vec<u8>>,
         timeout: Duration,
     ) -> anyhow::Result<Answer> {
+        let Credential::Login(login) = &self.credential else {
+            let bearer = match &self.credential {
+                Credential::Key(key) => Some(key.as_str()),
+                Credential::None | Credential::Login(_) => None,
+            };
+            return self.send_once(method, url, body, timeout, bearer).await;
+        };
+        let token = self.access_token(login).await?;
+        let first = self
+            .send_once(
+                method.clone(),
+                url.clone(),
+                body.clone(),
+                timeout,
+                Some(&token),
+            )
+            .await;
+        match first {
+            Err(e) if is_unauthorized(&e) => {
+                if !self.refresh {
+                    return Err(self.login_ended(login).into());
+                }
+                let token = self.refresh_login(login, &token).await?;
+                self.send_once(method, url, body, timeout, Some(&token))
+                    .await
+                    .map_err(|e| {
+                        if is_unauthorized(&e) {
+                            self.login_ended(login).into()
+                        } else {
+                            e
+                        }
+                    })
+            }
+            other => other,
+        }
+    }
+
+    /// The login's access token, refreshed first if it expires within
+    /// [`session::REFRESH_AHEAD`].
+    async fn access_token(&self, login: &Login) -> anyhow::Result<String> {
+        let (token, expiring) = {
+            let current = login.current.lock().await;
+            (
+                current.access_token.clone(),
+                current.access_expiring(chrono::Utc::now()),
+            )
+        };
+        if expiring && self.refresh {
+            self.refresh_login(login, &token).await
+        } else {
+            Ok(token)
+        }
+    }
+
+    /// Exchanges the login's refresh token for a new pair and saves it, under the
+    /// login's file lock. The file is read again once the lock is held: if another
+    /// process refreshed meanwhile (its access token differs from `stale`, the one
+    /// that needed replacing), that one is used and the daemon is not asked, since
+    /// presenting the old refresh token again would look like theft to it and end
+    /// the session.
+    async fn refresh_login(&self, login: &Login, stale: &str) -> anyhow::Result<String> {
+        let store = login.store();
+        let _lock = store.lock().await?;
+        let mut current = login.current.lock().await;
+        let now = chrono::Utc::now();
+        let on_disk = match store.load()? {
+            Some(saved) if saved.is_for(&self.base) => saved,
+            // Logged out (or in elsewhere) by another command meanwhile.
+            _ => return Err(self.login_ended(login).into()),
+        };
+        if on_disk.access_token != stale && !on_disk.access_expiring(now) {
+            let token = on_disk.access_token.clone();
+            *current = on_disk;
+            return Ok(token);
+        }
+        if on_disk.ended(now) {
+            store.delete()?;
+            return Err(self.login_ended(login).into());
+        }
+        let url = self.endpoint(&["auth", "refresh"], &[]);
+        let req = RefreshRequest {
+            refresh_token: on_disk.refresh_token.clone(),
+        };
+        let json = serde_json::to_vec(&req).context("serialising the request")?;
+        let answer = self
+            .send_once(Method::POST, url, Some(json), REQUEST_TIMEOUT, None)
+            .await;
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(e) if is_refused(&e) => {
+                // Expired, revoked (logout, password or role change) or reused:
+                // the daemon will not take it again.
+                store.delete()?;
+                return Err(self.login_ended(login).into());
+            }
+            Err(e) => return Err(e.context("refreshing the saved login")),
+        };
+        let pair: TokenPair = self.parse(answer)?;
+        let mut fresh = SavedLogin::from_pair(&self.base, &pair, now);
+        // The refresh does not extend the login: it ends when it would have.
+        fresh.refresh_expires_at = fresh.refresh_expires_at.min(on_disk.refresh_expires_at);
+        store.save(&fresh)?;
+        let token = fresh.access_token.clone();
+        *current = fresh;
+        Ok(token)
+    }
+
+    fn login_ended(&self, login: &Login) -> ClientError {
+        ClientError::LoginEnded {
+            which: login.store().slot.describe(),
+        }
+    }
+
+    /// Sends one request with `bearer`, if any, as its credential.
+    async fn send_once(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        timeout: Duration,
+        bearer: Option<&str>,
+    ) -> anyhow::Result<Answer> {
         let mut req = self
             .http
             .request(method, url)
-            .bearer_auth(&self.api_key)
             .header(reqwest::header::ACCEPT, "application/json")
             .timeout(timeout);
+        if let Some(bearer) = bearer {
+            req = req.bearer_auth(bearer);
+        }
         if let Some(body) = body {
             req = req
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -535,6 +881,18 @@ impl Client {
             cause: cause.to_string(),
         }
     }
+}
+
+/// Whether the daemon answered 401: the credential is not (or no longer) taken.
+fn is_unauthorized(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<ApiError>()
+        .is_some_and(|e| e.status == 401)
+}
+
+/// Whether a refresh was refused for good (rather than failing on the way).
+fn is_refused(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<ApiError>()
+        .is_some_and(|e| matches!(e.status, 401 | 403))
 }
 
 /// A short quote of a body that is not an API document, for the error message.

@@ -47,7 +47,10 @@ fn resolve(
         None => anyhow::bail!("the config file was read"),
     };
     let conn = a.resolve(&lookup, &load)?;
-    Ok((conn.url.to_string(), conn.api_key))
+    Ok((
+        conn.url.to_string(),
+        conn.api_key().unwrap_or_default().to_string(),
+    ))
 }
 
 fn pair(url: &str, key: &str) -> (String, String) {
@@ -166,10 +169,10 @@ fn urls_must_be_http() {
 
 #[test]
 fn endpoints_keep_a_path_prefix_and_encode_segments() {
-    let client = Client::new(Connection {
-        url: parse_base_url("https://x.example/uptime/").expect("url"),
-        api_key: "k".into(),
-    })
+    let client = Client::new(Connection::with_key(
+        parse_base_url("https://x.example/uptime/").expect("url"),
+        "k",
+    ))
     .expect("client");
     assert_eq!(
         client
@@ -177,10 +180,10 @@ fn endpoints_keep_a_path_prefix_and_encode_segments() {
             .as_str(),
         "https://x.example/uptime/api/v1/checks/a%20b?label=team%3Dx"
     );
-    let bare = Client::new(Connection {
-        url: parse_base_url("http://127.0.0.1:8080").expect("url"),
-        api_key: "k".into(),
-    })
+    let bare = Client::new(Connection::with_key(
+        parse_base_url("http://127.0.0.1:8080").expect("url"),
+        "k",
+    ))
     .expect("client");
     assert_eq!(
         bare.endpoint(&["plan"], &[]).as_str(),
@@ -216,10 +219,10 @@ fn a_daemon_that_never_answers_times_out_naming_the_url() {
                 open.push(socket);
             }
         });
-        let client = Client::new(Connection {
-            url: parse_base_url(&url).expect("url"),
-            api_key: "k".into(),
-        })
+        let client = Client::new(Connection::with_key(
+            parse_base_url(&url).expect("url"),
+            "k",
+        ))
         .expect("client");
         let err = client
             .post::<_, serde_json::Value>(
