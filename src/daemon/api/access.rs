@@ -4,8 +4,17 @@
 //! least a role. A route that is not in this table is refused (500, logged), and
 //! a test walks the whole router so that a new route without a rule is caught.
 
-use axum::http::Method;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
 
+use super::{ApiError, Shared};
+use crate::daemon::audit::{Event, Outcome};
+use crate::daemon::console;
+use crate::daemon::store::{Principal, PrincipalKind};
 use crate::model::Role;
 
 /// What a route needs.
@@ -141,6 +150,158 @@ pub fn rule(method: &Method, path: &str) -> Option<Access> {
         .map(|(_, _, a)| *a)
 }
 
+/// The longest request path written into the audit log of a refused request.
+const MAX_AUDITED_PATH: usize = 200;
+
+/// Whether `path` (a route pattern) is the console's: a session cookie, not a
+/// bearer token, stands for the caller there.
+pub fn is_console(path: &str) -> bool {
+    path == "/ui" || path.starts_with("/ui/")
+}
+
+/// The value of the cookie `name` in `headers`.
+pub fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// The `Authorization: Bearer` value of `headers`.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| rest.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// The refusal of a caller whose role is below `needed`.
+pub fn too_low(who: &Principal, needed: Role) -> ApiError {
+    let advice = match who.kind {
+        PrincipalKind::Key => format!(
+            "the key `{}` has {}: use a key with the {needed} role",
+            who.name, who.role
+        ),
+        PrincipalKind::User { .. } => format!(
+            "`{}` has {}: ask an admin of the tenant for the {needed} role",
+            who.name, who.role
+        ),
+    };
+    ApiError::forbidden(format!("this needs the {needed} role; {advice}"))
+}
+
+/// The access layer: one `route_layer` over the whole app. It finds the rule of
+/// the route matched, lets public routes through, and for the others resolves the
+/// credential (the console's cookie under `/ui`, else the bearer token), refuses
+/// a missing or bad one (401) and a role too low (403), both audited, and hands
+/// the [`Principal`] to the handler.
+pub async fn enforce(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
+    let Some(route) = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+    else {
+        // A route layer runs only for matched routes, which always have a path.
+        return ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the access layer ran for a request no route matched; this is a bug",
+        )
+        .into_response();
+    };
+    let method = req.method().clone();
+    let Some(access) = rule(&method, &route) else {
+        tracing::error!(%method, route = %route, "a bug: this route has no access rule in api::access::RULES");
+        return ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("{method} {route} has no access rule; this is a bug, please report it"),
+        )
+        .into_response();
+    };
+    let needed = match access {
+        Public => return next.run(req).await,
+        Needs(r) => r,
+    };
+    let source = super::source(req.extensions());
+    let console = is_console(&route);
+    let found = if console {
+        match cookie(req.headers(), console::SESSION_COOKIE) {
+            Some(c) => state
+                .auth
+                .principal_from_cookie(&state.store, c)
+                .await
+                .and_then(|p| {
+                    p.ok_or_else(|| {
+                        ApiError::unauthorized("the console session has ended: log in again")
+                    })
+                }),
+            None => Err(ApiError::unauthorized("log in first")),
+        }
+    } else {
+        match bearer(req.headers()) {
+            Some(b) => {
+                let b = b.to_string();
+                state.auth.principal_from_bearer(&state.store, &b).await
+            }
+            None => Err(ApiError::unauthorized(
+                "missing `Authorization: Bearer <api key or access token>` header: log in with `uptimeping auth login` or set UPTIMEPING_API_KEY",
+            )),
+        }
+    };
+    let path: String = req.uri().path().chars().take(MAX_AUDITED_PATH).collect();
+    let refused = |status: StatusCode| json!({"method": method.as_str(), "path": path, "status": status.as_u16()});
+    match found {
+        Ok(who) if who.role >= needed => {
+            req.extensions_mut().insert(who);
+            next.run(req).await
+        }
+        Ok(who) => {
+            let detail = refused(StatusCode::FORBIDDEN);
+            state
+                .audit
+                .record(
+                    Event::by(&who, "request", source)
+                        .outcome(Outcome::Refused)
+                        .detail(detail),
+                )
+                .await;
+            if console {
+                console::refusal(StatusCode::FORBIDDEN, Some(needed), &path)
+            } else {
+                too_low(&who, needed).into_response()
+            }
+        }
+        Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+            state
+                .audit
+                .record(Event {
+                    tenant_id: None,
+                    actor: "anonymous".into(),
+                    action: "request",
+                    target: None,
+                    outcome: Outcome::Refused,
+                    source,
+                    detail: refused(StatusCode::UNAUTHORIZED),
+                })
+                .await;
+            if console {
+                console::refusal(StatusCode::UNAUTHORIZED, Some(needed), &path)
+            } else {
+                e.into_response()
+            }
+        }
+        // The store failing is no refusal of the caller.
+        Err(e) => e.into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +323,21 @@ mod tests {
         );
         assert_eq!(rule(&Method::GET, "/api/v1/nothing"), None);
         assert_eq!(rule(&Method::POST, "/api/v1/checks"), None);
+    }
+
+    #[test]
+    fn credentials_are_read_from_their_headers() {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(AUTHORIZATION, "Bearer  upk_x ".parse().expect("value"));
+        h.append(COOKIE, "a=1; upt_session=abc".parse().expect("value"));
+        h.append(COOKIE, "b=2".parse().expect("value"));
+        assert_eq!(bearer(&h), Some("upk_x"));
+        assert_eq!(cookie(&h, "upt_session"), Some("abc"));
+        assert_eq!(cookie(&h, "b"), Some("2"));
+        assert_eq!(cookie(&h, "upt"), None);
+        h.insert(AUTHORIZATION, "Basic abc".parse().expect("value"));
+        assert_eq!(bearer(&h), None);
+        h.insert(AUTHORIZATION, "Bearer ".parse().expect("value"));
+        assert_eq!(bearer(&h), None);
     }
 }

@@ -1,8 +1,10 @@
-//! The REST API (axum): routes under `/api/v1` behind API-key auth, plus the
-//! unauthenticated `/healthz`, `/readyz` and `/metrics`. Every error is JSON
+//! The REST API (axum): routes under `/api/v1`, each with its access rule in
+//! [`access::RULES`] (API keys and users' access tokens alike), plus the public
+//! `/healthz`, `/readyz` and `/metrics`. Every error is JSON
 //! `{"error": {"code", "message", "details"}}` with a fitting status.
 
 pub mod access;
+mod auth;
 mod channels;
 mod checks;
 mod error;
@@ -10,19 +12,20 @@ mod forge;
 mod health;
 mod incidents;
 mod integrations;
+mod keys;
 pub mod openapi;
 mod page;
 pub mod report;
 mod resources;
 mod tenants;
+mod users;
 
 use std::sync::Arc;
 
 use aide::axum::ApiRouter;
-use aide::axum::routing::{get, post};
+use aide::axum::routing::{delete, get, post, put};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 
@@ -32,7 +35,7 @@ pub use page::{MAX_PAGE, NEXT_CURSOR_HEADER};
 use super::metrics::{Metrics, RequestLabels, ServiceMethodLabels, method_label};
 use super::scheduler::Handle;
 use super::status::serve as status;
-use super::store::{Principal, Role, Store};
+use super::store::Store;
 
 /// How long a request waits for a turn of CPU-bound work before it is turned
 /// away with 503 `busy`: longer than any one piece of work within the limits
@@ -104,6 +107,10 @@ impl Turns {
 
 /// The largest request body accepted: an apply of several thousand checks fits.
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// The largest body of the people-and-access routes (logins, keys, users): their
+/// documents are a few short fields, so anything bigger is refused before it is
+/// read.
+pub const MAX_AUTH_BODY_BYTES: usize = 16 * 1024;
 
 pub struct AppState {
     pub store: Store,
@@ -154,10 +161,7 @@ pub fn router(state: Shared) -> Router {
         .api_route("/channels/{name}/test", post(channels::test))
         .api_route("/tenants", post(tenants::create))
         .api_route("/forge/generate", post(forge::generate))
-        .route_layer(middleware::from_fn_with_state(
-            Arc::clone(&state),
-            authenticate,
-        ));
+        .merge(people());
     let mut doc = aide::openapi::OpenApi::default();
     let app = ApiRouter::new()
         .nest("/api/v1", api)
@@ -184,7 +188,13 @@ pub fn router(state: Shared) -> Router {
         )
         .merge(integrations::router())
         .finish_api(&mut doc);
-    let app = app.merge(super::console::router());
+    let app = app
+        .merge(super::console::router())
+        // After every route: a route layer covers the routes added before it.
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            access::enforce,
+        ));
     let doc = openapi::finish(doc, started);
     app.fallback(|| async { ApiError::not_found("no such route; the API is under /api/v1") })
         .method_not_allowed_fallback(|| async {
@@ -208,28 +218,23 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// Resolves the bearer key and puts the [`Principal`] into the request.
-async fn authenticate(
-    State(state): State<Shared>,
-    mut req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    let presented = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|v| v.trim().to_string())
-        .ok_or_else(|| {
-            ApiError::unauthorized("missing `Authorization: Bearer <api key>` header")
-        })?;
-    let key = state
-        .store
-        .authenticate(presented)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("the API key is not valid"))?;
-    req.extensions_mut().insert(key);
-    Ok(next.run(req).await)
+/// Logging in, keys and users, with the small body limit of their documents.
+fn people() -> ApiRouter<Shared> {
+    ApiRouter::new()
+        .api_route("/auth/login", post(auth::login))
+        .api_route("/auth/refresh", post(auth::refresh))
+        .api_route("/auth/register", post(auth::register))
+        .api_route("/auth/accept-invite", post(auth::accept_invite))
+        .api_route("/auth/logout", post(auth::logout))
+        .api_route("/auth/whoami", get(auth::whoami))
+        .api_route("/auth/password", post(auth::password))
+        .api_route("/api-keys", get(keys::list).post(keys::create))
+        .api_route("/api-keys/{id}", delete(keys::revoke))
+        .api_route("/users", get(users::list).post(users::add))
+        .api_route("/users/invitations", post(users::invite))
+        .api_route("/users/{email}/role", put(users::set_role))
+        .api_route("/users/{email}", delete(users::remove))
+        .layer(DefaultBodyLimit::max(MAX_AUTH_BODY_BYTES))
 }
 
 /// The `service` label of what this router answers.
@@ -312,25 +317,4 @@ pub fn is_json(headers: &axum::http::HeaderMap) -> bool {
         .trim()
         .to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
-}
-
-/// Refuses keys whose role is below `needed`.
-pub fn require(key: &Principal, needed: Role) -> Result<(), ApiError> {
-    let rank = |r: Role| match r {
-        Role::Viewer => 0,
-        Role::Operator => 1,
-        Role::Admin => 2,
-    };
-    if rank(key.role) >= rank(needed) {
-        Ok(())
-    } else {
-        let word = |r: Role| format!("{r:?}").to_lowercase();
-        Err(ApiError::forbidden(format!(
-            "this needs the {} role; the key `{}` has {}: use a key with the {} role",
-            word(needed),
-            key.name,
-            word(key.role),
-            word(needed)
-        )))
-    }
 }

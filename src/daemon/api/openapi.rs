@@ -406,6 +406,20 @@ impl OperationInput for Caller {
     }
 }
 
+/// The client's address, as the listener saw it (none in tests that call the
+/// router without a socket). Nothing in the document: it is no parameter.
+pub struct Source(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Source(super::source(&parts.extensions)))
+    }
+}
+
+impl OperationInput for Source {}
+
 /// The body of a JSON request: `T`, and the errors reading it may give.
 pub fn json_body<T: JsonSchema>(ctx: &mut GenContext, op: &mut Operation) {
     let schema = ctx.schema.subschema_for::<T>();

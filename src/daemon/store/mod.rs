@@ -25,7 +25,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
-pub use auth::{Principal, PrincipalKind, Role};
+pub use auth::{
+    InvitationRow, KeyCheck, KeyRow, NewKey, NewSession, Principal, PrincipalKind, Refreshed, Role,
+    SessionRow, UserRow, hash as secret_hash, is_api_key, random_alnum,
+};
 pub use incidents::{
     MAX_COMMENT_CHARS, MAX_UPDATE_MESSAGE_CHARS, MAX_UPDATES_PER_INCIDENT, Transition,
     action_comment, severity_str as severity_name, update_message,

@@ -1,0 +1,145 @@
+//! Login rate limits, as the brief sets them: 10 attempts a minute from one
+//! address and 100 a minute for one email, counted whether the email belongs to
+//! anyone or not (so the limit says nothing about who exists). The limiters keep a
+//! little state per address and per email; past a bound they forget the quiet
+//! ones first, and all of them if that is not enough, so a flood of addresses
+//! cannot grow the daemon's memory without end.
+
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+/// Login attempts a minute from one address: the brief's number.
+pub const PER_ADDRESS_PER_MINUTE: u32 = 10;
+/// Login attempts a minute for one email: the brief's number.
+pub const PER_EMAIL_PER_MINUTE: u32 = 100;
+/// Addresses (and, apart, emails) tracked at once, about 100 bytes each: a few
+/// MiB at most, more than any real crowd of people logging in within a minute.
+pub const MAX_TRACKED: usize = 50_000;
+
+struct Keyed<K: Hash + Eq + Clone> {
+    quota: Quota,
+    limiter: Mutex<DefaultKeyedRateLimiter<K>>,
+}
+
+impl<K: Hash + Eq + Clone> Keyed<K> {
+    fn new(per_minute: u32) -> Self {
+        let quota = Quota::per_minute(NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN));
+        Keyed {
+            quota,
+            limiter: Mutex::new(DefaultKeyedRateLimiter::keyed(quota)),
+        }
+    }
+
+    /// Counts one attempt for `key`; `Err(wait)` when it is over the limit.
+    fn check(&self, key: &K, clock: &DefaultClock) -> Result<(), Duration> {
+        let mut limiter = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
+        if limiter.len() >= MAX_TRACKED {
+            limiter.retain_recent();
+            if limiter.len() >= MAX_TRACKED {
+                tracing::warn!(
+                    tracked = MAX_TRACKED,
+                    "login attempts from too many addresses or emails at once: the login limits start over"
+                );
+                *limiter = DefaultKeyedRateLimiter::keyed(self.quota);
+            }
+            limiter.shrink_to_fit();
+        }
+        limiter
+            .check_key(key)
+            .map_err(|not_until| not_until.wait_time_from(clock.now()))
+    }
+
+    fn len(&self) -> usize {
+        self.limiter.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// The login limits of one daemon.
+pub struct LoginLimits {
+    clock: DefaultClock,
+    by_address: Keyed<IpAddr>,
+    by_email: Keyed<String>,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        LoginLimits {
+            clock: DefaultClock::default(),
+            by_address: Keyed::new(PER_ADDRESS_PER_MINUTE),
+            by_email: Keyed::new(PER_EMAIL_PER_MINUTE),
+        }
+    }
+}
+
+impl LoginLimits {
+    /// Counts a login attempt from `source` for `email`; `Err(seconds)` to wait
+    /// (at least 1) when either limit is reached.
+    pub fn attempt(&self, source: Option<IpAddr>, email: &str) -> Result<(), u64> {
+        let seconds = |d: Duration| d.as_secs_f64().ceil().max(1.0) as u64;
+        if let Some(ip) = source {
+            self.by_address.check(&ip, &self.clock).map_err(seconds)?;
+        }
+        self.by_email
+            .check(&email.to_string(), &self.clock)
+            .map_err(seconds)
+    }
+
+    /// Addresses and emails tracked now.
+    pub fn tracked(&self) -> (usize, usize) {
+        (self.by_address.len(), self.by_email.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_eleventh_attempt_from_one_address_waits() {
+        let l = LoginLimits::default();
+        let ip: IpAddr = "192.0.2.1".parse().expect("ip");
+        for i in 0..PER_ADDRESS_PER_MINUTE {
+            assert_eq!(
+                l.attempt(Some(ip), &format!("u{i}@x")),
+                Ok(()),
+                "attempt {i}"
+            );
+        }
+        let wait = l.attempt(Some(ip), "other@x").expect_err("11th");
+        assert!((1..=60).contains(&wait), "{wait}");
+        // Another address is not held back.
+        assert_eq!(
+            l.attempt(Some("192.0.2.2".parse().expect("ip")), "x@x"),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn one_email_is_limited_across_addresses() {
+        let l = LoginLimits::default();
+        for i in 0..PER_EMAIL_PER_MINUTE {
+            let ip = IpAddr::from([10, 0, (i / 256) as u8, (i % 256) as u8]);
+            assert_eq!(l.attempt(Some(ip), "victim@x"), Ok(()), "attempt {i}");
+        }
+        assert!(
+            l.attempt(Some("10.9.9.9".parse().expect("ip")), "victim@x")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn memory_is_bounded_under_a_flood_of_addresses() {
+        let l = LoginLimits::default();
+        for i in 0..(MAX_TRACKED as u32 + 5_000) {
+            let _ = l.attempt(Some(IpAddr::from(i.to_be_bytes())), "x@x");
+        }
+        let (addresses, _) = l.tracked();
+        assert!(addresses <= MAX_TRACKED, "{addresses}");
+    }
+}

@@ -1,0 +1,231 @@
+//! Passwords: the policy a new one must meet, and argon2id hashes in PHC strings
+//! (`$argon2id$v=19$m=19456,t=2,p=1$…`), so that the cost can rise later: a hash
+//! made with older settings still verifies, and is made again at login.
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+
+/// The shortest password taken: the brief's minimum.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// The longest password taken, checked before hashing so that a huge body cannot
+/// buy a long hash; long enough for any passphrase or generated secret.
+pub const MAX_PASSWORD_CHARS: usize = 256;
+/// From this length a password needs no mix of character classes: length alone
+/// makes it strong enough.
+pub const LONG_PASSWORD_CHARS: usize = 16;
+
+/// argon2id memory in KiB: 19 MiB, the OWASP recommendation for argon2id with two
+/// passes and one lane.
+pub const M_COST_KIB: u32 = 19 * 1024;
+pub const T_COST: u32 = 2;
+pub const P_COST: u32 = 1;
+
+/// How a hash made at the current settings begins; another start means the hash
+/// is from older (or other) settings and is made again at the next login.
+const CURRENT: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
+
+/// Passwords people pick first, refused whatever their classes say.
+const COMMON: &[&str] = &[
+    "password",
+    "password1",
+    "password12",
+    "password123",
+    "passw0rd",
+    "p@ssw0rd",
+    "p@ssword",
+    "qwerty123",
+    "qwertyuiop",
+    "iloveyou",
+    "letmein1",
+    "welcome1",
+    "welcome123",
+    "admin123",
+    "administrator",
+    "changeme",
+    "changeme1",
+    "trustno1",
+    "football",
+    "baseball",
+    "sunshine",
+    "princess",
+    "superman",
+    "starwars",
+    "monkey123",
+    "dragon123",
+    "master123",
+    "abc12345",
+    "abcd1234",
+    "1q2w3e4r",
+    "1qaz2wsx",
+    "zaq12wsx",
+    "qwer1234",
+    "asdf1234",
+    "secret123",
+    "uptimeping",
+    "letmein123",
+    "whatever1",
+    "computer1",
+    "internet1",
+];
+
+/// What a good password looks like, for every refusal.
+const ADVICE: &str = "use at least 8 characters mixing three of lowercase, uppercase, digits and symbols, or a passphrase of 16 characters or more";
+
+/// Checks `password` against the policy for the user `email`; the error says why
+/// and what would do.
+pub fn check_policy(password: &str, email: &str) -> Result<(), String> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "the password is too short ({chars} characters): {ADVICE}"
+        ));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(format!(
+            "the password is longer than {MAX_PASSWORD_CHARS} characters: use a shorter one"
+        ));
+    }
+    let lower = password.to_lowercase();
+    let email = email.trim().to_lowercase();
+    let local = email.split('@').next().unwrap_or_default();
+    if lower == email || (!local.is_empty() && lower == local) {
+        return Err(format!(
+            "the password must not be the email address: {ADVICE}"
+        ));
+    }
+    if COMMON.contains(&lower.as_str()) {
+        return Err(format!(
+            "the password is one of the most common ones: {ADVICE}"
+        ));
+    }
+    if patterned(password) {
+        return Err(format!(
+            "the password is a trivial pattern (one character repeated, or a run like `12345678`): {ADVICE}"
+        ));
+    }
+    let classes = [
+        password.chars().any(|c| c.is_lowercase()),
+        password.chars().any(|c| c.is_uppercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_alphanumeric()),
+    ]
+    .iter()
+    .filter(|&&b| b)
+    .count();
+    if classes < 3 && chars < LONG_PASSWORD_CHARS {
+        return Err(format!("the password is too simple: {ADVICE}"));
+    }
+    Ok(())
+}
+
+/// One character repeated, or a run going up or down one step at a time
+/// (`12345678`, `abcdefgh`, `87654321`), case aside.
+fn patterned(password: &str) -> bool {
+    let codes: Vec<u32> = password.to_lowercase().chars().map(u32::from).collect();
+    let steps: Vec<i64> = codes
+        .windows(2)
+        .map(|w| i64::from(w[1]) - i64::from(w[0]))
+        .collect();
+    let Some(first) = steps.first() else {
+        return true;
+    };
+    (-1..=1).contains(first) && steps.iter().all(|s| s == first)
+}
+
+fn hasher() -> Argon2<'static> {
+    // The constants are within argon2's bounds; `DEFAULT` is the same settings.
+    let params = Params::new(M_COST_KIB, T_COST, P_COST, None).unwrap_or(Params::DEFAULT);
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// The PHC string of `password` at the current settings, with a random salt.
+pub fn hash(password: &str) -> Result<String, String> {
+    hasher()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| format!("cannot hash the password: {e}"))
+}
+
+/// Whether `password` is the one `phc` was made from (with the settings `phc`
+/// names). A string that is not a PHC hash verifies nothing.
+pub fn verify(password: &str, phc: &str) -> bool {
+    hasher().verify_password(password.as_bytes(), phc).is_ok()
+}
+
+/// Whether `phc` was made with settings other than the current ones.
+pub fn needs_rehash(phc: &str) -> bool {
+    !phc.starts_with(CURRENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn good_passwords_pass() {
+        for p in [
+            "Tr0ub4dor&3",
+            "correct horse battery staple",
+            "Zx9!kq2Lm",
+            "ünïcödé-Pass1",
+        ] {
+            assert_eq!(check_policy(p, "alice@example.com"), Ok(()), "{p}");
+        }
+    }
+
+    #[test]
+    fn weak_passwords_are_refused_with_advice() {
+        let cases = [
+            ("Ab1!", "too short"),
+            ("alice@example.com", "email"),
+            ("ALICE", "too short"),
+            ("AliceAlice", "too simple"),
+            ("alicealice", "too simple"),
+            ("Password123", "common"),
+            ("12345678", "pattern"),
+            ("abcdefghij", "pattern"),
+            ("ZYXWVUTS", "pattern"),
+            ("aaaaaaaaaaaaaaaaaaaa", "pattern"),
+            ("lowercaseonly", "too simple"),
+        ];
+        for (p, why) in cases {
+            let err = check_policy(p, "alice@example.com").expect_err(p);
+            assert!(err.contains(why), "{p}: {err}");
+            assert!(err.contains("at least 8 characters"), "{p}: {err}");
+        }
+        // The local part alone, in another case.
+        let err = check_policy("Alice.Smith", "alice.smith@example.com").expect_err("local");
+        assert!(err.contains("email"), "{err}");
+        let long = "Aa1!".repeat(65);
+        assert!(
+            check_policy(&long, "a@b.c")
+                .expect_err("long")
+                .contains("longer")
+        );
+    }
+
+    #[test]
+    fn hashes_are_argon2id_phc_and_verify() {
+        let h = hash("Tr0ub4dor&3").expect("hash");
+        assert!(h.starts_with(CURRENT), "{h}");
+        assert!(!needs_rehash(&h));
+        assert!(verify("Tr0ub4dor&3", &h));
+        assert!(!verify("Tr0ub4dor&4", &h));
+        assert!(!verify("Tr0ub4dor&3", "not a hash"));
+    }
+
+    #[test]
+    fn a_hash_at_older_settings_verifies_and_asks_for_a_rehash() {
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8 * 1024, 1, 1, None).expect("params"),
+        );
+        let old = weak
+            .hash_password(b"Tr0ub4dor&3")
+            .expect("hash")
+            .to_string();
+        assert!(verify("Tr0ub4dor&3", &old));
+        assert!(needs_rehash(&old));
+    }
+}
