@@ -107,20 +107,32 @@ fn a_context_keeps_its_login_under_its_name() {
 }
 
 #[test]
-fn an_access_token_known_to_be_expired_is_refreshed_before_use() {
+fn an_access_token_about_to_expire_is_refreshed_before_use() {
     let d = Daemon::start(&[]);
     add_user(&d, "op@example.com", "operator");
     let home = Home::new();
     login(&d, &home, "op@example.com");
-    let old = expire_saved(&d, &home, true);
+    // The token itself still works: only the refresh ahead of its expiry, by
+    // the saved time, replaces it.
+    let mut old = home.saved();
+    old["access_expires_at"] = (chrono::Utc::now() + chrono::Duration::seconds(10))
+        .to_rfc3339()
+        .into();
+    home.write_saved(&old);
 
     let r = run(&d, &home, &["checks", "list"], None, None);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let new = home.saved();
+    // (The access token may come out the same: it is signed to the second.)
     assert_ne!(new["refresh_token"], old["refresh_token"], "rotated");
-    assert_ne!(new["access_token"], old["access_token"]);
     assert_no_tokens(&r, &old);
     assert_no_tokens(&r, &new);
+
+    // With more than 30 s left, nothing is refreshed.
+    let again = run(&d, &home, &["checks", "list"], None, None);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(home.saved(), new);
+
     assert_eq!(
         refresh_status(&d, old["refresh_token"].as_str().unwrap()),
         401,
@@ -173,11 +185,21 @@ fn processes_refreshing_at_once_rotate_once_and_keep_the_session() {
     }
     // Had two of them both presented the old refresh token, the daemon would
     // have taken it for theft and ended the session: the next refresh works.
+    // And the ones that waited took the new tokens from the file rather than
+    // rotating again: the session has its login's token and one more.
     let saved = home.saved();
     assert_ne!(saved["refresh_token"], old["refresh_token"]);
+    assert_eq!(refresh_tokens_issued(&d), 2, "rotated once");
     expire_saved(&d, &home, true);
     let again = run(&d, &home, &["checks", "list"], None, None);
     assert_eq!(again.code, 0, "the session survived: {}", again.stderr);
+}
+
+/// Refresh tokens the daemon has issued, over all sessions.
+fn refresh_tokens_issued(d: &Daemon) -> i64 {
+    let db = rusqlite::Connection::open(d.data_dir.join("uptimeping.db")).unwrap();
+    db.query_row("SELECT count(*) FROM refresh_tokens", [], |r| r.get(0))
+        .unwrap()
 }
 
 #[test]
