@@ -418,3 +418,25 @@ fn a_wrong_password_is_refused_without_talk_of_api_keys() {
     assert_eq!(no_tty.code, 1);
     assert!(no_tty.stderr.contains("--email"), "{}", no_tty.stderr);
 }
+
+#[test]
+fn logging_in_again_ends_the_session_it_replaces() {
+    let d = Daemon::start(&[]);
+    add_user(&d, "op@example.com", "operator");
+    let home = Home::new();
+    login(&d, &home, "op@example.com");
+    let first = home.saved();
+    let r = login(&d, &home, "op@example.com");
+    assert_no_tokens(&r, &first);
+    let second = home.saved();
+    assert_ne!(second["refresh_token"], first["refresh_token"]);
+    let (status, _) = d.call_as(
+        first["access_token"].as_str().unwrap(),
+        "GET",
+        "/api/v1/checks",
+        None,
+    );
+    assert_eq!(status, 401, "the replaced session has ended");
+    let list = run(&d, &home, &["checks", "list"], None, None);
+    assert_eq!(list.code, 0, "the new one works: {}", list.stderr);
+}
