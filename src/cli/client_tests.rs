@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use super::super::config::{Config, ContextEntry};
+use super::super::session::{self, SavedLogin, Slot};
 use super::*;
 
 fn config() -> Config {
