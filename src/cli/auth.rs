@@ -2,7 +2,6 @@
 //! [`super::session`]), who the credential in use stands for, registering,
 //! changing one's password, accepting an invitation, and API keys.
 
-use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
 
 use clap::Subcommand;
@@ -12,18 +11,13 @@ use super::client::{
     ApiError, Client, ClientError, ConnectArgs, Connection, Credential, Located, Login,
     REQUEST_TIMEOUT, block_on, shown_url,
 };
-use super::output::{fields, or_dash, relative, show, table};
+use super::output::{fields, or_dash, relative, show};
 use super::session::SavedLogin;
 use super::{OutputFormat, exit};
 use crate::model::{
-    AcceptInviteRequest, ApiKeyCreate, ApiKeyCreated, ApiKeyInfo, LoginRequest, LogoutRequest,
-    PasswordChange, RegisterRequest, Role, TokenPair, Whoami,
+    AcceptInviteRequest, LoginRequest, LogoutRequest, PasswordChange, RegisterRequest, TokenPair,
+    Whoami,
 };
-
-/// Longest line read from standard input for a password: passwords are at most
-/// 256 characters (of up to 4 bytes each); anything longer is not one, and is
-/// not read to its end.
-pub const MAX_PASSWORD_LINE_BYTES: u64 = 4096;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -113,8 +107,8 @@ The daemon must run with --allow-signup. You are logged in afterwards, as after 
         password_stdin: bool,
     },
     /// Create, list and revoke API keys (admins)
-    #[command(subcommand, name = "api-key", after_help = KEY_EXAMPLES)]
-    ApiKey(KeyCmd),
+    #[command(subcommand, name = "api-key", after_help = keys::EXAMPLES)]
+    ApiKey(keys::KeyCmd),
 }
 
 const LOGIN_EXAMPLES: &str = "\
@@ -135,46 +129,6 @@ Examples:
 
 Only a logged-in user can change their password (not an API key). Your other
 sessions (other machines, the console) end; this login keeps working.";
-
-const KEY_EXAMPLES: &str = "\
-Examples:
-  uptimeping auth api-key create ci-deploy --role operator --expires 90d
-  uptimeping auth api-key list
-  uptimeping auth api-key revoke 3f9a1c0b7d2e
-
-A key's secret is shown once, when it is made: store it right away (a CI secret,
-a file for `context set --api-key-file`). Expired and revoked keys stop working at once.";
-
-#[derive(Debug, Subcommand)]
-enum KeyCmd {
-    /// Create an API key and print it once
-    #[command(
-        after_help = "Examples:\n  uptimeping auth api-key create ci-deploy --role operator --expires 90d\n  uptimeping auth api-key create grafana --role viewer -o json | jq -r .key"
-    )]
-    Create {
-        /// The key's name: 1–63 letters, digits, `-`, `_` and `.`
-        #[arg(value_name = "NAME")]
-        name: String,
-        /// What the key may do
-        #[arg(long, value_enum)]
-        role: Role,
-        /// How long the key works (`90d`, `12h`); without it the key does not expire
-        #[arg(long, value_name = "DURATION")]
-        expires: Option<crate::spec::Duration>,
-    },
-    /// List the tenant's API keys (never their secrets)
-    #[command(
-        after_help = "Examples:\n  uptimeping auth api-key list\n  uptimeping auth api-key list -o json"
-    )]
-    List,
-    /// Revoke an API key: it stops working at once
-    #[command(after_help = "Examples:\n  uptimeping auth api-key revoke 3f9a1c0b7d2e")]
-    Revoke {
-        /// The key's public id, as `api-key list` shows it
-        #[arg(value_name = "ID")]
-        id: String,
-    },
-}
 
 impl Args {
     pub fn run(self) -> anyhow::Result<u8> {
@@ -212,7 +166,7 @@ impl Args {
                     block_on(c.post(&["auth", "accept-invite"], &req, REQUEST_TIMEOUT))
                 })
             }
-            Cmd::ApiKey(cmd) => keys(&self.connect, cmd, self.output),
+            Cmd::ApiKey(cmd) => keys::run(&self.connect, cmd, self.output),
         }
     }
 }
@@ -410,172 +364,6 @@ fn passwd(connect: &ConnectArgs, password_stdin: bool) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-fn keys(connect: &ConnectArgs, cmd: KeyCmd, output: OutputFormat) -> anyhow::Result<u8> {
-    let client = Client::from_args(connect)?;
-    match cmd {
-        KeyCmd::Create {
-            name,
-            role,
-            expires,
-        } => {
-            let req = ApiKeyCreate {
-                name,
-                role,
-                expires_in: expires.map(|d| d.to_string()),
-            };
-            let created: ApiKeyCreated =
-                block_on(client.post(&["api-keys"], &req, REQUEST_TIMEOUT))??;
-            show(output, &created, || {
-                fields(&[
-                    ("Name", created.info.name.clone()),
-                    ("ID", created.info.id.clone()),
-                    ("Role", created.info.role.to_string()),
-                    (
-                        "Expires",
-                        or_dash(
-                            created
-                                .info
-                                .expires_at
-                                .map(|t| t.format("%Y-%m-%d %H:%M UTC")),
-                        ),
-                    ),
-                    ("API key", created.key.clone()),
-                ])
-            })?;
-            eprintln!(
-                "the API key is shown only this once: store it now (a CI secret, or a file for `uptimeping context set NAME --api-key-file PATH`)"
-            );
-        }
-        KeyCmd::List => {
-            let keys: Vec<ApiKeyInfo> = block_on(client.get(&["api-keys"], &[]))??;
-            show(output, &keys, || {
-                if keys.is_empty() {
-                    return "No API keys.\n".into();
-                }
-                let rows = keys
-                    .iter()
-                    .map(|k| {
-                        vec![
-                            k.id.clone(),
-                            k.name.clone(),
-                            k.role.to_string(),
-                            k.state.clone(),
-                            or_dash(k.expires_at.map(relative)),
-                            or_dash(k.last_used_at.map(relative)),
-                            k.created_by.clone(),
-                        ]
-                    })
-                    .collect();
-                table(
-                    &[
-                        "ID",
-                        "NAME",
-                        "ROLE",
-                        "STATE",
-                        "EXPIRES",
-                        "LAST USED",
-                        "CREATED BY",
-                    ],
-                    rows,
-                )
-            })?;
-        }
-        KeyCmd::Revoke { id } => {
-            let id = key_id(&id);
-            block_on(client.delete(&["api-keys", &id]))??;
-            eprintln!("revoked API key {id}: it no longer works");
-        }
-    }
-    Ok(exit::OK)
-}
-
-/// The public id of a key given as its id or, pasted whole, as
-/// `upk_<id>_<secret>` (the secret is not sent).
-fn key_id(text: &str) -> String {
-    let text = text.trim();
-    match text.strip_prefix("upk_") {
-        Some(rest) => rest.split('_').next().unwrap_or(rest).to_string(),
-        None => text.to_string(),
-    }
-}
-
-/// A password chosen now: from standard input, or asked twice on a terminal.
-pub(super) fn new_password(password_stdin: bool) -> anyhow::Result<String> {
-    if password_stdin {
-        return Ok(read_stdin_lines(1)?.remove(0));
-    }
-    need_terminal("the password", "--password-stdin")?;
-    ask_new_password("Password")
-}
-
-/// Fails unless there is a terminal to ask on, naming the flags that do instead.
-pub(super) fn need_terminal(what: &str, flags: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
-        "no terminal to ask for {what} on; pass {flags} instead"
-    );
-    Ok(())
-}
-
-fn ask_password(prompt: &str) -> anyhow::Result<String> {
-    dialoguer::Password::new()
-        .with_prompt(prompt)
-        .interact_on(&Term::stderr())
-        .map_err(prompt_error)
-}
-
-fn ask_new_password(prompt: &str) -> anyhow::Result<String> {
-    dialoguer::Password::new()
-        .with_prompt(prompt)
-        .with_confirmation("Repeat it", "the two differ; try again")
-        .interact_on(&Term::stderr())
-        .map_err(prompt_error)
-}
-
-fn prompt_error(e: dialoguer::Error) -> anyhow::Error {
-    anyhow::anyhow!("reading the answer failed: {e}")
-}
-
-/// The first `n` lines of standard input, without their line endings; each is
-/// read only up to [`MAX_PASSWORD_LINE_BYTES`].
-pub(super) fn read_stdin_lines(n: usize) -> anyhow::Result<Vec<String>> {
-    let stdin = std::io::stdin();
-    read_lines(&mut stdin.lock(), n)
-}
-
-fn read_lines(input: &mut dyn BufRead, n: usize) -> anyhow::Result<Vec<String>> {
-    let mut lines = Vec::with_capacity(n);
-    for i in 0..n {
-        let mut line = Vec::new();
-        std::io::Read::take(&mut *input, MAX_PASSWORD_LINE_BYTES + 1)
-            .read_until(b'\n', &mut line)
-            .map_err(|e| anyhow::anyhow!("reading standard input: {e}"))?;
-        let ended = line.last() == Some(&b'\n');
-        anyhow::ensure!(
-            ended || (line.len() as u64) <= MAX_PASSWORD_LINE_BYTES,
-            "line {} of standard input is longer than {MAX_PASSWORD_LINE_BYTES} bytes; a password is at most 256 characters",
-            i + 1
-        );
-        while matches!(line.last(), Some(b'\n' | b'\r')) {
-            line.pop();
-        }
-        let text = String::from_utf8(line)
-            .map_err(|_| anyhow::anyhow!("line {} of standard input is not UTF-8", i + 1))?;
-        anyhow::ensure!(
-            !text.is_empty(),
-            "line {} of standard input is empty; expected {}",
-            i + 1,
-            if n == 1 {
-                "the password on the first line".to_string()
-            } else {
-                format!("{n} lines: the current password, then the new one")
-            }
-        );
-        lines.push(text);
-    }
-    Ok(lines)
-}
-
 /// The daemon's refusal of a login, register or invitation without the hint to
 /// check the API key, which none of them uses.
 fn without_key_hint(e: anyhow::Error, what: &str) -> anyhow::Error {
@@ -592,30 +380,10 @@ fn without_key_hint(e: anyhow::Error, what: &str) -> anyhow::Error {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+#[path = "auth_keys.rs"]
+mod keys;
 
-    #[test]
-    fn stdin_lines_lose_their_endings_and_are_bounded() {
-        let mut input: &[u8] = b"first pass\r\nsecond\nthird";
-        assert_eq!(read_lines(&mut input, 2).unwrap(), ["first pass", "second"]);
-        let mut short: &[u8] = b"only one\n";
-        let err = read_lines(&mut short, 2).unwrap_err().to_string();
-        assert!(
-            err.contains("line 2") && err.contains("the new one"),
-            "{err}"
-        );
-        let long = vec![b'a'; MAX_PASSWORD_LINE_BYTES as usize + 10];
-        let err = read_lines(&mut long.as_slice(), 1).unwrap_err().to_string();
-        assert!(err.contains("longer than"), "{err}");
-        let mut exact: &[u8] = &vec![b'b'; MAX_PASSWORD_LINE_BYTES as usize];
-        assert_eq!(read_lines(&mut exact, 1).unwrap()[0].len(), 4096);
-    }
-
-    #[test]
-    fn a_pasted_key_gives_only_its_id() {
-        assert_eq!(key_id("3f9a1c0b7d2e"), "3f9a1c0b7d2e");
-        assert_eq!(key_id("upk_3f9a1c0b7d2e_SECRETSECRET"), "3f9a1c0b7d2e");
-    }
-}
+#[path = "auth_input.rs"]
+mod input;
+use input::{ask_new_password, ask_password, prompt_error, read_stdin_lines};
+pub(super) use input::{need_terminal, new_password};
