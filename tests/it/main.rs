@@ -4,6 +4,8 @@
 // A failed unwrap in a test helper is a test failure with a clear location.
 #![allow(clippy::unwrap_used)]
 
+mod auth;
+mod auth_roles;
 mod canonical;
 mod caps;
 mod caps_counts;

@@ -155,8 +155,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                         StatusCode::PAYLOAD_TOO_LARGE,
                         "too_large",
                         format!(
-                            "the request body is larger than {} MiB",
-                            super::MAX_BODY_BYTES / (1024 * 1024)
+                            "the request body is over this route's limit ({} MiB for plans and applies, {} KiB for logins, keys and users)",
+                            super::MAX_BODY_BYTES / (1024 * 1024),
+                            super::MAX_AUTH_BODY_BYTES / 1024
                         ),
                     )
                 }

@@ -161,7 +161,24 @@ pub fn router(state: Shared) -> Router {
         .api_route("/channels/{name}/test", post(channels::test))
         .api_route("/tenants", post(tenants::create))
         .api_route("/forge/generate", post(forge::generate))
-        .merge(people());
+        // Logging in, keys and users, with the small body limit of their documents.
+        .merge(
+            ApiRouter::new()
+                .api_route("/auth/login", post(auth::login))
+                .api_route("/auth/refresh", post(auth::refresh))
+                .api_route("/auth/register", post(auth::register))
+                .api_route("/auth/accept-invite", post(auth::accept_invite))
+                .api_route("/auth/logout", post(auth::logout))
+                .api_route("/auth/whoami", get(auth::whoami))
+                .api_route("/auth/password", post(auth::password))
+                .api_route("/api-keys", get(keys::list).post(keys::create))
+                .api_route("/api-keys/{id}", delete(keys::revoke))
+                .api_route("/users", get(users::list).post(users::add))
+                .api_route("/users/invitations", post(users::invite))
+                .api_route("/users/{email}/role", put(users::set_role))
+                .api_route("/users/{email}", delete(users::remove))
+                .layer(DefaultBodyLimit::max(MAX_AUTH_BODY_BYTES)),
+        );
     let mut doc = aide::openapi::OpenApi::default();
     let app = ApiRouter::new()
         .nest("/api/v1", api)
@@ -216,25 +233,6 @@ pub fn router(state: Shared) -> Router {
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
-}
-
-/// Logging in, keys and users, with the small body limit of their documents.
-fn people() -> ApiRouter<Shared> {
-    ApiRouter::new()
-        .api_route("/auth/login", post(auth::login))
-        .api_route("/auth/refresh", post(auth::refresh))
-        .api_route("/auth/register", post(auth::register))
-        .api_route("/auth/accept-invite", post(auth::accept_invite))
-        .api_route("/auth/logout", post(auth::logout))
-        .api_route("/auth/whoami", get(auth::whoami))
-        .api_route("/auth/password", post(auth::password))
-        .api_route("/api-keys", get(keys::list).post(keys::create))
-        .api_route("/api-keys/{id}", delete(keys::revoke))
-        .api_route("/users", get(users::list).post(users::add))
-        .api_route("/users/invitations", post(users::invite))
-        .api_route("/users/{email}/role", put(users::set_role))
-        .api_route("/users/{email}", delete(users::remove))
-        .layer(DefaultBodyLimit::max(MAX_AUTH_BODY_BYTES))
 }
 
 /// The `service` label of what this router answers.

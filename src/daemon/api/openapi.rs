@@ -69,9 +69,12 @@ pub fn finish(mut api: OpenApi, started: std::time::Instant) -> Document {
         version: env!("CARGO_PKG_VERSION").into(),
         description: Some(
             "The uptimeping daemon's REST API. Everything under /api/v1 needs \
-             `Authorization: Bearer <api key>` except this document and the chat \
+             `Authorization: Bearer <api key or access token>` with a role (viewer < \
+             operator < admin) except this document, logging in (`/auth/login`, \
+             `/auth/refresh`, `/auth/register`, `/auth/accept-invite`) and the chat \
              integrations' webhooks (signed with their channel's secret); /healthz, \
-             /readyz and /metrics need no key. Errors are `{\"error\": {\"code\", \
+             /readyz and /metrics need no key. An expired access token answers 401 \
+             `token_expired`: refresh it at `/auth/refresh`. Errors are `{\"error\": {\"code\", \
              \"message\", \"details\"}}`. Lists page with `limit` and `cursor`: while \
              more follow, the answer's `x-next-cursor` header holds the next page's cursor."
                 .into(),
@@ -83,9 +86,9 @@ pub fn finish(mut api: OpenApi, started: std::time::Instant) -> Document {
         BEARER.into(),
         ReferenceOr::Item(SecurityScheme::Http {
             scheme: "bearer".into(),
-            bearer_format: Some("uptimeping API key".into()),
+            bearer_format: Some("uptimeping API key or access token".into()),
             description: Some(
-                "An API key, as `uptimeping daemon` prints on first start or `POST /api/v1/tenants` returns."
+                "An API key (`upk_…`, as `uptimeping daemon` writes on first start, `POST /api/v1/tenants` or `POST /api/v1/api-keys` returns) or a user's access token (a JWT from `POST /api/v1/auth/login`)."
                     .into(),
             ),
             extensions: IndexMap::default(),
@@ -351,9 +354,9 @@ impl<T: JsonSchema> OperationOutput for Created<T> {
     }
 }
 
-/// The caller's API key, as the authentication layer resolved it. Every handler
-/// behind that layer takes it, so the document marks exactly those operations as
-/// needing a key (and answering 401 without one).
+/// The caller (an API key or a user), as the access layer resolved it. Every
+/// handler of a route that needs a role takes it, so the document marks exactly
+/// those operations as needing a credential (and answering 401 without one).
 pub struct Caller(pub Principal);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
@@ -392,14 +395,14 @@ impl OperationInput for Caller {
                 Some(DocStatus::Code(401)),
                 error_response(
                     ctx,
-                    "`unauthorized`: no `Authorization: Bearer <api key>` header, or the key is not valid.",
+                    "`unauthorized`: no `Authorization: Bearer` header, or the key or token is not valid (revoked, its session ended); `token_expired`: the access token has expired (refresh it).",
                 ),
             ),
             (
                 Some(DocStatus::Code(403)),
                 error_response(
                     ctx,
-                    "`forbidden`: the key's role is below what this needs (viewer < operator < admin).",
+                    "`forbidden`: the caller's role is below what this needs (viewer < operator < admin).",
                 ),
             ),
         ]

@@ -104,6 +104,8 @@ pub struct LoggedIn {
 pub const CONCURRENT_HASHES: usize = 2;
 /// The longest email taken (RFC 5321's limit on a path).
 pub const MAX_EMAIL_BYTES: usize = 254;
+/// The longest tenant name (as `POST /tenants` takes them).
+const MAX_TENANT_NAME_BYTES: usize = 63;
 /// Users one email and password are tried against when the login names no
 /// tenant: the same person is rarely in more than a few tenants, and each try
 /// costs a hash.
@@ -257,7 +259,13 @@ impl Auth {
     ) -> Result<LoggedIn, ApiError> {
         let email = normalize_email(&req.email);
         self.count_attempt(source, &email)?;
-        if email.len() > MAX_EMAIL_BYTES || req.password.chars().count() > MAX_PASSWORD_CHARS {
+        if email.len() > MAX_EMAIL_BYTES
+            || req.password.chars().count() > MAX_PASSWORD_CHARS
+            || req
+                .tenant
+                .as_ref()
+                .is_some_and(|t| t.len() > MAX_TENANT_NAME_BYTES)
+        {
             return Err(ApiError::unauthorized(WRONG_LOGIN));
         }
         let tenant = req
@@ -669,5 +677,43 @@ impl Auth {
                 tracing::warn!(key = %id, "cannot record the key's use: {e}");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_csrf_token_belongs_to_one_session_and_one_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let auth = Auth::open(dir.path(), Options::default()).expect("open");
+        let token = auth.csrf_token("s1");
+        assert_eq!(token.len(), 64);
+        assert!(auth.csrf_ok("s1", &token));
+        assert!(!auth.csrf_ok("s2", &token));
+        for bad in ["", "00", "not hex", &token[..62]] {
+            assert!(!auth.csrf_ok("s1", bad), "{bad}");
+        }
+        let other = tempfile::tempdir().expect("tempdir");
+        let elsewhere = Auth::open(other.path(), Options::default()).expect("open");
+        assert!(!elsewhere.csrf_ok("s1", &token), "another daemon's key");
+    }
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(normalize_email("  Alice@Example.COM "), "alice@example.com");
+        assert!(check_email("alice@example.com").is_ok());
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "a@b@c",
+            "a b@c.d",
+            &format!("{}@x.io", "a".repeat(260)),
+        ] {
+            assert!(check_email(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -413,3 +413,6 @@ impl Store {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests;
