@@ -320,7 +320,11 @@ fn whoami(connect: &ConnectArgs, output: OutputFormat) -> anyhow::Result<u8> {
     let client = Client::from_args(connect)?;
     let me: Whoami = block_on(client.get(&["auth", "whoami"], &[]))??;
     let credential = match client.credential() {
-        Credential::Login(login) => format!("saved login ({})", login.store().path.display()),
+        Credential::Login(login) => format!(
+            "saved login ({}), renewed by itself until {}",
+            login.store().path.display(),
+            block_on(login.ends_at())?.format("%Y-%m-%d %H:%M UTC")
+        ),
         Credential::Key(_) => "API key".to_string(),
         Credential::None => "none".to_string(),
     };

@@ -55,6 +55,12 @@ impl Login {
     pub fn store(&self) -> &session::Store {
         &self.store
     }
+
+    /// When the login ends (its refresh token's lifetime), however often its
+    /// access token is renewed until then.
+    pub async fn ends_at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.current.lock().await.refresh_expires_at
+    }
 }
 
 /// The daemon a command talks to and what it knows for authorising there,
