@@ -179,6 +179,10 @@ fn main() {
         ("bearer: API key", &api_key),
     ] {
         let all: Vec<String> = runs.iter().map(|d| show(*d)).collect();
-        println!("| {what} | {} | {} |", show(median(runs.clone())), all.join(", "));
+        println!(
+            "| {what} | {} | {} |",
+            show(median(runs.clone())),
+            all.join(", ")
+        );
     }
 }
