@@ -175,6 +175,18 @@ impl Store {
                 return Err(e).with_context(|| format!("reading `{}`", self.path.display()));
             }
         };
+        // A file opened to others by hand (or by a copy) goes back to its owner
+        // only before its tokens are used.
+        #[cfg(unix)]
+        if let Some(old) = crate::private_file::restrict(&self.path, 0o600)
+            .with_context(|| format!("restricting `{}` to its owner", self.path.display()))?
+        {
+            eprintln!(
+                "warning: `{}` could be read by others (mode {old:o}); it is 0600 now, \
+                 but if someone read it, run `uptimeping auth logout` and log in again",
+                self.path.display()
+            );
+        }
         let mut text = String::new();
         std::io::Read::read_to_string(
             &mut std::io::Read::take(file, MAX_LOGIN_FILE_BYTES + 1),
@@ -318,6 +330,22 @@ mod tests {
         }
         assert!(store.delete().unwrap());
         assert!(!store.delete().unwrap());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_login_file_open_to_others_is_narrowed_before_use() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path(), Slot::Context("prod".into()));
+        let saved = login("http://127.0.0.1:8080/");
+        store.save(&saved).unwrap();
+        for loose in [0o644, 0o640, 0o604] {
+            std::fs::set_permissions(&store.path, std::fs::Permissions::from_mode(loose)).unwrap();
+            assert_eq!(store.load().unwrap(), Some(saved.clone()));
+            let mode = std::fs::metadata(&store.path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "from {loose:o}");
+        }
     }
 
     #[test]
