@@ -39,6 +39,8 @@ complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "report" -d 'U
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "channels" -d 'List notification channels and send test messages'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "tenants" -d 'Manage tenants (admin keys of the first tenant only)'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "audit" -d 'Read the audit log: changes and security events (admins only)'
+complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "auth" -d 'Log in and out, see who you are, manage API keys'
+complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "users" -d 'Add, invite, list and remove the tenant\'s users, and change their roles (admins)'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "context" -d 'Manage named daemon connections (contexts)'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "schema" -d 'Print the JSON Schema of check files'
 complete -c uptimeping -n "__fish_uptimeping_needs_command" -f -a "forge" -d 'Turn .proto files into checks: validate them, generate check YAML or a Rust crate'
@@ -428,6 +430,195 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "list" -d 'List audit entries, newest first'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and not __fish_seen_subcommand_from login logout whoami register passwd accept-invite api-key help" -s o -l output -d 'Output format of `whoami` and `api-key`' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and not __fish_seen_subcommand_from login logout whoami register passwd accept-invite api-key help" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and not __fish_seen_subcommand_from login logout whoami register passwd accept-invite api-key help" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and not __fish_seen_subcommand_from login logout whoami register passwd accept-invite api-key help" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and not __fish_seen_subcommand_from login logout whoami register passwd accept-invite api-key help" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and not __fish_seen_subcommand_from login logout whoami register passwd accept-invite api-key help" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and not __fish_seen_subcommand_from login logout whoami register passwd accept-invite api-key help" -f -a "login" -d 'Log in with an email and password and keep the tokens for this context'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and not __fish_seen_subcommand_from login logout whoami register passwd accept-invite api-key help" -f -a "logout" -d 'End the session on the daemon and delete the saved login'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and not __fish_seen_subcommand_from login logout whoami register passwd accept-invite api-key help" -f -a "whoami" -d 'Show who the credential in use stands for: user or key, tenant, role'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and not __fish_seen_subcommand_from login logout whoami register passwd accept-invite api-key help" -f -a "register" -d 'Create a tenant with yourself as its admin (only where the daemon allows signup)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and not __fish_seen_subcommand_from login logout whoami register passwd accept-invite api-key help" -f -a "passwd" -d 'Change your password (ends your other sessions)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and not __fish_seen_subcommand_from login logout whoami register passwd accept-invite api-key help" -f -a "accept-invite" -d 'Accept an invitation: choose your password and log in'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and not __fish_seen_subcommand_from login logout whoami register passwd accept-invite api-key help" -f -a "api-key" -d 'Create, list and revoke API keys (admins)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and not __fish_seen_subcommand_from login logout whoami register passwd accept-invite api-key help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from login" -l email -d 'The account\'s email; asked for on a terminal when left out' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from login" -l tenant -d 'The tenant, when the same email and password belong to users of several' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from login" -s o -l output -d 'Output format of `whoami` and `api-key`' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from login" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from login" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from login" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from login" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from login" -l password-stdin -d 'Read the password from the first line of standard input instead of asking'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from login" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from logout" -s o -l output -d 'Output format of `whoami` and `api-key`' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from logout" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from logout" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from logout" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from logout" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from logout" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from whoami" -s o -l output -d 'Output format of `whoami` and `api-key`' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from whoami" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from whoami" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from whoami" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from whoami" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from whoami" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from register" -l email -d 'Your email, the new tenant\'s first admin' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from register" -l tenant -d 'The new tenant\'s name: 1–63 lowercase letters, digits and `-`' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from register" -s o -l output -d 'Output format of `whoami` and `api-key`' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from register" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from register" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from register" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from register" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from register" -l password-stdin -d 'Read the password from the first line of standard input instead of asking'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from register" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from passwd" -s o -l output -d 'Output format of `whoami` and `api-key`' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from passwd" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from passwd" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from passwd" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from passwd" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from passwd" -l password-stdin -d 'Read the current password from the first line of standard input and the new one from the second'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from passwd" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from accept-invite" -s o -l output -d 'Output format of `whoami` and `api-key`' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from accept-invite" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from accept-invite" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from accept-invite" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from accept-invite" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from accept-invite" -l password-stdin -d 'Read the password from the first line of standard input instead of asking'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from accept-invite" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from api-key" -s o -l output -d 'Output format of `whoami` and `api-key`' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from api-key" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from api-key" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from api-key" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from api-key" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from api-key" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from api-key" -f -a "create" -d 'Create an API key and print it once'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from api-key" -f -a "list" -d 'List the tenant\'s API keys (never their secrets)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from api-key" -f -a "revoke" -d 'Revoke an API key: it stops working at once'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from api-key" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "login" -d 'Log in with an email and password and keep the tokens for this context'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "logout" -d 'End the session on the daemon and delete the saved login'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "whoami" -d 'Show who the credential in use stands for: user or key, tenant, role'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "register" -d 'Create a tenant with yourself as its admin (only where the daemon allows signup)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "passwd" -d 'Change your password (ends your other sessions)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "accept-invite" -d 'Accept an invitation: choose your password and log in'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "api-key" -d 'Create, list and revoke API keys (admins)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand auth; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and not __fish_seen_subcommand_from add invite list set-role remove help" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and not __fish_seen_subcommand_from add invite list set-role remove help" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and not __fish_seen_subcommand_from add invite list set-role remove help" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and not __fish_seen_subcommand_from add invite list set-role remove help" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and not __fish_seen_subcommand_from add invite list set-role remove help" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and not __fish_seen_subcommand_from add invite list set-role remove help" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and not __fish_seen_subcommand_from add invite list set-role remove help" -f -a "add" -d 'Add a user with a first password (asked twice on a terminal)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and not __fish_seen_subcommand_from add invite list set-role remove help" -f -a "invite" -d 'Invite a user: prints a token (and the console\'s link) to pass on'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and not __fish_seen_subcommand_from add invite list set-role remove help" -f -a "list" -d 'List users and open invitations'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and not __fish_seen_subcommand_from add invite list set-role remove help" -f -a "set-role" -d 'Change a user\'s role (ends their sessions)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and not __fish_seen_subcommand_from add invite list set-role remove help" -f -a "remove" -d 'Remove a user (ends their sessions); asks first on a terminal'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and not __fish_seen_subcommand_from add invite list set-role remove help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from add" -l role -d 'What the user may do' -r -f -a "viewer\t''
+operator\t''
+admin\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from add" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from add" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from add" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from add" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from add" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from add" -l password-stdin -d 'Read the password from the first line of standard input instead of asking'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from invite" -l role -d 'What the user may do once they accept' -r -f -a "viewer\t''
+operator\t''
+admin\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from invite" -l expires -d 'How long the invitation can be accepted (default 7d, at most 30d)' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from invite" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from invite" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from invite" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from invite" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from invite" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from invite" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from list" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from list" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from list" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from list" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from set-role" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from set-role" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from set-role" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from set-role" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from set-role" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from set-role" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from remove" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''
+yaml\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from remove" -l url -d 'The daemon\'s base URL, e.g. https://uptime.example.com [env: UPTIMEPING_URL]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from remove" -l api-key -d 'The API key [env: UPTIMEPING_API_KEY]; prefer the variable or a context, since flags show in process lists' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from remove" -l context -d 'Use this context of the config file instead of the current one' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from remove" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from remove" -s y -l yes -d 'Remove without asking'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a user with a first password (asked twice on a terminal)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "invite" -d 'Invite a user: prints a token (and the console\'s link) to pass on'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "list" -d 'List users and open invitations'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "set-role" -d 'Change a user\'s role (ends their sessions)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a user (ends their sessions); asks first on a terminal'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand users; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand context; and not __fish_seen_subcommand_from list use set delete help" -s o -l output -d 'Output format of `list`' -r -f -a "table\t''
 json\t''
 yaml\t''"
@@ -563,22 +754,24 @@ always\t''
 never\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l allow-signup -d 'Let anyone register a new tenant with `uptimeping auth register` (off unless given)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -s h -l help -d 'Print help'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "validate" -d 'Check files for errors without running anything'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "test" -d 'Run every check once from this machine and print the results'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "plan" -d 'Show what apply would change, without changing anything'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "apply" -d 'Apply the files (or a saved plan) to the daemon'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "checks" -d 'Inspect and control the checks a daemon runs'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "incidents" -d 'List, inspect, acknowledge, update and resolve incidents'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "report" -d 'Uptime, SLO, latency and incidents of the daemon\'s checks over a span'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "channels" -d 'List notification channels and send test messages'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "tenants" -d 'Manage tenants (admin keys of the first tenant only)'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "audit" -d 'Read the audit log: changes and security events (admins only)'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "context" -d 'Manage named daemon connections (contexts)'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "schema" -d 'Print the JSON Schema of check files'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "forge" -d 'Turn .proto files into checks: validate them, generate check YAML or a Rust crate'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "completions" -d 'Print a shell completion script, or write the man pages'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "daemon" -d 'Run checks on their schedules, open incidents, send alerts, serve the API'
-complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit context schema forge completions daemon help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "validate" -d 'Check files for errors without running anything'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "test" -d 'Run every check once from this machine and print the results'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "plan" -d 'Show what apply would change, without changing anything'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "apply" -d 'Apply the files (or a saved plan) to the daemon'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "checks" -d 'Inspect and control the checks a daemon runs'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "incidents" -d 'List, inspect, acknowledge, update and resolve incidents'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "report" -d 'Uptime, SLO, latency and incidents of the daemon\'s checks over a span'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "channels" -d 'List notification channels and send test messages'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "tenants" -d 'Manage tenants (admin keys of the first tenant only)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "audit" -d 'Read the audit log: changes and security events (admins only)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "auth" -d 'Log in and out, see who you are, manage API keys'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "users" -d 'Add, invite, list and remove the tenant\'s users, and change their roles (admins)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "context" -d 'Manage named daemon connections (contexts)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "schema" -d 'Print the JSON Schema of check files'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "forge" -d 'Turn .proto files into checks: validate them, generate check YAML or a Rust crate'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "completions" -d 'Print a shell completion script, or write the man pages'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "daemon" -d 'Run checks on their schedules, open incidents, send alerts, serve the API'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and not __fish_seen_subcommand_from validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "list" -d 'List checks with their last state'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "get" -d 'Show one check: its state and its spec (secrets masked)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from checks" -f -a "status" -d 'Show one check\'s current state'
@@ -597,6 +790,18 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_s
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from channels" -f -a "test" -d 'Send a test notification through a channel and wait for the outcome (exit 1 if not delivered)'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from tenants" -f -a "create" -d 'Create a tenant and print its admin API key'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "list" -d 'List audit entries, newest first'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "login" -d 'Log in with an email and password and keep the tokens for this context'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "logout" -d 'End the session on the daemon and delete the saved login'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "whoami" -d 'Show who the credential in use stands for: user or key, tenant, role'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "register" -d 'Create a tenant with yourself as its admin (only where the daemon allows signup)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "passwd" -d 'Change your password (ends your other sessions)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "accept-invite" -d 'Accept an invitation: choose your password and log in'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from auth" -f -a "api-key" -d 'Create, list and revoke API keys (admins)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "add" -d 'Add a user with a first password (asked twice on a terminal)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "invite" -d 'Invite a user: prints a token (and the console\'s link) to pass on'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "list" -d 'List users and open invitations'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "set-role" -d 'Change a user\'s role (ends their sessions)'
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from users" -f -a "remove" -d 'Remove a user (ends their sessions); asks first on a terminal'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from context" -f -a "list" -d 'List contexts; the current one is marked with *'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from context" -f -a "use" -d 'Make a context the current one'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand help; and __fish_seen_subcommand_from context" -f -a "set" -d 'Create or change a context; the first one made becomes current'

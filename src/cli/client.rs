@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::config::Config;
+use super::session;
 use crate::model::{ErrorBody, HistoryBucket, Report};
 
 /// Time to open a connection: a daemon on a reachable network answers in far less;
@@ -41,7 +42,7 @@ pub const URL_ENV: &str = "UPTIMEPING_URL";
 pub const API_KEY_ENV: &str = "UPTIMEPING_API_KEY";
 
 const NO_DAEMON: &str = "no daemon to talk to: pass --url and --api-key, set UPTIMEPING_URL and UPTIMEPING_API_KEY, \
-or save a context with `uptimeping context set NAME --url URL --api-key-file PATH`";
+or save a context with `uptimeping context set NAME --url URL --api-key-file PATH` (and log in with `uptimeping auth login`)";
 
 /// Which daemon to talk to. Flags win over the environment, which wins over the
 /// context named by `--context` or else the config file's current one.
@@ -60,24 +61,50 @@ pub struct ConnectArgs {
 }
 
 /// Resolved connection settings.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Connection {
     pub url: Url,
-    pub api_key: String,
+    pub credential: Credential,
+}
+
+impl Connection {
+    /// A connection that sends the API key `key`.
+    pub fn with_key(url: Url, key: impl Into<String>) -> Connection {
+        Connection {
+            url,
+            credential: Credential::Key(key.into()),
+        }
+    }
+
+    /// The API key sent, if the credential is one.
+    #[cfg(test)]
+    pub fn api_key(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::Key(key) => Some(key),
+            Credential::None | Credential::Login(_) => None,
+        }
+    }
 }
 
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connection")
             .field("url", &self.url.as_str())
-            .finish_non_exhaustive()
+            .field("credential", &self.credential)
+            .finish()
     }
 }
 
 impl ConnectArgs {
     /// Resolves the settings from this process's flags, environment and config file.
     pub fn connection(&self) -> anyhow::Result<Connection> {
-        self.resolve(&|name| std::env::var(name).ok(), &|| {
+        self.located()?.connection()
+    }
+
+    /// The daemon of this process's flags, environment and config file, before a
+    /// credential is chosen.
+    pub fn located(&self) -> anyhow::Result<Located> {
+        self.locate(&|name| std::env::var(name).ok(), &|| {
             let path = super::config::path()?;
             Ok((Config::load(&path)?, path))
         })
@@ -90,6 +117,15 @@ impl ConnectArgs {
         env: &dyn Fn(&str) -> Option<String>,
         load: &dyn Fn() -> anyhow::Result<(Config, PathBuf)>,
     ) -> anyhow::Result<Connection> {
+        self.locate(env, load)?.connection()
+    }
+
+    /// Finds the daemon and what may authorise there; see [`ConnectArgs::resolve`].
+    pub fn locate(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+        load: &dyn Fn() -> anyhow::Result<(Config, PathBuf)>,
+    ) -> anyhow::Result<Located> {
         let set = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
         let url = set(self.url.clone()).or_else(|| set(env(URL_ENV)));
         let key = set(self.api_key.clone()).or_else(|| set(env(API_KEY_ENV)));
@@ -119,25 +155,17 @@ impl ConnectArgs {
             (None, None) => anyhow::bail!(NO_DAEMON),
         };
         let url = parse_base_url(&url)?;
-        let api_key = match (key, context) {
-            (Some(key), _) => key,
-            // A context's key goes only to that context's daemon: `--url` pointing
-            // elsewhere must not receive it.
-            (None, Some((name, entry, dir)))
-                if url_from_context || parse_base_url(&entry.url).ok().as_ref() == Some(&url) =>
-            {
-                entry.api_key(&dir)?.with_context(|| {
-                    format!(
-                        "context `{name}` has no API key; add one with `uptimeping context set {name} --url {} --api-key-file PATH`",
-                        entry.url
-                    )
-                })?
-            }
-            (None, _) => anyhow::bail!(
-                "no API key for {url}: pass --api-key or set UPTIMEPING_API_KEY (a context's key is only sent to that context's URL)"
-            ),
-        };
-        Ok(Connection { url, api_key })
+        // A context's key and login go only to that context's daemon: `--url`
+        // pointing elsewhere must not receive them.
+        let context = context.filter(|(_, entry, _)| {
+            url_from_context || parse_base_url(&entry.url).ok().as_ref() == Some(&url)
+        });
+        Ok(Located {
+            url,
+            key,
+            context,
+            tokens: session::tokens_dir(env),
+        })
     }
 }
 
@@ -237,6 +265,10 @@ pub enum ClientError {
     },
     #[error("the daemon's answer is larger than {limit} bytes; narrow the request")]
     TooLarge { limit: usize },
+    #[error(
+        "your login has ended; run `uptimeping auth login` (for {which}) and try again, or use an API key"
+    )]
+    LoginEnded { which: String },
 }
 
 /// The span of a report or a history as the API takes it; what is left out the
@@ -282,7 +314,10 @@ pub struct Listed<T> {
 pub struct Client {
     http: reqwest::Client,
     base: Url,
-    api_key: String,
+    credential: Credential,
+    /// Whether a saved login's access token may be refreshed; see
+    /// [`Client::without_refresh`].
+    refresh: bool,
     /// Largest answer read, [`MAX_RESPONSE_BYTES`] unless made smaller.
     max_response: usize,
 }
@@ -297,9 +332,30 @@ impl Client {
         Ok(Client {
             http,
             base: conn.url,
-            api_key: conn.api_key,
+            credential: conn.credential,
+            refresh: true,
             max_response: MAX_RESPONSE_BYTES,
         })
+    }
+
+    /// A client that sends no credential, for the routes that need none.
+    pub fn anonymous(url: Url) -> anyhow::Result<Client> {
+        Client::new(Connection {
+            url,
+            credential: Credential::None,
+        })
+    }
+
+    /// This client, never refreshing a saved login: for callers that may be
+    /// stopped at any moment (shell completion), since a refresh cut off after
+    /// the daemon rotated the token but before it was saved ends the login.
+    pub fn without_refresh(mut self) -> Client {
+        self.refresh = false;
+        self
+    }
+
+    pub fn credential(&self) -> &Credential {
+        &self.credential
     }
 
     /// This client, reading answers of at most `bytes` (and never more than
@@ -411,6 +467,33 @@ impl Client {
         self.parse(body)
     }
 
+    /// POSTs `body` as JSON to a route that answers 204 No Content.
+    pub async fn post_empty<B: Serialize>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> anyhow::Result<()> {
+        let url = self.endpoint(segments, &[]);
+        let json = serde_json::to_vec(body).context("serialising the request")?;
+        self.send(Method::POST, url, Some(json), REQUEST_TIMEOUT)
+            .await?;
+        Ok(())
+    }
+
+    /// PUTs `body` as JSON.
+    pub async fn put<B: Serialize, T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        body: &B,
+    ) -> anyhow::Result<T> {
+        let url = self.endpoint(segments, &[]);
+        let json = serde_json::to_vec(body).context("serialising the request")?;
+        let body = self
+            .send(Method::PUT, url, Some(json), REQUEST_TIMEOUT)
+            .await?;
+        self.parse(body)
+    }
+
     /// `GET /report` over `span`: every check, or those in `checks`.
     pub async fn report(&self, checks: &[String], span: &Span) -> anyhow::Result<Report> {
         let mut query = span.query();
@@ -449,6 +532,9 @@ impl Client {
     }
 
     /// Sends one request and returns a 2xx answer; anything else is an error.
+    /// With a saved login, the access token is refreshed first when it is about
+    /// to expire, and once more (then the request sent again) when the daemon
+    /// refuses it: expired early, or signed with a key since rotated.
     async fn send(
         &self,
         method: Method,
@@ -456,12 +542,60 @@ impl Client {
         body: Option<Vec<u8>>,
         timeout: Duration,
     ) -> anyhow::Result<Answer> {
+        let Credential::Login(login) = &self.credential else {
+            let bearer = match &self.credential {
+                Credential::Key(key) => Some(key.as_str()),
+                Credential::None | Credential::Login(_) => None,
+            };
+            return self.send_once(method, url, body, timeout, bearer).await;
+        };
+        let token = self.access_token(login).await?;
+        let first = self
+            .send_once(
+                method.clone(),
+                url.clone(),
+                body.clone(),
+                timeout,
+                Some(&token),
+            )
+            .await;
+        match first {
+            Err(e) if is_unauthorized(&e) => {
+                if !self.refresh {
+                    return Err(self.login_ended(login).into());
+                }
+                let token = self.refresh_login(login, &token).await?;
+                self.send_once(method, url, body, timeout, Some(&token))
+                    .await
+                    .map_err(|e| {
+                        if is_unauthorized(&e) {
+                            self.login_ended(login).into()
+                        } else {
+                            e
+                        }
+                    })
+            }
+            other => other,
+        }
+    }
+
+    /// Sends one request with `bearer`, if any, as its credential.
+    async fn send_once(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<Vec<u8>>,
+        timeout: Duration,
+        bearer: Option<&str>,
+    ) -> anyhow::Result<Answer> {
         let mut req = self
             .http
             .request(method, url)
-            .bearer_auth(&self.api_key)
             .header(reqwest::header::ACCEPT, "application/json")
             .timeout(timeout);
+        if let Some(bearer) = bearer {
+            req = req.bearer_auth(bearer);
+        }
         if let Some(body) = body {
             req = req
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -537,6 +671,12 @@ impl Client {
     }
 }
 
+/// Whether the daemon answered 401: the credential is not (or no longer) taken.
+fn is_unauthorized(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<ApiError>()
+        .is_some_and(|e| e.status == 401)
+}
+
 /// A short quote of a body that is not an API document, for the error message.
 fn excerpt(bytes: &[u8]) -> String {
     const SHOWN: usize = 120;
@@ -549,6 +689,10 @@ fn excerpt(bytes: &[u8]) -> String {
     let more = if cut.len() < text.len() { "…" } else { "" };
     format!("`{cut}{more}`")
 }
+
+#[path = "client_credentials.rs"]
+mod credentials;
+pub use credentials::{Credential, Located, Login};
 
 #[cfg(test)]
 #[path = "client_tests.rs"]

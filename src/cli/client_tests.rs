@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use super::super::config::{Config, ContextEntry};
+use super::super::session::{self, SavedLogin, Slot};
 use super::*;
 
 fn config() -> Config {
@@ -47,7 +48,10 @@ fn resolve(
         None => anyhow::bail!("the config file was read"),
     };
     let conn = a.resolve(&lookup, &load)?;
-    Ok((conn.url.to_string(), conn.api_key))
+    Ok((
+        conn.url.to_string(),
+        conn.api_key().unwrap_or_default().to_string(),
+    ))
 }
 
 fn pair(url: &str, key: &str) -> (String, String) {
@@ -166,10 +170,10 @@ fn urls_must_be_http() {
 
 #[test]
 fn endpoints_keep_a_path_prefix_and_encode_segments() {
-    let client = Client::new(Connection {
-        url: parse_base_url("https://x.example/uptime/").expect("url"),
-        api_key: "k".into(),
-    })
+    let client = Client::new(Connection::with_key(
+        parse_base_url("https://x.example/uptime/").expect("url"),
+        "k",
+    ))
     .expect("client");
     assert_eq!(
         client
@@ -177,10 +181,10 @@ fn endpoints_keep_a_path_prefix_and_encode_segments() {
             .as_str(),
         "https://x.example/uptime/api/v1/checks/a%20b?label=team%3Dx"
     );
-    let bare = Client::new(Connection {
-        url: parse_base_url("http://127.0.0.1:8080").expect("url"),
-        api_key: "k".into(),
-    })
+    let bare = Client::new(Connection::with_key(
+        parse_base_url("http://127.0.0.1:8080").expect("url"),
+        "k",
+    ))
     .expect("client");
     assert_eq!(
         bare.endpoint(&["plan"], &[]).as_str(),
@@ -216,10 +220,10 @@ fn a_daemon_that_never_answers_times_out_naming_the_url() {
                 open.push(socket);
             }
         });
-        let client = Client::new(Connection {
-            url: parse_base_url(&url).expect("url"),
-            api_key: "k".into(),
-        })
+        let client = Client::new(Connection::with_key(
+            parse_base_url(&url).expect("url"),
+            "k",
+        ))
         .expect("client");
         let err = client
             .post::<_, serde_json::Value>(
@@ -270,5 +274,113 @@ fn a_span_is_sent_as_the_parameters_the_daemon_takes_and_only_those_given() {
             ("window", "7d".to_string()),
             ("to", "2026-06-01T00:00:00Z".to_string())
         ]
+    );
+}
+
+/// Resolves with `HOME` at `home`, where a saved login for `slot` may be.
+fn resolve_with_home(
+    a: &ConnectArgs,
+    env: &[(&str, &str)],
+    home: &std::path::Path,
+) -> anyhow::Result<Connection> {
+    let mut env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    env.push(("HOME".into(), home.display().to_string()));
+    let lookup = move |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let load = || Ok((config(), PathBuf::from("/cfg/uptimeping/config.toml")));
+    a.resolve(&lookup, &load)
+}
+
+fn save_login(home: &std::path::Path, slot: Slot, url: &str, refresh_days: i64) {
+    let now = chrono::Utc::now();
+    let dir = session::tokens_dir(&|n| (n == "HOME").then(|| home.display().to_string()))
+        .expect("tokens dir");
+    session::Store::new(&dir, slot)
+        .save(&SavedLogin {
+            url: url.into(),
+            access_token: "access".into(),
+            access_expires_at: now + chrono::Duration::minutes(15),
+            refresh_token: "refresh".into(),
+            refresh_expires_at: now + chrono::Duration::days(refresh_days),
+            email: "me@example.com".into(),
+            tenant: "default".into(),
+        })
+        .expect("save");
+}
+
+fn is_login(conn: &Connection) -> bool {
+    matches!(conn.credential, Credential::Login(_))
+}
+
+#[test]
+fn a_saved_login_comes_after_keys_given_and_before_the_contexts_key() {
+    let home = tempfile::tempdir().expect("tempdir");
+    save_login(
+        home.path(),
+        Slot::Context("prod".into()),
+        "https://prod.example.com/",
+        7,
+    );
+    let none = args(None, None, None);
+    let conn = resolve_with_home(&none, &[], home.path()).expect("resolves");
+    assert!(is_login(&conn), "{conn:?}");
+    let env_key = resolve_with_home(&none, &[(API_KEY_ENV, "env-key")], home.path()).expect("env");
+    assert_eq!(env_key.api_key(), Some("env-key"));
+    let flag =
+        resolve_with_home(&args(None, Some("flag-key"), None), &[], home.path()).expect("flag");
+    assert_eq!(flag.api_key(), Some("flag-key"));
+    // Another context has no login: its own key is used.
+    let dev = resolve_with_home(&args(None, None, Some("dev")), &[], home.path()).expect("dev");
+    assert_eq!(dev.api_key(), Some("dev-key"));
+}
+
+#[test]
+fn a_saved_login_goes_only_to_the_url_it_was_made_for() {
+    let home = tempfile::tempdir().expect("tempdir");
+    // The context's URL changed after the login was made.
+    save_login(
+        home.path(),
+        Slot::Context("prod".into()),
+        "https://old-prod.example.com/",
+        7,
+    );
+    let conn = resolve_with_home(&args(None, None, None), &[], home.path()).expect("resolves");
+    assert_eq!(conn.api_key(), Some("prod-key"), "falls back to the key");
+    // A bare URL's login is kept apart from the contexts'.
+    let bare = parse_base_url("http://127.0.0.1:9").expect("url");
+    save_login(home.path(), Slot::Url(bare.clone()), bare.as_str(), 7);
+    let by_url = resolve_with_home(
+        &args(Some("http://127.0.0.1:9"), None, None),
+        &[],
+        home.path(),
+    )
+    .expect("resolves");
+    assert!(is_login(&by_url));
+    let err = resolve_with_home(
+        &args(Some("http://127.0.0.1:10"), None, None),
+        &[],
+        home.path(),
+    )
+    .expect_err("no login for that URL");
+    assert!(err.to_string().contains("auth login"), "{err}");
+}
+
+#[test]
+fn an_ended_login_says_to_log_in_again() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let bare = parse_base_url("http://127.0.0.1:9").expect("url");
+    save_login(home.path(), Slot::Url(bare.clone()), bare.as_str(), -1);
+    let err = resolve_with_home(
+        &args(Some("http://127.0.0.1:9"), None, None),
+        &[],
+        home.path(),
+    )
+    .expect_err("ended");
+    assert!(
+        err.to_string()
+            .starts_with("your login has ended; run `uptimeping auth login`"),
+        "{err}"
     );
 }

@@ -283,7 +283,9 @@ where
     let Ok(client) = Client::new(conn) else {
         return Vec::new();
     };
-    let client = client.max_response(MAX_COMPLETION_RESPONSE_BYTES);
+    let client = client
+        .max_response(MAX_COMPLETION_RESPONSE_BYTES)
+        .without_refresh();
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

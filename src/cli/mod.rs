@@ -14,6 +14,7 @@ mod validate;
 // Commands that talk to a daemon, and what they share.
 mod apply;
 mod audit;
+mod auth;
 mod channels;
 mod checks;
 mod client;
@@ -24,8 +25,10 @@ mod incidents;
 mod plan;
 mod plan_render;
 mod report;
+mod session;
 mod source_name;
 mod tenants;
+mod users;
 
 use std::process::ExitCode;
 
@@ -56,13 +59,14 @@ Exit codes:
 Environment:
   NO_COLOR             set to anything to turn colour off
   UPTIMEPING_URL       the daemon's URL, instead of --url or a context
-  UPTIMEPING_API_KEY   the API key, instead of --api-key or a context
+  UPTIMEPING_API_KEY   the API key, instead of --api-key, a saved login (`auth login`) or a context's key
 
 Examples:
   uptimeping validate -f checks/
   uptimeping test -f checks/ -o json
   uptimeping plan -f checks/ --detailed-exitcode
   uptimeping apply -f checks/ --auto-approve
+  uptimeping auth login --context prod
   uptimeping report --window 30d
   uptimeping schema > uptimeping.schema.json
   uptimeping completions zsh > ~/.zfunc/_uptimeping";
@@ -96,6 +100,8 @@ enum Command {
     Channels(channels::Args),
     Tenants(tenants::Args),
     Audit(audit::Args),
+    Auth(auth::Args),
+    Users(users::Args),
     Context(context::Args),
     Schema(schema::Args),
     Forge(forge::Args),
@@ -240,6 +246,8 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Channels(args) => args.run(),
         Command::Tenants(args) => args.run(),
         Command::Audit(args) => args.run(),
+        Command::Auth(args) => args.run(),
+        Command::Users(args) => args.run(),
         Command::Context(args) => args.run(),
         Command::Schema(args) => args.run(),
         Command::Forge(args) => args.run(),

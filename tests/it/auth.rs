@@ -700,3 +700,38 @@ fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
     );
     assert_eq!((status, &body["error"]["code"]), (400, &json!("invalid")));
 }
+
+#[test]
+fn a_hash_at_older_settings_logs_in_and_is_made_again_at_the_current_ones() {
+    use argon2::password_hash::PasswordHasher;
+    let d = daemon(&[]);
+    add_user(&d, "old@example.com", "viewer");
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(4096, 1, 1, None).unwrap(),
+    )
+    .hash_password(PASSWORD.as_bytes())
+    .unwrap()
+    .to_string();
+    let conn = rusqlite::Connection::open(d.data_dir.join("uptimeping.db")).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    let stored = |conn: &rusqlite::Connection| -> String {
+        conn.query_row(
+            "SELECT password_hash FROM users WHERE email = 'old@example.com'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    conn.execute(
+        "UPDATE users SET password_hash = ?1 WHERE email = 'old@example.com'",
+        [&weak],
+    )
+    .unwrap();
+    assert!(stored(&conn).contains("m=4096,t=1,p=1"));
+    login(&d, "old@example.com");
+    let now = stored(&conn);
+    assert!(now.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{now}");
+    login(&d, "old@example.com");
+}

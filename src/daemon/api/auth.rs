@@ -20,6 +20,58 @@ use crate::model::{
     RegisterRequest, TokenPair, Whoami,
 };
 
+/// The errors of the routes that log in without a credential: those of every
+/// route, and 401 (wrong email or password, a spent token) and 429 (the login
+/// limits), which the document shows.
+pub struct LoginError(ApiError);
+
+impl<E: Into<ApiError>> From<E> for LoginError {
+    fn from(e: E) -> Self {
+        LoginError(e.into())
+    }
+}
+
+impl axum::response::IntoResponse for LoginError {
+    fn into_response(self) -> axum::response::Response {
+        self.0.into_response()
+    }
+}
+
+impl aide::OperationOutput for LoginError {
+    type Inner = crate::model::ErrorBody;
+
+    fn operation_response(
+        ctx: &mut aide::generate::GenContext,
+        op: &mut aide::openapi::Operation,
+    ) -> Option<aide::openapi::Response> {
+        ApiError::operation_response(ctx, op)
+    }
+
+    fn inferred_responses(
+        ctx: &mut aide::generate::GenContext,
+        op: &mut aide::openapi::Operation,
+    ) -> Vec<(Option<aide::openapi::StatusCode>, aide::openapi::Response)> {
+        let mut out = ApiError::inferred_responses(ctx, op);
+        let mut limited = super::openapi::error_response(
+            ctx,
+            "`rate_limited`: too many attempts from this address or for this email; `Retry-After` says in how many seconds to try again.",
+        );
+        limited.headers.insert(
+            "Retry-After".into(),
+            super::openapi::header("Seconds to wait."),
+        );
+        out.push((
+            Some(aide::openapi::StatusCode::Code(401)),
+            super::openapi::error_response(
+                ctx,
+                "`unauthorized`: the email or password is wrong, or the token is not valid (used, ended, expired).",
+            ),
+        ));
+        out.push((Some(aide::openapi::StatusCode::Code(429)), limited));
+        out
+    }
+}
+
 /// The event of something `email` tried and was refused, before any tenant is
 /// known.
 fn refused_as(
@@ -47,7 +99,7 @@ pub async fn login(
     State(state): State<Shared>,
     Source(source): Source,
     ApiJson(req): ApiJson<LoginRequest>,
-) -> Result<axum::Json<TokenPair>, ApiError> {
+) -> Result<axum::Json<TokenPair>, LoginError> {
     let email = normalize_email(&req.email);
     match state
         .auth
@@ -65,7 +117,7 @@ pub async fn login(
                 .await;
             done.tokens
                 .map(axum::Json)
-                .ok_or_else(|| ApiError::unauthorized("the login opened no CLI session"))
+                .ok_or_else(|| ApiError::unauthorized("the login opened no CLI session").into())
         }
         Err(e) => {
             if e.status.is_client_error() {
@@ -74,7 +126,7 @@ pub async fn login(
                     .record(refused_as(&email, "login", source, &e))
                     .await;
             }
-            Err(e)
+            Err(e.into())
         }
     }
 }
@@ -83,7 +135,7 @@ pub async fn refresh(
     State(state): State<Shared>,
     Source(source): Source,
     ApiJson(req): ApiJson<RefreshRequest>,
-) -> Result<axum::Json<TokenPair>, ApiError> {
+) -> Result<axum::Json<TokenPair>, LoginError> {
     match state.auth.refresh(&state.store, &req.refresh_token).await? {
         RefreshOutcome::Rotated(_, pair) => Ok(axum::Json(*pair)),
         RefreshOutcome::Reused(who) => {
@@ -104,7 +156,8 @@ pub async fn refresh(
             }
             Err(ApiError::unauthorized(
                 "this refresh token was used before, so it may have been copied: the session is ended; log in again",
-            ))
+            )
+            .into())
         }
     }
 }
@@ -113,11 +166,12 @@ pub async fn register(
     State(state): State<Shared>,
     Source(source): Source,
     ApiJson(req): ApiJson<RegisterRequest>,
-) -> Result<Created<TokenPair>, ApiError> {
+) -> Result<Created<TokenPair>, LoginError> {
     if !state.auth.options().allow_signup {
         return Err(ApiError::forbidden(
             "signup is off on this daemon; ask an admin for an invitation",
-        ));
+        )
+        .into());
     }
     let email = normalize_email(&req.email);
     state.auth.count_attempt(source, &email)?;
@@ -141,14 +195,14 @@ pub async fn register(
     tracing::info!(tenant = user.tenant_id, name = %tenant, by = %done.principal.actor(), "tenant registered");
     done.tokens
         .map(Created)
-        .ok_or_else(|| ApiError::unauthorized("the registration opened no CLI session"))
+        .ok_or_else(|| ApiError::unauthorized("the registration opened no CLI session").into())
 }
 
 pub async fn accept_invite(
     State(state): State<Shared>,
     Source(source): Source,
     ApiJson(req): ApiJson<AcceptInviteRequest>,
-) -> Result<axum::Json<TokenPair>, ApiError> {
+) -> Result<axum::Json<TokenPair>, LoginError> {
     let done = state
         .auth
         .accept_invite(
@@ -168,7 +222,7 @@ pub async fn accept_invite(
         .await;
     done.tokens
         .map(axum::Json)
-        .ok_or_else(|| ApiError::unauthorized("accepting opened no CLI session"))
+        .ok_or_else(|| ApiError::unauthorized("accepting opened no CLI session").into())
 }
 
 /// The optional body of logout: nothing, or a [`LogoutRequest`] as JSON.
