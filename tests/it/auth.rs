@@ -735,3 +735,31 @@ fn a_hash_at_older_settings_logs_in_and_is_made_again_at_the_current_ones() {
     assert!(now.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{now}");
     login(&d, "old@example.com");
 }
+
+#[test]
+fn a_signing_key_others_can_read_is_made_private_at_start_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    // The data directory's own rule, which comes first: its files are narrowed to
+    // 0600 (the key module's refusal of a readable key is for a key elsewhere).
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    write_key(&data, SIGNING_KEY);
+    let key = data.join("jwt.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let d = Daemon::start_on(&data, &[]);
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    d.wait_log("made it 0600");
+    // Short keys are refused, saying what to do.
+    d.terminate();
+    std::fs::write(&key, b"short").unwrap();
+    let out = crate::support::uptimeping()
+        .args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run daemon");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("fewer than 32"), "{err}");
+}
