@@ -313,9 +313,9 @@ pub enum ClientError {
     },
     #[error(
         "the daemon ended your login to {which} because a copy of its refresh token was used: someone may \
-         have a copy of `{file}`. Log in again with `uptimeping auth login`, and consider that file compromised \
-         (look for copies of it in backups or shared folders; an admin can see the `session.reuse` event in \
-         `uptimeping audit list`)\n  the daemon said: {reason}"
+         have a copy of `{file}`. That file is deleted: log in again with `uptimeping auth login`, and treat \
+         any copy of it (in backups, shared or synced folders) as compromised; an admin sees the `session.reuse` \
+         event in `uptimeping audit list`\n  the daemon said: {reason}"
     )]
     LoginCopied {
         which: String,
