@@ -12,7 +12,7 @@ use super::client::{
     REQUEST_TIMEOUT, block_on, shown_url,
 };
 use super::output::{fields, or_dash, relative, show};
-use super::session::SavedLogin;
+use super::session::{MAX_LOGIN_LIFETIME, MAX_TOKEN_ANSWER_BYTES, SavedLogin};
 use super::{OutputFormat, exit};
 use crate::model::{
     AcceptInviteRequest, LoginRequest, LogoutRequest, PasswordChange, RegisterRequest, TokenPair,
@@ -205,6 +205,9 @@ fn login(
 
 /// Asks the daemon for a token pair with `ask` (login, register, accept-invite)
 /// and keeps it as this context's login, replacing (and ending) an older one.
+/// That the login can be kept is checked first, under the login's lock, so that
+/// the daemon is not asked for a session that would be left behind; should it
+/// still not be kept, the new session is ended on the daemon.
 fn obtain_login(
     connect: &ConnectArgs,
     what: &str,
@@ -212,20 +215,45 @@ fn obtain_login(
 ) -> anyhow::Result<u8> {
     let located = connect.located()?;
     let store = located.login_store()?;
-    let client = Client::anonymous(located.url.clone())?;
-    let asked_at = chrono::Utc::now();
-    let pair = ask(&client)?.map_err(|e| without_key_hint(e, what))?;
-    let fresh = SavedLogin::from_pair(&located.url, &pair, asked_at);
     // A broken old file is replaced, not a reason to refuse the new login.
     let old = located.saved_login().ok().flatten();
-    block_on(async {
-        let _lock = store.lock().await?;
-        store.save(&fresh)
-    })??;
+    let lock = block_on(store.lock())??;
+    store.check_can_save()?;
+    let client = Client::anonymous(located.url.clone())?.max_response(MAX_TOKEN_ANSWER_BYTES);
+    let asked_at = chrono::Utc::now();
+    let pair = ask(&client)?.map_err(|e| match e.downcast_ref::<ClientError>() {
+        Some(ClientError::TooLarge { .. }) => e.context(format!(
+            "the answer to POST /api/v1/{what} is not a login; check that --url points at an uptimeping daemon"
+        )),
+        _ => without_key_hint(e, what),
+    })?;
+    let kept = SavedLogin::from_pair(&located.url, &pair, asked_at)
+        .and_then(|fresh| store.save(&fresh).map(|()| fresh));
+    drop(lock);
+    let fresh = match kept {
+        Ok(fresh) => fresh,
+        Err(e) => {
+            let ended = match end_session(&located, &pair.access_token, &pair.refresh_token) {
+                Ok(()) => "the daemon logged you in, but the login cannot be kept here, so its new session \
+                           has been ended again"
+                    .to_string(),
+                Err(why) => format!(
+                    "the daemon logged you in, but the login cannot be kept here, and its new session could \
+                     not be ended ({why:#}); it ends by itself within {}",
+                    humantime::format_duration(std::time::Duration::from_secs(
+                        pair.refresh_expires_in.min(MAX_LOGIN_LIFETIME.as_secs())
+                    ))
+                ),
+            };
+            return Err(e.context(ended));
+        }
+    };
     if let Some((_, old)) = old
         && old.refresh_token != fresh.refresh_token
+        && !old.access_expiring(chrono::Utc::now())
     {
-        end_quietly(&located, old);
+        // A failure only leaves the old session to expire.
+        let _ = end_session(&located, &old.access_token, &old.refresh_token);
     }
     eprintln!(
         "logged in to {} as {} (tenant {}, role {}); the login is kept in {} and renews itself until {}",
@@ -244,24 +272,18 @@ fn obtain_login(
     Ok(exit::OK)
 }
 
-/// Ends a replaced login's session on the daemon, if it still can be; a failure
-/// only leaves it to expire.
-fn end_quietly(located: &Located, old: SavedLogin) {
-    if old.access_expiring(chrono::Utc::now()) {
-        return;
-    }
-    // The old access token, sent as it is: refreshing it would rotate a token
-    // that is being thrown away.
-    let old_conn = Connection {
+/// Ends the session of a token pair on the daemon. The access token is sent
+/// as it is: refreshing it would rotate a token that is being thrown away.
+fn end_session(located: &Located, access_token: &str, refresh_token: &str) -> anyhow::Result<()> {
+    let conn = Connection {
         url: located.url.clone(),
-        credential: Credential::Key(old.access_token.clone()),
+        credential: Credential::Key(access_token.to_string()),
     };
-    if let Ok(client) = Client::new(old_conn) {
-        let req = LogoutRequest {
-            refresh_token: Some(old.refresh_token),
-        };
-        let _ = block_on(client.post_empty(&["auth", "logout"], &req));
-    }
+    let client = Client::new(conn)?;
+    let req = LogoutRequest {
+        refresh_token: Some(refresh_token.to_string()),
+    };
+    block_on(client.post_empty(&["auth", "logout"], &req))?
 }
 
 fn logout(connect: &ConnectArgs) -> anyhow::Result<u8> {

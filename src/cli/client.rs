@@ -89,7 +89,7 @@ impl Connection {
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connection")
-            .field("url", &self.url.as_str())
+            .field("url", &shown_url(&self.url))
             .field("credential", &self.credential)
             .finish()
     }
@@ -198,14 +198,40 @@ pub fn shown_url_text(text: &str) -> String {
 /// What stands for the credentials of a URL when it is printed.
 const MASKED_PART: &str = "***";
 
+/// Text meant as a URL, as it may be printed when it does not parse: what looks
+/// like credentials (`user:pass@`, a query) is masked as [`shown_url`] does.
+pub fn shown_unparsed_url(text: &str) -> String {
+    let text = text.trim();
+    let (scheme, rest) = match text.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), text),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    let authority = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("{MASKED_PART}@{host}"),
+        None => authority.to_string(),
+    };
+    let path = match path.split_once(['?', '#']) {
+        Some((path, _)) => format!("{path}?{MASKED_PART}"),
+        None => path.to_string(),
+    };
+    format!("{scheme}{authority}{path}")
+}
+
 /// Parses a base URL such as `https://host:8080` or `https://host/uptime/`.
 pub fn parse_base_url(text: &str) -> anyhow::Result<Url> {
+    let shown = || shown_unparsed_url(text);
     let url = Url::parse(text.trim()).map_err(|e| {
-        anyhow::anyhow!("`{text}` is not a URL ({e}); give one like https://uptime.example.com")
+        anyhow::anyhow!(
+            "`{}` is not a URL ({e}); give one like https://uptime.example.com",
+            shown()
+        )
     })?;
     anyhow::ensure!(
         matches!(url.scheme(), "http" | "https") && url.host().is_some(),
-        "`{text}` is not an http:// or https:// URL; give one like https://uptime.example.com"
+        "`{}` is not an http:// or https:// URL; give one like https://uptime.example.com",
+        shown()
     );
     Ok(url)
 }
@@ -266,9 +292,44 @@ pub enum ClientError {
     #[error("the daemon's answer is larger than {limit} bytes; narrow the request")]
     TooLarge { limit: usize },
     #[error(
-        "your login has ended; run `uptimeping auth login` (for {which}) and try again, or use an API key"
+        "{url} answered {status}, a redirect to {location}; uptimeping does not follow redirects, since they \
+         could carry passwords and tokens to another server: if the daemon is at {daemon}, pass --url {daemon} \
+         (or set it in UPTIMEPING_URL or the context)"
     )]
-    LoginEnded { which: String },
+    Redirected {
+        url: String,
+        status: StatusCode,
+        location: String,
+        daemon: String,
+    },
+    #[error(
+        "your login has ended; run `uptimeping auth login` (for {which}) and try again, or use an API key{}",
+        said(.reason)
+    )]
+    LoginEnded {
+        which: String,
+        /// What the daemon said when it refused the login, if it did.
+        reason: Option<String>,
+    },
+    #[error(
+        "the daemon ended your login to {which} because a copy of its refresh token was used: someone may \
+         have a copy of `{file}`. That file is deleted: log in again with `uptimeping auth login`, and treat \
+         any copy of it (in backups, shared or synced folders) as compromised; an admin sees the `session.reuse` \
+         event in `uptimeping audit list`\n  the daemon said: {reason}"
+    )]
+    LoginCopied {
+        which: String,
+        file: String,
+        reason: String,
+    },
+}
+
+/// The daemon's words after a message of the CLI's own.
+fn said(reason: &Option<String>) -> String {
+    reason
+        .as_ref()
+        .map(|r| format!("\n  the daemon said: {r}"))
+        .unwrap_or_default()
 }
 
 /// The span of a report or a history as the API takes it; what is left out the
@@ -327,6 +388,10 @@ impl Client {
         let http = reqwest::Client::builder()
             .user_agent(concat!("uptimeping/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(CONNECT_TIMEOUT)
+            // A redirect is answered as an error naming where it points: a
+            // request re-sent there would carry the password or refresh token
+            // in its body to whatever server it names.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .context("setting up the HTTP client")?;
         Ok(Client {
@@ -523,7 +588,7 @@ impl Client {
     fn parse<T: DeserializeOwned>(&self, answer: Answer) -> anyhow::Result<T> {
         serde_json::from_slice(&answer.body).map_err(|e| {
             ClientError::NotApi {
-                url: self.base.to_string(),
+                url: shown_url(&self.base),
                 status: answer.status,
                 what: format!("a document this client does not understand ({e})"),
             }
@@ -588,6 +653,7 @@ impl Client {
         timeout: Duration,
         bearer: Option<&str>,
     ) -> anyhow::Result<Answer> {
+        let requested = url.clone();
         let mut req = self
             .http
             .request(method, url)
@@ -604,6 +670,18 @@ impl Client {
         let result = async {
             let mut resp = req.send().await?;
             let status = resp.status();
+            if status.is_redirection() {
+                let location = resp
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                return Ok(Err(self.redirected(
+                    status,
+                    &requested,
+                    location.as_deref(),
+                )));
+            }
             let next = resp
                 .headers()
                 .get(NEXT_CURSOR_HEADER)
@@ -642,11 +720,51 @@ impl Client {
             }
             .into()),
             Err(_) => Err(ClientError::NotApi {
-                url: self.base.to_string(),
+                url: shown_url(&self.base),
                 status,
                 what: excerpt(&bytes),
             }
             .into()),
+        }
+    }
+
+    /// The error for a redirect from `requested` to `location`, naming the base
+    /// URL it points at when the path it gives is the same request's.
+    fn redirected(
+        &self,
+        status: StatusCode,
+        requested: &Url,
+        location: Option<&str>,
+    ) -> ClientError {
+        let target = location.and_then(|l| requested.join(l).ok());
+        let (location, daemon) = match target {
+            Some(target) => {
+                let tail = requested
+                    .path()
+                    .strip_prefix(self.base.path().trim_end_matches('/'))
+                    .unwrap_or_default();
+                let mut base = target.clone();
+                base.set_query(None);
+                base.set_fragment(None);
+                if let Some(prefix) = target
+                    .path()
+                    .strip_suffix(tail)
+                    .filter(|_| !tail.is_empty())
+                {
+                    base.set_path(&format!("{}/", prefix.trim_end_matches('/')));
+                }
+                (shown_url(&target), shown_url(&base))
+            }
+            None => (
+                "nowhere this client can read".into(),
+                "the URL it should name".into(),
+            ),
+        };
+        ClientError::Redirected {
+            url: shown_url(&self.base),
+            status,
+            location,
+            daemon,
         }
     }
 

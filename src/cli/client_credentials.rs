@@ -135,6 +135,7 @@ impl Located {
         }
         let login_ended = || ClientError::LoginEnded {
             which: slot.describe(),
+            reason: None,
         };
         match self.context {
             Some((name, entry, dir)) => match entry.api_key(&dir)? {
@@ -143,14 +144,14 @@ impl Located {
                 None => anyhow::bail!(
                     "context `{name}` has no API key and no saved login; log in with `uptimeping auth login`, \
                      or add a key with `uptimeping context set {name} --url {} --api-key-file PATH`",
-                    entry.url
+                    super::shown_url_text(&entry.url)
                 ),
             },
             None if ended => Err(login_ended().into()),
             None => anyhow::bail!(
-                "no API key for {url}: pass --api-key or set UPTIMEPING_API_KEY, or log in with `uptimeping auth login --url {}` \
+                "no API key for {shown}: pass --api-key or set UPTIMEPING_API_KEY, or log in with `uptimeping auth login --url {shown}` \
                  (a context's key is only sent to that context's URL)",
-                shown_url(&url)
+                shown = shown_url(&url)
             ),
         }
     }
@@ -204,7 +205,8 @@ impl Client {
             refresh_token: on_disk.refresh_token.clone(),
         };
         let json = serde_json::to_vec(&req).context("serialising the request")?;
-        let answer = self
+        let small = self.clone().max_response(session::MAX_TOKEN_ANSWER_BYTES);
+        let answer = small
             .send_once(Method::POST, url, Some(json), REQUEST_TIMEOUT, None)
             .await;
         let answer = match answer {
@@ -213,12 +215,25 @@ impl Client {
                 // Expired, revoked (logout, password or role change) or reused:
                 // the daemon will not take it again.
                 store.delete()?;
-                return Err(self.login_ended(login).into());
+                return Err(self.refused(login, e).into());
             }
             Err(e) => return Err(e.context("refreshing the saved login")),
         };
-        let pair: TokenPair = self.parse(answer)?;
-        let mut fresh = SavedLogin::from_pair(&self.base, &pair, now);
+        // The daemon has rotated the token: the old one cannot be used again,
+        // so an answer that cannot be kept ends the login here.
+        let fresh = self
+            .parse::<TokenPair>(answer)
+            .and_then(|pair| SavedLogin::from_pair(&self.base, &pair, now));
+        let mut fresh = match fresh {
+            Ok(fresh) => fresh,
+            Err(e) => {
+                store.delete()?;
+                return Err(e.context(format!(
+                    "refreshing the saved login, whose old token is used up: run `uptimeping auth login` (for {})",
+                    store.slot.describe()
+                )));
+            }
+        };
         // The refresh does not extend the login: it ends when it would have.
         fresh.refresh_expires_at = fresh.refresh_expires_at.min(on_disk.refresh_expires_at);
         store.save(&fresh)?;
@@ -230,9 +245,31 @@ impl Client {
     pub(super) fn login_ended(&self, login: &Login) -> ClientError {
         ClientError::LoginEnded {
             which: login.store().slot.describe(),
+            reason: None,
+        }
+    }
+
+    /// Why the daemon refused a refresh, in the user's terms: a reused refresh
+    /// token means someone else holds a copy of the login.
+    fn refused(&self, login: &Login, e: anyhow::Error) -> ClientError {
+        let which = login.store().slot.describe();
+        let reason = e.downcast::<ApiError>().ok().map(|api| api.message);
+        match reason {
+            Some(reason) if reason.contains(REUSED_MARK) => ClientError::LoginCopied {
+                which,
+                file: login.store().path.display().to_string(),
+                reason,
+            },
+            reason => ClientError::LoginEnded { which, reason },
         }
     }
 }
+
+/// What the daemon's refusal of a refresh says when the token was presented
+/// before (`POST /auth/refresh`, src/daemon/api/auth.rs): the one sign that a
+/// copy of the login was used. The daemon gives no code of its own for it; a
+/// test against the real daemon keeps the two in step.
+const REUSED_MARK: &str = "was used before";
 
 /// Whether a refresh was refused for good (rather than failing on the way).
 fn is_refused(e: &anyhow::Error) -> bool {

@@ -384,3 +384,41 @@ fn an_ended_login_says_to_log_in_again() {
         "{err}"
     );
 }
+
+#[test]
+fn urls_that_do_not_parse_are_shown_without_their_credentials() {
+    for (text, shown) in [
+        ("http://u:pw@h:99999", "http://***@h:99999"),
+        ("http://u:p@w@[::1", "http://***@[::1"),
+        ("h:1/x?token=pw", "h:1/x?***"),
+        ("http://h:1/a#frag", "http://h:1/a?***"),
+        ("not a url", "not a url"),
+    ] {
+        assert_eq!(shown_unparsed_url(text), shown, "{text}");
+    }
+    let err = parse_base_url("http://u:SECRET@h:99999").unwrap_err();
+    assert!(!err.to_string().contains("SECRET"), "{err}");
+}
+
+#[test]
+fn a_redirect_names_where_it_points_and_the_base_url_to_use() {
+    let client = Client::anonymous(parse_base_url("http://a:1/uptime/").unwrap()).unwrap();
+    let requested = client.endpoint(&["auth", "login"], &[]);
+    for (location, daemon) in [
+        ("https://b:2/up/api/v1/auth/login", "https://b:2/up/"),
+        ("/other/api/v1/auth/login", "http://a:1/other/"),
+        ("https://u:pw@b:2/?token=pw", "https://***@b:2/"),
+    ] {
+        let err = client.redirected(StatusCode::TEMPORARY_REDIRECT, &requested, Some(location));
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("--url {daemon} ")),
+            "{location}: {text}"
+        );
+        assert!(!text.contains("pw"), "{text}");
+    }
+    let none = client
+        .redirected(StatusCode::FOUND, &requested, None)
+        .to_string();
+    assert!(none.contains("does not follow redirects"), "{none}");
+}

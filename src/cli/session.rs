@@ -35,6 +35,29 @@ const LOCK_POLL: Duration = Duration::from_millis(25);
 /// is not ours.
 pub const MAX_LOGIN_FILE_BYTES: u64 = 64 * 1024;
 
+/// Longest token the daemon may hand out: its JWTs and refresh tokens are a few
+/// hundred bytes; this leaves room for many more claims while keeping a login
+/// far below [`MAX_LOGIN_FILE_BYTES`], so that what is saved can be read back.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Longest email or tenant name kept from a token answer: an email is at most
+/// 254 bytes, a tenant name 63; anything longer is not from a daemon.
+pub const MAX_NAME_BYTES: usize = 320;
+
+/// Largest token answer read (login, register, accept-invite, refresh): two
+/// tokens of [`MAX_TOKEN_BYTES`] and a few short fields fit many times over.
+pub const MAX_TOKEN_ANSWER_BYTES: usize = 64 * 1024;
+
+/// Longest an access token is taken to last, whatever the daemon says: the
+/// daemon's default is 15 minutes; a longer claim only delays the refresh,
+/// which the daemon asks for anyway (`token_expired`) when the token is refused.
+pub const MAX_ACCESS_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Longest a login is taken to last, whatever the daemon says: its default is
+/// 7 days; a year bounds the date saved (no overflow) and asks for a fresh
+/// login at least yearly.
+pub const MAX_LOGIN_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
+
 /// Where logins live, under the home directory.
 const TOKENS_DIR: &[&str] = &[".uptimeping", "tokens"];
 
@@ -68,19 +91,37 @@ impl std::fmt::Debug for SavedLogin {
 
 impl SavedLogin {
     /// The login a token pair from `url` makes, its expiries counted from `now`.
-    pub fn from_pair(url: &Url, pair: &TokenPair, now: DateTime<Utc>) -> SavedLogin {
-        let after = |secs: u64| {
-            now + chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 1000))
+    /// A pair that could not be sent back, saved or read again is refused, and
+    /// lifetimes are bounded by [`MAX_ACCESS_LIFETIME`] and [`MAX_LOGIN_LIFETIME`].
+    pub fn from_pair(
+        url: &Url,
+        pair: &TokenPair,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<SavedLogin> {
+        check_token("access token", &pair.access_token)?;
+        check_token("refresh token", &pair.refresh_token)?;
+        check_name("email", &pair.user.name)?;
+        check_name("tenant name", &pair.user.tenant)?;
+        anyhow::ensure!(
+            pair.refresh_expires_in > 0,
+            "the daemon gave a login that ends at once (refresh_expires_in 0); check the daemon's --refresh-token-ttl"
+        );
+        let after = |secs: u64, most: Duration| {
+            i64::try_from(secs.min(most.as_secs()))
+                .ok()
+                .and_then(chrono::TimeDelta::try_seconds)
+                .and_then(|d| now.checked_add_signed(d))
+                .context("the login's lifetime goes past what this clock can count; check this machine's date")
         };
-        SavedLogin {
+        Ok(SavedLogin {
             url: url.to_string(),
             access_token: pair.access_token.clone(),
-            access_expires_at: after(pair.expires_in),
+            access_expires_at: after(pair.expires_in, MAX_ACCESS_LIFETIME)?,
             refresh_token: pair.refresh_token.clone(),
-            refresh_expires_at: after(pair.refresh_expires_in),
+            refresh_expires_at: after(pair.refresh_expires_in, MAX_LOGIN_LIFETIME)?,
             email: pair.user.name.clone(),
             tenant: pair.user.tenant.clone(),
-        }
+        })
     }
 
     /// Whether the access token should be refreshed before it is used at `now`.
@@ -128,6 +169,34 @@ impl Slot {
     }
 }
 
+/// A token must be sendable as it is in `Authorization: Bearer` (visible ASCII)
+/// and short enough to be kept.
+fn check_token(what: &str, token: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        token.len() <= MAX_TOKEN_BYTES,
+        "the daemon's {what} is {} bytes, longer than {MAX_TOKEN_BYTES}, the most a saved login keeps; \
+         check that --url points at an uptimeping daemon",
+        token.len()
+    );
+    anyhow::ensure!(
+        !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic()),
+        "the daemon's {what} is not a token this client can send (it is empty or has spaces or control characters); \
+         check that --url points at an uptimeping daemon"
+    );
+    Ok(())
+}
+
+/// An email or tenant name is printed: no control characters (which could
+/// drive the terminal), and no longer than a real one.
+fn check_name(what: &str, name: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        name.len() <= MAX_NAME_BYTES && !name.chars().any(char::is_control),
+        "the daemon's {what} for this login is longer than {MAX_NAME_BYTES} bytes or has control characters; \
+         check that --url points at an uptimeping daemon"
+    );
+    Ok(())
+}
+
 fn plain_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 100
@@ -166,26 +235,41 @@ impl Store {
         }
     }
 
-    /// The saved login, if there is one.
+    /// The saved login, if there is one. The file is opened without following a
+    /// link and must be a plain file; it is narrowed to 0600 through the opened
+    /// file, never by its path.
     pub fn load(&self) -> anyhow::Result<Option<SavedLogin>> {
-        let file = match File::open(&self.path) {
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        let file = match no_follow(&mut options).open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => {
+                refuse_link(&self.path)?;
                 return Err(e).with_context(|| format!("reading `{}`", self.path.display()));
             }
         };
+        let meta = file
+            .metadata()
+            .with_context(|| format!("reading `{}`", self.path.display()))?;
+        anyhow::ensure!(meta.is_file(), not_plain(&self.path));
         // A file opened to others by hand (or by a copy) goes back to its owner
         // only before its tokens are used.
         #[cfg(unix)]
-        if let Some(old) = crate::private_file::restrict(&self.path, 0o600)
-            .with_context(|| format!("restricting `{}` to its owner", self.path.display()))?
         {
-            eprintln!(
-                "warning: `{}` could be read by others (mode {old:o}); it is 0600 now, \
-                 but if someone read it, run `uptimeping auth logout` and log in again",
-                self.path.display()
-            );
+            use std::os::unix::fs::PermissionsExt;
+            let old = meta.permissions().mode() & 0o7777;
+            if old & 0o077 != 0 {
+                file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| {
+                        format!("restricting `{}` to its owner", self.path.display())
+                    })?;
+                eprintln!(
+                    "warning: `{}` could be read by others (mode {old:o}); it is 0600 now, \
+                     but if someone read it, run `uptimeping auth logout` and log in again",
+                    self.path.display()
+                );
+            }
         }
         let mut text = String::new();
         std::io::Read::read_to_string(
@@ -206,11 +290,46 @@ impl Store {
         })
     }
 
+    /// Checks, before a daemon is asked for a login, that one can be saved here:
+    /// the directory is made (and private), a file can be written in it, and
+    /// nothing but a plain file is where the login goes.
+    pub fn check_can_save(&self) -> anyhow::Result<()> {
+        self.make_dir()?;
+        match std::fs::symlink_metadata(&self.path) {
+            Ok(meta) if meta.file_type().is_symlink() => refuse_link(&self.path)?,
+            Ok(meta) if !meta.is_file() => anyhow::bail!(not_plain(&self.path)),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("reading `{}`", self.path.display())),
+        }
+        let probe = self
+            .path
+            .with_extension(format!("probe-{}", std::process::id()));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options.open(&probe).with_context(|| {
+            format!(
+                "cannot write in `{}`, so no login could be kept there; make it writable by you, or use an API key",
+                probe.parent().unwrap_or(Path::new(".")).display()
+            )
+        })?;
+        std::fs::remove_file(&probe).with_context(|| format!("deleting `{}`", probe.display()))
+    }
+
     /// Writes the login with mode 0600 (in a directory of mode 0700), replacing the
     /// old one atomically.
     pub fn save(&self, login: &SavedLogin) -> anyhow::Result<()> {
         self.make_dir()?;
         let json = serde_json::to_vec_pretty(login).context("serialising the login")?;
+        // What could not be read back is not written.
+        anyhow::ensure!(
+            json.len() as u64 <= MAX_LOGIN_FILE_BYTES,
+            "the login is {} bytes, more than a saved login can be ({MAX_LOGIN_FILE_BYTES}); \
+             check that --url points at an uptimeping daemon",
+            json.len()
+        );
         crate::private_file::write(&self.path, &json)
             .with_context(|| format!("writing `{}`", self.path.display()))
     }
@@ -233,9 +352,17 @@ impl Store {
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options
-            .open(&self.lock_path)
-            .with_context(|| format!("opening `{}`", self.lock_path.display()))?;
+        let file = match no_follow(&mut options).open(&self.lock_path) {
+            Ok(file) => file,
+            Err(e) => {
+                refuse_link(&self.lock_path)?;
+                return Err(e).with_context(|| format!("opening `{}`", self.lock_path.display()));
+            }
+        };
+        let meta = file
+            .metadata()
+            .with_context(|| format!("reading `{}`", self.lock_path.display()))?;
+        anyhow::ensure!(meta.is_file(), not_plain(&self.lock_path));
         let deadline = Instant::now() + LOCK_WAIT;
         loop {
             match file.try_lock() {
@@ -257,6 +384,9 @@ impl Store {
         }
     }
 
+    /// Makes the tokens directory, refusing a link in its place (whose target
+    /// would be made private and filled), and narrows it to 0700 through the
+    /// opened directory.
     fn make_dir(&self) -> anyhow::Result<()> {
         let Some(dir) = self.path.parent() else {
             return Ok(());
@@ -265,140 +395,73 @@ impl Store {
         builder.recursive(true);
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder
-            .create(dir)
-            .with_context(|| format!("creating `{}`", dir.display()))?;
-        // A directory made earlier by hand may be open to others.
+        let made = builder.create(dir);
+        refuse_link(dir)?;
+        made.with_context(|| format!("creating `{}`", dir.display()))?;
         #[cfg(unix)]
-        crate::private_file::restrict(dir, 0o700)
-            .with_context(|| format!("restricting `{}` to its owner", dir.display()))?;
+        {
+            use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+            let mut options = std::fs::OpenOptions::new();
+            options.read(true).custom_flags(
+                (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::DIRECTORY).bits() as i32,
+            );
+            let opened = options.open(dir);
+            if opened.is_err() {
+                refuse_link(dir)?;
+            }
+            let opened = opened.with_context(|| format!("opening `{}`", dir.display()))?;
+            let meta = opened
+                .metadata()
+                .with_context(|| format!("reading `{}`", dir.display()))?;
+            anyhow::ensure!(
+                meta.uid() == rustix::process::geteuid().as_raw(),
+                "`{}` belongs to another user, who could read or swap your logins; \
+                 remove it (or set HOME to a directory of yours) and log in again",
+                dir.display()
+            );
+            // A directory made earlier by hand may be open to others.
+            if meta.permissions().mode() & 0o077 != 0 {
+                opened
+                    .set_permissions(std::fs::Permissions::from_mode(0o700))
+                    .with_context(|| format!("restricting `{}` to its owner", dir.display()))?;
+            }
+        }
         Ok(())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Options that open a path only if its last part is not a symbolic link, and
+/// without waiting should it be a FIFO.
+fn no_follow(options: &mut std::fs::OpenOptions) -> &mut std::fs::OpenOptions {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        options,
+        (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32,
+    );
+    options
+}
 
-    fn login(url: &str) -> SavedLogin {
-        let now = Utc::now();
-        SavedLogin {
-            url: url.into(),
-            access_token: "ACCESS-SECRET".into(),
-            access_expires_at: now + chrono::Duration::minutes(15),
-            refresh_token: "REFRESH-SECRET".into(),
-            refresh_expires_at: now + chrono::Duration::days(7),
-            email: "me@example.com".into(),
-            tenant: "default".into(),
-        }
-    }
-
-    #[test]
-    fn file_names_never_leave_the_tokens_directory() {
-        let url = parse_base_url("http://127.0.0.1:8080").unwrap();
-        assert_eq!(Slot::Context("prod".into()).file_name(), "prod.json");
-        for hostile in ["../x", "a/b", ".hidden", "..", "a\\b", "ünï", ""] {
-            let name = Slot::Context(hostile.into()).file_name();
-            assert!(
-                name.starts_with("context-") && !name.contains('/'),
-                "{name}"
-            );
-        }
-        let by_url = Slot::Url(url.clone()).file_name();
-        assert!(by_url.starts_with("url-") && by_url.ends_with(".json"));
-        assert_ne!(
-            by_url,
-            Slot::Url(parse_base_url("http://127.0.0.1:8081").unwrap()).file_name()
+/// Refuses `path` if it is a symbolic link: the tokens directory and its files
+/// are the CLI's own, and a link would have it read, write or narrow another
+/// file or directory.
+fn refuse_link(path: &Path) -> anyhow::Result<()> {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        anyhow::bail!(
+            "`{0}` is a symbolic link; saved logins are kept in a plain directory and plain files of yours, \
+             not through links: remove the link (`rm {0}`) and log in again with `uptimeping auth login`",
+            path.display()
         );
     }
-
-    #[test]
-    fn saves_owner_only_and_round_trips() {
-        let dir = tempfile::tempdir().unwrap();
-        let tokens = dir.path().join(".uptimeping/tokens");
-        let store = Store::new(&tokens, Slot::Context("prod".into()));
-        assert_eq!(store.load().unwrap(), None);
-        let saved = login("http://127.0.0.1:8080/");
-        store.save(&saved).unwrap();
-        assert_eq!(store.load().unwrap(), Some(saved.clone()));
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode(&store.path), 0o600);
-            assert_eq!(mode(&tokens), 0o700);
-        }
-        assert!(store.delete().unwrap());
-        assert!(!store.delete().unwrap());
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn a_login_file_open_to_others_is_narrowed_before_use() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path(), Slot::Context("prod".into()));
-        let saved = login("http://127.0.0.1:8080/");
-        store.save(&saved).unwrap();
-        for loose in [0o644, 0o640, 0o604] {
-            std::fs::set_permissions(&store.path, std::fs::Permissions::from_mode(loose)).unwrap();
-            assert_eq!(store.load().unwrap(), Some(saved.clone()));
-            let mode = std::fs::metadata(&store.path).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600, "from {loose:o}");
-        }
-    }
-
-    #[test]
-    fn debug_never_shows_the_tokens() {
-        let text = format!("{:?}", login("http://u:PASS@h:1/"));
-        assert!(!text.contains("SECRET") && !text.contains("PASS"), "{text}");
-    }
-
-    #[test]
-    fn a_login_is_for_its_own_url_only() {
-        let l = login("http://127.0.0.1:8080/");
-        assert!(l.is_for(&parse_base_url("http://127.0.0.1:8080").unwrap()));
-        assert!(!l.is_for(&parse_base_url("http://127.0.0.1:8081").unwrap()));
-        assert!(!l.is_for(&parse_base_url("https://127.0.0.1:8080").unwrap()));
-    }
-
-    #[test]
-    fn expiring_and_ended_are_judged_by_the_saved_times() {
-        let mut l = login("http://h:1/");
-        let now = Utc::now();
-        assert!(!l.access_expiring(now) && !l.ended(now));
-        l.access_expires_at = now + chrono::Duration::seconds(29);
-        assert!(l.access_expiring(now));
-        l.refresh_expires_at = now;
-        assert!(l.ended(now));
-    }
-
-    #[test]
-    fn a_second_lock_waits_for_the_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path(), Slot::Context("prod".into()));
-        crate::cli::client::block_on(async {
-            let first = store.lock().await.unwrap();
-            let again = File::open(&store.lock_path).unwrap();
-            assert!(matches!(
-                again.try_lock(),
-                Err(std::fs::TryLockError::WouldBlock)
-            ));
-            drop(first);
-            assert!(again.try_lock().is_ok());
-        })
-        .unwrap();
-    }
-
-    #[test]
-    fn an_oversized_or_foreign_file_says_what_to_do() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path(), Slot::Context("prod".into()));
-        std::fs::write(&store.path, "{\"not\": \"a login\"}").unwrap();
-        let err = format!("{:#}", store.load().unwrap_err());
-        assert!(err.contains("uptimeping auth login"), "{err}");
-        std::fs::write(&store.path, vec![b' '; MAX_LOGIN_FILE_BYTES as usize + 1]).unwrap();
-        let err = format!("{:#}", store.load().unwrap_err());
-        assert!(err.contains("larger than"), "{err}");
-    }
+    Ok(())
 }
+
+fn not_plain(path: &Path) -> String {
+    format!(
+        "`{0}` is not a plain file; remove it (`rm -r {0}`) and log in again with `uptimeping auth login`",
+        path.display()
+    )
+}
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

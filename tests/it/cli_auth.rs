@@ -440,3 +440,6 @@ fn logging_in_again_ends_the_session_it_replaces() {
     let list = run(&d, &home, &["checks", "list"], None, None);
     assert_eq!(list.code, 0, "the new one works: {}", list.stderr);
 }
+
+#[path = "cli_auth_hostile.rs"]
+mod hostile;
