@@ -389,6 +389,27 @@ mod tests {
     }
 
     #[test]
+    fn the_login_form_brings_the_browser_back_with_the_query_when_it_is_short() {
+        let res = refusal(StatusCode::UNAUTHORIZED, None, "/ui/checks?state=down");
+        assert_eq!(
+            res.headers()[header::LOCATION],
+            "/ui/login?next=%2Fui%2Fchecks%3Fstate%3Ddown"
+        );
+        let long = format!("/ui/checks?type={}", "x".repeat(MAX_NEXT_BYTES));
+        let res = refusal(StatusCode::UNAUTHORIZED, None, &long);
+        assert_eq!(
+            res.headers()[header::LOCATION],
+            "/ui/login?next=%2Fui%2Fchecks"
+        );
+        let huge = format!("/ui/checks/{}", "x".repeat(MAX_NEXT_BYTES));
+        let res = refusal(StatusCode::UNAUTHORIZED, None, &huge);
+        assert_eq!(res.headers()[header::LOCATION], "/ui/login");
+        // An action with a query is still an action: a page, not a redirect.
+        let res = refusal(StatusCode::UNAUTHORIZED, None, "/ui/incidents/7/ack?x=1");
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    #[test]
     fn a_refused_action_is_a_page_not_a_redirect() {
         for path in [
             "/ui/logout",
