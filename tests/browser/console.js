@@ -2,9 +2,10 @@
 // driven by playwright-core: `node console.js < request.json`.
 //
 // The request is `{"chromium", "origin", "operator", "viewer", "password",
-// "check", "incident", "out"}`: the browser to run, the daemon's origin, the
-// emails of an operator and a viewer and their password, the failing check,
-// its open incident, and where screenshots go. The answer, on stdout, is one
+// "check", "incident", "intl", "out"}`: the browser to run, the daemon's
+// origin, the emails of an operator and a viewer and their password, the
+// failing check, its open incident, viewers whose emails are not plain ASCII
+// (with the same password), and where screenshots go. The answer, on stdout, is one
 // JSON object the Rust test asserts on: where each step landed, what the pages
 // show, what axe-core finds on each, how forged posts were answered, the page
 // on a phone and in dark mode, and every URL asked for. Nothing here decides
@@ -31,6 +32,8 @@ const ARGS = [
 // Bounds on a hang only; the daemon is local.
 const LAUNCH_MS = 60000;
 const NAVIGATION_MS = 30000;
+// How long a form the browser refuses to send is waited for.
+const SUBMIT_MS = 5000;
 
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 375, height: 812 };
@@ -214,6 +217,23 @@ async function main() {
     await axe(p, "incidents_phone");
     await shot(p, "phone-incidents");
     await phone.close();
+
+    // People whose emails are not plain ASCII, through the same form. A browser
+    // that refuses to send the form (or rewrites the email) leaves them on it.
+    answer.intl = [];
+    for (const email of request.intl || []) {
+      const c = await context({ viewport: DESKTOP });
+      const pg = await c.newPage();
+      await pg.goto(`${origin}/ui/login`, { waitUntil: "load", timeout: NAVIGATION_MS });
+      await pg.fill("#email", email);
+      await pg.fill("#password", request.password);
+      const sent = pg.waitForNavigation({ waitUntil: "load", timeout: SUBMIT_MS }).catch(() => null);
+      await pg.click("form[action='/ui/login'] button[type=submit]");
+      const res = await sent;
+      const validation = res ? null : await pg.$eval("#email", (el) => el.validationMessage);
+      answer.intl.push({ email, submitted: res !== null, status: res ? res.status() : null, validation, ...(await pg.evaluate(readPage)) });
+      await c.close();
+    }
   } finally {
     await browser.close();
   }

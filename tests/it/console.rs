@@ -868,3 +868,400 @@ fn too_many_logins_are_answered_429_with_retry_after_and_the_form() {
     assert!(last.body.contains("name=\"password\""), "the form again");
     assert!(last.set_cookie("upt_session").is_none());
 }
+
+/// The rows of a checks page, by name, in order.
+fn rows(html: &str) -> Vec<String> {
+    html.split("data-check=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The `href` of the page's `rel="next"` link, unescaped.
+fn next_link(html: &str) -> Option<String> {
+    let at = html.find("rel=\"next\"")?;
+    let before = &html[..at];
+    let start = before.rfind("href=\"")? + "href=\"".len();
+    let href = &before[start..];
+    Some(href[..href.find('"')?].replace("&amp;", "&"))
+}
+
+#[test]
+fn a_next_page_keeps_every_filter_of_the_first() {
+    let s = setup();
+    let port = closed_port();
+    let yaml: String = ["a-tcp", "b-http", "c-tcp", "d-tcp"]
+        .iter()
+        .map(|name| {
+            let (ty, target) = if name.ends_with("http") {
+                ("http", format!("http://127.0.0.1:{port}/"))
+            } else {
+                ("tcp", format!("127.0.0.1:{port}"))
+            };
+            let team = if *name == "d-tcp" { "edge" } else { "core" };
+            format!(
+                "kind: Check\nname: {name}\ntype: {ty}\ntarget: {target}\nenabled: false\nlabels:\n  team: {team}\n"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("---\n");
+    s.d.post("/api/v1/apply", &plan_request("more", &yaml, json!({})));
+    let mut b = Browser::new(&s.d);
+    b.login(VIEWER);
+    let first = b.get("/ui/checks?label=team%3Dcore&type=tcp&limit=1");
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(rows(&first.body), ["a-tcp"]);
+    let mut pages = vec![rows(&first.body)];
+    let mut next = next_link(&first.body);
+    while let Some(href) = next {
+        assert!(pages.len() < 5, "the pages never end: {pages:?}");
+        let page = b.get(&href);
+        assert_eq!(page.status, 200, "{href}: {}", page.body);
+        pages.push(rows(&page.body));
+        next = next_link(&page.body);
+    }
+    // Only core's tcp checks, one a page: not the http check, not edge's, not `db`.
+    assert_eq!(pages.concat(), ["a-tcp", "c-tcp"], "{pages:?}");
+    assert!(
+        pages.iter().all(|p| p.len() <= 1),
+        "the limit kept: {pages:?}"
+    );
+}
+
+#[test]
+fn a_page_asked_for_without_a_session_comes_back_with_its_query() {
+    let s = setup();
+    for wanted in [
+        "/ui/checks?state=down",
+        "/ui/checks?label=team%3Dcore&type=tcp",
+        "/ui/incidents?status=open&check=db",
+    ] {
+        let mut b = Browser::new(&s.d);
+        let a = b.get(wanted);
+        assert_eq!(a.status, 303, "{wanted}");
+        let next = url::form_urlencoded::byte_serialize(wanted.as_bytes()).collect::<String>();
+        assert_eq!(a.location(), format!("/ui/login?next={next}"), "{wanted}");
+        let form = b.get(a.location());
+        let page = csrf_of(&form.body);
+        let back = b.post(
+            "/ui/login",
+            &[
+                ("email", VIEWER),
+                ("password", PASSWORD),
+                ("csrf", &page),
+                ("next", wanted),
+            ],
+            &[],
+        );
+        assert_eq!((back.status, back.location()), (303, wanted));
+    }
+    // A query too long to carry comes back to its page alone.
+    let long = format!("/ui/checks?type={}", "x".repeat(2000));
+    let a = Browser::new(&s.d).get(&long);
+    assert_eq!(
+        (a.status, a.location()),
+        (303, "/ui/login?next=%2Fui%2Fchecks")
+    );
+}
+
+#[test]
+fn forged_and_cross_site_posts_are_audited_as_refused_requests() {
+    let s = setup();
+    let path = format!("/ui/incidents/{}/ack", s.incident);
+    let mut viewer = Browser::new(&s.d);
+    viewer.login(VIEWER);
+    let viewers_token = viewer.csrf();
+    let mut b = Browser::new(&s.d);
+    b.login(OPERATOR);
+    let token = b.csrf();
+    let operator = format!("user:{OPERATOR}");
+    let mut expected = Vec::new();
+    for (fields, extra, reason) in [
+        (vec![], vec![], "csrf"),
+        (vec![("csrf", viewers_token.as_str())], vec![], "csrf"),
+        (
+            vec![("csrf", token.as_str())],
+            vec![("origin", "http://evil.example")],
+            "cross-site",
+        ),
+        (
+            vec![("csrf", token.as_str())],
+            vec![("sec-fetch-site", "cross-site")],
+            "cross-site",
+        ),
+    ] {
+        let a = b.post(&path, &fields, &extra);
+        assert_eq!(a.status, 403, "{reason}: {}", a.body);
+        expected.push((operator.clone(), path.clone(), reason.to_string()));
+    }
+    let csrf = b.csrf();
+    let a = b.post("/ui/logout", &[("csrf", &csrf)], &[("origin", "null")]);
+    assert_eq!(a.status, 403, "{}", a.body);
+    expected.push((operator.clone(), "/ui/logout".into(), "cross-site".into()));
+
+    // The login and invitation forms, before anyone is known.
+    let invitation = "upinv_NotARealTokenButSecretLooking0123456789";
+    let mut anon = Browser::new(&s.d);
+    let login = [("email", OPERATOR), ("password", PASSWORD), ("csrf", "x")];
+    for (what, at, extra, reason) in [
+        ("no form cookie", "/ui/login".to_string(), vec![], "csrf"),
+        (
+            "another origin",
+            "/ui/login".to_string(),
+            vec![("origin", "http://evil.example")],
+            "cross-site",
+        ),
+        (
+            "another site's invitation post",
+            format!("/ui/invite/{invitation}"),
+            vec![("sec-fetch-site", "cross-site")],
+            "cross-site",
+        ),
+        (
+            "an invitation post without its cookie",
+            format!("/ui/invite/{invitation}"),
+            vec![],
+            "csrf",
+        ),
+    ] {
+        let a = anon.post(&at, &login, &extra);
+        assert_eq!(a.status, 403, "{what}: {}", a.body);
+        let audited = if at.starts_with("/ui/invite/") {
+            "/ui/invite/{token}".to_string()
+        } else {
+            at
+        };
+        expected.push(("anonymous".into(), audited, reason.to_string()));
+    }
+
+    let entries =
+        s.d.get("/api/v1/audit?action=request&outcome=refused&limit=1000");
+    let entries = entries.as_array().expect("entries");
+    assert!(
+        !entries.iter().any(|e| e.to_string().contains(invitation)),
+        "a live invitation token reached the log: {entries:?}"
+    );
+    let mut got: Vec<(String, String, String)> = entries
+        .iter()
+        .filter(|e| e["detail"]["reason"].is_string())
+        .map(|e| {
+            assert_eq!(e["detail"]["status"], 403, "{e}");
+            assert_eq!(e["detail"]["method"], "POST", "{e}");
+            assert!(e["source"].is_string(), "{e}");
+            (
+                e["actor"].as_str().unwrap_or("").to_string(),
+                e["detail"]["path"].as_str().unwrap_or("").to_string(),
+                e["detail"]["reason"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+    assert_eq!(incident_status(&s.d, s.incident), "open");
+}
+
+#[test]
+fn other_addresses_under_ui_get_the_consoles_own_answer() {
+    let s = setup();
+    let mut b = Browser::new(&s.d);
+    let console_headers = |a: &Answer, what: &str| {
+        assert!(
+            a.header("content-security-policy")
+                .contains("frame-ancestors 'none'"),
+            "{what}: {:?}",
+            a.headers
+        );
+        assert_eq!(a.header("x-frame-options"), "DENY", "{what}");
+        assert_eq!(a.header("cache-control"), "no-store", "{what}");
+    };
+    for (from, to) in [
+        ("/ui/", "/ui"),
+        ("/ui//", "/ui"),
+        ("/ui/checks/", "/ui/checks"),
+        ("/ui/incidents//?status=open", "/ui/incidents?status=open"),
+        ("/ui/checks/db/", "/ui/checks/db"),
+        // A path that looks like another host stays a path on this one.
+        ("/ui//evil.example/", "/ui//evil.example"),
+    ] {
+        let a = b.get(from);
+        assert_eq!((a.status, a.location()), (308, to), "{from}");
+        console_headers(&a, from);
+    }
+    let not_found = |b: &mut Browser, who: &str| {
+        for path in [
+            "/ui/nothing-here",
+            "/ui/checks/db/results",
+            "/ui/incidents/1/ack/again",
+            "/ui//evil.example",
+            "/ui/invite",
+        ] {
+            for a in [b.get(path), b.post(path, &[], &[])] {
+                let what = format!("{who} {path}");
+                assert_eq!(a.status, 404, "{what}: {}", a.body);
+                assert!(
+                    a.header("content-type").starts_with("text/html"),
+                    "{what}: {:?}",
+                    a.headers
+                );
+                assert!(a.body.contains("href=\"/ui/checks\""), "{what}: {}", a.body);
+                assert!(!a.body.contains("/api/v1"), "{what}: {}", a.body);
+                console_headers(&a, &what);
+            }
+        }
+    };
+    not_found(&mut b, "without a session");
+    b.login(VIEWER);
+    not_found(&mut b, "logged in");
+    let a = b.get("/ui/checks/");
+    assert_eq!(b.get(a.location()).status, 200);
+}
+
+#[test]
+fn the_header_and_title_name_the_tenant_of_the_session() {
+    let s = setup();
+    let other = s.d.post("/api/v1/tenants", &json!({"name": "team-b"}));
+    let key = other["api_key"]
+        .as_str()
+        .expect("the tenant's key")
+        .to_string();
+    let (status, body) = s.d.call_as(
+        &key,
+        "POST",
+        "/api/v1/users",
+        Some(&json!({"email": OPERATOR, "role": "admin", "password": PASSWORD})),
+    );
+    assert_eq!(status, 201, "{body}");
+    let login = |tenant: &str| {
+        let mut b = Browser::new(&s.d);
+        let page = b.get("/ui/login");
+        let csrf = csrf_of(&page.body);
+        let a = b.post(
+            "/ui/login",
+            &[
+                ("email", OPERATOR),
+                ("password", PASSWORD),
+                ("tenant", tenant),
+                ("csrf", &csrf),
+            ],
+            &[],
+        );
+        (b, a)
+    };
+    // Both tenants know this email and password: the form asks for its field.
+    let (_, a) = login("");
+    assert_eq!(a.status, 409, "{}", a.body);
+    assert!(a.body.contains("Tenant field"), "{}", a.body);
+    assert!(
+        !a.body.contains("--tenant"),
+        "the CLI's wording: {}",
+        a.body
+    );
+    for (tenant, role) in [("team-b", "admin"), ("default", "operator")] {
+        let (mut b, a) = login(tenant);
+        assert_eq!(a.status, 303, "{tenant}: {}", a.body);
+        for path in ["/ui/checks", "/ui/incidents"] {
+            let page = b.get(path);
+            assert_eq!(page.status, 200, "{tenant} {path}");
+            assert!(
+                page.body.contains(&format!(
+                    "<span class=\"tenant\" data-tenant=\"{tenant}\" title=\"Tenant\">{tenant}</span>"
+                )),
+                "{tenant} {path}: {}",
+                page.body
+            );
+            assert!(
+                page.body
+                    .contains(&format!(" · {tenant} · uptimeping console</title>")),
+                "{tenant} {path}: {}",
+                page.body
+            );
+            assert!(page.body.contains(&format!("data-role=\"{role}\"")));
+        }
+    }
+}
+
+/// The value of attribute `attr` of the first element of `html` that has
+/// `marker` in its start tag.
+fn attr_near(html: &str, marker: &str, attr: &str) -> Option<String> {
+    let at = html.find(marker)?;
+    let start = html[..at].rfind('<')?;
+    let tag = &html[start..start + html[start..].find('>')?];
+    let key = format!("{attr}=\"");
+    let from = tag.find(&key)? + key.len();
+    Some(tag[from..from + tag[from..].find('"')?].replace("&amp;", "&"))
+}
+
+#[test]
+fn the_overview_counts_every_check_by_state_and_points_at_the_down_ones() {
+    let s = setup();
+    let port = closed_port();
+    // Five quiet checks whose names sort before the failing one.
+    let yaml: Vec<String> = (0..5)
+        .map(|i| {
+            format!(
+                "kind: Check\nname: a{i}\ntype: tcp\ntarget: 127.0.0.1:{port}\nenabled: false\n"
+            )
+        })
+        .collect();
+    s.d.post(
+        "/api/v1/apply",
+        &plan_request("quiet", &yaml.join("---\n"), json!({})),
+    );
+    let mut b = Browser::new(&s.d);
+    b.login(VIEWER);
+    // A page too short to reach the down check.
+    let page = b.get("/ui/checks?limit=3");
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(rows(&page.body), ["a0", "a1", "a2"]);
+    assert!(
+        page.body
+            .contains("<caption>3 of 6 checks shown; more on the next page</caption>"),
+        "{}",
+        page.body
+    );
+    let count = |html: &str, state: &str| {
+        attr_near(
+            html,
+            &format!("data-state=\"{state}\" data-count"),
+            "data-count",
+        )
+    };
+    assert_eq!(count(&page.body, "down").as_deref(), Some("1"));
+    assert_eq!(count(&page.body, "disabled").as_deref(), Some("5"));
+    assert_eq!(count(&page.body, "up").as_deref(), Some("0"));
+    assert_eq!(
+        attr_near(&page.body, ">All <", "data-count").as_deref(),
+        Some("6")
+    );
+    assert_eq!(
+        attr_near(&page.body, "role=\"alert\" data-down=\"1\"", "data-down").as_deref(),
+        Some("1")
+    );
+    let down = attr_near(&page.body, "1 check is down", "href").expect("a link to the down checks");
+    assert_eq!(down, "/ui/checks?limit=3&state=down");
+    let down = b.get(&down);
+    assert_eq!(rows(&down.body), [CHECK]);
+    assert!(
+        down.body.contains("<caption>1 check</caption>"),
+        "{}",
+        down.body
+    );
+    assert!(!down.body.contains("role=\"alert\""), "{}", down.body);
+    // The whole list states the true total, and says so too.
+    let all = b.get("/ui/checks");
+    assert!(
+        all.body.contains("<caption>6 checks</caption>"),
+        "{}",
+        all.body
+    );
+    assert!(all.body.contains("1 check is down"), "{}", all.body);
+    // Counts follow the type filter: no http check, nothing down.
+    let http = b.get("/ui/checks?type=http");
+    assert_eq!(
+        attr_near(&http.body, ">All <", "data-count").as_deref(),
+        Some("0")
+    );
+    assert!(!http.body.contains("role=\"alert\""), "{}", http.body);
+}

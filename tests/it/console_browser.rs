@@ -3,7 +3,8 @@
 //! Chromium, driven by playwright-core (`tests/browser/console.js`), logs in as
 //! an operator, sees the failing check, opens it and its incident, acknowledges
 //! it, is refused two forged posts (one without the CSRF token, one from another
-//! site), logs out; then a viewer reads the incident on a phone. axe-core looks
+//! site), logs out; then a viewer reads the incident on a phone, and people
+//! whose emails are not plain ASCII log in through the form. axe-core looks
 //! at every page. Screenshots go to `target/test-output/console_browser/`.
 //!
 //! The browser runs once for this file; each test asserts on its part of the
@@ -28,9 +29,19 @@ fn output_dir() -> PathBuf {
     target.join("test-output").join("console_browser")
 }
 
+/// Emails the daemon takes that are not plain ASCII: in the local part, and in
+/// the domain (which a browser's email field would turn into punycode).
+const INTL_EMAILS: [&str; 2] = ["jörg@example.com", "ann@bücher.example"];
+
 fn drive() -> Value {
     require_tools();
     let s = setup();
+    for email in INTL_EMAILS {
+        s.d.post(
+            "/api/v1/users",
+            &json!({"email": email, "role": "viewer", "password": PASSWORD}),
+        );
+    }
     let out = output_dir();
     std::fs::create_dir_all(&out).expect("create the output directory");
     let profiles = tempfile::tempdir().expect("tempdir");
@@ -42,6 +53,7 @@ fn drive() -> Value {
         "password": PASSWORD,
         "check": CHECK,
         "incident": s.incident,
+        "intl": INTL_EMAILS,
         "out": out,
     });
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -282,5 +294,22 @@ fn axe_finds_no_serious_violations_on_any_page() {
     ] {
         let file = a["screenshots"][shot].as_str().unwrap_or("");
         assert!(Path::new(file).is_file(), "screenshot {shot}: {file}");
+    }
+}
+
+#[test]
+fn people_whose_email_is_not_ascii_log_in_through_the_form() {
+    let a = answer();
+    let tried = a["intl"].as_array().expect("the non-ASCII logins");
+    assert_eq!(tried.len(), INTL_EMAILS.len(), "{tried:?}");
+    for (t, email) in tried.iter().zip(INTL_EMAILS) {
+        assert_eq!(t["email"], email);
+        assert_eq!(t["submitted"], true, "the browser sent the form: {t}");
+        assert_eq!(
+            (t["status"].as_u64(), t["url"].as_str()),
+            (Some(200), Some("/ui/checks")),
+            "{t}"
+        );
+        assert_eq!(t["who"], email, "{t}");
     }
 }

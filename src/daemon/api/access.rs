@@ -135,6 +135,12 @@ pub const RULES: &[(Method, &str, Access)] = &[
     (Method::POST, "/ui/incidents/{id}/ack", Needs(Operator)),
     (Method::POST, "/ui/incidents/{id}/resolve", Needs(Operator)),
     (Method::POST, "/ui/incidents/{id}/updates", Needs(Operator)),
+    // Every other address under `/ui`: the console's "Not found" page, or a
+    // redirect to the address without its trailing slash; nothing to protect.
+    (Method::GET, "/ui/", Public),
+    (Method::POST, "/ui/", Public),
+    (Method::GET, "/ui/{*rest}", Public),
+    (Method::POST, "/ui/{*rest}", Public),
 ];
 
 /// The rule of `method` on the route pattern `path`; `HEAD` is answered as `GET`.
@@ -256,6 +262,12 @@ pub async fn enforce(State(state): State<Shared>, mut req: Request, next: Next) 
         }
     };
     let path: String = req.uri().path().chars().take(MAX_AUDITED_PATH).collect();
+    // Where a console page refused for want of a session sends the browser back
+    // to after login: the page with its query (`console::refusal` bounds it).
+    let wanted = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
     let refused = |status: StatusCode| json!({"method": method.as_str(), "path": path, "status": status.as_u16()});
     match found {
         Ok(who) if who.role >= needed => {
@@ -292,7 +304,7 @@ pub async fn enforce(State(state): State<Shared>, mut req: Request, next: Next) 
                 })
                 .await;
             if console {
-                console::refusal(StatusCode::UNAUTHORIZED, Some(needed), &path)
+                console::refusal(StatusCode::UNAUTHORIZED, Some(needed), &wanted)
             } else {
                 e.into_response()
             }

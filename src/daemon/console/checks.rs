@@ -11,9 +11,11 @@ use super::html::{Nav, Page, Who, esc, time};
 use super::{Session, failed, form};
 use crate::daemon::api::openapi::{Caller, Named};
 use crate::daemon::api::report::{HistorySpan, Span};
-use crate::daemon::api::{Shared, checks as api, incidents as api_incidents, report};
+use crate::daemon::api::{ApiError, Shared, checks as api, incidents as api_incidents, report};
 use crate::daemon::status::html::percent;
 use crate::model::{CheckState, CheckSummary, HistoryBucket, Incident, StoredResult};
+use crate::spec::secrets::masked;
+use crate::spec::{Kind, Spec, remote};
 
 /// Runs listed on a check's page, newest first: the last few hours of a check
 /// run every few minutes.
@@ -21,6 +23,10 @@ const RECENT_RUNS: u32 = 20;
 
 /// A check's incidents listed on its page, newest first.
 const RECENT_INCIDENTS: u32 = 10;
+
+/// The parameters of `/ui/checks` a next page keeps: all the API's list takes
+/// but the cursor.
+const FILTERS: &[&str] = &["label", "state", "type", "limit"];
 
 /// The states the overview can be filtered by, in the order shown.
 const STATES: &[CheckState] = &[
@@ -89,6 +95,94 @@ fn last_result(s: &CheckSummary) -> String {
     out
 }
 
+/// How many of the tenant's checks are in each state (of [`STATES`], in that
+/// order), counting those the list's label and type filters in `raw` let
+/// through whatever its page or state filter: the overview states the true
+/// total and no down check hides on a later page.
+async fn tally(
+    state: &Shared,
+    tenant: i64,
+    raw: Option<&str>,
+) -> Result<Vec<(CheckState, usize)>, ApiError> {
+    let mut labels = Vec::new();
+    let mut check_type = None;
+    for (k, v) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match k.as_ref() {
+            "label" => {
+                if let Some((lk, lv)) = v.split_once('=') {
+                    labels.push((lk.to_string(), lv.to_string()));
+                }
+            }
+            "type" => check_type = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    let resources = state.store.resources(tenant, Some(Kind::Check)).await?;
+    let runtimes = state.store.check_runtimes(tenant, None).await?;
+    let mut counts: Vec<(CheckState, usize)> = STATES.iter().map(|s| (*s, 0)).collect();
+    for r in &resources {
+        let Ok(Spec::Check(c)) = remote::parse_stored(Kind::Check, &masked(&r.spec, &r.secrets))
+        else {
+            continue;
+        };
+        if !labels
+            .iter()
+            .all(|(k, v)| c.labels.get(k).is_some_and(|x| x == v))
+            || check_type
+                .as_ref()
+                .is_some_and(|t| c.check_type.as_str() != t)
+        {
+            continue;
+        }
+        // As the API's list derives a check's state.
+        let rt = runtimes.get(&r.name);
+        let s = if !c.enabled {
+            CheckState::Disabled
+        } else if rt.is_some_and(|rt| rt.paused) {
+            CheckState::Paused
+        } else {
+            match rt.and_then(|rt| rt.last_up) {
+                None => CheckState::Pending,
+                Some(true) => CheckState::Up,
+                Some(false) => CheckState::Down,
+            }
+        };
+        if let Some((_, n)) = counts.iter_mut().find(|(st, _)| *st == s) {
+            *n += 1;
+        }
+    }
+    Ok(counts)
+}
+
+/// `/ui/checks` with the filters of `raw` other than the state and the page,
+/// and `state` when given.
+fn with_state(raw: Option<&str>, state: Option<&str>) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        if ["label", "type", "limit"].contains(&k.as_ref()) && !v.is_empty() {
+            q.append_pair(&k, &v);
+        }
+    }
+    if let Some(s) = state {
+        q.append_pair("state", s);
+    }
+    let q = q.finish();
+    if q.is_empty() {
+        "/ui/checks".to_string()
+    } else {
+        format!("/ui/checks?{q}")
+    }
+}
+
+/// "1 check", "2 checks".
+fn checks_word(n: usize) -> String {
+    if n == 1 {
+        "1 check".to_string()
+    } else {
+        format!("{n} checks")
+    }
+}
+
 /// `GET /ui/checks`: every check of the tenant with its state, the last day's
 /// uptime and its last result; `?state=` filters as the API's list does.
 pub(super) async fn list(
@@ -114,33 +208,75 @@ pub(super) async fn list(
         Ok(p) => p.into_parts(),
         Err(e) => return failed(e, path),
     };
+    let counts = match tally(&state, session.principal.tenant_id, raw.as_deref()).await {
+        Ok(c) => c,
+        Err(e) => return failed(e, path),
+    };
+    let count_of = |s: CheckState| {
+        counts
+            .iter()
+            .find(|(st, _)| *st == s)
+            .map_or(0, |(_, n)| *n)
+    };
+    let all: usize = counts.iter().map(|(_, n)| n).sum();
     let mut body =
         String::from("<h1>Checks</h1>\n<nav aria-label=\"Filter by state\" class=\"filters\"><ul>");
-    let link = |value: Option<&str>, label: &str| {
-        let href = value.map_or_else(|| path.to_string(), |v| format!("{path}?state={v}"));
+    let link = |value: Option<&str>, label: &str, n: usize| {
+        let href = esc(&with_state(raw.as_deref(), value));
         let current = if chosen.as_deref() == value {
             " aria-current=\"page\""
         } else {
             ""
         };
-        format!("<li><a href=\"{href}\"{current}>{label}</a></li>")
+        let state = value.map_or_else(String::new, |v| format!(" data-state=\"{v}\""));
+        format!(
+            "<li><a href=\"{href}\"{current}{state} data-count=\"{n}\">{label} <span class=\"count\">({n})</span></a></li>"
+        )
     };
-    body.push_str(&link(None, "All"));
+    body.push_str(&link(None, "All", all));
     for s in STATES {
         let w = state_word(*s);
         let mut label = w.to_string();
         label[..1].make_ascii_uppercase();
-        body.push_str(&link(Some(w), &label));
+        body.push_str(&link(Some(w), &label, count_of(*s)));
     }
     body.push_str("</ul></nav>\n");
+    let down = count_of(CheckState::Down);
+    if down > 0 && chosen.as_deref() != Some("down") {
+        let verb = if down == 1 { "is" } else { "are" };
+        body.push_str(&format!(
+            "<p class=\"alert\" role=\"alert\" data-down=\"{down}\"><a href=\"{}\">{} {verb} down</a>: see them first.</p>\n",
+            esc(&with_state(raw.as_deref(), Some("down"))),
+            checks_word(down),
+        ));
+    }
+    // The total of this view: every check, or those in the state chosen.
+    let total = match chosen.as_deref() {
+        Some(w) => STATES
+            .iter()
+            .find(|s| state_word(**s) == w)
+            .map_or(0, |s| count_of(*s)),
+        None => all,
+    };
+    let caption = if checks.len() >= total && next.is_none() {
+        checks_word(total)
+    } else if next.is_some() {
+        format!(
+            "{} of {} shown; more on the next page",
+            checks.len(),
+            checks_word(total)
+        )
+    } else {
+        format!("{} of {} shown", checks.len(), checks_word(total))
+    };
     if checks.is_empty() {
         body.push_str("<p class=\"empty\">No checks here. Apply check files with <code>uptimeping apply -f checks/</code>.</p>\n");
     } else {
         body.push_str(&format!(
             "<div class=\"table-wrap\" role=\"region\" aria-label=\"Table of checks\" tabindex=\"0\">\n\
-             <table class=\"checks\">\n<caption>{} checks</caption>\n\
+             <table class=\"checks\">\n<caption>{}</caption>\n\
              <thead><tr><th scope=\"col\">Check</th><th scope=\"col\">State</th><th scope=\"col\">Uptime 24 h</th><th scope=\"col\">Last result</th><th scope=\"col\">Incident</th></tr></thead>\n<tbody>\n",
-            checks.len()
+            esc(&caption)
         ));
         for c in &checks {
             let incident = c.open_incident.map_or_else(String::new, |id| {
@@ -161,10 +297,7 @@ pub(super) async fn list(
         body.push_str("</tbody>\n</table>\n</div>\n");
     }
     if let Some(cursor) = next {
-        let mut q = format!("cursor={}", form::encode(&cursor));
-        if let Some(s) = &chosen {
-            q = format!("state={}&{q}", form::encode(s));
-        }
+        let q = form::next_page_query(raw.as_deref(), FILTERS, &cursor);
         body.push_str(&format!(
             "<p class=\"more\"><a href=\"{path}?{}\" rel=\"next\">More checks</a></p>\n",
             esc(&q)
@@ -186,6 +319,7 @@ pub(super) fn render(
         nav,
         who: Some(Who {
             principal: &session.principal,
+            tenant: &session.tenant,
             csrf: state.auth.csrf_token(&session.session_id),
         }),
         body,

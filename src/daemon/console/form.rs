@@ -104,6 +104,20 @@ pub(super) fn encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
+/// The query of the next page of a list: every parameter of `raw` named in
+/// `kept` (the list's filters, in the order given, repeats kept), then the
+/// `cursor` of the next page; so page 2 lists what page 1 did.
+pub(super) fn next_page_query(raw: Option<&str>, kept: &[&str], cursor: &str) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        if kept.contains(&k.as_ref()) && !v.is_empty() {
+            q.append_pair(&k, &v);
+        }
+    }
+    q.append_pair("cursor", cursor);
+    q.finish()
+}
+
 /// A `Set-Cookie` value: `name=value` for `path`, HttpOnly and SameSite=Strict
 /// always, Secure when the console is reached over https; `max_age` 0 clears it.
 pub(super) fn set_cookie(
@@ -236,6 +250,17 @@ fn authority(origin: &str) -> Option<(String, (String, u16))> {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn a_next_page_keeps_the_filters_and_only_them() {
+        let q = next_page_query(
+            Some("status=open&cursor=old&check=a%26b&check=c&evil=1&status="),
+            &["status", "check"],
+            "aW5jOjQy",
+        );
+        assert_eq!(q, "status=open&check=a%26b&check=c&cursor=aW5jOjQy");
+        assert_eq!(next_page_query(None, &["state"], "x y"), "cursor=x+y");
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -41,10 +41,11 @@ pub(super) enum Nav {
     None,
 }
 
-/// Who is logged in, for the header: the principal and the CSRF token of the
-/// logout form.
+/// Who is logged in, for the header: the principal, the name of its tenant and
+/// the CSRF token of the logout form.
 pub(super) struct Who<'a> {
     pub principal: &'a Principal,
+    pub tenant: &'a str,
     pub csrf: String,
 }
 
@@ -62,8 +63,13 @@ impl Page<'_> {
         out.push_str("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
         out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
         out.push_str("<meta name=\"color-scheme\" content=\"light dark\">\n");
+        // The tenant in the title too: tabs of two tenants tell themselves apart.
+        let tenant = self
+            .who
+            .as_ref()
+            .map_or_else(String::new, |w| format!(" · {}", esc(w.tenant)));
         out.push_str(&format!(
-            "<title>{} · uptimeping console</title>\n",
+            "<title>{}{tenant} · uptimeping console</title>\n",
             esc(&self.title)
         ));
         out.push_str("<link rel=\"stylesheet\" href=\"/ui/console.css\">\n</head>\n<body>\n");
@@ -84,10 +90,11 @@ impl Page<'_> {
             }
             out.push_str("</ul></nav>\n");
             out.push_str(&format!(
-                "<div class=\"who\"><span class=\"name\">{}</span> <span class=\"role\" data-role=\"{role}\">{role}</span>\n\
+                "<div class=\"who\"><span class=\"name\">{}</span> <span aria-hidden=\"true\">·</span> <span class=\"tenant\" data-tenant=\"{tenant}\" title=\"Tenant\">{tenant}</span> <span aria-hidden=\"true\">·</span> <span class=\"role\" data-role=\"{role}\">{role}</span>\n\
                  <form method=\"post\" action=\"/ui/logout\" class=\"logout\">{}<button type=\"submit\">Log out</button></form></div>\n",
                 esc(&who.principal.name),
                 csrf_field(&who.csrf),
+                tenant = esc(who.tenant),
                 role = who.principal.role,
             ));
         }

@@ -21,6 +21,10 @@ use crate::model::{
 /// Incidents listed per page.
 const PAGE: u32 = 50;
 
+/// The parameters of `/ui/incidents` a next page keeps: all it takes but the
+/// cursor.
+const FILTERS: &[&str] = &["status", "check"];
+
 /// The filters of the list, in the order shown.
 const STATUSES: &[IncidentStatus] = &[
     IncidentStatus::Open,
@@ -130,10 +134,7 @@ pub(super) async fn list(
         body.push_str("</tbody>\n</table>\n</div>\n");
     }
     if let Some(cursor) = next {
-        let mut q = format!("cursor={}", form::encode(&cursor));
-        if let Some(s) = &chosen {
-            q = format!("status={}&{q}", form::encode(s));
-        }
+        let q = form::next_page_query(raw.as_deref(), FILTERS, &cursor);
         body.push_str(&format!(
             "<p class=\"more\"><a href=\"{path}?{}\" rel=\"next\">Older incidents</a></p>\n",
             esc(&q)
@@ -328,7 +329,7 @@ async fn act(state: Shared, session: Session, id: String, req: Request, what: Ac
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_string();
     let from = crate::daemon::api::source(&parts.extensions);
-    let form = match posted(&state, &session, &parts.headers, body).await {
+    let form = match posted(&state, &session, &parts, body).await {
         Ok(f) => f,
         Err(res) => return res,
     };

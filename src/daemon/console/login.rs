@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 
 use super::form::{self, Form};
 use super::html::{self, Nav, Page, esc};
-use super::{SESSION_COOKIE, Session, cross_site, posted, see_other};
+use super::{Forged, SESSION_COOKIE, Session, cross_site, posted, refused_post, see_other};
 use std::net::IpAddr;
 
 use serde_json::json;
@@ -115,7 +115,7 @@ fn login_page(
         "<form method=\"post\" action=\"/ui/login\" class=\"stack\"{described}>\n\
          {csrf}<input type=\"hidden\" name=\"next\" value=\"{next}\">\n\
          <label for=\"email\">Email</label>\n\
-         <input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required maxlength=\"254\" value=\"{email}\">\n\
+         <input id=\"email\" name=\"email\" type=\"text\" inputmode=\"email\" autocomplete=\"username\" autocapitalize=\"none\" spellcheck=\"false\" required maxlength=\"254\" value=\"{email}\">\n\
          <label for=\"password\">Password</label>\n\
          <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required maxlength=\"256\">\n\
          <label for=\"tenant\">Tenant <span class=\"hint\">(only if your email belongs to several)</span></label>\n\
@@ -153,6 +153,10 @@ fn form_expired() -> Response {
     )
 }
 
+/// What the login form says when the email and password are a user of more
+/// than one tenant.
+const SEVERAL_TENANTS: &str = "This email and password belong to a user of several tenants: type the name of the tenant to log in to in the Tenant field.";
+
 /// `POST /ui/login`.
 pub(super) async fn submit(State(state): State<Shared>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
@@ -162,9 +166,11 @@ pub(super) async fn submit(State(state): State<Shared>, req: Request) -> Respons
         Err(res) => return res,
     };
     if !form::same_origin(headers, state.auth.options().public_url.as_deref()) {
+        refused_post(&state, None, &parts, "/ui/login", Forged::CrossSite).await;
         return cross_site();
     }
     if !form_token_ok(headers, &form) {
+        refused_post(&state, None, &parts, "/ui/login", Forged::Csrf).await;
         return form_expired();
     }
     let next = form::next_page(form.get("next"));
@@ -234,7 +240,14 @@ pub(super) async fn submit(State(state): State<Shared>, req: Request) -> Respons
             if e.status.is_server_error() {
                 return html::error(&e);
             }
-            let mut res = again(e.status, &e.message);
+            // The API's wording names its field and the CLI's flag; here the
+            // form's own field is what to fill in.
+            let problem = if e.status == StatusCode::CONFLICT {
+                SEVERAL_TENANTS
+            } else {
+                &e.message
+            };
+            let mut res = again(e.status, problem);
             if let Some(seconds) = e.retry_after {
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -286,7 +299,7 @@ pub(super) async fn logout(
     req: Request,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    if let Err(res) = posted(&state, &session, &parts.headers, body).await {
+    if let Err(res) = posted(&state, &session, &parts, body).await {
         return res;
     }
     if let Err(e) = state.auth.logout(&state.store, &session.session_id).await {
@@ -374,10 +387,14 @@ pub(super) async fn invite_submit(
         Ok(f) => f,
         Err(res) => return res,
     };
+    // The route, not the path: the log keeps no live invitation token.
+    let audited = "/ui/invite/{token}";
     if !form::same_origin(headers, state.auth.options().public_url.as_deref()) {
+        refused_post(&state, None, &parts, audited, Forged::CrossSite).await;
         return cross_site();
     }
     if !form_token_ok(headers, &form) {
+        refused_post(&state, None, &parts, audited, Forged::Csrf).await;
         return form_expired();
     }
     let password = form.get("password").unwrap_or_default();

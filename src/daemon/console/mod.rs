@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use super::api::{ApiError, Shared};
+use super::audit::Event;
 use super::store::{Principal, PrincipalKind};
 use crate::model::Role;
 
@@ -46,6 +47,9 @@ pub fn router() -> Router<Shared> {
         .route("/ui/incidents/{id}/ack", post(incidents::ack))
         .route("/ui/incidents/{id}/resolve", post(incidents::resolve))
         .route("/ui/incidents/{id}/updates", post(incidents::update))
+        // Any other address under `/ui`: the console's own answer, not the API's.
+        .route("/ui/", get(elsewhere).post(not_found))
+        .route("/ui/{*rest}", get(elsewhere).post(not_found))
         .layer(axum::middleware::map_response(secured))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
 }
@@ -87,12 +91,21 @@ async fn secured(res: Response) -> Response {
     secure(res)
 }
 
+/// The longest page (path and query) a login form is told to come back to: a
+/// console URL with every filter set is far shorter; anything longer comes back
+/// to its path alone rather than to a `Location` of unbounded length.
+pub const MAX_NEXT_BYTES: usize = 1024;
+
 /// What a console request is answered with when it is refused before its handler
-/// runs: 401 without a session (a page asked for is sent to the login form),
-/// 403 when the session's role is below `needed`.
+/// runs: 401 without a session (a page asked for, `path` with its query, is sent
+/// to the login form and back), 403 when the session's role is below `needed`.
 pub fn refusal(status: StatusCode, needed: Option<Role>, path: &str) -> Response {
-    let res = if status == StatusCode::UNAUTHORIZED && !is_action(path) {
-        see_other(&format!("/ui/login?next={}", form::encode(path)))
+    let (bare, _) = path.split_once('?').unwrap_or((path, ""));
+    let res = if status == StatusCode::UNAUTHORIZED && !is_action(bare) {
+        match [path, bare].into_iter().find(|p| p.len() <= MAX_NEXT_BYTES) {
+            Some(back) => see_other(&format!("/ui/login?next={}", form::encode(back))),
+            None => see_other("/ui/login"),
+        }
     } else if status == StatusCode::UNAUTHORIZED {
         html::message(
             status,
@@ -144,12 +157,47 @@ pub(crate) fn see_other(location: &str) -> Response {
     res
 }
 
+/// `GET` of an address under `/ui` that is no console page: one with trailing
+/// slashes is sent on to the address without them (`/ui/` to `/ui`,
+/// `/ui/checks/` to `/ui/checks`, the query kept); anything else is the
+/// console's "Not found" page.
+async fn elsewhere(uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    let canonical = path.trim_end_matches('/');
+    // Only ever a path under `/ui` of this daemon: `/ui//host/` stays here.
+    if canonical.len() < path.len() && (canonical == "/ui" || canonical.starts_with("/ui/")) {
+        let location = match uri.query() {
+            Some(q) => format!("{canonical}?{q}"),
+            None => canonical.to_string(),
+        };
+        let mut res = StatusCode::PERMANENT_REDIRECT.into_response();
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            res.headers_mut().insert(header::LOCATION, v);
+        }
+        return res;
+    }
+    not_found().await
+}
+
+/// The console's "Not found" page, for an address under `/ui` it has no page at.
+async fn not_found() -> Response {
+    html::message(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "The console has no page at this address. Every check is listed on the checks page.",
+        Some(("/ui/checks", "Go to the checks")),
+    )
+}
+
 /// The logged-in person of a console request: the principal the access layer
 /// found for the session cookie (or, where no layer ran, the cookie's own).
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
     pub principal: Principal,
     pub session_id: String,
+    /// The name of the principal's tenant: someone in several tenants must see
+    /// whose checks and incidents they act on.
+    pub tenant: String,
 }
 
 impl Session {
@@ -174,7 +222,10 @@ impl FromRequestParts<Shared> for Session {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Response> {
-        let path = parts.uri.path().to_string();
+        let path = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path().to_string(), |p| p.as_str().to_string());
         let principal = match parts.extensions.get::<Principal>() {
             Some(p) => Some(p.clone()),
             None => match form::cookie(&parts.headers, SESSION_COOKIE) {
@@ -192,10 +243,19 @@ impl FromRequestParts<Shared> for Session {
                     kind: PrincipalKind::User { ref session_id, .. },
                     ..
                 },
-            ) => Ok(Session {
-                session_id: session_id.clone(),
-                principal: p.clone(),
-            }),
+            ) => {
+                let tenant = state
+                    .store
+                    .tenant_name(p.tenant_id)
+                    .await
+                    .map_err(|e| html::error(&ApiError::from(e)))?
+                    .unwrap_or_else(|| format!("tenant {}", p.tenant_id));
+                Ok(Session {
+                    session_id: session_id.clone(),
+                    principal: p.clone(),
+                    tenant,
+                })
+            }
             _ => Err(refusal(StatusCode::UNAUTHORIZED, None, &path)),
         }
     }
@@ -203,19 +263,36 @@ impl FromRequestParts<Shared> for Session {
 
 /// The form of a post by `session`, once it has shown that it comes from the
 /// console's own pages: not from another site, and with the session's CSRF
-/// token. Anything else is a 403 page, before anything is done.
+/// token. Anything else is a 403 page, before anything is done, and is audited
+/// as a refused request of the session's user.
 async fn posted(
     state: &Shared,
     session: &Session,
-    headers: &axum::http::HeaderMap,
+    parts: &Parts,
     body: axum::body::Body,
 ) -> Result<form::Form, Response> {
     let form = form::Form::read(body).await?;
-    if !form::same_origin(headers, state.auth.options().public_url.as_deref()) {
+    if !form::same_origin(&parts.headers, state.auth.options().public_url.as_deref()) {
+        refused_post(
+            state,
+            Some(&session.principal),
+            parts,
+            parts.uri.path(),
+            Forged::CrossSite,
+        )
+        .await;
         return Err(cross_site());
     }
     let presented = form.get("csrf").unwrap_or_default();
     if presented.is_empty() || !state.auth.csrf_ok(&session.session_id, presented) {
+        refused_post(
+            state,
+            Some(&session.principal),
+            parts,
+            parts.uri.path(),
+            Forged::Csrf,
+        )
+        .await;
         return Err(html::message(
             StatusCode::FORBIDDEN,
             "Form expired",
@@ -224,6 +301,53 @@ async fn posted(
         ));
     }
     Ok(form)
+}
+
+/// Why a post was refused as not the console's own.
+#[derive(Debug, Clone, Copy)]
+enum Forged {
+    /// From another site or origin.
+    CrossSite,
+    /// Without the form's CSRF token, or with a wrong one.
+    Csrf,
+}
+
+impl Forged {
+    fn as_str(self) -> &'static str {
+        match self {
+            Forged::CrossSite => "cross-site",
+            Forged::Csrf => "csrf",
+        }
+    }
+}
+
+/// The longest request path written into the audit log of a refused post, as
+/// the access layer writes its refusals.
+const MAX_AUDITED_PATH: usize = 200;
+
+/// Audits a post refused as forged, as the access layer audits its refusals
+/// (`request`, `refused`, `{method, path, status, reason}`): by `who` when the
+/// session is known, else by `anonymous`. `path` is what is written: the
+/// invitation form gives its route, so that no live token reaches the log.
+async fn refused_post(
+    state: &Shared,
+    who: Option<&Principal>,
+    parts: &Parts,
+    path: &str,
+    why: Forged,
+) {
+    let path: String = path.chars().take(MAX_AUDITED_PATH).collect();
+    let mut event = Event::refused_request(
+        who,
+        parts.method.as_str(),
+        &path,
+        StatusCode::FORBIDDEN.as_u16(),
+        crate::daemon::api::source(&parts.extensions),
+    );
+    if let Some(detail) = event.detail.as_object_mut() {
+        detail.insert("reason".into(), why.as_str().into());
+    }
+    state.audit.record(event).await;
 }
 
 /// The answer to a post from another site.
@@ -262,6 +386,27 @@ mod tests {
             res.headers()[header::CONTENT_SECURITY_POLICY],
             CONTENT_SECURITY_POLICY
         );
+    }
+
+    #[test]
+    fn the_login_form_brings_the_browser_back_with_the_query_when_it_is_short() {
+        let res = refusal(StatusCode::UNAUTHORIZED, None, "/ui/checks?state=down");
+        assert_eq!(
+            res.headers()[header::LOCATION],
+            "/ui/login?next=%2Fui%2Fchecks%3Fstate%3Ddown"
+        );
+        let long = format!("/ui/checks?type={}", "x".repeat(MAX_NEXT_BYTES));
+        let res = refusal(StatusCode::UNAUTHORIZED, None, &long);
+        assert_eq!(
+            res.headers()[header::LOCATION],
+            "/ui/login?next=%2Fui%2Fchecks"
+        );
+        let huge = format!("/ui/checks/{}", "x".repeat(MAX_NEXT_BYTES));
+        let res = refusal(StatusCode::UNAUTHORIZED, None, &huge);
+        assert_eq!(res.headers()[header::LOCATION], "/ui/login");
+        // An action with a query is still an action: a page, not a redirect.
+        let res = refusal(StatusCode::UNAUTHORIZED, None, "/ui/incidents/7/ack?x=1");
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
 
     #[test]
