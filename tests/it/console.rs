@@ -1116,6 +1116,22 @@ fn other_addresses_under_ui_get_the_consoles_own_answer() {
     not_found(&mut b, "logged in");
     let a = b.get("/ui/checks/");
     assert_eq!(b.get(a.location()).status, 200);
+    // A form action asked for with GET, and a page posted to: the console's page
+    // saying so, not the API's JSON.
+    for (what, a) in [
+        ("GET /ui/logout", b.get("/ui/logout")),
+        ("GET /ui/incidents/1/ack", b.get("/ui/incidents/1/ack")),
+        ("POST /ui/checks", b.post("/ui/checks", &[], &[])),
+    ] {
+        assert_eq!(a.status, 405, "{what}: {}", a.body);
+        assert!(
+            a.header("content-type").starts_with("text/html"),
+            "{what}: {:?}",
+            a.headers
+        );
+        assert!(!a.body.contains("/api/v1"), "{what}: {}", a.body);
+        console_headers(&a, what);
+    }
 }
 
 #[test]

@@ -216,12 +216,15 @@ pub fn router(state: Shared) -> Router {
         ));
     let doc = openapi::finish(doc, started);
     app.fallback(|| async { ApiError::not_found("no such route; the API is under /api/v1") })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
+        .method_not_allowed_fallback(|uri: axum::http::Uri| async move {
+            if uri.path() == "/ui" || uri.path().starts_with("/ui/") {
+                return super::console::method_not_allowed();
+            }
+            axum::response::IntoResponse::into_response(ApiError::new(
                 axum::http::StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
                 "this route does not take that method",
-            )
+            ))
         })
         .layer(axum::Extension(doc))
         .layer(middleware::from_fn_with_state(

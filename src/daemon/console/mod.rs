@@ -179,6 +179,17 @@ async fn elsewhere(uri: axum::http::Uri) -> Response {
     not_found().await
 }
 
+/// The console's answer to a method one of its addresses does not take (a
+/// `GET` of a form action such as `/ui/logout`): a page, not the API's JSON.
+pub fn method_not_allowed() -> Response {
+    secure(html::message(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Not here",
+        "This address takes only the console's own forms. Every check is listed on the checks page.",
+        Some(("/ui/checks", "Go to the checks")),
+    ))
+}
+
 /// The console's "Not found" page, for an address under `/ui` it has no page at.
 async fn not_found() -> Response {
     html::message(
