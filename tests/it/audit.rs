@@ -288,7 +288,7 @@ fn a_flood_of_bad_keys_writes_at_most_the_bound_and_counts_the_rest() {
         assert_eq!(res.status().as_u16(), 401);
     }
     let secs = started.elapsed().as_secs_f64();
-    let written = audit(&d, &d.key, "action=request").len();
+    let written = audit(&d, &d.key, "action=request&actor=anonymous").len();
     let bound = PER_ADDRESS + secs.ceil() as usize + 1;
     eprintln!("{FLOOD} refused requests in {secs:.2}s: {written} written (bound {bound})");
     assert!(
@@ -369,4 +369,150 @@ fn the_daemon_prunes_entries_older_than_retention_audit() {
     let line = d.wait_log("pruned audit events past the retention");
     assert!(line.contains("deleted=1"), "{line}");
     assert_eq!(actions(&audit(&d, &d.key, "")), ["tenant.create"]);
+}
+
+/// A client whose requests come from `ip` (any of 127.0.0.0/8 is this host).
+fn client_from(ip: &str) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().expect("ip"))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client")
+}
+
+/// The review's case: hundreds of bad keys from twelve addresses spend the budget
+/// of refusals without a valid credential; a failed login, a role too low and a
+/// reused refresh token from other addresses are still recorded, and one row says
+/// how many refusals were not, and from where.
+#[test]
+fn a_flood_of_bad_keys_from_many_addresses_hides_no_failed_login_403_or_reuse() {
+    const ADDRESSES: u8 = 12;
+    const EACH: usize = 100;
+    let d = Daemon::start(&[]);
+    let viewer = d.post(
+        "/api/v1/api-keys",
+        &json!({"name": "dashboard", "role": "viewer"}),
+    )["key"]
+        .as_str()
+        .expect("key")
+        .to_string();
+    d.post(
+        "/api/v1/users",
+        &json!({"email": "ann@example.com", "role": "viewer", "password": "Correct-Horse-9"}),
+    );
+
+    // The flood goes on while the others act, as an attacker's would.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let started = std::time::Instant::now();
+    let flooders: Vec<_> = (0..ADDRESSES)
+        .map(|a| {
+            let (url, stop) = (d.url.clone(), std::sync::Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let client = client_from(&format!("127.0.0.{}", 20 + a));
+                let mut sent = 0usize;
+                while sent < EACH || !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let res = client
+                        .get(format!("{url}/api/v1/checks"))
+                        .bearer_auth(format!("upk_{sent:012x}_badbadbadbadbadbadbadbadbadbadba"))
+                        .send()
+                        .expect("request");
+                    assert_eq!(res.status().as_u16(), 401);
+                    sent += 1;
+                }
+                sent
+            })
+        })
+        .collect();
+    crate::daemon_support::wait_for("the flood to go over the bound", || {
+        (dropped(&d) > 0.0).then_some(())
+    });
+
+    // A failed login from another address.
+    let res = client_from("127.0.0.61")
+        .post(format!("{}/api/v1/auth/login", d.url))
+        .json(&json!({"email": "ann@example.com", "password": "Guess-Passw0rd2"}))
+        .send()
+        .expect("login");
+    assert_eq!(res.status().as_u16(), 401);
+    // A role too low from another.
+    let res = client_from("127.0.0.62")
+        .post(format!("{}/api/v1/checks/shop/pause", d.url))
+        .bearer_auth(&viewer)
+        .send()
+        .expect("pause");
+    assert_eq!(res.status().as_u16(), 403);
+    // A refresh token presented twice, from a third.
+    let ann = client_from("127.0.0.63");
+    let pair: Value = ann
+        .post(format!("{}/api/v1/auth/login", d.url))
+        .json(&json!({"email": "ann@example.com", "password": "Correct-Horse-9"}))
+        .send()
+        .expect("login")
+        .json()
+        .expect("tokens");
+    let refresh = pair["refresh_token"].as_str().expect("refresh token");
+    for expected in [200, 401] {
+        let res = ann
+            .post(format!("{}/api/v1/auth/refresh", d.url))
+            .json(&json!({"refresh_token": refresh}))
+            .send()
+            .expect("refresh");
+        assert_eq!(res.status().as_u16(), expected);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let flood: usize = flooders
+        .into_iter()
+        .map(|t| t.join().expect("flood thread"))
+        .sum();
+    let held = dropped(&d) as usize;
+    eprintln!(
+        "{flood} bad keys in {:.2}s, {held} not recorded",
+        started.elapsed().as_secs_f64()
+    );
+
+    let refused = audit(&d, &d.key, "outcome=refused");
+    let others: Vec<&Value> = refused
+        .iter()
+        .filter(|e| e["actor"] != "anonymous")
+        .collect();
+    let from = |ip: &str, action: &str| {
+        refused
+            .iter()
+            .filter(|e| e["source"] == ip && e["action"] == action)
+            .collect::<Vec<_>>()
+    };
+    let login = from("127.0.0.61", "login");
+    assert_eq!(login.len(), 1, "{others:?}");
+    assert_eq!(login[0]["actor"], "user:ann@example.com");
+    let low = from("127.0.0.62", "request");
+    assert_eq!(low.len(), 1, "{others:?}");
+    assert_eq!(low[0]["actor"], key_actor("dashboard", &viewer).as_str());
+    assert_eq!(low[0]["detail"]["status"], 403);
+    assert_eq!(from("127.0.0.63", "session.reuse").len(), 1, "{others:?}");
+
+    // One row stands for the refusals not written, naming flood addresses only.
+    let gaps = audit(&d, &d.key, "actor=uptimeping");
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let gap = &gaps[0];
+    assert_eq!(
+        (&gap["action"], &gap["outcome"]),
+        (&json!("request"), &json!("refused"))
+    );
+    assert_eq!(gap["detail"]["not_recorded"], json!(held));
+    let sources = gap["detail"]["sources"].as_array().expect("sources");
+    assert!(!sources.is_empty());
+    for s in sources {
+        let last: u8 = s
+            .as_str()
+            .and_then(|s| s.strip_prefix("127.0.0."))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!((20..20 + ADDRESSES).contains(&last), "{s}");
+    }
+    let note = gap["detail"]["note"].as_str().expect("note");
+    assert!(note.contains(&format!("{held} refused requests")), "{note}");
+    assert!(note.contains("from these addresses: 127.0.0."), "{note}");
+    // Every bad key is either a row or counted in the summary.
+    let written = audit(&d, &d.key, "actor=anonymous&action=request").len();
+    assert_eq!(written + held, flood);
 }
