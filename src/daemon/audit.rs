@@ -20,6 +20,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use serde_json::{Map, Value, json};
 
+use super::api::ApiError;
 use super::metrics::{AuditDropLabels, Metrics};
 use super::store::{AuditRow, Principal, Store, now_ms};
 use crate::spec::plan::{Action, Plan};
@@ -184,6 +185,25 @@ impl Event {
 
     pub fn outcome(mut self, outcome: Outcome) -> Event {
         self.outcome = outcome;
+        self
+    }
+
+    /// This event, tried and failed with `e`: outcome `failed`, and the error's
+    /// status and code (and how many problems it lists) joined to the detail.
+    /// Never its message or details, which may quote what was sent.
+    pub fn failed(mut self, e: &ApiError) -> Event {
+        let mut detail = match std::mem::take(&mut self.detail) {
+            Value::Object(map) => map,
+            Value::Null => Map::new(),
+            other => Map::from_iter([("detail".to_string(), other)]),
+        };
+        detail.insert("status".into(), json!(e.status.as_u16()));
+        detail.insert("code".into(), json!(e.code));
+        if !e.details.is_empty() {
+            detail.insert("problems".into(), json!(e.details.len()));
+        }
+        self.outcome = Outcome::Failed;
+        self.detail = Value::Object(detail);
         self
     }
 }
@@ -557,6 +577,19 @@ impl Audit {
         }
     }
 
+    /// Records `event` as failed with the error of `result`, when it is one;
+    /// gives `result` back.
+    pub async fn failure<T>(
+        &self,
+        result: Result<T, ApiError>,
+        event: impl FnOnce() -> Event,
+    ) -> Result<T, ApiError> {
+        if let Err(e) = &result {
+            self.record(event().failed(e)).await;
+        }
+        result
+    }
+
     /// Writes the summaries of the gaps open now, when the first of them is
     /// [`GAP_SUMMARY_EVERY`] old.
     fn schedule_gaps(&self) {
@@ -619,9 +652,19 @@ fn row(event: Event, at: i64) -> AuditRow {
     }
 }
 
-/// `s` with credentials masked, cut at [`MAX_TEXT_CHARS`].
+/// `s` with credentials masked and control characters (which could drive the
+/// terminal that lists the log) replaced, cut at [`MAX_TEXT_CHARS`].
 fn text_of(s: &str) -> String {
     let masked = CREDENTIAL.replace_all(s, MASK);
+    let masked: std::borrow::Cow<'_, str> = if masked.chars().any(char::is_control) {
+        masked
+            .chars()
+            .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+            .collect::<String>()
+            .into()
+    } else {
+        masked
+    };
     match masked.char_indices().nth(MAX_TEXT_CHARS) {
         Some((cut, _)) => format!("{}…", &masked[..cut]),
         None => masked.into_owned(),
@@ -721,6 +764,44 @@ mod tests {
             0,
         );
         assert_eq!(r.target.as_deref(), Some(MASK));
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_row() {
+        let r = row(
+            Event::as_actor(None, "user:\u{1b}[2J@x.io", "login", None)
+                .target("a\nb\r\u{7}c\u{9b}d")
+                .detail(json!({"note": "\u{1b}]0;title\u{7}"})),
+            0,
+        );
+        let text = format!("{} {:?} {}", r.actor, r.target, r.detail);
+        assert!(!text.chars().any(char::is_control), "{text}");
+        assert_eq!(
+            r.target.as_deref(),
+            Some("a\u{fffd}b\u{fffd}\u{fffd}c\u{fffd}d")
+        );
+    }
+
+    #[test]
+    fn a_failed_event_carries_the_status_and_code_but_not_the_message() {
+        let mut e = ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "conflict",
+            "the webhook http://x/s3cr3t is taken",
+        );
+        e.details = vec!["Channel/hook: s3cr3t".into(), "two".into()];
+        let r = row(
+            Event::as_actor(Some(1), "watch", "apply", None)
+                .detail(json!({"resources": 3}))
+                .failed(&e),
+            0,
+        );
+        assert_eq!(r.outcome, "failed");
+        let d: Value = serde_json::from_str(&r.detail).expect("JSON");
+        assert_eq!(
+            d,
+            json!({"resources": 3, "status": 409, "code": "conflict", "problems": 2})
+        );
     }
 
     #[test]

@@ -516,3 +516,133 @@ fn a_flood_of_bad_keys_from_many_addresses_hides_no_failed_login_403_or_reuse() 
     let written = audit(&d, &d.key, "actor=anonymous&action=request").len();
     assert_eq!(written + held, flood);
 }
+
+/// Actions tried and failed are recorded as `failed`, with the error's status and
+/// code, never its message or what was sent: a channel test not delivered, applies
+/// refused for a conflict, a moved revision or resources that are not valid, acts
+/// on checks and incidents that do not exist, tenants that cannot be created.
+#[test]
+fn actions_tried_and_failed_are_recorded_as_failed_with_their_code_and_no_secret() {
+    let d = Daemon::start(&[]);
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let yaml = format!(
+        "kind: Channel\nname: hook\ntype: webhook\nwebhook: {{url: \"http://127.0.0.1:{closed}/hook/s3cr3t-path\"}}\n"
+    );
+    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    let sent = d.post("/api/v1/channels/hook/test", &json!({}));
+    assert_ne!(sent["status"], "sent", "{sent}");
+
+    let call = |method: &str, path: &str, body: Option<&Value>| d.call(method, path, body).0;
+    let apply = |source: &str, yaml: &str, extra: Value| {
+        call(
+            "POST",
+            "/api/v1/apply",
+            Some(&plan_request(source, yaml, extra)),
+        )
+    };
+    assert_eq!(apply("other-repo", &yaml, json!({})), 409);
+    assert_eq!(apply("repo", &yaml, json!({"expected_revision": 999})), 409);
+    // A check the daemon's own validation refuses (the CLI would not send it).
+    let mut bad = plan_request(
+        "repo",
+        "kind: Check\nname: shop\ntype: http\ntarget: http://127.0.0.1:9\nschedule: 1h\n",
+        json!({}),
+    );
+    bad["resources"][0]["spec"]["schedule"] = json!("0s");
+    assert_eq!(call("POST", "/api/v1/apply", Some(&bad)), 422, "{bad}");
+    assert_eq!(call("DELETE", "/api/v1/checks/nope", None), 404);
+    assert_eq!(
+        call("POST", "/api/v1/checks/nope/pause", Some(&json!({}))),
+        404
+    );
+    assert_eq!(
+        call("POST", "/api/v1/checks/nope/run", Some(&json!({}))),
+        404
+    );
+    assert_eq!(
+        call("POST", "/api/v1/incidents/999/ack", Some(&json!({}))),
+        404
+    );
+    assert_eq!(
+        call(
+            "POST",
+            "/api/v1/incidents/999/updates",
+            Some(&json!({"message": "x", "status": "identified"}))
+        ),
+        404
+    );
+    d.post("/api/v1/tenants", &json!({"name": "acme"}));
+    assert_eq!(
+        call("POST", "/api/v1/tenants", Some(&json!({"name": "acme"}))),
+        409
+    );
+    assert_eq!(
+        call(
+            "POST",
+            "/api/v1/tenants",
+            Some(&json!({"name": "Not\u{1b}[31mValid"}))
+        ),
+        400
+    );
+
+    let failed = audit(&d, &d.key, "outcome=failed");
+    let seen: Vec<(String, Value, Value, Value)> = failed
+        .iter()
+        .rev()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or("?").to_string(),
+                e.get("target").cloned().unwrap_or(Value::Null),
+                e["detail"]["status"].clone(),
+                e["detail"]["code"].clone(),
+            )
+        })
+        .collect();
+    let row = |action: &str, target: Value, status: u16, code: &str| {
+        (action.to_string(), target, json!(status), json!(code))
+    };
+    assert_eq!(
+        seen,
+        [
+            (
+                "channel.test".to_string(),
+                json!("hook"),
+                sent["status"].clone(),
+                Value::Null
+            ),
+            row("apply", json!("other-repo"), 409, "conflict"),
+            row("apply", json!("repo"), 409, "revision_moved"),
+            row("apply", json!("repo"), 422, "invalid"),
+            row("check.delete", json!("nope"), 404, "not_found"),
+            row("check.pause", json!("nope"), 404, "not_found"),
+            row("check.run", json!("nope"), 404, "not_found"),
+            row("incident.ack", json!("999"), 404, "not_found"),
+            row("incident.update", json!("999"), 404, "not_found"),
+            row("tenant.create", json!("acme"), 409, "conflict"),
+            row("tenant.create", Value::Null, 400, "invalid"),
+        ]
+    );
+    let conflict = &failed[failed.len() - 2];
+    assert_eq!(conflict["detail"]["resources"], 1);
+    assert!(
+        conflict["detail"]["problems"].as_u64() >= Some(1),
+        "{conflict}"
+    );
+    for e in &failed {
+        assert_eq!(e["actor"], key_actor("bootstrap-admin", &d.key).as_str());
+        assert_eq!(e["source"], "127.0.0.1");
+    }
+    // No message, URL or secret of what was sent is in any of them.
+    let text = serde_json::to_string(&failed).expect("JSON");
+    assert!(!text.contains("s3cr3t"), "{text}");
+    assert!(!text.contains("message"), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text}");
+    // What worked is still `ok`.
+    assert_eq!(
+        actions(&audit(&d, &d.key, "outcome=ok")),
+        ["tenant.create", "apply"]
+    );
+}
