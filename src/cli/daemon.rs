@@ -90,7 +90,7 @@ pub struct Args {
     /// How long a web console login lasts [default: 12h]
     #[arg(long, env = "UPTIMEPING_CONSOLE_SESSION_TTL", value_name = "DURATION")]
     console_session_ttl: Option<crate::spec::Duration>,
-    /// How long the audit log is kept [default: 90d]
+    /// How long the audit log is kept, at least 1d [default: 90d]
     #[arg(long, env = "UPTIMEPING_RETENTION_AUDIT", value_name = "DURATION")]
     retention_audit: Option<crate::spec::Duration>,
 }

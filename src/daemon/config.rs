@@ -80,6 +80,11 @@ pub const JWT_SECRET_ENV: &str = "UPTIMEPING_JWT_SECRET";
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 /// The audit log is kept 90 days unless told otherwise.
 pub const DEFAULT_RETENTION_AUDIT: Duration = Duration::from_secs(90 * 24 * 3600);
+/// The audit log is kept at least a day: pruning runs at start, so a typo such as
+/// `0` or `1s` (or a stray environment variable) would otherwise delete the whole
+/// log the moment the daemon starts, and a day leaves time to read what happened
+/// overnight before it goes.
+pub const MIN_RETENTION_AUDIT: Duration = Duration::from_secs(24 * 3600);
 
 /// How long each tier of results is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,6 +278,11 @@ impl Config {
                         "--retention-days (`retention_days` in the config file) must be at least 2d and at least --retention-hours: days are what is kept of hours"
                     );
                 }
+                if r.audit < MIN_RETENTION_AUDIT {
+                    anyhow::bail!(
+                        "--retention-audit (`retention_audit` in the config file) must be at least 1d: a shorter one would delete the audit log as soon as the daemon starts; the default is 90d"
+                    );
+                }
                 r
             },
             shutdown_grace: given
@@ -380,6 +390,37 @@ mod tests {
         }
         let c = Config::resolve(Settings::default(), None).unwrap();
         assert_eq!(c.retention, Retention::default());
+    }
+
+    #[test]
+    fn audit_retention_under_a_day_is_refused_naming_the_minimum() {
+        let d = |s: &str| Some(s.parse::<crate::spec::Duration>().unwrap());
+        for short in ["0s", "1s", "1h", "23h"] {
+            let given = Settings {
+                retention_audit: d(short),
+                ..Settings::default()
+            };
+            let err = Config::resolve(given, None).unwrap_err().to_string();
+            assert!(err.starts_with("--retention-audit"), "{short}: {err}");
+            assert!(err.contains("at least 1d"), "{short}: {err}");
+        }
+        // From the config file too.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "retention_audit = \"0s\"\n").unwrap();
+        let err = Config::resolve(Settings::default(), Some(&path))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at least 1d"), "{err}");
+        let c = Config::resolve(
+            Settings {
+                retention_audit: d("1d"),
+                ..Settings::default()
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.retention.audit, MIN_RETENTION_AUDIT);
     }
 
     #[test]

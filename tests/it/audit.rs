@@ -288,7 +288,7 @@ fn a_flood_of_bad_keys_writes_at_most_the_bound_and_counts_the_rest() {
         assert_eq!(res.status().as_u16(), 401);
     }
     let secs = started.elapsed().as_secs_f64();
-    let written = audit(&d, &d.key, "action=request").len();
+    let written = audit(&d, &d.key, "action=request&actor=anonymous").len();
     let bound = PER_ADDRESS + secs.ceil() as usize + 1;
     eprintln!("{FLOOD} refused requests in {secs:.2}s: {written} written (bound {bound})");
     assert!(
@@ -369,4 +369,280 @@ fn the_daemon_prunes_entries_older_than_retention_audit() {
     let line = d.wait_log("pruned audit events past the retention");
     assert!(line.contains("deleted=1"), "{line}");
     assert_eq!(actions(&audit(&d, &d.key, "")), ["tenant.create"]);
+}
+
+/// A client whose requests come from `ip` (any of 127.0.0.0/8 is this host).
+fn client_from(ip: &str) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().expect("ip"))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("client")
+}
+
+/// The review's case: hundreds of bad keys from twelve addresses spend the budget
+/// of refusals without a valid credential; a failed login, a role too low and a
+/// reused refresh token from other addresses are still recorded, and one row says
+/// how many refusals were not, and from where.
+#[test]
+fn a_flood_of_bad_keys_from_many_addresses_hides_no_failed_login_403_or_reuse() {
+    const ADDRESSES: u8 = 12;
+    const EACH: usize = 100;
+    let d = Daemon::start(&[]);
+    let viewer = d.post(
+        "/api/v1/api-keys",
+        &json!({"name": "dashboard", "role": "viewer"}),
+    )["key"]
+        .as_str()
+        .expect("key")
+        .to_string();
+    d.post(
+        "/api/v1/users",
+        &json!({"email": "ann@example.com", "role": "viewer", "password": "Correct-Horse-9"}),
+    );
+
+    // The flood goes on while the others act, as an attacker's would.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let started = std::time::Instant::now();
+    let flooders: Vec<_> = (0..ADDRESSES)
+        .map(|a| {
+            let (url, stop) = (d.url.clone(), std::sync::Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let client = client_from(&format!("127.0.0.{}", 20 + a));
+                let mut sent = 0usize;
+                while sent < EACH || !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let res = client
+                        .get(format!("{url}/api/v1/checks"))
+                        .bearer_auth(format!("upk_{sent:012x}_badbadbadbadbadbadbadbadbadbadba"))
+                        .send()
+                        .expect("request");
+                    assert_eq!(res.status().as_u16(), 401);
+                    sent += 1;
+                }
+                sent
+            })
+        })
+        .collect();
+    crate::daemon_support::wait_for("the flood to go over the bound", || {
+        (dropped(&d) > 0.0).then_some(())
+    });
+
+    // A failed login from another address.
+    let res = client_from("127.0.0.61")
+        .post(format!("{}/api/v1/auth/login", d.url))
+        .json(&json!({"email": "ann@example.com", "password": "Guess-Passw0rd2"}))
+        .send()
+        .expect("login");
+    assert_eq!(res.status().as_u16(), 401);
+    // A role too low from another.
+    let res = client_from("127.0.0.62")
+        .post(format!("{}/api/v1/checks/shop/pause", d.url))
+        .bearer_auth(&viewer)
+        .send()
+        .expect("pause");
+    assert_eq!(res.status().as_u16(), 403);
+    // A refresh token presented twice, from a third.
+    let ann = client_from("127.0.0.63");
+    let pair: Value = ann
+        .post(format!("{}/api/v1/auth/login", d.url))
+        .json(&json!({"email": "ann@example.com", "password": "Correct-Horse-9"}))
+        .send()
+        .expect("login")
+        .json()
+        .expect("tokens");
+    let refresh = pair["refresh_token"].as_str().expect("refresh token");
+    for expected in [200, 401] {
+        let res = ann
+            .post(format!("{}/api/v1/auth/refresh", d.url))
+            .json(&json!({"refresh_token": refresh}))
+            .send()
+            .expect("refresh");
+        assert_eq!(res.status().as_u16(), expected);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let flood: usize = flooders
+        .into_iter()
+        .map(|t| t.join().expect("flood thread"))
+        .sum();
+    let held = dropped(&d) as usize;
+    eprintln!(
+        "{flood} bad keys in {:.2}s, {held} not recorded",
+        started.elapsed().as_secs_f64()
+    );
+
+    let refused = audit(&d, &d.key, "outcome=refused");
+    let others: Vec<&Value> = refused
+        .iter()
+        .filter(|e| e["actor"] != "anonymous")
+        .collect();
+    let from = |ip: &str, action: &str| {
+        refused
+            .iter()
+            .filter(|e| e["source"] == ip && e["action"] == action)
+            .collect::<Vec<_>>()
+    };
+    let login = from("127.0.0.61", "login");
+    assert_eq!(login.len(), 1, "{others:?}");
+    assert_eq!(login[0]["actor"], "user:ann@example.com");
+    let low = from("127.0.0.62", "request");
+    assert_eq!(low.len(), 1, "{others:?}");
+    assert_eq!(low[0]["actor"], key_actor("dashboard", &viewer).as_str());
+    assert_eq!(low[0]["detail"]["status"], 403);
+    assert_eq!(from("127.0.0.63", "session.reuse").len(), 1, "{others:?}");
+
+    // One row stands for the refusals not written, naming flood addresses only.
+    let gaps = audit(&d, &d.key, "actor=uptimeping");
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    let gap = &gaps[0];
+    assert_eq!(
+        (&gap["action"], &gap["outcome"]),
+        (&json!("request"), &json!("refused"))
+    );
+    assert_eq!(gap["detail"]["not_recorded"], json!(held));
+    let sources = gap["detail"]["sources"].as_array().expect("sources");
+    assert!(!sources.is_empty());
+    for s in sources {
+        let last: u8 = s
+            .as_str()
+            .and_then(|s| s.strip_prefix("127.0.0."))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!((20..20 + ADDRESSES).contains(&last), "{s}");
+    }
+    let note = gap["detail"]["note"].as_str().expect("note");
+    assert!(note.contains(&format!("{held} refused requests")), "{note}");
+    assert!(note.contains("from these addresses: 127.0.0."), "{note}");
+    // Every bad key is either a row or counted in the summary.
+    let written = audit(&d, &d.key, "actor=anonymous&action=request").len();
+    assert_eq!(written + held, flood);
+}
+
+/// Actions tried and failed are recorded as `failed`, with the error's status and
+/// code, never its message or what was sent: a channel test not delivered, applies
+/// refused for a conflict, a moved revision or resources that are not valid, acts
+/// on checks and incidents that do not exist, tenants that cannot be created.
+#[test]
+fn actions_tried_and_failed_are_recorded_as_failed_with_their_code_and_no_secret() {
+    let d = Daemon::start(&[]);
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let yaml = format!(
+        "kind: Channel\nname: hook\ntype: webhook\nwebhook: {{url: \"http://127.0.0.1:{closed}/hook/s3cr3t-path\"}}\n"
+    );
+    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    let sent = d.post("/api/v1/channels/hook/test", &json!({}));
+    assert_ne!(sent["status"], "sent", "{sent}");
+
+    let call = |method: &str, path: &str, body: Option<&Value>| d.call(method, path, body).0;
+    let apply = |source: &str, yaml: &str, extra: Value| {
+        call(
+            "POST",
+            "/api/v1/apply",
+            Some(&plan_request(source, yaml, extra)),
+        )
+    };
+    assert_eq!(apply("other-repo", &yaml, json!({})), 409);
+    assert_eq!(apply("repo", &yaml, json!({"expected_revision": 999})), 409);
+    // A check the daemon's own validation refuses (the CLI would not send it).
+    let mut bad = plan_request(
+        "repo",
+        "kind: Check\nname: shop\ntype: http\ntarget: http://127.0.0.1:9\nschedule: 1h\n",
+        json!({}),
+    );
+    bad["resources"][0]["spec"]["schedule"] = json!("0s");
+    assert_eq!(call("POST", "/api/v1/apply", Some(&bad)), 422, "{bad}");
+    assert_eq!(call("DELETE", "/api/v1/checks/nope", None), 404);
+    assert_eq!(
+        call("POST", "/api/v1/checks/nope/pause", Some(&json!({}))),
+        404
+    );
+    assert_eq!(
+        call("POST", "/api/v1/checks/nope/run", Some(&json!({}))),
+        404
+    );
+    assert_eq!(
+        call("POST", "/api/v1/incidents/999/ack", Some(&json!({}))),
+        404
+    );
+    assert_eq!(
+        call(
+            "POST",
+            "/api/v1/incidents/999/updates",
+            Some(&json!({"message": "x", "status": "identified"}))
+        ),
+        404
+    );
+    d.post("/api/v1/tenants", &json!({"name": "acme"}));
+    assert_eq!(
+        call("POST", "/api/v1/tenants", Some(&json!({"name": "acme"}))),
+        409
+    );
+    assert_eq!(
+        call(
+            "POST",
+            "/api/v1/tenants",
+            Some(&json!({"name": "Not\u{1b}[31mValid"}))
+        ),
+        400
+    );
+
+    let failed = audit(&d, &d.key, "outcome=failed");
+    let seen: Vec<(String, Value, Value, Value)> = failed
+        .iter()
+        .rev()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or("?").to_string(),
+                e.get("target").cloned().unwrap_or(Value::Null),
+                e["detail"]["status"].clone(),
+                e["detail"]["code"].clone(),
+            )
+        })
+        .collect();
+    let row = |action: &str, target: Value, status: u16, code: &str| {
+        (action.to_string(), target, json!(status), json!(code))
+    };
+    assert_eq!(
+        seen,
+        [
+            (
+                "channel.test".to_string(),
+                json!("hook"),
+                sent["status"].clone(),
+                Value::Null
+            ),
+            row("apply", json!("other-repo"), 409, "conflict"),
+            row("apply", json!("repo"), 409, "revision_moved"),
+            row("apply", json!("repo"), 422, "invalid"),
+            row("check.delete", json!("nope"), 404, "not_found"),
+            row("check.pause", json!("nope"), 404, "not_found"),
+            row("check.run", json!("nope"), 404, "not_found"),
+            row("incident.ack", json!("999"), 404, "not_found"),
+            row("incident.update", json!("999"), 404, "not_found"),
+            row("tenant.create", json!("acme"), 409, "conflict"),
+            row("tenant.create", Value::Null, 400, "invalid"),
+        ]
+    );
+    let conflict = &failed[failed.len() - 2];
+    assert_eq!(conflict["detail"]["resources"], 1);
+    assert!(
+        conflict["detail"]["problems"].as_u64() >= Some(1),
+        "{conflict}"
+    );
+    for e in &failed {
+        assert_eq!(e["actor"], key_actor("bootstrap-admin", &d.key).as_str());
+        assert_eq!(e["source"], "127.0.0.1");
+    }
+    // No message, URL or secret of what was sent is in any of them.
+    let text = serde_json::to_string(&failed).expect("JSON");
+    assert!(!text.contains("s3cr3t"), "{text}");
+    assert!(!text.contains("message"), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text}");
+    // What worked is still `ok`.
+    assert_eq!(
+        actions(&audit(&d, &d.key, "outcome=ok")),
+        ["tenant.create", "apply"]
+    );
 }

@@ -216,4 +216,27 @@ fn chat_button_presses_are_recorded_as_their_chat_user() {
         assert_eq!(e["target"], incident.to_string().as_str());
         assert_eq!(e["detail"]["check"], "shop");
     }
+
+    // A press on the incident now resolved is tried and failed: recorded so.
+    let late = json!({"update_id": 2, "callback_query": {
+        "id": "cb-2", "from": {"id": 4242, "username": "alice"}, "data": format!("ack:{incident}"),
+        "message": {"message_id": message_id, "chat": {"id": -1001}, "text": sent.body["text"]}}});
+    let status = Daemon::client()
+        .post(format!("{}/api/v1/integrations/telegram/default/tg", d.url))
+        .header("X-Telegram-Bot-Api-Secret-Token", TELEGRAM_SECRET)
+        .json(&late)
+        .send()
+        .expect("press")
+        .status()
+        .as_u16();
+    assert_eq!(status, 200);
+    let failed = audit(&d, &d.key, "outcome=failed");
+    assert_eq!(actions(&failed), ["incident.ack"]);
+    assert_eq!(failed[0]["actor"], "telegram:@alice");
+    assert_eq!(failed[0]["tenant"], "default");
+    assert_eq!(failed[0]["target"], incident.to_string().as_str());
+    assert_eq!(
+        (&failed[0]["detail"]["status"], &failed[0]["detail"]["code"]),
+        (&json!(409), &json!("conflict"))
+    );
 }

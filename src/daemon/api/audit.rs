@@ -115,6 +115,8 @@ pub async fn list(
         .as_deref()
         .map(|c| page::decode_id(List::Audit, c))
         .transpose()?;
+    // What the flood bound held back so far is in the log before it is read.
+    state.audit.write_open_gaps().await;
     let entries = state
         .store
         .audit(AuditQuery {

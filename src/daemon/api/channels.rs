@@ -8,7 +8,7 @@ use super::audit::Source;
 use super::openapi::{Caller, Named};
 use super::page::{self, List, Paged};
 use super::{ApiError, Shared};
-use crate::daemon::audit::Event;
+use crate::daemon::audit::{Event, Outcome};
 use crate::model::{ChannelDetail, ChannelSummary, Notification};
 use crate::spec::secrets::masked;
 use crate::spec::{Kind, Spec, remote};
@@ -106,14 +106,26 @@ pub async fn test(
     Source(from): Source,
     Path(Named { name }): Path<Named>,
 ) -> Result<axum::Json<Notification>, ApiError> {
-    let id = state.store.queue_test(key.tenant_id, name.clone()).await?;
-    let sent = state.notifier.deliver_now(id).await?;
+    let tried = || Event::by(&key, "channel.test", from).target(name.clone());
+    let done = async {
+        let id = state.store.queue_test(key.tenant_id, name.clone()).await?;
+        Ok(state.notifier.deliver_now(id).await?)
+    }
+    .await;
+    let sent = state.audit.failure(done, tried).await?;
+    // Not delivered (yet): the test failed, though the message waits for a retry.
+    // The error is not written: it may quote the channel's URL, a secret.
+    let outcome = if sent.status == "sent" {
+        Outcome::Ok
+    } else {
+        Outcome::Failed
+    };
     state
         .audit
         .record(
-            Event::by(&key, "channel.test", from)
-                .target(name)
-                .detail(serde_json::json!({"status": sent.status})),
+            tried()
+                .outcome(outcome)
+                .detail(serde_json::json!({"status": sent.status, "attempts": sent.attempts})),
         )
         .await;
     Ok(axum::Json(sent))

@@ -299,18 +299,27 @@ pub async fn run(
     Path(Named { name }): Path<Named>,
 ) -> Result<axum::Json<ProbeResult>, ApiError> {
     // The scheduler hides the check's secrets in the result before handing it back.
-    one(&state, key.tenant_id, &name).await?;
+    let done = async {
+        one(&state, key.tenant_id, &name).await?;
+        state
+            .scheduler
+            .run_now(key.tenant_id, name.clone())
+            .await
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    format!("check `{name}` could not be run now; the daemon may be stopping"),
+                )
+            })
+    }
+    .await;
     let result = state
-        .scheduler
-        .run_now(key.tenant_id, name.clone())
-        .await
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                format!("check `{name}` could not be run now; the daemon may be stopping"),
-            )
-        })?;
+        .audit
+        .failure(done, || {
+            Event::by(&key, "check.run", from).target(name.clone())
+        })
+        .await?;
     state
         .audit
         .record(
@@ -328,16 +337,23 @@ async fn set_paused(
     name: String,
     paused: bool,
 ) -> Result<axum::Json<CheckSummary>, ApiError> {
-    one(&state, key.tenant_id, &name).await?;
-    state
-        .store
-        .set_paused(key.tenant_id, name.clone(), paused)
-        .await?;
     let action = if paused {
         "check.pause"
     } else {
         "check.resume"
     };
+    let done = async {
+        one(&state, key.tenant_id, &name).await?;
+        Ok(state
+            .store
+            .set_paused(key.tenant_id, name.clone(), paused)
+            .await?)
+    }
+    .await;
+    state
+        .audit
+        .failure(done, || Event::by(&key, action, from).target(name.clone()))
+        .await?;
     state
         .audit
         .record(Event::by(&key, action, from).target(name.clone()))
@@ -370,13 +386,17 @@ pub async fn delete(
     Source(from): Source,
     Path(Named { name }): Path<Named>,
 ) -> Result<NoContent, ApiError> {
-    if !state
-        .store
-        .delete_check(key.tenant_id, name.clone())
-        .await?
-    {
-        return Err(ApiError::not_found(format!("no check named `{name}`")));
-    }
+    let done = match state.store.delete_check(key.tenant_id, name.clone()).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ApiError::not_found(format!("no check named `{name}`"))),
+        Err(e) => Err(e.into()),
+    };
+    state
+        .audit
+        .failure(done, || {
+            Event::by(&key, "check.delete", from).target(name.clone())
+        })
+        .await?;
     state
         .audit
         .record(Event::by(&key, "check.delete", from).target(name))

@@ -88,10 +88,19 @@ pub async fn ack(
     Path(Numbered { id }): Path<Numbered>,
     Action(ActionRequest { comment }): Action,
 ) -> Result<axum::Json<Incident>, ApiError> {
-    let comment = action_comment(comment.as_deref()).map_err(ApiError::invalid)?;
+    let done = async {
+        let comment = action_comment(comment.as_deref()).map_err(ApiError::invalid)?;
+        Ok(state
+            .store
+            .acknowledge(key.tenant_id, id, key.actor(), comment)
+            .await?)
+    }
+    .await;
     let inc = state
-        .store
-        .acknowledge(key.tenant_id, id, key.actor(), comment)
+        .audit
+        .failure(done, || {
+            Event::by(&key, "incident.ack", from).target(id.to_string())
+        })
         .await?;
     state
         .audit
@@ -112,10 +121,19 @@ pub async fn resolve(
     Path(Numbered { id }): Path<Numbered>,
     Action(ActionRequest { comment }): Action,
 ) -> Result<axum::Json<Incident>, ApiError> {
-    let comment = action_comment(comment.as_deref()).map_err(ApiError::invalid)?;
+    let done = async {
+        let comment = action_comment(comment.as_deref()).map_err(ApiError::invalid)?;
+        Ok(state
+            .store
+            .resolve(key.tenant_id, id, key.actor(), comment)
+            .await?)
+    }
+    .await;
     let inc = state
-        .store
-        .resolve(key.tenant_id, id, key.actor(), comment)
+        .audit
+        .failure(done, || {
+            Event::by(&key, "incident.resolve", from).target(id.to_string())
+        })
         .await?;
     state
         .audit
@@ -138,10 +156,19 @@ pub async fn update(
     Path(Numbered { id }): Path<Numbered>,
     ApiJson(req): ApiJson<UpdateRequest>,
 ) -> Result<Created<IncidentEvent>, ApiError> {
-    let message = update_message(&req.message).map_err(ApiError::invalid)?;
+    let done = async {
+        let message = update_message(&req.message).map_err(ApiError::invalid)?;
+        Ok(state
+            .store
+            .add_update(key.tenant_id, id, key.actor(), message, req.status)
+            .await?)
+    }
+    .await;
     let event = state
-        .store
-        .add_update(key.tenant_id, id, key.actor(), message, req.status)
+        .audit
+        .failure(done, || {
+            Event::by(&key, "incident.update", from).target(id.to_string())
+        })
         .await?;
     state
         .audit

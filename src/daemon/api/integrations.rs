@@ -236,12 +236,31 @@ async fn act(
                 .await
         }
     };
+    let what = match action {
+        Action::Acknowledge => "incident.ack",
+        Action::Resolve => "incident.resolve",
+    };
+    let outcome = match outcome {
+        Ok(incident) => Ok(incident),
+        Err(e) => {
+            let message = match &e {
+                StoreError::NotFound(m) | StoreError::Conflict(m) => Some(m.clone()),
+                _ => None,
+            };
+            let api = ApiError::from(e);
+            state
+                .audit
+                .record(
+                    Event::as_actor(Some(tenant), actor, what, source)
+                        .target(id.to_string())
+                        .failed(&api),
+                )
+                .await;
+            Err((message, api))
+        }
+    };
     match outcome {
         Ok(incident) => {
-            let what = match action {
-                Action::Acknowledge => "incident.ack",
-                Action::Resolve => "incident.resolve",
-            };
             state
                 .audit
                 .record(
@@ -259,9 +278,9 @@ async fn act(
             );
             Ok(incident)
         }
-        Err(StoreError::NotFound(m) | StoreError::Conflict(m)) => Err(m),
-        Err(e) => {
-            warn!(incident = id, error = %e, "cannot act on a chat button press");
+        Err((Some(m), _)) => Err(m),
+        Err((None, e)) => {
+            warn!(incident = id, error = %e.message, "cannot act on a chat button press");
             Err("uptimeping could not record that; try again".into())
         }
     }

@@ -47,12 +47,20 @@ pub async fn apply(
     Source(from): Source,
     ApiJson(mut req): ApiJson<PlanRequest>,
 ) -> Result<axum::Json<ApplyResponse>, ApiError> {
-    check_source(&req)?;
-    let source = req.options.source.clone();
     let sent = req.resources.len();
-    let checked = checked(&mut req).await?;
-    let (plan, state_revision) =
-        apply::run_checked(&state.store, key.tenant_id, checked, req, true).await?;
+    let tried = || Event::by(&key, "apply", from).detail(serde_json::json!({"resources": sent}));
+    // A source that is not valid is not written as the target.
+    state.audit.failure(check_source(&req), tried).await?;
+    let source = req.options.source.clone();
+    let done = async {
+        let checked = checked(&mut req).await?;
+        Ok(apply::run_checked(&state.store, key.tenant_id, checked, req, true).await?)
+    }
+    .await;
+    let (plan, state_revision) = state
+        .audit
+        .failure(done, || tried().target(source.clone()))
+        .await?;
     state
         .audit
         .record(

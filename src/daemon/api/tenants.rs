@@ -6,7 +6,7 @@ use axum::extract::State;
 use super::audit::Source;
 use super::openapi::{Caller, Created};
 use super::{ApiError, ApiJson, Shared};
-use crate::daemon::audit::Event;
+use crate::daemon::audit::{Event, Outcome};
 use crate::model::{TenantCreated, TenantRequest};
 
 /// The tenant a fresh daemon creates; its admins manage the others.
@@ -18,13 +18,26 @@ pub async fn create(
     Source(from): Source,
     ApiJson(req): ApiJson<TenantRequest>,
 ) -> Result<Created<TenantCreated>, ApiError> {
+    let tried = || Event::by(&key, "tenant.create", from);
     if key.tenant_id != FIRST_TENANT {
-        return Err(ApiError::forbidden(
-            "only admins of the first tenant may create tenants",
-        ));
+        let e = ApiError::forbidden("only admins of the first tenant may create tenants");
+        state
+            .audit
+            .record(tried().outcome(Outcome::Refused).detail(
+                serde_json::json!({"method": "POST", "path": "/api/v1/tenants", "status": 403}),
+            ))
+            .await;
+        return Err(e);
     }
-    let name = check_name(&req.name)?;
-    let (id, api_key) = state.store.create_tenant(name.clone()).await?;
+    // A name that is not valid is not written as the target.
+    let name = state.audit.failure(check_name(&req.name), tried).await?;
+    let created = state.store.create_tenant(name.clone()).await;
+    let (id, api_key) = state
+        .audit
+        .failure(created.map_err(ApiError::from), || {
+            tried().target(name.clone())
+        })
+        .await?;
     // Before any check of the tenant can run, so that its counters carry its name.
     state.metrics.add_tenant(id, &name);
     state
