@@ -45,9 +45,12 @@ Actions:
   request            a request refused (401, 403, 429)
 
 Actors are `user:<email>`, `key:<name>(<id>)`, `telegram:@name`, `slack:@name`,
-`watch` (applies of `daemon --watch`) and `anonymous`. A trailing `*` in --actor or
---action matches any rest. Refused requests are written at most 60 a minute per
-address; the rest are counted in uptime_audit_events_dropped_total.";
+`watch` (applies of `daemon --watch`), `anonymous`, and `uptimeping` for the summary
+of refusals held back. A trailing `*` in --actor or --action matches any rest.
+Outcomes are ok, refused and failed. Refusals are written at most 60 a minute per
+address for each kind (no valid credential, failed logins, refusals of a known
+caller, reused refresh tokens); what is held back is counted in
+uptime_audit_events_dropped_total and summed up in one `uptimeping` entry a minute.";
 
 /// Read the audit log: changes and security events (admins only)
 #[derive(Debug, clap::Args)]
