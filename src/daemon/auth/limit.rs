@@ -1,18 +1,21 @@
 //! Login rate limits, as the brief sets them: 10 attempts a minute from one
-//! address and 100 a minute for one email, counted whether the email belongs to
+//! address (an IPv6 address by its /64, as the audit log's limits) and 100 a
+//! minute for one email, counted whether the email belongs to
 //! anyone or not (so the limit says nothing about who exists). The limiters keep a
 //! little state per address and per email; past a bound they forget the quiet
 //! ones first, and all of them if that is not enough, so a flood of addresses
 //! cannot grow the daemon's memory without end.
 
 use std::hash::Hash;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
+
+use crate::daemon::audit::by_network;
 
 /// Login attempts a minute from one address: the brief's number.
 pub const PER_ADDRESS_PER_MINUTE: u32 = 10;
@@ -83,11 +86,23 @@ impl LoginLimits {
     pub fn attempt(&self, source: Option<IpAddr>, email: &str) -> Result<(), u64> {
         let seconds = |d: Duration| d.as_secs_f64().ceil().max(1.0) as u64;
         if let Some(ip) = source {
-            self.by_address.check(&ip, &self.clock).map_err(seconds)?;
+            self.by_address
+                .check(&by_network(ip), &self.clock)
+                .map_err(seconds)?;
         }
         self.by_email
             .check(&email.to_string(), &self.clock)
             .map_err(seconds)
+    }
+
+    /// Counts an attempt from `source` alone (an address not known counts as
+    /// one address): for guesses at secrets no one can target, such as
+    /// invitation tokens, which a shared bucket would only let one client
+    /// block for everyone.
+    pub fn attempt_from(&self, source: Option<IpAddr>) -> Result<(), u64> {
+        let seconds = |d: Duration| d.as_secs_f64().ceil().max(1.0) as u64;
+        let ip = source.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), by_network);
+        self.by_address.check(&ip, &self.clock).map_err(seconds)
     }
 
     /// Addresses and emails tracked now.
@@ -130,6 +145,48 @@ mod tests {
         assert!(
             l.attempt(Some("10.9.9.9".parse().expect("ip")), "victim@x")
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn an_ipv6_client_is_limited_by_its_64() {
+        let l = LoginLimits::default();
+        for i in 0..PER_ADDRESS_PER_MINUTE {
+            let ip: IpAddr = format!("2001:db8:1:2:{i:x}::{i:x}").parse().expect("ip");
+            assert_eq!(l.attempt(Some(ip), &format!("u{i}@x")), Ok(()), "{ip}");
+        }
+        let same_64: IpAddr = "2001:db8:1:2:ffff:eeee:dddd:cccc".parse().expect("ip");
+        assert!(l.attempt(Some(same_64), "other@x").is_err());
+        let other_64: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(l.attempt(Some(other_64), "other@x"), Ok(()));
+        // An IPv4 address in IPv6 form is that IPv4 address.
+        for i in 0..PER_ADDRESS_PER_MINUTE {
+            assert_eq!(
+                l.attempt(Some("192.0.2.7".parse().expect("ip")), &format!("v{i}@x")),
+                Ok(())
+            );
+        }
+        assert!(
+            l.attempt(Some("::ffff:192.0.2.7".parse().expect("ip")), "w@x")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn attempts_by_address_alone_share_no_bucket_across_addresses() {
+        let l = LoginLimits::default();
+        for i in 0..(PER_ADDRESS_PER_MINUTE * 10) {
+            let ip = IpAddr::from([10, 1, (i / 256) as u8, (i % 256) as u8]);
+            let _ = l.attempt_from(Some(ip));
+        }
+        let a: IpAddr = "10.2.0.1".parse().expect("ip");
+        for _ in 0..PER_ADDRESS_PER_MINUTE {
+            assert_eq!(l.attempt_from(Some(a)), Ok(()));
+        }
+        assert!(l.attempt_from(Some(a)).is_err());
+        assert!(
+            l.attempt_from(Some("10.2.0.2".parse().expect("ip")))
+                .is_ok()
         );
     }
 
