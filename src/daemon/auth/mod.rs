@@ -53,6 +53,9 @@ pub struct Options {
     /// The daemon's public URL, for invitation links and the console cookie's
     /// `Secure` attribute.
     pub public_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client
+    /// (`--trusted-proxy`); none by default.
+    pub trusted_proxies: Vec<super::api::client::Cidr>,
 }
 
 impl std::fmt::Debug for Options {
@@ -64,6 +67,7 @@ impl std::fmt::Debug for Options {
             .field("refresh_ttl", &self.refresh_ttl)
             .field("console_ttl", &self.console_ttl)
             .field("public_url", &self.public_url)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -77,6 +81,7 @@ impl Default for Options {
             refresh_ttl: REFRESH_TTL,
             console_ttl: CONSOLE_TTL,
             public_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -645,7 +650,14 @@ impl Auth {
         source: Option<IpAddr>,
         kind: SessionKind,
     ) -> Result<LoggedIn, ApiError> {
-        self.count_attempt(source, "(invitation)")?;
+        // Tokens are 256-bit random values, so guessing is hopeless anyway; a
+        // bucket shared by all would let one client block every invitee.
+        self.limits.attempt_from(source).map_err(|seconds| {
+            ApiError::rate_limited(
+                format!("too many attempts; try again in {seconds} s"),
+                seconds,
+            )
+        })?;
         let refused = || {
             ApiError::unauthorized(
                 "the invitation is not valid: it was used, withdrawn or has expired; ask an admin for a new one",
