@@ -163,3 +163,34 @@ fn invitation_guesses_from_other_addresses_do_not_block_an_invitee() {
     );
     assert_eq!(status, 429, "{body}");
 }
+
+#[test]
+fn a_flood_of_wrong_passwords_does_not_lock_the_owner_out_from_a_clean_address() {
+    let d = daemon(&[]);
+    add_user(&d, "victim@example.com", "viewer");
+    // One wrong password from an address marks it for a minute.
+    let (status, body) = login_via(
+        &d.url,
+        "127.0.5.150",
+        None,
+        "victim@example.com",
+        "Wr0ng-pass",
+    );
+    assert_eq!(status, 401, "{body}");
+    let mut refused = 0;
+    for a in 0..12u8 {
+        for _ in 0..10 {
+            let from = format!("127.0.5.{}", a + 1);
+            let (status, body) = login_via(&d.url, &from, None, "victim@example.com", "Wr0ng-pass");
+            assert!(status == 401 || status == 429, "{status} {body}");
+            refused += usize::from(status == 429);
+        }
+    }
+    assert!(refused > 0, "the flood reached the email's limit");
+    let (status, body) = login_via(&d.url, "127.0.5.200", None, "victim@example.com", PASSWORD);
+    assert_eq!(status, 200, "{body}");
+    // From an address that failed lately it stays refused, even with its own
+    // budget left.
+    let (status, body) = login_via(&d.url, "127.0.5.150", None, "victim@example.com", PASSWORD);
+    assert_eq!(status, 429, "{body}");
+}

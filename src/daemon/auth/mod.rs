@@ -342,6 +342,7 @@ impl Auth {
             .filter(|(_, ok)| *ok)
             .map(|(u, _)| u);
         let Some(user) = matched.next() else {
+            self.limits.failed(source);
             return Err(ApiError::unauthorized(WRONG_LOGIN));
         };
         if matched.next().is_some() {
