@@ -749,6 +749,7 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l access-
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l refresh-token-ttl -d 'How long a refresh token (a CLI login) works [default: 7d]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l console-session-ttl -d 'How long a web console login lasts [default: 12h]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l retention-audit -d 'How long the audit log is kept, at least 1d [default: 90d]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l trusted-proxy -d 'A reverse proxy (address or block, e.g. 10.0.0.0/8) whose X-Forwarded-For names the client, for the login limits and the audit log (repeatable)' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l color -d 'When to colour output; NO_COLOR in the environment turns it off too' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -93,6 +93,15 @@ pub struct Args {
     /// How long the audit log is kept, at least 1d [default: 90d]
     #[arg(long, env = "UPTIMEPING_RETENTION_AUDIT", value_name = "DURATION")]
     retention_audit: Option<crate::spec::Duration>,
+    /// A reverse proxy (address or block, e.g. 10.0.0.0/8) whose X-Forwarded-For
+    /// names the client, for the login limits and the audit log (repeatable)
+    #[arg(
+        long = "trusted-proxy",
+        env = "UPTIMEPING_TRUSTED_PROXIES",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<String>,
 }
 
 impl Args {
@@ -117,6 +126,7 @@ impl Args {
             refresh_token_ttl: self.refresh_token_ttl,
             console_session_ttl: self.console_session_ttl,
             retention_audit: self.retention_audit,
+            trusted_proxies: self.trusted_proxies,
         };
         let config = Config::resolve(settings, self.config.as_deref())?;
         init_logging(&config)?;

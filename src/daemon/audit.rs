@@ -376,8 +376,9 @@ impl Refusals {
 }
 
 /// The key an address is limited by: an IPv6 address by its /64, which one host
-/// usually holds whole (so it cannot take a fresh address per request).
-fn by_network(ip: IpAddr) -> IpAddr {
+/// usually holds whole (so it cannot take a fresh address per request). The
+/// login limits key addresses the same way.
+pub(crate) fn by_network(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),

@@ -71,6 +71,9 @@ pub struct Settings {
     pub refresh_token_ttl: Option<crate::spec::Duration>,
     pub console_session_ttl: Option<crate::spec::Duration>,
     pub retention_audit: Option<crate::spec::Duration>,
+    /// Reverse proxies (addresses or blocks) whose `X-Forwarded-For` is believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// The environment variable that may hold the key access tokens are signed with
@@ -209,6 +212,11 @@ impl Config {
                     auth::CONSOLE_TTL,
                 ),
                 public_url: public_url.clone(),
+                trusted_proxies: trusted_proxies(if given.trusted_proxies.is_empty() {
+                    &from_file.trusted_proxies
+                } else {
+                    &given.trusted_proxies
+                })?,
             };
             if options.access_ttl > options.refresh_ttl {
                 anyhow::bail!("--access-token-ttl must not be longer than --refresh-token-ttl");
@@ -299,6 +307,22 @@ impl Config {
                 .unwrap_or_else(|| "info".into()),
         })
     }
+}
+
+/// Parses the trusted proxies' blocks, naming a bad one.
+fn trusted_proxies(list: &[String]) -> anyhow::Result<Vec<crate::daemon::api::client::Cidr>> {
+    use crate::daemon::api::client::MAX_TRUSTED_PROXIES;
+    if list.len() > MAX_TRUSTED_PROXIES {
+        anyhow::bail!(
+            "--trusted-proxy (`trusted_proxies` in the config file) takes at most {MAX_TRUSTED_PROXIES} addresses or blocks: give the blocks that hold them"
+        );
+    }
+    list.iter()
+        .map(|c| {
+            c.parse()
+                .map_err(|e| anyhow::anyhow!("--trusted-proxy (`trusted_proxies`): {e}"))
+        })
+        .collect()
 }
 
 /// Accepts `ip:port`, `[ipv6]:port` and `host:port`; the host is resolved at bind time.
@@ -421,6 +445,51 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.retention.audit, MIN_RETENTION_AUDIT);
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_flags_or_the_file_and_a_bad_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").unwrap();
+        let c = Config::resolve(Settings::default(), Some(&path)).unwrap();
+        let got: Vec<String> = c
+            .auth
+            .trusted_proxies
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(got, ["10.0.0.0/8", "::1/128"]);
+        let given = Settings {
+            trusted_proxies: vec!["127.0.0.1".into()],
+            ..Default::default()
+        };
+        let c = Config::resolve(given, Some(&path)).unwrap();
+        assert_eq!(c.auth.trusted_proxies.len(), 1);
+        assert!(
+            Config::resolve(Settings::default(), None)
+                .unwrap()
+                .auth
+                .trusted_proxies
+                .is_empty()
+        );
+        let given = Settings {
+            trusted_proxies: vec!["10.0.0.0/8".into(), "proxy.local".into()],
+            ..Default::default()
+        };
+        let err = Config::resolve(given, None).unwrap_err().to_string();
+        assert!(
+            err.contains("--trusted-proxy") && err.contains("proxy.local"),
+            "{err}"
+        );
+        let given = Settings {
+            trusted_proxies: vec![
+                "10.0.0.1".into();
+                crate::daemon::api::client::MAX_TRUSTED_PROXIES + 1
+            ],
+            ..Default::default()
+        };
+        assert!(Config::resolve(given, None).is_err());
     }
 
     #[test]

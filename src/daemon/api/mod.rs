@@ -8,6 +8,7 @@ pub mod audit;
 mod auth;
 mod channels;
 pub(crate) mod checks;
+pub mod client;
 mod error;
 mod forge;
 mod health;
@@ -125,8 +126,12 @@ pub struct AppState {
     pub audit: Arc<super::audit::Audit>,
 }
 
-/// The address of the client that sent `req`'s request, as the listener saw it.
+/// The address of the client that sent `req`'s request: the listener's peer, or
+/// the client a trusted proxy names (see [`client`]).
 pub fn source(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    if let Some(client::ClientAddr(ip)) = extensions.get::<client::ClientAddr>() {
+        return Some(*ip);
+    }
     extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip())
@@ -237,6 +242,11 @@ pub fn router(state: Shared) -> Router {
             count_requests,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Outermost: every layer and handler sees the same client address.
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            client::client_address,
+        ))
         .with_state(state)
 }
 

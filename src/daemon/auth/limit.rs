@@ -1,23 +1,34 @@
 //! Login rate limits, as the brief sets them: 10 attempts a minute from one
-//! address and 100 a minute for one email, counted whether the email belongs to
+//! address (an IPv6 address by its /64, as the audit log's limits) and 100 a
+//! minute for one email, counted whether the email belongs to
 //! anyone or not (so the limit says nothing about who exists). The limiters keep a
 //! little state per address and per email; past a bound they forget the quiet
 //! ones first, and all of them if that is not enough, so a flood of addresses
 //! cannot grow the daemon's memory without end.
 
+use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::num::NonZeroU32;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
+
+use crate::daemon::audit::by_network;
 
 /// Login attempts a minute from one address: the brief's number.
 pub const PER_ADDRESS_PER_MINUTE: u32 = 10;
 /// Login attempts a minute for one email: the brief's number.
 pub const PER_EMAIL_PER_MINUTE: u32 = 100;
+/// Of those, the attempts kept for addresses that have not failed a login in
+/// the last [`FAILURE_MEMORY`]: whoever floods an email with wrong passwords
+/// empties the rest, not these, so its owner can still log in from elsewhere
+/// (unless the flood also comes from this many fresh addresses a minute).
+pub const PER_EMAIL_CLEAN_PER_MINUTE: u32 = 20;
+/// How long a failed login marks its address (the limits' window).
+pub const FAILURE_MEMORY: Duration = Duration::from_secs(60);
 /// Addresses (and, apart, emails) tracked at once, about 100 bytes each: a few
 /// MiB at most, more than any real crowd of people logging in within a minute.
 pub const MAX_TRACKED: usize = 50_000;
@@ -65,6 +76,10 @@ pub struct LoginLimits {
     clock: DefaultClock,
     by_address: Keyed<IpAddr>,
     by_email: Keyed<String>,
+    /// The attempts of an email kept for clean addresses.
+    by_email_clean: Keyed<String>,
+    /// When each address (an IPv6 one by its /64) last failed a login.
+    failed: Mutex<HashMap<IpAddr, Instant>>,
 }
 
 impl Default for LoginLimits {
@@ -72,7 +87,9 @@ impl Default for LoginLimits {
         LoginLimits {
             clock: DefaultClock::default(),
             by_address: Keyed::new(PER_ADDRESS_PER_MINUTE),
-            by_email: Keyed::new(PER_EMAIL_PER_MINUTE),
+            by_email: Keyed::new(PER_EMAIL_PER_MINUTE - PER_EMAIL_CLEAN_PER_MINUTE),
+            by_email_clean: Keyed::new(PER_EMAIL_CLEAN_PER_MINUTE),
+            failed: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -83,11 +100,54 @@ impl LoginLimits {
     pub fn attempt(&self, source: Option<IpAddr>, email: &str) -> Result<(), u64> {
         let seconds = |d: Duration| d.as_secs_f64().ceil().max(1.0) as u64;
         if let Some(ip) = source {
-            self.by_address.check(&ip, &self.clock).map_err(seconds)?;
+            self.by_address
+                .check(&by_network(ip), &self.clock)
+                .map_err(seconds)?;
         }
-        self.by_email
-            .check(&email.to_string(), &self.clock)
-            .map_err(seconds)
+        let email = email.to_string();
+        match self.by_email.check(&email, &self.clock) {
+            Ok(()) => Ok(()),
+            Err(wait) if source.is_some_and(|ip| self.clean(ip)) => self
+                .by_email_clean
+                .check(&email, &self.clock)
+                .map_err(|w| seconds(w.min(wait))),
+            Err(wait) => Err(seconds(wait)),
+        }
+    }
+
+    /// Notes that a login from `source` failed (a wrong email or password).
+    pub fn failed(&self, source: Option<IpAddr>) {
+        let Some(ip) = source else {
+            return;
+        };
+        let mut failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+        if failed.len() >= MAX_TRACKED {
+            failed.retain(|_, at| at.elapsed() < FAILURE_MEMORY);
+            if failed.len() >= MAX_TRACKED {
+                // Every address counts as failed while they are forgotten:
+                // the reserve is then closed, as it would be without it.
+                failed.clear();
+            }
+        }
+        failed.insert(by_network(ip), Instant::now());
+    }
+
+    /// Whether `ip` has not failed a login lately (and the failures are known).
+    fn clean(&self, ip: IpAddr) -> bool {
+        let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
+        failed
+            .get(&by_network(ip))
+            .is_none_or(|at| at.elapsed() >= FAILURE_MEMORY)
+    }
+
+    /// Counts an attempt from `source` alone (an address not known counts as
+    /// one address): for guesses at secrets no one can target, such as
+    /// invitation tokens, which a shared bucket would only let one client
+    /// block for everyone.
+    pub fn attempt_from(&self, source: Option<IpAddr>) -> Result<(), u64> {
+        let seconds = |d: Duration| d.as_secs_f64().ceil().max(1.0) as u64;
+        let ip = source.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), by_network);
+        self.by_address.check(&ip, &self.clock).map_err(seconds)
     }
 
     /// Addresses and emails tracked now.
@@ -131,6 +191,84 @@ mod tests {
             l.attempt(Some("10.9.9.9".parse().expect("ip")), "victim@x")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn an_ipv6_client_is_limited_by_its_64() {
+        let l = LoginLimits::default();
+        for i in 0..PER_ADDRESS_PER_MINUTE {
+            let ip: IpAddr = format!("2001:db8:1:2:{i:x}::{i:x}").parse().expect("ip");
+            assert_eq!(l.attempt(Some(ip), &format!("u{i}@x")), Ok(()), "{ip}");
+        }
+        let same_64: IpAddr = "2001:db8:1:2:ffff:eeee:dddd:cccc".parse().expect("ip");
+        assert!(l.attempt(Some(same_64), "other@x").is_err());
+        let other_64: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(l.attempt(Some(other_64), "other@x"), Ok(()));
+        // An IPv4 address in IPv6 form is that IPv4 address.
+        for i in 0..PER_ADDRESS_PER_MINUTE {
+            assert_eq!(
+                l.attempt(Some("192.0.2.7".parse().expect("ip")), &format!("v{i}@x")),
+                Ok(())
+            );
+        }
+        assert!(
+            l.attempt(Some("::ffff:192.0.2.7".parse().expect("ip")), "w@x")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn attempts_by_address_alone_share_no_bucket_across_addresses() {
+        let l = LoginLimits::default();
+        for i in 0..(PER_ADDRESS_PER_MINUTE * 10) {
+            let ip = IpAddr::from([10, 1, (i / 256) as u8, (i % 256) as u8]);
+            let _ = l.attempt_from(Some(ip));
+        }
+        let a: IpAddr = "10.2.0.1".parse().expect("ip");
+        for _ in 0..PER_ADDRESS_PER_MINUTE {
+            assert_eq!(l.attempt_from(Some(a)), Ok(()));
+        }
+        assert!(l.attempt_from(Some(a)).is_err());
+        assert!(
+            l.attempt_from(Some("10.2.0.2".parse().expect("ip")))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_flood_of_failures_leaves_the_email_open_to_a_clean_address() {
+        let l = LoginLimits::default();
+        // Ten addresses fail against one email until it is refused to them.
+        let mut refused = 0;
+        for i in 0..(PER_EMAIL_PER_MINUTE * 2) {
+            let ip = IpAddr::from([10, 3, 0, (i % 10) as u8]);
+            let ip2 = IpAddr::from([10, 3, 1, (i % 10) as u8]);
+            let from = if i < 100 { ip } else { ip2 };
+            match l.attempt(Some(from), "victim@x") {
+                Ok(()) => l.failed(Some(from)),
+                Err(_) => refused += 1,
+            }
+        }
+        assert!(refused > 0);
+        // Its owner, from an address that has not failed, still gets in.
+        assert_eq!(
+            l.attempt(Some("192.0.2.50".parse().expect("ip")), "victim@x"),
+            Ok(())
+        );
+        // An address that failed does not.
+        assert!(
+            l.attempt(Some(IpAddr::from([10, 3, 0, 0])), "victim@x")
+                .is_err()
+        );
+        // Clean addresses too are held to the brief's 100 a minute in all.
+        let mut allowed = 0;
+        for i in 0..(PER_EMAIL_PER_MINUTE * 2) {
+            let ip = IpAddr::from([10, 4, (i / 256) as u8, (i % 256) as u8]);
+            if l.attempt(Some(ip), "other@x").is_ok() {
+                allowed += 1;
+            }
+        }
+        assert_eq!(allowed, PER_EMAIL_PER_MINUTE);
     }
 
     #[test]

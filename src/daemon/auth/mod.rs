@@ -15,7 +15,7 @@ pub mod token;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -53,6 +53,9 @@ pub struct Options {
     /// The daemon's public URL, for invitation links and the console cookie's
     /// `Secure` attribute.
     pub public_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client
+    /// (`--trusted-proxy`); none by default.
+    pub trusted_proxies: Vec<super::api::client::Cidr>,
 }
 
 impl std::fmt::Debug for Options {
@@ -64,6 +67,7 @@ impl std::fmt::Debug for Options {
             .field("refresh_ttl", &self.refresh_ttl)
             .field("console_ttl", &self.console_ttl)
             .field("public_url", &self.public_url)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -77,6 +81,7 @@ impl Default for Options {
             refresh_ttl: REFRESH_TTL,
             console_ttl: CONSOLE_TTL,
             public_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -130,6 +135,40 @@ pub const WRONG_LOGIN: &str = "the email or password is wrong";
 fn hashing() -> &'static Turns {
     static TURNS: Turns = Turns::new(CONCURRENT_HASHES, "password checks");
     &TURNS
+}
+
+/// The daemon's [`CONCURRENT_HASHES`] hashing threads, each reusing its own
+/// working memory.
+fn hashers() -> Result<&'static password::Hashers, ApiError> {
+    static HASHERS: OnceLock<Result<password::Hashers, String>> = OnceLock::new();
+    HASHERS
+        .get_or_init(|| {
+            password::Hashers::start(CONCURRENT_HASHES)
+                .map_err(|e| format!("cannot start the password-hashing threads: {e}"))
+        })
+        .as_ref()
+        .map_err(|e| internal(e.clone()))
+}
+
+/// Runs `f` on a hashing thread once one of the [`CONCURRENT_HASHES`] turns is
+/// free (503 `busy` when none is within the turn wait).
+async fn hashed<T: Send + 'static>(
+    f: impl FnOnce(&mut password::Memory) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let turn = hashing().take().await?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let queued = hashers()?.submit(Box::new(move |memory| {
+        // Held until the work is done, even if the caller has gone.
+        let _turn = turn;
+        let _ = tx.send(f(memory));
+    }));
+    if !queued {
+        return Err(internal(
+            "the password-hashing threads have stopped; restart the daemon".to_string(),
+        ));
+    }
+    rx.await
+        .map_err(|_| internal("the password check failed; see the daemon's log".to_string()))
 }
 
 /// An email as stored: trimmed and lowercased.
@@ -214,7 +253,19 @@ impl Auth {
     /// Reads (or makes) the signing key in `data_dir` unless the options carry one.
     pub fn open(data_dir: &Path, options: Options) -> anyhow::Result<Auth> {
         let key = key::load(data_dir, options.secret.as_deref())?;
-        let dummy_hash = password::hash(&random_alnum(RANDOM_CHARS)).map_err(anyhow::Error::msg)?;
+        let dummy_hash = {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let nobody = random_alnum(RANDOM_CHARS);
+            let queued = hashers()
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?
+                .submit(Box::new(move |memory| {
+                    let _ = tx.send(password::hash_in(&nobody, memory));
+                }));
+            anyhow::ensure!(queued, "the password-hashing threads have stopped");
+            rx.recv()
+                .map_err(|_| anyhow::anyhow!("the password-hashing thread failed"))?
+                .map_err(anyhow::Error::msg)?
+        };
         let csrf = <Hmac<Sha256> as KeyInit>::new_from_slice(&key)
             .map_err(|e| anyhow::anyhow!("the signing key cannot key an HMAC: {e}"))?;
         Ok(Auth {
@@ -232,19 +283,16 @@ impl Auth {
         &self.options
     }
 
-    /// Hashes a new password on the blocking pool (one of [`CONCURRENT_HASHES`]).
+    /// Hashes a new password on a hashing thread (one of [`CONCURRENT_HASHES`]).
     pub async fn hash_password(&self, password: String) -> Result<String, ApiError> {
-        hashing()
-            .run(move || password::hash(&password))
+        hashed(move |memory| password::hash_in(&password, memory))
             .await?
             .map_err(internal)
     }
 
-    /// Whether `password` matches `phc`, on the blocking pool.
+    /// Whether `password` matches `phc`, on a hashing thread.
     pub async fn verify_password(&self, password: String, phc: String) -> Result<bool, ApiError> {
-        hashing()
-            .run(move || password::verify(&password, &phc))
-            .await
+        hashed(move |memory| password::verify_in(&password, &phc, memory)).await
     }
 
     /// Checks the email and password (rate limited per address and per email;
@@ -281,15 +329,20 @@ impl Auth {
             users.iter().map(|u| u.password_hash.clone()).collect()
         };
         let given = req.password.clone();
-        let verdicts: Vec<bool> = hashing()
-            .run(move || hashes.iter().map(|h| password::verify(&given, h)).collect())
-            .await?;
+        let verdicts: Vec<bool> = hashed(move |memory| {
+            hashes
+                .iter()
+                .map(|h| password::verify_in(&given, h, memory))
+                .collect()
+        })
+        .await?;
         let mut matched = users
             .into_iter()
             .zip(verdicts)
             .filter(|(_, ok)| *ok)
             .map(|(u, _)| u);
         let Some(user) = matched.next() else {
+            self.limits.failed(source);
             return Err(ApiError::unauthorized(WRONG_LOGIN));
         };
         if matched.next().is_some() {
@@ -598,7 +651,14 @@ impl Auth {
         source: Option<IpAddr>,
         kind: SessionKind,
     ) -> Result<LoggedIn, ApiError> {
-        self.count_attempt(source, "(invitation)")?;
+        // Tokens are 256-bit random values, so guessing is hopeless anyway; a
+        // bucket shared by all would let one client block every invitee.
+        self.limits.attempt_from(source).map_err(|seconds| {
+            ApiError::rate_limited(
+                format!("too many attempts; try again in {seconds} s"),
+                seconds,
+            )
+        })?;
         let refused = || {
             ApiError::unauthorized(
                 "the invitation is not valid: it was used, withdrawn or has expired; ask an admin for a new one",
@@ -683,6 +743,30 @@ impl Auth {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn hashes_run_on_a_fixed_set_of_threads_that_reuse_their_memory() {
+        let runs: Vec<_> = (0..12)
+            .map(|_| {
+                tokio::spawn(hashed(|memory| {
+                    let phc = password::hash_in("Tr0ub4dor&3", memory).expect("hash");
+                    let ok = password::verify_in("Tr0ub4dor&3", &phc, memory)
+                        && !password::verify_in("Tr0ub4dor&4", &phc, memory);
+                    (std::thread::current().id(), memory.address(), ok)
+                }))
+            })
+            .collect();
+        let mut threads = std::collections::HashSet::new();
+        let mut buffers = std::collections::HashSet::new();
+        for run in runs {
+            let (thread, buffer, ok) = run.await.expect("join").expect("a turn");
+            assert!(ok, "hash and verify in reused memory");
+            threads.insert(thread);
+            buffers.insert(buffer);
+        }
+        assert!(threads.len() <= CONCURRENT_HASHES, "{threads:?}");
+        assert!(buffers.len() <= CONCURRENT_HASHES, "{buffers:?}");
+    }
 
     #[test]
     fn a_csrf_token_belongs_to_one_session_and_one_key() {

@@ -2,8 +2,10 @@
 //! (`$argon2id$v=19$m=19456,t=2,p=1$…`), so that the cost can rise later: a hash
 //! made with older settings still verifies, and is made again at login.
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::{Arc, Mutex, mpsc};
+
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 /// The shortest password taken: the brief's minimum.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -138,18 +140,145 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// The working memory of one argon2 run at the current settings
+/// ([`M_COST_KIB`] blocks of 1 KiB), made once per hashing thread and used run
+/// after run: a fresh 19 MiB for every hash is kept by the allocator's per-thread
+/// arenas afterwards, so memory would grow with the threads that ever hashed.
+pub struct Memory(Vec<Block>);
+
+impl Memory {
+    pub fn new() -> Memory {
+        Memory(vec![Block::default(); M_COST_KIB as usize])
+    }
+
+    /// Where the blocks are, to tell one buffer from another in tests.
+    pub fn address(&self) -> usize {
+        self.0.as_ptr() as usize
+    }
+}
+
+impl Default for Memory {
+    fn default() -> Self {
+        Memory::new()
+    }
+}
+
 /// The PHC string of `password` at the current settings, with a random salt.
 pub fn hash(password: &str) -> Result<String, String> {
-    hasher()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| format!("cannot hash the password: {e}"))
+    hash_in(password, &mut Memory::new())
+}
+
+/// [`hash`] in `memory`.
+pub fn hash_in(password: &str, memory: &mut Memory) -> Result<String, String> {
+    let failed = |e: &dyn std::fmt::Display| format!("cannot hash the password: {e}");
+    let salt = argon2::password_hash::try_generate_salt().map_err(|e| failed(&e))?;
+    let argon = hasher();
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    let blocks = memory
+        .0
+        .get_mut(..argon.params().block_count())
+        .ok_or_else(|| failed(&"the working memory is too small"))?;
+    argon
+        .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, blocks)
+        .map_err(|e| failed(&e))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon.params()).map_err(|e| failed(&e))?,
+        salt: Some(Salt::new(&salt).map_err(|e| failed(&e))?),
+        hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(phc.to_string())
 }
 
 /// Whether `password` is the one `phc` was made from (with the settings `phc`
 /// names). A string that is not a PHC hash verifies nothing.
 pub fn verify(password: &str, phc: &str) -> bool {
-    hasher().verify_password(password.as_bytes(), phc).is_ok()
+    verify_in(password, phc, &mut Memory::new())
+}
+
+/// [`verify`] in `memory`. A hash asking for more memory than the current
+/// settings verifies nothing: this daemon never made one, and running it would
+/// take memory beyond the bound.
+pub fn verify_in(password: &str, phc: &str, memory: &mut Memory) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(parsed.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let argon = Argon2::new(algorithm, version, params);
+    let Some(blocks) = memory.0.get_mut(..argon.params().block_count()) else {
+        return false;
+    };
+    let mut buffer = [0u8; Output::MAX_LENGTH];
+    let Some(out) = buffer.get_mut(..expected.len()) else {
+        return false;
+    };
+    argon
+        .hash_password_into_with_memory(password.as_bytes(), salt, out, blocks)
+        .is_ok()
+        // `Output`'s equality takes the same time wherever the bytes differ.
+        && Output::new(out).is_ok_and(|computed| &computed == expected)
+}
+
+/// Work for a hashing thread, given that thread's memory.
+pub type Job = Box<dyn FnOnce(&mut Memory) + Send>;
+
+/// Long-lived threads that run password hashes, each in its own [`Memory`] (made
+/// at its first job), so that the memory hashing takes is `threads` × 19 MiB
+/// however many logins come.
+pub struct Hashers {
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+impl Hashers {
+    /// Starts `threads` hashing threads.
+    pub fn start(threads: usize) -> std::io::Result<Hashers> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = Arc::clone(&rx);
+            std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || {
+                    let mut memory: Option<Memory> = None;
+                    loop {
+                        let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        let Ok(job) = job else {
+                            return;
+                        };
+                        let memory = memory.get_or_insert_with(Memory::new);
+                        // A panicking job loses its answer (its caller hears of
+                        // it), not the thread.
+                        let _ =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(memory)));
+                    }
+                })?;
+        }
+        Ok(Hashers {
+            jobs: Mutex::new(tx),
+        })
+    }
+
+    /// Queues `job` for the next free thread; false when no thread is left.
+    pub fn submit(&self, job: Job) -> bool {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(job)
+            .is_ok()
+    }
 }
 
 /// Whether `phc` was made with settings other than the current ones.
@@ -160,6 +289,7 @@ pub fn needs_rehash(phc: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::PasswordHasher;
 
     #[test]
     fn good_passwords_pass() {
@@ -227,5 +357,19 @@ mod tests {
             .to_string();
         assert!(verify("Tr0ub4dor&3", &old));
         assert!(needs_rehash(&old));
+        let mut memory = Memory::new();
+        assert!(verify_in("Tr0ub4dor&3", &old, &mut memory));
+        assert!(!verify_in("Tr0ub4dor&4", &old, &mut memory));
+    }
+
+    #[test]
+    fn a_hash_asking_for_more_memory_than_the_current_settings_verifies_nothing() {
+        let big = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(M_COST_KIB * 2, 1, 1, None).expect("params"),
+        );
+        let phc = big.hash_password(b"Tr0ub4dor&3").expect("hash").to_string();
+        assert!(!verify("Tr0ub4dor&3", &phc));
     }
 }
