@@ -248,13 +248,13 @@ async fn the_last_admin_stays_and_changes_end_sessions() {
     s.create_session(session("sa", &a, T0 + 1_000, Some("ra"), None), T0)
         .await
         .expect("session");
-    let (changed, ended) = s
+    let (changed, ended, _) = s
         .set_role(1, "b@x.io".into(), Role::Admin, T0 + 1)
         .await
         .expect("role");
     assert_eq!((changed.role, ended), (Role::Admin, vec!["sb".to_string()]));
     // Two admins now: a may go, with its sessions.
-    let ended = s
+    let (ended, _) = s
         .remove_user(1, "a@x.io".into(), T0 + 2)
         .await
         .expect("remove");
@@ -407,5 +407,73 @@ async fn registering_a_taken_tenant_leaves_nothing_behind() {
     assert_eq!(
         named.iter().map(|u| u.tenant.as_str()).collect::<Vec<_>>(),
         vec!["acme"]
+    );
+}
+
+#[tokio::test]
+async fn a_demoted_or_removed_user_keeps_no_key_above_its_role() {
+    let (_d, s) = store().await;
+    user(&s, "boss@x.io", Role::Admin).await;
+    user(&s, "m@x.io", Role::Admin).await;
+    let key = |name: &str, role: Role, by: &str| NewKey {
+        name: name.into(),
+        role,
+        expires_at: None,
+        created_by: by.into(),
+    };
+    let mut made = Vec::new();
+    for (name, role, by) in [
+        ("m-admin", Role::Admin, "user:m@x.io"),
+        ("m-operator", Role::Operator, "user:m@x.io"),
+        ("m-viewer", Role::Viewer, "user:m@x.io"),
+        ("boss-admin", Role::Admin, "user:boss@x.io"),
+    ] {
+        let (_, full) = s.create_key(1, key(name, role, by), T0).await.expect("key");
+        made.push((name, full));
+    }
+    let valid = |full: String| {
+        let s = s.clone();
+        async move {
+            matches!(
+                s.check_key(full, T0 + 10).await.expect("check"),
+                KeyCheck::Valid { .. }
+            )
+        }
+    };
+    let (_, _, revoked) = s
+        .set_role(1, "m@x.io".into(), Role::Operator, T0 + 1)
+        .await
+        .expect("demote");
+    assert_eq!(revoked, 1);
+    let mut left = Vec::new();
+    for (name, full) in &made {
+        left.push((*name, valid(full.clone()).await));
+    }
+    assert_eq!(
+        left,
+        [
+            ("m-admin", false),
+            ("m-operator", true),
+            ("m-viewer", true),
+            ("boss-admin", true)
+        ]
+    );
+    let (_, revoked) = s
+        .remove_user(1, "m@x.io".into(), T0 + 2)
+        .await
+        .expect("remove");
+    assert_eq!(revoked, 2);
+    let mut left = Vec::new();
+    for (name, full) in &made {
+        left.push((*name, valid(full.clone()).await));
+    }
+    assert_eq!(
+        left,
+        [
+            ("m-admin", false),
+            ("m-operator", false),
+            ("m-viewer", false),
+            ("boss-admin", true)
+        ]
     );
 }
