@@ -151,7 +151,7 @@ fn a_revoked_or_expired_key_used_again_is_recorded_for_its_tenant() {
 }
 
 /// A change made to a token's claims.
-type Change = dyn Fn(&mut Value);
+type Change<'a> = dyn Fn(&mut Value) + 'a;
 
 #[test]
 fn a_token_whose_claims_are_not_its_sessions_is_refused() {
@@ -167,7 +167,7 @@ fn a_token_whose_claims_are_not_its_sessions_is_refused() {
         change(&mut c);
         mint(&c, SIGNING_KEY)
     };
-    let cases: [(&str, &Change); 4] = [
+    let cases: [(&str, &Change<'_>); 4] = [
         ("another user", &|c| c["sub"] = boss["sub"].clone()),
         ("no such user", &|c| c["sub"] = json!("999")),
         ("another tenant", &|c| c["tenant"] = json!(2)),
