@@ -364,7 +364,7 @@ impl Auth {
         let refresh = format!("{REFRESH_PREFIX}{}", random_alnum(RANDOM_CHARS));
         let cookie = random_alnum(RANDOM_CHARS);
         let cli = kind == SessionKind::Cli;
-        store
+        let crowded = store
             .create_session(
                 NewSession {
                     id: id.clone(),
@@ -379,6 +379,7 @@ impl Auth {
                 now,
             )
             .await?;
+        self.ended(&crowded);
         self.know(
             &id,
             Known::LiveUntil {
