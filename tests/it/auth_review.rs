@@ -216,3 +216,61 @@ fn an_email_with_invisible_or_reversing_characters_is_refused() {
         assert_eq!(status, 400, "{email:?}: {body}");
     }
 }
+
+#[test]
+fn login_lifetimes_too_short_to_use_stop_the_start() {
+    for (flag, value, says) in [
+        (
+            "--access-token-ttl",
+            "0s",
+            "--access-token-ttl must be at least 30s",
+        ),
+        (
+            "--console-session-ttl",
+            "10s",
+            "--console-session-ttl must be at least 300s",
+        ),
+        (
+            "--refresh-token-ttl",
+            "1m",
+            "--refresh-token-ttl must be at least 300s",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = crate::support::uptimeping()
+            .args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(tmp.path().join("data"))
+            .args([flag, value])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run daemon");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flag} {value}: {err}");
+        assert!(err.contains(says), "{err}");
+    }
+}
+
+#[test]
+fn a_login_past_the_cap_ends_the_oldest_session_at_once() {
+    let d = daemon(&[]);
+    add_user(&d, "busy@example.com", "viewer");
+    let first = access(&login(&d, "busy@example.com"));
+    assert_eq!(whoami(&d, &first), 200);
+    let cap = 50;
+    // From many addresses, so that the login limits do not stop the test.
+    for i in 0..cap {
+        let from: std::net::IpAddr = format!("127.0.{}.{}", 40 + i / 200, 1 + i % 200)
+            .parse()
+            .expect("address");
+        let (status, _, body) = crate::auth::send(
+            &crate::auth::client_from(from),
+            &d.url,
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&json!({"email": "busy@example.com", "password": PASSWORD})),
+        );
+        assert_eq!(status, 200, "{i}: {body}");
+    }
+    assert_eq!(whoami(&d, &first), 401, "the oldest of {} ended", cap + 1);
+}

@@ -407,7 +407,7 @@ pub async fn password(
     Caller(who): Caller,
     Source(source): Source,
     ApiJson(req): ApiJson<PasswordChange>,
-) -> Result<NoContent, ApiError> {
+) -> Result<NoContent, LoginError> {
     let PrincipalKind::User {
         user_id,
         session_id,
@@ -415,7 +415,8 @@ pub async fn password(
     else {
         return Err(ApiError::invalid(
             "an API key has no password: log in as a user (`uptimeping auth login`) to change yours",
-        ));
+        )
+        .into());
     };
     state.auth.count_attempt(source, &who.name)?;
     let user = state
@@ -429,7 +430,8 @@ pub async fn password(
             .verify_password(req.current_password, user.password_hash.clone())
             .await?
     {
-        let e = ApiError::forbidden("the current password is wrong");
+        // 400, not 403: a 403 says the role is too low, which this is not.
+        let e = ApiError::invalid("the current password is wrong: give it as it is now");
         state
             .audit
             .record(
@@ -438,7 +440,7 @@ pub async fn password(
                     .target(who.name.clone()),
             )
             .await;
-        return Err(e);
+        return Err(e.into());
     }
     check_password(&req.new_password, &user.email)?;
     let hash = state.auth.hash_password(req.new_password).await?;
