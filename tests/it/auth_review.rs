@@ -8,6 +8,35 @@ use serde_json::{Value, json};
 use crate::audit::{audit, key_actor};
 use crate::auth::{PASSWORD, SIGNING_KEY, access, add_user, anon, claims, daemon, login, mint};
 
+/// Runs `cmd` (a daemon that should refuse to start) for at most 30 s: its
+/// standard error, or a failure when it is still running then.
+pub fn refused_start(mut cmd: std::process::Command) -> String {
+    use std::io::Read;
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run daemon");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                e.read_to_string(&mut err).expect("stderr");
+            }
+            assert!(!status.success(), "{err}");
+            return err;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the daemon started, though it should have refused to");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn whoami(d: &crate::daemon_support::Daemon, bearer: &str) -> u16 {
     d.call_as(bearer, "GET", "/api/v1/auth/whoami", None).0
 }
@@ -237,16 +266,12 @@ fn login_lifetimes_too_short_to_use_stop_the_start() {
         ),
     ] {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let out = crate::support::uptimeping()
-            .args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
+        let mut cmd = crate::support::uptimeping();
+        cmd.args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(tmp.path().join("data"))
-            .args([flag, value])
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run daemon");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{flag} {value}: {err}");
-        assert!(err.contains(says), "{err}");
+            .args([flag, value]);
+        let err = refused_start(cmd);
+        assert!(err.contains(says), "{flag} {value}: {err}");
     }
 }
 
