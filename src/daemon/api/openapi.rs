@@ -87,7 +87,7 @@ pub fn finish(mut api: OpenApi, started: std::time::Instant) -> Document {
         BEARER.into(),
         ReferenceOr::Item(SecurityScheme::Http {
             scheme: "bearer".into(),
-            bearer_format: Some("uptimeping API key".into()),
+            bearer_format: Some("uptimeping API key or access token".into()),
             description: Some(
                 "An API key (`upk_…`, as `uptimeping daemon` writes on first start, `POST /api/v1/tenants` or `POST /api/v1/api-keys` returns) or a user's access token (a JWT from `POST /api/v1/auth/login`)."
                     .into(),
