@@ -36,6 +36,13 @@ pub const MIN_RETENTION_HOURS: Duration = Duration::from_secs(2 * 24 * 3600);
 /// Days are kept at least as long as hours: they are what is left of them.
 pub const MIN_RETENTION_DAYS: Duration = MIN_RETENTION_HOURS;
 /// How long shutdown waits for checks in flight before abandoning them.
+/// The shortest `--access-token-ttl`: a token must outlive a request's round
+/// trip and the minute or so the CLI refreshes ahead of expiry; a shorter one
+/// is dead before it is used (`0s` made every login useless).
+pub const MIN_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(30);
+/// The shortest `--refresh-token-ttl` and `--console-session-ttl`: a login
+/// that ends within minutes is a typo, not a policy.
+pub const MIN_SESSION_TTL: Duration = Duration::from_secs(5 * 60);
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
@@ -218,6 +225,27 @@ impl Config {
                     &given.trusted_proxies
                 })?,
             };
+            for (flag, ttl, min) in [
+                (
+                    "--access-token-ttl",
+                    options.access_ttl,
+                    MIN_ACCESS_TOKEN_TTL,
+                ),
+                ("--refresh-token-ttl", options.refresh_ttl, MIN_SESSION_TTL),
+                (
+                    "--console-session-ttl",
+                    options.console_ttl,
+                    MIN_SESSION_TTL,
+                ),
+            ] {
+                if ttl < min {
+                    anyhow::bail!(
+                        "{flag} must be at least {}s (it is {}s): shorter logins end before they are used",
+                        min.as_secs(),
+                        ttl.as_secs()
+                    );
+                }
+            }
             if options.access_ttl > options.refresh_ttl {
                 anyhow::bail!("--access-token-ttl must not be longer than --refresh-token-ttl");
             }
@@ -490,6 +518,56 @@ mod tests {
             ..Default::default()
         };
         assert!(Config::resolve(given, None).is_err());
+    }
+
+    #[test]
+    fn login_lifetimes_too_short_to_use_are_refused_naming_the_flag_and_minimum() {
+        let d = |s: &str| Some(s.parse::<crate::spec::Duration>().unwrap());
+        for (given, says) in [
+            (
+                Settings {
+                    access_token_ttl: d("0s"),
+                    ..Settings::default()
+                },
+                "--access-token-ttl must be at least 30s",
+            ),
+            (
+                Settings {
+                    access_token_ttl: d("29s"),
+                    ..Settings::default()
+                },
+                "--access-token-ttl must be at least 30s",
+            ),
+            (
+                Settings {
+                    access_token_ttl: d("30s"),
+                    refresh_token_ttl: d("1m"),
+                    ..Settings::default()
+                },
+                "--refresh-token-ttl must be at least 300s",
+            ),
+            (
+                Settings {
+                    console_session_ttl: d("0s"),
+                    ..Settings::default()
+                },
+                "--console-session-ttl must be at least 300s",
+            ),
+        ] {
+            let err = Config::resolve(given, None).unwrap_err().to_string();
+            assert!(err.starts_with(says), "{err}");
+        }
+        let c = Config::resolve(
+            Settings {
+                access_token_ttl: d("30s"),
+                refresh_token_ttl: d("5m"),
+                console_session_ttl: d("5m"),
+                ..Settings::default()
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.auth.access_ttl, MIN_ACCESS_TOKEN_TTL);
     }
 
     #[test]

@@ -321,6 +321,8 @@ fn refuse_shared(dir: &Path, meta: &std::fs::Metadata) -> anyhow::Result<()> {
 
 /// Narrows every file in the directory to 0600, saying what it changed. Links and
 /// other entries that are not files are left alone: none of them is the daemon's.
+/// So is the signing key: one others could read may have leaked, which making it
+/// private would hide, so the auth check at start refuses it instead.
 #[cfg(unix)]
 fn tighten(dir: &Path) -> anyhow::Result<()> {
     let shown = dir.display();
@@ -329,7 +331,9 @@ fn tighten(dir: &Path) -> anyhow::Result<()> {
     for entry in entries {
         let entry = entry.with_context(|| format!("reading data directory `{shown}`"))?;
         let path = entry.path();
-        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+        if !entry.file_type().is_ok_and(|t| t.is_file())
+            || entry.file_name() == crate::daemon::auth::KEY_FILE
+        {
             continue;
         }
         if let Some(old) = private_file::restrict(&path, FILE_MODE)

@@ -293,6 +293,11 @@ async fn maintenance(
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "pruning the audit log failed"),
                 }
+                match store.prune_logins(store::now_ms()).await {
+                    Ok((s, i)) if s + i > 0 => tracing::info!(sessions = s, invitations = i, "deleted ended sessions and spent invitations"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "deleting ended sessions and invitations failed"),
+                }
                 let keep = [ms(retention.minutes), ms(retention.hours), ms(retention.days)];
                 match store.prune_rollups(store::now_ms(), keep).await {
                     Ok(n) if n > 0 => tracing::info!(deleted = n, "pruned rollups past their retention"),

@@ -668,7 +668,13 @@ fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
             Some(&json!({"current_password": current, "new_password": new})),
         )
     };
-    assert_eq!(change("Wr0ng-pass!", "N3w-passw0rd!").0, 403);
+    // A wrong current password is 400 `invalid`, not a role's 403 `forbidden`.
+    let (status, body) = change("Wr0ng-pass!", "N3w-passw0rd!");
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("invalid")),
+        "{body}"
+    );
     assert_eq!(change(PASSWORD, "weak").0, 400);
     let (status, body) = change(PASSWORD, "N3w-passw0rd!");
     assert_eq!(status, 204, "{body}");
@@ -737,19 +743,30 @@ fn a_hash_at_older_settings_logs_in_and_is_made_again_at_the_current_ones() {
 }
 
 #[test]
-fn a_signing_key_others_can_read_is_made_private_at_start_with_a_warning() {
+fn a_signing_key_others_can_read_stops_the_start_saying_it_may_have_leaked() {
     use std::os::unix::fs::PermissionsExt;
-    // The data directory's own rule, which comes first: its files are narrowed to
-    // 0600 (the key module's refusal of a readable key is for a key elsewhere).
+    // The data directory makes its other files private, but not the key: one
+    // others could read may have leaked, which narrowing it would hide.
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
     write_key(&data, SIGNING_KEY);
     let key = data.join("jwt.key");
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    for mode in [0o644, 0o640, 0o604] {
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+        let mut cmd = crate::support::uptimeping();
+        cmd.args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data);
+        let err = crate::auth_review::refused_start(cmd);
+        assert!(err.contains("may have leaked"), "{err}");
+        assert!(
+            err.contains("Rotate it") && err.contains("chmod 600"),
+            "{err}"
+        );
+        let now = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(now, mode, "left as it was, for the operator to judge");
+    }
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
     let d = Daemon::start_on(&data, &[]);
-    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600);
-    d.wait_log("made it 0600");
     // Short keys are refused, saying what to do.
     d.terminate();
     std::fs::write(&key, b"short").unwrap();

@@ -8,6 +8,7 @@ mod audit;
 mod audit_cli;
 mod auth;
 mod auth_limits;
+mod auth_review;
 mod auth_roles;
 mod canonical;
 mod caps;

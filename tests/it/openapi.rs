@@ -805,3 +805,40 @@ fn error_statuses_are_those_each_operation_can_give() {
         json!(uptimeping::model::ERROR_CODES)
     );
 }
+
+#[test]
+fn each_operation_states_the_role_its_route_needs_and_password_documents_429() {
+    let d = Daemon::start(&[]);
+    let doc = fetch_document(&d);
+    let op = |method: &str, path: &str| doc["paths"][path][method].clone();
+    for (method, path, role) in [
+        ("get", "/api/v1/checks", "viewer"),
+        ("post", "/api/v1/apply", "operator"),
+        ("get", "/api/v1/users", "admin"),
+        ("post", "/api/v1/auth/login", "public"),
+        ("get", "/healthz", "public"),
+    ] {
+        let o = op(method, path);
+        assert_eq!(o["x-uptimeping-role"], role, "{method} {path}: {o}");
+        let description = o["description"].as_str().unwrap_or_default();
+        let says = if role == "public" {
+            "Needs no credential.".to_string()
+        } else {
+            format!("at least the `{role}` role")
+        };
+        assert!(
+            description.contains(&says),
+            "{method} {path}: {description}"
+        );
+    }
+    // Every operation says it.
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, o) in item.as_object().expect("item") {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                assert!(o["x-uptimeping-role"].is_string(), "{method} {path}");
+            }
+        }
+    }
+    let password = op("post", "/api/v1/auth/password");
+    assert!(password["responses"]["429"].is_object(), "{password}");
+}

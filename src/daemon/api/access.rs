@@ -291,11 +291,24 @@ pub async fn enforce(State(state): State<Shared>, mut req: Request, next: Next) 
             }
         }
         Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+            // A revoked or expired key, or an expired token, is still someone's:
+            // its tenant's admins should see it used.
+            let owner = match bearer(req.headers()).filter(|_| !console) {
+                Some(b) => {
+                    let b = b.to_string();
+                    state.auth.owner_of(&state.store, &b).await
+                }
+                None => None,
+            };
+            let (tenant_id, actor) = match owner {
+                Some((t, a)) => (Some(t), a),
+                None => (None, "anonymous".to_string()),
+            };
             state
                 .audit
                 .record(Event {
-                    tenant_id: None,
-                    actor: "anonymous".into(),
+                    tenant_id,
+                    actor,
                     action: "request",
                     target: None,
                     outcome: Outcome::Refused,

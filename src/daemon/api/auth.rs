@@ -72,26 +72,78 @@ impl aide::OperationOutput for LoginError {
     }
 }
 
-/// The event of something `email` tried and was refused, before any tenant is
-/// known.
+/// What a refusal records as the email when what was given is not shaped like
+/// one (it may be a password typed into the wrong field).
+pub const NOT_AN_EMAIL: &str = "(not an email)";
+
+/// The event of a login `email` tried and was refused, in `tenant_id`'s log (or
+/// in no tenant's).
 fn refused_as(
     email: &str,
-    action: &'static str,
+    tenant_id: Option<i64>,
     source: Option<std::net::IpAddr>,
     e: &ApiError,
 ) -> Event {
-    let email: String = email
-        .chars()
-        .take(crate::daemon::auth::MAX_EMAIL_BYTES)
-        .collect();
     Event {
-        tenant_id: None,
+        tenant_id,
         actor: format!("user:{email}"),
-        action,
-        target: Some(email),
+        action: "login",
+        target: Some(email.to_string()),
         outcome: Outcome::Refused,
         source,
         detail: json!({"status": e.status.as_u16(), "code": e.code}),
+    }
+}
+
+/// Records a refused login of `email` (normalised) naming `tenant` or none, as
+/// the API and the console do alike. What was typed is kept only when it is
+/// shaped like an email: a password pasted into the email field must not end up
+/// in the log. When the email is a user of some tenants (at most
+/// [`MAX_TENANTS_PER_LOGIN`](crate::daemon::auth::MAX_TENANTS_PER_LOGIN), as a
+/// login tries), the refusal is recorded in each of their logs, so that their
+/// admins see attempts on their users; else in no tenant's. This runs after the
+/// login's answer was decided, and costs one indexed read either way.
+pub(crate) async fn record_refused_login(
+    state: &Shared,
+    email: &str,
+    tenant: Option<String>,
+    source: Option<std::net::IpAddr>,
+    e: &ApiError,
+) {
+    if check_email(email).is_err() {
+        state
+            .audit
+            .record(refused_as(NOT_AN_EMAIL, None, source, e))
+            .await;
+        return;
+    }
+    let tenant = tenant
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty() && t.len() <= crate::daemon::auth::MAX_TENANT_NAME_BYTES);
+    let mut tenants: Vec<i64> = match state
+        .store
+        .users_by_email(
+            email.to_string(),
+            tenant,
+            crate::daemon::auth::MAX_TENANTS_PER_LOGIN,
+        )
+        .await
+    {
+        Ok(users) => users.iter().map(|u| u.tenant_id).collect(),
+        Err(err) => {
+            tracing::warn!("cannot find the tenants of a refused login's email: {err}");
+            Vec::new()
+        }
+    };
+    tenants.dedup();
+    if tenants.is_empty() {
+        state.audit.record(refused_as(email, None, source, e)).await;
+    }
+    for t in tenants {
+        state
+            .audit
+            .record(refused_as(email, Some(t), source, e))
+            .await;
     }
 }
 
@@ -101,6 +153,7 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<axum::Json<TokenPair>, LoginError> {
     let email = normalize_email(&req.email);
+    let tenant = req.tenant.clone();
     match state
         .auth
         .login(&state.store, req, source, SessionKind::Cli)
@@ -121,10 +174,7 @@ pub async fn login(
         }
         Err(e) => {
             if e.status.is_client_error() {
-                state
-                    .audit
-                    .record(refused_as(&email, "login", source, &e))
-                    .await;
+                record_refused_login(&state, &email, tenant, source, &e).await;
             }
             Err(e.into())
         }
@@ -357,7 +407,7 @@ pub async fn password(
     Caller(who): Caller,
     Source(source): Source,
     ApiJson(req): ApiJson<PasswordChange>,
-) -> Result<NoContent, ApiError> {
+) -> Result<NoContent, LoginError> {
     let PrincipalKind::User {
         user_id,
         session_id,
@@ -365,7 +415,8 @@ pub async fn password(
     else {
         return Err(ApiError::invalid(
             "an API key has no password: log in as a user (`uptimeping auth login`) to change yours",
-        ));
+        )
+        .into());
     };
     state.auth.count_attempt(source, &who.name)?;
     let user = state
@@ -379,7 +430,8 @@ pub async fn password(
             .verify_password(req.current_password, user.password_hash.clone())
             .await?
     {
-        let e = ApiError::forbidden("the current password is wrong");
+        // 400, not 403: a 403 says the role is too low, which this is not.
+        let e = ApiError::invalid("the current password is wrong: give it as it is now");
         state
             .audit
             .record(
@@ -388,7 +440,7 @@ pub async fn password(
                     .target(who.name.clone()),
             )
             .await;
-        return Err(e);
+        return Err(e.into());
     }
     check_password(&req.new_password, &user.email)?;
     let hash = state.auth.hash_password(req.new_password).await?;

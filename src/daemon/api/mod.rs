@@ -31,6 +31,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 
+pub(crate) use auth::record_refused_login;
 pub use error::{ApiError, ApiJson};
 pub use page::{MAX_PAGE, NEXT_CURSOR_HEADER};
 

@@ -64,6 +64,7 @@ pub struct Document(pub Arc<bytes::Bytes>);
 /// encodes `api` once.
 pub fn finish(mut api: OpenApi, started: std::time::Instant) -> Document {
     name_operations(&mut api);
+    state_roles(&mut api);
     api.info = Info {
         title: "uptimeping".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -86,7 +87,7 @@ pub fn finish(mut api: OpenApi, started: std::time::Instant) -> Document {
         BEARER.into(),
         ReferenceOr::Item(SecurityScheme::Http {
             scheme: "bearer".into(),
-            bearer_format: Some("uptimeping API key".into()),
+            bearer_format: Some("uptimeping API key or access token".into()),
             description: Some(
                 "An API key (`upk_…`, as `uptimeping daemon` writes on first start, `POST /api/v1/tenants` or `POST /api/v1/api-keys` returns) or a user's access token (a JWT from `POST /api/v1/auth/login`)."
                     .into(),
@@ -148,6 +149,53 @@ fn name_operations(api: &mut OpenApi) {
                 op.operation_id = Some(format!("{method}_{}", words.join("_")));
                 op.tags = vec![tag.clone()];
             }
+        }
+    }
+}
+
+/// The extension of each operation naming the role it needs (`viewer`,
+/// `operator`, `admin`), or `public`, from the access rules.
+pub const ROLE_EXTENSION: &str = "x-uptimeping-role";
+
+/// States on each operation the role its route needs, from
+/// [`access::RULES`](super::access::RULES), as [`ROLE_EXTENSION`] and a sentence of
+/// its description, so that a client can tell viewer routes from admin ones.
+fn state_roles(api: &mut OpenApi) {
+    use super::access::{Access, rule};
+    use axum::http::Method;
+    let Some(paths) = api.paths.as_mut() else {
+        return;
+    };
+    for (path, item) in paths.paths.iter_mut() {
+        let ReferenceOr::Item(item) = item else {
+            continue;
+        };
+        for (method, op) in [
+            (Method::GET, &mut item.get),
+            (Method::POST, &mut item.post),
+            (Method::PUT, &mut item.put),
+            (Method::PATCH, &mut item.patch),
+            (Method::DELETE, &mut item.delete),
+        ] {
+            let (Some(op), Some(access)) = (op.as_mut(), rule(&method, path)) else {
+                continue;
+            };
+            let (role, sentence) = match access {
+                Access::Public => ("public".to_string(), "Needs no credential.".to_string()),
+                Access::Role(r) => (
+                    r.as_str().to_string(),
+                    format!(
+                        "Needs a credential with at least the `{}` role (viewer < operator < admin); a lower one answers 403 `forbidden`.",
+                        r.as_str()
+                    ),
+                ),
+            };
+            op.extensions
+                .insert(ROLE_EXTENSION.into(), Value::String(role));
+            op.description = Some(match op.description.take() {
+                Some(d) if !d.is_empty() => format!("{d}\n\n{sentence}"),
+                _ => sentence,
+            });
         }
     }
 }

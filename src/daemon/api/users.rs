@@ -1,7 +1,9 @@
 //! Users of a tenant: `GET /users` (with open invitations), `POST /users` (with
 //! a first password), `POST /users/invitations`, `PUT /users/{email}/role` and
 //! `DELETE /users/{email}`. Admins only, by the access rules. A role change or a
-//! removal ends the user's sessions at once.
+//! removal ends the user's sessions at once, and revokes the API keys the user
+//! made that the user could no longer make (all of them on removal); the audit
+//! event says how many (`keys_revoked`).
 
 use std::time::Duration;
 
@@ -167,7 +169,7 @@ pub async fn set_role(
     ApiJson(req): ApiJson<RoleChange>,
 ) -> Result<axum::Json<UserInfo>, ApiError> {
     let email = normalize_email(&email);
-    let (user, ended) = state
+    let (user, ended, keys_revoked) = state
         .store
         .set_role(who.tenant_id, email, req.role, now_ms())
         .await?;
@@ -177,7 +179,7 @@ pub async fn set_role(
         .record(
             Event::by(&who, "user.role", source)
                 .target(user.email.clone())
-                .detail(json!({"role": user.role, "sessions_ended": ended.len()})),
+                .detail(json!({"role": user.role, "sessions_ended": ended.len(), "keys_revoked": keys_revoked})),
         )
         .await;
     Ok(axum::Json(user_info(user)))
@@ -190,7 +192,7 @@ pub async fn remove(
     Path(Email { email }): Path<Email>,
 ) -> Result<NoContent, ApiError> {
     let email = normalize_email(&email);
-    let ended = state
+    let (ended, keys_revoked) = state
         .store
         .remove_user(who.tenant_id, email.clone(), now_ms())
         .await?;
@@ -200,7 +202,7 @@ pub async fn remove(
         .record(
             Event::by(&who, "user.remove", source)
                 .target(email)
-                .detail(json!({"sessions_ended": ended.len()})),
+                .detail(json!({"sessions_ended": ended.len(), "keys_revoked": keys_revoked})),
         )
         .await;
     Ok(NoContent)

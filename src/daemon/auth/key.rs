@@ -35,7 +35,7 @@ pub fn load(data_dir: &Path, from_env: Option<&[u8]>) -> anyhow::Result<Vec<u8>>
                 let mode = meta.permissions().mode() & 0o777;
                 if mode & 0o077 != 0 {
                     bail!(
-                        "`{}` can be read by others (mode {mode:o}): anyone who reads it can log in as any user; run `chmod 600 {}` (and rotate the key if others may have read it: see README, \"Signing key\")",
+                        "`{}` can be read by group or others (mode {mode:o}), so it may have leaked: anyone who read it can log in as any user of any tenant. Rotate it: delete it and start again (a new key is made; everyone logs in again, API keys keep working). Only if you know no one read it, run `chmod 600 {}` instead. See README, \"The signing key\"",
                         path.display(),
                         path.display()
                     );

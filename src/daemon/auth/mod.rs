@@ -110,7 +110,7 @@ pub const CONCURRENT_HASHES: usize = 2;
 /// The longest email taken (RFC 5321's limit on a path).
 pub const MAX_EMAIL_BYTES: usize = 254;
 /// The longest tenant name (as `POST /tenants` takes them).
-const MAX_TENANT_NAME_BYTES: usize = 63;
+pub const MAX_TENANT_NAME_BYTES: usize = 63;
 /// Users one email and password are tried against when the login names no
 /// tenant: the same person is rarely in more than a few tenants, and each try
 /// costs a hash.
@@ -181,8 +181,18 @@ pub fn check_email(email: &str) -> Result<(), ApiError> {
     let ok = email.len() <= MAX_EMAIL_BYTES
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-        })
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        });
+    let hidden = crate::spec::forbidden_char(email).or_else(|| {
+        email
+            .chars()
+            .find(|&c| c.is_whitespace() || is_format_char(c))
+    });
+    if let Some(c) = hidden {
+        return Err(ApiError::invalid(format!(
+            "the email holds U+{:04X}, a space, control, invisible or direction-changing character: type the address again without it",
+            c as u32
+        )));
+    }
     if ok {
         Ok(())
     } else {
@@ -191,6 +201,24 @@ pub fn check_email(email: &str) -> Result<(), ApiError> {
             email.chars().take(80).collect::<String>()
         )))
     }
+}
+
+/// Whether `c` is an invisible format character (Unicode's `Cf`: zero-width
+/// spaces and joiners, word joiners, the byte order mark, bidirectional marks,
+/// overrides and isolates): an email holding one looks like another address,
+/// or reads reversed, in lists, the audit log and the console.
+fn is_format_char(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
 }
 
 /// A new password against the policy: 400 `invalid` saying what would do.
@@ -202,7 +230,14 @@ pub fn check_password(password: &str, email: &str) -> Result<(), ApiError> {
 /// the store once, not on every request.
 #[derive(Debug, Clone, Copy)]
 enum Known {
-    LiveUntil(i64),
+    /// Live until the time given, for that user of that tenant: a token naming
+    /// another user or tenant with this session's id is refused.
+    LiveUntil {
+        until: i64,
+        user_id: i64,
+        tenant_id: i64,
+        role: super::store::Role,
+    },
     Ended,
 }
 
@@ -382,7 +417,7 @@ impl Auth {
         let refresh = format!("{REFRESH_PREFIX}{}", random_alnum(RANDOM_CHARS));
         let cookie = random_alnum(RANDOM_CHARS);
         let cli = kind == SessionKind::Cli;
-        store
+        let crowded = store
             .create_session(
                 NewSession {
                     id: id.clone(),
@@ -397,7 +432,16 @@ impl Auth {
                 now,
             )
             .await?;
-        self.know(&id, Known::LiveUntil(expires_at));
+        self.ended(&crowded);
+        self.know(
+            &id,
+            Known::LiveUntil {
+                until: expires_at,
+                user_id: user.id,
+                tenant_id: user.tenant_id,
+                role: user.role,
+            },
+        );
         let tokens = if cli {
             Some(self.pair(user, &id, refresh, expires_at, now)?)
         } else {
@@ -536,15 +580,22 @@ impl Auth {
                     "the bearer credential is neither a valid API key nor a valid access token: log in again (`uptimeping auth login`)",
                 ),
             })?;
-        if !self.session_live(store, &claims.sid, now).await? {
-            return Err(ApiError::unauthorized(
-                "the session of this access token has ended (logout, a password or role change): log in again",
-            ));
-        }
         let user_id: i64 = claims
             .sub
             .parse()
             .map_err(|_| ApiError::unauthorized("the access token is not valid"))?;
+        let Some(live) = self.session_live(store, &claims.sid, now).await? else {
+            return Err(ApiError::unauthorized(
+                "the session of this access token has ended (logout, a password or role change): log in again",
+            ));
+        };
+        // The claims must be the session's: a token is trusted no further than
+        // the session it names and the user's role when it opened (a role change
+        // ends the user's sessions).
+        if live != (user_id, claims.tenant, claims.role()) {
+            tracing::warn!(session = %claims.sid, "an access token's user or tenant is not its session's");
+            return Err(ApiError::unauthorized("the access token is not valid"));
+        }
         Ok(Principal {
             id: claims.sub.clone(),
             tenant_id: claims.tenant,
@@ -555,6 +606,20 @@ impl Auth {
                 session_id: claims.sid,
             },
         })
+    }
+
+    /// Whose a refused bearer credential is, for the audit: the tenant and actor
+    /// of an API key with the right secret (revoked or expired), or of an access
+    /// token signed with this daemon's key (expired, or of an ended session).
+    /// None for what is nobody's.
+    pub async fn owner_of(&self, store: &Store, bearer: &str) -> Option<(i64, String)> {
+        if is_api_key(bearer) {
+            return store.key_owner(bearer.to_string()).await.ok().flatten();
+        }
+        self.signer
+            .check(bearer, i64::MIN)
+            .ok()
+            .map(|c| (c.tenant, format!("user:{}", c.email)))
     }
 
     /// When a bearer access token expires (Unix seconds), for `whoami`; none for
@@ -683,7 +748,7 @@ impl Auth {
         let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
         if sessions.len() >= MAX_CACHED_SESSIONS {
             let now = now_ms();
-            sessions.retain(|_, k| matches!(k, Known::LiveUntil(t) if *t > now));
+            sessions.retain(|_, k| matches!(k, Known::LiveUntil { until, .. } if *until > now));
             if sessions.len() >= MAX_CACHED_SESSIONS {
                 sessions.clear();
             }
@@ -691,9 +756,15 @@ impl Auth {
         sessions.insert(id.to_string(), state);
     }
 
-    /// Whether session `id` is live at `now`: from memory, or read once from the
-    /// store (after a restart, or for a session another daemon process opened).
-    async fn session_live(&self, store: &Store, id: &str, now: i64) -> Result<bool, ApiError> {
+    /// The user, tenant and role of session `id` when it is live at `now`: from
+    /// memory, or read once from the store (after a restart, or for a session
+    /// another daemon process opened).
+    async fn session_live(
+        &self,
+        store: &Store,
+        id: &str,
+        now: i64,
+    ) -> Result<Option<(i64, i64, super::store::Role)>, ApiError> {
         let known = self
             .sessions
             .lock()
@@ -703,15 +774,36 @@ impl Auth {
         let known = match known {
             Some(k) => k,
             None => {
-                let k = match store.session(id.to_string()).await? {
-                    Some(s) if s.revoked_at.is_none() => Known::LiveUntil(s.expires_at),
+                let session = store
+                    .session(id.to_string())
+                    .await?
+                    .filter(|s| s.revoked_at.is_none());
+                let user = match &session {
+                    Some(s) => store.user(s.user_id).await?,
+                    None => None,
+                };
+                let k = match (session, user) {
+                    (Some(s), Some(u)) => Known::LiveUntil {
+                        until: s.expires_at,
+                        user_id: s.user_id,
+                        tenant_id: s.tenant_id,
+                        role: u.role,
+                    },
                     _ => Known::Ended,
                 };
                 self.know(id, k);
                 k
             }
         };
-        Ok(matches!(known, Known::LiveUntil(t) if t > now))
+        Ok(match known {
+            Known::LiveUntil {
+                until,
+                user_id,
+                tenant_id,
+                role,
+            } if until > now => Some((user_id, tenant_id, role)),
+            _ => None,
+        })
     }
 
     /// Writes that key `id` was used, at most once a minute, without making the
@@ -796,8 +888,20 @@ mod tests {
             "a@b@c",
             "a b@c.d",
             &format!("{}@x.io", "a".repeat(260)),
+            "alice\u{200b}@example.com",
+            "\u{202e}evil@x.io",
+            "alice@exa\u{2060}mple.com",
+            "\u{feff}alice@example.com",
+            "alice@example.com\u{2067}",
+            "al\u{ad}ice@example.com",
+            "alice\u{1b}@example.com",
+            "alice\u{a0}@example.com",
+            "alice\u{3000}@example.com",
         ] {
             assert!(check_email(bad).is_err(), "{bad}");
         }
+        let said = check_email("alice\u{200b}@example.com").expect_err("zero-width");
+        assert_eq!(said.status, axum::http::StatusCode::BAD_REQUEST);
+        assert!(said.message.contains("U+200B"), "{}", said.message);
     }
 }

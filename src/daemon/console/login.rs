@@ -10,12 +10,11 @@ use subtle::ConstantTimeEq;
 use super::form::{self, Form};
 use super::html::{self, Nav, Page, esc};
 use super::{Forged, SESSION_COOKIE, Session, cross_site, posted, refused_post, see_other};
-use std::net::IpAddr;
 
 use serde_json::json;
 
-use crate::daemon::api::{ApiError, Shared};
-use crate::daemon::audit::{Event, Outcome};
+use crate::daemon::api::Shared;
+use crate::daemon::audit::Event;
 use crate::daemon::auth::SessionKind;
 use crate::model::LoginRequest;
 
@@ -227,15 +226,14 @@ pub(super) async fn submit(State(state): State<Shared>, req: Request) -> Respons
         }
         Err(e) => {
             if e.status.is_client_error() {
-                state
-                    .audit
-                    .record(refused_as(
-                        &crate::daemon::auth::normalize_email(&email),
-                        "login",
-                        source,
-                        &e,
-                    ))
-                    .await;
+                crate::daemon::api::record_refused_login(
+                    &state,
+                    &crate::daemon::auth::normalize_email(&email),
+                    tenant.clone(),
+                    source,
+                    &e,
+                )
+                .await;
             }
             if e.status.is_server_error() {
                 return html::error(&e);
@@ -272,24 +270,6 @@ fn logged_in_as(state: &Shared, headers: &HeaderMap, cookie: &str, next: &str) -
         }
     }
     res
-}
-
-/// The audit event of something `email` tried and was refused, before any
-/// tenant is known (as the API records it).
-fn refused_as(email: &str, action: &'static str, source: Option<IpAddr>, e: &ApiError) -> Event {
-    let email: String = email
-        .chars()
-        .take(crate::daemon::auth::MAX_EMAIL_BYTES)
-        .collect();
-    Event {
-        tenant_id: None,
-        actor: format!("user:{email}"),
-        action,
-        target: Some(email),
-        outcome: Outcome::Refused,
-        source,
-        detail: json!({"status": e.status.as_u16(), "code": e.code}),
-    }
 }
 
 /// `POST /ui/logout`: ends the session at once, clears its cookie.

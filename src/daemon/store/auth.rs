@@ -277,6 +277,39 @@ impl Store {
         .await
     }
 
+    /// The tenant and actor (`key:<name>(<id>)`) of the key `presented` when its
+    /// secret is right, whether or not it is revoked or expired: a refused use of
+    /// an ended key is its tenant's business. None for a wrong secret.
+    pub async fn key_owner(&self, presented: String) -> Result<Option<(i64, String)>> {
+        let Some((id, secret)) = presented
+            .strip_prefix(KEY_PREFIX)
+            .and_then(|rest| rest.split_once('_'))
+        else {
+            return Ok(None);
+        };
+        if id.len() != 12 || secret.len() != SECRET_LEN {
+            return Ok(None);
+        }
+        let (id, secret) = (id.to_string(), secret.to_string());
+        self.read(move |c| {
+            let row = c
+                .prepare_cached("SELECT tenant_id, name, secret_hash FROM api_keys WHERE id = ?1")?
+                .query_row([&id], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })
+                .optional()?;
+            Ok(row.and_then(|(tenant_id, name, stored)| {
+                bool::from(hash(&secret).as_bytes().ct_eq(stored.as_bytes()))
+                    .then(|| (tenant_id, format!("key:{name}({id})")))
+            }))
+        })
+        .await
+    }
+
     /// The key `presented` stands for, if it is valid now (not revoked, not
     /// expired).
     pub async fn authenticate(&self, presented: String) -> Result<Option<Principal>> {

@@ -57,6 +57,17 @@ pub enum Refreshed {
     Invalid,
 }
 
+/// Live sessions one user may have: a person has a few terminals, machines
+/// and browsers, and 50 is generous for that, while it bounds the rows (and the
+/// work of ending them all) that one user logging in again and again can make.
+/// A login past it ends the user's oldest live session.
+pub const MAX_SESSIONS_PER_USER: usize = 50;
+/// How long an expired or ended session (with its refresh tokens) and a used,
+/// withdrawn or expired invitation are kept before the daemon deletes them: a
+/// day, so that what just happened can still be looked at. A token of a deleted
+/// session is refused like one of an ended session, so nothing depends on them.
+pub const ENDED_LOGINS_KEPT_MS: i64 = 86_400_000;
+
 const SESSION_COLUMNS: &str =
     "id, tenant_id, user_id, kind, created_at, expires_at, revoked_at FROM sessions";
 
@@ -81,8 +92,10 @@ fn session_by_id(c: &Connection, id: &str) -> Result<Option<SessionRow>> {
 }
 
 impl Store {
-    /// Opens a session (and records the user's login at `now_ms`).
-    pub async fn create_session(&self, s: NewSession, now_ms: i64) -> Result<()> {
+    /// Opens a session (and records the user's login at `now_ms`). Past
+    /// [`MAX_SESSIONS_PER_USER`] live sessions the user's oldest end; returns
+    /// their ids.
+    pub async fn create_session(&self, s: NewSession, now_ms: i64) -> Result<Vec<String>> {
         self.write(move |tx| {
             tx.execute(
                 "INSERT INTO sessions (id, tenant_id, user_id, kind, cookie_hash, created_at, expires_at, last_seen_at, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6, ?8)",
@@ -98,7 +111,44 @@ impl Store {
                 "UPDATE users SET last_login_at = ?2 WHERE id = ?1",
                 params![s.user_id, now_ms],
             )?;
-            Ok(())
+            let ended: Vec<String> = tx
+                .prepare(
+                    "SELECT id FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?3",
+                )?
+                .query_map(
+                    params![s.user_id, now_ms, MAX_SESSIONS_PER_USER as i64],
+                    |r| r.get(0),
+                )?
+                .collect::<rusqlite::Result<_>>()?;
+            for id in &ended {
+                tx.execute(
+                    "UPDATE sessions SET revoked_at = ?2, revoked_why = 'too_many' WHERE id = ?1",
+                    params![id, now_ms],
+                )?;
+            }
+            Ok(ended)
+        })
+        .await
+    }
+
+    /// Deletes sessions (and their refresh tokens) that expired or ended, and
+    /// invitations that were used, withdrawn or expired, more than
+    /// [`ENDED_LOGINS_KEPT_MS`] before `now_ms`. Returns (sessions,
+    /// invitations) deleted.
+    pub async fn prune_logins(&self, now_ms: i64) -> Result<(usize, usize)> {
+        let cutoff = now_ms.saturating_sub(ENDED_LOGINS_KEPT_MS);
+        self.write(move |tx| {
+            let old = "SELECT id FROM sessions WHERE expires_at < ?1 OR revoked_at < ?1";
+            tx.execute(
+                &format!("DELETE FROM refresh_tokens WHERE session_id IN ({old})"),
+                [cutoff],
+            )?;
+            let sessions = tx.execute(&format!("DELETE FROM sessions WHERE id IN ({old})"), [cutoff])?;
+            let invitations = tx.execute(
+                "DELETE FROM invitations WHERE expires_at < ?1 OR accepted_at < ?1 OR revoked_at < ?1",
+                [cutoff],
+            )?;
+            Ok((sessions, invitations))
         })
         .await
     }

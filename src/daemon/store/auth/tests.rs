@@ -1,6 +1,7 @@
 //! The store's people-and-access functions on a real SQLite file, with the time
 //! given explicitly.
 
+use super::sessions::{ENDED_LOGINS_KEPT_MS, MAX_SESSIONS_PER_USER};
 use super::*;
 
 const T0: i64 = 1_800_000_000_000;
@@ -248,13 +249,13 @@ async fn the_last_admin_stays_and_changes_end_sessions() {
     s.create_session(session("sa", &a, T0 + 1_000, Some("ra"), None), T0)
         .await
         .expect("session");
-    let (changed, ended) = s
+    let (changed, ended, _) = s
         .set_role(1, "b@x.io".into(), Role::Admin, T0 + 1)
         .await
         .expect("role");
     assert_eq!((changed.role, ended), (Role::Admin, vec!["sb".to_string()]));
     // Two admins now: a may go, with its sessions.
-    let ended = s
+    let (ended, _) = s
         .remove_user(1, "a@x.io".into(), T0 + 2)
         .await
         .expect("remove");
@@ -408,4 +409,182 @@ async fn registering_a_taken_tenant_leaves_nothing_behind() {
         named.iter().map(|u| u.tenant.as_str()).collect::<Vec<_>>(),
         vec!["acme"]
     );
+}
+
+#[tokio::test]
+async fn a_demoted_or_removed_user_keeps_no_key_above_its_role() {
+    let (_d, s) = store().await;
+    user(&s, "boss@x.io", Role::Admin).await;
+    user(&s, "m@x.io", Role::Admin).await;
+    let key = |name: &str, role: Role, by: &str| NewKey {
+        name: name.into(),
+        role,
+        expires_at: None,
+        created_by: by.into(),
+    };
+    let mut made = Vec::new();
+    for (name, role, by) in [
+        ("m-admin", Role::Admin, "user:m@x.io"),
+        ("m-operator", Role::Operator, "user:m@x.io"),
+        ("m-viewer", Role::Viewer, "user:m@x.io"),
+        ("boss-admin", Role::Admin, "user:boss@x.io"),
+    ] {
+        let (_, full) = s.create_key(1, key(name, role, by), T0).await.expect("key");
+        made.push((name, full));
+    }
+    let valid = |full: String| {
+        let s = s.clone();
+        async move {
+            matches!(
+                s.check_key(full, T0 + 10).await.expect("check"),
+                KeyCheck::Valid { .. }
+            )
+        }
+    };
+    let (_, _, revoked) = s
+        .set_role(1, "m@x.io".into(), Role::Operator, T0 + 1)
+        .await
+        .expect("demote");
+    assert_eq!(revoked, 1);
+    let mut left = Vec::new();
+    for (name, full) in &made {
+        left.push((*name, valid(full.clone()).await));
+    }
+    assert_eq!(
+        left,
+        [
+            ("m-admin", false),
+            ("m-operator", true),
+            ("m-viewer", true),
+            ("boss-admin", true)
+        ]
+    );
+    let (_, revoked) = s
+        .remove_user(1, "m@x.io".into(), T0 + 2)
+        .await
+        .expect("remove");
+    assert_eq!(revoked, 2);
+    let mut left = Vec::new();
+    for (name, full) in &made {
+        left.push((*name, valid(full.clone()).await));
+    }
+    assert_eq!(
+        left,
+        [
+            ("m-admin", false),
+            ("m-operator", false),
+            ("m-viewer", false),
+            ("boss-admin", true)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_login_past_the_cap_ends_the_users_oldest_live_session() {
+    let (_d, s) = store().await;
+    let u = user(&s, "busy@x.io", Role::Viewer).await;
+    let other = user(&s, "calm@x.io", Role::Viewer).await;
+    s.create_session(session("calm", &other, T0 + 10_000, None, Some("c")), T0)
+        .await
+        .expect("session");
+    // An expired session does not count.
+    s.create_session(session("gone", &u, T0 + 1, None, Some("g")), T0)
+        .await
+        .expect("session");
+    for i in 0..MAX_SESSIONS_PER_USER {
+        let ended = s
+            .create_session(
+                session(
+                    &format!("s{i}"),
+                    &u,
+                    T0 + 10_000,
+                    Some(&format!("r{i}")),
+                    None,
+                ),
+                T0 + 2 + i as i64,
+            )
+            .await
+            .expect("session");
+        assert!(ended.is_empty(), "{i}: {ended:?}");
+    }
+    let ended = s
+        .create_session(session("new", &u, T0 + 10_000, None, Some("n")), T0 + 100)
+        .await
+        .expect("session");
+    assert_eq!(ended, ["s0"]);
+    let live = |id: &str| {
+        let s = s.clone();
+        let id = id.to_string();
+        async move {
+            s.session(id)
+                .await
+                .expect("read")
+                .expect("row")
+                .live(T0 + 200)
+        }
+    };
+    assert!(!live("s0").await);
+    assert!(live("s1").await && live("new").await && live("calm").await);
+    let ended = s
+        .create_session(session("newer", &u, T0 + 10_000, None, Some("m")), T0 + 101)
+        .await
+        .expect("session");
+    assert_eq!(ended, ["s1"]);
+}
+
+#[tokio::test]
+async fn ended_sessions_and_spent_invitations_are_deleted_after_a_day() {
+    let (_d, s) = store().await;
+    let u = user(&s, "u@x.io", Role::Viewer).await;
+    let day = ENDED_LOGINS_KEPT_MS;
+    s.create_session(session("expired", &u, T0 + 1_000, Some("r1"), None), T0)
+        .await
+        .expect("session");
+    s.create_session(session("ended", &u, T0 + 10 * day, Some("r2"), None), T0)
+        .await
+        .expect("session");
+    s.create_session(session("live", &u, T0 + 10 * day, Some("r3"), None), T0)
+        .await
+        .expect("session");
+    s.revoke_session("ended".into(), "logout", T0 + 2_000)
+        .await
+        .expect("revoke");
+    for (email, expires) in [("old@x.io", T0 + 1_000), ("open@x.io", T0 + 10 * day)] {
+        s.create_invitation(
+            1,
+            email.into(),
+            Role::Viewer,
+            hash(email),
+            "t".into(),
+            expires,
+            T0,
+        )
+        .await
+        .expect("invite");
+    }
+    // Within the day: nothing goes.
+    assert_eq!(s.prune_logins(T0 + day).await.expect("prune"), (0, 0));
+    assert_eq!(
+        s.prune_logins(T0 + 2_001 + day).await.expect("prune"),
+        (2, 1)
+    );
+    assert!(s.session("expired".into()).await.expect("read").is_none());
+    assert!(s.session("ended".into()).await.expect("read").is_none());
+    assert!(s.session("live".into()).await.expect("read").is_some());
+    assert_eq!(
+        s.session_of_refresh(hash("r3"))
+            .await
+            .expect("read")
+            .map(|r| r.id),
+        Some("live".to_string())
+    );
+    assert!(
+        s.session_of_refresh(hash("r1"))
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let (_, open) = s.list_users(1, T0 + 2 * day, 10).await.expect("list");
+    assert_eq!(open.len(), 1);
+    assert_eq!(s.prune_logins(T0 + 3 * day).await.expect("prune"), (0, 0));
 }

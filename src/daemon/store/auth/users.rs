@@ -133,6 +133,30 @@ pub(super) fn revoke_sessions_of(
     Ok(ids)
 }
 
+/// Revokes the live API keys of `tenant_id` that the user `email` made (their
+/// `created_by` is `user:<email>`), all of them or only those whose role is above
+/// `above`; returns how many. A key must not keep rights its maker has lost.
+fn revoke_keys_made_by(
+    tx: &Transaction<'_>,
+    tenant_id: i64,
+    email: &str,
+    above: Option<Role>,
+    now_ms: i64,
+) -> Result<usize> {
+    let actor = format!("user:{email}");
+    let mut revoked = 0;
+    for role in [Role::Viewer, Role::Operator, Role::Admin] {
+        if above.is_some_and(|a| role <= a) {
+            continue;
+        }
+        revoked += tx.execute(
+            "UPDATE api_keys SET revoked_at = ?4 WHERE tenant_id = ?1 AND created_by = ?2 AND role = ?3 AND revoked_at IS NULL",
+            params![tenant_id, actor, role.as_str(), now_ms],
+        )?;
+    }
+    Ok(revoked)
+}
+
 impl Store {
     /// The users whose email is `email`, in the tenant named `tenant` or in any
     /// (at most `limit`, lowest id first).
@@ -276,18 +300,20 @@ impl Store {
     }
 
     /// Gives `email` of `tenant_id` the role `role` and ends its sessions (their
-    /// tokens carry the old role). Returns the user and the sessions ended.
+    /// tokens carry the old role); the API keys the user made with a role above
+    /// the new one are revoked. Returns the user, the sessions ended and how
+    /// many keys were revoked.
     pub async fn set_role(
         &self,
         tenant_id: i64,
         email: String,
         role: Role,
         now_ms: i64,
-    ) -> Result<(UserRow, Vec<String>)> {
+    ) -> Result<(UserRow, Vec<String>, usize)> {
         self.write(move |tx| {
             let user = user_in(tx, tenant_id, &email)?.ok_or_else(|| no_user(&email))?;
             if user.role == role {
-                return Ok((user, Vec::new()));
+                return Ok((user, Vec::new(), 0));
             }
             if user.role == Role::Admin && admins(tx, tenant_id)? <= 1 {
                 return Err(last_admin(&email));
@@ -297,19 +323,20 @@ impl Store {
                 params![user.id, role.as_str(), now_ms],
             )?;
             let ended = revoke_sessions_of(tx, user.id, None, "role", now_ms)?;
-            Ok((UserRow { role, ..user }, ended))
+            let keys = revoke_keys_made_by(tx, tenant_id, &user.email, Some(role), now_ms)?;
+            Ok((UserRow { role, ..user }, ended, keys))
         })
         .await
     }
 
-    /// Removes `email` from `tenant_id` with its sessions; returns the sessions'
-    /// ids.
+    /// Removes `email` from `tenant_id` with its sessions, and revokes the API
+    /// keys it made; returns the sessions' ids and how many keys were revoked.
     pub async fn remove_user(
         &self,
         tenant_id: i64,
         email: String,
         now_ms: i64,
-    ) -> Result<Vec<String>> {
+    ) -> Result<(Vec<String>, usize)> {
         self.write(move |tx| {
             let Some(user) = user_in(tx, tenant_id, &email)? else {
                 // An open invitation of that email is withdrawn instead.
@@ -318,7 +345,7 @@ impl Store {
                     params![tenant_id, email, now_ms],
                 )?;
                 return if withdrawn > 0 {
-                    Ok(Vec::new())
+                    Ok((Vec::new(), 0))
                 } else {
                     Err(no_user(&email))
                 };
@@ -336,7 +363,8 @@ impl Store {
             )?;
             tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user.id])?;
             tx.execute("DELETE FROM users WHERE id = ?1", [user.id])?;
-            Ok(ended)
+            let keys = revoke_keys_made_by(tx, tenant_id, &user.email, None, now_ms)?;
+            Ok((ended, keys))
         })
         .await
     }
