@@ -53,7 +53,7 @@ fn the_document_is_openapi_3_1_that_a_real_validator_accepts() {
     assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(
         doc["components"]["securitySchemes"]["apiKey"],
-        json!({"type": "http", "scheme": "bearer", "bearerFormat": "uptimeping API key",
+        json!({"type": "http", "scheme": "bearer", "bearerFormat": "uptimeping API key or access token",
                "description": doc["components"]["securitySchemes"]["apiKey"]["description"]})
     );
 
