@@ -17,21 +17,8 @@ const { chromium } = require("playwright-core");
 
 const request = JSON.parse(fs.readFileSync(0, "utf8"));
 
-// The same flags as the status pages' driver: no background connections.
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+const { ARGS, LAUNCH_MS, NAVIGATION_MS } = require("./chromium.js");
 
-// Bounds on a hang only; the daemon is local.
-const LAUNCH_MS = 60000;
-const NAVIGATION_MS = 30000;
 // How long a form the browser refuses to send is waited for.
 const SUBMIT_MS = 5000;
 

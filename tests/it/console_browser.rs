@@ -11,13 +11,12 @@
 //! driver's answer.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
 use crate::console::{CHECK, OPERATOR, PASSWORD, VIEWER, setup};
-use crate::status_browser::visit::{CHROMIUM, INSTALLS, require_tools};
+use crate::status_browser::visit::{CHROMIUM, require_tools, run_driver};
 
 /// Where the screenshots go: `test-output/console_browser/` in the target directory.
 fn output_dir() -> PathBuf {
@@ -44,7 +43,6 @@ fn drive() -> Value {
     }
     let out = output_dir();
     std::fs::create_dir_all(&out).expect("create the output directory");
-    let profiles = tempfile::tempdir().expect("tempdir");
     let request = json!({
         "chromium": CHROMIUM,
         "origin": s.d.url,
@@ -56,39 +54,7 @@ fn drive() -> Value {
         "intl": INTL_EMAILS,
         "out": out,
     });
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut child = Command::new("node")
-        .arg(root.join("tests/browser/console.js"))
-        .env("TMPDIR", profiles.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("run node ({e}): {INSTALLS}"));
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin
-            .write_all(request.to_string().as_bytes())
-            .expect("write to node");
-    }
-    let started = std::time::Instant::now();
-    let done = child.wait_with_output().expect("wait for node");
-    let stderr = String::from_utf8_lossy(&done.stderr);
-    assert!(
-        done.status.success(),
-        "the browser driver failed: {stderr}\ndaemon log:\n{}",
-        s.d.logs()
-    );
-    let mut answer: Value = serde_json::from_slice(&done.stdout)
-        .unwrap_or_else(|e| panic!("console.js printed no JSON ({e}); stderr: {stderr}"));
-    eprintln!(
-        "console_browser: Chromium {} took {:.1} s; screenshots in {}",
-        answer["browser"].as_str().unwrap_or("?"),
-        started.elapsed().as_secs_f64(),
-        out.display()
-    );
-    std::fs::write(out.join("answer.json"), answer.to_string()).expect("write answer.json");
+    let mut answer = run_driver("console.js", &request, &out, &|| s.d.logs());
     // What the daemon holds after the visit, for the tests to compare.
     answer["daemon"] = json!({
         "incident": s.d.get(&format!("/api/v1/incidents/{}", s.incident)),

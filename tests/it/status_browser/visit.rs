@@ -92,6 +92,54 @@ fn output_dir() -> PathBuf {
     target.join("test-output").join("status_browser")
 }
 
+/// Runs the browser driver `script` of `tests/browser/` with `request` on its
+/// standard input, in a fresh temporary directory for the browser's profile, and
+/// gives its JSON answer, also written to `out/answer.json`. A driver that fails
+/// fails the test with its output and the daemon's log (`logs`).
+pub(crate) fn run_driver(
+    script: &str,
+    request: &Value,
+    out: &Path,
+    logs: &dyn Fn() -> String,
+) -> Value {
+    let profiles = tempfile::tempdir().expect("tempdir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new("node")
+        .arg(root.join("tests/browser").join(script))
+        // playwright-core puts the browser's fresh profile under the temporary directory.
+        .env("TMPDIR", profiles.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run node ({e}): {INSTALLS}"));
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(request.to_string().as_bytes())
+            .expect("write to node");
+    }
+    let started = std::time::Instant::now();
+    let done = child.wait_with_output().expect("wait for node");
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(
+        done.status.success(),
+        "the browser driver {script} failed: {stderr}\ndaemon log:\n{}",
+        logs()
+    );
+    let answer: Value = serde_json::from_slice(&done.stdout)
+        .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}); stderr: {stderr}"));
+    eprintln!(
+        "{script}: Chromium {} took {:.1} s; screenshots in {}",
+        answer["browser"].as_str().unwrap_or("?"),
+        started.elapsed().as_secs_f64(),
+        out.display()
+    );
+    std::fs::write(out.join("answer.json"), answer.to_string()).expect("write answer.json");
+    answer
+}
+
 /// Fails (never skips) when the browser or the npm packages are missing.
 pub(crate) fn require_tools() {
     assert!(
@@ -156,7 +204,6 @@ fn visit() -> Value {
 
     let out = output_dir();
     std::fs::create_dir_all(&out).expect("create the output directory");
-    let profiles = tempfile::tempdir().expect("tempdir");
     let request = json!({
         "chromium": CHROMIUM,
         "origin": d.url,
@@ -165,40 +212,7 @@ fn visit() -> Value {
         "token": TOKEN,
         "out": out,
     });
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut child = Command::new("node")
-        .arg(root.join("tests/browser/status_page.js"))
-        // playwright-core puts the browser's fresh profile under the temporary directory.
-        .env("TMPDIR", profiles.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("run node ({e}): {INSTALLS}"));
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin
-            .write_all(request.to_string().as_bytes())
-            .expect("write to node");
-    }
-    let started = std::time::Instant::now();
-    let done = child.wait_with_output().expect("wait for node");
-    let stderr = String::from_utf8_lossy(&done.stderr);
-    assert!(
-        done.status.success(),
-        "the browser driver failed: {stderr}\ndaemon log:\n{}",
-        d.logs()
-    );
-    let mut answer: Value = serde_json::from_slice(&done.stdout)
-        .unwrap_or_else(|e| panic!("status_page.js printed no JSON ({e}); stderr: {stderr}"));
-    eprintln!(
-        "status_browser: Chromium {} took {:.1} s; screenshots in {}",
-        answer["browser"].as_str().unwrap_or("?"),
-        started.elapsed().as_secs_f64(),
-        out.display()
-    );
-    std::fs::write(out.join("answer.json"), answer.to_string()).expect("write answer.json");
+    let mut answer = run_driver("status_page.js", &request, &out, &|| d.logs());
     answer["test"] = json!({
         "incident": incident["id"],
         "targets": [up.addr.to_string(), down.addr.to_string()],
