@@ -88,6 +88,7 @@ pub const ERROR_CODES: &[&str] = &[
     "method_not_allowed",
     "not_found",
     "revision_moved",
+    "session_reused",
     "store_unavailable",
     "token_expired",
     "too_large",

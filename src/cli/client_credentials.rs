@@ -253,23 +253,23 @@ impl Client {
     /// token means someone else holds a copy of the login.
     fn refused(&self, login: &Login, e: anyhow::Error) -> ClientError {
         let which = login.store().slot.describe();
-        let reason = e.downcast::<ApiError>().ok().map(|api| api.message);
-        match reason {
-            Some(reason) if reason.contains(REUSED_MARK) => ClientError::LoginCopied {
+        match e.downcast::<ApiError>().ok() {
+            Some(api) if api.code == REUSED_CODE => ClientError::LoginCopied {
                 which,
                 file: login.store().path.display().to_string(),
-                reason,
+                reason: api.message,
             },
-            reason => ClientError::LoginEnded { which, reason },
+            api => ClientError::LoginEnded {
+                which,
+                reason: api.map(|a| a.message),
+            },
         }
     }
 }
 
-/// What the daemon's refusal of a refresh says when the token was presented
-/// before (`POST /auth/refresh`, src/daemon/api/auth.rs): the one sign that a
-/// copy of the login was used. The daemon gives no code of its own for it; a
-/// test against the real daemon keeps the two in step.
-const REUSED_MARK: &str = "was used before";
+/// The code of the daemon's refusal of a refresh whose token was presented
+/// before (`POST /auth/refresh`): the one sign that a copy of the login was used.
+const REUSED_CODE: &str = "session_reused";
 
 /// Whether a refresh was refused for good (rather than failing on the way).
 fn is_refused(e: &anyhow::Error) -> bool {

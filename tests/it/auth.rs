@@ -373,7 +373,7 @@ fn refresh_rotates_and_an_old_refresh_token_again_ends_the_whole_family() {
     // The first token again: someone copied it. Everything of the family stops.
     let (status, body) = refresh(&d, first["refresh_token"].as_str().unwrap());
     assert_eq!(status, 401, "{body}");
-    assert_eq!(body["error"]["code"], "unauthorized");
+    assert_eq!(body["error"]["code"], "session_reused");
     let (status, body) = refresh(&d, third["refresh_token"].as_str().unwrap());
     assert_eq!(
         status, 401,

@@ -64,7 +64,7 @@ impl aide::OperationOutput for LoginError {
             Some(aide::openapi::StatusCode::Code(401)),
             super::openapi::error_response(
                 ctx,
-                "`unauthorized`: the email or password is wrong, or the token is not valid (used, ended, expired).",
+                "`unauthorized`: the email or password is wrong, or the token is not valid (ended, expired); `session_reused`: a refresh token was presented a second time, so it may have been copied, and its whole session is ended.",
             ),
         ));
         out.push((Some(aide::openapi::StatusCode::Code(429)), limited));
@@ -204,7 +204,9 @@ pub async fn refresh(
                     )
                     .await;
             }
-            Err(ApiError::unauthorized(
+            Err(ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "session_reused",
                 "this refresh token was used before, so it may have been copied: the session is ended; log in again",
             )
             .into())
