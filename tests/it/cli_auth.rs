@@ -73,32 +73,7 @@ fn a_context_keeps_its_login_under_its_name() {
     let d = Daemon::start(&[]);
     add_user(&d, "viewer@example.com", "viewer");
     let home = Home::new();
-    let set = run(
-        &d,
-        &home,
-        &["context", "set", "dev", "--url", &d.url],
-        None,
-        None,
-    );
-    assert_eq!(set.code, 0, "{}", set.stderr);
-    let mut cmd = command(
-        &d,
-        &home,
-        &[
-            "auth",
-            "login",
-            "--email",
-            "viewer@example.com",
-            "--password-stdin",
-        ],
-        None,
-    );
-    cmd.env_remove("UPTIMEPING_URL");
-    let r = crate::cli_auth_support::run_command(
-        cmd,
-        Some(&format!("{}\n", crate::cli_auth_support::PASSWORD)),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    crate::cli_auth_support::login_in_context(&d, &home, "viewer@example.com");
     assert_eq!(home.login_file(), home.tokens_dir().join("dev.json"));
     let mut cmd = command(&d, &home, &["checks", "list", "--context", "dev"], None);
     cmd.env_remove("UPTIMEPING_URL");
@@ -307,32 +282,7 @@ fn a_saved_login_is_never_sent_to_another_url() {
     let d = Daemon::start(&[]);
     add_user(&d, "op@example.com", "operator");
     let home = Home::new();
-    let set = run(
-        &d,
-        &home,
-        &["context", "set", "dev", "--url", &d.url],
-        None,
-        None,
-    );
-    assert_eq!(set.code, 0, "{}", set.stderr);
-    let mut cmd = command(
-        &d,
-        &home,
-        &[
-            "auth",
-            "login",
-            "--email",
-            "op@example.com",
-            "--password-stdin",
-        ],
-        None,
-    );
-    cmd.env_remove("UPTIMEPING_URL");
-    let r = crate::cli_auth_support::run_command(
-        cmd,
-        Some(&format!("{}\n", crate::cli_auth_support::PASSWORD)),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    crate::cli_auth_support::login_in_context(&d, &home, "op@example.com");
 
     // Something else listens where the context now points; it must get nothing.
     let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

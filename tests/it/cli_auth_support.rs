@@ -130,6 +130,29 @@ pub fn login(d: &Daemon, home: &Home, email: &str) -> Run {
     r
 }
 
+/// Saves a context `dev` pointing at `d` and logs in as `email` through it, with
+/// no `UPTIMEPING_URL` to fall back on.
+pub fn login_in_context(d: &Daemon, home: &Home, email: &str) -> Run {
+    let set = run(
+        d,
+        home,
+        &["context", "set", "dev", "--url", &d.url],
+        None,
+        None,
+    );
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    let mut cmd = command(
+        d,
+        home,
+        &["auth", "login", "--email", email, "--password-stdin"],
+        None,
+    );
+    cmd.env_remove("UPTIMEPING_URL");
+    let r = run_command(cmd, Some(&format!("{PASSWORD}\n")));
+    assert_eq!(r.code, 0, "auth login {email} in context dev: {}", r.stderr);
+    r
+}
+
 /// `token` re-signed with the daemon's key so that it expired a minute ago.
 pub fn expired(d: &Daemon, token: &str) -> String {
     use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
