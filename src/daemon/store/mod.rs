@@ -7,6 +7,7 @@
 mod audit;
 mod auth;
 mod burn;
+pub mod decode;
 mod incidents;
 mod migrations;
 mod outbox;
