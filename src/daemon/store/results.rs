@@ -17,28 +17,65 @@ pub struct ResultRow {
 /// Rows deleted per transaction when pruning.
 const PRUNE_CHUNK: i64 = 5_000;
 
-/// Fields kept in their own columns, left out of the `detail` JSON.
-const COLUMN_FIELDS: &[&str] = &[
-    "name",
-    "up",
-    "latency_ms",
-    "status_code",
-    "error",
-    "started_at",
-];
+/// The rest of a result as compact JSON: the fields without a column of their own,
+/// no nulls, and no body excerpt for an up result (it matters only for telling
+/// failures apart). Results are the bulk of the database, so every byte per row
+/// counts; and one is written per run, so it is serialised straight from the
+/// result, without building a JSON tree first.
+#[derive(serde::Serialize)]
+struct Detail<'a> {
+    #[serde(rename = "type")]
+    check_type: &'a str,
+    target: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connect_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grpc_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_kind: Option<crate::probe::ErrorKind>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    failures: &'a [crate::probe::Failure],
+    attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cert_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_excerpt: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    body_truncated: bool,
+}
 
-/// The rest of a result as compact JSON: no column fields, no nulls, and no body
-/// excerpt for an up result (it matters only for telling failures apart). Results
-/// are the bulk of the database, so every byte per row counts.
 fn detail(r: &ProbeResult) -> Result<String> {
-    let mut v = serde_json::to_value(r)?;
-    if let serde_json::Value::Object(m) = &mut v {
-        m.retain(|k, v| !v.is_null() && !COLUMN_FIELDS.contains(&k.as_str()));
-        if r.up {
-            m.remove("body_excerpt");
-        }
-    }
-    Ok(v.to_string())
+    // Destructured so that a field added to results must be placed here or in a column.
+    let ProbeResult {
+        name: _,
+        check_type,
+        target,
+        up,
+        latency_ms: _,
+        connect_ms,
+        status_code: _,
+        grpc_code,
+        error: _,
+        error_kind,
+        failures,
+        attempts,
+        started_at: _,
+        cert_expires_at,
+        body_excerpt,
+        body_truncated,
+    } = r;
+    Ok(serde_json::to_string(&Detail {
+        check_type,
+        target,
+        connect_ms: *connect_ms,
+        grpc_code: grpc_code.as_deref(),
+        error_kind: *error_kind,
+        failures,
+        attempts: *attempts,
+        cert_expires_at: *cert_expires_at,
+        body_excerpt: body_excerpt.as_deref().filter(|_| !up),
+        body_truncated: *body_truncated,
+    })?)
 }
 
 fn from_row(
@@ -173,5 +210,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!(back, original);
+    }
+
+    #[test]
+    fn an_up_result_keeps_no_excerpt_and_no_nulls() {
+        let up: ProbeResult = serde_json::from_value(serde_json::json!({
+            "name": "api", "type": "http", "target": "https://x/", "up": true, "latency_ms": 3.0,
+            "status_code": 200, "error": null, "error_kind": null, "attempts": 1,
+            "started_at": "2026-11-21T10:00:00Z", "body_excerpt": "ok"
+        }))
+        .unwrap();
+        let d = detail(&up).unwrap();
+        assert_eq!(d, r#"{"type":"http","target":"https://x/","attempts":1}"#);
+        let back = from_row(
+            "api".into(),
+            up.started_at.timestamp_millis(),
+            true,
+            3.0,
+            Some(200),
+            None,
+            &d,
+        )
+        .unwrap();
+        assert_eq!(
+            back,
+            ProbeResult {
+                body_excerpt: None,
+                ..up
+            }
+        );
     }
 }
