@@ -54,6 +54,9 @@ fn a_row_that_cannot_be_read_is_named_by_the_api_and_the_log_and_an_apply_mends_
             "UPDATE resources SET spec = json_remove(spec, '$.target') WHERE kind = 'Check' AND name = 'web'",
             // A type this version does not know.
             "UPDATE resources SET spec = json_set(spec, '$.type', 'pigeon') WHERE kind = 'Channel' AND name = 'hook'",
+            // Not JSON at all, and no longer in the files.
+            "INSERT INTO resources (tenant_id, kind, name, spec, secrets, source, updated_at)
+             VALUES (1, 'Check', 'old', '{\"kind\": \"Check\", \"na', '[]', 'repo', 0)",
             // A kind this version does not know.
             "INSERT INTO resources (tenant_id, kind, name, spec, secrets, source, updated_at)
              VALUES (1, 'Gadget', 'g', '{}', '[]', 'repo', 0)",
@@ -89,13 +92,27 @@ fn a_row_that_cannot_be_read_is_named_by_the_api_and_the_log_and_an_apply_mends_
     let line = d.wait_log("Check `web`");
     assert!(line.contains("a stored resource cannot be read"), "{line}");
 
-    // A plan names what stays unreadable; an apply of the files replaces the rest.
-    let plan = d.post("/api/v1/plan", &plan_request("repo", RESOURCES, json!({})));
+    // A plan names what stays unreadable; an apply of the files replaces the rest,
+    // and prunes the one that is gone from them. A row of an unknown kind is no
+    // check to prune.
+    let prune = json!({"prune": true});
+    let plan = d.post(
+        "/api/v1/plan",
+        &plan_request("repo", RESOURCES, prune.clone()),
+    );
     assert_eq!(
         plan["summary"],
-        json!({"add": 0, "change": 2, "destroy": 0}),
+        json!({"add": 0, "change": 2, "destroy": 1}),
         "{plan}"
     );
+    let destroyed: Vec<&Value> = plan["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter(|c| c["action"] == "delete")
+        .map(|c| &c["name"])
+        .collect();
+    assert_eq!(destroyed, [&json!("old")], "{plan}");
     let diagnostics = plan["diagnostics"].to_string();
     assert!(
         diagnostics.contains("`g`") && diagnostics.contains("unknown kind `Gadget`"),
@@ -105,7 +122,8 @@ fn a_row_that_cannot_be_read_is_named_by_the_api_and_the_log_and_an_apply_mends_
         !diagnostics.contains("`web`"),
         "the plan replaces `web`: {plan}"
     );
-    let applied = d.post("/api/v1/apply", &plan_request("repo", RESOURCES, json!({})));
+    d.wait_log("unknown kind `Gadget`");
+    let applied = d.post("/api/v1/apply", &plan_request("repo", RESOURCES, prune));
     assert_eq!(applied["plan"]["summary"]["change"], 2, "{applied}");
     assert_eq!(names(&d.get("/api/v1/checks")), ["api", "web"]);
     assert_eq!(d.get("/api/v1/channels/hook")["name"], "hook");
