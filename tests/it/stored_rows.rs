@@ -91,6 +91,21 @@ fn a_row_that_cannot_be_read_is_named_by_the_api_and_the_log_and_an_apply_mends_
     // The log names each, with its kind and why.
     let line = d.wait_log("Check `web`");
     assert!(line.contains("a stored resource cannot be read"), "{line}");
+    // And counts them.
+    let metrics = Daemon::client()
+        .get(format!("{}/metrics", d.url))
+        .send()
+        .and_then(|r| r.text())
+        .expect("metrics");
+    let counted = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("uptime_service_errors_total{")
+                && l.contains("type=\"unreadable_resource\"")
+        })
+        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no count of unreadable rows in:\n{metrics}"));
+    assert!(counted >= 2.0, "{counted}");
 
     // A plan names what stays unreadable; an apply of the files replaces the rest,
     // and prunes the one that is gone from them. A row of an unknown kind is no

@@ -164,8 +164,10 @@ pub fn load_state(c: &Connection, tenant: i64) -> Result<TenantState> {
         unreadable,
     } = list(c, tenant, None, None)?;
     let mut stmt = c.prepare_cached(
+        // A spec that is not JSON would fail the query, and with it every apply of
+        // this tenant: such a page holds no address.
         "SELECT json_extract(spec, '$.slug'), json_extract(spec, '$.domain') FROM resources
-         WHERE kind = 'StatusPage' AND tenant_id != ?1",
+         WHERE kind = 'StatusPage' AND tenant_id != ?1 AND json_valid(spec)",
     )?;
     let other_pages = stmt
         .query_map([tenant], |r| {
@@ -248,7 +250,8 @@ pub fn upsert(c: &Connection, tenant: i64, r: &StoredResource) -> Result<()> {
     // time it was off stays unknown.
     let enabled_again = r.as_check().is_some_and(|c| c.enabled)
         && c.prepare_cached(
-            "SELECT coalesce(json_extract(spec, '$.enabled'), 1) = 0 FROM resources
+            // A stored spec that is not JSON is being replaced: it was not disabled.
+            "SELECT CASE WHEN json_valid(spec) THEN coalesce(json_extract(spec, '$.enabled'), 1) = 0 ELSE 0 END FROM resources
              WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2",
         )?
         .query_row(params![tenant, r.name], |row| row.get::<_, bool>(0))
@@ -605,6 +608,47 @@ mod tests {
             .map(|(_, r, _)| r.name)
             .collect();
         assert_eq!(scheduled, ["a"], "the readable check is still scheduled");
+    }
+
+    #[tokio::test]
+    async fn a_row_that_is_not_even_json_can_be_replaced() {
+        let (_dir, store, tenant) = spoilt().await;
+        store
+            .write(move |tx| {
+                tx.execute(
+                    "UPDATE resources SET spec = '{\"kind\": \"Che' WHERE tenant_id = ?1 AND name = 'b'",
+                    [tenant],
+                )?;
+                Ok(())
+            })
+            .await
+            .expect("spoil");
+        let state = store
+            .read(move |c| load_state(c, tenant))
+            .await
+            .expect("state");
+        assert!(
+            state
+                .unreadable
+                .iter()
+                .any(|u| u.name == "b" && u.spec.is_null())
+        );
+        let b = json!({"kind": "Check", "name": "b", "type": "http", "target": "http://127.0.0.1:9/b", "schedule": "30s"});
+        let edit = Edit::Upsert(StoredResource::from_json(b).expect("decodes"));
+        let (outcome, _) = store
+            .transact_state(tenant, move |_| Ok(((), vec![edit])))
+            .await
+            .expect("an apply over it");
+        outcome.expect("applied");
+        let b = store
+            .resource(tenant, Kind::Check, "b".into())
+            .await
+            .expect("readable again")
+            .expect("b");
+        assert_eq!(
+            b.as_check().map(|c| c.target.as_str()),
+            Some("http://127.0.0.1:9/b")
+        );
     }
 
     #[tokio::test]
