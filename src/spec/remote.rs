@@ -180,7 +180,10 @@ pub fn references(spec: &Spec) -> Vec<(&'static str, Kind, String)> {
     out
 }
 
-/// Types a stored canonical spec (which has passed [`check`] before).
+/// Types a stored canonical spec (which has passed [`check`] before). The daemon
+/// reads its store through the store's row reader, which types each row once
+/// (`StoredResource::typed`) and names the rows that fail; this stays for callers
+/// that hold only JSON, and must not be used to re-decode a stored row.
 pub fn parse_stored(kind: Kind, spec: &Value) -> Result<Spec, String> {
     let mut value = spec.clone();
     if let Value::Object(m) = &mut value {
