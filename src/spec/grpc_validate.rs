@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::decode::{Positions, escape_segment};
 use super::diag::Pos;
-use super::grpc::{read_descriptor_set, read_sources};
 use super::{CODE_NAMES, Check, GrpcSpec, split_host_port};
+use crate::proto::{read_descriptor_set, read_sources};
 
 type Errors = Vec<(Pos, String)>;
 

@@ -529,7 +529,7 @@ pub(crate) fn client_tls(
             continue;
         }
         let path = base_dir.join(&name);
-        match read_small_text(&path) {
+        match crate::tls::read_pem_file(&path) {
             Ok(text) => *inline = Some(text),
             Err(e) => errors.push((
                 pos.value(&format!("{at}/{file_field}")),
@@ -555,8 +555,8 @@ pub(crate) fn client_tls(
     if tls.ca.is_none() && tls.client_cert.is_none() && tls.client_key.is_none() {
         return;
     }
-    use crate::probe::tcp::{TlsSetupError, build_config};
-    if let Err(e) = build_config(tls) {
+    use crate::tls::{TlsSetupError, build_config};
+    if let Err(e) = build_config(&tls.settings()) {
         let (field, msg) = match e {
             TlsSetupError::Ca(m) => (Some("ca"), m),
             TlsSetupError::ClientCert(m) => (Some("client_cert"), m),
@@ -573,19 +573,6 @@ pub(crate) fn client_tls(
         };
         errors.push((where_, format!("`{label}`: {msg}")));
     }
-}
-
-/// The most a PEM file named in a check may weigh: a long chain is a few KiB.
-const MAX_PEM_BYTES: u64 = 1024 * 1024;
-
-fn read_small_text(path: &Path) -> Result<String, String> {
-    let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
-    if size > MAX_PEM_BYTES {
-        return Err(format!(
-            "{size} bytes, more than the limit of {MAX_PEM_BYTES}"
-        ));
-    }
-    std::fs::read_to_string(path).map_err(|e| e.to_string())
 }
 
 /// Expectations another check type would judge; on this one they could never hold
