@@ -219,6 +219,9 @@ fn path_heads(bytes: &[char], at: usize) -> Vec<String> {
                 }
             }
             ',' if depth == 1 => {
+                if !current.is_empty() {
+                    heads.push(std::mem::take(&mut current));
+                }
                 fresh = true;
                 continue;
             }
