@@ -28,8 +28,8 @@ use super::errors::{AttemptError, ErrorKind};
 use super::expect::{Failure, fail};
 use super::graphql::first_difference;
 use super::observed::{GrpcCall, Observed};
-use super::tcp::TlsConfigs;
 use crate::spec::{CODE_NAMES, Check, GrpcSpec, split_host_port};
+use crate::tls::TlsConfigs;
 
 /// The largest single message accepted from a server (tonic's own default, named
 /// here so that the bound is visible and stays put).
@@ -357,7 +357,7 @@ async fn connect(
     .to_string();
     let name = ServerName::try_from(name)
         .map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: server name: {e}")))?;
-    let mut config = tls.get(settings, true)?;
+    let mut config = super::tcp::client_config(tls, settings, true)?;
     if settings.client_cert.is_none() {
         let mut own = (*config).clone();
         own.client_auth_cert_resolver = refused.1.clone();
