@@ -5,14 +5,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{Connection, Transaction, params};
-use serde_json::json;
-use sha2::{Digest, Sha256};
+use rusqlite::Connection;
+use rusqlite::Transaction;
 
-use super::incidents::{Transition, get_incident, notify_at, open_incident_of_kind, severity_str};
+use super::incidents::{Target, Transition, apply as apply_effects, open_incident_of_kind};
 use super::report::StoredSlo;
 use super::rollups;
 use super::{Result, Store};
+use crate::incident;
 use crate::model::IncidentKind;
 use crate::rollup::slo::{self, BURN_RULES};
 use crate::spec::Severity;
@@ -147,47 +147,25 @@ fn apply(
     d: &Decision,
     severity: Severity,
     now: i64,
-) -> Result<Option<Transition>> {
+) -> Result<Vec<Transition>> {
     let open = open_incident_of_kind(tx, d.tenant, &d.check, IncidentKind::SloBurn)?;
-    Ok(match (&d.burn, open) {
-        (Some(error), None) => {
-            let hash = hex::encode(Sha256::digest(b"slo_burn"));
-            tx.execute(
-                "INSERT INTO incidents (tenant_id, check_name, status, severity, error, status_code, count, dedup_hash, opened_at, kind)
-                 VALUES (?1, ?2, 'open', ?3, ?4, NULL, 1, ?5, ?6, 'slo_burn')",
-                params![d.tenant, d.check, severity_str(severity), error, hash, now],
-            )?;
-            let inc = get_incident(tx, d.tenant, tx.last_insert_rowid())?;
-            Some(notify_at(
-                tx,
-                d.tenant,
-                &inc,
-                "opened",
-                "system",
-                json!({"burn": error}),
-                None,
-                now,
-            )?)
-        }
-        (None, Some(inc)) => {
-            tx.execute(
-                "UPDATE incidents SET status = 'resolved', resolved_at = ?2, resolved_by = 'system' WHERE id = ?1",
-                params![inc.id, now],
-            )?;
-            let inc = get_incident(tx, d.tenant, inc.id)?;
-            Some(notify_at(
-                tx,
-                d.tenant,
-                &inc,
-                "resolved",
-                "system",
-                json!({"reason": d.why}),
-                None,
-                now,
-            )?)
-        }
-        _ => None,
-    })
+    let effects = incident::on_burn(
+        open.as_ref().map(|(_, state)| state),
+        d.burn.as_deref(),
+        severity,
+        d.why,
+        now,
+    );
+    if effects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let target = Target {
+        tenant: d.tenant,
+        check: &d.check,
+        incident: open.map(|(inc, _)| inc),
+        result: None,
+    };
+    Ok(apply_effects(tx, target, &effects, now)?.transitions)
 }
 
 impl Store {

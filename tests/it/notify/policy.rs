@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use uptimeping::daemon::store::now_ms;
+use uptimeping::incident::Action;
 use uptimeping::spec::{Check, Kind, Spec, remote};
 
 use super::harness::Db;
@@ -227,7 +228,7 @@ async fn reminders_repeat_until_acknowledged_and_resolution_can_be_quiet() {
     assert_eq!(queued(&db, id).await, ["opened", "reminder", "reminder"]);
 
     db.store
-        .acknowledge(db.tenant, id, "key:oncall".into(), None)
+        .act(db.tenant, id, Action::Acknowledge, "key:oncall".into(), None)
         .await
         .unwrap();
     db.store.alert_due(now + 5 * HOUR_MS).await.unwrap();
