@@ -56,10 +56,7 @@ pub fn hold(
     now: i64,
 ) -> Option<Hold> {
     let at = chrono::DateTime::from_timestamp_millis(now).unwrap_or_default();
-    if let Some(w) = windows
-        .iter()
-        .find(|w| w.covers(check) && w.active_at(at))
-    {
+    if let Some(w) = windows.iter().find(|w| w.covers(check) && w.active_at(at)) {
         return Some(Hold::Maintenance(w.name.clone()));
     }
     check
@@ -117,7 +114,10 @@ pub fn delivery(kind: EventKind, facts: &DeliveryFacts, now: i64) -> Delivery {
     match kind {
         EventKind::Opened | EventKind::Escalated | EventKind::Reminder => {
             if let Some(hold) = &facts.hold {
-                return held(hold, (kind == EventKind::Opened).then_some(Mark::Unnotified));
+                return held(
+                    hold,
+                    (kind == EventKind::Opened).then_some(Mark::Unnotified),
+                );
             }
             if kind != EventKind::Opened && !facts.notified {
                 return send(false);

@@ -22,7 +22,7 @@ mod text;
 mod tests;
 
 pub use action::{Action, Refused, UpdateFacts, on_action, on_update};
-pub use alert::{DepState, Delivery, DeliveryFacts, Hold, Mark, delivery, hold, on_tick, tick_due};
+pub use alert::{Delivery, DeliveryFacts, DepState, Hold, Mark, delivery, hold, on_tick, tick_due};
 pub use event::{EVENT_KINDS, EventKind, UnknownEventKind};
 pub use result::{
     CheckState, Counters, Facts, Outcome, ResultEffects, on_burn, on_removed, on_result,
@@ -107,7 +107,10 @@ pub struct IncidentState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Detail {
     /// A `down` incident opened after this many failures.
-    Opened { failures: i64, error: String },
+    Opened {
+        failures: i64,
+        error: String,
+    },
     /// An SLO burn incident opened: the burn, in words.
     Burn(String),
     /// Resolved after this many successes.
@@ -116,11 +119,22 @@ pub enum Detail {
     Reason(String),
     /// An action by hand, with its comment if any.
     Comment(Option<String>),
-    SignatureChanged { from: Signature, to: Signature },
-    Escalated { from: Severity, to: Severity },
-    Reminder { open_for_seconds: i64 },
+    SignatureChanged {
+        from: Signature,
+        to: Signature,
+    },
+    Escalated {
+        from: Severity,
+        to: Severity,
+    },
+    Reminder {
+        open_for_seconds: i64,
+    },
     /// An update's status (as stored: `resolved` on a note afterwards) and message.
-    Update { status: String, message: String },
+    Update {
+        status: String,
+        message: String,
+    },
 }
 
 /// One thing the store does, in order, to the incident in hand (the check's open
@@ -139,16 +153,31 @@ pub enum Effect {
     /// One more failure while it is open.
     CountFailure,
     /// The failure is another one now.
-    ChangeSignature { from: Signature, to: Signature },
-    Acknowledge { by: String, at: i64 },
-    Resolve { by: String, at: i64 },
+    ChangeSignature {
+        from: Signature,
+        to: Signature,
+    },
+    Acknowledge {
+        by: String,
+        at: i64,
+    },
+    Resolve {
+        by: String,
+        at: i64,
+    },
     /// Counts the check's failures afresh (a resolution by hand), or the next
     /// failure alone would open a new incident.
     ResetFailures,
-    Escalate { from: Severity, to: Severity, at: i64 },
+    Escalate {
+        from: Severity,
+        to: Severity,
+        at: i64,
+    },
     /// The opening held back goes out now (as an `opened` message, recorded as
     /// [`EventKind::Released`]).
-    Release { at: i64 },
+    Release {
+        at: i64,
+    },
     /// Records the event and sends it if [`delivery`] says so.
     Notify {
         kind: EventKind,

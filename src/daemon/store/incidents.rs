@@ -153,9 +153,7 @@ pub(super) fn add_event(
 
 /// An event's detail as stored.
 fn detail_json(d: &Detail) -> Value {
-    let signature = |s: &Signature| {
-        json!({"error": s.error, "status_code": s.status_code, "dedup_hash": s.dedup_hash})
-    };
+    let signature = |s: &Signature| json!({"error": s.error, "status_code": s.status_code, "dedup_hash": s.dedup_hash});
     match d {
         Detail::Opened { failures, error } => json!({"failures": failures, "error": error}),
         Detail::Burn(burn) => json!({"burn": burn}),
@@ -279,8 +277,23 @@ pub(super) fn apply(
                 let id = id(&incident)?;
                 policy::mark(tx, id, incident::Mark::Notified { at: *at })?;
                 let inc = get_incident(tx, tenant, id)?;
-                let event = add_event(tx, tenant, id, EventKind::Released, incident::SYSTEM, json!({}))?;
-                outbox::queue_for_incident(tx, tenant, &inc, event, EventKind::Opened, incident::SYSTEM, None)?;
+                let event = add_event(
+                    tx,
+                    tenant,
+                    id,
+                    EventKind::Released,
+                    incident::SYSTEM,
+                    json!({}),
+                )?;
+                outbox::queue_for_incident(
+                    tx,
+                    tenant,
+                    &inc,
+                    event,
+                    EventKind::Opened,
+                    incident::SYSTEM,
+                    None,
+                )?;
                 out.transitions.push(transition(&inc, EventKind::Released));
                 out.event = Some(event);
                 (incident, stale) = (Some(inc), false);
@@ -397,7 +410,11 @@ impl Context {
             "SELECT tenant_id, name, spec FROM resources WHERE kind = 'Maintenance'",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })?;
         let mut windows = Vec::new();
         for row in rows {
@@ -519,7 +536,8 @@ fn record_one(
     };
     let now = now_ms();
     let facts = Facts::of(r);
-    let Some(effects) = incident::on_result(&stored.state, &facts, &incident::Policy::of(check), now)
+    let Some(effects) =
+        incident::on_result(&stored.state, &facts, &incident::Policy::of(check), now)
     else {
         return Ok(Vec::new());
     };
@@ -698,7 +716,7 @@ impl Store {
     ) -> Result<Vec<Incident>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR check_name = ?3) AND (?5 IS NULL OR id < ?5) ORDER BY id DESC LIMIT ?4"
+                "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR check_name = ?3) AND (?5 IS NULL OR id < ?5) ORDER BY id DESC LIMIT ?4"
             ))?;
             let rows = stmt.query_map(params![tenant, status.map(|s| s.as_str()), check, limit, before], incident_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)

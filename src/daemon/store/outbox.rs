@@ -82,11 +82,15 @@ fn status_page_of(
         "SELECT name, spec FROM resources WHERE tenant_id = ?1 AND kind = 'StatusPage' ORDER BY name",
     )?;
     let mut pages = Vec::new();
-    for row in stmt.query_map([tenant], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+    for row in stmt.query_map([tenant], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })? {
         let (name, spec) = row?;
         match super::decode::spec_str::<crate::spec::StatusPage>(Kind::StatusPage, &name, &spec) {
             Ok(page) => pages.push(page),
-            Err(e) => tracing::error!(tenant, error = %e, "a message links past a status page that cannot be read"),
+            Err(e) => {
+                tracing::error!(tenant, error = %e, "a message links past a status page that cannot be read")
+            }
         }
     }
     Ok(

@@ -47,7 +47,9 @@ pub fn hold_of(c: &Connection, tenant: i64, check: &Check, now: i64) -> Result<O
         "SELECT name, spec FROM resources WHERE tenant_id = ?1 AND kind = 'Maintenance' ORDER BY name",
     )?;
     let windows = stmt
-        .query_map([tenant], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .query_map([tenant], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
         .map(|row| {
             let (name, spec) = row?;
             unless_corrupt(decode::spec_str::<Maintenance>(
@@ -185,7 +187,8 @@ fn tick(tx: &Transaction<'_>, now: i64) -> Result<Vec<Transition>> {
     };
     let mut out = Vec::new();
     for (tenant, spec, paused, (inc, state)) in rows {
-        let Some(check) = unless_corrupt(decode::spec_str::<Check>(Kind::Check, &inc.check, &spec))?
+        let Some(check) =
+            unless_corrupt(decode::spec_str::<Check>(Kind::Check, &inc.check, &spec))?
         else {
             continue;
         };

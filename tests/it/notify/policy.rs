@@ -228,7 +228,13 @@ async fn reminders_repeat_until_acknowledged_and_resolution_can_be_quiet() {
     assert_eq!(queued(&db, id).await, ["opened", "reminder", "reminder"]);
 
     db.store
-        .act(db.tenant, id, Action::Acknowledge, "key:oncall".into(), None)
+        .act(
+            db.tenant,
+            id,
+            Action::Acknowledge,
+            "key:oncall".into(),
+            None,
+        )
         .await
         .unwrap();
     db.store.alert_due(now + 5 * HOUR_MS).await.unwrap();
