@@ -480,16 +480,13 @@ const SPAN_SLACK: (i64, i64) = (3, 2);
 /// (an hour of minutes and 36 hours) however long the schedule.
 const MAX_SPAN_MS: i64 = 36 * 3_600_000;
 
-/// A check's state and its open `down` incident, in one statement: the incident
-/// is joined, not looked up again, since every result needs both.
-static STATE_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "SELECT s.failures, s.successes, s.last_run_at, s.last_up, s.covered_from, s.paused_at, s.created_at, {INCIDENT_COLUMNS}
-         FROM check_state s LEFT JOIN incidents i
-           ON i.tenant_id = s.tenant_id AND i.check_name = s.name AND i.kind = 'down' AND i.status != 'resolved'
-         WHERE s.tenant_id = ?1 AND s.name = ?2"
-    )
-});
+/// A check's state and the id of its open `down` incident, in one statement. The
+/// subquery is planned once; a join to the same partial index is planned again for
+/// every name bound to it (about 100 µs a result against 15 in a debug build), and
+/// most checks have no incident to read.
+const STATE_SQL: &str = "SELECT s.failures, s.successes, s.last_run_at, s.last_up, s.covered_from, s.paused_at, s.created_at,
+        (SELECT i.id FROM incidents i WHERE i.tenant_id = s.tenant_id AND i.check_name = s.name AND i.kind = 'down' AND i.status != 'resolved')
+     FROM check_state s WHERE s.tenant_id = ?1 AND s.name = ?2";
 
 /// Applies one result to a check's counters, rollups and incident, returning what changed.
 fn record_one(
@@ -501,28 +498,23 @@ fn record_one(
     let (tenant, r) = (row.tenant, &row.result);
     struct Stored {
         state: incident::CheckState,
-        incident: Option<Incident>,
+        open: Option<i64>,
         last_run: Option<i64>,
         covered_from: Option<i64>,
         paused_at: Option<i64>,
     }
     let stored: Option<Stored> = tx
-        .prepare_cached(&STATE_SQL)?
+        .prepare_cached(STATE_SQL)?
         .query_row(params![tenant, row.check], |x| {
-            let open = match x.get::<_, Option<i64>>(7)? {
-                Some(_) => Some(stated_at(x, 7)?),
-                None => None,
-            };
-            let (incident, open) = open.unzip();
             Ok(Stored {
                 state: incident::CheckState {
                     failures: x.get(0)?,
                     successes: x.get(1)?,
                     last_up: x.get(3)?,
                     created_at: x.get(6)?,
-                    open,
+                    open: None,
                 },
-                incident,
+                open: x.get(7)?,
                 last_run: x.get(2)?,
                 covered_from: x.get(4)?,
                 paused_at: x.get(5)?,
@@ -531,8 +523,16 @@ fn record_one(
         .optional()?;
     // No state: the check was deleted while it ran, and its results with it: this
     // one goes too, and opens nothing.
-    let Some(stored) = stored else {
+    let Some(mut stored) = stored else {
         return Ok(Vec::new());
+    };
+    let incident = match stored.open {
+        Some(id) => {
+            let (inc, state) = get_stated(tx, tenant, id)?;
+            stored.state.open = Some(state);
+            Some(inc)
+        }
+        None => None,
     };
     let now = now_ms();
     let facts = Facts::of(r);
@@ -596,7 +596,7 @@ fn record_one(
     let target = Target {
         tenant,
         check: &row.check,
-        incident: stored.incident,
+        incident,
         result: Some(r),
     };
     Ok(apply(tx, target, &effects.incident, now)?.transitions)
