@@ -146,16 +146,11 @@ async fn main() {
             Spec::Check(c) => Arc::new(c),
             _ => unreachable!(),
         };
-        checks.push(check);
-        edits.push(Edit::Upsert(StoredResource {
-            kind: Kind::Check,
-            name,
+        edits.push(Edit::Upsert(StoredResource::new(
+            Spec::Check((*check).clone()),
             spec,
-            secrets: Default::default(),
-            source: None,
-            file: None,
-            line: None,
-        }));
+        )));
+        checks.push(check);
     }
     let (outcome, _) = store
         .transact_state(tenant, move |_| Ok(((), edits)))

@@ -87,6 +87,17 @@ pub async fn run_checked(
                     actual: state.revision,
                 }));
             }
+            // Rows that cannot be read take part as stored, so that an apply can
+            // replace or prune them; the plan names them below.
+            let unreadable = state.unreadable.iter().filter_map(|u| {
+                Some(Live {
+                    kind: u.kind?,
+                    name: u.name.clone(),
+                    spec: u.spec.clone(),
+                    source: u.source.clone(),
+                    secrets: u.secrets.clone(),
+                })
+            });
             let live: Vec<Live> = state
                 .resources
                 .iter()
@@ -97,6 +108,7 @@ pub async fn run_checked(
                     source: r.source.clone(),
                     secrets: r.secrets.clone(),
                 })
+                .chain(unreadable)
                 .collect();
             let desired: Vec<(Desired, BTreeSet<String>)> = checked
                 .iter()
@@ -110,7 +122,7 @@ pub async fn run_checked(
                     )));
                 }
             };
-            if let Err(missing) = references_hold(&state.resources, &checked, &changes) {
+            if let Err(missing) = references_hold(state, &checked, &changes) {
                 return Err(Outcome::Rejected(ApplyError::Invalid(missing)));
             }
             if let Err(taken) = page_addresses_free(state, &checked, &changes, own_host.as_deref())
@@ -124,8 +136,8 @@ pub async fn run_checked(
                 source: options.source.clone(),
                 summary: plan::summarize(&changes),
                 absent: plan::absent(&desired, &live, &options),
+                diagnostics: unreadable_left(state, &changes),
                 changes,
-                diagnostics: Vec::new(),
             };
             if !commit {
                 return Err(Outcome::Planned(Box::new(plan)));
@@ -142,13 +154,11 @@ pub async fn run_checked(
                     Action::Create | Action::Update => {
                         let c = by_key[&(ch.kind, ch.name.as_str())];
                         Edit::Upsert(StoredResource {
-                            kind: ch.kind,
-                            name: ch.name.clone(),
-                            spec: c.desired.spec.clone(),
                             secrets: c.secrets.clone(),
                             source: Some(options.source.clone()),
                             file: c.desired.file.clone(),
                             line: c.desired.line.map(|l| l as i64),
+                            ..StoredResource::new(c.spec.clone(), c.desired.spec.clone())
                         })
                     }
                 })
@@ -200,11 +210,7 @@ fn page_addresses_free(
         if deleted.contains(r.name.as_str()) {
             continue;
         }
-        if let Some(a) = remote::parse_stored(r.kind, &r.spec)
-            .ok()
-            .as_ref()
-            .and_then(address)
-        {
+        if let Some(a) = address(&r.typed) {
             ours.insert(r.name.clone(), a);
         }
     }
@@ -243,9 +249,27 @@ fn page_addresses_free(
     if taken.is_empty() { Ok(()) } else { Err(taken) }
 }
 
-/// After the changes, every name a resource refers to must exist.
+/// What the plan says of the stored rows that cannot be read and that the changes
+/// leave in place: each by name, with what to do.
+fn unreadable_left(state: &TenantState, changes: &[plan::Change]) -> Vec<String> {
+    let touched: BTreeSet<(Kind, &str)> =
+        changes.iter().map(|c| (c.kind, c.name.as_str())).collect();
+    state
+        .unreadable
+        .iter()
+        .filter(|u| {
+            u.kind
+                .is_none_or(|k| !touched.contains(&(k, u.name.as_str())))
+        })
+        .map(|u| u.message.clone())
+        .collect()
+}
+
+/// After the changes, every name a resource refers to must exist. A stored row
+/// that cannot be read still exists (references to it hold), but what it refers
+/// to cannot be known: the plan's diagnostics name it.
 fn references_hold(
-    live: &[StoredResource],
+    state: &TenantState,
     desired: &[remote::Checked],
     changes: &[plan::Change],
 ) -> Result<(), Vec<String>> {
@@ -254,20 +278,21 @@ fn references_hold(
         .filter(|c| c.action == Action::Delete)
         .map(|c| (c.kind, c.name.as_str()))
         .collect();
-    let mut after: BTreeMap<(Kind, String), Option<crate::spec::Spec>> = BTreeMap::new();
-    for r in live {
+    let mut after: BTreeMap<(Kind, String), Option<&Spec>> = BTreeMap::new();
+    for r in &state.resources {
         if !deleted.contains(&(r.kind, r.name.as_str())) {
-            after.insert(
-                (r.kind, r.name.clone()),
-                remote::parse_stored(r.kind, &r.spec).ok(),
-            );
+            after.insert((r.kind, r.name.clone()), Some(&r.typed));
+        }
+    }
+    for u in &state.unreadable {
+        if let Some(kind) = u.kind
+            && !deleted.contains(&(kind, u.name.as_str()))
+        {
+            after.insert((kind, u.name.clone()), None);
         }
     }
     for c in desired {
-        after.insert(
-            (c.desired.kind, c.desired.name.clone()),
-            Some(c.spec.clone()),
-        );
+        after.insert((c.desired.kind, c.desired.name.clone()), Some(&c.spec));
     }
     let mut missing = Vec::new();
     for ((kind, name), spec) in &after {

@@ -19,7 +19,6 @@ use uptimeping::daemon::store::{Edit, Store, StoredResource};
 use uptimeping::model::{CheckReport, Report};
 use uptimeping::rollup::Bucket;
 use uptimeping::rollup::sketch::RELATIVE_ERROR;
-use uptimeping::spec::Kind;
 
 use crate::daemon_support::Daemon;
 use crate::servers::{Script, Scripted, closed_port, runtime, scripted};
@@ -69,13 +68,8 @@ fn seeded(checks: Vec<Value>) -> Data {
             .into_iter()
             .map(|spec| {
                 Edit::Upsert(StoredResource {
-                    kind: Kind::Check,
-                    name: spec["name"].as_str().expect("name").into(),
-                    spec,
-                    secrets: Default::default(),
                     source: Some("test".into()),
-                    file: None,
-                    line: None,
+                    ..StoredResource::from_json(spec).expect("a check that decodes")
                 })
             })
             .collect();

@@ -73,5 +73,6 @@ mod spec_slo;
 mod spec_status_page;
 mod status_browser;
 mod status_pages;
+mod stored_rows;
 mod support;
 mod tcp_probe;

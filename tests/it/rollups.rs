@@ -31,15 +31,7 @@ async fn check(db: &Db, name: &str, extra: Value) -> Arc<Check> {
     for (k, v) in extra.as_object().expect("object") {
         spec[k] = v.clone();
     }
-    let resource = StoredResource {
-        kind: Kind::Check,
-        name: name.into(),
-        spec: spec.clone(),
-        secrets: Default::default(),
-        source: None,
-        file: None,
-        line: None,
-    };
+    let resource = StoredResource::from_json(spec.clone()).expect("a check that decodes");
     put(db, resource).await;
     let name = name.to_string();
     db.store
@@ -204,15 +196,8 @@ async fn maintenance_time_is_excluded_from_uptime() {
     let end = chrono::DateTime::from_timestamp_millis(t0 + 2 * H)
         .expect("t")
         .to_rfc3339();
-    let window = StoredResource {
-        kind: Kind::Maintenance,
-        name: "upgrade".into(),
-        spec: json!({"kind": "Maintenance", "name": "upgrade", "checks": ["held"], "start": start, "end": end, "timezone": "UTC"}),
-        secrets: Default::default(),
-        source: None,
-        file: None,
-        line: None,
-    };
+    let window = StoredResource::from_json(json!({"kind": "Maintenance", "name": "upgrade", "checks": ["held"], "start": start, "end": end, "timezone": "UTC"}))
+        .expect("a window that decodes");
     put(&db, window).await;
     // Down through the maintenance hour, up around it.
     let runs = (0..3 * H / (30 * S)).map(|i| {
@@ -510,15 +495,7 @@ async fn a_check_deleted_and_created_again_starts_with_no_history() {
     let spec = json!({"kind": "Check", "name": "again", "type": "http", "target": "http://127.0.0.1:9/", "schedule": "30s"});
     put(
         &db,
-        StoredResource {
-            kind: Kind::Check,
-            name: "again".into(),
-            spec,
-            secrets: Default::default(),
-            source: None,
-            file: None,
-            line: None,
-        },
+        StoredResource::from_json(spec).expect("a check that decodes"),
     )
     .await;
     // A run of the old check that was still in flight arrives now: not the new one's.

@@ -1,6 +1,7 @@
 //! Channels: list with delivery counts, and a real test message.
 
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -10,8 +11,7 @@ use super::page::{self, List, Paged};
 use super::{ApiError, Shared};
 use crate::daemon::audit::{Event, Outcome};
 use crate::model::{ChannelDetail, ChannelSummary, Notification};
-use crate::spec::secrets::masked;
-use crate::spec::{Kind, Spec, remote};
+use crate::spec::Kind;
 
 /// A page of channels: `limit` (default and most [`page::MAX_PAGE`]) and `cursor`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -43,16 +43,15 @@ pub async fn list(
         .await?
         .into_iter()
         .filter(|r| after.as_ref().is_none_or(|after| r.name > *after))
+        // Every row of this listing is a channel: the store typed it by its kind.
         .filter_map(|r| {
-            let Ok(Spec::Channel(c)) = remote::parse_stored(Kind::Channel, &r.spec) else {
-                return None;
-            };
+            let c = r.as_channel()?;
             let (sent, failed, pending) = counts.get(&c.name).copied().unwrap_or_default();
             Some(ChannelSummary {
-                name: c.name,
+                name: c.name.clone(),
                 channel_type: c.channel_type.as_str().into(),
-                source: r.source,
-                template: c.template,
+                source: r.source.clone(),
+                template: c.template.clone(),
                 sent,
                 failed,
                 pending,
@@ -75,21 +74,25 @@ pub async fn get(
         .resource(key.tenant_id, Kind::Channel, name.clone())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no channel named `{name}`")))?;
-    let Ok(Spec::Channel(c)) = remote::parse_stored(Kind::Channel, &stored.spec) else {
-        return Err(ApiError::not_found(format!("no channel named `{name}`")));
-    };
+    let c = stored.as_channel().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("the stored channel `{name}` is not a channel"),
+        )
+    })?;
     let counts = state.store.channel_counts(key.tenant_id).await?;
     let (sent, failed, pending) = counts.get(&c.name).copied().unwrap_or_default();
-    let mut spec = masked(&stored.spec, &stored.secrets);
+    let mut spec = stored.masked();
     if let Some(map) = spec.as_object_mut() {
         map.remove("kind");
     }
     Ok(axum::Json(ChannelDetail {
         summary: ChannelSummary {
-            name: c.name,
+            name: c.name.clone(),
             channel_type: c.channel_type.as_str().into(),
-            source: stored.source,
-            template: c.template,
+            source: stored.source.clone(),
+            template: c.template.clone(),
             sent,
             failed,
             pending,

@@ -15,8 +15,8 @@ use super::{ApiError, Shared};
 use crate::daemon::audit::Event;
 use crate::daemon::store::{CheckRuntime, Principal, StoredResource, now_ms, to_time};
 use crate::model::{CheckDetail, CheckState, CheckSummary, ProbeResult, ResultPage};
-use crate::spec::secrets::{Redactor, masked};
-use crate::spec::{Kind, Spec, remote};
+use crate::spec::secrets::Redactor;
+use crate::spec::{Check, Kind};
 
 /// Results returned per page when the caller does not say.
 const DEFAULT_PAGE: u32 = 50;
@@ -99,10 +99,9 @@ impl ListQuery {
     }
 }
 
-fn summary(r: &StoredResource, rt: Option<&CheckRuntime>) -> Option<CheckSummary> {
-    let Ok(Spec::Check(c)) = remote::parse_stored(Kind::Check, &masked(&r.spec, &r.secrets)) else {
-        return None;
-    };
+/// What lists and pages show of check `c` (stored as `r`): its typed fields, with
+/// those that hold a secret masked as a GET of its spec masks them.
+fn summary(r: &StoredResource, c: &Check, rt: Option<&CheckRuntime>) -> CheckSummary {
     let rt = rt.cloned().unwrap_or_default();
     let state = if !c.enabled {
         CheckState::Disabled
@@ -115,13 +114,13 @@ fn summary(r: &StoredResource, rt: Option<&CheckRuntime>) -> Option<CheckSummary
             Some(false) => CheckState::Down,
         }
     };
-    Some(CheckSummary {
+    CheckSummary {
         name: c.name.clone(),
         check_type: c.check_type.as_str().into(),
-        target: c.target.clone(),
-        schedule: c.schedule.to_string(),
+        target: r.shown("/target", &c.target),
+        schedule: r.shown("/schedule", &c.schedule.to_string()),
         state,
-        labels: c.labels.clone(),
+        labels: shown_labels(r, c),
         source: r.source.clone(),
         last_run_at: rt.last_run_at.map(to_time),
         last_latency_ms: rt.last_latency_ms,
@@ -130,7 +129,21 @@ fn summary(r: &StoredResource, rt: Option<&CheckRuntime>) -> Option<CheckSummary
         open_incident: rt.open_incident,
         uptime_24h: None,
         p95_24h_ms: None,
-    })
+    }
+}
+
+/// The labels of check `c`, those from secrets masked.
+pub(crate) fn shown_labels(
+    r: &StoredResource,
+    c: &Check,
+) -> std::collections::BTreeMap<String, String> {
+    c.labels
+        .iter()
+        .map(|(k, v)| {
+            let pointer = format!("/labels/{}", k.replace('~', "~0").replace('/', "~1"));
+            (k.clone(), r.shown(&pointer, v))
+        })
+        .collect()
 }
 
 async fn one(
@@ -147,13 +160,14 @@ async fn one(
         .store
         .check_runtimes(tenant, Some(name.to_string()))
         .await?;
-    let mut s = summary(&r, rts.get(name)).ok_or_else(|| {
+    let c = r.as_check().ok_or_else(|| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
-            format!("stored check `{name}` cannot be read"),
+            format!("the stored check `{name}` is not a check"),
         )
     })?;
+    let mut s = summary(&r, c, rts.get(name));
     s.next_run_at = state.scheduler.next_run(tenant, name.to_string()).await;
     Ok((r, s))
 }
@@ -206,7 +220,8 @@ pub async fn list(
     let out: Vec<CheckSummary> = resources
         .iter()
         .filter(|r| q.after.as_ref().is_none_or(|after| r.name > *after))
-        .filter_map(|r| summary(r, rts.get(&r.name)))
+        // Every row of this listing is a check: the store typed it by its kind.
+        .filter_map(|r| Some(summary(r, r.as_check()?, rts.get(&r.name))))
         .filter(|s| {
             q.labels
                 .iter()
@@ -231,7 +246,7 @@ pub async fn get(
     let alerts_held = state.store.alerts_held(key.tenant_id, name).await?;
     Ok(axum::Json(CheckDetail {
         summary,
-        spec: masked(&r.spec, &r.secrets),
+        spec: r.masked(),
         alerts_held,
     }))
 }

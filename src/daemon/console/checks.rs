@@ -14,8 +14,7 @@ use crate::daemon::api::report::{HistorySpan, Span};
 use crate::daemon::api::{ApiError, Shared, checks as api, incidents as api_incidents, report};
 use crate::daemon::status::html::percent;
 use crate::model::{CheckState, CheckSummary, HistoryBucket, Incident, StoredResult};
-use crate::spec::secrets::masked;
-use crate::spec::{Kind, Spec, remote};
+use crate::spec::Kind;
 
 /// Runs listed on a check's page, newest first: the last few hours of a check
 /// run every few minutes.
@@ -121,13 +120,13 @@ async fn tally(
     let runtimes = state.store.check_runtimes(tenant, None).await?;
     let mut counts: Vec<(CheckState, usize)> = STATES.iter().map(|s| (*s, 0)).collect();
     for r in &resources {
-        let Ok(Spec::Check(c)) = remote::parse_stored(Kind::Check, &masked(&r.spec, &r.secrets))
-        else {
-            continue;
-        };
+        // Every row of this listing is a check: the store typed it by its kind.
+        let Some(c) = r.as_check() else { continue };
+        // Labels as the API's list shows and filters them: secret ones masked.
+        let shown = api::shown_labels(r, c);
         if !labels
             .iter()
-            .all(|(k, v)| c.labels.get(k).is_some_and(|x| x == v))
+            .all(|(k, v)| shown.get(k).is_some_and(|x| x == v))
             || check_type
                 .as_ref()
                 .is_some_and(|t| c.check_type.as_str() != t)

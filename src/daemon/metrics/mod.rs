@@ -314,6 +314,18 @@ impl Metrics {
         format: Format,
     ) -> String {
         self.set_tenants(snapshot.tenants.clone());
+        // Stored resources the store could not read (each also logged by name): the
+        // store counts them where it decodes, this counter catches up with it.
+        let unreadable = crate::daemon::store::decode::corrupt_reads();
+        if unreadable > 0 {
+            self.errors
+                .get_or_create(&ServiceErrorLabels {
+                    service: "store".into(),
+                    r#type: "unreadable_resource".into(),
+                })
+                .inner()
+                .fetch_max(unreadable, std::sync::atomic::Ordering::Relaxed);
+        }
         let sample = scrape::Sample {
             snapshot,
             db_busy,

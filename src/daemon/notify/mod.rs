@@ -32,7 +32,7 @@ use super::store::{self, OutboxRow, Store, StoredResource, now_ms};
 use crate::model::Notification;
 use crate::spec::secrets::Redactor;
 use crate::spec::template::Provider;
-use crate::spec::{Channel, ChannelType, Kind, Spec, Template, remote};
+use crate::spec::{Channel, ChannelType, Kind, Template};
 
 pub use retry::MAX_ATTEMPTS;
 
@@ -441,21 +441,21 @@ impl Notifier {
         }
     }
 
-    /// The row's channel, with the redactor for its delivery errors (built from the
-    /// stored secrets even when the channel no longer parses).
+    /// The row's channel, with the redactor for its delivery errors. A channel the
+    /// store cannot read fails the delivery with the store's message, which names
+    /// it and holds none of its secrets.
     async fn channel(&self, row: &OutboxRow) -> (Result<Channel, DeliveryError>, Redactor) {
         let stored = match self.stored(row.tenant, Kind::Channel, &row.channel).await {
             Ok(stored) => stored,
             Err(e) => return (Err(e), Redactor::default()),
         };
         let redactor = Redactor::for_channel(&stored.spec, &stored.secrets);
-        let channel = match parse(Kind::Channel, &row.channel, &stored) {
-            Ok(Spec::Channel(c)) => Ok(c),
-            Ok(_) => Err(DeliveryError::config(format!(
+        let channel = match stored.as_channel() {
+            Some(c) => Ok(c.clone()),
+            None => Err(DeliveryError::config(format!(
                 "`{}` is not a channel",
                 row.channel
             ))),
-            Err(e) => Err(e),
         };
         (channel, redactor)
     }
@@ -470,14 +470,14 @@ impl Notifier {
         let Some(name) = named.or(channel.template.as_deref()) else {
             return Ok(None);
         };
-        match self.lookup(row.tenant, Kind::Template, name).await? {
-            Spec::Template(t) => Ok(Some(t)),
-            _ => Err(DeliveryError::config(format!("`{name}` is not a template"))),
+        match self
+            .stored(row.tenant, Kind::Template, name)
+            .await?
+            .as_template()
+        {
+            Some(t) => Ok(Some(t.clone())),
+            None => Err(DeliveryError::config(format!("`{name}` is not a template"))),
         }
-    }
-
-    async fn lookup(&self, tenant: i64, kind: Kind, name: &str) -> Result<Spec, DeliveryError> {
-        parse(kind, name, &self.stored(tenant, kind, name).await?)
     }
 
     async fn stored(
@@ -490,17 +490,14 @@ impl Notifier {
         self.store
             .resource(tenant, kind, name.to_string())
             .await
-            .map_err(|e| {
-                DeliveryError::new(Cause::Internal, format!("reading {what} `{name}`: {e}"))
+            .map_err(|e| match e {
+                // Stays so until someone applies it again: no retry mends it. The
+                // message names it, its secrets already scrubbed by the store.
+                store::StoreError::Corrupt(m) => DeliveryError::config(m),
+                e => DeliveryError::new(Cause::Internal, format!("reading {what} `{name}`: {e}")),
             })?
             .ok_or_else(|| DeliveryError::config(format!("no {what} named `{name}`")))
     }
-}
-
-fn parse(kind: Kind, name: &str, stored: &StoredResource) -> Result<Spec, DeliveryError> {
-    let what = kind.as_str().to_ascii_lowercase();
-    remote::parse_stored(kind, &stored.spec)
-        .map_err(|e| DeliveryError::config(format!("{what} `{name}` is not valid: {e}")))
 }
 
 /// What a delivery does when a rate limit says to wait.

@@ -32,12 +32,15 @@ pub use auth::{
     InvitationRow, KeyCheck, KeyRow, NewKey, NewSession, Principal, PrincipalKind, Refreshed, Role,
     SessionRow, UserRow, hash as secret_hash, is_api_key, random_alnum,
 };
+pub use decode::Unreadable;
 pub use incidents::{
     MAX_COMMENT_CHARS, MAX_UPDATE_MESSAGE_CHARS, MAX_UPDATES_PER_INCIDENT, Transition,
     action_comment, severity_str as severity_name, update_message,
 };
 pub use outbox::{OutboxRow, SentMessage};
-pub use resources::{CheckRuntime, Decision, Edit, PageAddress, StoredResource, TenantState};
+pub use resources::{
+    CheckRuntime, Decision, Edit, Listing, PageAddress, StoredResource, TenantState,
+};
 pub use results::ResultRow;
 pub use scrape::{CheckSeries, Snapshot};
 pub use status::{MAX_INCIDENT_EVENTS, MAX_PAGE_CHECKS, MAX_PAGE_INCIDENTS, page_lists};

@@ -1,30 +1,142 @@
 //! Desired state: the resources a tenant has applied, their owners, and the
 //! tenant's state revision (bumped by every apply that changes something).
+//!
+//! Every read of `resources` rows goes through [`decode::row`]: callers get typed
+//! resources, and rows that cannot be read come back apart as [`Unreadable`],
+//! logged and counted, never as a default or not at all.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
+use super::decode::{self, RAW_COLUMNS, Raw, Unreadable};
 use super::{Result, Store, StoreError, now_ms};
-use crate::spec::Kind;
+use crate::spec::{Channel, Check, Kind, Maintenance, Spec, StatusPage, Template};
 
+/// One resource as stored, decoded once by the store's row reader.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredResource {
     pub kind: Kind,
     pub name: String,
     /// Canonical spec, secrets in the clear (they are needed to probe and notify).
+    /// Kept for what needs the JSON: diffs, masked output, redaction.
     pub spec: Value,
+    /// `spec` typed; always of `kind`. Shared, since schedulers and notifiers
+    /// keep it while rows come and go.
+    pub typed: Arc<Spec>,
     pub secrets: BTreeSet<String>,
     pub source: Option<String>,
     pub file: Option<String>,
     pub line: Option<i64>,
 }
 
+impl StoredResource {
+    /// A resource to write from its canonical JSON (`kind` and `name` included),
+    /// typed as a read would type it: what cannot be read back is not written.
+    pub fn from_json(spec: Value) -> Result<StoredResource> {
+        let field = |f: &str| {
+            spec.get(f)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| StoreError::Corrupt(format!("a resource to store has no `{f}`")))
+        };
+        let kind = decode::kind(&field("kind")?)?;
+        let name = field("name")?;
+        let typed = decode::typed(kind, &name, &spec)?;
+        Ok(StoredResource::new(typed, spec))
+    }
+
+    /// A resource to write from its typed form and the canonical JSON of it.
+    pub fn new(typed: Spec, spec: Value) -> StoredResource {
+        StoredResource {
+            kind: typed.kind(),
+            name: typed.name().to_string(),
+            spec,
+            typed: Arc::new(typed),
+            secrets: BTreeSet::new(),
+            source: None,
+            file: None,
+            line: None,
+        }
+    }
+
+    pub fn as_check(&self) -> Option<&Check> {
+        match &*self.typed {
+            Spec::Check(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn as_channel(&self) -> Option<&Channel> {
+        match &*self.typed {
+            Spec::Channel(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    pub fn as_template(&self) -> Option<&Template> {
+        match &*self.typed {
+            Spec::Template(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn as_maintenance(&self) -> Option<&Maintenance> {
+        match &*self.typed {
+            Spec::Maintenance(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_status_page(&self) -> Option<&StatusPage> {
+        match &*self.typed {
+            Spec::StatusPage(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The spec with its secrets masked, for output.
+    pub fn masked(&self) -> Value {
+        crate::spec::secrets::masked(&self.spec, &self.secrets)
+    }
+
+    /// Whether the value at JSON pointer `pointer` is (or lies inside) a secret,
+    /// so that output built from the typed spec masks what [`masked`](Self::masked) would.
+    pub fn is_secret(&self, pointer: &str) -> bool {
+        self.secrets.iter().any(|s| {
+            pointer == s
+                || pointer
+                    .strip_prefix(s.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    }
+
+    /// `value`, the typed value at `pointer`, or the mask if it is secret.
+    pub fn shown(&self, pointer: &str, value: &str) -> String {
+        if self.is_secret(pointer) {
+            crate::spec::secrets::MASK.to_string()
+        } else {
+            value.to_string()
+        }
+    }
+}
+
+/// A kind's resources: the readable ones, and apart those that cannot be read.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    pub resources: Vec<StoredResource>,
+    pub unreadable: Vec<Unreadable>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct TenantState {
     pub revision: u64,
     pub resources: Vec<StoredResource>,
+    /// Rows of this tenant that cannot be read: a plan shows them, and an apply may
+    /// replace or prune them, so that one bad row locks nobody out.
+    pub unreadable: Vec<Unreadable>,
     /// The addresses other tenants' status pages hold: `/status/{slug}` and a
     /// `Host` name have no tenant in them, so each belongs to one page of the daemon.
     pub other_pages: Vec<PageAddress>,
@@ -37,10 +149,6 @@ pub struct PageAddress {
     pub domain: Option<String>,
 }
 
-fn kind_of(s: &str) -> Kind {
-    s.parse().unwrap_or(Kind::Check)
-}
-
 /// Loads a tenant's state on `c` (inside a write transaction for a consistent apply).
 pub fn load_state(c: &Connection, tenant: i64) -> Result<TenantState> {
     let revision: i64 = c
@@ -51,10 +159,15 @@ pub fn load_state(c: &Connection, tenant: i64) -> Result<TenantState> {
         )
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("no tenant {tenant}")))?;
-    let resources = list(c, tenant, None, None)?;
+    let Listing {
+        resources,
+        unreadable,
+    } = list(c, tenant, None, None)?;
     let mut stmt = c.prepare_cached(
+        // A spec that is not JSON would fail the query, and with it every apply of
+        // this tenant: such a page holds no address.
         "SELECT json_extract(spec, '$.slug'), json_extract(spec, '$.domain') FROM resources
-         WHERE kind = 'StatusPage' AND tenant_id != ?1",
+         WHERE kind = 'StatusPage' AND tenant_id != ?1 AND json_valid(spec)",
     )?;
     let other_pages = stmt
         .query_map([tenant], |r| {
@@ -67,55 +180,78 @@ pub fn load_state(c: &Connection, tenant: i64) -> Result<TenantState> {
     Ok(TenantState {
         revision: revision as u64,
         resources,
+        unreadable,
         other_pages,
     })
 }
 
-/// Resources of a tenant, optionally of one kind and one name.
-fn list(
+/// Resources of a tenant, optionally of one kind and one name, ordered by kind and name.
+pub fn list(
     c: &Connection,
     tenant: i64,
     kind: Option<Kind>,
     name: Option<&str>,
-) -> Result<Vec<StoredResource>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT kind, name, spec, secrets, source, file, line FROM resources
-         WHERE tenant_id = ?1 AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR name = ?3) ORDER BY kind, name",
-    )?;
+) -> Result<Listing> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {RAW_COLUMNS} FROM resources r
+         WHERE r.tenant_id = ?1 AND (?2 IS NULL OR r.kind = ?2) AND (?3 IS NULL OR r.name = ?3)
+         ORDER BY r.kind, r.name"
+    ))?;
     let rows = stmt.query_map(params![tenant, kind.map(|k| k.as_str()), name], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-        ))
+        Raw::from_row(r, 0)
     })?;
-    let mut out = Vec::new();
+    let mut out = Listing::default();
     for row in rows {
-        let (kind, name, spec, secrets, source, file, line) = row?;
-        out.push(StoredResource {
-            kind: kind_of(&kind),
-            name,
-            spec: serde_json::from_str(&spec)?,
-            secrets: serde_json::from_str(&secrets)?,
-            source,
-            file,
-            line,
-        });
+        match decode::row(row?) {
+            Ok(r) => out.resources.push(r),
+            Err(bad) => out.unreadable.push(*bad),
+        }
     }
     Ok(out)
+}
+
+/// The resource `kind`/`name` of `tenant`, if there is one; a row that cannot be
+/// read is [`StoreError::Corrupt`] naming it.
+pub fn one(c: &Connection, tenant: i64, kind: Kind, name: &str) -> Result<Option<StoredResource>> {
+    let Listing {
+        mut resources,
+        unreadable,
+    } = list(c, tenant, Some(kind), Some(name))?;
+    match unreadable.first() {
+        Some(bad) => Err(bad.error()),
+        None => Ok(resources.pop()),
+    }
+}
+
+/// A resource with its tenant's id.
+pub type OfTenant = (i64, StoredResource);
+
+/// Every resource of `kind` of every tenant, with its tenant; and apart those
+/// that cannot be read.
+pub fn every(c: &Connection, kind: Kind) -> Result<(Vec<OfTenant>, Vec<Unreadable>)> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {RAW_COLUMNS} FROM resources r WHERE r.kind = ?1 ORDER BY r.tenant_id, r.name"
+    ))?;
+    let rows = stmt.query_map([kind.as_str()], |r| Raw::from_row(r, 0))?;
+    let (mut good, mut bad) = (Vec::new(), Vec::new());
+    for row in rows {
+        let raw = row?;
+        let tenant = raw.tenant;
+        match decode::row(raw) {
+            Ok(r) => good.push((tenant, r)),
+            Err(b) => bad.push(*b),
+        }
+    }
+    Ok((good, bad))
 }
 
 pub fn upsert(c: &Connection, tenant: i64, r: &StoredResource) -> Result<()> {
     // A disabled check that is enabled again starts afresh like a resumed one: the
     // time it was off stays unknown.
-    let enabled_again = r.kind == Kind::Check
-        && enabled(&r.spec)
+    let enabled_again = r.as_check().is_some_and(|c| c.enabled)
         && c.prepare_cached(
-            "SELECT coalesce(json_extract(spec, '$.enabled'), 1) = 0 FROM resources
+            // A stored spec that is not JSON is being replaced: it was not disabled.
+            "SELECT CASE WHEN json_valid(spec) THEN coalesce(json_extract(spec, '$.enabled'), 1) = 0 ELSE 0 END FROM resources
              WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2",
         )?
         .query_row(params![tenant, r.name], |row| row.get::<_, bool>(0))
@@ -142,11 +278,6 @@ pub fn upsert(c: &Connection, tenant: i64, r: &StoredResource) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Whether a stored check's spec has it scheduled (`enabled` is true unless said).
-fn enabled(spec: &Value) -> bool {
-    spec.get("enabled").and_then(Value::as_bool).unwrap_or(true)
 }
 
 pub fn delete(c: &rusqlite::Transaction<'_>, tenant: i64, kind: Kind, name: &str) -> Result<bool> {
@@ -191,36 +322,48 @@ pub fn bump_revision(c: &Connection, tenant: i64) -> Result<u64> {
 }
 
 impl Store {
+    /// The readable resources of a tenant (of one kind, if given). Rows that cannot
+    /// be read are logged and counted, and left out: use [`listing`](Self::listing)
+    /// to show them.
     pub async fn resources(&self, tenant: i64, kind: Option<Kind>) -> Result<Vec<StoredResource>> {
+        Ok(self.listing(tenant, kind).await?.resources)
+    }
+
+    /// A tenant's resources (of one kind, if given), readable and not.
+    pub async fn listing(&self, tenant: i64, kind: Option<Kind>) -> Result<Listing> {
         self.read(move |c| list(c, tenant, kind, None)).await
     }
 
+    /// One resource; [`StoreError::Corrupt`] naming it if it cannot be read.
     pub async fn resource(
         &self,
         tenant: i64,
         kind: Kind,
         name: String,
     ) -> Result<Option<StoredResource>> {
-        self.read(move |c| Ok(list(c, tenant, Some(kind), Some(&name))?.into_iter().next()))
-            .await
+        self.read(move |c| one(c, tenant, kind, &name)).await
     }
 
-    /// Every check of every tenant, for the scheduler.
+    /// Every readable check of every tenant, for the scheduler, with whether it is
+    /// paused. A check that cannot be read is logged and counted and not scheduled:
+    /// the others still are.
     pub async fn all_checks(&self) -> Result<Vec<(i64, StoredResource, bool)>> {
         self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT r.tenant_id, r.name, r.spec, r.secrets, r.source, r.file, r.line, COALESCE(s.paused, 0)
+            let mut stmt = c.prepare(&format!(
+                "SELECT {RAW_COLUMNS}, COALESCE(s.paused, 0)
                  FROM resources r LEFT JOIN check_state s ON s.tenant_id = r.tenant_id AND s.name = r.name
-                 WHERE r.kind = 'Check'",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get::<_, bool>(7)?))
-            })?;
+                 WHERE r.kind = 'Check'"
+            ))?;
+            let rows = stmt.query_map([], |r| Ok((Raw::from_row(r, 0)?, r.get::<_, bool>(8)?)))?;
             let mut out = Vec::new();
             for row in rows {
-                let (tenant, name, spec, secrets, source, file, line, paused) = row?;
-                let res = StoredResource { kind: Kind::Check, name, spec: serde_json::from_str(&spec)?, secrets: serde_json::from_str(&secrets)?, source, file, line };
-                out.push((tenant, res, paused));
+                let (raw, paused) = row?;
+                let tenant = raw.tenant;
+                match decode::row(raw) {
+                    Ok(res) => out.push((tenant, res, paused)),
+                    // Logged and counted by the row reader.
+                    Err(_) => continue,
+                }
             }
             Ok(out)
         })
@@ -343,5 +486,188 @@ impl Store {
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A store with one tenant holding checks `a` and `b` and channel `ch`, then
+    /// `b` and `ch` spoilt behind its back and a row of a kind this daemon does not
+    /// know added: what another version, a restore or a hand edit leaves.
+    async fn spoilt() -> (tempfile::TempDir, Store, i64) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("t.db")).expect("store");
+        store.bootstrap(|_| Ok(())).await.expect("bootstrap");
+        let (tenant, _) = store.create_tenant("acme".into()).await.expect("tenant");
+        let check = |name: &str| json!({"kind": "Check", "name": name, "type": "http", "target": "http://127.0.0.1:9/", "schedule": "30s"});
+        let edits = [
+            check("a"),
+            check("b"),
+            json!({"kind": "Channel", "name": "ch", "type": "webhook", "webhook": {"url": "https://hooks.example/s3cr3t-path"}}),
+        ]
+        .into_iter()
+        .map(|v| Edit::Upsert(StoredResource::from_json(v).expect("decodes")))
+        .collect();
+        let (outcome, _) = store
+            .transact_state(tenant, move |_| Ok(((), edits)))
+            .await
+            .expect("apply");
+        outcome.expect("applied");
+        store
+            .write(move |tx| {
+                // `target` gone: as a field renamed in a later version would leave it.
+                tx.execute(
+                    "UPDATE resources SET spec = json_remove(spec, '$.target') WHERE tenant_id = ?1 AND name = 'b'",
+                    [tenant],
+                )?;
+                // A field of the wrong type, quoting a secret in serde's words.
+                tx.execute(
+                    "UPDATE resources SET spec = json_set(spec, '$.type', 'https://hooks.example/s3cr3t-path'),
+                        secrets = '[\"/webhook/url\"]'
+                     WHERE tenant_id = ?1 AND name = 'ch'",
+                    [tenant],
+                )?;
+                tx.execute(
+                    "INSERT INTO resources (tenant_id, kind, name, spec, secrets, updated_at)
+                     VALUES (?1, 'Gadget', 'g', '{}', '[]', 0)",
+                    [tenant],
+                )?;
+                Ok(())
+            })
+            .await
+            .expect("spoil");
+        (dir, store, tenant)
+    }
+
+    #[tokio::test]
+    async fn a_spec_that_no_longer_decodes_is_a_loud_error_naming_it() {
+        let (_dir, store, tenant) = spoilt().await;
+        let before = decode::corrupt_reads();
+        let err = store
+            .resource(tenant, Kind::Check, "b".into())
+            .await
+            .expect_err("an unreadable check is an error, not a row");
+        assert!(
+            matches!(&err, StoreError::Corrupt(m) if m.contains("Check `b`") && m.contains("target") && m.contains("apply it again")),
+            "{err}"
+        );
+        assert!(decode::corrupt_reads() > before, "counted");
+        let err = store
+            .resource(tenant, Kind::Channel, "ch".into())
+            .await
+            .expect_err("an unreadable channel is an error");
+        let StoreError::Corrupt(m) = &err else {
+            panic!("{err}")
+        };
+        assert!(m.contains("Channel `ch`"), "{m}");
+        assert!(!m.contains("s3cr3t"), "the message holds no secret: {m}");
+        // Its neighbours are served as ever, typed.
+        let a = store
+            .resource(tenant, Kind::Check, "a".into())
+            .await
+            .expect("read")
+            .expect("a");
+        assert_eq!(
+            a.as_check().map(|c| c.target.as_str()),
+            Some("http://127.0.0.1:9/")
+        );
+    }
+
+    #[tokio::test]
+    async fn listings_serve_the_readable_rows_and_name_the_others() {
+        let (_dir, store, tenant) = spoilt().await;
+        let names = |rs: &[StoredResource]| rs.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+        let checks = store
+            .resources(tenant, Some(Kind::Check))
+            .await
+            .expect("list");
+        assert_eq!(names(&checks), ["a"]);
+        let all = store.listing(tenant, None).await.expect("list");
+        assert_eq!(names(&all.resources), ["a"]);
+        let bad: Vec<(Option<Kind>, &str)> = all
+            .unreadable
+            .iter()
+            .map(|u| (u.kind, u.name.as_str()))
+            .collect();
+        assert_eq!(
+            bad,
+            [
+                (Some(Kind::Channel), "ch"),
+                (Some(Kind::Check), "b"),
+                (None, "g")
+            ]
+        );
+        let scheduled: Vec<String> = store
+            .all_checks()
+            .await
+            .expect("checks")
+            .into_iter()
+            .map(|(_, r, _)| r.name)
+            .collect();
+        assert_eq!(scheduled, ["a"], "the readable check is still scheduled");
+    }
+
+    #[tokio::test]
+    async fn a_row_that_is_not_even_json_can_be_replaced() {
+        let (_dir, store, tenant) = spoilt().await;
+        store
+            .write(move |tx| {
+                tx.execute(
+                    "UPDATE resources SET spec = '{\"kind\": \"Che' WHERE tenant_id = ?1 AND name = 'b'",
+                    [tenant],
+                )?;
+                Ok(())
+            })
+            .await
+            .expect("spoil");
+        let state = store
+            .read(move |c| load_state(c, tenant))
+            .await
+            .expect("state");
+        assert!(
+            state
+                .unreadable
+                .iter()
+                .any(|u| u.name == "b" && u.spec.is_null())
+        );
+        let b = json!({"kind": "Check", "name": "b", "type": "http", "target": "http://127.0.0.1:9/b", "schedule": "30s"});
+        let edit = Edit::Upsert(StoredResource::from_json(b).expect("decodes"));
+        let (outcome, _) = store
+            .transact_state(tenant, move |_| Ok(((), vec![edit])))
+            .await
+            .expect("an apply over it");
+        outcome.expect("applied");
+        let b = store
+            .resource(tenant, Kind::Check, "b".into())
+            .await
+            .expect("readable again")
+            .expect("b");
+        assert_eq!(
+            b.as_check().map(|c| c.target.as_str()),
+            Some("http://127.0.0.1:9/b")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_kind_is_unreadable_not_a_check() {
+        let (_dir, store, tenant) = spoilt().await;
+        let state = store
+            .read(move |c| load_state(c, tenant))
+            .await
+            .expect("state");
+        assert!(
+            state.resources.iter().all(|r| r.name != "g"),
+            "the row of kind `Gadget` passes for nothing"
+        );
+        let g = state
+            .unreadable
+            .iter()
+            .find(|u| u.name == "g")
+            .expect("named as unreadable");
+        assert_eq!((g.kind, g.kind_text.as_str()), (None, "Gadget"));
+        assert!(g.message.contains("unknown kind `Gadget`"), "{}", g.message);
     }
 }

@@ -42,7 +42,9 @@ pub struct Snapshot {
 }
 
 /// The per-check query: one row per stored check, whatever the number of checks.
-/// Checks that never ran have no `check_state` row, hence the left join.
+/// Checks that never ran have no `check_state` row, hence the left join. A spec
+/// that is not JSON would fail the whole query: that check has no series (the
+/// store logs and counts it wherever it is read).
 const CHECKS: &str = "
     SELECT t.name, r.name,
            coalesce(json_extract(r.spec, '$.type'), ''),
@@ -51,7 +53,7 @@ const CHECKS: &str = "
     FROM resources r
     JOIN tenants t ON t.id = r.tenant_id
     LEFT JOIN check_state s ON s.tenant_id = r.tenant_id AND s.name = r.name
-    WHERE r.kind = 'Check'";
+    WHERE r.kind = 'Check' AND json_valid(r.spec)";
 
 impl Store {
     /// Reads what a scrape shows; a handful of statements on one connection, none of

@@ -10,16 +10,16 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::incidents::strip_kind;
+use super::decode::{self, RAW_COLUMNS, Raw};
 use super::report::readable_until;
-use super::{Result, Store, rollups, to_time};
+use super::{Result, Store, resources, rollups, to_time};
 use crate::daemon::status::data::{
     CheckData, DayData, EventData, GroupData, IncidentData, LatencyPoint, MaintenanceData,
     PageData, PageInfo, day_state, overall,
 };
 use crate::rollup::plan::{Piece, plan};
 use crate::rollup::{Bucket, Resolution, slo};
-use crate::spec::{Maintenance, StatusPage};
+use crate::spec::{Kind, StatusPage};
 
 /// Checks one page shows at most: a page of a thousand checks is already longer
 /// than anyone reads, and the work of a render grows with them.
@@ -161,20 +161,22 @@ fn maintenance(
     checks: &[&Listed],
     now: DateTime<Utc>,
 ) -> Result<(Vec<MaintenanceData>, HashSet<String>)> {
-    let mut stmt = c.prepare_cached(
-        "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Maintenance' ORDER BY name LIMIT ?2",
-    )?;
-    let specs = stmt.query_map(params![tenant, MAX_MAINTENANCE as i64], |r| {
-        r.get::<_, String>(0)
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {RAW_COLUMNS} FROM resources r WHERE r.tenant_id = ?1 AND r.kind = 'Maintenance' ORDER BY r.name LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![tenant, MAX_MAINTENANCE as i64], |r| {
+        Raw::from_row(r, 0)
     })?;
     let mut out = Vec::new();
     let mut held = HashSet::new();
     let horizon = now + chrono::Duration::milliseconds(UPCOMING_MS);
-    for spec in specs {
-        let Some(w) = serde_json::from_str::<Value>(&spec?)
-            .ok()
-            .and_then(|v| serde_json::from_value::<Maintenance>(strip_kind(v)).ok())
-        else {
+    for row in rows {
+        // A public page shows what can be read; the row reader has logged and
+        // counted the window that cannot, by name.
+        let Ok(stored) = decode::row(row?) else {
+            continue;
+        };
+        let Some(w) = stored.as_maintenance().cloned() else {
             continue;
         };
         let covered: Vec<&&Listed> = checks
@@ -340,19 +342,22 @@ pub(super) fn read_page(
             let spec: Option<String> = stmt
                 .query_row(params![tenant, name], |r| r.get(0))
                 .optional()?;
-            if let Some(l) = spec.and_then(|s| serde_json::from_str::<Listed>(&s).ok()) {
+            if let Some(l) = spec.and_then(|s| listed(name, &s)) {
                 out.push(l);
             }
         }
         out
     } else {
         let mut stmt = c.prepare_cached(
-            "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' ORDER BY name",
+            "SELECT name, spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' ORDER BY name",
         )?;
-        let rows = stmt.query_map([tenant], |r| r.get::<_, String>(0))?;
+        let rows = stmt.query_map([tenant], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
         let mut out = Vec::new();
-        for spec in rows {
-            if let Ok(l) = serde_json::from_str::<Listed>(&spec?) {
+        for row in rows {
+            let (name, spec) = row?;
+            if let Some(l) = listed(&name, &spec) {
                 out.push(l);
             }
         }
@@ -528,31 +533,30 @@ pub(super) fn read_page(
     })
 }
 
-/// The status pages of every tenant: `(tenant id, tenant name, page)`.
+/// The status pages of every tenant: `(tenant id, tenant name, page)`. A page
+/// that cannot be read is not served (its visitors get no page, the others theirs);
+/// the row reader has logged and counted it by name.
 fn pages(c: &Connection) -> Result<Vec<(i64, String, StatusPage)>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT r.tenant_id, t.name, r.spec FROM resources r JOIN tenants t ON t.id = r.tenant_id
-         WHERE r.kind = 'StatusPage' ORDER BY r.tenant_id, r.name",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (tenant, name, spec) = row?;
-        match serde_json::from_str::<Value>(&spec)
-            .ok()
-            .and_then(|v| serde_json::from_value::<StatusPage>(strip_kind(v)).ok())
-        {
-            Some(p) => out.push((tenant, name, p)),
-            None => tracing::warn!(tenant, "a stored status page cannot be read; skipped"),
-        }
-    }
-    Ok(out)
+    let mut stmt = c.prepare_cached("SELECT id, name FROM tenants")?;
+    let tenants: HashMap<i64, String> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let (readable, _unreadable) = resources::every(c, Kind::StatusPage)?;
+    Ok(readable
+        .into_iter()
+        .filter_map(|(tenant, r)| {
+            let page = r.as_status_page()?.clone();
+            Some((tenant, tenants.get(&tenant)?.clone(), page))
+        })
+        .collect())
+}
+
+/// The part of stored check `name` a page needs; `None` if it cannot be read,
+/// which [`decode::part`] has logged and counted by name. A public page leaves
+/// that check out rather than fail for all its visitors.
+fn listed(name: &str, spec: &str) -> Option<Listed> {
+    // Logged and counted by `part` already.
+    decode::part::<Listed>(Kind::Check, name, spec).ok()
 }
 
 impl Store {
@@ -584,9 +588,9 @@ impl Store {
                 params![tenant, check],
                 |r| r.get(0),
             ))?;
-            Ok(spec
-                .and_then(|s| serde_json::from_str::<Listed>(&s).ok())
-                .map(|l| l.labels))
+            // The badge asked for needs it: one that cannot be read fails the request.
+            spec.map(|s| decode::part::<Listed>(Kind::Check, &check, &s).map(|l| l.labels))
+                .transpose()
         })
         .await
     }

@@ -161,21 +161,7 @@ impl Db {
 
     /// Applies `spec` (canonical JSON with `kind` and `name`) as one resource.
     pub async fn put(&self, spec: Value) {
-        let kind: Kind = spec["kind"]
-            .as_str()
-            .expect("kind")
-            .parse()
-            .expect("a kind");
-        let name = spec["name"].as_str().expect("name").to_string();
-        let resource = StoredResource {
-            kind,
-            name,
-            spec,
-            secrets: Default::default(),
-            source: None,
-            file: None,
-            line: None,
-        };
+        let resource = StoredResource::from_json(spec).expect("a resource that decodes");
         let (outcome, _) = self
             .store
             .transact_state(self.tenant, move |_| Ok(((), vec![Edit::Upsert(resource)])))
