@@ -40,6 +40,7 @@ use crate::daemon::audit::Event;
 use crate::daemon::notify::message::Format;
 use crate::daemon::notify::slack;
 use crate::daemon::notify::telegram::{self, Action};
+use crate::daemon::store::StoreError;
 use crate::incident;
 use crate::model::Incident;
 use crate::spec::template::escape;

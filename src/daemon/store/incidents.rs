@@ -406,28 +406,14 @@ pub(super) struct Context {
 
 impl Context {
     pub(super) fn read(c: &Connection, running_since: i64) -> Result<Context> {
-        let mut stmt = c.prepare_cached(
-            "SELECT tenant_id, name, spec FROM resources WHERE kind = 'Maintenance'",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?;
-        let mut windows = Vec::new();
-        for row in rows {
-            let (tenant, name, spec) = row?;
-            match super::decode::spec_str::<Maintenance>(Kind::Maintenance, &name, &spec) {
-                Ok(w) => windows.push((tenant, w)),
-                // Refusing every result over it would lose them all; the window's
-                // time is counted as it was measured instead, and this said loudly.
-                Err(e) => {
-                    tracing::error!(tenant, error = %e, "a stored maintenance window cannot be read; its time counts as up or down")
-                }
-            }
-        }
+        // Refusing every result over a window that cannot be read would lose them
+        // all; its time is counted as it was measured instead (the reader logged
+        // and counted it).
+        let windows = super::resources::every(c, Kind::Maintenance)?
+            .0
+            .into_iter()
+            .filter_map(|(tenant, r)| Some((tenant, r.as_maintenance()?.clone())))
+            .collect();
         Ok(Context {
             running_since,
             marks: rollups::marks(c)?,
@@ -750,12 +736,4 @@ impl Store {
         })
         .await
     }
-}
-
-/// Stored specs carry `kind`; the typed resource does not.
-pub fn strip_kind(mut v: Value) -> Value {
-    if let Value::Object(m) = &mut v {
-        m.remove("kind");
-    }
-    v
 }

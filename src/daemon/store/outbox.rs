@@ -36,28 +36,18 @@ struct Shown {
     description: Value,
 }
 
-/// The check `name` as messages show it. The stored spec is decoded as stored
-/// (loudly: see [`decode`](super::decode)), and only the fields shown are masked,
-/// since a masked field need not decode (a duration from a variable).
+/// The check `name` as messages show it; an unreadable row is
+/// [`StoreError::Corrupt`], logged and counted by the reader. Only the fields
+/// shown are taken from the masked spec: a masked field need not decode (a
+/// duration from a variable), and the typed check keeps the rest.
 fn check_spec(c: &Connection, tenant: i64, name: &str) -> Result<Option<Shown>> {
-    let row: Option<(String, String)> = c
-        .prepare_cached(
-            "SELECT spec, secrets FROM resources WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2",
-        )?
-        .query_row(params![tenant, name], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let Some((spec, secrets)) = row else {
+    let Some(stored) = super::resources::one(c, tenant, Kind::Check, name)? else {
         return Ok(None);
     };
-    let secrets: std::collections::BTreeSet<String> = serde_json::from_str(&secrets)
-        .map_err(|e| StoreError::Corrupt(format!("the stored secrets of Check `{name}` cannot be read ({e}); apply it again to replace it")))?;
-    let stored: Value = serde_json::from_str(&spec).map_err(|e| {
-        StoreError::Corrupt(format!(
-            "the stored Check `{name}` cannot be read ({e}); apply it again to replace it"
-        ))
-    })?;
-    let check: Check = super::decode::spec(Kind::Check, name, &stored)?;
-    let masked = crate::spec::secrets::masked(&stored, &secrets);
+    let Some(check) = stored.as_check().cloned() else {
+        return Ok(None);
+    };
+    let masked = stored.masked();
     let field = |key: &str, typed: Value| masked.get(key).cloned().unwrap_or(typed);
     Ok(Some(Shown {
         target: field("target", json!(check.target)),
@@ -71,28 +61,20 @@ fn check_spec(c: &Connection, tenant: i64, name: &str) -> Result<Option<Shown>> 
 /// match the real ones) links to (see
 /// [`listing_page`](crate::daemon::notify::links::listing_page)), as `{name, slug,
 /// incidents_days}` (how long the page keeps resolved incidents). A page that
-/// cannot be read is left out, said loudly; the link then goes to the API as before.
+/// cannot be read is left out; the link then goes to the API as before.
 fn status_page_of(
     c: &Connection,
     tenant: i64,
     check: &str,
     labels: &BTreeMap<String, String>,
 ) -> Result<Value> {
-    let mut stmt = c.prepare_cached(
-        "SELECT name, spec FROM resources WHERE tenant_id = ?1 AND kind = 'StatusPage' ORDER BY name",
-    )?;
-    let mut pages = Vec::new();
-    for row in stmt.query_map([tenant], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })? {
-        let (name, spec) = row?;
-        match super::decode::spec_str::<crate::spec::StatusPage>(Kind::StatusPage, &name, &spec) {
-            Ok(page) => pages.push(page),
-            Err(e) => {
-                tracing::error!(tenant, error = %e, "a message links past a status page that cannot be read")
-            }
-        }
-    }
+    // Pages that cannot be read are left out, logged and counted by the reader.
+    let pages: Vec<crate::spec::StatusPage> =
+        super::resources::list(c, tenant, Some(Kind::StatusPage), None)?
+            .resources
+            .iter()
+            .filter_map(|r| r.as_status_page().cloned())
+            .collect();
     Ok(
         match crate::daemon::notify::links::listing_page(&pages, check, labels) {
             Some(p) => {

@@ -6,35 +6,26 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::json;
 
-use super::decode;
 use super::incidents::{Target, Transition, add_event, apply, stated_at};
 use super::{Result, Store, StoreError, now_ms};
+use super::{decode, resources};
 use crate::incident::{self, DeliveryFacts, EventKind, Hold, Mark, Policy};
 use crate::model::Incident;
 use crate::spec::{Check, Kind, Maintenance};
 
 /// The check as stored, secrets included: labels and dependencies decide policy.
+/// An unreadable row is [`StoreError::Corrupt`], already logged and counted.
 fn stored_check(c: &Connection, tenant: i64, name: &str) -> Result<Option<Check>> {
-    let spec: Option<String> = c
-        .prepare_cached(
-            "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2",
-        )?
-        .query_row(params![tenant, name], |r| r.get(0))
-        .optional()?;
-    spec.map(|s| decode::spec_str(Kind::Check, name, &s))
-        .transpose()
+    Ok(resources::one(c, tenant, Kind::Check, name)?.and_then(|r| r.as_check().cloned()))
 }
 
-/// `read`, or `None` if it is corrupt, said loudly: one unreadable stored row must
-/// not refuse the transaction it is read in, which holds every other check's
-/// results or timed alerts too. Any other error stands.
+/// `read`, or `None` if it is corrupt (which [`decode`] logged and counted): one
+/// unreadable stored row must not refuse the transaction it is read in, which
+/// holds every other check's results or timed alerts too. Any other error stands.
 fn unless_corrupt<T>(read: Result<T>) -> Result<Option<T>> {
     match read {
         Ok(v) => Ok(Some(v)),
-        Err(StoreError::Corrupt(e)) => {
-            tracing::error!(error = %e, "the alert policy passes over a stored resource it cannot read");
-            Ok(None)
-        }
+        Err(StoreError::Corrupt(_)) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -43,28 +34,17 @@ fn unless_corrupt<T>(read: Result<T>) -> Result<Option<T>> {
 /// [`incident::hold`], which decides from the tenant's maintenance windows and the
 /// state of the checks it depends on, gathered here.
 pub fn hold_of(c: &Connection, tenant: i64, check: &Check, now: i64) -> Result<Option<Hold>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT name, spec FROM resources WHERE tenant_id = ?1 AND kind = 'Maintenance' ORDER BY name",
-    )?;
-    let windows = stmt
-        .query_map([tenant], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?
-        .map(|row| {
-            let (name, spec) = row?;
-            unless_corrupt(decode::spec_str::<Maintenance>(
-                Kind::Maintenance,
-                &name,
-                &spec,
-            ))
-        })
-        .filter_map(Result::transpose)
-        .collect::<Result<Vec<_>>>()?;
+    // Windows that cannot be read are left out, logged and counted by the reader.
+    let windows: Vec<Maintenance> = resources::list(c, tenant, Some(Kind::Maintenance), None)?
+        .resources
+        .iter()
+        .filter_map(|r| r.as_maintenance().cloned())
+        .collect();
     let mut deps = Vec::with_capacity(check.depends_on.len());
     for dep in &check.depends_on {
         let state = c
             .prepare_cached(
-                "SELECT s.paused, coalesce(json_extract(r.spec, '$.enabled'), 1), s.last_up,
+                "SELECT s.paused, coalesce(json_valid(r.spec) AND coalesce(json_extract(r.spec, '$.enabled'), 1), 1), s.last_up,
                     EXISTS(SELECT 1 FROM incidents i WHERE i.tenant_id = s.tenant_id AND i.check_name = s.name
                            AND i.kind = 'down' AND i.status != 'resolved')
                  FROM check_state s
@@ -165,39 +145,43 @@ impl Store {
 /// a timer set): the core decides.
 fn tick(tx: &Transaction<'_>, now: i64) -> Result<Vec<Transition>> {
     let columns = super::incidents::INCIDENT_COLUMNS;
+    let raw = decode::RAW_COLUMNS;
     let rows = {
         let mut stmt = tx.prepare_cached(&format!(
-            "SELECT i.tenant_id, r.spec, s.paused, {columns} FROM incidents i
+            "SELECT {raw}, s.paused, {columns} FROM incidents i
              JOIN resources r ON r.tenant_id = i.tenant_id AND r.kind = 'Check' AND r.name = i.check_name
              JOIN check_state s ON s.tenant_id = i.tenant_id AND s.name = i.check_name
-             WHERE i.status = 'open' AND (i.notified = 0
+             WHERE i.status = 'open' AND (i.notified = 0 OR NOT json_valid(r.spec)
                 OR json_extract(r.spec, '$.alert.escalate_after') IS NOT NULL
                 OR json_extract(r.spec, '$.alert.remind_every') IS NOT NULL)
              ORDER BY i.id"
         ))?;
         stmt.query_map([], |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)? != 0,
-                stated_at(r, 3)?,
+                decode::Raw::from_row(r, 0)?,
+                r.get::<_, i64>(8)? != 0,
+                stated_at(r, 9)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?
     };
     let mut out = Vec::new();
-    for (tenant, spec, paused, (inc, state)) in rows {
-        let Some(check) =
-            unless_corrupt(decode::spec_str::<Check>(Kind::Check, &inc.check, &spec))?
-        else {
+    for (raw, paused, (inc, state)) in rows {
+        let tenant = raw.tenant;
+        // A check that cannot be read was logged and counted by the reader; the
+        // other incidents' timers go on.
+        let Ok(stored) = decode::row(raw) else {
             continue;
         };
-        let policy = Policy::of(&check);
+        let Some(check) = stored.as_check() else {
+            continue;
+        };
+        let policy = Policy::of(check);
         let watched = check.enabled && !paused;
         if !incident::tick_due(&state, &policy, watched, now) {
             continue;
         }
-        let hold = hold_of(tx, tenant, &check, now)?;
+        let hold = hold_of(tx, tenant, check, now)?;
         let effects = incident::on_tick(&state, &policy, watched, hold.as_ref(), now);
         if effects.is_empty() {
             continue;
