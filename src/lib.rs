@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod daemon;
 pub mod forge;
+pub mod incident;
 pub mod model;
 pub mod private_file;
 pub mod probe;

@@ -1,6 +1,8 @@
 //! Incidents: list, get (with events and notifications), events, ack, resolve, and
 //! updates posted on them.
 
+use std::net::IpAddr;
+
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -10,7 +12,8 @@ use super::openapi::{Caller, Created, Numbered};
 use super::page::{self, List, Paged};
 use super::{ApiError, ApiJson, Shared};
 use crate::daemon::audit::Event;
-use crate::daemon::store::{action_comment, update_message};
+use crate::daemon::store::{Principal, action_comment, update_message};
+use crate::incident::Action as Act;
 use crate::model::{
     ActionRequest, Incident, IncidentDetail, IncidentEvent, IncidentStatus, UpdateRequest,
 };
@@ -88,29 +91,8 @@ pub async fn ack(
     Path(Numbered { id }): Path<Numbered>,
     Action(ActionRequest { comment }): Action,
 ) -> Result<axum::Json<Incident>, ApiError> {
-    let done = async {
-        let comment = action_comment(comment.as_deref()).map_err(ApiError::invalid)?;
-        Ok(state
-            .store
-            .acknowledge(key.tenant_id, id, key.actor(), comment)
-            .await?)
-    }
-    .await;
-    let inc = state
-        .audit
-        .failure(done, || {
-            Event::by(&key, "incident.ack", from).target(id.to_string())
-        })
-        .await?;
-    state
-        .audit
-        .record(
-            Event::by(&key, "incident.ack", from)
-                .target(id.to_string())
-                .detail(serde_json::json!({"check": inc.check})),
-        )
-        .await;
-    state.notifier.wake();
+    let who = Actor::of(&key, from);
+    let inc = act(&state, &who, Act::Acknowledge, id, comment.as_deref()).await?;
     Ok(axum::Json(inc))
 }
 
@@ -121,30 +103,61 @@ pub async fn resolve(
     Path(Numbered { id }): Path<Numbered>,
     Action(ActionRequest { comment }): Action,
 ) -> Result<axum::Json<Incident>, ApiError> {
+    let who = Actor::of(&key, from);
+    let inc = act(&state, &who, Act::Resolve, id, comment.as_deref()).await?;
+    Ok(axum::Json(inc))
+}
+
+/// Who acts on an incident, as the audit log records them.
+pub(crate) struct Actor {
+    pub tenant: i64,
+    /// `key:…`, `user:…`, `telegram:@name`, `slack:@name`.
+    pub name: String,
+    pub source: Option<IpAddr>,
+}
+
+impl Actor {
+    pub(crate) fn of(key: &Principal, source: Option<IpAddr>) -> Actor {
+        Actor {
+            tenant: key.tenant_id,
+            name: key.actor(),
+            source,
+        }
+    }
+}
+
+/// Acknowledges or resolves incident `id` with `comment` (checked here): the one
+/// path the API, the console and chat buttons share, audited either way, and
+/// waking the notifier for the message it queues.
+pub(crate) async fn act(
+    state: &Shared,
+    who: &Actor,
+    action: Act,
+    id: i64,
+    comment: Option<&str>,
+) -> Result<Incident, ApiError> {
+    let what = match action {
+        Act::Acknowledge => "incident.ack",
+        Act::Resolve => "incident.resolve",
+    };
+    let event = || {
+        Event::as_actor(Some(who.tenant), who.name.clone(), what, who.source).target(id.to_string())
+    };
     let done = async {
-        let comment = action_comment(comment.as_deref()).map_err(ApiError::invalid)?;
+        let comment = action_comment(comment).map_err(ApiError::invalid)?;
         Ok(state
             .store
-            .resolve(key.tenant_id, id, key.actor(), comment)
+            .act(who.tenant, id, action, who.name.clone(), comment)
             .await?)
     }
     .await;
-    let inc = state
-        .audit
-        .failure(done, || {
-            Event::by(&key, "incident.resolve", from).target(id.to_string())
-        })
-        .await?;
+    let inc = state.audit.failure(done, event).await?;
     state
         .audit
-        .record(
-            Event::by(&key, "incident.resolve", from)
-                .target(id.to_string())
-                .detail(serde_json::json!({"check": inc.check})),
-        )
+        .record(event().detail(serde_json::json!({"check": inc.check})))
         .await;
     state.notifier.wake();
-    Ok(axum::Json(inc))
+    Ok(inc)
 }
 
 /// Posts an update on an incident: stored as its `update` event and sent through

@@ -35,12 +35,13 @@ use subtle::ConstantTimeEq;
 use tracing::{info, warn};
 
 use super::audit::Source;
-use super::{ApiError, Shared};
+use super::{ApiError, Shared, incidents};
 use crate::daemon::audit::Event;
 use crate::daemon::notify::message::Format;
 use crate::daemon::notify::slack;
 use crate::daemon::notify::telegram::{self, Action};
 use crate::daemon::store::StoreError;
+use crate::incident;
 use crate::model::Incident;
 use crate::spec::template::escape;
 use crate::spec::{Channel, Kind, SlackSpec, TelegramSpec};
@@ -219,7 +220,8 @@ fn same(given: &[u8], expected: &[u8]) -> bool {
     bool::from(given.ct_eq(expected))
 }
 
-/// Acts on the incident; the incident after, or why not in words for the presser.
+/// Acts on the incident, as the API does; the incident after, or why not in words
+/// for the presser.
 async fn act(
     state: &Shared,
     (tenant, source): (i64, Option<std::net::IpAddr>),
@@ -227,54 +229,17 @@ async fn act(
     id: i64,
     actor: &str,
 ) -> Result<Incident, String> {
-    let outcome = match action {
-        Action::Acknowledge => {
-            state
-                .store
-                .acknowledge(tenant, id, actor.to_string(), None)
-                .await
-        }
-        Action::Resolve => {
-            state
-                .store
-                .resolve(tenant, id, actor.to_string(), None)
-                .await
-        }
+    let who = incidents::Actor {
+        tenant,
+        name: actor.to_string(),
+        source,
     };
     let what = match action {
-        Action::Acknowledge => "incident.ack",
-        Action::Resolve => "incident.resolve",
+        Action::Acknowledge => incident::Action::Acknowledge,
+        Action::Resolve => incident::Action::Resolve,
     };
-    let outcome = match outcome {
-        Ok(incident) => Ok(incident),
-        Err(e) => {
-            let message = match &e {
-                StoreError::NotFound(m) | StoreError::Conflict(m) => Some(m.clone()),
-                _ => None,
-            };
-            let api = ApiError::from(e);
-            state
-                .audit
-                .record(
-                    Event::as_actor(Some(tenant), actor, what, source)
-                        .target(id.to_string())
-                        .failed(&api),
-                )
-                .await;
-            Err((message, api))
-        }
-    };
-    match outcome {
+    match incidents::act(state, &who, what, id, None).await {
         Ok(incident) => {
-            state
-                .audit
-                .record(
-                    Event::as_actor(Some(tenant), actor, what, source)
-                        .target(id.to_string())
-                        .detail(json!({"check": incident.check})),
-                )
-                .await;
-            state.notifier.wake();
             info!(
                 incident = id,
                 actor,
@@ -283,8 +248,9 @@ async fn act(
             );
             Ok(incident)
         }
-        Err((Some(m), _)) => Err(m),
-        Err((None, e)) => {
+        // No such incident, or not in a state for it: the presser is told why.
+        Err(e) if matches!(e.code, "not_found" | "conflict") => Err(e.message),
+        Err(e) => {
             warn!(incident = id, error = %e.message, "cannot act on a chat button press");
             Err("uptimeping could not record that; try again".into())
         }

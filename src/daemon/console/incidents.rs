@@ -10,13 +10,12 @@ use super::checks::{check_href, render};
 use super::html::{Nav, csrf_field, esc, time};
 use super::{Session, failed, form, posted, see_other};
 use crate::daemon::api::audit::Source;
-use crate::daemon::api::incidents::{self as api, Action};
+use crate::daemon::api::incidents as api;
 use crate::daemon::api::openapi::{Caller, Numbered};
 use crate::daemon::api::{ApiError, ApiJson, Shared};
+use crate::incident::Action;
 use crate::model::Role;
-use crate::model::{
-    ActionRequest, Incident, IncidentEvent, IncidentStatus, UpdateRequest, UpdateStatus,
-};
+use crate::model::{Incident, IncidentEvent, IncidentStatus, UpdateRequest, UpdateStatus};
 
 /// Incidents listed per page.
 const PAGE: u32 = 50;
@@ -320,8 +319,8 @@ fn timeline(events: &[IncidentEvent]) -> String {
 
 /// What an operator's post on an incident does, once its form is read.
 enum Act {
-    Ack,
-    Resolve,
+    /// Acknowledge or resolve, as the API and chat buttons do.
+    Do(Action),
     Update,
 }
 
@@ -344,24 +343,12 @@ async fn act(state: Shared, session: Session, id: String, req: Request, what: Ac
     let at = Path(Numbered { id });
     let comment = form.text("comment");
     let done = match what {
-        Act::Ack => api::ack(
-            State(state.clone()),
-            caller,
-            Source(from),
-            at,
-            Action(ActionRequest { comment }),
-        )
-        .await
-        .map(|_| ()),
-        Act::Resolve => api::resolve(
-            State(state.clone()),
-            caller,
-            Source(from),
-            at,
-            Action(ActionRequest { comment }),
-        )
-        .await
-        .map(|_| ()),
+        Act::Do(action) => {
+            let who = api::Actor::of(&session.principal, from);
+            api::act(&state, &who, action, id, comment.as_deref())
+                .await
+                .map(|_| ())
+        }
         Act::Update => {
             let status = match form.text("status").map(|s| {
                 serde_json::from_value::<UpdateStatus>(Value::String(s.clone())).map_err(|_| {
@@ -399,7 +386,7 @@ pub(super) async fn ack(
     Path(id): Path<String>,
     req: Request,
 ) -> Response {
-    act(state, session, id, req, Act::Ack).await
+    act(state, session, id, req, Act::Do(Action::Acknowledge)).await
 }
 
 /// `POST /ui/incidents/{id}/resolve`.
@@ -409,7 +396,7 @@ pub(super) async fn resolve(
     Path(id): Path<String>,
     req: Request,
 ) -> Response {
-    act(state, session, id, req, Act::Resolve).await
+    act(state, session, id, req, Act::Do(Action::Resolve)).await
 }
 
 /// `POST /ui/incidents/{id}/updates`.

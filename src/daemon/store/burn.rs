@@ -5,14 +5,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{Connection, Transaction, params};
-use serde_json::json;
-use sha2::{Digest, Sha256};
+use rusqlite::Connection;
+use rusqlite::Transaction;
 
-use super::incidents::{Transition, get_incident, notify_at, open_incident_of_kind, severity_str};
+use super::incidents::{Target, Transition, apply as apply_effects, open_incident_of_kind};
 use super::report::StoredSlo;
 use super::rollups;
 use super::{Result, Store};
+use crate::incident;
 use crate::model::IncidentKind;
 use crate::rollup::slo::{self, BURN_RULES};
 use crate::spec::Severity;
@@ -43,14 +43,22 @@ struct StoredAlert {
 /// Checks of every tenant whose SLO alerts: (tenant, name, objective, severity).
 fn alerting(c: &Connection) -> Result<Vec<(i64, String, StoredSlo, Severity)>> {
     let mut stmt = c.prepare_cached(
-        "SELECT tenant_id, spec FROM resources WHERE kind = 'Check' AND json_extract(spec, '$.slo') IS NOT NULL
+        "SELECT tenant_id, name, spec FROM resources WHERE kind = 'Check' AND json_valid(spec) AND json_extract(spec, '$.slo') IS NOT NULL
            AND coalesce(json_extract(spec, '$.enabled'), 1) = 1 ORDER BY tenant_id, name",
     )?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    // A spec that is not JSON is left out here (one row would fail the query);
+    // every other reader names it.
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
     let mut out = Vec::new();
     for row in rows {
-        let (tenant, spec) = row?;
-        let stored: Stored = serde_json::from_str(&spec)?;
+        let (tenant, name, spec) = row?;
+        let stored: Stored = super::decode::part(crate::spec::Kind::Check, &name, &spec)?;
         if let Some(s) = stored.slo.filter(|s| s.alert) {
             let severity = stored
                 .alert
@@ -147,47 +155,25 @@ fn apply(
     d: &Decision,
     severity: Severity,
     now: i64,
-) -> Result<Option<Transition>> {
+) -> Result<Vec<Transition>> {
     let open = open_incident_of_kind(tx, d.tenant, &d.check, IncidentKind::SloBurn)?;
-    Ok(match (&d.burn, open) {
-        (Some(error), None) => {
-            let hash = hex::encode(Sha256::digest(b"slo_burn"));
-            tx.execute(
-                "INSERT INTO incidents (tenant_id, check_name, status, severity, error, status_code, count, dedup_hash, opened_at, kind)
-                 VALUES (?1, ?2, 'open', ?3, ?4, NULL, 1, ?5, ?6, 'slo_burn')",
-                params![d.tenant, d.check, severity_str(severity), error, hash, now],
-            )?;
-            let inc = get_incident(tx, d.tenant, tx.last_insert_rowid())?;
-            Some(notify_at(
-                tx,
-                d.tenant,
-                &inc,
-                "opened",
-                "system",
-                json!({"burn": error}),
-                None,
-                now,
-            )?)
-        }
-        (None, Some(inc)) => {
-            tx.execute(
-                "UPDATE incidents SET status = 'resolved', resolved_at = ?2, resolved_by = 'system' WHERE id = ?1",
-                params![inc.id, now],
-            )?;
-            let inc = get_incident(tx, d.tenant, inc.id)?;
-            Some(notify_at(
-                tx,
-                d.tenant,
-                &inc,
-                "resolved",
-                "system",
-                json!({"reason": d.why}),
-                None,
-                now,
-            )?)
-        }
-        _ => None,
-    })
+    let effects = incident::on_burn(
+        open.as_ref().map(|(_, state)| state),
+        d.burn.as_deref(),
+        severity,
+        d.why,
+        now,
+    );
+    if effects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let target = Target {
+        tenant: d.tenant,
+        check: &d.check,
+        incident: open.map(|(inc, _)| inc),
+        result: None,
+    };
+    Ok(apply_effects(tx, target, &effects, now)?.transitions)
 }
 
 impl Store {

@@ -1,20 +1,24 @@
-//! Incidents: opened after `failure_threshold` consecutive failures, resolved after
-//! `success_threshold` successes, one open per check, identified by a failure
-//! signature. Every change is an event, and its notifications are written to the
-//! outbox in the same transaction, so none can be lost between the two.
+//! Incidents as stored: the store's side of the [incident core](crate::incident).
+//! Each change reads what the core needs, asks it what to do, and applies the
+//! [`Effect`]s it returns in the same transaction; every event's notifications are
+//! written to the outbox in that transaction too, so none can be lost between the two.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use super::policy::goes_out;
 use super::results::{ResultRow, insert as insert_result};
-use super::{Result, Store, StoreError, now_ms, outbox, rollups, to_time};
+use super::{Result, Store, StoreError, now_ms, outbox, policy, rollups, to_time};
+use crate::incident::{
+    self, Action, Detail, Effect, EventKind, Facts, IncidentState, Signature, UpdateFacts,
+};
 use crate::model::{Incident, IncidentEvent, IncidentKind, IncidentStatus, UpdateStatus};
-use crate::probe::{BODY_EXCERPT_BYTES, ProbeResult};
+use crate::probe::ProbeResult;
 use crate::rollup::TimeState;
-use crate::spec::{
-    Check, DEFAULT_FAILURE_THRESHOLD, DEFAULT_SUCCESS_THRESHOLD, Maintenance, Severity,
+use crate::spec::{Check, Kind, Maintenance, Severity};
+
+pub use crate::incident::{
+    MAX_COMMENT_CHARS, MAX_UPDATE_MESSAGE_CHARS, MAX_UPDATES_PER_INCIDENT, action_comment,
+    severity_str, update_message,
 };
 
 /// Something that happened to an incident, for metrics and logs.
@@ -25,52 +29,6 @@ pub struct Transition {
     pub check: String,
     pub event: &'static str,
     pub severity: Severity,
-}
-
-/// SHA-256 of what identifies a failure: the normalised error, the status code and
-/// the first 100 bytes of the body. Latencies and other varying values are left out.
-pub fn dedup_hash(r: &ProbeResult) -> String {
-    let error = match (&r.error_kind, r.failures.is_empty()) {
-        (Some(crate::probe::ErrorKind::Expectation), false) => {
-            format!(
-                "expectation: {}",
-                r.failures
-                    .iter()
-                    .map(|f| f.expectation.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        }
-        _ => r.error.clone().unwrap_or_default(),
-    };
-    let body = r.body_excerpt.as_deref().unwrap_or("");
-    let body: String = body
-        .chars()
-        .scan(0, |n, c| {
-            *n += c.len_utf8();
-            (*n <= BODY_EXCERPT_BYTES).then_some(c)
-        })
-        .collect();
-    let mut h = Sha256::new();
-    h.update(error.as_bytes());
-    h.update(b"\n");
-    h.update(
-        r.status_code
-            .map(|c| c.to_string())
-            .unwrap_or_default()
-            .as_bytes(),
-    );
-    h.update(b"\n");
-    h.update(body.as_bytes());
-    hex::encode(h.finalize())
-}
-
-pub fn severity_str(s: Severity) -> &'static str {
-    match s {
-        Severity::Warning => "warning",
-        Severity::Error => "error",
-        Severity::Critical => "critical",
-    }
 }
 
 fn severity_of(s: &str) -> Severity {
@@ -89,7 +47,8 @@ fn status_of(s: &str) -> IncidentStatus {
     }
 }
 
-const INCIDENT_COLUMNS: &str = "id, check_name, status, severity, error, status_code, count, dedup_hash, opened_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, kind";
+/// An incident's columns (table alias `i`), then what the alert policy keeps of it.
+pub(super) const INCIDENT_COLUMNS: &str = "i.id, i.check_name, i.status, i.severity, i.error, i.status_code, i.count, i.dedup_hash, i.opened_at, i.acknowledged_at, i.acknowledged_by, i.resolved_at, i.resolved_by, i.kind, i.notified, i.escalated_at, i.last_notified_at";
 
 fn kind_of(s: &str) -> IncidentKind {
     match s {
@@ -98,23 +57,53 @@ fn kind_of(s: &str) -> IncidentKind {
     }
 }
 
-fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Incident> {
+/// An incident read from [`INCIDENT_COLUMNS`] starting at column `at`.
+fn incident_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Incident> {
     Ok(Incident {
-        id: r.get(0)?,
-        check: r.get(1)?,
-        status: status_of(&r.get::<_, String>(2)?),
-        severity: severity_of(&r.get::<_, String>(3)?),
-        error: r.get(4)?,
-        status_code: r.get(5)?,
-        count: r.get::<_, i64>(6)? as u64,
-        dedup_hash: r.get(7)?,
-        opened_at: to_time(r.get(8)?),
-        acknowledged_at: r.get::<_, Option<i64>>(9)?.map(to_time),
-        acknowledged_by: r.get(10)?,
-        resolved_at: r.get::<_, Option<i64>>(11)?.map(to_time),
-        resolved_by: r.get(12)?,
-        kind: kind_of(&r.get::<_, String>(13)?),
+        id: r.get(at)?,
+        check: r.get(at + 1)?,
+        status: status_of(&r.get::<_, String>(at + 2)?),
+        severity: severity_of(&r.get::<_, String>(at + 3)?),
+        error: r.get(at + 4)?,
+        status_code: r.get(at + 5)?,
+        count: r.get::<_, i64>(at + 6)? as u64,
+        dedup_hash: r.get(at + 7)?,
+        opened_at: to_time(r.get(at + 8)?),
+        acknowledged_at: r.get::<_, Option<i64>>(at + 9)?.map(to_time),
+        acknowledged_by: r.get(at + 10)?,
+        resolved_at: r.get::<_, Option<i64>>(at + 11)?.map(to_time),
+        resolved_by: r.get(at + 12)?,
+        kind: kind_of(&r.get::<_, String>(at + 13)?),
     })
+}
+
+fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Incident> {
+    incident_at(r, 0)
+}
+
+/// An incident and its state for the core, read from [`INCIDENT_COLUMNS`] at `at`.
+pub(super) fn stated_at(
+    r: &rusqlite::Row<'_>,
+    at: usize,
+) -> rusqlite::Result<(Incident, IncidentState)> {
+    let inc = incident_at(r, at)?;
+    let state = IncidentState {
+        id: inc.id,
+        kind: inc.kind,
+        status: inc.status,
+        severity: inc.severity,
+        signature: Signature {
+            error: inc.error.clone(),
+            status_code: inc.status_code,
+            dedup_hash: inc.dedup_hash.clone(),
+        },
+        acknowledged_by: inc.acknowledged_by.clone(),
+        notified: r.get(at + 14)?,
+        opened_at: inc.opened_at.timestamp_millis(),
+        escalated_at: r.get(at + 15)?,
+        last_notified_at: r.get(at + 16)?,
+    };
+    Ok((inc, state))
 }
 
 /// The open incident of `kind` of a check, if there is one (at most one of each).
@@ -123,131 +112,230 @@ pub(super) fn open_incident_of_kind(
     tenant: i64,
     check: &str,
     kind: IncidentKind,
-) -> Result<Option<Incident>> {
-    Ok(c.query_row(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = ?1 AND check_name = ?2 AND kind = ?3 AND status != 'resolved'"), params![tenant, check, kind.as_str()], incident_row).optional()?)
+) -> Result<Option<(Incident, IncidentState)>> {
+    Ok(c.prepare_cached(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE i.tenant_id = ?1 AND i.check_name = ?2 AND i.kind = ?3 AND i.status != 'resolved'"))?
+        .query_row(params![tenant, check, kind.as_str()], |r| stated_at(r, 0))
+        .optional()?)
 }
 
 /// The open `down` incident of a check: the one its results open and resolve.
 fn open_incident(c: &Connection, tenant: i64, check: &str) -> Result<Option<Incident>> {
-    open_incident_of_kind(c, tenant, check, IncidentKind::Down)
+    Ok(open_incident_of_kind(c, tenant, check, IncidentKind::Down)?.map(|(i, _)| i))
+}
+
+fn get_stated(c: &Connection, tenant: i64, id: i64) -> Result<(Incident, IncidentState)> {
+    c.prepare_cached(&format!(
+        "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE i.tenant_id = ?1 AND i.id = ?2"
+    ))?
+    .query_row(params![tenant, id], |r| stated_at(r, 0))
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound(format!("no incident {id}")))
 }
 
 pub(super) fn get_incident(c: &Connection, tenant: i64, id: i64) -> Result<Incident> {
-    c.query_row(
-        &format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = ?1 AND id = ?2"),
-        params![tenant, id],
-        incident_row,
-    )
-    .optional()?
-    .ok_or_else(|| StoreError::NotFound(format!("no incident {id}")))
+    Ok(get_stated(c, tenant, id)?.0)
 }
 
 pub(super) fn add_event(
     tx: &Transaction<'_>,
     tenant: i64,
     incident: i64,
-    kind: &str,
+    kind: EventKind,
     actor: &str,
     detail: Value,
 ) -> Result<i64> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO incident_events (tenant_id, incident_id, at, kind, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![tenant, incident, now_ms(), kind, actor, detail.to_string()],
-    )?;
+    )?
+    .execute(params![tenant, incident, now_ms(), kind.as_str(), actor, detail.to_string()])?;
     Ok(tx.last_insert_rowid())
 }
 
-/// Records an event and queues its notification to each of the check's channels,
-/// unless the alert policy holds it back.
-fn notify(
-    tx: &Transaction<'_>,
-    tenant: i64,
-    incident: &Incident,
-    kind: &'static str,
-    actor: &str,
-    detail: Value,
-    result: Option<&ProbeResult>,
-) -> Result<Transition> {
-    notify_at(tx, tenant, incident, kind, actor, detail, result, now_ms())
+/// An event's detail as stored.
+fn detail_json(d: &Detail) -> Value {
+    let signature = |s: &Signature| json!({"error": s.error, "status_code": s.status_code, "dedup_hash": s.dedup_hash});
+    match d {
+        Detail::Opened { failures, error } => json!({"failures": failures, "error": error}),
+        Detail::Burn(burn) => json!({"burn": burn}),
+        Detail::Successes(n) => json!({"successes": n}),
+        Detail::Reason(why) => json!({"reason": why}),
+        Detail::Comment(comment) => json!({"comment": comment}),
+        Detail::SignatureChanged { from, to } => {
+            json!({"from": signature(from), "to": signature(to)})
+        }
+        Detail::Escalated { from, to } => {
+            json!({"from": severity_str(*from), "to": severity_str(*to)})
+        }
+        Detail::Reminder { open_for_seconds } => json!({"open_for_seconds": open_for_seconds}),
+        Detail::Update { status, message } => json!({"status": status, "message": message}),
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub(super) fn notify_at(
+/// What effects are applied to.
+pub(super) struct Target<'a> {
+    pub tenant: i64,
+    /// The check whose incident it is (or opens).
+    pub check: &'a str,
+    /// The incident in hand, if there is one yet.
+    pub incident: Option<Incident>,
+    /// The result that caused the change, for its messages.
+    pub result: Option<&'a ProbeResult>,
+}
+
+/// What applying effects did.
+pub(super) struct Applied {
+    pub transitions: Vec<Transition>,
+    /// The incident as it is after them.
+    pub incident: Option<Incident>,
+    /// The last event recorded.
+    pub event: Option<i64>,
+}
+
+/// Applies `effects` (from the [incident core](crate::incident)) to `target` as
+/// of `now` (Unix ms), in order.
+pub(super) fn apply(
     tx: &Transaction<'_>,
-    tenant: i64,
-    incident: &Incident,
-    kind: &'static str,
-    actor: &str,
-    detail: Value,
-    result: Option<&ProbeResult>,
+    target: Target<'_>,
+    effects: &[Effect],
     now: i64,
-) -> Result<Transition> {
-    let event_id = add_event(tx, tenant, incident.id, kind, actor, detail)?;
-    if kind != "signature_changed" && goes_out(tx, tenant, incident, kind, now)? {
-        outbox::queue_for_incident(tx, tenant, incident, event_id, kind, actor, result)?;
-    }
-    Ok(Transition {
+) -> Result<Applied> {
+    let Target {
         tenant,
-        incident: incident.id,
-        check: incident.check.clone(),
-        event: kind,
-        severity: incident.severity,
-    })
-}
-
-/// The longest update message, in characters: a few paragraphs, which with the
-/// subject and links stay within every provider's message size (Telegram's 4096
-/// characters, Slack's 3000 per section) and read on a phone.
-pub const MAX_UPDATE_MESSAGE_CHARS: usize = 2000;
-/// Most updates one incident takes: a status page shows each in the incident's
-/// timeline and every channel gets each, so an endless stream of them (a script
-/// gone wrong) is stopped here rather than in every receiver.
-pub const MAX_UPDATES_PER_INCIDENT: i64 = 200;
-
-/// An update's message as stored (trimmed), or why it cannot be one.
-pub fn update_message(message: &str) -> std::result::Result<String, String> {
-    let message = message.trim();
-    if message.is_empty() {
-        return Err("an update needs a message: say what is known now".into());
-    }
-    let chars = message.chars().count();
-    if chars > MAX_UPDATE_MESSAGE_CHARS {
-        return Err(format!(
-            "an update's message is at most {MAX_UPDATE_MESSAGE_CHARS} characters; this one has {chars}: shorten it, or post it as several updates"
-        ));
-    }
-    if let Some(c) = crate::spec::forbidden_char(message) {
-        return Err(format!(
-            "an update's message may not hold the character U+{:04X} (control characters but new lines and tabs, U+FFFE/U+FFFF, bidirectional overrides); write plain text (new lines are fine)",
-            u32::from(c)
-        ));
-    }
-    Ok(message.to_string())
-}
-
-/// The longest comment on an acknowledgement or a resolution, in characters: as
-/// long as an update's message, for the same reasons (it is sent and shown alike).
-pub const MAX_COMMENT_CHARS: usize = MAX_UPDATE_MESSAGE_CHARS;
-
-/// An acknowledgement's or resolution's `comment` as stored (trimmed; blank is
-/// none), or why it cannot be one.
-pub fn action_comment(comment: Option<&str>) -> std::result::Result<Option<String>, String> {
-    let Some(comment) = comment.map(str::trim).filter(|c| !c.is_empty()) else {
-        return Ok(None);
+        check,
+        mut incident,
+        result,
+    } = target;
+    let mut stale = false;
+    let mut out = Applied {
+        transitions: Vec::new(),
+        incident: None,
+        event: None,
     };
-    let chars = comment.chars().count();
-    if chars > MAX_COMMENT_CHARS {
-        return Err(format!(
-            "`comment` is at most {MAX_COMMENT_CHARS} characters; this one has {chars}: shorten it, or post the rest as an update"
-        ));
+    let id = |inc: &Option<Incident>| {
+        inc.as_ref().map(|i| i.id).ok_or_else(|| {
+            StoreError::Conflict(format!("check `{check}` has no incident to change"))
+        })
+    };
+    let transition = |inc: &Incident, kind: EventKind| Transition {
+        tenant,
+        incident: inc.id,
+        check: inc.check.clone(),
+        event: kind.as_str(),
+        severity: inc.severity,
+    };
+    for effect in effects {
+        match effect {
+            Effect::Open {
+                kind,
+                severity,
+                signature,
+                count,
+                at,
+            } => {
+                tx.prepare_cached(
+                    "INSERT INTO incidents (tenant_id, check_name, status, severity, error, status_code, count, dedup_hash, opened_at, kind)
+                     VALUES (?1, ?2, 'open', ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?
+                .execute(params![tenant, check, severity_str(*severity), signature.error, signature.status_code, count, signature.dedup_hash, at, kind.as_str()])?;
+                incident = Some(get_incident(tx, tenant, tx.last_insert_rowid())?);
+                stale = false;
+            }
+            Effect::CountFailure => {
+                tx.prepare_cached("UPDATE incidents SET count = count + 1 WHERE id = ?1")?
+                    .execute([id(&incident)?])?;
+                stale = true;
+            }
+            Effect::ChangeSignature { to, .. } => {
+                tx.execute(
+                    "UPDATE incidents SET dedup_hash = ?2, error = ?3, status_code = ?4 WHERE id = ?1",
+                    params![id(&incident)?, to.dedup_hash, to.error, to.status_code],
+                )?;
+                stale = true;
+            }
+            Effect::Acknowledge { by, at } => {
+                tx.execute("UPDATE incidents SET status = 'acknowledged', acknowledged_at = ?2, acknowledged_by = ?3 WHERE id = ?1", params![id(&incident)?, at, by])?;
+                stale = true;
+            }
+            Effect::Resolve { by, at } => {
+                tx.execute("UPDATE incidents SET status = 'resolved', resolved_at = ?2, resolved_by = ?3 WHERE id = ?1", params![id(&incident)?, at, by])?;
+                stale = true;
+            }
+            Effect::ResetFailures => {
+                tx.execute(
+                    "UPDATE check_state SET failures = 0 WHERE tenant_id = ?1 AND name = ?2",
+                    params![tenant, check],
+                )?;
+            }
+            Effect::Escalate { to, at, .. } => {
+                tx.execute(
+                    "UPDATE incidents SET severity = ?2, escalated_at = ?3 WHERE id = ?1",
+                    params![id(&incident)?, severity_str(*to), at],
+                )?;
+                stale = true;
+            }
+            Effect::Release { at } => {
+                let id = id(&incident)?;
+                policy::mark(tx, id, incident::Mark::Notified { at: *at })?;
+                let inc = get_incident(tx, tenant, id)?;
+                let event = add_event(
+                    tx,
+                    tenant,
+                    id,
+                    EventKind::Released,
+                    incident::SYSTEM,
+                    json!({}),
+                )?;
+                outbox::queue_for_incident(
+                    tx,
+                    tenant,
+                    &inc,
+                    event,
+                    EventKind::Opened,
+                    incident::SYSTEM,
+                    None,
+                )?;
+                out.transitions.push(transition(&inc, EventKind::Released));
+                out.event = Some(event);
+                (incident, stale) = (Some(inc), false);
+            }
+            Effect::Notify {
+                kind,
+                actor,
+                detail,
+            } => {
+                let id = id(&incident)?;
+                let inc = match incident.take() {
+                    Some(inc) if !stale => inc,
+                    _ => get_incident(tx, tenant, id)?,
+                };
+                let event = add_event(tx, tenant, id, *kind, actor, detail_json(detail))?;
+                if policy::deliver(tx, tenant, &inc, *kind, now)? {
+                    outbox::queue_for_incident(tx, tenant, &inc, event, *kind, actor, result)?;
+                }
+                out.transitions.push(transition(&inc, *kind));
+                out.event = Some(event);
+                (incident, stale) = (Some(inc), false);
+            }
+            Effect::Record {
+                kind,
+                actor,
+                detail,
+            } => {
+                let Some(inc) = &incident else {
+                    id(&incident)?;
+                    continue;
+                };
+                let event = add_event(tx, tenant, inc.id, *kind, actor, detail_json(detail))?;
+                out.transitions.push(transition(inc, *kind));
+                out.event = Some(event);
+            }
+        }
     }
-    if let Some(c) = crate::spec::forbidden_char(comment) {
-        return Err(format!(
-            "`comment` may not hold the character U+{:04X} (control characters but new lines and tabs, U+FFFE/U+FFFF, bidirectional overrides); write plain text (new lines are fine)",
-            u32::from(c)
-        ));
-    }
-    Ok(Some(comment.to_string()))
+    out.incident = match incident {
+        Some(inc) if stale => Some(get_incident(tx, tenant, inc.id)?),
+        other => other,
+    };
+    Ok(out)
 }
 
 fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentEvent> {
@@ -261,11 +349,7 @@ fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentEvent> {
     })
 }
 
-/// Records an update on incident `id` and queues it to the incident's channels as
-/// its own `update` message, under the alert policy like the other events. On a
-/// resolved incident it is a note afterwards (a post-mortem): stored with status
-/// `resolved` and shown, but sent to nobody, and it takes no `status`. `message` is
-/// one [`update_message`] accepted.
+/// Records an update on incident `id`, as [`incident::on_update`] decides.
 fn add_update(
     tx: &Transaction<'_>,
     tenant: i64,
@@ -274,48 +358,36 @@ fn add_update(
     message: &str,
     status: Option<UpdateStatus>,
 ) -> Result<IncidentEvent> {
-    let inc = get_incident(tx, tenant, id)?;
+    let (inc, state) = get_stated(tx, tenant, id)?;
     let count: i64 = tx.query_row(
         "SELECT count(*) FROM incident_events WHERE tenant_id = ?1 AND incident_id = ?2 AND kind = 'update'",
         params![tenant, id],
         |r| r.get(0),
     )?;
-    if count >= MAX_UPDATES_PER_INCIDENT {
-        return Err(StoreError::Conflict(format!(
-            "incident {id} has {count} updates, the most one takes ({MAX_UPDATES_PER_INCIDENT}); resolve it and follow up elsewhere"
-        )));
-    }
-    let resolved = inc.status == IncidentStatus::Resolved;
-    let status = match (resolved, status) {
-        (true, Some(s)) => {
-            return Err(StoreError::Conflict(format!(
-                "incident {id} is resolved: a note on it takes no status `{}`; leave the status out",
-                s.as_str()
-            )));
-        }
-        (true, None) => "resolved".to_string(),
-        (false, Some(s)) => s.as_str().to_string(),
-        (false, None) => tx
-            .query_row(
-                "SELECT json_extract(detail, '$.status') FROM incident_events WHERE tenant_id = ?1 AND incident_id = ?2 AND kind = 'update' ORDER BY id DESC LIMIT 1",
-                params![tenant, id],
-                |r| r.get::<_, Option<String>>(0),
-            )
-            .optional()?
-            .flatten()
-            .unwrap_or_else(|| UpdateStatus::Investigating.as_str().to_string()),
+    let last_status = if status.is_none() && state.status != IncidentStatus::Resolved {
+        tx.query_row(
+            "SELECT json_extract(detail, '$.status') FROM incident_events WHERE tenant_id = ?1 AND incident_id = ?2 AND kind = 'update' ORDER BY id DESC LIMIT 1",
+            params![tenant, id],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .optional()?
+        .flatten()
+    } else {
+        None
     };
-    let event_id = add_event(
-        tx,
+    let updates = UpdateFacts { count, last_status };
+    let effects = incident::on_update(&state, &updates, actor, message, status)
+        .map_err(|e| StoreError::Conflict(e.0))?;
+    let check = inc.check.clone();
+    let target = Target {
         tenant,
-        id,
-        "update",
-        actor,
-        json!({"status": status, "message": message}),
-    )?;
-    if !resolved && goes_out(tx, tenant, &inc, "update", now_ms())? {
-        outbox::queue_for_incident(tx, tenant, &inc, event_id, "update", actor, None)?;
-    }
+        check: &check,
+        incident: Some(inc),
+        result: None,
+    };
+    let event_id = apply(tx, target, &effects, now_ms())?
+        .event
+        .ok_or_else(|| StoreError::Conflict(format!("incident {id} took no update")))?;
     Ok(tx.query_row(
         "SELECT id, incident_id, at, kind, actor, detail FROM incident_events WHERE id = ?1",
         [event_id],
@@ -334,23 +406,14 @@ pub(super) struct Context {
 
 impl Context {
     pub(super) fn read(c: &Connection, running_since: i64) -> Result<Context> {
-        let mut stmt =
-            c.prepare_cached("SELECT tenant_id, spec FROM resources WHERE kind = 'Maintenance'")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
-        let mut windows = Vec::new();
-        for row in rows {
-            let (tenant, spec) = row?;
-            let window = serde_json::from_str::<Value>(&spec)
-                .and_then(|v| serde_json::from_value::<Maintenance>(strip_kind(v)));
-            match window {
-                Ok(w) => windows.push((tenant, w)),
-                // Refusing every result over it would lose them all; the window's
-                // time is counted as it was measured instead, and this said loudly.
-                Err(e) => {
-                    tracing::error!(tenant, error = %e, "a stored maintenance window cannot be read; its time counts as up or down")
-                }
-            }
-        }
+        // Refusing every result over a window that cannot be read would lose them
+        // all; its time is counted as it was measured instead (the reader logged
+        // and counted it).
+        let windows = super::resources::every(c, Kind::Maintenance)?
+            .0
+            .into_iter()
+            .filter_map(|(tenant, r)| Some((tenant, r.as_maintenance()?.clone())))
+            .collect();
         Ok(Context {
             running_since,
             marks: rollups::marks(c)?,
@@ -403,6 +466,14 @@ const SPAN_SLACK: (i64, i64) = (3, 2);
 /// (an hour of minutes and 36 hours) however long the schedule.
 const MAX_SPAN_MS: i64 = 36 * 3_600_000;
 
+/// A check's state and the id of its open `down` incident, in one statement. The
+/// subquery is planned once; a join to the same partial index is planned again for
+/// every name bound to it (about 100 µs a result against 15 in a debug build), and
+/// most checks have no incident to read.
+const STATE_SQL: &str = "SELECT s.failures, s.successes, s.last_run_at, s.last_up, s.covered_from, s.paused_at, s.created_at,
+        (SELECT i.id FROM incidents i WHERE i.tenant_id = s.tenant_id AND i.check_name = s.name AND i.kind = 'down' AND i.status != 'resolved')
+     FROM check_state s WHERE s.tenant_id = ?1 AND s.name = ?2";
+
 /// Applies one result to a check's counters, rollups and incident, returning what changed.
 fn record_one(
     tx: &Transaction<'_>,
@@ -411,33 +482,53 @@ fn record_one(
     ctx: &Context,
 ) -> Result<Vec<Transition>> {
     let (tenant, r) = (row.tenant, &row.result);
-    type Prev = (
-        i64,
-        i64,
-        Option<i64>,
-        Option<bool>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-    );
-    let prev: Option<Prev> = tx
-        .prepare_cached("SELECT failures, successes, last_run_at, last_up, covered_from, paused_at, created_at FROM check_state WHERE tenant_id = ?1 AND name = ?2")?
-        .query_row(params![tenant, row.check], |x| Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?, x.get(4)?, x.get(5)?, x.get(6)?)))
+    struct Stored {
+        state: incident::CheckState,
+        open: Option<i64>,
+        last_run: Option<i64>,
+        covered_from: Option<i64>,
+        paused_at: Option<i64>,
+    }
+    let stored: Option<Stored> = tx
+        .prepare_cached(STATE_SQL)?
+        .query_row(params![tenant, row.check], |x| {
+            Ok(Stored {
+                state: incident::CheckState {
+                    failures: x.get(0)?,
+                    successes: x.get(1)?,
+                    last_up: x.get(3)?,
+                    created_at: x.get(6)?,
+                    open: None,
+                },
+                open: x.get(7)?,
+                last_run: x.get(2)?,
+                covered_from: x.get(4)?,
+                paused_at: x.get(5)?,
+            })
+        })
         .optional()?;
-    let t = r.started_at.timestamp_millis();
-    let Some((failures, successes, last_run, last_up, covered_from, paused_at, created_at)) = prev
-    else {
-        // The check was deleted while it ran, and its results with it: this one
-        // goes too, and opens nothing.
+    // No state: the check was deleted while it ran, and its results with it: this
+    // one goes too, and opens nothing.
+    let Some(mut stored) = stored else {
         return Ok(Vec::new());
     };
-    if created_at.is_some_and(|c| t < c) {
-        // A run of a check deleted while it ran, arriving after one of the same
-        // name was created: it is not the new check's.
+    let incident = match stored.open {
+        Some(id) => {
+            let (inc, state) = get_stated(tx, tenant, id)?;
+            stored.state.open = Some(state);
+            Some(inc)
+        }
+        None => None,
+    };
+    let now = now_ms();
+    let facts = Facts::of(r);
+    let Some(effects) =
+        incident::on_result(&stored.state, &facts, &incident::Policy::of(check), now)
+    else {
         return Ok(Vec::new());
-    }
-    // Failures and changes of state are the evidence worth keeping longer.
-    insert_result(tx, row, !r.up || last_up != Some(r.up))?;
+    };
+    let t = facts.started_at;
+    insert_result(tx, row, effects.keep)?;
     let state = if ctx.in_maintenance(tenant, check, t) {
         TimeState::Maintenance
     } else if r.up {
@@ -454,17 +545,20 @@ fn record_one(
             run: (t, r.up, r.latency_ms),
             // A run made by hand while the check is off (paused, or disabled when
             // it started) is counted, but nothing watched the time before it.
-            span: (check.enabled && paused_at.is_none_or(|p| t < p))
-                .then(|| span(check, t, last_run, covered_from, ctx.running_since))
+            span: (check.enabled && stored.paused_at.is_none_or(|p| t < p))
+                .then(|| {
+                    span(
+                        check,
+                        t,
+                        stored.last_run,
+                        stored.covered_from,
+                        ctx.running_since,
+                    )
+                })
                 .flatten()
                 .map(|(s, e)| (s, e, state)),
         },
     )?;
-    let (failures, successes) = if r.up {
-        (0, successes + 1)
-    } else {
-        (failures + 1, 0)
-    };
     tx.prepare_cached(
         "UPDATE check_state SET failures = ?3, successes = ?4,
             last_run_at = max(coalesce(last_run_at, ?5), ?5), last_up = ?6, last_latency_ms = ?7, last_error = ?8,
@@ -474,105 +568,69 @@ fn record_one(
     .execute(params![
         tenant,
         row.check,
-        failures,
-        successes,
+        effects.counters.failures,
+        effects.counters.successes,
         t,
         r.up,
         r.latency_ms,
         r.error,
         r.cert_expires_at.map(|t| t.timestamp_millis())
     ])?;
-    let failure_threshold = check
-        .alert
-        .as_ref()
-        .map_or(DEFAULT_FAILURE_THRESHOLD, |a| a.failure_threshold);
-    let success_threshold = check
-        .alert
-        .as_ref()
-        .map_or(DEFAULT_SUCCESS_THRESHOLD, |a| a.success_threshold);
-    let severity = check.alert.as_ref().map_or(Severity::Error, |a| a.severity);
-    let open = open_incident(tx, tenant, &row.check)?;
-    let mut out = Vec::new();
-    match (r.up, open) {
-        (false, Some(inc)) => {
-            let hash = dedup_hash(r);
-            tx.execute(
-                "UPDATE incidents SET count = count + 1 WHERE id = ?1",
-                [inc.id],
-            )?;
-            if hash != inc.dedup_hash {
-                let error = r.error.clone().unwrap_or_default();
-                tx.execute("UPDATE incidents SET dedup_hash = ?2, error = ?3, status_code = ?4 WHERE id = ?1", params![inc.id, hash, error, r.status_code])?;
-                let detail = json!({"from": {"error": inc.error, "status_code": inc.status_code, "dedup_hash": inc.dedup_hash}, "to": {"error": error, "status_code": r.status_code, "dedup_hash": hash}});
-                out.push(notify(
-                    tx,
-                    tenant,
-                    &inc,
-                    "signature_changed",
-                    "system",
-                    detail,
-                    Some(r),
-                )?);
-            }
-        }
-        (false, None) if failures >= i64::from(failure_threshold) => {
-            let error = r.error.clone().unwrap_or_default();
-            tx.execute(
-                "INSERT INTO incidents (tenant_id, check_name, status, severity, error, status_code, count, dedup_hash, opened_at)
-                 VALUES (?1, ?2, 'open', ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![tenant, row.check, severity_str(severity), error, r.status_code, failures, dedup_hash(r), now_ms()],
-            )?;
-            let inc = get_incident(tx, tenant, tx.last_insert_rowid())?;
-            out.push(notify(
-                tx,
-                tenant,
-                &inc,
-                "opened",
-                "system",
-                json!({"failures": failures, "error": error}),
-                Some(r),
-            )?);
-        }
-        (true, Some(inc)) if successes >= i64::from(success_threshold) => {
-            let now = now_ms();
-            tx.execute("UPDATE incidents SET status = 'resolved', resolved_at = ?2, resolved_by = 'system' WHERE id = ?1", params![inc.id, now])?;
-            let inc = get_incident(tx, tenant, inc.id)?;
-            out.push(notify(
-                tx,
-                tenant,
-                &inc,
-                "resolved",
-                "system",
-                json!({"successes": successes}),
-                Some(r),
-            )?);
-        }
-        _ => {}
+    if effects.incident.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    let target = Target {
+        tenant,
+        check: &row.check,
+        incident,
+        result: Some(r),
+    };
+    Ok(apply(tx, target, &effects.incident, now)?.transitions)
 }
 
-/// Resolves the open incident of a check that is being removed: nobody would
-/// otherwise ever close it. Call before the check's row is deleted, so that its
+/// Resolves the open incidents of a check that is being removed: nobody would
+/// otherwise ever close them. Call before the check's row is deleted, so that its
 /// channels still get the "resolved" message.
 pub fn resolve_for_removed_check(tx: &Transaction<'_>, tenant: i64, check: &str) -> Result<()> {
     for kind in [IncidentKind::Down, IncidentKind::SloBurn] {
-        let Some(inc) = open_incident_of_kind(tx, tenant, check, kind)? else {
+        let Some((inc, _)) = open_incident_of_kind(tx, tenant, check, kind)? else {
             continue;
         };
-        tx.execute("UPDATE incidents SET status = 'resolved', resolved_at = ?2, resolved_by = 'system' WHERE id = ?1", params![inc.id, now_ms()])?;
-        let inc = get_incident(tx, tenant, inc.id)?;
-        notify(
-            tx,
+        let now = now_ms();
+        let target = Target {
             tenant,
-            &inc,
-            "resolved",
-            "system",
-            json!({"reason": "check removed"}),
-            None,
-        )?;
+            check,
+            incident: Some(inc),
+            result: None,
+        };
+        apply(tx, target, &incident::on_removed(now), now)?;
     }
     Ok(())
+}
+
+/// Does `action` as `actor` to incident `id`, as [`incident::on_action`] decides.
+fn act(
+    tx: &Transaction<'_>,
+    tenant: i64,
+    id: i64,
+    action: Action,
+    actor: &str,
+    comment: Option<String>,
+) -> Result<Incident> {
+    let (inc, state) = get_stated(tx, tenant, id)?;
+    let now = now_ms();
+    let effects = incident::on_action(&state, action, actor, comment, now)
+        .map_err(|e| StoreError::Conflict(e.0))?;
+    let check = inc.check.clone();
+    let target = Target {
+        tenant,
+        check: &check,
+        incident: Some(inc),
+        result: None,
+    };
+    apply(tx, target, &effects, now)?
+        .incident
+        .ok_or_else(|| StoreError::NotFound(format!("no incident {id}")))
 }
 
 impl Store {
@@ -594,50 +652,18 @@ impl Store {
         .await
     }
 
-    pub async fn acknowledge(
+    /// Acknowledges or resolves incident `id` as `actor`: the one way every caller
+    /// (the API, the console, chat buttons) acts on an incident.
+    pub async fn act(
         &self,
         tenant: i64,
         id: i64,
+        action: Action,
         actor: String,
         comment: Option<String>,
     ) -> Result<Incident> {
-        self.write(move |tx| {
-            let inc = get_incident(tx, tenant, id)?;
-            match inc.status {
-                IncidentStatus::Open => {}
-                IncidentStatus::Acknowledged => return Err(StoreError::Conflict(format!("incident {id} is already acknowledged by {}", inc.acknowledged_by.unwrap_or_default()))),
-                IncidentStatus::Resolved => return Err(StoreError::Conflict(format!("incident {id} is resolved"))),
-            }
-            tx.execute("UPDATE incidents SET status = 'acknowledged', acknowledged_at = ?2, acknowledged_by = ?3 WHERE id = ?1", params![id, now_ms(), actor])?;
-            let inc = get_incident(tx, tenant, id)?;
-            notify(tx, tenant, &inc, "acknowledged", &actor, json!({"comment": comment}), None)?;
-            Ok(inc)
-        })
-        .await
-    }
-
-    pub async fn resolve(
-        &self,
-        tenant: i64,
-        id: i64,
-        actor: String,
-        comment: Option<String>,
-    ) -> Result<Incident> {
-        self.write(move |tx| {
-            let inc = get_incident(tx, tenant, id)?;
-            if inc.status == IncidentStatus::Resolved {
-                return Err(StoreError::Conflict(format!("incident {id} is resolved already")));
-            }
-            tx.execute("UPDATE incidents SET status = 'resolved', resolved_at = ?2, resolved_by = ?3 WHERE id = ?1", params![id, now_ms(), actor])?;
-            // Count failures afresh, or the next failure alone would open a new incident.
-            if inc.kind == IncidentKind::Down {
-                tx.execute("UPDATE check_state SET failures = 0 WHERE tenant_id = ?1 AND name = ?2", params![tenant, inc.check])?;
-            }
-            let inc = get_incident(tx, tenant, id)?;
-            notify(tx, tenant, &inc, "resolved", &actor, json!({"comment": comment}), None)?;
-            Ok(inc)
-        })
-        .await
+        self.write(move |tx| act(tx, tenant, id, action, &actor, comment))
+            .await
     }
 
     /// Records an update on incident `id`: see [`add_update`].
@@ -676,7 +702,7 @@ impl Store {
     ) -> Result<Vec<Incident>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR check_name = ?3) AND (?5 IS NULL OR id < ?5) ORDER BY id DESC LIMIT ?4"
+                "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR check_name = ?3) AND (?5 IS NULL OR id < ?5) ORDER BY id DESC LIMIT ?4"
             ))?;
             let rows = stmt.query_map(params![tenant, status.map(|s| s.as_str()), check, limit, before], incident_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -710,12 +736,4 @@ impl Store {
         })
         .await
     }
-}
-
-/// Stored specs carry `kind`; the typed resource does not.
-pub fn strip_kind(mut v: Value) -> Value {
-    if let Value::Object(m) = &mut v {
-        m.remove("kind");
-    }
-    v
 }

@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Value, json};
 
-use super::incidents::strip_kind;
 use super::{Result, Store, StoreError, now_ms, to_time};
+use crate::incident::EventKind;
 use crate::model::{Incident, Notification};
 use crate::probe::ProbeResult;
-use crate::spec::Check;
+use crate::spec::{Check, Kind};
 
 /// A notification waiting to be sent.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,53 +25,58 @@ pub struct OutboxRow {
     pub attempts: u32,
 }
 
-/// The check as messages may show it: secrets (a target with a token, labels from
-/// variables) masked, since receivers are outside the daemon.
-fn check_spec(c: &Connection, tenant: i64, name: &str) -> Result<Option<Check>> {
-    let row: Option<(String, String)> = c
-        .query_row(
-            "SELECT spec, secrets FROM resources WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2",
-            params![tenant, name],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let Some((spec, secrets)) = row else {
-        return Ok(None);
-    };
-    let secrets: std::collections::BTreeSet<String> = serde_json::from_str(&secrets)?;
-    let spec = crate::spec::secrets::masked(&serde_json::from_str::<Value>(&spec)?, &secrets);
-    Ok(serde_json::from_value(strip_kind(spec)).ok())
+/// A check as its messages show it.
+struct Shown {
+    /// As stored: channels, template and labels (for status page selectors).
+    check: Check,
+    /// What messages show of it, secrets (a target with a token, labels from
+    /// variables) masked, since receivers are outside the daemon.
+    target: Value,
+    labels: Value,
+    description: Value,
 }
 
-/// The tenant's status page an incident of `check` links to (see
+/// The check `name` as messages show it; an unreadable row is
+/// [`StoreError::Corrupt`], logged and counted by the reader. Only the fields
+/// shown are taken from the masked spec: a masked field need not decode (a
+/// duration from a variable), and the typed check keeps the rest.
+fn check_spec(c: &Connection, tenant: i64, name: &str) -> Result<Option<Shown>> {
+    let Some(stored) = super::resources::one(c, tenant, Kind::Check, name)? else {
+        return Ok(None);
+    };
+    let Some(check) = stored.as_check().cloned() else {
+        return Ok(None);
+    };
+    let masked = stored.masked();
+    let field = |key: &str, typed: Value| masked.get(key).cloned().unwrap_or(typed);
+    Ok(Some(Shown {
+        target: field("target", json!(check.target)),
+        labels: field("labels", json!(check.labels)),
+        description: field("description", json!(check.description)),
+        check,
+    }))
+}
+
+/// The tenant's status page an incident of `check` (with `labels`, as stored: selectors
+/// match the real ones) links to (see
 /// [`listing_page`](crate::daemon::notify::links::listing_page)), as `{name, slug,
-/// incidents_days}` (how long the page keeps resolved incidents).
-/// Labels are read as stored, not masked: selectors match the real ones. A page
-/// that cannot be read is left out; the link then goes to the API as before.
-fn status_page_of(c: &Connection, tenant: i64, check: &str) -> Result<Value> {
-    let labels: Option<String> = c
-        .query_row(
-            "SELECT json_extract(spec, '$.labels') FROM resources WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2",
-            params![tenant, check],
-            |r| r.get(0),
-        )
-        .optional()?
-        .flatten();
-    let labels: BTreeMap<String, String> = labels
-        .and_then(|l| serde_json::from_str(&l).ok())
-        .unwrap_or_default();
-    let mut stmt = c.prepare_cached(
-        "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'StatusPage' ORDER BY name",
-    )?;
-    let pages = stmt
-        .query_map([tenant], |r| r.get::<_, String>(0))?
-        .filter_map(|spec| {
-            let spec = serde_json::from_str::<Value>(&spec.ok()?).ok()?;
-            serde_json::from_value::<crate::spec::StatusPage>(strip_kind(spec)).ok()
-        })
-        .collect::<Vec<_>>();
+/// incidents_days}` (how long the page keeps resolved incidents). A page that
+/// cannot be read is left out; the link then goes to the API as before.
+fn status_page_of(
+    c: &Connection,
+    tenant: i64,
+    check: &str,
+    labels: &BTreeMap<String, String>,
+) -> Result<Value> {
+    // Pages that cannot be read are left out, logged and counted by the reader.
+    let pages: Vec<crate::spec::StatusPage> =
+        super::resources::list(c, tenant, Some(Kind::StatusPage), None)?
+            .resources
+            .iter()
+            .filter_map(|r| r.as_status_page().cloned())
+            .collect();
     Ok(
-        match crate::daemon::notify::links::listing_page(&pages, check, &labels) {
+        match crate::daemon::notify::links::listing_page(&pages, check, labels) {
             Some(p) => {
                 json!({"name": p.name, "slug": p.slug, "incidents_days": p.show.incidents_days})
             }
@@ -118,27 +123,28 @@ pub fn queue_for_incident(
     tenant: i64,
     incident: &Incident,
     event_id: i64,
-    event: &str,
+    event: EventKind,
     actor: &str,
     result: Option<&ProbeResult>,
 ) -> Result<()> {
-    let Some(check) = check_spec(tx, tenant, &incident.check)? else {
+    let Some(shown) = check_spec(tx, tenant, &incident.check)? else {
         return Ok(());
     };
+    let check = &shown.check;
     let Some(alert) = &check.alert else {
         return Ok(());
     };
     let end = incident.resolved_at.unwrap_or_else(chrono::Utc::now);
-    let update = if event == "update" {
+    let update = if event == EventKind::Update {
         update_of(tx, event_id)?
     } else {
         Value::Null
     };
     let payload = json!({
-        "event": event,
+        "event": event.as_str(),
         "actor": actor,
         "at": chrono::Utc::now(),
-        "check": {"name": check.name, "type": check.check_type.as_str(), "target": check.target, "labels": check.labels, "description": check.description},
+        "check": {"name": check.name, "type": check.check_type.as_str(), "target": shown.target, "labels": shown.labels, "description": shown.description},
         "incident": {
             "id": incident.id, "kind": incident.kind, "status": incident.status, "severity": incident.severity, "error": incident.error,
             "status_code": incident.status_code, "count": incident.count, "dedup_hash": incident.dedup_hash,
@@ -146,11 +152,11 @@ pub fn queue_for_incident(
             "duration_seconds": (end - incident.opened_at).num_seconds().max(0),
         },
         // The result carries the probed target: the check's (masked when secret) instead.
-        "result": result.map(|r| ProbeResult { target: check.target.clone(), ..r.clone() }),
+        "result": result.map(|r| ProbeResult { target: shown.target.as_str().unwrap_or(&check.target).to_string(), ..r.clone() }),
         "template": alert.template,
         "update": update,
         // Where `links` point a person; resolved now, so that a retry links the same.
-        "status_page": status_page_of(tx, tenant, &incident.check)?,
+        "status_page": status_page_of(tx, tenant, &incident.check, &check.labels)?,
     });
     for channel in &alert.channels {
         let key = format!("uptimeping-{tenant}-{}-{event_id}-{channel}", incident.id);
@@ -159,7 +165,7 @@ pub fn queue_for_incident(
             tenant,
             Some(incident.id),
             channel,
-            event,
+            event.as_str(),
             &key,
             &payload,
         )?;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use uptimeping::daemon::store::now_ms;
+use uptimeping::incident::Action;
 use uptimeping::spec::{Check, Kind, Spec, remote};
 
 use super::harness::Db;
@@ -227,7 +228,13 @@ async fn reminders_repeat_until_acknowledged_and_resolution_can_be_quiet() {
     assert_eq!(queued(&db, id).await, ["opened", "reminder", "reminder"]);
 
     db.store
-        .acknowledge(db.tenant, id, "key:oncall".into(), None)
+        .act(
+            db.tenant,
+            id,
+            Action::Acknowledge,
+            "key:oncall".into(),
+            None,
+        )
         .await
         .unwrap();
     db.store.alert_due(now + 5 * HOUR_MS).await.unwrap();
@@ -253,4 +260,37 @@ async fn a_paused_dependency_holds_nothing_back() {
         .expect("pause");
     let id = fail_twice(&db, &api).await;
     assert_eq!(queued(&db, id).await, ["opened"]);
+}
+
+/// A secret in a field that is no string (a timeout from a variable) is masked in
+/// messages, and masking it no longer stops them: the masked spec was decoded as a
+/// check, which failed, and the incident went out to nobody.
+#[tokio::test]
+async fn a_check_whose_secret_is_a_duration_still_alerts_with_its_secrets_masked() {
+    use uptimeping::daemon::store::{Edit, StoredResource};
+    let db = Db::new().await;
+    db.webhook("http://127.0.0.1:9/hook", json!({})).await;
+    let spec = json!({"kind": "Check", "name": "payments-api", "type": "http", "target": "https://payments.example/health?token=t0p",
+        "timeout": "3s", "alert": {"channels": ["hook"], "failure_threshold": 2}});
+    let mut resource = StoredResource::from_json(spec.clone()).expect("a check");
+    resource.secrets = ["/timeout".to_string(), "/target".to_string()].into();
+    let (outcome, _) = db
+        .store
+        .transact_state(db.tenant, move |_| Ok(((), vec![Edit::Upsert(resource)])))
+        .await
+        .expect("write resource");
+    outcome.expect("applied");
+    let api = match remote::parse_stored(Kind::Check, &spec).expect("a valid check") {
+        Spec::Check(c) => Arc::new(c),
+        other => panic!("not a check: {other:?}"),
+    };
+
+    let id = fail_twice(&db, &api).await;
+    assert_eq!(queued(&db, id).await, ["opened"]);
+    let rows = db.store.due_notifications(10).await.expect("rows");
+    let payload = &rows.first().expect("the opening is queued").payload;
+    let mask = uptimeping::spec::secrets::MASK;
+    assert_eq!(payload["check"]["target"], mask, "{payload}");
+    assert_eq!(payload["result"]["target"], mask, "{payload}");
+    assert!(!payload.to_string().contains("t0p"), "{payload}");
 }
