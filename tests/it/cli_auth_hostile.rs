@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::cli_auth_support::{
-    Home, PASSWORD, add_user, command, expire_saved, login, refresh_status, run, run_command,
+    Home, PASSWORD, add_user, command, expire_saved, login, refresh_status, run_command,
 };
 use crate::daemon_support::Daemon;
 use crate::fake_daemon::FakeDaemon;
@@ -283,7 +283,7 @@ fn a_login_that_cannot_be_saved_is_refused_before_the_daemon_is_asked() {
     // The tokens directory cannot be made: a file is in the way.
     let home = Home::new();
     std::fs::write(home.path().join(".uptimeping"), "not a directory").unwrap();
-    let r = run(&d, &home, &args, Some(&stdin), None);
+    let r = home.cli(&d).args(args).stdin(&stdin).run();
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(r.stderr.contains(".uptimeping"), "{}", r.stderr);
     assert_eq!(live_sessions(&d), 0, "the daemon was asked anyway");
@@ -292,10 +292,9 @@ fn a_login_that_cannot_be_saved_is_refused_before_the_daemon_is_asked() {
     let home = Home::new();
     login(&d, &home, "op@example.com");
     let file = home.login_file();
-    let logout = run(&d, &home, &["auth", "logout"], None, None);
-    assert_eq!(logout.code, 0, "{}", logout.stderr);
+    home.cli(&d).words("auth logout").run().success();
     std::fs::create_dir_all(file.join("in-the-way")).unwrap();
-    let r = run(&d, &home, &args, Some(&stdin), None);
+    let r = home.cli(&d).args(args).stdin(&stdin).run();
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(r.stderr.contains("not a plain file"), "{}", r.stderr);
     assert_eq!(live_sessions(&d), 0, "the daemon was asked anyway");
@@ -321,7 +320,7 @@ fn a_saved_login_that_is_a_link_is_refused_and_what_it_points_at_left_alone() {
         &["checks", "list"],
         &["auth", "logout"],
     ] {
-        let r = run(&d, &home, args, None, None);
+        let r = home.cli(&d).args(args).run();
         assert_eq!(r.code, 1, "{args:?}: {}", r.stdout);
         assert!(
             r.stderr.contains("is a symbolic link") && r.stderr.contains("remove"),
@@ -338,19 +337,11 @@ fn a_saved_login_that_is_a_link_is_refused_and_what_it_points_at_left_alone() {
     std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::create_dir(home.path().join(".uptimeping")).unwrap();
     symlink(&elsewhere, home.tokens_dir()).unwrap();
-    let r = run(
-        &d,
-        &home,
-        &[
-            "auth",
-            "login",
-            "--email",
-            "op@example.com",
-            "--password-stdin",
-        ],
-        Some(&format!("{PASSWORD}\n")),
-        None,
-    );
+    let r = home
+        .cli(&d)
+        .words("auth login --email op@example.com --password-stdin")
+        .stdin(format!("{PASSWORD}\n"))
+        .run();
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(r.stderr.contains("is a symbolic link"), "{}", r.stderr);
     assert_eq!(mode(&elsewhere), 0o755);

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use crate::daemon_support::Daemon;
-use crate::support::{Run, uptimeping};
+use crate::support::{Run, Test, uptimeping};
 
 /// A password the daemon's rules accept.
 pub const PASSWORD: &str = "Correct-Horse-42";
@@ -26,6 +26,16 @@ impl Home {
         Home {
             dir: tempfile::tempdir().unwrap(),
         }
+    }
+
+    /// The CLI against `d` in this home, with no credential from the
+    /// environment: give one with `.env("UPTIMEPING_API_KEY", key)`.
+    pub fn cli(&self, d: &Daemon) -> Test {
+        Test::in_dir(self.path())
+            .env("HOME", self.path())
+            .env("XDG_CONFIG_HOME", self.path().join(".config"))
+            .env("UPTIMEPING_URL", &d.url)
+            .env_remove("UPTIMEPING_API_KEY")
     }
 
     pub fn path(&self) -> &Path {

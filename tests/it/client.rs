@@ -2,34 +2,22 @@
 //! canned answers: plan and apply, saved plans, errors, contexts and listings.
 
 use std::path::Path;
-use std::process::Stdio;
 
 use serde_json::{Value, json};
 
 use super::fake_daemon::{FakeDaemon, create_plan, plan, to_json};
-use super::support::{Files, Run, uptimeping};
+use super::support::{Files, Run, Test};
 
 const CHECK: &str = "kind: Check\nname: api\ntype: http\ntarget: https://example.com/healthz\n";
 
 /// Runs the binary in `dir` with no connection settings from the environment and
 /// a config directory of its own (`dir/.config`), plus `env`.
 pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = uptimeping();
-    cmd.args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .env_remove("UPTIMEPING_URL")
-        .env_remove("UPTIMEPING_API_KEY")
-        .env("XDG_CONFIG_HOME", dir.join(".config"));
+    let mut test = Test::in_dir(dir).isolated(dir).args(args);
     for (k, v) in env {
-        cmd.env(k, v);
+        test = test.env(k, v);
     }
-    let out = cmd.output().expect("run uptimeping");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    test.run()
 }
 
 /// Check files in `checks/` of a repository whose uptimeping.yaml names the source.
@@ -60,12 +48,7 @@ fn run(files: &Files, daemon: &FakeDaemon, args: &[&str]) -> Run {
 fn apply_without_a_terminal_or_auto_approve_exits_1_naming_the_flag() {
     let files = repo();
     let daemon = FakeDaemon::start();
-    daemon.on(
-        "POST",
-        "/api/v1/plan",
-        200,
-        to_json(&create_plan(3, "api", "checks/api.yaml", 2)),
-    );
+    daemon.plans(&create_plan(3, "api", "checks/api.yaml", 2));
     let r = run(&files, &daemon, &["apply", "-f", "checks"]);
     assert_eq!(r.code, 1, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("--auto-approve"), "{}", r.stderr);
@@ -81,12 +64,7 @@ fn apply_without_a_terminal_or_auto_approve_exits_1_naming_the_flag() {
 fn plan_prints_terraform_style_text_and_detailed_exitcode_2() {
     let files = repo();
     let daemon = FakeDaemon::start();
-    daemon.on(
-        "POST",
-        "/api/v1/plan",
-        200,
-        to_json(&create_plan(3, "api", "checks/api.yaml", 2)),
-    );
+    daemon.plans(&create_plan(3, "api", "checks/api.yaml", 2));
     let r = run(
         &files,
         &daemon,
@@ -109,7 +87,7 @@ Plan: 1 to add, 0 to change, 0 to destroy.
 fn plan_with_no_changes_exits_0_even_with_detailed_exitcode() {
     let files = repo();
     let daemon = FakeDaemon::start();
-    daemon.on("POST", "/api/v1/plan", 200, to_json(&plan(3, Vec::new())));
+    daemon.plans(&plan(3, Vec::new()));
     let r = run(
         &files,
         &daemon,
@@ -132,7 +110,7 @@ fn plan_sends_canonical_resources_with_source_options_and_the_key() {
         ),
     ]);
     let daemon = FakeDaemon::start();
-    daemon.on("POST", "/api/v1/plan", 200, to_json(&plan(1, Vec::new())));
+    daemon.plans(&plan(1, Vec::new()));
     let mut cmd: Vec<String> = ["plan", "-f", "checks", "--prune", "--adopt", "-o", "json"]
         .map(String::from)
         .to_vec();
@@ -186,7 +164,7 @@ fn auto_approve_applies_at_the_revision_it_showed() {
     let files = repo();
     let daemon = FakeDaemon::start();
     let planned = create_plan(5, "api", "checks/api.yaml", 2);
-    daemon.on("POST", "/api/v1/plan", 200, to_json(&planned));
+    daemon.plans(&planned);
     daemon.on(
         "POST",
         "/api/v1/apply",
@@ -214,7 +192,7 @@ fn a_saved_plan_is_private_and_applies_exactly_its_request() {
     let files = repo();
     let daemon = FakeDaemon::start();
     let planned = create_plan(9, "api", "checks/api.yaml", 2);
-    daemon.on("POST", "/api/v1/plan", 200, to_json(&planned));
+    daemon.plans(&planned);
     let r = run(
         &files,
         &daemon,
@@ -261,12 +239,7 @@ fn a_saved_plan_is_private_and_applies_exactly_its_request() {
 fn a_saved_plan_whose_revision_moved_says_to_plan_again() {
     let files = repo();
     let daemon = FakeDaemon::start();
-    daemon.on(
-        "POST",
-        "/api/v1/plan",
-        200,
-        to_json(&create_plan(9, "api", "checks/api.yaml", 2)),
-    );
+    daemon.plans(&create_plan(9, "api", "checks/api.yaml", 2));
     let r = run(
         &files,
         &daemon,

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::daemon_support::{Daemon, cli, plan_request};
+use crate::daemon_support::{Daemon, plan_request};
 use crate::support::Files;
 
 fn check(name: &str) -> String {
@@ -50,7 +50,7 @@ fn a_slug_or_a_domain_belongs_to_one_page_of_the_whole_daemon() {
         check("web"),
         page("public", "example", "status.example.com", "web")
     );
-    d.post("/api/v1/apply", &plan_request("repo", &ours, json!({})));
+    d.apply("repo", &ours);
 
     // The other tenant may not take either address, by plan or by apply, and is
     // not told whose page holds it.
@@ -130,7 +130,7 @@ fn a_slug_or_a_domain_belongs_to_one_page_of_the_whole_daemon() {
 
     // Once the first tenant's page moves, the old slug is free for the other.
     let moved = ours.replace("slug: example", "slug: example-new");
-    d.post("/api/v1/apply", &plan_request("repo", &moved, json!({})));
+    d.apply("repo", &moved);
     let taken = format!(
         "{}---\n{}",
         check("web"),
@@ -180,7 +180,7 @@ fn a_page_needs_its_checks_in_the_tenant_and_keeps_them_until_it_goes() {
         check("web"),
         page("p", "a-page", "status.a.example.com", "web")
     );
-    d.post("/api/v1/apply", &plan_request("repo", &both, json!({})));
+    d.apply("repo", &both);
     let page_only = page("p", "a-page", "status.a.example.com", "web");
     let (status, body) = d.call(
         "POST",
@@ -204,28 +204,16 @@ fn prune_removes_a_page_that_left_the_files() {
             &page("public", "example", "status.example.com", "web"),
         ),
     ]);
-    let r = cli(
-        &d,
-        dir.path(),
-        &[
-            "apply",
-            "-f",
-            "checks",
-            "--auto-approve",
-            "--source",
-            "repo",
-        ],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    d.cli(dir.path())
+        .words("apply -f checks --auto-approve --source repo")
+        .run()
+        .success();
     std::fs::remove_file(dir.join("checks/page.yaml")).unwrap();
-    let plan = cli(
-        &d,
-        dir.path(),
-        &[
-            "plan", "-f", "checks", "--prune", "--source", "repo", "-o", "json",
-        ],
-    );
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = d
+        .cli(dir.path())
+        .words("plan -f checks --prune --source repo -o json")
+        .run()
+        .success();
     let plan = plan.json();
     assert_eq!(
         plan["summary"],
@@ -238,27 +226,14 @@ fn prune_removes_a_page_that_left_the_files() {
         ),
         (Some("StatusPage"), Some("public"))
     );
-    let r = cli(
-        &d,
-        dir.path(),
-        &[
-            "apply",
-            "-f",
-            "checks",
-            "--prune",
-            "--auto-approve",
-            "--source",
-            "repo",
-        ],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let again = cli(
-        &d,
-        dir.path(),
-        &[
-            "plan", "-f", "checks", "--prune", "--source", "repo", "-o", "json",
-        ],
-    );
+    d.cli(dir.path())
+        .words("apply -f checks --prune --auto-approve --source repo")
+        .run()
+        .success();
+    let again = d
+        .cli(dir.path())
+        .words("plan -f checks --prune --source repo -o json")
+        .run();
     assert_eq!(
         again.json()["summary"],
         json!({"add": 0, "change": 0, "destroy": 0})

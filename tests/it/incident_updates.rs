@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::daemon_api::key_with_role;
-use crate::daemon_support::{Daemon, Receiver, Target, cli, plan_request, wait_for};
+use crate::daemon_support::{Daemon, Receiver, Target, plan_request, wait_for};
 use crate::notify::telegram::bot_api_blocking;
 
 const PUBLIC_URL: &str = "https://uptime.example";
@@ -81,10 +81,9 @@ fn an_update_is_stored_listed_and_sent_once_through_each_channel_linking_the_sta
     settled_notifications(&d, id);
 
     let dir = tempfile::tempdir().unwrap();
-    let run = cli(
-        &d,
-        dir.path(),
-        &[
+    let run = d
+        .cli(dir.path())
+        .args([
             "incidents",
             "update",
             &format!("#{id}"),
@@ -94,8 +93,8 @@ fn an_update_is_stored_listed_and_sent_once_through_each_channel_linking_the_sta
             "  A bad deploy; rolling it back.  ",
             "-o",
             "json",
-        ],
-    );
+        ])
+        .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     let event = run.json();
     assert_eq!(event["kind"], "update", "{event}");
@@ -182,28 +181,26 @@ fn an_update_is_stored_listed_and_sent_once_through_each_channel_linking_the_sta
     assert!(opened.contains(&anchor), "{opened}");
 
     // A second update keeps the last status when none is given; `get` lists both.
-    let again = cli(
-        &d,
-        dir.path(),
-        &[
+    let again = d
+        .cli(dir.path())
+        .args([
             "incidents",
             "update",
             &id.to_string(),
             "-m",
             "Rollback half done",
-        ],
-    );
-    assert_eq!(again.code, 0, "{}", again.stderr);
+        ])
+        .run()
+        .success();
     assert_eq!(
         again.stdout,
         format!("Incident #{id} has an update (identified).\n")
     );
-    let got = cli(
-        &d,
-        dir.path(),
-        &["incidents", "get", &id.to_string(), "-o", "json"],
-    );
-    assert_eq!(got.code, 0, "{}", got.stderr);
+    let got = d
+        .cli(dir.path())
+        .args(["incidents", "get", &id.to_string(), "-o", "json"])
+        .run()
+        .success();
     let events: Vec<Value> = got.json()["events"]
         .as_array()
         .unwrap()
@@ -214,7 +211,10 @@ fn an_update_is_stored_listed_and_sent_once_through_each_channel_linking_the_sta
     assert_eq!(events.len(), 2, "{events:#?}");
     assert_eq!(events[1]["detail"]["status"], "identified");
     assert_eq!(events[1]["detail"]["message"], "Rollback half done");
-    let table = cli(&d, dir.path(), &["incidents", "get", &id.to_string()]);
+    let table = d
+        .cli(dir.path())
+        .args(["incidents", "get", &id.to_string()])
+        .run();
     assert!(
         table
             .stdout
@@ -302,10 +302,9 @@ fn updates_are_bounded_validated_refused_to_viewers_held_in_maintenance_and_unse
     );
     assert_eq!(status, 201, "{answer}");
     let dir = tempfile::tempdir().unwrap();
-    let bad = cli(
-        &d,
-        dir.path(),
-        &[
+    let bad = d
+        .cli(dir.path())
+        .args([
             "incidents",
             "update",
             &id.to_string(),
@@ -313,8 +312,8 @@ fn updates_are_bounded_validated_refused_to_viewers_held_in_maintenance_and_unse
             "x",
             "--status",
             "fixed",
-        ],
-    );
+        ])
+        .run();
     assert_eq!(bad.code, 1, "{}", bad.stderr);
     assert!(bad.stderr.contains("investigating"), "{}", bad.stderr);
     let settled = settled_notifications(&d, id);
@@ -427,18 +426,17 @@ fn a_note_on_a_resolved_incident_is_titled_a_note_not_another_resolution() {
     assert_eq!(status, 200);
 
     let dir = tempfile::tempdir().unwrap();
-    let run = cli(
-        &d,
-        dir.path(),
-        &[
+    let run = d
+        .cli(dir.path())
+        .args([
             "incidents",
             "update",
             &id.to_string(),
             "--message",
             "Post-mortem: a bad deploy\n\nWe now canary every deploy.",
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+        ])
+        .run()
+        .success();
     assert!(run.stdout.contains("note"), "{}", run.stdout);
     assert!(!run.stdout.contains("has an update"), "{}", run.stdout);
 
