@@ -76,8 +76,7 @@ fn a_context_keeps_its_login_under_its_name() {
     assert_eq!(home.login_file(), home.tokens_dir().join("dev.json"));
     let mut cmd = command(&d, &home, &["checks", "list", "--context", "dev"], None);
     cmd.env_remove("UPTIMEPING_URL");
-    let list = crate::cli_auth_support::run_command(cmd, None);
-    assert_eq!(list.code, 0, "{}", list.stderr);
+    crate::cli_auth_support::run_command(cmd, None).success();
 }
 
 #[test]
@@ -218,8 +217,7 @@ fn logout_without_a_daemon_deletes_the_login_here_and_says_so() {
         .env("XDG_CONFIG_HOME", home.path().join(".config"))
         .env("UPTIMEPING_URL", &url)
         .env_remove("UPTIMEPING_API_KEY");
-    let r = crate::cli_auth_support::run_command(cmd, None);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = crate::cli_auth_support::run_command(cmd, None).success();
     assert!(
         r.stderr.contains("could not end the session on the daemon")
             && r.stderr.contains("cannot reach the daemon"),
@@ -304,8 +302,7 @@ fn a_session_ended_by_an_admin_says_to_log_in_again() {
         .run()
         .success();
 
-    let r = home.cli(&d).words("checks list").run();
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    let r = home.cli(&d).words("checks list").run().expect_code(1);
     assert!(
         r.stderr
             .contains("your login has ended; run `uptimeping auth login`"),
@@ -324,16 +321,15 @@ fn a_wrong_password_is_refused_without_talk_of_api_keys() {
         .cli(&d)
         .words("auth login --email op@example.com --password-stdin")
         .stdin("Wrong-Horse-42\n")
-        .run();
-    assert_eq!(r.code, 1);
+        .run()
+        .expect_code(1);
     assert!(
         r.stderr.contains("the email or password is wrong") && !r.stderr.contains("API key"),
         "{}",
         r.stderr
     );
     assert!(home.login_files().is_empty());
-    let no_tty = home.cli(&d).words("auth login").run();
-    assert_eq!(no_tty.code, 1);
+    let no_tty = home.cli(&d).words("auth login").run().expect_code(1);
     assert!(no_tty.stderr.contains("--email"), "{}", no_tty.stderr);
 }
 

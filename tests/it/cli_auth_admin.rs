@@ -169,8 +169,7 @@ fn users_are_added_invited_listed_changed_and_removed() {
         .success();
     let list = home.cli(&d).words("users list").run();
     assert!(!list.stdout.contains("bob@example.com"), "{}", list.stdout);
-    let gone = bob.cli(&d).words("checks list").run();
-    assert_eq!(gone.code, 1);
+    let gone = bob.cli(&d).words("checks list").run().expect_code(1);
     assert!(
         gone.stderr.contains("your login has ended"),
         "{}",
@@ -211,8 +210,8 @@ fn passwd_reads_the_current_then_the_new_password_from_stdin() {
         .cli(&d)
         .words("auth passwd --password-stdin")
         .stdin(format!("{new}\n"))
-        .run();
-    assert_eq!(one_line.code, 1);
+        .run()
+        .expect_code(1);
     assert!(one_line.stderr.contains("line 2"), "{}", one_line.stderr);
 }
 
@@ -233,8 +232,8 @@ fn register_makes_a_tenant_and_logs_in_only_where_signup_is_on() {
         .cli(&closed)
         .args(args)
         .stdin(format!("{PASSWORD}\n"))
-        .run();
-    assert_eq!(refused.code, 1);
+        .run()
+        .expect_code(1);
     assert!(
         refused.stderr.contains("signup is off"),
         "{}",

@@ -49,8 +49,7 @@ fn apply_without_a_terminal_or_auto_approve_exits_1_naming_the_flag() {
     let files = repo();
     let daemon = FakeDaemon::start();
     daemon.plans(&create_plan(3, "api", "checks/api.yaml", 2));
-    let r = run(&files, &daemon, &["apply", "-f", "checks"]);
-    assert_eq!(r.code, 1, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    let r = run(&files, &daemon, &["apply", "-f", "checks"]).expect_code(1);
     assert!(r.stderr.contains("--auto-approve"), "{}", r.stderr);
     assert!(
         r.stdout.contains("  + Check api (checks/api.yaml:2)"),
@@ -69,8 +68,8 @@ fn plan_prints_terraform_style_text_and_detailed_exitcode_2() {
         &files,
         &daemon,
         &["plan", "-f", "checks", "--detailed-exitcode"],
-    );
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    )
+    .expect_code(2);
     assert_eq!(
         r.stdout,
         "  + Check api (checks/api.yaml:2)
@@ -92,8 +91,8 @@ fn plan_with_no_changes_exits_0_even_with_detailed_exitcode() {
         &files,
         &daemon,
         &["plan", "-f", "checks", "--detailed-exitcode"],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    )
+    .success();
     assert_eq!(
         r.stdout,
         "No changes. Live state matches the files.\n\nPlan: 0 to add, 0 to change, 0 to destroy.\n"
@@ -116,8 +115,7 @@ fn plan_sends_canonical_resources_with_source_options_and_the_key() {
         .to_vec();
     cmd.extend(connect(&daemon));
     let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-    let r = run_in(files.path(), &cmd, &[("TOKEN", "s3cret")]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run_in(files.path(), &cmd, &[("TOKEN", "s3cret")]).success();
     assert_eq!(r.json()["format_version"], 1, "the plan document as is");
     let sent = &daemon.received()[0];
     assert_eq!(sent.authorization.as_deref(), Some("Bearer test-key"));
@@ -175,8 +173,8 @@ fn auto_approve_applies_at_the_revision_it_showed() {
         &files,
         &daemon,
         &["apply", "-f", "checks", "--auto-approve"],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    )
+    .success();
     assert!(
         r.stdout
             .ends_with("\nPlan: 1 to add, 0 to change, 0 to destroy.\n\nApply complete! Resources: 1 added, 0 changed, 0 destroyed.\n"),
@@ -193,12 +191,12 @@ fn a_saved_plan_is_private_and_applies_exactly_its_request() {
     let daemon = FakeDaemon::start();
     let planned = create_plan(9, "api", "checks/api.yaml", 2);
     daemon.plans(&planned);
-    let r = run(
+    run(
         &files,
         &daemon,
         &["plan", "-f", "checks", "--out", "plan.json"],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    )
+    .success();
     let saved = files.join("plan.json");
     #[cfg(unix)]
     {
@@ -221,8 +219,7 @@ fn a_saved_plan_is_private_and_applies_exactly_its_request() {
         200,
         json!({"plan": to_json(&planned), "state_revision": 10}),
     );
-    let r = run(&files, &daemon, &["apply", "plan.json"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(&files, &daemon, &["apply", "plan.json"]).success();
     assert!(
         r.stdout
             .ends_with("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.\n")
@@ -240,20 +237,19 @@ fn a_saved_plan_whose_revision_moved_says_to_plan_again() {
     let files = repo();
     let daemon = FakeDaemon::start();
     daemon.plans(&create_plan(9, "api", "checks/api.yaml", 2));
-    let r = run(
+    run(
         &files,
         &daemon,
         &["plan", "-f", "checks", "--out", "plan.json"],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    )
+    .success();
     daemon.on(
         "POST",
         "/api/v1/apply",
         409,
         json!({"error": {"code": "revision_moved", "message": "the state moved from revision 9 to 10 since the plan was made; make a new plan"}}),
     );
-    let r = run(&files, &daemon, &["apply", "plan.json"]);
-    assert_eq!(r.code, 1);
+    let r = run(&files, &daemon, &["apply", "plan.json"]).expect_code(1);
     assert!(
         r.stderr.contains(
             "uptimeping: nothing was applied: the daemon's state changed after the plan was made (at revision 9); make a new plan"
@@ -274,8 +270,7 @@ fn daemon_errors_show_the_message_then_each_detail() {
         json!({"error": {"code": "conflict", "message": "the plan conflicts with live state",
             "details": ["Check `api` belongs to source `other`; pass --take-over", "Channel `x` is given twice"]}}),
     );
-    let r = run(&files, &daemon, &["plan", "-f", "checks"]);
-    assert_eq!(r.code, 1);
+    let r = run(&files, &daemon, &["plan", "-f", "checks"]).expect_code(1);
     assert!(
         r.stderr.ends_with(
             "uptimeping: the plan conflicts with live state\n  Check `api` belongs to source `other`; pass --take-over\n  Channel `x` is given twice\n"
@@ -299,8 +294,8 @@ fn an_unreachable_daemon_is_named_with_what_to_check() {
         files.path(),
         &["checks", "list", "--url", &url, "--api-key", "k"],
         &[],
-    );
-    assert_eq!(r.code, 1);
+    )
+    .expect_code(1);
     assert!(
         r.stderr
             .starts_with(&format!("uptimeping: cannot reach the daemon at {url}/: ")),
@@ -317,8 +312,7 @@ fn an_unreachable_daemon_is_named_with_what_to_check() {
 #[test]
 fn without_any_connection_settings_the_error_says_how_to_set_them() {
     let files = repo();
-    let r = run_in(files.path(), &["checks", "list"], &[]);
-    assert_eq!(r.code, 1);
+    let r = run_in(files.path(), &["checks", "list"], &[]).expect_code(1);
     assert!(r.stderr.contains("UPTIMEPING_URL"), "{}", r.stderr);
     assert!(r.stderr.contains("uptimeping context set"), "{}", r.stderr);
 }

@@ -339,8 +339,7 @@ fn deep_import_chains_validate_and_plan_within_the_file_limit_and_are_refused_be
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
     let dir = Files::new(&refs);
-    let run = dir.run(&["validate", "-f", "checks"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    let run = dir.run(&["validate", "-f", "checks"]).expect_code(1);
     assert!(
         run.stderr.contains("chain.yaml:10:10:")
             && run.stderr.contains("more than 500 .proto files"),

@@ -94,8 +94,8 @@ fn an_update_is_stored_listed_and_sent_once_through_each_channel_linking_the_sta
             "-o",
             "json",
         ])
-        .run();
-    assert_eq!(run.code, 0, "{}", run.stderr);
+        .run()
+        .success();
     let event = run.json();
     assert_eq!(event["kind"], "update", "{event}");
     assert_eq!(event["incident_id"], id);
@@ -313,8 +313,8 @@ fn updates_are_bounded_validated_refused_to_viewers_held_in_maintenance_and_unse
             "--status",
             "fixed",
         ])
-        .run();
-    assert_eq!(bad.code, 1, "{}", bad.stderr);
+        .run()
+        .expect_code(1);
     assert!(bad.stderr.contains("investigating"), "{}", bad.stderr);
     let settled = settled_notifications(&d, id);
     let before = of_event(&settled, "update").len();

@@ -303,8 +303,11 @@ fn the_report_command_prints_tables_csv_json_and_yaml_and_checks_list_shows_the_
         .success();
     assert!(yaml.stdout.contains("check: up"), "{}", yaml.stdout);
 
-    let bad = d.cli(dir).words("report --check ghost").run();
-    assert_eq!(bad.code, 1);
+    let bad = d
+        .cli(dir)
+        .words("report --check ghost")
+        .run()
+        .expect_code(1);
     assert!(
         bad.stderr.contains("no check named `ghost`"),
         "{}",
@@ -313,11 +316,10 @@ fn the_report_command_prints_tables_csv_json_and_yaml_and_checks_list_shows_the_
     let bad = d
         .cli(dir)
         .words("report --window 1h --from 2026-06-01T00:00:00Z --to 2026-06-02T00:00:00Z")
-        .run();
-    assert_eq!(bad.code, 1);
+        .run()
+        .expect_code(1);
     assert!(bad.stderr.contains("at most two"), "{}", bad.stderr);
-    let bad = d.cli(dir).words("report --from June").run();
-    assert_eq!(bad.code, 1);
+    let bad = d.cli(dir).words("report --from June").run().expect_code(1);
     assert!(bad.stderr.contains("RFC 3339"), "{}", bad.stderr);
 
     let list = d.cli(dir).words("checks list").run().success();
