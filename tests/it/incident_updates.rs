@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::daemon_api::key_with_role;
-use crate::daemon_support::{Daemon, Receiver, Target, plan_request, wait_for};
+use crate::daemon_support::{Daemon, Receiver, Target, wait_for};
 use crate::notify::telegram::bot_api_blocking;
 
 const PUBLIC_URL: &str = "https://uptime.example";
@@ -32,14 +32,14 @@ fn page(name: &str, slug: &str, group: &str, private: bool) -> String {
 }
 
 fn apply(d: &Daemon, yaml: &str) {
-    let applied = d.post("/api/v1/apply", &plan_request("repo", yaml, json!({})));
+    let applied = d.apply("repo", yaml);
     assert!(applied.get("error").is_none(), "{applied}");
 }
 
 /// Fails `shop` once, which opens an incident; its id.
 fn open_incident(d: &Daemon, target: &Target) -> i64 {
     target.set_healthy(false);
-    let run = d.post("/api/v1/checks/shop/run", &json!({}));
+    let run = d.run_check("shop");
     assert_eq!(run["up"], false, "{run}");
     let incidents = d.get("/api/v1/incidents?check=shop&status=open");
     incidents[0]["id"].as_i64().expect("an incident opened")
@@ -384,7 +384,7 @@ fn an_incident_takes_at_most_200_updates() {
     );
     target.set_healthy(false);
     let id = wait_for("an incident after the default threshold", || {
-        d.post("/api/v1/checks/shop/run", &json!({}));
+        d.run_check("shop");
         d.get("/api/v1/incidents?check=shop")[0]["id"].as_i64()
     });
     let path = format!("/api/v1/incidents/{id}/updates");

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::daemon_support::{Daemon, plan_request, wait_for};
+use crate::daemon_support::{Daemon, wait_for};
 use crate::servers::{self, closed_port};
 use uptimeping::model::{CheckSummary, HistoryBucket, Report};
 
@@ -28,7 +28,7 @@ fn start() -> (Daemon, servers::Server) {
             "schedule: 5s\ntimeout: 2s\nretries: 0\n"
         ),
     );
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.apply("repo", &yaml);
     (d, server)
 }
 
@@ -374,15 +374,15 @@ fn checks_get_list_and_the_report_agree_on_the_uptime_of_a_day_by_time_not_by_ru
     let d = Daemon::start(&[]);
     let target = crate::daemon_support::Target::start();
     let yaml = servers::check("flip", &target.url(), "schedule: 1h\nretries: 0\n");
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.apply("repo", &yaml);
     // Two short up spans, then a longer down one: two runs of three are up, but
     // far less than two thirds of the time.
-    d.post("/api/v1/checks/flip/run", &json!({}));
+    d.run_check("flip");
     std::thread::sleep(std::time::Duration::from_millis(200));
-    d.post("/api/v1/checks/flip/run", &json!({}));
+    d.run_check("flip");
     target.set_healthy(false);
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    d.post("/api/v1/checks/flip/run", &json!({}));
+    d.run_check("flip");
     let report = wait_for("three runs in the report", || {
         let r = d.get("/api/v1/checks/flip/report");
         (r["checks"][0]["runs"].as_u64() >= Some(3)).then_some(r)
@@ -440,7 +440,7 @@ fn a_check_with_an_slo_reports_its_attainment_budget_and_status_in_every_format(
         &format!("http://127.0.0.1:{}/", closed_port()),
         "schedule: 5s\ntimeout: 2s\nretries: 0\nslo: {objective: 99.9, window: 7d}\n",
     );
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.apply("repo", &yaml);
     let report = wait_for("two runs of the check with an SLO", || {
         let r = d.get("/api/v1/checks/budgeted/report?window=1h");
         (by_name(&r, "budgeted")["runs"].as_u64().unwrap_or(0) >= 2).then_some(r)
