@@ -141,6 +141,16 @@ impl Test {
         self
     }
 
+    pub fn envs<I, K, V>(mut self, vars: I) -> Test
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        self.cmd.envs(vars);
+        self
+    }
+
     pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Test {
         self.cmd.env_remove(key);
         self
