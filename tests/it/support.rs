@@ -171,23 +171,31 @@ impl Test {
     }
 
     /// Runs the binary to its end.
-    pub fn run(mut self) -> Run {
-        let piped = self.stdin.is_some();
-        self.cmd
-            .stdin(if piped { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = self.cmd.spawn().expect("spawn uptimeping");
-        if let Some(text) = &self.stdin {
-            let mut input = child.stdin.take().expect("stdin");
-            input.write_all(text.as_bytes()).expect("write stdin");
-        }
-        let out = child.wait_with_output().expect("wait for uptimeping");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+    pub fn run(self) -> Run {
+        run_command(self.cmd, self.stdin.as_deref())
+    }
+}
+
+/// Runs `cmd` to its end, feeding `stdin` if given (else standard input is
+/// closed), and keeps what it printed.
+pub fn run_command(mut cmd: Command, stdin: Option<&str>) -> Run {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn uptimeping");
+    if let Some(text) = stdin {
+        let mut input = child.stdin.take().expect("stdin");
+        input.write_all(text.as_bytes()).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait for uptimeping");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 
