@@ -3,9 +3,9 @@
 
 use clap::Subcommand;
 
-use super::client::{Client, ConnectArgs, block_on};
+use super::client::{Client, block_on};
+use super::exit;
 use super::output::{green, note_more, or_dash, red, show, table, yellow};
-use super::{OutputFormat, exit};
 use crate::model::AuditEntry;
 
 /// Entries listed unless told otherwise: the recent ones, without flooding a terminal.
@@ -52,21 +52,14 @@ address for each kind (no valid credential, failed logins, refusals of a known
 caller, reused refresh tokens); what is held back is counted in
 uptime_audit_events_dropped_total and summed up in one `uptimeping` entry a minute.";
 
-/// Read the audit log: changes and security events (admins only)
-#[derive(Debug, clap::Args)]
-#[command(after_help = EXAMPLES)]
-pub struct Args {
-    #[command(subcommand)]
-    command: Cmd,
-    /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table, global = true)]
-    output: OutputFormat,
-    #[command(flatten)]
-    connect: ConnectArgs,
-}
+/// `uptimeping audit …`: one of the subcommands below, with the output format and
+/// connection options they share.
+pub(super) type Args = super::group::Group<Cmd>;
 
+/// Read the audit log: changes and security events (admins only)
 #[derive(Debug, Subcommand)]
-enum Cmd {
+#[command(after_help = EXAMPLES)]
+pub(super) enum Cmd {
     /// List audit entries, newest first
     #[command(after_help = EXAMPLES)]
     List {

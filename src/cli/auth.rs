@@ -33,21 +33,25 @@ A login is kept per context in ~/.uptimeping/tokens/<context>.json (readable by 
 only) and renews itself until its refresh token's lifetime (7 days) ends. Requests use,
 in this order: --api-key, UPTIMEPING_API_KEY, the saved login, the context's API key.";
 
-/// Log in and out, see who you are, manage API keys
-#[derive(Debug, clap::Args)]
-#[command(after_help = EXAMPLES)]
-pub struct Args {
-    #[command(subcommand)]
-    command: Cmd,
-    /// Output format of `whoami` and `api-key`
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table, global = true)]
-    output: OutputFormat,
-    #[command(flatten)]
-    connect: ConnectArgs,
+/// `uptimeping auth …`: one of the subcommands below, with the output format and
+/// connection options they share.
+pub(super) type Args = super::group::Group<Cmd>;
+
+/// Says which subcommands `--output` is for, since only `whoami` and `api-key`
+/// print anything that has a format. For `mut_args` rather than `mut_arg`, which
+/// would move the option to the end of the completion scripts.
+pub(super) fn output_help(arg: clap::Arg) -> clap::Arg {
+    if arg.get_id() == "output" {
+        arg.help("Output format of `whoami` and `api-key`")
+    } else {
+        arg
+    }
 }
 
+/// Log in and out, see who you are, manage API keys
 #[derive(Debug, Subcommand)]
-enum Cmd {
+#[command(after_help = EXAMPLES)]
+pub(super) enum Cmd {
     /// Log in with an email and password and keep the tokens for this context
     #[command(after_help = LOGIN_EXAMPLES)]
     Login {

@@ -18,7 +18,7 @@ A key's secret is shown once, when it is made: store it right away (a CI secret,
 a file for `context set --api-key-file`). Expired and revoked keys stop working at once.";
 
 #[derive(Debug, Subcommand)]
-pub(super) enum KeyCmd {
+pub(in crate::cli) enum KeyCmd {
     /// Create an API key and print it once
     #[command(
         after_help = "Examples:\n  uptimeping auth api-key create ci-deploy --role operator --expires 90d\n  uptimeping auth api-key create grafana --role viewer -o json | jq -r .key"

@@ -5,10 +5,10 @@ use clap::Subcommand;
 use clap_complete::engine::ArgValueCompleter;
 use serde_json::json;
 
-use super::client::{Client, ConnectArgs, WAIT_TIMEOUT, block_on};
+use super::client::{Client, WAIT_TIMEOUT, block_on};
 use super::complete_live;
+use super::exit;
 use super::output::{fields, green, note_more, or_dash, red, show, table};
-use super::{OutputFormat, exit};
 use crate::model::{ChannelDetail, ChannelSummary, Notification};
 
 const EXAMPLES: &str = "\
@@ -20,21 +20,14 @@ Examples:
 
 Exit codes: 0 success, 1 error (for `test`: the message was not delivered at once).";
 
-/// List notification channels and send test messages
-#[derive(Debug, clap::Args)]
-#[command(after_help = EXAMPLES)]
-pub struct Args {
-    #[command(subcommand)]
-    command: Cmd,
-    /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table, global = true)]
-    output: OutputFormat,
-    #[command(flatten)]
-    connect: ConnectArgs,
-}
+/// `uptimeping channels …`: one of the subcommands below, with the output format and
+/// connection options they share.
+pub(super) type Args = super::group::Group<Cmd>;
 
+/// List notification channels and send test messages
 #[derive(Debug, Subcommand)]
-enum Cmd {
+#[command(after_help = EXAMPLES)]
+pub(super) enum Cmd {
     /// List channels with how many notifications were sent, failed and are pending
     #[command(
         after_help = "Examples:\n  uptimeping channels list\n  uptimeping channels list -o yaml"

@@ -5,7 +5,7 @@ use clap::Subcommand;
 use clap_complete::engine::ArgValueCompleter;
 use serde_json::json;
 
-use super::client::{Client, ConnectArgs, REQUEST_TIMEOUT, Span, WAIT_TIMEOUT, block_on};
+use super::client::{Client, REQUEST_TIMEOUT, Span, WAIT_TIMEOUT, block_on};
 use super::complete_live;
 use super::output::{
     fields, green, millis, note_more, or_dash, percent, red, relative, show, table, word,
@@ -28,21 +28,14 @@ Examples:
 
 Exit codes: 0 success, 1 error, 2 `run`: the check is down.";
 
-/// Inspect and control the checks a daemon runs
-#[derive(Debug, clap::Args)]
-#[command(after_help = EXAMPLES)]
-pub struct Args {
-    #[command(subcommand)]
-    command: Cmd,
-    /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table, global = true)]
-    output: OutputFormat,
-    #[command(flatten)]
-    connect: ConnectArgs,
-}
+/// `uptimeping checks …`: one of the subcommands below, with the output format and
+/// connection options they share.
+pub(super) type Args = super::group::Group<Cmd>;
 
+/// Inspect and control the checks a daemon runs
 #[derive(Debug, Subcommand)]
-enum Cmd {
+#[command(after_help = EXAMPLES)]
+pub(super) enum Cmd {
     /// List checks with their last state
     #[command(
         after_help = "Examples:\n  uptimeping checks list --state down\n  uptimeping checks list --label team=payments -o json"

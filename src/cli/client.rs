@@ -44,8 +44,10 @@ pub const API_KEY_ENV: &str = "UPTIMEPING_API_KEY";
 const NO_DAEMON: &str = "no daemon to talk to: pass --url and --api-key, set UPTIMEPING_URL and UPTIMEPING_API_KEY, \
 or save a context with `uptimeping context set NAME --url URL --api-key-file PATH` (and log in with `uptimeping auth login`)";
 
-/// Which daemon to talk to. Flags win over the environment, which wins over the
-/// context named by `--context` or else the config file's current one.
+// Which daemon to talk to. Flags win over the environment, which wins over the
+// context named by `--context` or else the config file's current one.
+// (A plain comment: clap would make a doc comment the `about` of every command
+// that flattens these, `Group` ones included, where nothing sets it after.)
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(next_help_heading = "Connection")]
 pub struct ConnectArgs {

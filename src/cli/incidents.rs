@@ -4,10 +4,10 @@
 use clap::Subcommand;
 use clap_complete::engine::ArgValueCompleter;
 
-use super::client::{Client, ConnectArgs, REQUEST_TIMEOUT, block_on};
+use super::client::{Client, REQUEST_TIMEOUT, block_on};
 use super::complete_live;
+use super::exit;
 use super::output::{fields, green, note_more, or_dash, red, relative, show, table, word, yellow};
-use super::{OutputFormat, exit};
 use crate::model::{
     ActionRequest, Incident, IncidentDetail, IncidentEvent, IncidentStatus, UpdateRequest,
     UpdateStatus,
@@ -26,21 +26,14 @@ Examples:
   uptimeping incidents update 42 --status identified --message \"a bad deploy; rolling back\"
   uptimeping incidents resolve 42 --comment \"rolled back\"";
 
-/// List, inspect, acknowledge, update and resolve incidents
-#[derive(Debug, clap::Args)]
-#[command(after_help = EXAMPLES)]
-pub struct Args {
-    #[command(subcommand)]
-    command: Cmd,
-    /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table, global = true)]
-    output: OutputFormat,
-    #[command(flatten)]
-    connect: ConnectArgs,
-}
+/// `uptimeping incidents …`: one of the subcommands below, with the output format and
+/// connection options they share.
+pub(super) type Args = super::group::Group<Cmd>;
 
+/// List, inspect, acknowledge, update and resolve incidents
 #[derive(Debug, Subcommand)]
-enum Cmd {
+#[command(after_help = EXAMPLES)]
+pub(super) enum Cmd {
     /// List incidents, newest first
     #[command(
         after_help = "Examples:\n  uptimeping incidents list --status open\n  uptimeping incidents list --check payments-api -o json"
@@ -117,7 +110,7 @@ resolved incident it is a note afterwards: shown, sent to nobody, and without --
 
 /// `--status` of an update, as clap reads it.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum StatusArg {
+pub(super) enum StatusArg {
     Investigating,
     Identified,
     Monitoring,

@@ -21,6 +21,7 @@ mod client;
 mod complete_live;
 mod config;
 mod context;
+mod group;
 mod incidents;
 mod plan;
 mod plan_render;
@@ -100,6 +101,7 @@ enum Command {
     Channels(channels::Args),
     Tenants(tenants::Args),
     Audit(audit::Args),
+    #[command(mut_args(auth::output_help))]
     Auth(auth::Args),
     Users(users::Args),
     Context(context::Args),

@@ -2,9 +2,9 @@
 
 use clap::Subcommand;
 
-use super::client::{Client, ConnectArgs, REQUEST_TIMEOUT, block_on};
+use super::client::{Client, REQUEST_TIMEOUT, block_on};
+use super::exit;
 use super::output::{fields, show};
-use super::{OutputFormat, exit};
 use crate::model::{TenantCreated, TenantRequest};
 
 const EXAMPLES: &str = "\
@@ -15,21 +15,14 @@ Examples:
 Only admin keys of the first tenant may create tenants. The new tenant's admin
 key is shown once: store it right away.";
 
-/// Manage tenants (admin keys of the first tenant only)
-#[derive(Debug, clap::Args)]
-#[command(after_help = EXAMPLES)]
-pub struct Args {
-    #[command(subcommand)]
-    command: Cmd,
-    /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table, global = true)]
-    output: OutputFormat,
-    #[command(flatten)]
-    connect: ConnectArgs,
-}
+/// `uptimeping tenants …`: one of the subcommands below, with the output format and
+/// connection options they share.
+pub(super) type Args = super::group::Group<Cmd>;
 
+/// Manage tenants (admin keys of the first tenant only)
 #[derive(Debug, Subcommand)]
-enum Cmd {
+#[command(after_help = EXAMPLES)]
+pub(super) enum Cmd {
     /// Create a tenant and print its admin API key
     #[command(after_help = "Examples:\n  uptimeping tenants create acme")]
     Create {

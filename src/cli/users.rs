@@ -5,9 +5,9 @@ use clap::Subcommand;
 use dialoguer::console::Term;
 
 use super::auth::{need_terminal, new_password};
-use super::client::{Client, ConnectArgs, REQUEST_TIMEOUT, block_on};
+use super::client::{Client, REQUEST_TIMEOUT, block_on};
+use super::exit;
 use super::output::{fields, or_dash, relative, show, table};
-use super::{OutputFormat, exit};
 use crate::model::{InvitationCreated, Role, RoleChange, UserAdd, UserInfo, UserInvite};
 
 const EXAMPLES: &str = "\
@@ -22,21 +22,14 @@ Roles: viewer reads; operator also applies checks, runs, pauses and resumes them
 handles incidents; admin also manages users, API keys and tenants. A role change or a
 removal ends that user's sessions at once. The last admin cannot be demoted or removed.";
 
-/// Add, invite, list and remove the tenant's users, and change their roles (admins)
-#[derive(Debug, clap::Args)]
-#[command(after_help = EXAMPLES)]
-pub struct Args {
-    #[command(subcommand)]
-    command: Cmd,
-    /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table, global = true)]
-    output: OutputFormat,
-    #[command(flatten)]
-    connect: ConnectArgs,
-}
+/// `uptimeping users …`: one of the subcommands below, with the output format and
+/// connection options they share.
+pub(super) type Args = super::group::Group<Cmd>;
 
+/// Add, invite, list and remove the tenant's users, and change their roles (admins)
 #[derive(Debug, Subcommand)]
-enum Cmd {
+#[command(after_help = EXAMPLES)]
+pub(super) enum Cmd {
     /// Add a user with a first password (asked twice on a terminal)
     #[command(
         after_help = "Examples:\n  uptimeping users add alice@example.com --role operator\n  uptimeping users add alice@example.com --role operator --password-stdin < first-password"

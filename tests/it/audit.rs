@@ -67,7 +67,7 @@ fn every_hooked_action_is_recorded_with_actor_tenant_time_source_and_outcome() {
     d.post("/api/v1/apply", &req);
     d.post("/api/v1/apply", &req);
     target.set_healthy(false);
-    d.post("/api/v1/checks/shop/run", &json!({}));
+    d.run_check("shop");
     let incidents = d.get("/api/v1/incidents");
     let id = incidents[0]["id"].as_i64().expect("an incident opened");
     d.post(
@@ -531,7 +531,7 @@ fn actions_tried_and_failed_are_recorded_as_failed_with_their_code_and_no_secret
     let yaml = format!(
         "kind: Channel\nname: hook\ntype: webhook\nwebhook: {{url: \"http://127.0.0.1:{closed}/hook/s3cr3t-path\"}}\n"
     );
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.apply("repo", &yaml);
     let sent = d.post("/api/v1/channels/hook/test", &json!({}));
     assert_ne!(sent["status"], "sent", "{sent}");
 

@@ -7,14 +7,14 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::audit::{actions, audit, key_actor};
-use crate::daemon_support::{Daemon, Receiver, Target, cli, plan_request, wait_for};
+use crate::daemon_support::{Daemon, Receiver, Target, cli, wait_for};
 
 #[test]
 fn audit_list_prints_a_table_and_json_with_filters() {
     let d = Daemon::start(&[]);
     let dir = tempfile::tempdir().expect("tempdir");
     let yaml = "kind: Check\nname: shop\ntype: tcp\ntarget: 127.0.0.1:9\nschedule: 1h\n";
-    d.post("/api/v1/apply", &plan_request("repo", yaml, json!({})));
+    d.apply("repo", yaml);
     d.post("/api/v1/checks/shop/pause", &json!({}));
 
     let run = cli(&d, dir.path(), &["audit", "list", "--since", "1h"]);
@@ -128,9 +128,9 @@ fn chat_button_presses_are_recorded_as_their_chat_user() {
         target.url(),
         slack.url()
     );
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.apply("repo", &yaml);
     target.set_healthy(false);
-    d.post("/api/v1/checks/shop/run", &json!({}));
+    d.run_check("shop");
 
     // Slack: acknowledge.
     let opened = wait_for("the Slack message", || slack.hooks().into_iter().next());

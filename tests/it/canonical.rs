@@ -263,7 +263,7 @@ fn a_check_holds_only_its_own_types_settings() {
 
 #[test]
 fn each_type_plans_without_http_defaults_applies_clean_and_prints_a_spec_that_validates() {
-    use crate::daemon_support::{Daemon, cli};
+    use crate::daemon_support::Daemon;
     let d = Daemon::start(&[]);
     let repo = tempfile::tempdir().unwrap();
     let checks = repo.path().join("checks");
@@ -277,12 +277,13 @@ fn each_type_plans_without_http_defaults_applies_clean_and_prints_a_spec_that_va
         std::fs::write(checks.join(format!("{name}.yaml")), yaml).unwrap();
     }
     let args = ["-f", "checks", "--source", "repo"];
-    let plan = cli(
-        &d,
-        repo.path(),
-        &[&["plan"][..], &args, &["-o", "json"]].concat(),
-    );
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let plan = d
+        .cli(repo.path())
+        .arg("plan")
+        .args(args)
+        .words("-o json")
+        .run()
+        .success();
     let plan = plan.json();
     for change in plan["changes"].as_array().unwrap() {
         let after = &change["after"];
@@ -295,8 +296,7 @@ fn each_type_plans_without_http_defaults_applies_clean_and_prints_a_spec_that_va
             other => assert_eq!(after.get("http"), None, "{other}: {after:#}"),
         }
     }
-    let text = cli(&d, repo.path(), &[&["plan"][..], &args].concat());
-    assert_eq!(text.code, 0, "{}", text.stderr);
+    let text = d.cli(repo.path()).arg("plan").args(args).run().success();
     let mut current = "";
     for line in text.stdout.lines() {
         if let Some(header) = line.strip_prefix("  + Check ") {
@@ -323,23 +323,26 @@ fn each_type_plans_without_http_defaults_applies_clean_and_prints_a_spec_that_va
             );
         }
     }
-    let applied = cli(
-        &d,
-        repo.path(),
-        &[&["apply"][..], &args, &["--auto-approve"]].concat(),
-    );
-    assert_eq!(applied.code, 0, "{}", applied.stderr);
-    let again = cli(
-        &d,
-        repo.path(),
-        &[&["plan"][..], &args, &["--detailed-exitcode"]].concat(),
-    );
-    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    d.cli(repo.path())
+        .arg("apply")
+        .args(args)
+        .words("--auto-approve")
+        .run()
+        .success();
+    d.cli(repo.path())
+        .arg("plan")
+        .args(args)
+        .words("--detailed-exitcode")
+        .run()
+        .success();
 
     let saved = tempfile::tempdir().unwrap();
     for (name, _) in &all {
-        let got = cli(&d, repo.path(), &["checks", "get", name, "-o", "json"]);
-        assert_eq!(got.code, 0, "{}", got.stderr);
+        let got = d
+            .cli(repo.path())
+            .args(["checks", "get", name, "-o", "json"])
+            .run()
+            .success();
         let spec = &got.json()["spec"];
         if *name != "web" {
             assert_eq!(spec["http"].get("method"), None, "{name}: {spec:#}");
@@ -349,7 +352,7 @@ fn each_type_plans_without_http_defaults_applies_clean_and_prints_a_spec_that_va
         for (ext, text) in [("json", spec.to_string()), ("yaml", as_yaml)] {
             let file = format!("{name}.{ext}");
             std::fs::write(saved.path().join(&file), text).unwrap();
-            let valid = cli(&d, saved.path(), &["validate", "-f", &file]);
+            let valid = d.cli(saved.path()).args(["validate", "-f", &file]).run();
             assert_eq!(valid.code, 0, "{file}: {}\n{spec:#}", valid.stderr);
         }
     }
@@ -357,7 +360,7 @@ fn each_type_plans_without_http_defaults_applies_clean_and_prints_a_spec_that_va
 
 #[test]
 fn checks_stored_with_http_defaults_before_the_upgrade_plan_no_change() {
-    use crate::daemon_support::{Daemon, cli};
+    use crate::daemon_support::Daemon;
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let repo = tempfile::tempdir().unwrap();
@@ -368,12 +371,12 @@ fn checks_stored_with_http_defaults_before_the_upgrade_plan_no_change() {
     }
     let args = ["-f", "checks", "--source", "repo"];
     let d = Daemon::start_on(&data, &[]);
-    let applied = cli(
-        &d,
-        repo.path(),
-        &[&["apply"][..], &args, &["--auto-approve"]].concat(),
-    );
-    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    d.cli(repo.path())
+        .arg("apply")
+        .args(args)
+        .words("--auto-approve")
+        .run()
+        .success();
     d.terminate();
 
     // As the previous version stored them: every check with the http defaults.
@@ -410,14 +413,17 @@ fn checks_stored_with_http_defaults_before_the_upgrade_plan_no_change() {
     drop(db);
 
     let d = Daemon::start_on(&data, &[]);
-    let plan = cli(
-        &d,
-        repo.path(),
-        &[&["plan"][..], &args, &["--detailed-exitcode"]].concat(),
-    );
-    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    d.cli(repo.path())
+        .arg("plan")
+        .args(args)
+        .words("--detailed-exitcode")
+        .run()
+        .success();
     for (name, _) in OTHER_TYPES {
-        let got = cli(&d, repo.path(), &["checks", "get", name, "-o", "json"]);
+        let got = d
+            .cli(repo.path())
+            .args(["checks", "get", name, "-o", "json"])
+            .run();
         let spec = &got.json()["spec"];
         assert_eq!(spec["http"].get("method"), None, "{name}: {spec:#}");
     }

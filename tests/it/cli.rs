@@ -7,25 +7,19 @@ use std::process::Stdio;
 
 use serde_json::{Value, json};
 
-use super::support::{Files, Run, run, uptimeping};
+use super::support::{Files, Run, Test, run, uptimeping};
 
 /// Runs the binary in `dir` with extra environment changes: `Some` sets a
 /// variable, `None` removes it.
 fn run_env(dir: &Path, args: &[&str], env: &[(&str, Option<&str>)]) -> Run {
-    let mut cmd = uptimeping();
-    cmd.args(args).current_dir(dir).stdin(Stdio::null());
+    let mut test = Test::in_dir(dir).args(args);
     for (name, value) in env {
-        match value {
-            Some(v) => cmd.env(name, v),
-            None => cmd.env_remove(name),
+        test = match value {
+            Some(v) => test.env(name, v),
+            None => test.env_remove(name),
         };
     }
-    let out = cmd.output().expect("run uptimeping");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    test.run()
 }
 
 /// A port on 127.0.0.1 that nothing listens on: bound by the OS, then released.

@@ -5,7 +5,7 @@
 use std::process::Stdio;
 
 use crate::cli_auth_support::{
-    Home, add_user, assert_no_tokens, command, expire_saved, login, refresh_status, run,
+    Home, add_user, assert_no_tokens, command, expire_saved, login, refresh_status,
 };
 use crate::daemon_support::Daemon;
 
@@ -14,7 +14,7 @@ fn login_keeps_a_private_file_and_later_commands_need_no_key() {
     let d = Daemon::start(&[]);
     add_user(&d, "Op@Example.com", "operator");
     let home = Home::new();
-    let before = run(&d, &home, &["checks", "list"], None, None);
+    let before = home.cli(&d).words("checks list").run();
     assert_eq!(before.code, 1, "no credential yet: {}", before.stdout);
     assert!(
         before.stderr.contains("uptimeping auth login"),
@@ -49,21 +49,20 @@ fn login_keeps_a_private_file_and_later_commands_need_no_key() {
     assert_no_tokens(&r, &saved);
     assert_eq!(r.stdout, "");
 
-    let list = run(&d, &home, &["checks", "list", "-o", "json"], None, None);
+    let list = home.cli(&d).words("checks list -o json").run();
     assert_eq!(
         (list.code, list.stdout.trim()),
         (0, "[]"),
         "{}",
         list.stderr
     );
-    let who = run(&d, &home, &["auth", "whoami", "-o", "json"], None, None);
-    assert_eq!(who.code, 0, "{}", who.stderr);
+    let who = home.cli(&d).words("auth whoami -o json").run().success();
     let who = who.json();
     assert_eq!(
         (&who["kind"], &who["name"], &who["role"]),
         (&"user".into(), &"op@example.com".into(), &"operator".into())
     );
-    let table = run(&d, &home, &["auth", "whoami"], None, None);
+    let table = home.cli(&d).words("auth whoami").run();
     assert!(table.stdout.contains("saved login ("), "{}", table.stdout);
     assert_no_tokens(&table, &saved);
 }
@@ -77,8 +76,7 @@ fn a_context_keeps_its_login_under_its_name() {
     assert_eq!(home.login_file(), home.tokens_dir().join("dev.json"));
     let mut cmd = command(&d, &home, &["checks", "list", "--context", "dev"], None);
     cmd.env_remove("UPTIMEPING_URL");
-    let list = crate::cli_auth_support::run_command(cmd, None);
-    assert_eq!(list.code, 0, "{}", list.stderr);
+    crate::cli_auth_support::run_command(cmd, None).success();
 }
 
 #[test]
@@ -95,8 +93,7 @@ fn an_access_token_about_to_expire_is_refreshed_before_use() {
         .into();
     home.write_saved(&old);
 
-    let r = run(&d, &home, &["checks", "list"], None, None);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = home.cli(&d).words("checks list").run().success();
     let new = home.saved();
     // (The access token may come out the same: it is signed to the second.)
     assert_ne!(new["refresh_token"], old["refresh_token"], "rotated");
@@ -104,8 +101,7 @@ fn an_access_token_about_to_expire_is_refreshed_before_use() {
     assert_no_tokens(&r, &new);
 
     // With more than 30 s left, nothing is refreshed.
-    let again = run(&d, &home, &["checks", "list"], None, None);
-    assert_eq!(again.code, 0, "{}", again.stderr);
+    home.cli(&d).words("checks list").run().success();
     assert_eq!(home.saved(), new);
 
     assert_eq!(
@@ -125,8 +121,7 @@ fn a_token_the_daemon_says_has_expired_is_refreshed_and_the_request_sent_again()
     // `token_expired` tells the CLI otherwise.
     let old = expire_saved(&d, &home, false);
 
-    let r = run(&d, &home, &["auth", "whoami", "-o", "json"], None, None);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = home.cli(&d).words("auth whoami -o json").run().success();
     assert_eq!(r.json()["name"], "op@example.com");
     assert_ne!(home.saved()["refresh_token"], old["refresh_token"]);
 }
@@ -166,7 +161,7 @@ fn processes_refreshing_at_once_rotate_once_and_keep_the_session() {
     assert_ne!(saved["refresh_token"], old["refresh_token"]);
     assert_eq!(refresh_tokens_issued(&d), 2, "rotated once");
     expire_saved(&d, &home, true);
-    let again = run(&d, &home, &["checks", "list"], None, None);
+    let again = home.cli(&d).words("checks list").run();
     assert_eq!(again.code, 0, "the session survived: {}", again.stderr);
 }
 
@@ -185,8 +180,7 @@ fn logout_ends_the_session_on_the_daemon_and_deletes_the_file() {
     login(&d, &home, "op@example.com");
     let saved = home.saved();
 
-    let r = run(&d, &home, &["auth", "logout"], None, None);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = home.cli(&d).words("auth logout").run().success();
     assert!(r.stderr.contains("logged out"), "{}", r.stderr);
     assert_no_tokens(&r, &saved);
     assert!(home.login_files().is_empty());
@@ -203,8 +197,7 @@ fn logout_ends_the_session_on_the_daemon_and_deletes_the_file() {
     );
     assert_eq!(status, 401, "its access token is refused at once");
 
-    let again = run(&d, &home, &["auth", "logout"], None, None);
-    assert_eq!(again.code, 0, "{}", again.stderr);
+    let again = home.cli(&d).words("auth logout").run().success();
     assert!(again.stderr.contains("not logged in"), "{}", again.stderr);
 }
 
@@ -224,8 +217,7 @@ fn logout_without_a_daemon_deletes_the_login_here_and_says_so() {
         .env("XDG_CONFIG_HOME", home.path().join(".config"))
         .env("UPTIMEPING_URL", &url)
         .env_remove("UPTIMEPING_API_KEY");
-    let r = crate::cli_auth_support::run_command(cmd, None);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = crate::cli_auth_support::run_command(cmd, None).success();
     assert!(
         r.stderr.contains("could not end the session on the daemon")
             && r.stderr.contains("cannot reach the daemon"),
@@ -240,40 +232,28 @@ fn a_key_from_the_environment_wins_over_a_saved_login() {
     let d = Daemon::start(&[]);
     add_user(&d, "viewer@example.com", "viewer");
     let home = Home::new();
-    let r = run(
-        &d,
-        &home,
-        &[
-            "auth",
-            "login",
-            "--email",
-            "viewer@example.com",
-            "--password-stdin",
-        ],
-        Some(&format!("{}\n", crate::cli_auth_support::PASSWORD)),
-        Some(&d.key),
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = home
+        .cli(&d)
+        .words("auth login --email viewer@example.com --password-stdin")
+        .stdin(format!("{}\n", crate::cli_auth_support::PASSWORD))
+        .env("UPTIMEPING_API_KEY", &d.key)
+        .run()
+        .success();
     assert!(r.stderr.contains("wins over this login"), "{}", r.stderr);
 
-    let with_key = run(
-        &d,
-        &home,
-        &["auth", "whoami", "-o", "json"],
-        None,
-        Some(&d.key),
-    );
-    assert_eq!(with_key.code, 0, "{}", with_key.stderr);
+    let with_key = home
+        .cli(&d)
+        .words("auth whoami -o json")
+        .env("UPTIMEPING_API_KEY", &d.key)
+        .run()
+        .success();
     assert_eq!(with_key.json()["kind"], "key");
-    let flag = run(
-        &d,
-        &home,
-        &["auth", "whoami", "-o", "json", "--api-key", &d.key],
-        None,
-        None,
-    );
+    let flag = home
+        .cli(&d)
+        .args(["auth", "whoami", "-o", "json", "--api-key", &d.key])
+        .run();
     assert_eq!(flag.json()["kind"], "key");
-    let login = run(&d, &home, &["auth", "whoami", "-o", "json"], None, None);
+    let login = home.cli(&d).words("auth whoami -o json").run();
     assert_eq!(login.json()["kind"], "user");
 }
 
@@ -288,14 +268,10 @@ fn a_saved_login_is_never_sent_to_another_url() {
     let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     other.set_nonblocking(true).unwrap();
     let other_url = format!("http://{}", other.local_addr().unwrap());
-    let moved = run(
-        &d,
-        &home,
-        &["context", "set", "dev", "--url", &other_url],
-        None,
-        None,
-    );
-    assert_eq!(moved.code, 0, "{}", moved.stderr);
+    home.cli(&d)
+        .args(["context", "set", "dev", "--url", &other_url])
+        .run()
+        .success();
     for args in [
         &["checks", "list", "--context", "dev"][..],
         &["checks", "list", "--url", &other_url],
@@ -319,17 +295,14 @@ fn a_session_ended_by_an_admin_says_to_log_in_again() {
     let home = Home::new();
     login(&d, &home, "op@example.com");
     let admin = Home::new();
-    let demote = run(
-        &d,
-        &admin,
-        &["users", "set-role", "op@example.com", "viewer"],
-        None,
-        Some(&d.key),
-    );
-    assert_eq!(demote.code, 0, "{}", demote.stderr);
+    admin
+        .cli(&d)
+        .words("users set-role op@example.com viewer")
+        .env("UPTIMEPING_API_KEY", &d.key)
+        .run()
+        .success();
 
-    let r = run(&d, &home, &["checks", "list"], None, None);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    let r = home.cli(&d).words("checks list").run().expect_code(1);
     assert!(
         r.stderr
             .contains("your login has ended; run `uptimeping auth login`"),
@@ -344,28 +317,19 @@ fn a_wrong_password_is_refused_without_talk_of_api_keys() {
     let d = Daemon::start(&[]);
     add_user(&d, "op@example.com", "operator");
     let home = Home::new();
-    let r = run(
-        &d,
-        &home,
-        &[
-            "auth",
-            "login",
-            "--email",
-            "op@example.com",
-            "--password-stdin",
-        ],
-        Some("Wrong-Horse-42\n"),
-        None,
-    );
-    assert_eq!(r.code, 1);
+    let r = home
+        .cli(&d)
+        .words("auth login --email op@example.com --password-stdin")
+        .stdin("Wrong-Horse-42\n")
+        .run()
+        .expect_code(1);
     assert!(
         r.stderr.contains("the email or password is wrong") && !r.stderr.contains("API key"),
         "{}",
         r.stderr
     );
     assert!(home.login_files().is_empty());
-    let no_tty = run(&d, &home, &["auth", "login"], None, None);
-    assert_eq!(no_tty.code, 1);
+    let no_tty = home.cli(&d).words("auth login").run().expect_code(1);
     assert!(no_tty.stderr.contains("--email"), "{}", no_tty.stderr);
 }
 
@@ -387,7 +351,7 @@ fn logging_in_again_ends_the_session_it_replaces() {
         None,
     );
     assert_eq!(status, 401, "the replaced session has ended");
-    let list = run(&d, &home, &["checks", "list"], None, None);
+    let list = home.cli(&d).words("checks list").run();
     assert_eq!(list.code, 0, "the new one works: {}", list.stderr);
 }
 

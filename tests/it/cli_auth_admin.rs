@@ -1,7 +1,7 @@
 //! `uptimeping auth api-key …`, `users …`, `auth passwd`, `auth accept-invite`
 //! and `auth register` against the real daemon, as an admin logged in from the CLI.
 
-use crate::cli_auth_support::{Home, PASSWORD, add_user, assert_no_tokens, login, run};
+use crate::cli_auth_support::{Home, PASSWORD, add_user, assert_no_tokens, login};
 use crate::daemon_support::Daemon;
 
 #[test]
@@ -12,23 +12,11 @@ fn api_keys_are_created_listed_used_and_revoked() {
     login(&d, &home, "admin@example.com");
     let saved = home.saved();
 
-    let made = run(
-        &d,
-        &home,
-        &[
-            "auth",
-            "api-key",
-            "create",
-            "ci-deploy",
-            "--role",
-            "operator",
-            "--expires",
-            "90d",
-        ],
-        None,
-        None,
-    );
-    assert_eq!(made.code, 0, "{}", made.stderr);
+    let made = home
+        .cli(&d)
+        .words("auth api-key create ci-deploy --role operator --expires 90d")
+        .run()
+        .success();
     assert!(
         made.stderr.contains("shown only this once"),
         "{}",
@@ -44,14 +32,11 @@ fn api_keys_are_created_listed_used_and_revoked() {
     assert_eq!(made.stdout.matches(&key).count(), 1, "shown once");
     assert_no_tokens(&made, &saved);
 
-    let list = run(
-        &d,
-        &home,
-        &["auth", "api-key", "list", "-o", "json"],
-        None,
-        None,
-    );
-    assert_eq!(list.code, 0, "{}", list.stderr);
+    let list = home
+        .cli(&d)
+        .words("auth api-key list -o json")
+        .run()
+        .success();
     assert!(!list.stdout.contains(&key), "a list never shows secrets");
     let keys = list.json();
     let ours = keys
@@ -67,7 +52,7 @@ fn api_keys_are_created_listed_used_and_revoked() {
     );
     assert!(ours["expires_at"].is_string(), "{ours}");
     let id = ours["id"].as_str().unwrap().to_string();
-    let table = run(&d, &home, &["auth", "api-key", "list"], None, None);
+    let table = home.cli(&d).words("auth api-key list").run();
     assert!(
         table.stdout.contains(&id) && table.stdout.contains("ci-deploy"),
         "{}",
@@ -76,31 +61,29 @@ fn api_keys_are_created_listed_used_and_revoked() {
 
     // The key works on its own, without the login.
     let elsewhere = Home::new();
-    let used = run(
-        &d,
-        &elsewhere,
-        &["auth", "whoami", "-o", "json"],
-        None,
-        Some(&key),
-    );
-    assert_eq!(used.code, 0, "{}", used.stderr);
+    let used = elsewhere
+        .cli(&d)
+        .words("auth whoami -o json")
+        .env("UPTIMEPING_API_KEY", &key)
+        .run()
+        .success();
     assert_eq!(
         (&used.json()["kind"], &used.json()["name"]),
         (&"key".into(), &"ci-deploy".into())
     );
 
-    let revoked = run(&d, &home, &["auth", "api-key", "revoke", &id], None, None);
-    assert_eq!(revoked.code, 0, "{}", revoked.stderr);
-    let refused = run(&d, &elsewhere, &["checks", "list"], None, Some(&key));
+    home.cli(&d)
+        .args(["auth", "api-key", "revoke", &id])
+        .run()
+        .success();
+    let refused = elsewhere
+        .cli(&d)
+        .words("checks list")
+        .env("UPTIMEPING_API_KEY", &key)
+        .run();
     assert_eq!(refused.code, 1, "a revoked key is refused at once");
     assert!(refused.stderr.contains("API key"), "{}", refused.stderr);
-    let list = run(
-        &d,
-        &home,
-        &["auth", "api-key", "list", "-o", "json"],
-        None,
-        None,
-    );
+    let list = home.cli(&d).words("auth api-key list -o json").run();
     let state = list
         .json()
         .as_array()
@@ -118,39 +101,16 @@ fn users_are_added_invited_listed_changed_and_removed() {
     let home = Home::new();
     login(&d, &home, "admin@example.com");
 
-    let added = run(
-        &d,
-        &home,
-        &[
-            "users",
-            "add",
-            "alice@example.com",
-            "--role",
-            "operator",
-            "--password-stdin",
-        ],
-        Some(&format!("{PASSWORD}\n")),
-        None,
-    );
-    assert_eq!(added.code, 0, "{}", added.stderr);
-    let invited = run(
-        &d,
-        &home,
-        &[
-            "users",
-            "invite",
-            "bob@example.com",
-            "--role",
-            "viewer",
-            "--expires",
-            "3d",
-            "-o",
-            "json",
-        ],
-        None,
-        None,
-    );
-    assert_eq!(invited.code, 0, "{}", invited.stderr);
+    home.cli(&d)
+        .words("users add alice@example.com --role operator --password-stdin")
+        .stdin(format!("{PASSWORD}\n"))
+        .run()
+        .success();
+    let invited = home
+        .cli(&d)
+        .words("users invite bob@example.com --role viewer --expires 3d -o json")
+        .run()
+        .success();
     let invitation = invited.json();
     let token = invitation["token"].as_str().unwrap().to_string();
     assert!(token.starts_with("upinv_"), "{invitation}");
@@ -160,8 +120,7 @@ fn users_are_added_invited_listed_changed_and_removed() {
         invited.stderr
     );
 
-    let list = run(&d, &home, &["users", "list", "-o", "json"], None, None);
-    assert_eq!(list.code, 0, "{}", list.stderr);
+    let list = home.cli(&d).words("users list -o json").run().success();
     let users = list.json();
     let state_of = |email: &str| {
         users
@@ -183,51 +142,34 @@ fn users_are_added_invited_listed_changed_and_removed() {
 
     // Bob accepts in a home of his own and is logged in.
     let bob = Home::new();
-    let accepted = run(
-        &d,
-        &bob,
-        &["auth", "accept-invite", &token, "--password-stdin"],
-        Some(&format!("{PASSWORD}\n")),
-        None,
-    );
-    assert_eq!(accepted.code, 0, "{}", accepted.stderr);
-    let who = run(&d, &bob, &["auth", "whoami", "-o", "json"], None, None);
+    bob.cli(&d)
+        .args(["auth", "accept-invite", &token, "--password-stdin"])
+        .stdin(format!("{PASSWORD}\n"))
+        .run()
+        .success();
+    let who = bob.cli(&d).words("auth whoami -o json").run();
     assert_eq!(
         (&who.json()["name"], &who.json()["role"]),
         (&"bob@example.com".into(), &"viewer".into())
     );
 
-    let promoted = run(
-        &d,
-        &home,
-        &["users", "set-role", "bob@example.com", "operator"],
-        None,
-        None,
-    );
-    assert_eq!(promoted.code, 0, "{}", promoted.stderr);
+    let promoted = home
+        .cli(&d)
+        .words("users set-role bob@example.com operator")
+        .run()
+        .success();
     assert!(promoted.stdout.contains("operator"), "{}", promoted.stdout);
 
-    let unasked = run(
-        &d,
-        &home,
-        &["users", "remove", "bob@example.com"],
-        None,
-        None,
-    );
+    let unasked = home.cli(&d).words("users remove bob@example.com").run();
     assert_eq!(unasked.code, 1, "no terminal to confirm on");
     assert!(unasked.stderr.contains("--yes"), "{}", unasked.stderr);
-    let removed = run(
-        &d,
-        &home,
-        &["users", "remove", "bob@example.com", "--yes"],
-        None,
-        None,
-    );
-    assert_eq!(removed.code, 0, "{}", removed.stderr);
-    let list = run(&d, &home, &["users", "list"], None, None);
+    home.cli(&d)
+        .words("users remove bob@example.com --yes")
+        .run()
+        .success();
+    let list = home.cli(&d).words("users list").run();
     assert!(!list.stdout.contains("bob@example.com"), "{}", list.stdout);
-    let gone = run(&d, &bob, &["checks", "list"], None, None);
-    assert_eq!(gone.code, 1);
+    let gone = bob.cli(&d).words("checks list").run().expect_code(1);
     assert!(
         gone.stderr.contains("your login has ended"),
         "{}",
@@ -242,55 +184,34 @@ fn passwd_reads_the_current_then_the_new_password_from_stdin() {
     let home = Home::new();
     login(&d, &home, "op@example.com");
     let new = "Battery-Staple-77";
-    let changed = run(
-        &d,
-        &home,
-        &["auth", "passwd", "--password-stdin"],
-        Some(&format!("{PASSWORD}\n{new}\n")),
-        None,
-    );
-    assert_eq!(changed.code, 0, "{}", changed.stderr);
-    let still = run(&d, &home, &["checks", "list"], None, None);
+    home.cli(&d)
+        .words("auth passwd --password-stdin")
+        .stdin(format!("{PASSWORD}\n{new}\n"))
+        .run()
+        .success();
+    let still = home.cli(&d).words("checks list").run();
     assert_eq!(still.code, 0, "this login goes on: {}", still.stderr);
 
     let other = Home::new();
-    let old = run(
-        &d,
-        &other,
-        &[
-            "auth",
-            "login",
-            "--email",
-            "op@example.com",
-            "--password-stdin",
-        ],
-        Some(&format!("{PASSWORD}\n")),
-        None,
-    );
+    let old = other
+        .cli(&d)
+        .words("auth login --email op@example.com --password-stdin")
+        .stdin(format!("{PASSWORD}\n"))
+        .run();
     assert_eq!(old.code, 1, "the old password no longer works");
-    let fresh = run(
-        &d,
-        &other,
-        &[
-            "auth",
-            "login",
-            "--email",
-            "op@example.com",
-            "--password-stdin",
-        ],
-        Some(&format!("{new}\n")),
-        None,
-    );
-    assert_eq!(fresh.code, 0, "{}", fresh.stderr);
+    other
+        .cli(&d)
+        .words("auth login --email op@example.com --password-stdin")
+        .stdin(format!("{new}\n"))
+        .run()
+        .success();
 
-    let one_line = run(
-        &d,
-        &home,
-        &["auth", "passwd", "--password-stdin"],
-        Some(&format!("{new}\n")),
-        None,
-    );
-    assert_eq!(one_line.code, 1);
+    let one_line = home
+        .cli(&d)
+        .words("auth passwd --password-stdin")
+        .stdin(format!("{new}\n"))
+        .run()
+        .expect_code(1);
     assert!(one_line.stderr.contains("line 2"), "{}", one_line.stderr);
 }
 
@@ -307,8 +228,12 @@ fn register_makes_a_tenant_and_logs_in_only_where_signup_is_on() {
         "acme",
         "--password-stdin",
     ];
-    let refused = run(&closed, &home, &args, Some(&format!("{PASSWORD}\n")), None);
-    assert_eq!(refused.code, 1);
+    let refused = home
+        .cli(&closed)
+        .args(args)
+        .stdin(format!("{PASSWORD}\n"))
+        .run()
+        .expect_code(1);
     assert!(
         refused.stderr.contains("signup is off"),
         "{}",
@@ -317,9 +242,12 @@ fn register_makes_a_tenant_and_logs_in_only_where_signup_is_on() {
     assert!(home.login_files().is_empty());
 
     let open = Daemon::start(&["--allow-signup"]);
-    let made = run(&open, &home, &args, Some(&format!("{PASSWORD}\n")), None);
-    assert_eq!(made.code, 0, "{}", made.stderr);
-    let who = run(&open, &home, &["auth", "whoami", "-o", "json"], None, None);
+    home.cli(&open)
+        .args(args)
+        .stdin(format!("{PASSWORD}\n"))
+        .run()
+        .success();
+    let who = home.cli(&open).words("auth whoami -o json").run();
     let who = who.json();
     assert_eq!(
         (&who["name"], &who["tenant"], &who["role"]),

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::cli_auth_support::{
-    Home, PASSWORD, add_user, command, expire_saved, login, refresh_status, run, run_command,
+    Home, PASSWORD, add_user, command, expire_saved, login, refresh_status, run_command,
 };
 use crate::daemon_support::Daemon;
 use crate::fake_daemon::FakeDaemon;
@@ -116,8 +116,7 @@ fn redirects_are_never_followed_so_passwords_and_tokens_stay_at_the_url_given() 
     });
     // A login whose access token needs refreshing at once.
     let refreshing = Home::new();
-    let first = run_at(&url, &refreshing, LOGIN, Some("My-Real-Passw0rd\n"));
-    assert_eq!(first.code, 0, "{}", first.stderr);
+    run_at(&url, &refreshing, LOGIN, Some("My-Real-Passw0rd\n")).success();
 
     for code in [301, 302, 303, 307, 308] {
         status.store(code, Ordering::SeqCst);
@@ -247,8 +246,7 @@ fn token_answers_that_cannot_be_kept_are_refused_before_saving_and_revoked() {
     let mut expired = home.saved();
     expired["access_expires_at"] = "2020-01-01T00:00:00Z".into();
     home.write_saved(&expired);
-    let list = run_at(&fake.url(), &home, &["checks", "list"], None);
-    assert_eq!(list.code, 1, "{}", list.stdout);
+    let list = run_at(&fake.url(), &home, &["checks", "list"], None).expect_code(1);
     assert!(
         list.stderr.contains("longer than") && list.stderr.contains("uptimeping auth login"),
         "{}",
@@ -283,8 +281,7 @@ fn a_login_that_cannot_be_saved_is_refused_before_the_daemon_is_asked() {
     // The tokens directory cannot be made: a file is in the way.
     let home = Home::new();
     std::fs::write(home.path().join(".uptimeping"), "not a directory").unwrap();
-    let r = run(&d, &home, &args, Some(&stdin), None);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    let r = home.cli(&d).args(args).stdin(&stdin).run().expect_code(1);
     assert!(r.stderr.contains(".uptimeping"), "{}", r.stderr);
     assert_eq!(live_sessions(&d), 0, "the daemon was asked anyway");
 
@@ -292,11 +289,9 @@ fn a_login_that_cannot_be_saved_is_refused_before_the_daemon_is_asked() {
     let home = Home::new();
     login(&d, &home, "op@example.com");
     let file = home.login_file();
-    let logout = run(&d, &home, &["auth", "logout"], None, None);
-    assert_eq!(logout.code, 0, "{}", logout.stderr);
+    home.cli(&d).words("auth logout").run().success();
     std::fs::create_dir_all(file.join("in-the-way")).unwrap();
-    let r = run(&d, &home, &args, Some(&stdin), None);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    let r = home.cli(&d).args(args).stdin(&stdin).run().expect_code(1);
     assert!(r.stderr.contains("not a plain file"), "{}", r.stderr);
     assert_eq!(live_sessions(&d), 0, "the daemon was asked anyway");
 }
@@ -321,7 +316,7 @@ fn a_saved_login_that_is_a_link_is_refused_and_what_it_points_at_left_alone() {
         &["checks", "list"],
         &["auth", "logout"],
     ] {
-        let r = run(&d, &home, args, None, None);
+        let r = home.cli(&d).args(args).run();
         assert_eq!(r.code, 1, "{args:?}: {}", r.stdout);
         assert!(
             r.stderr.contains("is a symbolic link") && r.stderr.contains("remove"),
@@ -338,20 +333,12 @@ fn a_saved_login_that_is_a_link_is_refused_and_what_it_points_at_left_alone() {
     std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::create_dir(home.path().join(".uptimeping")).unwrap();
     symlink(&elsewhere, home.tokens_dir()).unwrap();
-    let r = run(
-        &d,
-        &home,
-        &[
-            "auth",
-            "login",
-            "--email",
-            "op@example.com",
-            "--password-stdin",
-        ],
-        Some(&format!("{PASSWORD}\n")),
-        None,
-    );
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    let r = home
+        .cli(&d)
+        .words("auth login --email op@example.com --password-stdin")
+        .stdin(format!("{PASSWORD}\n"))
+        .run()
+        .expect_code(1);
     assert!(r.stderr.contains("is a symbolic link"), "{}", r.stderr);
     assert_eq!(mode(&elsewhere), 0o755);
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
@@ -404,8 +391,7 @@ fn a_refresh_token_used_by_someone_else_says_the_login_was_copied() {
         200
     );
     expire_saved(&d, &home, true);
-    let r = run_command(command(&d, &home, &["checks", "list"], None), None);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    let r = run_command(command(&d, &home, &["checks", "list"], None), None).expect_code(1);
     assert!(
         r.stderr.contains("a copy of its refresh token was used")
             && r.stderr.contains("uptimeping auth login")

@@ -4,14 +4,13 @@
 
 #![allow(dead_code)]
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
 use crate::daemon_support::Daemon;
-use crate::support::{Run, uptimeping};
+use crate::support::{Run, Test, uptimeping};
 
 /// A password the daemon's rules accept.
 pub const PASSWORD: &str = "Correct-Horse-42";
@@ -26,6 +25,16 @@ impl Home {
         Home {
             dir: tempfile::tempdir().unwrap(),
         }
+    }
+
+    /// The CLI against `d` in this home, with no credential from the
+    /// environment: give one with `.env("UPTIMEPING_API_KEY", key)`.
+    pub fn cli(&self, d: &Daemon) -> Test {
+        Test::in_dir(self.path())
+            .env("HOME", self.path())
+            .env("XDG_CONFIG_HOME", self.path().join(".config"))
+            .env("UPTIMEPING_URL", &d.url)
+            .env_remove("UPTIMEPING_API_KEY")
     }
 
     pub fn path(&self) -> &Path {
@@ -86,22 +95,9 @@ pub fn run(d: &Daemon, home: &Home, args: &[&str], stdin: Option<&str>, key: Opt
     run_command(command(d, home, args, key), stdin)
 }
 
-pub fn run_command(mut cmd: Command, stdin: Option<&str>) -> Run {
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input
-        .write_all(stdin.unwrap_or_default().as_bytes())
-        .unwrap();
-    drop(input);
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: String::from_utf8_lossy(&out.stderr).into(),
-    }
+/// Runs `cmd` feeding `stdin`, which is empty (but open) if `None`.
+pub fn run_command(cmd: Command, stdin: Option<&str>) -> Run {
+    crate::support::run_command(cmd, Some(stdin.unwrap_or_default()))
 }
 
 /// Adds a user through the CLI with the daemon's admin key.

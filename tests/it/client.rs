@@ -2,34 +2,22 @@
 //! canned answers: plan and apply, saved plans, errors, contexts and listings.
 
 use std::path::Path;
-use std::process::Stdio;
 
 use serde_json::{Value, json};
 
 use super::fake_daemon::{FakeDaemon, create_plan, plan, to_json};
-use super::support::{Files, Run, uptimeping};
+use super::support::{Files, Run, Test};
 
 const CHECK: &str = "kind: Check\nname: api\ntype: http\ntarget: https://example.com/healthz\n";
 
 /// Runs the binary in `dir` with no connection settings from the environment and
 /// a config directory of its own (`dir/.config`), plus `env`.
 pub fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = uptimeping();
-    cmd.args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .env_remove("UPTIMEPING_URL")
-        .env_remove("UPTIMEPING_API_KEY")
-        .env("XDG_CONFIG_HOME", dir.join(".config"));
+    let mut test = Test::in_dir(dir).isolated(dir).args(args);
     for (k, v) in env {
-        cmd.env(k, v);
+        test = test.env(k, v);
     }
-    let out = cmd.output().expect("run uptimeping");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    test.run()
 }
 
 /// Check files in `checks/` of a repository whose uptimeping.yaml names the source.
@@ -60,14 +48,8 @@ fn run(files: &Files, daemon: &FakeDaemon, args: &[&str]) -> Run {
 fn apply_without_a_terminal_or_auto_approve_exits_1_naming_the_flag() {
     let files = repo();
     let daemon = FakeDaemon::start();
-    daemon.on(
-        "POST",
-        "/api/v1/plan",
-        200,
-        to_json(&create_plan(3, "api", "checks/api.yaml", 2)),
-    );
-    let r = run(&files, &daemon, &["apply", "-f", "checks"]);
-    assert_eq!(r.code, 1, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    daemon.plans(&create_plan(3, "api", "checks/api.yaml", 2));
+    let r = run(&files, &daemon, &["apply", "-f", "checks"]).expect_code(1);
     assert!(r.stderr.contains("--auto-approve"), "{}", r.stderr);
     assert!(
         r.stdout.contains("  + Check api (checks/api.yaml:2)"),
@@ -81,18 +63,13 @@ fn apply_without_a_terminal_or_auto_approve_exits_1_naming_the_flag() {
 fn plan_prints_terraform_style_text_and_detailed_exitcode_2() {
     let files = repo();
     let daemon = FakeDaemon::start();
-    daemon.on(
-        "POST",
-        "/api/v1/plan",
-        200,
-        to_json(&create_plan(3, "api", "checks/api.yaml", 2)),
-    );
+    daemon.plans(&create_plan(3, "api", "checks/api.yaml", 2));
     let r = run(
         &files,
         &daemon,
         &["plan", "-f", "checks", "--detailed-exitcode"],
-    );
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    )
+    .expect_code(2);
     assert_eq!(
         r.stdout,
         "  + Check api (checks/api.yaml:2)
@@ -109,13 +86,13 @@ Plan: 1 to add, 0 to change, 0 to destroy.
 fn plan_with_no_changes_exits_0_even_with_detailed_exitcode() {
     let files = repo();
     let daemon = FakeDaemon::start();
-    daemon.on("POST", "/api/v1/plan", 200, to_json(&plan(3, Vec::new())));
+    daemon.plans(&plan(3, Vec::new()));
     let r = run(
         &files,
         &daemon,
         &["plan", "-f", "checks", "--detailed-exitcode"],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    )
+    .success();
     assert_eq!(
         r.stdout,
         "No changes. Live state matches the files.\n\nPlan: 0 to add, 0 to change, 0 to destroy.\n"
@@ -132,14 +109,13 @@ fn plan_sends_canonical_resources_with_source_options_and_the_key() {
         ),
     ]);
     let daemon = FakeDaemon::start();
-    daemon.on("POST", "/api/v1/plan", 200, to_json(&plan(1, Vec::new())));
+    daemon.plans(&plan(1, Vec::new()));
     let mut cmd: Vec<String> = ["plan", "-f", "checks", "--prune", "--adopt", "-o", "json"]
         .map(String::from)
         .to_vec();
     cmd.extend(connect(&daemon));
     let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-    let r = run_in(files.path(), &cmd, &[("TOKEN", "s3cret")]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run_in(files.path(), &cmd, &[("TOKEN", "s3cret")]).success();
     assert_eq!(r.json()["format_version"], 1, "the plan document as is");
     let sent = &daemon.received()[0];
     assert_eq!(sent.authorization.as_deref(), Some("Bearer test-key"));
@@ -186,7 +162,7 @@ fn auto_approve_applies_at_the_revision_it_showed() {
     let files = repo();
     let daemon = FakeDaemon::start();
     let planned = create_plan(5, "api", "checks/api.yaml", 2);
-    daemon.on("POST", "/api/v1/plan", 200, to_json(&planned));
+    daemon.plans(&planned);
     daemon.on(
         "POST",
         "/api/v1/apply",
@@ -197,8 +173,8 @@ fn auto_approve_applies_at_the_revision_it_showed() {
         &files,
         &daemon,
         &["apply", "-f", "checks", "--auto-approve"],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    )
+    .success();
     assert!(
         r.stdout
             .ends_with("\nPlan: 1 to add, 0 to change, 0 to destroy.\n\nApply complete! Resources: 1 added, 0 changed, 0 destroyed.\n"),
@@ -214,13 +190,13 @@ fn a_saved_plan_is_private_and_applies_exactly_its_request() {
     let files = repo();
     let daemon = FakeDaemon::start();
     let planned = create_plan(9, "api", "checks/api.yaml", 2);
-    daemon.on("POST", "/api/v1/plan", 200, to_json(&planned));
-    let r = run(
+    daemon.plans(&planned);
+    run(
         &files,
         &daemon,
         &["plan", "-f", "checks", "--out", "plan.json"],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    )
+    .success();
     let saved = files.join("plan.json");
     #[cfg(unix)]
     {
@@ -243,8 +219,7 @@ fn a_saved_plan_is_private_and_applies_exactly_its_request() {
         200,
         json!({"plan": to_json(&planned), "state_revision": 10}),
     );
-    let r = run(&files, &daemon, &["apply", "plan.json"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(&files, &daemon, &["apply", "plan.json"]).success();
     assert!(
         r.stdout
             .ends_with("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.\n")
@@ -261,26 +236,20 @@ fn a_saved_plan_is_private_and_applies_exactly_its_request() {
 fn a_saved_plan_whose_revision_moved_says_to_plan_again() {
     let files = repo();
     let daemon = FakeDaemon::start();
-    daemon.on(
-        "POST",
-        "/api/v1/plan",
-        200,
-        to_json(&create_plan(9, "api", "checks/api.yaml", 2)),
-    );
-    let r = run(
+    daemon.plans(&create_plan(9, "api", "checks/api.yaml", 2));
+    run(
         &files,
         &daemon,
         &["plan", "-f", "checks", "--out", "plan.json"],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    )
+    .success();
     daemon.on(
         "POST",
         "/api/v1/apply",
         409,
         json!({"error": {"code": "revision_moved", "message": "the state moved from revision 9 to 10 since the plan was made; make a new plan"}}),
     );
-    let r = run(&files, &daemon, &["apply", "plan.json"]);
-    assert_eq!(r.code, 1);
+    let r = run(&files, &daemon, &["apply", "plan.json"]).expect_code(1);
     assert!(
         r.stderr.contains(
             "uptimeping: nothing was applied: the daemon's state changed after the plan was made (at revision 9); make a new plan"
@@ -301,8 +270,7 @@ fn daemon_errors_show_the_message_then_each_detail() {
         json!({"error": {"code": "conflict", "message": "the plan conflicts with live state",
             "details": ["Check `api` belongs to source `other`; pass --take-over", "Channel `x` is given twice"]}}),
     );
-    let r = run(&files, &daemon, &["plan", "-f", "checks"]);
-    assert_eq!(r.code, 1);
+    let r = run(&files, &daemon, &["plan", "-f", "checks"]).expect_code(1);
     assert!(
         r.stderr.ends_with(
             "uptimeping: the plan conflicts with live state\n  Check `api` belongs to source `other`; pass --take-over\n  Channel `x` is given twice\n"
@@ -326,8 +294,8 @@ fn an_unreachable_daemon_is_named_with_what_to_check() {
         files.path(),
         &["checks", "list", "--url", &url, "--api-key", "k"],
         &[],
-    );
-    assert_eq!(r.code, 1);
+    )
+    .expect_code(1);
     assert!(
         r.stderr
             .starts_with(&format!("uptimeping: cannot reach the daemon at {url}/: ")),
@@ -344,8 +312,7 @@ fn an_unreachable_daemon_is_named_with_what_to_check() {
 #[test]
 fn without_any_connection_settings_the_error_says_how_to_set_them() {
     let files = repo();
-    let r = run_in(files.path(), &["checks", "list"], &[]);
-    assert_eq!(r.code, 1);
+    let r = run_in(files.path(), &["checks", "list"], &[]).expect_code(1);
     assert!(r.stderr.contains("UPTIMEPING_URL"), "{}", r.stderr);
     assert!(r.stderr.contains("uptimeping context set"), "{}", r.stderr);
 }

@@ -42,7 +42,7 @@ fn contexts_round_trip_and_choose_the_key_sent() {
     let url = daemon.url();
     let run = |args: &[&str]| run_in(files.path(), args, &[]);
 
-    let r = run(&[
+    run(&[
         "context",
         "set",
         "prod",
@@ -50,9 +50,9 @@ fn contexts_round_trip_and_choose_the_key_sent() {
         &url,
         "--api-key-file",
         "prod.key",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run(&[
+    ])
+    .success();
+    run(&[
         "context",
         "set",
         "dev",
@@ -60,8 +60,8 @@ fn contexts_round_trip_and_choose_the_key_sent() {
         &url,
         "--api-key",
         "dev-key",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    ])
+    .success();
     let config = files.join(".config/uptimeping/config.toml");
     #[cfg(unix)]
     {
@@ -75,8 +75,7 @@ fn contexts_round_trip_and_choose_the_key_sent() {
     let text = std::fs::read_to_string(&config).expect("config");
     assert!(text.starts_with("current = \"prod\"\n"), "{text}");
 
-    let r = run(&["context", "list", "-o", "json"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(&["context", "list", "-o", "json"]).success();
     let list = r.json();
     assert_eq!(list[0]["name"], "dev");
     assert_eq!(
@@ -101,14 +100,13 @@ fn contexts_round_trip_and_choose_the_key_sent() {
         ["Bearer prod-key", "Bearer dev-key", "Bearer prod-key"]
     );
 
-    let r = run(&["checks", "list"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run_in(
+    run(&["checks", "list"]).success();
+    run_in(
         files.path(),
         &["checks", "list"],
         &[("UPTIMEPING_API_KEY", "env-key")],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    )
+    .success();
     let last = daemon.received().last().cloned().expect("request");
     assert_eq!(
         last.authorization.as_deref(),
@@ -117,8 +115,7 @@ fn contexts_round_trip_and_choose_the_key_sent() {
     );
 
     assert_eq!(run(&["context", "delete", "dev"]).code, 0);
-    let r = run(&["context", "use", "dev"]);
-    assert_eq!(r.code, 1);
+    let r = run(&["context", "use", "dev"]).expect_code(1);
     assert!(
         r.stderr
             .contains("no context named `dev`; known contexts: prod"),
@@ -148,8 +145,8 @@ fn checks_list_sends_its_filters_and_prints_a_table_or_json() {
             "--state",
             "down",
         ],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    )
+    .success();
     assert_eq!(
         daemon.received()[0].uri,
         "/api/v1/checks?label=team%3Dpayments&state=down&limit=1000"
@@ -198,16 +195,14 @@ fn checks_run_exits_2_when_the_check_is_down() {
             "attempts": 1, "started_at": "2026-01-02T03:04:05Z"})
     };
     daemon.on("POST", "/api/v1/checks/api/run", 200, result(false));
-    let r = with_key(&files, &daemon, &["checks", "run", "api"]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = with_key(&files, &daemon, &["checks", "run", "api"]).expect_code(2);
     assert!(
         r.stdout.contains("DOWN") && r.stdout.contains("got 503"),
         "{}",
         r.stdout
     );
     daemon.on("POST", "/api/v1/checks/api/run", 200, result(true));
-    let r = with_key(&files, &daemon, &["checks", "run", "api", "-o", "json"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = with_key(&files, &daemon, &["checks", "run", "api", "-o", "json"]).success();
     assert_eq!(r.json()["up"], true);
 }
 
@@ -263,8 +258,8 @@ fn incidents_ack_sends_the_comment_and_get_shows_events() {
         &files,
         &daemon,
         &["incidents", "ack", "12", "--comment", "on it"],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    )
+    .success();
     assert_eq!(r.stdout, "Incident #12 (api) is acknowledged.\n");
     assert_eq!(daemon.received()[0].json(), json!({"comment": "on it"}));
 
@@ -275,8 +270,7 @@ fn incidents_ack_sends_the_comment_and_get_shows_events() {
         "event": "opened", "status": "sent", "attempts": 1, "idempotency_key": "k",
         "last_error": null, "created_at": "2026-01-02T03:04:05Z", "sent_at": null}]);
     daemon.on("GET", "/api/v1/incidents/12", 200, detail);
-    let r = with_key(&files, &daemon, &["incidents", "get", "12"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = with_key(&files, &daemon, &["incidents", "get", "12"]).success();
     for needle in [
         "Incident:",
         "#12",
@@ -294,12 +288,12 @@ fn incidents_ack_sends_the_comment_and_get_shows_events() {
         200,
         json!([incident(12, "open")]),
     );
-    let r = with_key(
+    with_key(
         &files,
         &daemon,
         &["incidents", "list", "--status", "open", "--check", "api"],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    )
+    .success();
     let uri = daemon
         .received()
         .last()
@@ -321,8 +315,7 @@ fn a_failed_channel_test_exits_1_and_tenants_create_prints_the_key() {
         "status": "failed", "attempts": 3, "idempotency_key": "k",
         "last_error": "403 Forbidden", "created_at": "2026-01-02T03:04:05Z", "sent_at": null}),
     );
-    let r = with_key(&files, &daemon, &["channels", "test", "oncall-slack"]);
-    assert_eq!(r.code, 1);
+    let r = with_key(&files, &daemon, &["channels", "test", "oncall-slack"]).expect_code(1);
     assert_eq!(
         r.stdout,
         "Test notification through `oncall-slack`: failed: 403 Forbidden (3 attempts)\n"
@@ -338,8 +331,8 @@ fn a_failed_channel_test_exits_1_and_tenants_create_prints_the_key() {
         &files,
         &daemon,
         &["tenants", "create", "acme", "-o", "json"],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    )
+    .success();
     assert_eq!(r.json()["api_key"], "upk_new");
     assert_eq!(
         daemon.received().last().map(|r| r.json()),

@@ -26,11 +26,11 @@ fn an_outage_sends_exactly_one_opened_and_one_resolved() {
     );
     target.set_healthy(false);
     for _ in 0..4 {
-        d.post("/api/v1/checks/shop/run", &json!({}));
+        d.run_check("shop");
     }
     target.set_healthy(true);
     for _ in 0..3 {
-        d.post("/api/v1/checks/shop/run", &json!({}));
+        d.run_check("shop");
     }
     wait_for("opened and resolved", || {
         (hook.hooks().len() >= 2).then_some(())
@@ -74,10 +74,10 @@ fn a_daemon_killed_before_delivery_delivers_after_restart_once_per_key() {
         &plan_request("repo", &setup(&target, &hook), json!({})),
     );
     target.set_healthy(false);
-    d.post("/api/v1/checks/shop/run", &json!({}));
-    d.post("/api/v1/checks/shop/run", &json!({}));
+    d.run_check("shop");
+    d.run_check("shop");
     target.set_healthy(true);
-    d.post("/api/v1/checks/shop/run", &json!({}));
+    d.run_check("shop");
     let incident = d.get("/api/v1/incidents")[0].clone();
     assert_eq!(incident["status"], "resolved");
     // Both notifications are in the outbox, not delivered: the receiver refuses them.
@@ -158,7 +158,7 @@ fn a_daemon_killed_mid_burst_sends_the_rest_after_restart_once_per_key() {
         ));
     }
     let d = Daemon::start_on(&data, &[]);
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.apply("repo", &yaml);
     // Killed while the rate limit still holds most of the burst in the outbox.
     wait_for("the burst under way", || {
         (hook.hooks().len() >= 150).then_some(())
@@ -226,11 +226,11 @@ fn a_maintenance_window_applied_from_files_holds_alerts_but_not_results() {
         created.contains(&"Maintenance deploy".to_string()),
         "{created:?}"
     );
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.apply("repo", &yaml);
 
     target.set_healthy(false);
     for _ in 0..3 {
-        d.post("/api/v1/checks/shop/run", &json!({}));
+        d.run_check("shop");
     }
     let detail = d.get("/api/v1/checks/shop");
     assert_eq!(detail["alerts_held"], "maintenance `deploy`");

@@ -151,7 +151,7 @@ fn two_tenants_never_see_each_others_data() {
 
     // An incident of tenant A is invisible to B, by list and by id.
     target.set_healthy(false);
-    let run = d.post("/api/v1/checks/only-a/run", &json!({}));
+    let run = d.run_check("only-a");
     assert_eq!(run["up"], false);
     let incidents = d.get("/api/v1/incidents");
     let id = incidents[0]["id"].as_i64().unwrap();
@@ -216,9 +216,9 @@ fn metrics_count_runs_by_type_and_result_and_open_incidents() {
         "/api/v1/apply",
         &plan_request("m", &check_yaml("metered", &target.url()), json!({})),
     );
-    d.post("/api/v1/checks/metered/run", &json!({}));
+    d.run_check("metered");
     target.set_healthy(false);
-    d.post("/api/v1/checks/metered/run", &json!({}));
+    d.run_check("metered");
     let text = Daemon::client()
         .get(format!("{}/metrics", d.url))
         .send()
@@ -265,7 +265,7 @@ fn bad_path_and_query_parameters_get_json_errors_and_labels_filter_together() {
         );
     }
     let yaml = "kind: Check\nname: a\ntype: http\ntarget: http://127.0.0.1:9/\nschedule: 1h\nlabels: {team: x, tier: \"1\"}\n---\nkind: Check\nname: b\ntype: http\ntarget: http://127.0.0.1:9/\nschedule: 1h\nlabels: {team: x, tier: \"2\"}\n";
-    d.post("/api/v1/apply", &plan_request("repo", yaml, json!({})));
+    d.apply("repo", yaml);
     let list = d.get("/api/v1/checks?label=team=x&label=tier=2");
     let names: Vec<&str> = list
         .as_array()
@@ -285,8 +285,8 @@ fn a_secret_in_a_target_or_a_mixed_case_header_never_comes_back() {
         "kind: Check\nname: s\ntype: http\ntarget: {url}\nschedule: 1h\nhttp: {{headers: {{Private-Token: \"${{TOKEN:-glpat-sekrit}}\"}}}}\n"
     );
     let plan = d.post("/api/v1/plan", &plan_request("repo", &yaml, json!({})));
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
-    let run = d.post("/api/v1/checks/s/run", &json!({}));
+    d.apply("repo", &yaml);
+    let run = d.run_check("s");
     let everything = format!(
         "{plan}{}{}{}{run}",
         d.get("/api/v1/checks"),

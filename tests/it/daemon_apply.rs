@@ -55,10 +55,7 @@ fn plan_after_apply_is_empty_and_an_edit_names_the_field() {
     assert_eq!(plan["changes"][0]["file"], "test.yaml");
     assert_eq!(plan["changes"][0]["line"], 2);
 
-    let applied = d.post(
-        "/api/v1/apply",
-        &plan_request("repo", TWO_CHECKS, json!({})),
-    );
+    let applied = d.apply("repo", TWO_CHECKS);
     assert_eq!(applied["state_revision"], 1);
     let again = d.post("/api/v1/plan", &plan_request("repo", TWO_CHECKS, json!({})));
     assert_eq!(
@@ -68,13 +65,7 @@ fn plan_after_apply_is_empty_and_an_edit_names_the_field() {
     );
     assert_eq!(again["state_revision"], 1);
     // Applying nothing new does not move the revision.
-    assert_eq!(
-        d.post(
-            "/api/v1/apply",
-            &plan_request("repo", TWO_CHECKS, json!({}))
-        )["state_revision"],
-        1
-    );
+    assert_eq!(d.apply("repo", TWO_CHECKS)["state_revision"], 1);
 
     let edited = TWO_CHECKS.replace("timeout: 5s", "timeout: 7s");
     let plan = d.post("/api/v1/plan", &plan_request("repo", &edited, json!({})));
@@ -91,16 +82,10 @@ fn plan_after_apply_is_empty_and_an_edit_names_the_field() {
 #[test]
 fn prune_deletes_only_this_sources_resources_and_others_are_conflicts() {
     let d = Daemon::start(&[]);
-    d.post(
-        "/api/v1/apply",
-        &plan_request("repo", TWO_CHECKS, json!({})),
-    );
+    d.apply("repo", TWO_CHECKS);
     let theirs =
         "kind: Check\nname: theirs\ntype: http\ntarget: http://127.0.0.1:9/\nschedule: 1h\n";
-    d.post(
-        "/api/v1/apply",
-        &plan_request("other-repo", theirs, json!({})),
-    );
+    d.apply("other-repo", theirs);
 
     let only_api = TWO_CHECKS.split("---").next().unwrap();
     let plan = d.post(
@@ -143,10 +128,7 @@ fn prune_deletes_only_this_sources_resources_and_others_are_conflicts() {
 #[test]
 fn an_empty_input_never_prunes_everything_without_allow_empty() {
     let d = Daemon::start(&[]);
-    d.post(
-        "/api/v1/apply",
-        &plan_request("repo", TWO_CHECKS, json!({})),
-    );
+    d.apply("repo", TWO_CHECKS);
     let (status, body) = d.call(
         "POST",
         "/api/v1/apply",
@@ -217,10 +199,7 @@ fn secrets_never_come_back_but_a_changed_secret_shows_as_changed() {
         plan["changes"][0]["after"]["http"]["headers"]["authorization"],
         "(sensitive value)"
     );
-    d.post(
-        "/api/v1/apply",
-        &plan_request("repo", TWO_CHECKS, json!({})),
-    );
+    d.apply("repo", TWO_CHECKS);
     let got = d.get("/api/v1/checks/api");
     assert_eq!(
         got["spec"]["http"]["headers"]["authorization"],

@@ -1,6 +1,7 @@
 //! The real CLI against the real daemon: the GitOps loop as a CI job runs it.
 
-use crate::daemon_support::{Daemon, cli};
+use crate::daemon_support::Daemon;
+use crate::support::{Files, Run};
 
 fn check(name: &str, path: &str) -> String {
     format!(
@@ -8,86 +9,39 @@ fn check(name: &str, path: &str) -> String {
     )
 }
 
+/// `uptimeping SUBCOMMAND -f checks --source repo ARGS…`, as the CI job runs it.
+fn repo(d: &Daemon, subcommand: &str, args: &[&str]) -> Run {
+    d.cli(d.repo())
+        .args([subcommand, "-f", "checks", "--source", "repo"])
+        .args(args)
+        .run()
+}
+
+const NO_CHANGES: &str =
+    "No changes. Live state matches the files.\n\nPlan: 0 to add, 0 to change, 0 to destroy.\n";
+
 #[test]
 fn the_gitops_loop_apply_plan_edit_prune() {
-    let d = Daemon::start(&[]);
-    let repo = tempfile::tempdir().unwrap();
-    let checks = repo.path().join("checks");
-    std::fs::create_dir_all(&checks).unwrap();
-    std::fs::write(checks.join("api.yaml"), check("api", "/api")).unwrap();
-    std::fs::write(checks.join("web.yaml"), check("web", "/web")).unwrap();
+    let d = Daemon::builder()
+        .file("checks/api.yaml", &check("api", "/api"))
+        .file("checks/web.yaml", &check("web", "/web"))
+        .start();
 
-    let applied = cli(
-        &d,
-        repo.path(),
-        &[
-            "apply",
-            "-f",
-            "checks",
-            "--source",
-            "repo",
-            "--auto-approve",
-        ],
-    );
-    assert_eq!(applied.code, 0, "{}", applied.stderr);
-    assert!(
-        applied
-            .stdout
-            .ends_with("Apply complete! Resources: 2 added, 0 changed, 0 destroyed.\n"),
-        "{}",
-        applied.stdout
-    );
+    repo(&d, "apply", &["--auto-approve"])
+        .success()
+        .stdout_ends_with("Apply complete! Resources: 2 added, 0 changed, 0 destroyed.\n");
+    repo(&d, "plan", &["--detailed-exitcode"])
+        .success()
+        .stdout_is(NO_CHANGES);
 
-    let plan = cli(
-        &d,
-        repo.path(),
-        &[
-            "plan",
-            "-f",
-            "checks",
-            "--source",
-            "repo",
-            "--detailed-exitcode",
-        ],
+    d.write(
+        "checks/api.yaml",
+        &check("api", "/api").replace("timeout: 5s", "timeout: 8s"),
     );
-    assert_eq!(
-        (plan.code, plan.stdout.as_str()),
-        (
-            0,
-            "No changes. Live state matches the files.\n\nPlan: 0 to add, 0 to change, 0 to destroy.\n"
-        ),
-        "{}",
-        plan.stderr
-    );
-
-    std::fs::write(
-        checks.join("api.yaml"),
-        check("api", "/api").replace("timeout: 5s", "timeout: 8s"),
-    )
-    .unwrap();
-    let plan = cli(
-        &d,
-        repo.path(),
-        &[
-            "plan",
-            "-f",
-            "checks",
-            "--source",
-            "repo",
-            "--detailed-exitcode",
-        ],
-    );
-    assert_eq!(plan.code, 2, "{}", plan.stderr);
-    assert_eq!(
-        plan.stdout,
-        "  ~ Check api (checks/api.yaml:2)\n      ~ timeout = \"5s\" -> \"8s\"\n\nPlan: 0 to add, 1 to change, 0 to destroy.\n"
-    );
-    let plan_json = cli(
-        &d,
-        repo.path(),
-        &["plan", "-f", "checks", "--source", "repo", "-o", "json"],
-    );
-    let doc: serde_json::Value = serde_json::from_str(&plan_json.stdout).unwrap();
+    repo(&d, "plan", &["--detailed-exitcode"])
+        .expect_code(2)
+        .stdout_is("  ~ Check api (checks/api.yaml:2)\n      ~ timeout = \"5s\" -> \"8s\"\n\nPlan: 0 to add, 1 to change, 0 to destroy.\n");
+    let doc = repo(&d, "plan", &["-o", "json"]).json();
     assert_eq!(
         (
             doc["format_version"].as_u64(),
@@ -96,109 +50,43 @@ fn the_gitops_loop_apply_plan_edit_prune() {
         ),
         (Some(1), Some(1), Some(0))
     );
-    assert_eq!(
-        cli(
-            &d,
-            repo.path(),
-            &[
-                "apply",
-                "-f",
-                "checks",
-                "--source",
-                "repo",
-                "--auto-approve"
-            ]
-        )
-        .code,
-        0
-    );
+    repo(&d, "apply", &["--auto-approve"]).success();
 
     // Another source's check stays when this source prunes.
-    let other = tempfile::tempdir().unwrap();
-    std::fs::write(other.path().join("x.yaml"), check("elsewhere", "/x")).unwrap();
-    assert_eq!(
-        cli(
-            &d,
-            other.path(),
-            &[
-                "apply",
-                "-f",
-                "x.yaml",
-                "--source",
-                "other",
-                "--auto-approve"
-            ]
-        )
-        .code,
-        0
-    );
-
-    std::fs::remove_file(checks.join("web.yaml")).unwrap();
-    // Without --prune the removed file is not deleted, but the plan says so.
-    let plan = cli(
-        &d,
-        repo.path(),
-        &[
-            "plan",
+    let other = Files::new(&[("x.yaml", &check("elsewhere", "/x"))]);
+    d.cli(other.path())
+        .args([
+            "apply",
             "-f",
-            "checks",
+            "x.yaml",
             "--source",
-            "repo",
-            "--detailed-exitcode",
-        ],
-    );
-    assert_eq!(
-        (plan.code, plan.stdout.as_str()),
-        (
-            0,
-            "No changes to the resources in the files.\n\n1 resource of source `repo` is not in the files and stays: `--prune` would delete it.\n\nPlan: 0 to add, 0 to change, 0 to destroy.\n"
-        ),
-        "{}",
-        plan.stderr
-    );
-    let plan_json = cli(
-        &d,
-        repo.path(),
-        &["plan", "-f", "checks", "--source", "repo", "-o", "json"],
-    );
-    let doc: serde_json::Value = serde_json::from_str(&plan_json.stdout).unwrap();
+            "other",
+            "--auto-approve",
+        ])
+        .run()
+        .success();
+
+    std::fs::remove_file(d.repo().join("checks/web.yaml")).unwrap();
+    // Without --prune the removed file is not deleted, but the plan says so.
+    repo(&d, "plan", &["--detailed-exitcode"])
+        .success()
+        .stdout_is("No changes to the resources in the files.\n\n1 resource of source `repo` is not in the files and stays: `--prune` would delete it.\n\nPlan: 0 to add, 0 to change, 0 to destroy.\n");
+    let doc = repo(&d, "plan", &["-o", "json"]).json();
     assert_eq!(
         (doc["absent"].as_u64(), doc["summary"]["destroy"].as_u64()),
         (Some(1), Some(0))
     );
-    let plan = cli(
-        &d,
-        repo.path(),
-        &["plan", "-f", "checks", "--source", "repo", "--prune"],
-    );
+    let plan = repo(&d, "plan", &["--prune"]);
     assert_eq!(
         plan.stdout, "  - Check web\n\nPlan: 0 to add, 0 to change, 1 to destroy.\n",
         "with --prune the absent resource is a deletion, not a note: {}",
         plan.stderr
     );
-    let applied = cli(
-        &d,
-        repo.path(),
-        &[
-            "apply",
-            "-f",
-            "checks",
-            "--source",
-            "repo",
-            "--prune",
-            "--auto-approve",
-        ],
-    );
-    assert!(
-        applied
-            .stdout
-            .ends_with("Apply complete! Resources: 0 added, 0 changed, 1 destroyed.\n"),
-        "{}",
-        applied.stdout
-    );
-    let list = cli(&d, repo.path(), &["checks", "list", "-o", "json"]);
-    let names: Vec<String> = serde_json::from_str::<serde_json::Value>(&list.stdout)
-        .unwrap()
+    repo(&d, "apply", &["--prune", "--auto-approve"])
+        .stdout_ends_with("Apply complete! Resources: 0 added, 0 changed, 1 destroyed.\n");
+    let names: Vec<String> = d
+        .run(&["checks", "list", "-o", "json"])
+        .json()
         .as_array()
         .unwrap()
         .iter()
@@ -207,75 +95,51 @@ fn the_gitops_loop_apply_plan_edit_prune() {
     assert_eq!(names, ["api", "elsewhere"]);
 
     // Without a terminal and without --auto-approve, apply refuses at once.
-    std::fs::write(checks.join("new.yaml"), check("fresh", "/fresh")).unwrap();
-    let refused = cli(
-        &d,
-        repo.path(),
-        &["apply", "-f", "checks", "--source", "repo"],
-    );
-    assert_eq!(refused.code, 1);
-    assert!(
-        refused.stderr.contains("--auto-approve"),
-        "{}",
-        refused.stderr
-    );
+    d.write("checks/new.yaml", &check("fresh", "/fresh"));
+    repo(&d, "apply", &[])
+        .expect_code(1)
+        .stderr_contains("--auto-approve");
+}
+
+/// A daemon with `yaml` applied from `c.yaml` through the CLI.
+fn applied(yaml: &str) -> Daemon {
+    let d = Daemon::builder().file("c.yaml", yaml).start();
+    d.run(&["apply", "-f", "c.yaml", "--source", "s", "--auto-approve"])
+        .success();
+    d
 }
 
 #[test]
 fn incidents_are_acknowledged_and_resolved_from_the_cli_with_who_did_it() {
-    let d = Daemon::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
     let port = crate::servers::closed_port();
-    std::fs::write(dir.path().join("c.yaml"), format!("kind: Check\nname: gone\ntype: http\ntarget: http://127.0.0.1:{port}/\nschedule: 1h\nalert: {{failure_threshold: 1}}\n")).unwrap();
-    assert_eq!(
-        cli(
-            &d,
-            dir.path(),
-            &["apply", "-f", "c.yaml", "--source", "s", "--auto-approve"]
-        )
-        .code,
-        0
-    );
-    let run = cli(&d, dir.path(), &["checks", "run", "gone"]);
+    let d = applied(&format!(
+        "kind: Check\nname: gone\ntype: http\ntarget: http://127.0.0.1:{port}/\nschedule: 1h\nalert: {{failure_threshold: 1}}\n"
+    ));
+    let run = d.run(&["checks", "run", "gone"]);
     assert_eq!(run.code, 2, "a down check exits 2: {}", run.stderr);
-    let list = cli(
-        &d,
-        dir.path(),
-        &["incidents", "list", "--status", "open", "-o", "json"],
-    );
-    let id = serde_json::from_str::<serde_json::Value>(&list.stdout).unwrap()[0]["id"]
-        .as_i64()
-        .unwrap();
+    let list = d.run(&["incidents", "list", "--status", "open", "-o", "json"]);
+    let id = list.json()[0]["id"].as_i64().unwrap();
     // Lists print `#N`; every command that takes an id accepts what they print.
-    let table = cli(&d, dir.path(), &["incidents", "list"]);
+    let table = d.run(&["incidents", "list"]);
     assert!(
         table.stdout.contains(&format!("#{id} ")),
         "{}",
         table.stdout
     );
-    let shown = cli(&d, dir.path(), &["incidents", "get", &format!("#{id}")]);
-    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    let shown = d.run(&["incidents", "get", &format!("#{id}")]).success();
     assert!(
         shown.stdout.starts_with(&format!("Incident:     #{id}\n")),
         "{}",
         shown.stdout
     );
-    let bad = cli(&d, dir.path(), &["incidents", "get", "#x1"]);
-    assert_eq!(bad.code, 1);
-    assert!(bad.stderr.contains("`42` or `#42`"), "{}", bad.stderr);
+    d.run(&["incidents", "get", "#x1"])
+        .expect_code(1)
+        .stderr_contains("`42` or `#42`");
     let id = format!("#{id}");
-    assert_eq!(
-        cli(
-            &d,
-            dir.path(),
-            &["incidents", "ack", &id, "--comment", "on it"]
-        )
-        .code,
-        0
-    );
-    assert_eq!(cli(&d, dir.path(), &["incidents", "resolve", &id]).code, 0);
-    let got = cli(&d, dir.path(), &["incidents", "get", &id, "-o", "json"]);
-    let doc: serde_json::Value = serde_json::from_str(&got.stdout).unwrap();
+    d.run(&["incidents", "ack", &id, "--comment", "on it"])
+        .success();
+    d.run(&["incidents", "resolve", &id]).success();
+    let doc = d.run(&["incidents", "get", &id, "-o", "json"]).json();
     assert_eq!(doc["status"], "resolved");
     assert!(
         doc["resolved_by"]
@@ -294,26 +158,12 @@ fn incidents_are_acknowledged_and_resolved_from_the_cli_with_who_did_it() {
 
 #[test]
 fn a_channel_test_that_cannot_be_delivered_exits_1_and_says_why() {
-    let d = Daemon::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
     let port = crate::servers::closed_port();
-    std::fs::write(
-        dir.path().join("c.yaml"),
-        format!("kind: Channel\nname: dead-hook\ntype: webhook\nwebhook: {{url: \"http://127.0.0.1:{port}/hook\"}}\n"),
-    )
-    .unwrap();
-    let applied = cli(
-        &d,
-        dir.path(),
-        &["apply", "-f", "c.yaml", "--source", "s", "--auto-approve"],
-    );
-    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let d = applied(&format!(
+        "kind: Channel\nname: dead-hook\ntype: webhook\nwebhook: {{url: \"http://127.0.0.1:{port}/hook\"}}\n"
+    ));
     for output in ["table", "json"] {
-        let r = cli(
-            &d,
-            dir.path(),
-            &["channels", "test", "dead-hook", "-o", output],
-        );
+        let r = d.run(&["channels", "test", "dead-hook", "-o", output]);
         assert_eq!(r.code, 1, "{output}: {}\n{}", r.stdout, r.stderr);
         assert!(
             r.stderr
@@ -327,26 +177,13 @@ fn a_channel_test_that_cannot_be_delivered_exits_1_and_says_why() {
 
 #[test]
 fn table_rows_stay_one_line_with_long_cells_cut() {
-    let d = Daemon::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
     let path = "a".repeat(120);
-    std::fs::write(
-        dir.path().join("c.yaml"),
-        check("long", &format!("/{path}")),
-    )
-    .unwrap();
-    let applied = cli(
-        &d,
-        dir.path(),
-        &["apply", "-f", "c.yaml", "--source", "s", "--auto-approve"],
-    );
-    assert_eq!(applied.code, 0, "{}", applied.stderr);
-    let list = cli(&d, dir.path(), &["checks", "list"]);
-    assert_eq!(list.code, 0, "{}", list.stderr);
+    let d = applied(&check("long", &format!("/{path}")));
+    let list = d.run(&["checks", "list"]).success();
     assert_eq!(list.stdout.lines().count(), 2, "{}", list.stdout);
     assert!(list.stdout.contains("…"), "{}", list.stdout);
     assert!(!list.stdout.contains(&path), "{}", list.stdout);
-    let json = cli(&d, dir.path(), &["checks", "list", "-o", "json"]);
+    let json = d.run(&["checks", "list", "-o", "json"]);
     assert!(json.stdout.contains(&path), "JSON keeps the whole value");
 }
 
@@ -369,27 +206,16 @@ fn page(d: &Daemon, path: &str) -> (u16, Option<String>, serde_json::Value) {
 /// page gives each item once, and `before` still pages results.
 #[test]
 fn every_list_pages_with_limit_and_cursor() {
-    let d = Daemon::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
     let port = crate::servers::closed_port();
     let checks: String = (1..=5)
         .map(|i| format!("kind: Check\nname: c{i}\ntype: http\ntarget: http://127.0.0.1:{port}/\nschedule: 1h\nalert: {{failure_threshold: 1}}\n---\n"))
         .collect();
-    std::fs::write(dir.path().join("c.yaml"), checks).unwrap();
-    let applied = cli(
-        &d,
-        dir.path(),
-        &["apply", "-f", "c.yaml", "--source", "s", "--auto-approve"],
-    );
-    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let d = applied(&checks);
     for i in 1..=3 {
-        assert_eq!(
-            cli(&d, dir.path(), &["checks", "run", &format!("c{i}")]).code,
-            2
-        );
+        d.run(&["checks", "run", &format!("c{i}")]).expect_code(2);
     }
     for _ in 0..2 {
-        assert_eq!(cli(&d, dir.path(), &["checks", "run", "c1"]).code, 2);
+        d.run(&["checks", "run", "c1"]).expect_code(2);
     }
 
     // Follows `path` two items at a time; returns what `key` says of each item.
@@ -470,31 +296,16 @@ fn every_list_pages_with_limit_and_cursor() {
     assert_eq!(status, 400);
 
     // The CLI: --limit stops early and says so; --all follows to the end.
-    let r = cli(
-        &d,
-        dir.path(),
-        &["incidents", "list", "--limit", "2", "-o", "json"],
-    );
+    let r = d
+        .run(&["incidents", "list", "--limit", "2", "-o", "json"])
+        .stderr_contains("showing the first 2; there are more");
     assert_eq!(r.json().as_array().unwrap().len(), 2);
-    assert!(
-        r.stderr.contains("showing the first 2; there are more"),
-        "{}",
-        r.stderr
-    );
-    let r = cli(
-        &d,
-        dir.path(),
-        &["incidents", "list", "--all", "-o", "json"],
-    );
+    let r = d.run(&["incidents", "list", "--all", "-o", "json"]);
     assert_eq!(r.json().as_array().unwrap().len(), 3);
     assert!(!r.stderr.contains("there are more"), "{}", r.stderr);
-    let r = cli(&d, dir.path(), &["checks", "list", "--limit", "4"]);
+    let r = d.run(&["checks", "list", "--limit", "4"]);
     assert_eq!(r.stdout.lines().count(), 5, "{}", r.stdout);
-    let r = cli(
-        &d,
-        dir.path(),
-        &["checks", "history", "c1", "--all", "-o", "json"],
-    );
+    let r = d.run(&["checks", "history", "c1", "--all", "-o", "json"]);
     assert_eq!(
         r.json()["items"].as_array().unwrap().len(),
         3,
@@ -506,22 +317,14 @@ fn every_list_pages_with_limit_and_cursor() {
 /// More channels than one page holds: the CLI follows the cursor and lists each once.
 #[test]
 fn channels_list_follows_the_pages_of_a_long_list() {
-    let d = Daemon::start(&[]);
-    let dir = tempfile::tempdir().unwrap();
     let count = uptimeping::daemon::api::MAX_PAGE as usize + 5;
     let yaml: String = (0..count)
         .map(|i| format!("kind: Channel\nname: hook-{i:05}\ntype: webhook\nwebhook: {{url: \"http://127.0.0.1:9/{i}\"}}\n---\n"))
         .collect();
-    std::fs::write(dir.path().join("c.yaml"), yaml).unwrap();
-    let applied = cli(
-        &d,
-        dir.path(),
-        &["apply", "-f", "c.yaml", "--source", "s", "--auto-approve"],
-    );
-    assert_eq!(applied.code, 0, "{}", applied.stderr);
-    let r = cli(&d, dir.path(), &["channels", "list", "-o", "json"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let names: Vec<String> = r
+    let d = applied(&yaml);
+    let names: Vec<String> = d
+        .run(&["channels", "list", "-o", "json"])
+        .success()
         .json()
         .as_array()
         .unwrap()

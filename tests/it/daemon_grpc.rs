@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use serde_json::{Value, json};
 
-use crate::daemon_support::{Daemon, cli, plan_request, wait_for};
+use crate::daemon_support::{Daemon, plan_request, wait_for};
 use crate::grpc_server::{self, Versioned};
 use crate::support::Files;
 
@@ -58,81 +58,43 @@ expect:
     )
 }
 
-fn state(d: &Daemon, name: &str) -> String {
-    d.get(&format!("/api/v1/checks/{name}/status"))["state"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
+const NO_CHANGES: &str =
+    "No changes. Live state matches the files.\n\nPlan: 0 to add, 0 to change, 0 to destroy.\n";
 
 #[test]
 fn grpc_checks_apply_run_change_and_open_an_incident() {
     let (addr, closed) = grpc_server::start_switchable();
     let target = addr.to_string();
-    let d = Daemon::start(&[]);
-    let repo = Files::new(&[
-        ("checks/shop.yaml", &shop_checks(&target, "{sku: abc-1}")),
-        ("api/catalog.proto", CATALOG_PROTO),
-        ("lib/shop/v1/item.proto", ITEM_PROTO),
-    ]);
-    let applied = cli(
-        &d,
-        repo.path(),
-        &["apply", "-f", "checks", "--auto-approve"],
-    );
-    assert_eq!(applied.code, 0, "{}", applied.stderr);
-    assert!(
-        applied
-            .stdout
-            .ends_with("Apply complete! Resources: 3 added, 0 changed, 0 destroyed.\n"),
-        "{}",
-        applied.stdout
-    );
+    let d = Daemon::builder()
+        .file("checks/shop.yaml", &shop_checks(&target, "{sku: abc-1}"))
+        .file("api/catalog.proto", CATALOG_PROTO)
+        .file("lib/shop/v1/item.proto", ITEM_PROTO)
+        .start();
+    d.run(&["apply", "-f", "checks", "--auto-approve"])
+        .success()
+        .stdout_ends_with("Apply complete! Resources: 3 added, 0 changed, 0 destroyed.\n");
     for name in ["item", "health", "reflected"] {
-        wait_for(&format!("{name} up"), || {
-            (state(&d, name) == "up").then_some(())
-        });
+        d.wait_state(name, "up");
     }
-
-    let plan = cli(
-        &d,
-        repo.path(),
-        &["plan", "-f", "checks", "--detailed-exitcode"],
-    );
-    assert_eq!(
-        (plan.code, plan.stdout.as_str()),
-        (
-            0,
-            "No changes. Live state matches the files.\n\nPlan: 0 to add, 0 to change, 0 to destroy.\n"
-        ),
-        "{}",
-        plan.stderr
-    );
+    d.run(&["plan", "-f", "checks", "--detailed-exitcode"])
+        .success()
+        .stdout_is(NO_CHANGES);
 
     // The same request spelled otherwise is no change; another one is.
-    std::fs::write(
-        repo.path().join("checks/shop.yaml"),
-        shop_checks(&target, "{\"sku\": \"abc-1\"}"),
-    )
-    .unwrap();
-    let same = cli(
-        &d,
-        repo.path(),
-        &["plan", "-f", "checks", "--detailed-exitcode"],
+    d.write(
+        "checks/shop.yaml",
+        &shop_checks(&target, "{\"sku\": \"abc-1\"}"),
     );
-    assert_eq!(same.code, 0, "{}{}", same.stdout, same.stderr);
-    std::fs::write(
-        repo.path().join("checks/shop.yaml"),
-        shop_checks(&target, "{sku: abc-2}")
+    d.run(&["plan", "-f", "checks", "--detailed-exitcode"])
+        .success();
+    d.write(
+        "checks/shop.yaml",
+        &shop_checks(&target, "{sku: abc-2}")
             .replace("response: {display_name: Widget 1}", "code: NOT_FOUND"),
-    )
-    .unwrap();
-    let plan = cli(
-        &d,
-        repo.path(),
-        &["plan", "-f", "checks", "--detailed-exitcode"],
     );
-    assert_eq!(plan.code, 2, "{}", plan.stderr);
+    let plan = d
+        .run(&["plan", "-f", "checks", "--detailed-exitcode"])
+        .expect_code(2);
     assert!(
         plan.stdout
             .starts_with("  ~ Check item (checks/shop.yaml:2)\n"),
@@ -151,27 +113,17 @@ fn grpc_checks_apply_run_change_and_open_an_incident() {
         "{}",
         plan.stdout
     );
-    let applied = cli(
-        &d,
-        repo.path(),
-        &["apply", "-f", "checks", "--auto-approve"],
-    );
-    assert_eq!(applied.code, 0, "{}", applied.stderr);
-    assert!(
-        applied
-            .stdout
-            .ends_with("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.\n"),
-        "{}",
-        applied.stdout
-    );
-    let run = d.post("/api/v1/checks/item/run", &json!({}));
+    d.run(&["apply", "-f", "checks", "--auto-approve"])
+        .success()
+        .stdout_ends_with("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.\n");
+    let run = d.run_check("item");
     assert_eq!(run["up"], true, "{run:#}");
     assert_eq!(run["grpc_code"], "NOT_FOUND");
 
     // The method starts failing with a status of its own: an incident opens
     // whose error names it.
     closed.store(true, Ordering::SeqCst);
-    let run = d.post("/api/v1/checks/item/run", &json!({}));
+    let run = d.run_check("item");
     assert_eq!(run["up"], false, "{run:#}");
     let incident = wait_for("an open incident", || {
         let list = d.get("/api/v1/incidents?check=item&status=open");
@@ -191,10 +143,10 @@ fn reflected_descriptions_are_cached_until_the_api_changes() {
         "kind: Check\nname: flip\ntype: grpc\ntarget: {}\nschedule: 1h\ntimeout: 2s\ngrpc: {{reflection: true, service: flip.v1.Flip, method: Get}}\n",
         server.addr
     );
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.apply("repo", &yaml);
     let mut runs = Vec::new();
     for _ in 0..4 {
-        runs.push(d.post("/api/v1/checks/flip/run", &json!({})));
+        runs.push(d.run_check("flip"));
     }
     for run in &runs {
         assert_eq!(run["up"], true, "{run:#}");
@@ -205,7 +157,7 @@ fn reflected_descriptions_are_cached_until_the_api_changes() {
     // The reply changes shape: the cached description cannot read it, that run
     // fails and drops it, and the next run asks again and reads the new reply.
     server.upgrade();
-    let stale = d.post("/api/v1/checks/flip/run", &json!({}));
+    let stale = d.run_check("flip");
     assert_eq!(stale["up"], false);
     assert_eq!(stale["error_kind"], "protocol");
     assert!(
@@ -215,11 +167,11 @@ fn reflected_descriptions_are_cached_until_the_api_changes() {
             .starts_with("grpc: the response is not a `flip.v1.Reply`: "),
         "{stale:#}"
     );
-    let fresh = d.post("/api/v1/checks/flip/run", &json!({}));
+    let fresh = d.run_check("flip");
     assert_eq!(fresh["up"], true, "{fresh:#}");
     assert_eq!(fresh["body_excerpt"], r#"{"count":"7"}"#);
     assert_eq!(server.reflections(), 2);
-    let again = d.post("/api/v1/checks/flip/run", &json!({}));
+    let again = d.run_check("flip");
     assert_eq!(again["up"], true, "{again:#}");
     assert_eq!(server.reflections(), 2);
 }
@@ -312,7 +264,7 @@ fn a_client_key_is_a_secret_and_never_comes_back() {
         block(&pki.client_key_pem, 6),
     );
     let plan = d.post("/api/v1/plan", &plan_request("repo", &yaml, json!({})));
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.apply("repo", &yaml);
     let detail = d.get("/api/v1/checks/k");
     let everything = format!("{plan}{detail}");
     let key_body = pki.client_key_pem.lines().nth(1).unwrap();
@@ -371,10 +323,12 @@ fn deep_import_chains_validate_and_plan_within_the_file_limit_and_are_refused_be
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
     let dir = Files::new(&refs);
-    let run = dir.run(&["validate", "-f", "checks"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let plan = cli(&daemon, dir.path(), &["plan", "-f", "checks"]);
-    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    dir.run(&["validate", "-f", "checks"]).success();
+    let plan = daemon
+        .cli(dir.path())
+        .words("plan -f checks")
+        .run()
+        .success();
     assert!(plan.stdout.contains("chain"), "{}", plan.stdout);
 
     // Far longer chains are refused at the check's `proto:`, not overflowed.
@@ -385,8 +339,7 @@ fn deep_import_chains_validate_and_plan_within_the_file_limit_and_are_refused_be
         .map(|(a, b)| (a.as_str(), b.as_str()))
         .collect();
     let dir = Files::new(&refs);
-    let run = dir.run(&["validate", "-f", "checks"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    let run = dir.run(&["validate", "-f", "checks"]).expect_code(1);
     assert!(
         run.stderr.contains("chain.yaml:10:10:")
             && run.stderr.contains("more than 500 .proto files"),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::daemon_support::{Daemon, PATIENCE, Target, plan_request, wait_for};
+use crate::daemon_support::{Daemon, PATIENCE, Target, wait_for};
 use crate::support::uptimeping;
 
 fn mode(path: &Path) -> u32 {
@@ -210,8 +210,8 @@ fn run_a_check(d: &Daemon, target: &str) {
     let yaml = format!(
         "kind: Check\nname: probe\ntype: http\ntarget: {target}\nschedule: 1h\ntimeout: 2s\nalert: {{failure_threshold: 2}}\n"
     );
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
-    d.post("/api/v1/checks/probe/run", &json!({}));
+    d.apply("repo", &yaml);
+    d.run_check("probe");
 }
 
 fn data_files(dir: &Path) -> Vec<PathBuf> {
@@ -455,7 +455,7 @@ fn sigterm_with_a_run_in_flight_stops_within_one_grace_period_and_blames_no_stor
     let yaml = format!(
         "kind: Check\nname: chatty\ntype: tcp\ntarget: \"{addr}\"\nschedule: 1h\ntimeout: 30s\nexpect: {{response: \"/never said/\"}}\n"
     );
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.apply("repo", &yaml);
     // The run answers only once written, so it is asked for from aside.
     let run_url = format!("{}/api/v1/checks/chatty/run", d.url);
     let token = d.key.clone();

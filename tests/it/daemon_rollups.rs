@@ -615,7 +615,7 @@ fn a_paused_check_is_unknown_while_paused_and_its_sibling_is_not() {
 
 /// Runs `name` now through the API; the result is written when this returns.
 fn run_now(d: &Daemon, name: &str) {
-    let result = d.post(&format!("/api/v1/checks/{name}/run"), &json!({}));
+    let result = d.run_check(name);
     assert_eq!(result["up"], true, "{result}");
 }
 

@@ -20,7 +20,7 @@ fn a_check_runs_on_its_schedule_and_pause_and_resume_take_effect_at_once() {
         "kind: Check\nname: steady\ntype: http\ntarget: {}\nschedule: 5s\ntimeout: 2s\n",
         target.url()
     );
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.apply("repo", &yaml);
     // The first run comes within one interval (jittered), the next one interval later.
     wait_for("two scheduled runs", || {
         (results(&d, "steady") >= 2).then_some(())
@@ -50,9 +50,9 @@ fn an_incident_opens_after_the_threshold_and_resolves_with_every_step_recorded()
         "kind: Check\nname: flappy\ntype: http\ntarget: {}\nschedule: 1h\nalert: {{failure_threshold: 2, success_threshold: 2, severity: warning}}\n",
         target.url()
     );
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.apply("repo", &yaml);
     target.set_healthy(false);
-    let run = d.post("/api/v1/checks/flappy/run", &json!({}));
+    let run = d.run_check("flappy");
     assert_eq!(
         (run["up"].as_bool(), run["status_code"].as_u64()),
         (Some(false), Some(503))
@@ -62,8 +62,8 @@ fn an_incident_opens_after_the_threshold_and_resolves_with_every_step_recorded()
         json!([]),
         "one failure is below the threshold"
     );
-    d.post("/api/v1/checks/flappy/run", &json!({}));
-    d.post("/api/v1/checks/flappy/run", &json!({}));
+    d.run_check("flappy");
+    d.run_check("flappy");
     let incidents = d.get("/api/v1/incidents?status=open");
     assert_eq!(
         incidents.as_array().unwrap().len(),
@@ -101,13 +101,13 @@ fn an_incident_opens_after_the_threshold_and_resolves_with_every_step_recorded()
     );
 
     target.set_healthy(true);
-    d.post("/api/v1/checks/flappy/run", &json!({}));
+    d.run_check("flappy");
     assert_eq!(
         d.get(&format!("/api/v1/incidents/{id}"))["status"],
         "acknowledged",
         "one success is below the threshold"
     );
-    d.post("/api/v1/checks/flappy/run", &json!({}));
+    d.run_check("flappy");
     let detail = d.get(&format!("/api/v1/incidents/{id}"));
     assert_eq!(
         (detail["status"].as_str(), detail["resolved_by"].as_str()),
@@ -138,16 +138,16 @@ fn a_changed_failure_is_an_event_of_the_same_incident() {
         "kind: Check\nname: shifting\ntype: http\ntarget: {}\nschedule: 1h\nalert: {{failure_threshold: 1}}\n",
         target.url()
     );
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.apply("repo", &yaml);
     target.set_healthy(false);
-    d.post("/api/v1/checks/shifting/run", &json!({}));
+    d.run_check("shifting");
     // Same target, now refusing connections: another failure signature.
     let moved = yaml.replace(
         &target.url(),
         &format!("http://127.0.0.1:{}/health", crate::servers::closed_port()),
     );
-    d.post("/api/v1/apply", &plan_request("repo", &moved, json!({})));
-    d.post("/api/v1/checks/shifting/run", &json!({}));
+    d.apply("repo", &moved);
+    d.run_check("shifting");
     let incidents = d.get("/api/v1/incidents");
     assert_eq!(incidents.as_array().unwrap().len(), 1);
     assert_eq!(
@@ -178,8 +178,8 @@ fn severity_steps_up_while_an_incident_stays_open() {
         "kind: Check\nname: stuck\ntype: http\ntarget: {}\nschedule: 1h\nalert: {{failure_threshold: 1, severity: warning, escalate_after: 1s}}\n",
         target.url()
     );
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
-    d.post("/api/v1/checks/stuck/run", &json!({}));
+    d.apply("repo", &yaml);
+    d.run_check("stuck");
     let inc = wait_for("escalation to critical", || {
         let list = d.get("/api/v1/incidents");
         (list[0]["severity"] == "critical").then(|| list[0].clone())
@@ -215,8 +215,8 @@ fn removing_a_check_resolves_its_open_incident() {
         "kind: Check\nname: retired\ntype: http\ntarget: {}\nschedule: 1h\nalert: {{failure_threshold: 1}}\n",
         target.url()
     );
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
-    d.post("/api/v1/checks/retired/run", &json!({}));
+    d.apply("repo", &yaml);
+    d.run_check("retired");
     assert_eq!(
         d.get("/api/v1/incidents?status=open")
             .as_array()

@@ -4,8 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::daemon_support::{Daemon, cli, plan_request};
-use crate::support::Files;
+use crate::daemon_support::{Daemon, plan_request};
 
 fn check(name: &str) -> String {
     format!("kind: Check\nname: {name}\ntype: tcp\ntarget: 127.0.0.1:9\nschedule: 1h\n")
@@ -50,7 +49,7 @@ fn a_slug_or_a_domain_belongs_to_one_page_of_the_whole_daemon() {
         check("web"),
         page("public", "example", "status.example.com", "web")
     );
-    d.post("/api/v1/apply", &plan_request("repo", &ours, json!({})));
+    d.apply("repo", &ours);
 
     // The other tenant may not take either address, by plan or by apply, and is
     // not told whose page holds it.
@@ -130,7 +129,7 @@ fn a_slug_or_a_domain_belongs_to_one_page_of_the_whole_daemon() {
 
     // Once the first tenant's page moves, the old slug is free for the other.
     let moved = ours.replace("slug: example", "slug: example-new");
-    d.post("/api/v1/apply", &plan_request("repo", &moved, json!({})));
+    d.apply("repo", &moved);
     let taken = format!(
         "{}---\n{}",
         check("web"),
@@ -180,7 +179,7 @@ fn a_page_needs_its_checks_in_the_tenant_and_keeps_them_until_it_goes() {
         check("web"),
         page("p", "a-page", "status.a.example.com", "web")
     );
-    d.post("/api/v1/apply", &plan_request("repo", &both, json!({})));
+    d.apply("repo", &both);
     let page_only = page("p", "a-page", "status.a.example.com", "web");
     let (status, body) = d.call(
         "POST",
@@ -196,36 +195,23 @@ fn a_page_needs_its_checks_in_the_tenant_and_keeps_them_until_it_goes() {
 
 #[test]
 fn prune_removes_a_page_that_left_the_files() {
-    let d = Daemon::start(&[]);
-    let dir = Files::new(&[
-        ("checks/web.yaml", &check("web")),
-        (
+    let d = Daemon::builder()
+        .file("checks/web.yaml", &check("web"))
+        .file(
             "checks/page.yaml",
             &page("public", "example", "status.example.com", "web"),
-        ),
-    ]);
-    let r = cli(
-        &d,
-        dir.path(),
-        &[
-            "apply",
-            "-f",
-            "checks",
-            "--auto-approve",
-            "--source",
-            "repo",
-        ],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    std::fs::remove_file(dir.join("checks/page.yaml")).unwrap();
-    let plan = cli(
-        &d,
-        dir.path(),
-        &[
-            "plan", "-f", "checks", "--prune", "--source", "repo", "-o", "json",
-        ],
-    );
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
+        )
+        .start();
+    d.cli(d.repo())
+        .words("apply -f checks --auto-approve --source repo")
+        .run()
+        .success();
+    std::fs::remove_file(d.repo().join("checks/page.yaml")).unwrap();
+    let plan = d
+        .cli(d.repo())
+        .words("plan -f checks --prune --source repo -o json")
+        .run()
+        .success();
     let plan = plan.json();
     assert_eq!(
         plan["summary"],
@@ -238,27 +224,14 @@ fn prune_removes_a_page_that_left_the_files() {
         ),
         (Some("StatusPage"), Some("public"))
     );
-    let r = cli(
-        &d,
-        dir.path(),
-        &[
-            "apply",
-            "-f",
-            "checks",
-            "--prune",
-            "--auto-approve",
-            "--source",
-            "repo",
-        ],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let again = cli(
-        &d,
-        dir.path(),
-        &[
-            "plan", "-f", "checks", "--prune", "--source", "repo", "-o", "json",
-        ],
-    );
+    d.cli(d.repo())
+        .words("apply -f checks --prune --auto-approve --source repo")
+        .run()
+        .success();
+    let again = d
+        .cli(d.repo())
+        .words("plan -f checks --prune --source repo -o json")
+        .run();
     assert_eq!(
         again.json()["summary"],
         json!({"add": 0, "change": 0, "destroy": 0})
@@ -286,61 +259,43 @@ fn prune_removes_a_page_that_left_the_files() {
 fn the_access_token_is_never_printed_by_plan_apply_or_their_errors() {
     const FROM_ENV: &str = "env-token-0123456789abcdef";
     const LITERAL: &str = "literal-token-fedcba9876543210";
-    let d = Daemon::start(&[]);
     let page_with = |token: &str, checks: &str| {
         format!(
             "kind: StatusPage\nname: private\ntitle: Internal status\nslug: internal\ngroups: [{{name: All, checks: [{checks}]}}]\naccess: {{token: \"{token}\"}}\n"
         )
     };
-    let dir = Files::new(&[
-        ("checks/web.yaml", &check("web")),
-        ("checks/page.yaml", &page_with("${STATUS_TOKEN}", "web")),
-    ]);
-    let with_env = |args: &[&str]| {
-        let out = crate::support::uptimeping()
-            .args(args)
-            .current_dir(dir.path())
-            .env("UPTIMEPING_URL", &d.url)
-            .env("UPTIMEPING_API_KEY", &d.key)
-            .env("XDG_CONFIG_HOME", dir.path().join(".config"))
+    let d = Daemon::builder()
+        .file("checks/web.yaml", &check("web"))
+        .file("checks/page.yaml", &page_with("${STATUS_TOKEN}", "web"))
+        .start();
+    let with_env = |line: &str| {
+        d.cli(d.repo())
+            .words(line)
             .env("STATUS_TOKEN", FROM_ENV)
-            .output()
-            .expect("run uptimeping");
-        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-        (out.status.code(), stdout, stderr)
+            .run()
+            .success()
     };
     let mut seen = String::new();
-    for args in [
-        &["plan", "-f", "checks", "--source", "repo"][..],
-        &["plan", "-f", "checks", "--source", "repo", "-o", "json"],
-        &[
-            "apply",
-            "-f",
-            "checks",
-            "--source",
-            "repo",
-            "--auto-approve",
-        ],
+    for line in [
+        "plan -f checks --source repo",
+        "plan -f checks --source repo -o json",
+        "apply -f checks --source repo --auto-approve",
     ] {
-        let (code, stdout, stderr) = with_env(args);
-        assert_eq!(code, Some(0), "{args:?}: {stderr}");
-        seen.push_str(&stdout);
-        seen.push_str(&stderr);
+        let run = with_env(line);
+        seen.push_str(&run.stdout);
+        seen.push_str(&run.stderr);
     }
     assert!(seen.contains("(sensitive value)"), "{seen}");
     // A literal token is a secret too: its change shows as a change, not its value.
-    std::fs::write(dir.join("checks/page.yaml"), page_with(LITERAL, "web")).unwrap();
-    let (code, text, stderr) =
-        with_env(&["plan", "-f", "checks", "--source", "repo", "-o", "json"]);
-    assert_eq!(code, Some(0), "{stderr}");
-    seen.push_str(&stderr);
-    let plan: Value = serde_json::from_str(&text).expect("plan JSON");
+    d.write("checks/page.yaml", &page_with(LITERAL, "web"));
+    let run = with_env("plan -f checks --source repo -o json");
+    seen.push_str(&run.stderr);
+    let plan = run.json();
     assert_eq!(
         plan["changes"][0]["fields"],
         json!([{"path": "access.token", "before": "(sensitive value)", "after": "(sensitive value)", "sensitive": true}])
     );
-    seen.push_str(&text);
+    seen.push_str(&run.stdout);
     // The daemon's own refusal of a page (a check it lacks) does not quote it.
     let bad = pages_only("repo", &page_with(LITERAL, "web"), json!({}));
     let mut bad_page = bad["resources"][0].clone();

@@ -18,25 +18,11 @@ use axum::routing::{get, post};
 use serde_json::Value;
 
 use crate::servers::runtime;
-use crate::support::uptimeping;
+use crate::support::{Run, Test, uptimeping};
 
-/// Runs the real CLI in `dir` against `d` with its admin key, and a config
-/// directory of its own so that the developer's contexts never leak in.
-pub fn cli(d: &Daemon, dir: &Path, args: &[&str]) -> crate::support::Run {
-    let out = uptimeping()
-        .args(args)
-        .current_dir(dir)
-        .env("UPTIMEPING_URL", &d.url)
-        .env("UPTIMEPING_API_KEY", &d.key)
-        .env("XDG_CONFIG_HOME", dir.join(".config"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run uptimeping");
-    crate::support::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: String::from_utf8_lossy(&out.stderr).into(),
-    }
+/// Runs the real CLI in `dir` against `d` with its admin key (see [`Daemon::cli`]).
+pub fn cli(d: &Daemon, dir: &Path, args: &[&str]) -> Run {
+    d.cli(dir).args(args).run()
 }
 
 /// Longest a test waits for the daemon to do something it should do at once.
@@ -49,9 +35,59 @@ pub struct Daemon {
     pub key: String,
     logs: Arc<Mutex<Vec<String>>>,
     _tmp: Option<tempfile::TempDir>,
+    /// A directory of files for the CLI, see [`Daemon::repo`].
+    repo: tempfile::TempDir,
+}
+
+/// A daemon to start, put together step by step:
+/// `Daemon::builder().flag("--metrics").file("checks/api.yaml", yaml).start()`.
+#[derive(Default)]
+pub struct DaemonBuilder {
+    flags: Vec<String>,
+    files: Vec<(String, String)>,
+    applied: Vec<(String, String)>,
+}
+
+impl DaemonBuilder {
+    /// Adds a flag (or a flag's value) to `uptimeping daemon`.
+    pub fn flag(mut self, flag: &str) -> DaemonBuilder {
+        self.flags.push(flag.to_string());
+        self
+    }
+
+    /// Writes `text` to `name` in the daemon's [`Daemon::repo`] before it starts.
+    pub fn file(mut self, name: &str, text: &str) -> DaemonBuilder {
+        self.files.push((name.to_string(), text.to_string()));
+        self
+    }
+
+    /// Applies the resources of `yaml` as source `source` over the API once the
+    /// daemon is up (see [`Daemon::apply`]).
+    pub fn apply(mut self, source: &str, yaml: &str) -> DaemonBuilder {
+        self.applied.push((source.to_string(), yaml.to_string()));
+        self
+    }
+
+    /// Starts the daemon on a fresh data directory.
+    pub fn start(self) -> Daemon {
+        let flags: Vec<&str> = self.flags.iter().map(String::as_str).collect();
+        let d = Daemon::start(&flags);
+        for (name, text) in &self.files {
+            d.write(name, text);
+        }
+        for (source, yaml) in &self.applied {
+            d.apply(source, yaml);
+        }
+        d
+    }
 }
 
 impl Daemon {
+    /// A daemon to start; see [`DaemonBuilder`].
+    pub fn builder() -> DaemonBuilder {
+        DaemonBuilder::default()
+    }
+
     /// Starts a daemon on a fresh data directory with extra `args`.
     pub fn start(args: &[&str]) -> Daemon {
         let tmp = tempfile::tempdir().expect("tempdir");
@@ -104,7 +140,68 @@ impl Daemon {
             key,
             logs,
             _tmp: None,
+            repo: tempfile::tempdir().expect("tempdir"),
         }
+    }
+
+    /// A directory of files of the test's own (check files, plans, a config
+    /// directory), where [`Daemon::run`] runs the CLI.
+    pub fn repo(&self) -> &Path {
+        self.repo.path()
+    }
+
+    /// Writes `text` to `name` in [`Daemon::repo`], making directories on the way.
+    pub fn write(&self, name: &str, text: &str) {
+        let path = self.repo().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&path, text).expect("write file");
+    }
+
+    /// Runs the CLI with `args` in [`Daemon::repo`] against this daemon.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.cli(self.repo()).args(args).run()
+    }
+
+    /// The real CLI in `dir` against this daemon with its admin key, and a
+    /// config directory of its own so that the developer's contexts never leak in.
+    pub fn cli(&self, dir: &Path) -> Test {
+        Test::in_dir(dir)
+            .isolated(dir)
+            .env("UPTIMEPING_URL", &self.url)
+            .env("UPTIMEPING_API_KEY", &self.key)
+    }
+
+    /// Applies the resources of `yaml` as source `source` over the API.
+    pub fn apply(&self, source: &str, yaml: &str) -> Value {
+        self.post(
+            "/api/v1/apply",
+            &plan_request(source, yaml, serde_json::json!({})),
+        )
+    }
+
+    /// Runs check `name` now (`POST /api/v1/checks/{name}/run`); its result.
+    pub fn run_check(&self, name: &str) -> Value {
+        self.post(
+            &format!("/api/v1/checks/{name}/run"),
+            &serde_json::json!({}),
+        )
+    }
+
+    /// The state of check `name` (`up`, `down`, `pending`, …), empty if it has none.
+    pub fn state(&self, name: &str) -> String {
+        self.get(&format!("/api/v1/checks/{name}/status"))["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Waits until check `name` is in `state`.
+    pub fn wait_state(&self, name: &str, state: &str) {
+        wait_for(&format!("{name} {state}"), || {
+            (self.state(name) == state).then_some(())
+        });
     }
 
     pub fn logs(&self) -> String {

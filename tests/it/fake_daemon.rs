@@ -97,6 +97,11 @@ impl FakeDaemon {
         self
     }
 
+    /// Answers `POST /api/v1/plan` with `planned`.
+    pub fn plans(&self, planned: &Plan) -> &Self {
+        self.on("POST", "/api/v1/plan", 200, to_json(planned))
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().expect("received").clone()
     }

@@ -89,8 +89,7 @@ fn validate_reports_services_and_warns_about_what_it_skips() {
     let mut args = vec!["forge", "validate", "--proto"];
     args.extend(ROOTS);
     args.extend(["-I", "protos"]);
-    let run = dir.run(&args);
-    assert_eq!(run.code, 0, "{run:?}");
+    let run = dir.run(&args).success();
     assert_eq!(
         run.stdout,
         "Valid: 4 files, 4 services, 10 methods (8 can be checked)\n"
@@ -140,45 +139,49 @@ fn validate_places_errors_at_file_line_and_column() {
         ("api/syntax.proto", "syntax = \"proto3\";\nmessage {\n"),
         ("elsewhere/keep.txt", ""),
     ]);
-    let run = dir.run(&["forge", "validate", "--proto", "api/bad.proto", "-I", "api"]);
-    assert_eq!(run.code, 1);
+    let run = dir
+        .run(&["forge", "validate", "--proto", "api/bad.proto", "-I", "api"])
+        .expect_code(1);
     assert!(
         run.stderr
             .contains("api/bad.proto:4:3: name 'strin' is not defined"),
         "{}",
         run.stderr
     );
-    let run = dir.run(&["forge", "validate", "--proto", "api/missing.proto"]);
-    assert_eq!(run.code, 1);
+    let run = dir
+        .run(&["forge", "validate", "--proto", "api/missing.proto"])
+        .expect_code(1);
     assert!(
         run.stderr
             .contains("api/missing.proto:3:1: import 'nowhere/z.proto' not found"),
         "{}",
         run.stderr
     );
-    let run = dir.run(&[
-        "forge",
-        "validate",
-        "--proto",
-        "api/syntax.proto",
-        "-o",
-        "json",
-    ]);
-    assert_eq!(run.code, 1);
+    let run = dir
+        .run(&[
+            "forge",
+            "validate",
+            "--proto",
+            "api/syntax.proto",
+            "-o",
+            "json",
+        ])
+        .expect_code(1);
     let err = &run.json()["errors"][0];
     assert_eq!(err["file"], "api/syntax.proto");
     assert_eq!(err["line"], 2);
     assert_eq!(err["column"], 9, "{err}");
 
-    let run = dir.run(&[
-        "forge",
-        "validate",
-        "--proto",
-        "api/bad.proto",
-        "-I",
-        "elsewhere",
-    ]);
-    assert_eq!(run.code, 1);
+    let run = dir
+        .run(&[
+            "forge",
+            "validate",
+            "--proto",
+            "api/bad.proto",
+            "-I",
+            "elsewhere",
+        ])
+        .expect_code(1);
     assert!(
         run.stderr.contains("not under any import path"),
         "{}",
@@ -189,8 +192,7 @@ fn validate_places_errors_at_file_line_and_column() {
 #[test]
 fn generated_files_match_the_golden_files_and_validate() {
     let dir = corpus();
-    let run = generate(&dir, &["-o", "checks"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    let run = generate(&dir, &["-o", "checks"]).success();
     assert_eq!(
         run.stdout,
         "wrote checks/inventory.yaml\nwrote checks/acme-inventory-v1-payments.yaml\nwrote checks/acme-payments-v1-payments.yaml\nwrote checks/well-known.yaml\n"
@@ -198,20 +200,17 @@ fn generated_files_match_the_golden_files_and_validate() {
     for (name, text) in read_dir_sorted(&dir.join("checks")) {
         golden(&format!("checks/{name}"), &text);
     }
-    let valid = dir.run(&["validate", "-f", "checks"]);
-    assert_eq!(valid.code, 0, "{valid:?}");
+    let valid = dir.run(&["validate", "-f", "checks"]).success();
     assert_eq!(valid.stdout, "Valid: 10 resources in 4 files (10 Check)\n");
 
     // The same from another directory: paths stay relative to the output.
-    let nested = generate(&dir, &["-o", "deploy/checks/grpc"]);
-    assert_eq!(nested.code, 0, "{nested:?}");
+    generate(&dir, &["-o", "deploy/checks/grpc"]).success();
     let text = std::fs::read_to_string(dir.join("deploy/checks/grpc/well-known.yaml")).unwrap();
     assert!(
         text.contains("proto: \"../../../protos/acme/wkt/v1/wkt.proto\""),
         "{text}"
     );
-    let valid = dir.run(&["validate", "-f", "deploy"]);
-    assert_eq!(valid.code, 0, "{valid:?}");
+    dir.run(&["validate", "-f", "deploy"]).success();
 }
 
 #[test]
@@ -228,17 +227,14 @@ fn standard_output_with_options_matches_the_golden_file() {
         "--timeout",
         "3s",
     ];
-    let run = generate(&dir, &opts);
-    assert_eq!(run.code, 0, "{run:?}");
+    let run = generate(&dir, &opts).success();
     golden("stdout-tls.yaml", &run.stdout);
     std::fs::write(dir.join("all.yaml"), &run.stdout).unwrap();
-    let valid = dir.run(&["validate", "-f", "all.yaml"]);
-    assert_eq!(valid.code, 0, "{valid:?}");
+    dir.run(&["validate", "-f", "all.yaml"]).success();
 
     let mut json_opts = opts.to_vec();
     json_opts.extend(["--format", "json"]);
-    let run = generate(&dir, &json_opts);
-    assert_eq!(run.code, 0, "{run:?}");
+    let run = generate(&dir, &json_opts).success();
     golden("stdout-tls.json", &run.stdout);
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc.as_array().unwrap().len(), 12);
@@ -251,8 +247,7 @@ fn standard_output_with_options_matches_the_golden_file() {
         .map(|d| serde_json::to_string(d).unwrap())
         .collect();
     std::fs::write(dir.join("from-json.yaml"), docs.join("\n---\n")).unwrap();
-    let valid = dir.run(&["validate", "-f", "from-json.yaml"]);
-    assert_eq!(valid.code, 0, "{valid:?}");
+    dir.run(&["validate", "-f", "from-json.yaml"]).success();
 }
 
 #[test]
@@ -284,8 +279,8 @@ fn filters_choose_services_and_methods() {
             "--interval",
             "30s",
         ],
-    );
-    assert_eq!(run.code, 0, "{run:?}");
+    )
+    .success();
     assert_eq!(
         run.stdout.matches("kind: Check").count(),
         1,
@@ -300,22 +295,19 @@ fn filters_choose_services_and_methods() {
     assert!(!run.stdout.contains("health: true"));
 
     // A short service name; the health check stays without --method.
-    let run = generate(&dir, &["--service", "WellKnown"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    let run = generate(&dir, &["--service", "WellKnown"]).success();
     assert_eq!(run.stdout.matches("kind: Check").count(), 3);
     let run = generate(&dir, &["--service", "WellKnown", "--no-health"]);
     assert_eq!(run.stdout.matches("kind: Check").count(), 2);
 
-    let run = generate(&dir, &["--service", "Nope"]);
-    assert_eq!(run.code, 1);
+    let run = generate(&dir, &["--service", "Nope"]).expect_code(1);
     assert!(
         run.stderr
             .contains("no service `Nope` in the protos; they define `acme.inventory.v1.Inventory`"),
         "{}",
         run.stderr
     );
-    let run = generate(&dir, &["--method", "Chat"]);
-    assert_eq!(run.code, 1);
+    let run = generate(&dir, &["--method", "Chat"]).expect_code(1);
     assert!(
         run.stderr.contains("no method `Chat` that can be checked"),
         "{}",
@@ -348,7 +340,7 @@ fn generated_checks_pass_against_a_server_implementing_the_protos() {
     let target = addr.to_string();
     // With the writes: CreatePayment's server checks that every kind of
     // sampled field arrived.
-    let run = generate(
+    generate(
         &dir,
         &[
             "--target",
@@ -359,8 +351,8 @@ fn generated_checks_pass_against_a_server_implementing_the_protos() {
             "-o",
             "checks",
         ],
-    );
-    assert_eq!(run.code, 0, "{run:?}");
+    )
+    .success();
     let test = dir.run(&["test", "-f", "checks", "-o", "json"]);
     let results = test.json();
     let results = results.as_array().unwrap();
@@ -375,15 +367,15 @@ fn generated_checks_pass_against_a_server_implementing_the_protos() {
 #[test]
 fn templates_export_and_an_edited_copy_is_used() {
     let dir = corpus();
-    let run = dir.run(&["forge", "templates", "export", "tpl"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    let run = dir.run(&["forge", "templates", "export", "tpl"]).success();
     assert!(
         run.stdout.contains("wrote tpl/checks.yaml.j2"),
         "{}",
         run.stdout
     );
-    let again = dir.run(&["forge", "templates", "export", "tpl"]);
-    assert_eq!(again.code, 1);
+    let again = dir
+        .run(&["forge", "templates", "export", "tpl"])
+        .expect_code(1);
     assert!(again.stderr.contains("--force"), "{}", again.stderr);
 
     // The exported templates render exactly what the built-in ones do.
@@ -396,12 +388,10 @@ fn templates_export_and_an_edited_copy_is_used() {
     let edited = text.replace("kind: Check\n", "kind: Check\nlabels: {team: payments}\n");
     assert_ne!(text, edited);
     std::fs::write(&path, edited).unwrap();
-    let run = generate(&dir, &["--template-dir", "tpl", "-o", "checks"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    generate(&dir, &["--template-dir", "tpl", "-o", "checks"]).success();
     let out = std::fs::read_to_string(dir.join("checks/well-known.yaml")).unwrap();
     assert_eq!(out.matches("labels: {team: payments}").count(), 3, "{out}");
-    let valid = dir.run(&["validate", "-f", "checks"]);
-    assert_eq!(valid.code, 0, "{valid:?}");
+    dir.run(&["validate", "-f", "checks"]).success();
 }
 
 #[test]
@@ -413,8 +403,7 @@ fn a_broken_template_is_named_with_its_line() {
     let mut lines: Vec<&str> = text.lines().collect();
     lines.insert(9, "{% if %}");
     std::fs::write(&path, lines.join("\n")).unwrap();
-    let run = generate(&dir, &["--template-dir", "tpl"]);
-    assert_eq!(run.code, 1);
+    let run = generate(&dir, &["--template-dir", "tpl"]).expect_code(1);
     assert!(
         run.stderr
             .contains("template `checks.yaml.j2` line 10: syntax error"),
@@ -426,8 +415,7 @@ fn a_broken_template_is_named_with_its_line() {
     lines.remove(9);
     lines.insert(12, "{{ s.name | shout }}");
     std::fs::write(&path, lines.join("\n")).unwrap();
-    let run = generate(&dir, &["--template-dir", "tpl"]);
-    assert_eq!(run.code, 1);
+    let run = generate(&dir, &["--template-dir", "tpl"]).expect_code(1);
     assert!(
         run.stderr.contains("template `checks.yaml.j2` line 13:"),
         "{}",
@@ -444,8 +432,7 @@ fn forge_help_has_examples() {
         vec!["forge", "validate", "--help"],
         vec!["forge", "templates", "export", "--help"],
     ] {
-        let run = run_in(&forge_dir(), &args, None);
-        assert_eq!(run.code, 0);
+        let run = run_in(&forge_dir(), &args, None).success();
         assert!(run.stdout.contains("Examples:"), "{args:?}");
     }
 }
@@ -478,27 +465,27 @@ fn deeply_nested_option_values_are_refused_not_a_crash() {
         ("api/ok.proto", &shallow),
         ("check.yaml", check),
     ]);
-    let run = dir.run(&[
-        "forge",
-        "validate",
-        "--proto",
-        "api/deep.proto",
-        "-I",
-        "api",
-    ]);
-    assert_eq!(run.code, 1, "{run:?}");
+    let run = dir
+        .run(&[
+            "forge",
+            "validate",
+            "--proto",
+            "api/deep.proto",
+            "-I",
+            "api",
+        ])
+        .expect_code(1);
     assert!(
         run.stderr.contains("api/deep.proto:5:") && run.stderr.contains("nest more than 64 levels"),
         "{}",
         run.stderr
     );
-    let run = dir.run(&["forge", "generate", "--proto", "api/deep.proto"]);
-    assert_eq!(run.code, 1, "{run:?}");
-    let run = dir.run(&["forge", "validate", "--proto", "api/ok.proto"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    dir.run(&["forge", "generate", "--proto", "api/deep.proto"])
+        .expect_code(1);
+    dir.run(&["forge", "validate", "--proto", "api/ok.proto"])
+        .success();
     // A check's proto is guarded the same way.
-    let run = dir.run(&["validate", "-f", "check.yaml"]);
-    assert_eq!(run.code, 1, "{run:?}");
+    let run = dir.run(&["validate", "-f", "check.yaml"]).expect_code(1);
     assert!(
         run.stderr.contains("deep.proto:5:") && run.stderr.contains("nest more than 64"),
         "{}",
@@ -514,7 +501,7 @@ fn names_that_look_like_yaml_values_stay_strings() {
          service Null { rpc null(M) returns (M); rpc true(M) returns (M); rpc FALSE(M) returns (M); }\n\
          service _1e { rpc _5(M) returns (M); }\n",
     )]);
-    let run = dir.run(&[
+    dir.run(&[
         "forge",
         "generate",
         "--proto",
@@ -525,8 +512,8 @@ fn names_that_look_like_yaml_values_stay_strings() {
         "1m",
         // The names say nothing about reading; they are here for their spelling.
         "--include-writes",
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
+    ])
+    .success();
     let text = std::fs::read_to_string(dir.join("checks/null.yaml")).unwrap();
     for needle in [
         "method: \"null\"\n",
@@ -539,8 +526,7 @@ fn names_that_look_like_yaml_values_stay_strings() {
     }
     let text = std::fs::read_to_string(dir.join("checks/1e.yaml")).unwrap();
     assert!(text.contains("name: \"1e-5\"\n"), "{text}");
-    let run = dir.run(&["validate", "-f", "checks"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    dir.run(&["validate", "-f", "checks"]).success();
 }
 
 #[test]
@@ -550,15 +536,15 @@ fn carriage_returns_in_comments_stay_inside_the_comment() {
         "syntax = \"proto3\";\npackage cr;\nmessage M {\n  // The id.\u{feff}\rid: 7\n  string id = 1;\n}\n\
          service S {\n  // Returns the status.\renabled: false\n  rpc Get(M) returns (M);\n}\n",
     )]);
-    let run = dir.run(&[
+    dir.run(&[
         "forge",
         "generate",
         "--proto",
         "api/cr.proto",
         "-o",
         "checks",
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
+    ])
+    .success();
     let text = std::fs::read_to_string(dir.join("checks/s.yaml")).unwrap();
     assert!(!text.contains('\r'), "{text:?}");
     assert!(
@@ -566,11 +552,12 @@ fn carriage_returns_in_comments_stay_inside_the_comment() {
         "{text}"
     );
     assert!(text.contains("    # id: 7\n"), "{text}");
-    let run = dir.run(&["validate", "-f", "checks", "-o", "json"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    let run = dir
+        .run(&["validate", "-f", "checks", "-o", "json"])
+        .success();
     assert!(!run.stdout.contains("enabled"), "{}", run.stdout);
 
-    let run = dir.run(&[
+    dir.run(&[
         "forge",
         "generate",
         "--proto",
@@ -579,8 +566,8 @@ fn carriage_returns_in_comments_stay_inside_the_comment() {
         "rust",
         "-o",
         "crate",
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
+    ])
+    .success();
     let client = std::fs::read_to_string(dir.join("crate/src/client.rs")).unwrap();
     assert!(!client.contains('\r'), "{client:?}");
     assert!(client.contains("/// enabled: false"), "{client}");
@@ -594,8 +581,9 @@ fn two_files_with_the_same_import_name_are_refused() {
         )
     };
     let dir = Files::new(&[("p/a/x.proto", &proto("a")), ("p/b/x.proto", &proto("b"))]);
-    let run = dir.run(&["forge", "generate", "--proto", "p/a/x.proto", "p/b/x.proto"]);
-    assert_eq!(run.code, 1, "{run:?}");
+    let run = dir
+        .run(&["forge", "generate", "--proto", "p/a/x.proto", "p/b/x.proto"])
+        .expect_code(1);
     assert!(
         run.stderr
             .contains("p/b/x.proto: its import name `x.proto` is also that of `p/a/x.proto`")
@@ -604,16 +592,17 @@ fn two_files_with_the_same_import_name_are_refused() {
         run.stderr
     );
     // With the common parent as import path, both are generated.
-    let run = dir.run(&[
-        "forge",
-        "generate",
-        "--proto",
-        "p/a/x.proto",
-        "p/b/x.proto",
-        "-I",
-        "p",
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
+    let run = dir
+        .run(&[
+            "forge",
+            "generate",
+            "--proto",
+            "p/a/x.proto",
+            "p/b/x.proto",
+            "-I",
+            "p",
+        ])
+        .success();
     assert!(run.stdout.contains("service: \"a.S\"") && run.stdout.contains("service: \"b.S\""));
 }
 
@@ -629,7 +618,7 @@ fn files_from_several_directories_without_import_paths_validate() {
             "syntax = \"proto3\";\npackage b;\nmessage M { string id = 1; }\n",
         ),
     ]);
-    let run = dir.run(&[
+    dir.run(&[
         "forge",
         "generate",
         "--proto",
@@ -637,12 +626,11 @@ fn files_from_several_directories_without_import_paths_validate() {
         "p/b/y.proto",
         "-o",
         "checks",
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
+    ])
+    .success();
     let text = std::fs::read_to_string(dir.join("checks/s.yaml")).unwrap();
     assert!(text.contains("    - \"../p/b\"\n"), "{text}");
-    let run = dir.run(&["validate", "-f", "checks"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    dir.run(&["validate", "-f", "checks"]).success();
 }
 
 #[test]
@@ -654,7 +642,7 @@ fn methods_taking_a_well_known_type_validate() {
          service S {\n  rpc TakeAny(google.protobuf.Any) returns (google.protobuf.Struct);\n\
            rpc TakeStruct(google.protobuf.Struct) returns (google.protobuf.Struct);\n}\n",
     )]);
-    let run = dir.run(&[
+    dir.run(&[
         "forge",
         "generate",
         "--proto",
@@ -663,40 +651,35 @@ fn methods_taking_a_well_known_type_validate() {
         "checks",
         // `Take…` does not say it reads; the requests are what is tested.
         "--include-writes",
-    ]);
-    assert_eq!(run.code, 0, "{run:?}");
+    ])
+    .success();
     let text = std::fs::read_to_string(dir.join("checks/s.yaml")).unwrap();
     assert!(
         text.contains("\"@type\": \"type.googleapis.com/google.protobuf.Duration\""),
         "{text}"
     );
-    let run = dir.run(&["validate", "-f", "checks"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    dir.run(&["validate", "-f", "checks"]).success();
 }
 
 #[test]
 fn missing_template_and_import_directories_are_errors() {
     let dir = corpus();
-    let run = generate(&dir, &["--template-dir", "no-such-templates"]);
-    assert_eq!(run.code, 1, "{run:?}");
+    let run = generate(&dir, &["--template-dir", "no-such-templates"]).expect_code(1);
     assert!(
         run.stderr
             .contains("template directory `no-such-templates`"),
         "{}",
         run.stderr
     );
-    let run = generate(&dir, &["--template-dir", ROOTS[0]]);
-    assert_eq!(run.code, 1, "{run:?}");
+    let run = generate(&dir, &["--template-dir", ROOTS[0]]).expect_code(1);
     assert!(run.stderr.contains("is not a directory"), "{}", run.stderr);
-    let run = generate(&dir, &["-I", "no-such-dir"]);
-    assert_eq!(run.code, 1, "{run:?}");
+    let run = generate(&dir, &["-I", "no-such-dir"]).expect_code(1);
     assert!(
         run.stderr.contains("no-such-dir: import path (-I):"),
         "{}",
         run.stderr
     );
-    let run = generate(&dir, &["-I", ROOTS[0]]);
-    assert_eq!(run.code, 1, "{run:?}");
+    let run = generate(&dir, &["-I", ROOTS[0]]).expect_code(1);
     assert!(
         run.stderr.contains("import path (-I): not a directory"),
         "{}",
@@ -710,8 +693,9 @@ fn a_proto_whose_name_holds_a_line_break_is_refused() {
         "api/x\nkind: y.proto",
         "syntax = \"proto3\";\npackage x;\nmessage M {}\nservice S { rpc Get(M) returns (M); }\n",
     )]);
-    let run = dir.run(&["forge", "generate", "--proto", "api/x\nkind: y.proto"]);
-    assert_eq!(run.code, 1, "{run:?}");
+    let run = dir
+        .run(&["forge", "generate", "--proto", "api/x\nkind: y.proto"])
+        .expect_code(1);
     assert!(
         run.stderr
             .contains("api/x\\nkind: y.proto: the file's name has control characters"),

@@ -40,8 +40,7 @@ fn methods_in(text: &str) -> Vec<String> {
 #[test]
 fn by_default_only_methods_that_read_get_checks_and_the_rest_are_listed() {
     let dir = corpus();
-    let run = generate_ops(&dir, &["-o", "checks"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    let run = generate_ops(&dir, &["-o", "checks"]).success();
     let text = std::fs::read_to_string(dir.join("checks/operations.yaml")).unwrap();
     assert_eq!(methods_in(&text), READS, "{text}");
     for (method, reason) in [
@@ -67,8 +66,7 @@ fn by_default_only_methods_that_read_get_checks_and_the_rest_are_listed() {
     }
     assert!(!run.stderr.contains("warning: --include-writes"));
     assert!(text.contains("--include-writes"), "{text}");
-    let valid = dir.run(&["validate", "-f", "checks"]);
-    assert_eq!(valid.code, 0, "{valid:?}");
+    dir.run(&["validate", "-f", "checks"]).success();
 
     // `forge validate -o json` says the same.
     let doc = dir
@@ -94,8 +92,7 @@ fn by_default_only_methods_that_read_get_checks_and_the_rest_are_listed() {
 #[test]
 fn include_writes_generates_them_with_a_warning_and_method_needs_it_too() {
     let dir = corpus();
-    let run = generate_ops(&dir, &["--include-writes"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    let run = generate_ops(&dir, &["--include-writes"]).success();
     let methods = methods_in(&run.stdout);
     for m in READS.iter().chain(&WRITES) {
         assert!(methods.contains(&m.to_string()), "{m}: {}", run.stdout);
@@ -114,8 +111,7 @@ fn include_writes_generates_them_with_a_warning_and_method_needs_it_too() {
     assert!(!run.stderr.contains("skipped "), "{}", run.stderr);
 
     // Naming a write is not enough.
-    let run = generate_ops(&dir, &["--method", "DeleteOperation"]);
-    assert_eq!(run.code, 1, "{run:?}");
+    let run = generate_ops(&dir, &["--method", "DeleteOperation"]).expect_code(1);
     assert!(
         run.stderr.contains("--method names a method that may change data: `acme.operations.v1.Operations/DeleteOperation`")
             && run.stderr.contains("pass --include-writes"),
@@ -123,8 +119,7 @@ fn include_writes_generates_them_with_a_warning_and_method_needs_it_too() {
         run.stderr
     );
     assert!(run.stdout.is_empty());
-    let run = generate_ops(&dir, &["--method", "DeleteOperation", "--include-writes"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    let run = generate_ops(&dir, &["--method", "DeleteOperation", "--include-writes"]).success();
     assert_eq!(methods_in(&run.stdout), ["DeleteOperation"]);
 
     // Only writes and no health checks: nothing to generate, and why.
@@ -132,8 +127,9 @@ fn include_writes_generates_them_with_a_warning_and_method_needs_it_too() {
         "api/w.proto",
         "syntax = \"proto3\";\npackage w;\nmessage M {}\nservice S { rpc DeleteThing(M) returns (M); }\n",
     )]);
-    let run = writes_only.run(&["forge", "generate", "--proto", "api/w.proto", "--no-health"]);
-    assert_eq!(run.code, 1, "{run:?}");
+    let run = writes_only
+        .run(&["forge", "generate", "--proto", "api/w.proto", "--no-health"])
+        .expect_code(1);
     assert!(
         run.stderr.contains("nothing to generate: every method that can be checked may change data (`w.S/DeleteThing`); include them with --include-writes"),
         "{}",
@@ -146,8 +142,7 @@ fn uptimeping_test_never_calls_a_write_method_by_default() {
     let (addr, calls) = start_operations();
     let dir = corpus();
     let target = addr.to_string();
-    let run = generate_ops(&dir, &["--target", &target, "-o", "checks"]);
-    assert_eq!(run.code, 0, "{run:?}");
+    generate_ops(&dir, &["--target", &target, "-o", "checks"]).success();
     let test = dir.run(&["test", "-f", "checks", "-o", "json"]);
     let results = test.json();
     assert_eq!(results.as_array().unwrap().len(), 5, "{results}");
@@ -159,11 +154,11 @@ fn uptimeping_test_never_calls_a_write_method_by_default() {
     }
 
     // The counting works: with --include-writes the server sees the writes.
-    let run = generate_ops(
+    generate_ops(
         &dir,
         &["--target", &target, "--include-writes", "-o", "writes"],
-    );
-    assert_eq!(run.code, 0, "{run:?}");
+    )
+    .success();
     dir.run(&["test", "-f", "writes", "-o", "json"]).json();
     for m in WRITES {
         assert_eq!(calls.get(m), 1, "{m}: {:?}", calls.all());
@@ -185,7 +180,7 @@ fn set_values_make_a_check_pass_where_the_placeholder_is_not_found() {
             .unwrap_or_else(|| panic!("no {name} in {results}"))
     };
 
-    let run = generate_ops(
+    generate_ops(
         &dir,
         &[
             "--target",
@@ -195,8 +190,8 @@ fn set_values_make_a_check_pass_where_the_placeholder_is_not_found() {
             "-o",
             "sampled",
         ],
-    );
-    assert_eq!(run.code, 0, "{run:?}");
+    )
+    .success();
     let text = std::fs::read_to_string(dir.join("sampled/operations.yaml")).unwrap();
     assert!(
         text.contains("    name: \"example\"  # placeholder\n"),
@@ -210,7 +205,7 @@ fn set_values_make_a_check_pass_where_the_placeholder_is_not_found() {
     let r = by_name(&results, "operations-get-operation");
     assert_eq!(r["grpc_code"], "NOT_FOUND", "{r}");
 
-    let run = generate_ops(
+    generate_ops(
         &dir,
         &[
             "--target",
@@ -222,8 +217,8 @@ fn set_values_make_a_check_pass_where_the_placeholder_is_not_found() {
             "-o",
             "given",
         ],
-    );
-    assert_eq!(run.code, 0, "{run:?}");
+    )
+    .success();
     let text = std::fs::read_to_string(dir.join("given/operations.yaml")).unwrap();
     assert!(text.contains("    name: \"operations/known\"\n"), "{text}");
     assert!(text.contains("    page_size: 50\n"), "{text}");
@@ -237,8 +232,7 @@ fn set_values_make_a_check_pass_where_the_placeholder_is_not_found() {
         "acme.operations.v1.Operations/GetOperation:\n  name: operations/known\n\"*\":\n  filter: \"done=true\"\n",
     )
     .unwrap();
-    let run = generate_ops(&dir, &["--values", "values.yaml", "--target", &target]);
-    assert_eq!(run.code, 0, "{run:?}");
+    let run = generate_ops(&dir, &["--values", "values.yaml", "--target", &target]).success();
     assert!(run.stdout.contains("    name: \"operations/known\"\n"));
     assert!(run.stdout.contains("    filter: \"done=true\"\n"));
 
@@ -270,8 +264,7 @@ fn set_values_make_a_check_pass_where_the_placeholder_is_not_found() {
         "GetOperation:\n  name: x\n  colour: red\n",
     )
     .unwrap();
-    let run = generate_ops(&dir, &["--values", "bad.yaml"]);
-    assert_eq!(run.code, 1, "{run:?}");
+    let run = generate_ops(&dir, &["--values", "bad.yaml"]).expect_code(1);
     assert!(
         run.stderr.contains("bad.yaml:3:11: acme.operations.v1.Operations/GetOperation: acme.operations.v1.GetOperationRequest has no field `colour`"),
         "{}",
@@ -334,14 +327,14 @@ fn proto_paths_resolve_from_any_output_directory() {
             rel_out.as_str(),
         ),
     ] {
-        let run = run_in(
+        run_in(
             cwd.path(),
             &[
                 "forge", "generate", "--proto", proto, "-I", include, "-o", o,
             ],
             None,
-        );
-        assert_eq!(run.code, 0, "{run:?}");
+        )
+        .success();
         let written = cwd.path().join(o).join("shop.yaml");
         let text = std::fs::read_to_string(&written).unwrap();
         // The files validate from anywhere, by any path to them.
@@ -352,14 +345,13 @@ fn proto_paths_resolve_from_any_output_directory() {
     }
     // Through the link and through the real path alike.
     let real_file = real.join("checks/shop.yaml");
-    let run = run_in(
+    run_in(
         out.path(),
         &["validate", "-f", real_file.to_str().unwrap()],
         None,
-    );
-    assert_eq!(run.code, 0, "{run:?}");
-    let run = run_in(out.path(), &["validate", "-f", "link/checks"], None);
-    assert_eq!(run.code, 0, "{run:?}");
+    )
+    .success();
+    run_in(out.path(), &["validate", "-f", "link/checks"], None).success();
 }
 
 #[test]

@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::daemon_api::key_with_role;
-use crate::daemon_support::{Daemon, Receiver, Target, cli, plan_request, wait_for};
+use crate::daemon_support::{Daemon, Receiver, Target, wait_for};
 use crate::notify::telegram::bot_api_blocking;
 
 const PUBLIC_URL: &str = "https://uptime.example";
@@ -32,14 +32,14 @@ fn page(name: &str, slug: &str, group: &str, private: bool) -> String {
 }
 
 fn apply(d: &Daemon, yaml: &str) {
-    let applied = d.post("/api/v1/apply", &plan_request("repo", yaml, json!({})));
+    let applied = d.apply("repo", yaml);
     assert!(applied.get("error").is_none(), "{applied}");
 }
 
 /// Fails `shop` once, which opens an incident; its id.
 fn open_incident(d: &Daemon, target: &Target) -> i64 {
     target.set_healthy(false);
-    let run = d.post("/api/v1/checks/shop/run", &json!({}));
+    let run = d.run_check("shop");
     assert_eq!(run["up"], false, "{run}");
     let incidents = d.get("/api/v1/incidents?check=shop&status=open");
     incidents[0]["id"].as_i64().expect("an incident opened")
@@ -81,10 +81,9 @@ fn an_update_is_stored_listed_and_sent_once_through_each_channel_linking_the_sta
     settled_notifications(&d, id);
 
     let dir = tempfile::tempdir().unwrap();
-    let run = cli(
-        &d,
-        dir.path(),
-        &[
+    let run = d
+        .cli(dir.path())
+        .args([
             "incidents",
             "update",
             &format!("#{id}"),
@@ -94,9 +93,9 @@ fn an_update_is_stored_listed_and_sent_once_through_each_channel_linking_the_sta
             "  A bad deploy; rolling it back.  ",
             "-o",
             "json",
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+        ])
+        .run()
+        .success();
     let event = run.json();
     assert_eq!(event["kind"], "update", "{event}");
     assert_eq!(event["incident_id"], id);
@@ -182,28 +181,26 @@ fn an_update_is_stored_listed_and_sent_once_through_each_channel_linking_the_sta
     assert!(opened.contains(&anchor), "{opened}");
 
     // A second update keeps the last status when none is given; `get` lists both.
-    let again = cli(
-        &d,
-        dir.path(),
-        &[
+    let again = d
+        .cli(dir.path())
+        .args([
             "incidents",
             "update",
             &id.to_string(),
             "-m",
             "Rollback half done",
-        ],
-    );
-    assert_eq!(again.code, 0, "{}", again.stderr);
+        ])
+        .run()
+        .success();
     assert_eq!(
         again.stdout,
         format!("Incident #{id} has an update (identified).\n")
     );
-    let got = cli(
-        &d,
-        dir.path(),
-        &["incidents", "get", &id.to_string(), "-o", "json"],
-    );
-    assert_eq!(got.code, 0, "{}", got.stderr);
+    let got = d
+        .cli(dir.path())
+        .args(["incidents", "get", &id.to_string(), "-o", "json"])
+        .run()
+        .success();
     let events: Vec<Value> = got.json()["events"]
         .as_array()
         .unwrap()
@@ -214,7 +211,10 @@ fn an_update_is_stored_listed_and_sent_once_through_each_channel_linking_the_sta
     assert_eq!(events.len(), 2, "{events:#?}");
     assert_eq!(events[1]["detail"]["status"], "identified");
     assert_eq!(events[1]["detail"]["message"], "Rollback half done");
-    let table = cli(&d, dir.path(), &["incidents", "get", &id.to_string()]);
+    let table = d
+        .cli(dir.path())
+        .args(["incidents", "get", &id.to_string()])
+        .run();
     assert!(
         table
             .stdout
@@ -302,10 +302,9 @@ fn updates_are_bounded_validated_refused_to_viewers_held_in_maintenance_and_unse
     );
     assert_eq!(status, 201, "{answer}");
     let dir = tempfile::tempdir().unwrap();
-    let bad = cli(
-        &d,
-        dir.path(),
-        &[
+    let bad = d
+        .cli(dir.path())
+        .args([
             "incidents",
             "update",
             &id.to_string(),
@@ -313,9 +312,9 @@ fn updates_are_bounded_validated_refused_to_viewers_held_in_maintenance_and_unse
             "x",
             "--status",
             "fixed",
-        ],
-    );
-    assert_eq!(bad.code, 1, "{}", bad.stderr);
+        ])
+        .run()
+        .expect_code(1);
     assert!(bad.stderr.contains("investigating"), "{}", bad.stderr);
     let settled = settled_notifications(&d, id);
     let before = of_event(&settled, "update").len();
@@ -385,7 +384,7 @@ fn an_incident_takes_at_most_200_updates() {
     );
     target.set_healthy(false);
     let id = wait_for("an incident after the default threshold", || {
-        d.post("/api/v1/checks/shop/run", &json!({}));
+        d.run_check("shop");
         d.get("/api/v1/incidents?check=shop")[0]["id"].as_i64()
     });
     let path = format!("/api/v1/incidents/{id}/updates");
@@ -427,18 +426,17 @@ fn a_note_on_a_resolved_incident_is_titled_a_note_not_another_resolution() {
     assert_eq!(status, 200);
 
     let dir = tempfile::tempdir().unwrap();
-    let run = cli(
-        &d,
-        dir.path(),
-        &[
+    let run = d
+        .cli(dir.path())
+        .args([
             "incidents",
             "update",
             &id.to_string(),
             "--message",
             "Post-mortem: a bad deploy\n\nWe now canary every deploy.",
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+        ])
+        .run()
+        .success();
     assert!(run.stdout.contains("note"), "{}", run.stdout);
     assert!(!run.stdout.contains("has an update"), "{}", run.stdout);
 

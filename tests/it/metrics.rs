@@ -133,7 +133,7 @@ fn world() -> World {
         servers::closed_port(),
         hook.url(),
     );
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.apply("repo", &yaml);
 
     let created = d.post("/api/v1/tenants", &json!({"name": "acme"}));
     let tenant_key = created["api_key"].as_str().expect("api_key").to_string();
@@ -304,8 +304,8 @@ fn paused_checks_and_checks_that_never_ran_have_no_per_check_series() {
         servers::closed_port(),
         servers::closed_port(),
     );
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
-    d.post("/api/v1/checks/paused/run", &json!({}));
+    d.apply("repo", &yaml);
+    d.run_check("paused");
     let (_, body) = scrape(&d, None);
     assert!(body.contains(r#"uptime_check_up{tenant="default",check="paused",type="tcp"} 0"#));
     d.post("/api/v1/checks/paused/pause", &json!({}));

@@ -362,7 +362,7 @@ fn real_answers_validate_against_the_documents_response_schemas() {
     let plan = d.post("/api/v1/plan", &req);
     let applied = d.post("/api/v1/apply", &req);
     target.set_healthy(false);
-    let run = d.post("/api/v1/checks/shop/run", &json!({}));
+    let run = d.run_check("shop");
     assert_eq!(run["up"], false, "{run}");
     let incidents = d.get("/api/v1/incidents");
     let id = incidents[0]["id"].as_i64().expect("an incident opened");
@@ -561,7 +561,7 @@ fn real_answers_validate_against_the_documents_response_schemas() {
     validate_all(&doc, &cases);
 
     // The paging header is documented on every list that sends it, and sent.
-    let second = d.post("/api/v1/checks/shop/run", &json!({}));
+    let second = d.run_check("shop");
     assert!(second.is_object());
     let res = Daemon::client()
         .get(format!("{}/api/v1/checks/shop/results?limit=1", d.url))

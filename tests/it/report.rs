@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::daemon_support::{Daemon, cli, plan_request, wait_for};
+use crate::daemon_support::{Daemon, wait_for};
 use crate::servers::{self, closed_port};
 use uptimeping::model::{CheckSummary, HistoryBucket, Report};
 
@@ -28,7 +28,7 @@ fn start() -> (Daemon, servers::Server) {
             "schedule: 5s\ntimeout: 2s\nretries: 0\n"
         ),
     );
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.apply("repo", &yaml);
     (d, server)
 }
 
@@ -201,8 +201,7 @@ fn the_report_command_prints_tables_csv_json_and_yaml_and_checks_list_shows_the_
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
 
-    let table = cli(&d, dir, &["report"]);
-    assert_eq!(table.code, 0, "{}", table.stderr);
+    let table = d.cli(dir).words("report").run().success();
     let lines: Vec<&str> = table.stdout.lines().collect();
     assert_eq!(
         lines.len(),
@@ -243,8 +242,11 @@ fn the_report_command_prints_tables_csv_json_and_yaml_and_checks_list_shows_the_
         table.stdout
     );
 
-    let csv = cli(&d, dir, &["report", "--window", "1h", "-o", "csv"]);
-    assert_eq!(csv.code, 0, "{}", csv.stderr);
+    let csv = d
+        .cli(dir)
+        .words("report --window 1h -o csv")
+        .run()
+        .success();
     let records = parse_csv(&csv.stdout);
     assert_eq!(
         records.len(),
@@ -273,7 +275,7 @@ fn the_report_command_prints_tables_csv_json_and_yaml_and_checks_list_shows_the_
     assert_eq!(up[col("slo_status")], "", "no SLO: an empty field");
     let down = records.iter().find(|r| r[col("check")] == "down").unwrap();
     assert_eq!(down[col("uptime")], "0");
-    let three = cli(&d, dir, &["report", "-o", "csv"]);
+    let three = d.cli(dir).words("report -o csv").run();
     let records = parse_csv(&three.stdout);
     assert!(
         ["uptime_24h", "uptime_7d", "uptime_30d"]
@@ -283,50 +285,44 @@ fn the_report_command_prints_tables_csv_json_and_yaml_and_checks_list_shows_the_
         records[0]
     );
 
-    let json = cli(
-        &d,
-        dir,
-        &["report", "--check", "up", "--window", "90d", "-o", "json"],
-    );
-    assert_eq!(json.code, 0, "{}", json.stderr);
+    let json = d
+        .cli(dir)
+        .words("report --check up --window 90d -o json")
+        .run()
+        .success();
     let report: Report = serde_json::from_str(&json.stdout).expect("a Report");
     assert_eq!(report.checks.len(), 1);
     assert_eq!(report.checks[0].uptime, Some(100.0));
-    let json = cli(&d, dir, &["report", "-o", "json"]);
+    let json = d.cli(dir).words("report -o json").run();
     let reports: Vec<Report> = serde_json::from_str(&json.stdout).expect("three Reports");
     assert_eq!(reports.len(), 3);
-    let yaml = cli(&d, dir, &["report", "--window", "1h", "-o", "yaml"]);
-    assert_eq!(yaml.code, 0, "{}", yaml.stderr);
+    let yaml = d
+        .cli(dir)
+        .words("report --window 1h -o yaml")
+        .run()
+        .success();
     assert!(yaml.stdout.contains("check: up"), "{}", yaml.stdout);
 
-    let bad = cli(&d, dir, &["report", "--check", "ghost"]);
-    assert_eq!(bad.code, 1);
+    let bad = d
+        .cli(dir)
+        .words("report --check ghost")
+        .run()
+        .expect_code(1);
     assert!(
         bad.stderr.contains("no check named `ghost`"),
         "{}",
         bad.stderr
     );
-    let bad = cli(
-        &d,
-        dir,
-        &[
-            "report",
-            "--window",
-            "1h",
-            "--from",
-            "2026-06-01T00:00:00Z",
-            "--to",
-            "2026-06-02T00:00:00Z",
-        ],
-    );
-    assert_eq!(bad.code, 1);
+    let bad = d
+        .cli(dir)
+        .words("report --window 1h --from 2026-06-01T00:00:00Z --to 2026-06-02T00:00:00Z")
+        .run()
+        .expect_code(1);
     assert!(bad.stderr.contains("at most two"), "{}", bad.stderr);
-    let bad = cli(&d, dir, &["report", "--from", "June"]);
-    assert_eq!(bad.code, 1);
+    let bad = d.cli(dir).words("report --from June").run().expect_code(1);
     assert!(bad.stderr.contains("RFC 3339"), "{}", bad.stderr);
 
-    let list = cli(&d, dir, &["checks", "list"]);
-    assert_eq!(list.code, 0, "{}", list.stderr);
+    let list = d.cli(dir).words("checks list").run().success();
     let header = list.stdout.lines().next().unwrap();
     assert!(
         header.contains("UPTIME 24H") && header.contains("P95 24H"),
@@ -346,8 +342,11 @@ fn the_report_command_prints_tables_csv_json_and_yaml_and_checks_list_shows_the_
         .unwrap();
     assert!(down_line.contains(" 0% "), "{}", list.stdout);
 
-    let history = cli(&d, dir, &["checks", "history", "up", "--resolution", "1m"]);
-    assert_eq!(history.code, 0, "{}", history.stderr);
+    let history = d
+        .cli(dir)
+        .words("checks history up --resolution 1m")
+        .run()
+        .success();
     let lines: Vec<&str> = history.stdout.lines().collect();
     assert!(
         lines[0].contains("START (UTC)") && lines[0].contains("COVERAGE"),
@@ -360,13 +359,13 @@ fn the_report_command_prints_tables_csv_json_and_yaml_and_checks_list_shows_the_
         "{}",
         history.stdout
     );
-    let raw = cli(&d, dir, &["checks", "history", "up"]);
+    let raw = d.cli(dir).words("checks history up").run();
     assert!(
         raw.stdout.lines().next().unwrap().contains("RESULT"),
         "{}",
         raw.stdout
     );
-    let bad = cli(&d, dir, &["checks", "history", "up", "--window", "1h"]);
+    let bad = d.cli(dir).words("checks history up --window 1h").run();
     assert_eq!(bad.code, 1, "--window needs --resolution: {}", bad.stderr);
 }
 
@@ -375,15 +374,15 @@ fn checks_get_list_and_the_report_agree_on_the_uptime_of_a_day_by_time_not_by_ru
     let d = Daemon::start(&[]);
     let target = crate::daemon_support::Target::start();
     let yaml = servers::check("flip", &target.url(), "schedule: 1h\nretries: 0\n");
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.apply("repo", &yaml);
     // Two short up spans, then a longer down one: two runs of three are up, but
     // far less than two thirds of the time.
-    d.post("/api/v1/checks/flip/run", &json!({}));
+    d.run_check("flip");
     std::thread::sleep(std::time::Duration::from_millis(200));
-    d.post("/api/v1/checks/flip/run", &json!({}));
+    d.run_check("flip");
     target.set_healthy(false);
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    d.post("/api/v1/checks/flip/run", &json!({}));
+    d.run_check("flip");
     let report = wait_for("three runs in the report", || {
         let r = d.get("/api/v1/checks/flip/report");
         (r["checks"][0]["runs"].as_u64() >= Some(3)).then_some(r)
@@ -441,7 +440,7 @@ fn a_check_with_an_slo_reports_its_attainment_budget_and_status_in_every_format(
         &format!("http://127.0.0.1:{}/", closed_port()),
         "schedule: 5s\ntimeout: 2s\nretries: 0\nslo: {objective: 99.9, window: 7d}\n",
     );
-    d.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    d.apply("repo", &yaml);
     let report = wait_for("two runs of the check with an SLO", || {
         let r = d.get("/api/v1/checks/budgeted/report?window=1h");
         (by_name(&r, "budgeted")["runs"].as_u64().unwrap_or(0) >= 2).then_some(r)
@@ -454,18 +453,17 @@ fn a_check_with_an_slo_reports_its_attainment_budget_and_status_in_every_format(
     assert!(slo["budget_left_percent"].as_f64().unwrap() < 0.0, "{slo}");
     assert!(slo["burn_rate_1h"].as_f64().unwrap() > 900.0, "{slo}");
     let dir = tempfile::tempdir().expect("tempdir");
-    let table = cli(
-        &d,
-        dir.path(),
-        &["report", "--window", "1h", "--check", "budgeted"],
-    );
-    assert_eq!(table.code, 0, "{}", table.stderr);
+    let table = d
+        .cli(dir.path())
+        .words("report --window 1h --check budgeted")
+        .run()
+        .success();
     assert!(
         table.stdout.contains("0%/99.9% breached"),
         "{}",
         table.stdout
     );
-    let csv = cli(&d, dir.path(), &["report", "--window", "1h", "-o", "csv"]);
+    let csv = d.cli(dir.path()).words("report --window 1h -o csv").run();
     let rows = parse_csv(&csv.stdout);
     let col = |name: &str| {
         rows[0]

@@ -6,7 +6,6 @@
 //! every format; and in validation messages of the CLI and the daemon.
 
 use std::collections::HashMap;
-use std::process::Stdio;
 
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -15,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::daemon_support::{Daemon, Receiver, wait_for};
 use crate::servers::runtime;
-use crate::support::{Files, Run, uptimeping};
+use crate::support::{Files, Run, Test};
 
 /// The secret values, each of a different shape, and the variables that hold some.
 const PASSWORD: &str = "hunter2pw";
@@ -166,7 +165,7 @@ fn results_incidents_notifications_and_logs_of_the_daemon_hold_no_secret() {
     let names = ["password", "query", "header", "literal", "tenant"];
     for name in names {
         for _ in 0..2 {
-            let run = d.post(&format!("/api/v1/checks/{name}/run"), &json!({}));
+            let run = d.run_check(name);
             assert_eq!(run["up"], false, "{run}");
             assert_no_secret("a run's answer", &run.to_string());
             // The target did get the secret: what it echoed is hidden, not missing.
@@ -211,17 +210,10 @@ fn results_incidents_notifications_and_logs_of_the_daemon_hold_no_secret() {
 }
 
 fn test_run(files: &Files, format: &str) -> Run {
-    let mut cmd = uptimeping();
-    cmd.args(["test", "-f", "checks.yaml", "-o", format])
-        .current_dir(files.path())
+    Test::in_dir(files.path())
+        .args(["test", "-f", "checks.yaml", "-o", format])
         .envs(ENV.iter().copied())
-        .stdin(Stdio::null());
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: String::from_utf8_lossy(&out.stderr).into(),
-    }
+        .run()
 }
 
 #[test]
@@ -300,9 +292,8 @@ const BAD_ENV: &[(&str, &str)] = &[
 ];
 
 fn cli_with_bad_env(files: &Files, args: &[&str]) -> Run {
-    let out = uptimeping()
+    Test::in_dir(files.path())
         .args(args)
-        .current_dir(files.path())
         .envs(BAD_ENV.iter().copied())
         .env("UPTIMEPING_URL", "http://127.0.0.1:9")
         .env(
@@ -310,14 +301,7 @@ fn cli_with_bad_env(files: &Files, args: &[&str]) -> Run {
             "upk_000000000000_00000000000000000000000000000000",
         )
         .env("XDG_CONFIG_HOME", files.join(".config"))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: String::from_utf8_lossy(&out.stderr).into(),
-    }
+        .run()
 }
 
 #[test]

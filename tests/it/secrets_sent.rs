@@ -5,7 +5,6 @@
 //! check's headers do not follow a redirect to another origin.
 
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -17,7 +16,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use crate::servers::runtime;
-use crate::support::{Files, Run, uptimeping};
+use crate::support::{Files, Run, Test};
 
 /// Every secret holds this, so that any part of one long enough to matter is found.
 const MARK: &str = "SECRET";
@@ -113,18 +112,10 @@ fn http_check(name: &str, target: &str, extra: &str) -> String {
 
 fn test_json(yaml: &str) -> (Run, Value) {
     let files = Files::new(&[("checks.yaml", yaml)]);
-    let out = uptimeping()
+    let run = Test::in_dir(files.path())
         .args(["test", "-f", "checks.yaml", "-o", "json"])
-        .current_dir(files.path())
         .envs(env())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: String::from_utf8_lossy(&out.stderr).into(),
-    };
+        .run();
     let results = run.json();
     (run, results)
 }

@@ -1101,7 +1101,7 @@ fn a_burst_of_visitors_costs_one_render_and_an_apply_renders_afresh() {
     let now = now_ms();
     let yaml = resources(&s.up.url(), &s.down.url(), now)
         .replace("Example <Inc> status", "Renamed status");
-    s.d.post("/api/v1/apply", &plan_request("test", &yaml, json!({})));
+    s.d.apply("test", &yaml);
     let body = get(&url, &[]).text().expect("html");
     let doc = Html::parse_document(&body);
     assert_eq!(
