@@ -7,7 +7,9 @@ pub mod forge;
 pub mod model;
 pub mod private_file;
 pub mod probe;
+pub mod proto;
 pub mod rollup;
 pub mod spec;
+pub mod tls;
 
 pub use cli::run;

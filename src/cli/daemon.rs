@@ -5,6 +5,22 @@ use std::path::PathBuf;
 use crate::daemon::config::{LogFormat, Settings};
 use crate::daemon::{self, Config};
 
+/// `--log-format`: the daemon's [`LogFormat`], as a flag's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormatArg {
+    Text,
+    Json,
+}
+
+impl From<LogFormatArg> for LogFormat {
+    fn from(f: LogFormatArg) -> Self {
+        match f {
+            LogFormatArg::Text => LogFormat::Text,
+            LogFormatArg::Json => LogFormat::Json,
+        }
+    }
+}
+
 const EXAMPLES: &str = "\
 Examples:
   uptimeping daemon --listen 127.0.0.1:8080 --data-dir ./data --watch examples/checks
@@ -66,7 +82,7 @@ pub struct Args {
     shutdown_grace: Option<crate::spec::Duration>,
     /// Log lines as text or JSON (to stderr) [default: text]
     #[arg(long, env = "UPTIMEPING_LOG_FORMAT", value_enum)]
-    log_format: Option<LogFormat>,
+    log_format: Option<LogFormatArg>,
     /// Log filter, e.g. `info` or `uptimeping=debug` [default: info]
     #[arg(long, env = "UPTIMEPING_LOG", value_name = "FILTER")]
     log_level: Option<String>,
@@ -117,7 +133,7 @@ impl Args {
             retention_hours: self.retention_hours,
             retention_days: self.retention_days,
             shutdown_grace: self.shutdown_grace,
-            log_format: self.log_format,
+            log_format: self.log_format.map(LogFormat::from),
             log_level: self.log_level,
             notify_rate_limit: self.notify_rate_limit,
             public_url: self.public_url,

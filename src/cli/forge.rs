@@ -1,5 +1,7 @@
 //! `uptimeping forge`: `.proto` files → check YAML or a Rust crate.
 
+mod interactive;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -210,6 +212,22 @@ With -o DIR, one file per service in DIR whose `grpc.proto` points back at the
 .proto relative to DIR; without, everything to standard output with paths
 relative to the current directory. Output is the same, byte for byte, for the same input.";
 
+/// `--format`: forge's [`Format`], as a flag's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FormatArg {
+    Yaml,
+    Json,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Yaml => Format::Yaml,
+            FormatArg::Json => Format::Json,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Lang {
     Yaml,
@@ -257,8 +275,8 @@ struct GenerateArgs {
     #[arg(long = "values", value_name = "FILE")]
     values: Vec<PathBuf>,
     /// Format of the checks.
-    #[arg(long, value_enum, default_value_t = Format::Yaml)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = FormatArg::Yaml)]
+    format: FormatArg,
     /// What to generate: check files, or a Rust crate that makes the same calls.
     #[arg(long, value_enum, default_value_t = Lang::Yaml)]
     lang: Lang,
@@ -284,7 +302,7 @@ struct GenerateArgs {
 impl GenerateArgs {
     fn run(mut self) -> anyhow::Result<u8> {
         if self.interactive {
-            forge::interactive::need_terminal().map_err(|e| anyhow::anyhow!(e))?;
+            interactive::need_terminal().map_err(|e| anyhow::anyhow!(e))?;
         }
         let (protos, includes) = self.protos.load()?;
         for w in protos.warnings() {
@@ -381,7 +399,7 @@ impl GenerateArgs {
             &services,
             &settings,
             &refs,
-            self.format,
+            self.format.into(),
             self.out_dir.is_some(),
             &templates,
         )
@@ -400,7 +418,7 @@ impl GenerateArgs {
                 ),
                 None => "Print this to standard output?".to_string(),
             };
-            if !forge::interactive::confirm(&preview, &what).map_err(|e| anyhow::anyhow!(e))? {
+            if !interactive::confirm(&preview, &what).map_err(|e| anyhow::anyhow!(e))? {
                 anstream::eprintln!("nothing written");
                 return Ok(exit::OK);
             }
@@ -428,7 +446,7 @@ impl GenerateArgs {
         };
         let all = model::build(protos, &everything, &forge::values::Values::default())
             .map_err(|e| anyhow::anyhow!(e))?;
-        let mut answers = forge::interactive::Answers {
+        let mut answers = interactive::Answers {
             services: all
                 .iter()
                 .filter(|s| {
@@ -453,7 +471,7 @@ impl GenerateArgs {
             tls: self.tls,
             out_dir: self.out_dir.as_ref().map(|d| d.display().to_string()),
         };
-        forge::interactive::ask(&all, &mut answers).map_err(|e| anyhow::anyhow!(e))?;
+        interactive::ask(&all, &mut answers).map_err(|e| anyhow::anyhow!(e))?;
         self.services = answers.services;
         self.methods = answers.methods;
         self.no_methods = answers.no_methods;

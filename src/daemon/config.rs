@@ -1,5 +1,6 @@
 //! Daemon settings: defaults, then a TOML file (`--config`), then `UPTIMEPING_*`
-//! environment variables and flags (clap resolves those two, flags winning).
+//! environment variables and flags (the CLI resolves those two, flags winning,
+//! and hands them over as [`Settings`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -45,7 +46,7 @@ pub const MIN_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(30);
 pub const MIN_SESSION_TTL: Duration = Duration::from_secs(5 * 60);
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     #[default]

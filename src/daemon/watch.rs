@@ -25,12 +25,21 @@ pub fn source_name(dir: &std::path::Path) -> String {
 /// The actor of watch mode's applies in the audit log.
 pub const ACTOR: &str = "watch";
 
-/// Loads and applies `dir` once. Returns whether it applied.
-pub async fn apply_dir(store: &Store, audit: &Audit, tenant: i64, dir: &std::path::Path) -> bool {
-    let bundle: Bundle = match spec::read_paths(&[dir.to_path_buf()])
+/// Reads and validates `dir`: file system reads (check files, CA bundles,
+/// protos, descriptor sets) and CPU work, so callers run it off the async threads.
+fn load_dir(dir: &std::path::Path) -> Result<Bundle, String> {
+    spec::read_paths(&[dir.to_path_buf()])
         .map_err(|e| e.to_string())
         .and_then(|s| spec::load_env(&s).map_err(|d| d.to_string()))
-    {
+}
+
+/// Loads and applies `dir` once. Returns whether it applied.
+pub async fn apply_dir(store: &Store, audit: &Audit, tenant: i64, dir: &std::path::Path) -> bool {
+    let owned = dir.to_path_buf();
+    let loaded = tokio::task::spawn_blocking(move || load_dir(&owned))
+        .await
+        .unwrap_or_else(|e| Err(format!("loading the directory failed: {e}")));
+    let bundle = match loaded {
         Ok(b) => b,
         Err(errors) => {
             for line in errors.lines() {
@@ -47,11 +56,24 @@ pub async fn apply_dir(store: &Store, audit: &Audit, tenant: i64, dir: &std::pat
             prune: true,
             ..Options::default()
         },
-        resources: bundle.resources.iter().map(|r| r.desired()).collect(),
+        resources: Vec::new(),
         expected_revision: None,
         expected_tenant: None,
     };
-    match apply::run(store, tenant, req, true).await {
+    // Validating again for the store (regexes, protos, conditions) is CPU work too.
+    let desired = bundle.resources.iter().map(|r| r.desired()).collect();
+    let checked = tokio::task::spawn_blocking(move || apply::check_all(desired))
+        .await
+        .unwrap_or_else(|e| {
+            Err(apply::ApplyError::Invalid(vec![format!(
+                "validating the directory failed: {e}"
+            )]))
+        });
+    let applied = match checked {
+        Ok(checked) => apply::run_checked(store, tenant, checked, req, true).await,
+        Err(e) => Err(e),
+    };
+    match applied {
         Ok((plan, revision)) => {
             audit
                 .record(

@@ -8,30 +8,11 @@ use std::path::{Component, Path, PathBuf};
 
 use prost_reflect::{DescriptorPool, FileDescriptor, MethodDescriptor};
 
-/// The largest `.proto` file read: descriptors are small, this is generous.
-pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
-
-/// A compile error at a place in a `.proto` file (line and column 1-based, 0
-/// when unknown).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ProtoError {
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-impl fmt::Display for ProtoError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.file.is_empty(), self.line) {
-            (true, _) => write!(f, "{}", self.message),
-            (false, 0) => write!(f, "{}: {}", self.file, self.message),
-            (false, line) => write!(f, "{}:{line}:{}: {}", self.file, self.column, self.message),
-        }
-    }
-}
-
-impl std::error::Error for ProtoError {}
+pub use crate::proto::ProtoError;
+use crate::proto::{
+    self, Guarded, MAX_FILE_BYTES, MAX_PROTO_FILES, error, on_proto_stack, read_under, refused,
+    too_many_files,
+};
 
 /// Something Forge will skip, with where and why.
 #[derive(
@@ -51,201 +32,6 @@ impl fmt::Display for Warning {
             "{}:{}:{}: warning: {}",
             self.file, self.line, self.column, self.message
         )
-    }
-}
-
-/// How deeply `{`, `[` and `<` may nest in a `.proto` source. Real files stay far
-/// below; protox interprets option values recursively, so a source nested
-/// thousands deep would overflow the stack instead of failing.
-pub const MAX_NESTING: usize = 64;
-
-/// Where `source` first nests brackets deeper than [`MAX_NESTING`], outside
-/// strings and comments: the 1-based line and column of the bracket.
-pub fn too_deep(source: &str) -> Option<(usize, usize)> {
-    let mut depth = 0usize;
-    let (mut line, mut col) = (1usize, 0usize);
-    let mut chars = source.chars().peekable();
-    let advance = |c: char, line: &mut usize, col: &mut usize| {
-        if c == '\n' {
-            *line += 1;
-            *col = 0;
-        } else {
-            *col += 1;
-        }
-    };
-    while let Some(c) = chars.next() {
-        advance(c, &mut line, &mut col);
-        match c {
-            '/' if chars.peek() == Some(&'/') => {
-                while let Some(&n) = chars.peek() {
-                    if n == '\n' {
-                        break;
-                    }
-                    advance(n, &mut line, &mut col);
-                    chars.next();
-                }
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                advance('*', &mut line, &mut col);
-                let mut prev = '\0';
-                for n in chars.by_ref() {
-                    advance(n, &mut line, &mut col);
-                    if prev == '*' && n == '/' {
-                        break;
-                    }
-                    prev = n;
-                }
-            }
-            '"' | '\'' => {
-                while let Some(n) = chars.next() {
-                    advance(n, &mut line, &mut col);
-                    if n == '\\' {
-                        if let Some(e) = chars.next() {
-                            advance(e, &mut line, &mut col);
-                        }
-                    } else if n == c || n == '\n' {
-                        break;
-                    }
-                }
-            }
-            '{' | '[' | '<' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some((line, col));
-                }
-            }
-            '}' | ']' | '>' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// [`too_deep`] as an error about the file `name`.
-pub fn check_nesting(name: &str, source: &str) -> Result<(), ProtoError> {
-    match too_deep(source) {
-        None => Ok(()),
-        Some((line, column)) => Err(ProtoError {
-            file: name.to_string(),
-            line,
-            column,
-            message: format!(
-                "brackets nest more than {MAX_NESTING} levels deep here; flatten the option value or message"
-            ),
-        }),
-    }
-}
-
-/// The most `.proto` files one compile reads, imports included: a large API has
-/// a few hundred. protox opens imports recursively, one stack frame chain per
-/// level, so this also bounds how deep an import chain can go; the same number
-/// as the Forge API's [`super::MAX_API_FILES`].
-pub const MAX_PROTO_FILES: usize = 500;
-
-/// The stack protox compiles on. A chain of [`MAX_PROTO_FILES`] imports needs
-/// between 2 and 2.5 MiB in a debug build (measured; release needs less), more than a
-/// request thread has; 64 MiB leaves a wide margin and is only reserved, not used.
-pub const PROTO_STACK: usize = 64 * 1024 * 1024;
-
-/// Runs `f` (a protox compile) on a thread with [`PROTO_STACK`], so that the
-/// deepest import chain within [`MAX_PROTO_FILES`] fits whatever the calling
-/// thread's stack is.
-pub fn on_proto_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, String> {
-    std::thread::scope(|scope| {
-        let worker = std::thread::Builder::new()
-            .name("protox".into())
-            .stack_size(PROTO_STACK)
-            .spawn_scoped(scope, f)
-            .map_err(|e| format!("cannot start a thread to compile protos: {e}"))?;
-        worker
-            .join()
-            .map_err(|_| "the proto compiler failed on these files; simplify them".to_string())
-    })
-}
-
-/// The error for more than [`MAX_PROTO_FILES`] files, at `file`.
-pub fn too_many_files(file: &str) -> ProtoError {
-    ProtoError {
-        file: file.to_string(),
-        line: 0,
-        column: 0,
-        message: format!(
-            "more than {MAX_PROTO_FILES} .proto files (imports included) are needed; split the schema or import fewer files"
-        ),
-    }
-}
-
-/// A thread failure as a [`ProtoError`] without a place.
-fn thread_error(message: String) -> ProtoError {
-    ProtoError {
-        file: String::new(),
-        line: 0,
-        column: 0,
-        message,
-    }
-}
-
-/// Shared between a [`Guarded`] resolver and its caller: why it refused a file.
-pub type Refusal = std::sync::Arc<std::sync::Mutex<Option<ProtoError>>>;
-
-/// Gives a file's text by import name.
-type Peek = Box<dyn Fn(&str) -> Option<String>>;
-
-/// A file resolver that refuses sources nested too deeply ([`check_nesting`])
-/// before protox parses and compiles them, and more than [`MAX_PROTO_FILES`]
-/// files before protox recurses into the next import. `peek` gives a file's text by import
-/// name, when it is one of the caller's; the refusal is kept in `refused`.
-pub struct Guarded<R> {
-    inner: R,
-    peek: Peek,
-    refused: Refusal,
-    opened: std::cell::Cell<usize>,
-}
-
-impl<R> Guarded<R> {
-    pub fn new(inner: R, peek: impl Fn(&str) -> Option<String> + 'static) -> Self {
-        Guarded {
-            inner,
-            peek: Box::new(peek),
-            refused: Refusal::default(),
-            opened: std::cell::Cell::new(0),
-        }
-    }
-
-    pub fn refusal(&self) -> Refusal {
-        self.refused.clone()
-    }
-}
-
-/// Takes the refusal out of `refused`, if the compile failed because of one.
-pub fn refused(refused: &Refusal) -> Option<ProtoError> {
-    refused.lock().unwrap_or_else(|p| p.into_inner()).take()
-}
-
-impl<R: protox::file::FileResolver> protox::file::FileResolver for Guarded<R> {
-    fn resolve_path(&self, path: &Path) -> Option<String> {
-        self.inner.resolve_path(path)
-    }
-
-    fn open_file(&self, name: &str) -> Result<protox::file::File, protox::Error> {
-        if !name.starts_with("google/protobuf/") {
-            self.opened.set(self.opened.get() + 1);
-            if self.opened.get() > MAX_PROTO_FILES {
-                let e = too_many_files(name);
-                let message = e.to_string();
-                *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                return Err(protox::Error::new(std::io::Error::other(message)));
-            }
-        }
-        if let Some(text) = (self.peek)(name)
-            && let Err(e) = check_nesting(name, &text)
-        {
-            let message = e.to_string();
-            *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-            return Err(protox::Error::new(std::io::Error::other(message)));
-        }
-        self.inner.open_file(name)
     }
 }
 
@@ -491,7 +277,7 @@ pub fn from_disk(
     protos: &[PathBuf],
     includes: &[PathBuf],
 ) -> Result<(Protos, Vec<PathBuf>), ProtoError> {
-    on_proto_stack(|| from_disk_here(protos, includes)).map_err(thread_error)?
+    on_proto_stack(|| from_disk_here(protos, includes)).map_err(ProtoError::unplaced)?
 }
 
 fn from_disk_here(
@@ -656,114 +442,25 @@ fn from_disk_here(
 }
 
 /// Compiles `roots` from in-memory `files` (import name → source); the
-/// well-known types need not be given.
+/// well-known types need not be given. Goes through the shared pool cache, so a
+/// request that repeats sources already compiled is not compiled again.
 pub fn from_memory(
     roots: &[String],
     files: &BTreeMap<String, String>,
 ) -> Result<Protos, ProtoError> {
-    if files.len() > MAX_PROTO_FILES {
-        return Err(too_many_files(""));
-    }
-    on_proto_stack(|| from_memory_here(roots, files)).map_err(thread_error)?
-}
-
-fn from_memory_here(
-    roots: &[String],
-    files: &BTreeMap<String, String>,
-) -> Result<Protos, ProtoError> {
-    for (name, source) in files {
-        check_nesting(name, source)?;
-    }
-    let mut resolver = protox::file::ChainFileResolver::new();
-    resolver.add(Memory(files.clone()));
-    resolver.add(protox::file::GoogleFileResolver::new());
-    let mut compiler = protox::Compiler::with_file_resolver(resolver);
-    compiler.include_imports(true).include_source_info(true);
-    let names: Vec<&str> = roots.iter().map(String::as_str).collect();
-    compiler
-        .open_files(names)
-        .map_err(|e| error(e, &|n: &str| n.to_string(), &|n| files.get(n).cloned()))?;
-    let sources = compiler
+    let pool = proto::compile(roots, files)?;
+    let pool = DescriptorPool::clone(&pool);
+    let sources = pool
         .files()
-        .filter(|f| files.contains_key(f.name()))
-        .map(|f| (f.name().to_string(), files[f.name()].clone()))
+        .filter_map(|f| Some((f.name().to_string(), files.get(f.name())?.clone())))
         .collect();
     Ok(Protos {
-        pool: compiler.descriptor_pool(),
+        pool,
         roots: roots.to_vec(),
         sources,
         display: BTreeMap::new(),
         include_of: BTreeMap::new(),
     })
-}
-
-/// The text of the file `name` under the first of `dirs` that has it, when it
-/// is not too large to be a `.proto` file (protox refuses those itself).
-pub fn read_under(dirs: &[PathBuf], name: &str) -> Option<String> {
-    let path = dirs.iter().map(|d| d.join(name)).find(|p| p.is_file())?;
-    if std::fs::metadata(&path).ok()?.len() > MAX_FILE_BYTES {
-        return None;
-    }
-    std::fs::read_to_string(path).ok()
-}
-
-struct Memory(BTreeMap<String, String>);
-
-impl protox::file::FileResolver for Memory {
-    fn open_file(&self, name: &str) -> Result<protox::file::File, protox::Error> {
-        match self.0.get(name) {
-            Some(source) => protox::file::File::from_source(name, source),
-            None => Err(protox::Error::file_not_found(name)),
-        }
-    }
-}
-
-/// A protox error as `file:line:col: message`: the position comes from the
-/// error's first label, read against its own source or the file's text
-/// (`text_of`, by import name); `shown` turns an import name into what people see.
-pub fn error(
-    e: protox::Error,
-    shown: &dyn Fn(&str) -> String,
-    text_of: &dyn Fn(&str) -> Option<String>,
-) -> ProtoError {
-    use miette::Diagnostic;
-    let name = e.file().map(str::to_string);
-    let offset = e
-        .labels()
-        .and_then(|mut labels| labels.next())
-        .map(|l| l.offset());
-    let (mut line, mut column) = (0, 0);
-    if let Some(offset) = offset {
-        let text = e
-            .source_code()
-            .and_then(|src| {
-                let span = miette::SourceSpan::from((offset, 0));
-                src.read_span(&span, 0, 0)
-                    .ok()
-                    .map(|c| (c.line() + 1, c.column() + 1))
-            })
-            .or_else(|| {
-                let text = text_of(name.as_deref()?)?;
-                let before = text.get(..offset)?;
-                let line = before.matches('\n').count() + 1;
-                let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                Some((line, col))
-            });
-        if let Some((l, c)) = text {
-            line = l;
-            column = c;
-        }
-    }
-    let mut message = e.to_string();
-    if let Some(help) = e.help() {
-        message.push_str(&format!(" ({help})"));
-    }
-    ProtoError {
-        file: name.as_deref().map(shown).unwrap_or_default(),
-        line,
-        column,
-        message,
-    }
 }
 
 #[cfg(test)]
@@ -776,25 +473,5 @@ mod tests {
             comment_lines("\u{feff}Returns the status.\renabled: false\r\nnext\u{2028}x\u{7}y\tz"),
             ["Returns the status.", "enabled: false", "next", "xy\tz"]
         );
-    }
-
-    #[test]
-    fn nesting_counts_brackets_outside_strings_and_comments() {
-        let deep = format!("message M {{\n  option (x) = {};\n}}", "{ a ".repeat(70));
-        // Line 2: `  option (x) = ` is 15 columns, then `{ a ` repeats; the 65th
-        // level opens at 16 + 63 * 4.
-        assert_eq!(too_deep(&deep), Some((2, 16 + 63 * 4)));
-        let quiet = format!(
-            "// {}\n/* {} */ message M {{ string s = 1 [default = \"{}\\\"{{\"]; }} '{}'",
-            "{".repeat(100),
-            "[".repeat(100),
-            "<".repeat(100),
-            "{".repeat(100)
-        );
-        assert_eq!(too_deep(&quiet), None);
-        assert_eq!(too_deep(&"{}".repeat(1000)), None);
-        let err = check_nesting("a.proto", &deep).unwrap_err();
-        assert_eq!((err.line, err.column), (2, 268));
-        assert!(err.to_string().starts_with("a.proto:2:268: "), "{err}");
     }
 }

@@ -3,7 +3,6 @@
 //! YAML or a standalone Rust crate through minijinja templates.
 
 pub mod access;
-pub mod interactive;
 pub mod load;
 pub mod model;
 pub mod rust;

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use base64::Engine as _;
 use cel::Program;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use tokio_rustls::rustls::pki_types::ServerName;
 
-use crate::spec::{Check, CheckType, ClientTls, GraphqlSpec, GrpcSpec, Introspect, expr};
+use crate::spec::{Check, CheckType, ClientTls, GraphqlSpec, Introspect, expr};
 use crate::spec::{ResponseMatch, split_host_port};
 
 /// A check ready to run: its settings for its own type, its expectations
@@ -22,11 +23,12 @@ pub struct CompiledCheck {
 }
 
 /// What one attempt does, by check type; each carries only its own type's settings.
+/// Boxed, so that the enum costs a pointer whichever type it holds.
 pub enum Probe {
-    Http(HttpProbe),
-    Graphql(GraphqlProbe),
-    Tcp(TcpProbe),
-    Grpc(GrpcProbe),
+    Http(Box<HttpProbe>),
+    Graphql(Box<GraphqlProbe>),
+    Tcp(Box<TcpProbe>),
+    Grpc(Box<GrpcProbe>),
 }
 
 /// How a request goes out: the client it needs and the check's `http` settings.
@@ -65,14 +67,44 @@ pub struct GraphqlProbe {
 pub struct TcpProbe {
     pub(super) payload: Option<Box<[u8]>>,
     /// TLS settings and the name to verify.
-    pub(super) tls: Option<Box<(ClientTls, String)>>,
+    pub(super) tls: Option<Box<(ClientTls, ServerName<'static>)>>,
     pub(super) max_bytes: usize,
     /// `expect.response`, compiled.
     pub(super) response: Option<ResponseMatch>,
 }
 
 pub struct GrpcProbe {
-    pub(super) spec: Box<GrpcSpec>,
+    /// The target, the authority spoken to and the timeouts.
+    pub(super) endpoint: tonic::transport::Endpoint,
+    /// TLS settings and the name to verify.
+    pub(super) tls: Option<Box<(ClientTls, ServerName<'static>)>>,
+    pub(super) metadata: tonic::metadata::MetadataMap,
+    pub(super) method: GrpcMethod,
+    /// The call is the standard health check.
+    pub(super) health: bool,
+    pub(super) max_messages: u32,
+}
+
+/// The method a gRPC check calls.
+pub enum GrpcMethod {
+    /// Described by the check's protos (or the health protocol), request built.
+    Described(Box<Described>),
+    /// Asked of the server by reflection at the attempt (cached between runs).
+    Reflected(Box<Reflected>),
+}
+
+pub struct Described {
+    pub(super) method: prost_reflect::MethodDescriptor,
+    pub(super) request: prost_reflect::DynamicMessage,
+    pub(super) path: http::uri::PathAndQuery,
+}
+
+pub struct Reflected {
+    /// The target, the authority and the service: whose description it is.
+    pub(super) key: super::reflection::Key,
+    pub(super) method: String,
+    /// The request as JSON, built into a message of the described input type.
+    pub(super) request: serde_json::Value,
 }
 
 /// The expectations that need compiling, in the order of the check's own lists.
@@ -120,10 +152,10 @@ pub fn compile_shared(check: Arc<Check>) -> Result<CompiledCheck, CompileError> 
         reason,
     };
     let probe = match check.check_type {
-        CheckType::Http => Probe::Http(HttpProbe {
+        CheckType::Http => Probe::Http(Box::new(HttpProbe {
             conn: http_conn(&check).map_err(|(s, r)| err(s, r))?,
             request: http_request(&check).map_err(|(s, r)| err(s, r))?,
-        }),
+        })),
         CheckType::Graphql => {
             let spec = check.graphql.as_ref().ok_or_else(|| {
                 err(
@@ -131,17 +163,20 @@ pub fn compile_shared(check: Arc<Check>) -> Result<CompiledCheck, CompileError> 
                     "a graphql check needs a `graphql` section".into(),
                 )
             })?;
-            Probe::Graphql(graphql_probe(&check, spec).map_err(|(s, r)| err(s, r))?)
+            Probe::Graphql(Box::new(
+                graphql_probe(&check, spec).map_err(|(s, r)| err(s, r))?,
+            ))
         }
-        CheckType::Tcp => Probe::Tcp(tcp_probe(&check).map_err(|(s, r)| err(s, r))?),
+        CheckType::Tcp => Probe::Tcp(Box::new(tcp_probe(&check).map_err(|(s, r)| err(s, r))?)),
         CheckType::Grpc => {
             let spec = check
                 .grpc
                 .as_ref()
                 .ok_or_else(|| err("grpc", "a grpc check needs a `grpc` section".into()))?;
-            Probe::Grpc(GrpcProbe {
-                spec: Box::new(spec.clone()),
-            })
+            Probe::Grpc(Box::new(
+                super::grpc::compile(&check.target, check.timeout.get(), spec)
+                    .map_err(|(s, r)| err(s, r))?,
+            ))
         }
     };
     let expect = expectations(&check).map_err(|(s, r)| err(&s, r))?;
@@ -249,6 +284,8 @@ fn tcp_probe(check: &Check) -> Result<TcpProbe, Problem> {
                     .map_or(check.target.as_str(), |(h, _)| h)
                     .to_string(),
             };
+            let name = ServerName::try_from(name)
+                .map_err(|e| ("tcp.server_name", format!("not a TLS server name: {e}")))?;
             Some(Box::new((settings.clone(), name)))
         }
     };
@@ -380,6 +417,51 @@ mod tests {
             let err = compile(&check).err().expect("an error");
             assert_eq!(err.setting, ty);
         }
+    }
+
+    #[test]
+    fn a_grpc_check_is_described_once_at_compile_time() {
+        let health = stored(serde_json::json!({"name": "health", "type": "grpc",
+            "target": "127.0.0.1:1", "grpc": {"health": true, "metadata": {"x-team": "a"}}}));
+        let c = compile(&health).expect("compiles");
+        let Probe::Grpc(g) = c.probe() else {
+            panic!("not grpc")
+        };
+        let GrpcMethod::Described(d) = &g.method else {
+            panic!("not described")
+        };
+        assert_eq!(d.path.as_str(), "/grpc.health.v1.Health/Check");
+        assert_eq!(g.metadata.len(), 1);
+        let reflected = stored(serde_json::json!({"name": "reflected", "type": "grpc",
+            "target": "127.0.0.1:1", "grpc": {"reflection": true, "service": "a.B", "method": "C"}}));
+        let c = compile(&reflected).expect("compiles");
+        assert!(
+            matches!(c.probe(), Probe::Grpc(g) if matches!(g.method, GrpcMethod::Reflected(_)))
+        );
+        for (name, grpc) in [
+            (
+                "bad-metadata",
+                serde_json::json!({"health": true, "metadata": {"bad key": "a"}}),
+            ),
+            (
+                "no-proto",
+                serde_json::json!({"service": "a.B", "method": "C"}),
+            ),
+        ] {
+            let check = stored(serde_json::json!({"name": name, "type": "grpc",
+                "target": "127.0.0.1:1", "grpc": grpc}));
+            let err = compile(&check)
+                .err()
+                .unwrap_or_else(|| panic!("{name} compiled"));
+            assert_eq!(err.check, name);
+        }
+    }
+
+    #[test]
+    fn the_compiled_form_stays_small() {
+        // 100,000 checks are held at once; the source check is shared, not copied.
+        let size = std::mem::size_of::<CompiledCheck>();
+        assert!(size <= 160, "{size} bytes");
     }
 
     #[test]

@@ -122,7 +122,7 @@ impl ProbeResult {
 #[derive(Default)]
 pub struct Prober {
     http: http::Clients,
-    tls: tcp::TlsConfigs,
+    tls: crate::tls::TlsConfigs,
 }
 
 impl Prober {

@@ -3,10 +3,11 @@
 //! descriptor pool from the answers. Speaks `grpc.reflection.v1` and falls back
 //! to `v1alpha` (all that some servers, grpcio's among them, offer).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use hashlink::LruCache;
 use prost::Message as _;
 use prost_reflect::DescriptorPool;
 use prost_reflect::prost_types::FileDescriptorProto;
@@ -17,7 +18,10 @@ use tonic::{Code, Status};
 /// shows the API changed (UNIMPLEMENTED, or a response that does not decode)
 /// drops it at once.
 pub const REFLECTION_TTL: Duration = Duration::from_secs(5 * 60);
-/// Descriptions kept at most; past this, expired ones go, then all.
+/// Descriptions kept at most, one per (target, authority, service) of the
+/// reflection checks a process runs; past this the least recently used goes,
+/// as in the other caches of descriptor pools, which costs one conversation with
+/// the server when it is next needed.
 const MAX_REFLECTED: usize = 256;
 
 /// Whose description a cached pool is: target, authority, service.
@@ -28,11 +32,20 @@ type Slot = Arc<tokio::sync::Mutex<Option<(Instant, Arc<DescriptorPool>)>>>;
 /// Descriptor pools fetched by reflection, shared by every check of the process.
 /// Concurrent runs for one key wait for one conversation rather than each
 /// starting their own.
-#[derive(Default)]
 pub struct Reflected {
-    slots: Mutex<HashMap<Key, Slot>>,
+    slots: Mutex<LruCache<Key, Slot>>,
     #[cfg(test)]
     fetches: std::sync::atomic::AtomicUsize,
+}
+
+impl Default for Reflected {
+    fn default() -> Self {
+        Reflected {
+            slots: Mutex::new(LruCache::new(MAX_REFLECTED)),
+            #[cfg(test)]
+            fetches: Default::default(),
+        }
+    }
 }
 
 impl Reflected {
@@ -47,20 +60,11 @@ impl Reflected {
         if let Some(slot) = slots.get(key) {
             return slot.clone();
         }
-        if slots.len() >= MAX_REFLECTED {
-            slots.retain(|_, slot| {
-                slot.try_lock()
-                    .map(|e| {
-                        e.as_ref()
-                            .is_some_and(|(at, _)| at.elapsed() < REFLECTION_TTL)
-                    })
-                    .unwrap_or(true)
-            });
-            if slots.len() >= MAX_REFLECTED {
-                slots.clear();
-            }
-        }
-        slots.entry(key.clone()).or_default().clone()
+        // A run still holding an evicted slot finishes with it; the next run
+        // for that key starts a new one.
+        let slot = Slot::default();
+        slots.insert(key.clone(), slot.clone());
+        slot
     }
 
     /// The pool for `key`: cached while fresh, else fetched with `fetch`. The
@@ -270,5 +274,25 @@ mod tests {
             cache.get(&key(&i.to_string()), fetch).await.unwrap();
             assert!(cache.slots.lock().unwrap().len() <= MAX_REFLECTED);
         }
+    }
+
+    #[tokio::test]
+    async fn the_least_recently_used_description_goes_at_the_bound() {
+        let cache = Reflected::default();
+        let fetch = || async { Ok(DescriptorPool::new()) };
+        for i in 0..MAX_REFLECTED {
+            cache.get(&key(&i.to_string()), fetch()).await.unwrap();
+        }
+        // Use the first again, so that the second is the oldest.
+        assert!(cache.get(&key("0"), fetch()).await.unwrap().1);
+        cache.get(&key("new"), fetch()).await.unwrap();
+        assert!(
+            cache.get(&key("0"), fetch()).await.unwrap().1,
+            "recent one stays"
+        );
+        assert!(
+            !cache.get(&key("1"), fetch()).await.unwrap().1,
+            "oldest went"
+        );
     }
 }

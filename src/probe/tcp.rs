@@ -2,25 +2,14 @@
 //! expected response shows (or can no longer show), the peer closes, `max_bytes`
 //! arrive or time runs out. The check's timeout bounds all of it.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::client::danger::{
-    HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
-};
-use tokio_rustls::rustls::crypto::{CryptoProvider, aws_lc_rs};
-use tokio_rustls::rustls::pki_types::pem::{self, PemObject as _};
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use tokio_rustls::rustls::{
-    self, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
+use tokio_rustls::rustls::{self, ClientConfig};
 
 use super::compiled::TcpProbe;
 use super::errors::{AttemptError, ErrorKind};
@@ -28,6 +17,7 @@ use super::expect::{Failure, fail};
 use super::observed::Observed;
 use super::scan::{Scanner, Verdict};
 use crate::spec::{ClientTls, Expect, ResponseMatch, split_host_port};
+use crate::tls::TlsConfigs;
 
 /// Without `expect.response`, how long to wait for a first reply (a banner, or the
 /// answer to `send`) before calling the port up anyway: many services, databases
@@ -36,169 +26,15 @@ pub const SILENT_PEER_WAIT: Duration = Duration::from_secs(1);
 /// Bytes asked of the socket per read.
 const READ_CHUNK: usize = 8 * 1024;
 
-/// TLS client configurations, built once per distinct setting: loading the
-/// platform's trust roots or parsing a CA bundle costs far more than a handshake.
-#[derive(Default)]
-pub struct TlsConfigs {
-    built: Mutex<HashMap<[u8; 32], Built>>,
-    builds: AtomicUsize,
-}
-
-type Built = Result<Arc<ClientConfig>, String>;
-
-/// Distinct TLS settings kept at most; past this the cache starts over, which
-/// costs rebuilds, never correctness.
-const MAX_TLS_CONFIGS: usize = 256;
-
-impl TlsConfigs {
-    /// The configuration for `settings`, offering ALPN `h2` when `h2` is set.
-    pub(super) fn get(
-        &self,
-        settings: &ClientTls,
-        h2: bool,
-    ) -> Result<Arc<ClientConfig>, AttemptError> {
-        let key = settings_key(settings, h2);
-        let cached = self
-            .built
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-            .cloned();
-        let result = match cached {
-            Some(r) => r,
-            None => {
-                self.builds.fetch_add(1, Ordering::Relaxed);
-                let r = build_config(settings)
-                    .map(|mut c| {
-                        if h2 {
-                            c.alpn_protocols = vec![b"h2".to_vec()];
-                        }
-                        Arc::new(c)
-                    })
-                    .map_err(|e| e.to_string());
-                let mut built = self.built.lock().unwrap_or_else(|p| p.into_inner());
-                if built.len() >= MAX_TLS_CONFIGS {
-                    built.clear();
-                }
-                built.insert(key, r.clone());
-                r
-            }
-        };
-        result.map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: client setup: {e}")))
-    }
-
-    /// How many configurations were built so far.
-    #[cfg(test)]
-    fn builds(&self) -> usize {
-        self.builds.load(Ordering::Relaxed)
-    }
-}
-
-/// A digest of everything that shapes a configuration, so that PEM text is not
-/// kept twice and a key is not a map key.
-fn settings_key(settings: &ClientTls, h2: bool) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update([u8::from(settings.insecure), u8::from(h2)]);
-    for part in [&settings.ca, &settings.client_cert, &settings.client_key] {
-        match part {
-            None => h.update([0]),
-            Some(text) => {
-                h.update([1]);
-                h.update((text.len() as u64).to_le_bytes());
-                h.update(text.as_bytes());
-            }
-        }
-    }
-    h.finalize().into()
-}
-
-/// The crypto provider reqwest uses too, so there is one TLS stack in the binary.
-fn provider() -> Arc<CryptoProvider> {
-    Arc::new(aws_lc_rs::default_provider())
-}
-
-/// What is wrong with a TLS setting, by the field at fault.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TlsSetupError {
-    Ca(String),
-    ClientCert(String),
-    ClientKey(String),
-    Other(String),
-}
-
-impl std::fmt::Display for TlsSetupError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Ca(e) => write!(f, "ca: {e}"),
-            Self::ClientCert(e) => write!(f, "client_cert: {e}"),
-            Self::ClientKey(e) => write!(f, "client_key: {e}"),
-            Self::Other(e) => f.write_str(e),
-        }
-    }
-}
-
-/// Certificates of a PEM bundle; an error when it holds none.
-fn pem_certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("not valid PEM: {e}"))?;
-    if certs.is_empty() {
-        return Err("no PEM certificate found".into());
-    }
-    Ok(certs)
-}
-
-/// Builds the client configuration `settings` describe. Also used at load time,
-/// so that a bad bundle or a key that does not match its certificate is reported
-/// where it is written.
-pub fn build_config(settings: &ClientTls) -> Result<ClientConfig, TlsSetupError> {
-    use rustls_platform_verifier::BuilderVerifierExt as _;
-    let other = |e: rustls::Error| TlsSetupError::Other(e.to_string());
-    let provider = provider();
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(other)?;
-    let builder = if settings.insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
-    } else if let Some(ca) = &settings.ca {
-        let mut roots = RootCertStore::empty();
-        for cert in pem_certs(ca).map_err(TlsSetupError::Ca)? {
-            roots
-                .add(cert)
-                .map_err(|e| TlsSetupError::Ca(format!("not a usable CA certificate: {e}")))?;
-        }
-        builder.with_root_certificates(roots)
-    } else {
-        builder.with_platform_verifier().map_err(other)?
-    };
-    match (&settings.client_cert, &settings.client_key) {
-        (None, None) => Ok(builder.with_no_client_auth()),
-        (Some(_), None) => Err(TlsSetupError::ClientCert(
-            "needs the certificate's key: `client_key_file` or `client_key`".into(),
-        )),
-        (None, Some(_)) => Err(TlsSetupError::ClientKey(
-            "needs the certificate: `client_cert_file` or `client_cert`".into(),
-        )),
-        (Some(cert), Some(key)) => {
-            let chain = pem_certs(cert).map_err(TlsSetupError::ClientCert)?;
-            let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).map_err(|e| {
-                TlsSetupError::ClientKey(match e {
-                    pem::Error::NoItemsFound => "no PEM private key found".into(),
-                    e => format!("not a valid PEM private key: {e}"),
-                })
-            })?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| match e {
-                    rustls::Error::InconsistentKeys(_) => TlsSetupError::ClientKey(
-                        "the key does not belong to the client certificate".into(),
-                    ),
-                    e => TlsSetupError::ClientKey(e.to_string()),
-                })
-        }
-    }
+/// The client configuration for `settings` from `tls`'s cache, offering ALPN
+/// `h2` when `h2` is set; a setting that cannot be built fails the attempt as TLS.
+pub(super) fn client_config(
+    tls: &TlsConfigs,
+    settings: &ClientTls,
+    h2: bool,
+) -> Result<Arc<ClientConfig>, AttemptError> {
+    tls.get(&settings.settings(), h2)
+        .map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: client setup: {e}")))
 }
 
 pub async fn attempt(
@@ -224,10 +60,8 @@ pub async fn attempt(
         return Ok(obs);
     };
     let (settings, name) = &**settings;
-    let name = ServerName::try_from(name.clone())
-        .map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: server name: {e}")))?;
-    let connector = TlsConnector::from(tls.get(settings, false)?);
-    let stream = match timeout_at(deadline, connector.connect(name, stream)).await {
+    let connector = TlsConnector::from(client_config(tls, settings, false)?);
+    let stream = match timeout_at(deadline, connector.connect(name.clone(), stream)).await {
         Err(_) => return Err(AttemptError::timeout(limit)),
         Ok(Err(e)) => return Err(handshake_error(&e)),
         Ok(Ok(s)) => s,
@@ -377,82 +211,19 @@ pub fn judge(probe: &TcpProbe, expect: &Expect, obs: &Observed) -> Vec<Failure> 
     vec![fail("response", expected, format!("{seen:?}"))]
 }
 
-/// `tls.insecure`: accepts any certificate, still checking the handshake
-/// signatures so the connection is at least well-formed TLS.
-#[derive(Debug)]
-struct AcceptAnyCert(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_configuration_is_built_once_per_distinct_setting() {
+    fn a_bad_setting_fails_the_attempt_as_tls() {
         let configs = TlsConfigs::default();
-        let insecure = ClientTls {
-            insecure: true,
-            ..ClientTls::default()
-        };
-        let mut alpn = Vec::new();
-        for _ in 0..3 {
-            configs.get(&insecure, false).unwrap();
-            alpn = configs.get(&insecure, true).unwrap().alpn_protocols.clone();
-        }
-        assert_eq!(configs.builds(), 2);
-        assert_eq!(alpn, [b"h2".to_vec()]);
         let bad_ca = ClientTls {
             ca: Some("not pem".into()),
             ..ClientTls::default()
         };
-        for _ in 0..2 {
-            let e = configs.get(&bad_ca, false).unwrap_err();
-            assert_eq!(e.message, "tls: client setup: ca: no PEM certificate found");
-        }
-        assert_eq!(configs.builds(), 3);
+        let e = client_config(&configs, &bad_ca, false).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Tls);
+        assert_eq!(e.message, "tls: client setup: ca: no PEM certificate found");
     }
 }

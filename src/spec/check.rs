@@ -238,6 +238,19 @@ pub struct ClientTls {
     pub client_key: Option<String>,
 }
 
+impl ClientTls {
+    /// The PEM texts and switches a client configuration is built from; the
+    /// `*_file` fields must have been read into their inline fields first.
+    pub fn settings(&self) -> crate::tls::Settings<'_> {
+        crate::tls::Settings {
+            insecure: self.insecure,
+            ca: self.ca.as_deref(),
+            client_cert: self.client_cert.as_deref(),
+            client_key: self.client_key.as_deref(),
+        }
+    }
+}
+
 // How `tls` is written in a `grpc` or `tcp` section; only for the JSON schema.
 /// TLS: `true` for the system's trust roots, or a mapping of settings.
 #[derive(JsonSchema)]

@@ -2,14 +2,12 @@
 //! here, so an unknown service, method or request field is reported at load time
 //! with its position in the YAML file.
 
-use std::path::Path;
-
 use prost_reflect::{DynamicMessage, Kind, MessageDescriptor};
 use serde_json::Value;
 
 use super::decode::{Positions, escape_segment};
 use super::diag::Pos;
-use super::grpc::{read_descriptor_set, read_sources};
+use super::validate::files::Read;
 use super::{CODE_NAMES, Check, GrpcSpec, split_host_port};
 
 type Errors = Vec<(Pos, String)>;
@@ -26,7 +24,8 @@ pub(crate) const HEALTH_REFUSED: [&str; 7] = [
     "reflection",
 ];
 
-pub(crate) fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
+/// The checks of a `grpc` check, on the files [`Read`] into it.
+pub(crate) fn check(c: &mut Check, pos: &Positions, read: &Read, errors: &mut Errors) {
     if split_host_port(&c.target).is_none() {
         errors.push((
             pos.value("/target"),
@@ -66,8 +65,10 @@ pub(crate) fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mu
         return;
     };
     metadata(g, pos, errors);
-    if let Some(tls) = &mut g.tls {
-        super::validate::client_tls(tls, "/grpc/tls", pos, base_dir, errors);
+    if let Some(tls) = &g.tls
+        && !read.failed_tls.contains(&"/grpc/tls")
+    {
+        super::validate::client_tls(tls, "/grpc/tls", pos, errors);
     }
     if g.health {
         for field in HEALTH_REFUSED {
@@ -94,15 +95,7 @@ pub(crate) fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mu
             ));
         }
     }
-    let given: Vec<&str> = [
-        ("reflection", g.reflection),
-        ("proto", g.proto.is_some()),
-        ("descriptor_set", g.descriptor_set.is_some()),
-        ("descriptor_set_base64", g.descriptor_set_base64.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(f, on)| on.then_some(f))
-    .collect();
+    let given = schema_sources(g);
     if given.len() > 1 {
         for field in &given[1..] {
             errors.push((
@@ -116,8 +109,8 @@ pub(crate) fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mu
         // The server describes the service when the check runs.
         Some(&"reflection") => return,
         Some(_) if missing => return,
-        Some(&"proto") => proto(g, pos, base_dir, errors),
-        Some(_) => descriptor_set(g, pos, base_dir, errors),
+        Some(&"proto") => proto(g),
+        Some(_) => descriptor_set(g, pos, read, errors),
         None => {
             errors.push((
                 pos.key("/grpc"),
@@ -138,26 +131,33 @@ struct Source {
     label: String,
 }
 
-/// Reads the `.proto` file and its imports into `proto_files`.
-fn proto(
-    g: &mut GrpcSpec,
-    pos: &Positions,
-    base_dir: &Path,
-    errors: &mut Errors,
-) -> Option<Source> {
-    if g.proto_files.is_empty()
-        && let Some(proto) = &g.proto
-    {
-        match read_sources(proto, &g.import_paths, base_dir) {
-            Ok((root, files)) => {
-                g.proto = Some(root);
-                g.proto_files = files;
-            }
-            Err(e) => {
-                errors.push((pos.value("/grpc/proto"), format!("`grpc.proto`: {e}")));
-                return None;
-            }
-        }
+/// The fields given that describe the service a call goes to.
+fn schema_sources(g: &GrpcSpec) -> Vec<&'static str> {
+    [
+        ("reflection", g.reflection),
+        ("proto", g.proto.is_some()),
+        ("descriptor_set", g.descriptor_set.is_some()),
+        ("descriptor_set_base64", g.descriptor_set_base64.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(f, on)| on.then_some(f))
+    .collect()
+}
+
+/// Whether [`check`] will judge the call against a schema from a file: the
+/// one file reading needs to read.
+pub(crate) fn reads_schema(g: &GrpcSpec) -> bool {
+    !g.health
+        && g.service.is_some()
+        && g.method.is_some()
+        && matches!(schema_sources(g)[..], ["proto" | "descriptor_set"])
+}
+
+/// The `.proto` file and its imports, read into `proto_files` (none when they
+/// could not be read; that error is already given).
+fn proto(g: &GrpcSpec) -> Option<Source> {
+    if g.proto_files.is_empty() {
+        return None;
     }
     Some(Source {
         at: "/grpc/proto",
@@ -165,11 +165,12 @@ fn proto(
     })
 }
 
-/// Reads the descriptor set file into `descriptor_set_base64`.
+/// The descriptor set, read from `descriptor_set` into `descriptor_set_base64`
+/// or given there inline.
 fn descriptor_set(
     g: &mut GrpcSpec,
     pos: &Positions,
-    base_dir: &Path,
+    read: &Read,
     errors: &mut Errors,
 ) -> Option<Source> {
     if !g.import_paths.is_empty() {
@@ -179,25 +180,19 @@ fn descriptor_set(
                 .into(),
         ));
     }
-    let Some(path) = g.descriptor_set.take() else {
-        return Some(Source {
+    if g.descriptor_set.take().is_some() {
+        // Still there: it could not be read, as an error already says.
+        return None;
+    }
+    Some(match &read.descriptor_set {
+        Some(path) => Source {
+            at: "/grpc/descriptor_set",
+            label: format!("`{path}`"),
+        },
+        None => Source {
             at: "/grpc/descriptor_set_base64",
             label: "`descriptor_set_base64`".into(),
-        });
-    };
-    match read_descriptor_set(&path, base_dir) {
-        Ok(encoded) => g.descriptor_set_base64 = Some(encoded),
-        Err(e) => {
-            errors.push((
-                pos.value("/grpc/descriptor_set"),
-                format!("`grpc.descriptor_set`: {e}"),
-            ));
-            return None;
-        }
-    }
-    Some(Source {
-        at: "/grpc/descriptor_set",
-        label: format!("`{path}`"),
+        },
     })
 }
 

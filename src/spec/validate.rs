@@ -1,6 +1,9 @@
 //! Rules serde cannot express: names, URLs, intervals, patterns, expressions,
 //! and files named by relative paths, one document at a time (rules across
-//! documents are in `references`).
+//! documents are in `references`). The files are read first, in [`files`]; the
+//! rules after that are pure.
+
+pub(crate) mod files;
 
 use std::path::Path;
 
@@ -19,7 +22,7 @@ pub const MIN_CALLBACK_SECRET: usize = 16;
 /// The longest name a resource may have, as for a DNS label.
 pub const MAX_NAME_LEN: usize = 63;
 
-type Errors = Vec<(Pos, String)>;
+pub(crate) type Errors = Vec<(Pos, String)>;
 
 use super::limits::*;
 
@@ -105,17 +108,18 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
     ) {
         return;
     }
+    let read = files::inline(c, pos, base_dir, errors);
     match c.check_type {
         CheckType::Http | CheckType::Graphql => url_target(c, pos, errors),
         CheckType::Tcp => tcp_target(c, pos, errors),
-        CheckType::Grpc => super::grpc_validate::check(c, pos, base_dir, errors),
+        CheckType::Grpc => super::grpc_validate::check(c, pos, &read, errors),
     }
     sections(c, pos, errors);
     if let Some(g) = &c.graphql {
         graphql(g, pos, errors);
     }
-    if let Some(t) = &mut c.tcp {
-        tcp(t, pos, base_dir, errors);
+    if let Some(t) = &c.tcp {
+        tcp(t, pos, &read, errors);
     }
 
     let interval = c.schedule.min_interval();
@@ -152,7 +156,7 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
         ));
     }
 
-    let http = &mut c.http;
+    let http = &c.http;
     if reqwest::Method::from_bytes(http.method.to_ascii_uppercase().as_bytes()).is_err() {
         errors.push((
             pos.value("/http/method"),
@@ -208,22 +212,6 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
             u64::from(super::MAX_GRPC_MESSAGES),
         );
         at_most("grpc.max_messages", messages, "", pos, errors);
-    }
-    if let Some(file) = http.tls.ca_file.take() {
-        let path = base_dir.join(&file);
-        match std::fs::read_to_string(&path) {
-            Ok(_) if http.tls.ca.is_some() => {
-                errors.push((
-                    pos.key("/http/tls/ca_file"),
-                    "`http.tls`: give `ca_file` or `ca`, not both".into(),
-                ));
-            }
-            Ok(pem) => http.tls.ca = Some(pem),
-            Err(e) => errors.push((
-                pos.value("/http/tls/ca_file"),
-                format!("`http.tls.ca_file`: cannot read `{}`: {e}", path.display()),
-            )),
-        }
     }
     if let Some(pem) = &http.tls.ca
         && reqwest::Certificate::from_pem_bundle(pem.as_bytes())
@@ -446,7 +434,7 @@ fn graphql(g: &GraphqlSpec, pos: &Positions, errors: &mut Errors) {
     }
 }
 
-fn tcp(t: &mut TcpSpec, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
+fn tcp(t: &TcpSpec, pos: &Positions, read: &files::Read, errors: &mut Errors) {
     if t.send.is_some() && t.send_base64.is_some() {
         errors.push((
             pos.key("/tcp/send_base64"),
@@ -463,8 +451,9 @@ fn tcp(t: &mut TcpSpec, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
             ),
         ));
     }
-    match &mut t.tls {
-        Some(tls) => client_tls(tls, "/tcp/tls", pos, base_dir, errors),
+    match &t.tls {
+        Some(_) if read.failed_tls.contains(&"/tcp/tls") => {}
+        Some(tls) => client_tls(tls, "/tcp/tls", pos, errors),
         None if pos.has("/tcp/server_name") => errors.push((
             pos.key("/tcp/server_name"),
             "`tcp.server_name`: only applies with `tls`".into(),
@@ -481,71 +470,24 @@ fn tcp(t: &mut TcpSpec, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
     at_most("tcp.max_bytes", max_bytes, " bytes (1 MiB)", pos, errors);
 }
 
-/// Reads the files of a `tls:` section of a `grpc` or `tcp` check into their
-/// inline fields, then builds the TLS client configuration they describe, so a
-/// bad PEM bundle or a key that does not belong to the certificate is reported
-/// where it is written rather than when the check runs.
-pub(crate) fn client_tls(
-    tls: &mut ClientTls,
-    at: &str,
-    pos: &Positions,
-    base_dir: &Path,
-    errors: &mut Errors,
-) {
+/// Builds the TLS client configuration a `tls:` section of a `grpc` or `tcp`
+/// check describes (its files already read), so a bad PEM bundle or a key that
+/// does not belong to the certificate is reported where it is written rather
+/// than when the check runs.
+pub(crate) fn client_tls(tls: &ClientTls, at: &str, pos: &Positions, errors: &mut Errors) {
     let section = super::load::dotted(at);
-    let before = errors.len();
-    let pairs = [
-        ("ca_file", "ca"),
-        ("client_cert_file", "client_cert"),
-        ("client_key_file", "client_key"),
-    ];
     // Where each value was written: the file's path, or the inline text.
-    let mut written = std::collections::HashMap::new();
-    for (file_field, inline_field) in pairs {
-        let ClientTls {
-            ca_file,
-            ca,
-            client_cert_file,
-            client_cert,
-            client_key_file,
-            client_key,
-            ..
-        } = tls;
-        let (file, inline) = match inline_field {
-            "ca" => (ca_file, ca),
-            "client_cert" => (client_cert_file, client_cert),
-            _ => (client_key_file, client_key),
-        };
-        let Some(name) = file.take() else {
-            written.insert(inline_field, format!("{at}/{inline_field}"));
-            continue;
-        };
-        written.insert(inline_field, format!("{at}/{file_field}"));
-        if inline.is_some() {
-            errors.push((
-                pos.key(&format!("{at}/{file_field}")),
-                format!("`{section}`: give `{file_field}` or `{inline_field}`, not both"),
-            ));
-            continue;
+    let written = |inline_field: &str| {
+        let file = format!("{at}/{inline_field}_file");
+        if pos.has(&file) {
+            file
+        } else {
+            format!("{at}/{inline_field}")
         }
-        let path = base_dir.join(&name);
-        match read_small_text(&path) {
-            Ok(text) => *inline = Some(text),
-            Err(e) => errors.push((
-                pos.value(&format!("{at}/{file_field}")),
-                format!(
-                    "`{section}.{file_field}`: cannot read `{}`: {e}",
-                    path.display()
-                ),
-            )),
-        }
-    }
-    if errors.len() > before {
-        return;
-    }
+    };
     if tls.insecure && tls.ca.is_some() {
         errors.push((
-            pos.key(&written["ca"]),
+            pos.key(&written("ca")),
             format!(
                 "`{section}`: `insecure: true` trusts any certificate; remove `insecure` or the CA"
             ),
@@ -555,8 +497,8 @@ pub(crate) fn client_tls(
     if tls.ca.is_none() && tls.client_cert.is_none() && tls.client_key.is_none() {
         return;
     }
-    use crate::probe::tcp::{TlsSetupError, build_config};
-    if let Err(e) = build_config(tls) {
+    use crate::tls::{TlsSetupError, build_config};
+    if let Err(e) = build_config(&tls.settings()) {
         let (field, msg) = match e {
             TlsSetupError::Ca(m) => (Some("ca"), m),
             TlsSetupError::ClientCert(m) => (Some("client_cert"), m),
@@ -565,7 +507,7 @@ pub(crate) fn client_tls(
         };
         let (where_, label) = match field {
             Some(f) => {
-                let pointer = &written[f];
+                let pointer = &written(f);
                 let label = pointer.rsplit('/').next().unwrap_or(f).to_string();
                 (pos.value(pointer), format!("{section}.{label}"))
             }
@@ -573,19 +515,6 @@ pub(crate) fn client_tls(
         };
         errors.push((where_, format!("`{label}`: {msg}")));
     }
-}
-
-/// The most a PEM file named in a check may weigh: a long chain is a few KiB.
-const MAX_PEM_BYTES: u64 = 1024 * 1024;
-
-fn read_small_text(path: &Path) -> Result<String, String> {
-    let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
-    if size > MAX_PEM_BYTES {
-        return Err(format!(
-            "{size} bytes, more than the limit of {MAX_PEM_BYTES}"
-        ));
-    }
-    std::fs::read_to_string(path).map_err(|e| e.to_string())
 }
 
 /// Expectations another check type would judge; on this one they could never hold

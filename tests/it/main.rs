@@ -51,6 +51,7 @@ mod http_failures;
 mod http_probe;
 mod https_probe;
 mod incident_updates;
+mod layers;
 mod man;
 mod metrics;
 mod notify;

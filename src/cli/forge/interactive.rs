@@ -6,7 +6,8 @@ use std::io::IsTerminal;
 use dialoguer::console::Term;
 use dialoguer::{Confirm, Input, MultiSelect};
 
-use super::model::Service;
+use crate::forge::check_timing;
+use crate::forge::model::{Method, Service};
 
 /// What the prompts decide; filled in with the flags' values first.
 #[derive(Debug, Clone)]
@@ -71,8 +72,7 @@ pub fn ask(all: &[Service], answers: &mut Answers) -> Result<(), String> {
     }
     answers.services = chosen.iter().map(|&i| all[i].full_name.clone()).collect();
 
-    let chosen_methods: Vec<&super::model::Method> =
-        chosen.iter().flat_map(|&i| all[i].methods.iter()).collect();
+    let chosen_methods: Vec<&Method> = chosen.iter().flat_map(|&i| all[i].methods.iter()).collect();
     let methods: Vec<&str> = chosen_methods.iter().map(|m| m.path.as_str()).collect();
     if !methods.is_empty() {
         // A method that may change data starts unticked, unless it was asked for.
@@ -151,7 +151,7 @@ pub fn ask(all: &[Service], answers: &mut Answers) -> Result<(), String> {
         .default(answers.interval.clone())
         .validate_with(|i: &String| -> Result<(), String> {
             // Any timeout shorter than a valid interval passes: only the interval is checked.
-            super::check_timing(i, "1ms")
+            check_timing(i, "1ms")
         })
         .interact_text_on(&term)
         .map_err(prompt_error)?;
@@ -159,7 +159,7 @@ pub fn ask(all: &[Service], answers: &mut Answers) -> Result<(), String> {
     answers.timeout = Input::<String>::new()
         .with_prompt("Timeout")
         .default(answers.timeout.clone())
-        .validate_with(move |t: &String| super::check_timing(&interval, t))
+        .validate_with(move |t: &String| check_timing(&interval, t))
         .interact_text_on(&term)
         .map_err(prompt_error)?;
     let out = Input::<String>::new()
