@@ -1,6 +1,7 @@
 //! Throughput of `uptimeping test` over many HTTP and gRPC checks against local servers.
 //!
 //!     cargo bench --bench http_probes -- [--checks N] [--runs R] [--concurrency C]
+//!         [--only http] [--binary PATH]... [--wrk PATH]
 //!
 //! Starts an HTTP server and the tests' tonic server (health + a catalog service
 //! from `tests/protos/shop.proto`) in this process (their CPU is not counted), and
@@ -9,6 +10,13 @@
 //! opens its own connection, as in production. Prints one line per run and the
 //! medians: checks per second (wall), CPU seconds of the uptimeping process (user +
 //! system), checks per CPU-second, and peak resident memory.
+//!
+//! `--binary` (repeatable) measures other builds of `uptimeping` in the same run,
+//! e.g. one from before a change, each against the same servers. With `wrk` on the
+//! `PATH` (or given by `--wrk`), the HTTP target is also measured with `wrk`
+//! opening a fresh connection per request (`Connection: close`), R times for as
+//! long as one `uptimeping` run took: requests per CPU-second of `wrk` is what the
+//! HTTP probe's checks per CPU-second compares to.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -24,6 +32,12 @@ struct Options {
     checks: usize,
     runs: usize,
     concurrency: usize,
+    /// Only the kinds whose label starts with this, case-insensitively (`http`, `grpc`).
+    only: Option<String>,
+    /// The `uptimeping` binaries to measure; this build's when none is given.
+    binaries: Vec<String>,
+    /// `wrk`, to measure the HTTP target with; skipped when it is not there.
+    wrk: String,
 }
 
 fn options() -> Options {
@@ -31,27 +45,37 @@ fn options() -> Options {
         checks: 2_000,
         runs: 5,
         concurrency: 256,
+        only: None,
+        binaries: Vec::new(),
+        wrk: "wrk".into(),
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
-        let value = args.get(i + 1).and_then(|v| v.parse().ok());
-        match (args[i].as_str(), value) {
-            ("--checks", Some(v)) => o.checks = v,
-            ("--runs", Some(v)) => o.runs = v,
-            ("--concurrency", Some(v)) => o.concurrency = v,
-            ("--bench", _) => {
+        let text = args.get(i + 1).cloned();
+        let value = text.as_deref().and_then(|v| v.parse().ok());
+        match (args[i].as_str(), value, text) {
+            ("--checks", Some(v), _) => o.checks = v,
+            ("--runs", Some(v), _) => o.runs = v,
+            ("--concurrency", Some(v), _) => o.concurrency = v,
+            ("--only", _, Some(t)) => o.only = Some(t.to_ascii_lowercase()),
+            ("--binary", _, Some(t)) => o.binaries.push(t),
+            ("--wrk", _, Some(t)) => o.wrk = t,
+            ("--bench", _, _) => {
                 i += 1;
                 continue;
             }
-            (other, _) => {
+            (other, _, _) => {
                 eprintln!(
-                    "unknown or incomplete argument `{other}`; use --checks N --runs R --concurrency C"
+                    "unknown or incomplete argument `{other}`; use --checks N --runs R --concurrency C --only KIND --binary PATH --wrk PATH"
                 );
                 std::process::exit(1);
             }
         }
         i += 2;
+    }
+    if o.binaries.is_empty() {
+        o.binaries.push(env!("CARGO_BIN_EXE_uptimeping").into());
     }
     o
 }
@@ -123,7 +147,13 @@ fn main() {
         ),
     ];
     let mut summary = Vec::new();
+    let mut http_wall = None;
     for (label, body) in &kinds {
+        if let Some(only) = &o.only
+            && !label.to_ascii_lowercase().starts_with(only.as_str())
+        {
+            continue;
+        }
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::copy(proto, dir.path().join("shop.proto")).expect("copy proto");
         let yaml: String = (0..o.checks)
@@ -135,30 +165,116 @@ fn main() {
             })
             .collect();
         std::fs::write(dir.path().join("checks.yaml"), yaml).expect("write checks");
-        summary.push((label, measure(&o, label, dir.path())));
+        for binary in &o.binaries {
+            let m = measure(&o, label, binary, dir.path());
+            if *label == "HTTP" {
+                http_wall.get_or_insert(o.checks as f64 / m.0);
+            }
+            summary.push((label, binary, m));
+        }
     }
+    let wrk = http_wall.and_then(|wall| wrk(&o, &format!("http://{addr}/health/0"), wall));
     println!();
     println!(
-        "{:<12} {:>10} {:>14} {:>10}",
+        "{:<12} {:>10} {:>14} {:>10}  binary",
         "kind", "checks/s", "checks/cpu_s", "rss_MiB"
     );
-    for (label, (rate, per_cpu, rss)) in &summary {
-        println!("{label:<12} {rate:>10.0} {per_cpu:>14.0} {rss:>10.1}");
+    for (label, binary, (rate, per_cpu, rss)) in &summary {
+        println!("{label:<12} {rate:>10.0} {per_cpu:>14.0} {rss:>10.1}  {binary}");
     }
-    let http_per_cpu = summary[0].1.1;
-    println!(
-        "HTTP vs blackbox_exporter (~{BLACKBOX_PROBES_PER_CPU_SECOND:.0} probes per CPU-s): {:.1}x",
-        http_per_cpu / BLACKBOX_PROBES_PER_CPU_SECOND
-    );
+    if let Some((rate, per_cpu)) = wrk {
+        println!(
+            "{:<12} {rate:>10.0} {per_cpu:>14.0} {:>10}  {}",
+            "wrk", "-", o.wrk
+        );
+    }
+    for (label, binary, (_, per_cpu, _)) in &summary {
+        if **label != "HTTP" {
+            continue;
+        }
+        println!(
+            "HTTP vs blackbox_exporter (~{BLACKBOX_PROBES_PER_CPU_SECOND:.0} probes per CPU-s): {:.1}x  {binary}",
+            per_cpu / BLACKBOX_PROBES_PER_CPU_SECOND
+        );
+        if let Some((_, wrk_per_cpu)) = wrk {
+            println!(
+                "HTTP vs wrk, fresh connection per request: {:.2}x  {binary}",
+                per_cpu / wrk_per_cpu
+            );
+        }
+    }
     let _ = std::io::stdout().flush();
+}
+
+/// `wrk` against `url`, each request on a fresh connection, `o.runs` times for
+/// `secs` each (at least one second) with `o.concurrency` connections: the medians
+/// of requests per second and per CPU-second of `wrk`. `None` when `wrk` cannot run.
+fn wrk(o: &Options, url: &str, secs: f64) -> Option<(f64, f64)> {
+    let secs = secs.ceil().max(1.0) as u64;
+    println!();
+    println!(
+        "wrk: {url}, Connection: close, {} connections, {secs}s, {} runs",
+        o.concurrency, o.runs
+    );
+    println!(
+        "{:>4} {:>10} {:>10} {:>12} {:>14}",
+        "run", "requests", "req/s", "cpu_s", "req/cpu_s"
+    );
+    let (mut rates, mut per_cpu) = (Vec::new(), Vec::new());
+    for run in 1..=o.runs {
+        let (cpu_before, _) = children_cpu();
+        let out = Command::new(&o.wrk)
+            .args(["-t", "2", "-c", &o.concurrency.to_string()])
+            .args(["-d", &format!("{secs}s"), "-H", "Connection: close", url])
+            .stderr(Stdio::inherit())
+            .output();
+        let out = match out {
+            Ok(out) if out.status.success() => out,
+            Ok(out) => {
+                eprintln!("`{}` failed ({}); no wrk figures", o.wrk, out.status);
+                return None;
+            }
+            Err(e) => {
+                eprintln!("cannot run `{}` ({e}); no wrk figures", o.wrk);
+                return None;
+            }
+        };
+        let (cpu_after, _) = children_cpu();
+        let text = String::from_utf8_lossy(&out.stdout);
+        // "  123456 requests in 5.00s, 12.34MB read"
+        let requests: Option<f64> = text
+            .lines()
+            .find(|l| l.contains(" requests in "))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok());
+        let Some(requests) = requests else {
+            eprintln!("no request count in wrk's output:\n{text}");
+            return None;
+        };
+        let errors = text
+            .lines()
+            .find(|l| l.contains("Socket errors") || l.contains("Non-2xx"));
+        if let Some(e) = errors {
+            eprintln!("wrk run {run}: {}", e.trim());
+        }
+        let cpu = cpu_after - cpu_before;
+        let rate = requests / secs as f64;
+        println!(
+            "{run:>4} {requests:>10.0} {rate:>10.0} {cpu:>12.3} {:>14.0}",
+            requests / cpu
+        );
+        rates.push(rate);
+        per_cpu.push(requests / cpu);
+    }
+    Some((median(rates), median(per_cpu)))
 }
 
 /// Runs `uptimeping test` over `dir` `o.runs` times; returns the medians of checks
 /// per second and per CPU-second, and the peak RSS in MiB.
-fn measure(o: &Options, label: &str, dir: &std::path::Path) -> (f64, f64, f64) {
+fn measure(o: &Options, label: &str, binary: &str, dir: &std::path::Path) -> (f64, f64, f64) {
     println!();
     println!(
-        "uptimeping test: {} {label} checks, concurrency {}, {} runs",
+        "uptimeping test: {} {label} checks, concurrency {}, {} runs, {binary}",
         o.checks, o.concurrency, o.runs
     );
     println!(
@@ -170,7 +286,7 @@ fn measure(o: &Options, label: &str, dir: &std::path::Path) -> (f64, f64, f64) {
     for run in 1..=o.runs {
         let (cpu_before, _) = children_cpu();
         let started = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_uptimeping"))
+        let out = Command::new(binary)
             .args(["test", "-f"])
             .arg(dir)
             .args(["-o", "json", "--concurrency", &o.concurrency.to_string()])

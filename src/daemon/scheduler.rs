@@ -21,9 +21,9 @@ use tokio::time::Instant;
 use super::metrics::Metrics;
 use super::store::{Store, StoredResource};
 use super::writer::Job;
-use crate::probe::{ProbeResult, Prober};
+use crate::probe::{CompiledCheck, ProbeResult, Prober};
 use crate::spec::secrets::Redactor;
-use crate::spec::{Check, Schedule, remote};
+use crate::spec::{Schedule, remote};
 
 /// How long the API waits for the scheduler to answer a question.
 const REPLY_WAIT: Duration = Duration::from_secs(2);
@@ -33,7 +33,7 @@ const COMMAND_QUEUE: usize = 1024;
 type Key = (i64, String);
 
 struct Entry {
-    check: Arc<Check>,
+    check: Arc<CompiledCheck>,
     /// Hides the check's secrets in its results, before they are stored or logged.
     redactor: Arc<Redactor>,
     spec: serde_json::Value,
@@ -232,7 +232,7 @@ impl Scheduler {
                 reply,
             } => {
                 let _ = reply.send(self.entries.get(&(tenant, name)).and_then(|e| {
-                    if e.paused || !e.check.enabled {
+                    if e.paused || !e.check.source().enabled {
                         None
                     } else {
                         e.next_run
@@ -274,10 +274,11 @@ impl Scheduler {
             }
             let Some(check) = typed(&res) else { continue };
             self.generation += 1;
-            let interval = check.schedule.min_interval();
-            let first = match &check.schedule {
+            let schedule = &check.source().schedule;
+            let interval = schedule.min_interval();
+            let first = match schedule {
                 Schedule::Every(_) => jitter(interval),
-                Schedule::Cron { .. } => until_next(&check.schedule),
+                Schedule::Cron { .. } => until_next(schedule),
             };
             let redactor = Redactor::for_probe(&res.spec, &res.secrets, &Default::default());
             self.entries.insert(
@@ -320,7 +321,7 @@ impl Scheduler {
             let Some(entry) = self.entries.get(&key) else {
                 continue;
             };
-            if entry.generation != generation || entry.paused || !entry.check.enabled {
+            if entry.generation != generation || entry.paused || !entry.check.source().enabled {
                 continue;
             }
             if entry.running.swap(true, Ordering::SeqCst) {
@@ -328,7 +329,7 @@ impl Scheduler {
                 // check never overlap or pile up; this one is skipped.
                 let (check, step) = (
                     Arc::clone(&entry.check),
-                    self.step(&entry.check.schedule, at, entry.next_run),
+                    self.step(&entry.check.source().schedule, at, entry.next_run),
                 );
                 drop(check);
                 self.push(key, step);
@@ -338,7 +339,7 @@ impl Scheduler {
             let redactor = Arc::clone(&entry.redactor);
             let lateness = now.saturating_duration_since(at);
             self.metrics.scheduler_lag.observe(lateness.as_secs_f64());
-            let next = self.step(&check.schedule, at, entry.next_run);
+            let next = self.step(&check.source().schedule, at, entry.next_run);
             self.push(key.clone(), next);
             self.start(key.0, key.1, (check, redactor), None, Some(running));
         }
@@ -382,7 +383,7 @@ impl Scheduler {
         &mut self,
         tenant: i64,
         name: String,
-        (check, redactor): (Arc<Check>, Arc<Redactor>),
+        (check, redactor): (Arc<CompiledCheck>, Arc<Redactor>),
         reply: Option<oneshot::Sender<Option<ProbeResult>>>,
         running: Option<Arc<AtomicBool>>,
     ) {
@@ -401,7 +402,7 @@ impl Scheduler {
                     .send(Job {
                         tenant,
                         name,
-                        check,
+                        check: Arc::clone(check.source()),
                         result,
                         reply,
                     })
@@ -415,9 +416,17 @@ impl Scheduler {
     }
 }
 
-fn typed(res: &StoredResource) -> Option<Check> {
+/// The stored check compiled, once per change of its spec; one that cannot be
+/// read or compiled is logged and not scheduled.
+fn typed(res: &StoredResource) -> Option<CompiledCheck> {
     match remote::parse_stored(res.kind, &res.spec) {
-        Ok(crate::spec::Spec::Check(c)) => Some(c),
+        Ok(crate::spec::Spec::Check(c)) => match crate::probe::compile_shared(Arc::new(c)) {
+            Ok(compiled) => Some(compiled),
+            Err(e) => {
+                tracing::error!(check = %res.name, error = %e, "stored check cannot be compiled; not scheduling it");
+                None
+            }
+        },
         Ok(_) => None,
         Err(e) => {
             tracing::error!(check = %res.name, error = %e, "stored check cannot be read; not scheduling it");

@@ -10,7 +10,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::metrics::{CheckLabels, Metrics, TenantLabels, TypeLabels};
 use super::store::{ResultRow, Store};
-use crate::probe::ProbeResult;
+use crate::probe::{Backoff, ProbeResult};
 use crate::spec::Check;
 
 /// Results written per transaction at most: large enough to keep up with thousands
@@ -25,6 +25,8 @@ const WRITE_RETRY_BASE: Duration = Duration::from_millis(200);
 /// Longest wait between tries while the disk refuses writes (full, read-only, I/O
 /// errors): short enough that writing resumes within seconds of space being freed.
 const OUTAGE_RETRY_MAX: Duration = Duration::from_secs(5);
+/// The waits between tries; one writer, so no jitter.
+const WRITE_BACKOFF: Backoff = Backoff::new(WRITE_RETRY_BASE, OUTAGE_RETRY_MAX);
 /// How often a continuing outage is logged again, so the log says it is not over.
 const OUTAGE_REMINDER: Duration = Duration::from_secs(60);
 /// Results waiting to be written; probes wait when the writer is this far behind.
@@ -188,14 +190,13 @@ impl Writer {
                     }
                     Some(_) => {}
                 }
-                let wait =
-                    (WRITE_RETRY_BASE * 2u32.saturating_pow(attempt.min(8))).min(OUTAGE_RETRY_MAX);
+                let wait = WRITE_BACKOFF.ceiling(attempt);
                 if let Some(o) = &mut outage {
                     self.hold_for(wait, rx, backlog, open, o).await;
                 }
             } else if attempt < WRITE_ATTEMPTS {
                 tracing::warn!(error = %err, attempt, "could not write check results; trying again");
-                tokio::time::sleep(WRITE_RETRY_BASE * 2u32.pow(attempt - 1)).await;
+                tokio::time::sleep(WRITE_BACKOFF.ceiling(attempt - 1)).await;
             } else {
                 tracing::error!(error = %err, results = batch.rows.len(), "could not write check results; dropping this batch (counted in uptime_results_dropped_total)");
                 for (row, _) in &batch.rows {

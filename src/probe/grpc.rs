@@ -24,11 +24,12 @@ use tonic::metadata::{MetadataKey, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
+use super::compiled::{Described, GrpcMethod, GrpcProbe, Reflected};
 use super::errors::{AttemptError, ErrorKind};
 use super::expect::{Failure, fail};
 use super::graphql::first_difference;
 use super::observed::{GrpcCall, Observed};
-use crate::spec::{CODE_NAMES, Check, GrpcSpec, split_host_port};
+use crate::spec::{CODE_NAMES, Expect, GrpcSpec, split_host_port};
 use crate::tls::TlsConfigs;
 
 /// The largest single message accepted from a server (tonic's own default, named
@@ -38,10 +39,14 @@ pub const MAX_GRPC_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 /// stream is judged on what was read by then, as an HTTP body is at `max_body`.
 pub const MAX_GRPC_STREAM_BYTES: usize = 16 * 1024 * 1024;
 
-pub async fn attempt(tls: &TlsConfigs, check: &Check) -> Result<Observed, AttemptError> {
-    let limit = check.timeout.get();
+pub async fn attempt(
+    tls: &TlsConfigs,
+    probe: &GrpcProbe,
+    target: &str,
+    limit: Duration,
+) -> Result<Observed, AttemptError> {
     let refused = Refusal::default();
-    match tokio::time::timeout(limit, call(tls, check, limit, &refused)).await {
+    match tokio::time::timeout(limit, call(tls, probe, target, limit, &refused)).await {
         Err(_) => Err(AttemptError::timeout(limit)),
         // The connection's own failure says more than what the channel made of it.
         Ok(Err(e)) => Err(refused.take(&e).unwrap_or(e)),
@@ -145,44 +150,31 @@ fn setup_error(msg: impl std::fmt::Display) -> AttemptError {
 
 async fn call(
     tls: &TlsConfigs,
-    check: &Check,
+    probe: &GrpcProbe,
+    target: &str,
     limit: Duration,
     refused: &Refusal,
 ) -> Result<Observed, AttemptError> {
-    let spec = check
-        .grpc
-        .as_ref()
-        .ok_or_else(|| setup_error("no `grpc` section"))?;
     let begun = Instant::now();
-    let (channel, cert_not_after) = connect(tls, check, spec, limit, refused).await?;
+    let (channel, cert_not_after) = connect(tls, target, probe, refused).await?;
     let connected = begun.elapsed();
-    let reflected = spec.reflection.then(|| reflection_key(check, spec));
-    let method = match &reflected {
-        Some(key) => reflected_method(channel.clone(), spec, key).await?,
-        None => method(spec)?,
+    let (method, message, path, reflected) = match &probe.method {
+        GrpcMethod::Described(d) => (d.method.clone(), d.request.clone(), d.path.clone(), None),
+        GrpcMethod::Reflected(r) => {
+            let method = reflected_method(channel.clone(), r).await?;
+            let message = DynamicMessage::deserialize(method.input(), r.request.clone())
+                .map_err(|e| setup_error(format!("request: {e}")))?;
+            let path = call_path(&method).map_err(setup_error)?;
+            (method, message, path, Some(&r.key))
+        }
     };
-    let json = if spec.health {
-        serde_json::json!({ "service": spec.service.clone().unwrap_or_default() })
-    } else {
-        spec.request
-            .clone()
-            .unwrap_or_else(|| Value::Object(Default::default()))
-    };
-    let message = DynamicMessage::deserialize(method.input(), json)
-        .map_err(|e| setup_error(format!("request: {e}")))?;
     let mut grpc =
         tonic::client::Grpc::new(channel).max_decoding_message_size(MAX_GRPC_MESSAGE_BYTES);
     grpc.ready().await.map_err(|e| transport_error(&e))?;
 
     let mut request = tonic::Request::new(message);
     request.set_timeout(limit);
-    for (k, v) in &spec.metadata {
-        let key = MetadataKey::from_bytes(k.as_bytes()).map_err(setup_error)?;
-        let value: MetadataValue<_> = v.parse().map_err(setup_error)?;
-        request.metadata_mut().insert(key, value);
-    }
-    let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
-    let path = PathAndQuery::try_from(path).map_err(setup_error)?;
+    *request.metadata_mut() = probe.metadata.clone();
     let undecodable = Arc::new(Mutex::new(None));
     let codec = DynamicCodec(method.output(), undecodable.clone());
     let (messages, status) = if method.is_server_streaming() {
@@ -191,7 +183,7 @@ async fn call(
             Ok(resp) => {
                 let mut stream = resp.into_inner();
                 let mut read = Vec::new();
-                let max = spec.max_messages.max(1) as usize;
+                let max = probe.max_messages.max(1) as usize;
                 let mut status = Status::ok("");
                 let mut bytes = 0usize;
                 while read.len() < max && bytes < MAX_GRPC_STREAM_BYTES {
@@ -218,7 +210,7 @@ async fn call(
     };
     let undecodable = undecodable.lock().unwrap_or_else(|p| p.into_inner()).take();
     // The server's API changed under a description it gave earlier.
-    if let Some(key) = &reflected
+    if let Some(key) = reflected
         && (undecodable.is_some() || status.code() == Code::Unimplemented)
     {
         super::reflection::Reflected::shared().forget(key);
@@ -242,7 +234,7 @@ async fn call(
         .collect::<Result<_, _>>()
         .map_err(|e| setup_error(format!("response: {e}")))?;
     let response = match (
-        method.is_server_streaming() && spec.max_messages > 1,
+        method.is_server_streaming() && probe.max_messages > 1,
         json.len(),
     ) {
         (true, _) => Some(Value::Array(json)),
@@ -263,30 +255,105 @@ async fn call(
                 .copied()
                 .unwrap_or("UNKNOWN"),
             message: status.message().to_string(),
-            health: spec.health,
+            health: probe.health,
         }),
         ..Observed::default()
     })
 }
 
-fn method(spec: &GrpcSpec) -> Result<MethodDescriptor, AttemptError> {
-    let pool = spec.pool().map_err(setup_error)?;
-    let (service, method) = spec.call_target();
-    pool.get_service_by_name(service)
-        .and_then(|s| s.methods().find(|m| m.name() == method))
-        .ok_or_else(|| setup_error(format!("`{service}/{method}` is not in the proto files")))
+/// The `:path` of a call to `method`.
+fn call_path(method: &MethodDescriptor) -> Result<PathAndQuery, String> {
+    let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
+    PathAndQuery::try_from(path).map_err(|e| e.to_string())
 }
 
-/// Whose description a reflection check uses: the target, the authority it
-/// speaks to, and the service.
-fn reflection_key(check: &Check, spec: &GrpcSpec) -> super::reflection::Key {
-    (
-        check.target.clone(),
-        spec.authority
+/// Compiles a `grpc` check's settings: the endpoint, the metadata, and unless the
+/// server describes itself by reflection, the method from the check's protos (or
+/// the health protocol) with the request message built from its JSON.
+pub(super) fn compile(
+    target: &str,
+    limit: Duration,
+    spec: &GrpcSpec,
+) -> Result<GrpcProbe, (&'static str, String)> {
+    let endpoint = Endpoint::from_shared(format!("http://{target}"))
+        .map_err(|e| ("target", e.to_string()))?
+        .connect_timeout(limit)
+        .timeout(limit);
+    let scheme = if spec.tls.is_some() { "https" } else { "http" };
+    let authority = spec.authority.as_deref().unwrap_or(target);
+    let origin = format!("{scheme}://{authority}")
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| ("grpc.authority", e.to_string()))?;
+    let endpoint = endpoint.origin(origin);
+    let tls = match &spec.tls {
+        None => None,
+        Some(settings) => {
+            // The authority's host, or the authority itself when it has no port.
+            let name = match (&spec.authority, split_host_port(authority)) {
+                (_, Some((h, _))) => h,
+                (Some(a), None) => a.as_str(),
+                (None, None) => target,
+            };
+            let name = ServerName::try_from(name.to_string())
+                .map_err(|e| ("grpc.authority", format!("not a TLS server name: {e}")))?;
+            Some(Box::new((settings.clone(), name)))
+        }
+    };
+    let mut metadata = tonic::metadata::MetadataMap::new();
+    for (k, v) in &spec.metadata {
+        let key = MetadataKey::from_bytes(k.as_bytes())
+            .map_err(|e| ("grpc.metadata", format!("`{k}`: {e}")))?;
+        let value: MetadataValue<_> = v
+            .parse()
+            .map_err(|e| ("grpc.metadata", format!("the value of `{k}`: {e}")))?;
+        metadata.insert(key, value);
+    }
+    let json = if spec.health {
+        serde_json::json!({ "service": spec.service.clone().unwrap_or_default() })
+    } else {
+        spec.request
             .clone()
-            .unwrap_or_else(|| check.target.clone()),
-        spec.call_target().0.to_string(),
-    )
+            .unwrap_or_else(|| Value::Object(Default::default()))
+    };
+    let (service, method) = spec.call_target();
+    let method = if spec.reflection {
+        GrpcMethod::Reflected(Box::new(Reflected {
+            key: (
+                target.to_string(),
+                authority.to_string(),
+                service.to_string(),
+            ),
+            method: method.to_string(),
+            request: json,
+        }))
+    } else {
+        let pool = spec.pool().map_err(|e| ("grpc.proto", e))?;
+        let method = pool
+            .get_service_by_name(service)
+            .and_then(|s| s.methods().find(|m| m.name() == method))
+            .ok_or_else(|| {
+                (
+                    "grpc.method",
+                    format!("`{service}/{method}` is not in the proto files"),
+                )
+            })?;
+        let request = DynamicMessage::deserialize(method.input(), json)
+            .map_err(|e| ("grpc.request", e.to_string()))?;
+        let path = call_path(&method).map_err(|e| ("grpc.method", e))?;
+        GrpcMethod::Described(Box::new(Described {
+            method,
+            request,
+            path,
+        }))
+    };
+    Ok(GrpcProbe {
+        endpoint,
+        tls,
+        metadata,
+        method,
+        health: spec.health,
+        max_messages: spec.max_messages,
+    })
 }
 
 /// The method as the server itself describes it, from the cache while fresh.
@@ -294,11 +361,11 @@ fn reflection_key(check: &Check, spec: &GrpcSpec) -> super::reflection::Key {
 /// server may have gained it since.
 async fn reflected_method(
     channel: Channel,
-    spec: &GrpcSpec,
-    key: &super::reflection::Key,
+    wanted: &Reflected,
 ) -> Result<MethodDescriptor, AttemptError> {
     let cache = super::reflection::Reflected::shared();
-    let (service, method) = spec.call_target();
+    let key = &wanted.key;
+    let (service, method) = (key.2.as_str(), wanted.method.as_str());
     let mut retried = false;
     loop {
         let fetch = super::reflection::pool(channel.clone(), service);
@@ -324,39 +391,21 @@ async fn reflected_method(
 /// classified as for other checks and the certificate can be judged.
 async fn connect(
     tls: &TlsConfigs,
-    check: &Check,
-    spec: &GrpcSpec,
-    limit: Duration,
+    target: &str,
+    probe: &GrpcProbe,
     refused: &Refusal,
 ) -> Result<(Channel, Option<DateTime<Utc>>), AttemptError> {
-    let endpoint = Endpoint::from_shared(format!("http://{}", check.target))
-        .map_err(setup_error)?
-        .connect_timeout(limit)
-        .timeout(limit);
-    let scheme = if spec.tls.is_some() { "https" } else { "http" };
-    let authority = spec.authority.as_deref().unwrap_or(&check.target);
-    let origin = format!("{scheme}://{authority}")
-        .parse()
-        .map_err(setup_error)?;
-    let endpoint = endpoint.origin(origin);
-    let Some(settings) = &spec.tls else {
+    let endpoint = probe.endpoint.clone();
+    let Some(settings) = &probe.tls else {
         let channel = endpoint.connect().await.map_err(|e| transport_error(&e))?;
         return Ok((channel, None));
     };
-    let (host, port) = split_host_port(&check.target)
-        .ok_or_else(|| setup_error(format!("`{}` is not host:port", check.target)))?;
+    let (settings, name) = &**settings;
+    let (host, port) = split_host_port(target)
+        .ok_or_else(|| setup_error(format!("`{target}` is not host:port")))?;
     let tcp = TcpStream::connect((host, port))
         .await
         .map_err(|e| AttemptError::from_connect(&e))?;
-    // The authority's host, or the authority itself when it has no port.
-    let name = match (&spec.authority, split_host_port(authority)) {
-        (_, Some((h, _))) => h,
-        (Some(a), None) => a.as_str(),
-        (None, None) => host,
-    }
-    .to_string();
-    let name = ServerName::try_from(name)
-        .map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: server name: {e}")))?;
     let mut config = super::tcp::client_config(tls, settings, true)?;
     if settings.client_cert.is_none() {
         let mut own = (*config).clone();
@@ -364,7 +413,7 @@ async fn connect(
         config = Arc::new(own);
     }
     let stream = TlsConnector::from(config)
-        .connect(name, tcp)
+        .connect(name.clone(), tcp)
         .await
         .map_err(|e| super::tcp::handshake_error(&e))?;
     let not_after = stream
@@ -427,11 +476,10 @@ fn transport_status(status: &Status, limit: Duration) -> AttemptError {
 
 /// The status code, the health answer, and `expect.response` as a subset of the
 /// response message.
-pub fn judge(check: &Check, obs: &Observed, json: Option<&Value>) -> Vec<Failure> {
+pub fn judge(e: &Expect, obs: &Observed, json: Option<&Value>) -> Vec<Failure> {
     let Some(call) = &obs.grpc else {
         return Vec::new();
     };
-    let e = &check.expect;
     let mut out = Vec::new();
     let expected = e.code.as_deref().unwrap_or("OK").to_ascii_uppercase();
     if call.code != expected {

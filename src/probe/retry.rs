@@ -1,4 +1,6 @@
-//! When an attempt is worth repeating, and how long to wait first. Decided here only.
+//! When an attempt is worth repeating, and how long to wait first. Decided here only;
+//! [`Backoff`] is also the one backoff of everything else that retries (notification
+//! deliveries, result writes).
 
 use std::time::Duration;
 
@@ -11,6 +13,40 @@ use super::expect::Judged;
 pub const RETRY_BASE: Duration = Duration::from_millis(200);
 /// The longest wait between attempts, whatever the attempt number.
 pub const RETRY_CAP: Duration = Duration::from_secs(5);
+/// The waits between a probe's attempts.
+pub const PROBE_BACKOFF: Backoff = Backoff::new(RETRY_BASE, RETRY_CAP);
+
+/// Doublings counted at most: `2^20` times any base in use is far past its cap, and
+/// stopping there keeps the multiplication from overflowing.
+const MAX_DOUBLINGS: u32 = 20;
+
+/// Exponential backoff: `base * 2^retry`, capped at `cap`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+impl Backoff {
+    pub const fn new(base: Duration, cap: Duration) -> Self {
+        Self { base, cap }
+    }
+
+    /// The wait before retry number `retry` (0 for the first), without jitter: for
+    /// a single waiter, such as the result writer, that nothing else retries with.
+    pub fn ceiling(&self, retry: u32) -> Duration {
+        self.base
+            .saturating_mul(1u32 << retry.min(MAX_DOUBLINGS))
+            .min(self.cap)
+    }
+
+    /// [`Backoff::ceiling`] scaled by a random factor in [0.5, 1), so that many
+    /// waiters failing together spread out instead of retrying together.
+    pub fn delay(&self, retry: u32) -> Duration {
+        let factor: f64 = rand::rng().random_range(0.5..1.0);
+        self.ceiling(retry).mul_f64(factor)
+    }
+}
 
 /// Transient failures are retried: the connection could not be made or timed out,
 /// or the server said it is overloaded or broken (429, 5xx). A wrong body is not
@@ -27,13 +63,9 @@ pub fn should_retry(j: &Judged) -> bool {
     }
 }
 
-/// Exponential backoff with jitter: `base * 2^attempt`, capped, then scaled by a
-/// random factor in [0.5, 1) so that many checks failing together spread out.
+/// The wait after failed attempt number `attempt` (0 for the first), with jitter.
 pub fn backoff(attempt: u32) -> Duration {
-    let exp = RETRY_BASE.saturating_mul(1u32 << attempt.min(16));
-    let capped = exp.min(RETRY_CAP);
-    let factor: f64 = rand::rng().random_range(0.5..1.0);
-    capped.mul_f64(factor)
+    PROBE_BACKOFF.delay(attempt)
 }
 
 #[cfg(test)]
@@ -42,12 +74,24 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        for attempt in 0..20 {
+        let ms = Duration::from_millis;
+        let expected = [200, 400, 800, 1600, 3200, 5000, 5000];
+        for (attempt, want) in expected.into_iter().enumerate() {
+            assert_eq!(PROBE_BACKOFF.ceiling(attempt as u32), ms(want), "{attempt}");
+        }
+        for attempt in [0, 1, 2, 5, 20, 31, 32, 1000, u32::MAX] {
+            let ceiling = PROBE_BACKOFF.ceiling(attempt);
+            assert!(ceiling <= RETRY_CAP, "attempt {attempt}: {ceiling:?}");
             let d = backoff(attempt);
-            let ceiling = RETRY_BASE
-                .saturating_mul(1u32 << attempt.min(16))
-                .min(RETRY_CAP);
             assert!(d < ceiling && d >= ceiling / 2, "attempt {attempt}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn a_backoff_with_a_huge_base_saturates_at_its_cap() {
+        let b = Backoff::new(Duration::MAX / 2, Duration::from_secs(3600));
+        for retry in [0, 1, 40, u32::MAX] {
+            assert_eq!(b.ceiling(retry), Duration::from_secs(3600));
         }
     }
 }

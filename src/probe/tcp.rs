@@ -2,23 +2,21 @@
 //! expected response shows (or can no longer show), the peer closes, `max_bytes`
 //! arrive or time runs out. The check's timeout bounds all of it.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::rustls::{self, ClientConfig};
 
+use super::compiled::TcpProbe;
 use super::errors::{AttemptError, ErrorKind};
 use super::expect::{Failure, fail};
 use super::observed::Observed;
 use super::scan::{Scanner, Verdict};
-use crate::spec::{Check, ClientTls, Expect, ResponseMatch, TcpSpec, split_host_port};
+use crate::spec::{ClientTls, Expect, ResponseMatch, split_host_port};
 use crate::tls::TlsConfigs;
 
 /// Without `expect.response`, how long to wait for a first reply (a banner, or the
@@ -39,19 +37,16 @@ pub(super) fn client_config(
         .map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: client setup: {e}")))
 }
 
-pub async fn attempt(tls: &TlsConfigs, check: &Check) -> Result<Observed, AttemptError> {
-    let spec: Cow<'_, TcpSpec> = match &check.tcp {
-        Some(t) => Cow::Borrowed(t),
-        None => Cow::Owned(TcpSpec::default()),
-    };
-    let limit = check.timeout.get();
+pub async fn attempt(
+    tls: &TlsConfigs,
+    probe: &TcpProbe,
+    target: &str,
+    limit: Duration,
+) -> Result<Observed, AttemptError> {
     let begun = Instant::now();
     let deadline = begun + limit;
-    let (host, port) = split_host_port(&check.target).ok_or_else(|| {
-        AttemptError::new(
-            ErrorKind::Connect,
-            format!("`{}` is not host:port", check.target),
-        )
+    let (host, port) = split_host_port(target).ok_or_else(|| {
+        AttemptError::new(ErrorKind::Connect, format!("`{target}` is not host:port"))
     })?;
     let stream = match timeout_at(deadline, TcpStream::connect((host, port))).await {
         Err(_) => return Err(AttemptError::timeout(limit)),
@@ -59,16 +54,14 @@ pub async fn attempt(tls: &TlsConfigs, check: &Check) -> Result<Observed, Attemp
         Ok(Ok(s)) => s,
     };
     let mut obs = Observed::default();
-    let Some(settings) = &spec.tls else {
+    let Some(settings) = &probe.tls else {
         obs.connect = Some(begun.elapsed());
-        converse(stream, &spec, &check.expect, (deadline, limit), &mut obs).await?;
+        converse(stream, probe, (deadline, limit), &mut obs).await?;
         return Ok(obs);
     };
-    let name = spec.server_name.as_deref().unwrap_or(host).to_string();
-    let name = ServerName::try_from(name)
-        .map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: server name: {e}")))?;
+    let (settings, name) = &**settings;
     let connector = TlsConnector::from(client_config(tls, settings, false)?);
-    let stream = match timeout_at(deadline, connector.connect(name, stream)).await {
+    let stream = match timeout_at(deadline, connector.connect(name.clone(), stream)).await {
         Err(_) => return Err(AttemptError::timeout(limit)),
         Ok(Err(e)) => return Err(handshake_error(&e)),
         Ok(Ok(s)) => s,
@@ -80,33 +73,23 @@ pub async fn attempt(tls: &TlsConfigs, check: &Check) -> Result<Observed, Attemp
         .peer_certificates()
         .and_then(|certs| certs.first())
         .and_then(|leaf| super::http::cert_not_after(leaf.as_ref()));
-    converse(stream, &spec, &check.expect, (deadline, limit), &mut obs).await?;
+    converse(stream, probe, (deadline, limit), &mut obs).await?;
     Ok(obs)
 }
 
 /// Sends, then reads into `obs.body` until one of the stop conditions.
 async fn converse<S>(
     mut stream: S,
-    spec: &TcpSpec,
-    expect: &Expect,
+    probe: &TcpProbe,
     (deadline, limit): (Instant, Duration),
     obs: &mut Observed,
 ) -> Result<(), AttemptError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let payload: Option<Vec<u8>> = match (&spec.send, &spec.send_base64) {
-        (Some(text), _) => Some(text.as_bytes().to_vec()),
-        (None, Some(b64)) => Some(
-            base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|e| AttemptError::new(ErrorKind::Protocol, format!("send_base64: {e}")))?,
-        ),
-        (None, None) => None,
-    };
-    if let Some(bytes) = payload {
+    if let Some(bytes) = &probe.payload {
         let sent = async {
-            stream.write_all(&bytes).await?;
+            stream.write_all(bytes).await?;
             stream.flush().await
         };
         match timeout_at(deadline, sent).await {
@@ -116,15 +99,12 @@ where
         }
     }
 
-    let mut scanner = expect
-        .response_text()
-        .and_then(|r| ResponseMatch::parse(r).ok())
-        .map(|m| Scanner::new(&m));
+    let mut scanner = probe.response.as_ref().map(Scanner::new);
     let read_until = match scanner {
         Some(_) => deadline,
         None => deadline.min(Instant::now() + SILENT_PEER_WAIT),
     };
-    let cap = usize::try_from(spec.max_bytes).unwrap_or(usize::MAX);
+    let cap = probe.max_bytes;
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
         // A peer that always has more to send keeps every read ready at once, and
@@ -216,12 +196,9 @@ pub(super) fn handshake_error(e: &std::io::Error) -> AttemptError {
 
 /// `expect.response` against the bytes read. The actual value is what the peer
 /// sent, quoted with escapes so that line endings and binary bytes show.
-pub fn judge(expect: &Expect, obs: &Observed) -> Vec<Failure> {
-    let Some(text) = expect.response_text() else {
+pub fn judge(probe: &TcpProbe, expect: &Expect, obs: &Observed) -> Vec<Failure> {
+    let (Some(matcher), Some(text)) = (&probe.response, expect.response_text()) else {
         return Vec::new();
-    };
-    let Ok(matcher) = ResponseMatch::parse(text) else {
-        return Vec::new(); // rejected at load time
     };
     if matcher.is_match(&obs.body) {
         return Vec::new();

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use rand::RngExt;
-
 use crate::spec::secrets::Redactor;
 
 /// Attempts per notification, the first included, before it is marked failed. With
@@ -142,13 +140,10 @@ pub fn decide(err: &DeliveryError, attempts: u32, policy: &RetryPolicy) -> Verdi
     Verdict::RetryIn(asked.unwrap_or_else(|| backoff(attempts.saturating_sub(1), policy)))
 }
 
-/// Exponential backoff with jitter: `base * 2^retry`, capped, then scaled by a random
-/// factor in [0.5, 1) so that notifications failing together do not retry together.
+/// The policy's backoff with jitter, so that notifications failing together do
+/// not retry together.
 pub fn backoff(retry: u32, policy: &RetryPolicy) -> Duration {
-    let exp = policy.base.saturating_mul(1u32 << retry.min(20));
-    let capped = exp.min(policy.cap);
-    let factor: f64 = rand::rng().random_range(0.5..1.0);
-    capped.mul_f64(factor)
+    crate::probe::Backoff::new(policy.base, policy.cap).delay(retry)
 }
 
 /// `Retry-After` in seconds; the HTTP-date form is not honoured (backoff applies).
