@@ -8,8 +8,7 @@ use futures_util::StreamExt;
 use super::files::{FileArgs, Loaded, plural, report};
 use super::output::{green, red, table};
 use super::{OutputFormat, exit};
-use crate::probe::{ProbeResult, Prober};
-use crate::spec::Check;
+use crate::probe::{CompiledCheck, ProbeResult, Prober};
 use crate::spec::secrets::Redactor;
 
 /// Checks in flight at once by default: plenty for a repo's worth of checks,
@@ -52,7 +51,7 @@ impl Args {
         let mut in_files: Vec<_> = bundle.checks().collect();
         in_files.sort_by_key(|(r, _)| (files.iter().position(|f| *f == r.file), r.pos));
         // Each check with what hides its secrets in what is printed.
-        let mut checks: Vec<(Check, Redactor)> = in_files
+        let mut checks: Vec<(crate::spec::Check, Redactor)> = in_files
             .into_iter()
             .map(|(r, c)| (c.clone(), r.probe_redactor()))
             .collect();
@@ -76,10 +75,11 @@ impl Args {
         if checks.is_empty() {
             anyhow::bail!("no checks to run in the files given");
         }
+        let (checks, redactors): (Vec<_>, Vec<Redactor>) = checks.into_iter().unzip();
+        let checks = compile_all(checks)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
-        let (checks, redactors): (Vec<Check>, Vec<Redactor>) = checks.into_iter().unzip();
         let results: Vec<ProbeResult> = runtime
             .block_on(run_all(checks, usize::from(self.concurrency)))
             .into_iter()
@@ -98,8 +98,25 @@ impl Args {
     }
 }
 
+/// Compiles every check once, before any runs; every check that cannot run is
+/// named in the error.
+fn compile_all(checks: Vec<crate::spec::Check>) -> anyhow::Result<Vec<CompiledCheck>> {
+    let mut compiled = Vec::with_capacity(checks.len());
+    let mut errors = Vec::new();
+    for check in checks {
+        match crate::probe::compile_shared(Arc::new(check)) {
+            Ok(c) => compiled.push(c),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        anyhow::bail!("{}", errors.join("\n"));
+    }
+    Ok(compiled)
+}
+
 /// Runs the checks with at most `concurrency` in flight, results in input order.
-pub async fn run_all(checks: Vec<Check>, concurrency: usize) -> Vec<ProbeResult> {
+pub async fn run_all(checks: Vec<CompiledCheck>, concurrency: usize) -> Vec<ProbeResult> {
     let prober = Arc::new(Prober::new());
     let total = checks.len();
     let progress = std::io::stderr().is_terminal();

@@ -27,9 +27,9 @@ use tokio::time::Instant;
 use super::metrics::Metrics;
 use super::store::{Store, StoredResource};
 use super::writer::Job;
-use crate::probe::{ProbeResult, Prober};
+use crate::probe::{CompiledCheck, ProbeResult, Prober};
 use crate::spec::secrets::Redactor;
-use crate::spec::{Check, Schedule, remote};
+use crate::spec::{Schedule, remote};
 
 /// How long the API waits for the scheduler to answer a question.
 const REPLY_WAIT: Duration = Duration::from_secs(2);
@@ -39,7 +39,7 @@ const COMMAND_QUEUE: usize = 1024;
 type Key = (i64, String);
 
 struct Entry {
-    check: Arc<Check>,
+    check: Arc<CompiledCheck>,
     /// Hides the check's secrets in its results, before they are stored or logged.
     redactor: Arc<Redactor>,
     /// A hash of the stored spec, to tell a changed check on reload. Keeping the
@@ -201,7 +201,11 @@ pub fn new(
 /// that take a set time on the paused clock, or that panic.
 #[cfg(test)]
 type Fake = Option<
-    Arc<dyn Fn(Arc<Check>) -> futures_util::future::BoxFuture<'static, ProbeResult> + Send + Sync>,
+    Arc<
+        dyn Fn(Arc<CompiledCheck>) -> futures_util::future::BoxFuture<'static, ProbeResult>
+            + Send
+            + Sync,
+    >,
 >;
 #[cfg(not(test))]
 type Fake = NoFake;
@@ -212,7 +216,7 @@ type Fake = NoFake;
 struct NoFake;
 
 #[cfg(test)]
-async fn probe(prober: &Prober, check: Arc<Check>, fake: &Fake) -> ProbeResult {
+async fn probe(prober: &Prober, check: Arc<CompiledCheck>, fake: &Fake) -> ProbeResult {
     match fake {
         Some(fake) => fake(check).await,
         None => prober.run(&check).await,
@@ -220,7 +224,7 @@ async fn probe(prober: &Prober, check: Arc<Check>, fake: &Fake) -> ProbeResult {
 }
 
 #[cfg(not(test))]
-async fn probe(prober: &Prober, check: Arc<Check>, _: &Fake) -> ProbeResult {
+async fn probe(prober: &Prober, check: Arc<CompiledCheck>, _: &Fake) -> ProbeResult {
     prober.run(&check).await
 }
 
@@ -345,7 +349,7 @@ impl Running {
                 reply,
             } => {
                 let _ = reply.send(self.entries.get(&(tenant, name)).and_then(|e| {
-                    if e.paused || !e.check.enabled {
+                    if e.paused || !e.check.source().enabled {
                         None
                     } else {
                         e.next_run
@@ -388,10 +392,11 @@ impl Running {
             }
             let Some(check) = typed(&res) else { continue };
             self.generation += 1;
-            let interval = check.schedule.min_interval();
-            let first = match &check.schedule {
+            let schedule = &check.source().schedule;
+            let interval = schedule.min_interval();
+            let first = match schedule {
                 Schedule::Every(_) => jitter(interval),
-                Schedule::Cron { .. } => until_next(&check.schedule, self.clock.now()),
+                Schedule::Cron { .. } => until_next(schedule, self.clock.now()),
             };
             let redactor = Redactor::for_probe(&res.spec, &res.secrets, &Default::default());
             self.entries.insert(
@@ -454,7 +459,7 @@ impl Running {
             let Some(entry) = self.entries.get(&key) else {
                 continue;
             };
-            if entry.generation != generation || entry.paused || !entry.check.enabled {
+            if entry.generation != generation || entry.paused || !entry.check.source().enabled {
                 continue;
             }
             if entry.running.swap(true, Ordering::SeqCst) {
@@ -462,7 +467,7 @@ impl Running {
                 // check never overlap or pile up; this one is skipped.
                 let (check, step) = (
                     Arc::clone(&entry.check),
-                    self.step(&entry.check.schedule, at, entry.next_run),
+                    self.step(&entry.check.source().schedule, at, entry.next_run),
                 );
                 drop(check);
                 self.push(key, step);
@@ -472,7 +477,7 @@ impl Running {
             let redactor = Arc::clone(&entry.redactor);
             let lateness = now.saturating_duration_since(at);
             self.metrics.scheduler_lag.observe(lateness.as_secs_f64());
-            let next = self.step(&check.schedule, at, entry.next_run);
+            let next = self.step(&check.source().schedule, at, entry.next_run);
             self.push(key.clone(), next);
             self.start(key.0, key.1, (check, redactor), None, Some(running));
         }
@@ -516,7 +521,7 @@ impl Running {
         &mut self,
         tenant: i64,
         name: String,
-        (check, redactor): (Arc<Check>, Arc<Redactor>),
+        (check, redactor): (Arc<CompiledCheck>, Arc<Redactor>),
         reply: Option<oneshot::Sender<Option<ProbeResult>>>,
         running: Option<Arc<AtomicBool>>,
     ) {
@@ -554,7 +559,7 @@ impl Running {
                 .send(Job {
                     tenant,
                     name,
-                    check,
+                    check: Arc::clone(check.source()),
                     result,
                     reply,
                 })
@@ -572,9 +577,17 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
         .unwrap_or("(a panic without a message)")
 }
 
-fn typed(res: &StoredResource) -> Option<Check> {
+/// The stored check compiled, once per change of its spec; one that cannot be
+/// read or compiled is logged and not scheduled.
+fn typed(res: &StoredResource) -> Option<CompiledCheck> {
     match remote::parse_stored(res.kind, &res.spec) {
-        Ok(crate::spec::Spec::Check(c)) => Some(c),
+        Ok(crate::spec::Spec::Check(c)) => match crate::probe::compile_shared(Arc::new(c)) {
+            Ok(compiled) => Some(compiled),
+            Err(e) => {
+                tracing::error!(check = %res.name, error = %e, "stored check cannot be compiled; not scheduling it");
+                None
+            }
+        },
         Ok(_) => None,
         Err(e) => {
             tracing::error!(check = %res.name, error = %e, "stored check cannot be read; not scheduling it");
@@ -661,9 +674,9 @@ mod tests {
         )
     }
 
-    fn result(check: &Check) -> ProbeResult {
+    fn result(check: &CompiledCheck) -> ProbeResult {
         ProbeResult {
-            name: check.name.clone(),
+            name: check.source().name.clone(),
             check_type: "http".into(),
             target: "http://127.0.0.1:9/".into(),
             up: true,
@@ -711,11 +724,11 @@ mod tests {
         let in_flight: Arc<std::sync::Mutex<HashMap<String, (usize, usize)>>> = Arc::default();
         let flights = Arc::clone(&in_flight);
         let panicked = Arc::new(AtomicBool::new(false));
-        scheduler.fake = Some(Arc::new(move |check: Arc<Check>| {
-            let _ = tx.send((check.name.clone(), Instant::now()));
+        scheduler.fake = Some(Arc::new(move |check: Arc<CompiledCheck>| {
+            let _ = tx.send((check.source().name.clone(), Instant::now()));
             let (flights, panicked) = (Arc::clone(&flights), Arc::clone(&panicked));
             Box::pin(async move {
-                let name = check.name.clone();
+                let name = check.source().name.clone();
                 let enter = |d: isize| {
                     let mut f = flights.lock().expect("lock");
                     let e = f.entry(name.clone()).or_default();

@@ -31,7 +31,7 @@ const COMPARISONS: &[&str] = &["_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_"];
 /// nests, so both run on a thread with a known stack, after the bounds of
 /// [`expr::check_bounds`]; a stored check that predates the bounds fails its run with
 /// the reason rather than overflowing the worker's stack.
-pub fn evaluate(conditions: &[String], input: &Input<'_>) -> Vec<Failure> {
+pub fn evaluate(conditions: &[String], programs: &[Program], input: &Input<'_>) -> Vec<Failure> {
     if input.text.len() > expr::MAX_CONDITION_BODY_BYTES {
         let msg = format!(
             "not evaluated: the body is {} bytes, more than the {} conditions read; check a smaller endpoint, or use `json_path` or `body_regex`, which read any size",
@@ -47,7 +47,7 @@ pub fn evaluate(conditions: &[String], input: &Input<'_>) -> Vec<Failure> {
             })
             .collect();
     }
-    match expr::on_condition_stack(|| evaluate_here(conditions, input)) {
+    match expr::on_condition_stack(|| evaluate_here(conditions, programs, input)) {
         Ok(failures) => failures,
         Err(msg) => conditions
             .iter()
@@ -60,7 +60,7 @@ pub fn evaluate(conditions: &[String], input: &Input<'_>) -> Vec<Failure> {
     }
 }
 
-fn evaluate_here(conditions: &[String], input: &Input<'_>) -> Vec<Failure> {
+fn evaluate_here(conditions: &[String], programs: &[Program], input: &Input<'_>) -> Vec<Failure> {
     let mut ctx = Context::default();
     if let Some(status) = input.status {
         ctx.add_variable_from_value("status", Value::Int(i64::from(status)));
@@ -105,22 +105,15 @@ fn evaluate_here(conditions: &[String], input: &Input<'_>) -> Vec<Failure> {
     }
 
     let mut out = Vec::new();
-    for source in conditions {
+    for (source, program) in conditions.iter().zip(programs) {
         let failure = |actual: String| Failure {
             expectation: format!("condition `{source}`"),
             expected: "true".into(),
             actual,
         };
-        let program = match expr::compile_on_condition_stack(source) {
-            Ok(p) => p,
-            Err(msg) => {
-                out.push(failure(msg));
-                continue;
-            }
-        };
         match program.execute(&ctx) {
             Ok(Value::Bool(true)) => {}
-            Ok(Value::Bool(false)) => out.push(failure(explain(&program, &ctx))),
+            Ok(Value::Bool(false)) => out.push(failure(explain(program, &ctx))),
             Ok(other) => out.push(failure(format!(
                 "a {:?} value, not true or false",
                 other.type_of()
@@ -173,10 +166,19 @@ mod tests {
     /// would show as an overflow here.
     const SMALL_STACK: usize = 256 * 1024;
 
-    fn on_small_stack(conditions: Vec<String>) -> Vec<Failure> {
+    /// Compiles `conditions` as a stored check's, then evaluates them, all from a
+    /// thread with [`SMALL_STACK`]; a compile error comes back as its message.
+    fn on_small_stack(conditions: Vec<String>) -> Result<Vec<Failure>, String> {
         std::thread::Builder::new()
             .stack_size(SMALL_STACK)
             .spawn(move || {
+                let check: crate::spec::Check = serde_json::from_value(serde_json::json!({
+                    "name": "deep", "type": "http", "target": "http://127.0.0.1:1/",
+                    "expect": {"conditions": conditions},
+                }))
+                .expect("a check");
+                let compiled =
+                    super::super::compiled::compile(&check).map_err(|e| e.to_string())?;
                 let headers = BTreeMap::new();
                 let json = serde_json::json!({"b": 1, "items": [1, 2]});
                 let input = Input {
@@ -189,7 +191,11 @@ mod tests {
                     latency: Duration::from_millis(5),
                     cert_not_after: None,
                 };
-                evaluate(&conditions, &input)
+                Ok(evaluate(
+                    &check.expect.conditions,
+                    &compiled.expect.conditions,
+                    &input,
+                ))
             })
             .unwrap()
             .join()
@@ -197,18 +203,18 @@ mod tests {
     }
 
     #[test]
-    fn stored_deep_conditions_fail_their_run_instead_of_overflowing() {
+    fn stored_deep_conditions_fail_to_compile_instead_of_overflowing() {
         // As a check applied before the bounds existed would hold them.
-        let deep = vec![
+        let deep = [
             format!("1{} == 1", " + 1".repeat(3000)),
             format!("body{} == 1", ".b".repeat(3000)),
             format!("{}true{}", "(".repeat(500), ")".repeat(500)),
             format!("size({}1{}) == 1", "[".repeat(500), "]".repeat(500)),
         ];
-        let failures = on_small_stack(deep.clone());
-        assert_eq!(failures.len(), deep.len());
-        for f in failures {
-            assert!(f.actual.starts_with("the condition "), "{}", f.actual);
+        for c in deep {
+            let err = on_small_stack(vec![c]).expect_err("a compile error");
+            assert!(err.starts_with("check `deep`: "), "{err}");
+            assert!(err.contains(": the condition "), "{err}");
         }
     }
 
@@ -220,7 +226,8 @@ mod tests {
         for c in [&sum, &nested, &lists] {
             assert!(expr::check_bounds(c).is_ok(), "{c}");
         }
-        let failures = on_small_stack(vec![sum, nested, lists, "size(body.items) == 2".into()]);
+        let failures = on_small_stack(vec![sum, nested, lists, "size(body.items) == 2".into()])
+            .expect("compiles");
         assert!(
             failures.is_empty(),
             "{:?}",

@@ -6,10 +6,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::compiled::{CompiledCheck, Probe};
 use super::errors::{AttemptError, ErrorKind};
 use super::observed::Observed;
 use super::{BODY_EXCERPT_BYTES, ProbeResult, conditions, graphql, grpc, tcp};
-use crate::spec::{Check, CheckType, expr};
+use crate::spec::Check;
 
 /// Longest actual value quoted in a failure; bodies can be megabytes.
 const MAX_ACTUAL_CHARS: usize = 200;
@@ -125,7 +126,11 @@ fn millis(d: Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
-pub fn judge(check: &Check, outcome: Result<Observed, AttemptError>, latency: Duration) -> Judged {
+pub fn judge(
+    check: &CompiledCheck,
+    outcome: Result<Observed, AttemptError>,
+    latency: Duration,
+) -> Judged {
     let failures = match &outcome {
         Ok(resp) => evaluate(check, resp, latency),
         Err(_) => Vec::new(),
@@ -157,8 +162,10 @@ fn clip(mut s: String) -> String {
     s
 }
 
-fn evaluate(check: &Check, resp: &Observed, latency: Duration) -> Vec<Failure> {
+fn evaluate(compiled: &CompiledCheck, resp: &Observed, latency: Duration) -> Vec<Failure> {
+    let check = compiled.source();
     let e = &check.expect;
+    let c = &compiled.expect;
     let mut out = Vec::new();
 
     if let Some(status) = resp.status {
@@ -179,11 +186,11 @@ fn evaluate(check: &Check, resp: &Observed, latency: Duration) -> Vec<Failure> {
         }
     }
     let json: Option<serde_json::Value> = serde_json::from_slice(&resp.body).ok();
-    match check.check_type {
-        CheckType::Http => {}
-        CheckType::Graphql => out.extend(graphql::judge(e, json.as_ref())),
-        CheckType::Tcp => out.extend(tcp::judge(e, resp)),
-        CheckType::Grpc => out.extend(grpc::judge(check, resp, json.as_ref())),
+    match compiled.probe() {
+        Probe::Http(_) => {}
+        Probe::Graphql(_) => out.extend(graphql::judge(e, json.as_ref())),
+        Probe::Tcp(probe) => out.extend(tcp::judge(probe, e, resp)),
+        Probe::Grpc(_) => out.extend(grpc::judge(e, resp, json.as_ref())),
     }
     if let Some(max) = e.max_latency
         && latency > max.get()
@@ -217,20 +224,8 @@ fn evaluate(check: &Check, resp: &Observed, latency: Duration) -> Vec<Failure> {
             }
         }
     }
-    for (name, pattern) in &e.headers {
-        let re = match expr::regex(pattern) {
-            Ok(re) => re,
-            // Rejected at load time; a stored check from before a bound fails with why.
-            Err(e) => {
-                out.push(fail(
-                    format!("header {name}"),
-                    format!("to match /{pattern}/"),
-                    format!("an unusable pattern: {e}"),
-                ));
-                continue;
-            }
-        };
-        match resp.headers.get(&name.to_ascii_lowercase()) {
+    for ((name, pattern), (lower, re)) in e.headers.iter().zip(&c.headers) {
+        match resp.headers.get(&**lower) {
             Some(v) if re.is_match(v) => {}
             Some(v) => out.push(fail(
                 format!("header {name}"),
@@ -245,38 +240,21 @@ fn evaluate(check: &Check, resp: &Observed, latency: Duration) -> Vec<Failure> {
         }
     }
     let text = String::from_utf8_lossy(&resp.body);
-    if let Some(pattern) = &e.body_regex {
-        match expr::regex(pattern) {
-            Ok(re) if re.is_match(&text) => {}
-            Ok(_) => out.push(fail(
-                "body_regex",
-                format!("body to match /{pattern}/"),
-                format!("`{}`", text.trim()),
-            )),
-            Err(e) => out.push(fail(
-                "body_regex",
-                format!("body to match /{pattern}/"),
-                format!("an unusable pattern: {e}"),
-            )),
-        }
+    if let (Some(pattern), Some(re)) = (&e.body_regex, &c.body_regex)
+        && !re.is_match(&text)
+    {
+        out.push(fail(
+            "body_regex",
+            format!("body to match /{pattern}/"),
+            format!("`{}`", text.trim()),
+        ));
     }
     let truncated_note = if resp.truncated {
         " (body cut at http.max_body)"
     } else {
         ""
     };
-    for (path, expected) in &e.json_path {
-        let query = match expr::json_path(path) {
-            Ok(q) => q,
-            Err(e) => {
-                out.push(fail(
-                    format!("json_path {path}"),
-                    expected.to_string(),
-                    format!("an unusable path: {e}"),
-                ));
-                continue;
-            }
-        };
+    for ((path, expected), query) in e.json_path.iter().zip(&c.json_path) {
         let Some(doc) = &json else {
             out.push(fail(
                 format!("json_path {path}"),
@@ -302,7 +280,7 @@ fn evaluate(check: &Check, resp: &Observed, latency: Duration) -> Vec<Failure> {
     if !e.conditions.is_empty() {
         let input = conditions::Input {
             status: resp.status,
-            graphql: check.check_type == CheckType::Graphql,
+            graphql: matches!(compiled.probe(), Probe::Graphql(_)),
             grpc: resp.grpc.as_ref().map(|g| (g.code, g.message.as_str())),
             headers: &resp.headers,
             json: json.as_ref(),
@@ -310,7 +288,7 @@ fn evaluate(check: &Check, resp: &Observed, latency: Duration) -> Vec<Failure> {
             latency,
             cert_not_after: resp.cert_not_after,
         };
-        out.extend(conditions::evaluate(&e.conditions, &input));
+        out.extend(conditions::evaluate(&e.conditions, &c.conditions, &input));
     }
     out.extend(resp.failures.iter().cloned());
     out
@@ -329,14 +307,16 @@ pub(super) fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::expr;
 
     /// Far longer than any of these takes once bounded, and far shorter than the
     /// unbounded work they stand for, so a regression fails here instead of hanging.
     const GUARD: Duration = Duration::from_secs(120);
 
-    /// Judges `expect` (as a stored check holds it, unvalidated) against `body` on a
-    /// thread of its own, failing the test if that takes longer than [`GUARD`].
-    fn judged(expect: serde_json::Value, body: Vec<u8>) -> Vec<Failure> {
+    /// Compiles `expect` (as a stored check holds it, unvalidated) and judges it
+    /// against `body` on a thread of its own, failing the test if that takes
+    /// longer than [`GUARD`].
+    fn judged(expect: serde_json::Value, body: Vec<u8>) -> Result<Vec<Failure>, String> {
         let check: Check = serde_json::from_value(serde_json::json!({
             "name": "hostile", "type": "http", "target": "http://127.0.0.1:1/", "expect": expect,
         }))
@@ -348,7 +328,10 @@ mod tests {
         };
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let _ = tx.send(evaluate(&check, &resp, Duration::from_millis(5)));
+            let judged = super::super::compiled::compile(&check)
+                .map(|c| evaluate(&c, &resp, Duration::from_millis(5)))
+                .map_err(|e| e.to_string());
+            let _ = tx.send(judged);
         });
         rx.recv_timeout(GUARD)
             .expect("judging ended within the guard")
@@ -366,13 +349,10 @@ mod tests {
             "body.filter(x, body_text.contains(\"zz\")).size() == 0",
             "body.exists(x, headers.size() > 100)",
         ] {
-            let failures = judged(serde_json::json!({"conditions": [hostile]}), body.clone());
-            assert_eq!(failures.len(), 1, "{hostile}");
-            assert!(
-                failures[0].actual.contains("inside a macro's body"),
-                "{hostile}: {}",
-                failures[0].actual
-            );
+            let err = judged(serde_json::json!({"conditions": [hostile]}), body.clone())
+                .expect_err(hostile);
+            assert!(err.starts_with("check `hostile`: "), "{hostile}: {err}");
+            assert!(err.contains("inside a macro's body"), "{hostile}: {err}");
         }
     }
 
@@ -383,7 +363,8 @@ mod tests {
         let failures = judged(
             serde_json::json!({"conditions": ["status == 200", "body.size() > 0"]}),
             body,
-        );
+        )
+        .expect("compiles");
         assert_eq!(failures.len(), 2);
         for f in failures {
             assert!(f.actual.contains("more than the 1048576"), "{}", f.actual);
@@ -391,7 +372,8 @@ mod tests {
         let small = judged(
             serde_json::json!({"conditions": ["body.size() == 3"]}),
             zeros(3),
-        );
+        )
+        .expect("compiles");
         assert!(small.is_empty(), "{small:?}");
     }
 
@@ -404,14 +386,12 @@ mod tests {
         }
         let body = serde_json::to_vec(&doc).expect("json");
         for hostile in ["$..*..*..*..*", "$..*..*..*", "$..n..v"] {
-            let failures = judged(serde_json::json!({"json_path": {hostile: 1}}), body.clone());
-            assert_eq!(failures.len(), 1, "{hostile}");
-            assert!(
-                failures[0].actual.contains("recursive descent"),
-                "{hostile}: {}",
-                failures[0].actual
-            );
+            let err = judged(serde_json::json!({"json_path": {hostile: 1}}), body.clone())
+                .expect_err(hostile);
+            assert!(err.starts_with("check `hostile`: "), "{hostile}: {err}");
+            assert!(err.contains("recursive descent"), "{hostile}: {err}");
         }
-        assert!(judged(serde_json::json!({"json_path": {"$..v[0]": 0}}), body).is_empty());
+        let found = judged(serde_json::json!({"json_path": {"$..v[0]": 0}}), body);
+        assert_eq!(found, Ok(Vec::new()));
     }
 }

@@ -2,96 +2,90 @@
 //! then an optional introspection request; and the GraphQL part of judging:
 //! `errors`, and `expect.data` as a subset of `data`.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use serde_json::{Map, Value, json};
 
-use super::errors::{AttemptError, ErrorKind};
+use super::compiled::{GraphqlProbe, Request};
+use super::errors::AttemptError;
 use super::expect::{Failure, fail, json_equal};
-use super::http::{Clients, Outgoing};
+use super::http::Clients;
 use super::observed::Observed;
-use crate::spec::{Check, Expect, GraphqlMethod, GraphqlSpec, Introspect};
+use crate::spec::{Expect, GraphqlMethod, GraphqlSpec, Introspect};
 
 /// Asks for the fields of one type, input types included.
-const INTROSPECTION: &str = "query($name: String!) { __type(name: $name) { name fields(includeDeprecated: true) { name } inputFields { name } } }";
+pub(super) const INTROSPECTION: &str = "query($name: String!) { __type(name: $name) { name fields(includeDeprecated: true) { name } inputFields { name } } }";
 
-pub async fn attempt(clients: &Clients, check: &Check) -> Result<Observed, AttemptError> {
-    let limit = check.timeout.get();
-    match tokio::time::timeout(limit, exchange(clients, check)).await {
+pub async fn attempt(
+    clients: &Clients,
+    probe: &GraphqlProbe,
+    target: &str,
+    limit: Duration,
+) -> Result<Observed, AttemptError> {
+    match tokio::time::timeout(limit, exchange(clients, probe, target)).await {
         Ok(result) => result,
         Err(_) => Err(AttemptError::timeout(limit)),
     }
 }
 
-async fn exchange(clients: &Clients, check: &Check) -> Result<Observed, AttemptError> {
-    let Some(spec) = &check.graphql else {
-        return Err(AttemptError::new(
-            ErrorKind::Protocol,
-            "graphql: the check has no `graphql` section",
-        ));
-    };
-    let vars: Map<String, Value> = spec
-        .variables
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let out = request(
-        check,
-        spec,
-        &spec.query,
-        &vars,
-        spec.operation_name.as_deref(),
-    )?;
-    let mut obs = clients.exchange(check, out).await?;
-    if let Some(want) = &spec.introspect {
-        let vars = Map::from_iter([("name".to_string(), json!(want.type_name))]);
-        let out = request(check, spec, INTROSPECTION, &vars, None)?;
-        let schema = clients.exchange(check, out).await?;
+async fn exchange(
+    clients: &Clients,
+    probe: &GraphqlProbe,
+    target: &str,
+) -> Result<Observed, AttemptError> {
+    let mut obs = clients.exchange(&probe.conn, &probe.query, target).await?;
+    if let Some((request, want)) = &probe.introspect {
+        let schema = clients.exchange(&probe.conn, request, target).await?;
         obs.failures.extend(introspection(want, &schema));
     }
     Ok(obs)
 }
 
 /// POST with a JSON body, or GET with the same fields as query parameters.
-fn request(
-    check: &Check,
+pub(super) fn request(
+    target: &str,
     spec: &GraphqlSpec,
     query: &str,
-    variables: &Map<String, Value>,
+    variables: &BTreeMap<String, Value>,
     operation_name: Option<&str>,
-) -> Result<Outgoing, AttemptError> {
+) -> Result<Request, String> {
+    let variables: Map<String, Value> = variables
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     match spec.method {
         GraphqlMethod::Post => {
             let mut body = Map::new();
             body.insert("query".into(), json!(query));
             if !variables.is_empty() {
-                body.insert("variables".into(), Value::Object(variables.clone()));
+                body.insert("variables".into(), Value::Object(variables));
             }
             if let Some(op) = operation_name {
                 body.insert("operationName".into(), json!(op));
             }
-            Ok(Outgoing {
+            Ok(Request {
                 method: reqwest::Method::POST,
-                url: check.target.clone(),
-                body: Some(Value::Object(body).to_string()),
+                url: reqwest::Url::parse(target).ok(),
+                body: Some(Value::Object(body).to_string().into()),
                 is_json: true,
             })
         }
         GraphqlMethod::Get => {
-            let mut url = url::Url::parse(&check.target).map_err(|e| {
-                AttemptError::new(ErrorKind::Protocol, format!("graphql: target: {e}"))
-            })?;
+            let mut url = url::Url::parse(target).map_err(|e| format!("not a URL: {e}"))?;
             {
                 let mut q = url.query_pairs_mut();
                 q.append_pair("query", query);
                 if !variables.is_empty() {
-                    q.append_pair("variables", &Value::Object(variables.clone()).to_string());
+                    q.append_pair("variables", &Value::Object(variables).to_string());
                 }
                 if let Some(op) = operation_name {
                     q.append_pair("operationName", op);
                 }
             }
-            Ok(Outgoing {
+            Ok(Request {
                 method: reqwest::Method::GET,
-                url: url.into(),
+                url: Some(url),
                 body: None,
                 is_json: false,
             })

@@ -24,12 +24,13 @@ use tonic::metadata::{MetadataKey, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 
+use super::compiled::GrpcProbe;
 use super::errors::{AttemptError, ErrorKind};
 use super::expect::{Failure, fail};
 use super::graphql::first_difference;
 use super::observed::{GrpcCall, Observed};
 use super::tcp::TlsConfigs;
-use crate::spec::{CODE_NAMES, Check, GrpcSpec, split_host_port};
+use crate::spec::{CODE_NAMES, Expect, GrpcSpec, split_host_port};
 
 /// The largest single message accepted from a server (tonic's own default, named
 /// here so that the bound is visible and stays put).
@@ -38,10 +39,14 @@ pub const MAX_GRPC_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 /// stream is judged on what was read by then, as an HTTP body is at `max_body`.
 pub const MAX_GRPC_STREAM_BYTES: usize = 16 * 1024 * 1024;
 
-pub async fn attempt(tls: &TlsConfigs, check: &Check) -> Result<Observed, AttemptError> {
-    let limit = check.timeout.get();
+pub async fn attempt(
+    tls: &TlsConfigs,
+    probe: &GrpcProbe,
+    target: &str,
+    limit: Duration,
+) -> Result<Observed, AttemptError> {
     let refused = Refusal::default();
-    match tokio::time::timeout(limit, call(tls, check, limit, &refused)).await {
+    match tokio::time::timeout(limit, call(tls, &probe.spec, target, limit, &refused)).await {
         Err(_) => Err(AttemptError::timeout(limit)),
         // The connection's own failure says more than what the channel made of it.
         Ok(Err(e)) => Err(refused.take(&e).unwrap_or(e)),
@@ -145,18 +150,15 @@ fn setup_error(msg: impl std::fmt::Display) -> AttemptError {
 
 async fn call(
     tls: &TlsConfigs,
-    check: &Check,
+    spec: &GrpcSpec,
+    target: &str,
     limit: Duration,
     refused: &Refusal,
 ) -> Result<Observed, AttemptError> {
-    let spec = check
-        .grpc
-        .as_ref()
-        .ok_or_else(|| setup_error("no `grpc` section"))?;
     let begun = Instant::now();
-    let (channel, cert_not_after) = connect(tls, check, spec, limit, refused).await?;
+    let (channel, cert_not_after) = connect(tls, target, spec, limit, refused).await?;
     let connected = begun.elapsed();
-    let reflected = spec.reflection.then(|| reflection_key(check, spec));
+    let reflected = spec.reflection.then(|| reflection_key(target, spec));
     let method = match &reflected {
         Some(key) => reflected_method(channel.clone(), spec, key).await?,
         None => method(spec)?,
@@ -279,12 +281,10 @@ fn method(spec: &GrpcSpec) -> Result<MethodDescriptor, AttemptError> {
 
 /// Whose description a reflection check uses: the target, the authority it
 /// speaks to, and the service.
-fn reflection_key(check: &Check, spec: &GrpcSpec) -> super::reflection::Key {
+fn reflection_key(target: &str, spec: &GrpcSpec) -> super::reflection::Key {
     (
-        check.target.clone(),
-        spec.authority
-            .clone()
-            .unwrap_or_else(|| check.target.clone()),
+        target.to_string(),
+        spec.authority.clone().unwrap_or_else(|| target.to_string()),
         spec.call_target().0.to_string(),
     )
 }
@@ -324,17 +324,17 @@ async fn reflected_method(
 /// classified as for other checks and the certificate can be judged.
 async fn connect(
     tls: &TlsConfigs,
-    check: &Check,
+    target: &str,
     spec: &GrpcSpec,
     limit: Duration,
     refused: &Refusal,
 ) -> Result<(Channel, Option<DateTime<Utc>>), AttemptError> {
-    let endpoint = Endpoint::from_shared(format!("http://{}", check.target))
+    let endpoint = Endpoint::from_shared(format!("http://{target}"))
         .map_err(setup_error)?
         .connect_timeout(limit)
         .timeout(limit);
     let scheme = if spec.tls.is_some() { "https" } else { "http" };
-    let authority = spec.authority.as_deref().unwrap_or(&check.target);
+    let authority = spec.authority.as_deref().unwrap_or(target);
     let origin = format!("{scheme}://{authority}")
         .parse()
         .map_err(setup_error)?;
@@ -343,8 +343,8 @@ async fn connect(
         let channel = endpoint.connect().await.map_err(|e| transport_error(&e))?;
         return Ok((channel, None));
     };
-    let (host, port) = split_host_port(&check.target)
-        .ok_or_else(|| setup_error(format!("`{}` is not host:port", check.target)))?;
+    let (host, port) = split_host_port(target)
+        .ok_or_else(|| setup_error(format!("`{target}` is not host:port")))?;
     let tcp = TcpStream::connect((host, port))
         .await
         .map_err(|e| AttemptError::from_connect(&e))?;
@@ -427,11 +427,10 @@ fn transport_status(status: &Status, limit: Duration) -> AttemptError {
 
 /// The status code, the health answer, and `expect.response` as a subset of the
 /// response message.
-pub fn judge(check: &Check, obs: &Observed, json: Option<&Value>) -> Vec<Failure> {
+pub fn judge(e: &Expect, obs: &Observed, json: Option<&Value>) -> Vec<Failure> {
     let Some(call) = &obs.grpc else {
         return Vec::new();
     };
-    let e = &check.expect;
     let mut out = Vec::new();
     let expected = e.code.as_deref().unwrap_or("OK").to_ascii_uppercase();
     if call.code != expected {

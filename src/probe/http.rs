@@ -15,47 +15,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use reqwest::{Client, redirect};
 
+use super::compiled::{HttpConn, Request};
 use super::errors::{AttemptError, ErrorKind};
 use super::observed::Observed;
-use crate::spec::{Check, HttpSpec};
+use crate::spec::HttpSpec;
 
 /// Sent with every request so that targets can tell probes from users.
 pub const USER_AGENT: &str = concat!("uptimeping/", env!("CARGO_PKG_VERSION"));
-
-/// The request of one attempt. GraphQL builds its own, and takes only headers,
-/// TLS, timeouts and the body cap from `http`.
-pub struct Outgoing {
-    pub method: reqwest::Method,
-    pub url: String,
-    pub body: Option<String>,
-    /// Send `Content-Type: application/json` unless a header sets it.
-    pub is_json: bool,
-}
-
-impl Outgoing {
-    /// The request the check's `http` section describes.
-    fn of(check: &Check) -> Result<Self, AttemptError> {
-        let spec = &check.http;
-        let method = reqwest::Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes())
-            .map_err(|_| {
-                AttemptError::new(
-                    ErrorKind::Protocol,
-                    format!("invalid method `{}`", spec.method),
-                )
-            })?;
-        let (body, is_json) = match &spec.body {
-            None | Some(serde_json::Value::Null) => (None, false),
-            Some(serde_json::Value::String(s)) => (Some(s.clone()), false),
-            Some(other) => (Some(other.to_string()), true),
-        };
-        Ok(Self {
-            method,
-            url: check.target.clone(),
-            body,
-            is_json,
-        })
-    }
-}
 
 /// Clients by TLS and connection settings. Building a client loads trust roots, which
 /// costs far more than a request, so each distinct setting is built once.
@@ -65,14 +31,14 @@ pub struct Clients {
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
-struct ClientKey {
+pub struct ClientKey {
     insecure: bool,
     ca: Option<String>,
     connect_timeout: Duration,
 }
 
 impl ClientKey {
-    fn of(spec: &HttpSpec) -> Self {
+    pub(super) fn of(spec: &HttpSpec) -> Self {
         Self {
             insecure: spec.tls.insecure,
             ca: spec.tls.ca.clone(),
@@ -101,58 +67,68 @@ impl ClientKey {
 }
 
 impl Clients {
-    fn get(&self, spec: &HttpSpec) -> Result<Client, AttemptError> {
-        let key = ClientKey::of(spec);
+    fn get(&self, key: &ClientKey) -> Result<Client, AttemptError> {
         // A poisoned lock only means another probe panicked mid-insert; the map is still usable.
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = cache.get(&key) {
+        if let Some(c) = cache.get(key) {
             return Ok(c.clone());
         }
         let client = key.build()?;
-        cache.insert(key, client.clone());
+        cache.insert(key.clone(), client.clone());
         Ok(client)
     }
 
     /// One attempt, bounded by the check's timeout from connect to the last byte read.
-    pub async fn attempt(&self, check: &Check) -> Result<Observed, AttemptError> {
-        let client = self.get(&check.http)?;
-        let limit = check.timeout.get();
-        let out = Outgoing::of(check)?;
-        match tokio::time::timeout(limit, send(&client, &check.http, out)).await {
+    pub async fn attempt(
+        &self,
+        conn: &HttpConn,
+        req: &Request,
+        target: &str,
+        limit: Duration,
+    ) -> Result<Observed, AttemptError> {
+        match tokio::time::timeout(limit, self.exchange(conn, req, target)).await {
             Ok(result) => result,
             Err(_) => Err(AttemptError::timeout(limit)),
         }
     }
 
-    /// `out` with the check's `http` headers and TLS settings, without a timeout of
-    /// its own: the caller bounds the whole exchange.
-    pub async fn exchange(&self, check: &Check, out: Outgoing) -> Result<Observed, AttemptError> {
-        let client = self.get(&check.http)?;
-        send(&client, &check.http, out).await
+    /// `req` with the check's `http` headers and TLS settings, without a timeout of
+    /// its own: the caller bounds the whole exchange. `target` is what the request
+    /// was made from, for the client to say what is wrong with it if it is not a URL.
+    pub async fn exchange(
+        &self,
+        conn: &HttpConn,
+        req: &Request,
+        target: &str,
+    ) -> Result<Observed, AttemptError> {
+        let client = self.get(&conn.client)?;
+        send(&client, conn, req, target).await
     }
 }
 
-async fn send(client: &Client, spec: &HttpSpec, out: Outgoing) -> Result<Observed, AttemptError> {
-    let mut method = out.method;
-    let mut url = reqwest::Url::parse(&out.url).ok();
-    let mut body = out.body;
+async fn send(
+    client: &Client,
+    conn: &HttpConn,
+    out: &Request,
+    target: &str,
+) -> Result<Observed, AttemptError> {
+    let mut method = out.method.clone();
+    let mut url = out.url.clone();
+    let mut body = out.body.clone();
     let mut own_headers = true;
     let mut hops = 0u32;
+    let has_content_type = conn.headers.contains_key(reqwest::header::CONTENT_TYPE);
     let mut resp = loop {
         let mut req = match &url {
             Some(u) => client.request(method.clone(), u.clone()),
             // Let the client say what is wrong with it.
-            None => client.request(method.clone(), out.url.as_str()),
+            None => client.request(method.clone(), target),
         };
-        let mut has_content_type = false;
         if own_headers {
-            for (k, v) in &spec.headers {
-                has_content_type |= k.eq_ignore_ascii_case("content-type");
-                req = req.header(k, v);
-            }
+            req = req.headers(conn.headers.clone());
         }
         if let Some(body) = &body {
-            if out.is_json && !has_content_type {
+            if out.is_json && !(own_headers && has_content_type) {
                 req = req.header(reqwest::header::CONTENT_TYPE, "application/json");
             }
             req = req.body(body.clone());
@@ -160,8 +136,8 @@ async fn send(client: &Client, spec: &HttpSpec, out: Outgoing) -> Result<Observe
         let resp = req
             .send()
             .await
-            .map_err(|e| AttemptError::from_reqwest(&e, spec.max_redirects))?;
-        let Some(mut next) = spec
+            .map_err(|e| AttemptError::from_reqwest(&e, conn.max_redirects))?;
+        let Some(mut next) = conn
             .follow_redirects
             .then(|| redirect_target(&resp))
             .flatten()
@@ -169,8 +145,8 @@ async fn send(client: &Client, spec: &HttpSpec, out: Outgoing) -> Result<Observe
             break resp;
         };
         hops += 1;
-        if hops > spec.max_redirects {
-            return Err(AttemptError::too_many_redirects(spec.max_redirects));
+        if hops > conn.max_redirects {
+            return Err(AttemptError::too_many_redirects(conn.max_redirects));
         }
         let from = resp.url();
         if origin(from) == origin(&next) {
@@ -212,7 +188,7 @@ async fn send(client: &Client, spec: &HttpSpec, out: Outgoing) -> Result<Observe
         .and_then(|info| info.peer_certificate())
         .and_then(cert_not_after);
 
-    let cap = usize::try_from(spec.max_body).unwrap_or(usize::MAX);
+    let cap = conn.max_body;
     let mut body = Vec::new();
     let mut truncated = false;
     loop {
@@ -227,7 +203,7 @@ async fn send(client: &Client, spec: &HttpSpec, out: Outgoing) -> Result<Observe
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => break,
-            Err(e) => return Err(AttemptError::from_reqwest(&e, spec.max_redirects)),
+            Err(e) => return Err(AttemptError::from_reqwest(&e, conn.max_redirects)),
         }
     }
     Ok(Observed {

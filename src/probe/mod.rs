@@ -2,6 +2,7 @@
 //! the daemon alike. A run is one or more attempts (retries with backoff) whose
 //! last response is judged by the check's expectations.
 
+mod compiled;
 mod conditions;
 mod errors;
 mod expect;
@@ -19,8 +20,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{Check, CheckType};
-
+pub use compiled::{CompileError, CompiledCheck, Probe, compile, compile_shared};
 pub use errors::{AttemptError, ErrorKind};
 pub use expect::Failure;
 pub use retry::{backoff, should_retry};
@@ -130,27 +130,29 @@ impl Prober {
         Self::default()
     }
 
-    /// Runs `check` once: up to `1 + retries` attempts, then judges the last one.
-    pub async fn run(&self, check: &Check) -> ProbeResult {
+    /// Runs `compiled` once: up to `1 + retries` attempts, then judges the last one.
+    pub async fn run(&self, compiled: &CompiledCheck) -> ProbeResult {
+        let check = compiled.source();
         let started_at = Utc::now();
+        let limit = check.timeout.get();
+        let target = check.target.as_str();
         let mut attempt = 0u32;
         loop {
             let begun = Instant::now();
             let one = async {
-                match check.check_type {
-                    CheckType::Http => self.http.attempt(check).await,
-                    CheckType::Graphql => graphql::attempt(&self.http, check).await,
-                    CheckType::Tcp => tcp::attempt(&self.tls, check).await,
-                    CheckType::Grpc => grpc::attempt(&self.tls, check).await,
+                match compiled.probe() {
+                    Probe::Http(p) => self.http.attempt(&p.conn, &p.request, target, limit).await,
+                    Probe::Graphql(p) => graphql::attempt(&self.http, p, target, limit).await,
+                    Probe::Tcp(p) => tcp::attempt(&self.tls, p, target, limit).await,
+                    Probe::Grpc(p) => grpc::attempt(&self.tls, p, target, limit).await,
                 }
             };
-            let limit = check.timeout.get();
             let outcome = match tokio::time::timeout(limit + ATTEMPT_GRACE, one).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(AttemptError::timeout(limit)),
             };
             let latency = begun.elapsed();
-            let judged = expect::judge(check, outcome, latency);
+            let judged = expect::judge(compiled, outcome, latency);
             if attempt < check.retries && should_retry(&judged) {
                 tokio::time::sleep(backoff(attempt)).await;
                 attempt += 1;

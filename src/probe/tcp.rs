@@ -2,13 +2,11 @@
 //! expected response shows (or can no longer show), the peer closes, `max_bytes`
 //! arrive or time runs out. The check's timeout bounds all of it.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -24,11 +22,12 @@ use tokio_rustls::rustls::{
     self, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 
+use super::compiled::TcpProbe;
 use super::errors::{AttemptError, ErrorKind};
 use super::expect::{Failure, fail};
 use super::observed::Observed;
 use super::scan::{Scanner, Verdict};
-use crate::spec::{Check, ClientTls, Expect, ResponseMatch, TcpSpec, split_host_port};
+use crate::spec::{ClientTls, Expect, ResponseMatch, split_host_port};
 
 /// Without `expect.response`, how long to wait for a first reply (a banner, or the
 /// answer to `send`) before calling the port up anyway: many services, databases
@@ -202,19 +201,16 @@ pub fn build_config(settings: &ClientTls) -> Result<ClientConfig, TlsSetupError>
     }
 }
 
-pub async fn attempt(tls: &TlsConfigs, check: &Check) -> Result<Observed, AttemptError> {
-    let spec: Cow<'_, TcpSpec> = match &check.tcp {
-        Some(t) => Cow::Borrowed(t),
-        None => Cow::Owned(TcpSpec::default()),
-    };
-    let limit = check.timeout.get();
+pub async fn attempt(
+    tls: &TlsConfigs,
+    probe: &TcpProbe,
+    target: &str,
+    limit: Duration,
+) -> Result<Observed, AttemptError> {
     let begun = Instant::now();
     let deadline = begun + limit;
-    let (host, port) = split_host_port(&check.target).ok_or_else(|| {
-        AttemptError::new(
-            ErrorKind::Connect,
-            format!("`{}` is not host:port", check.target),
-        )
+    let (host, port) = split_host_port(target).ok_or_else(|| {
+        AttemptError::new(ErrorKind::Connect, format!("`{target}` is not host:port"))
     })?;
     let stream = match timeout_at(deadline, TcpStream::connect((host, port))).await {
         Err(_) => return Err(AttemptError::timeout(limit)),
@@ -222,13 +218,13 @@ pub async fn attempt(tls: &TlsConfigs, check: &Check) -> Result<Observed, Attemp
         Ok(Ok(s)) => s,
     };
     let mut obs = Observed::default();
-    let Some(settings) = &spec.tls else {
+    let Some(settings) = &probe.tls else {
         obs.connect = Some(begun.elapsed());
-        converse(stream, &spec, &check.expect, (deadline, limit), &mut obs).await?;
+        converse(stream, probe, (deadline, limit), &mut obs).await?;
         return Ok(obs);
     };
-    let name = spec.server_name.as_deref().unwrap_or(host).to_string();
-    let name = ServerName::try_from(name)
+    let (settings, name) = &**settings;
+    let name = ServerName::try_from(name.clone())
         .map_err(|e| AttemptError::new(ErrorKind::Tls, format!("tls: server name: {e}")))?;
     let connector = TlsConnector::from(tls.get(settings, false)?);
     let stream = match timeout_at(deadline, connector.connect(name, stream)).await {
@@ -243,33 +239,23 @@ pub async fn attempt(tls: &TlsConfigs, check: &Check) -> Result<Observed, Attemp
         .peer_certificates()
         .and_then(|certs| certs.first())
         .and_then(|leaf| super::http::cert_not_after(leaf.as_ref()));
-    converse(stream, &spec, &check.expect, (deadline, limit), &mut obs).await?;
+    converse(stream, probe, (deadline, limit), &mut obs).await?;
     Ok(obs)
 }
 
 /// Sends, then reads into `obs.body` until one of the stop conditions.
 async fn converse<S>(
     mut stream: S,
-    spec: &TcpSpec,
-    expect: &Expect,
+    probe: &TcpProbe,
     (deadline, limit): (Instant, Duration),
     obs: &mut Observed,
 ) -> Result<(), AttemptError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let payload: Option<Vec<u8>> = match (&spec.send, &spec.send_base64) {
-        (Some(text), _) => Some(text.as_bytes().to_vec()),
-        (None, Some(b64)) => Some(
-            base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map_err(|e| AttemptError::new(ErrorKind::Protocol, format!("send_base64: {e}")))?,
-        ),
-        (None, None) => None,
-    };
-    if let Some(bytes) = payload {
+    if let Some(bytes) = &probe.payload {
         let sent = async {
-            stream.write_all(&bytes).await?;
+            stream.write_all(bytes).await?;
             stream.flush().await
         };
         match timeout_at(deadline, sent).await {
@@ -279,15 +265,12 @@ where
         }
     }
 
-    let mut scanner = expect
-        .response_text()
-        .and_then(|r| ResponseMatch::parse(r).ok())
-        .map(|m| Scanner::new(&m));
+    let mut scanner = probe.response.as_ref().map(Scanner::new);
     let read_until = match scanner {
         Some(_) => deadline,
         None => deadline.min(Instant::now() + SILENT_PEER_WAIT),
     };
-    let cap = usize::try_from(spec.max_bytes).unwrap_or(usize::MAX);
+    let cap = probe.max_bytes;
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
         // A peer that always has more to send keeps every read ready at once, and
@@ -379,12 +362,9 @@ pub(super) fn handshake_error(e: &std::io::Error) -> AttemptError {
 
 /// `expect.response` against the bytes read. The actual value is what the peer
 /// sent, quoted with escapes so that line endings and binary bytes show.
-pub fn judge(expect: &Expect, obs: &Observed) -> Vec<Failure> {
-    let Some(text) = expect.response_text() else {
+pub fn judge(probe: &TcpProbe, expect: &Expect, obs: &Observed) -> Vec<Failure> {
+    let (Some(matcher), Some(text)) = (&probe.response, expect.response_text()) else {
         return Vec::new();
-    };
-    let Ok(matcher) = ResponseMatch::parse(text) else {
-        return Vec::new(); // rejected at load time
     };
     if matcher.is_match(&obs.body) {
         return Vec::new();
