@@ -145,7 +145,11 @@ struct Running {
     runs: JoinSet<()>,
     fake: Fake,
     clock: Clock,
+    /// Keys the hashes of stored specs afresh in every process, so that nobody can
+    /// make two specs of one check that a reload takes for the same.
     hasher: std::hash::RandomState,
+    /// The one redactor of every check without secrets.
+    no_secrets: Arc<Redactor>,
 }
 
 /// The wall clock calendar schedules are planned on. Waits are on tokio's clock;
@@ -283,6 +287,7 @@ impl Scheduler {
             fake: self.fake.clone(),
             clock: Clock::new(),
             hasher: std::hash::RandomState::new(),
+            no_secrets: Arc::default(),
         };
         running.run(shutdown, grace).await;
     }
@@ -360,7 +365,17 @@ impl Running {
     }
 
     async fn reload(&mut self) {
-        let rows = match self.store.all_checks().await {
+        let known: HashMap<Key, u64> = self
+            .entries
+            .iter()
+            .map(|(k, e)| (k.clone(), e.spec))
+            .collect();
+        let hasher = self.hasher.clone();
+        let rows = match self
+            .store
+            .read(move |c| read_checks(c, &known, &hasher))
+            .await
+        {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::error!(error = %e, "scheduler could not read checks; keeping the current schedule");
@@ -368,12 +383,10 @@ impl Running {
             }
         };
         let mut seen = std::collections::HashSet::new();
-        for (tenant, res, paused) in rows {
-            let key = (tenant, res.name.clone());
+        for row in rows {
+            let (key, paused) = (row.key, row.paused);
             seen.insert(key.clone());
-            let spec = self.spec_hash(&res.spec);
-            let unchanged = self.entries.get(&key).is_some_and(|e| e.spec == spec);
-            if unchanged {
+            let Some(fresh) = row.fresh else {
                 self.generation += 1;
                 let generation = self.generation;
                 let resumed = self.entries.get_mut(&key).is_some_and(|e| {
@@ -389,8 +402,11 @@ impl Running {
                     self.push(key, Instant::now() + jitter(Duration::from_secs(1)));
                 }
                 continue;
-            }
-            let Some(check) = typed(&res) else { continue };
+            };
+            let Some((check, redactor)) = fresh.check else {
+                self.entries.remove(&key);
+                continue;
+            };
             self.generation += 1;
             let schedule = &check.source().schedule;
             let interval = schedule.min_interval();
@@ -398,13 +414,17 @@ impl Running {
                 Schedule::Every(_) => jitter(interval),
                 Schedule::Cron { .. } => until_next(schedule, self.clock.now()),
             };
-            let redactor = Redactor::for_probe(&res.spec, &res.secrets, &Default::default());
+            let redactor = if redactor.is_empty() {
+                Arc::clone(&self.no_secrets)
+            } else {
+                Arc::new(redactor)
+            };
             self.entries.insert(
                 key.clone(),
                 Entry {
                     check: Arc::new(check),
-                    redactor: Arc::new(redactor),
-                    spec,
+                    redactor,
+                    spec: fresh.spec,
                     paused,
                     generation: self.generation,
                     next_run: None,
@@ -414,26 +434,6 @@ impl Running {
             self.push(key, Instant::now() + first);
         }
         self.entries.retain(|k, _| seen.contains(k));
-    }
-
-    /// A hash of `spec` as stored, keyed afresh in every process so that nobody can
-    /// make two specs of one check that it takes for the same.
-    fn spec_hash(&self, spec: &serde_json::Value) -> u64 {
-        use std::hash::{BuildHasher, Hasher};
-        struct Hashing<H>(H);
-        impl<H: Hasher> std::io::Write for Hashing<H> {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.write(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let mut h = Hashing(self.hasher.build_hasher());
-        // Writing into a hasher cannot fail.
-        let _ = serde_json::to_writer(&mut h, spec);
-        h.0.finish()
     }
 
     fn push(&mut self, key: Key, at: Instant) {
@@ -575,6 +575,88 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(a panic without a message)")
+}
+
+/// One stored check as a reload reads it.
+struct Row {
+    key: Key,
+    paused: bool,
+    /// Read afresh: the check is new or its spec changed. `None` when unchanged.
+    fresh: Option<Fresh>,
+}
+
+struct Fresh {
+    /// The hash of the spec as stored.
+    spec: u64,
+    /// The check compiled with its redactor; `None` when it cannot be read or
+    /// compiled (logged, and not scheduled).
+    check: Option<(CompiledCheck, Redactor)>,
+}
+
+/// Every stored check, reading (parsing, compiling) only those whose spec is not
+/// in `known` with the same hash. One row's JSON is held at a time: holding the
+/// parsed specs of every check of a large apply at once made most of the
+/// daemon's peak memory.
+fn read_checks(
+    c: &rusqlite::Connection,
+    known: &HashMap<Key, u64>,
+    hasher: &std::hash::RandomState,
+) -> crate::daemon::store::Result<Vec<Row>> {
+    use std::hash::BuildHasher;
+    let mut stmt = c.prepare(
+        "SELECT r.tenant_id, r.name, r.spec, r.secrets, r.source, r.file, r.line, COALESCE(s.paused, 0)
+         FROM resources r LEFT JOIN check_state s ON s.tenant_id = r.tenant_id AND s.name = r.name
+         WHERE r.kind = 'Check'",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let (tenant, name): (i64, String) = (r.get(0)?, r.get(1)?);
+        let paused: bool = r.get(7)?;
+        let spec_text: String = r.get(2)?;
+        let spec = hasher.hash_one(spec_text.as_str());
+        let key = (tenant, name);
+        if known.get(&key) == Some(&spec) {
+            out.push(Row {
+                key,
+                paused,
+                fresh: None,
+            });
+            continue;
+        }
+        let secrets: String = r.get(3)?;
+        let check = match (
+            serde_json::from_str::<serde_json::Value>(&spec_text),
+            serde_json::from_str(&secrets),
+        ) {
+            (Ok(spec), Ok(secrets)) => {
+                let res = StoredResource {
+                    kind: crate::spec::Kind::Check,
+                    name: key.1.clone(),
+                    spec,
+                    secrets,
+                    source: r.get(4)?,
+                    file: r.get(5)?,
+                    line: r.get(6)?,
+                };
+                typed(&res).map(|check| {
+                    let redactor =
+                        Redactor::for_probe(&res.spec, &res.secrets, &Default::default());
+                    (check, redactor)
+                })
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(tenant, check = %key.1, error = %e, "stored check cannot be read; not scheduling it");
+                None
+            }
+        };
+        out.push(Row {
+            key,
+            paused,
+            fresh: Some(Fresh { spec, check }),
+        });
+    }
+    Ok(out)
 }
 
 /// The stored check compiled, once per change of its spec; one that cannot be
