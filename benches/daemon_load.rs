@@ -24,6 +24,8 @@ struct Options {
     interval: u64,
     seconds: u64,
     apply_checks: usize,
+    /// Checks per apply request when loading the N checks; 0 for all in one.
+    apply_batch: usize,
 }
 
 fn options() -> Options {
@@ -32,6 +34,7 @@ fn options() -> Options {
         interval: INTERVAL_SECS,
         seconds: 60,
         apply_checks: 5_000,
+        apply_batch: 0,
     };
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -50,9 +53,10 @@ fn options() -> Options {
             }
             "--seconds" => o.seconds = v,
             "--apply-checks" => o.apply_checks = v as usize,
+            "--apply-batch" => o.apply_batch = v as usize,
             other => {
                 panic!(
-                    "unknown argument `{other}`; use --checks N --interval S --seconds S --apply-checks N"
+                    "unknown argument `{other}`; use --checks N --interval S --seconds S --apply-checks N --apply-batch N"
                 )
             }
         }
@@ -61,7 +65,18 @@ fn options() -> Options {
 }
 
 fn checks(n: usize, interval: u64, addr: std::net::SocketAddr, prefix: &str) -> serde_json::Value {
-    let resources: Vec<serde_json::Value> = (0..n)
+    checks_in(0..n, interval, addr, prefix, prefix)
+}
+
+/// Checks `{prefix}-{i}` for each `i` of `range`, applied as `source`.
+fn checks_in(
+    range: std::ops::Range<usize>,
+    interval: u64,
+    addr: std::net::SocketAddr,
+    prefix: &str,
+    source: &str,
+) -> serde_json::Value {
+    let resources: Vec<serde_json::Value> = range
         .map(|i| {
             let yaml = format!("kind: Check\nname: {prefix}-{i}\ntype: http\ntarget: http://{addr}/health/{i}\nschedule: {interval}s\ntimeout: 4s\nexpect: {{status: 200}}\n");
             let src = uptimeping::spec::Source::new("bench.yaml", yaml, ".");
@@ -69,7 +84,7 @@ fn checks(n: usize, interval: u64, addr: std::net::SocketAddr, prefix: &str) -> 
             serde_json::to_value(bundle.resources[0].desired()).expect("json")
         })
         .collect();
-    serde_json::json!({"source": prefix, "prune": true, "allow_empty": true, "resources": resources})
+    serde_json::json!({"source": source, "prune": true, "allow_empty": true, "resources": resources})
 }
 
 fn cpu_seconds(pid: u32) -> f64 {
@@ -230,7 +245,24 @@ fn main() {
         o.apply_checks
     );
 
-    let load_secs = apply(&checks(o.checks, o.interval, addr, "load"));
+    // One request holds at most `--apply-batch` checks: a daemon's request body is
+    // bounded, and a very large set of checks is applied from several sources.
+    let batch = if o.apply_batch == 0 {
+        o.checks.max(1)
+    } else {
+        o.apply_batch
+    };
+    let mut load_secs = 0.0;
+    for (k, start) in (0..o.checks).step_by(batch).enumerate() {
+        let range = start..(start + batch).min(o.checks);
+        load_secs += apply(&checks_in(
+            range,
+            o.interval,
+            addr,
+            "load",
+            &format!("load-{k}"),
+        ));
+    }
     let (peak_applied, rss_applied) = (status_mib(pid, "VmHWM:"), status_mib(pid, "VmRSS:"));
     let interval = o.interval;
     let wanted = o.checks as f64 / interval as f64;
