@@ -1,6 +1,6 @@
-//! A daemon under load: N HTTP checks at a 5 s interval against a local server.
+//! A daemon under load: N HTTP checks at one interval against a local server.
 //!
-//!     cargo bench --bench daemon_load -- [--checks 10000] [--seconds 60] [--apply-checks 5000]
+//!     cargo bench --bench daemon_load -- [--checks 10000] [--interval 5] [--seconds 60] [--apply-checks 5000]
 //!
 //! Starts an HTTP target in this process, the release daemon on a temporary data
 //! directory, times an apply of `--apply-checks` checks, then applies N checks and
@@ -8,25 +8,33 @@
 //! checks per second against the rate the schedule asks for, p50/p99 of how late
 //! runs started (from the daemon's `uptime_scheduler_lag_seconds` histogram, so each
 //! figure is a bucket's upper bound), daemon CPU (user + system, from /proc), peak
-//! resident memory (VmHWM), and SQLite growth (database + WAL) scaled to an hour.
+//! resident memory (VmHWM) and resident memory just after the apply and at the end
+//! (VmRSS), and SQLite growth (database + WAL) scaled to an hour.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The interval of every check unless `--interval` says otherwise: short, so that a
+/// minute of measuring sees many runs of each check.
 const INTERVAL_SECS: u64 = 5;
 
 struct Options {
     checks: usize,
+    interval: u64,
     seconds: u64,
     apply_checks: usize,
+    /// Checks per apply request when loading the N checks; 0 for all in one.
+    apply_batch: usize,
 }
 
 fn options() -> Options {
     let mut o = Options {
         checks: 10_000,
+        interval: INTERVAL_SECS,
         seconds: 60,
         apply_checks: 5_000,
+        apply_batch: 0,
     };
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -39,26 +47,44 @@ fn options() -> Options {
             .unwrap_or_else(|| panic!("`{}` needs a number", pair[0]));
         match pair[0].as_str() {
             "--checks" => o.checks = v as usize,
+            "--interval" => {
+                assert!(v > 0, "--interval needs a number of seconds above 0");
+                o.interval = v;
+            }
             "--seconds" => o.seconds = v,
             "--apply-checks" => o.apply_checks = v as usize,
+            "--apply-batch" => o.apply_batch = v as usize,
             other => {
-                panic!("unknown argument `{other}`; use --checks N --seconds S --apply-checks N")
+                panic!(
+                    "unknown argument `{other}`; use --checks N --interval S --seconds S --apply-checks N --apply-batch N"
+                )
             }
         }
     }
     o
 }
 
-fn checks(n: usize, addr: std::net::SocketAddr, prefix: &str) -> serde_json::Value {
-    let resources: Vec<serde_json::Value> = (0..n)
+fn checks(n: usize, interval: u64, addr: std::net::SocketAddr, prefix: &str) -> serde_json::Value {
+    checks_in(0..n, interval, addr, prefix, prefix)
+}
+
+/// Checks `{prefix}-{i}` for each `i` of `range`, applied as `source`.
+fn checks_in(
+    range: std::ops::Range<usize>,
+    interval: u64,
+    addr: std::net::SocketAddr,
+    prefix: &str,
+    source: &str,
+) -> serde_json::Value {
+    let resources: Vec<serde_json::Value> = range
         .map(|i| {
-            let yaml = format!("kind: Check\nname: {prefix}-{i}\ntype: http\ntarget: http://{addr}/health/{i}\nschedule: {INTERVAL_SECS}s\ntimeout: 4s\nexpect: {{status: 200}}\n");
+            let yaml = format!("kind: Check\nname: {prefix}-{i}\ntype: http\ntarget: http://{addr}/health/{i}\nschedule: {interval}s\ntimeout: 4s\nexpect: {{status: 200}}\n");
             let src = uptimeping::spec::Source::new("bench.yaml", yaml, ".");
             let bundle = uptimeping::spec::load(&[src], &|_| None).expect("valid check");
             serde_json::to_value(bundle.resources[0].desired()).expect("json")
         })
         .collect();
-    serde_json::json!({"source": prefix, "prune": true, "allow_empty": true, "resources": resources})
+    serde_json::json!({"source": source, "prune": true, "allow_empty": true, "resources": resources})
 }
 
 fn cpu_seconds(pid: u32) -> f64 {
@@ -80,11 +106,12 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks / 100.0
 }
 
-fn peak_rss_mib(pid: u32) -> f64 {
+/// A `/proc/PID/status` memory field (`VmHWM:`, `VmRSS:`) in MiB.
+fn status_mib(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|k| k.parse::<f64>().ok())
         .unwrap_or(0.0)
@@ -209,7 +236,7 @@ fn main() {
         started.elapsed().as_secs_f64()
     };
 
-    let apply_secs = apply(&checks(o.apply_checks, addr, "apply"));
+    let apply_secs = apply(&checks(o.apply_checks, o.interval, addr, "apply"));
     let remove_secs = apply(
         &serde_json::json!({"source": "apply", "prune": true, "allow_empty": true, "resources": []}),
     );
@@ -218,13 +245,32 @@ fn main() {
         o.apply_checks
     );
 
-    apply(&checks(o.checks, addr, "load"));
-    let wanted = o.checks as f64 / INTERVAL_SECS as f64;
+    // One request holds at most `--apply-batch` checks: a daemon's request body is
+    // bounded, and a very large set of checks is applied from several sources.
+    let batch = if o.apply_batch == 0 {
+        o.checks.max(1)
+    } else {
+        o.apply_batch
+    };
+    let mut load_secs = 0.0;
+    for (k, start) in (0..o.checks).step_by(batch).enumerate() {
+        let range = start..(start + batch).min(o.checks);
+        load_secs += apply(&checks_in(
+            range,
+            o.interval,
+            addr,
+            "load",
+            &format!("load-{k}"),
+        ));
+    }
+    let (peak_applied, rss_applied) = (status_mib(pid, "VmHWM:"), status_mib(pid, "VmRSS:"));
+    let interval = o.interval;
+    let wanted = o.checks as f64 / interval as f64;
     println!(
-        "{} checks every {INTERVAL_SECS}s: the schedule asks for {wanted:.0} checks/s; warming up for one interval",
+        "{} checks every {interval}s (applied in {load_secs:.1} s; peak RSS {peak_applied:.1} MiB, RSS {rss_applied:.1} MiB just after): the schedule asks for {wanted:.0} checks/s; warming up for one interval",
         o.checks
     );
-    std::thread::sleep(Duration::from_secs(INTERVAL_SECS + 1));
+    std::thread::sleep(Duration::from_secs(interval + 1));
 
     let (runs0, lag0) = scrape(&client, &url);
     let (cpu0, db0, t0) = (cpu_seconds(pid), db_bytes(dir.path()), Instant::now());
@@ -252,7 +298,11 @@ fn main() {
         (cpu1 - cpu0) / elapsed,
         (runs1 - runs0) / (cpu1 - cpu0)
     );
-    println!("peak RSS:        {:.1} MiB", peak_rss_mib(pid));
+    println!(
+        "peak RSS:        {:.1} MiB (RSS at the end {:.1} MiB)",
+        status_mib(pid, "VmHWM:"),
+        status_mib(pid, "VmRSS:")
+    );
     println!(
         "SQLite growth:   {:.0} MiB/hour",
         (db1.saturating_sub(db0)) as f64 / elapsed * 3600.0 / (1024.0 * 1024.0)

@@ -1,5 +1,5 @@
-//! The daemon: a few long-lived components with one job each, wired here and
-//! stopped in order on SIGTERM/SIGINT.
+//! The daemon: a few long-lived components with one job each, wired here,
+//! supervised (see [`supervise`]) and stopped in order on SIGTERM/SIGINT.
 //!
 //! ```text
 //! API / watcher ─► store ─► scheduler ─► probes ─► writer (results, incidents, outbox) ─► notifier
@@ -17,6 +17,7 @@ pub mod notify;
 pub mod scheduler;
 pub mod status;
 pub mod store;
+pub mod supervise;
 pub mod watch;
 pub mod writer;
 
@@ -71,15 +72,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let wake_notifier = notifier.waker();
     metrics.set_tenants(store.tenant_names().await?);
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let components = Arc::new(supervise::Components::default());
+    let supervisor = supervise::Supervisor {
+        components: Arc::clone(&components),
+        metrics: Arc::clone(&metrics),
+        shutdown: shutdown_rx.clone(),
+    };
 
     let (results_tx, results_rx) = mpsc::channel(writer::QUEUE);
+    // Shared, so that a writer started again after a panic reads the same queue.
+    let results_rx = Arc::new(tokio::sync::Mutex::new(results_rx));
     let writer = writer::Writer {
         store: store.clone(),
         metrics: Arc::clone(&metrics),
         notifier: Arc::clone(&wake_notifier),
         backlog: writer::BACKLOG,
     };
-    let writer_task = tokio::spawn(writer.run(results_rx));
+    let writer_task = supervisor.spawn("writer", "writer".into(), move || {
+        writer.clone().run_shared(Arc::clone(&results_rx))
+    });
 
     let (scheduler, handle) = scheduler::new(
         store.clone(),
@@ -88,26 +99,53 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Arc::clone(&metrics),
         config.concurrency,
     );
-    let scheduler_task = tokio::spawn(scheduler.run(shutdown_rx.clone(), config.shutdown_grace));
+    let scheduler = Arc::new(scheduler);
+    let (grace, stop_scheduler) = (config.shutdown_grace, shutdown_rx.clone());
+    // When this task ends, the scheduler (and with it the results' last sender) is gone.
+    let scheduler_task = supervisor.spawn("scheduler", "scheduler".into(), move || {
+        let (scheduler, shutdown) = (Arc::clone(&scheduler), stop_scheduler.clone());
+        async move { scheduler.run(shutdown, grace).await }
+    });
 
-    let notifier_task = tokio::spawn(notifier.clone().run(shutdown_rx.clone()));
-    let maintenance_task = tokio::spawn(maintenance(
+    let (delivering, stop_notifier) = (notifier.clone(), shutdown_rx.clone());
+    let notifier_task = supervisor.spawn("notifier", "notifier".into(), move || {
+        delivering.clone().run(stop_notifier.clone())
+    });
+    let (maintained, woken, counted, stop_maintenance) = (
         store.clone(),
         Arc::clone(&wake_notifier),
         Arc::clone(&metrics),
-        config.retention,
         shutdown_rx.clone(),
-    ));
+    );
+    let retention = config.retention;
+    let maintenance_task = supervisor.spawn("maintenance", "maintenance".into(), move || {
+        maintenance(
+            maintained.clone(),
+            Arc::clone(&woken),
+            Arc::clone(&counted),
+            retention,
+            stop_maintenance.clone(),
+        )
+    });
     let audit = Arc::new(audit::Audit::new(store.clone()).counted_in(&metrics));
     let mut watchers = Vec::new();
     for dir in &config.watch {
-        watchers.push(tokio::spawn(watch::run(
+        let (watched, audited, dir, stop) = (
             store.clone(),
             Arc::clone(&audit),
-            WATCH_TENANT,
             dir.clone(),
             shutdown_rx.clone(),
-        )));
+        );
+        let name = format!("watch {}", dir.display());
+        watchers.push(supervisor.spawn("watch", name, move || {
+            watch::run(
+                watched.clone(),
+                Arc::clone(&audited),
+                WATCH_TENANT,
+                dir.clone(),
+                stop.clone(),
+            )
+        }));
     }
 
     let state = Arc::new(api::AppState {
@@ -120,6 +158,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             auth::Auth::open(&data.path, config.auth.clone()).context("setting up logins")?,
         ),
         audit,
+        components,
     });
     let addr = listener.local_addr()?;
     tracing::info!("listening on http://{addr}");

@@ -5,6 +5,11 @@
 //! First runs are spread over each check's interval with jitter, so that a daemon
 //! starting with thousands of checks does not fire them all at once; a run that is
 //! late (the daemon stalled, or every slot was busy) is started once, not caught up.
+//!
+//! [`Scheduler`] holds what outlives one run of the loop (the store, the prober, the
+//! command queue); the loop's own state is built afresh by each [`Scheduler::run`],
+//! so that a supervisor can start the loop again after it panicked, with the same
+//! handle still working.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -13,17 +18,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
+use futures_util::FutureExt;
 use rand::RngExt;
-use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::sync::{Mutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::metrics::Metrics;
-use super::store::{Store, StoredResource};
+use super::store::{Store, StoredResource, decode};
 use super::writer::Job;
 use crate::probe::{CompiledCheck, ProbeResult, Prober};
+use crate::spec::Schedule;
 use crate::spec::secrets::Redactor;
-use crate::spec::{Schedule, remote};
 
 /// How long the API waits for the scheduler to answer a question.
 const REPLY_WAIT: Duration = Duration::from_secs(2);
@@ -36,7 +42,9 @@ struct Entry {
     check: Arc<CompiledCheck>,
     /// Hides the check's secrets in its results, before they are stored or logged.
     redactor: Arc<Redactor>,
-    spec: serde_json::Value,
+    /// A hash of the stored spec, to tell a changed check on reload. Keeping the
+    /// spec itself would cost a parsed JSON tree per check for this one comparison.
+    spec: u64,
     paused: bool,
     /// Bumped when the check changes, so that stale heap entries are skipped.
     generation: u64,
@@ -104,14 +112,28 @@ impl Handle {
     }
 }
 
+/// What the scheduler keeps across restarts of its loop.
 pub struct Scheduler {
+    store: Store,
+    prober: Arc<Prober>,
+    results: mpsc::Sender<Job>,
+    metrics: Arc<Metrics>,
+    concurrency: usize,
+    /// The commands of every [`Handle`]: held by the loop while it runs, and taken
+    /// again by the next one if it dies, so that commands queued meanwhile are kept.
+    rx: Arc<Mutex<mpsc::Receiver<Command>>>,
+    fake: Fake,
+}
+
+/// The loop's state: one per [`Scheduler::run`].
+struct Running {
     store: Store,
     prober: Arc<Prober>,
     results: mpsc::Sender<Job>,
     metrics: Arc<Metrics>,
     slots: Arc<Semaphore>,
     concurrency: usize,
-    rx: mpsc::Receiver<Command>,
+    rx: OwnedMutexGuard<mpsc::Receiver<Command>>,
     entries: HashMap<Key, Entry>,
     heap: BinaryHeap<Reverse<(Instant, u64, Key)>>,
     generation: u64,
@@ -121,6 +143,42 @@ pub struct Scheduler {
     /// in flight after the grace period: an aborted run drops its result sender, and
     /// the writer's input closes once the scheduler is gone.
     runs: JoinSet<()>,
+    fake: Fake,
+    clock: Clock,
+    /// Keys the hashes of stored specs afresh in every process, so that nobody can
+    /// make two specs of one check that a reload takes for the same.
+    hasher: std::hash::RandomState,
+    /// The one redactor of every check without secrets.
+    no_secrets: Arc<Redactor>,
+}
+
+/// The wall clock calendar schedules are planned on. Waits are on tokio's clock;
+/// the daemon reads the wall clock itself (so that a corrected system clock moves
+/// cron runs with it), while tests read it off tokio's clock, so that calendar
+/// schedules follow a paused clock as it is advanced.
+struct Clock {
+    #[cfg(test)]
+    anchor: (Instant, chrono::DateTime<Utc>),
+}
+
+impl Clock {
+    fn new() -> Self {
+        Clock {
+            #[cfg(test)]
+            anchor: (Instant::now(), Utc::now()),
+        }
+    }
+
+    #[cfg(not(test))]
+    fn now(&self) -> chrono::DateTime<Utc> {
+        Utc::now()
+    }
+
+    #[cfg(test)]
+    fn now(&self) -> chrono::DateTime<Utc> {
+        let (at, wall) = self.anchor;
+        wall + chrono::Duration::from_std(at.elapsed()).unwrap_or_default()
+    }
 }
 
 pub fn new(
@@ -131,48 +189,112 @@ pub fn new(
     concurrency: usize,
 ) -> (Scheduler, Handle) {
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
-    let changes = store.subscribe();
     let s = Scheduler {
         store,
         prober,
         results,
         metrics,
-        slots: Arc::new(Semaphore::new(concurrency)),
         concurrency,
-        rx,
-        entries: HashMap::new(),
-        heap: BinaryHeap::new(),
-        generation: 0,
-        changes,
-        stopping: Arc::new(AtomicBool::new(false)),
-        runs: JoinSet::new(),
+        rx: Arc::new(Mutex::new(rx)),
+        fake: Fake::default(),
     };
     (s, Handle { tx })
+}
+
+/// A probe standing in for the real one in the scheduler's tests, which need runs
+/// that take a set time on the paused clock, or that panic.
+#[cfg(test)]
+type Fake = Option<
+    Arc<
+        dyn Fn(Arc<CompiledCheck>) -> futures_util::future::BoxFuture<'static, ProbeResult>
+            + Send
+            + Sync,
+    >,
+>;
+#[cfg(not(test))]
+type Fake = NoFake;
+
+/// Outside tests, runs are always real.
+#[cfg(not(test))]
+#[derive(Clone, Default)]
+struct NoFake;
+
+#[cfg(test)]
+async fn probe(prober: &Prober, check: Arc<CompiledCheck>, fake: &Fake) -> ProbeResult {
+    match fake {
+        Some(fake) => fake(check).await,
+        None => prober.run(&check).await,
+    }
+}
+
+#[cfg(not(test))]
+async fn probe(prober: &Prober, check: Arc<CompiledCheck>, _: &Fake) -> ProbeResult {
+    prober.run(&check).await
+}
+
+/// What one run holds until it ends, given back however it ends: finished,
+/// panicked, or aborted at shutdown. Without it a run that panicked left its
+/// check marked running, and the check never ran again.
+struct RunGuard {
+    running: Option<Arc<AtomicBool>>,
+    _slot: Option<OwnedSemaphorePermit>,
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        if let Some(flag) = &self.running {
+            flag.store(false, Ordering::SeqCst);
+        }
+    }
 }
 
 fn jitter(interval: Duration) -> Duration {
     interval.mul_f64(rand::rng().random_range(0.0..1.0))
 }
 
-/// Time from now until `schedule` next fires, for calendar schedules; the interval
-/// itself for fixed ones.
-fn until_next(schedule: &Schedule) -> Duration {
+/// Time from `now` until `schedule` next fires, for calendar schedules; the
+/// interval itself for fixed ones.
+fn until_next(schedule: &Schedule, now: chrono::DateTime<Utc>) -> Duration {
     match schedule {
         Schedule::Every(d) => d.get(),
-        Schedule::Cron { .. } => {
-            let now = Utc::now();
-            schedule
-                .next_after(now)
-                .and_then(|t| (t - now).to_std().ok())
-                .unwrap_or(Duration::from_secs(60))
-        }
+        Schedule::Cron { .. } => schedule
+            .next_after(now)
+            .and_then(|t| (t - now).to_std().ok())
+            .unwrap_or(Duration::from_secs(60)),
     }
 }
 
 impl Scheduler {
     /// Runs until `shutdown` turns true; then waits up to `grace` for runs in
-    /// flight, and aborts those still running then.
-    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>, grace: Duration) {
+    /// flight, and aborts those still running then. May be called again after a
+    /// run of it panicked: it starts from what the store holds.
+    pub async fn run(&self, shutdown: watch::Receiver<bool>, grace: Duration) {
+        let rx = Arc::clone(&self.rx).lock_owned().await;
+        let running = Running {
+            store: self.store.clone(),
+            prober: Arc::clone(&self.prober),
+            results: self.results.clone(),
+            metrics: Arc::clone(&self.metrics),
+            slots: Arc::new(Semaphore::new(self.concurrency)),
+            concurrency: self.concurrency,
+            rx,
+            entries: HashMap::new(),
+            heap: BinaryHeap::new(),
+            generation: 0,
+            changes: self.store.subscribe(),
+            stopping: Arc::new(AtomicBool::new(false)),
+            runs: JoinSet::new(),
+            fake: self.fake.clone(),
+            clock: Clock::new(),
+            hasher: std::hash::RandomState::new(),
+            no_secrets: Arc::default(),
+        };
+        running.run(shutdown, grace).await;
+    }
+}
+
+impl Running {
+    async fn run(mut self, mut shutdown: watch::Receiver<bool>, grace: Duration) {
         self.reload().await;
         loop {
             let next = self.heap.peek().map(|Reverse((at, _, _))| *at);
@@ -243,7 +365,17 @@ impl Scheduler {
     }
 
     async fn reload(&mut self) {
-        let rows = match self.store.all_checks().await {
+        let known: HashMap<Key, u64> = self
+            .entries
+            .iter()
+            .map(|(k, e)| (k.clone(), e.spec))
+            .collect();
+        let hasher = self.hasher.clone();
+        let rows = match self
+            .store
+            .read(move |c| read_checks(c, &known, &hasher))
+            .await
+        {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::error!(error = %e, "scheduler could not read checks; keeping the current schedule");
@@ -251,11 +383,10 @@ impl Scheduler {
             }
         };
         let mut seen = std::collections::HashSet::new();
-        for (tenant, res, paused) in rows {
-            let key = (tenant, res.name.clone());
+        for row in rows {
+            let (key, paused) = (row.key, row.paused);
             seen.insert(key.clone());
-            let unchanged = self.entries.get(&key).is_some_and(|e| e.spec == res.spec);
-            if unchanged {
+            let Some(fresh) = row.fresh else {
                 self.generation += 1;
                 let generation = self.generation;
                 let resumed = self.entries.get_mut(&key).is_some_and(|e| {
@@ -271,22 +402,29 @@ impl Scheduler {
                     self.push(key, Instant::now() + jitter(Duration::from_secs(1)));
                 }
                 continue;
-            }
-            let Some(check) = typed(&res) else { continue };
+            };
+            let Some((check, redactor)) = fresh.check else {
+                self.entries.remove(&key);
+                continue;
+            };
             self.generation += 1;
             let schedule = &check.source().schedule;
             let interval = schedule.min_interval();
             let first = match schedule {
                 Schedule::Every(_) => jitter(interval),
-                Schedule::Cron { .. } => until_next(schedule),
+                Schedule::Cron { .. } => until_next(schedule, self.clock.now()),
             };
-            let redactor = Redactor::for_probe(&res.spec, &res.secrets, &Default::default());
+            let redactor = if redactor.is_empty() {
+                Arc::clone(&self.no_secrets)
+            } else {
+                Arc::new(redactor)
+            };
             self.entries.insert(
                 key.clone(),
                 Entry {
                     check: Arc::new(check),
-                    redactor: Arc::new(redactor),
-                    spec: res.spec,
+                    redactor,
+                    spec: fresh.spec,
                     paused,
                     generation: self.generation,
                     next_run: None,
@@ -303,7 +441,7 @@ impl Scheduler {
             let delay = at.saturating_duration_since(Instant::now());
             e.next_run = chrono::Duration::from_std(delay)
                 .ok()
-                .map(|d| Utc::now() + d);
+                .map(|d| self.clock.now() + d);
             self.heap.push(Reverse((at, e.generation, key)));
         }
     }
@@ -366,7 +504,7 @@ impl Scheduler {
                 }
             }
             Schedule::Cron { .. } => {
-                let now = Utc::now();
+                let now = self.clock.now();
                 let after = tick.map_or(now, |t| t.max(now));
                 let wait = schedule
                     .next_after(after)
@@ -391,45 +529,124 @@ impl Scheduler {
         let stopping = Arc::clone(&self.stopping);
         let prober = Arc::clone(&self.prober);
         let results = self.results.clone();
+        let metrics = Arc::clone(&self.metrics);
+        let fake = self.fake.clone();
         // Finished runs are reaped here, so the set holds only those in flight.
         while self.runs.try_join_next().is_some() {}
         self.runs.spawn(async move {
-            let permit = slots.acquire_owned().await;
-            if permit.is_ok() && !stopping.load(Ordering::SeqCst) {
-                let mut result = prober.run(&check).await;
-                result.redact(&redactor);
-                let _ = results
-                    .send(Job {
-                        tenant,
-                        name,
-                        check: Arc::clone(check.source()),
-                        result,
-                        reply,
-                    })
-                    .await;
+            let mut guard = RunGuard {
+                running,
+                _slot: None,
+            };
+            let Ok(permit) = slots.acquire_owned().await else {
+                return;
+            };
+            guard._slot = Some(permit);
+            if stopping.load(Ordering::SeqCst) {
+                return;
             }
-            if let Some(flag) = running {
-                flag.store(false, Ordering::SeqCst);
-            }
-            drop(permit);
+            let run = std::panic::AssertUnwindSafe(probe(&prober, Arc::clone(&check), &fake));
+            let mut result = match run.catch_unwind().await {
+                Ok(result) => result,
+                Err(panic) => {
+                    metrics.error("scheduler", "probe_panic");
+                    tracing::error!(tenant, check = %name, "a run of the check panicked: {}; no result is recorded for it, and the check runs again at its next time", panic_message(&*panic));
+                    return;
+                }
+            };
+            result.redact(&redactor);
+            let _ = results
+                .send(Job {
+                    tenant,
+                    name,
+                    check: Arc::clone(check.source()),
+                    result,
+                    reply,
+                })
+                .await;
         });
     }
+}
+
+/// The message a panic was raised with, for the log.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(a panic without a message)")
+}
+
+/// One stored check as a reload reads it.
+struct Row {
+    key: Key,
+    paused: bool,
+    /// Read afresh: the check is new or its spec changed. `None` when unchanged.
+    fresh: Option<Fresh>,
+}
+
+struct Fresh {
+    /// The hash of the spec as stored.
+    spec: u64,
+    /// The check compiled with its redactor; `None` when it cannot be read or
+    /// compiled (logged, and not scheduled).
+    check: Option<(CompiledCheck, Redactor)>,
+}
+
+/// Every stored check, reading (parsing, compiling) only those whose spec is not
+/// in `known` with the same hash. One row's JSON is held at a time: holding the
+/// parsed specs of every check of a large apply at once made most of the
+/// daemon's peak memory.
+fn read_checks(
+    c: &rusqlite::Connection,
+    known: &HashMap<Key, u64>,
+    hasher: &std::hash::RandomState,
+) -> crate::daemon::store::Result<Vec<Row>> {
+    use std::hash::BuildHasher;
+    let mut stmt = c.prepare(&format!(
+        "SELECT {}, COALESCE(s.paused, 0)
+         FROM resources r LEFT JOIN check_state s ON s.tenant_id = r.tenant_id AND s.name = r.name
+         WHERE r.kind = 'Check'",
+        decode::RAW_COLUMNS
+    ))?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let raw = decode::Raw::from_row(r, 0)?;
+        let paused: bool = r.get(8)?;
+        let spec = hasher.hash_one(raw.spec.as_str());
+        let key = (raw.tenant, raw.name.clone());
+        if known.get(&key) == Some(&spec) {
+            out.push(Row {
+                key,
+                paused,
+                fresh: None,
+            });
+            continue;
+        }
+        // The store's one reader logs and counts a row it cannot read.
+        let check = decode::row(raw).ok().and_then(|res| {
+            let check = typed(&res)?;
+            let redactor = Redactor::for_probe(&res.spec, &res.secrets, &Default::default());
+            Some((check, redactor))
+        });
+        out.push(Row {
+            key,
+            paused,
+            fresh: Some(Fresh { spec, check }),
+        });
+    }
+    Ok(out)
 }
 
 /// The stored check compiled, once per change of its spec; one that cannot be
 /// read or compiled is logged and not scheduled.
 fn typed(res: &StoredResource) -> Option<CompiledCheck> {
-    match remote::parse_stored(res.kind, &res.spec) {
-        Ok(crate::spec::Spec::Check(c)) => match crate::probe::compile_shared(Arc::new(c)) {
-            Ok(compiled) => Some(compiled),
-            Err(e) => {
-                tracing::error!(check = %res.name, error = %e, "stored check cannot be compiled; not scheduling it");
-                None
-            }
-        },
-        Ok(_) => None,
+    let check = res.as_check()?;
+    match crate::probe::compile_shared(Arc::new(check.clone())) {
+        Ok(compiled) => Some(compiled),
         Err(e) => {
-            tracing::error!(check = %res.name, error = %e, "stored check cannot be read; not scheduling it");
+            tracing::error!(check = %res.name, error = %e, "stored check cannot be compiled; not scheduling it");
             None
         }
     }
@@ -439,5 +656,432 @@ async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! On tokio's paused clock: time moves only when every task waits, straight to
+    //! the next timer, so minutes of schedule take no time and every start is seen
+    //! at its exact instant.
+
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::daemon::store::Edit;
+    use crate::daemon::supervise::{Components, RESTART_BACKOFF_MIN, Supervisor};
+
+    /// One start of a fake run: which check, and when on the paused clock.
+    type Start = (String, Instant);
+
+    /// What a fake run does once started.
+    #[derive(Clone, Copy)]
+    enum Act {
+        /// Finishes after this long.
+        Take(Duration),
+        /// Panics on its first run, then finishes at once.
+        PanicOnce,
+    }
+
+    struct Rig {
+        store: Store,
+        scheduler: Arc<Scheduler>,
+        handle: Handle,
+        starts: mpsc::UnboundedReceiver<Start>,
+        /// Runs of one check in flight now, and the most ever at once, per check.
+        in_flight: Arc<std::sync::Mutex<HashMap<String, (usize, usize)>>>,
+        metrics: Arc<Metrics>,
+        _dir: tempfile::TempDir,
+    }
+
+    fn spec_of(yaml: &str) -> (String, serde_json::Value) {
+        let source = crate::spec::Source::new("t.yaml", yaml, ".");
+        let bundle = crate::spec::load(&[source], &|_| None).expect("valid check");
+        let desired = bundle.resources[0].desired();
+        (desired.name, desired.spec)
+    }
+
+    async fn put(store: &Store, yaml: &str) {
+        let (_, spec) = spec_of(yaml);
+        let (applied, _revision) = store
+            .transact_state(1, move |_| {
+                Ok((
+                    (),
+                    vec![Edit::Upsert(
+                        StoredResource::from_json(spec).expect("a check to store"),
+                    )],
+                ))
+            })
+            .await
+            .expect("stored");
+        applied.expect("the check is written");
+    }
+
+    fn check(name: &str, schedule: &str) -> String {
+        format!(
+            "kind: Check\nname: {name}\ntype: http\ntarget: http://127.0.0.1:9/\nschedule: \"{schedule}\"\ntimeout: 1s\n"
+        )
+    }
+
+    fn result(check: &CompiledCheck) -> ProbeResult {
+        ProbeResult {
+            name: check.source().name.clone(),
+            check_type: "http".into(),
+            target: "http://127.0.0.1:9/".into(),
+            up: true,
+            latency_ms: 1.0,
+            connect_ms: None,
+            status_code: Some(200),
+            grpc_code: None,
+            error: None,
+            error_kind: None,
+            failures: Vec::new(),
+            attempts: 1,
+            started_at: Utc::now(),
+            cert_expires_at: None,
+            body_excerpt: None,
+            body_truncated: false,
+        }
+    }
+
+    /// A scheduler over a real store holding `checks`, whose runs are fakes doing
+    /// `act`, with `concurrency` slots; its results are taken and dropped.
+    async fn rig(checks: &[String], act: Act, concurrency: usize) -> Rig {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("t.db")).expect("store");
+        store.bootstrap(|_| Ok(())).await.expect("bootstrap");
+        for yaml in checks {
+            put(&store, yaml).await;
+        }
+        let (results, mut written) = mpsc::channel::<Job>(crate::daemon::writer::QUEUE);
+        tokio::spawn(async move {
+            while let Some(job) = written.recv().await {
+                if let Some(reply) = job.reply {
+                    let _ = reply.send(Some(job.result));
+                }
+            }
+        });
+        let metrics = Arc::new(Metrics::new());
+        let (mut scheduler, handle) = new(
+            store.clone(),
+            Arc::new(Prober::new()),
+            results,
+            Arc::clone(&metrics),
+            concurrency,
+        );
+        let (tx, starts) = mpsc::unbounded_channel();
+        let in_flight: Arc<std::sync::Mutex<HashMap<String, (usize, usize)>>> = Arc::default();
+        let flights = Arc::clone(&in_flight);
+        let panicked = Arc::new(AtomicBool::new(false));
+        scheduler.fake = Some(Arc::new(move |check: Arc<CompiledCheck>| {
+            let _ = tx.send((check.source().name.clone(), Instant::now()));
+            let (flights, panicked) = (Arc::clone(&flights), Arc::clone(&panicked));
+            Box::pin(async move {
+                let name = check.source().name.clone();
+                let enter = |d: isize| {
+                    let mut f = flights.lock().expect("lock");
+                    let e = f.entry(name.clone()).or_default();
+                    e.0 = e.0.saturating_add_signed(d);
+                    e.1 = e.1.max(e.0);
+                };
+                enter(1);
+                match act {
+                    Act::Take(d) => tokio::time::sleep(d).await,
+                    Act::PanicOnce => {
+                        if !panicked.swap(true, Ordering::SeqCst) {
+                            enter(-1);
+                            panic!("probe bug on the first run");
+                        }
+                    }
+                }
+                enter(-1);
+                result(&check)
+            })
+        }));
+        Rig {
+            store,
+            scheduler: Arc::new(scheduler),
+            handle,
+            starts,
+            in_flight,
+            metrics,
+            _dir: dir,
+        }
+    }
+
+    impl Rig {
+        /// Starts the scheduler's loop; it stops when the sender is dropped or sends true.
+        fn start(&self) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+            let (stop, shutdown) = watch::channel(false);
+            let s = Arc::clone(&self.scheduler);
+            let task = tokio::spawn(async move { s.run(shutdown, Duration::from_secs(1)).await });
+            (stop, task)
+        }
+
+        /// Every start seen so far, of the check `name`.
+        fn taken(&mut self, name: &str) -> Vec<Instant> {
+            let mut out = Vec::new();
+            while let Ok((n, at)) = self.starts.try_recv() {
+                if n == name {
+                    out.push(at);
+                }
+            }
+            out
+        }
+
+        fn most_at_once(&self, name: &str) -> usize {
+            self.in_flight
+                .lock()
+                .expect("lock")
+                .get(name)
+                .map_or(0, |e| e.1)
+        }
+    }
+
+    fn gaps(starts: &[Instant]) -> Vec<u64> {
+        starts
+            .windows(2)
+            .map(|w| (w[1] - w[0]).as_millis() as u64)
+            .collect()
+    }
+
+    /// Before the drop guard, the panicking run left `running` set, and every later
+    /// tick of the check was skipped as "still running": it never ran again.
+    #[tokio::test(start_paused = true)]
+    async fn a_run_that_panics_does_not_stop_its_check_from_running_again() {
+        let mut r = rig(&[check("panicky", "5s")], Act::PanicOnce, 4).await;
+        let (_stop, _task) = r.start();
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        let starts = r.taken("panicky");
+        assert!(
+            starts.len() >= 6,
+            "a check runs every 5 s after its first run panicked; it started {} time(s) in 31 s",
+            starts.len()
+        );
+        assert!(
+            gaps(&starts).iter().all(|g| *g == 5000),
+            "{:?}",
+            gaps(&starts)
+        );
+        // Its slot came back too: a run now still gets one.
+        assert!(r.handle.run_now(1, "panicky".into()).await.is_some());
+    }
+
+    /// The panic of an aborted or panicking run gives its slot back: with one slot,
+    /// the other check still runs.
+    #[tokio::test(start_paused = true)]
+    async fn a_run_that_panics_gives_its_slot_back() {
+        let mut r = rig(
+            &[check("panicky", "5s"), check("other", "5s")],
+            Act::PanicOnce,
+            1,
+        )
+        .await;
+        let (_stop, _task) = r.start();
+        tokio::time::sleep(Duration::from_secs(21)).await;
+        let (p, o) = {
+            let all: Vec<Start> = std::iter::from_fn(|| r.starts.try_recv().ok()).collect();
+            let count = |n: &str| all.iter().filter(|(name, _)| name == n).count();
+            (count("panicky"), count("other"))
+        };
+        assert!(
+            p >= 4 && o >= 4,
+            "panicky ran {p} times, other {o} times in 21 s"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn first_runs_are_spread_over_the_interval_not_fired_at_once() {
+        let checks: Vec<String> = (0..200).map(|i| check(&format!("c{i}"), "60s")).collect();
+        let mut r = rig(&checks, Act::Take(Duration::from_millis(10)), 1000).await;
+        let t0 = Instant::now();
+        let (_stop, _task) = r.start();
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let all: Vec<Start> = std::iter::from_fn(|| r.starts.try_recv().ok()).collect();
+        assert_eq!(all.len(), 200, "each check once in its first interval");
+        let mut per_second = [0usize; 60];
+        for (_, at) in &all {
+            let second = (*at - t0).as_secs() as usize;
+            assert!(second < 60, "a first run comes within one interval");
+            per_second[second] += 1;
+        }
+        // 200 starts over 60 seconds: about 3 a second, and never a crowd.
+        let busy = per_second.iter().filter(|n| **n > 0).count();
+        let most = per_second.iter().max().copied().unwrap_or(0);
+        assert!(
+            busy >= 40 && most <= 20,
+            "starts per second: {per_second:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn runs_of_one_check_never_overlap_and_a_slow_run_skips_its_ticks() {
+        let mut r = rig(
+            &[check("slow", "5s")],
+            Act::Take(Duration::from_secs(12)),
+            4,
+        )
+        .await;
+        let (_stop, _task) = r.start();
+        tokio::time::sleep(Duration::from_secs(80)).await;
+        let starts = r.taken("slow");
+        assert_eq!(r.most_at_once("slow"), 1);
+        // A run of 12 s covers the next two ticks: the third one starts it again.
+        let g = gaps(&starts);
+        assert!(starts.len() >= 4, "{} starts", starts.len());
+        assert!(g.iter().all(|g| *g == 15_000), "gaps between starts: {g:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_late_run_is_started_once_not_caught_up() {
+        let mut r = rig(&[check("steady", "5s")], Act::Take(Duration::ZERO), 4).await;
+        let (_stop, _task) = r.start();
+        tokio::time::sleep(Duration::from_secs(11)).await;
+        let before = r.taken("steady");
+        assert!(
+            (2..=3).contains(&before.len()),
+            "{} runs in the first 11 s",
+            before.len()
+        );
+        // The daemon stalls for a minute: twelve runs are missed.
+        tokio::time::advance(Duration::from_secs(60)).await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let stalled = Instant::now();
+        let after = r.taken("steady");
+        assert_eq!(after.len(), 1, "one late run, not twelve caught up");
+        tokio::time::sleep(Duration::from_secs(16)).await;
+        let next = r.taken("steady");
+        assert_eq!(next.len(), 3, "then one every 5 s");
+        assert_eq!(
+            gaps(&[vec![after[0]], next].concat()),
+            vec![5000, 5000, 5000]
+        );
+        assert!(after[0] <= stalled);
+        // The late start is what the lag histogram saw: one sample of about 55 s.
+        let out = r.metrics.render(
+            &Default::default(),
+            0,
+            crate::daemon::metrics::Format::OpenMetrics,
+        );
+        let bucket = |le: &str| -> u64 {
+            let line = format!("uptime_scheduler_lag_seconds_bucket{{le=\"{le}\"}} ");
+            out.lines()
+                .find_map(|l| l.strip_prefix(&line))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("no bucket {le} in {out}"))
+        };
+        assert_eq!(bucket("+Inf") - bucket("10.0"), 1, "{out}");
+        // On time, give or take the timer's millisecond.
+        assert_eq!(bucket("0.0025"), bucket("10.0"), "the others were on time");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paused_check_does_not_run_until_resumed_and_then_runs_at_once() {
+        let mut r = rig(&[check("steady", "5s")], Act::Take(Duration::ZERO), 4).await;
+        let (_stop, _task) = r.start();
+        tokio::time::sleep(Duration::from_secs(11)).await;
+        assert!(!r.taken("steady").is_empty());
+        r.store
+            .set_paused(1, "steady".into(), true)
+            .await
+            .expect("pause");
+        // The answer comes from the schedule after the pause: proof that it is seen.
+        assert_eq!(r.handle.next_run(1, "steady".into()).await, None);
+        let _ = r.taken("steady");
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        assert_eq!(
+            r.taken("steady"),
+            Vec::<Instant>::new(),
+            "a paused check must not run"
+        );
+
+        r.store
+            .set_paused(1, "steady".into(), false)
+            .await
+            .expect("resume");
+        let resumed = Instant::now();
+        assert!(r.handle.next_run(1, "steady".into()).await.is_some());
+        tokio::time::sleep(Duration::from_secs(12)).await;
+        let starts = r.taken("steady");
+        assert!(starts.len() >= 2, "{} runs after the resume", starts.len());
+        assert!(
+            starts[0] - resumed <= Duration::from_secs(1),
+            "the first run after a resume comes within a second"
+        );
+        assert_eq!(gaps(&starts)[0], 5000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cron_check_runs_on_the_minute_once_per_firing() {
+        let mut r = rig(&[check("cron", "* * * * *")], Act::Take(Duration::ZERO), 4).await;
+        let (_stop, _task) = r.start();
+        let clock = Clock::new();
+        tokio::time::sleep(Duration::from_secs(5 * 60 + 1)).await;
+        let starts = r.taken("cron");
+        assert!(
+            (5..=6).contains(&starts.len()),
+            "{} runs in five minutes",
+            starts.len()
+        );
+        assert!(
+            gaps(&starts).iter().all(|g| *g == 60_000),
+            "{:?}",
+            gaps(&starts)
+        );
+        // On the wall clock the schedule is planned on, each start is on a minute.
+        let anchor = clock.anchor;
+        for at in starts {
+            let wall = anchor.1 + chrono::Duration::from_std(at - anchor.0).expect("duration");
+            let off = wall.timestamp_millis().rem_euclid(60_000);
+            assert!(
+                !(5..=59_995).contains(&off),
+                "a start {off} ms past the minute"
+            );
+        }
+    }
+
+    /// The scheduler's loop dies; the supervisor starts it again, the same handle
+    /// still answers, and its checks run again.
+    #[tokio::test(start_paused = true)]
+    async fn a_scheduler_that_dies_is_restarted_counted_and_its_checks_run_again() {
+        let mut r = rig(&[check("steady", "5s")], Act::Take(Duration::ZERO), 4).await;
+        let (stop, shutdown) = watch::channel(false);
+        let supervisor = Supervisor {
+            components: Arc::new(Components::default()),
+            metrics: Arc::clone(&r.metrics),
+            shutdown: shutdown.clone(),
+        };
+        let lives = Arc::new(AtomicUsize::new(0));
+        let (scheduler, counted) = (Arc::clone(&r.scheduler), Arc::clone(&lives));
+        let task = supervisor.spawn("scheduler", "scheduler".into(), move || {
+            let (s, shutdown) = (Arc::clone(&scheduler), shutdown.clone());
+            let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
+            async move {
+                tokio::select! {
+                    _ = s.run(shutdown, Duration::from_secs(1)) => {}
+                    _ = tokio::time::sleep(Duration::from_secs(12)), if first => panic!("scheduler bug"),
+                }
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(12_100)).await;
+        let before = r.taken("steady");
+        assert!(before.len() >= 2);
+        let down = supervisor.components.down();
+        assert_eq!(down.len(), 1);
+        assert_eq!(down[0].component, "scheduler");
+        assert!(
+            down[0].reason.contains("scheduler bug"),
+            "{}",
+            down[0].reason
+        );
+
+        tokio::time::sleep(RESTART_BACKOFF_MIN + Duration::from_secs(10)).await;
+        assert_eq!(lives.load(Ordering::SeqCst), 2);
+        assert!(supervisor.components.down().is_empty());
+        assert_eq!(r.metrics.restarts("scheduler"), 1);
+        assert!(!r.taken("steady").is_empty(), "runs after the restart");
+        assert!(r.handle.run_now(1, "steady".into()).await.is_some());
+        stop.send(true).expect("stop");
+        task.await.expect("supervisor ends");
     }
 }

@@ -29,6 +29,11 @@ const OUTAGE_RETRY_MAX: Duration = Duration::from_secs(5);
 const WRITE_BACKOFF: Backoff = Backoff::new(WRITE_RETRY_BASE, OUTAGE_RETRY_MAX);
 /// How often a continuing outage is logged again, so the log says it is not over.
 const OUTAGE_REMINDER: Duration = Duration::from_secs(60);
+/// How often at most the writer reads the tenant names again on meeting a result
+/// of a tenant whose name it does not know: a tenant created since the daemon
+/// started is named within a batch, and an id without a name (its tenant was
+/// removed under the daemon) costs one read per this long, not one per batch.
+const TENANT_REFRESH: Duration = Duration::from_secs(10);
 /// Results waiting to be written; probes wait when the writer is this far behind.
 pub const QUEUE: usize = 10_000;
 /// Results held in memory while the store cannot write, beyond the batch being
@@ -45,6 +50,7 @@ pub struct Job {
     pub reply: Option<oneshot::Sender<Option<ProbeResult>>>,
 }
 
+#[derive(Clone)]
 pub struct Writer {
     pub store: Store,
     pub metrics: Arc<Metrics>,
@@ -69,8 +75,20 @@ struct Outage {
 impl Writer {
     /// Writes until every sender is gone, then returns (after the last batch).
     pub async fn run(self, mut rx: mpsc::Receiver<Job>) {
+        self.run_on(&mut rx).await;
+    }
+
+    /// Like [`run`](Self::run), on a queue that outlives this writer: a writer
+    /// started again after a panic goes on reading it.
+    pub async fn run_shared(self, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+        let mut rx = rx.lock_owned().await;
+        self.run_on(&mut rx).await;
+    }
+
+    async fn run_on(&self, rx: &mut mpsc::Receiver<Job>) {
         let mut backlog: VecDeque<Job> = VecDeque::new();
         let mut open = true;
+        let mut names_read: Option<tokio::time::Instant> = None;
         loop {
             if backlog.is_empty() {
                 if !open {
@@ -98,8 +116,10 @@ impl Writer {
                 backlog.push_back(job);
             }
             let n = backlog.len().min(MAX_BATCH);
+            self.learn_tenants(backlog.range(..n), &mut names_read)
+                .await;
             let batch = self.prepare(backlog.drain(..n));
-            self.write(batch, &mut rx, &mut backlog, &mut open).await;
+            self.write(batch, rx, &mut backlog, &mut open).await;
             self.metrics.results_backlog.set(backlog.len() as i64);
             self.metrics.results_queued.set(rx.len() as i64);
         }
@@ -107,6 +127,28 @@ impl Writer {
 
     fn tenant(&self, id: i64) -> String {
         self.metrics.tenant(id)
+    }
+
+    /// Reads the tenant names again when a job's tenant has none yet (and they were
+    /// not read in the last [`TENANT_REFRESH`]), so that its counters carry its
+    /// name, however the tenant was made.
+    async fn learn_tenants<'a>(
+        &self,
+        mut jobs: impl Iterator<Item = &'a Job>,
+        read: &mut Option<tokio::time::Instant>,
+    ) {
+        if read.is_some_and(|at| at.elapsed() < TENANT_REFRESH)
+            || jobs.all(|j| self.metrics.knows_tenant(j.tenant))
+        {
+            return;
+        }
+        *read = Some(tokio::time::Instant::now());
+        match self.store.tenant_names().await {
+            Ok(names) => self.metrics.set_tenants(names),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the tenants' names; counting their results under their ids for now")
+            }
+        }
     }
 
     fn prepare(&self, jobs: impl Iterator<Item = Job>) -> Batch {
@@ -305,6 +347,45 @@ mod tests {
             result,
             reply: None,
         }
+    }
+
+    /// However a tenant came to be after the daemon started, its results are
+    /// counted under its name, not its id.
+    #[tokio::test]
+    async fn results_of_a_tenant_made_after_the_start_are_counted_under_its_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("t.db")).expect("store");
+        store.bootstrap(|_| Ok(())).await.expect("bootstrap");
+        let metrics = Arc::new(Metrics::new());
+        metrics.set_tenants(store.tenant_names().await.expect("names"));
+        let (id, _key) = store.create_tenant("acme".into()).await.expect("tenant");
+        let writer = Writer {
+            store: store.clone(),
+            metrics: Arc::clone(&metrics),
+            notifier: Arc::new(Notify::new()),
+            backlog: BACKLOG,
+        };
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let task = tokio::spawn(writer.run(rx));
+        tx.send(Job {
+            tenant: id,
+            ..job(0)
+        })
+        .await
+        .expect("send");
+        drop(tx);
+        task.await.expect("writer ends");
+        let count = |tenant: &str| {
+            metrics
+                .checks
+                .get_or_create(&CheckLabels {
+                    tenant: tenant.into(),
+                    r#type: "http".into(),
+                    status: "down".into(),
+                })
+                .get()
+        };
+        assert_eq!((count("acme"), count(&id.to_string())), (1, 0));
     }
 
     async fn rows(store: &Store) -> i64 {

@@ -33,7 +33,19 @@ fn a_check_runs_on_its_schedule_and_pause_and_resume_take_effect_at_once() {
     assert_eq!(paused["state"], "paused");
     assert_eq!(paused["next_run_at"], Value::Null);
     let before = results(&d, "steady");
-    std::thread::sleep(std::time::Duration::from_secs(6));
+    // A check of the same interval applied after the pause runs twice: an interval
+    // of the paused check has passed since, in which it would have run.
+    let witness = format!(
+        "kind: Check\nname: witness\ntype: http\ntarget: {}\nschedule: 5s\ntimeout: 2s\n",
+        target.url()
+    );
+    d.post(
+        "/api/v1/apply",
+        &plan_request("witness", &witness, json!({})),
+    );
+    wait_for("two runs of a check applied after the pause", || {
+        (results(&d, "witness") >= 2).then_some(())
+    });
     assert_eq!(results(&d, "steady"), before, "a paused check must not run");
 
     d.post("/api/v1/checks/steady/resume", &json!({}));

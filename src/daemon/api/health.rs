@@ -13,6 +13,7 @@ use tokio::sync::Semaphore;
 use super::Shared;
 use super::openapi::{json_response, ok, text};
 use crate::daemon::metrics::Format;
+use crate::daemon::supervise::Down;
 
 /// The answer of `/healthz`: the process answers.
 #[derive(Serialize, JsonSchema)]
@@ -26,16 +27,21 @@ pub async fn healthz() -> axum::Json<Health> {
 }
 
 /// The answer of `/readyz`.
-#[derive(Serialize, JsonSchema)]
+#[derive(Debug, PartialEq, Serialize, JsonSchema)]
 pub struct Readiness {
-    /// `ready`, `store cannot write` or `store unreachable`.
+    /// `ready`, `store cannot write`, `store unreachable` or `component down`.
     status: &'static str,
-    /// Why the store cannot write, and what to do.
+    /// Why the store cannot write, or which components are down, and what to do.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
+    /// The long-lived components not running now (the scheduler, the writer, the
+    /// notifier, …), each with what happened to it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    down: Vec<Down>,
 }
 
 /// 200 when ready, 503 when not, with a [`Readiness`] either way.
+#[derive(Debug, PartialEq)]
 pub struct Ready(StatusCode, Readiness);
 
 impl IntoResponse for Ready {
@@ -50,7 +56,7 @@ impl OperationOutput for Ready {
     fn operation_response(ctx: &mut GenContext, _op: &mut Operation) -> Option<DocResponse> {
         Some(json_response::<Readiness>(
             ctx,
-            "Ready: the store answers and can write.",
+            "Ready: the store answers and can write, and every component runs.",
         ))
     }
 
@@ -61,13 +67,16 @@ impl OperationOutput for Ready {
         vec![
             (
                 Some(DocStatus::Code(200)),
-                json_response::<Readiness>(ctx, "Ready: the store answers and can write."),
+                json_response::<Readiness>(
+                    ctx,
+                    "Ready: the store answers and can write, and every component runs.",
+                ),
             ),
             (
                 Some(DocStatus::Code(503)),
                 json_response::<Readiness>(
                     ctx,
-                    "Not ready: the store cannot write or does not answer; `reason` says why.",
+                    "Not ready: the store cannot write or does not answer, or a component is down; `reason` says why.",
                 ),
             ),
         ]
@@ -76,21 +85,48 @@ impl OperationOutput for Ready {
 
 /// Not ready while the store cannot write (results would only pile up in memory),
 /// with the reason and what to do; ready again by itself once a write succeeds.
+/// Not ready either while a long-lived component is down (it panicked and waits to
+/// be started again, or stopped by itself), with its name.
 pub async fn readyz(State(state): State<Shared>) -> Ready {
-    let answer = |status, reason| Readiness { status, reason };
-    if let Some(reason) = state.store.write_problem() {
+    let problem = state.store.write_problem();
+    let answers = problem.is_none() && state.store.ping().await;
+    readiness(problem, answers, state.components.down())
+}
+
+/// The answer of `/readyz`, from what the store says and which components are down.
+fn readiness(write_problem: Option<String>, store_answers: bool, down: Vec<Down>) -> Ready {
+    let not_ready = |status, reason, down| {
         Ready(
             StatusCode::SERVICE_UNAVAILABLE,
-            answer("store cannot write", Some(reason)),
+            Readiness {
+                status,
+                reason,
+                down,
+            },
         )
-    } else if state.store.ping().await {
-        Ready(StatusCode::OK, answer("ready", None))
-    } else {
-        Ready(
-            StatusCode::SERVICE_UNAVAILABLE,
-            answer("store unreachable", None),
-        )
+    };
+    if let Some(reason) = write_problem {
+        return not_ready("store cannot write", Some(reason), down);
     }
+    if !store_answers {
+        return not_ready("store unreachable", None, down);
+    }
+    if !down.is_empty() {
+        let names: Vec<String> = down
+            .iter()
+            .map(|d| format!("the {}: {}", d.component, d.reason))
+            .collect();
+        let reason = format!("{}; see the daemon's log for the panic", names.join("; "));
+        return not_ready("component down", Some(reason), down);
+    }
+    Ready(
+        StatusCode::OK,
+        Readiness {
+            status: "ready",
+            reason: None,
+            down,
+        },
+    )
 }
 
 /// Scrapes answered at once; more wait for a turn, up to [`super::TURN_WAIT`]. Prometheus
@@ -182,4 +218,50 @@ fn unavailable(message: String) -> Response {
         format!("{message}\n"),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_component_down_makes_the_daemon_not_ready_and_names_it() {
+        let down = vec![Down {
+            component: "scheduler".into(),
+            reason: "panicked: boom; starting again in 2s".into(),
+        }];
+        let Ready(code, body) = readiness(None, true, down.clone());
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            body,
+            Readiness {
+                status: "component down",
+                reason: Some(
+                    "the scheduler: panicked: boom; starting again in 2s; see the daemon's log for the panic"
+                        .into()
+                ),
+                down,
+            }
+        );
+        assert_eq!(readiness(None, true, vec![]).0, StatusCode::OK);
+    }
+
+    #[test]
+    fn the_store_comes_first_and_the_components_down_are_listed_with_it() {
+        let down = vec![Down {
+            component: "writer".into(),
+            reason: "panicked: x; starting again in 1s".into(),
+        }];
+        let Ready(code, body) = readiness(Some("disk full".into()), true, down.clone());
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            (body.status, body.reason.as_deref(), body.down),
+            ("store cannot write", Some("disk full"), down)
+        );
+        let Ready(code, body) = readiness(None, false, vec![]);
+        assert_eq!(
+            (code, body.status),
+            (StatusCode::SERVICE_UNAVAILABLE, "store unreachable")
+        );
+    }
 }

@@ -125,6 +125,8 @@ pub struct AppState {
     /// Logging in, tokens, sessions, login limits.
     pub auth: Arc<super::auth::Auth>,
     pub audit: Arc<super::audit::Audit>,
+    /// The long-lived components not running now, for `/readyz`.
+    pub components: Arc<super::supervise::Components>,
 }
 
 /// The address of the client that sent `req`'s request: the listener's peer, or

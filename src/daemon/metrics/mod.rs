@@ -56,6 +56,12 @@ pub struct TenantLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ComponentLabels {
+    /// `scheduler`, `writer`, `notifier`, `maintenance` or `watch`.
+    pub component: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AuditDropLabels {
     /// `rate_limited` (a refused request over its address's bound) or
     /// `write_failed` (the store could not write it).
@@ -117,8 +123,11 @@ pub struct Metrics {
     pub audit_dropped: Family<AuditDropLabels, Counter>,
     /// Results waiting in the writer's queue, as the writer last saw it.
     pub results_queued: Gauge,
+    /// Long-lived components started again after they panicked.
+    component_restarts: Family<ComponentLabels, Counter>,
     /// Tenant names by id, for the labels of the counters above: loaded at start,
-    /// told of tenants created since, and refreshed on every scrape.
+    /// told of tenants created since, learnt from every scrape, and read again by
+    /// the writer when a result's tenant is not in it.
     tenants: RwLock<HashMap<i64, String>>,
     data_dir: Option<PathBuf>,
     cpu: process::Cpu,
@@ -228,7 +237,14 @@ impl Metrics {
             "Audit events not written, by reason: `rate_limited` (refused requests beyond the bound per address) or `write_failed`",
             audit_dropped.clone(),
         );
+        let component_restarts = Family::<ComponentLabels, Counter>::default();
+        registry.register(
+            "uptime_component_restarts",
+            "Times a long-lived component of the daemon (scheduler, writer, notifier, maintenance, watch) panicked and was started again",
+            component_restarts.clone(),
+        );
         Metrics {
+            component_restarts,
             status_renders,
             audit_dropped,
             request_duration,
@@ -259,6 +275,11 @@ impl Metrics {
         }
     }
 
+    /// Whether the name of tenant `id` is known.
+    pub fn knows_tenant(&self, id: i64) -> bool {
+        self.tenants.read().is_ok_and(|m| m.contains_key(&id))
+    }
+
     /// The name of tenant `id` for labels; its id if the name is not known (yet).
     pub fn tenant(&self, id: i64) -> String {
         self.tenants
@@ -281,10 +302,12 @@ impl Metrics {
         }
     }
 
-    /// Takes `names` as every tenant's name.
+    /// Learns every tenant's name in `names`. Names already known are kept: the
+    /// store's answer may be older than a tenant created since and added with
+    /// [`add_tenant`](Self::add_tenant), and tenants are never renamed or removed.
     pub fn set_tenants(&self, names: HashMap<i64, String>) {
         if let Ok(mut m) = self.tenants.write() {
-            *m = names;
+            m.extend(names);
         }
     }
 
@@ -293,6 +316,25 @@ impl Metrics {
         if let Ok(mut m) = self.tenants.write() {
             m.insert(id, name.to_string());
         }
+    }
+
+    /// Counts one restart of `component` (`uptime_component_restarts_total`).
+    pub fn count_restart(&self, component: &str) {
+        self.component_restarts
+            .get_or_create(&ComponentLabels {
+                component: component.into(),
+            })
+            .inc();
+    }
+
+    /// How often `component` was started again.
+    #[cfg(test)]
+    pub fn restarts(&self, component: &str) -> u64 {
+        self.component_restarts
+            .get_or_create(&ComponentLabels {
+                component: component.into(),
+            })
+            .get()
     }
 
     /// Counts one error of `kind` in `service` (`uptime_service_errors_total`).
@@ -376,5 +418,23 @@ mod tests {
                 .get()
         };
         assert_eq!((count("opened"), count("resolved")), (1, 2));
+    }
+
+    /// A scrape reads the tenants from the store, then renders: a tenant created in
+    /// between is added to the names before the scrape's older list arrives.
+    #[test]
+    fn a_scrape_read_before_a_tenant_was_created_does_not_forget_its_name() {
+        let m = Metrics::new();
+        m.set_tenants(HashMap::from([(1, "default".to_string())]));
+        let read_before = crate::daemon::store::Snapshot {
+            tenants: HashMap::from([(1, "default".to_string())]),
+            ..Default::default()
+        };
+        m.add_tenant(2, "acme");
+        m.render(&read_before, 0, Format::Text);
+        assert_eq!(
+            (m.tenant(1), m.tenant(2)),
+            ("default".into(), "acme".into())
+        );
     }
 }
