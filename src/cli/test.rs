@@ -76,7 +76,7 @@ impl Args {
             anyhow::bail!("no checks to run in the files given");
         }
         let (checks, redactors): (Vec<_>, Vec<Redactor>) = checks.into_iter().unzip();
-        let checks = compile_all(checks)?;
+        let checks = compile_all(checks, &redactors)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
@@ -100,13 +100,17 @@ impl Args {
 
 /// Compiles every check once, before any runs; every check that cannot run is
 /// named in the error.
-fn compile_all(checks: Vec<crate::spec::Check>) -> anyhow::Result<Vec<CompiledCheck>> {
+fn compile_all(
+    checks: Vec<crate::spec::Check>,
+    redactors: &[Redactor],
+) -> anyhow::Result<Vec<CompiledCheck>> {
     let mut compiled = Vec::with_capacity(checks.len());
     let mut errors = Vec::new();
-    for check in checks {
+    for (check, redactor) in checks.into_iter().zip(redactors) {
         match crate::probe::compile_shared(Arc::new(check)) {
             Ok(c) => compiled.push(c),
-            Err(e) => errors.push(e.to_string()),
+            // The error may quote a setting that holds a secret.
+            Err(e) => errors.push(redactor.scrub(&e.to_string())),
         }
     }
     if !errors.is_empty() {

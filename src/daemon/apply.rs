@@ -53,7 +53,22 @@ pub fn check_all(resources: Vec<Desired>) -> Result<Vec<remote::Checked>, ApplyE
     let mut checked = Vec::new();
     for d in resources {
         match remote::check(d) {
-            Ok(c) => checked.push(c),
+            Ok(c) => {
+                // What the scheduler will build from it must build now: a check that
+                // validates but cannot be compiled would be stored and never run.
+                if let crate::spec::Spec::Check(check) = &c.spec
+                    && let Err(e) = crate::probe::compile(check)
+                {
+                    let redactor = crate::spec::secrets::Redactor::for_probe(
+                        &c.desired.spec,
+                        &c.secrets,
+                        &Default::default(),
+                    );
+                    errors.push(redactor.scrub(&e.to_string()));
+                    continue;
+                }
+                checked.push(c)
+            }
             Err(e) => errors.extend(e),
         }
     }
@@ -324,5 +339,34 @@ fn references_hold(
         Ok(())
     } else {
         Err(missing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired(yaml: &str) -> Desired {
+        let source = crate::spec::Source::new("c.yaml", yaml.to_string(), ".");
+        let bundle = crate::spec::load(&[source], &|_| None).expect("a valid check");
+        bundle.resources[0].desired()
+    }
+
+    #[test]
+    fn a_check_that_validates_but_cannot_be_compiled_is_refused_not_stored() {
+        // `server_name` is only checked for being there; the probe needs a real name.
+        let bad = desired(
+            "kind: Check\nname: smtp\ntype: tcp\ntarget: 127.0.0.1:25\ntcp:\n  tls: true\n  server_name: \"not a name!\"\n",
+        );
+        let Err(ApplyError::Invalid(errors)) = check_all(vec![bad]) else {
+            panic!("an uncompilable check was accepted");
+        };
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].contains("`smtp`") && errors[0].contains("tcp.server_name"),
+            "{errors:?}"
+        );
+        let good = desired("kind: Check\nname: web\ntype: http\ntarget: http://127.0.0.1/\n");
+        assert_eq!(check_all(vec![good]).map(|c| c.len()).ok(), Some(1));
     }
 }

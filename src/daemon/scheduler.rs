@@ -404,7 +404,8 @@ impl Running {
                 continue;
             };
             let Some((check, redactor)) = fresh.check else {
-                self.entries.remove(&key);
+                // Logged where it was read. A check changed into one that cannot be
+                // read or compiled keeps running as it was, rather than going quiet.
                 continue;
             };
             self.generation += 1;
@@ -550,7 +551,7 @@ impl Running {
                 Ok(result) => result,
                 Err(panic) => {
                     metrics.error("scheduler", "probe_panic");
-                    tracing::error!(tenant, check = %name, "a run of the check panicked: {}; no result is recorded for it, and the check runs again at its next time", panic_message(&*panic));
+                    tracing::error!(tenant, check = %name, "a run of the check panicked: {}; no result is recorded for it, and the check runs again at its next time", redactor.scrub(panic_message(&*panic)));
                     return;
                 }
             };
@@ -626,8 +627,8 @@ fn read_checks(
         }
         // The store's one reader logs and counts a row it cannot read.
         let check = decode::row(raw).ok().and_then(|res| {
-            let check = typed(&res)?;
             let redactor = Redactor::for_probe(&res.spec, &res.secrets, &Default::default());
+            let check = typed(&res, &redactor)?;
             Some((check, redactor))
         });
         out.push(Row {
@@ -641,12 +642,14 @@ fn read_checks(
 
 /// The stored check compiled, once per change of its spec; one that cannot be
 /// read or compiled is logged and not scheduled.
-fn typed(res: &StoredResource) -> Option<CompiledCheck> {
+fn typed(res: &StoredResource, redactor: &Redactor) -> Option<CompiledCheck> {
     let check = res.as_check()?;
     match crate::probe::compile_shared(Arc::new(check.clone())) {
         Ok(compiled) => Some(compiled),
         Err(e) => {
-            tracing::error!(check = %res.name, error = %e, "stored check cannot be compiled; not scheduling it");
+            // The error may quote a setting that holds a secret.
+            let error = redactor.scrub(&e.to_string());
+            tracing::error!(check = %res.name, %error, "stored check cannot be compiled; not scheduling it");
             None
         }
     }

@@ -135,8 +135,10 @@ where
         tracing::error!(component = %name, "the {name} panicked: {message}; starting it again in {}s", backoff.as_secs());
         s.components.set_down(
             &name,
+            // `/readyz` answers anyone: the message, which may quote internals,
+            // stays in the log.
             format!(
-                "panicked: {message}; starting again in {}s",
+                "panicked (the daemon's log has the message); starting again in {}s",
                 backoff.as_secs()
             ),
         );
@@ -195,7 +197,8 @@ mod tests {
             s.components.down(),
             vec![Down {
                 component: "notifier".into(),
-                reason: "panicked: boom in the first run; starting again in 1s".into()
+                // The panic's own words stay in the log, out of the public answer.
+                reason: "panicked (the daemon's log has the message); starting again in 1s".into()
             }]
         );
         assert_eq!(s.metrics.restarts("notifier"), 0);

@@ -173,8 +173,9 @@ async fn call(
     grpc.ready().await.map_err(|e| transport_error(&e))?;
 
     let mut request = tonic::Request::new(message);
-    request.set_timeout(limit);
+    // The metadata first: setting the timeout adds the `grpc-timeout` entry to it.
     *request.metadata_mut() = probe.metadata.clone();
+    request.set_timeout(limit);
     let undecodable = Arc::new(Mutex::new(None));
     let codec = DynamicCodec(method.output(), undecodable.clone());
     let (messages, status) = if method.is_server_streaming() {

@@ -309,6 +309,42 @@ async fn an_slo_burn_opens_an_incident_of_its_own_kind_and_resolves_when_it_stop
 }
 
 #[tokio::test]
+async fn a_burn_incident_stays_open_while_its_checks_spec_cannot_be_read() {
+    let db = db().await;
+    let slo = json!({"slo": {"objective": 99.9, "window": "30d"}});
+    let c = check(&db, "budget", slo).await;
+    let t0 = 20_000 * D;
+    let mut runs: Vec<_> = (0..D / (30 * S))
+        .map(|i| (t0 + i * 30 * S, true, 5.0))
+        .collect();
+    runs.extend(every_30s(t0 + D, 40, false, 5.0));
+    write(&db, &c, runs).await;
+    let now = t0 + D + 20 * M;
+    assert_eq!(db.store.slo_pass(now).await.expect("pass").len(), 1);
+    // The stored spec is spoiled (not even JSON): whether the check still alerts
+    // on its SLO is unknown, so its incident is not resolved as if it did not.
+    let conn = rusqlite::Connection::open(db.path()).expect("open the database");
+    conn.execute(
+        "UPDATE resources SET spec = '{not json' WHERE kind = 'Check' AND name = 'budget'",
+        [],
+    )
+    .expect("spoil the row");
+    drop(conn);
+    let changed = db.store.slo_pass(now + M).await.expect("pass");
+    assert!(changed.is_empty(), "{changed:?}");
+    let open = db
+        .store
+        .incidents(db.tenant, None, None, 10)
+        .await
+        .expect("incidents");
+    assert!(
+        open.iter()
+            .any(|i| i.kind == IncidentKind::SloBurn && i.status != IncidentStatus::Resolved),
+        "{open:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_check_run_hourly_or_weekly_costs_few_rows_per_result_and_is_known_at_most_36_hours_back()
 {
     let db = db().await;

@@ -36,7 +36,7 @@ pub struct Readiness {
     reason: Option<String>,
     /// The long-lived components not running now (the scheduler, the writer, the
     /// notifier, …), each with what happened to it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     down: Vec<Down>,
 }
 
