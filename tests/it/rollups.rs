@@ -253,20 +253,25 @@ async fn pruned_minutes_leave_hours_and_the_edges_round_out() {
     assert_eq!(r.uptime, Some(100.0));
 }
 
-#[tokio::test]
-async fn an_slo_burn_opens_an_incident_of_its_own_kind_and_resolves_when_it_stops() {
+/// A check `budget` with an SLO, up for a day from `t0` and then down for 20
+/// minutes up to `now`: 20 min of errors in the last hour is a 333x burn over 1h
+/// and 1000x over 5m.
+async fn burning() -> (Db, Arc<Check>, i64, i64) {
     let db = db().await;
     let slo = json!({"slo": {"objective": 99.9, "window": "30d"}});
     let c = check(&db, "budget", slo).await;
     let t0 = 20_000 * D;
-    // A day up, then down for 20 minutes: 20 min of errors in the last hour is a
-    // 333x burn over 1h and 1000x over 5m.
     let mut runs: Vec<_> = (0..D / (30 * S))
         .map(|i| (t0 + i * 30 * S, true, 5.0))
         .collect();
     runs.extend(every_30s(t0 + D, 40, false, 5.0));
     write(&db, &c, runs).await;
-    let now = t0 + D + 20 * M;
+    (db, c, t0, t0 + D + 20 * M)
+}
+
+#[tokio::test]
+async fn an_slo_burn_opens_an_incident_of_its_own_kind_and_resolves_when_it_stops() {
+    let (db, c, t0, now) = burning().await;
     let opened = db.store.slo_pass(now).await.expect("pass");
     assert_eq!(opened.len(), 1, "{opened:?}");
     assert_eq!(opened[0].event, "opened");
@@ -310,16 +315,7 @@ async fn an_slo_burn_opens_an_incident_of_its_own_kind_and_resolves_when_it_stop
 
 #[tokio::test]
 async fn a_burn_incident_stays_open_while_its_checks_spec_cannot_be_read() {
-    let db = db().await;
-    let slo = json!({"slo": {"objective": 99.9, "window": "30d"}});
-    let c = check(&db, "budget", slo).await;
-    let t0 = 20_000 * D;
-    let mut runs: Vec<_> = (0..D / (30 * S))
-        .map(|i| (t0 + i * 30 * S, true, 5.0))
-        .collect();
-    runs.extend(every_30s(t0 + D, 40, false, 5.0));
-    write(&db, &c, runs).await;
-    let now = t0 + D + 20 * M;
+    let (db, _, _, now) = burning().await;
     assert_eq!(db.store.slo_pass(now).await.expect("pass").len(), 1);
     // The stored spec is spoiled (not even JSON): whether the check still alerts
     // on its SLO is unknown, so its incident is not resolved as if it did not.
