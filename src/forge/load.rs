@@ -10,8 +10,7 @@ use prost_reflect::{DescriptorPool, FileDescriptor, MethodDescriptor};
 
 pub use crate::proto::ProtoError;
 use crate::proto::{
-    self, Guarded, MAX_FILE_BYTES, MAX_PROTO_FILES, error, on_proto_stack, read_under, refused,
-    too_many_files,
+    self, MAX_FILE_BYTES, MAX_PROTO_FILES, error, on_proto_stack, refused, too_many_files,
 };
 
 /// Something Forge will skip, with where and why.
@@ -392,16 +391,8 @@ fn from_disk_here(
             None => name.to_string(),
         }
     };
-    let mut chain = protox::file::ChainFileResolver::new();
-    for dir in &includes {
-        chain.add(protox::file::IncludeFileResolver::new(dir.clone()));
-    }
-    chain.add(protox::file::GoogleFileResolver::new());
-    let dirs = includes.clone();
-    let guarded = Guarded::new(chain, move |name| read_under(&dirs, name));
-    let refusal = guarded.refusal();
-    let mut compiler = protox::Compiler::with_file_resolver(guarded);
-    compiler.include_imports(true).include_source_info(true);
+    let (mut compiler, refusal) = proto::guarded_compiler(&includes);
+    compiler.include_source_info(true);
     let names: Vec<&str> = roots.iter().map(String::as_str).collect();
     compiler.open_files(names).map_err(|e| {
         if let Some(mut e) = refused(&refusal) {

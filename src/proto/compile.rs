@@ -12,7 +12,7 @@ use prost_reflect::DescriptorPool;
 
 use super::cache::{KeyBuilder, Pools};
 use super::guard::{
-    Guarded, MAX_PROTO_FILES, Memory, check_nesting, on_proto_stack, read_under, refused,
+    MAX_PROTO_FILES, Memory, check_nesting, guarded_compiler, on_proto_stack, read_under, refused,
     too_many_given,
 };
 use super::{ProtoError, error};
@@ -93,16 +93,7 @@ fn read_sources_here(
     let mut includes = vec![dir];
     includes.extend(import_paths.iter().map(|p| base_dir.join(p)));
     // Sources nested too deeply are refused before protox recurses into them.
-    let mut chain = protox::file::ChainFileResolver::new();
-    for dir in &includes {
-        chain.add(protox::file::IncludeFileResolver::new(dir.clone()));
-    }
-    chain.add(protox::file::GoogleFileResolver::new());
-    let dirs = includes.clone();
-    let guarded = Guarded::new(chain, move |name| read_under(&dirs, name));
-    let refusal = guarded.refusal();
-    let mut compiler = protox::Compiler::with_file_resolver(guarded);
-    compiler.include_imports(true);
+    let (mut compiler, refusal) = guarded_compiler(&includes);
     let texts = includes.clone();
     compiler.open_file(&path).map_err(|e| {
         if let Some(e) = refused(&refusal) {

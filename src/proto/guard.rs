@@ -202,6 +202,23 @@ impl<R: protox::file::FileResolver> protox::file::FileResolver for Guarded<R> {
     }
 }
 
+/// A protox compiler that reads imports from `includes`, then Google's
+/// well-known files, every file under the guards; with the refusal it fills
+/// when a guard stops a file. Imports are kept in the compiled pool.
+pub fn guarded_compiler(includes: &[PathBuf]) -> (protox::Compiler, Refusal) {
+    let mut chain = protox::file::ChainFileResolver::new();
+    for dir in includes {
+        chain.add(protox::file::IncludeFileResolver::new(dir.clone()));
+    }
+    chain.add(protox::file::GoogleFileResolver::new());
+    let dirs = includes.to_vec();
+    let guarded = Guarded::new(chain, move |name| read_under(&dirs, name));
+    let refusal = guarded.refusal();
+    let mut compiler = protox::Compiler::with_file_resolver(guarded);
+    compiler.include_imports(true);
+    (compiler, refusal)
+}
+
 /// The text of the file `name` under the first of `dirs` that has it, when it
 /// is not too large to be a `.proto` file (protox refuses those itself).
 pub fn read_under(dirs: &[PathBuf], name: &str) -> Option<String> {

@@ -18,5 +18,6 @@ pub use compile::{
 pub use error::{ProtoError, error};
 pub use guard::{
     Guarded, MAX_FILE_BYTES, MAX_NESTING, MAX_PROTO_FILES, PROTO_STACK, Refusal, check_nesting,
-    on_proto_stack, read_under, refused, too_deep, too_many_files, too_many_given,
+    guarded_compiler, on_proto_stack, read_under, refused, too_deep, too_many_files,
+    too_many_given,
 };

@@ -40,25 +40,42 @@ struct StoredAlert {
     severity: Option<Severity>,
 }
 
-/// Checks of every tenant whose SLO alerts: (tenant, name, objective, severity).
-fn alerting(c: &Connection) -> Result<Vec<(i64, String, StoredSlo, Severity)>> {
+/// Checks of every tenant whose SLO alerts: (tenant, name, objective, severity);
+/// and those whose spec is not JSON at all, whose SLO is unknown, so that their
+/// burn incidents stay as they are (each is logged and counted by the decoder).
+type Alerting = (
+    Vec<(i64, String, StoredSlo, Severity)>,
+    HashSet<(i64, String)>,
+);
+
+fn alerting(c: &Connection) -> Result<Alerting> {
+    // `json_extract` fails the whole query on a spec that is not JSON: the CASE
+    // keeps it from ever reading one.
     let mut stmt = c.prepare_cached(
-        "SELECT tenant_id, name, spec FROM resources WHERE kind = 'Check' AND json_valid(spec) AND json_extract(spec, '$.slo') IS NOT NULL
-           AND coalesce(json_extract(spec, '$.enabled'), 1) = 1 ORDER BY tenant_id, name",
+        "SELECT tenant_id, name, spec, json_valid(spec) FROM resources WHERE kind = 'Check'
+           AND CASE WHEN json_valid(spec) THEN json_extract(spec, '$.slo') IS NOT NULL
+                    AND coalesce(json_extract(spec, '$.enabled'), 1) = 1 ELSE 1 END
+         ORDER BY tenant_id, name",
     )?;
-    // A spec that is not JSON is left out here (one row would fail the query);
-    // every other reader names it.
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
+            r.get::<_, bool>(3)?,
         ))
     })?;
-    let mut out = Vec::new();
+    let (mut out, mut unreadable) = (Vec::new(), HashSet::new());
     for row in rows {
-        let (tenant, name, spec) = row?;
-        let stored: Stored = super::decode::part(crate::spec::Kind::Check, &name, &spec)?;
+        let (tenant, name, spec, valid) = row?;
+        let kind = crate::spec::Kind::Check;
+        if !valid {
+            // Fails, and says so in the log and the metric.
+            let _ = super::decode::spec_str::<serde_json::Value>(kind, &name, &spec);
+            unreadable.insert((tenant, name));
+            continue;
+        }
+        let stored: Stored = super::decode::part(kind, &name, &spec)?;
         if let Some(s) = stored.slo.filter(|s| s.alert) {
             let severity = stored
                 .alert
@@ -67,32 +84,7 @@ fn alerting(c: &Connection) -> Result<Vec<(i64, String, StoredSlo, Severity)>> {
             out.push((tenant, stored.name, s, severity));
         }
     }
-    Ok(out)
-}
-
-/// Checks whose spec is not JSON at all, which [`alerting`] cannot see: whether
-/// they alert on their SLO is unknown, so their burn incidents stay as they are.
-/// Each is logged and counted by the store's decoder.
-fn unreadable(c: &Connection) -> Result<HashSet<(i64, String)>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT tenant_id, name, spec FROM resources WHERE kind = 'Check' AND NOT json_valid(spec)",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
-    let mut out = HashSet::new();
-    for row in rows {
-        let (tenant, name, spec) = row?;
-        // Fails, and says so in the log and the metric.
-        let _ =
-            super::decode::spec_str::<serde_json::Value>(crate::spec::Kind::Check, &name, &spec);
-        out.insert((tenant, name));
-    }
-    Ok(out)
+    Ok((out, unreadable))
 }
 
 fn burning_now(c: &Connection) -> Result<HashSet<(i64, String)>> {
@@ -106,9 +98,8 @@ fn burning_now(c: &Connection) -> Result<HashSet<(i64, String)>> {
 /// Decides, from rollups, which checks burn now; returns only those whose
 /// incident must open or resolve.
 fn decide(c: &Connection, now: i64) -> Result<Vec<(Decision, Severity)>> {
-    let checks = alerting(c)?;
+    let (checks, unknown) = alerting(c)?;
     let open = burning_now(c)?;
-    let unknown = unreadable(c)?;
     // A burn incident of a check that no longer alerts on its SLO (disabled, its
     // `slo` removed or `alert: false`) resolves: nothing else would.
     let eligible: HashSet<(i64, &str)> =
