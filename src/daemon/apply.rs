@@ -8,7 +8,7 @@ use crate::model::PlanRequest;
 use crate::spec::plan::{self, Action, Desired, FORMAT_VERSION, Live, Plan};
 use crate::spec::{Kind, Spec, remote};
 
-use super::store::{Edit, PageAddress, Store, StoreError, StoredResource, TenantState};
+use super::store::{Edit, PageAddress, Store, StoreError, StoredResource, TenantState, Whole};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
@@ -27,6 +27,9 @@ pub enum ApplyError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// A desired resource with its secret pointers, and typed.
+type Incoming = ((Desired, BTreeSet<String>), Spec);
 
 enum Outcome {
     Planned(Box<Plan>),
@@ -92,8 +95,22 @@ pub async fn run_checked(
         return Err(ApplyError::WrongTenant);
     }
     let own_host = store.own_host();
+    // The transaction holds whole only the stored resources the diff reads: those
+    // the request names, and those a prune may delete.
+    let mut named: BTreeMap<Kind, BTreeSet<String>> = BTreeMap::new();
+    for c in &checked {
+        named
+            .entry(c.desired.kind)
+            .or_default()
+            .insert(c.desired.name.clone());
+    }
+    let (prune, owner) = (options.prune, options.source.clone());
+    let whole: Box<Whole> = Box::new(move |kind, name, source| {
+        (prune && source == Some(owner.as_str()))
+            || named.get(&kind).is_some_and(|n| n.contains(name))
+    });
     let (outcome, revision) = store
-        .transact_state(tenant, move |state| {
+        .transact_state_of(tenant, whole, move |state| {
             if let Some(expected) = expected
                 && expected != state.revision
             {
@@ -102,32 +119,56 @@ pub async fn run_checked(
                     actual: state.revision,
                 }));
             }
+            // Split the resources into what the diff reads and what is written,
+            // moving rather than copying them: an apply of many thousands of
+            // checks would otherwise hold each spec two or three times at once.
+            let keys: Vec<(Kind, String)> = checked
+                .iter()
+                .map(|c| (c.desired.kind, c.desired.name.clone()))
+                .collect();
+            let (desired, specs): (Vec<(Desired, BTreeSet<String>)>, Vec<Spec>) = checked
+                .into_iter()
+                .map(|c| ((c.desired, c.secrets), c.spec))
+                .unzip();
+            let incoming: Vec<(Kind, &str, &Spec)> = keys
+                .iter()
+                .zip(&specs)
+                .map(|((kind, name), spec)| (*kind, name.as_str(), spec))
+                .collect();
+            // The diff reads a live spec only where a desired resource meets it or
+            // a prune would delete it: what the load read whole. The others take
+            // part by name and owner.
+            let live_of =
+                |kind: Kind,
+                 name: &str,
+                 source: &Option<String>,
+                 whole: Option<(&serde_json::Value, &BTreeSet<String>)>| {
+                    Live {
+                        kind,
+                        name: name.to_string(),
+                        spec: whole.map_or(serde_json::Value::Null, |(spec, _)| spec.clone()),
+                        source: source.clone(),
+                        secrets: whole.map(|(_, s)| s.clone()).unwrap_or_default(),
+                    }
+                };
             // Rows that cannot be read take part as stored, so that an apply can
             // replace or prune them; the plan names them below.
             let unreadable = state.unreadable.iter().filter_map(|u| {
-                Some(Live {
-                    kind: u.kind?,
-                    name: u.name.clone(),
-                    spec: u.spec.clone(),
-                    source: u.source.clone(),
-                    secrets: u.secrets.clone(),
-                })
+                Some(live_of(
+                    u.kind?,
+                    &u.name,
+                    &u.source,
+                    Some((&u.spec, &u.secrets)),
+                ))
             });
             let live: Vec<Live> = state
                 .resources
                 .iter()
-                .map(|r| Live {
-                    kind: r.kind,
-                    name: r.name.clone(),
-                    spec: r.spec.clone(),
-                    source: r.source.clone(),
-                    secrets: r.secrets.clone(),
+                .map(|r| {
+                    let whole = r.full.as_ref().map(|f| (&f.spec, &f.secrets));
+                    live_of(r.kind, &r.name, &r.source, whole)
                 })
                 .chain(unreadable)
-                .collect();
-            let desired: Vec<(Desired, BTreeSet<String>)> = checked
-                .iter()
-                .map(|c| (c.desired.clone(), c.secrets.clone()))
                 .collect();
             let changes = match plan::diff(&desired, &live, &options) {
                 Ok(c) => c,
@@ -137,10 +178,10 @@ pub async fn run_checked(
                     )));
                 }
             };
-            if let Err(missing) = references_hold(state, &checked, &changes) {
+            if let Err(missing) = references_hold(state, &incoming, &changes) {
                 return Err(Outcome::Rejected(ApplyError::Invalid(missing)));
             }
-            if let Err(taken) = page_addresses_free(state, &checked, &changes, own_host.as_deref())
+            if let Err(taken) = page_addresses_free(state, &incoming, &changes, own_host.as_deref())
             {
                 return Err(Outcome::Rejected(ApplyError::Conflict(taken)));
             }
@@ -157,24 +198,29 @@ pub async fn run_checked(
             if !commit {
                 return Err(Outcome::Planned(Box::new(plan)));
             }
-            let by_key: BTreeMap<(Kind, &str), &remote::Checked> = checked
+            drop(incoming);
+            let by_key: BTreeMap<(Kind, &str), usize> = keys
                 .iter()
-                .map(|c| ((c.desired.kind, c.desired.name.as_str()), c))
+                .enumerate()
+                .map(|(i, (kind, name))| ((*kind, name.as_str()), i))
                 .collect();
+            let mut slots: Vec<Option<Incoming>> =
+                desired.into_iter().zip(specs).map(Some).collect();
             let edits = plan
                 .changes
                 .iter()
-                .map(|ch| match ch.action {
-                    Action::Delete => Edit::Delete(ch.kind, ch.name.clone()),
+                .filter_map(|ch| match ch.action {
+                    Action::Delete => Some(Edit::Delete(ch.kind, ch.name.clone())),
                     Action::Create | Action::Update => {
-                        let c = by_key[&(ch.kind, ch.name.as_str())];
-                        Edit::Upsert(StoredResource {
-                            secrets: c.secrets.clone(),
+                        let ((d, secrets), spec) =
+                            slots[by_key[&(ch.kind, ch.name.as_str())]].take()?;
+                        Some(Edit::Upsert(StoredResource {
+                            secrets,
                             source: Some(options.source.clone()),
-                            file: c.desired.file.clone(),
-                            line: c.desired.line.map(|l| l as i64),
-                            ..StoredResource::new(c.spec.clone(), c.desired.spec.clone())
-                        })
+                            file: d.file,
+                            line: d.line.map(|l| l as i64),
+                            ..StoredResource::new(spec, d.spec)
+                        }))
                     }
                 })
                 .collect();
@@ -194,7 +240,7 @@ pub async fn run_checked(
 /// get that page at `/` and nothing but the status routes.
 fn page_addresses_free(
     state: &TenantState,
-    desired: &[remote::Checked],
+    desired: &[(Kind, &str, &Spec)],
     changes: &[plan::Change],
     own_host: Option<&str>,
 ) -> Result<(), Vec<String>> {
@@ -225,13 +271,13 @@ fn page_addresses_free(
         if deleted.contains(r.name.as_str()) {
             continue;
         }
-        if let Some(a) = address(&r.typed) {
-            ours.insert(r.name.clone(), a);
+        if let Some(a) = &r.page {
+            ours.insert(r.name.clone(), a.clone());
         }
     }
-    for c in desired {
-        if let Some(a) = address(&c.spec) {
-            ours.insert(c.desired.name.clone(), a);
+    for (_, name, spec) in desired {
+        if let Some(a) = address(spec) {
+            ours.insert(name.to_string(), a);
         }
     }
     let mut taken = Vec::new();
@@ -285,7 +331,7 @@ fn unreadable_left(state: &TenantState, changes: &[plan::Change]) -> Vec<String>
 /// to cannot be known: the plan's diagnostics name it.
 fn references_hold(
     state: &TenantState,
-    desired: &[remote::Checked],
+    desired: &[(Kind, &str, &Spec)],
     changes: &[plan::Change],
 ) -> Result<(), Vec<String>> {
     let deleted: BTreeSet<(Kind, &str)> = changes
@@ -293,39 +339,44 @@ fn references_hold(
         .filter(|c| c.action == Action::Delete)
         .map(|c| (c.kind, c.name.as_str()))
         .collect();
-    let mut after: BTreeMap<(Kind, String), Option<&Spec>> = BTreeMap::new();
+    type Refs<'a> = std::borrow::Cow<'a, [(&'static str, Kind, String)]>;
+    let mut after: BTreeMap<(Kind, &str), Option<Refs>> = BTreeMap::new();
     for r in &state.resources {
         if !deleted.contains(&(r.kind, r.name.as_str())) {
-            after.insert((r.kind, r.name.clone()), Some(&r.typed));
+            after.insert((r.kind, &r.name), Some(Refs::Borrowed(&r.references)));
         }
     }
     for u in &state.unreadable {
         if let Some(kind) = u.kind
             && !deleted.contains(&(kind, u.name.as_str()))
         {
-            after.insert((kind, u.name.clone()), None);
+            after.insert((kind, &u.name), None);
         }
     }
-    for c in desired {
-        after.insert((c.desired.kind, c.desired.name.clone()), Some(&c.spec));
+    for (kind, name, spec) in desired {
+        after.insert((*kind, name), Some(Refs::Owned(remote::references(spec))));
     }
     let mut missing = Vec::new();
-    for ((kind, name), spec) in &after {
-        let Some(spec) = spec else { continue };
-        for (field, ref_kind, ref_name) in remote::references(spec) {
-            if !after.contains_key(&(ref_kind, ref_name.clone())) {
+    for ((kind, name), refs) in &after {
+        let Some(refs) = refs else { continue };
+        for (field, ref_kind, ref_name) in refs.iter() {
+            if !after.contains_key(&(*ref_kind, ref_name.as_str())) {
                 missing.push(format!("{kind} `{name}`: `{field}` names {ref_kind} `{ref_name}`, which would not exist"));
             }
         }
     }
     let edges: BTreeMap<&str, Vec<&str>> = after
         .iter()
-        .filter_map(|((_, name), spec)| match spec {
-            Some(crate::spec::Spec::Check(c)) => Some((
-                name.as_str(),
-                c.depends_on.iter().map(String::as_str).collect(),
-            )),
-            _ => None,
+        .filter(|((kind, _), _)| *kind == Kind::Check)
+        .filter_map(|((_, name), refs)| {
+            let refs = refs.as_ref()?;
+            Some((
+                *name,
+                refs.iter()
+                    .filter(|(field, kind, _)| *field == "depends_on" && *kind == Kind::Check)
+                    .map(|(_, _, n)| n.as_str())
+                    .collect(),
+            ))
         })
         .collect();
     if let Some(cycle) = crate::spec::dependency_cycle(&edges) {

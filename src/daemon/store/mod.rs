@@ -39,7 +39,8 @@ pub use incidents::{
 };
 pub use outbox::{OutboxRow, SentMessage};
 pub use resources::{
-    CheckRuntime, Decision, Edit, Listing, PageAddress, StoredResource, TenantState,
+    CheckRuntime, Decision, Edit, Listing, PageAddress, StateRow, StoredResource, TenantState,
+    Whole,
 };
 pub use results::ResultRow;
 pub use scrape::{CheckSeries, Snapshot};

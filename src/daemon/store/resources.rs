@@ -133,7 +133,8 @@ pub struct Listing {
 #[derive(Debug, Clone, Default)]
 pub struct TenantState {
     pub revision: u64,
-    pub resources: Vec<StoredResource>,
+    /// Every readable resource of the tenant, whole only where the load asked.
+    pub resources: Vec<StateRow>,
     /// Rows of this tenant that cannot be read: a plan shows them, and an apply may
     /// replace or prune them, so that one bad row locks nobody out.
     pub unreadable: Vec<Unreadable>,
@@ -142,6 +143,45 @@ pub struct TenantState {
     pub other_pages: Vec<PageAddress>,
 }
 
+/// One readable resource of a tenant's state: what an apply weighs of every resource
+/// (its name, owner, references and page address), and the whole resource only
+/// where the load was asked for it. A tenant of 100,000 checks applying a few
+/// would otherwise hold 100,000 parsed specs through the transaction.
+#[derive(Debug, Clone)]
+pub struct StateRow {
+    pub kind: Kind,
+    pub name: String,
+    pub source: Option<String>,
+    /// Every name it refers to, as [`crate::spec::remote::references`] lists them.
+    pub references: Vec<(&'static str, Kind, String)>,
+    /// Where it is served, for a status page.
+    pub page: Option<PageAddress>,
+    pub full: Option<StoredResource>,
+}
+
+impl StateRow {
+    fn of(r: StoredResource, whole: bool) -> StateRow {
+        let page = match &*r.typed {
+            Spec::StatusPage(p) => Some(PageAddress {
+                slug: p.slug.clone(),
+                domain: p.domain.clone(),
+            }),
+            _ => None,
+        };
+        StateRow {
+            kind: r.kind,
+            name: r.name.clone(),
+            source: r.source.clone(),
+            references: crate::spec::remote::references(&r.typed),
+            page,
+            full: whole.then_some(r),
+        }
+    }
+}
+
+/// Which resources a load of a tenant's state reads whole, by kind, name and owner.
+pub type Whole = dyn Fn(Kind, &str, Option<&str>) -> bool + Send + Sync;
+
 /// Where a status page is served: its slug, and its host name if it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageAddress {
@@ -149,8 +189,10 @@ pub struct PageAddress {
     pub domain: Option<String>,
 }
 
-/// Loads a tenant's state on `c` (inside a write transaction for a consistent apply).
-pub fn load_state(c: &Connection, tenant: i64) -> Result<TenantState> {
+/// Loads a tenant's state on `c` (inside a write transaction for a consistent apply),
+/// holding whole only the resources `whole` names: each row is decoded, weighed and
+/// dropped in turn.
+pub fn load_state(c: &Connection, tenant: i64, whole: &Whole) -> Result<TenantState> {
     let revision: i64 = c
         .query_row(
             "SELECT revision FROM tenants WHERE id = ?1",
@@ -159,10 +201,15 @@ pub fn load_state(c: &Connection, tenant: i64) -> Result<TenantState> {
         )
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("no tenant {tenant}")))?;
-    let Listing {
-        resources,
-        unreadable,
-    } = list(c, tenant, None, None)?;
+    let mut resources = Vec::new();
+    let mut unreadable = Vec::new();
+    each(c, tenant, None, None, |row| match row {
+        Ok(r) => {
+            let keep = whole(r.kind, &r.name, r.source.as_deref());
+            resources.push(StateRow::of(r, keep));
+        }
+        Err(bad) => unreadable.push(*bad),
+    })?;
     let mut stmt = c.prepare_cached(
         // A spec that is not JSON would fail the query, and with it every apply of
         // this tenant: such a page holds no address.
@@ -192,6 +239,22 @@ pub fn list(
     kind: Option<Kind>,
     name: Option<&str>,
 ) -> Result<Listing> {
+    let mut out = Listing::default();
+    each(c, tenant, kind, name, |row| match row {
+        Ok(r) => out.resources.push(r),
+        Err(bad) => out.unreadable.push(*bad),
+    })?;
+    Ok(out)
+}
+
+/// [`list`], handing each row to `f` as it is decoded instead of collecting them.
+fn each(
+    c: &Connection,
+    tenant: i64,
+    kind: Option<Kind>,
+    name: Option<&str>,
+    mut f: impl FnMut(std::result::Result<StoredResource, Box<Unreadable>>),
+) -> Result<()> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {RAW_COLUMNS} FROM resources r
          WHERE r.tenant_id = ?1 AND (?2 IS NULL OR r.kind = ?2) AND (?3 IS NULL OR r.name = ?3)
@@ -200,14 +263,10 @@ pub fn list(
     let rows = stmt.query_map(params![tenant, kind.map(|k| k.as_str()), name], |r| {
         Raw::from_row(r, 0)
     })?;
-    let mut out = Listing::default();
     for row in rows {
-        match decode::row(row?) {
-            Ok(r) => out.resources.push(r),
-            Err(bad) => out.unreadable.push(*bad),
-        }
+        f(decode::row(row?));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The resource `kind`/`name` of `tenant`, if there is one; a row that cannot be
@@ -423,8 +482,23 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&TenantState) -> Decision<T> + Send + 'static,
     {
+        self.transact_state_of(tenant, Box::new(|_, _, _| true), decide)
+            .await
+    }
+
+    /// [`Store::transact_state`] holding whole only the resources `whole` names.
+    pub async fn transact_state_of<T, F>(
+        &self,
+        tenant: i64,
+        whole: Box<Whole>,
+        decide: F,
+    ) -> Result<(std::result::Result<T, T>, u64)>
+    where
+        T: Send + 'static,
+        F: FnOnce(&TenantState) -> Decision<T> + Send + 'static,
+    {
         self.write_changing(move |tx| {
-            let state = load_state(tx, tenant)?;
+            let state = load_state(tx, tenant, &*whole)?;
             match decide(&state) {
                 Err(value) => Ok(((Err(value), state.revision), false)),
                 Ok((value, edits)) if edits.is_empty() => Ok(((Ok(value), state.revision), false)),
@@ -624,7 +698,7 @@ mod tests {
             .await
             .expect("spoil");
         let state = store
-            .read(move |c| load_state(c, tenant))
+            .read(move |c| load_state(c, tenant, &|_, _, _| true))
             .await
             .expect("state");
         assert!(
@@ -652,10 +726,54 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_state_holds_whole_only_what_it_was_asked_for_and_the_references_of_all() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("t.db")).expect("store");
+        store.bootstrap(|_| Ok(())).await.expect("bootstrap");
+        let (tenant, _) = store.create_tenant("acme".into()).await.expect("tenant");
+        let edits = [
+            json!({"kind": "Check", "name": "a", "type": "http", "target": "http://127.0.0.1:9/", "schedule": "30s", "depends_on": ["b"]}),
+            json!({"kind": "Check", "name": "b", "type": "http", "target": "http://127.0.0.1:9/", "schedule": "30s"}),
+            json!({"kind": "StatusPage", "name": "p", "title": "Acme", "slug": "acme", "domain": "status.acme.example", "groups": [{"name": "g", "checks": ["a"]}]}),
+        ]
+        .into_iter()
+        .map(|v| Edit::Upsert(StoredResource::from_json(v).expect("decodes")))
+        .collect();
+        store
+            .transact_state(tenant, move |_| Ok(((), edits)))
+            .await
+            .expect("apply")
+            .0
+            .expect("applied");
+        let state = store
+            .read(move |c| load_state(c, tenant, &|_, name, _| name == "b"))
+            .await
+            .expect("state");
+        let by = |n: &str| state.resources.iter().find(|r| r.name == n).expect(n);
+        assert!(by("a").full.is_none() && by("p").full.is_none());
+        assert_eq!(by("b").full.as_ref().map(|f| f.name.as_str()), Some("b"));
+        assert_eq!(
+            by("a").references,
+            vec![("depends_on", Kind::Check, "b".to_string())]
+        );
+        assert_eq!(
+            by("p").page,
+            Some(PageAddress {
+                slug: "acme".into(),
+                domain: Some("status.acme.example".into())
+            })
+        );
+        assert_eq!(
+            by("p").references,
+            vec![("groups.checks", Kind::Check, "a".to_string())]
+        );
+    }
+
+    #[tokio::test]
     async fn an_unknown_kind_is_unreadable_not_a_check() {
         let (_dir, store, tenant) = spoilt().await;
         let state = store
-            .read(move |c| load_state(c, tenant))
+            .read(move |c| load_state(c, tenant, &|_, _, _| true))
             .await
             .expect("state");
         assert!(
