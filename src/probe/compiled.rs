@@ -263,7 +263,7 @@ fn graphql_probe(check: &Check, spec: &GraphqlSpec) -> Result<GraphqlProbe, Prob
 
 fn tcp_probe(check: &Check) -> Result<TcpProbe, Problem> {
     let default = crate::spec::TcpSpec::default();
-    let spec = check.tcp.as_ref().unwrap_or(&default);
+    let spec = check.tcp.as_deref().unwrap_or(&default);
     let payload = match (&spec.send, &spec.send_base64) {
         (Some(text), _) => Some(text.as_bytes().into()),
         (None, Some(b64)) => Some(
