@@ -226,6 +226,12 @@ async fn call(
     if status.code() != Code::Ok && std::error::Error::source(&status).is_some() {
         return Err(transport_status(&status, limit));
     }
+    // The server ends the call at the deadline it was sent, and its clock started
+    // after ours: past the limit, its DEADLINE_EXCEEDED is this check's timeout,
+    // whichever side's timer fired first.
+    if status.code() == Code::DeadlineExceeded && begun.elapsed() >= limit {
+        return Err(AttemptError::timeout(limit));
+    }
     let options = SerializeOptions::new()
         .use_proto_field_name(true)
         .skip_default_fields(true);
