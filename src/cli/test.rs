@@ -77,7 +77,9 @@ impl Args {
         }
         let (checks, redactors): (Vec<_>, Vec<Redactor>) = checks.into_iter().unzip();
         let checks = compile_all(checks, &redactors)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+        // One thread: the runs are waits on sockets, which one thread keeps far
+        // ahead of; a thread pool only adds wake-ups across threads to every event.
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         let results: Vec<ProbeResult> = runtime

@@ -53,6 +53,11 @@ impl ClientKey {
             .redirect(redirect::Policy::none())
             .connect_timeout(self.connect_timeout)
             .pool_max_idle_per_host(0)
+            // A connection lives for one exchange bounded by the check's timeout, so
+            // keep-alive probes never start; setting them costs four syscalls per run.
+            .tcp_keepalive(None)
+            .tcp_keepalive_interval(None)
+            .tcp_keepalive_retries(None)
             .tls_info(true)
             .tls_danger_accept_invalid_certs(self.insecure);
         if let Some(pem) = &self.ca {
