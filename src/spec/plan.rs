@@ -183,7 +183,9 @@ pub fn diff(
             });
             continue;
         }
-        let base = Change {
+        // Built only for a resource that changes: an apply of every file of a repo
+        // names thousands that do not, and a masked copy of each is its spec again.
+        let base = || Change {
             kind: d.kind,
             name: d.name.clone(),
             action: Action::Create,
@@ -194,7 +196,7 @@ pub fn diff(
             fields: Vec::new(),
         };
         match live_by.get(&(d.kind, d.name.as_str())) {
-            None => changes.push(base),
+            None => changes.push(base()),
             Some(l) => {
                 match &l.source {
                     Some(owner) if *owner != opts.source && !opts.take_over => {
@@ -246,7 +248,7 @@ pub fn diff(
                         action: Action::Update,
                         before: Some(masked(&l.spec, &all_secrets)),
                         fields,
-                        ..base
+                        ..base()
                     });
                 }
             }
