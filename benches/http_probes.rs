@@ -80,10 +80,18 @@ fn options() -> Options {
     o
 }
 
-fn children_cpu() -> (f64, i64) {
+fn children_cpu() -> f64 {
     let u = getrusage(UsageWho::RUSAGE_CHILDREN).expect("getrusage");
     let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
-    (secs(u.user_time()) + secs(u.system_time()), u.max_rss())
+    secs(u.user_time()) + secs(u.system_time())
+}
+
+/// The peak resident memory of a running process in KiB (`VmHWM`); `None` once it
+/// has exited (a zombie has no memory fields).
+fn hwm_kib(pid: u32) -> Option<i64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -222,7 +230,7 @@ fn wrk(o: &Options, url: &str, secs: f64) -> Option<(f64, f64)> {
     );
     let (mut rates, mut per_cpu) = (Vec::new(), Vec::new());
     for run in 1..=o.runs {
-        let (cpu_before, _) = children_cpu();
+        let cpu_before = children_cpu();
         let out = Command::new(&o.wrk)
             .args(["-t", "2", "-c", &o.concurrency.to_string()])
             .args(["-d", &format!("{secs}s"), "-H", "Connection: close", url])
@@ -239,7 +247,7 @@ fn wrk(o: &Options, url: &str, secs: f64) -> Option<(f64, f64)> {
                 return None;
             }
         };
-        let (cpu_after, _) = children_cpu();
+        let cpu_after = children_cpu();
         let text = String::from_utf8_lossy(&out.stdout);
         // "  123456 requests in 5.00s, 12.34MB read"
         let requests: Option<f64> = text
@@ -284,19 +292,31 @@ fn measure(o: &Options, label: &str, binary: &str, dir: &std::path::Path) -> (f6
     let (mut rates, mut per_cpu) = (Vec::new(), Vec::new());
     let mut peak_rss_kib = 0;
     for run in 1..=o.runs {
-        let (cpu_before, _) = children_cpu();
+        let cpu_before = children_cpu();
         let started = Instant::now();
-        let out = Command::new(binary)
+        let child = Command::new(binary)
             .args(["test", "-f"])
             .arg(dir)
             .args(["-o", "json", "--concurrency", &o.concurrency.to_string()])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .output()
+            .spawn()
             .expect("run uptimeping");
+        // The children's rusage keeps the largest of every child so far, whichever
+        // binary it was: this run's peak is read from its own /proc entry instead.
+        let pid = child.id();
+        let sampler = std::thread::spawn(move || {
+            let mut peak = 0;
+            while let Some(hwm) = hwm_kib(pid) {
+                peak = peak.max(hwm);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            peak
+        });
+        let out = child.wait_with_output().expect("run uptimeping");
         let wall = started.elapsed().as_secs_f64();
-        let (cpu_after, rss) = children_cpu();
-        peak_rss_kib = peak_rss_kib.max(rss);
+        let cpu_after = children_cpu();
+        peak_rss_kib = peak_rss_kib.max(sampler.join().expect("sampler"));
         let results: Vec<serde_json::Value> =
             serde_json::from_slice(&out.stdout).expect("JSON results");
         let up = results.iter().filter(|r| r["up"] == true).count();
