@@ -206,24 +206,33 @@ pub async fn run_checked(
                 .collect();
             let mut slots: Vec<Option<Incoming>> =
                 desired.into_iter().zip(specs).map(Some).collect();
-            let edits = plan
-                .changes
-                .iter()
-                .filter_map(|ch| match ch.action {
-                    Action::Delete => Some(Edit::Delete(ch.kind, ch.name.clone())),
+            let mut edits = Vec::with_capacity(plan.changes.len());
+            for ch in &plan.changes {
+                edits.push(match ch.action {
+                    Action::Delete => Edit::Delete(ch.kind, ch.name.clone()),
                     Action::Create | Action::Update => {
-                        let ((d, secrets), spec) =
-                            slots[by_key[&(ch.kind, ch.name.as_str())]].take()?;
-                        Some(Edit::Upsert(StoredResource {
+                        // The diff plans one write per desired resource (a name given
+                        // twice is a conflict), so each slot is taken once; were it
+                        // not, nothing is written rather than a resource left out.
+                        let taken = by_key
+                            .get(&(ch.kind, ch.name.as_str()))
+                            .and_then(|&i| slots[i].take());
+                        let Some(((d, secrets), spec)) = taken else {
+                            return Err(Outcome::Rejected(ApplyError::Invalid(vec![format!(
+                                "{} `{}` is planned to be written but was not sent, or was sent twice; nothing was applied",
+                                ch.kind, ch.name
+                            )])));
+                        };
+                        Edit::Upsert(StoredResource {
                             secrets,
                             source: Some(options.source.clone()),
                             file: d.file,
                             line: d.line.map(|l| l as i64),
                             ..StoredResource::new(spec, d.spec)
-                        }))
+                        })
                     }
-                })
-                .collect();
+                });
+            }
             Ok((Outcome::Planned(Box::new(plan)), edits))
         })
         .await?;
