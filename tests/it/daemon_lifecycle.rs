@@ -610,3 +610,22 @@ fn a_start_that_fails_removes_the_parent_directories_it_created() {
         .collect();
     assert!(left.is_empty(), "left behind {left:?}: {stderr}");
 }
+
+/// Huge pages would make every first touch of memory zero 2 MiB and count it whole
+/// as resident; the daemon runs without them, whatever the kernel's default.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_daemon_runs_without_transparent_huge_pages() {
+    let d = Daemon::start(&[]);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", d.child.id())).unwrap();
+    let thp = status
+        .lines()
+        .find_map(|l| l.strip_prefix("THP_enabled:"))
+        .unwrap_or_else(|| panic!("no THP_enabled in /proc/PID/status:\n{status}"));
+    assert_eq!(thp.trim(), "0", "{status}");
+    let mine = std::fs::read_to_string("/proc/self/status").unwrap();
+    assert!(
+        mine.lines().any(|l| l == "THP_enabled:\t1"),
+        "the test process itself has huge pages, so the daemon's 0 is its own doing:\n{mine}"
+    );
+}
