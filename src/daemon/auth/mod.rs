@@ -138,7 +138,7 @@ fn hashing() -> &'static Turns {
 }
 
 /// The daemon's [`CONCURRENT_HASHES`] hashing threads, each reusing its own
-/// working memory.
+/// working memory through a burst of logins and freeing it when idle.
 fn hashers() -> Result<&'static password::Hashers, ApiError> {
     static HASHERS: OnceLock<Result<password::Hashers, String>> = OnceLock::new();
     HASHERS

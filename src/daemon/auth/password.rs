@@ -235,30 +235,63 @@ pub fn verify_in(password: &str, phc: &str, memory: &mut Memory) -> bool {
 /// Work for a hashing thread, given that thread's memory.
 pub type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 
+/// How long a hashing thread keeps its [`Memory`] with no job: long enough that a
+/// burst of logins reuses it, short enough that an idle daemon holds none of it.
+pub const IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Long-lived threads that run password hashes, each in its own [`Memory`] (made
-/// at its first job), so that the memory hashing takes is `threads` × 19 MiB
-/// however many logins come.
+/// at its first job and freed after [`IDLE_RELEASE`] without one), so that the
+/// memory hashing takes is at most `threads` × 19 MiB however many logins come,
+/// and none between them.
 pub struct Hashers {
     jobs: Mutex<mpsc::Sender<Job>>,
+    /// How many threads hold their memory now.
+    held: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Hashers {
     /// Starts `threads` hashing threads.
     pub fn start(threads: usize) -> std::io::Result<Hashers> {
+        Hashers::start_releasing_after(threads, IDLE_RELEASE)
+    }
+
+    /// [`start`](Self::start), with threads that free their memory after `idle`.
+    pub fn start_releasing_after(
+        threads: usize,
+        idle: std::time::Duration,
+    ) -> std::io::Result<Hashers> {
+        use std::sync::atomic::Ordering;
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
+        let held = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         for i in 0..threads.max(1) {
-            let rx = Arc::clone(&rx);
+            let (rx, held) = (Arc::clone(&rx), Arc::clone(&held));
             std::thread::Builder::new()
                 .name(format!("password-hash-{i}"))
                 .spawn(move || {
                     let mut memory: Option<Memory> = None;
                     loop {
-                        let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                        let Ok(job) = job else {
-                            return;
+                        // Every wait ends after `idle`, also without memory: a thread
+                        // waiting for good would keep the others from the queue, and
+                        // from ever timing out and freeing theirs.
+                        let job = rx
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .recv_timeout(idle);
+                        let job = match job {
+                            Ok(job) => job,
+                            Err(mpsc::RecvTimeoutError::Timeout) => {
+                                if memory.take().is_some() {
+                                    held.fetch_sub(1, Ordering::Relaxed);
+                                }
+                                continue;
+                            }
+                            Err(mpsc::RecvTimeoutError::Disconnected) => return,
                         };
-                        let memory = memory.get_or_insert_with(Memory::new);
+                        let memory = memory.get_or_insert_with(|| {
+                            held.fetch_add(1, Ordering::Relaxed);
+                            Memory::new()
+                        });
                         // A panicking job loses its answer (its caller hears of
                         // it), not the thread.
                         let _ =
@@ -268,6 +301,7 @@ impl Hashers {
         }
         Ok(Hashers {
             jobs: Mutex::new(tx),
+            held,
         })
     }
 
@@ -278,6 +312,11 @@ impl Hashers {
             .unwrap_or_else(|p| p.into_inner())
             .send(job)
             .is_ok()
+    }
+
+    /// How many threads hold their working memory now.
+    pub fn holding(&self) -> usize {
+        self.held.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -371,5 +410,35 @@ mod tests {
         );
         let phc = big.hash_password(b"Tr0ub4dor&3").expect("hash").to_string();
         assert!(!verify("Tr0ub4dor&3", &phc));
+    }
+
+    #[test]
+    fn hashing_threads_reuse_their_memory_in_a_burst_and_free_it_when_idle() {
+        let hashers = Hashers::start_releasing_after(2, std::time::Duration::from_millis(300))
+            .expect("start");
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..6 {
+            let tx = tx.clone();
+            assert!(hashers.submit(Box::new(move |memory| {
+                let _ = tx.send(memory.address());
+            })));
+        }
+        let buffers: std::collections::HashSet<usize> =
+            (0..6).map(|_| rx.recv().expect("answer")).collect();
+        assert!(buffers.len() <= 2, "{buffers:?}");
+        assert!(hashers.holding() >= 1);
+        // Each waiting thread lets go within two idle periods; wait for it, not a fixed time.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while hashers.holding() > 0 {
+            assert!(std::time::Instant::now() < deadline, "memory still held");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // And a later job still runs, in memory made afresh.
+        let tx2 = tx.clone();
+        assert!(hashers.submit(Box::new(move |memory| {
+            let _ = tx2.send(memory.address());
+        })));
+        rx.recv().expect("a job after the release");
+        assert_eq!(hashers.holding(), 1);
     }
 }
