@@ -205,7 +205,11 @@ async fn scrape(state: Shared, headers: HeaderMap) -> Response {
     };
     // Encoding thousands of checks is CPU work: off the async threads.
     let metrics = std::sync::Arc::clone(&state.metrics);
-    match tokio::task::spawn_blocking(move || metrics.render(&snapshot, db_busy, format)).await {
+    match tokio::task::spawn_blocking(move || {
+        metrics.render(std::sync::Arc::new(snapshot), db_busy, format)
+    })
+    .await
+    {
         Ok(body) => ([(header::CONTENT_TYPE, format.content_type())], body).into_response(),
         Err(e) => unavailable(format!("encoding the metrics failed: {e}")),
     }

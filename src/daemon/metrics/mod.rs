@@ -351,7 +351,7 @@ impl Metrics {
     /// from `snapshot` (read from the store just now) and the process.
     pub fn render(
         &self,
-        snapshot: &crate::daemon::store::Snapshot,
+        snapshot: std::sync::Arc<crate::daemon::store::Snapshot>,
         db_busy: usize,
         format: Format,
     ) -> String {
@@ -369,7 +369,7 @@ impl Metrics {
                 .fetch_max(unreadable, std::sync::atomic::Ordering::Relaxed);
         }
         let sample = scrape::Sample {
-            snapshot,
+            snapshot: &snapshot,
             db_busy,
             results_queued: self.results_queued.get(),
             results_held: self.results_backlog.get(),
@@ -378,15 +378,26 @@ impl Metrics {
             disk_bytes: self.data_dir.as_deref().map(process::disk_bytes),
         };
         let scraped = scrape::registry(&sample);
-        let mut out = String::new();
+        let mut head = String::new();
         // Writing into a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode_registry(&mut out, &self.registry);
-        let _ = prometheus_client::encoding::text::encode_registry(&mut out, &scraped);
-        let _ = prometheus_client::encoding::text::encode_eof(&mut out);
-        match format {
-            Format::OpenMetrics => out,
-            Format::Text => format::to_text(&out),
+        let _ = prometheus_client::encoding::text::encode_registry(&mut head, &self.registry);
+        let _ = prometheus_client::encoding::text::encode_registry(&mut head, &scraped);
+        // Only this head differs between the formats; the per-check series, most
+        // of the body, are written once into a body sized for them.
+        if format == Format::Text {
+            head = format::to_text(&head);
         }
+        let mut out = String::with_capacity(head.len() + scrape::per_check_bytes(&snapshot) + 8);
+        out.push_str(&head);
+        drop(head);
+        let _ = prometheus_client::encoding::text::encode_registry(
+            &mut out,
+            &scrape::per_check(&snapshot),
+        );
+        if format == Format::OpenMetrics {
+            let _ = prometheus_client::encoding::text::encode_eof(&mut out);
+        }
+        out
     }
 }
 
@@ -431,7 +442,7 @@ mod tests {
             ..Default::default()
         };
         m.add_tenant(2, "acme");
-        m.render(&read_before, 0, Format::Text);
+        m.render(std::sync::Arc::new(read_before), 0, Format::Text);
         assert_eq!(
             (m.tenant(1), m.tenant(2)),
             ("default".into(), "acme".into())

@@ -224,9 +224,13 @@ mod tests {
         let snapshot = store.scrape().await.expect("scrape");
         let read = started.elapsed();
         let metrics = crate::daemon::metrics::Metrics::new();
-        let body = metrics.render(&snapshot, 0, crate::daemon::metrics::Format::Text);
-        let total = started.elapsed();
         assert_eq!(snapshot.checks.len(), CHECKS);
+        let body = metrics.render(
+            std::sync::Arc::new(snapshot),
+            0,
+            crate::daemon::metrics::Format::Text,
+        );
+        let total = started.elapsed();
         let up_lines = body
             .lines()
             .filter(|l| l.starts_with("uptime_check_up{"))
