@@ -155,17 +155,19 @@ pub struct StateRow {
     /// Every name it refers to, as [`crate::spec::remote::references`] lists them.
     pub references: Vec<(&'static str, Kind, String)>,
     /// Where it is served, for a status page.
-    pub page: Option<PageAddress>,
-    pub full: Option<StoredResource>,
+    pub page: Option<Box<PageAddress>>,
+    /// Boxed, as are pages: most rows have neither, and a state holds a row per
+    /// resource of the tenant (at 100,000 checks, 30 MB inline against 10 MB).
+    pub full: Option<Box<StoredResource>>,
 }
 
 impl StateRow {
     fn of(r: StoredResource, whole: bool) -> StateRow {
         let page = match &*r.typed {
-            Spec::StatusPage(p) => Some(PageAddress {
+            Spec::StatusPage(p) => Some(Box::new(PageAddress {
                 slug: p.slug.clone(),
                 domain: p.domain.clone(),
-            }),
+            })),
             _ => None,
         };
         StateRow {
@@ -174,7 +176,7 @@ impl StateRow {
             source: r.source.clone(),
             references: crate::spec::remote::references(&r.typed),
             page,
-            full: whole.then_some(r),
+            full: whole.then(|| Box::new(r)),
         }
     }
 }
@@ -758,10 +760,10 @@ mod tests {
         );
         assert_eq!(
             by("p").page,
-            Some(PageAddress {
+            Some(Box::new(PageAddress {
                 slug: "acme".into(),
                 domain: Some("status.acme.example".into())
-            })
+            }))
         );
         assert_eq!(
             by("p").references,
