@@ -202,14 +202,14 @@ async fn incident_events_reach_the_webhook_as_signed_json() {
     assert!(
         db.metrics
             .render(
-                &Default::default(),
+                Default::default(),
                 0,
                 uptimeping::daemon::metrics::Format::Text
             )
             .contains(r#"uptime_notifications_sent_total{tenant="1",provider="webhook"} 2"#),
         "{}",
         db.metrics.render(
-            &Default::default(),
+            Default::default(),
             0,
             uptimeping::daemon::metrics::Format::Text
         )

@@ -88,7 +88,7 @@ async fn client_errors_fail_at_once_and_repeated_server_errors_give_up() {
     );
     assert_eq!(rx.seen().len(), 4);
     let metrics = db.metrics.render(
-        &Default::default(),
+        Default::default(),
         0,
         uptimeping::daemon::metrics::Format::Text,
     );

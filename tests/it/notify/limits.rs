@@ -101,7 +101,7 @@ async fn a_burst_of_500_incidents_is_paced_by_the_channel_limit_and_none_is_lost
     let deferred: u64 = db
         .metrics
         .render(
-            &Default::default(),
+            Default::default(),
             0,
             uptimeping::daemon::metrics::Format::Text,
         )
