@@ -109,8 +109,8 @@ pub async fn run_checked(
         (prune && source == Some(owner.as_str()))
             || named.get(&kind).is_some_and(|n| n.contains(name))
     });
-    let (outcome, revision) = store
-        .transact_state_of(tenant, whole, move |state| {
+    let (outcome, revision, written) = store
+        .transact_state_keeping(tenant, whole, move |state| {
             if let Some(expected) = expected
                 && expected != state.revision
             {
@@ -173,7 +173,8 @@ pub async fn run_checked(
                 })
                 .chain(unreadable)
                 .collect();
-            let changes = match plan::diff(&desired, &live, &options) {
+            // An apply fills in the `after` of each write from the spec it wrote.
+            let changes = match plan::diff_with(&desired, &live, &options, !commit) {
                 Ok(c) => c,
                 Err(conflicts) => {
                     return Err(Outcome::Rejected(ApplyError::Conflict(
@@ -240,7 +241,18 @@ pub async fn run_checked(
         })
         .await?;
     match outcome {
-        Ok(Outcome::Planned(plan)) | Err(Outcome::Planned(plan)) => Ok((*plan, revision)),
+        Ok(Outcome::Planned(mut plan)) => {
+            // One edit was made per change, in the changes' order.
+            for (ch, edit) in plan.changes.iter_mut().zip(written) {
+                if let (None, Edit::Upsert(r)) = (&ch.after, edit) {
+                    let mut after = r.spec;
+                    crate::spec::secrets::mask(&mut after, &r.secrets);
+                    ch.after = Some(after);
+                }
+            }
+            Ok((*plan, revision))
+        }
+        Err(Outcome::Planned(plan)) => Ok((*plan, revision)),
         Ok(Outcome::Rejected(e)) | Err(Outcome::Rejected(e)) => Err(e),
     }
 }

@@ -169,6 +169,18 @@ pub fn diff(
     live: &[Live<'_>],
     opts: &Options,
 ) -> Result<Vec<Change>, Vec<Conflict>> {
+    diff_with(desired, live, opts, true)
+}
+
+/// [`diff`], leaving out the `after` of creates and updates unless `afters`: an
+/// apply writes the desired specs and then moves each into its change, instead of
+/// holding a masked copy of every one through the write.
+pub fn diff_with(
+    desired: &[(Desired, BTreeSet<String>)],
+    live: &[Live<'_>],
+    opts: &Options,
+    afters: bool,
+) -> Result<Vec<Change>, Vec<Conflict>> {
     let mut conflicts = Vec::new();
     let live_by: BTreeMap<(Kind, &str), &Live> =
         live.iter().map(|l| ((l.kind, l.name), l)).collect();
@@ -192,7 +204,7 @@ pub fn diff(
             file: d.file.clone(),
             line: d.line,
             before: None,
-            after: Some(masked(&d.spec, secrets)),
+            after: afters.then(|| masked(&d.spec, secrets)),
             fields: Vec::new(),
         };
         match live_by.get(&(d.kind, d.name.as_str())) {

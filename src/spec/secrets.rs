@@ -134,12 +134,17 @@ pub fn is_secret(pointer: &str, secrets: &BTreeSet<String>) -> bool {
 /// A copy of `value` with every secret replaced by [`MASK`].
 pub fn masked(value: &Value, secrets: &BTreeSet<String>) -> Value {
     let mut v = value.clone();
+    mask(&mut v, secrets);
+    v
+}
+
+/// Masks in place the values at `secrets` (JSON pointers).
+pub fn mask(v: &mut Value, secrets: &BTreeSet<String>) {
     for p in secrets {
         if let Some(slot) = v.pointer_mut(p) {
             *slot = Value::String(MASK.into());
         }
     }
-    v
 }
 
 #[cfg(test)]

@@ -392,7 +392,7 @@ fn slow_checks(n: usize, salt: usize) -> String {
 fn healthz_answers_while_plans_validate_slow_checks() {
     let d = std::sync::Arc::new(Daemon::start(&[]));
     let requests: Vec<Value> = (0..2)
-        .map(|k| crate::daemon_support::plan_request("slow", &slow_checks(50, k), json!({})))
+        .map(|k| crate::daemon_support::plan_request("slow", &slow_checks(30, k), json!({})))
         .collect();
     let started = std::time::Instant::now();
     let planners: Vec<_> = requests

@@ -499,12 +499,32 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&TenantState) -> Decision<T> + Send + 'static,
     {
+        let (value, revision, _) = self.transact_state_keeping(tenant, whole, decide).await?;
+        Ok((value, revision))
+    }
+
+    /// [`Store::transact_state_of`] that gives back the edits it wrote, in their
+    /// order, so that a caller can use what it moved into them.
+    pub async fn transact_state_keeping<T, F>(
+        &self,
+        tenant: i64,
+        whole: Box<Whole>,
+        decide: F,
+    ) -> Result<(std::result::Result<T, T>, u64, Vec<Edit>)>
+    where
+        T: Send + 'static,
+        F: FnOnce(&TenantState) -> Decision<T> + Send + 'static,
+    {
         self.write_changing(move |tx| {
             let state = load_state(tx, tenant, &*whole)?;
             match decide(&state) {
-                Err(value) => Ok(((Err(value), state.revision), false)),
-                Ok((value, edits)) if edits.is_empty() => Ok(((Ok(value), state.revision), false)),
+                Err(value) => Ok(((Err(value), state.revision, Vec::new()), false)),
+                Ok((value, edits)) if edits.is_empty() => {
+                    Ok(((Ok(value), state.revision, edits), false))
+                }
                 Ok((value, edits)) => {
+                    // The state is not read again: its rows go before the writes.
+                    drop(state);
                     for e in &edits {
                         match e {
                             Edit::Upsert(r) => upsert(tx, tenant, r)?,
@@ -513,7 +533,7 @@ impl Store {
                             }
                         }
                     }
-                    Ok(((Ok(value), bump_revision(tx, tenant)?), true))
+                    Ok(((Ok(value), bump_revision(tx, tenant)?, edits), true))
                 }
             }
         })
