@@ -268,3 +268,27 @@ fn a_saved_plan_made_for_one_tenant_is_refused_by_another() {
     let (status, _) = d.call("POST", "/api/v1/apply", Some(&request));
     assert_eq!(status, 200);
 }
+
+/// An apply fills each write's `after` from the spec it stored, not from a copy
+/// made while planning: what it answers must still be the plan, secrets masked.
+#[test]
+fn an_apply_answers_with_the_changes_its_plan_showed_secrets_masked() {
+    let d = Daemon::start(&[]);
+    let edited = TWO_CHECKS.replace("timeout: 5s", "timeout: 7s");
+    for yaml in [TWO_CHECKS, edited.as_str()] {
+        let plan = d.post("/api/v1/plan", &plan_request("repo", yaml, json!({})));
+        let applied = d.post("/api/v1/apply", &plan_request("repo", yaml, json!({})));
+        assert!(!applied.to_string().contains("s3cret-token"), "{applied}");
+        assert_eq!(applied["plan"]["changes"], plan["changes"], "{applied:#}");
+        let api = &applied["plan"]["changes"][0];
+        assert_eq!(api["name"], "api");
+        assert_eq!(
+            api["after"]["http"]["headers"]["authorization"],
+            "(sensitive value)"
+        );
+        assert_eq!(
+            api["after"]["timeout"],
+            plan["changes"][0]["after"]["timeout"]
+        );
+    }
+}
