@@ -242,9 +242,12 @@ pub async fn run_checked(
         .await?;
     match outcome {
         Ok(Outcome::Planned(mut plan)) => {
-            // One edit was made per change, in the changes' order.
+            // One edit was made per change, in the changes' order; the names are
+            // compared too, so that a change of that order shows in the tests.
+            debug_assert_eq!(plan.changes.len(), written.len());
             for (ch, edit) in plan.changes.iter_mut().zip(written) {
                 if let (None, Edit::Upsert(r)) = (&ch.after, edit) {
+                    debug_assert_eq!((ch.kind, ch.name.as_str()), (r.kind, r.name.as_str()));
                     let mut after = r.spec;
                     crate::spec::secrets::mask(&mut after, &r.secrets);
                     ch.after = Some(after);
