@@ -2471,7 +2471,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__daemon)
-            opts="-h --listen --data-dir --watch --config --concurrency --retention --retention-successes --retention-minutes --retention-hours --retention-days --shutdown-grace --log-format --log-level --notify-rate-limit --public-url --allow-signup --access-token-ttl --refresh-token-ttl --console-session-ttl --retention-audit --trusted-proxy --color --help"
+            opts="-h --listen --data-dir --watch --config --concurrency --retention --retention-successes --retention-minutes --retention-hours --retention-days --shutdown-grace --log-format --log-level --notify-rate-limit --login-limit-address --login-limit-email --public-url --allow-signup --access-token-ttl --refresh-token-ttl --console-session-ttl --retention-audit --trusted-proxy --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2530,6 +2530,14 @@ _uptimeping() {
                     return 0
                     ;;
                 --notify-rate-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --login-limit-address)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --login-limit-email)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

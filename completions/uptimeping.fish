@@ -744,6 +744,8 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l log-for
 json\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l log-level -d 'Log filter, e.g. `info` or `uptimeping=debug` [default: info]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l notify-rate-limit -d 'Notifications one tenant may send, e.g. `50/s` or `600/min`, or `none`; providers\' and channels\' own limits apply as well [default: 50/s]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l login-limit-address -d 'Login attempts from one address (an IPv6 client by its /64), e.g. `10/min` or `30/h` [default: 10/min]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l login-limit-email -d 'Login attempts for one email, from anywhere; a fifth is kept for addresses that have not failed a login within the window [default: 100/min]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l public-url -d 'The daemon\'s URL as its users reach it, for links in notifications, e.g. https://uptime.example.com' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l access-token-ttl -d 'How long an access token works [default: 15m]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l refresh-token-ttl -d 'How long a refresh token (a CLI login) works [default: 7d]' -r

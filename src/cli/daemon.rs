@@ -90,6 +90,14 @@ pub struct Args {
     /// providers' and channels' own limits apply as well [default: 50/s]
     #[arg(long, env = "UPTIMEPING_NOTIFY_RATE_LIMIT", value_name = "RATE")]
     notify_rate_limit: Option<String>,
+    /// Login attempts from one address (an IPv6 client by its /64), e.g.
+    /// `10/min` or `30/h` [default: 10/min]
+    #[arg(long, env = "UPTIMEPING_LOGIN_LIMIT_ADDRESS", value_name = "RATE")]
+    login_limit_address: Option<String>,
+    /// Login attempts for one email, from anywhere; a fifth is kept for
+    /// addresses that have not failed a login within the window [default: 100/min]
+    #[arg(long, env = "UPTIMEPING_LOGIN_LIMIT_EMAIL", value_name = "RATE")]
+    login_limit_email: Option<String>,
     /// The daemon's URL as its users reach it, for links in notifications,
     /// e.g. https://uptime.example.com
     #[arg(long, env = "UPTIMEPING_PUBLIC_URL", value_name = "URL")]
@@ -136,6 +144,8 @@ impl Args {
             log_format: self.log_format.map(LogFormat::from),
             log_level: self.log_level,
             notify_rate_limit: self.notify_rate_limit,
+            login_limit_address: self.login_limit_address,
+            login_limit_email: self.login_limit_email,
             public_url: self.public_url,
             allow_signup: self.allow_signup.then_some(true),
             access_token_ttl: self.access_token_ttl,

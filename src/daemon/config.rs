@@ -73,6 +73,8 @@ pub struct Settings {
     pub log_level: Option<String>,
     /// Each tenant's notification limit (`50/s`), or `none`.
     pub notify_rate_limit: Option<String>,
+    pub login_limit_address: Option<String>,
+    pub login_limit_email: Option<String>,
     pub public_url: Option<String>,
     pub allow_signup: Option<bool>,
     pub access_token_ttl: Option<crate::spec::Duration>,
@@ -198,7 +200,33 @@ impl Config {
                 Ok(s) => Some(s.into_bytes()),
                 Err(_) => None,
             };
+            let rate = |key: &str, a: Option<String>, b: Option<String>, default| {
+                a.or(b).map_or(Ok(default), |text| {
+                    text.parse::<crate::spec::Rate>()
+                        .map_err(|e| anyhow::anyhow!("{key}: {e}"))
+                })
+            };
+            let login_per_address = rate(
+                "--login-limit-address",
+                given.login_limit_address,
+                from_file.login_limit_address,
+                auth::PER_ADDRESS,
+            )?;
+            let login_per_email = rate(
+                "--login-limit-email",
+                given.login_limit_email,
+                from_file.login_limit_email,
+                auth::PER_EMAIL,
+            )?;
+            if login_per_email.count < auth::MIN_PER_EMAIL {
+                anyhow::bail!(
+                    "--login-limit-email must allow at least {} attempts a period (one share is kept for addresses that have not failed); it is {login_per_email}",
+                    auth::MIN_PER_EMAIL
+                );
+            }
             let options = auth::Options {
+                login_per_address,
+                login_per_email,
                 allow_signup: given
                     .allow_signup
                     .or(from_file.allow_signup)
@@ -474,6 +502,55 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.retention.audit, MIN_RETENTION_AUDIT);
+    }
+
+    #[test]
+    fn login_limits_come_from_flags_or_the_file_and_a_bad_one_is_named() {
+        let c = Config::resolve(Settings::default(), None).unwrap();
+        assert_eq!(c.auth.login_per_address, crate::daemon::auth::PER_ADDRESS);
+        assert_eq!(c.auth.login_per_email, crate::daemon::auth::PER_EMAIL);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "login_limit_address = \"30/h\"\nlogin_limit_email = \"500/1d\"\n",
+        )
+        .unwrap();
+        let c = Config::resolve(Settings::default(), Some(&path)).unwrap();
+        assert_eq!(c.auth.login_per_address.to_string(), "30/h");
+        assert_eq!(c.auth.login_per_email.to_string(), "500/1d");
+        let given = Settings {
+            login_limit_address: Some("5/min".into()),
+            ..Settings::default()
+        };
+        let c = Config::resolve(given, Some(&path)).unwrap();
+        assert_eq!(c.auth.login_per_address.to_string(), "5/min");
+        for (given, flag) in [
+            (
+                Settings {
+                    login_limit_address: Some("ten a minute".into()),
+                    ..Settings::default()
+                },
+                "--login-limit-address",
+            ),
+            (
+                Settings {
+                    login_limit_email: Some("100/2d".into()),
+                    ..Settings::default()
+                },
+                "--login-limit-email",
+            ),
+            (
+                Settings {
+                    login_limit_email: Some("1/min".into()),
+                    ..Settings::default()
+                },
+                "--login-limit-email",
+            ),
+        ] {
+            let err = Config::resolve(given, None).unwrap_err().to_string();
+            assert!(err.starts_with(flag), "{err}");
+        }
     }
 
     #[test]

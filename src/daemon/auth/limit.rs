@@ -1,7 +1,8 @@
-//! Login rate limits, as the brief sets them: 10 attempts a minute from one
-//! address (an IPv6 address by its /64, as the audit log's limits) and 100 a
-//! minute for one email, counted whether the email belongs to
-//! anyone or not (so the limit says nothing about who exists). The limiters keep a
+//! Login rate limits, by default as the brief sets them: 10 attempts a minute
+//! from one address (an IPv6 address by its /64, as the audit log's limits) and
+//! 100 a minute for one email, counted whether the email belongs to
+//! anyone or not (so the limit says nothing about who exists). Both rates are
+//! the daemon's settings (`--login-limit-address`, `--login-limit-email`). The limiters keep a
 //! little state per address and per email; past a bound they forget the quiet
 //! ones first, and all of them if that is not enough, so a flood of addresses
 //! cannot grow the daemon's memory without end.
@@ -17,18 +18,25 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
 use crate::daemon::audit::by_network;
+use crate::spec::Rate;
 
-/// Login attempts a minute from one address: the brief's number.
+/// Login attempts a minute from one address: the brief's number, the default.
 pub const PER_ADDRESS_PER_MINUTE: u32 = 10;
-/// Login attempts a minute for one email: the brief's number.
+/// Login attempts a minute for one email: the brief's number, the default.
 pub const PER_EMAIL_PER_MINUTE: u32 = 100;
-/// Of those, the attempts kept for addresses that have not failed a login in
-/// the last [`FAILURE_MEMORY`]: whoever floods an email with wrong passwords
-/// empties the rest, not these, so its owner can still log in from elsewhere
-/// (unless the flood also comes from this many fresh addresses a minute).
-pub const PER_EMAIL_CLEAN_PER_MINUTE: u32 = 20;
-/// How long a failed login marks its address (the limits' window).
-pub const FAILURE_MEMORY: Duration = Duration::from_secs(60);
+/// The default of `--login-limit-address`.
+pub const PER_ADDRESS: Rate = Rate::new(PER_ADDRESS_PER_MINUTE, 60);
+/// The default of `--login-limit-email`.
+pub const PER_EMAIL: Rate = Rate::new(PER_EMAIL_PER_MINUTE, 60);
+/// The share of an email's attempts (one in this many, at least one) kept for
+/// addresses that have not failed a login within the limits' window: whoever
+/// floods an email with wrong passwords empties the rest, not these, so its
+/// owner can still log in from elsewhere (unless the flood also comes from that
+/// many fresh addresses a window). 20 of the default 100 a minute.
+const CLEAN_SHARE: u32 = 5;
+/// The fewest attempts a window an email's limit may allow: one for clean
+/// addresses and one for the rest.
+pub const MIN_PER_EMAIL: u32 = 2;
 /// Addresses (and, apart, emails) tracked at once, about 100 bytes each: a few
 /// MiB at most, more than any real crowd of people logging in within a minute.
 pub const MAX_TRACKED: usize = 50_000;
@@ -39,8 +47,13 @@ struct Keyed<K: Hash + Eq + Clone> {
 }
 
 impl<K: Hash + Eq + Clone> Keyed<K> {
-    fn new(per_minute: u32) -> Self {
-        let quota = Quota::per_minute(NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN));
+    /// `count` attempts a `per`, as a burst that comes back one by one.
+    fn new(count: u32, per: Duration) -> Self {
+        let count = NonZeroU32::new(count).unwrap_or(NonZeroU32::MIN);
+        let period = (per / count.get()).max(Duration::from_nanos(1));
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_minute(count))
+            .allow_burst(count);
         Keyed {
             quota,
             limiter: Mutex::new(DefaultKeyedRateLimiter::keyed(quota)),
@@ -80,21 +93,34 @@ pub struct LoginLimits {
     by_email_clean: Keyed<String>,
     /// When each address (an IPv6 one by its /64) last failed a login.
     failed: Mutex<HashMap<IpAddr, Instant>>,
+    /// How long a failed login marks its address: the longer window of the two.
+    failure_memory: Duration,
 }
 
 impl Default for LoginLimits {
     fn default() -> Self {
-        LoginLimits {
-            clock: DefaultClock::default(),
-            by_address: Keyed::new(PER_ADDRESS_PER_MINUTE),
-            by_email: Keyed::new(PER_EMAIL_PER_MINUTE - PER_EMAIL_CLEAN_PER_MINUTE),
-            by_email_clean: Keyed::new(PER_EMAIL_CLEAN_PER_MINUTE),
-            failed: Mutex::new(HashMap::new()),
-        }
+        LoginLimits::new(PER_ADDRESS, PER_EMAIL)
     }
 }
 
 impl LoginLimits {
+    /// Limits of `per_address` attempts from one address and `per_email` for
+    /// one email (whose count is at least [`MIN_PER_EMAIL`]; a smaller one is
+    /// taken as that).
+    pub fn new(per_address: Rate, per_email: Rate) -> Self {
+        let email_count = per_email.count.max(MIN_PER_EMAIL);
+        let clean = (email_count / CLEAN_SHARE).max(1);
+        let email_window = per_email.per.get();
+        LoginLimits {
+            clock: DefaultClock::default(),
+            by_address: Keyed::new(per_address.count, per_address.per.get()),
+            by_email: Keyed::new(email_count - clean, email_window),
+            by_email_clean: Keyed::new(clean, email_window),
+            failed: Mutex::new(HashMap::new()),
+            failure_memory: per_address.per.get().max(email_window),
+        }
+    }
+
     /// Counts a login attempt from `source` for `email`; `Err(seconds)` to wait
     /// (at least 1) when either limit is reached.
     pub fn attempt(&self, source: Option<IpAddr>, email: &str) -> Result<(), u64> {
@@ -122,7 +148,7 @@ impl LoginLimits {
         };
         let mut failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
         if failed.len() >= MAX_TRACKED {
-            failed.retain(|_, at| at.elapsed() < FAILURE_MEMORY);
+            failed.retain(|_, at| at.elapsed() < self.failure_memory);
             if failed.len() >= MAX_TRACKED {
                 // Every address counts as failed while they are forgotten:
                 // the reserve is then closed, as it would be without it.
@@ -137,7 +163,7 @@ impl LoginLimits {
         let failed = self.failed.lock().unwrap_or_else(|p| p.into_inner());
         failed
             .get(&by_network(ip))
-            .is_none_or(|at| at.elapsed() >= FAILURE_MEMORY)
+            .is_none_or(|at| at.elapsed() >= self.failure_memory)
     }
 
     /// Counts an attempt from `source` alone (an address not known counts as
@@ -269,6 +295,39 @@ mod tests {
             }
         }
         assert_eq!(allowed, PER_EMAIL_PER_MINUTE);
+    }
+
+    #[test]
+    fn configured_rates_set_the_counts_the_window_and_the_wait() {
+        let l = LoginLimits::new(Rate::new(3, 3600), Rate::new(10, 3600));
+        let ip: IpAddr = "192.0.2.9".parse().expect("ip");
+        for i in 0..3 {
+            assert_eq!(l.attempt(Some(ip), &format!("a{i}@x")), Ok(()));
+        }
+        // The next of the address's attempts comes back in 20 minutes.
+        let wait = l.attempt(Some(ip), "b@x").expect_err("4th");
+        assert!((1100..=1200).contains(&wait), "{wait}");
+        // Of an email's 10, 8 go to addresses that fail and 2 are kept.
+        let mut allowed = 0;
+        for i in 0..20u8 {
+            let from = IpAddr::from([10, 5, 0, i]);
+            l.failed(Some(from));
+            if l.attempt(Some(from), "victim@x").is_ok() {
+                allowed += 1;
+            }
+        }
+        assert_eq!(allowed, 8);
+        for i in 0..2u8 {
+            let clean = IpAddr::from([10, 6, 0, i]);
+            assert_eq!(l.attempt(Some(clean), "victim@x"), Ok(()));
+        }
+        assert!(
+            l.attempt(Some("10.6.0.9".parse().expect("ip")), "victim@x")
+                .is_err()
+        );
+        // An address that failed stays marked for the window, not a minute.
+        assert!(!l.clean(IpAddr::from([10, 5, 0, 0])));
+        assert_eq!(l.failure_memory, Duration::from_secs(3600));
     }
 
     #[test]

@@ -30,7 +30,10 @@ use super::store::{
 use crate::model::{LoginRequest, TokenPair, Whoami};
 
 pub use key::KEY_FILE;
-pub use limit::{MAX_TRACKED, PER_ADDRESS_PER_MINUTE, PER_EMAIL_PER_MINUTE};
+pub use limit::{
+    MAX_TRACKED, MIN_PER_EMAIL, PER_ADDRESS, PER_ADDRESS_PER_MINUTE, PER_EMAIL,
+    PER_EMAIL_PER_MINUTE,
+};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
 
 /// Access tokens live 15 minutes, refresh tokens 7 days, as the brief says.
@@ -56,6 +59,10 @@ pub struct Options {
     /// Reverse proxies whose `X-Forwarded-For` names the client
     /// (`--trusted-proxy`); none by default.
     pub trusted_proxies: Vec<super::api::client::Cidr>,
+    /// Login attempts from one address (`--login-limit-address`).
+    pub login_per_address: crate::spec::Rate,
+    /// Login attempts for one email (`--login-limit-email`).
+    pub login_per_email: crate::spec::Rate,
 }
 
 impl std::fmt::Debug for Options {
@@ -68,6 +75,8 @@ impl std::fmt::Debug for Options {
             .field("console_ttl", &self.console_ttl)
             .field("public_url", &self.public_url)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("login_per_address", &self.login_per_address)
+            .field("login_per_email", &self.login_per_email)
             .finish()
     }
 }
@@ -82,6 +91,8 @@ impl Default for Options {
             console_ttl: CONSOLE_TTL,
             public_url: None,
             trusted_proxies: Vec::new(),
+            login_per_address: limit::PER_ADDRESS,
+            login_per_email: limit::PER_EMAIL,
         }
     }
 }
@@ -307,7 +318,7 @@ impl Auth {
             signer: token::Signer::new(&key).map_err(anyhow::Error::msg)?,
             csrf,
             dummy_hash,
-            limits: limit::LoginLimits::default(),
+            limits: limit::LoginLimits::new(options.login_per_address, options.login_per_email),
             sessions: Mutex::new(HashMap::new()),
             key_uses: Mutex::new(HashMap::new()),
             options,
