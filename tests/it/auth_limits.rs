@@ -30,11 +30,15 @@ fn login_via(
 
 #[test]
 fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_login_budget() {
+    // Ten attempts an hour: within a minute's window one attempt comes back
+    // every 6 s, which ten password hashes on a loaded machine can outlast.
     let d = daemon(&[
         "--trusted-proxy",
         "127.0.3.1",
         "--trusted-proxy",
         "10.0.0.0/8",
+        "--login-limit-address",
+        "10/h",
     ]);
     add_user(&d, "a@example.com", "viewer");
     // One client behind the proxy uses up its budget, a forged entry on the
@@ -74,7 +78,12 @@ fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_login_budget() {
 
 #[test]
 fn a_peer_that_is_not_a_trusted_proxy_cannot_pick_its_address() {
-    let d = daemon(&["--trusted-proxy", "127.0.3.1"]);
+    let d = daemon(&[
+        "--trusted-proxy",
+        "127.0.3.1",
+        "--login-limit-address",
+        "10/h",
+    ]);
     add_user(&d, "a@example.com", "viewer");
     for i in 0..10 {
         let xff = format!("198.51.100.{i}");
