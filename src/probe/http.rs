@@ -8,16 +8,19 @@
 //! Each attempt opens its own connection (no idle pool), as a real probe must:
 //! a reused keep-alive connection would hide a target that no longer accepts new ones.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use reqwest::header::HeaderMap;
 use reqwest::{Client, redirect};
 
 use super::compiled::{HttpConn, Request};
 use super::errors::{AttemptError, ErrorKind};
 use super::observed::Observed;
+use super::plain::{self, Hop};
 use crate::spec::HttpSpec;
 
 /// Sent with every request so that targets can tell probes from users.
@@ -118,64 +121,116 @@ async fn send(
     target: &str,
 ) -> Result<Observed, AttemptError> {
     let mut method = out.method.clone();
-    let mut url = out.url.clone();
+    let mut url = out.url.as_ref().map(Cow::Borrowed);
     let mut body = out.body.clone();
     let mut own_headers = true;
     let mut hops = 0u32;
-    let has_content_type = conn.headers.contains_key(reqwest::header::CONTENT_TYPE);
-    let mut resp = loop {
-        let mut req = match &url {
-            Some(u) => client.request(method.clone(), u.clone()),
-            // Let the client say what is wrong with it.
-            None => client.request(method.clone(), target),
+    loop {
+        let hop = Outgoing {
+            method: &method,
+            url: url.as_deref(),
+            headers: own_headers.then_some(&conn.headers),
+            body: body.as_ref(),
+            json: out.is_json,
         };
-        if own_headers {
-            req = req.headers(conn.headers.clone());
-        }
-        if let Some(body) = &body {
-            if out.is_json && !(own_headers && has_content_type) {
-                req = req.header(reqwest::header::CONTENT_TYPE, "application/json");
+        let plain = hop.url.map(|url| plain::Outgoing {
+            method: hop.method,
+            url,
+            headers: hop.headers,
+            body: hop.body,
+            json: hop.json,
+        });
+        let reply = match plain {
+            Some(p) if plain::applies(&p) => {
+                plain::exchange(
+                    &p,
+                    conn.client.connect_timeout,
+                    conn.max_body,
+                    conn.follow_redirects,
+                )
+                .await?
             }
-            req = req.body(body.clone());
-        }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| AttemptError::from_reqwest(&e, conn.max_redirects))?;
-        let Some(mut next) = conn
-            .follow_redirects
-            .then(|| redirect_target(&resp))
-            .flatten()
-        else {
-            break resp;
+            _ => through_client(client, conn, &hop, target).await?,
+        };
+        let (status, mut next) = match reply {
+            Hop::Answer(observed) => return Ok(observed),
+            Hop::Redirect { status, to } => (status, to),
         };
         hops += 1;
         if hops > conn.max_redirects {
             return Err(AttemptError::too_many_redirects(conn.max_redirects));
         }
-        let from = resp.url();
-        if origin(from) == origin(&next) {
-            // The credentials of the URL go along within the origin, as before.
-            if next.username().is_empty() && next.password().is_none() {
-                let _ = next.set_username(from.username());
-                let _ = next.set_password(from.password());
+        match url.as_deref() {
+            Some(from) if origin(from) == origin(&next) => {
+                // The credentials of the URL go along within the origin.
+                if next.username().is_empty() && next.password().is_none() {
+                    let _ = next.set_username(from.username());
+                    let _ = next.set_password(from.password());
+                }
             }
-        } else {
-            own_headers = false;
+            _ => own_headers = false,
         }
         // As browsers do: 303 turns anything but HEAD into GET, and 301 and 302 turn
         // POST into GET; 307 and 308 resend the request as it was.
-        let status = resp.status().as_u16();
         if (status == 303 && method != reqwest::Method::HEAD)
             || (matches!(status, 301 | 302) && method == reqwest::Method::POST)
         {
             method = reqwest::Method::GET;
             body = None;
         }
-        url = Some(next);
-    };
+        url = Some(Cow::Owned(next));
+    }
+}
 
+/// One request as it goes out on a hop; `url` is `None` when the target is not a URL.
+struct Outgoing<'a> {
+    method: &'a reqwest::Method,
+    url: Option<&'a reqwest::Url>,
+    /// The check's own headers; `None` on a hop to another origin.
+    headers: Option<&'a HeaderMap>,
+    body: Option<&'a bytes::Bytes>,
+    json: bool,
+}
+
+/// One hop through the general client (HTTPS, a proxy, or a target that is not a URL).
+async fn through_client(
+    client: &Client,
+    conn: &HttpConn,
+    hop: &Outgoing<'_>,
+    target: &str,
+) -> Result<Hop, AttemptError> {
+    let mut req = match hop.url {
+        Some(u) => client.request(hop.method.clone(), u.clone()),
+        // Let the client say what is wrong with it.
+        None => client.request(hop.method.clone(), target),
+    };
+    if let Some(headers) = hop.headers {
+        req = req.headers(headers.clone());
+    }
+    if let Some(body) = hop.body {
+        let has_content_type = hop
+            .headers
+            .is_some_and(|h| h.contains_key(reqwest::header::CONTENT_TYPE));
+        if hop.json && !has_content_type {
+            req = req.header(reqwest::header::CONTENT_TYPE, "application/json");
+        }
+        req = req.body(body.clone());
+    }
+    let mut resp = req
+        .send()
+        .await
+        .map_err(|e| AttemptError::from_reqwest(&e, conn.max_redirects))?;
     let status = resp.status().as_u16();
+    if conn.follow_redirects {
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok());
+        if let Some(to) = redirect_to(hop.url.unwrap_or(resp.url()), status, location) {
+            return Ok(Hop::Redirect { status, to });
+        }
+    }
+
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in resp.headers() {
         let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
@@ -211,28 +266,27 @@ async fn send(
             Err(e) => return Err(AttemptError::from_reqwest(&e, conn.max_redirects)),
         }
     }
-    Ok(Observed {
+    Ok(Hop::Answer(Observed {
         status: Some(status),
         headers,
         body,
         truncated,
         cert_not_after,
         ..Observed::default()
-    })
+    }))
 }
 
 /// Where a redirect response points, if it is one with a usable `Location`
 /// (one that is missing or not a URL leaves the response as the answer).
-fn redirect_target(resp: &reqwest::Response) -> Option<reqwest::Url> {
-    if !matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+pub(super) fn redirect_to(
+    from: &reqwest::Url,
+    status: u16,
+    location: Option<&str>,
+) -> Option<reqwest::Url> {
+    if !matches!(status, 301 | 302 | 303 | 307 | 308) {
         return None;
     }
-    let location = resp
-        .headers()
-        .get(reqwest::header::LOCATION)?
-        .to_str()
-        .ok()?;
-    let next = resp.url().join(location).ok()?;
+    let next = from.join(location?).ok()?;
     matches!(next.scheme(), "http" | "https").then_some(next)
 }
 

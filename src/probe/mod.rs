@@ -10,6 +10,7 @@ mod graphql;
 mod grpc;
 mod http;
 mod observed;
+mod plain;
 mod reflection;
 mod retry;
 mod scan;

@@ -49,6 +49,7 @@ mod grpc_probe;
 mod grpc_server;
 mod http_failures;
 mod http_probe;
+mod http_wire;
 mod https_probe;
 mod incident_updates;
 mod layers;
