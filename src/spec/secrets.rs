@@ -84,6 +84,26 @@ pub fn secret_pointers(
     out
 }
 
+/// Whether a check may hold a secret by its fields alone, read off the typed check:
+/// when it is false (and nothing in it came from `${...}`), [`secret_pointers`] of
+/// its canonical form is empty. It errs towards true: a target with `@` or `?` is
+/// not parsed here.
+pub fn check_may_hold_secrets(check: &super::Check) -> bool {
+    let client_key =
+        |tls: Option<&super::check::ClientTls>| tls.is_some_and(|t| t.client_key.is_some());
+    let secret_header =
+        |name: &String| SECRET_HEADERS.contains(&name.to_ascii_lowercase().as_str());
+    client_key(check.tcp.as_ref().and_then(|t| t.tls.as_ref()))
+        || client_key(check.grpc.as_ref().and_then(|g| g.tls.as_ref()))
+        || check.target.contains('@')
+        || check.target.contains('?')
+        || check.http.headers.keys().any(secret_header)
+        || check
+            .grpc
+            .as_ref()
+            .is_some_and(|g| g.metadata.keys().any(secret_header))
+}
+
 /// Query parameters whose values are credentials, by the names services give them.
 const SECRET_QUERY_PARAMS: &[&str] = &[
     "token",
@@ -188,6 +208,90 @@ mod tests {
             "{s:?}"
         );
         assert!(!masked(&v, &s).to_string().contains("glpat"));
+    }
+
+    /// The checks of `yaml`, loaded as a command loads them.
+    fn checks(yaml: &str) -> Vec<crate::spec::Resource> {
+        let source = crate::spec::Source {
+            name: "checks.yaml".into(),
+            text: yaml.into(),
+            base_dir: ".".into(),
+        };
+        match crate::spec::load::load(&[source], &|_| None) {
+            Ok(bundle) => bundle.resources,
+            Err(d) => panic!("{d:?}"),
+        }
+    }
+
+    #[test]
+    fn a_check_said_to_hold_no_secrets_has_none_and_every_secret_field_is_known() {
+        // Adding a check's secret field must teach `check_may_hold_secrets` of it.
+        let fields: Vec<&str> = SECRET_FIELDS
+            .iter()
+            .filter(|(k, _)| *k == Kind::Check)
+            .map(|(_, p)| *p)
+            .collect();
+        assert_eq!(fields, ["/grpc/tls/client_key", "/tcp/tls/client_key"]);
+        let pair =
+            rcgen::generate_simple_self_signed(vec!["h".to_string()]).expect("a certificate");
+        // Inline PEM in a double-quoted YAML string.
+        let quoted = |pem: String| pem.replace('\n', "\\n");
+        let (cert, key) = (
+            quoted(pair.cert.pem()),
+            quoted(pair.signing_key.serialize_pem()),
+        );
+        let cases = [
+            ("type: http\ntarget: http://h/\n", false),
+            (
+                "type: http\ntarget: http://h/\nhttp: {headers: {X-Team: a}}\n",
+                false,
+            ),
+            (
+                "type: http\ntarget: http://h/\nhttp: {headers: {X-Api-Key: a}}\n",
+                true,
+            ),
+            (
+                "type: http\ntarget: http://h/\nhttp: {headers: {Cookie: a}}\n",
+                true,
+            ),
+            ("type: http\ntarget: http://u:p@h/\n", true),
+            ("type: http\ntarget: http://h/?token=t\n", true),
+            ("type: tcp\ntarget: h:1\n", false),
+            (
+                &format!(
+                    "type: tcp\ntarget: h:1\ntcp: {{tls: {{client_cert: \"{cert}\", client_key: \"{key}\"}}}}\n"
+                ),
+                true,
+            ),
+            (
+                "type: grpc\ntarget: h:1\ngrpc: {health: true, metadata: {x-team: a}}\n",
+                false,
+            ),
+            (
+                "type: grpc\ntarget: h:1\ngrpc: {health: true, metadata: {authorization: a}}\n",
+                true,
+            ),
+            (
+                &format!(
+                    "type: grpc\ntarget: h:1\ngrpc: {{health: true, tls: {{client_cert: \"{cert}\", client_key: \"{key}\"}}}}\n"
+                ),
+                true,
+            ),
+        ];
+        for (body, secret) in cases {
+            let yaml = format!("kind: Check\nname: c\n{body}");
+            let [r] = &checks(&yaml)[..] else {
+                panic!("one check in {yaml}")
+            };
+            let crate::spec::Spec::Check(c) = &r.spec else {
+                panic!("a check")
+            };
+            assert_eq!(check_may_hold_secrets(c), secret, "{yaml}");
+            let pointers =
+                secret_pointers(Kind::Check, &crate::spec::canonical(&r.spec), &r.sensitive);
+            assert_eq!(!pointers.is_empty(), secret, "{yaml}: {pointers:?}");
+            assert_eq!(r.probe_redactor().is_empty(), !secret, "{yaml}");
+        }
     }
 
     #[test]
