@@ -76,6 +76,10 @@ pub fn decode(root: &Node, lookup: &dyn Fn(&str) -> Option<String>) -> Decoded {
 
 /// Escapes one JSON pointer segment (RFC 6901).
 pub fn escape_segment(s: &str) -> String {
+    // Almost no key needs escaping; this runs for every key of every document.
+    if !s.contains(['~', '/']) {
+        return s.to_string();
+    }
     s.replace('~', "~0").replace('/', "~1")
 }
 

@@ -57,14 +57,14 @@ pub fn secret_pointers(
         .filter_map(|p| locate(canonical, p))
         .collect();
     for (k, p) in SECRET_FIELDS {
-        if *k == kind && canonical.pointer(p).is_some() {
+        if *k == kind && at(canonical, p).is_some() {
             out.insert((*p).to_string());
         }
     }
     // Credentials in a URL (`https://user:pass@host`, `https://TOKEN@host`,
     // `?api_key=…`) are secret whatever their origin.
     if kind == Kind::Check
-        && let Some(Value::String(target)) = canonical.pointer("/target")
+        && let Some(Value::String(target)) = at(canonical, "/target")
         // Without `@` there is no user or password, without `?` no query: most
         // targets need no parsing (this runs for every check a command loads).
         && (target.contains('@') || target.contains('?'))
@@ -73,7 +73,7 @@ pub fn secret_pointers(
         out.insert("/target".into());
     }
     for headers in ["/http/headers", "/webhook/headers", "/grpc/metadata"] {
-        if let Some(Value::Object(map)) = canonical.pointer(headers) {
+        if let Some(Value::Object(map)) = at(canonical, headers) {
             for name in map.keys() {
                 if SECRET_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
                     out.insert(format!("{headers}/{}", super::decode::escape_segment(name)));
@@ -102,6 +102,27 @@ pub fn check_may_hold_secrets(check: &super::Check) -> bool {
             .grpc
             .as_ref()
             .is_some_and(|g| g.metadata.keys().any(secret_header))
+}
+
+/// `value.pointer(pointer)` without an allocation for each segment when no segment
+/// is escaped (`~0`, `~1`), as none of the built-in pointers is: this runs several
+/// times for every resource a command loads.
+fn at<'a>(value: &'a Value, pointer: &str) -> Option<&'a Value> {
+    if pointer.contains('~') || !pointer.starts_with('/') {
+        return value.pointer(pointer);
+    }
+    pointer
+        .split('/')
+        .skip(1)
+        .try_fold(value, |v, segment| match v {
+            Value::Object(map) => map.get(segment),
+            Value::Array(items) => segment
+                .parse::<usize>()
+                .ok()
+                .filter(|_| segment == "0" || !segment.starts_with(['0', '+']))
+                .and_then(|i| items.get(i)),
+            _ => None,
+        })
 }
 
 /// Query parameters whose values are credentials, by the names services give them.
@@ -291,6 +312,31 @@ mod tests {
                 secret_pointers(Kind::Check, &crate::spec::canonical(&r.spec), &r.sensitive);
             assert_eq!(!pointers.is_empty(), secret, "{yaml}: {pointers:?}");
             assert_eq!(r.probe_redactor().is_empty(), !secret, "{yaml}");
+        }
+    }
+
+    #[test]
+    fn a_pointer_finds_what_serde_json_finds() {
+        let v = json!({"a": {"b": [1, {"c": 2}], "x/y": 3, "t~": 4, "": 5}, "0": 6});
+        for p in [
+            "",
+            "/",
+            "/a",
+            "/a/b",
+            "/a/b/0",
+            "/a/b/1/c",
+            "/a/b/01",
+            "/a/b/+1",
+            "/a/b/2",
+            "/a/x~1y",
+            "/a/t~0",
+            "/a/",
+            "/0",
+            "/a/b/1/c/d",
+            "a",
+            "/nope",
+        ] {
+            assert_eq!(at(&v, p), v.pointer(p), "{p}");
         }
     }
 
