@@ -1,7 +1,7 @@
 //! YAML nodes → JSON values, with `${VAR}` interpolation, YAML 1.2 scalar typing,
 //! and a map from every JSON pointer back to its place in the file.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use serde_json::{Map, Number, Value};
 
@@ -12,8 +12,8 @@ use super::yaml::{Node, NodeValue};
 /// Where each value (and each mapping key) of a document sits in its file.
 #[derive(Debug, Default, Clone)]
 pub struct Positions {
-    values: HashMap<String, Pos>,
-    keys: HashMap<String, Pos>,
+    values: super::FastMap<String, Pos>,
+    keys: super::FastMap<String, Pos>,
 }
 
 impl Positions {
@@ -35,7 +35,7 @@ impl Positions {
         self.values.contains_key(pointer)
     }
 
-    fn lookup(&self, map: &HashMap<String, Pos>, pointer: &str) -> Pos {
+    fn lookup(&self, map: &super::FastMap<String, Pos>, pointer: &str) -> Pos {
         let mut p = pointer;
         loop {
             if let Some(pos) = map.get(p) {

@@ -115,7 +115,7 @@ enum Frame {
         entries: Vec<(Node, Node)>,
         key: Option<Node>,
         /// Each scalar key with where it first appeared, for duplicates in linear time.
-        seen: HashMap<String, Pos>,
+        seen: super::FastMap<String, Pos>,
         weight: Weight,
     },
 }
@@ -262,7 +262,7 @@ pub fn parse(text: &str) -> Result<(Vec<Document>, Vec<SyntaxError>), SyntaxErro
                     anchor,
                     entries: Vec::new(),
                     key: None,
-                    seen: HashMap::new(),
+                    seen: super::FastMap::default(),
                     weight: collection_weight(),
                 });
                 None
