@@ -14,9 +14,15 @@
 //! `--binary` (repeatable) measures other builds of `uptimeping` in the same run,
 //! e.g. one from before a change, each against the same servers. With `wrk` on the
 //! `PATH` (or given by `--wrk`), the HTTP target is also measured with `wrk`
-//! opening a fresh connection per request (`Connection: close`), R times for as
-//! long as one `uptimeping` run took: requests per CPU-second of `wrk` is what the
+//! opening a fresh connection per request (`Connection: close`), for as long as the
+//! round's first `uptimeping` run took: requests per CPU-second of `wrk` is what the
 //! HTTP probe's checks per CPU-second compares to.
+//!
+//! The programs take turns, one run each per round, and each HTTP round has a server
+//! on a fresh port: the thousands of connections a run leaves in TIME_WAIT make the
+//! kernel's connects to the same address dearer for the next run, which measured all
+//! of one program's runs before the next would charge to the later program (about
+//! 0.1 CPU-second a run at 8,000 checks).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -110,8 +116,8 @@ mod servers;
 #[path = "../tests/it/support.rs"]
 mod support;
 
-/// The kind-specific lines of the i-th check's YAML.
-type CheckBody = Box<dyn Fn(usize) -> String>;
+/// The kind-specific lines of the i-th check's YAML, given the HTTP server's address.
+type CheckBody = Box<dyn Fn(std::net::SocketAddr, usize) -> String>;
 
 fn main() {
     let o = options();
@@ -120,22 +126,13 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let app = axum::Router::new().route(
-        "/health/{id}",
-        axum::routing::get(|| async { r#"{"status":"ok"}"# }),
-    );
-    runtime.spawn(async move { axum::serve(listener, app).await });
     let grpc = grpc_server::start(true);
     let proto = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/protos/shop.proto");
 
     let kinds: [(&str, CheckBody); 3] = [
         (
             "HTTP",
-            Box::new(move |i| {
+            Box::new(|addr, i| {
                 format!(
                     "type: http\ntarget: http://{addr}/health/{i}\nexpect:\n  status: 200\n  json_path: {{\"$.status\": ok}}\n"
                 )
@@ -143,11 +140,11 @@ fn main() {
         ),
         (
             "gRPC health",
-            Box::new(move |_| format!("type: grpc\ntarget: {grpc}\ngrpc: {{health: true}}\n")),
+            Box::new(move |_, _| format!("type: grpc\ntarget: {grpc}\ngrpc: {{health: true}}\n")),
         ),
         (
             "gRPC unary",
-            Box::new(move |_| {
+            Box::new(move |_, _| {
                 format!(
                     "type: grpc\ntarget: {grpc}\ngrpc: {{proto: shop.proto, service: shop.v1.Catalog, method: GetItem, request: {{sku: abc-1}}}}\nexpect: {{response: {{display_name: Widget 1}}}}\n"
                 )
@@ -155,33 +152,63 @@ fn main() {
         ),
     ];
     let mut summary = Vec::new();
-    let mut http_wall = None;
+    let mut wrk_figures = None;
     for (label, body) in &kinds {
         if let Some(only) = &o.only
             && !label.to_ascii_lowercase().starts_with(only.as_str())
         {
             continue;
         }
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::copy(proto, dir.path().join("shop.proto")).expect("copy proto");
-        let yaml: String = (0..o.checks)
-            .map(|i| {
-                format!(
-                    "---\nkind: Check\nname: bench-{i}\ntimeout: 10s\n{}",
-                    body(i)
-                )
-            })
-            .collect();
-        std::fs::write(dir.path().join("checks.yaml"), yaml).expect("write checks");
-        for binary in &o.binaries {
-            let m = measure(&o, label, binary, dir.path());
-            if *label == "HTTP" {
-                http_wall.get_or_insert(o.checks as f64 / m.0);
+        let http = *label == "HTTP";
+        println!();
+        println!(
+            "uptimeping test: {} {label} checks, concurrency {}, {} rounds{}",
+            o.checks,
+            o.concurrency,
+            o.runs,
+            if http { ", then wrk in each" } else { "" }
+        );
+        for (n, binary) in o.binaries.iter().enumerate() {
+            println!("  #{} {binary}", n + 1);
+        }
+        println!(
+            "{:>5} {:>7} {:>10} {:>10} {:>12} {:>14} {:>10}",
+            "round", "program", "wall_s", "per_s", "cpu_s", "per_cpu_s", "up"
+        );
+        let mut tallies: Vec<Tally> = o.binaries.iter().map(|_| Tally::default()).collect();
+        let mut wrk_tally = http.then(Tally::default);
+        for round in 1..=o.runs {
+            let addr = http_server(&runtime);
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::copy(proto, dir.path().join("shop.proto")).expect("copy proto");
+            let yaml: String = (0..o.checks)
+                .map(|i| {
+                    format!(
+                        "---\nkind: Check\nname: bench-{i}\ntimeout: 10s\n{}",
+                        body(addr, i)
+                    )
+                })
+                .collect();
+            std::fs::write(dir.path().join("checks.yaml"), yaml).expect("write checks");
+            let mut first_wall = None;
+            for (n, binary) in o.binaries.iter().enumerate() {
+                let wall = run_once(&o, round, n + 1, binary, dir.path(), &mut tallies[n]);
+                first_wall.get_or_insert(wall);
             }
-            summary.push((label, binary, m));
+            if let (Some(tally), Some(wall)) = (wrk_tally.as_mut(), first_wall)
+                && !wrk_once(&o, round, &format!("http://{addr}/health/0"), wall, tally)
+            {
+                wrk_tally = None;
+            }
+        }
+        for (binary, tally) in o.binaries.iter().zip(tallies) {
+            summary.push((label, binary, tally.medians()));
+        }
+        if let Some(tally) = wrk_tally {
+            let (rate, per_cpu, _) = tally.medians();
+            wrk_figures = Some((rate, per_cpu));
         }
     }
-    let wrk = http_wall.and_then(|wall| wrk(&o, &format!("http://{addr}/health/0"), wall));
     println!();
     println!(
         "{:<12} {:>10} {:>14} {:>10}  binary",
@@ -190,7 +217,7 @@ fn main() {
     for (label, binary, (rate, per_cpu, rss)) in &summary {
         println!("{label:<12} {rate:>10.0} {per_cpu:>14.0} {rss:>10.1}  {binary}");
     }
-    if let Some((rate, per_cpu)) = wrk {
+    if let Some((rate, per_cpu)) = wrk_figures {
         println!(
             "{:<12} {rate:>10.0} {per_cpu:>14.0} {:>10}  {}",
             "wrk", "-", o.wrk
@@ -204,7 +231,7 @@ fn main() {
             "HTTP vs blackbox_exporter (~{BLACKBOX_PROBES_PER_CPU_SECOND:.0} probes per CPU-s): {:.1}x  {binary}",
             per_cpu / BLACKBOX_PROBES_PER_CPU_SECOND
         );
-        if let Some((_, wrk_per_cpu)) = wrk {
+        if let Some((_, wrk_per_cpu)) = wrk_figures {
             println!(
                 "HTTP vs wrk, fresh connection per request: {:.2}x  {binary}",
                 per_cpu / wrk_per_cpu
@@ -214,131 +241,145 @@ fn main() {
     let _ = std::io::stdout().flush();
 }
 
-/// `wrk` against `url`, each request on a fresh connection, `o.runs` times for
-/// `secs` each (at least one second) with `o.concurrency` connections: the medians
-/// of requests per second and per CPU-second of `wrk`. `None` when `wrk` cannot run.
-fn wrk(o: &Options, url: &str, secs: f64) -> Option<(f64, f64)> {
-    let secs = secs.ceil().max(1.0) as u64;
-    println!();
-    println!(
-        "wrk: {url}, Connection: close, {} connections, {secs}s, {} runs",
-        o.concurrency, o.runs
-    );
-    println!(
-        "{:>4} {:>10} {:>10} {:>12} {:>14}",
-        "run", "requests", "req/s", "cpu_s", "req/cpu_s"
-    );
-    let (mut rates, mut per_cpu) = (Vec::new(), Vec::new());
-    for run in 1..=o.runs {
-        let cpu_before = children_cpu();
-        let out = Command::new(&o.wrk)
-            .args(["-t", "2", "-c", &o.concurrency.to_string()])
-            .args(["-d", &format!("{secs}s"), "-H", "Connection: close", url])
-            .stderr(Stdio::inherit())
-            .output();
-        let out = match out {
-            Ok(out) if out.status.success() => out,
-            Ok(out) => {
-                eprintln!("`{}` failed ({}); no wrk figures", o.wrk, out.status);
-                return None;
-            }
-            Err(e) => {
-                eprintln!("cannot run `{}` ({e}); no wrk figures", o.wrk);
-                return None;
-            }
-        };
-        let cpu_after = children_cpu();
-        let text = String::from_utf8_lossy(&out.stdout);
-        // "  123456 requests in 5.00s, 12.34MB read"
-        let requests: Option<f64> = text
-            .lines()
-            .find(|l| l.contains(" requests in "))
-            .and_then(|l| l.split_whitespace().next())
-            .and_then(|n| n.parse().ok());
-        let Some(requests) = requests else {
-            eprintln!("no request count in wrk's output:\n{text}");
-            return None;
-        };
-        let errors = text
-            .lines()
-            .find(|l| l.contains("Socket errors") || l.contains("Non-2xx"));
-        if let Some(e) = errors {
-            eprintln!("wrk run {run}: {}", e.trim());
-        }
-        let cpu = cpu_after - cpu_before;
-        let rate = requests / secs as f64;
-        println!(
-            "{run:>4} {requests:>10.0} {rate:>10.0} {cpu:>12.3} {:>14.0}",
-            requests / cpu
-        );
-        rates.push(rate);
-        per_cpu.push(requests / cpu);
-    }
-    Some((median(rates), median(per_cpu)))
+/// One program's runs: rate per second and per CPU-second of each, and the peak RSS.
+#[derive(Default)]
+struct Tally {
+    rates: Vec<f64>,
+    per_cpu: Vec<f64>,
+    peak_rss_kib: i64,
 }
 
-/// Runs `uptimeping test` over `dir` `o.runs` times; returns the medians of checks
-/// per second and per CPU-second, and the peak RSS in MiB.
-fn measure(o: &Options, label: &str, binary: &str, dir: &std::path::Path) -> (f64, f64, f64) {
-    println!();
-    println!(
-        "uptimeping test: {} {label} checks, concurrency {}, {} runs, {binary}",
-        o.checks, o.concurrency, o.runs
-    );
-    println!(
-        "{:>4} {:>10} {:>10} {:>12} {:>14} {:>10}",
-        "run", "wall_s", "checks/s", "cpu_s", "checks/cpu_s", "up"
-    );
-    let (mut rates, mut per_cpu) = (Vec::new(), Vec::new());
-    let mut peak_rss_kib = 0;
-    for run in 1..=o.runs {
-        let cpu_before = children_cpu();
-        let started = Instant::now();
-        let child = Command::new(binary)
-            .args(["test", "-f"])
-            .arg(dir)
-            .args(["-o", "json", "--concurrency", &o.concurrency.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("run uptimeping");
-        // The children's rusage keeps the largest of every child so far, whichever
-        // binary it was: this run's peak is read from its own /proc entry instead.
-        let pid = child.id();
-        let sampler = std::thread::spawn(move || {
-            let mut peak = 0;
-            while let Some(hwm) = hwm_kib(pid) {
-                peak = peak.max(hwm);
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            peak
-        });
-        let out = child.wait_with_output().expect("run uptimeping");
-        let wall = started.elapsed().as_secs_f64();
-        let cpu_after = children_cpu();
-        peak_rss_kib = peak_rss_kib.max(sampler.join().expect("sampler"));
-        let results: Vec<serde_json::Value> =
-            serde_json::from_slice(&out.stdout).expect("JSON results");
-        let up = results.iter().filter(|r| r["up"] == true).count();
-        let cpu = cpu_after - cpu_before;
-        let rate = o.checks as f64 / wall;
-        println!(
-            "{run:>4} {wall:>10.3} {rate:>10.0} {cpu:>12.3} {:>14.0} {up:>10}",
-            o.checks as f64 / cpu
-        );
-        if up != o.checks {
-            let first_down = results
-                .iter()
-                .find(|r| r["up"] != true)
-                .map(|r| r["error"].to_string())
-                .unwrap_or_default();
-            eprintln!(
-                "only {up} of {} checks were up ({first_down}); the figures of this run are not comparable",
-                o.checks
-            );
-        }
-        rates.push(rate);
-        per_cpu.push(o.checks as f64 / cpu);
+impl Tally {
+    /// Medians of the rates, and the peak RSS in MiB.
+    fn medians(self) -> (f64, f64, f64) {
+        (
+            median(self.rates),
+            median(self.per_cpu),
+            self.peak_rss_kib as f64 / 1024.0,
+        )
     }
-    (median(rates), median(per_cpu), peak_rss_kib as f64 / 1024.0)
+}
+
+/// The HTTP target on a port of its own; it serves until the process ends.
+fn http_server(runtime: &tokio::runtime::Runtime) -> std::net::SocketAddr {
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = axum::Router::new().route(
+        "/health/{id}",
+        axum::routing::get(|| async { r#"{"status":"ok"}"# }),
+    );
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// `wrk` against `url`, each request on a fresh connection, for `secs` (at least one
+/// second) with `o.concurrency` connections. False when `wrk` cannot run.
+fn wrk_once(o: &Options, round: usize, url: &str, secs: f64, tally: &mut Tally) -> bool {
+    let secs = secs.ceil().max(1.0) as u64;
+    let cpu_before = children_cpu();
+    let out = Command::new(&o.wrk)
+        .args(["-t", "2", "-c", &o.concurrency.to_string()])
+        .args(["-d", &format!("{secs}s"), "-H", "Connection: close", url])
+        .stderr(Stdio::inherit())
+        .output();
+    let out = match out {
+        Ok(out) if out.status.success() => out,
+        Ok(out) => {
+            eprintln!("`{}` failed ({}); no wrk figures", o.wrk, out.status);
+            return false;
+        }
+        Err(e) => {
+            eprintln!("cannot run `{}` ({e}); no wrk figures", o.wrk);
+            return false;
+        }
+    };
+    let cpu = children_cpu() - cpu_before;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "  123456 requests in 5.00s, 12.34MB read"
+    let requests: Option<f64> = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok());
+    let Some(requests) = requests else {
+        eprintln!("no request count in wrk's output:\n{text}");
+        return false;
+    };
+    if let Some(e) = text
+        .lines()
+        .find(|l| l.contains("Socket errors") || l.contains("Non-2xx"))
+    {
+        eprintln!("wrk round {round}: {}", e.trim());
+    }
+    let rate = requests / secs as f64;
+    println!(
+        "{round:>5} {:>7} {secs:>10} {rate:>10.0} {cpu:>12.3} {:>14.0} {requests:>10.0}",
+        "wrk",
+        requests / cpu
+    );
+    tally.rates.push(rate);
+    tally.per_cpu.push(requests / cpu);
+    true
+}
+
+/// Runs `uptimeping test` over `dir` once, printing the run's line and adding it to
+/// `tally`; returns its wall time in seconds.
+fn run_once(
+    o: &Options,
+    round: usize,
+    program: usize,
+    binary: &str,
+    dir: &std::path::Path,
+    tally: &mut Tally,
+) -> f64 {
+    let cpu_before = children_cpu();
+    let started = Instant::now();
+    let child = Command::new(binary)
+        .args(["test", "-f"])
+        .arg(dir)
+        .args(["-o", "json", "--concurrency", &o.concurrency.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run uptimeping");
+    // The children's rusage keeps the largest of every child so far, whichever
+    // binary it was: this run's peak is read from its own /proc entry instead.
+    let pid = child.id();
+    let sampler = std::thread::spawn(move || {
+        let mut peak = 0;
+        while let Some(hwm) = hwm_kib(pid) {
+            peak = peak.max(hwm);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        peak
+    });
+    let out = child.wait_with_output().expect("run uptimeping");
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = children_cpu() - cpu_before;
+    tally.peak_rss_kib = tally.peak_rss_kib.max(sampler.join().expect("sampler"));
+    let results: Vec<serde_json::Value> =
+        serde_json::from_slice(&out.stdout).expect("JSON results");
+    let up = results.iter().filter(|r| r["up"] == true).count();
+    let rate = o.checks as f64 / wall;
+    println!(
+        "{round:>5} {:>7} {wall:>10.3} {rate:>10.0} {cpu:>12.3} {:>14.0} {up:>10}",
+        format!("#{program}"),
+        o.checks as f64 / cpu
+    );
+    if up != o.checks {
+        let first_down = results
+            .iter()
+            .find(|r| r["up"] != true)
+            .map(|r| r["error"].to_string())
+            .unwrap_or_default();
+        eprintln!(
+            "only {up} of {} checks were up ({first_down}); the figures of this run are not comparable",
+            o.checks
+        );
+    }
+    tally.rates.push(rate);
+    tally.per_cpu.push(o.checks as f64 / cpu);
+    wall
 }
