@@ -5,6 +5,8 @@ pub mod cli;
 pub mod daemon;
 pub mod forge;
 pub mod incident;
+#[allow(unsafe_code)]
+pub mod memory;
 pub mod model;
 pub mod private_file;
 pub mod probe;

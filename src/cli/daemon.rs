@@ -154,6 +154,7 @@ impl Args {
             retention_audit: self.retention_audit,
             trusted_proxies: self.trusted_proxies,
         };
+        crate::memory::return_freed_memory_promptly();
         let config = Config::resolve(settings, self.config.as_deref())?;
         init_logging(&config)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
