@@ -28,7 +28,8 @@ pub fn return_freed_memory_promptly() {
 }
 
 /// The purge delay mimalloc uses now, in milliseconds.
-pub fn purge_delay_ms() -> c_long {
+#[cfg(test)]
+fn purge_delay_ms() -> c_long {
     // SAFETY: reading an option has no preconditions.
     unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) }
 }
