@@ -17,7 +17,11 @@ mod resources;
 mod results;
 mod rollups;
 mod scrape;
+pub mod sql;
 mod status;
+#[cfg(test)]
+#[path = "../../../tests/support/postgres.rs"]
+pub(crate) mod test_postgres;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -67,6 +71,12 @@ const WRITE_QUEUE: usize = 256;
 pub enum StoreError {
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database: {source} (in `{sql}`)")]
+    Postgres {
+        sql: String,
+        #[source]
+        source: postgres::Error,
+    },
     #[error("stored JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("{0}")]
