@@ -159,10 +159,10 @@ async fn main() {
     outcome.expect("applied");
     store
         .write(|tx| {
-            Ok(tx.execute(
+            tx.execute(
                 "UPDATE check_state SET covered_from = NULL, created_at = NULL",
                 [],
-            )?)
+            )
         })
         .await
         .expect("coverage");
@@ -260,7 +260,7 @@ async fn main() {
     checkpoint(&store).await;
     let counts = store
         .read(|c| {
-            let q = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0));
+            let q = |sql: &str| c.query_row(sql, [], |r| r.get::<i64>(0));
             Ok((
                 q("SELECT count(*) FROM results")?,
                 q("SELECT count(*) FROM rollup_minutes")?,

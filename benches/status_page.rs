@@ -218,10 +218,10 @@ async fn main() {
         .expect("default tenant");
     store
         .write(|tx| {
-            Ok(tx.execute(
+            tx.execute(
                 "UPDATE check_state SET covered_from = NULL, created_at = NULL",
                 [],
-            )?)
+            )
         })
         .await
         .expect("coverage");

@@ -608,20 +608,19 @@ struct Fresh {
 /// One row's JSON is held at a time: holding the parsed specs of every check of a
 /// large apply at once made most of the daemon's peak memory.
 fn read_checks(
-    c: &rusqlite::Connection,
+    c: &crate::daemon::store::Db<'_>,
     mut known: HashMap<Key, (u64, bool)>,
     hasher: &std::hash::RandomState,
 ) -> crate::daemon::store::Result<Reload> {
     use std::hash::BuildHasher;
-    let mut stmt = c.prepare(&format!(
+    let sql = format!(
         "SELECT {}, COALESCE(s.paused, 0)
          FROM resources r LEFT JOIN check_state s ON s.tenant_id = r.tenant_id AND s.name = r.name
          WHERE r.kind = 'Check'",
         decode::RAW_COLUMNS
-    ))?;
-    let mut rows = stmt.query([])?;
+    );
     let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
+    c.for_each(&sql, [], |r| {
         let raw = decode::Raw::from_row(r, 0)?;
         let paused: bool = r.get(8)?;
         let spec = hasher.hash_one(raw.spec.as_str());
@@ -635,7 +634,7 @@ fn read_checks(
                         fresh: None,
                     });
                 }
-                continue;
+                return Ok(());
             }
             _ => {}
         }
@@ -650,7 +649,8 @@ fn read_checks(
             paused,
             fresh: Some(Fresh { spec, check }),
         });
-    }
+        Ok(())
+    })?;
     Ok(Reload {
         rows: out,
         gone: known.into_keys().collect(),

@@ -390,7 +390,7 @@ mod tests {
 
     async fn rows(store: &Store) -> i64 {
         store
-            .read(|c| Ok(c.query_row("SELECT count(*) FROM results", [], |r| r.get(0))?))
+            .read(|c| c.query_row("SELECT count(*) FROM results", [], |r| r.get(0)))
             .await
             .expect("count")
     }
@@ -418,7 +418,7 @@ mod tests {
                     [],
                 )?;
                 let pages: i64 = tx.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-                tx.pragma_update(None, "max_page_count", pages)?;
+                tx.execute_batch(&format!("PRAGMA max_page_count = {pages}"))?;
                 Ok(())
             })
             .await
@@ -454,7 +454,7 @@ mod tests {
         assert_eq!(rows(&store).await, 0);
 
         store
-            .write(|tx| Ok(tx.pragma_update(None, "max_page_count", 1_000_000)?))
+            .write(|tx| tx.execute_batch("PRAGMA max_page_count = 1000000"))
             .await
             .expect("lift the limit");
         wait_until("the held results to be written", async || {

@@ -71,9 +71,9 @@ impl Store {
     /// Writes one audit row; its id.
     pub async fn insert_audit(&self, row: AuditRow) -> Result<i64> {
         self.write(move |tx| {
-            tx.execute(
+            tx.query_row(
                 "INSERT INTO audit (tenant_id, at, actor, action, target, outcome, source, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
                 params![
                     row.tenant_id,
                     row.at,
@@ -84,8 +84,8 @@ impl Store {
                     row.source,
                     row.detail
                 ],
-            )?;
-            Ok(tx.last_insert_rowid())
+                |r| r.get(0),
+            )
         })
         .await
     }
@@ -141,7 +141,7 @@ impl Store {
                         source: r.get(7)?,
                         detail: serde_json::Value::Null,
                     },
-                    r.get::<_, String>(8)?,
+                    r.get::<String>(8)?,
                 ))
             })?;
             let mut out = Vec::new();
@@ -165,10 +165,10 @@ impl Store {
         loop {
             let n = self
                 .write(move |tx| {
-                    Ok(tx.execute(
+                    tx.execute(
                         "DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ?1 LIMIT ?2)",
                         params![cutoff, PRUNE_CHUNK],
-                    )?)
+                    )
                 })
                 .await?;
             total += n;
@@ -183,12 +183,12 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daemon::store::{Backend, on_both_backends};
 
     const DAY_MS: i64 = 86_400_000;
 
-    async fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("t.db")).expect("store");
+    async fn store(backend: Backend) -> (tempfile::TempDir, Store) {
+        let (dir, store) = crate::daemon::store::test_store(backend);
         store.bootstrap(|_| Ok(())).await.expect("bootstrap");
         store.create_tenant("acme".into()).await.expect("tenant");
         (dir, store)
@@ -215,9 +215,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn prune_deletes_only_rows_older_than_the_retention() {
-        let (_dir, store) = store().await;
+    async fn prune_deletes_only_rows_older_than_the_retention(backend: Backend) {
+        let (_dir, store) = store(backend).await;
         let now = 1_800_000_000_000;
         for (age_days, action) in [(91, "old"), (90, "edge"), (89, "young"), (0, "now")] {
             store
@@ -239,9 +238,8 @@ mod tests {
         assert_eq!(store.prune_audit(now, 90 * DAY_MS).await.expect("prune"), 0);
     }
 
-    #[tokio::test]
-    async fn prune_goes_through_more_rows_than_one_chunk() {
-        let (_dir, store) = store().await;
+    async fn prune_goes_through_more_rows_than_one_chunk(backend: Backend) {
+        let (_dir, store) = store(backend).await;
         let n = PRUNE_CHUNK + 7;
         store
             .write(move |tx| {
@@ -262,9 +260,8 @@ mod tests {
         assert!(store.audit(query(1)).await.expect("list").is_empty());
     }
 
-    #[tokio::test]
-    async fn filters_scope_and_pages_hold() {
-        let (_dir, store) = store().await;
+    async fn filters_scope_and_pages_hold(backend: Backend) {
+        let (_dir, store) = store(backend).await;
         let t0 = 1_800_000_000_000;
         store
             .insert_audit(row(Some(1), t0, "key:admin(a1)", "check.pause"))
@@ -367,4 +364,10 @@ mod tests {
             ["check.pause@default"]
         );
     }
+
+    on_both_backends!(
+        prune_deletes_only_rows_older_than_the_retention,
+        prune_goes_through_more_rows_than_one_chunk,
+        filters_scope_and_pages_hold,
+    );
 }

@@ -3,9 +3,10 @@
 //! stored. (A fast hash is enough for a random secret of that length: there is no
 //! dictionary to guess from, unlike a password.)
 
+use super::{Db, Optional};
 use rand::RngExt;
 use rand::distr::Alphanumeric;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -84,7 +85,7 @@ fn new_key() -> (String, String, String) {
 }
 
 /// Adds the tenant `name`; 409 when one of that name exists.
-fn insert_tenant(tx: &rusqlite::Transaction<'_>, name: &str, now_ms: i64) -> Result<i64> {
+fn insert_tenant(tx: &Db<'_>, name: &str, now_ms: i64) -> Result<i64> {
     let exists: Option<i64> = tx
         .query_row("SELECT id FROM tenants WHERE name = ?1", [name], |r| {
             r.get(0)
@@ -95,11 +96,11 @@ fn insert_tenant(tx: &rusqlite::Transaction<'_>, name: &str, now_ms: i64) -> Res
             "a tenant named `{name}` exists already"
         )));
     }
-    tx.execute(
-        "INSERT INTO tenants (name, created_at) VALUES (?1, ?2)",
+    tx.query_row(
+        "INSERT INTO tenants (name, created_at) VALUES (?1, ?2) RETURNING id",
         params![name, now_ms],
-    )?;
-    Ok(tx.last_insert_rowid())
+        |r| r.get(0),
+    )
 }
 
 /// What makes a key, besides its tenant.
@@ -112,12 +113,7 @@ pub struct NewKey {
     pub created_by: String,
 }
 
-fn insert_key(
-    tx: &rusqlite::Transaction<'_>,
-    tenant_id: i64,
-    key: &NewKey,
-    now_ms: i64,
-) -> Result<(String, String)> {
+fn insert_key(tx: &Db<'_>, tenant_id: i64, key: &NewKey, now_ms: i64) -> Result<(String, String)> {
     let (id, secret_hash, full) = new_key();
     tx.execute(
         "INSERT INTO api_keys (id, tenant_id, name, role, secret_hash, created_at, expires_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -193,11 +189,11 @@ impl Store {
             if count > 0 {
                 return Ok(false);
             }
-            tx.execute(
-                "INSERT INTO tenants (name, created_at) VALUES ('default', ?1)",
+            let tenant: i64 = tx.query_row(
+                "INSERT INTO tenants (name, created_at) VALUES ('default', ?1) RETURNING id",
                 [now_ms()],
+                |r| r.get(0),
             )?;
-            let tenant = tx.last_insert_rowid();
             let (_, key) = insert_key(
                 tx,
                 tenant,
@@ -243,12 +239,12 @@ impl Store {
                 )?
                 .query_row([&id], |r| {
                     Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, Option<i64>>(4)?,
-                        r.get::<_, Option<i64>>(5)?,
+                        r.get::<i64>(0)?,
+                        r.get::<String>(1)?,
+                        r.get::<String>(2)?,
+                        r.get::<String>(3)?,
+                        r.get::<Option<i64>>(4)?,
+                        r.get::<Option<i64>>(5)?,
                     ))
                 })
                 .optional()?;
@@ -295,11 +291,7 @@ impl Store {
             let row = c
                 .prepare_cached("SELECT tenant_id, name, secret_hash FROM api_keys WHERE id = ?1")?
                 .query_row([&id], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
+                    Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<String>(2)?))
                 })
                 .optional()?;
             Ok(row.and_then(|(tenant_id, name, stored)| {
@@ -381,7 +373,7 @@ impl Store {
                     Ok(KeyRow {
                         id: r.get(0)?,
                         name: r.get(1)?,
-                        role: Role::parse(&r.get::<_, String>(2)?),
+                        role: Role::parse(&r.get::<String>(2)?),
                         created_at: r.get(3)?,
                         created_by: r.get(4)?,
                         expires_at: r.get(5)?,
@@ -389,7 +381,7 @@ impl Store {
                         revoked_at: r.get(7)?,
                     })
                 })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>>>()?;
             Ok(rows)
         })
         .await
@@ -426,9 +418,9 @@ impl Store {
     /// The name of tenant `id`.
     pub async fn tenant_name(&self, id: i64) -> Result<Option<String>> {
         self.read(move |c| {
-            Ok(c.prepare_cached("SELECT name FROM tenants WHERE id = ?1")?
+            c.prepare_cached("SELECT name FROM tenants WHERE id = ?1")?
                 .query_row([id], |r| r.get(0))
-                .optional()?)
+                .optional()
         })
         .await
     }
@@ -436,12 +428,10 @@ impl Store {
     /// The id of the tenant called `name`.
     pub async fn tenant_id(&self, name: String) -> Result<Option<i64>> {
         self.read(move |c| {
-            Ok(
-                c.query_row("SELECT id FROM tenants WHERE name = ?1", [&name], |r| {
-                    r.get(0)
-                })
-                .optional()?,
-            )
+            c.query_row("SELECT id FROM tenants WHERE name = ?1", [&name], |r| {
+                r.get(0)
+            })
+            .optional()
         })
         .await
     }

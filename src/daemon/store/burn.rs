@@ -5,13 +5,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::Connection;
-use rusqlite::Transaction;
-
 use super::incidents::{Target, Transition, apply as apply_effects, open_incident_of_kind};
 use super::report::StoredSlo;
 use super::rollups;
-use super::{Result, Store};
+use super::{Db, Result, Store};
 use crate::incident;
 use crate::model::IncidentKind;
 use crate::rollup::slo::{self, BURN_RULES};
@@ -48,21 +45,22 @@ type Alerting = (
     HashSet<(i64, String)>,
 );
 
-fn alerting(c: &Connection) -> Result<Alerting> {
+fn alerting(c: &Db<'_>) -> Result<Alerting> {
     // `json_extract` fails the whole query on a spec that is not JSON: the CASE
     // keeps it from ever reading one.
-    let mut stmt = c.prepare_cached(
+    let mut stmt = c.prepare_cached(&format!(
         "SELECT tenant_id, name, spec, json_valid(spec) FROM resources WHERE kind = 'Check'
            AND CASE WHEN json_valid(spec) THEN json_extract(spec, '$.slo') IS NOT NULL
-                    AND coalesce(json_extract(spec, '$.enabled'), 1) = 1 ELSE 1 END
+                    AND {} ELSE 1 = 1 END
          ORDER BY tenant_id, name",
-    )?;
+        super::sql::spec_enabled("spec")
+    ))?;
     let rows = stmt.query_map([], |r| {
         Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, bool>(3)?,
+            r.get::<i64>(0)?,
+            r.get::<String>(1)?,
+            r.get::<String>(2)?,
+            r.get::<bool>(3)?,
         ))
     })?;
     let (mut out, mut unreadable) = (Vec::new(), HashSet::new());
@@ -87,17 +85,17 @@ fn alerting(c: &Connection) -> Result<Alerting> {
     Ok((out, unreadable))
 }
 
-fn burning_now(c: &Connection) -> Result<HashSet<(i64, String)>> {
+fn burning_now(c: &Db<'_>) -> Result<HashSet<(i64, String)>> {
     let mut stmt = c.prepare_cached(
         "SELECT tenant_id, check_name FROM incidents WHERE kind = 'slo_burn' AND status != 'resolved'",
     )?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    rows.collect::<Result<_>>()
 }
 
 /// Decides, from rollups, which checks burn now; returns only those whose
 /// incident must open or resolve.
-fn decide(c: &Connection, now: i64) -> Result<Vec<(Decision, Severity)>> {
+fn decide(c: &Db<'_>, now: i64) -> Result<Vec<(Decision, Severity)>> {
     let (checks, unknown) = alerting(c)?;
     let open = burning_now(c)?;
     // A burn incident of a check that no longer alerts on its SLO (disabled, its
@@ -169,12 +167,7 @@ fn decide(c: &Connection, now: i64) -> Result<Vec<(Decision, Severity)>> {
     Ok(out)
 }
 
-fn apply(
-    tx: &Transaction<'_>,
-    d: &Decision,
-    severity: Severity,
-    now: i64,
-) -> Result<Vec<Transition>> {
+fn apply(tx: &Db<'_>, d: &Decision, severity: Severity, now: i64) -> Result<Vec<Transition>> {
     let open = open_incident_of_kind(tx, d.tenant, &d.check, IncidentKind::SloBurn)?;
     let effects = incident::on_burn(
         open.as_ref().map(|(_, state)| state),

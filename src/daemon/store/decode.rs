@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::resources::StoredResource;
-use super::{Result, StoreError};
+use super::{Result, Row, StoreError};
 use crate::spec::secrets::Redactor;
 use crate::spec::{Kind, Spec};
 
@@ -115,7 +115,7 @@ pub const RAW_COLUMNS: &str =
 
 impl Raw {
     /// Reads the [`RAW_COLUMNS`] starting at column `at`.
-    pub fn from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Raw> {
+    pub fn from_row(r: &Row<'_>, at: usize) -> Result<Raw> {
         Ok(Raw {
             tenant: r.get(at)?,
             kind: r.get(at + 1)?,

@@ -3,7 +3,8 @@
 //! [`Effect`]s it returns in the same transaction; every event's notifications are
 //! written to the outbox in that transaction too, so none can be lost between the two.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use super::{Db, Optional, Row};
+use rusqlite::params;
 use serde_json::{Value, json};
 
 use super::results::{ResultRow, insert as insert_result};
@@ -58,34 +59,31 @@ fn kind_of(s: &str) -> IncidentKind {
 }
 
 /// An incident read from [`INCIDENT_COLUMNS`] starting at column `at`.
-fn incident_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Incident> {
+fn incident_at(r: &Row<'_>, at: usize) -> Result<Incident> {
     Ok(Incident {
         id: r.get(at)?,
         check: r.get(at + 1)?,
-        status: status_of(&r.get::<_, String>(at + 2)?),
-        severity: severity_of(&r.get::<_, String>(at + 3)?),
+        status: status_of(&r.get::<String>(at + 2)?),
+        severity: severity_of(&r.get::<String>(at + 3)?),
         error: r.get(at + 4)?,
         status_code: r.get(at + 5)?,
-        count: r.get::<_, i64>(at + 6)? as u64,
+        count: r.get::<i64>(at + 6)? as u64,
         dedup_hash: r.get(at + 7)?,
         opened_at: to_time(r.get(at + 8)?),
-        acknowledged_at: r.get::<_, Option<i64>>(at + 9)?.map(to_time),
+        acknowledged_at: r.get::<Option<i64>>(at + 9)?.map(to_time),
         acknowledged_by: r.get(at + 10)?,
-        resolved_at: r.get::<_, Option<i64>>(at + 11)?.map(to_time),
+        resolved_at: r.get::<Option<i64>>(at + 11)?.map(to_time),
         resolved_by: r.get(at + 12)?,
-        kind: kind_of(&r.get::<_, String>(at + 13)?),
+        kind: kind_of(&r.get::<String>(at + 13)?),
     })
 }
 
-fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Incident> {
+fn incident_row(r: &Row<'_>) -> Result<Incident> {
     incident_at(r, 0)
 }
 
 /// An incident and its state for the core, read from [`INCIDENT_COLUMNS`] at `at`.
-pub(super) fn stated_at(
-    r: &rusqlite::Row<'_>,
-    at: usize,
-) -> rusqlite::Result<(Incident, IncidentState)> {
+pub(super) fn stated_at(r: &Row<'_>, at: usize) -> Result<(Incident, IncidentState)> {
     let inc = incident_at(r, at)?;
     let state = IncidentState {
         id: inc.id,
@@ -108,22 +106,22 @@ pub(super) fn stated_at(
 
 /// The open incident of `kind` of a check, if there is one (at most one of each).
 pub(super) fn open_incident_of_kind(
-    c: &Connection,
+    c: &Db<'_>,
     tenant: i64,
     check: &str,
     kind: IncidentKind,
 ) -> Result<Option<(Incident, IncidentState)>> {
-    Ok(c.prepare_cached(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE i.tenant_id = ?1 AND i.check_name = ?2 AND i.kind = ?3 AND i.status != 'resolved'"))?
+    c.prepare_cached(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE i.tenant_id = ?1 AND i.check_name = ?2 AND i.kind = ?3 AND i.status != 'resolved'"))?
         .query_row(params![tenant, check, kind.as_str()], |r| stated_at(r, 0))
-        .optional()?)
+        .optional()
 }
 
 /// The open `down` incident of a check: the one its results open and resolve.
-fn open_incident(c: &Connection, tenant: i64, check: &str) -> Result<Option<Incident>> {
+fn open_incident(c: &Db<'_>, tenant: i64, check: &str) -> Result<Option<Incident>> {
     Ok(open_incident_of_kind(c, tenant, check, IncidentKind::Down)?.map(|(i, _)| i))
 }
 
-fn get_stated(c: &Connection, tenant: i64, id: i64) -> Result<(Incident, IncidentState)> {
+fn get_stated(c: &Db<'_>, tenant: i64, id: i64) -> Result<(Incident, IncidentState)> {
     c.prepare_cached(&format!(
         "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE i.tenant_id = ?1 AND i.id = ?2"
     ))?
@@ -132,23 +130,23 @@ fn get_stated(c: &Connection, tenant: i64, id: i64) -> Result<(Incident, Inciden
     .ok_or_else(|| StoreError::NotFound(format!("no incident {id}")))
 }
 
-pub(super) fn get_incident(c: &Connection, tenant: i64, id: i64) -> Result<Incident> {
+pub(super) fn get_incident(c: &Db<'_>, tenant: i64, id: i64) -> Result<Incident> {
     Ok(get_stated(c, tenant, id)?.0)
 }
 
 pub(super) fn add_event(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     tenant: i64,
     incident: i64,
     kind: EventKind,
     actor: &str,
     detail: Value,
 ) -> Result<i64> {
-    tx.prepare_cached(
-        "INSERT INTO incident_events (tenant_id, incident_id, at, kind, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![tenant, incident, now_ms(), kind.as_str(), actor, detail.to_string()])?;
-    Ok(tx.last_insert_rowid())
+    tx.query_row(
+        "INSERT INTO incident_events (tenant_id, incident_id, at, kind, actor, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        params![tenant, incident, now_ms(), kind.as_str(), actor, detail.to_string()],
+        |r| r.get(0),
+    )
 }
 
 /// An event's detail as stored.
@@ -194,7 +192,7 @@ pub(super) struct Applied {
 /// Applies `effects` (from the [incident core](crate::incident)) to `target` as
 /// of `now` (Unix ms), in order.
 pub(super) fn apply(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     target: Target<'_>,
     effects: &[Effect],
     now: i64,
@@ -232,12 +230,13 @@ pub(super) fn apply(
                 count,
                 at,
             } => {
-                tx.prepare_cached(
+                let id: i64 = tx.query_row(
                     "INSERT INTO incidents (tenant_id, check_name, status, severity, error, status_code, count, dedup_hash, opened_at, kind)
-                     VALUES (?1, ?2, 'open', ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                )?
-                .execute(params![tenant, check, severity_str(*severity), signature.error, signature.status_code, count, signature.dedup_hash, at, kind.as_str()])?;
-                incident = Some(get_incident(tx, tenant, tx.last_insert_rowid())?);
+                     VALUES (?1, ?2, 'open', ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+                    params![tenant, check, severity_str(*severity), signature.error, signature.status_code, count, signature.dedup_hash, at, kind.as_str()],
+                    |r| r.get(0),
+                )?;
+                incident = Some(get_incident(tx, tenant, id)?);
                 stale = false;
             }
             Effect::CountFailure => {
@@ -338,20 +337,20 @@ pub(super) fn apply(
     Ok(out)
 }
 
-fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentEvent> {
+fn event_row(r: &Row<'_>) -> Result<IncidentEvent> {
     Ok(IncidentEvent {
         id: r.get(0)?,
         incident_id: r.get(1)?,
         at: to_time(r.get(2)?),
         kind: r.get(3)?,
         actor: r.get(4)?,
-        detail: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or(Value::Null),
+        detail: serde_json::from_str(&r.get::<String>(5)?).unwrap_or(Value::Null),
     })
 }
 
 /// Records an update on incident `id`, as [`incident::on_update`] decides.
 fn add_update(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     tenant: i64,
     id: i64,
     actor: &str,
@@ -368,7 +367,7 @@ fn add_update(
         tx.query_row(
             "SELECT json_extract(detail, '$.status') FROM incident_events WHERE tenant_id = ?1 AND incident_id = ?2 AND kind = 'update' ORDER BY id DESC LIMIT 1",
             params![tenant, id],
-            |r| r.get::<_, Option<String>>(0),
+            |r| r.get::<Option<String>>(0),
         )
         .optional()?
         .flatten()
@@ -388,11 +387,11 @@ fn add_update(
     let event_id = apply(tx, target, &effects, now_ms())?
         .event
         .ok_or_else(|| StoreError::Conflict(format!("incident {id} took no update")))?;
-    Ok(tx.query_row(
+    tx.query_row(
         "SELECT id, incident_id, at, kind, actor, detail FROM incident_events WHERE id = ?1",
         [event_id],
         event_row,
-    )?)
+    )
 }
 
 /// What every result of one batch is recorded against.
@@ -405,7 +404,7 @@ pub(super) struct Context {
 }
 
 impl Context {
-    pub(super) fn read(c: &Connection, running_since: i64) -> Result<Context> {
+    pub(super) fn read(c: &Db<'_>, running_since: i64) -> Result<Context> {
         // Refusing every result over a window that cannot be read would lose them
         // all; its time is counted as it was measured instead (the reader logged
         // and counted it).
@@ -476,7 +475,7 @@ const STATE_SQL: &str = "SELECT s.failures, s.successes, s.last_run_at, s.last_u
 
 /// Applies one result to a check's counters, rollups and incident, returning what changed.
 fn record_one(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     row: &ResultRow,
     check: &Check,
     ctx: &Context,
@@ -561,7 +560,7 @@ fn record_one(
     )?;
     tx.prepare_cached(
         "UPDATE check_state SET failures = ?3, successes = ?4,
-            last_run_at = max(coalesce(last_run_at, ?5), ?5), last_up = ?6, last_latency_ms = ?7, last_error = ?8,
+            last_run_at = CASE WHEN last_run_at > ?5 THEN last_run_at ELSE ?5 END, last_up = ?6, last_latency_ms = ?7, last_error = ?8,
             last_cert_expires_at = coalesce(?9, last_cert_expires_at)
          WHERE tenant_id = ?1 AND name = ?2",
     )?
@@ -591,7 +590,7 @@ fn record_one(
 /// Resolves the open incidents of a check that is being removed: nobody would
 /// otherwise ever close them. Call before the check's row is deleted, so that its
 /// channels still get the "resolved" message.
-pub fn resolve_for_removed_check(tx: &Transaction<'_>, tenant: i64, check: &str) -> Result<()> {
+pub fn resolve_for_removed_check(tx: &Db<'_>, tenant: i64, check: &str) -> Result<()> {
     for kind in [IncidentKind::Down, IncidentKind::SloBurn] {
         let Some((inc, _)) = open_incident_of_kind(tx, tenant, check, kind)? else {
             continue;
@@ -610,7 +609,7 @@ pub fn resolve_for_removed_check(tx: &Transaction<'_>, tenant: i64, check: &str)
 
 /// Does `action` as `actor` to incident `id`, as [`incident::on_action`] decides.
 fn act(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     tenant: i64,
     id: i64,
     action: Action,
@@ -702,10 +701,10 @@ impl Store {
     ) -> Result<Vec<Incident>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR check_name = ?3) AND (?5 IS NULL OR id < ?5) ORDER BY id DESC LIMIT ?4"
+                "SELECT {INCIDENT_COLUMNS} FROM incidents i WHERE tenant_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR status = ?2) AND (CAST(?3 AS TEXT) IS NULL OR check_name = ?3) AND (CAST(?5 AS BIGINT) IS NULL OR id < ?5) ORDER BY id DESC LIMIT ?4"
             ))?;
             let rows = stmt.query_map(params![tenant, status.map(|s| s.as_str()), check, limit, before], incident_row)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            rows.collect::<Result<_>>()
         })
         .await
     }
@@ -723,7 +722,7 @@ impl Store {
             get_incident(c, tenant, id)?;
             let mut stmt = c.prepare_cached("SELECT id, incident_id, at, kind, actor, detail FROM incident_events WHERE tenant_id = ?1 AND incident_id = ?2 ORDER BY id")?;
             let rows = stmt.query_map(params![tenant, id], event_row)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            rows.collect::<Result<_>>()
         })
         .await
     }
@@ -732,7 +731,7 @@ impl Store {
         self.read(|c| {
             let mut stmt = c.prepare_cached("SELECT tenant_id, count(*) FROM incidents WHERE status != 'resolved' GROUP BY tenant_id")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            rows.collect::<Result<_>>()
         })
         .await
     }

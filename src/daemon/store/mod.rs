@@ -28,7 +28,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, Transaction};
+use rusqlite::{Connection, OpenFlags};
+
+use sql::PgConn;
+pub use sql::{Backend, Db, Optional, Row};
 use tokio::sync::{mpsc, oneshot};
 
 pub use audit::{AuditQuery, AuditRow};
@@ -71,11 +74,12 @@ const WRITE_QUEUE: usize = 256;
 pub enum StoreError {
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("database: {source} (in `{sql}`)")]
+    #[error("database: {message} (in `{sql}`)")]
     Postgres {
+        message: String,
         sql: String,
-        #[source]
-        source: postgres::Error,
+        /// Not a `source`: `message` says what it says already.
+        error: postgres::Error,
     },
     #[error("stored JSON: {0}")]
     Json(#[from] serde_json::Error),
@@ -101,9 +105,48 @@ impl StoreError {
     pub fn is_storage(&self) -> bool {
         match self {
             StoreError::Sqlite(e) => storage_code(e).is_some(),
+            StoreError::Postgres { error, .. } => pg_unavailable(error),
             StoreError::Io(_) => true,
             _ => false,
         }
+    }
+}
+
+/// Whether a PostgreSQL error says the server cannot take the work now (down,
+/// unreachable, restarting, out of disk or connections, or a transaction lost to a
+/// concurrent one), rather than that the statement or its data is wrong.
+fn pg_unavailable(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    match e.code() {
+        Some(code) => {
+            let c = code.code();
+            // 08: connection exception; 53: insufficient resources (disk full,
+            // too many connections); 57P0x: shutting down, cannot connect now;
+            // 40001/40P01: serialization failure and deadlock.
+            c.starts_with("08")
+                || c.starts_with("53")
+                || c.starts_with("57P")
+                || c == "40001"
+                || c == "40P01"
+        }
+        // No SQLSTATE: the connection itself failed (refused, timed out, reset).
+        None => e.as_db_error().is_none(),
+    }
+}
+
+/// A PostgreSQL URL as logs may show it: host, port and database, never the
+/// password (nor the rest of the user information).
+fn pg_shown(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!(
+            "{}:{}{}",
+            u.host_str().unwrap_or("localhost"),
+            u.port().unwrap_or(5432),
+            u.path()
+        ),
+        Err(_) => "the PostgreSQL server".to_string(),
     }
 }
 
@@ -123,8 +166,22 @@ fn storage_code(e: &rusqlite::Error) -> Option<rusqlite::ErrorCode> {
 }
 
 /// What the operator should do about a write that failed for storage reasons.
-fn storage_advice(e: &StoreError, db: &Path) -> Option<String> {
+fn storage_advice(e: &StoreError, location: &Location) -> Option<String> {
     use rusqlite::ErrorCode as C;
+    let db = match location {
+        Location::Sqlite(path) => path.as_path(),
+        Location::Postgres(url) => {
+            let StoreError::Postgres { error: source, .. } = e else {
+                return None;
+            };
+            return pg_unavailable(source).then(|| {
+                format!(
+                    "PostgreSQL at {} does not take writes ({source}): check that it runs and is reachable from this node; writing resumes by itself",
+                    pg_shown(url)
+                )
+            });
+        }
+    };
     let dir = db.parent().unwrap_or(Path::new(".")).display();
     let code = match e {
         StoreError::Sqlite(s) => storage_code(s)?,
@@ -155,16 +212,67 @@ fn storage_advice(e: &StoreError, db: &Path) -> Option<String> {
     })
 }
 
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+/// A connection of either backend, owned by the writer thread or the reader pool.
+enum Conn {
+    Lite(Connection),
+    Pg(Box<PgConn>),
+}
+
+impl Conn {
+    /// Runs `f` in one transaction and commits if it succeeds; says whether the
+    /// commit wrote anything (SQLite counts changes; PostgreSQL's commit is taken
+    /// to write).
+    fn transaction<T>(&mut self, f: impl FnOnce(&Db<'_>) -> Result<T>) -> (Result<T>, bool) {
+        match self {
+            Conn::Lite(conn) => {
+                let before = conn.total_changes();
+                let result = (|| {
+                    let tx = conn.transaction()?;
+                    let out = f(&Db::lite(&tx))?;
+                    tx.commit()?;
+                    Ok(out)
+                })();
+                let wrote = result.is_ok() && conn.total_changes() > before;
+                (result, wrote)
+            }
+            Conn::Pg(conn) => {
+                let result = (|| {
+                    let db = Db::pg_transaction(conn)?;
+                    let out = f(&db)?;
+                    db.commit()?;
+                    Ok(out)
+                })();
+                let wrote = result.is_ok();
+                (result, wrote)
+            }
+        }
+    }
+
+    fn db(&mut self) -> Db<'_> {
+        match self {
+            Conn::Lite(conn) => Db::lite(conn),
+            Conn::Pg(conn) => Db::pg(conn),
+        }
+    }
+}
+
+/// Where the store keeps its data.
+#[derive(Clone, Debug)]
+enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+type Job = Box<dyn FnOnce(&mut Conn) + Send>;
 
 /// A handle to the store; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    path: Arc<PathBuf>,
+    location: Arc<Location>,
     writes: mpsc::Sender<Job>,
     /// Bumped after every commit that changes checks or their pause state.
     changes: Arc<tokio::sync::watch::Sender<u64>>,
-    readers: Arc<Mutex<Vec<Connection>>>,
+    readers: Arc<Mutex<Vec<Conn>>>,
     /// Why writes fail at the moment, for `/readyz`; `None` while they succeed.
     write_problem: Arc<Mutex<Option<String>>>,
     /// Unix ms from which results may stand for time: when this store was opened.
@@ -208,6 +316,54 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// Statements kept prepared per SQLite connection (rusqlite's default is 16, fewer
+/// than the writer uses).
+const STATEMENT_CACHE: usize = 128;
+
+/// The advisory lock one daemon holds on its PostgreSQL database for as long as its
+/// writer's connection lives.
+const ONE_DAEMON_LOCK: i64 = 7_283_416_552;
+
+/// Takes the database for this daemon: until nodes share checks by lease, two
+/// daemons on one database would each run every check and send every alert, so a
+/// second one is refused (the lock goes with the first one's connection, so a
+/// daemon killed outright frees it at once).
+fn claim_database(conn: &mut PgConn, url: &str) -> Result<()> {
+    let took: bool =
+        Db::pg(conn).query_row("SELECT pg_try_advisory_lock(?1)", [ONE_DAEMON_LOCK], |r| {
+            r.get(0)
+        })?;
+    if took {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(format!(
+            "another uptimeping daemon is using the database {}; several daemons on one database are not supported yet: stop the other one, or give this one a database of its own",
+            pg_shown(url)
+        )))
+    }
+}
+
+fn pg_connect(url: &str) -> Result<postgres::Client> {
+    postgres::Client::connect(url, postgres::NoTls).map_err(|e| sql::pg_error(e, "connecting"))
+}
+
+/// Connects the writer again after PostgreSQL closed its connection (a restart, a
+/// network cut): the job that follows then runs on the new one, or fails as the
+/// connection attempt did.
+fn reconnect_if_lost(conn: &mut Conn, location: &Location) {
+    if let (Conn::Pg(pg), Location::Postgres(url)) = (&mut *conn, location)
+        && pg.is_closed()
+        && let Ok(client) = pg_connect(url)
+    {
+        let mut fresh = PgConn::new(client);
+        match claim_database(&mut fresh, url) {
+            Ok(()) => **pg = fresh,
+            // Jobs fail on the closed connection meanwhile, which `/readyz` shows.
+            Err(e) => tracing::error!("{e}"),
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating and migrating if needed) the database at `path` and starts the writer.
     pub fn open(path: &Path) -> Result<Store> {
@@ -219,25 +375,53 @@ impl Store {
         migrations::migrate(&mut conn)?;
         // A negative size is in KiB.
         conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Store::start(Conn::Lite(conn), Location::Sqlite(path.to_path_buf()))
+    }
+
+    /// Connects to the PostgreSQL database at `url` (`postgres://user@host/db`),
+    /// migrates it if needed (one node at a time) and starts the writer.
+    pub fn open_postgres(url: &str) -> Result<Store> {
+        // The driver runs a small runtime of its own for each call, which may not
+        // start on a thread that drives async tasks: connect off them.
+        let conn = std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut conn = PgConn::new(pg_connect(url)?);
+                migrations::migrate_postgres(&mut conn)?;
+                claim_database(&mut conn, url)?;
+                Ok::<_, StoreError>(conn)
+            })
+            .join()
+            .map_err(|_| StoreError::Closed)?
+        })?;
+        Store::start(
+            Conn::Pg(Box::new(conn)),
+            Location::Postgres(url.to_string()),
+        )
+    }
+
+    fn start(mut conn: Conn, location: Location) -> Result<Store> {
         let (tx, mut rx) = mpsc::channel::<Job>(WRITE_QUEUE);
         let busy = Arc::new(AtomicUsize::new(0));
         let writer_busy = Arc::clone(&busy);
+        let writer_location = location.clone();
         std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
                 while let Some(job) = rx.blocking_recv() {
                     let _busy = Busy::new(&writer_busy);
+                    reconnect_if_lost(&mut conn, &writer_location);
                     job(&mut conn);
                 }
                 // Leaving the loop drops the connection, which checkpoints the WAL.
             })
             .map_err(|e| {
-                StoreError::Sqlite(rusqlite::Error::InvalidParameterName(format!(
+                StoreError::Io(std::io::Error::other(format!(
                     "cannot start the writer thread: {e}"
                 )))
             })?;
         Ok(Store {
-            path: Arc::new(path.to_path_buf()),
+            location: Arc::new(location),
             writes: tx,
             changes: Arc::new(tokio::sync::watch::Sender::new(0)),
             readers: Arc::new(Mutex::new(Vec::new())),
@@ -248,11 +432,28 @@ impl Store {
         })
     }
 
+    /// The database as logs may show it: the SQLite file's path, or PostgreSQL's
+    /// host, port and database (never a password).
+    pub fn shown(&self) -> String {
+        match &*self.location {
+            Location::Sqlite(path) => path.display().to_string(),
+            Location::Postgres(url) => pg_shown(url),
+        }
+    }
+
+    /// Which database this store keeps its data in.
+    pub fn backend(&self) -> Backend {
+        match *self.location {
+            Location::Sqlite(_) => Backend::Sqlite,
+            Location::Postgres(_) => Backend::Postgres,
+        }
+    }
+
     /// Runs `f` in one write transaction on the writer thread; commits if it succeeds.
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        F: FnOnce(&Db<'_>) -> Result<T> + Send + 'static,
     {
         self.write_changing(move |tx| f(tx).map(|out| (out, false)))
             .await
@@ -264,27 +465,24 @@ impl Store {
     pub async fn write_changing<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<(T, bool)> + Send + 'static,
+        F: FnOnce(&Db<'_>) -> Result<(T, bool)> + Send + 'static,
     {
         let (done, wait) = oneshot::channel();
         let changes = Arc::clone(&self.changes);
         let problem = Arc::clone(&self.write_problem);
-        let path = Arc::clone(&self.path);
-        let job: Job = Box::new(move |conn: &mut Connection| {
-            let before = conn.total_changes();
-            let result = (|| {
-                let tx = conn.transaction()?;
-                let (out, changed) = f(&tx)?;
-                tx.commit()?;
+        let location = Arc::clone(&self.location);
+        let job: Job = Box::new(move |conn: &mut Conn| {
+            let (result, wrote) = conn.transaction(f);
+            let result = result.map(|(out, changed)| {
                 if changed {
                     changes.send_modify(|n| *n += 1);
                 }
-                Ok(out)
-            })();
+                out
+            });
             // Only a commit that wrote something proves the disk takes writes again.
             let now = match &result {
-                Ok(_) if conn.total_changes() > before => Some(None),
-                Err(e) => storage_advice(e, &path).map(Some),
+                Ok(_) if wrote => Some(None),
+                Err(e) => storage_advice(e, &location).map(Some),
                 Ok(_) => None,
             };
             if let Some(now) = now {
@@ -303,21 +501,25 @@ impl Store {
     pub async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&Db<'_>) -> Result<T> + Send + 'static,
     {
         let readers = Arc::clone(&self.readers);
-        let path = Arc::clone(&self.path);
+        let location = Arc::clone(&self.location);
         let busy = Arc::clone(&self.busy);
         tokio::task::spawn_blocking(move || {
             let _busy = Busy::new(&busy);
             let pooled = readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
-            let conn = match pooled {
+            let mut conn = match pooled {
                 Some(c) => c,
-                None => open(&path)?,
+                None => match &*location {
+                    Location::Sqlite(path) => Conn::Lite(open(path)?),
+                    Location::Postgres(url) => Conn::Pg(Box::new(PgConn::new(pg_connect(url)?))),
+                },
             };
-            let out = f(&conn);
+            let out = f(&conn.db());
+            let lost = matches!(&conn, Conn::Pg(c) if c.is_closed());
             let mut pool = readers.lock().unwrap_or_else(|p| p.into_inner());
-            if pool.len() < READ_POOL {
+            if pool.len() < READ_POOL && !lost {
                 pool.push(conn);
             }
             out
@@ -333,7 +535,7 @@ impl Store {
 
     /// Whether the database answers, for `/readyz`.
     pub async fn ping(&self) -> bool {
-        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        self.read(|c| c.query_row("SELECT 1", [], |r| r.get::<i64>(0)))
             .await
             .is_ok()
     }
@@ -393,6 +595,39 @@ impl Store {
         self.write(|_| Ok(())).await
     }
 }
+
+/// A new empty store on `backend` for a test: SQLite in the returned directory, or
+/// a fresh database on the test PostgreSQL server.
+#[cfg(test)]
+pub(crate) fn test_store(backend: Backend) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = match backend {
+        Backend::Sqlite => Store::open(&dir.path().join("t.db")),
+        Backend::Postgres => Store::open_postgres(&test_postgres::fresh_database()),
+    }
+    .expect("open the store");
+    (dir, store)
+}
+
+/// Runs each listed `async fn name(backend: Backend)` as two tests,
+/// `name::sqlite` and `name::postgres`: the store's tests hold for both backends.
+#[cfg(test)]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::daemon::store::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name($crate::daemon::store::Backend::Postgres).await
+            }
+        }
+    )+};
+}
+#[cfg(test)]
+pub(crate) use on_both_backends;
 
 /// Milliseconds since the Unix epoch, the store's time unit.
 pub fn now_ms() -> i64 {

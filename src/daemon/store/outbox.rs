@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use super::{Db, Optional, Row};
+use rusqlite::params;
 use serde_json::{Value, json};
 
 use super::{Result, Store, StoreError, now_ms, to_time};
@@ -40,7 +41,7 @@ struct Shown {
 /// [`StoreError::Corrupt`], logged and counted by the reader. Only the fields
 /// shown are taken from the masked spec: a masked field need not decode (a
 /// duration from a variable), and the typed check keeps the rest.
-fn check_spec(c: &Connection, tenant: i64, name: &str) -> Result<Option<Shown>> {
+fn check_spec(c: &Db<'_>, tenant: i64, name: &str) -> Result<Option<Shown>> {
     let Some(stored) = super::resources::one(c, tenant, Kind::Check, name)? else {
         return Ok(None);
     };
@@ -63,7 +64,7 @@ fn check_spec(c: &Connection, tenant: i64, name: &str) -> Result<Option<Shown>> 
 /// incidents_days}` (how long the page keeps resolved incidents). A page that
 /// cannot be read is left out; the link then goes to the API as before.
 fn status_page_of(
-    c: &Connection,
+    c: &Db<'_>,
     tenant: i64,
     check: &str,
     labels: &BTreeMap<String, String>,
@@ -86,7 +87,7 @@ fn status_page_of(
 }
 
 /// The status and message of update event `event_id`, for its message.
-fn update_of(c: &Connection, event_id: i64) -> Result<Value> {
+fn update_of(c: &Db<'_>, event_id: i64) -> Result<Value> {
     let detail: Option<String> = c
         .query_row(
             "SELECT detail FROM incident_events WHERE id = ?1 AND kind = 'update'",
@@ -100,26 +101,26 @@ fn update_of(c: &Connection, event_id: i64) -> Result<Value> {
 }
 
 fn insert(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     tenant: i64,
     incident: Option<i64>,
     channel: &str,
     event: &str,
     key: &str,
     payload: &Value,
-) -> Result<()> {
+) -> Result<Option<i64>> {
     let now = now_ms();
-    tx.execute(
-        "INSERT OR IGNORE INTO outbox (tenant_id, incident_id, channel, event, idempotency_key, payload, next_attempt_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+    tx.query_opt(
+        "INSERT INTO outbox (tenant_id, incident_id, channel, event, idempotency_key, payload, next_attempt_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT DO NOTHING RETURNING id",
         params![tenant, incident, channel, event, key, payload.to_string(), now],
-    )?;
-    Ok(())
+        |r| r.get(0),
+    )
 }
 
 /// Queues `event` of `incident` to every channel of its check, with what a message needs.
 pub fn queue_for_incident(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     tenant: i64,
     incident: &Incident,
     event_id: i64,
@@ -173,18 +174,18 @@ pub fn queue_for_incident(
     Ok(())
 }
 
-fn notification_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Notification> {
+fn notification_row(r: &Row<'_>) -> Result<Notification> {
     Ok(Notification {
         id: r.get(0)?,
         incident_id: r.get(1)?,
         channel: r.get(2)?,
         event: r.get(3)?,
         status: r.get(4)?,
-        attempts: r.get::<_, i64>(5)? as u32,
+        attempts: r.get::<i64>(5)? as u32,
         idempotency_key: r.get(6)?,
         last_error: r.get(7)?,
         created_at: to_time(r.get(8)?),
-        sent_at: r.get::<_, Option<i64>>(9)?.map(to_time),
+        sent_at: r.get::<Option<i64>>(9)?.map(to_time),
     })
 }
 
@@ -211,8 +212,11 @@ impl Store {
     ) -> Result<()> {
         self.write(move |tx| {
             tx.execute(
-                "INSERT OR REPLACE INTO sent_messages (outbox_id, tenant_id, incident_id, channel, chat, message_id, text, created_at)
-                 SELECT id, tenant_id, incident_id, channel, ?2, ?3, ?4, ?5 FROM outbox WHERE id = ?1",
+                "INSERT INTO sent_messages (outbox_id, tenant_id, incident_id, channel, chat, message_id, text, created_at)
+                 SELECT id, tenant_id, incident_id, channel, ?2, ?3, ?4, ?5 FROM outbox WHERE id = ?1
+                 ON CONFLICT (outbox_id) DO UPDATE SET tenant_id = excluded.tenant_id, incident_id = excluded.incident_id,
+                   channel = excluded.channel, chat = excluded.chat, message_id = excluded.message_id, text = excluded.text,
+                   created_at = excluded.created_at",
                 params![outbox_id, chat, message_id, text, now_ms()],
             )?;
             Ok(())
@@ -232,8 +236,8 @@ impl Store {
     ) -> Result<String> {
         self.write(move |tx| {
             tx.execute(
-                "INSERT OR IGNORE INTO sent_messages (outbox_id, tenant_id, incident_id, channel, chat, message_id, text, created_at)
-                 SELECT id, tenant_id, incident_id, channel, ?2, ?3, '', ?4 FROM outbox WHERE id = ?1",
+                "INSERT INTO sent_messages (outbox_id, tenant_id, incident_id, channel, chat, message_id, text, created_at)
+                 SELECT id, tenant_id, incident_id, channel, ?2, ?3, '', ?4 FROM outbox WHERE id = ?1 ON CONFLICT DO NOTHING",
                 params![outbox_id, chat, fresh, now_ms()],
             )?;
             tx.query_row(
@@ -256,13 +260,13 @@ impl Store {
         message_id: String,
     ) -> Result<Option<SentMessage>> {
         self.read(move |c| {
-            Ok(c.query_row(
+            c.query_row(
                 "SELECT outbox_id, incident_id, chat, message_id, text FROM sent_messages
                  WHERE tenant_id = ?1 AND channel = ?2 AND chat = ?3 AND message_id = ?4 ORDER BY outbox_id DESC LIMIT 1",
                 params![tenant, channel, chat, message_id],
                 |r| Ok(SentMessage { outbox_id: r.get(0)?, incident_id: r.get(1)?, chat: r.get(2)?, message_id: r.get(3)?, text: r.get(4)? }),
             )
-            .optional()?)
+            .optional()
         })
         .await
     }
@@ -289,8 +293,8 @@ impl Store {
             let nonce: u64 = rand::RngExt::random(&mut rand::rng());
             let key = format!("uptimeping-{tenant}-test-{nonce:016x}-{channel}");
             let payload = json!({"event": "test", "actor": "api", "at": chrono::Utc::now(), "check": {"name": "uptimeping-test", "type": "http", "target": "https://example.com/", "labels": {}}, "incident": {"id": 0, "status": "open", "severity": "warning", "error": "this is a test message from uptimeping", "count": 1, "duration_seconds": 0}});
-            insert(tx, tenant, None, &channel, "test", &key, &payload)?;
-            Ok(tx.last_insert_rowid())
+            insert(tx, tenant, None, &channel, "test", &key, &payload)?
+                .ok_or_else(|| StoreError::Conflict(format!("a test message with the key `{key}` exists already")))
         })
         .await
     }
@@ -303,7 +307,7 @@ impl Store {
                  WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![now_ms(), limit], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, String>(5)?, r.get::<_, i64>(6)?))
+                Ok((r.get::<i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<String>(5)?, r.get::<i64>(6)?))
             })?;
             let mut out = Vec::new();
             for row in rows {
@@ -323,7 +327,7 @@ impl Store {
                     "SELECT id, tenant_id, channel, event, idempotency_key, payload, attempts FROM outbox
                      WHERE id = ?1 AND status = 'pending'",
                     [id],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, String>(5)?, r.get::<_, i64>(6)?)),
+                    |r| Ok((r.get::<i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<String>(5)?, r.get::<i64>(6)?)),
                 )
                 .optional()?;
             let Some((id, tenant, channel, event, key, payload, attempts)) = row else {
@@ -337,17 +341,17 @@ impl Store {
     /// The earliest time a pending row becomes due, to sleep until then.
     pub async fn next_due_at(&self) -> Result<Option<i64>> {
         self.read(|c| {
-            Ok(c.query_row(
+            c.query_row(
                 "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'",
                 [],
                 |r| r.get(0),
-            )?)
+            )
         })
         .await
     }
 
     pub async fn mark_sent(&self, id: i64) -> Result<()> {
-        self.write(move |tx| Ok(tx.execute("UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1", params![id, now_ms()]).map(|_| ())?)).await
+        self.write(move |tx| tx.execute("UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1", params![id, now_ms()]).map(|_| ())).await
     }
 
     /// Records a failed attempt: tried again at `retry_at`, or given up on when `None`.
@@ -401,7 +405,7 @@ impl Store {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(&format!("SELECT {NOTIFICATION_COLUMNS} FROM outbox WHERE tenant_id = ?1 AND incident_id = ?2 ORDER BY id"))?;
             let rows = stmt.query_map(params![tenant, incident], notification_row)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            rows.collect::<Result<_>>()
         })
         .await
     }
@@ -410,7 +414,7 @@ impl Store {
     pub async fn channel_counts(&self, tenant: i64) -> Result<BTreeMap<String, (u64, u64, u64)>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached("SELECT channel, status, count(*) FROM outbox WHERE tenant_id = ?1 GROUP BY channel, status")?;
-            let rows = stmt.query_map([tenant], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+            let rows = stmt.query_map([tenant], |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<i64>(2)?)))?;
             let mut out: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
             for row in rows {
                 let (channel, status, n) = row?;

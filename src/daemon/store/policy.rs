@@ -3,7 +3,8 @@
 //! the state of dependencies, whether an incident's opening went out) and applies
 //! what it decides. Escalations, reminders and held openings come on a timer.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use super::{Db, Optional};
+use rusqlite::params;
 use serde_json::json;
 
 use super::incidents::{Target, Transition, add_event, apply, stated_at};
@@ -15,7 +16,7 @@ use crate::spec::{Check, Kind, Maintenance};
 
 /// The check as stored, secrets included: labels and dependencies decide policy.
 /// An unreadable row is [`StoreError::Corrupt`], already logged and counted.
-fn stored_check(c: &Connection, tenant: i64, name: &str) -> Result<Option<Check>> {
+fn stored_check(c: &Db<'_>, tenant: i64, name: &str) -> Result<Option<Check>> {
     Ok(resources::one(c, tenant, Kind::Check, name)?.and_then(|r| r.as_check().cloned()))
 }
 
@@ -33,7 +34,7 @@ fn unless_corrupt<T>(read: Result<T>) -> Result<Option<T>> {
 /// What holds the alerts of `check` back at `now` (Unix ms), if anything: see
 /// [`incident::hold`], which decides from the tenant's maintenance windows and the
 /// state of the checks it depends on, gathered here.
-pub fn hold_of(c: &Connection, tenant: i64, check: &Check, now: i64) -> Result<Option<Hold>> {
+pub fn hold_of(c: &Db<'_>, tenant: i64, check: &Check, now: i64) -> Result<Option<Hold>> {
     // Windows that cannot be read are left out, logged and counted by the reader.
     let windows: Vec<Maintenance> = resources::list(c, tenant, Some(Kind::Maintenance), None)?
         .resources
@@ -43,17 +44,18 @@ pub fn hold_of(c: &Connection, tenant: i64, check: &Check, now: i64) -> Result<O
     let mut deps = Vec::with_capacity(check.depends_on.len());
     for dep in &check.depends_on {
         let state = c
-            .prepare_cached(
-                "SELECT s.paused, coalesce(json_valid(r.spec) AND coalesce(json_extract(r.spec, '$.enabled'), 1), 1), s.last_up,
+            .prepare_cached(&format!(
+                "SELECT s.paused, CASE WHEN json_valid(r.spec) THEN {} ELSE 1 = 0 END, s.last_up,
                     EXISTS(SELECT 1 FROM incidents i WHERE i.tenant_id = s.tenant_id AND i.check_name = s.name
                            AND i.kind = 'down' AND i.status != 'resolved')
                  FROM check_state s
                  JOIN resources r ON r.tenant_id = s.tenant_id AND r.kind = 'Check' AND r.name = s.name
                  WHERE s.tenant_id = ?1 AND s.name = ?2",
-            )?
+                super::sql::spec_enabled("r.spec")
+            ))?
             .query_row(params![tenant, dep], |r| {
                 Ok(incident::DepState {
-                    paused: r.get::<_, i64>(0)? != 0,
+                    paused: r.get::<i64>(0)? != 0,
                     enabled: r.get(1)?,
                     last_up: r.get(2)?,
                     incident_open: r.get(3)?,
@@ -66,7 +68,7 @@ pub fn hold_of(c: &Connection, tenant: i64, check: &Check, now: i64) -> Result<O
 }
 
 /// Sets an incident's `notified` mark.
-pub(super) fn mark(tx: &Transaction<'_>, incident: i64, mark: Mark) -> Result<()> {
+pub(super) fn mark(tx: &Db<'_>, incident: i64, mark: Mark) -> Result<()> {
     match mark {
         Mark::Unnotified => tx.execute(
             "UPDATE incidents SET notified = 0 WHERE id = ?1",
@@ -84,7 +86,7 @@ pub(super) fn mark(tx: &Transaction<'_>, incident: i64, mark: Mark) -> Result<()
 /// [`incident::delivery`] decides; records what it holds back and marks what it
 /// sends. A check no longer stored sends nothing.
 pub(super) fn deliver(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     tenant: i64,
     incident: &Incident,
     kind: EventKind,
@@ -143,7 +145,7 @@ impl Store {
 /// Applies [`incident::on_tick`] to every open incident of a stored check that may
 /// have timed work. The SQL only narrows the rows read (open, and held back or with
 /// a timer set): the core decides.
-fn tick(tx: &Transaction<'_>, now: i64) -> Result<Vec<Transition>> {
+fn tick(tx: &Db<'_>, now: i64) -> Result<Vec<Transition>> {
     let columns = super::incidents::INCIDENT_COLUMNS;
     let raw = decode::RAW_COLUMNS;
     let rows = {
@@ -159,11 +161,11 @@ fn tick(tx: &Transaction<'_>, now: i64) -> Result<Vec<Transition>> {
         stmt.query_map([], |r| {
             Ok((
                 decode::Raw::from_row(r, 0)?,
-                r.get::<_, i64>(8)? != 0,
+                r.get::<i64>(8)? != 0,
                 stated_at(r, 9)?,
             ))
         })?
-        .collect::<rusqlite::Result<Vec<_>>>()?
+        .collect::<Result<Vec<_>>>()?
     };
     let mut out = Vec::new();
     for (raw, paused, (inc, state)) in rows {

@@ -8,7 +8,8 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::{Db, Optional};
+use rusqlite::params;
 use serde::Deserialize;
 
 use super::rollups;
@@ -58,7 +59,7 @@ fn yes() -> bool {
 }
 
 /// The checks of a tenant (all in name order, or those named that exist).
-fn checks(c: &Connection, tenant: i64, names: Option<&[String]>) -> Result<Vec<Stored>> {
+fn checks(c: &Db<'_>, tenant: i64, names: Option<&[String]>) -> Result<Vec<Stored>> {
     let mut specs: Vec<String> = Vec::new();
     match names {
         Some(names) => {
@@ -78,8 +79,8 @@ fn checks(c: &Connection, tenant: i64, names: Option<&[String]>) -> Result<Vec<S
             let mut stmt = c.prepare_cached(
                 "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' ORDER BY name",
             )?;
-            let rows = stmt.query_map([tenant], |r| r.get::<_, String>(0))?;
-            specs = rows.collect::<rusqlite::Result<_>>()?;
+            let rows = stmt.query_map([tenant], |r| r.get::<String>(0))?;
+            specs = rows.collect::<Result<_>>()?;
         }
     }
     specs.iter().map(|s| Ok(serde_json::from_str(s)?)).collect()
@@ -88,7 +89,7 @@ fn checks(c: &Connection, tenant: i64, names: Option<&[String]>) -> Result<Vec<S
 /// Merged buckets of each check (in `series` order) over each plan's pieces:
 /// `[plan][check]`.
 pub(super) fn merged_each(
-    c: &Connection,
+    c: &Db<'_>,
     series: &[Option<i64>],
     plans: &[&[Piece]],
 ) -> Result<Vec<Vec<Bucket>>> {
@@ -113,11 +114,7 @@ pub(super) fn merged_each(
 }
 
 /// Merged buckets of each check (in `series` order) over `pieces`.
-pub(super) fn merged(
-    c: &Connection,
-    series: &[Option<i64>],
-    pieces: &[Piece],
-) -> Result<Vec<Bucket>> {
+pub(super) fn merged(c: &Db<'_>, series: &[Option<i64>], pieces: &[Piece]) -> Result<Vec<Bucket>> {
     Ok(merged_each(c, series, &[pieces])?.remove(0))
 }
 
@@ -161,7 +158,7 @@ fn uptime(b: &Bucket) -> Option<f64> {
 /// Incidents opened in `[from, to)` per check: how many, and the mean time to
 /// resolve of those resolved.
 fn incidents(
-    c: &Connection,
+    c: &Db<'_>,
     tenant: i64,
     from: i64,
     to: i64,
@@ -169,16 +166,16 @@ fn incidents(
     let mut stmt = c.prepare_cached(
         // Only incidents of the check as it is now: one deleted and created again
         // under the same name starts afresh (its series is new).
-        "SELECT i.check_name, count(*), avg(CASE WHEN i.resolved_at IS NOT NULL THEN i.resolved_at - i.opened_at END)
+        "SELECT i.check_name, count(*), CAST(avg(CASE WHEN i.resolved_at IS NOT NULL THEN i.resolved_at - i.opened_at END) AS DOUBLE PRECISION)
          FROM incidents i JOIN series s ON s.tenant_id = i.tenant_id AND s.check_name = i.check_name
          WHERE i.tenant_id = ?1 AND i.opened_at >= ?2 AND i.opened_at < ?3 AND i.opened_at >= s.created_at
          GROUP BY i.check_name",
     )?;
     let rows = stmt.query_map(params![tenant, from, to], |r| {
         Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)? as u64,
-            r.get::<_, Option<f64>>(2)?,
+            r.get::<String>(0)?,
+            r.get::<i64>(1)? as u64,
+            r.get::<Option<f64>>(2)?,
         ))
     })?;
     let mut out = HashMap::new();
@@ -190,12 +187,12 @@ fn incidents(
 }
 
 /// Checks with a burn-rate incident open.
-fn burning(c: &Connection, tenant: i64) -> Result<std::collections::HashSet<String>> {
+fn burning(c: &Db<'_>, tenant: i64) -> Result<std::collections::HashSet<String>> {
     let mut stmt = c.prepare_cached(
         "SELECT check_name FROM incidents WHERE tenant_id = ?1 AND kind = 'slo_burn' AND status != 'resolved'",
     )?;
-    let rows = stmt.query_map([tenant], |r| r.get::<_, String>(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows = stmt.query_map([tenant], |r| r.get::<String>(0))?;
+    rows.collect::<Result<_>>()
 }
 
 pub(super) fn slo_report(
@@ -226,7 +223,7 @@ pub(super) fn slo_report(
 
 /// The report of `names` (or every check) of a tenant over `[from, to)`.
 pub(super) fn report(
-    c: &Connection,
+    c: &Db<'_>,
     tenant: i64,
     names: Option<&[String]>,
     from: i64,
@@ -318,7 +315,7 @@ pub(super) fn report(
 /// One check's buckets of `width_ms` (a minute, 5 or 15 minutes, an hour or a
 /// day) over `[from, to)`, oldest first; buckets with nothing known are left out.
 pub(super) fn history(
-    c: &Connection,
+    c: &Db<'_>,
     tenant: i64,
     check: &str,
     width_ms: i64,

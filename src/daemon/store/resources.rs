@@ -8,7 +8,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::{Db, Optional};
+use rusqlite::params;
 use serde_json::Value;
 
 use super::decode::{self, RAW_COLUMNS, Raw, Unreadable};
@@ -194,7 +195,7 @@ pub struct PageAddress {
 /// Loads a tenant's state on `c` (inside a write transaction for a consistent apply),
 /// holding whole only the resources `whole` names: each row is decoded, weighed and
 /// dropped in turn.
-pub fn load_state(c: &Connection, tenant: i64, whole: &Whole) -> Result<TenantState> {
+pub fn load_state(c: &Db<'_>, tenant: i64, whole: &Whole) -> Result<TenantState> {
     let revision: i64 = c
         .query_row(
             "SELECT revision FROM tenants WHERE id = ?1",
@@ -221,11 +222,11 @@ pub fn load_state(c: &Connection, tenant: i64, whole: &Whole) -> Result<TenantSt
     let other_pages = stmt
         .query_map([tenant], |r| {
             Ok(PageAddress {
-                slug: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                slug: r.get::<Option<String>>(0)?.unwrap_or_default(),
                 domain: r.get(1)?,
             })
         })?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<Result<_>>()?;
     Ok(TenantState {
         revision: revision as u64,
         resources,
@@ -235,12 +236,7 @@ pub fn load_state(c: &Connection, tenant: i64, whole: &Whole) -> Result<TenantSt
 }
 
 /// Resources of a tenant, optionally of one kind and one name, ordered by kind and name.
-pub fn list(
-    c: &Connection,
-    tenant: i64,
-    kind: Option<Kind>,
-    name: Option<&str>,
-) -> Result<Listing> {
+pub fn list(c: &Db<'_>, tenant: i64, kind: Option<Kind>, name: Option<&str>) -> Result<Listing> {
     let mut out = Listing::default();
     each(c, tenant, kind, name, |row| match row {
         Ok(r) => out.resources.push(r),
@@ -251,7 +247,7 @@ pub fn list(
 
 /// [`list`], handing each row to `f` as it is decoded instead of collecting them.
 fn each(
-    c: &Connection,
+    c: &Db<'_>,
     tenant: i64,
     kind: Option<Kind>,
     name: Option<&str>,
@@ -259,7 +255,7 @@ fn each(
 ) -> Result<()> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {RAW_COLUMNS} FROM resources r
-         WHERE r.tenant_id = ?1 AND (?2 IS NULL OR r.kind = ?2) AND (?3 IS NULL OR r.name = ?3)
+         WHERE r.tenant_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR r.kind = ?2) AND (CAST(?3 AS TEXT) IS NULL OR r.name = ?3)
          ORDER BY r.kind, r.name"
     ))?;
     let rows = stmt.query_map(params![tenant, kind.map(|k| k.as_str()), name], |r| {
@@ -273,7 +269,7 @@ fn each(
 
 /// The resource `kind`/`name` of `tenant`, if there is one; a row that cannot be
 /// read is [`StoreError::Corrupt`] naming it.
-pub fn one(c: &Connection, tenant: i64, kind: Kind, name: &str) -> Result<Option<StoredResource>> {
+pub fn one(c: &Db<'_>, tenant: i64, kind: Kind, name: &str) -> Result<Option<StoredResource>> {
     let Listing {
         mut resources,
         unreadable,
@@ -289,7 +285,7 @@ pub type OfTenant = (i64, StoredResource);
 
 /// Every resource of `kind` of every tenant, with its tenant; and apart those
 /// that cannot be read.
-pub fn every(c: &Connection, kind: Kind) -> Result<(Vec<OfTenant>, Vec<Unreadable>)> {
+pub fn every(c: &Db<'_>, kind: Kind) -> Result<(Vec<OfTenant>, Vec<Unreadable>)> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {RAW_COLUMNS} FROM resources r WHERE r.kind = ?1 ORDER BY r.tenant_id, r.name"
     ))?;
@@ -306,16 +302,17 @@ pub fn every(c: &Connection, kind: Kind) -> Result<(Vec<OfTenant>, Vec<Unreadabl
     Ok((good, bad))
 }
 
-pub fn upsert(c: &Connection, tenant: i64, r: &StoredResource) -> Result<()> {
+pub fn upsert(c: &Db<'_>, tenant: i64, r: &StoredResource) -> Result<()> {
     // A disabled check that is enabled again starts afresh like a resumed one: the
     // time it was off stays unknown.
     let enabled_again = r.as_check().is_some_and(|c| c.enabled)
-        && c.prepare_cached(
+        && c.prepare_cached(&format!(
             // A stored spec that is not JSON is being replaced: it was not disabled.
-            "SELECT CASE WHEN json_valid(spec) THEN coalesce(json_extract(spec, '$.enabled'), 1) = 0 ELSE 0 END FROM resources
+            "SELECT CASE WHEN json_valid(spec) THEN NOT ({}) ELSE 1 = 0 END FROM resources
              WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2",
-        )?
-        .query_row(params![tenant, r.name], |row| row.get::<_, bool>(0))
+            super::sql::spec_enabled("spec")
+        ))?
+        .query_row(params![tenant, r.name], |row| row.get::<bool>(0))
         .optional()?
         .unwrap_or(false);
     c.execute(
@@ -328,7 +325,7 @@ pub fn upsert(c: &Connection, tenant: i64, r: &StoredResource) -> Result<()> {
     )?;
     if r.kind == Kind::Check {
         c.execute(
-            "INSERT OR IGNORE INTO check_state (tenant_id, name, covered_from, created_at) VALUES (?1, ?2, ?3, ?3)",
+            "INSERT INTO check_state (tenant_id, name, covered_from, created_at) VALUES (?1, ?2, ?3, ?3) ON CONFLICT DO NOTHING",
             params![tenant, r.name, now_ms()],
         )?;
         if enabled_again {
@@ -341,7 +338,7 @@ pub fn upsert(c: &Connection, tenant: i64, r: &StoredResource) -> Result<()> {
     Ok(())
 }
 
-pub fn delete(c: &rusqlite::Transaction<'_>, tenant: i64, kind: Kind, name: &str) -> Result<bool> {
+pub fn delete(c: &Db<'_>, tenant: i64, kind: Kind, name: &str) -> Result<bool> {
     if kind == Kind::Check {
         super::incidents::resolve_for_removed_check(c, tenant, name)?;
     }
@@ -369,7 +366,7 @@ pub fn delete(c: &rusqlite::Transaction<'_>, tenant: i64, kind: Kind, name: &str
     Ok(n > 0)
 }
 
-pub fn bump_revision(c: &Connection, tenant: i64) -> Result<u64> {
+pub fn bump_revision(c: &Db<'_>, tenant: i64) -> Result<u64> {
     c.execute(
         "UPDATE tenants SET revision = revision + 1 WHERE id = ?1",
         [tenant],
@@ -415,7 +412,7 @@ impl Store {
                  FROM resources r LEFT JOIN check_state s ON s.tenant_id = r.tenant_id AND s.name = r.name
                  WHERE r.kind = 'Check'"
             ))?;
-            let rows = stmt.query_map([], |r| Ok((Raw::from_row(r, 0)?, r.get::<_, bool>(8)?)))?;
+            let rows = stmt.query_map([], |r| Ok((Raw::from_row(r, 0)?, r.get::<bool>(8)?)))?;
             let mut out = Vec::new();
             for row in rows {
                 let (raw, paused) = row?;
@@ -449,8 +446,8 @@ impl Store {
                 // A resumed check's first result stands for no time before the
                 // resume: the paused span stays unknown.
                 // A second pause keeps the first one's moment.
-                "UPDATE check_state SET paused = ?3, covered_from = CASE WHEN ?3 THEN covered_from ELSE ?4 END,
-                    paused_at = CASE WHEN ?3 THEN coalesce(paused_at, ?4) END
+                "UPDATE check_state SET paused = ?3, covered_from = CASE WHEN CAST(?3 AS BIGINT) = 1 THEN covered_from ELSE ?4 END,
+                    paused_at = CASE WHEN CAST(?3 AS BIGINT) = 1 THEN coalesce(paused_at, ?4) END
                  WHERE tenant_id = ?1 AND name = ?2",
                 params![tenant, name, paused, now_ms()],
             )? > 0;
@@ -564,12 +561,12 @@ impl Store {
             let mut stmt = c.prepare_cached(
                 "SELECT s.name, s.paused, s.last_run_at, s.last_up, s.last_latency_ms, s.last_error,
                         (SELECT id FROM incidents i WHERE i.tenant_id = s.tenant_id AND i.check_name = s.name AND i.status != 'resolved' ORDER BY i.kind != 'down', i.id LIMIT 1)
-                 FROM check_state s WHERE s.tenant_id = ?1 AND (?2 IS NULL OR s.name = ?2)",
+                 FROM check_state s WHERE s.tenant_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR s.name = ?2)",
             )?;
             let rows = stmt.query_map(params![tenant, only], |r| {
-                Ok((r.get::<_, String>(0)?, CheckRuntime { paused: r.get(1)?, last_run_at: r.get(2)?, last_up: r.get(3)?, last_latency_ms: r.get(4)?, last_error: r.get(5)?, open_incident: r.get(6)? }))
+                Ok((r.get::<String>(0)?, CheckRuntime { paused: r.get(1)?, last_run_at: r.get(2)?, last_up: r.get(3)?, last_latency_ms: r.get(4)?, last_error: r.get(5)?, open_incident: r.get(6)? }))
             })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            rows.collect::<Result<_>>()
         })
         .await
     }
@@ -579,7 +576,7 @@ impl Store {
         self.read(|c| {
             let mut stmt = c.prepare_cached("SELECT id, name FROM tenants")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            rows.collect::<Result<_>>()
         })
         .await
     }
@@ -588,14 +585,14 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daemon::store::{Backend, on_both_backends};
     use serde_json::json;
 
     /// A store with one tenant holding checks `a` and `b` and channel `ch`, then
     /// `b` and `ch` spoilt behind its back and a row of a kind this daemon does not
     /// know added: what another version, a restore or a hand edit leaves.
-    async fn spoilt() -> (tempfile::TempDir, Store, i64) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("t.db")).expect("store");
+    async fn spoilt(backend: Backend) -> (tempfile::TempDir, Store, i64) {
+        let (dir, store) = crate::daemon::store::test_store(backend);
         store.bootstrap(|_| Ok(())).await.expect("bootstrap");
         let (tenant, _) = store.create_tenant("acme".into()).await.expect("tenant");
         let check = |name: &str| json!({"kind": "Check", "name": name, "type": "http", "target": "http://127.0.0.1:9/", "schedule": "30s"});
@@ -615,15 +612,26 @@ mod tests {
         store
             .write(move |tx| {
                 // `target` gone: as a field renamed in a later version would leave it.
+                let (remove, set) = match tx.backend() {
+                    Backend::Sqlite => (
+                        "json_remove(spec, '$.target')",
+                        "json_set(spec, '$.type', 'https://hooks.example/s3cr3t-path')",
+                    ),
+                    Backend::Postgres => (
+                        "(spec::jsonb - 'target')::text",
+                        "jsonb_set(spec::jsonb, '{type}', '\"https://hooks.example/s3cr3t-path\"')::text",
+                    ),
+                };
                 tx.execute(
-                    "UPDATE resources SET spec = json_remove(spec, '$.target') WHERE tenant_id = ?1 AND name = 'b'",
+                    &format!("UPDATE resources SET spec = {remove} WHERE tenant_id = ?1 AND name = 'b'"),
                     [tenant],
                 )?;
                 // A field of the wrong type, quoting a secret in serde's words.
                 tx.execute(
-                    "UPDATE resources SET spec = json_set(spec, '$.type', 'https://hooks.example/s3cr3t-path'),
-                        secrets = '[\"/webhook/url\"]'
-                     WHERE tenant_id = ?1 AND name = 'ch'",
+                    &format!(
+                        "UPDATE resources SET spec = {set}, secrets = '[\"/webhook/url\"]'
+                         WHERE tenant_id = ?1 AND name = 'ch'"
+                    ),
                     [tenant],
                 )?;
                 tx.execute(
@@ -638,9 +646,8 @@ mod tests {
         (dir, store, tenant)
     }
 
-    #[tokio::test]
-    async fn a_spec_that_no_longer_decodes_is_a_loud_error_naming_it() {
-        let (_dir, store, tenant) = spoilt().await;
+    async fn a_spec_that_no_longer_decodes_is_a_loud_error_naming_it(backend: Backend) {
+        let (_dir, store, tenant) = spoilt(backend).await;
         let before = decode::corrupt_reads();
         let err = store
             .resource(tenant, Kind::Check, "b".into())
@@ -672,9 +679,8 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn listings_serve_the_readable_rows_and_name_the_others() {
-        let (_dir, store, tenant) = spoilt().await;
+    async fn listings_serve_the_readable_rows_and_name_the_others(backend: Backend) {
+        let (_dir, store, tenant) = spoilt(backend).await;
         let names = |rs: &[StoredResource]| rs.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
         let checks = store
             .resources(tenant, Some(Kind::Check))
@@ -706,9 +712,8 @@ mod tests {
         assert_eq!(scheduled, ["a"], "the readable check is still scheduled");
     }
 
-    #[tokio::test]
-    async fn a_row_that_is_not_even_json_can_be_replaced() {
-        let (_dir, store, tenant) = spoilt().await;
+    async fn a_row_that_is_not_even_json_can_be_replaced(backend: Backend) {
+        let (_dir, store, tenant) = spoilt(backend).await;
         store
             .write(move |tx| {
                 tx.execute(
@@ -747,10 +752,10 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn a_state_holds_whole_only_what_it_was_asked_for_and_the_references_of_all() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("t.db")).expect("store");
+    async fn a_state_holds_whole_only_what_it_was_asked_for_and_the_references_of_all(
+        backend: Backend,
+    ) {
+        let (_dir, store) = crate::daemon::store::test_store(backend);
         store.bootstrap(|_| Ok(())).await.expect("bootstrap");
         let (tenant, _) = store.create_tenant("acme".into()).await.expect("tenant");
         let edits = [
@@ -791,9 +796,8 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn an_unknown_kind_is_unreadable_not_a_check() {
-        let (_dir, store, tenant) = spoilt().await;
+    async fn an_unknown_kind_is_unreadable_not_a_check(backend: Backend) {
+        let (_dir, store, tenant) = spoilt(backend).await;
         let state = store
             .read(move |c| load_state(c, tenant, &|_, _, _| true))
             .await
@@ -810,4 +814,12 @@ mod tests {
         assert_eq!((g.kind, g.kind_text.as_str()), (None, "Gadget"));
         assert!(g.message.contains("unknown kind `Gadget`"), "{}", g.message);
     }
+
+    on_both_backends!(
+        a_spec_that_no_longer_decodes_is_a_loud_error_naming_it,
+        listings_serve_the_readable_rows_and_name_the_others,
+        a_row_that_is_not_even_json_can_be_replaced,
+        an_unknown_kind_is_unreadable_not_a_check,
+        a_state_holds_whole_only_what_it_was_asked_for_and_the_references_of_all,
+    );
 }

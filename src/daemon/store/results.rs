@@ -1,6 +1,7 @@
 //! Check results: written in batches, read in pages, pruned after the retention.
 
-use rusqlite::{Connection, params};
+use super::Db;
+use rusqlite::params;
 
 use super::{Result, Store};
 use crate::model::{ResultPage, StoredResult};
@@ -107,14 +108,14 @@ fn from_row(
 
 /// Stores a result; `kept` ones (failures, changes of state) are pruned after the
 /// longer retention.
-pub fn insert(c: &Connection, row: &ResultRow, kept: bool) -> Result<i64> {
+pub fn insert(c: &Db<'_>, row: &ResultRow, kept: bool) -> Result<i64> {
     let r = &row.result;
-    c.prepare_cached(
+    c.query_row(
         "INSERT INTO results (tenant_id, check_name, started_at, up, latency_ms, status_code, error, detail, kept)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?
-    .execute(params![row.tenant, row.check, r.started_at.timestamp_millis(), r.up, r.latency_ms, r.status_code, r.error, detail(r)?, kept])?;
-    Ok(c.last_insert_rowid())
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
+        params![row.tenant, row.check, r.started_at.timestamp_millis(), r.up, r.latency_ms, r.status_code, r.error, detail(r)?, kept],
+        |r| r.get(0),
+    )
 }
 
 impl Store {
@@ -127,16 +128,15 @@ impl Store {
         before: Option<i64>,
     ) -> Result<ResultPage> {
         self.read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, check_name, started_at, up, latency_ms, status_code, error, detail FROM results WHERE tenant_id = ?1 AND check_name = ?2 AND (?3 IS NULL OR id < ?3)
+            let rows = c.query_map(
+                "SELECT id, check_name, started_at, up, latency_ms, status_code, error, detail FROM results WHERE tenant_id = ?1 AND check_name = ?2 AND (CAST(?3 AS BIGINT) IS NULL OR id < ?3)
                  ORDER BY id DESC LIMIT ?4",
-            )?;
-            let rows = stmt.query_map(params![tenant, check, before, i64::from(limit) + 1], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, bool>(3)?, r.get::<_, f64>(4)?, r.get::<_, Option<u16>>(5)?, r.get::<_, Option<String>>(6)?, r.get::<_, String>(7)?))
+                params![tenant, check, before, i64::from(limit) + 1], |r| {
+                Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<i64>(2)?, r.get::<bool>(3)?, r.get::<f64>(4)?, r.get::<Option<u16>>(5)?, r.get::<Option<String>>(6)?, r.get::<String>(7)?))
             })?;
             let mut items = Vec::new();
             for row in rows {
-                let (id, name, started_at, up, latency_ms, status_code, error, detail) = row?;
+                let (id, name, started_at, up, latency_ms, status_code, error, detail) = row;
                 items.push(StoredResult { id, result: from_row(name, started_at, up, latency_ms, status_code, error, &detail)? });
             }
             let next_before = if items.len() > limit as usize {
@@ -168,11 +168,11 @@ impl Store {
         loop {
             let n = self
                 .write(move |tx| {
-                    Ok(tx.execute(
+                    tx.execute(
                         "DELETE FROM results WHERE id IN (SELECT id FROM results
-                           WHERE started_at < max(?1, ?2) AND (started_at < ?1 OR (kept = 0 AND started_at < ?2)) LIMIT ?3)",
+                           WHERE started_at < (CASE WHEN ?1 > ?2 THEN ?1 ELSE ?2 END) AND (started_at < ?1 OR (kept = 0 AND started_at < ?2)) LIMIT ?3)",
                         params![kept, routine, PRUNE_CHUNK],
-                    )?)
+                    )
                 })
                 .await?;
             total += n;

@@ -11,7 +11,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::{Db, Optional};
+use rusqlite::params;
 
 use super::{Result, StoreError};
 use crate::rollup::bucket::split;
@@ -54,21 +55,21 @@ pub fn index(res: Resolution, at_ms: i64) -> i64 {
 }
 
 /// The series id of a check, created on first use.
-pub(super) fn series_id(c: &Connection, tenant: i64, check: &str) -> Result<i64> {
+pub(super) fn series_id(c: &Db<'_>, tenant: i64, check: &str) -> Result<i64> {
     if let Some(id) = series_of(c, tenant, check)? {
         return Ok(id);
     }
-    c.prepare_cached("INSERT INTO series (tenant_id, check_name, created_at) VALUES (?1, ?2, ?3)")?
-        .execute(params![tenant, check, super::now_ms()])?;
-    Ok(c.last_insert_rowid())
+    c.query_row(
+        "INSERT INTO series (tenant_id, check_name, created_at) VALUES (?1, ?2, ?3) RETURNING id",
+        params![tenant, check, super::now_ms()],
+        |r| r.get(0),
+    )
 }
 
-pub(super) fn series_of(c: &Connection, tenant: i64, check: &str) -> Result<Option<i64>> {
-    Ok(
-        c.prepare_cached("SELECT id FROM series WHERE tenant_id = ?1 AND check_name = ?2")?
-            .query_row(params![tenant, check], |r| r.get(0))
-            .optional()?,
-    )
+pub(super) fn series_of(c: &Db<'_>, tenant: i64, check: &str) -> Result<Option<i64>> {
+    c.prepare_cached("SELECT id FROM series WHERE tenant_id = ?1 AND check_name = ?2")?
+        .query_row(params![tenant, check], |r| r.get(0))
+        .optional()
 }
 
 /// How far hours or days are built: every bucket below `before`, and in bucket
@@ -98,7 +99,7 @@ pub struct Marks {
     pub days: Built,
 }
 
-pub(super) fn built(c: &Connection, res: Resolution) -> Result<Built> {
+pub(super) fn built(c: &Db<'_>, res: Resolution) -> Result<Built> {
     Ok(c.prepare_cached(
         "SELECT built_before, next_series FROM rollup_state WHERE resolution = ?1",
     )?
@@ -112,14 +113,14 @@ pub(super) fn built(c: &Connection, res: Resolution) -> Result<Built> {
     .unwrap_or(Built::NONE))
 }
 
-pub(super) fn marks(c: &Connection) -> Result<Marks> {
+pub(super) fn marks(c: &Db<'_>) -> Result<Marks> {
     Ok(Marks {
         hours: built(c, Resolution::Hour)?,
         days: built(c, Resolution::Day)?,
     })
 }
 
-fn set_built(c: &Connection, res: Resolution, b: Built) -> Result<()> {
+fn set_built(c: &Db<'_>, res: Resolution, b: Built) -> Result<()> {
     c.prepare_cached(
         "INSERT INTO rollup_state (resolution, built_before, next_series) VALUES (?1, ?2, ?3)
          ON CONFLICT (resolution) DO UPDATE SET built_before = excluded.built_before, next_series = excluded.next_series",
@@ -129,12 +130,7 @@ fn set_built(c: &Connection, res: Resolution, b: Built) -> Result<()> {
 }
 
 /// The stored bucket, or `None`. A row that cannot be decoded is an error.
-pub(super) fn get(
-    c: &Connection,
-    res: Resolution,
-    idx: i64,
-    series: i64,
-) -> Result<Option<Bucket>> {
+pub(super) fn get(c: &Db<'_>, res: Resolution, idx: i64, series: i64) -> Result<Option<Bucket>> {
     let data: Option<Vec<u8>> = c
         .prepare_cached(&format!(
             "SELECT data FROM {} WHERE bucket = ?1 AND series = ?2",
@@ -155,7 +151,7 @@ pub(super) fn decode_times(data: &[u8]) -> Result<Bucket> {
 }
 
 /// Adds `delta` to the stored bucket (creating it).
-fn add(c: &Connection, res: Resolution, idx: i64, series: i64, delta: &Bucket) -> Result<()> {
+fn add(c: &Db<'_>, res: Resolution, idx: i64, series: i64, delta: &Bucket) -> Result<()> {
     let merged = match get(c, res, idx, series) {
         Ok(Some(mut b)) => {
             b.merge(delta);
@@ -176,7 +172,8 @@ fn add(c: &Connection, res: Resolution, idx: i64, series: i64, delta: &Bucket) -
         Err(e) => return Err(e),
     };
     c.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO {} (bucket, series, data) VALUES (?1, ?2, ?3)",
+        "INSERT INTO {} (bucket, series, data) VALUES (?1, ?2, ?3)
+             ON CONFLICT (bucket, series) DO UPDATE SET data = excluded.data",
         table(res)
     ))?
     .execute(params![idx, series, merged.encode()])?;
@@ -193,7 +190,7 @@ pub(super) struct Fold {
 
 /// Folds one result into its minute buckets, and into hour and day rows that are
 /// built already (a late result).
-pub(super) fn fold(c: &Connection, series: i64, marks: &Marks, f: &Fold) -> Result<()> {
+pub(super) fn fold(c: &Db<'_>, series: i64, marks: &Marks, f: &Fold) -> Result<()> {
     let mut minutes: BTreeMap<i64, Bucket> = BTreeMap::new();
     let (at, up, latency) = f.run;
     minutes
@@ -255,7 +252,7 @@ fn source(res: Resolution) -> (Resolution, i64) {
 /// Builds one chunk of hours (from minutes) or days (from hours) that are over at
 /// `now_ms`. Returns whether it did anything, so the caller goes on until it is
 /// caught up, one short transaction at a time.
-pub(super) fn build_chunk(c: &Connection, res: Resolution, now_ms: i64) -> Result<bool> {
+pub(super) fn build_chunk(c: &Db<'_>, res: Resolution, now_ms: i64) -> Result<bool> {
     let (from, per) = source(res);
     let mut b = built(c, res)?;
     // Buckets the source has complete: hours end BUILD_DELAY after they are over;
@@ -318,11 +315,9 @@ pub(super) fn build_chunk(c: &Connection, res: Resolution, now_ms: i64) -> Resul
             table(from)
         ))?;
         for idx in lo..hi {
-            let mut rows = stmt.query(params![idx, s_lo, s_hi])?;
-            while let Some(row) = rows.next()? {
+            stmt.for_each(params![idx, s_lo, s_hi], |row| {
                 let series: i64 = row.get(0)?;
-                let data: Vec<u8> = row.get(1)?;
-                match decode(&data) {
+                match decode(row.get_blob(1)?) {
                     Ok(bucket) => merged.entry(series).or_default().merge(&bucket),
                     Err(e) => tracing::error!(
                         table = table(from),
@@ -332,14 +327,16 @@ pub(super) fn build_chunk(c: &Connection, res: Resolution, now_ms: i64) -> Resul
                         state_key(res)
                     ),
                 }
-            }
+                Ok(())
+            })?;
         }
     }
     let mut series: Vec<_> = merged.into_iter().collect();
     series.sort_unstable_by_key(|(s, _)| *s);
     {
         let mut put = c.prepare_cached(&format!(
-            "INSERT OR REPLACE INTO {} (bucket, series, data) VALUES (?1, ?2, ?3)",
+            "INSERT INTO {} (bucket, series, data) VALUES (?1, ?2, ?3)
+             ON CONFLICT (bucket, series) DO UPDATE SET data = excluded.data",
             table(res)
         ))?;
         for (s, bucket) in &series {
@@ -366,7 +363,7 @@ pub(super) fn build_chunk(c: &Connection, res: Resolution, now_ms: i64) -> Resul
 /// Deletes one slice of `res` rows older than `cutoff_ms` (never rows that a
 /// coarser resolution still has to be built from). Returns the rows deleted; the
 /// caller repeats while it is not zero.
-pub(super) fn prune_chunk(c: &Connection, res: Resolution, cutoff_ms: i64) -> Result<usize> {
+pub(super) fn prune_chunk(c: &Db<'_>, res: Resolution, cutoff_ms: i64) -> Result<usize> {
     let mut cutoff = index(res, cutoff_ms);
     let coarser = match res {
         Resolution::Minute => Some((Resolution::Hour, 60)),
@@ -392,18 +389,18 @@ pub(super) fn prune_chunk(c: &Connection, res: Resolution, cutoff_ms: i64) -> Re
         return Ok(0);
     }
     let until = first.saturating_add(PRUNE_BUCKETS).min(cutoff);
-    Ok(c.execute(
+    c.execute(
         &format!("DELETE FROM {} WHERE bucket < ?1", table(res)),
         [until],
-    )?)
+    )
 }
 
-pub(super) fn availability(c: &Connection) -> Result<Availability> {
+pub(super) fn availability(c: &Db<'_>) -> Result<Availability> {
     let first = |res: Resolution| -> Result<i64> {
         Ok(c.query_row(
             &format!("SELECT min(bucket) FROM {}", table(res)),
             [],
-            |r| r.get::<_, Option<i64>>(0),
+            |r| r.get::<Option<i64>>(0),
         )?
         .unwrap_or(i64::MAX))
     };
@@ -419,7 +416,7 @@ pub(super) fn availability(c: &Connection) -> Result<Availability> {
 
 /// One check's buckets over the pieces of a plan, merged, by point lookups: cheap
 /// for a few checks whatever the window.
-pub(super) fn read_one(c: &Connection, series: i64, pieces: &[Piece]) -> Result<Bucket> {
+pub(super) fn read_one(c: &Db<'_>, series: i64, pieces: &[Piece]) -> Result<Bucket> {
     let mut total = Bucket::new();
     for p in pieces {
         for idx in p.first..p.end {
@@ -436,7 +433,7 @@ pub(super) fn read_one(c: &Connection, series: i64, pieces: &[Piece]) -> Result<
 /// many checks. A bucket several plans share is read and decoded once. Series not
 /// in `wanted` are skipped undecoded. `out[plan][series index]`.
 pub(super) fn read_many(
-    c: &Connection,
+    c: &Db<'_>,
     wanted: &HashMap<i64, usize>,
     plans: &[&[Piece]],
     out: &mut [Vec<Bucket>],
@@ -462,15 +459,13 @@ pub(super) fn read_many(
             table(res)
         ))?;
         for (a, b) in union {
-            let mut rows = stmt.query(params![a, b])?;
-            while let Some(row) = rows.next()? {
+            stmt.for_each(params![a, b], |row| {
                 let series: i64 = row.get(1)?;
                 let Some(&i) = wanted.get(&series) else {
-                    continue;
+                    return Ok(());
                 };
                 let idx: i64 = row.get(0)?;
-                let data = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
-                let bucket = decode(data)?;
+                let bucket = decode(row.get_blob(2)?)?;
                 for (k, plan) in plans.iter().enumerate() {
                     if plan
                         .iter()
@@ -479,7 +474,8 @@ pub(super) fn read_many(
                         out[k][i].merge(&bucket);
                     }
                 }
-            }
+                Ok(())
+            })?;
         }
     }
     Ok(())

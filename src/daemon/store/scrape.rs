@@ -48,7 +48,7 @@ pub struct Snapshot {
 const CHECKS: &str = "
     SELECT t.name, r.name,
            coalesce(json_extract(r.spec, '$.type'), ''),
-           coalesce(json_extract(r.spec, '$.enabled'), 1) AND NOT coalesce(s.paused, 0),
+           COALESCE(CAST(json_extract(r.spec, '$.enabled') AS TEXT), 'true') NOT IN ('0', 'false') AND coalesce(s.paused, 0) = 0,
            s.last_up, s.last_latency_ms, s.last_cert_expires_at
     FROM resources r
     JOIN tenants t ON t.id = r.tenant_id
@@ -74,12 +74,12 @@ impl Store {
                     last_cert_expires_at: r.get(6)?,
                 })
             })?;
-            out.checks = rows.collect::<rusqlite::Result<_>>()?;
+            out.checks = rows.collect::<Result<_>>()?;
 
             let pairs = |sql: &str| -> Result<HashMap<i64, i64>> {
                 let mut stmt = c.prepare_cached(sql)?;
                 let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                Ok(rows.collect::<rusqlite::Result<_>>()?)
+                rows.collect::<Result<_>>()
             };
             out.open_incidents = pairs(
                 "SELECT tenant_id, count(*) FROM incidents WHERE status != 'resolved' GROUP BY tenant_id",
@@ -89,18 +89,18 @@ impl Store {
                  WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?1) GROUP BY tenant_id",
             )?;
             let rows = stmt.query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            out.active_keys = rows.collect::<rusqlite::Result<_>>()?;
+            out.active_keys = rows.collect::<Result<_>>()?;
             // The `users_by_email` index starts with the tenant: counted from it.
             out.users = pairs("SELECT tenant_id, count(*) FROM users GROUP BY tenant_id")?;
 
             let mut stmt = c.prepare_cached("SELECT id, name FROM tenants")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            out.tenants = rows.collect::<rusqlite::Result<_>>()?;
+            out.tenants = rows.collect::<Result<_>>()?;
 
             // Both counts walk the `outbox_due` index over pending rows only, so they
             // cost the queue's depth, not the outbox's history.
             let mut stmt = c.prepare_cached(
-                "SELECT coalesce(sum(next_attempt_at <= ?1), 0), coalesce(sum(next_attempt_at > ?1), 0)
+                "SELECT count(*) FILTER (WHERE next_attempt_at <= ?1), count(*) FILTER (WHERE next_attempt_at > ?1)
                  FROM outbox WHERE status = 'pending'",
             )?;
             (out.outbox_due, out.outbox_deferred) =
@@ -114,15 +114,15 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daemon::store::{Backend, on_both_backends};
 
-    async fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("t.db")).expect("store");
+    async fn store(backend: Backend) -> (tempfile::TempDir, Store) {
+        let (dir, store) = crate::daemon::store::test_store(backend);
         store.bootstrap(|_| Ok(())).await.expect("bootstrap");
         (dir, store)
     }
 
-    fn add_check(tx: &rusqlite::Transaction<'_>, name: &str, spec: &str) -> Result<()> {
+    fn add_check(tx: &crate::daemon::store::Db<'_>, name: &str, spec: &str) -> Result<()> {
         tx.execute(
             "INSERT INTO resources (tenant_id, kind, name, spec, updated_at) VALUES (1, 'Check', ?1, ?2, 0)",
             rusqlite::params![name, spec],
@@ -130,9 +130,8 @@ mod tests {
         Ok(())
     }
 
-    #[tokio::test]
-    async fn a_scrape_joins_checks_with_their_state_type_and_tenant_name() {
-        let (_dir, store) = store().await;
+    async fn a_scrape_joins_checks_with_their_state_type_and_tenant_name(backend: Backend) {
+        let (_dir, store) = store(backend).await;
         store
             .write(|tx| {
                 add_check(tx, "never", r#"{"type":"tcp","enabled":true}"#)?;
@@ -195,10 +194,9 @@ mod tests {
 
     /// The scrape's cost at scale: 10,000 checks come back from the one query. The
     /// time is printed (`--nocapture`), not asserted.
-    #[tokio::test]
-    async fn ten_thousand_checks_are_one_scrape() {
+    async fn ten_thousand_checks_are_one_scrape(backend: Backend) {
         const CHECKS: usize = 10_000;
-        let (_dir, store) = store().await;
+        let (_dir, store) = store(backend).await;
         store
             .write(|tx| {
                 let spec = serde_json::json!({
@@ -241,4 +239,9 @@ mod tests {
             body.len()
         );
     }
+
+    on_both_backends!(
+        a_scrape_joins_checks_with_their_state_type_and_tenant_name,
+        ten_thousand_checks_are_one_scrape,
+    );
 }

@@ -29,8 +29,24 @@ pub enum Backend {
 
 /// A PostgreSQL connection with the statements prepared on it.
 pub struct PgConn {
-    pub client: postgres::Client,
+    client: Option<postgres::Client>,
     statements: HashMap<String, postgres::Statement>,
+}
+
+impl Drop for PgConn {
+    /// The driver closes a connection by running its own small runtime, which may
+    /// not start on a thread that drives async tasks (a store dropped there): such a
+    /// connection is closed on a thread of its own.
+    fn drop(&mut self) {
+        self.statements.clear();
+        if let Some(client) = self.client.take()
+            && tokio::runtime::Handle::try_current().is_ok()
+        {
+            let _ = std::thread::Builder::new()
+                .name("store-close".into())
+                .spawn(move || drop(client));
+        }
+    }
 }
 
 /// Statements kept prepared per connection; beyond this the cache starts over.
@@ -39,9 +55,14 @@ const PG_STATEMENTS: usize = 512;
 impl PgConn {
     pub fn new(client: postgres::Client) -> PgConn {
         PgConn {
-            client,
+            client: Some(client),
             statements: HashMap::new(),
         }
+    }
+
+    /// Whether the server closed this connection (it went away, or restarted).
+    pub fn is_closed(&self) -> bool {
+        self.client.as_ref().is_none_or(|c| c.is_closed())
     }
 }
 
@@ -126,6 +147,21 @@ enum RowInner<'r> {
 }
 
 impl Row<'_> {
+    /// Column `i`, a blob, without copying it.
+    pub fn get_blob(&self, i: usize) -> Result<&[u8]> {
+        match &self.inner {
+            RowInner::Lite(r) => Ok(r.get_ref(i)?.as_blob().map_err(rusqlite::Error::from)?),
+            RowInner::Pg(r) => match pg_value(r, i)? {
+                ValueRef::Blob(b) => Ok(b),
+                other => Err(StoreError::Sqlite(rusqlite::Error::InvalidColumnType(
+                    i,
+                    r.columns()[i].name().to_string(),
+                    other.data_type(),
+                ))),
+            },
+        }
+    }
+
     /// Column `i` (from 0) as `T`, converted as rusqlite converts SQLite's values.
     pub fn get<T: FromSql>(&self, i: usize) -> Result<T> {
         match &self.inner {
@@ -156,7 +192,11 @@ impl<'a> Db<'a> {
     pub fn pg(conn: &'a mut PgConn) -> Db<'a> {
         Db {
             inner: Inner::Pg(RefCell::new(Pg {
-                side: PgSide::Client(&mut conn.client),
+                side: PgSide::Client(
+                    conn.client
+                        .as_mut()
+                        .expect("a connection is closed only when dropped"),
+                ),
                 statements: &mut conn.statements,
             })),
         }
@@ -166,6 +206,8 @@ impl<'a> Db<'a> {
     pub fn pg_transaction(conn: &'a mut PgConn) -> Result<Db<'a>> {
         let tx = conn
             .client
+            .as_mut()
+            .expect("a connection is closed only when dropped")
             .transaction()
             .map_err(|e| pg_error(e, "BEGIN"))?;
         Ok(Db {
@@ -193,11 +235,25 @@ impl<'a> Db<'a> {
         }
     }
 
+    /// `sql` to run with [`Stmt`]'s methods (prepared, and kept prepared, on first use).
+    pub fn prepare(&self, sql: &str) -> Result<Stmt<'_, 'a>> {
+        Ok(Stmt {
+            db: self,
+            sql: sql.to_string(),
+        })
+    }
+
+    /// The same as [`prepare`](Self::prepare): every statement is kept prepared.
+    pub fn prepare_cached(&self, sql: &str) -> Result<Stmt<'_, 'a>> {
+        self.prepare(sql)
+    }
+
     /// Runs one statement; returns the number of rows it changed.
-    pub fn execute(&self, sql: &str, params: &[&dyn ToSql]) -> Result<usize> {
+    pub fn execute(&self, sql: &str, params: impl Args) -> Result<usize> {
+        let params = params.args();
         match &self.inner {
-            Inner::Lite(c) => Ok(c.prepare_cached(sql)?.execute(params)?),
-            Inner::Pg(pg) => Ok(pg.borrow_mut().execute(sql, params)? as usize),
+            Inner::Lite(c) => Ok(c.prepare_cached(sql)?.execute(&*params)?),
+            Inner::Pg(pg) => Ok(pg.borrow_mut().execute(sql, &params)? as usize),
         }
     }
 
@@ -214,7 +270,7 @@ impl<'a> Db<'a> {
     pub fn query_row<T>(
         &self,
         sql: &str,
-        params: &[&dyn ToSql],
+        params: impl Args,
         f: impl FnOnce(&Row<'_>) -> Result<T>,
     ) -> Result<T> {
         self.query_opt(sql, params, f)?
@@ -225,13 +281,14 @@ impl<'a> Db<'a> {
     pub fn query_opt<T>(
         &self,
         sql: &str,
-        params: &[&dyn ToSql],
+        params: impl Args,
         f: impl FnOnce(&Row<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
+        let params = params.args();
         match &self.inner {
             Inner::Lite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
-                let mut rows = stmt.query(params)?;
+                let mut rows = stmt.query(&*params)?;
                 match rows.next()? {
                     Some(r) => Ok(Some(f(&Row {
                         inner: RowInner::Lite(r),
@@ -240,7 +297,7 @@ impl<'a> Db<'a> {
                 }
             }
             Inner::Pg(pg) => {
-                let rows = pg.borrow_mut().query(sql, params)?;
+                let rows = pg.borrow_mut().query(sql, &params)?;
                 match rows.first() {
                     Some(r) => Ok(Some(f(&Row {
                         inner: RowInner::Pg(r),
@@ -255,7 +312,7 @@ impl<'a> Db<'a> {
     pub fn query_map<T>(
         &self,
         sql: &str,
-        params: &[&dyn ToSql],
+        params: impl Args,
         mut f: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
@@ -271,13 +328,14 @@ impl<'a> Db<'a> {
     pub fn for_each(
         &self,
         sql: &str,
-        params: &[&dyn ToSql],
+        params: impl Args,
         mut f: impl FnMut(&Row<'_>) -> Result<()>,
     ) -> Result<()> {
+        let params = params.args();
         match &self.inner {
             Inner::Lite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
-                let mut rows = stmt.query(params)?;
+                let mut rows = stmt.query(&*params)?;
                 while let Some(r) = rows.next()? {
                     f(&Row {
                         inner: RowInner::Lite(r),
@@ -286,10 +344,21 @@ impl<'a> Db<'a> {
                 Ok(())
             }
             Inner::Pg(pg) => {
-                let rows = pg.borrow_mut().query(sql, params)?;
-                for r in &rows {
+                let mut pg = pg.borrow_mut();
+                let s = pg.statement(sql)?;
+                let owned = pg_params(&params)?;
+                let refs = owned.iter().map(|p| p as &dyn PgToSql);
+                let mut rows = match &mut pg.side {
+                    PgSide::Client(c) => c.query_raw(&s, refs),
+                    PgSide::Tx(t) => t.query_raw(&s, refs),
+                }
+                .map_err(|e| pg_error(e, sql))?;
+                // Rows arrive as the server sends them: one is held at a time here too.
+                while let Some(r) = postgres::fallible_iterator::FallibleIterator::next(&mut rows)
+                    .map_err(|e| pg_error(e, sql))?
+                {
                     f(&Row {
-                        inner: RowInner::Pg(r),
+                        inner: RowInner::Pg(&r),
                     })?;
                 }
                 Ok(())
@@ -297,6 +366,100 @@ impl<'a> Db<'a> {
         }
     }
 }
+
+/// Whether the check spec (JSON text) in `column` is enabled, as SQL that means the
+/// same on both backends: `json_extract` gives SQLite's `1`/`0` for JSON's
+/// `true`/`false` and PostgreSQL's (see the schema) `'true'`/`'false'`.
+pub fn spec_enabled(column: &str) -> String {
+    format!(
+        "COALESCE(CAST(json_extract({column}, '$.enabled') AS TEXT), 'true') NOT IN ('0', 'false')"
+    )
+}
+
+/// The rows of [`Stmt::query_map`], each a `Result` as rusqlite's are.
+pub type Rows<T> = std::iter::Map<std::vec::IntoIter<T>, fn(T) -> Result<T>>;
+
+/// A statement to run later, in the shape of rusqlite's: `db.prepare(sql)?.query_row(…)`.
+pub struct Stmt<'d, 'a> {
+    db: &'d Db<'a>,
+    sql: String,
+}
+
+impl Stmt<'_, '_> {
+    pub fn execute(&mut self, params: impl Args) -> Result<usize> {
+        self.db.execute(&self.sql, params)
+    }
+
+    pub fn query_row<T>(
+        &mut self,
+        params: impl Args,
+        f: impl FnOnce(&Row<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.db.query_row(&self.sql, params, f)
+    }
+
+    /// Every row through `f`, read before this returns.
+    pub fn query_map<T>(
+        &mut self,
+        params: impl Args,
+        f: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<Rows<T>> {
+        Ok(self
+            .db
+            .query_map(&self.sql, params, f)?
+            .into_iter()
+            .map(Ok as fn(T) -> Result<T>))
+    }
+
+    /// Each row through `f`, in order (see [`Db::for_each`]).
+    pub fn for_each(
+        &mut self,
+        params: impl Args,
+        f: impl FnMut(&Row<'_>) -> Result<()>,
+    ) -> Result<()> {
+        self.db.for_each(&self.sql, params, f)
+    }
+
+    pub fn exists(&mut self, params: impl Args) -> Result<bool> {
+        Ok(self.db.query_opt(&self.sql, params, |_| Ok(()))?.is_some())
+    }
+}
+
+/// The parameters of a statement: `rusqlite::params![…]`, `&[&a, &b]`, an
+/// array of values of one type (`[tenant]`), or `[]`.
+pub trait Args {
+    fn args(&self) -> Vec<&dyn ToSql>;
+}
+
+impl Args for &[&dyn ToSql] {
+    fn args(&self) -> Vec<&dyn ToSql> {
+        self.to_vec()
+    }
+}
+
+impl<const N: usize> Args for &[&dyn ToSql; N] {
+    fn args(&self) -> Vec<&dyn ToSql> {
+        self.to_vec()
+    }
+}
+
+impl Args for [&dyn ToSql; 0] {
+    fn args(&self) -> Vec<&dyn ToSql> {
+        Vec::new()
+    }
+}
+
+macro_rules! args_for_arrays {
+    ($($n:literal)+) => {$(
+        impl<T: ToSql> Args for [T; $n] {
+            fn args(&self) -> Vec<&dyn ToSql> {
+                self.iter().map(|v| v as &dyn ToSql).collect()
+            }
+        }
+    )+};
+}
+
+args_for_arrays!(1 2 3 4 5 6 7 8 9 10 11 12);
 
 /// `.optional()` on a [`Db::query_row`] result, as rusqlite's `OptionalExtension`.
 pub trait Optional<T> {
@@ -313,10 +476,22 @@ impl<T> Optional<T> for Result<T> {
     }
 }
 
-fn pg_error(e: postgres::Error, sql: &str) -> StoreError {
+/// A PostgreSQL error with the server's message (the driver's own display of
+/// one is only "db error") and the statement, in one line. The server's detail
+/// is left out: it quotes row values (a key that already exists), and this
+/// message may reach a log or an API caller.
+pub(super) fn pg_error(e: postgres::Error, sql: &str) -> StoreError {
+    let message = match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => match std::error::Error::source(&e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        },
+    };
     StoreError::Postgres {
+        message,
         sql: sql.split_whitespace().collect::<Vec<_>>().join(" "),
-        source: e,
+        error: e,
     }
 }
 
@@ -562,7 +737,7 @@ mod tests {
             .unwrap();
         assert_eq!(n, 2);
         let rows = db
-            .query_map("SELECT i, f, s, b, flag FROM t ORDER BY i DESC", &[], |r| {
+            .query_map("SELECT i, f, s, b, flag FROM t ORDER BY i DESC", [], |r| {
                 Ok((
                     r.get::<i64>(0)?,
                     r.get::<Option<f64>>(1)?,
@@ -586,19 +761,17 @@ mod tests {
             ]
         );
         let count: i64 = db
-            .query_row("SELECT COUNT(*) FROM t WHERE i > ?", &[&0i64], |r| r.get(0))
+            .query_row("SELECT COUNT(*) FROM t WHERE i > ?", [0i64], |r| r.get(0))
             .unwrap();
         assert_eq!(count, 1);
         let none = db
-            .query_row("SELECT i FROM t WHERE i = ?", &[&42i64], |r| {
-                r.get::<i64>(0)
-            })
+            .query_row("SELECT i FROM t WHERE i = ?", [42i64], |r| r.get::<i64>(0))
             .optional()
             .unwrap();
         assert_eq!(none, None);
         // A real where an integer is wanted is refused, not truncated.
         assert!(
-            db.query_row("SELECT f FROM t WHERE f IS NOT NULL", &[], |r| r
+            db.query_row("SELECT f FROM t WHERE f IS NOT NULL", [], |r| r
                 .get::<i64>(0))
                 .is_err()
         );
@@ -620,7 +793,7 @@ mod tests {
         // Committed: another connection sees the rows.
         let mut other = PgConn::new(postgres::Client::connect(&url, postgres::NoTls).unwrap());
         let n: i64 = Db::pg(&mut other)
-            .query_row("SELECT COUNT(*) FROM t", &[], |r| r.get(0))
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 2);
     }

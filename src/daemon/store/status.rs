@@ -5,8 +5,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use super::{Db, Optional};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::params;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -97,7 +98,7 @@ fn resolve_groups<'a>(page: &StatusPage, checks: &'a [Listed]) -> Vec<(String, V
 /// Plans from `latency_from` on need latency; a row only earlier plans read is
 /// decoded for its times alone.
 fn read_plans(
-    c: &Connection,
+    c: &Db<'_>,
     series: &[Option<i64>],
     plans: &[Vec<Piece>],
     latency_from: usize,
@@ -127,15 +128,16 @@ fn read_plans(
             "SELECT bucket, series, data FROM {} WHERE bucket >= ?1 AND bucket <= ?2",
             rollups::table(res)
         ))?;
-        let mut rows = stmt.query(params![lo, hi])?;
-        while let Some(row) = rows.next()? {
+        stmt.for_each(params![lo, hi], |row| {
             let series: i64 = row.get(1)?;
             let Some(&i) = wanted.get(&series) else {
-                continue;
+                return Ok(());
             };
             let idx: i64 = row.get(0)?;
-            let Some(ks) = at.get(&idx) else { continue };
-            let data = row.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
+            let Some(ks) = at.get(&idx) else {
+                return Ok(());
+            };
+            let data = row.get_blob(2)?;
             let bucket = if ks.iter().any(|&k| k >= latency_from) {
                 rollups::decode(data)?
             } else {
@@ -144,7 +146,8 @@ fn read_plans(
             for &k in ks {
                 out[k][i].merge(&bucket);
             }
-        }
+            Ok(())
+        })?;
     }
     Ok(out)
 }
@@ -156,7 +159,7 @@ fn day_string(start_ms: i64) -> String {
 /// The page's maintenance windows covering any of `checks`, now or within
 /// [`UPCOMING_MS`], and the names of the checks held by one now.
 fn maintenance(
-    c: &Connection,
+    c: &Db<'_>,
     tenant: i64,
     checks: &[&Listed],
     now: DateTime<Utc>,
@@ -250,7 +253,7 @@ fn event(at: i64, kind: String, detail: &Value) -> EventData {
 /// Open incidents of `names`, then those resolved since `since`; at most
 /// [`MAX_PAGE_INCIDENTS`], each with its latest public events.
 fn incidents(
-    c: &Connection,
+    c: &Db<'_>,
     tenant: i64,
     names: &HashSet<&str>,
     since: i64,
@@ -260,12 +263,14 @@ fn incidents(
          WHERE tenant_id = ?1 AND (status != 'resolved' OR resolved_at >= ?2)
          ORDER BY status = 'resolved', opened_at DESC, id DESC",
     )?;
-    let mut rows = stmt.query(params![tenant, since])?;
     let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
+    stmt.for_each(params![tenant, since], |r| {
+        if out.len() == MAX_PAGE_INCIDENTS {
+            return Ok(());
+        }
         let check: String = r.get(1)?;
         if !names.contains(check.as_str()) {
-            continue;
+            return Ok(());
         }
         let kind: String = r.get(3)?;
         let summary = match kind.as_str() {
@@ -277,14 +282,12 @@ fn incidents(
             check,
             status: r.get(2)?,
             opened_at: to_time(r.get(4)?),
-            resolved_at: r.get::<_, Option<i64>>(5)?.map(to_time),
+            resolved_at: r.get::<Option<i64>>(5)?.map(to_time),
             summary,
             events: Vec::new(),
         });
-        if out.len() == MAX_PAGE_INCIDENTS {
-            break;
-        }
-    }
+        Ok(())
+    })?;
     let shown = SHOWN_EVENTS
         .iter()
         .map(|k| format!("'{k}'"))
@@ -297,11 +300,7 @@ fn incidents(
     ))?;
     for inc in &mut out {
         let rows = events.query_map(params![tenant, inc.id, MAX_INCIDENT_EVENTS as i64], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
+            Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<String>(2)?))
         })?;
         let mut list = Vec::new();
         for row in rows {
@@ -316,12 +315,7 @@ fn incidents(
 }
 
 /// Everything `page` (of `tenant`) shows, as of `now` (Unix ms).
-pub(super) fn read_page(
-    c: &Connection,
-    tenant: i64,
-    page: &StatusPage,
-    now: i64,
-) -> Result<PageData> {
+pub(super) fn read_page(c: &Db<'_>, tenant: i64, page: &StatusPage, now: i64) -> Result<PageData> {
     let days = page.show.uptime_days.clamp(1, MAX_PAGE_DAYS);
     let incidents_days = page.show.incidents_days.min(MAX_PAGE_DAYS);
     // A page of named checks only (as a badge's is) reads those checks; one
@@ -351,9 +345,7 @@ pub(super) fn read_page(
         let mut stmt = c.prepare_cached(
             "SELECT name, spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' ORDER BY name",
         )?;
-        let rows = stmt.query_map([tenant], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
+        let rows = stmt.query_map([tenant], |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))?;
         let mut out = Vec::new();
         for row in rows {
             let (name, spec) = row?;
@@ -389,11 +381,11 @@ pub(super) fn read_page(
         )?;
         let rows = stmt.query_map([tenant], |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                r.get::<String>(0)?,
                 (
-                    r.get::<_, bool>(1)?,
-                    r.get::<_, Option<bool>>(2)?,
-                    r.get::<_, bool>(3)?,
+                    r.get::<bool>(1)?,
+                    r.get::<Option<bool>>(2)?,
+                    r.get::<bool>(3)?,
                 ),
             ))
         })?;
@@ -536,11 +528,11 @@ pub(super) fn read_page(
 /// The status pages of every tenant: `(tenant id, tenant name, page)`. A page
 /// that cannot be read is not served (its visitors get no page, the others theirs);
 /// the row reader has logged and counted it by name.
-fn pages(c: &Connection) -> Result<Vec<(i64, String, StatusPage)>> {
+fn pages(c: &Db<'_>) -> Result<Vec<(i64, String, StatusPage)>> {
     let mut stmt = c.prepare_cached("SELECT id, name FROM tenants")?;
     let tenants: HashMap<i64, String> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+        .collect::<Result<_>>()?;
     let (readable, _unreadable) = resources::every(c, Kind::StatusPage)?;
     Ok(readable
         .into_iter()
@@ -583,7 +575,7 @@ impl Store {
         check: String,
     ) -> Result<Option<BTreeMap<String, String>>> {
         self.read(move |c| {
-            let spec: Option<String> = rusqlite::OptionalExtension::optional(c.query_row(
+            let spec: Option<String> = Optional::optional(c.query_row(
                 "SELECT spec FROM resources WHERE tenant_id = ?1 AND kind = 'Check' AND name = ?2",
                 params![tenant, check],
                 |r| r.get(0),

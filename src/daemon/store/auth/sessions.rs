@@ -3,7 +3,8 @@
 //! A refresh token presented a second time means it was copied: the whole family
 //! ends, the thief's copy and the owner's alike.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use crate::daemon::store::{Db, Optional, Row};
+use rusqlite::params;
 
 use super::super::{Result, Store};
 use super::users::{UserRow, revoke_sessions_of, user_by_id};
@@ -71,7 +72,7 @@ pub const ENDED_LOGINS_KEPT_MS: i64 = 86_400_000;
 const SESSION_COLUMNS: &str =
     "id, tenant_id, user_id, kind, created_at, expires_at, revoked_at FROM sessions";
 
-fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
+fn session_row(r: &Row<'_>) -> Result<SessionRow> {
     Ok(SessionRow {
         id: r.get(0)?,
         tenant_id: r.get(1)?,
@@ -83,12 +84,10 @@ fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
     })
 }
 
-fn session_by_id(c: &Connection, id: &str) -> Result<Option<SessionRow>> {
-    Ok(
-        c.prepare_cached(&format!("SELECT {SESSION_COLUMNS} WHERE id = ?1"))?
-            .query_row([id], session_row)
-            .optional()?,
-    )
+fn session_by_id(c: &Db<'_>, id: &str) -> Result<Option<SessionRow>> {
+    c.prepare_cached(&format!("SELECT {SESSION_COLUMNS} WHERE id = ?1"))?
+        .query_row([id], session_row)
+        .optional()
 }
 
 impl Store {
@@ -113,13 +112,13 @@ impl Store {
             )?;
             let ended: Vec<String> = tx
                 .prepare(
-                    "SELECT id FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?3",
+                    "SELECT id FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 ORDER BY created_at DESC, rowid DESC LIMIT 9223372036854775807 OFFSET ?3",
                 )?
                 .query_map(
                     params![s.user_id, now_ms, MAX_SESSIONS_PER_USER as i64],
                     |r| r.get(0),
                 )?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<Result<_>>()?;
             for id in &ended {
                 tx.execute(
                     "UPDATE sessions SET revoked_at = ?2, revoked_why = 'too_many' WHERE id = ?1",

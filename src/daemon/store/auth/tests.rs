@@ -1,15 +1,16 @@
-//! The store's people-and-access functions on a real SQLite file, with the time
+//! The store's people-and-access functions on both backends (a real SQLite file and
+//! a real PostgreSQL database), with the time
 //! given explicitly.
 
 use super::sessions::{ENDED_LOGINS_KEPT_MS, MAX_SESSIONS_PER_USER};
 use super::*;
+use crate::daemon::store::{Backend, on_both_backends};
 
 const T0: i64 = 1_800_000_000_000;
 const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA";
 
-async fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("db.sqlite")).expect("open");
+async fn store(backend: Backend) -> (tempfile::TempDir, Store) {
+    let (dir, store) = crate::daemon::store::test_store(backend);
     store.bootstrap(|_| Ok(())).await.expect("bootstrap");
     (dir, store)
 }
@@ -40,9 +41,8 @@ fn session(
     }
 }
 
-#[tokio::test]
-async fn refresh_tokens_rotate_once_and_a_reuse_ends_the_session() {
-    let (_dir, s) = store().await;
+async fn refresh_tokens_rotate_once_and_a_reuse_ends_the_session(backend: Backend) {
+    let (_dir, s) = store(backend).await;
     let u = user(&s, "a@x.io", Role::Viewer).await;
     s.create_session(session("s1", &u, T0 + 1_000, Some("r1"), None), T0)
         .await
@@ -92,9 +92,8 @@ async fn refresh_tokens_rotate_once_and_a_reuse_ends_the_session() {
     );
 }
 
-#[tokio::test]
-async fn a_session_past_its_expiry_refreshes_nothing_and_its_cookie_is_unknown() {
-    let (_dir, s) = store().await;
+async fn a_session_past_its_expiry_refreshes_nothing_and_its_cookie_is_unknown(backend: Backend) {
+    let (_dir, s) = store(backend).await;
     let u = user(&s, "a@x.io", Role::Viewer).await;
     s.create_session(session("cli", &u, T0 + 100, Some("r1"), None), T0)
         .await
@@ -152,9 +151,8 @@ async fn a_session_past_its_expiry_refreshes_nothing_and_its_cookie_is_unknown()
     );
 }
 
-#[tokio::test]
-async fn keys_expire_and_revoke_by_the_clock_given() {
-    let (_dir, s) = store().await;
+async fn keys_expire_and_revoke_by_the_clock_given(backend: Backend) {
+    let (_dir, s) = store(backend).await;
     let new = NewKey {
         name: "ci".into(),
         role: Role::Operator,
@@ -219,9 +217,8 @@ async fn keys_expire_and_revoke_by_the_clock_given() {
     );
 }
 
-#[tokio::test]
-async fn the_last_admin_stays_and_changes_end_sessions() {
-    let (_dir, s) = store().await;
+async fn the_last_admin_stays_and_changes_end_sessions(backend: Backend) {
+    let (_dir, s) = store(backend).await;
     let a = user(&s, "a@x.io", Role::Admin).await;
     assert!(matches!(
         s.add_user(
@@ -285,9 +282,8 @@ async fn the_last_admin_stays_and_changes_end_sessions() {
     assert_eq!(ended, vec!["sb2".to_string()]);
 }
 
-#[tokio::test]
-async fn invitations_are_accepted_once_before_they_expire() {
-    let (_dir, s) = store().await;
+async fn invitations_are_accepted_once_before_they_expire(backend: Backend) {
+    let (_dir, s) = store(backend).await;
     s.create_invitation(
         1,
         "i@x.io".into(),
@@ -373,9 +369,8 @@ async fn invitations_are_accepted_once_before_they_expire() {
     ));
 }
 
-#[tokio::test]
-async fn registering_a_taken_tenant_leaves_nothing_behind() {
-    let (_dir, s) = store().await;
+async fn registering_a_taken_tenant_leaves_nothing_behind(backend: Backend) {
+    let (_dir, s) = store(backend).await;
     let u = s
         .register("acme".into(), "me@x.io".into(), HASH.into(), T0)
         .await
@@ -411,9 +406,8 @@ async fn registering_a_taken_tenant_leaves_nothing_behind() {
     );
 }
 
-#[tokio::test]
-async fn a_demoted_or_removed_user_keeps_no_key_above_its_role() {
-    let (_d, s) = store().await;
+async fn a_demoted_or_removed_user_keeps_no_key_above_its_role(backend: Backend) {
+    let (_d, s) = store(backend).await;
     user(&s, "boss@x.io", Role::Admin).await;
     user(&s, "m@x.io", Role::Admin).await;
     let key = |name: &str, role: Role, by: &str| NewKey {
@@ -479,9 +473,8 @@ async fn a_demoted_or_removed_user_keeps_no_key_above_its_role() {
     );
 }
 
-#[tokio::test]
-async fn a_login_past_the_cap_ends_the_users_oldest_live_session() {
-    let (_d, s) = store().await;
+async fn a_login_past_the_cap_ends_the_users_oldest_live_session(backend: Backend) {
+    let (_d, s) = store(backend).await;
     let u = user(&s, "busy@x.io", Role::Viewer).await;
     let other = user(&s, "calm@x.io", Role::Viewer).await;
     s.create_session(session("calm", &other, T0 + 10_000, None, Some("c")), T0)
@@ -532,9 +525,8 @@ async fn a_login_past_the_cap_ends_the_users_oldest_live_session() {
     assert_eq!(ended, ["s1"]);
 }
 
-#[tokio::test]
-async fn ended_sessions_and_spent_invitations_are_deleted_after_a_day() {
-    let (_d, s) = store().await;
+async fn ended_sessions_and_spent_invitations_are_deleted_after_a_day(backend: Backend) {
+    let (_d, s) = store(backend).await;
     let u = user(&s, "u@x.io", Role::Viewer).await;
     let day = ENDED_LOGINS_KEPT_MS;
     s.create_session(session("expired", &u, T0 + 1_000, Some("r1"), None), T0)
@@ -588,3 +580,15 @@ async fn ended_sessions_and_spent_invitations_are_deleted_after_a_day() {
     assert_eq!(open.len(), 1);
     assert_eq!(s.prune_logins(T0 + 3 * day).await.expect("prune"), (0, 0));
 }
+
+on_both_backends!(
+    refresh_tokens_rotate_once_and_a_reuse_ends_the_session,
+    a_session_past_its_expiry_refreshes_nothing_and_its_cookie_is_unknown,
+    keys_expire_and_revoke_by_the_clock_given,
+    the_last_admin_stays_and_changes_end_sessions,
+    invitations_are_accepted_once_before_they_expire,
+    registering_a_taken_tenant_leaves_nothing_behind,
+    a_demoted_or_removed_user_keeps_no_key_above_its_role,
+    a_login_past_the_cap_ends_the_users_oldest_live_session,
+    ended_sessions_and_spent_invitations_are_deleted_after_a_day,
+);

@@ -2,7 +2,8 @@
 //! that); a user's email is unique within its tenant. The last admin of a tenant
 //! can be neither demoted nor removed, so a tenant is never left without one.
 
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use crate::daemon::store::{Db, Optional, Row};
+use rusqlite::params;
 
 use super::super::{Result, Store, StoreError};
 use super::{Role, insert_tenant};
@@ -34,46 +35,44 @@ pub struct InvitationRow {
 
 const USER_COLUMNS: &str = "u.id, u.tenant_id, t.name, u.email, u.password_hash, u.role, u.created_at, u.created_by, u.last_login_at FROM users u JOIN tenants t ON t.id = u.tenant_id";
 
-fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
+fn user_row(r: &Row<'_>) -> Result<UserRow> {
     Ok(UserRow {
         id: r.get(0)?,
         tenant_id: r.get(1)?,
         tenant: r.get(2)?,
         email: r.get(3)?,
         password_hash: r.get(4)?,
-        role: Role::parse(&r.get::<_, String>(5)?),
+        role: Role::parse(&r.get::<String>(5)?),
         created_at: r.get(6)?,
         created_by: r.get(7)?,
         last_login_at: r.get(8)?,
     })
 }
 
-pub(super) fn user_by_id(c: &Connection, id: i64) -> Result<Option<UserRow>> {
-    Ok(
-        c.prepare_cached(&format!("SELECT {USER_COLUMNS} WHERE u.id = ?1"))?
-            .query_row([id], user_row)
-            .optional()?,
-    )
+pub(super) fn user_by_id(c: &Db<'_>, id: i64) -> Result<Option<UserRow>> {
+    c.prepare_cached(&format!("SELECT {USER_COLUMNS} WHERE u.id = ?1"))?
+        .query_row([id], user_row)
+        .optional()
 }
 
-fn user_in(c: &Connection, tenant_id: i64, email: &str) -> Result<Option<UserRow>> {
-    Ok(c.prepare_cached(&format!(
+fn user_in(c: &Db<'_>, tenant_id: i64, email: &str) -> Result<Option<UserRow>> {
+    c.prepare_cached(&format!(
         "SELECT {USER_COLUMNS} WHERE u.tenant_id = ?1 AND u.email = ?2"
     ))?
     .query_row(params![tenant_id, email], user_row)
-    .optional()?)
+    .optional()
 }
 
 fn no_user(email: &str) -> StoreError {
     StoreError::NotFound(format!("no user `{email}` in this tenant"))
 }
 
-fn admins(tx: &Transaction<'_>, tenant_id: i64) -> Result<i64> {
-    Ok(tx.query_row(
+fn admins(tx: &Db<'_>, tenant_id: i64) -> Result<i64> {
+    tx.query_row(
         "SELECT count(*) FROM users WHERE tenant_id = ?1 AND role = 'admin'",
         [tenant_id],
         |r| r.get(0),
-    )?)
+    )
 }
 
 fn last_admin(email: &str) -> StoreError {
@@ -83,7 +82,7 @@ fn last_admin(email: &str) -> StoreError {
 }
 
 fn insert_user(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     tenant_id: i64,
     email: &str,
     password_hash: &str,
@@ -96,22 +95,22 @@ fn insert_user(
             "a user `{email}` exists already in this tenant"
         )));
     }
-    tx.execute(
-        "INSERT INTO users (tenant_id, email, password_hash, role, created_at, created_by, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)",
+    let id: i64 = tx.query_row(
+        "INSERT INTO users (tenant_id, email, password_hash, role, created_at, created_by, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5) RETURNING id",
         params![tenant_id, email, password_hash, role.as_str(), now_ms, created_by],
+        |r| r.get(0),
     )?;
     // Any open invitation of that email is spent now.
     tx.execute(
         "UPDATE invitations SET revoked_at = ?3 WHERE tenant_id = ?1 AND email = ?2 AND accepted_at IS NULL AND revoked_at IS NULL",
         params![tenant_id, email, now_ms],
     )?;
-    user_by_id(tx, tx.last_insert_rowid())?
-        .ok_or_else(|| StoreError::Corrupt("a user just added is gone".into()))
+    user_by_id(tx, id)?.ok_or_else(|| StoreError::Corrupt("a user just added is gone".into()))
 }
 
 /// Ends every session of `user_id` but `except`, returning their ids.
 pub(super) fn revoke_sessions_of(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     user_id: i64,
     except: Option<&str>,
     why: &str,
@@ -120,7 +119,7 @@ pub(super) fn revoke_sessions_of(
     let ids: Vec<String> = tx
         .prepare("SELECT id FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL")?
         .query_map([user_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<String>>>()?
+        .collect::<Result<Vec<String>>>()?
         .into_iter()
         .filter(|id| Some(id.as_str()) != except)
         .collect();
@@ -137,7 +136,7 @@ pub(super) fn revoke_sessions_of(
 /// `created_by` is `user:<email>`), all of them or only those whose role is above
 /// `above`; returns how many. A key must not keep rights its maker has lost.
 fn revoke_keys_made_by(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     tenant_id: i64,
     email: &str,
     above: Option<Role>,
@@ -168,11 +167,11 @@ impl Store {
     ) -> Result<Vec<UserRow>> {
         self.read(move |c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {USER_COLUMNS} WHERE u.email = ?1 AND (?2 IS NULL OR t.name = ?2) ORDER BY u.id LIMIT ?3"
+                "SELECT {USER_COLUMNS} WHERE u.email = ?1 AND (CAST(?2 AS TEXT) IS NULL OR t.name = ?2) ORDER BY u.id LIMIT ?3"
             ))?;
             let rows = stmt
                 .query_map(params![email, tenant, limit as i64], user_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>>>()?;
             Ok(rows)
         })
         .await
@@ -279,7 +278,7 @@ impl Store {
                     "SELECT {USER_COLUMNS} WHERE u.tenant_id = ?1 ORDER BY u.email LIMIT ?2"
                 ))?
                 .query_map(params![tenant_id, limit as i64], user_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>>>()?;
             let invitations = c
                 .prepare(
                     "SELECT email, role, created_at, created_by, expires_at FROM invitations WHERE tenant_id = ?1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?2 ORDER BY email LIMIT ?3",
@@ -287,13 +286,13 @@ impl Store {
                 .query_map(params![tenant_id, now_ms, limit as i64], |r| {
                     Ok(InvitationRow {
                         email: r.get(0)?,
-                        role: Role::parse(&r.get::<_, String>(1)?),
+                        role: Role::parse(&r.get::<String>(1)?),
                         created_at: r.get(2)?,
                         created_by: r.get(3)?,
                         expires_at: r.get(4)?,
                     })
                 })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>>>()?;
             Ok((users, invitations))
         })
         .await
@@ -356,7 +355,7 @@ impl Store {
             let ended: Vec<String> = tx
                 .prepare("SELECT id FROM sessions WHERE user_id = ?1")?
                 .query_map([user.id], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
+                .collect::<Result<_>>()?;
             tx.execute(
                 "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?1)",
                 [user.id],
@@ -416,7 +415,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<Option<(InvitationRow, String)>> {
         self.read(move |c| {
-            Ok(c
+            c
                 .query_row(
                     "SELECT i.email, i.role, i.created_at, i.created_by, i.expires_at, t.name FROM invitations i JOIN tenants t ON t.id = i.tenant_id WHERE i.token_hash = ?1 AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ?2",
                     params![token_hash, now_ms],
@@ -424,7 +423,7 @@ impl Store {
                         Ok((
                             InvitationRow {
                                 email: r.get(0)?,
-                                role: Role::parse(&r.get::<_, String>(1)?),
+                                role: Role::parse(&r.get::<String>(1)?),
                                 created_at: r.get(2)?,
                                 created_by: r.get(3)?,
                                 expires_at: r.get(4)?,
@@ -433,7 +432,7 @@ impl Store {
                         ))
                     },
                 )
-                .optional()?)
+                .optional()
         })
         .await
     }
