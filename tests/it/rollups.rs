@@ -36,10 +36,10 @@ async fn check(db: &Db, name: &str, extra: Value) -> Arc<Check> {
     let name = name.to_string();
     db.store
         .write(move |tx| {
-            Ok(tx.execute(
+            tx.execute(
                 "UPDATE check_state SET covered_from = NULL, created_at = NULL WHERE name = ?1",
                 [name],
-            )?)
+            )
         })
         .await
         .expect("clear coverage start");
@@ -363,7 +363,7 @@ async fn a_check_run_hourly_or_weekly_costs_few_rows_per_result_and_is_known_at_
     assert!(h.coverage > 99.9, "{h:?}");
     let rows: i64 = db
         .store
-        .read(|c| Ok(c.query_row("SELECT count(*) FROM rollup_minutes", [], |r| r.get(0))?))
+        .read(|c| c.query_row("SELECT count(*) FROM rollup_minutes", [], |r| r.get(0)))
         .await
         .expect("rows");
     // Hourly: its run's minute and the hour before it minute by minute. Weekly:

@@ -160,10 +160,10 @@ fn write_history(db: &Path, now: i64) {
             .expect("default tenant");
         store
             .write(|tx| {
-                Ok(tx.execute(
+                tx.execute(
                     "UPDATE check_state SET covered_from = NULL, created_at = NULL",
                     [],
-                )?)
+                )
             })
             .await
             .expect("clear coverage start");
