@@ -2471,7 +2471,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__daemon)
-            opts="-h --listen --data-dir --watch --config --concurrency --retention --retention-successes --retention-minutes --retention-hours --retention-days --shutdown-grace --log-format --log-level --notify-rate-limit --login-limit-address --login-limit-email --public-url --allow-signup --access-token-ttl --refresh-token-ttl --console-session-ttl --retention-audit --trusted-proxy --color --help"
+            opts="-h --listen --data-dir --store --watch --config --concurrency --retention --retention-successes --retention-minutes --retention-hours --retention-days --shutdown-grace --log-format --log-level --notify-rate-limit --login-limit-address --login-limit-email --public-url --allow-signup --access-token-ttl --refresh-token-ttl --console-session-ttl --retention-audit --trusted-proxy --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2482,6 +2482,10 @@ _uptimeping() {
                     return 0
                     ;;
                 --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

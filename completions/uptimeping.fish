@@ -731,6 +731,7 @@ never\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l listen -d 'Address for the API, metrics and health endpoints [default: 127.0.0.1:8080]' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l data-dir -d 'Where the SQLite database and admin.key live [default: ./data]' -r -F
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l store -d '`sqlite` (in the data directory) or postgres://USER[:PASSWORD]@HOST[:PORT]/DB [default: sqlite]; give a password through the environment or the config file, not on a command line others can read' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l watch -d 'Apply this directory of check files now and on every change (repeatable)' -r -F
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l config -d 'TOML file with the same settings' -r -F
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand daemon" -l concurrency -d 'Checks running at once [default: 512]' -r

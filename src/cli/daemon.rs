@@ -48,6 +48,16 @@ pub struct Args {
     /// Where the SQLite database and admin.key live [default: ./data]
     #[arg(long, env = "UPTIMEPING_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// `sqlite` (in the data directory) or postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    /// [default: sqlite]; give a password through the environment or the config
+    /// file, not on a command line others can read
+    #[arg(
+        long,
+        env = "UPTIMEPING_STORE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    store: Option<String>,
     /// Apply this directory of check files now and on every change (repeatable).
     #[arg(
         long,
@@ -133,6 +143,7 @@ impl Args {
         let settings = Settings {
             listen: self.listen,
             data_dir: self.data_dir,
+            store: self.store,
             watch: self.watch,
             concurrency: self.concurrency,
             retention: self.retention,

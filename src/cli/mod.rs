@@ -108,7 +108,8 @@ enum Command {
     Schema(schema::Args),
     Forge(forge::Args),
     Completions(completions::Args),
-    Daemon(daemon::Args),
+    // Boxed: its many settings make it the largest by far.
+    Daemon(Box<daemon::Args>),
 }
 
 /// Parses the command line, runs the command, and turns the outcome into an exit code.

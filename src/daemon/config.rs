@@ -54,12 +54,55 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where the daemon keeps its state.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    /// SQLite, in the data directory: the embedded default, for one daemon.
+    Sqlite,
+    /// A PostgreSQL database, by URL (which may hold a password).
+    Postgres(String),
+}
+
+impl std::fmt::Debug for StoreUrl {
+    /// Without the URL: its password must not reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreUrl::Sqlite => f.write_str("Sqlite"),
+            StoreUrl::Postgres(_) => f.write_str("Postgres(..)"),
+        }
+    }
+}
+
+fn parse_store(text: Option<&str>) -> anyhow::Result<StoreUrl> {
+    let Some(text) = text.map(str::trim) else {
+        return Ok(StoreUrl::Sqlite);
+    };
+    if text == "sqlite" {
+        return Ok(StoreUrl::Sqlite);
+    }
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        // Parsed here so that a typo fails at start, not at the first write; the
+        // parser's message never quotes the URL, so no password is shown.
+        return match text.parse::<postgres::Config>() {
+            Ok(_) => Ok(StoreUrl::Postgres(text.to_string())),
+            Err(e) => anyhow::bail!(
+                "--store: not a PostgreSQL URL ({e}); give postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+            ),
+        };
+    }
+    anyhow::bail!(
+        "--store takes `sqlite` (the default: a database in the data directory) or a postgres://USER@HOST/DATABASE URL"
+    )
+}
+
 /// Settings as given by flags or environment; `None` where not given.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
+    /// `sqlite` or a `postgres://` URL.
+    pub store: Option<String>,
     #[serde(default)]
     pub watch: Vec<PathBuf>,
     pub concurrency: Option<usize>,
@@ -131,6 +174,7 @@ pub struct Config {
     /// `host:port` or `ip:port`, checked for shape; resolved when the daemon binds.
     pub listen: String,
     pub data_dir: PathBuf,
+    pub store: StoreUrl,
     pub watch: Vec<PathBuf>,
     pub concurrency: usize,
     pub retention: Retention,
@@ -285,6 +329,7 @@ impl Config {
             notify_rate_limit,
             public_url,
             listen,
+            store: parse_store(given.store.or(from_file.store).as_deref())?,
             data_dir: given
                 .data_dir
                 .or(from_file.data_dir)

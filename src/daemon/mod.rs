@@ -51,7 +51,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     check_watch_dirs(&config.watch)?;
     let listener = bind(&config.listen).await?;
     let data = data_dir::DataDir::open(&config.data_dir)?;
-    let store = match open_store(&data).await {
+    let store = match open_store(&data, &config.store).await {
         Ok(store) => store,
         Err(e) => {
             data.discard();
@@ -209,9 +209,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn open_store(data: &data_dir::DataDir) -> anyhow::Result<Store> {
-    let db = data.db();
-    let store = Store::open(&db).with_context(|| format!("opening `{}`", db.display()))?;
+async fn open_store(data: &data_dir::DataDir, url: &config::StoreUrl) -> anyhow::Result<Store> {
+    let store = match url {
+        config::StoreUrl::Sqlite => {
+            let db = data.db();
+            Store::open(&db).with_context(|| format!("opening `{}`", db.display()))?
+        }
+        config::StoreUrl::Postgres(url) => {
+            let store = Store::open_postgres(url).context("opening the PostgreSQL store")?;
+            tracing::info!(database = %store.shown(), "state in PostgreSQL");
+            store
+        }
+    };
     bootstrap(&store, &data.path).await?;
     Ok(store)
 }

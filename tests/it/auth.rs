@@ -169,7 +169,7 @@ fn whoami(d: &Daemon, bearer: &str) -> (u16, Value) {
 }
 
 #[test]
-fn a_user_logs_in_and_the_token_carries_who_they_are() {
+pub(crate) fn a_user_logs_in_and_the_token_carries_who_they_are() {
     let d = daemon(&[]);
     add_user(&d, "Alice@Example.COM ", "operator");
     let pair = login(&d, " alice@example.com");
@@ -354,7 +354,7 @@ fn refresh(d: &Daemon, token: &str) -> (u16, Value) {
 }
 
 #[test]
-fn refresh_rotates_and_an_old_refresh_token_again_ends_the_whole_family() {
+pub(crate) fn refresh_rotates_and_an_old_refresh_token_again_ends_the_whole_family() {
     let d = daemon(&[]);
     add_user(&d, "a@example.com", "viewer");
     let first = login(&d, "a@example.com");
@@ -552,7 +552,7 @@ fn signup_is_off_unless_the_daemon_allows_it() {
 }
 
 #[test]
-fn an_invitation_becomes_a_user_once() {
+pub(crate) fn an_invitation_becomes_a_user_once() {
     let d = daemon(&["--public-url", "https://uptime.example/"]);
     let (status, inv) = d.call(
         "POST",
@@ -655,7 +655,7 @@ fn password_policy_is_held_on_every_way_in() {
 }
 
 #[test]
-fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
+pub(crate) fn a_password_change_needs_the_current_one_and_ends_the_other_sessions() {
     let d = daemon(&[]);
     add_user(&d, "a@example.com", "viewer");
     let mine = login(&d, "a@example.com");

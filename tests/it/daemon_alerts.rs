@@ -17,7 +17,7 @@ fn setup(target: &Target, hook: &Receiver) -> String {
 }
 
 #[test]
-fn an_outage_sends_exactly_one_opened_and_one_resolved() {
+pub(crate) fn an_outage_sends_exactly_one_opened_and_one_resolved() {
     let d = Daemon::start(&[]);
     let (target, hook) = (Target::start(), Receiver::start());
     d.post(
@@ -63,7 +63,7 @@ fn an_outage_sends_exactly_one_opened_and_one_resolved() {
 }
 
 #[test]
-fn a_daemon_killed_before_delivery_delivers_after_restart_once_per_key() {
+pub(crate) fn a_daemon_killed_before_delivery_delivers_after_restart_once_per_key() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let (target, hook) = (Target::start(), Receiver::start());
@@ -90,16 +90,8 @@ fn a_daemon_killed_before_delivery_delivers_after_restart_once_per_key() {
         (hook.hooks().len() >= 2).then_some(())
     });
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let mut per_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for h in hook.hooks() {
-        per_key
-            .entry(h.headers["idempotency-key"].to_str().unwrap().to_string())
-            .or_default()
-            .push(h.body["event"].as_str().unwrap().to_string());
-    }
-    let events: Vec<Vec<String>> = per_key.into_values().collect();
     assert_eq!(
-        events,
+        hook.events_by_key(),
         [vec!["opened".to_string()], vec!["resolved".to_string()]],
         "each key exactly once"
     );
@@ -107,7 +99,7 @@ fn a_daemon_killed_before_delivery_delivers_after_restart_once_per_key() {
 }
 
 #[test]
-fn channels_test_sends_a_real_message_and_reports_the_outcome() {
+pub(crate) fn channels_test_sends_a_real_message_and_reports_the_outcome() {
     let d = Daemon::start(&[]);
     let (target, hook) = (Target::start(), Receiver::start());
     d.post(
@@ -141,7 +133,7 @@ fn channels_test_sends_a_real_message_and_reports_the_outcome() {
 }
 
 #[test]
-fn a_daemon_killed_mid_burst_sends_the_rest_after_restart_once_per_key() {
+pub(crate) fn a_daemon_killed_mid_burst_sends_the_rest_after_restart_once_per_key() {
     const CHECKS: usize = 500;
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
@@ -199,7 +191,7 @@ fn a_daemon_killed_mid_burst_sends_the_rest_after_restart_once_per_key() {
 }
 
 #[test]
-fn a_maintenance_window_applied_from_files_holds_alerts_but_not_results() {
+pub(crate) fn a_maintenance_window_applied_from_files_holds_alerts_but_not_results() {
     let d = Daemon::start(&[]);
     let (target, hook) = (Target::start(), Receiver::start());
     let now = chrono::Utc::now();

@@ -37,7 +37,7 @@ fn actions(plan: &Value) -> Vec<(String, String)> {
 }
 
 #[test]
-fn plan_after_apply_is_empty_and_an_edit_names_the_field() {
+pub(crate) fn plan_after_apply_is_empty_and_an_edit_names_the_field() {
     let d = Daemon::start(&[]);
     let plan = d.post("/api/v1/plan", &plan_request("repo", TWO_CHECKS, json!({})));
     assert_eq!(plan["format_version"], 1);
@@ -80,7 +80,7 @@ fn plan_after_apply_is_empty_and_an_edit_names_the_field() {
 }
 
 #[test]
-fn prune_deletes_only_this_sources_resources_and_others_are_conflicts() {
+pub(crate) fn prune_deletes_only_this_sources_resources_and_others_are_conflicts() {
     let d = Daemon::start(&[]);
     d.apply("repo", TWO_CHECKS);
     let theirs =
@@ -126,7 +126,7 @@ fn prune_deletes_only_this_sources_resources_and_others_are_conflicts() {
 }
 
 #[test]
-fn an_empty_input_never_prunes_everything_without_allow_empty() {
+pub(crate) fn an_empty_input_never_prunes_everything_without_allow_empty() {
     let d = Daemon::start(&[]);
     d.apply("repo", TWO_CHECKS);
     let (status, body) = d.call(
@@ -151,7 +151,7 @@ fn an_empty_input_never_prunes_everything_without_allow_empty() {
 }
 
 #[test]
-fn a_saved_plan_is_refused_once_the_state_moved() {
+pub(crate) fn a_saved_plan_is_refused_once_the_state_moved() {
     let d = Daemon::start(&[]);
     let plan = d.post("/api/v1/plan", &plan_request("repo", TWO_CHECKS, json!({})));
     let rev = plan["state_revision"].as_u64().unwrap();
@@ -191,7 +191,7 @@ fn a_saved_plan_is_refused_once_the_state_moved() {
 }
 
 #[test]
-fn secrets_never_come_back_but_a_changed_secret_shows_as_changed() {
+pub(crate) fn secrets_never_come_back_but_a_changed_secret_shows_as_changed() {
     let d = Daemon::start(&[]);
     let plan = d.post("/api/v1/plan", &plan_request("repo", TWO_CHECKS, json!({})));
     assert!(!plan.to_string().contains("s3cret-token"), "{plan}");
@@ -216,7 +216,7 @@ fn secrets_never_come_back_but_a_changed_secret_shows_as_changed() {
 }
 
 #[test]
-fn apply_is_all_or_nothing() {
+pub(crate) fn apply_is_all_or_nothing() {
     let d = Daemon::start(&[]);
     // The second resource is invalid (schedule under the minimum): nothing is applied.
     let mut req = plan_request("repo", TWO_CHECKS, json!({}));
@@ -247,7 +247,7 @@ fn apply_is_all_or_nothing() {
 }
 
 #[test]
-fn a_saved_plan_made_for_one_tenant_is_refused_by_another() {
+pub(crate) fn a_saved_plan_made_for_one_tenant_is_refused_by_another() {
     let d = Daemon::start(&[]);
     let created = d.post("/api/v1/tenants", &json!({"name": "team-b"}));
     let key_b = created["api_key"].as_str().unwrap().to_string();
@@ -272,7 +272,7 @@ fn a_saved_plan_made_for_one_tenant_is_refused_by_another() {
 /// An apply fills each write's `after` from the spec it stored, not from a copy
 /// made while planning: what it answers must still be the plan, secrets masked.
 #[test]
-fn an_apply_answers_with_the_changes_its_plan_showed_secrets_masked() {
+pub(crate) fn an_apply_answers_with_the_changes_its_plan_showed_secrets_masked() {
     let d = Daemon::start(&[]);
     let edited = TWO_CHECKS.replace("timeout: 5s", "timeout: 7s");
     for yaml in [TWO_CHECKS, edited.as_str()] {

@@ -629,3 +629,88 @@ fn the_daemon_runs_without_transparent_huge_pages() {
         "the test process itself has huge pages, so the daemon's 0 is its own doing:\n{mine}"
     );
 }
+
+#[test]
+fn a_second_daemon_on_the_same_postgres_database_is_refused_and_no_password_is_shown() {
+    let url = crate::postgres_server::fresh_database();
+    let url = url.replacen("uptimeping@", "uptimeping:hunter2-not-shown@", 1);
+    let first = Daemon::start(&["--store", &url]);
+    let other = tempfile::tempdir().expect("tempdir");
+    let data = other.path().join("data");
+    let (code, stderr) = refused(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--store",
+        &url,
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    let shown = url.rsplit('@').next().unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "another uptimeping daemon is using the database {shown}; several daemons on one database are not supported yet"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(
+        first.logs().contains(&format!("database={shown}")),
+        "{}",
+        first.logs()
+    );
+    assert_eq!(
+        first.call("GET", "/readyz", None).0,
+        200,
+        "the first runs on"
+    );
+    // Its state is in PostgreSQL: no SQLite database in its data directory.
+    assert!(
+        !first.data_dir.join("uptimeping.db").exists(),
+        "{:?}",
+        std::fs::read_dir(&first.data_dir)
+            .unwrap()
+            .collect::<Vec<_>>()
+    );
+    let (code, logs) = first.terminate();
+    assert_eq!(code, 0, "{logs}");
+    assert!(!logs.contains("hunter2"), "{logs}");
+}
+
+#[test]
+fn a_store_that_is_not_sqlite_nor_a_reachable_postgres_url_stops_the_start() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let data = data.to_str().unwrap();
+    let (code, stderr) = refused(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data,
+        "--store",
+        "mysql://db/x",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("--store takes `sqlite` (the default: a database in the data directory) or a postgres://USER@HOST/DATABASE URL"),
+        "{stderr}"
+    );
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("postgres://u:hunter2-not-shown@127.0.0.1:{free}/x");
+    let (code, stderr) = refused(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data,
+        "--store",
+        &url,
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("opening the PostgreSQL store"), "{stderr}");
+    assert!(stderr.to_lowercase().contains("connect"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}

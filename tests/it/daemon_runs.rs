@@ -13,7 +13,7 @@ fn results(d: &Daemon, name: &str) -> usize {
 }
 
 #[test]
-fn a_check_runs_on_its_schedule_and_pause_and_resume_take_effect_at_once() {
+pub(crate) fn a_check_runs_on_its_schedule_and_pause_and_resume_take_effect_at_once() {
     let d = Daemon::start(&[]);
     let target = Target::start();
     let yaml = format!(
@@ -55,7 +55,7 @@ fn a_check_runs_on_its_schedule_and_pause_and_resume_take_effect_at_once() {
 }
 
 #[test]
-fn an_incident_opens_after_the_threshold_and_resolves_with_every_step_recorded() {
+pub(crate) fn an_incident_opens_after_the_threshold_and_resolves_with_every_step_recorded() {
     let d = Daemon::start(&[]);
     let target = Target::start();
     let yaml = format!(
@@ -143,7 +143,7 @@ fn an_incident_opens_after_the_threshold_and_resolves_with_every_step_recorded()
 }
 
 #[test]
-fn a_changed_failure_is_an_event_of_the_same_incident() {
+pub(crate) fn a_changed_failure_is_an_event_of_the_same_incident() {
     let d = Daemon::start(&[]);
     let target = Target::start();
     let yaml = format!(
@@ -182,7 +182,7 @@ fn a_changed_failure_is_an_event_of_the_same_incident() {
 }
 
 #[test]
-fn severity_steps_up_while_an_incident_stays_open() {
+pub(crate) fn severity_steps_up_while_an_incident_stays_open() {
     let d = Daemon::start(&[]);
     let target = Target::start();
     target.set_healthy(false);
@@ -219,7 +219,7 @@ fn severity_steps_up_while_an_incident_stays_open() {
 }
 
 #[test]
-fn removing_a_check_resolves_its_open_incident() {
+pub(crate) fn removing_a_check_resolves_its_open_incident() {
     let d = Daemon::start(&[]);
     let target = Target::start();
     target.set_healthy(false);

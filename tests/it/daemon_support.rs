@@ -39,6 +39,21 @@ pub struct Daemon {
     repo: tempfile::TempDir,
 }
 
+thread_local! {
+    /// The database of the test running on this thread when it runs its daemons
+    /// on PostgreSQL ([`on_postgres`]); `None` for SQLite in the data directory.
+    static STORE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `test` with every daemon it starts (on this thread) keeping its state in
+/// one fresh PostgreSQL database of the test server, restarts included.
+pub fn on_postgres(test: fn()) {
+    let url = crate::postgres_server::fresh_database();
+    STORE.with(|s| *s.borrow_mut() = Some(url));
+    test();
+    STORE.with(|s| *s.borrow_mut() = None);
+}
+
 /// A daemon to start, put together step by step:
 /// `Daemon::builder().flag("--metrics").file("checks/api.yaml", yaml).start()`.
 #[derive(Default)]
@@ -103,6 +118,9 @@ impl Daemon {
         cmd.args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(args);
+        if let Some(url) = STORE.with(|s| s.borrow().clone()) {
+            cmd.arg("--store").arg(url);
+        }
         cmd.stdout(Stdio::null())
             .stderr(Stdio::piped())
             .stdin(Stdio::null());
@@ -429,6 +447,19 @@ impl Receiver {
     }
 
     /// Events received, in order, as `event` fields of the bodies.
+    /// The events delivered under each idempotency key, in the order of the keys:
+    /// `[["opened"], ["resolved"]]` when each was delivered once.
+    pub fn events_by_key(&self) -> Vec<Vec<String>> {
+        let mut per_key: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for h in self.hooks() {
+            per_key
+                .entry(h.headers["idempotency-key"].to_str().unwrap().to_string())
+                .or_default()
+                .push(h.body["event"].as_str().unwrap_or("?").to_string());
+        }
+        per_key.into_values().collect()
+    }
+
     pub fn events(&self) -> Vec<String> {
         self.hooks()
             .iter()

@@ -61,7 +61,8 @@ fn of_event<'a>(list: &'a [Value], event: &str) -> Vec<&'a Value> {
 }
 
 #[test]
-fn an_update_is_stored_listed_and_sent_once_through_each_channel_linking_the_status_page() {
+pub(crate) fn an_update_is_stored_listed_and_sent_once_through_each_channel_linking_the_status_page()
+ {
     let d = Daemon::start(&["--public-url", PUBLIC_URL]);
     let (target, hook, slack) = (Target::start(), Receiver::start(), Receiver::start());
     let (bot, bot_url) = bot_api_blocking();

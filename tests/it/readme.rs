@@ -54,6 +54,14 @@ const SKIPPED: &[(&str, &str)] = &[
         "installs a release's package or manages its systemd service: needs root, the package and systemd; tests/it/packaging.rs builds and checks the packages",
     ),
     (
+        "createdb ",
+        "creates a database on a PostgreSQL server the reader runs; tests/it/daemon_postgres.rs and tests/it/on_postgres.rs run daemons on one",
+    ),
+    (
+        "UPTIMEPING_STORE=postgres://",
+        "starts a daemon on that PostgreSQL server, which this machine need not have; tests/it/daemon_postgres.rs does it on a server of its own",
+    ),
+    (
         "brew ",
         "installs from a Homebrew tap of a published release: needs Homebrew and the internet",
     ),

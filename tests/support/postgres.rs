@@ -193,19 +193,19 @@ impl Server {
         self.wait_ready();
     }
 
+    /// One of the client programs, pointed at this server as [`USER`].
+    fn client(&self, program: &str) -> Command {
+        let mut c = Command::new(self.bin.join(program));
+        c.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", USER]);
+        c
+    }
+
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let ok = Command::new(self.bin.join("pg_isready"))
-                .args([
-                    "-q",
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &self.port.to_string(),
-                    "-U",
-                    USER,
-                ])
+            let ok = self
+                .client("pg_isready")
+                .arg("-q")
                 .status()
                 .map(|s| s.success())
                 .unwrap_or(false);
@@ -247,18 +247,9 @@ impl Server {
 
     /// Runs `sql` with `psql` in database `db`; panics on an error.
     pub fn psql(&self, db: &str, sql: &str) -> String {
-        let mut child = Command::new(self.bin.join("psql"))
-            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1"])
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                USER,
-                "-d",
-                db,
-            ])
+        let mut child = self
+            .client("psql")
+            .args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", db])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
