@@ -1,6 +1,10 @@
 //! A daemon under load: N HTTP checks at one interval against a local server.
 //!
-//!     cargo bench --bench daemon_load -- [--checks 10000] [--interval 5] [--seconds 60] [--apply-checks 5000]
+//!     cargo bench --bench daemon_load -- [--checks 10000] [--interval 5] [--seconds 60] [--apply-checks 5000] [--postgres 1]
+//!
+//! With `--postgres 1` the daemon keeps its state in a PostgreSQL server the
+//! benchmark starts for itself (as the tests do), and the server's CPU (all its
+//! processes) and database growth are printed too.
 //!
 //! Starts an HTTP target in this process, the release daemon on a temporary data
 //! directory, times an apply of `--apply-checks` checks, then applies N checks and
@@ -26,6 +30,7 @@ struct Options {
     apply_checks: usize,
     /// Checks per apply request when loading the N checks; 0 for all in one.
     apply_batch: usize,
+    postgres: bool,
 }
 
 fn options() -> Options {
@@ -35,6 +40,7 @@ fn options() -> Options {
         seconds: 60,
         apply_checks: 5_000,
         apply_batch: 0,
+        postgres: false,
     };
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -54,9 +60,10 @@ fn options() -> Options {
             "--seconds" => o.seconds = v,
             "--apply-checks" => o.apply_checks = v as usize,
             "--apply-batch" => o.apply_batch = v as usize,
+            "--postgres" => o.postgres = v != 0,
             other => {
                 panic!(
-                    "unknown argument `{other}`; use --checks N --interval S --seconds S --apply-checks N --apply-batch N"
+                    "unknown argument `{other}`; use --checks N --interval S --seconds S --apply-checks N --apply-batch N --postgres 0|1"
                 )
             }
         }
@@ -116,6 +123,39 @@ fn status_mib(pid: u32, field: &str) -> f64 {
         .and_then(|k| k.parse::<f64>().ok())
         .unwrap_or(0.0)
         / 1024.0
+}
+
+#[path = "../tests/support/postgres.rs"]
+mod postgres_server;
+
+/// CPU seconds of a PostgreSQL server: its postmaster and every process it started.
+fn server_cpu_seconds(data: &std::path::Path) -> f64 {
+    let Some(master) = std::fs::read_to_string(data.join("postmaster.pid"))
+        .ok()
+        .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<u32>().ok()))
+    else {
+        return 0.0;
+    };
+    let mut total = cpu_seconds(master);
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let ppid = stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid == Some(master) {
+            total += cpu_seconds(pid);
+        }
+    }
+    total
 }
 
 fn db_bytes(dir: &std::path::Path) -> u64 {
@@ -190,7 +230,10 @@ fn main() {
     runtime.spawn(async move { axum::serve(listener, app).await });
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_uptimeping"))
+    let server = o.postgres.then(postgres_server::Server::start);
+    let store = server.as_ref().map(|s| (s.create_database(), s.data_dir()));
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_uptimeping"));
+    daemon
         .args([
             "daemon",
             "--listen",
@@ -199,10 +242,11 @@ fn main() {
             "info",
             "--data-dir",
         ])
-        .arg(dir.path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start daemon");
+        .arg(dir.path());
+    if let Some((url, _)) = &store {
+        daemon.arg("--store").arg(url);
+    }
+    let mut child = daemon.stderr(Stdio::piped()).spawn().expect("start daemon");
     let pid = child.id();
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
     let url = loop {
@@ -273,12 +317,28 @@ fn main() {
     std::thread::sleep(Duration::from_secs(interval + 1));
 
     let (runs0, lag0) = scrape(&client, &url);
-    let (cpu0, db0, t0) = (cpu_seconds(pid), db_bytes(dir.path()), Instant::now());
+    let db_size = || match (&server, &store) {
+        (Some(s), Some((url, _))) => s
+            .psql(
+                url.rsplit('/').next().unwrap_or(""),
+                "SELECT pg_database_size(current_database())",
+            )
+            .parse::<u64>()
+            .unwrap_or(0),
+        _ => db_bytes(dir.path()),
+    };
+    let server_cpu = || {
+        store
+            .as_ref()
+            .map_or(0.0, |(_, data)| server_cpu_seconds(data))
+    };
+    let (cpu0, db0, pg0, t0) = (cpu_seconds(pid), db_size(), server_cpu(), Instant::now());
     std::thread::sleep(Duration::from_secs(o.seconds));
     let (runs1, lag1) = scrape(&client, &url);
-    let (cpu1, db1, elapsed) = (
+    let (cpu1, db1, pg1, elapsed) = (
         cpu_seconds(pid),
-        db_bytes(dir.path()),
+        db_size(),
+        server_cpu(),
         t0.elapsed().as_secs_f64(),
     );
 
@@ -303,8 +363,20 @@ fn main() {
         status_mib(pid, "VmHWM:"),
         status_mib(pid, "VmRSS:")
     );
+    if store.is_some() {
+        println!(
+            "PostgreSQL CPU:  {:.2} cores (daemon and server together: {:.0} checks per CPU-second)",
+            (pg1 - pg0) / elapsed,
+            (runs1 - runs0) / ((cpu1 - cpu0) + (pg1 - pg0))
+        );
+    }
     println!(
-        "SQLite growth:   {:.0} MiB/hour",
+        "{} growth: {:.0} MiB/hour",
+        if store.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
         (db1.saturating_sub(db0)) as f64 / elapsed * 3600.0 / (1024.0 * 1024.0)
     );
 

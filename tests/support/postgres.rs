@@ -161,7 +161,8 @@ impl Server {
         }
     }
 
-    fn data(&self) -> PathBuf {
+    /// The cluster's data directory (`postmaster.pid` names the server's process).
+    pub fn data_dir(&self) -> PathBuf {
         self.dir.join("data")
     }
 
