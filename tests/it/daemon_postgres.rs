@@ -22,7 +22,16 @@ fn a_postgres_restart_mid_outage_loses_no_incident_and_no_notification() {
 
     // The outage begins and PostgreSQL restarts while its results are written.
     target.set_healthy(false);
+    for _ in 0..4 {
+        d.get("/api/v1/checks");
+    }
     server.restart();
+    // Connections the readers held from before the restart are found dead and
+    // replaced: not one read fails for them.
+    for _ in 0..8 {
+        let (code, body) = d.call("GET", "/api/v1/incidents", None);
+        assert_eq!(code, 200, "{body}");
+    }
     wait_for("the opened notification", || {
         hook.events().contains(&"opened".to_string()).then_some(())
     });

@@ -508,7 +508,18 @@ impl Store {
         let busy = Arc::clone(&self.busy);
         tokio::task::spawn_blocking(move || {
             let _busy = Busy::new(&busy);
-            let pooled = readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let pooled = readers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop()
+                .and_then(|mut c| {
+                    // A dead one is dropped here, and a new one opened below.
+                    let alive = match &mut c {
+                        Conn::Pg(pg) => pg.is_alive(),
+                        Conn::Lite(_) => true,
+                    };
+                    alive.then_some(c)
+                });
             let mut conn = match pooled {
                 Some(c) => c,
                 None => match &*location {

@@ -60,6 +60,15 @@ impl PgConn {
         }
     }
 
+    /// Whether a pooled connection still reaches the server (an empty query, one
+    /// round trip): a server restarted since its last use closed it without this
+    /// side knowing yet, and the read given it would fail.
+    pub fn is_alive(&mut self) -> bool {
+        self.client
+            .as_mut()
+            .is_some_and(|c| c.is_valid(std::time::Duration::from_secs(2)).is_ok())
+    }
+
     /// Whether the server closed this connection (it went away, or restarted).
     pub fn is_closed(&self) -> bool {
         self.client.as_ref().is_none_or(|c| c.is_closed())
