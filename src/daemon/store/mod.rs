@@ -349,10 +349,12 @@ fn pg_connect(url: &str) -> Result<postgres::Client> {
 
 /// Connects the writer again after PostgreSQL closed its connection (a restart, a
 /// network cut): the job that follows then runs on the new one, or fails as the
-/// connection attempt did.
+/// connection attempt did. Asked before every job (one round trip per
+/// transaction, which holds a batch of results), since a restarted server closes
+/// the connection without this side knowing until it is used.
 fn reconnect_if_lost(conn: &mut Conn, location: &Location) {
     if let (Conn::Pg(pg), Location::Postgres(url)) = (&mut *conn, location)
-        && pg.is_closed()
+        && !pg.is_alive()
         && let Ok(client) = pg_connect(url)
     {
         let mut fresh = PgConn::new(client);
