@@ -389,8 +389,10 @@ impl Store {
         let conn = std::thread::scope(|s| {
             s.spawn(|| {
                 let mut conn = PgConn::new(pg_connect(url)?);
-                migrations::migrate_postgres(&mut conn)?;
+                // Claimed first: a daemon refused must not migrate the schema
+                // under the one that runs.
                 claim_database(&mut conn, url)?;
+                migrations::migrate_postgres(&mut conn)?;
                 Ok::<_, StoreError>(conn)
             })
             .join()

@@ -170,8 +170,10 @@ impl Store {
                 .write(move |tx| {
                     tx.execute(
                         "DELETE FROM results WHERE id IN (SELECT id FROM results
-                           WHERE started_at < (CASE WHEN ?1 > ?2 THEN ?1 ELSE ?2 END) AND (started_at < ?1 OR (kept = 0 AND started_at < ?2)) LIMIT ?3)",
-                        params![kept, routine, PRUNE_CHUNK],
+                           WHERE started_at < ?4 AND (started_at < ?1 OR (kept = 0 AND started_at < ?2)) LIMIT ?3)",
+                        // The later cutoff bound on its own: PostgreSQL cannot type
+                        // `?1 > ?2` from the parameters alone.
+                        params![kept, routine, PRUNE_CHUNK, kept.max(routine)],
                     )
                 })
                 .await?;
