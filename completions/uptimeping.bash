@@ -49,6 +49,9 @@ _uptimeping() {
             uptimeping,incidents)
                 cmd="uptimeping__subcmd__incidents"
                 ;;
+            uptimeping,nodes)
+                cmd="uptimeping__subcmd__nodes"
+                ;;
             uptimeping,plan)
                 cmd="uptimeping__subcmd__plan"
                 ;;
@@ -352,6 +355,9 @@ _uptimeping() {
             uptimeping__subcmd__help,incidents)
                 cmd="uptimeping__subcmd__help__subcmd__incidents"
                 ;;
+            uptimeping__subcmd__help,nodes)
+                cmd="uptimeping__subcmd__help__subcmd__nodes"
+                ;;
             uptimeping__subcmd__help,plan)
                 cmd="uptimeping__subcmd__help__subcmd__plan"
                 ;;
@@ -481,6 +487,9 @@ _uptimeping() {
             uptimeping__subcmd__help__subcmd__incidents,update)
                 cmd="uptimeping__subcmd__help__subcmd__incidents__subcmd__update"
                 ;;
+            uptimeping__subcmd__help__subcmd__nodes,list)
+                cmd="uptimeping__subcmd__help__subcmd__nodes__subcmd__list"
+                ;;
             uptimeping__subcmd__help__subcmd__tenants,create)
                 cmd="uptimeping__subcmd__help__subcmd__tenants__subcmd__create"
                 ;;
@@ -534,6 +543,18 @@ _uptimeping() {
                 ;;
             uptimeping__subcmd__incidents__subcmd__help,update)
                 cmd="uptimeping__subcmd__incidents__subcmd__help__subcmd__update"
+                ;;
+            uptimeping__subcmd__nodes,help)
+                cmd="uptimeping__subcmd__nodes__subcmd__help"
+                ;;
+            uptimeping__subcmd__nodes,list)
+                cmd="uptimeping__subcmd__nodes__subcmd__list"
+                ;;
+            uptimeping__subcmd__nodes__subcmd__help,help)
+                cmd="uptimeping__subcmd__nodes__subcmd__help__subcmd__help"
+                ;;
+            uptimeping__subcmd__nodes__subcmd__help,list)
+                cmd="uptimeping__subcmd__nodes__subcmd__help__subcmd__list"
                 ;;
             uptimeping__subcmd__tenants,create)
                 cmd="uptimeping__subcmd__tenants__subcmd__create"
@@ -590,7 +611,7 @@ _uptimeping() {
 
     case "${cmd}" in
         uptimeping)
-            opts="-h -V --color --help --version validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help"
+            opts="-h -V --color --help --version validate test plan apply checks incidents report channels tenants nodes audit auth users context schema forge completions daemon help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2471,7 +2492,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__daemon)
-            opts="-h --listen --data-dir --store --watch --config --concurrency --retention --retention-successes --retention-minutes --retention-hours --retention-days --shutdown-grace --log-format --log-level --notify-rate-limit --login-limit-address --login-limit-email --public-url --allow-signup --access-token-ttl --refresh-token-ttl --console-session-ttl --retention-audit --trusted-proxy --color --help"
+            opts="-h --listen --data-dir --store --node --location --watch --config --concurrency --retention --retention-successes --retention-minutes --retention-hours --retention-days --shutdown-grace --log-format --log-level --notify-rate-limit --login-limit-address --login-limit-email --public-url --allow-signup --access-token-ttl --refresh-token-ttl --console-session-ttl --retention-audit --trusted-proxy --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2486,6 +2507,14 @@ _uptimeping() {
                     return 0
                     ;;
                 --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --location)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2927,7 +2956,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__help)
-            opts="validate test plan apply checks incidents report channels tenants audit auth users context schema forge completions daemon help"
+            opts="validate test plan apply checks incidents report channels tenants nodes audit auth users context schema forge completions daemon help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3598,6 +3627,34 @@ _uptimeping() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        uptimeping__subcmd__help__subcmd__nodes)
+            opts="list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__help__subcmd__nodes__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         uptimeping__subcmd__help__subcmd__plan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -4107,6 +4164,124 @@ _uptimeping() {
                     COMPREPLY=($(compgen -W "investigating identified monitoring" -- "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__nodes)
+            opts="-o -h --output --url --api-key --context --color --help list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --api-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__nodes__subcmd__help)
+            opts="list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__nodes__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__nodes__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        uptimeping__subcmd__nodes__subcmd__list)
+            opts="-o -h --output --url --api-key --context --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --output)
                     COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
                     return 0

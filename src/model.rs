@@ -332,6 +332,24 @@ pub struct UpdateRequest {
     pub status: Option<UpdateStatus>,
 }
 
+/// A daemon among those sharing one database, as `GET /nodes` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NodeSummary {
+    /// The daemon's `--node`.
+    pub name: String,
+    /// The daemon's `--location`.
+    pub location: String,
+    pub version: String,
+    pub started_at: DateTime<Utc>,
+    /// The last heartbeat, on the database's clock.
+    pub heartbeat_at: DateTime<Utc>,
+    /// Whether the last heartbeat is recent (within 10 s); a node that stopped
+    /// stays listed, not live, for a week.
+    pub live: bool,
+    /// Checks it holds leases on and runs (with SQLite, the one daemon runs all).
+    pub checks: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ChannelSummary {
     pub name: String,

@@ -27,6 +27,8 @@ Examples:
   uptimeping daemon --config /etc/uptimeping/daemon.toml
   UPTIMEPING_DATA_DIR=/var/lib/uptimeping uptimeping daemon --log-format json
   uptimeping daemon --public-url https://uptime.example.com   # links in notifications
+  # several daemons on one PostgreSQL share the checks; each needs its own --node
+  UPTIMEPING_STORE=postgres://uptimeping@db/uptimeping uptimeping daemon --node a --location eu-west
 
 A fresh data directory gets a `default` tenant and an admin API key, written to
 <data-dir>/admin.key (mode 0600). The directory is kept 0700 and its files 0600,
@@ -58,6 +60,14 @@ pub struct Args {
         hide_env_values = true
     )]
     store: Option<String>,
+    /// This daemon's name among the daemons sharing a PostgreSQL store; each needs
+    /// its own [default: the host name]
+    #[arg(long, env = "UPTIMEPING_NODE", value_name = "NAME")]
+    node: Option<String>,
+    /// Where this daemon probes from, e.g. eu-west; shown in `nodes list` and sent
+    /// in probes' User-Agent [default: default]
+    #[arg(long, env = "UPTIMEPING_LOCATION", value_name = "NAME")]
+    location: Option<String>,
     /// Apply this directory of check files now and on every change (repeatable).
     #[arg(
         long,
@@ -144,6 +154,8 @@ impl Args {
             listen: self.listen,
             data_dir: self.data_dir,
             store: self.store,
+            node: self.node,
+            location: self.location,
             watch: self.watch,
             concurrency: self.concurrency,
             retention: self.retention,

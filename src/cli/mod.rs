@@ -23,6 +23,7 @@ mod config;
 mod context;
 mod group;
 mod incidents;
+mod nodes;
 mod plan;
 mod plan_render;
 mod report;
@@ -100,6 +101,7 @@ enum Command {
     Report(report::Args),
     Channels(channels::Args),
     Tenants(tenants::Args),
+    Nodes(nodes::Args),
     Audit(audit::Args),
     #[command(mut_args(auth::output_help))]
     Auth(auth::Args),
@@ -248,6 +250,7 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Report(args) => args.run(),
         Command::Channels(args) => args.run(),
         Command::Tenants(args) => args.run(),
+        Command::Nodes(args) => args.run(),
         Command::Audit(args) => args.run(),
         Command::Auth(args) => args.run(),
         Command::Users(args) => args.run(),

@@ -73,6 +73,54 @@ impl std::fmt::Debug for StoreUrl {
     }
 }
 
+/// The location of a daemon not told its own.
+pub const DEFAULT_LOCATION: &str = "default";
+/// Longest node or location name.
+const MAX_NAME: usize = 63;
+
+/// A node or location name: what a host name may hold, so that it reads the same
+/// in logs, metrics labels and `User-Agent` headers.
+fn check_name(flag: &str, name: String) -> anyhow::Result<String> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(name)
+    } else {
+        anyhow::bail!(
+            "{flag} `{}` is not a name: give 1 to {MAX_NAME} letters, digits, `-`, `_` or `.`, starting with a letter or digit",
+            name.escape_debug()
+        )
+    }
+}
+
+/// This machine's host name, made a valid node name; `uptimeping` when it has none.
+fn default_node_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .unwrap_or_default();
+    let name: String = host
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(MAX_NAME)
+        .collect();
+    if name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        name
+    } else {
+        "uptimeping".into()
+    }
+}
+
 fn parse_store(text: Option<&str>) -> anyhow::Result<StoreUrl> {
     let Some(text) = text.map(str::trim) else {
         return Ok(StoreUrl::Sqlite);
@@ -103,6 +151,10 @@ pub struct Settings {
     pub data_dir: Option<PathBuf>,
     /// `sqlite` or a `postgres://` URL.
     pub store: Option<String>,
+    /// This daemon's name among the nodes sharing a database.
+    pub node: Option<String>,
+    /// Where this daemon probes from (`eu-west`).
+    pub location: Option<String>,
     #[serde(default)]
     pub watch: Vec<PathBuf>,
     pub concurrency: Option<usize>,
@@ -175,6 +227,10 @@ pub struct Config {
     pub listen: String,
     pub data_dir: PathBuf,
     pub store: StoreUrl,
+    /// This daemon's name among the nodes sharing a database: the host name unless given.
+    pub node: String,
+    /// Where this daemon probes from.
+    pub location: String,
     pub watch: Vec<PathBuf>,
     pub concurrency: usize,
     pub retention: Retention,
@@ -330,6 +386,17 @@ impl Config {
             public_url,
             listen,
             store: parse_store(given.store.or(from_file.store).as_deref())?,
+            node: match given.node.or(from_file.node) {
+                Some(name) => check_name("--node", name)?,
+                None => default_node_name(),
+            },
+            location: check_name(
+                "--location",
+                given
+                    .location
+                    .or(from_file.location)
+                    .unwrap_or_else(|| DEFAULT_LOCATION.into()),
+            )?,
             data_dir: given
                 .data_dir
                 .or(from_file.data_dir)

@@ -51,7 +51,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     check_watch_dirs(&config.watch)?;
     let listener = bind(&config.listen).await?;
     let data = data_dir::DataDir::open(&config.data_dir)?;
-    let store = match open_store(&data, &config.store).await {
+    let store = match open_store(&data, &config.store, &config.node).await {
         Ok(store) => store,
         Err(e) => {
             data.discard();
@@ -60,7 +60,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
 
     store.set_public_url(config.public_url.as_deref());
+    crate::probe::set_location(&config.location);
     let metrics = Arc::new(metrics::Metrics::for_data_dir(&data.path));
+    metrics
+        .node_info
+        .get_or_create(&metrics::NodeLabels {
+            node: config.node.clone(),
+            location: config.location.clone(),
+        })
+        .set(1);
+    // Shared with other nodes, this one runs the checks it holds leases on.
+    let ownership = (store.backend() == store::Backend::Postgres)
+        .then(|| Arc::new(scheduler::Ownership::default()));
     let notify_options = notify::Options {
         tenant_rate: config.notify_rate_limit,
         public_url: config.public_url.clone(),
@@ -99,7 +110,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Arc::clone(&metrics),
         config.concurrency,
     );
-    let scheduler = Arc::new(scheduler);
+    let scheduler = Arc::new(match &ownership {
+        Some(o) => scheduler.sharing(Arc::clone(o)),
+        None => scheduler,
+    });
+    let me = store::nodes::NodeInfo {
+        name: config.node.clone(),
+        location: config.location.clone(),
+        started_at: store::now_ms(),
+    };
+    let (beating, counted_nodes, stop_heart) =
+        (store.clone(), Arc::clone(&metrics), shutdown_rx.clone());
+    let heart_task = supervisor.spawn("nodes", "heartbeat".into(), move || {
+        heartbeat(
+            store::nodes::Heart::new(beating.clone(), me.clone()),
+            beating.clone(),
+            ownership.clone(),
+            Arc::clone(&counted_nodes),
+            stop_heart.clone(),
+        )
+    });
     let (grace, stop_scheduler) = (config.shutdown_grace, shutdown_rx.clone());
     // When this task ends, the scheduler (and with it the results' last sender) is gone.
     let scheduler_task = supervisor.spawn("scheduler", "scheduler".into(), move || {
@@ -201,6 +231,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let _ = w.await;
     }
     let _ = maintenance_task.await;
+    let _ = heart_task.await;
     let _ = notifier_task.await;
     let _ = tokio::time::timeout_at(deadline, server).await;
     store.flush().await?;
@@ -209,15 +240,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn open_store(data: &data_dir::DataDir, url: &config::StoreUrl) -> anyhow::Result<Store> {
+async fn open_store(
+    data: &data_dir::DataDir,
+    url: &config::StoreUrl,
+    node: &str,
+) -> anyhow::Result<Store> {
     let store = match url {
         config::StoreUrl::Sqlite => {
             let db = data.db();
             Store::open(&db).with_context(|| format!("opening `{}`", db.display()))?
         }
         config::StoreUrl::Postgres(url) => {
-            let store = Store::open_postgres(url).context("opening the PostgreSQL store")?;
-            tracing::info!(database = %store.shown(), "state in PostgreSQL");
+            let store = Store::open_postgres(url, node).context("opening the PostgreSQL store")?;
+            tracing::info!(database = %store.shown(), node, "state in PostgreSQL");
             store
         }
     };
@@ -284,6 +319,94 @@ async fn bootstrap(store: &Store, data_dir: &std::path::Path) -> anyhow::Result<
         tracing::info!(path = %path.display(), "admin API key file");
     }
     Ok(())
+}
+
+/// Beats every [`store::nodes::HEARTBEAT`] until shutdown, handing the leases
+/// each beat holds to the scheduler; then gives them up, so that other nodes take
+/// them at their next beat rather than when they run out.
+async fn heartbeat(
+    heart: store::nodes::Heart,
+    store: Store,
+    ownership: Option<Arc<scheduler::Ownership>>,
+    metrics: Arc<metrics::Metrics>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(store::nodes::HEARTBEAT);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut heart = Some(heart);
+    let mut failing = false;
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = tick.tick() => {}
+        }
+        let Some(mut h) = heart.take() else { break };
+        let Ok((h, beat)) = tokio::task::spawn_blocking(move || {
+            let beat = h.beat();
+            (h, beat)
+        })
+        .await
+        else {
+            break;
+        };
+        heart = Some(h);
+        match beat {
+            Ok(beat) => {
+                if failing {
+                    tracing::info!("heartbeat reaches the database again");
+                    failing = false;
+                }
+                metrics
+                    .nodes_live
+                    .set(i64::try_from(beat.live_nodes).unwrap_or(i64::MAX));
+                if beat.checks_changed {
+                    store.changed_elsewhere();
+                }
+                for (change, n) in [("taken", beat.taken), ("released", beat.released)] {
+                    if n > 0 {
+                        metrics
+                            .leases_changed
+                            .get_or_create(&metrics::LeaseLabels {
+                                change: change.into(),
+                            })
+                            .inc_by(n as u64);
+                    }
+                }
+                if beat.taken + beat.released > 0 {
+                    tracing::info!(
+                        taken = beat.taken,
+                        released = beat.released,
+                        nodes = beat.live_nodes,
+                        "check leases moved between nodes"
+                    );
+                }
+                let held = beat.owned.as_ref().map_or(beat.checks, |o| o.len());
+                metrics
+                    .checks_owned
+                    .set(i64::try_from(held).unwrap_or(i64::MAX));
+                if let (Some(o), Some(owned)) = (&ownership, beat.owned) {
+                    o.set(owned);
+                }
+            }
+            Err(e) => {
+                metrics.heartbeat_failures.inc();
+                if !failing {
+                    tracing::warn!(error = %e, "heartbeat cannot reach the database; running the checks this node held until it can");
+                    failing = true;
+                }
+            }
+        }
+    }
+    if let Some(mut h) = heart
+        && ownership.is_some()
+    {
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Err(e) = h.leave() {
+                tracing::warn!(error = %e, "could not give up this node's leases; other nodes take them when they run out");
+            }
+        })
+        .await;
+    }
 }
 
 async fn maintenance(

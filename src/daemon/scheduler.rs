@@ -38,6 +38,32 @@ const COMMAND_QUEUE: usize = 1024;
 
 type Key = (i64, String);
 
+/// The checks this node holds leases on while it shares its database with other
+/// nodes (see [`store::nodes`](super::store::nodes)): its heartbeat sets them,
+/// and the scheduler runs only those. Runs fall at times every node computes
+/// alike, so a check that moves keeps its times.
+#[derive(Default)]
+pub struct Ownership {
+    held: std::sync::RwLock<std::collections::HashSet<Key>>,
+}
+
+impl Ownership {
+    pub fn set(&self, held: std::collections::HashSet<Key>) {
+        *self.held.write().unwrap_or_else(|p| p.into_inner()) = held;
+    }
+
+    pub fn holds(&self, key: &Key) -> bool {
+        self.held
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(key)
+    }
+
+    pub fn count(&self) -> usize {
+        self.held.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
 struct Entry {
     check: Arc<CompiledCheck>,
     /// Hides the check's secrets in its results, before they are stored or logged.
@@ -123,6 +149,7 @@ pub struct Scheduler {
     /// again by the next one if it dies, so that commands queued meanwhile are kept.
     rx: Arc<Mutex<mpsc::Receiver<Command>>>,
     fake: Fake,
+    ownership: Option<Arc<Ownership>>,
 }
 
 /// The loop's state: one per [`Scheduler::run`].
@@ -150,6 +177,7 @@ struct Running {
     hasher: std::hash::RandomState,
     /// The one redactor of every check without secrets.
     no_secrets: Arc<Redactor>,
+    ownership: Option<Arc<Ownership>>,
 }
 
 /// The wall clock calendar schedules are planned on. Waits are on tokio's clock;
@@ -197,6 +225,7 @@ pub fn new(
         concurrency,
         rx: Arc::new(Mutex::new(rx)),
         fake: Fake::default(),
+        ownership: None,
     };
     (s, Handle { tx })
 }
@@ -265,6 +294,12 @@ fn until_next(schedule: &Schedule, now: chrono::DateTime<Utc>) -> Duration {
 }
 
 impl Scheduler {
+    /// Runs only the checks `ownership` holds, at the times every node computes.
+    pub fn sharing(mut self, ownership: Arc<Ownership>) -> Self {
+        self.ownership = Some(ownership);
+        self
+    }
+
     /// Runs until `shutdown` turns true; then waits up to `grace` for runs in
     /// flight, and aborts those still running then. May be called again after a
     /// run of it panicked: it starts from what the store holds.
@@ -288,6 +323,7 @@ impl Scheduler {
             clock: Clock::new(),
             hasher: std::hash::RandomState::new(),
             no_secrets: Arc::default(),
+            ownership: self.ownership.clone(),
         };
         running.run(shutdown, grace).await;
     }
@@ -397,7 +433,11 @@ impl Running {
                     resumed
                 });
                 if resumed {
-                    self.push(key, Instant::now() + jitter(Duration::from_secs(1)));
+                    let at = match (&self.ownership, self.entries.get(&key)) {
+                        (Some(_), Some(e)) => self.first_run(&key, &e.check.source().schedule),
+                        _ => Instant::now() + jitter(Duration::from_secs(1)),
+                    };
+                    self.push(key, at);
                 }
                 continue;
             };
@@ -407,12 +447,7 @@ impl Running {
                 continue;
             };
             self.generation += 1;
-            let schedule = &check.source().schedule;
-            let interval = schedule.min_interval();
-            let first = match schedule {
-                Schedule::Every(_) => jitter(interval),
-                Schedule::Cron { .. } => until_next(schedule, self.clock.now()),
-            };
+            let first = self.first_run(&key, &check.source().schedule);
             let redactor = if redactor.is_empty() {
                 Arc::clone(&self.no_secrets)
             } else {
@@ -430,11 +465,42 @@ impl Running {
                     running: Arc::new(AtomicBool::new(false)),
                 },
             );
-            self.push(key, Instant::now() + first);
+            self.push(key, first);
         }
         for key in gone {
             self.entries.remove(&key);
         }
+    }
+
+    /// When a check just loaded first runs: spread over its interval at random,
+    /// or, shared with other nodes, at its place in the interval on the wall clock.
+    fn first_run(&self, key: &Key, schedule: &Schedule) -> Instant {
+        match schedule {
+            Schedule::Every(d) if self.ownership.is_some() => {
+                self.aligned_after(key, d.get(), self.clock.now())
+            }
+            Schedule::Every(d) => Instant::now() + jitter(d.get()),
+            Schedule::Cron { .. } => Instant::now() + until_next(schedule, self.clock.now()),
+        }
+    }
+
+    /// The first of `key`'s aligned times (its phase after each multiple of
+    /// `interval` since the epoch) after the wall-clock time `after`.
+    fn aligned_after(
+        &self,
+        key: &Key,
+        interval: Duration,
+        after: chrono::DateTime<Utc>,
+    ) -> Instant {
+        let every = u64::try_from(interval.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let phase = super::store::nodes::phase_ms(key, every);
+        let after_ms = u64::try_from(after.timestamp_millis()).unwrap_or(0);
+        let base = after_ms - after_ms % every + phase;
+        let next = if base > after_ms { base } else { base + every };
+        let now_ms = u64::try_from(self.clock.now().timestamp_millis()).unwrap_or(0);
+        Instant::now() + Duration::from_millis(next.saturating_sub(now_ms))
     }
 
     fn push(&mut self, key: Key, at: Instant) {
@@ -463,12 +529,19 @@ impl Running {
             if entry.generation != generation || entry.paused || !entry.check.source().enabled {
                 continue;
             }
+            if self.ownership.as_ref().is_some_and(|o| !o.holds(&key)) {
+                // Another node holds the check: this one keeps its times, to run it
+                // at the right one should the check move here.
+                let step = self.step(&key, &entry.check.source().schedule, at, entry.next_run);
+                self.push(key, step);
+                continue;
+            }
             if entry.running.swap(true, Ordering::SeqCst) {
                 // The previous run has not finished (or not found a slot): runs of one
                 // check never overlap or pile up; this one is skipped.
                 let (check, step) = (
                     Arc::clone(&entry.check),
-                    self.step(&entry.check.source().schedule, at, entry.next_run),
+                    self.step(&key, &entry.check.source().schedule, at, entry.next_run),
                 );
                 drop(check);
                 self.push(key, step);
@@ -478,7 +551,7 @@ impl Running {
             let redactor = Arc::clone(&entry.redactor);
             let lateness = now.saturating_duration_since(at);
             self.metrics.scheduler_lag.observe(lateness.as_secs_f64());
-            let next = self.step(&check.source().schedule, at, entry.next_run);
+            let next = self.step(&key, &check.source().schedule, at, entry.next_run);
             self.push(key.clone(), next);
             self.start(key.0, key.1, (check, redactor), None, Some(running));
         }
@@ -491,11 +564,16 @@ impl Running {
     /// timer that wakes a little early cannot fire the same tick twice.
     fn step(
         &self,
+        key: &Key,
         schedule: &Schedule,
         at: Instant,
         tick: Option<chrono::DateTime<Utc>>,
     ) -> Instant {
         match schedule {
+            Schedule::Every(d) if self.ownership.is_some() => {
+                let now = self.clock.now();
+                self.aligned_after(key, d.get(), tick.map_or(now, |t| t.max(now)))
+            }
             Schedule::Every(d) => {
                 let planned = at + d.get();
                 if planned <= Instant::now() {

@@ -284,6 +284,8 @@ pub(super) fn compile(
 ) -> Result<GrpcProbe, (&'static str, String)> {
     let endpoint = Endpoint::from_shared(format!("http://{target}"))
         .map_err(|e| ("target", e.to_string()))?
+        .user_agent(super::http::user_agent())
+        .map_err(|e| ("target", e.to_string()))?
         .connect_timeout(limit)
         .timeout(limit);
     let scheme = if spec.tls.is_some() { "https" } else { "http" };

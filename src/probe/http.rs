@@ -26,6 +26,21 @@ use crate::spec::HttpSpec;
 /// Sent with every request so that targets can tell probes from users.
 pub const USER_AGENT: &str = concat!("uptimeping/", env!("CARGO_PKG_VERSION"));
 
+static LOCATED_USER_AGENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Names the location this process probes from in every request's `User-Agent`
+/// (`uptimeping/VERSION (+location=eu-west)`), so that a target can tell one
+/// location's probes from another's. Takes effect for clients built after it; the
+/// daemon calls it once, before its first probe. A second call changes nothing.
+pub fn set_location(location: &str) {
+    let _ = LOCATED_USER_AGENT.set(format!("{USER_AGENT} (+location={location})"));
+}
+
+/// The `User-Agent` probes send.
+pub fn user_agent() -> &'static str {
+    LOCATED_USER_AGENT.get().map_or(USER_AGENT, String::as_str)
+}
+
 /// Clients by TLS and connection settings. Building a client loads trust roots, which
 /// costs far more than a request, so each distinct setting is built once.
 #[derive(Default)]
@@ -51,7 +66,7 @@ impl ClientKey {
 
     fn build(&self) -> Result<Client, AttemptError> {
         let mut builder = Client::builder()
-            .user_agent(USER_AGENT)
+            .user_agent(user_agent())
             // Followed by `send`, which drops the check's headers across origins.
             .redirect(redirect::Policy::none())
             .connect_timeout(self.connect_timeout)

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use compiled::{CompileError, CompiledCheck, Probe, compile, compile_shared};
 pub use errors::{AttemptError, ErrorKind};
 pub use expect::Failure;
+pub use http::set_location;
 pub use retry::{Backoff, backoff, should_retry};
 
 /// How many bytes of the body a result keeps, for incident de-duplication and display.

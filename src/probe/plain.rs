@@ -189,7 +189,7 @@ fn request(out: &Outgoing) -> Vec<u8> {
         line(&mut w, "authorization", credentials.as_bytes());
     }
     if !own(&header::USER_AGENT) {
-        line(&mut w, "user-agent", super::http::USER_AGENT.as_bytes());
+        line(&mut w, "user-agent", super::http::user_agent().as_bytes());
     }
     if !own(&header::ACCEPT) {
         line(&mut w, "accept", b"*/*");

@@ -631,10 +631,10 @@ fn the_daemon_runs_without_transparent_huge_pages() {
 }
 
 #[test]
-fn a_second_daemon_on_the_same_postgres_database_is_refused_and_no_password_is_shown() {
+fn a_second_daemon_by_the_same_node_name_is_refused_and_no_password_is_shown() {
     let url = crate::postgres_server::fresh_database();
     let url = url.replacen("uptimeping@", "uptimeping:hunter2-not-shown@", 1);
-    let first = Daemon::start(&["--store", &url]);
+    let first = Daemon::start(&["--store", &url, "--node", "web-1"]);
     let other = tempfile::tempdir().expect("tempdir");
     let data = other.path().join("data");
     let (code, stderr) = refused(&[
@@ -644,12 +644,14 @@ fn a_second_daemon_on_the_same_postgres_database_is_refused_and_no_password_is_s
         data.to_str().unwrap(),
         "--store",
         &url,
+        "--node",
+        "web-1",
     ]);
     assert_eq!(code, 1, "{stderr}");
     let shown = url.rsplit('@').next().unwrap();
     assert!(
         stderr.contains(&format!(
-            "another uptimeping daemon is using the database {shown}; several daemons on one database are not supported yet"
+            "another uptimeping daemon is running as node `web-1` on the database {shown}; give this one another name with --node"
         )),
         "{stderr}"
     );

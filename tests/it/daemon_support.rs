@@ -112,8 +112,22 @@ impl Daemon {
         d
     }
 
+    /// Starts another node on the database of a daemon started before, whose
+    /// admin `key` it takes (only the first node on a database writes one).
+    pub fn join(args: &[&str], key: &str) -> Daemon {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        let mut d = Daemon::launch(&data, args, Some(key));
+        d._tmp = Some(tmp);
+        d
+    }
+
     /// Starts a daemon on `data_dir` (kept by the caller, for restarts).
     pub fn start_on(data_dir: &Path, args: &[&str]) -> Daemon {
+        Daemon::launch(data_dir, args, None)
+    }
+
+    fn launch(data_dir: &Path, args: &[&str], key: Option<&str>) -> Daemon {
         let mut cmd = uptimeping();
         cmd.args(["daemon", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
@@ -147,10 +161,13 @@ impl Daemon {
                 );
             }
         };
-        let key = std::fs::read_to_string(data_dir.join("admin.key"))
-            .expect("admin.key")
-            .trim()
-            .to_string();
+        let key = match key {
+            Some(key) => key.to_string(),
+            None => std::fs::read_to_string(data_dir.join("admin.key"))
+                .expect("admin.key")
+                .trim()
+                .to_string(),
+        };
         Daemon {
             child,
             url,
@@ -468,7 +485,7 @@ impl Receiver {
     }
 }
 
-fn serve(app: Router) -> std::net::SocketAddr {
+pub fn serve(app: Router) -> std::net::SocketAddr {
     serve_on(
         std::net::TcpListener::bind("127.0.0.1:0").expect("bind"),
         app,

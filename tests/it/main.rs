@@ -19,6 +19,7 @@ mod cli_auth_admin;
 mod cli_auth_support;
 mod client;
 mod client_commands;
+mod cluster;
 mod completions;
 mod completions_live;
 mod console;

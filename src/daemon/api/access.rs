@@ -101,6 +101,7 @@ pub const RULES: &[(Method, &str, Access)] = &[
     ),
     // Tenants (admins of the first tenant only, which the handler checks).
     (Method::POST, "/api/v1/tenants", Needs(Admin)),
+    (Method::GET, "/api/v1/nodes", Needs(Viewer)),
     (Method::POST, "/api/v1/forge/generate", Needs(Viewer)),
     // Logging in and out.
     (Method::POST, "/api/v1/auth/login", Public),

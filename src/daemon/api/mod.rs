@@ -15,6 +15,7 @@ mod health;
 pub(crate) mod incidents;
 mod integrations;
 mod keys;
+mod nodes;
 pub mod openapi;
 pub(crate) mod page;
 pub mod report;
@@ -169,6 +170,7 @@ pub fn router(state: Shared) -> Router {
         .api_route("/channels/{name}", get(channels::get))
         .api_route("/channels/{name}/test", post(channels::test))
         .api_route("/tenants", post(tenants::create))
+        .api_route("/nodes", get(nodes::list))
         .api_route("/forge/generate", post(forge::generate))
         .api_route("/audit", get(audit::list))
         // Logging in, keys and users, with the small body limit of their documents.

@@ -56,6 +56,18 @@ pub struct TenantLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NodeLabels {
+    pub node: String,
+    pub location: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LeaseLabels {
+    /// `taken` or `released`.
+    pub change: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ComponentLabels {
     /// `scheduler`, `writer`, `notifier`, `maintenance` or `watch`.
     pub component: String,
@@ -125,6 +137,14 @@ pub struct Metrics {
     pub results_queued: Gauge,
     /// Long-lived components started again after they panicked.
     component_restarts: Family<ComponentLabels, Counter>,
+    /// 1 for this daemon, labelled with its node name and location.
+    pub node_info: Family<NodeLabels, Gauge>,
+    /// Nodes whose heartbeat is recent, this one included, as its last beat saw.
+    pub nodes_live: Gauge,
+    /// Checks this node runs: those it holds leases on (all on SQLite).
+    pub checks_owned: Gauge,
+    pub leases_changed: Family<LeaseLabels, Counter>,
+    pub heartbeat_failures: Counter,
     /// Tenant names by id, for the labels of the counters above: loaded at start,
     /// told of tenants created since, learnt from every scrape, and read again by
     /// the writer when a result's tenant is not in it.
@@ -243,7 +263,42 @@ impl Metrics {
             "Times a long-lived component of the daemon (scheduler, writer, notifier, maintenance, watch) panicked and was started again",
             component_restarts.clone(),
         );
+        let node_info = Family::<NodeLabels, Gauge>::default();
+        registry.register(
+            "uptime_node_info",
+            "1 for this daemon, with its node name and location",
+            node_info.clone(),
+        );
+        let nodes_live = Gauge::default();
+        registry.register(
+            "uptime_cluster_nodes_live",
+            "Nodes sharing this daemon's database whose heartbeat is recent, this one included",
+            nodes_live.clone(),
+        );
+        let checks_owned = Gauge::default();
+        registry.register(
+            "uptime_node_checks_owned",
+            "Checks this node runs: those it holds leases on (every check with SQLite)",
+            checks_owned.clone(),
+        );
+        let leases_changed = Family::<LeaseLabels, Counter>::default();
+        registry.register(
+            "uptime_node_leases_changed",
+            "Check leases this node took (from a node that left, or a new check) or gave up (to a node that joined)",
+            leases_changed.clone(),
+        );
+        let heartbeat_failures = Counter::default();
+        registry.register(
+            "uptime_node_heartbeat_failures",
+            "Heartbeats that could not reach the database; the node keeps running the checks it held",
+            heartbeat_failures.clone(),
+        );
         Metrics {
+            node_info,
+            nodes_live,
+            checks_owned,
+            leases_changed,
+            heartbeat_failures,
             component_restarts,
             status_renders,
             audit_dropped,

@@ -10,6 +10,7 @@ mod burn;
 pub mod decode;
 mod incidents;
 mod migrations;
+pub mod nodes;
 mod outbox;
 mod policy;
 mod report;
@@ -170,7 +171,7 @@ fn storage_advice(e: &StoreError, location: &Location) -> Option<String> {
     use rusqlite::ErrorCode as C;
     let db = match location {
         Location::Sqlite(path) => path.as_path(),
-        Location::Postgres(url) => {
+        Location::Postgres(url, _) => {
             let StoreError::Postgres { error: source, .. } = e else {
                 return None;
             };
@@ -223,6 +224,23 @@ impl Conn {
     /// commit wrote anything (SQLite counts changes; PostgreSQL's commit is taken
     /// to write).
     fn transaction<T>(&mut self, f: impl FnOnce(&Db<'_>) -> Result<T>) -> (Result<T>, bool) {
+        self.transaction_taking_turns(true, f)
+    }
+
+    /// Like [`transaction`](Self::transaction), without waiting for other nodes'
+    /// write transactions: for a node's own rows (its heartbeat and leases).
+    fn transaction_in_any_order<T>(
+        &mut self,
+        f: impl FnOnce(&Db<'_>) -> Result<T>,
+    ) -> (Result<T>, bool) {
+        self.transaction_taking_turns(false, f)
+    }
+
+    fn transaction_taking_turns<T>(
+        &mut self,
+        turn: bool,
+        f: impl FnOnce(&Db<'_>) -> Result<T>,
+    ) -> (Result<T>, bool) {
         match self {
             Conn::Lite(conn) => {
                 let before = conn.total_changes();
@@ -238,6 +256,12 @@ impl Conn {
             Conn::Pg(conn) => {
                 let result = (|| {
                     let db = Db::pg_transaction(conn)?;
+                    // Every node's writes take their turn: incident transitions, applies
+                    // and their revision checks read state and write what follows
+                    // from it, which two nodes must not do at once on one check.
+                    if turn {
+                        db.execute("SELECT pg_advisory_xact_lock(?1)", [WRITE_TURN_LOCK])?;
+                    }
                     let out = f(&db)?;
                     db.commit()?;
                     Ok(out)
@@ -260,7 +284,8 @@ impl Conn {
 #[derive(Clone, Debug)]
 enum Location {
     Sqlite(PathBuf),
-    Postgres(String),
+    /// The URL, and the name of the node this daemon is among those sharing it.
+    Postgres(String, String),
 }
 
 type Job = Box<dyn FnOnce(&mut Conn) + Send>;
@@ -320,24 +345,35 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
 /// than the writer uses).
 const STATEMENT_CACHE: usize = 128;
 
-/// The advisory lock one daemon holds on its PostgreSQL database for as long as its
-/// writer's connection lives.
-const ONE_DAEMON_LOCK: i64 = 7_283_416_552;
+/// The first half of the advisory lock each node holds on its name for as long as
+/// its writer's connection lives (the second half is the name's hash).
+const NODE_NAME_LOCK: i32 = 728_341;
+/// The transaction-scoped advisory lock every write transaction takes first.
+const WRITE_TURN_LOCK: i64 = 7_283_416_553;
 
-/// Takes the database for this daemon: until nodes share checks by lease, two
-/// daemons on one database would each run every check and send every alert, so a
-/// second one is refused (the lock goes with the first one's connection, so a
-/// daemon killed outright frees it at once).
-fn claim_database(conn: &mut PgConn, url: &str) -> Result<()> {
-    let took: bool =
-        Db::pg(conn).query_row("SELECT pg_try_advisory_lock(?1)", [ONE_DAEMON_LOCK], |r| {
-            r.get(0)
-        })?;
+/// A stable 32-bit hash of a node's name, the same in every build.
+fn name_hash(name: &str) -> i32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in name.bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    h as i32
+}
+
+/// Takes this node's name on the database: two daemons by one name would take
+/// each other's leases for their own, so a second one is refused (the lock goes
+/// with the first one's connection, so a daemon killed outright frees it at once).
+fn claim_node(conn: &mut PgConn, url: &str, node: &str) -> Result<()> {
+    let took: bool = Db::pg(conn).query_row(
+        "SELECT pg_try_advisory_lock(CAST(?1 AS INTEGER), CAST(?2 AS INTEGER))",
+        rusqlite::params![NODE_NAME_LOCK, name_hash(node)],
+        |r| r.get(0),
+    )?;
     if took {
         Ok(())
     } else {
         Err(StoreError::Conflict(format!(
-            "another uptimeping daemon is using the database {}; several daemons on one database are not supported yet: stop the other one, or give this one a database of its own",
+            "another uptimeping daemon is running as node `{node}` on the database {}; give this one another name with --node (each node of a cluster needs its own)",
             pg_shown(url)
         )))
     }
@@ -353,12 +389,12 @@ fn pg_connect(url: &str) -> Result<postgres::Client> {
 /// transaction, which holds a batch of results), since a restarted server closes
 /// the connection without this side knowing until it is used.
 fn reconnect_if_lost(conn: &mut Conn, location: &Location) {
-    if let (Conn::Pg(pg), Location::Postgres(url)) = (&mut *conn, location)
+    if let (Conn::Pg(pg), Location::Postgres(url, node)) = (&mut *conn, location)
         && !pg.is_alive()
         && let Ok(client) = pg_connect(url)
     {
         let mut fresh = PgConn::new(client);
-        match claim_database(&mut fresh, url) {
+        match claim_node(&mut fresh, url, node) {
             Ok(()) => **pg = fresh,
             // Jobs fail on the closed connection meanwhile, which `/readyz` shows.
             Err(e) => tracing::error!("{e}"),
@@ -381,9 +417,10 @@ impl Store {
         Store::start(Conn::Lite(conn), Location::Sqlite(path.to_path_buf()))
     }
 
-    /// Connects to the PostgreSQL database at `url` (`postgres://user@host/db`),
-    /// migrates it if needed (one node at a time) and starts the writer.
-    pub fn open_postgres(url: &str) -> Result<Store> {
+    /// Connects to the PostgreSQL database at `url` (`postgres://user@host/db`) as
+    /// the node named `node`, migrates it if needed (one node at a time) and starts
+    /// the writer.
+    pub fn open_postgres(url: &str, node: &str) -> Result<Store> {
         // The driver runs a small runtime of its own for each call, which may not
         // start on a thread that drives async tasks: connect off them.
         let conn = std::thread::scope(|s| {
@@ -391,7 +428,7 @@ impl Store {
                 let mut conn = PgConn::new(pg_connect(url)?);
                 // Claimed first: a daemon refused must not migrate the schema
                 // under the one that runs.
-                claim_database(&mut conn, url)?;
+                claim_node(&mut conn, url, node)?;
                 migrations::migrate_postgres(&mut conn)?;
                 Ok::<_, StoreError>(conn)
             })
@@ -400,7 +437,7 @@ impl Store {
         })?;
         Store::start(
             Conn::Pg(Box::new(conn)),
-            Location::Postgres(url.to_string()),
+            Location::Postgres(url.to_string(), node.to_string()),
         )
     }
 
@@ -441,15 +478,40 @@ impl Store {
     pub fn shown(&self) -> String {
         match &*self.location {
             Location::Sqlite(path) => path.display().to_string(),
-            Location::Postgres(url) => pg_shown(url),
+            Location::Postgres(url, _) => pg_shown(url),
         }
+    }
+
+    /// The node whose claims on shared work (outbox rows) this store makes: its
+    /// `--node` on PostgreSQL; SQLite has one daemon, which needs none.
+    pub fn node(&self) -> Option<&str> {
+        match &*self.location {
+            Location::Sqlite(_) => None,
+            Location::Postgres(_, node) => Some(node),
+        }
+    }
+
+    /// Tells this daemon's subscribers that checks changed elsewhere (an apply
+    /// on another node).
+    pub fn changed_elsewhere(&self) {
+        self.changes.send_modify(|n| *n += 1);
+    }
+
+    /// A connection of this store's own, outside the writer and the readers, for
+    /// work that must not wait behind them (a node's heartbeat). Blocking: call it
+    /// off the async threads.
+    fn own_connection(&self) -> Result<Conn> {
+        Ok(match &*self.location {
+            Location::Sqlite(path) => Conn::Lite(open(path)?),
+            Location::Postgres(url, _) => Conn::Pg(Box::new(PgConn::new(pg_connect(url)?))),
+        })
     }
 
     /// Which database this store keeps its data in.
     pub fn backend(&self) -> Backend {
         match *self.location {
             Location::Sqlite(_) => Backend::Sqlite,
-            Location::Postgres(_) => Backend::Postgres,
+            Location::Postgres(..) => Backend::Postgres,
         }
     }
 
@@ -476,7 +538,17 @@ impl Store {
         let problem = Arc::clone(&self.write_problem);
         let location = Arc::clone(&self.location);
         let job: Job = Box::new(move |conn: &mut Conn| {
-            let (result, wrote) = conn.transaction(f);
+            let (result, wrote) = conn.transaction(|db| {
+                let (out, changed) = f(db)?;
+                if changed && db.backend() == Backend::Postgres {
+                    // Other nodes see this and reload what they schedule.
+                    db.execute(
+                        "UPDATE cluster_state SET checks_version = checks_version + 1 WHERE id = 1",
+                        [],
+                    )?;
+                }
+                Ok((out, changed))
+            });
             let result = result.map(|(out, changed)| {
                 if changed {
                     changes.send_modify(|n| *n += 1);
@@ -528,7 +600,7 @@ impl Store {
                 Some(c) => c,
                 None => match &*location {
                     Location::Sqlite(path) => Conn::Lite(open(path)?),
-                    Location::Postgres(url) => Conn::Pg(Box::new(PgConn::new(pg_connect(url)?))),
+                    Location::Postgres(url, _) => Conn::Pg(Box::new(PgConn::new(pg_connect(url)?))),
                 },
             };
             let out = f(&conn.db());
@@ -618,7 +690,7 @@ pub(crate) fn test_store(backend: Backend) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = match backend {
         Backend::Sqlite => Store::open(&dir.path().join("t.db")),
-        Backend::Postgres => Store::open_postgres(&test_postgres::fresh_database()),
+        Backend::Postgres => Store::open_postgres(&test_postgres::fresh_database(), "test"),
     }
     .expect("open the store");
     (dir, store)

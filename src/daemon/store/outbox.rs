@@ -174,6 +174,25 @@ pub fn queue_for_incident(
     Ok(())
 }
 
+/// How long a node's claim on an outbox row lasts: longer than one delivery
+/// attempt takes with its timeouts, so that a row is sent by one node at a time.
+pub const CLAIM_MS: i64 = 60_000;
+
+const OUTBOX_ROW: &str = "id, tenant_id, channel, event, idempotency_key, payload, attempts";
+
+fn outbox_row(r: &Row<'_>) -> Result<OutboxRow> {
+    let payload: String = r.get(5)?;
+    Ok(OutboxRow {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        channel: r.get(2)?,
+        event: r.get(3)?,
+        idempotency_key: r.get(4)?,
+        payload: serde_json::from_str(&payload)?,
+        attempts: u32::try_from(r.get::<i64>(6)?).unwrap_or(u32::MAX),
+    })
+}
+
 fn notification_row(r: &Row<'_>) -> Result<Notification> {
     Ok(Notification {
         id: r.get(0)?,
@@ -299,41 +318,71 @@ impl Store {
         .await
     }
 
-    /// Rows due for sending, oldest first.
+    /// Rows due for sending, oldest first. On PostgreSQL, where several nodes send,
+    /// each row returned is claimed for this node for [`CLAIM_MS`]: no other node
+    /// lists it meanwhile, and one killed mid-send leaves it to another after that.
     pub async fn due_notifications(&self, limit: u32) -> Result<Vec<OutboxRow>> {
-        self.read(move |c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, tenant_id, channel, event, idempotency_key, payload, attempts FROM outbox
-                 WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![now_ms(), limit], |r| {
-                Ok((r.get::<i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<String>(5)?, r.get::<i64>(6)?))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (id, tenant, channel, event, key, payload, attempts) = row?;
-                out.push(OutboxRow { id, tenant, channel, event, idempotency_key: key, payload: serde_json::from_str(&payload)?, attempts: attempts as u32 });
-            }
-            Ok(out)
+        let Some(node) = self.node().map(str::to_string) else {
+            return self
+                .read(move |c| {
+                    let mut stmt = c.prepare_cached(&format!(
+                        "SELECT {OUTBOX_ROW} FROM outbox
+                         WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2"
+                    ))?;
+                    stmt.query_map(params![now_ms(), limit], outbox_row)?
+                        .collect()
+                })
+                .await;
+        };
+        self.write(move |tx| {
+            let now = now_ms();
+            let mut stmt = tx.prepare_cached(&format!(
+                "UPDATE outbox SET claimed_by = ?3, claimed_until = ?4 WHERE id IN (
+                     SELECT id FROM outbox
+                     WHERE status = 'pending' AND next_attempt_at <= ?1
+                         AND (claimed_until IS NULL OR claimed_until < ?1 OR claimed_by = ?3)
+                     ORDER BY id LIMIT ?2 FOR UPDATE SKIP LOCKED)
+                 RETURNING {OUTBOX_ROW}"
+            ))?;
+            let mut rows: Vec<OutboxRow> = stmt
+                .query_map(params![now, limit, node, now + CLAIM_MS], outbox_row)?
+                .collect::<Result<_>>()?;
+            rows.sort_by_key(|r| r.id);
+            Ok(rows)
         })
         .await
     }
 
     /// Row `id` if it is still waiting to be sent, due or not: for sending it now.
+    /// On PostgreSQL it is claimed for this node, and `None` while another holds it.
     pub async fn pending_notification(&self, id: i64) -> Result<Option<OutboxRow>> {
-        self.read(move |c| {
-            let row = c
-                .query_row(
-                    "SELECT id, tenant_id, channel, event, idempotency_key, payload, attempts FROM outbox
-                     WHERE id = ?1 AND status = 'pending'",
-                    [id],
-                    |r| Ok((r.get::<i64>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<String>(5)?, r.get::<i64>(6)?)),
-                )
-                .optional()?;
-            let Some((id, tenant, channel, event, key, payload, attempts)) = row else {
-                return Ok(None);
-            };
-            Ok(Some(OutboxRow { id, tenant, channel, event, idempotency_key: key, payload: serde_json::from_str(&payload)?, attempts: attempts as u32 }))
+        let Some(node) = self.node().map(str::to_string) else {
+            return self
+                .read(move |c| {
+                    c.query_row(
+                        &format!(
+                            "SELECT {OUTBOX_ROW} FROM outbox WHERE id = ?1 AND status = 'pending'"
+                        ),
+                        [id],
+                        outbox_row,
+                    )
+                    .optional()
+                })
+                .await;
+        };
+        self.write(move |tx| {
+            let now = now_ms();
+            tx.query_row(
+                &format!(
+                    "UPDATE outbox SET claimed_by = ?2, claimed_until = ?3
+                     WHERE id = ?1 AND status = 'pending'
+                         AND (claimed_until IS NULL OR claimed_until < ?4 OR claimed_by = ?2)
+                     RETURNING {OUTBOX_ROW}"
+                ),
+                params![id, node, now + CLAIM_MS, now],
+                outbox_row,
+            )
+            .optional()
         })
         .await
     }
@@ -351,7 +400,7 @@ impl Store {
     }
 
     pub async fn mark_sent(&self, id: i64) -> Result<()> {
-        self.write(move |tx| tx.execute("UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1", params![id, now_ms()]).map(|_| ())).await
+        self.write(move |tx| tx.execute("UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?1", params![id, now_ms()]).map(|_| ())).await
     }
 
     /// Records a failed attempt: tried again at `retry_at`, or given up on when `None`.
@@ -360,7 +409,7 @@ impl Store {
     pub async fn defer_notification(&self, id: i64, at: i64) -> Result<()> {
         self.write(move |tx| {
             tx.execute(
-                "UPDATE outbox SET next_attempt_at = ?2 WHERE id = ?1 AND status = 'pending'",
+                "UPDATE outbox SET next_attempt_at = ?2, claimed_by = NULL, claimed_until = NULL WHERE id = ?1 AND status = 'pending'",
                 params![id, at],
             )?;
             Ok(())
@@ -376,8 +425,8 @@ impl Store {
     ) -> Result<()> {
         self.write(move |tx| {
             match retry_at {
-                Some(at) => tx.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1", params![id, error, at])?,
-                None => tx.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2, status = 'failed' WHERE id = ?1", params![id, error])?,
+                Some(at) => tx.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3, claimed_by = NULL, claimed_until = NULL WHERE id = ?1", params![id, error, at])?,
+                None => tx.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2, status = 'failed', claimed_by = NULL, claimed_until = NULL WHERE id = ?1", params![id, error])?,
             };
             Ok(())
         })

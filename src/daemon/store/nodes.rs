@@ -1,0 +1,400 @@
+//! Daemons sharing one database: each node says it is alive in `nodes`, and a
+//! lease in `leases` gives each check to one live node until it expires.
+//!
+//! A node's heartbeat runs on a connection of its own, so that it never waits
+//! behind the writer's queue of results: a node that is busy writing is not
+//! taken for dead. Each beat, in one transaction on the database's clock:
+//!
+//! 1. the node's row gets the time;
+//! 2. the node renews the leases it holds and keeps;
+//! 3. it gives up those another live node should hold (rendezvous hashing over
+//!    the live nodes: every node computes the same owner, and a node that joins
+//!    or leaves moves only its share of the checks);
+//! 4. it takes those it should hold that are free or whose lease ran out.
+//!
+//! Only a lease that ran out or was given up is taken, so two live nodes never
+//! hold one check; a node killed outright loses its checks when their leases run
+//! out ([`LEASE_TTL_MS`]) and the next beat of the node that should have them.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use rusqlite::params;
+
+use super::sql::{Backend, Db};
+use super::{Conn, Result, Store, now_ms};
+
+/// How often a node beats.
+pub const HEARTBEAT: Duration = Duration::from_secs(3);
+/// A node whose last beat is older than this is taken for gone.
+pub const NODE_TTL_MS: i64 = 10_000;
+/// How long a lease lasts without being renewed.
+pub const LEASE_TTL_MS: i64 = 10_000;
+/// Nodes not heard from for this long leave `nodes list`.
+const FORGET_NODE_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Every this many beats, leases left by nodes that are gone, on checks that are
+/// gone, are deleted.
+const SWEEP_EVERY: u64 = 100;
+/// The lease location of a check that runs from any one location.
+const ANY_LOCATION: &str = "";
+
+pub type CheckKey = (i64, String);
+
+/// This daemon as a node.
+#[derive(Debug, Clone)]
+pub struct NodeInfo {
+    pub name: String,
+    pub location: String,
+    /// Unix ms.
+    pub started_at: i64,
+}
+
+pub use crate::model::NodeSummary as NodeRow;
+
+/// What one beat found.
+#[derive(Debug, Default)]
+pub struct Beat {
+    /// The checks this node holds now; `None` on SQLite, where it runs them all.
+    pub owned: Option<HashSet<CheckKey>>,
+    /// Live nodes, this one included.
+    pub live_nodes: usize,
+    /// Checks stored, of every tenant.
+    pub checks: usize,
+    /// Whether checks changed (on any node) since the last beat.
+    pub checks_changed: bool,
+    /// Leases taken and given up in this beat.
+    pub taken: usize,
+    pub released: usize,
+}
+
+/// A node's heartbeat: its connection, and what it remembers between beats.
+pub struct Heart {
+    store: Store,
+    me: NodeInfo,
+    conn: Option<Conn>,
+    /// The `checks_version` last seen, and the checks as of it.
+    checks: Option<(i64, Vec<CheckKey>)>,
+    beats: u64,
+}
+
+/// A stable 64-bit hash (FNV-1a, then mixed), the same on every node and build.
+fn stable_hash(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in *part {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h = (h ^ 0xff).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // splitmix64's finaliser, so that names differing in one byte spread apart.
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// The live node that should hold `key`: the highest score of node and check.
+pub fn owner_of<'a>(key: &CheckKey, live: &'a [String]) -> Option<&'a str> {
+    let tenant = key.0.to_le_bytes();
+    live.iter()
+        .max_by_key(|node| {
+            (
+                stable_hash(&[node.as_bytes(), &tenant, key.1.as_bytes()]),
+                *node,
+            )
+        })
+        .map(String::as_str)
+}
+
+/// Where in its interval a check's runs fall, the same on every node, so that a
+/// check moving to another node keeps its times and is not run twice in one
+/// interval: milliseconds after each multiple of the interval since the epoch.
+pub fn phase_ms(key: &CheckKey, interval_ms: u64) -> u64 {
+    if interval_ms == 0 {
+        return 0;
+    }
+    stable_hash(&[b"phase", &key.0.to_le_bytes(), key.1.as_bytes()]) % interval_ms
+}
+
+/// The database's clock in Unix ms: every node's leases are timed by one clock.
+fn db_now(db: &Db<'_>) -> Result<i64> {
+    match db.backend() {
+        Backend::Sqlite => Ok(now_ms()),
+        Backend::Postgres => db.query_row(
+            "SELECT CAST(floor(extract(epoch from clock_timestamp()) * 1000) AS BIGINT)",
+            [],
+            |r| r.get(0),
+        ),
+    }
+}
+
+fn live_since(now: i64) -> i64 {
+    now - NODE_TTL_MS
+}
+
+impl Heart {
+    pub fn new(store: Store, me: NodeInfo) -> Heart {
+        Heart {
+            store,
+            me,
+            conn: None,
+            checks: None,
+            beats: 0,
+        }
+    }
+
+    /// One beat. Blocking: run it off the async threads. A failed beat changes
+    /// nothing; the connection is opened again on the next.
+    pub fn beat(&mut self) -> Result<Beat> {
+        if let Some(Conn::Pg(pg)) = &mut self.conn
+            && !pg.is_alive()
+        {
+            self.conn = None;
+        }
+        if self.conn.is_none() {
+            self.conn = Some(self.store.own_connection()?);
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(super::StoreError::Closed);
+        };
+        self.beats += 1;
+        let sweep = self.beats % SWEEP_EVERY == 1;
+        let (me, checks) = (&self.me, &mut self.checks);
+        let (result, _) = conn.transaction_in_any_order(|db| beat(db, me, checks, sweep));
+        if result.is_err() && matches!(&self.conn, Some(Conn::Pg(pg)) if pg.is_closed()) {
+            self.conn = None;
+        }
+        result
+    }
+
+    /// Gives up this node's leases and says it is gone, as it stops.
+    pub fn leave(&mut self) -> Result<()> {
+        if self.conn.is_none() {
+            self.conn = Some(self.store.own_connection()?);
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(super::StoreError::Closed);
+        };
+        let name = self.me.name.clone();
+        conn.transaction_in_any_order(|db| {
+            db.execute("DELETE FROM leases WHERE owner = ?1", [&name])?;
+            db.execute(
+                "UPDATE nodes SET heartbeat_at = ?2 WHERE name = ?1",
+                params![name, db_now(db)? - NODE_TTL_MS],
+            )?;
+            Ok(())
+        })
+        .0
+    }
+}
+
+fn beat(
+    db: &Db<'_>,
+    me: &NodeInfo,
+    checks: &mut Option<(i64, Vec<CheckKey>)>,
+    sweep: bool,
+) -> Result<Beat> {
+    let now = db_now(db)?;
+    db.prepare_cached(
+        "INSERT INTO nodes (name, location, version, started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (name) DO UPDATE SET location = excluded.location, version = excluded.version,
+             started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at",
+    )?
+    .execute(params![
+        me.name,
+        me.location,
+        env!("CARGO_PKG_VERSION"),
+        me.started_at,
+        now
+    ])?;
+    if sweep {
+        db.execute(
+            "DELETE FROM nodes WHERE heartbeat_at < ?1",
+            [now - FORGET_NODE_MS],
+        )?;
+    }
+    let version: i64 = db.query_row(
+        "SELECT checks_version FROM cluster_state WHERE id = 1",
+        [],
+        |r| r.get(0),
+    )?;
+    let checks_changed = checks.as_ref().is_some_and(|(v, _)| *v != version);
+    if checks.as_ref().is_none_or(|(v, _)| *v != version) {
+        let keys = db
+            .prepare("SELECT tenant_id, name FROM resources WHERE kind = 'Check'")?
+            .query_map([], |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?)))?
+            .collect::<Result<Vec<_>>>()?;
+        *checks = Some((version, keys));
+    }
+    let live_nodes = db
+        .prepare_cached("SELECT name FROM nodes WHERE heartbeat_at > ?1 ORDER BY name")?
+        .query_map([live_since(now)], |r| r.get::<String>(0))?
+        .collect::<Result<Vec<_>>>()?;
+    let mut beat = Beat {
+        owned: None,
+        live_nodes: live_nodes.len(),
+        checks: checks.as_ref().map_or(0, |(_, k)| k.len()),
+        checks_changed,
+        ..Beat::default()
+    };
+    if db.backend() == Backend::Sqlite {
+        // One daemon on the file: it runs every check, and needs no lease.
+        return Ok(beat);
+    }
+    let keys = checks
+        .as_ref()
+        .map(|(_, k)| k.as_slice())
+        .unwrap_or_default();
+    let expires = now + LEASE_TTL_MS;
+    db.prepare_cached("UPDATE leases SET expires_at = ?1 WHERE owner = ?2")?
+        .execute(params![expires, me.name])?;
+    let held: HashSet<CheckKey> = db
+        .prepare_cached(
+            "SELECT tenant_id, check_name FROM leases WHERE owner = ?1 AND location = ?2",
+        )?
+        .query_map(params![me.name, ANY_LOCATION], |r| {
+            Ok((r.get::<i64>(0)?, r.get::<String>(1)?))
+        })?
+        .collect::<Result<_>>()?;
+    let existing: HashSet<&CheckKey> = keys.iter().collect();
+    let mut mine: Vec<&CheckKey> = keys
+        .iter()
+        .filter(|k| owner_of(k, &live_nodes) == Some(me.name.as_str()))
+        .collect();
+    // One order on every node, so that two nodes taking leases never wait on each other in a cycle.
+    mine.sort();
+    let wanted: HashSet<&CheckKey> = mine.iter().copied().collect();
+    let mut owned = HashSet::new();
+    {
+        let mut release = db.prepare_cached(
+            "DELETE FROM leases WHERE tenant_id = ?1 AND check_name = ?2 AND location = ?3 AND owner = ?4",
+        )?;
+        for key in &held {
+            if wanted.contains(key) {
+                owned.insert(key.clone());
+            } else {
+                release.execute(params![key.0, key.1, ANY_LOCATION, me.name])?;
+                if existing.contains(key) {
+                    beat.released += 1;
+                }
+            }
+        }
+    }
+    {
+        let mut insert = db.prepare_cached(
+            "INSERT INTO leases (tenant_id, check_name, location, owner, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (tenant_id, check_name, location) DO NOTHING",
+        )?;
+        // A plain UPDATE locks only rows that match: a lease a live node holds is
+        // never waited on.
+        let mut take = db.prepare_cached(
+            "UPDATE leases SET owner = ?4, expires_at = ?5
+             WHERE tenant_id = ?1 AND check_name = ?2 AND location = ?3 AND expires_at < ?6",
+        )?;
+        for key in mine {
+            if held.contains(key) {
+                continue;
+            }
+            let args = params![key.0, key.1, ANY_LOCATION, me.name, expires];
+            let took = insert.execute(args)? == 1
+                || take.execute(params![key.0, key.1, ANY_LOCATION, me.name, expires, now])? == 1;
+            if took {
+                owned.insert(key.clone());
+                beat.taken += 1;
+            }
+        }
+    }
+    if sweep {
+        db.execute(
+            "DELETE FROM leases WHERE expires_at < ?1",
+            [now - FORGET_NODE_MS.min(3600 * 1000)],
+        )?;
+    }
+    beat.owned = Some(owned);
+    Ok(beat)
+}
+
+impl Store {
+    /// The nodes heard from within [`FORGET_NODE_MS`], by name.
+    pub async fn nodes(&self) -> Result<Vec<NodeRow>> {
+        self.read(|db| {
+            let now = db_now(db)?;
+            let counted = match db.backend() {
+                Backend::Postgres => {
+                    "(SELECT count(*) FROM leases l WHERE l.owner = n.name AND l.expires_at > ?1)"
+                }
+                Backend::Sqlite => {
+                    "(SELECT count(*) FROM resources WHERE kind = 'Check' AND ?1 = ?1)"
+                }
+            };
+            db.prepare(&format!(
+                "SELECT n.name, n.location, n.version, n.started_at, n.heartbeat_at, {counted}
+                 FROM nodes n ORDER BY n.name"
+            ))?
+            .query_map([now], |r| {
+                let heartbeat: i64 = r.get(4)?;
+                Ok(NodeRow {
+                    name: r.get(0)?,
+                    location: r.get(1)?,
+                    version: r.get(2)?,
+                    started_at: super::to_time(r.get(3)?),
+                    heartbeat_at: super::to_time(heartbeat),
+                    live: heartbeat > live_since(now),
+                    checks: r.get::<i64>(5)?.max(0) as u64,
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nodes(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn owners_spread_evenly_and_a_join_moves_only_the_joiners_share() {
+        let keys: Vec<CheckKey> = (0..3000)
+            .map(|i| (1 + i % 3, format!("check-{i}")))
+            .collect();
+        let two = nodes(&["a", "b"]);
+        let three = nodes(&["a", "b", "c"]);
+        let mut count = std::collections::HashMap::new();
+        let mut moved_between_old = 0;
+        for k in &keys {
+            let before = owner_of(k, &two).unwrap();
+            let after = owner_of(k, &three).unwrap();
+            *count.entry(after).or_insert(0) += 1;
+            if after != "c" && after != before {
+                moved_between_old += 1;
+            }
+        }
+        assert_eq!(
+            moved_between_old, 0,
+            "a join moves checks only to the new node"
+        );
+        for n in ["a", "b", "c"] {
+            let c = count[n];
+            assert!((800..1200).contains(&c), "node {n} got {c} of 3000");
+        }
+        assert_eq!(owner_of(&(1, "x".into()), &[]), None);
+    }
+
+    #[test]
+    fn phases_are_stable_and_within_the_interval() {
+        let k: CheckKey = (1, "api".into());
+        assert_eq!(phase_ms(&k, 30_000), phase_ms(&k, 30_000));
+        assert!(phase_ms(&k, 30_000) < 30_000);
+        assert_eq!(phase_ms(&k, 0), 0);
+        let spread: HashSet<u64> = (0..100)
+            .map(|i| phase_ms(&(1, format!("c{i}")), 10_000) / 1000)
+            .collect();
+        assert!(spread.len() >= 8, "phases cluster in {spread:?}");
+    }
+}
