@@ -1,10 +1,14 @@
 //! A daemon under load: N HTTP checks at one interval against a local server.
 //!
-//!     cargo bench --bench daemon_load -- [--checks 10000] [--interval 5] [--seconds 60] [--apply-checks 5000] [--postgres 1]
+//!     cargo bench --bench daemon_load -- [--checks 10000] [--interval 5] [--seconds 60] [--apply-checks 5000] [--postgres 1] [--nodes 3]
 //!
 //! With `--postgres 1` the daemon keeps its state in a PostgreSQL server the
 //! benchmark starts for itself (as the tests do), and the server's CPU (all its
-//! processes) and database growth are printed too.
+//! processes) and database growth are printed too. `--nodes N` (with
+//! `--postgres 1`) starts N daemons on that database, which share the checks;
+//! figures are for all of them, with each node's CPU and memory, and then one
+//! node at a time is killed with SIGKILL (and started again) five times, timing
+//! how long until the others hold all of its checks' leases.
 //!
 //! Starts an HTTP target in this process, the release daemon on a temporary data
 //! directory, times an apply of `--apply-checks` checks, then applies N checks and
@@ -31,6 +35,7 @@ struct Options {
     /// Checks per apply request when loading the N checks; 0 for all in one.
     apply_batch: usize,
     postgres: bool,
+    nodes: usize,
 }
 
 fn options() -> Options {
@@ -41,6 +46,7 @@ fn options() -> Options {
         apply_checks: 5_000,
         apply_batch: 0,
         postgres: false,
+        nodes: 1,
     };
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -61,13 +67,18 @@ fn options() -> Options {
             "--apply-checks" => o.apply_checks = v as usize,
             "--apply-batch" => o.apply_batch = v as usize,
             "--postgres" => o.postgres = v != 0,
+            "--nodes" => o.nodes = (v as usize).max(1),
             other => {
                 panic!(
-                    "unknown argument `{other}`; use --checks N --interval S --seconds S --apply-checks N --apply-batch N --postgres 0|1"
+                    "unknown argument `{other}`; use --checks N --interval S --seconds S --apply-checks N --apply-batch N --postgres 0|1 --nodes N"
                 )
             }
         }
     }
+    assert!(
+        o.nodes == 1 || o.postgres,
+        "--nodes above 1 needs --postgres 1: daemons share checks on PostgreSQL"
+    );
     o
 }
 
@@ -232,34 +243,24 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = o.postgres.then(postgres_server::Server::start);
     let store = server.as_ref().map(|s| (s.create_database(), s.data_dir()));
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_uptimeping"));
-    daemon
-        .args([
-            "daemon",
-            "--listen",
-            "127.0.0.1:0",
-            "--log-level",
-            "info",
-            "--data-dir",
-        ])
-        .arg(dir.path());
-    if let Some((url, _)) = &store {
-        daemon.arg("--store").arg(url);
-    }
-    let mut child = daemon.stderr(Stdio::piped()).spawn().expect("start daemon");
-    let pid = child.id();
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let url = loop {
-        let line = lines.next().expect("daemon log").expect("log line");
-        if let Some(i) = line.find("listening on http://") {
-            break line[i + 13..].trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let store_url = store.as_ref().map(|(url, _)| url.clone());
+    let first = Node::start(dir.path(), store_url.as_deref(), "n0");
     let key = std::fs::read_to_string(dir.path().join("admin.key"))
         .expect("key")
         .trim()
         .to_string();
+    let mut nodes = vec![first];
+    let node_dirs: Vec<tempfile::TempDir> = (1..o.nodes)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    for (i, d) in node_dirs.iter().enumerate() {
+        nodes.push(Node::start(
+            d.path(),
+            store_url.as_deref(),
+            &format!("n{}", i + 1),
+        ));
+    }
+    let (pid, url) = (nodes[0].pid, nodes[0].url.clone());
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(300))
         .build()
@@ -316,7 +317,23 @@ fn main() {
     );
     std::thread::sleep(Duration::from_secs(interval + 1));
 
-    let (runs0, lag0) = scrape(&client, &url);
+    let scrape_all = || {
+        let mut runs = 0.0;
+        let mut lag: Vec<(f64, f64)> = Vec::new();
+        for n in &nodes {
+            let (r, l) = scrape(&client, &n.url);
+            runs += r;
+            for (le, c) in l {
+                match lag.iter_mut().find(|(x, _)| *x == le) {
+                    Some((_, total)) => *total += c,
+                    None => lag.push((le, c)),
+                }
+            }
+        }
+        (runs, lag)
+    };
+    let cpu_all = || nodes.iter().map(|n| cpu_seconds(n.pid)).collect::<Vec<_>>();
+    let (runs0, lag0) = scrape_all();
     let db_size = || match (&server, &store) {
         (Some(s), Some((url, _))) => s
             .psql(
@@ -332,15 +349,16 @@ fn main() {
             .as_ref()
             .map_or(0.0, |(_, data)| server_cpu_seconds(data))
     };
-    let (cpu0, db0, pg0, t0) = (cpu_seconds(pid), db_size(), server_cpu(), Instant::now());
+    let (cpus0, db0, pg0, t0) = (cpu_all(), db_size(), server_cpu(), Instant::now());
     std::thread::sleep(Duration::from_secs(o.seconds));
-    let (runs1, lag1) = scrape(&client, &url);
-    let (cpu1, db1, pg1, elapsed) = (
-        cpu_seconds(pid),
+    let (runs1, lag1) = scrape_all();
+    let (cpus1, db1, pg1, elapsed) = (
+        cpu_all(),
         db_size(),
         server_cpu(),
         t0.elapsed().as_secs_f64(),
     );
+    let (cpu0, cpu1): (f64, f64) = (cpus0.iter().sum(), cpus1.iter().sum());
 
     let rate = (runs1 - runs0) / elapsed;
     println!("measured over {elapsed:.0} s");
@@ -363,6 +381,18 @@ fn main() {
         status_mib(pid, "VmHWM:"),
         status_mib(pid, "VmRSS:")
     );
+    if nodes.len() > 1 {
+        for (i, n) in nodes.iter().enumerate() {
+            println!(
+                "node {}:          {:.2} cores, peak RSS {:.1} MiB, RSS {:.1} MiB, {} checks held",
+                n.name,
+                (cpus1[i] - cpus0[i]) / elapsed,
+                status_mib(n.pid, "VmHWM:"),
+                status_mib(n.pid, "VmRSS:"),
+                gauge(&client, &n.url, "uptime_node_checks_owned"),
+            );
+        }
+    }
     if store.is_some() {
         println!(
             "PostgreSQL CPU:  {:.2} cores (daemon and server together: {:.0} checks per CPU-second)",
@@ -380,9 +410,127 @@ fn main() {
         (db1.saturating_sub(db0)) as f64 / elapsed * 3600.0 / (1024.0 * 1024.0)
     );
 
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    );
-    let _ = child.wait();
+    if nodes.len() > 1 {
+        // Kill the last node outright, time until the others hold every check,
+        // then start it again and let the checks spread back; five times.
+        let mut times = Vec::new();
+        let last = nodes.len() - 1;
+        let last_dir = node_dirs
+            .last()
+            .expect("a node's directory")
+            .path()
+            .to_path_buf();
+        for _ in 0..5 {
+            let killed = nodes.pop().expect("a node");
+            let name = killed.name.clone();
+            let t = Instant::now();
+            killed.kill9();
+            loop {
+                let held: f64 = nodes
+                    .iter()
+                    .map(|n| gauge(&client, &n.url, "uptime_node_checks_owned"))
+                    .sum();
+                if held >= o.checks as f64 {
+                    break;
+                }
+                assert!(
+                    t.elapsed() < Duration::from_secs(120),
+                    "the checks of a killed node did not move"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            times.push(t.elapsed().as_secs_f64());
+            nodes.push(Node::start(&last_dir, store_url.as_deref(), &name));
+            let back = Instant::now();
+            while gauge(&client, &nodes[last].url, "uptime_node_checks_owned") < 1.0 {
+                assert!(
+                    back.elapsed() < Duration::from_secs(60),
+                    "a node that came back took no checks"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            std::thread::sleep(Duration::from_secs(interval));
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "failover:        leases of a node killed with SIGKILL held by the others after {:.1} s (median of 5: {})",
+            times[2],
+            times
+                .iter()
+                .map(|t| format!("{t:.1}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    for n in nodes {
+        n.stop();
+    }
+}
+
+/// One daemon of the benchmark.
+struct Node {
+    child: std::process::Child,
+    pid: u32,
+    url: String,
+    name: String,
+}
+
+impl Node {
+    fn start(dir: &std::path::Path, store: Option<&str>, name: &str) -> Node {
+        let mut daemon = Command::new(env!("CARGO_BIN_EXE_uptimeping"));
+        daemon
+            .args([
+                "daemon",
+                "--listen",
+                "127.0.0.1:0",
+                "--log-level",
+                "info",
+                "--data-dir",
+            ])
+            .arg(dir);
+        if let Some(url) = store {
+            daemon.arg("--store").arg(url).args(["--node", name]);
+        }
+        let mut child = daemon.stderr(Stdio::piped()).spawn().expect("start daemon");
+        let pid = child.id();
+        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let url = loop {
+            let line = lines.next().expect("daemon log").expect("log line");
+            if let Some(i) = line.find("listening on http://") {
+                break line[i + 13..].trim().to_string();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Node {
+            child,
+            pid,
+            url,
+            name: name.to_string(),
+        }
+    }
+
+    fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn stop(mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.pid as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let _ = self.child.wait();
+    }
+}
+
+/// A gauge without labels from `/metrics` (0 when absent).
+fn gauge(client: &reqwest::blocking::Client, url: &str, name: &str) -> f64 {
+    let text = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .and_then(|r| r.text())
+        .unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
 }
