@@ -73,6 +73,24 @@ impl std::fmt::Debug for StoreUrl {
     }
 }
 
+/// A config file that does not parse, by `file:line:col` and the parser's message
+/// alone: the parser's own rendering quotes the line, which may be an unquoted
+/// `store = postgres://user:password@…` whose password must not reach a log.
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> anyhow::Error {
+    let at = e.span().map(|span| {
+        let before = text.get(..span.start).unwrap_or(text);
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!("{line}:{col}: ")
+    });
+    anyhow::anyhow!(
+        "config file `{}`:{}{}",
+        path.display(),
+        at.map_or(" ".into(), |a| a),
+        e.message().trim_end()
+    )
+}
+
 /// The location of a daemon not told its own.
 pub const DEFAULT_LOCATION: &str = "default";
 /// Longest node or location name.
@@ -251,8 +269,7 @@ impl Config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading config file `{}`", path.display()))?;
-                toml::from_str::<Settings>(&text)
-                    .with_context(|| format!("config file `{}`", path.display()))?
+                toml::from_str::<Settings>(&text).map_err(|e| toml_error(path, &text, &e))?
             }
             None => Settings::default(),
         };
@@ -663,6 +680,50 @@ mod tests {
             let err = Config::resolve(given, None).unwrap_err().to_string();
             assert!(err.starts_with(flag), "{err}");
         }
+    }
+
+    #[test]
+    fn a_config_file_that_does_not_parse_is_named_by_line_without_quoting_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:8080\"\nstore = postgres://u:hunter2@db/x\n",
+        )
+        .unwrap();
+        let e = Config::resolve(Settings::default(), Some(&path))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!("config file `{}`:2:9: ", path.display())),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn node_and_location_names_are_checked_and_the_node_defaults_to_the_host() {
+        let c = Config::resolve(Settings::default(), None).unwrap();
+        assert_eq!(c.location, "default");
+        assert!(!c.node.is_empty() && c.node.len() <= 63, "{}", c.node);
+        for bad in ["", "-a", "a b", "ü", &"x".repeat(64)] {
+            let given = Settings {
+                node: Some(bad.to_string()),
+                ..Default::default()
+            };
+            let e = Config::resolve(given, None).unwrap_err().to_string();
+            assert!(e.starts_with("--node "), "{bad}: {e}");
+        }
+        let given = Settings {
+            node: Some("web-1.eu".into()),
+            location: Some("eu-west".into()),
+            ..Default::default()
+        };
+        let c = Config::resolve(given, None).unwrap();
+        assert_eq!(
+            (c.node.as_str(), c.location.as_str()),
+            ("web-1.eu", "eu-west")
+        );
     }
 
     #[test]
