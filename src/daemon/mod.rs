@@ -61,6 +61,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     store.set_public_url(config.public_url.as_deref());
     crate::probe::set_location(&config.location);
+    store.set_location(&config.location);
     let metrics = Arc::new(metrics::Metrics::for_data_dir(&data.path));
     metrics
         .node_info
@@ -335,6 +336,7 @@ async fn heartbeat(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut heart = Some(heart);
     let mut failing = false;
+    let mut unplaced_before = 0;
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
@@ -362,6 +364,19 @@ async fn heartbeat(
                 if beat.checks_changed {
                     store.changed_elsewhere();
                 }
+                store.set_live_locations(beat.live_locations);
+                let (some, unplaced) = beat.unplaced;
+                metrics
+                    .checks_unplaced
+                    .set(i64::try_from(unplaced).unwrap_or(i64::MAX));
+                if unplaced > 0 && unplaced != unplaced_before {
+                    tracing::warn!(
+                        count = unplaced,
+                        first = %some.join(", "),
+                        "checks list locations that have no live node: they do not run there; start a daemon with that --location, or change the checks' `locations`"
+                    );
+                }
+                unplaced_before = unplaced;
                 for (change, n) in [("taken", beat.taken), ("released", beat.released)] {
                     if n > 0 {
                         metrics

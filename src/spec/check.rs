@@ -115,6 +115,26 @@ pub struct Check {
     /// up over a rolling window, reported with its error budget and burn rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slo: Option<super::Slo>,
+    /// Locations (the daemons' `--location`) to run from, each on one of its live
+    /// nodes; none: from any one node, wherever it is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<String>,
+    /// How many of `locations` must see the check down (their latest runs failed,
+    /// within one interval of each other) before it counts as down; it counts as
+    /// up again by the same rule. Default: a majority of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<u32>,
+}
+
+impl Check {
+    /// The locations that must see the check down for it to count as down: 1
+    /// without `locations`.
+    pub fn quorum(&self) -> usize {
+        match self.quorum {
+            Some(q) => q as usize,
+            None => self.locations.len() / 2 + 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -321,11 +321,65 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
     if let Some(slo) = &c.slo {
         super::slo::validate(slo, pos, errors);
     }
+    locations(c, pos, errors);
     for (i, dep) in c.depends_on.iter().enumerate() {
         if dep == &c.name {
             errors.push((
                 pos.value(&format!("/depends_on/{i}")),
                 "`depends_on`: a check cannot depend on itself".into(),
+            ));
+        }
+    }
+}
+
+/// Most locations one check runs from.
+pub const MAX_LOCATIONS: usize = 16;
+
+/// `locations` are names a daemon's `--location` can have, each once, and
+/// `quorum` is between 1 and their number.
+fn locations(c: &Check, pos: &Positions, errors: &mut Errors) {
+    if !at_most_count(
+        "locations",
+        "entries",
+        c.locations.len(),
+        MAX_LOCATIONS,
+        pos,
+        errors,
+    ) {
+        return;
+    }
+    for (i, loc) in c.locations.iter().enumerate() {
+        let ok = !loc.is_empty()
+            && loc.len() <= 63
+            && loc.starts_with(|ch: char| ch.is_ascii_alphanumeric())
+            && loc
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'));
+        if !ok {
+            errors.push((
+                pos.value(&format!("/locations/{i}")),
+                format!("`locations`: `{}` is not a location name; use 1–63 letters, digits, `-`, `_` or `.`, as in a daemon's --location", loc.escape_debug()),
+            ));
+        } else if c.locations[..i].contains(loc) {
+            errors.push((
+                pos.value(&format!("/locations/{i}")),
+                format!("`locations`: `{loc}` is listed twice"),
+            ));
+        }
+    }
+    if let Some(q) = c.quorum {
+        if c.locations.is_empty() {
+            errors.push((
+                pos.value("/quorum"),
+                "`quorum` needs `locations`: list the locations the check runs from".into(),
+            ));
+        } else if q == 0 || q as usize > c.locations.len() {
+            errors.push((
+                pos.value("/quorum"),
+                format!(
+                    "`quorum`: {q} is not between 1 and the {} location(s) listed",
+                    c.locations.len()
+                ),
             ));
         }
     }

@@ -407,7 +407,7 @@ fn checks_stored_with_http_defaults_before_the_upgrade_plan_no_change() {
          CREATE UNIQUE INDEX one_open_incident_per_check ON incidents (tenant_id, check_name) WHERE status != 'resolved';
          DROP TABLE refresh_tokens; DROP TABLE sessions; DROP TABLE invitations; DROP TABLE users; DROP TABLE audit;
          ALTER TABLE api_keys DROP COLUMN expires_at; ALTER TABLE api_keys DROP COLUMN created_by; ALTER TABLE api_keys DROP COLUMN last_used_at;
-         DROP TABLE nodes; DROP TABLE leases; DROP TABLE cluster_state;
+         DROP TABLE nodes; DROP TABLE leases; DROP TABLE cluster_state; DROP TABLE location_state;
          ALTER TABLE outbox DROP COLUMN claimed_by; ALTER TABLE outbox DROP COLUMN claimed_until;",
     )
     .unwrap();

@@ -329,3 +329,109 @@ fn an_outage_alerts_once_on_three_nodes_also_when_its_node_is_killed_mid_outage(
         assert_eq!(code, 0, "{logs}");
     }
 }
+
+/// A target that answers 503 to probes from the locations in `failing` (by
+/// their `User-Agent`) and 200 to the others.
+#[derive(Clone)]
+struct Picky {
+    addr: std::net::SocketAddr,
+    failing: Arc<Mutex<Vec<String>>>,
+}
+
+impl Picky {
+    fn start() -> Picky {
+        let failing: Arc<Mutex<Vec<String>>> = Arc::default();
+        let app = Router::new()
+            .route(
+                "/health",
+                get(
+                    |State(failing): State<Arc<Mutex<Vec<String>>>>, headers: HeaderMap| async move {
+                        let ua = headers
+                            .get("user-agent")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_string();
+                        let down = failing
+                            .lock()
+                            .unwrap()
+                            .iter()
+                            .any(|l| ua.ends_with(&format!("(+location={l})")));
+                        if down {
+                            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down here")
+                        } else {
+                            (axum::http::StatusCode::OK, "ok")
+                        }
+                    },
+                ),
+            )
+            .with_state(Arc::clone(&failing));
+        Picky {
+            addr: serve(app),
+            failing,
+        }
+    }
+
+    fn fail_for(&self, locations: &[&str]) {
+        *self.failing.lock().unwrap() = locations.iter().map(|l| l.to_string()).collect();
+    }
+}
+
+#[test]
+fn a_quorum_of_two_opens_an_incident_only_when_two_locations_see_the_target_down() {
+    let url = crate::postgres_server::fresh_database();
+    let (target, hook) = (Picky::start(), Receiver::start());
+    let eu = Daemon::start(&args(&node(&url, "eu-1", "eu-west")));
+    let us = Daemon::join(&args(&node(&url, "us-1", "us-east")), &eu.key);
+    let yaml = format!(
+        "kind: Check\nname: shop\ntype: http\ntarget: http://{}/health\nschedule: 5s\ntimeout: 2s\nlocations: [eu-west, us-east]\nquorum: 2\nalert: {{channels: [ops-hook], failure_threshold: 1}}\n---\nkind: Channel\nname: ops-hook\ntype: webhook\nwebhook: {{url: \"{}\"}}\n",
+        target.addr,
+        hook.url()
+    );
+    eu.post("/api/v1/apply", &plan_request("repo", &yaml, json!({})));
+    // Each location's node holds the check's lease there and runs it.
+    wait_for("both nodes to run the check", || {
+        let n = nodes(&eu);
+        (n.len() == 2 && n.iter().all(|(_, live, c)| *live && *c == 1)).then_some(())
+    });
+
+    // Down from one location only: its runs are stored as failed, and no
+    // incident opens, however many of them there are.
+    target.fail_for(&["us-east"]);
+    std::thread::sleep(EVERY * 4);
+    let results = eu.get("/api/v1/checks/shop/results?limit=50");
+    let failed = results["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["up"] == false)
+        .count();
+    assert!(failed >= 2, "us-east's failed runs are stored: {results}");
+    assert_eq!(
+        eu.get("/api/v1/incidents").as_array().unwrap().len(),
+        0,
+        "one location of two is not a quorum"
+    );
+    assert!(hook.events().is_empty(), "{:?}", hook.events());
+
+    // Down from both: the incident opens, and resolves once one location sees it up.
+    target.fail_for(&["us-east", "eu-west"]);
+    wait_long("the opened notification", Duration::from_secs(30), || {
+        hook.events().contains(&"opened".to_string()).then_some(())
+    });
+    target.fail_for(&["us-east"]);
+    wait_long("the resolved notification", Duration::from_secs(30), || {
+        hook.events()
+            .contains(&"resolved".to_string())
+            .then_some(())
+    });
+    assert_eq!(
+        hook.events_by_key(),
+        [vec!["opened".to_string()], vec!["resolved".to_string()]],
+        "{}",
+        eu.logs()
+    );
+    for d in [eu, us] {
+        let (code, logs) = d.terminate();
+        assert_eq!(code, 0, "{logs}");
+    }
+}

@@ -5,7 +5,7 @@ use super::support::Files;
 
 const CHECK_FIELDS: &str = "`name`, `labels`, `description`, `type`, `target`, `schedule`, \
                             `timeout`, `retries`, `enabled`, `http`, `graphql`, `tcp`, `grpc`, `expect`, \
-                            `alert`, `depends_on`, `slo`";
+                            `alert`, `depends_on`, `slo`, `locations`, `quorum`";
 const HTTP_FIELDS: &str = "`method`, `headers`, `body`, `follow_redirects`, `max_redirects`, \
                            `connect_timeout`, `max_body`, `tls`";
 const CEL_VARIABLES: &str = "`status`, `headers`, `body`, `body_text`, `latency`, `latency_ms`, `cert_expires_in`, \
@@ -337,6 +337,24 @@ fn channel_without_its_provider_section() {
             "checks/api.yaml:3:7: a `webhook` channel needs a `webhook:` section with its settings",
             "checks/api.yaml:10:1: section `telegram` does not belong to a `slack` channel; remove \
              it or change `type`",
+        ],
+    );
+}
+
+#[test]
+fn locations_are_names_listed_once_and_the_quorum_fits_them() {
+    assert_file_problems(
+        &format!("{HEAD}locations: [eu-west, \"us east\", eu-west]\nquorum: 4\n"),
+        &[
+            "checks/api.yaml:5:22: `locations`: `us east` is not a location name; use 1–63 letters, digits, `-`, `_` or `.`, as in a daemon's --location",
+            "checks/api.yaml:5:33: `locations`: `eu-west` is listed twice",
+            "checks/api.yaml:6:9: `quorum`: 4 is not between 1 and the 3 location(s) listed",
+        ],
+    );
+    assert_file_problems(
+        &format!("{HEAD}quorum: 1\n"),
+        &[
+            "checks/api.yaml:5:9: `quorum` needs `locations`: list the locations the check runs from",
         ],
     );
 }

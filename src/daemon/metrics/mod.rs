@@ -144,6 +144,8 @@ pub struct Metrics {
     /// Checks this node runs: those it holds leases on (all on SQLite).
     pub checks_owned: Gauge,
     pub leases_changed: Family<LeaseLabels, Counter>,
+    /// (check, location) pairs with no live node in that location.
+    pub checks_unplaced: Gauge,
     pub heartbeat_failures: Counter,
     /// Tenant names by id, for the labels of the counters above: loaded at start,
     /// told of tenants created since, learnt from every scrape, and read again by
@@ -287,6 +289,12 @@ impl Metrics {
             "Check leases this node took (from a node that left, or a new check) or gave up (to a node that joined)",
             leases_changed.clone(),
         );
+        let checks_unplaced = Gauge::default();
+        registry.register(
+            "uptime_checks_unplaced",
+            "Locations listed by checks (check and location pairs) where no node is live, so the checks do not run there",
+            checks_unplaced.clone(),
+        );
         let heartbeat_failures = Counter::default();
         registry.register(
             "uptime_node_heartbeat_failures",
@@ -299,6 +307,7 @@ impl Metrics {
             checks_owned,
             leases_changed,
             heartbeat_failures,
+            checks_unplaced,
             component_restarts,
             status_renders,
             audit_dropped,

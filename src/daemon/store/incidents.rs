@@ -401,10 +401,12 @@ pub(super) struct Context {
     pub marks: rollups::Marks,
     /// Every tenant's maintenance windows, read once per batch.
     pub windows: Vec<(i64, Maintenance)>,
+    /// Where this node probes from, and the locations with a live node.
+    pub places: super::Places,
 }
 
 impl Context {
-    pub(super) fn read(c: &Db<'_>, running_since: i64) -> Result<Context> {
+    pub(super) fn read(c: &Db<'_>, running_since: i64, places: super::Places) -> Result<Context> {
         // Refusing every result over a window that cannot be read would lose them
         // all; its time is counted as it was measured instead (the reader logged
         // and counted it).
@@ -417,6 +419,7 @@ impl Context {
             running_since,
             marks: rollups::marks(c)?,
             windows,
+            places,
         })
     }
 
@@ -520,7 +523,10 @@ fn record_one(
         None => None,
     };
     let now = now_ms();
-    let facts = Facts::of(r);
+    let mut facts = Facts::of(r);
+    if check.locations.len() > 1 {
+        facts = quorum(tx, row, check, &ctx.places, facts)?;
+    }
     let Some(effects) =
         incident::on_result(&stored.state, &facts, &incident::Policy::of(check), now)
     else {
@@ -607,6 +613,87 @@ pub fn resolve_for_removed_check(tx: &Db<'_>, tenant: i64, check: &str) -> Resul
     Ok(())
 }
 
+/// What a result of a check that runs from several locations says of the check:
+/// down when at least its quorum of them saw it down in their latest runs, within
+/// one interval of this one (with the failure of this run, or of the latest one
+/// that failed), and up otherwise. The quorum counts only locations with a live
+/// node, so that losing a location's nodes does not silence the check (that loss
+/// is reported by the nodes); each location's run itself is stored as it was.
+fn quorum(
+    tx: &Db<'_>,
+    row: &ResultRow,
+    check: &Check,
+    places: &super::Places,
+    facts: Facts,
+) -> Result<Facts> {
+    use crate::incident::{Outcome, Signature};
+    let t = facts.started_at;
+    let sig = match &facts.outcome {
+        Outcome::Down(s) => Some(s),
+        Outcome::Up => None,
+    };
+    tx.prepare_cached(
+        "INSERT INTO location_state (tenant_id, check_name, location, up, at, error, status_code, dedup_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (tenant_id, check_name, location) DO UPDATE SET up = excluded.up, at = excluded.at,
+             error = excluded.error, status_code = excluded.status_code, dedup_hash = excluded.dedup_hash
+         WHERE excluded.at >= location_state.at",
+    )?
+    .execute(params![
+        row.tenant,
+        row.check,
+        places.location,
+        i64::from(sig.is_none()),
+        t,
+        sig.map(|s| s.error.clone()),
+        sig.and_then(|s| s.status_code).map(i64::from),
+        sig.map(|s| s.dedup_hash.clone()),
+    ])?;
+    let window = crate::spec::millis_i64(check.schedule.min_interval());
+    let mut down: Vec<(i64, Signature)> = Vec::new();
+    tx.prepare_cached(
+        "SELECT location, at, error, status_code, dedup_hash FROM location_state
+         WHERE tenant_id = ?1 AND check_name = ?2 AND up = 0 AND at >= ?3",
+    )?
+    .for_each(params![row.tenant, row.check, t - window], |r| {
+        let location: String = r.get(0)?;
+        if check.locations.contains(&location) {
+            let code: Option<i64> = r.get(3)?;
+            down.push((
+                r.get(1)?,
+                Signature {
+                    error: r.get::<Option<String>>(2)?.unwrap_or_default(),
+                    status_code: code.and_then(|c| u16::try_from(c).ok()),
+                    dedup_hash: r.get::<Option<String>>(4)?.unwrap_or_default(),
+                },
+            ));
+        }
+        Ok(())
+    })?;
+    let live = check
+        .locations
+        .iter()
+        .filter(|l| places.live.contains(*l))
+        .count()
+        .max(1);
+    let needed = check.quorum().min(live);
+    if down.len() < needed {
+        return Ok(Facts {
+            started_at: t,
+            outcome: Outcome::Up,
+        });
+    }
+    if sig.is_some() {
+        return Ok(facts);
+    }
+    down.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+    let latest = down.swap_remove(0).1;
+    Ok(Facts {
+        started_at: t,
+        outcome: Outcome::Down(latest),
+    })
+}
+
 /// Does `action` as `actor` to incident `id`, as [`incident::on_action`] decides.
 fn act(
     tx: &Db<'_>,
@@ -639,9 +726,9 @@ impl Store {
         &self,
         batch: Vec<(ResultRow, std::sync::Arc<Check>)>,
     ) -> Result<Vec<Transition>> {
-        let since = self.running_since();
+        let (since, places) = (self.running_since(), self.places());
         self.write(move |tx| {
-            let ctx = Context::read(tx, since)?;
+            let ctx = Context::read(tx, since, places)?;
             let mut out = Vec::new();
             for (row, check) in &batch {
                 out.extend(record_one(tx, row, check, &ctx)?);

@@ -260,7 +260,8 @@ const STEPS: &[&str] = &[
     // a lease gives one node a check (in one location, or `''` for any) until it
     // expires; `cluster_state` counts changes to checks, so that every node reloads
     // after an apply on any of them; an outbox row claimed by a node is sent by it
-    // alone until the claim runs out.
+    // alone until the claim runs out. `location_state` holds each location's
+    // latest run of a check that runs from several, for its quorum.
     r#"
     CREATE TABLE nodes (
         name TEXT PRIMARY KEY,
@@ -285,6 +286,17 @@ const STEPS: &[&str] = &[
     INSERT INTO cluster_state (id, checks_version) VALUES (1, 0);
     ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
     ALTER TABLE outbox ADD COLUMN claimed_until INTEGER;
+    CREATE TABLE location_state (
+        tenant_id INTEGER NOT NULL,
+        check_name TEXT NOT NULL,
+        location TEXT NOT NULL,
+        up INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        error TEXT,
+        status_code INTEGER,
+        dedup_hash TEXT,
+        PRIMARY KEY (tenant_id, check_name, location)
+    );
     "#,
 ];
 
@@ -552,6 +564,17 @@ const PG_STEPS: &[&str] = &[
     INSERT INTO cluster_state (id, checks_version) VALUES (1, 0);
     ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
     ALTER TABLE outbox ADD COLUMN claimed_until BIGINT;
+    CREATE TABLE location_state (
+        tenant_id BIGINT NOT NULL,
+        check_name TEXT NOT NULL,
+        location TEXT NOT NULL,
+        up BIGINT NOT NULL,
+        at BIGINT NOT NULL,
+        error TEXT,
+        status_code BIGINT,
+        dedup_hash TEXT,
+        PRIMARY KEY (tenant_id, check_name, location)
+    );
     CREATE OR REPLACE FUNCTION json_valid(t TEXT) RETURNS BOOLEAN LANGUAGE plpgsql IMMUTABLE AS $$
     BEGIN
         PERFORM t::json;

@@ -59,6 +59,9 @@ pub use status::{MAX_INCIDENT_EVENTS, MAX_PAGE_CHECKS, MAX_PAGE_INCIDENTS, page_
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Read connections kept open; requests beyond this open one for themselves.
 const READ_POOL: usize = 4;
+/// Reads running at once; more wait. Each holds a connection, and PostgreSQL's
+/// connections are a budget shared by every node (100 by default).
+const MAX_READERS: usize = 16;
 /// Page cache of the writer's connection, in KiB. Every result reads and updates
 /// its check's state, its rollup buckets and the results index; with SQLite's
 /// default of 2 MiB the state and rollup pages of a few thousand checks fall out of
@@ -125,15 +128,22 @@ fn pg_unavailable(e: &postgres::Error) -> bool {
             let c = code.code();
             // 08: connection exception; 53: insufficient resources (disk full,
             // too many connections); 57P0x: shutting down, cannot connect now;
+            // 57014: cancelled (a statement timeout, an operator); 58: I/O error
+            // on the server; 25006: read-only (a standby, mid-failover);
             // 40001/40P01: serialization failure and deadlock.
             c.starts_with("08")
                 || c.starts_with("53")
                 || c.starts_with("57P")
+                || c.starts_with("58")
+                || c == "57014"
+                || c == "25006"
                 || c == "40001"
                 || c == "40P01"
         }
-        // No SQLSTATE: the connection itself failed (refused, timed out, reset).
-        None => e.as_db_error().is_none(),
+        // No SQLSTATE: the connection itself failed (refused, timed out, reset),
+        // which the driver reports with the socket's error as its source. Errors of
+        // its own (a value that does not convert) are not the server's absence.
+        None => std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
     }
 }
 
@@ -307,6 +317,17 @@ pub struct Store {
     own_host: Arc<Mutex<Option<String>>>,
     /// Connections running a statement or a transaction right now, for `/metrics`.
     busy: Arc<AtomicUsize>,
+    /// One permit per read running, up to [`MAX_READERS`].
+    read_gate: Arc<tokio::sync::Semaphore>,
+    places: Arc<Mutex<Places>>,
+}
+
+/// Where this node probes from, and the locations that have a live node: what
+/// the quorum of a check run from several locations counts.
+#[derive(Clone, Debug, Default)]
+pub struct Places {
+    pub location: String,
+    pub live: std::collections::HashSet<String>,
 }
 
 /// Counts a connection as busy while it lives.
@@ -379,8 +400,29 @@ fn claim_node(conn: &mut PgConn, url: &str, node: &str) -> Result<()> {
     }
 }
 
+/// How long connecting to PostgreSQL may take, unless the URL says.
+const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle time before TCP keepalives start on a connection, unless the URL says.
+const PG_KEEPALIVE_IDLE: Duration = Duration::from_secs(15);
+/// How long sent data may go unacknowledged before the connection is given up
+/// (Linux), unless the URL says: a network cut then frees a node's locks and
+/// fails its statements within this, rather than the kernel's 15 minutes.
+const PG_TCP_USER_TIMEOUT: Duration = Duration::from_secs(20);
+
 fn pg_connect(url: &str) -> Result<postgres::Client> {
-    postgres::Client::connect(url, postgres::NoTls).map_err(|e| sql::pg_error(e, "connecting"))
+    let mut config: postgres::Config = url.parse().map_err(|e| sql::pg_error(e, "connecting"))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(PG_CONNECT_TIMEOUT);
+    }
+    if !url.contains("keepalives_idle") {
+        config.keepalives(true).keepalives_idle(PG_KEEPALIVE_IDLE);
+    }
+    if !url.contains("tcp_user_timeout") {
+        config.tcp_user_timeout(PG_TCP_USER_TIMEOUT);
+    }
+    config
+        .connect(postgres::NoTls)
+        .map_err(|e| sql::pg_error(e, "connecting"))
 }
 
 /// Connects the writer again after PostgreSQL closed its connection (a restart, a
@@ -470,6 +512,8 @@ impl Store {
             running_since: Arc::new(std::sync::atomic::AtomicI64::new(now_ms())),
             own_host: Arc::new(Mutex::new(None)),
             busy,
+            read_gate: Arc::new(tokio::sync::Semaphore::new(MAX_READERS)),
+            places: Arc::default(),
         })
     }
 
@@ -489,6 +533,27 @@ impl Store {
             Location::Sqlite(_) => None,
             Location::Postgres(_, node) => Some(node),
         }
+    }
+
+    /// Where this node probes from and which locations have live nodes, as its
+    /// last heartbeat saw.
+    pub fn places(&self) -> Places {
+        self.places
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Names this node's location; it counts as live until a heartbeat says
+    /// which are.
+    pub fn set_location(&self, location: &str) {
+        let mut places = self.places.lock().unwrap_or_else(|p| p.into_inner());
+        places.location = location.to_string();
+        places.live.insert(location.to_string());
+    }
+
+    pub fn set_live_locations(&self, live: std::collections::HashSet<String>) {
+        self.places.lock().unwrap_or_else(|p| p.into_inner()).live = live;
     }
 
     /// Tells this daemon's subscribers that checks changed elsewhere (an apply
@@ -582,7 +647,12 @@ impl Store {
         let readers = Arc::clone(&self.readers);
         let location = Arc::clone(&self.location);
         let busy = Arc::clone(&self.busy);
+        let permit = Arc::clone(&self.read_gate)
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Closed)?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let _busy = Busy::new(&busy);
             let pooled = readers
                 .lock()

@@ -40,6 +40,12 @@ const ANY_LOCATION: &str = "";
 
 pub type CheckKey = (i64, String);
 
+/// A check and the locations it runs from (none: any one).
+pub type Placed = (CheckKey, Vec<String>);
+
+/// A check and the location of its lease (`""`: any).
+type Lease = (CheckKey, String);
+
 /// This daemon as a node.
 #[derive(Debug, Clone)]
 pub struct NodeInfo {
@@ -58,6 +64,11 @@ pub struct Beat {
     pub owned: Option<HashSet<CheckKey>>,
     /// Live nodes, this one included.
     pub live_nodes: usize,
+    /// The locations of the live nodes.
+    pub live_locations: HashSet<String>,
+    /// Checks' locations with no live node, by name (`api@us-east`), the first
+    /// few; and how many in all.
+    pub unplaced: (Vec<String>, usize),
     /// Checks stored, of every tenant.
     pub checks: usize,
     /// Whether checks changed (on any node) since the last beat.
@@ -73,7 +84,7 @@ pub struct Heart {
     me: NodeInfo,
     conn: Option<Conn>,
     /// The `checks_version` last seen, and the checks as of it.
-    checks: Option<(i64, Vec<CheckKey>)>,
+    checks: Option<(i64, Vec<Placed>)>,
     beats: u64,
 }
 
@@ -192,7 +203,7 @@ impl Heart {
 fn beat(
     db: &Db<'_>,
     me: &NodeInfo,
-    checks: &mut Option<(i64, Vec<CheckKey>)>,
+    checks: &mut Option<(i64, Vec<Placed>)>,
     sweep: bool,
 ) -> Result<Beat> {
     let now = db_now(db)?;
@@ -222,19 +233,54 @@ fn beat(
     let checks_changed = checks.as_ref().is_some_and(|(v, _)| *v != version);
     if checks.as_ref().is_none_or(|(v, _)| *v != version) {
         let keys = db
-            .prepare("SELECT tenant_id, name FROM resources WHERE kind = 'Check'")?
-            .query_map([], |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?)))?
+            .prepare(
+                "SELECT tenant_id, name, json_extract(spec, '$.locations') FROM resources WHERE kind = 'Check'",
+            )?
+            .query_map([], |r| {
+                let locations = r
+                    .get::<Option<String>>(2)?
+                    .and_then(|j| serde_json::from_str::<Vec<String>>(&j).ok())
+                    .unwrap_or_default();
+                Ok(((r.get::<i64>(0)?, r.get::<String>(1)?), locations))
+            })?
             .collect::<Result<Vec<_>>>()?;
         *checks = Some((version, keys));
     }
-    let live_nodes = db
-        .prepare_cached("SELECT name FROM nodes WHERE heartbeat_at > ?1 ORDER BY name")?
-        .query_map([live_since(now)], |r| r.get::<String>(0))?
+    let live: Vec<(String, String)> = db
+        .prepare_cached("SELECT name, location FROM nodes WHERE heartbeat_at > ?1 ORDER BY name")?
+        .query_map([live_since(now)], |r| {
+            Ok((r.get::<String>(0)?, r.get::<String>(1)?))
+        })?
         .collect::<Result<Vec<_>>>()?;
+    let live_nodes: Vec<String> = live.iter().map(|(n, _)| n.clone()).collect();
+    let mut by_location: std::collections::HashMap<&str, Vec<String>> = Default::default();
+    for (name, location) in &live {
+        by_location
+            .entry(location.as_str())
+            .or_default()
+            .push(name.clone());
+    }
+    let placed = checks
+        .as_ref()
+        .map(|(_, k)| k.as_slice())
+        .unwrap_or_default();
+    let mut unplaced = (Vec::new(), 0);
+    for ((_, name), locations) in placed {
+        for l in locations {
+            if !by_location.contains_key(l.as_str()) {
+                if unplaced.0.len() < 5 {
+                    unplaced.0.push(format!("{name}@{l}"));
+                }
+                unplaced.1 += 1;
+            }
+        }
+    }
     let mut beat = Beat {
         owned: None,
         live_nodes: live_nodes.len(),
-        checks: checks.as_ref().map_or(0, |(_, k)| k.len()),
+        live_locations: by_location.keys().map(|l| l.to_string()).collect(),
+        unplaced,
+        checks: placed.len(),
         checks_changed,
         ..Beat::default()
     };
@@ -242,39 +288,47 @@ fn beat(
         // One daemon on the file: it runs every check, and needs no lease.
         return Ok(beat);
     }
-    let keys = checks
-        .as_ref()
-        .map(|(_, k)| k.as_slice())
-        .unwrap_or_default();
     let expires = now + LEASE_TTL_MS;
     db.prepare_cached("UPDATE leases SET expires_at = ?1 WHERE owner = ?2")?
         .execute(params![expires, me.name])?;
-    let held: HashSet<CheckKey> = db
-        .prepare_cached(
-            "SELECT tenant_id, check_name FROM leases WHERE owner = ?1 AND location = ?2",
-        )?
-        .query_map(params![me.name, ANY_LOCATION], |r| {
-            Ok((r.get::<i64>(0)?, r.get::<String>(1)?))
+    let held: HashSet<Lease> = db
+        .prepare_cached("SELECT tenant_id, check_name, location FROM leases WHERE owner = ?1")?
+        .query_map([&me.name], |r| {
+            Ok(((r.get::<i64>(0)?, r.get::<String>(1)?), r.get::<String>(2)?))
         })?
         .collect::<Result<_>>()?;
-    let existing: HashSet<&CheckKey> = keys.iter().collect();
-    let mut mine: Vec<&CheckKey> = keys
+    let existing: HashSet<&CheckKey> = placed.iter().map(|(k, _)| k).collect();
+    // The one lease of each check this node may hold: any location's, or its
+    // own location's when the check lists it.
+    let mut mine: Vec<Lease> = placed
         .iter()
-        .filter(|k| owner_of(k, &live_nodes) == Some(me.name.as_str()))
+        .filter_map(|(key, locations)| {
+            let (at, candidates) = if locations.is_empty() {
+                (ANY_LOCATION, &live_nodes)
+            } else if locations.contains(&me.location) {
+                (me.location.as_str(), by_location.get(me.location.as_str())?)
+            } else {
+                return None;
+            };
+            (owner_of(key, candidates) == Some(me.name.as_str()))
+                .then(|| (key.clone(), at.to_string()))
+        })
         .collect();
-    // One order on every node, so that two nodes taking leases never wait on each other in a cycle.
+    // One order on every node, so that two nodes taking leases never wait on
+    // each other in a cycle.
     mine.sort();
-    let wanted: HashSet<&CheckKey> = mine.iter().copied().collect();
+    let wanted: HashSet<&Lease> = mine.iter().collect();
     let mut owned = HashSet::new();
     {
         let mut release = db.prepare_cached(
             "DELETE FROM leases WHERE tenant_id = ?1 AND check_name = ?2 AND location = ?3 AND owner = ?4",
         )?;
-        for key in &held {
-            if wanted.contains(key) {
+        for lease in &held {
+            let (key, at) = lease;
+            if wanted.contains(lease) {
                 owned.insert(key.clone());
             } else {
-                release.execute(params![key.0, key.1, ANY_LOCATION, me.name])?;
+                release.execute(params![key.0, key.1, at, me.name])?;
                 if existing.contains(key) {
                     beat.released += 1;
                 }
@@ -292,13 +346,13 @@ fn beat(
             "UPDATE leases SET owner = ?4, expires_at = ?5
              WHERE tenant_id = ?1 AND check_name = ?2 AND location = ?3 AND expires_at < ?6",
         )?;
-        for key in mine {
-            if held.contains(key) {
+        for lease in &mine {
+            if held.contains(lease) {
                 continue;
             }
-            let args = params![key.0, key.1, ANY_LOCATION, me.name, expires];
-            let took = insert.execute(args)? == 1
-                || take.execute(params![key.0, key.1, ANY_LOCATION, me.name, expires, now])? == 1;
+            let (key, at) = lease;
+            let took = insert.execute(params![key.0, key.1, at, me.name, expires])? == 1
+                || take.execute(params![key.0, key.1, at, me.name, expires, now])? == 1;
             if took {
                 owned.insert(key.clone());
                 beat.taken += 1;
