@@ -178,6 +178,20 @@ pub struct CheckDetail {
     /// dependency down), if they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alerts_held: Option<String>,
+    /// Each of the check's `locations` with its latest run there, for a check
+    /// that runs from several; absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<LocationRun>,
+}
+
+/// A check's latest run in one of its locations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LocationRun {
+    pub location: String,
+    /// Absent until the check has run there.
+    pub up: Option<bool>,
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

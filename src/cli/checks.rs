@@ -323,6 +323,23 @@ fn detail_text(d: &CheckDetail) -> String {
         ("P95 24h", latency(s.p95_24h_ms)),
         ("Alerts held", or_dash(d.alerts_held.as_ref())),
     ]);
+    if !d.locations.is_empty() {
+        text.push_str("\nLocations:\n");
+        for l in &d.locations {
+            let state = match l.up {
+                Some(true) => green("up"),
+                Some(false) => red("down"),
+                None => "not run yet".to_string(),
+            };
+            let when = l.last_run_at.map(relative).unwrap_or_default();
+            let error = l
+                .last_error
+                .as_ref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default();
+            text.push_str(&format!("  {} {state} {when}{error}\n", l.location));
+        }
+    }
     let spec = serde_saphyr::to_string(&d.spec).unwrap_or_else(|_| d.spec.to_string());
     text.push_str("\nSpec:\n");
     for line in spec.lines() {

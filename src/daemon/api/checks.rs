@@ -243,11 +243,24 @@ pub async fn get(
 ) -> Result<axum::Json<CheckDetail>, ApiError> {
     let (r, mut summary) = one(&state, key.tenant_id, &name).await?;
     with_day(&state, key.tenant_id, std::slice::from_mut(&mut summary)).await?;
-    let alerts_held = state.store.alerts_held(key.tenant_id, name).await?;
+    let alerts_held = state.store.alerts_held(key.tenant_id, name.clone()).await?;
+    let listed = r
+        .as_check()
+        .map(|c| c.locations.clone())
+        .unwrap_or_default();
+    let locations = if listed.len() > 1 {
+        state
+            .store
+            .location_runs(key.tenant_id, name, listed)
+            .await?
+    } else {
+        Vec::new()
+    };
     Ok(axum::Json(CheckDetail {
         summary,
         spec: r.masked(),
         alerts_held,
+        locations,
     }))
 }
 
