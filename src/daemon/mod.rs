@@ -361,7 +361,8 @@ async fn heartbeat(
                 metrics
                     .nodes_live
                     .set(i64::try_from(beat.live_nodes).unwrap_or(i64::MAX));
-                if beat.checks_changed {
+                // One daemon on SQLite hears of its own changes directly.
+                if beat.checks_changed && ownership.is_some() {
                     store.changed_elsewhere();
                 }
                 store.set_live_locations(beat.live_locations);
@@ -406,7 +407,11 @@ async fn heartbeat(
             Err(e) => {
                 metrics.heartbeat_failures.inc();
                 if !failing {
-                    tracing::warn!(error = %e, "heartbeat cannot reach the database; running the checks this node held until it can");
+                    if ownership.is_some() {
+                        tracing::warn!(error = %e, "heartbeat cannot reach the database; running the checks this node held until it can");
+                    } else {
+                        tracing::warn!(error = %e, "cannot record this daemon's heartbeat in the database; checks run on");
+                    }
                     failing = true;
                 }
             }

@@ -572,7 +572,11 @@ impl Running {
         match schedule {
             Schedule::Every(d) if self.ownership.is_some() => {
                 let now = self.clock.now();
-                self.aligned_after(key, d.get(), tick.map_or(now, |t| t.max(now)))
+                // Bounded by an interval from now: a wall clock set back must not
+                // hold the check until it catches up with the tick.
+                let ahead = now + chrono::Duration::from_std(d.get()).unwrap_or_default();
+                let after = tick.map_or(now, |t| t.max(now).min(ahead));
+                self.aligned_after(key, d.get(), after)
             }
             Schedule::Every(d) => {
                 let planned = at + d.get();

@@ -128,7 +128,8 @@ fn pg_unavailable(e: &postgres::Error) -> bool {
             let c = code.code();
             // 08: connection exception; 53: insufficient resources (disk full,
             // too many connections); 57P0x: shutting down, cannot connect now;
-            // 57014: cancelled (a statement timeout, an operator); 58: I/O error
+            // 57014: cancelled (a statement timeout, an operator); 55P03: a lock
+            // not granted in time (another node's write turn); 58: I/O error
             // on the server; 25006: read-only (a standby, mid-failover);
             // 40001/40P01: serialization failure and deadlock.
             c.starts_with("08")
@@ -136,6 +137,7 @@ fn pg_unavailable(e: &postgres::Error) -> bool {
                 || c.starts_with("57P")
                 || c.starts_with("58")
                 || c == "57014"
+                || c == "55P03"
                 || c == "25006"
                 || c == "40001"
                 || c == "40P01"
@@ -270,6 +272,10 @@ impl Conn {
                     // and their revision checks read state and write what follows
                     // from it, which two nodes must not do at once on one check.
                     if turn {
+                        // Bounded: a node whose turn is held by a session that went
+                        // quiet (until the server drops it) fails the write, which
+                        // is retried as an outage is, rather than waiting forever.
+                        db.execute_batch(WRITE_TURN_TIMEOUT)?;
                         db.execute("SELECT pg_advisory_xact_lock(?1)", [WRITE_TURN_LOCK])?;
                     }
                     let out = f(&db)?;
@@ -371,6 +377,12 @@ const STATEMENT_CACHE: usize = 128;
 const NODE_NAME_LOCK: i32 = 728_341;
 /// The transaction-scoped advisory lock every write transaction takes first.
 const WRITE_TURN_LOCK: i64 = 7_283_416_553;
+/// How long a write waits for its turn.
+const WRITE_TURN_TIMEOUT: &str = "SET LOCAL lock_timeout = '15s'";
+/// The lock a daemon of the versions that ran alone on a database held, whole.
+/// Nodes hold it shared, so that none runs beside such a daemon (each would run
+/// every check and send every alert).
+const ALONE_LOCK: i64 = 7_283_416_552;
 
 /// A stable 32-bit hash of a node's name, the same in every build.
 fn name_hash(name: &str) -> i32 {
@@ -385,6 +397,17 @@ fn name_hash(name: &str) -> i32 {
 /// each other's leases for their own, so a second one is refused (the lock goes
 /// with the first one's connection, so a daemon killed outright frees it at once).
 fn claim_node(conn: &mut PgConn, url: &str, node: &str) -> Result<()> {
+    let shared: bool = Db::pg(conn).query_row(
+        "SELECT pg_try_advisory_lock_shared(?1)",
+        [ALONE_LOCK],
+        |r| r.get(0),
+    )?;
+    if !shared {
+        return Err(StoreError::Conflict(format!(
+            "an uptimeping daemon of an older version, which runs alone, is using the database {}; stop it before starting nodes of this version",
+            pg_shown(url)
+        )));
+    }
     let took: bool = Db::pg(conn).query_row(
         "SELECT pg_try_advisory_lock(CAST(?1 AS INTEGER), CAST(?2 AS INTEGER))",
         rusqlite::params![NODE_NAME_LOCK, name_hash(node)],
@@ -405,20 +428,31 @@ const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Idle time before TCP keepalives start on a connection, unless the URL says.
 const PG_KEEPALIVE_IDLE: Duration = Duration::from_secs(15);
 /// How long sent data may go unacknowledged before the connection is given up
-/// (Linux), unless the URL says: a network cut then frees a node's locks and
-/// fails its statements within this, rather than the kernel's 15 minutes.
+/// (Linux), unless the URL says: a network cut then fails this node's statements
+/// within this, rather than the kernel's 15 minutes (the server's side, and the
+/// locks its session holds, go with [`PG_SERVER_OPTIONS`]).
 const PG_TCP_USER_TIMEOUT: Duration = Duration::from_secs(20);
+/// Settings of each session on the server, unless the URL gives `options`: it
+/// ends a transaction left idle for 30 s (none of the daemon's waits between
+/// statements), and probes a quiet client after 15 s, dropping it 15 s later.
+const PG_SERVER_OPTIONS: &str = "-c idle_in_transaction_session_timeout=30s -c tcp_keepalives_idle=15 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3";
 
 fn pg_connect(url: &str) -> Result<postgres::Client> {
     let mut config: postgres::Config = url.parse().map_err(|e| sql::pg_error(e, "connecting"))?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(PG_CONNECT_TIMEOUT);
     }
-    if !url.contains("keepalives_idle") {
+    if !url.contains("keepalives") {
         config.keepalives(true).keepalives_idle(PG_KEEPALIVE_IDLE);
     }
     if !url.contains("tcp_user_timeout") {
         config.tcp_user_timeout(PG_TCP_USER_TIMEOUT);
+    }
+    if config.get_options().is_none() {
+        // The server's side of the same: a node cut off or frozen mid-transaction
+        // would otherwise keep its session, its locks and every other node's write
+        // turn for the server's default two hours of keepalive.
+        config.options(PG_SERVER_OPTIONS);
     }
     config
         .connect(postgres::NoTls)
@@ -605,8 +639,9 @@ impl Store {
         let job: Job = Box::new(move |conn: &mut Conn| {
             let (result, wrote) = conn.transaction(|db| {
                 let (out, changed) = f(db)?;
-                if changed && db.backend() == Backend::Postgres {
-                    // Other nodes see this and reload what they schedule.
+                if changed {
+                    // Other nodes see this and reload what they schedule; the
+                    // heartbeat reads the checks again.
                     db.execute(
                         "UPDATE cluster_state SET checks_version = checks_version + 1 WHERE id = 1",
                         [],

@@ -86,6 +86,8 @@ pub struct Heart {
     /// The `checks_version` last seen, and the checks as of it.
     checks: Option<(i64, Vec<Placed>)>,
     beats: u64,
+    /// Since when beats have succeeded one after the other.
+    steady_since: Option<std::time::Instant>,
 }
 
 /// A stable 64-bit hash (FNV-1a, then mixed), the same on every node and build.
@@ -152,6 +154,7 @@ impl Heart {
             conn: None,
             checks: None,
             beats: 0,
+            steady_since: None,
         }
     }
 
@@ -171,12 +174,37 @@ impl Heart {
         };
         self.beats += 1;
         let sweep = self.beats % SWEEP_EVERY == 1;
-        let (me, checks) = (&self.me, &mut self.checks);
-        let (result, _) = conn.transaction_in_any_order(|db| beat(db, me, checks, sweep));
-        if result.is_err() && matches!(&self.conn, Some(Conn::Pg(pg)) if pg.is_closed()) {
-            self.conn = None;
+        // A node back from an outage (or just started) takes no lease another
+        // node let run out until it has beaten for as long as a node takes to
+        // count as gone: until then, nodes coming back with it are not seen live
+        // yet, and it would take all their checks.
+        let steady = self
+            .steady_since
+            .is_some_and(|t| t.elapsed().as_millis() >= NODE_TTL_MS as u128);
+        let (me, known) = (&self.me, self.checks.as_ref());
+        let (result, _) = conn.transaction_in_any_order(|db| beat(db, me, known, sweep, steady));
+        match result {
+            Ok((mut beat, fresh)) => {
+                // Kept only once committed: a beat that failed after reading the
+                // checks must read them again, or it would miss their change.
+                if let Some(fresh) = fresh {
+                    self.checks = Some(fresh);
+                }
+                // Checks may have changed before the first beat (an apply on
+                // another node while this one started): the scheduler reloads.
+                beat.checks_changed |= self.steady_since.is_none();
+                self.steady_since
+                    .get_or_insert_with(std::time::Instant::now);
+                Ok(beat)
+            }
+            Err(e) => {
+                self.steady_since = None;
+                if matches!(&self.conn, Some(Conn::Pg(pg)) if pg.is_closed()) {
+                    self.conn = None;
+                }
+                Err(e)
+            }
         }
-        result
     }
 
     /// Gives up this node's leases and says it is gone, as it stops.
@@ -200,12 +228,21 @@ impl Heart {
     }
 }
 
+/// PostgreSQL's clock now, in Unix ms: lease times are taken from it as each
+/// statement runs, so that a beat that takes long does not write leases that are
+/// already over.
+const PG_NOW_MS: &str = "CAST(floor(extract(epoch from clock_timestamp()) * 1000) AS BIGINT)";
+
+type Checks = (i64, Vec<Placed>);
+
+/// One beat's work in its transaction; with the checks read afresh, when they changed.
 fn beat(
     db: &Db<'_>,
     me: &NodeInfo,
-    checks: &mut Option<(i64, Vec<Placed>)>,
+    known: Option<&Checks>,
     sweep: bool,
-) -> Result<Beat> {
+    steady: bool,
+) -> Result<(Beat, Option<Checks>)> {
     let now = db_now(db)?;
     db.prepare_cached(
         "INSERT INTO nodes (name, location, version, started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -230,8 +267,9 @@ fn beat(
         [],
         |r| r.get(0),
     )?;
-    let checks_changed = checks.as_ref().is_some_and(|(v, _)| *v != version);
-    if checks.as_ref().is_none_or(|(v, _)| *v != version) {
+    let checks_changed = known.is_some_and(|(v, _)| *v != version);
+    let mut fresh = None;
+    if known.is_none_or(|(v, _)| *v != version) {
         let keys = db
             .prepare(
                 "SELECT tenant_id, name, json_extract(spec, '$.locations') FROM resources WHERE kind = 'Check'",
@@ -244,7 +282,7 @@ fn beat(
                 Ok(((r.get::<i64>(0)?, r.get::<String>(1)?), locations))
             })?
             .collect::<Result<Vec<_>>>()?;
-        *checks = Some((version, keys));
+        fresh = Some((version, keys));
     }
     let live: Vec<(String, String)> = db
         .prepare_cached("SELECT name, location FROM nodes WHERE heartbeat_at > ?1 ORDER BY name")?
@@ -260,8 +298,9 @@ fn beat(
             .or_default()
             .push(name.clone());
     }
-    let placed = checks
+    let placed = fresh
         .as_ref()
+        .or(known)
         .map(|(_, k)| k.as_slice())
         .unwrap_or_default();
     let mut unplaced = (Vec::new(), 0);
@@ -286,11 +325,12 @@ fn beat(
     };
     if db.backend() == Backend::Sqlite {
         // One daemon on the file: it runs every check, and needs no lease.
-        return Ok(beat);
+        return Ok((beat, fresh));
     }
-    let expires = now + LEASE_TTL_MS;
-    db.prepare_cached("UPDATE leases SET expires_at = ?1 WHERE owner = ?2")?
-        .execute(params![expires, me.name])?;
+    db.prepare_cached(&format!(
+        "UPDATE leases SET expires_at = {PG_NOW_MS} + ?1 WHERE owner = ?2"
+    ))?
+    .execute(params![LEASE_TTL_MS, me.name])?;
     let held: HashSet<Lease> = db
         .prepare_cached("SELECT tenant_id, check_name, location FROM leases WHERE owner = ?1")?
         .query_map([&me.name], |r| {
@@ -323,7 +363,9 @@ fn beat(
         let mut release = db.prepare_cached(
             "DELETE FROM leases WHERE tenant_id = ?1 AND check_name = ?2 AND location = ?3 AND owner = ?4",
         )?;
-        for lease in &held {
+        let mut held: Vec<&Lease> = held.iter().collect();
+        held.sort();
+        for lease in held {
             let (key, at) = lease;
             if wanted.contains(lease) {
                 owned.insert(key.clone());
@@ -336,23 +378,24 @@ fn beat(
         }
     }
     {
-        let mut insert = db.prepare_cached(
-            "INSERT INTO leases (tenant_id, check_name, location, owner, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (tenant_id, check_name, location) DO NOTHING",
-        )?;
+        let mut insert = db.prepare_cached(&format!(
+            "INSERT INTO leases (tenant_id, check_name, location, owner, expires_at) VALUES (?1, ?2, ?3, ?4, {PG_NOW_MS} + ?5)
+             ON CONFLICT (tenant_id, check_name, location) DO NOTHING"
+        ))?;
         // A plain UPDATE locks only rows that match: a lease a live node holds is
         // never waited on.
-        let mut take = db.prepare_cached(
-            "UPDATE leases SET owner = ?4, expires_at = ?5
-             WHERE tenant_id = ?1 AND check_name = ?2 AND location = ?3 AND expires_at < ?6",
-        )?;
+        let mut take = db.prepare_cached(&format!(
+            "UPDATE leases SET owner = ?4, expires_at = {PG_NOW_MS} + ?5
+             WHERE tenant_id = ?1 AND check_name = ?2 AND location = ?3 AND expires_at < ?6"
+        ))?;
         for lease in &mine {
             if held.contains(lease) {
                 continue;
             }
             let (key, at) = lease;
-            let took = insert.execute(params![key.0, key.1, at, me.name, expires])? == 1
-                || take.execute(params![key.0, key.1, at, me.name, expires, now])? == 1;
+            let took = insert.execute(params![key.0, key.1, at, me.name, LEASE_TTL_MS])? == 1
+                || (steady
+                    && take.execute(params![key.0, key.1, at, me.name, LEASE_TTL_MS, now])? == 1);
             if took {
                 owned.insert(key.clone());
                 beat.taken += 1;
@@ -366,10 +409,44 @@ fn beat(
         )?;
     }
     beat.owned = Some(owned);
-    Ok(beat)
+    Ok((beat, fresh))
 }
 
 impl Store {
+    /// The latest run of check `name` in each of `locations`, in their order.
+    pub async fn location_runs(
+        &self,
+        tenant: i64,
+        name: String,
+        locations: Vec<String>,
+    ) -> Result<Vec<crate::model::LocationRun>> {
+        self.read(move |db| {
+            let mut seen = std::collections::HashMap::new();
+            db.prepare_cached(
+                "SELECT location, up, at, error FROM location_state WHERE tenant_id = ?1 AND check_name = ?2",
+            )?
+            .for_each(params![tenant, name], |r| {
+                let (location, up, at, error): (String, i64, i64, Option<String>) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                seen.insert(location, (up != 0, at, error));
+                Ok(())
+            })?;
+            Ok(locations
+                .into_iter()
+                .map(|location| {
+                    let run = seen.remove(&location);
+                    crate::model::LocationRun {
+                        up: run.as_ref().map(|(up, _, _)| *up),
+                        last_run_at: run.as_ref().map(|(_, at, _)| super::to_time(*at)),
+                        last_error: run.and_then(|(_, _, e)| e),
+                        location,
+                    }
+                })
+                .collect())
+        })
+        .await
+    }
+
     /// The nodes heard from within [`FORGET_NODE_MS`], by name.
     pub async fn nodes(&self) -> Result<Vec<NodeRow>> {
         self.read(|db| {

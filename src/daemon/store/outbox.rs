@@ -387,29 +387,48 @@ impl Store {
         .await
     }
 
-    /// The earliest time a pending row becomes due, to sleep until then.
+    /// The earliest time a pending row becomes due, to sleep until then; a row
+    /// another node has claimed, when its claim runs out.
     pub async fn next_due_at(&self) -> Result<Option<i64>> {
-        self.read(|c| {
+        let node = self.node().unwrap_or_default().to_string();
+        self.read(move |c| {
             c.query_row(
-                "SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'",
-                [],
+                "SELECT min(CASE WHEN claimed_by IS NOT NULL AND claimed_by <> ?1 AND claimed_until > next_attempt_at
+                                 THEN claimed_until ELSE next_attempt_at END)
+                 FROM outbox WHERE status = 'pending'",
+                [node],
                 |r| r.get(0),
             )
         })
         .await
     }
 
+    /// `AND`-ed to every outcome written: only this node's claim (or none) is
+    /// ended by it, so a node whose claim ran out while it sent does not end the
+    /// claim of the node that took the row over.
+    fn own_claim(&self) -> String {
+        match self.node() {
+            Some(node) => format!(
+                " AND (claimed_by IS NULL OR claimed_by = '{}')",
+                node.replace('\'', "''")
+            ),
+            None => String::new(),
+        }
+    }
+
     pub async fn mark_sent(&self, id: i64) -> Result<()> {
-        self.write(move |tx| tx.execute("UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?1", params![id, now_ms()]).map(|_| ())).await
+        let own = self.own_claim();
+        self.write(move |tx| tx.execute(&format!("UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL, claimed_by = NULL, claimed_until = NULL WHERE id = ?1{own}"), params![id, now_ms()]).map(|_| ())).await
     }
 
     /// Records a failed attempt: tried again at `retry_at`, or given up on when `None`.
     /// Holds a pending row back until `at` (Unix ms) without counting an attempt:
     /// a rate limit said to wait.
     pub async fn defer_notification(&self, id: i64, at: i64) -> Result<()> {
+        let own = self.own_claim();
         self.write(move |tx| {
             tx.execute(
-                "UPDATE outbox SET next_attempt_at = ?2, claimed_by = NULL, claimed_until = NULL WHERE id = ?1 AND status = 'pending'",
+                &format!("UPDATE outbox SET next_attempt_at = ?2, claimed_by = NULL, claimed_until = NULL WHERE id = ?1 AND status = 'pending'{own}"),
                 params![id, at],
             )?;
             Ok(())
@@ -423,10 +442,11 @@ impl Store {
         error: String,
         retry_at: Option<i64>,
     ) -> Result<()> {
+        let own = self.own_claim();
         self.write(move |tx| {
             match retry_at {
-                Some(at) => tx.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3, claimed_by = NULL, claimed_until = NULL WHERE id = ?1", params![id, error, at])?,
-                None => tx.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?2, status = 'failed', claimed_by = NULL, claimed_until = NULL WHERE id = ?1", params![id, error])?,
+                Some(at) => tx.execute(&format!("UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3, claimed_by = NULL, claimed_until = NULL WHERE id = ?1{own}"), params![id, error, at])?,
+                None => tx.execute(&format!("UPDATE outbox SET attempts = attempts + 1, last_error = ?2, status = 'failed', claimed_by = NULL, claimed_until = NULL WHERE id = ?1{own}"), params![id, error])?,
             };
             Ok(())
         })
