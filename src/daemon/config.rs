@@ -96,16 +96,9 @@ pub const DEFAULT_LOCATION: &str = "default";
 /// Longest node or location name.
 const MAX_NAME: usize = 63;
 
-/// A node or location name: what a host name may hold, so that it reads the same
-/// in logs, metrics labels and `User-Agent` headers.
+/// A node or location name (see [`crate::spec::is_place_name`]).
 fn check_name(flag: &str, name: String) -> anyhow::Result<String> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_NAME
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
+    if crate::spec::is_place_name(&name) {
         Ok(name)
     } else {
         anyhow::bail!(

@@ -59,7 +59,7 @@ pub use status_page::{
 };
 pub use template::Template;
 pub use validate::split_host_port;
-pub use validate::{MAX_NAME_LEN, is_valid_name};
+pub use validate::{MAX_NAME_LEN, is_place_name, is_valid_name};
 
 /// The kinds of resource a file may hold.
 #[derive(

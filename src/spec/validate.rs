@@ -332,6 +332,18 @@ fn check(c: &mut Check, pos: &Positions, base_dir: &Path, errors: &mut Errors) {
     }
 }
 
+/// Whether `name` may name a daemon's node or location: what a host name may
+/// hold (1–63 letters, digits, `-`, `_` or `.`, from a letter or digit), so that
+/// it reads the same in logs, metrics labels and `User-Agent` headers.
+pub fn is_place_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 /// Most locations one check runs from.
 pub const MAX_LOCATIONS: usize = 16;
 
@@ -349,13 +361,7 @@ fn locations(c: &Check, pos: &Positions, errors: &mut Errors) {
         return;
     }
     for (i, loc) in c.locations.iter().enumerate() {
-        let ok = !loc.is_empty()
-            && loc.len() <= 63
-            && loc.starts_with(|ch: char| ch.is_ascii_alphanumeric())
-            && loc
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '-' | '_' | '.'));
-        if !ok {
+        if !is_place_name(loc) {
             errors.push((
                 pos.value(&format!("/locations/{i}")),
                 format!("`locations`: `{}` is not a location name; use 1–63 letters, digits, `-`, `_` or `.`, as in a daemon's --location", loc.escape_debug()),

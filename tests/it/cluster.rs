@@ -12,7 +12,9 @@ use axum::http::HeaderMap;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::daemon_support::{Daemon, Receiver, Target, cli, plan_request, serve, wait_for};
+use crate::daemon_support::{
+    Daemon, Receiver, Target, cli, plan_request, serve, wait_for, wait_long,
+};
 
 /// One request a probe made: which check, when, and its `User-Agent`.
 type Hit = (String, Instant, String);
@@ -97,18 +99,6 @@ fn nodes(d: &Daemon) -> Vec<(String, bool, u64)> {
             )
         })
         .collect()
-}
-
-/// Polls `f` for up to `limit`.
-fn wait_long<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// The shortest gap between two runs of one check, over all checks.

@@ -339,8 +339,13 @@ impl Drop for Daemon {
 }
 
 /// Polls `f` until it returns `Some`, failing the test after [`PATIENCE`].
-pub fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + PATIENCE;
+pub fn wait_for<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
+    wait_long(what, PATIENCE, f)
+}
+
+/// [`wait_for`], for up to `limit`.
+pub fn wait_long<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
     loop {
         if let Some(v) = f() {
             return v;
