@@ -16,6 +16,15 @@ use crate::daemon_support::{
     Daemon, Receiver, Target, cli, plan_request, serve, wait_for, wait_long,
 };
 
+/// The request's `User-Agent`, or nothing.
+fn user_agent(headers: &HeaderMap) -> String {
+    headers
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
 /// One request a probe made: which check, when, and its `User-Agent`.
 type Hit = (String, Instant, String);
 
@@ -36,12 +45,9 @@ impl Hits {
                     |State(seen): State<Arc<Mutex<Vec<Hit>>>>,
                      Path(name): Path<String>,
                      headers: HeaderMap| async move {
-                        let ua = headers
-                            .get("user-agent")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("")
-                            .to_string();
-                        seen.lock().unwrap().push((name, Instant::now(), ua));
+                        seen.lock()
+                            .unwrap()
+                            .push((name, Instant::now(), user_agent(&headers)));
                         "ok"
                     },
                 ),
@@ -336,11 +342,7 @@ impl Picky {
                 "/health",
                 get(
                     |State(failing): State<Arc<Mutex<Vec<String>>>>, headers: HeaderMap| async move {
-                        let ua = headers
-                            .get("user-agent")
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("")
-                            .to_string();
+                        let ua = user_agent(&headers);
                         let down = failing
                             .lock()
                             .unwrap()
