@@ -1985,7 +1985,7 @@ _uptimeping() {
             return 0
             ;;
         uptimeping__subcmd__checks__subcmd__history)
-            opts="-o -h --limit --all --resolution --window --output --url --api-key --context --color --help"
+            opts="-o -h --limit --all --resolution --window --location --output --url --api-key --context --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2000,6 +2000,10 @@ _uptimeping() {
                     return 0
                     ;;
                 --window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --location)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

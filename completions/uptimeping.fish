@@ -165,6 +165,7 @@ complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish
 1h\t''
 1d\t''"
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from history" -l window -d 'The span of the buckets, ending now: a duration such as 24h or 7d [default: 24h]' -r
+complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from history" -l location -d 'Only the runs from this location, of a check that lists several `locations`' -r
 complete -c uptimeping -n "__fish_uptimeping_using_subcommand checks; and __fish_seen_subcommand_from history" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''
 yaml\t''"

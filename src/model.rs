@@ -197,6 +197,9 @@ pub struct LocationRun {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct StoredResult {
     pub id: i64,
+    /// Where it ran, for a check that lists `locations`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
     #[serde(flatten)]
     pub result: ProbeResult,
 }
@@ -441,6 +444,26 @@ pub struct CheckReport {
     pub incidents: u64,
     /// Mean time to resolve, over incidents opened and resolved within the window.
     pub mttr_seconds: Option<f64>,
+    /// For a check that runs from several locations, each one's own figures, in
+    /// the order the check lists them (the check's own figures above are its
+    /// quorum's verdict; its runs and failed runs count every location's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<LocationReport>,
+}
+
+/// One location's figures of a check, over the same span as the check's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LocationReport {
+    pub location: String,
+    pub uptime: Option<f64>,
+    pub coverage: f64,
+    pub up_seconds: f64,
+    pub down_seconds: f64,
+    pub maintenance_seconds: f64,
+    pub unknown_seconds: f64,
+    pub runs: u64,
+    pub failed_runs: u64,
+    pub latency: Option<LatencySummary>,
 }
 
 /// Latency in milliseconds; percentiles within the sketch's relative error.

@@ -72,7 +72,7 @@ pub(super) enum Cmd {
     },
     /// Show one check's latest results, newest first, or its history in buckets
     #[command(
-        after_help = "Examples:\n  uptimeping checks history payments-api --limit 100\n  uptimeping checks history payments-api --resolution 1h   # the last 24h, hour by hour\n  uptimeping checks history payments-api --resolution 1d --window 30d\n\nWith --resolution, each row is a bucket of that width, oldest first: runs, failed\nruns, uptime, coverage (the share of the bucket whose state is known) and latency.\nBuckets with nothing known are left out."
+        after_help = "Examples:\n  uptimeping checks history payments-api --limit 100\n  uptimeping checks history payments-api --resolution 1h   # the last 24h, hour by hour\n  uptimeping checks history payments-api --resolution 1d --window 30d\n  uptimeping checks history payments-api --resolution 1h --location us-east\n\nWith --resolution, each row is a bucket of that width, oldest first: runs, failed\nruns, uptime, coverage (the share of the bucket whose state is known) and latency.\nBuckets with nothing known are left out."
     )]
     History {
         /// The check's name, as in its file's `name:`
@@ -90,6 +90,9 @@ pub(super) enum Cmd {
         /// The span of the buckets, ending now: a duration such as 24h or 7d [default: 24h]
         #[arg(long, value_name = "DURATION", value_parser = super::report::window, requires = "resolution")]
         window: Option<crate::spec::Duration>,
+        /// Only the runs from this location, of a check that lists several `locations`
+        #[arg(long, value_name = "LOCATION", value_parser = location)]
+        location: Option<String>,
     },
     /// Run one check now on the daemon and show the result
     #[command(
@@ -121,6 +124,17 @@ pub(super) enum Cmd {
         #[arg(add = ArgValueCompleter::new(complete_live::checks))]
         name: String,
     },
+}
+
+fn location(s: &str) -> Result<String, String> {
+    if crate::spec::is_place_name(s) {
+        Ok(s.to_string())
+    } else {
+        Err(
+            "a location's name is 1-63 letters, digits, `-`, `_` or `.`, as a daemon's --location"
+                .into(),
+        )
+    }
 }
 
 fn label(s: &str) -> Result<String, String> {
@@ -173,23 +187,35 @@ impl Args {
                 name,
                 resolution: Some(resolution),
                 window,
+                location,
                 ..
             } => {
                 let span = Span {
                     window: *window,
                     ..Span::default()
                 };
-                let buckets = client.history(name, resolution, &span).await?;
+                let buckets = client
+                    .history(name, resolution, location.as_deref(), &span)
+                    .await?;
                 show(out, &buckets, || buckets_table(&buckets))?;
             }
             Cmd::History {
-                name, limit, all, ..
+                name,
+                limit,
+                all,
+                location,
+                ..
             } => {
                 let want = (!all).then_some(*limit as usize);
+                let query: Vec<(&str, String)> =
+                    location.iter().map(|l| ("location", l.clone())).collect();
                 let listed = client
-                    .get_list(&["checks", name, "results"], &[], want, |p: ResultPage| {
-                        p.items
-                    })
+                    .get_list(
+                        &["checks", name, "results"],
+                        &query,
+                        want,
+                        |p: ResultPage| p.items,
+                    )
                     .await?;
                 let page = ResultPage {
                     next_before: listed
@@ -352,32 +378,33 @@ fn history_table(page: &ResultPage) -> String {
     if page.items.is_empty() {
         return "No results yet.\n".into();
     }
+    // Where each ran, for a check that lists locations.
+    let located = page.items.iter().any(|r| r.location.is_some());
     let rows = page
         .items
         .iter()
-        .map(|r| {
-            let r = &r.result;
-            vec![
-                r.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        .map(|stored| {
+            let r = &stored.result;
+            let mut row = vec![r.started_at.format("%Y-%m-%d %H:%M:%S").to_string()];
+            if located {
+                row.push(stored.location.clone().unwrap_or_else(|| "-".into()));
+            }
+            row.extend([
                 if r.up { green("UP") } else { red("DOWN") },
                 format!("{:.0}ms", r.latency_ms),
                 or_dash(r.status_code),
                 r.attempts.to_string(),
                 r.error.clone().unwrap_or_default(),
-            ]
+            ]);
+            row
         })
         .collect();
-    table(
-        &[
-            "STARTED (UTC)",
-            "RESULT",
-            "LATENCY",
-            "CODE",
-            "ATTEMPTS",
-            "ERROR",
-        ],
-        rows,
-    )
+    let mut header = vec!["STARTED (UTC)"];
+    if located {
+        header.push("LOCATION");
+    }
+    header.extend(["RESULT", "LATENCY", "CODE", "ATTEMPTS", "ERROR"]);
+    table(&header, rows)
 }
 
 fn buckets_table(buckets: &[HistoryBucket]) -> String {

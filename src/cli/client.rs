@@ -573,10 +573,12 @@ impl Client {
         &self,
         name: &str,
         resolution: &str,
+        location: Option<&str>,
         span: &Span,
     ) -> anyhow::Result<Vec<HistoryBucket>> {
         let mut query = span.query();
         query.push(("resolution", resolution.to_string()));
+        query.extend(location.map(|l| ("location", l.to_string())));
         self.get(&["checks", name, "history"], &query).await
     }
 

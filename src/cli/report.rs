@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::client::{Client, ConnectArgs, Span, block_on};
 use super::output::{self, green, millis, percent, red, span, table, yellow};
 use super::{OutputFormat, exit};
-use crate::model::{CheckReport, Report, SloReport};
+use crate::model::{CheckReport, LocationReport, Report, SloReport};
 use crate::spec::Duration;
 
 /// The windows the report shows side by side when it is not given one: the
@@ -151,6 +151,47 @@ impl Args {
     }
 }
 
+/// A row of the table or CSV: a check's own figures, or one location's of it.
+struct Row<'a> {
+    check: &'a CheckReport,
+    location: Option<&'a LocationReport>,
+    /// Uptime in every report, in order.
+    uptimes: Vec<Option<f64>>,
+}
+
+/// Each check of the last (longest) report, then each of its locations, with
+/// uptime in every report.
+fn rows(reports: &[(String, Report)]) -> Vec<Row<'_>> {
+    let by_window: Vec<HashMap<&str, &CheckReport>> = reports
+        .iter()
+        .map(|(_, r)| r.checks.iter().map(|c| (c.check.as_str(), c)).collect())
+        .collect();
+    let mut out = Vec::new();
+    for (c, uptimes) in checks(reports) {
+        out.push(Row {
+            check: c,
+            location: None,
+            uptimes,
+        });
+        for l in &c.locations {
+            let uptimes = by_window
+                .iter()
+                .map(|m| {
+                    m.get(c.check.as_str())
+                        .and_then(|c| c.locations.iter().find(|x| x.location == l.location))
+                        .and_then(|x| x.uptime)
+                })
+                .collect();
+            out.push(Row {
+                check: c,
+                location: Some(l),
+                uptimes,
+            });
+        }
+    }
+    out
+}
+
 /// Each check of the last (longest) report with its uptime in every report.
 fn checks(reports: &[(String, Report)]) -> Vec<(&CheckReport, Vec<Option<f64>>)> {
     let Some((_, main)) = reports.last() else {
@@ -188,7 +229,7 @@ fn uptime_headers(reports: &[(String, Report)], sep: &str, upper: bool) -> (Vec<
 }
 
 fn report_table(reports: &[(String, Report)]) -> String {
-    let rows = checks(reports);
+    let rows = rows(reports);
     if rows.is_empty() {
         return "No checks.\n".into();
     }
@@ -202,19 +243,46 @@ fn report_table(reports: &[(String, Report)]) -> String {
     }
     let rows = rows
         .into_iter()
-        .map(|(c, ups)| {
-            let mut row = vec![c.check.clone()];
-            row.extend(ups.into_iter().map(percent));
-            row.push(percent(Some(c.coverage)));
-            row.push(slo_text(c.slo.as_ref()));
-            let l = c.latency.as_ref();
-            row.push(millis(l.map(|l| l.p50)));
-            row.push(millis(l.map(|l| l.p95)));
-            row.push(millis(l.map(|l| l.p99)));
-            row.push(c.incidents.to_string());
-            row.push(span(c.uptime.map(|_| c.down_seconds)));
-            row
-        })
+        .map(
+            |Row {
+                 check: c,
+                 location,
+                 uptimes,
+             }| {
+                let mut row = vec![match location {
+                    // Under its check, as the check's runs from there.
+                    Some(l) => format!("  @{}", l.location),
+                    None => c.check.clone(),
+                }];
+                row.extend(uptimes.into_iter().map(percent));
+                let (coverage, latency, down) = match location {
+                    Some(l) => (
+                        l.coverage,
+                        l.latency.as_ref(),
+                        l.uptime.map(|_| l.down_seconds),
+                    ),
+                    None => (
+                        c.coverage,
+                        c.latency.as_ref(),
+                        c.uptime.map(|_| c.down_seconds),
+                    ),
+                };
+                row.push(percent(Some(coverage)));
+                row.push(match location {
+                    Some(_) => "-".into(),
+                    None => slo_text(c.slo.as_ref()),
+                });
+                row.push(millis(latency.map(|l| l.p50)));
+                row.push(millis(latency.map(|l| l.p95)));
+                row.push(millis(latency.map(|l| l.p99)));
+                row.push(match location {
+                    Some(_) => "-".into(),
+                    None => c.incidents.to_string(),
+                });
+                row.push(span(down));
+                row
+            },
+        )
         .collect();
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     table(&header, rows)
@@ -270,45 +338,77 @@ fn csv_rows(reports: &[(String, Report)]) -> (Vec<String>, Vec<Vec<String>>) {
             "slo_attainment",
             "slo_budget_left_percent",
             "slo_status",
+            "location",
         ]
         .map(String::from),
     );
     let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     let at = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
-    let rows = checks(reports)
+    let rows = rows(reports)
         .into_iter()
-        .map(|(c, ups)| {
-            let mut row = vec![
-                c.check.clone(),
-                c.check_type.clone(),
-                at(&c.from),
-                at(&c.to),
-            ];
-            row.extend(ups.into_iter().map(num));
-            let l = c.latency.as_ref();
-            let s = c.slo.as_ref();
-            row.extend([
-                num(Some(c.coverage)),
-                num(Some(c.up_seconds)),
-                num(Some(c.down_seconds)),
-                num(Some(c.maintenance_seconds)),
-                num(Some(c.unknown_seconds)),
-                c.runs.to_string(),
-                c.failed_runs.to_string(),
-                num(l.map(|l| l.p50)),
-                num(l.map(|l| l.p90)),
-                num(l.map(|l| l.p95)),
-                num(l.map(|l| l.p99)),
-                c.incidents.to_string(),
-                num(c.mttr_seconds),
-                num(s.map(|s| s.objective)),
-                s.map(|s| s.window.clone()).unwrap_or_default(),
-                num(s.and_then(|s| s.attainment)),
-                num(s.and_then(|s| s.budget_left_percent)),
-                s.map(|s| s.status.clone()).unwrap_or_default(),
-            ]);
-            row
-        })
+        .map(
+            |Row {
+                 check: c,
+                 location,
+                 uptimes,
+             }| {
+                let mut row = vec![
+                    c.check.clone(),
+                    c.check_type.clone(),
+                    at(&c.from),
+                    at(&c.to),
+                ];
+                row.extend(uptimes.into_iter().map(num));
+                match location {
+                    // A location's row: its own figures, and nothing of what only
+                    // the check has (incidents, its SLO).
+                    Some(x) => {
+                        let l = x.latency.as_ref();
+                        row.extend([
+                            num(Some(x.coverage)),
+                            num(Some(x.up_seconds)),
+                            num(Some(x.down_seconds)),
+                            num(Some(x.maintenance_seconds)),
+                            num(Some(x.unknown_seconds)),
+                            x.runs.to_string(),
+                            x.failed_runs.to_string(),
+                            num(l.map(|l| l.p50)),
+                            num(l.map(|l| l.p90)),
+                            num(l.map(|l| l.p95)),
+                            num(l.map(|l| l.p99)),
+                        ]);
+                        row.extend(std::iter::repeat_n(String::new(), 7));
+                        row.push(x.location.clone());
+                    }
+                    None => {
+                        let l = c.latency.as_ref();
+                        let s = c.slo.as_ref();
+                        row.extend([
+                            num(Some(c.coverage)),
+                            num(Some(c.up_seconds)),
+                            num(Some(c.down_seconds)),
+                            num(Some(c.maintenance_seconds)),
+                            num(Some(c.unknown_seconds)),
+                            c.runs.to_string(),
+                            c.failed_runs.to_string(),
+                            num(l.map(|l| l.p50)),
+                            num(l.map(|l| l.p90)),
+                            num(l.map(|l| l.p95)),
+                            num(l.map(|l| l.p99)),
+                            c.incidents.to_string(),
+                            num(c.mttr_seconds),
+                            num(s.map(|s| s.objective)),
+                            s.map(|s| s.window.clone()).unwrap_or_default(),
+                            num(s.and_then(|s| s.attainment)),
+                            num(s.and_then(|s| s.budget_left_percent)),
+                            s.map(|s| s.status.clone()).unwrap_or_default(),
+                            String::new(),
+                        ]);
+                    }
+                }
+                row
+            },
+        )
         .collect();
     (header, rows)
 }
@@ -344,7 +444,81 @@ mod tests {
             slo: None,
             incidents: 0,
             mttr_seconds: None,
+            locations: Vec::new(),
         }
+    }
+
+    fn place(location: &str, uptime: Option<f64>) -> LocationReport {
+        let c = check("x", uptime);
+        LocationReport {
+            location: location.into(),
+            uptime,
+            coverage: c.coverage,
+            up_seconds: c.up_seconds,
+            down_seconds: 90.0,
+            maintenance_seconds: 0.0,
+            unknown_seconds: c.unknown_seconds,
+            runs: 30,
+            failed_runs: 3,
+            latency: c.latency,
+        }
+    }
+
+    #[test]
+    fn each_location_of_a_check_gets_a_row_under_it_in_the_table_and_the_csv() {
+        let mut api = check("api", Some(100.0));
+        api.locations = vec![place("eu-west", Some(95.0)), place("us-east", None)];
+        let reports = vec![
+            (
+                "24h".to_string(),
+                report(vec![api.clone(), check("web", Some(99.0))]),
+            ),
+            (
+                "30d".to_string(),
+                report(vec![api, check("web", Some(99.0))]),
+            ),
+        ];
+        let text = report_table(&reports);
+        let names: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert_eq!(names, ["api", "@eu-west", "@us-east", "web"], "{text}");
+        let eu: Vec<&str> = text
+            .lines()
+            .nth(2)
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        assert_eq!(
+            eu,
+            [
+                "@eu-west", "95%", "95%", "50%", "-", "2ms", "5ms", "9ms", "-", "1m30s"
+            ],
+            "{text}"
+        );
+        let (header, rows) = csv_rows(&reports);
+        assert_eq!(header.last().map(String::as_str), Some("location"));
+        let located: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r[0].as_str(), r[r.len() - 1].as_str()))
+            .collect();
+        assert_eq!(
+            located,
+            [
+                ("api", ""),
+                ("api", "eu-west"),
+                ("api", "us-east"),
+                ("web", "")
+            ]
+        );
+        assert!(rows.iter().all(|r| r.len() == header.len()));
+        let runs = header
+            .iter()
+            .position(|h| h == "failed_runs")
+            .unwrap_or_default();
+        assert_eq!(rows[1][runs], "3", "a location's own failed runs");
     }
 
     fn report(checks: Vec<CheckReport>) -> Report {

@@ -59,6 +59,14 @@ function readPage() {
           state_text: text(q(".state", c)),
           uptime: attr(q(".uptime", c), "data-uptime"),
           uptime_text: text(q(".uptime", c)),
+          locations: qa(".locations li", c).map((li) => ({
+            name: attr(li, "data-location"),
+            state: attr(li, "data-state"),
+            uptime: attr(li, "data-uptime"),
+            text: text(li),
+            colour: q(".state", li) ? getComputedStyle(q(".state", li)).color : null,
+          })),
+          locations_label: attr(q(".locations", c), "aria-label"),
           bars_label: attr(svg, "aria-label"),
           bars_role: attr(svg, "role"),
           bars: bars.map((b) => ({

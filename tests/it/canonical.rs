@@ -402,7 +402,7 @@ fn checks_stored_with_http_defaults_before_the_upgrade_plan_no_change() {
     db.execute_batch(
         "DROP TABLE series; DROP TABLE rollup_minutes; DROP TABLE rollup_hours; DROP TABLE rollup_days; DROP TABLE rollup_state;
          ALTER TABLE check_state DROP COLUMN covered_from; ALTER TABLE check_state DROP COLUMN created_at; ALTER TABLE check_state DROP COLUMN last_cert_expires_at; ALTER TABLE check_state DROP COLUMN paused_at;
-         ALTER TABLE results DROP COLUMN kept;
+         ALTER TABLE results DROP COLUMN kept; ALTER TABLE results DROP COLUMN location;
          DROP INDEX one_open_incident_per_check; ALTER TABLE incidents DROP COLUMN kind;
          CREATE UNIQUE INDEX one_open_incident_per_check ON incidents (tenant_id, check_name) WHERE status != 'resolved';
          DROP TABLE refresh_tokens; DROP TABLE sessions; DROP TABLE invitations; DROP TABLE users; DROP TABLE audit;

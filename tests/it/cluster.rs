@@ -398,6 +398,21 @@ fn a_quorum_of_two_opens_an_incident_only_when_two_locations_see_the_target_down
         .filter(|r| r["up"] == false)
         .count();
     assert!(failed >= 2, "us-east's failed runs are stored: {results}");
+    // Each says where it ran.
+    let from = |place: &str| -> Vec<bool> {
+        let page = eu.get(&format!(
+            "/api/v1/checks/shop/results?limit=50&location={place}"
+        ));
+        let items = page["items"].as_array().unwrap().clone();
+        assert!(items.iter().all(|r| r["location"] == place), "{page}");
+        items.iter().map(|r| r["up"] == true).collect()
+    };
+    let (us_runs, eu_runs) = (from("us-east"), from("eu-west"));
+    assert!(
+        us_runs.iter().filter(|up| !**up).count() >= 2,
+        "{us_runs:?}"
+    );
+    assert!(eu_runs.iter().all(|up| *up), "{eu_runs:?}");
     assert_eq!(
         eu.get("/api/v1/incidents").as_array().unwrap().len(),
         0,
@@ -422,6 +437,37 @@ fn a_quorum_of_two_opens_an_incident_only_when_two_locations_see_the_target_down
         "{}",
         eu.logs()
     );
+
+    // The report shows each location's figures beside the check's own (its
+    // quorum's verdict), from either node.
+    let report = us.get("/api/v1/report?check=shop&window=1h");
+    let shop = &report["checks"][0];
+    let places = shop["locations"].as_array().expect("locations");
+    let failed = |place: &str| {
+        places
+            .iter()
+            .find(|l| l["location"] == place)
+            .map(|l| l["failed_runs"].as_u64().unwrap())
+            .unwrap_or_else(|| panic!("no {place} in {shop}"))
+    };
+    assert!(failed("us-east") > failed("eu-west"), "{shop:#}");
+    assert_eq!(
+        shop["failed_runs"].as_u64(),
+        Some(failed("us-east") + failed("eu-west"))
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let table = us
+        .cli(dir.path())
+        .args(["report", "--check", "shop", "--window", "1h"])
+        .run()
+        .success()
+        .stdout;
+    let names: Vec<&str> = table
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(names, ["shop", "@eu-west", "@us-east"], "{table}");
     for d in [eu, us] {
         let (code, logs) = d.terminate();
         assert_eq!(code, 0, "{logs}");

@@ -450,7 +450,15 @@ async fn history_buckets_of_every_width_add_up_to_the_runs_and_skip_what_was_pru
     for (width, buckets) in [(5 * M, 12 * 24), (15 * M, 4 * 24), (H, 24), (D, 1)] {
         let h = db
             .store
-            .history(db.tenant, "hist".into(), width, t0 + D, t0 + 2 * D, now)
+            .history(
+                db.tenant,
+                "hist".into(),
+                String::new(),
+                width,
+                t0 + D,
+                t0 + 2 * D,
+                now,
+            )
             .await
             .expect("history");
         assert_eq!(h.len(), buckets as usize, "width {width}");
@@ -476,20 +484,28 @@ async fn history_buckets_of_every_width_add_up_to_the_runs_and_skip_what_was_pru
         .expect("prune");
     let by_minute = db
         .store
-        .history(db.tenant, "hist".into(), M, t0, t0 + H, now)
+        .history(db.tenant, "hist".into(), String::new(), M, t0, t0 + H, now)
         .await
         .expect("history");
     assert!(by_minute.is_empty(), "{by_minute:?}");
     let by_hour = db
         .store
-        .history(db.tenant, "hist".into(), H, t0, t0 + D, now)
+        .history(db.tenant, "hist".into(), String::new(), H, t0, t0 + D, now)
         .await
         .expect("history");
     assert_eq!(by_hour.len(), 24);
     // Too many buckets for one answer is refused before anything is read.
     let err = db
         .store
-        .history(db.tenant, "hist".into(), M, t0, t0 + 30 * D, now)
+        .history(
+            db.tenant,
+            "hist".into(),
+            String::new(),
+            M,
+            t0,
+            t0 + 30 * D,
+            now,
+        )
         .await
         .expect_err("too many");
     assert!(err.to_string().contains("at most 10000 buckets"), "{err}");
@@ -539,7 +555,7 @@ async fn a_check_deleted_and_created_again_starts_with_no_history() {
     assert_eq!(r.uptime, Some(0.0), "{r:?}");
     let results = db
         .store
-        .results(db.tenant, "again".into(), 1000, None)
+        .results(db.tenant, "again".into(), 1000, None, None)
         .await
         .expect("results");
     assert_eq!(
@@ -617,7 +633,15 @@ async fn a_window_reaching_far_into_the_future_reads_only_up_to_now() {
     assert_eq!(ahead.slo, until_now.slo);
     let h = db
         .store
-        .history(db.tenant, "future".into(), D, now - D, now + 799 * D, now)
+        .history(
+            db.tenant,
+            "future".into(),
+            String::new(),
+            D,
+            now - D,
+            now + 799 * D,
+            now,
+        )
         .await
         .expect("history");
     // The first run stands for 45 s before it, in the day before; nothing after now.

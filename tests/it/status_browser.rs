@@ -149,7 +149,10 @@ fn the_page_shows_its_title_groups_and_each_checks_state() {
             .collect()
     };
     assert_eq!(group(page, "Web")["heading"], "Web");
-    assert_eq!(names(group(page, "Web")), ["homepage", "api-health"]);
+    assert_eq!(
+        names(group(page, "Web")),
+        ["homepage", "api-health", "search"]
+    );
     assert_eq!(group(page, "Payments")["heading"], "Payments");
     assert_eq!(
         names(group(page, "Payments")),
@@ -200,6 +203,51 @@ fn the_page_shows_its_title_groups_and_each_checks_state() {
     for target in texts(&a["test"]["targets"]) {
         assert!(!text.contains(&target), "a target ({target}) is shown");
     }
+}
+
+#[test]
+fn a_check_run_from_several_locations_shows_each_one_readably() {
+    let a = served();
+    for mode in ["light", "dark"] {
+        let c = check(&a[mode], "search");
+        assert_eq!(c["locations_label"], "search by location", "{mode}");
+        let seen: Vec<(String, String, String)> = c["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                let s = |k: &str| l[k].as_str().unwrap_or("").to_string();
+                (s("name"), s("state"), s("text"))
+            })
+            .collect();
+        // This daemon's location ran it; the other has no node, so nothing is known.
+        assert_eq!(
+            seen,
+            [
+                (
+                    "default".into(),
+                    "up".into(),
+                    "default Operational 100.00%".into()
+                ),
+                ("backup".into(), "unknown".into(), "backup Unknown —".into()),
+            ],
+            "{mode}"
+        );
+        // Each location's state reads against the page's background (4.5:1).
+        let bg = luminance(background(&a[mode]));
+        for l in c["locations"].as_array().unwrap() {
+            let fg = luminance(&l["colour"]);
+            let ratio = (fg.max(bg) + 0.05) / (fg.min(bg) + 0.05);
+            assert!(ratio >= 4.5, "{mode}: {l} on the background: {ratio:.2}:1");
+        }
+    }
+    // Without JavaScript the list is the same.
+    assert_eq!(
+        check(&a["nojs"], "search")["locations"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
 }
 
 #[test]

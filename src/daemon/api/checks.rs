@@ -286,6 +286,9 @@ pub struct PageQuery {
     cursor: Option<String>,
     /// Results older than this result id (the page's `next_before`).
     before: Option<i64>,
+    /// Only the runs from this location (of a check that lists `locations`).
+    #[schemars(length(min = 1, max = 63))]
+    location: Option<String>,
 }
 
 pub async fn results(
@@ -300,9 +303,17 @@ pub async fn results(
         Some(c) => Some(page::decode_id(List::Results, c)?),
         None => q.before,
     };
+    if q.location
+        .as_deref()
+        .is_some_and(|l| !crate::spec::is_place_name(l))
+    {
+        return Err(ApiError::invalid(
+            "`location` must name a location: 1-63 letters, digits, `-`, `_` or `.`",
+        ));
+    }
     let mut results = state
         .store
-        .results(key.tenant_id, name, limit, before)
+        .results(key.tenant_id, name, limit, before, q.location)
         .await?;
     // Results are redacted when run; again here for rows stored before that was so.
     let redactor = redactor(&r);

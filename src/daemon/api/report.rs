@@ -59,6 +59,7 @@ pub struct SpanQuery {
     to: Option<DateTime<Utc>>,
     checks: BTreeSet<String>,
     resolution_ms: Option<i64>,
+    location: Option<String>,
 }
 
 /// Which parameters a route takes besides `window`, `from` and `to`.
@@ -124,6 +125,9 @@ pub struct HistorySpan {
     span: SpanDoc,
     /// The width of a bucket: 1m, 5m, 15m, 1h (default) or 1d.
     resolution: Option<String>,
+    /// Only the runs from this location, of a check that runs from several;
+    /// default the check's own history (its quorum's verdict).
+    location: Option<String>,
 }
 
 impl SpanParams for HistorySpan {
@@ -195,11 +199,19 @@ impl SpanQuery {
                     }
                 }
                 ("resolution", Takes::Resolution) => q.resolution_ms = Some(resolution(&v)?),
+                ("location", Takes::Resolution) => {
+                    if !crate::spec::is_place_name(&v) {
+                        return Err(ApiError::invalid(
+                            "`location` must name a location: 1-63 letters, digits, `-`, `_` or `.`",
+                        ));
+                    }
+                    q.location = Some(v.into_owned());
+                }
                 (other, _) => {
                     let expected = match takes {
                         Takes::Nothing => "window, from or to",
                         Takes::Checks => "window, from, to or check",
-                        Takes::Resolution => "resolution, window, from or to",
+                        Takes::Resolution => "resolution, location, window, from or to",
                     };
                     return Err(ApiError::invalid(format!(
                         "unknown parameter `{other}`; expected {expected}"
@@ -344,16 +356,33 @@ pub async fn history(
 ) -> Result<axum::Json<Vec<HistoryBucket>>, ApiError> {
     let now = now_ms();
     let (from, to) = q.span(now)?;
-    state
+    let stored = state
         .store
         .resource(key.tenant_id, Kind::Check, name.clone())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no check named `{name}`")))?;
+    if let Some(l) = &q.location {
+        let listed = stored
+            .as_check()
+            .map(|c| c.locations.as_slice())
+            .unwrap_or_default();
+        if listed.len() < 2 || !listed.contains(l) {
+            return Err(ApiError::not_found(format!(
+                "check `{name}` has no history of its own for location `{l}`: only a check that lists several `locations` has one per location{}",
+                if listed.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (it lists {})", listed.join(", "))
+                }
+            )));
+        }
+    }
     let width = q.resolution_ms.unwrap_or(DEFAULT_RESOLUTION_MS);
     let _turn = turns().take().await?;
+    let location = q.location.clone().unwrap_or_default();
     let buckets = state
         .store
-        .history(key.tenant_id, name, width, from, to, now)
+        .history(key.tenant_id, name, location, width, from, to, now)
         .await
         .map_err(span_error)?;
     Ok(axum::Json(buckets))

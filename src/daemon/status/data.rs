@@ -57,6 +57,20 @@ pub struct CheckData {
     /// Hourly points, oldest first, when the page shows latency.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<Vec<LatencyPoint>>,
+    /// For a check that runs from several locations, each one as it saw the
+    /// check, in the order the check lists them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<LocationData>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LocationData {
+    pub name: String,
+    /// Its latest run: `up` or `down`; `unknown` before any; the check's own
+    /// state when it is `paused` or in `maintenance`.
+    pub state: &'static str,
+    /// Percent of known time up over the page's days, as this location saw it.
+    pub uptime: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]

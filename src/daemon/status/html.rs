@@ -133,6 +133,9 @@ svg.sparkline{display:block;width:100%;height:2.5rem;flex-basis:100%}
 .timeline{margin:.5rem 0 0;padding-left:1.25rem}.timeline .message{white-space:pre-line}
 .timeline time,.maintenance time{font-variant-numeric:tabular-nums}
 .incident[data-status=resolved] h3{color:var(--muted)}
+.locations{list-style:none;margin:0;padding:0;flex-basis:100%;display:flex;flex-wrap:wrap;gap:.25rem 1.25rem;font-size:.875rem}
+.check .locations .uptime{min-width:0}.check .locations li .state{color:var(--muted)}
+.check .locations [data-state=up] .state{color:var(--up)}.check .locations [data-state=down] .state{color:var(--down)}.check .locations [data-state=maintenance] .state{color:var(--maint)}
 "#;
 
 /// The page as an HTML document; `base` is what the links to the JSON and the
@@ -278,6 +281,24 @@ fn check(o: &mut String, c: &CheckData, days: u32) {
             );
         }
         None => o.push_str("<span class=\"uptime\" data-uptime=\"\">—</span>"),
+    }
+    if !c.locations.is_empty() {
+        let _ = write!(
+            o,
+            "<ul class=\"locations\" aria-label=\"{name} by location\">"
+        );
+        for l in &c.locations {
+            let place = escape(&l.name);
+            let _ = write!(
+                o,
+                "<li data-location=\"{place}\" data-state=\"{}\" data-uptime=\"{}\"><span class=\"place\">{place}</span> <span class=\"state\">{}</span> <span class=\"uptime\">{}</span></li>",
+                l.state,
+                l.uptime.map(figure).unwrap_or_default(),
+                state_text(l.state),
+                l.uptime.map_or_else(|| "—".to_string(), percent),
+            );
+        }
+        o.push_str("</ul>");
     }
     let n = c.days.len().max(1);
     let _ = write!(

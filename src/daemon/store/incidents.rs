@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::results::{ResultRow, insert as insert_result};
 use super::{Result, Store, StoreError, now_ms, outbox, policy, rollups, to_time};
 use crate::incident::{
-    self, Action, Detail, Effect, EventKind, Facts, IncidentState, Signature, UpdateFacts,
+    self, Action, Detail, Effect, EventKind, Facts, IncidentState, Outcome, Signature, UpdateFacts,
 };
 use crate::model::{Incident, IncidentEvent, IncidentKind, IncidentStatus, UpdateStatus};
 use crate::probe::ProbeResult;
@@ -523,23 +523,41 @@ fn record_one(
         None => None,
     };
     let now = now_ms();
-    let mut facts = Facts::of(r);
-    if check.locations.len() > 1 {
-        facts = quorum(tx, row, check, &ctx.places, facts)?;
-    }
+    // A check that runs from several locations is as its quorum says, and each
+    // location's runs are also counted on their own.
+    let several = check.locations.len() > 1;
+    let (facts, location_last_run) = if several {
+        let (f, last) = quorum(tx, row, check, &ctx.places, Facts::of(r))?;
+        (f, Some(last))
+    } else {
+        (Facts::of(r), None)
+    };
     let Some(effects) =
         incident::on_result(&stored.state, &facts, &incident::Policy::of(check), now)
     else {
         return Ok(Vec::new());
     };
     let t = facts.started_at;
-    insert_result(tx, row, effects.keep)?;
-    let state = if ctx.in_maintenance(tenant, check, t) {
-        TimeState::Maintenance
-    } else if r.up {
-        TimeState::Up
+    let location = if check.locations.is_empty() {
+        ""
     } else {
-        TimeState::Down
+        ctx.places.location.as_str()
+    };
+    // A failure is evidence wherever it was seen, even when the quorum was not met.
+    insert_result(tx, row, location, effects.keep || !r.up)?;
+    let held = ctx.in_maintenance(tenant, check, t);
+    let time_state = |up: bool| match (held, up) {
+        (true, _) => TimeState::Maintenance,
+        (false, true) => TimeState::Up,
+        (false, false) => TimeState::Down,
+    };
+    // A run made by hand while the check is off (paused, or disabled when it
+    // started) is counted, but nothing watched the time before it.
+    let watched = check.enabled && stored.paused_at.is_none_or(|p| t < p);
+    let span_since = |last_run: Option<i64>| {
+        watched
+            .then(|| span(check, t, last_run, stored.covered_from, ctx.running_since))
+            .flatten()
     };
     let series = rollups::series_id(tx, tenant, &row.check)?;
     rollups::fold(
@@ -548,22 +566,21 @@ fn record_one(
         &ctx.marks,
         &rollups::Fold {
             run: (t, r.up, r.latency_ms),
-            // A run made by hand while the check is off (paused, or disabled when
-            // it started) is counted, but nothing watched the time before it.
-            span: (check.enabled && stored.paused_at.is_none_or(|p| t < p))
-                .then(|| {
-                    span(
-                        check,
-                        t,
-                        stored.last_run,
-                        stored.covered_from,
-                        ctx.running_since,
-                    )
-                })
-                .flatten()
-                .map(|(s, e)| (s, e, state)),
+            span: span_since(stored.last_run).map(|(s, e)| (s, e, time_state(facts.up()))),
         },
     )?;
+    if let Some(last) = location_last_run {
+        let series = rollups::series_id_at(tx, tenant, &row.check, location)?;
+        rollups::fold(
+            tx,
+            series,
+            &ctx.marks,
+            &rollups::Fold {
+                run: (t, r.up, r.latency_ms),
+                span: span_since(last).map(|(s, e)| (s, e, time_state(r.up))),
+            },
+        )?;
+    }
     tx.prepare_cached(
         "UPDATE check_state SET failures = ?3, successes = ?4,
             last_run_at = CASE WHEN last_run_at > ?5 THEN last_run_at ELSE ?5 END, last_up = ?6, last_latency_ms = ?7, last_error = ?8,
@@ -576,9 +593,13 @@ fn record_one(
         effects.counters.failures,
         effects.counters.successes,
         t,
-        r.up,
+        facts.up(),
         r.latency_ms,
-        r.error,
+        match &facts.outcome {
+            Outcome::Down(s) if several => Some(s.error.clone()),
+            _ if several => None,
+            _ => r.error.clone(),
+        },
         r.cert_expires_at.map(|t| t.timestamp_millis())
     ])?;
     if effects.incident.is_empty() {
@@ -619,19 +640,25 @@ pub fn resolve_for_removed_check(tx: &Db<'_>, tenant: i64, check: &str) -> Resul
 /// that failed), and up otherwise. The quorum counts only locations with a live
 /// node, so that losing a location's nodes does not silence the check (that loss
 /// is reported by the nodes); each location's run itself is stored as it was.
+/// Returns the verdict, and when this location ran the check before.
 fn quorum(
     tx: &Db<'_>,
     row: &ResultRow,
     check: &Check,
     places: &super::Places,
     facts: Facts,
-) -> Result<Facts> {
-    use crate::incident::{Outcome, Signature};
+) -> Result<(Facts, Option<i64>)> {
     let t = facts.started_at;
     let sig = match &facts.outcome {
         Outcome::Down(s) => Some(s),
         Outcome::Up => None,
     };
+    let last: Option<i64> = tx
+        .prepare_cached(
+            "SELECT at FROM location_state WHERE tenant_id = ?1 AND check_name = ?2 AND location = ?3",
+        )?
+        .query_row(params![row.tenant, row.check, places.location], |r| r.get(0))
+        .optional()?;
     tx.prepare_cached(
         "INSERT INTO location_state (tenant_id, check_name, location, up, at, error, status_code, dedup_hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -678,20 +705,22 @@ fn quorum(
         .max(1);
     let needed = check.quorum().min(live);
     if down.len() < needed {
-        return Ok(Facts {
+        let up = Facts {
             started_at: t,
             outcome: Outcome::Up,
-        });
+        };
+        return Ok((up, last));
     }
     if sig.is_some() {
-        return Ok(facts);
+        return Ok((facts, last));
     }
     down.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
     let latest = down.swap_remove(0).1;
-    Ok(Facts {
+    let down = Facts {
         started_at: t,
         outcome: Outcome::Down(latest),
-    })
+    };
+    Ok((down, last))
 }
 
 /// Does `action` as `actor` to incident `id`, as [`incident::on_action`] decides.

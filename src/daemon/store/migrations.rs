@@ -298,6 +298,27 @@ const STEPS: &[&str] = &[
         PRIMARY KEY (tenant_id, check_name, location)
     );
     "#,
+    // 10: each location's figures. A result of a check that lists locations says
+    // where it ran (`''` for one that runs from any); such a check has a series per
+    // location beside its own (`location = ''`), whose time is the quorum's verdict.
+    // The series table is rebuilt for its new key, keeping its ids and the highest
+    // one ever handed out.
+    r#"
+    ALTER TABLE results ADD COLUMN location TEXT NOT NULL DEFAULT '';
+    CREATE TABLE series_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id INTEGER NOT NULL,
+        check_name TEXT NOT NULL,
+        created_at INTEGER NOT NULL DEFAULT 0,
+        location TEXT NOT NULL DEFAULT '',
+        UNIQUE (tenant_id, check_name, location)
+    );
+    INSERT INTO series_new (id, tenant_id, check_name, created_at) SELECT id, tenant_id, check_name, created_at FROM series;
+    DELETE FROM sqlite_sequence WHERE name = 'series_new';
+    INSERT INTO sqlite_sequence (name, seq) SELECT 'series_new', seq FROM sqlite_sequence WHERE name = 'series';
+    DROP TABLE series;
+    ALTER TABLE series_new RENAME TO series;
+    "#,
 ];
 
 /// Brings `conn` up to the newest schema. Fails on a database from a newer version.
@@ -589,6 +610,13 @@ const PG_STEPS: &[&str] = &[
         RETURN NULL;
     END $$;
 "#,
+    // 3: as SQLite's step 10.
+    r#"
+    ALTER TABLE results ADD COLUMN location TEXT NOT NULL DEFAULT '';
+    ALTER TABLE series ADD COLUMN location TEXT NOT NULL DEFAULT '';
+    ALTER TABLE series DROP CONSTRAINT series_tenant_id_check_name_key;
+    ALTER TABLE series ADD CONSTRAINT series_tenant_id_check_name_location_key UNIQUE (tenant_id, check_name, location);
+"#,
 ];
 
 /// Brings a PostgreSQL database up to the newest schema, in one transaction that
@@ -775,6 +803,57 @@ mod tests {
             serde_json::json!({"health": true, "tls": {"insecure": true}})
         );
         assert_eq!(spec("d")["tcp"], serde_json::json!({"tls": true}));
+    }
+
+    /// Rebuilding `series` for its per-location key keeps every id and never
+    /// hands out again one a deleted check had.
+    #[test]
+    fn series_keep_their_ids_and_the_highest_ever_given_across_the_rebuild() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for step in &STEPS[..9] {
+            conn.execute_batch(step).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 9).unwrap();
+        for name in ["a", "b", "c"] {
+            conn.execute(
+                "INSERT INTO series (tenant_id, check_name) VALUES (1, ?1)",
+                [name],
+            )
+            .unwrap();
+        }
+        conn.execute("DELETE FROM series WHERE check_name = 'c'", [])
+            .unwrap();
+        migrate(&mut conn).unwrap();
+        let ids: Vec<(i64, String, String)> = conn
+            .prepare("SELECT id, check_name, location FROM series ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            ids,
+            [
+                (1, "a".into(), String::new()),
+                (2, "b".into(), String::new())
+            ]
+        );
+        let next: i64 = conn
+            .query_row(
+                "INSERT INTO series (tenant_id, check_name, location) VALUES (1, 'a', 'eu') RETURNING id",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(next, 4, "3 went with the deleted check");
+        assert!(
+            conn.execute(
+                "INSERT INTO series (tenant_id, check_name, location) VALUES (1, 'a', 'eu')",
+                []
+            )
+            .is_err(),
+            "one series per check and location"
+        );
     }
 
     /// PostgreSQL's schema has the tables, columns and indexes SQLite's has, so

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::rollups;
 use super::{Result, Store, StoreError, to_time};
-use crate::model::{CheckReport, HistoryBucket, LatencySummary, Report, SloReport};
+use crate::model::{CheckReport, HistoryBucket, LatencySummary, LocationReport, Report, SloReport};
 use crate::rollup::plan::Piece;
 use crate::rollup::{Bucket, slo};
 
@@ -44,6 +44,8 @@ struct Stored {
     check_type: String,
     #[serde(default)]
     slo: Option<StoredSlo>,
+    #[serde(default)]
+    locations: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -167,7 +169,7 @@ fn incidents(
         // Only incidents of the check as it is now: one deleted and created again
         // under the same name starts afresh (its series is new).
         "SELECT i.check_name, count(*), CAST(avg(CASE WHEN i.resolved_at IS NOT NULL THEN i.resolved_at - i.opened_at END) AS DOUBLE PRECISION)
-         FROM incidents i JOIN series s ON s.tenant_id = i.tenant_id AND s.check_name = i.check_name
+         FROM incidents i JOIN series s ON s.tenant_id = i.tenant_id AND s.check_name = i.check_name AND s.location = ''
          WHERE i.tenant_id = ?1 AND i.opened_at >= ?2 AND i.opened_at < ?3 AND i.opened_at >= s.created_at
          GROUP BY i.check_name",
     )?;
@@ -277,6 +279,39 @@ pub(super) fn report(
     };
     let incidents = incidents(c, tenant, plan.from_ms, plan.to_ms)?;
     let burning = burning(c, tenant)?;
+    // Each location of the checks that run from several, read over the report's
+    // window alone.
+    let mut places: Vec<(usize, &str)> = Vec::new();
+    let mut place_series: Vec<Option<i64>> = Vec::new();
+    for (i, k) in checks.iter().enumerate() {
+        if k.locations.len() > 1 {
+            for l in &k.locations {
+                places.push((i, l));
+                place_series.push(rollups::series_of_at(c, tenant, &k.name, l)?);
+            }
+        }
+    }
+    let place_buckets = if places.is_empty() {
+        Vec::new()
+    } else {
+        merged(c, &place_series, &plan.pieces)?
+    };
+    let mut by_check: HashMap<usize, Vec<LocationReport>> = HashMap::new();
+    for ((i, l), b) in places.iter().zip(&place_buckets) {
+        let (coverage, unknown) = coverage(b, span);
+        by_check.entry(*i).or_default().push(LocationReport {
+            location: (*l).to_string(),
+            uptime: uptime(b),
+            coverage,
+            up_seconds: secs(b.up_ms),
+            down_seconds: secs(b.down_ms),
+            maintenance_seconds: secs(b.maintenance_ms),
+            unknown_seconds: secs(unknown),
+            runs: b.total(),
+            failed_runs: b.down,
+            latency: latency(b),
+        });
+    }
     let mut out = Vec::with_capacity(checks.len());
     for (i, k) in checks.into_iter().enumerate() {
         let b = &buckets[i];
@@ -303,6 +338,7 @@ pub(super) fn report(
             slo,
             incidents: n,
             mttr_seconds: mttr,
+            locations: by_check.remove(&i).unwrap_or_default(),
         });
     }
     Ok(Report {
@@ -314,10 +350,12 @@ pub(super) fn report(
 
 /// One check's buckets of `width_ms` (a minute, 5 or 15 minutes, an hour or a
 /// day) over `[from, to)`, oldest first; buckets with nothing known are left out.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn history(
     c: &Db<'_>,
     tenant: i64,
     check: &str,
+    location: &str,
     width_ms: i64,
     from: i64,
     to: i64,
@@ -336,7 +374,7 @@ pub(super) fn history(
             "a history holds at most {MAX_HISTORY_BUCKETS} buckets: give a shorter window or a coarser resolution"
         )));
     }
-    let Some(series) = rollups::series_of(c, tenant, check)? else {
+    let Some(series) = rollups::series_of_at(c, tenant, check, location)? else {
         return Ok(Vec::new());
     };
     let a = rollups::availability(c)?;
@@ -389,17 +427,232 @@ impl Store {
             .await
     }
 
-    /// A check's history in buckets of `width_ms` over `[from_ms, to_ms)`.
+    /// A check's history in buckets of `width_ms` over `[from_ms, to_ms)`: of its
+    /// runs from one `location`, or (`""`) of the check itself.
+    #[allow(clippy::too_many_arguments)]
     pub async fn history(
         &self,
         tenant: i64,
         check: String,
+        location: String,
         width_ms: i64,
         from_ms: i64,
         to_ms: i64,
         now_ms: i64,
     ) -> Result<Vec<HistoryBucket>> {
-        self.read(move |c| history(c, tenant, &check, width_ms, from_ms, to_ms, now_ms))
-            .await
+        self.read(move |c| {
+            history(
+                c, tenant, &check, &location, width_ms, from_ms, to_ms, now_ms,
+            )
+        })
+        .await
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use crate::daemon::store::{Backend, Edit, ResultRow, StoredResource, on_both_backends};
+    use crate::probe::ProbeResult;
+    use crate::spec::{Check, Kind, Spec, remote};
+
+    const S: i64 = 1_000;
+
+    fn result(at: i64, up: bool, latency_ms: f64) -> ProbeResult {
+        serde_json::from_value(json!({
+            "name": "api", "type": "http", "target": "http://127.0.0.1:9/", "up": up,
+            "latency_ms": latency_ms, "status_code": if up { Some(200) } else { None },
+            "error": if up { None } else { Some("connection refused") }, "error_kind": null,
+            "attempts": 1, "started_at": chrono::DateTime::from_timestamp_millis(at).expect("time"),
+        }))
+        .expect("result")
+    }
+
+    /// A check run from `eu` and `us` with a quorum of two: `eu` fails for 30
+    /// runs, `us` passes 20 and then fails 10 (each a second after `eu`). The
+    /// check is down only once both are; each location's figures are its own.
+    async fn each_location_has_its_own_figures_and_the_check_its_quorums(backend: Backend) {
+        let (_dir, store) = crate::daemon::store::test_store(backend);
+        store.bootstrap(|_| Ok(())).await.expect("bootstrap");
+        let tenant = store
+            .tenant_id("default".into())
+            .await
+            .expect("tenant")
+            .expect("default");
+        let spec = json!({"kind": "Check", "name": "api", "type": "http", "target": "http://127.0.0.1:9/",
+                          "schedule": "30s", "locations": ["eu", "us"], "quorum": 2});
+        let resource = StoredResource::from_json(spec.clone()).expect("decodes");
+        let (outcome, _) = store
+            .transact_state(tenant, move |_| Ok(((), vec![Edit::Upsert(resource)])))
+            .await
+            .expect("apply");
+        outcome.expect("applied");
+        store
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE check_state SET covered_from = NULL, created_at = NULL",
+                    [],
+                )
+            })
+            .await
+            .expect("cover from the past");
+        store.set_running_since(i64::MIN);
+        let check: Arc<Check> = match remote::parse_stored(Kind::Check, &spec).expect("valid") {
+            Spec::Check(c) => Arc::new(c),
+            other => panic!("not a check: {other:?}"),
+        };
+        let now = super::super::now_ms();
+        let t0 = (now - 3_600_000) / 60_000 * 60_000;
+        for i in 0..30 {
+            for (place, at, up) in [
+                ("eu", t0 + i * 30 * S, false),
+                ("us", t0 + S + i * 30 * S, i < 20),
+            ] {
+                store.set_location(place);
+                let row = ResultRow {
+                    tenant,
+                    check: "api".into(),
+                    result: result(at, up, if place == "eu" { 10.0 } else { 100.0 }),
+                };
+                store
+                    .record(vec![(row, Arc::clone(&check))])
+                    .await
+                    .expect("record");
+            }
+        }
+        let end = t0 + S + 29 * 30 * S;
+        let report = store
+            .report(tenant, None, t0, end, now)
+            .await
+            .expect("report");
+        let api = &report.checks[0];
+        let near = |got: f64, want: f64| (got - want).abs() < 0.5;
+        // The check: down from `eu`'s run before `us` failed too (600 s in, the
+        // span `us`'s failure stands for) to the end.
+        assert_eq!((api.runs, api.failed_runs), (60, 40), "{api:#?}");
+        assert!(near(api.down_seconds, 271.0), "{api:#?}");
+        assert!(near(api.up_seconds, 600.0), "{api:#?}");
+        let places: Vec<&str> = api.locations.iter().map(|l| l.location.as_str()).collect();
+        assert_eq!(places, ["eu", "us"]);
+        let (eu, us) = (&api.locations[0], &api.locations[1]);
+        assert_eq!(
+            (eu.runs, eu.failed_runs, eu.uptime),
+            (30, 30, Some(0.0)),
+            "{eu:#?}"
+        );
+        assert!(near(eu.down_seconds, 870.0), "{eu:#?}");
+        assert_eq!((us.runs, us.failed_runs), (30, 10), "{us:#?}");
+        assert!(
+            near(us.up_seconds, 571.0) && near(us.down_seconds, 300.0),
+            "{us:#?}"
+        );
+        let p50 = |l: &crate::model::LocationReport| l.latency.as_ref().map(|l| l.p50.round());
+        assert_eq!((p50(eu), p50(us)), (Some(10.0), Some(100.0)));
+
+        // Each location's history, and its results, on their own.
+        let eu_buckets = store
+            .history(tenant, "api".into(), "eu".into(), 60_000, t0, end, now)
+            .await
+            .expect("history");
+        let failed: u64 = eu_buckets.iter().map(|b| b.failed_runs).sum();
+        assert_eq!(failed, 30);
+        let page = store
+            .results(tenant, "api".into(), 100, None, Some("eu".into()))
+            .await
+            .expect("results");
+        assert_eq!(page.items.len(), 30);
+        assert!(
+            page.items
+                .iter()
+                .all(|r| r.location.as_deref() == Some("eu"))
+        );
+        // A failure is kept as evidence though the quorum was not met.
+        let kept: i64 = store
+            .read(|c| {
+                c.query_row(
+                    "SELECT count(*) FROM results WHERE location = 'eu' AND kept = 1",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .await
+            .expect("count");
+        assert_eq!(kept, 30);
+
+        // A status page shows each location as it saw the check.
+        let page: crate::spec::StatusPage = serde_json::from_value(json!({
+            "name": "p", "title": "P", "slug": "p", "groups": [{"name": "API", "checks": ["api"]}]
+        }))
+        .expect("a page");
+        let data = store.status_page(tenant, page, now).await.expect("page");
+        let shown = &data.groups[0].checks[0];
+        assert_eq!(shown.state, "down", "both locations see it down");
+        let seen: Vec<(&str, &str)> = shown
+            .locations
+            .iter()
+            .map(|l| (l.name.as_str(), l.state))
+            .collect();
+        assert_eq!(seen, [("eu", "down"), ("us", "down")]);
+        let eu_up = shown.locations[0].uptime.expect("known");
+        let us_up = shown.locations[1].uptime.expect("known");
+        // The day holds the 44 s `us`'s first run stands for before `t0` too.
+        assert!(
+            eu_up < 0.1 && (us_up - 615.0 / 915.0 * 100.0).abs() < 0.1,
+            "{shown:#?}"
+        );
+    }
+
+    /// While only one location of a quorum of two sees it down, the check is up:
+    /// in its state (which dependants and pages read) and its last error.
+    async fn one_location_down_leaves_the_check_up(backend: Backend) {
+        let (_dir, store) = crate::daemon::store::test_store(backend);
+        store.bootstrap(|_| Ok(())).await.expect("bootstrap");
+        let tenant = store
+            .tenant_id("default".into())
+            .await
+            .expect("tenant")
+            .expect("default");
+        let spec = json!({"kind": "Check", "name": "api", "type": "http", "target": "http://127.0.0.1:9/",
+                          "schedule": "30s", "locations": ["eu", "us"], "quorum": 2});
+        let resource = StoredResource::from_json(spec.clone()).expect("decodes");
+        let (outcome, _) = store
+            .transact_state(tenant, move |_| Ok(((), vec![Edit::Upsert(resource)])))
+            .await
+            .expect("apply");
+        outcome.expect("applied");
+        let check: Arc<Check> = match remote::parse_stored(Kind::Check, &spec).expect("valid") {
+            Spec::Check(c) => Arc::new(c),
+            other => panic!("not a check: {other:?}"),
+        };
+        let now = super::super::now_ms();
+        for (place, up) in [("us", true), ("eu", false)] {
+            store.set_location(place);
+            let row = ResultRow {
+                tenant,
+                check: "api".into(),
+                result: result(now, up, 5.0),
+            };
+            store
+                .record(vec![(row, Arc::clone(&check))])
+                .await
+                .expect("record");
+        }
+        let (up, error): (Option<bool>, Option<String>) = store
+            .read(|c| {
+                c.query_row("SELECT last_up, last_error FROM check_state", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+            })
+            .await
+            .expect("state");
+        assert_eq!((up, error), (Some(true), None));
+    }
+
+    on_both_backends!(
+        each_location_has_its_own_figures_and_the_check_its_quorums,
+        one_location_down_leaves_the_check_up,
+    );
 }

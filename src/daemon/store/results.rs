@@ -106,38 +106,45 @@ fn from_row(
     Ok(serde_json::from_value(v)?)
 }
 
-/// Stores a result; `kept` ones (failures, changes of state) are pruned after the
-/// longer retention.
-pub fn insert(c: &Db<'_>, row: &ResultRow, kept: bool) -> Result<i64> {
+/// Stores a result, run from `location` (`""` when the check runs from any);
+/// `kept` ones (failures, changes of state) are pruned after the longer retention.
+pub fn insert(c: &Db<'_>, row: &ResultRow, location: &str, kept: bool) -> Result<i64> {
     let r = &row.result;
     c.query_row(
-        "INSERT INTO results (tenant_id, check_name, started_at, up, latency_ms, status_code, error, detail, kept)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
-        params![row.tenant, row.check, r.started_at.timestamp_millis(), r.up, r.latency_ms, r.status_code, r.error, detail(r)?, kept],
+        "INSERT INTO results (tenant_id, check_name, started_at, up, latency_ms, status_code, error, detail, kept, location)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+        params![row.tenant, row.check, r.started_at.timestamp_millis(), r.up, r.latency_ms, r.status_code, r.error, detail(r)?, kept, location],
         |r| r.get(0),
     )
 }
 
 impl Store {
-    /// A page of a check's results, newest first, older than `before` when given.
+    /// A page of a check's results, newest first, older than `before` when given,
+    /// from one `location` when given.
     pub async fn results(
         &self,
         tenant: i64,
         check: String,
         limit: u32,
         before: Option<i64>,
+        location: Option<String>,
     ) -> Result<ResultPage> {
         self.read(move |c| {
             let rows = c.query_map(
-                "SELECT id, check_name, started_at, up, latency_ms, status_code, error, detail FROM results WHERE tenant_id = ?1 AND check_name = ?2 AND (CAST(?3 AS BIGINT) IS NULL OR id < ?3)
+                "SELECT id, check_name, started_at, up, latency_ms, status_code, error, detail, location FROM results
+                 WHERE tenant_id = ?1 AND check_name = ?2 AND (CAST(?3 AS BIGINT) IS NULL OR id < ?3) AND (CAST(?5 AS TEXT) IS NULL OR location = ?5)
                  ORDER BY id DESC LIMIT ?4",
-                params![tenant, check, before, i64::from(limit) + 1], |r| {
-                Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<i64>(2)?, r.get::<bool>(3)?, r.get::<f64>(4)?, r.get::<Option<u16>>(5)?, r.get::<Option<String>>(6)?, r.get::<String>(7)?))
+                params![tenant, check, before, i64::from(limit) + 1, location], |r| {
+                Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<i64>(2)?, r.get::<bool>(3)?, r.get::<f64>(4)?, r.get::<Option<u16>>(5)?, r.get::<Option<String>>(6)?, r.get::<String>(7)?, r.get::<String>(8)?))
             })?;
             let mut items = Vec::new();
             for row in rows {
-                let (id, name, started_at, up, latency_ms, status_code, error, detail) = row;
-                items.push(StoredResult { id, result: from_row(name, started_at, up, latency_ms, status_code, error, &detail)? });
+                let (id, name, started_at, up, latency_ms, status_code, error, detail, location) = row;
+                items.push(StoredResult {
+                    id,
+                    location: Some(location).filter(|l| !l.is_empty()),
+                    result: from_row(name, started_at, up, latency_ms, status_code, error, &detail)?,
+                });
             }
             let next_before = if items.len() > limit as usize {
                 items.truncate(limit as usize);

@@ -56,20 +56,37 @@ pub fn index(res: Resolution, at_ms: i64) -> i64 {
 
 /// The series id of a check, created on first use.
 pub(super) fn series_id(c: &Db<'_>, tenant: i64, check: &str) -> Result<i64> {
-    if let Some(id) = series_of(c, tenant, check)? {
+    series_id_at(c, tenant, check, "")
+}
+
+/// The series id of a check's runs from one `location` (`""`: the check's own),
+/// created on first use.
+pub(super) fn series_id_at(c: &Db<'_>, tenant: i64, check: &str, location: &str) -> Result<i64> {
+    if let Some(id) = series_of_at(c, tenant, check, location)? {
         return Ok(id);
     }
     c.query_row(
-        "INSERT INTO series (tenant_id, check_name, created_at) VALUES (?1, ?2, ?3) RETURNING id",
-        params![tenant, check, super::now_ms()],
+        "INSERT INTO series (tenant_id, check_name, location, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        params![tenant, check, location, super::now_ms()],
         |r| r.get(0),
     )
 }
 
 pub(super) fn series_of(c: &Db<'_>, tenant: i64, check: &str) -> Result<Option<i64>> {
-    c.prepare_cached("SELECT id FROM series WHERE tenant_id = ?1 AND check_name = ?2")?
-        .query_row(params![tenant, check], |r| r.get(0))
-        .optional()
+    series_of_at(c, tenant, check, "")
+}
+
+pub(super) fn series_of_at(
+    c: &Db<'_>,
+    tenant: i64,
+    check: &str,
+    location: &str,
+) -> Result<Option<i64>> {
+    c.prepare_cached(
+        "SELECT id FROM series WHERE tenant_id = ?1 AND check_name = ?2 AND location = ?3",
+    )?
+    .query_row(params![tenant, check, location], |r| r.get(0))
+    .optional()
 }
 
 /// How far hours or days are built: every bucket below `before`, and in bucket

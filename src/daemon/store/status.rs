@@ -15,8 +15,8 @@ use super::decode::{self, RAW_COLUMNS, Raw};
 use super::report::readable_until;
 use super::{Result, Store, resources, rollups, to_time};
 use crate::daemon::status::data::{
-    CheckData, DayData, EventData, GroupData, IncidentData, LatencyPoint, MaintenanceData,
-    PageData, PageInfo, day_state, overall,
+    CheckData, DayData, EventData, GroupData, IncidentData, LatencyPoint, LocationData,
+    MaintenanceData, PageData, PageInfo, day_state, overall,
 };
 use crate::rollup::plan::{Piece, plan};
 use crate::rollup::{Bucket, Resolution, slo};
@@ -55,6 +55,8 @@ struct Listed {
     labels: BTreeMap<String, String>,
     #[serde(default = "yes")]
     enabled: bool,
+    #[serde(default)]
+    locations: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -314,6 +316,51 @@ fn incidents(
     Ok(out)
 }
 
+/// The locations of those of `checks` that run from several (by index), each with
+/// its latest run's state and its series; uptimes are left for the caller.
+type PlaceList = Vec<(LocationData, Option<i64>)>;
+fn locations(
+    c: &Db<'_>,
+    tenant: i64,
+    checks: &[&Listed],
+    states: &[&'static str],
+) -> Result<BTreeMap<usize, PlaceList>> {
+    let mut out = BTreeMap::new();
+    if checks.iter().all(|k| k.locations.len() < 2) {
+        return Ok(out);
+    }
+    let mut latest: HashMap<(String, String), bool> = HashMap::new();
+    c.prepare_cached("SELECT check_name, location, up FROM location_state WHERE tenant_id = ?1")?
+        .for_each([tenant], |r| {
+            latest.insert((r.get(0)?, r.get(1)?), r.get(2)?);
+            Ok(())
+        })?;
+    for (i, k) in checks.iter().enumerate() {
+        if k.locations.len() < 2 {
+            continue;
+        }
+        let mut list = Vec::with_capacity(k.locations.len());
+        for l in &k.locations {
+            let state = match states[i] {
+                held @ ("paused" | "maintenance") => held,
+                _ => match latest.get(&(k.name.clone(), l.clone())) {
+                    Some(true) => "up",
+                    Some(false) => "down",
+                    None => "unknown",
+                },
+            };
+            let data = LocationData {
+                name: l.clone(),
+                state,
+                uptime: None,
+            };
+            list.push((data, rollups::series_of_at(c, tenant, &k.name, l)?));
+        }
+        out.insert(i, list);
+    }
+    Ok(out)
+}
+
 /// Everything `page` (of `tenant`) shows, as of `now` (Unix ms).
 pub(super) fn read_page(c: &Db<'_>, tenant: i64, page: &StatusPage, now: i64) -> Result<PageData> {
     let days = page.show.uptime_days.clamp(1, MAX_PAGE_DAYS);
@@ -444,6 +491,23 @@ pub(super) fn read_page(c: &Db<'_>, tenant: i64, page: &StatusPage, now: i64) ->
             .map(|s| plan(*s, (s + hour_ms).min(known_to), &a).pieces),
     );
     let read = read_plans(c, &series, &plans, day_starts.len())?;
+    let mut locations = locations(c, tenant, &order, &states)?;
+    if !locations.is_empty() {
+        // Each location's uptime over the page's days, in one span.
+        let first = day_starts.first().copied().unwrap_or(today);
+        let whole = vec![plan(first, known_to, &a).pieces];
+        let ids: Vec<Option<i64>> = locations
+            .values()
+            .flat_map(|list| list.iter().map(|(_, id)| *id))
+            .collect();
+        let read = read_plans(c, &ids, &whole, 1)?;
+        let mut uptimes = read[0].iter().map(|b| slo::attainment(b.up_ms, b.down_ms));
+        for list in locations.values_mut() {
+            for (l, _) in list {
+                l.uptime = uptimes.next().flatten();
+            }
+        }
+    }
 
     let checks: Vec<CheckData> = order
         .iter()
@@ -490,6 +554,10 @@ pub(super) fn read_page(c: &Db<'_>, tenant: i64, page: &StatusPage, now: i64) ->
                 uptime: slo::attainment(total.up_ms, total.down_ms),
                 days,
                 latency,
+                locations: locations
+                    .remove(&i)
+                    .map(|list| list.into_iter().map(|(l, _)| l).collect())
+                    .unwrap_or_default(),
             }
         })
         .collect();

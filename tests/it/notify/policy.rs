@@ -95,7 +95,7 @@ async fn a_maintenance_window_holds_the_alert_and_releases_it_when_the_outage_ou
     // The incident is there and the results are kept; nothing is queued to send.
     let results = db
         .store
-        .results(db.tenant, "payments-api".into(), 10, None)
+        .results(db.tenant, "payments-api".into(), 10, None, None)
         .await
         .expect("results");
     assert_eq!(results.items.len(), 2);

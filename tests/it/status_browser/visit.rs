@@ -29,7 +29,8 @@ pub(super) const DAYS: usize = 90;
 /// failure threshold, which opens its incident.
 const RUNS: usize = 3;
 
-/// The resources applied: checks of two teams, one not on the page, a window
+/// The resources applied: checks of two teams, one not on the page, one run
+/// from two locations, a window
 /// covering `checkout` now and one covering `payments-api` tomorrow, the page
 /// (two groups: by names, by labels) and a private page.
 fn resources(up: &Target, down: &Target, now: DateTime<Utc>) -> String {
@@ -46,6 +47,11 @@ fn resources(up: &Target, down: &Target, now: DateTime<Utc>) -> String {
     yaml += &check("checkout", up, "payments");
     yaml += &check("payments-api", up, "payments");
     yaml += &check("internal-db", down, "internal");
+    // Run from this daemon's location and from one with no node.
+    yaml += &format!(
+        "kind: Check\nname: search\ntype: http\ntarget: {}\nschedule: 1h\nlocations: [default, backup]\n---\n",
+        up.url()
+    );
     yaml += &format!(
         "kind: Maintenance\nname: db-upgrade\ndescription: Database upgrade in progress\nchecks: [checkout]\nstart: {}\nend: {}\n---\n",
         at(-chrono::Duration::minutes(10)),
@@ -58,7 +64,7 @@ fn resources(up: &Target, down: &Target, now: DateTime<Utc>) -> String {
     );
     yaml += &format!(
         "kind: StatusPage\nname: public\ntitle: Example Inc. status\ndescription: Live status of our public services\nslug: {SLUG}\n\
-         groups:\n  - name: Web\n    checks: [homepage, api-health]\n  - name: Payments\n    selector: {{team: payments}}\n\
+         groups:\n  - name: Web\n    checks: [homepage, api-health, search]\n  - name: Payments\n    selector: {{team: payments}}\n\
          show: {{latency: true}}\nannouncement: \"Scheduled database upgrade on **Sunday** 02:00 UTC\"\n---\n"
     );
     yaml += &format!(
@@ -170,6 +176,7 @@ fn visit() -> Value {
         "checkout",
         "payments-api",
         "internal-db",
+        "search",
     ];
     for _ in 0..RUNS {
         for name in checks {
