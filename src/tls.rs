@@ -30,6 +30,10 @@ pub struct Settings<'a> {
     pub ca: Option<&'a str>,
     pub client_cert: Option<&'a str>,
     pub client_key: Option<&'a str>,
+    /// With `ca`: trust a certificate it signed whatever name it is for
+    /// (PostgreSQL's `sslmode=verify-ca`, where servers are often dialled by an
+    /// address their certificate does not name).
+    pub any_name: bool,
 }
 
 /// What is wrong with a TLS setting, by the field at fault.
@@ -109,7 +113,19 @@ pub fn build_config(settings: &Settings<'_>) -> Result<ClientConfig, TlsSetupErr
                 .add(cert)
                 .map_err(|e| TlsSetupError::Ca(format!("not a usable CA certificate: {e}")))?;
         }
-        builder.with_root_certificates(roots)
+        if settings.any_name {
+            let chain = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|e| TlsSetupError::Ca(e.to_string()))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyName(chain)))
+        } else {
+            builder.with_root_certificates(roots)
+        }
     } else {
         builder.with_platform_verifier().map_err(other)?
     };
@@ -204,7 +220,11 @@ impl TlsConfigs {
 /// kept twice and a key is not a map key.
 fn settings_key(settings: &Settings<'_>, h2: bool) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update([u8::from(settings.insecure), u8::from(h2)]);
+    h.update([
+        u8::from(settings.insecure),
+        u8::from(h2),
+        u8::from(settings.any_name),
+    ]);
     for part in [settings.ca, settings.client_cert, settings.client_key] {
         match part {
             None => h.update([0]),
@@ -265,6 +285,55 @@ impl ServerCertVerifier for AcceptAnyCert {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A chain verified against the given roots, whatever name its certificate is
+/// for; everything else (expiry, signatures, usage) as the inner verifier has it.
+#[derive(Debug)]
+struct AnyName(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl ServerCertVerifier for AnyName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        use rustls::{CertificateError, Error};
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
     }
 }
 

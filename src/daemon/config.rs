@@ -142,10 +142,10 @@ fn parse_store(text: Option<&str>) -> anyhow::Result<StoreUrl> {
     if text.starts_with("postgres://") || text.starts_with("postgresql://") {
         // Parsed here so that a typo fails at start, not at the first write; the
         // parser's message never quotes the URL, so no password is shown.
-        return match text.parse::<postgres::Config>() {
+        return match crate::daemon::store::pg_url::parse(text) {
             Ok(_) => Ok(StoreUrl::Postgres(text.to_string())),
             Err(e) => anyhow::bail!(
-                "--store: not a PostgreSQL URL ({e}); give postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
+                "--store: {e}; give postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=verify-full&sslrootcert=CA.pem]"
             ),
         };
     }

@@ -270,6 +270,7 @@ impl ClientTls {
             ca: self.ca.as_deref(),
             client_cert: self.client_cert.as_deref(),
             client_key: self.client_key.as_deref(),
+            any_name: false,
         }
     }
 }

@@ -23,7 +23,7 @@ fn mode(path: &Path) -> u32 {
 
 /// Runs the daemon with `args`, expecting it to refuse to start; returns its exit
 /// code and stderr. A daemon still running after [`PATIENCE`] fails the test.
-fn refused(args: &[&str]) -> (i32, String) {
+pub(crate) fn refused(args: &[&str]) -> (i32, String) {
     let mut child = uptimeping()
         .arg("daemon")
         .args(args)

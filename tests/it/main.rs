@@ -63,6 +63,7 @@ mod openapi;
 mod packaging;
 #[path = "../support/postgres.rs"]
 mod postgres_server;
+mod postgres_tls;
 mod readme;
 mod report;
 mod rollups;

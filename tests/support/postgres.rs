@@ -97,6 +97,16 @@ fn is_root() -> bool {
 impl Server {
     /// Creates a cluster in a new temporary directory and starts it.
     pub fn start() -> Server {
+        Self::start_with(None)
+    }
+
+    /// As [`Server::start`], serving TLS with the PEM certificate and key given
+    /// and refusing TCP connections without it (`hostssl` only).
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> Server {
+        Self::start_with(Some((cert_pem, key_pem)))
+    }
+
+    fn start_with(tls: Option<(&str, &str)>) -> Server {
         let bin = bin_dir();
         let run_as = is_root().then(|| "postgres".to_string());
         let base = std::env::temp_dir().join(format!(
@@ -138,6 +148,39 @@ impl Server {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+        if let Some((cert, key)) = tls {
+            use std::os::unix::fs::PermissionsExt;
+            let put = |name: &str, text: &str, mode: u32| {
+                let path = data.join(name);
+                std::fs::write(&path, text).expect("write a server file");
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                    .expect("chmod");
+                if let Some(user) = &run_as {
+                    let ok = Command::new("chown")
+                        .arg(format!("{user}:"))
+                        .arg(&path)
+                        .status()
+                        .is_ok_and(|s| s.success());
+                    assert!(ok, "chown {}", path.display());
+                }
+            };
+            put("server.crt", cert, 0o644);
+            put("server.key", key, 0o600);
+            let conf = std::fs::read_to_string(data.join("postgresql.conf"))
+                .expect("read postgresql.conf");
+            put(
+                "postgresql.conf",
+                &format!(
+                    "{conf}\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n"
+                ),
+                0o600,
+            );
+            put(
+                "pg_hba.conf",
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+                0o600,
+            );
+        }
         let mut server = Server {
             port: 0,
             bin,

@@ -12,6 +12,7 @@ mod incidents;
 mod migrations;
 pub mod nodes;
 mod outbox;
+pub mod pg_url;
 mod policy;
 mod report;
 mod resources;
@@ -438,7 +439,8 @@ const PG_TCP_USER_TIMEOUT: Duration = Duration::from_secs(20);
 const PG_SERVER_OPTIONS: &str = "-c idle_in_transaction_session_timeout=30s -c tcp_keepalives_idle=15 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3";
 
 fn pg_connect(url: &str) -> Result<postgres::Client> {
-    let mut config: postgres::Config = url.parse().map_err(|e| sql::pg_error(e, "connecting"))?;
+    let pg_url::Target { mut config, tls } = pg_url::parse(url)
+        .map_err(|e| StoreError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(PG_CONNECT_TIMEOUT);
     }
@@ -454,9 +456,11 @@ fn pg_connect(url: &str) -> Result<postgres::Client> {
         // turn for the server's default two hours of keepalive.
         config.options(PG_SERVER_OPTIONS);
     }
-    config
-        .connect(postgres::NoTls)
-        .map_err(|e| sql::pg_error(e, "connecting"))
+    match tls {
+        Some(tls) => config.connect(tls),
+        None => config.connect(postgres::NoTls),
+    }
+    .map_err(|e| sql::pg_error(e, "connecting"))
 }
 
 /// Connects the writer again after PostgreSQL closed its connection (a restart, a

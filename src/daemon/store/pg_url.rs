@@ -1,0 +1,199 @@
+//! A PostgreSQL URL with its TLS settings read as libpq reads them, so that the
+//! `--store` URL that works with `psql` works here:
+//!
+//! - `sslmode`: `disable` (plain TCP), `prefer` (the default: TLS when the server
+//!   offers it), `require` (TLS or nothing), `verify-ca` (TLS with a certificate
+//!   signed by `sslrootcert`), `verify-full` (that, and for the host connected to);
+//! - `sslrootcert`: a PEM file of the CA certificates to trust, or `system` for the
+//!   platform's roots (with `verify-full` only, as libpq has it). Given with
+//!   `prefer` or `require`, the chain is verified as with `verify-ca`; without it
+//!   those two accept any certificate, as libpq does, and `verify-full` uses the
+//!   platform's roots;
+//! - `sslcert` and `sslkey`: a client certificate and its key, PEM files.
+//!
+//! Everything else goes to the driver's own parser. Files are read on each
+//! connection, so a renewed certificate is used from the next one on. Nothing
+//! here quotes the URL: it may hold a password.
+
+use std::path::Path;
+
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+/// What to connect to, and how.
+pub struct Target {
+    pub config: postgres::Config,
+    /// `None` for `sslmode=disable`.
+    pub tls: Option<MakeRustlsConnect>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+const MODES: &str = "disable, prefer, require, verify-ca or verify-full";
+
+/// Reads `url`; an error says what is wrong without quoting it.
+pub fn parse(url: &str) -> Result<Target, String> {
+    let mut u = url::Url::parse(url).map_err(|e| format!("not a PostgreSQL URL ({e})"))?;
+    let (mut mode, mut root, mut cert, mut key) = (None, None, None, None);
+    let mut rest: Vec<(String, String)> = Vec::new();
+    for (k, v) in u.query_pairs() {
+        let slot = match k.as_ref() {
+            "sslmode" => &mut mode,
+            "sslrootcert" => &mut root,
+            "sslcert" => &mut cert,
+            "sslkey" => &mut key,
+            _ => {
+                rest.push((k.into_owned(), v.into_owned()));
+                continue;
+            }
+        };
+        if slot.replace(v.into_owned()).is_some() {
+            return Err(format!("`{k}` is given twice in the URL; give it once"));
+        }
+    }
+    let mode = match mode.as_deref() {
+        None | Some("prefer") => Mode::Prefer,
+        Some("disable") => Mode::Disable,
+        Some("require") => Mode::Require,
+        Some("verify-ca") => Mode::VerifyCa,
+        Some("verify-full") => Mode::VerifyFull,
+        Some(_) => return Err(format!("`sslmode` is one of {MODES}")),
+    };
+    u.set_query(None);
+    if !rest.is_empty() {
+        u.query_pairs_mut().extend_pairs(&rest);
+    }
+    let mut config: postgres::Config = u
+        .as_str()
+        .parse()
+        .map_err(|e| format!("not a PostgreSQL URL ({e})"))?;
+    config.ssl_mode(match mode {
+        Mode::Disable => postgres::config::SslMode::Disable,
+        Mode::Prefer => postgres::config::SslMode::Prefer,
+        _ => postgres::config::SslMode::Require,
+    });
+    if mode == Mode::Disable {
+        return Ok(Target { config, tls: None });
+    }
+    let system = root.as_deref() == Some("system");
+    if system && mode != Mode::VerifyFull {
+        return Err(
+            "`sslrootcert=system` needs `sslmode=verify-full`: the platform's roots vouch for names, so check the name too"
+                .into(),
+        );
+    }
+    if mode == Mode::VerifyCa && root.is_none() {
+        return Err(
+            "`sslmode=verify-ca` needs `sslrootcert=FILE`, the CA certificates (PEM) that signed the server's certificate"
+                .into(),
+        );
+    }
+    let read = |name: &str, path: &Option<String>| -> Result<Option<String>, String> {
+        path.as_deref()
+            .map(|p| {
+                crate::tls::read_pem_file(Path::new(p)).map_err(|e| format!("`{name}` {p}: {e}"))
+            })
+            .transpose()
+    };
+    if cert.is_some() != key.is_some() {
+        return Err(
+            "`sslcert` and `sslkey` go together: the client certificate and its key".into(),
+        );
+    }
+    let ca = if system {
+        None
+    } else {
+        read("sslrootcert", &root)?
+    };
+    let client_cert = read("sslcert", &cert)?;
+    let client_key = read("sslkey", &key)?;
+    let settings = crate::tls::Settings {
+        // libpq's `prefer` and `require` without a CA: encrypted, not authenticated.
+        insecure: ca.is_none() && matches!(mode, Mode::Prefer | Mode::Require),
+        ca: ca.as_deref(),
+        client_cert: client_cert.as_deref(),
+        client_key: client_key.as_deref(),
+        any_name: mode != Mode::VerifyFull,
+    };
+    let tls = crate::tls::build_config(&settings).map_err(|e| {
+        // The settings by their URL names, not the checks' field names.
+        match e {
+            crate::tls::TlsSetupError::Ca(e) => format!("`sslrootcert`: {e}"),
+            crate::tls::TlsSetupError::ClientCert(e) => format!("`sslcert`: {e}"),
+            crate::tls::TlsSetupError::ClientKey(e) => format!("`sslkey`: {e}"),
+            crate::tls::TlsSetupError::Other(e) => format!("TLS: {e}"),
+        }
+    })?;
+    Ok(Target {
+        config,
+        tls: Some(MakeRustlsConnect::new(tls)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(url: &str) -> String {
+        match parse(url) {
+            Ok(_) => panic!("{url} was accepted"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn libpq_tls_settings_are_read_and_the_rest_left_to_the_driver() {
+        let t = parse("postgres://u:p%40ss@db:6432/x?application_name=up&sslmode=disable").unwrap();
+        assert!(t.tls.is_none());
+        assert_eq!(t.config.get_application_name(), Some("up"));
+        assert_eq!(t.config.get_password(), Some(&b"p@ss"[..]));
+        assert_eq!(t.config.get_ports(), [6432]);
+        let t = parse("postgres://u@db/x").unwrap();
+        assert!(t.tls.is_some(), "prefer, as libpq");
+        assert_eq!(t.config.get_ssl_mode(), postgres::config::SslMode::Prefer);
+        let t = parse("postgres://u@db/x?sslmode=require").unwrap();
+        assert_eq!(t.config.get_ssl_mode(), postgres::config::SslMode::Require);
+        assert!(parse("postgres://u@db/x?sslmode=verify-full").is_ok());
+        assert!(parse("postgres://u@db/x?sslmode=verify-full&sslrootcert=system").is_ok());
+    }
+
+    #[test]
+    fn a_bad_tls_setting_says_which_and_never_quotes_the_url() {
+        let secret = "postgres://u:hunter2@db/x";
+        for (query, want) in [
+            ("sslmode=verify", "`sslmode` is one of"),
+            ("sslmode=verify-ca", "needs `sslrootcert=FILE`"),
+            (
+                "sslmode=require&sslrootcert=system",
+                "needs `sslmode=verify-full`",
+            ),
+            (
+                "sslmode=require&sslmode=disable",
+                "`sslmode` is given twice",
+            ),
+            (
+                "sslrootcert=/nonexistent/ca.pem",
+                "`sslrootcert` /nonexistent/ca.pem",
+            ),
+            (
+                "sslmode=require&sslcert=/nonexistent/c.pem",
+                "`sslcert` and `sslkey` go together",
+            ),
+            (
+                "sslmode=require&sslcert=/nonexistent/c.pem&sslkey=/k",
+                "`sslcert` /nonexistent/c.pem",
+            ),
+            ("no_such_option=1", "not a PostgreSQL URL"),
+        ] {
+            let e = refused(&format!("{secret}?{query}"));
+            assert!(e.contains(want), "{query}: {e}");
+            assert!(!e.contains("hunter2"), "{query}: {e}");
+        }
+    }
+}
