@@ -129,8 +129,8 @@ fn three_nodes_run_each_check_once_per_interval_and_take_over_from_one_killed() 
     let url = crate::postgres_server::fresh_database();
     let hits = Hits::start();
     let a = Daemon::start(&args(&node(&url, "a", "eu-west")));
-    let b = Daemon::join(&args(&node(&url, "b", "eu-west")), &a.key);
-    let c = Daemon::join(&args(&node(&url, "c", "us-east")), &a.key);
+    let b = Daemon::join(&args(&node(&url, "b", "eu-west")), &a);
+    let c = Daemon::join(&args(&node(&url, "c", "us-east")), &a);
     let yaml: Vec<String> = (0..CHECKS)
         .map(|i| {
             format!(
@@ -274,12 +274,11 @@ fn an_outage_alerts_once_on_three_nodes_also_when_its_node_is_killed_mid_outage(
     let url = crate::postgres_server::fresh_database();
     let (target, hook) = (Target::start(), Receiver::start());
     let first = Daemon::start(&args(&node(&url, "a", "eu-west")));
-    let key = first.key.clone();
-    let mut daemons = vec![
-        ("a", first),
-        ("b", Daemon::join(&args(&node(&url, "b", "eu-west")), &key)),
-        ("c", Daemon::join(&args(&node(&url, "c", "eu-west")), &key)),
-    ];
+    let (b, c) = (
+        Daemon::join(&args(&node(&url, "b", "eu-west")), &first),
+        Daemon::join(&args(&node(&url, "c", "eu-west")), &first),
+    );
+    let mut daemons = vec![("a", first), ("b", b), ("c", c)];
     let yaml = format!(
         "kind: Check\nname: shop\ntype: http\ntarget: {}\nschedule: 5s\ntimeout: 2s\nalert: {{channels: [ops-hook], failure_threshold: 2}}\n---\nkind: Channel\nname: ops-hook\ntype: webhook\nwebhook: {{url: \"{}\"}}\n",
         target.url(),
@@ -373,7 +372,7 @@ fn a_quorum_of_two_opens_an_incident_only_when_two_locations_see_the_target_down
     let url = crate::postgres_server::fresh_database();
     let (target, hook) = (Picky::start(), Receiver::start());
     let eu = Daemon::start(&args(&node(&url, "eu-1", "eu-west")));
-    let us = Daemon::join(&args(&node(&url, "us-1", "us-east")), &eu.key);
+    let us = Daemon::join(&args(&node(&url, "us-1", "us-east")), &eu);
     let yaml = format!(
         "kind: Check\nname: shop\ntype: http\ntarget: http://{}/health\nschedule: 5s\ntimeout: 2s\nlocations: [eu-west, us-east]\nquorum: 2\nalert: {{channels: [ops-hook], failure_threshold: 1}}\n---\nkind: Channel\nname: ops-hook\ntype: webhook\nwebhook: {{url: \"{}\"}}\n",
         target.addr,
@@ -408,6 +407,8 @@ fn a_quorum_of_two_opens_an_incident_only_when_two_locations_see_the_target_down
         items.iter().map(|r| r["up"] == true).collect()
     };
     let (us_runs, eu_runs) = (from("us-east"), from("eu-west"));
+    let (code, body) = eu.call("GET", "/api/v1/checks/shop/results?location=ap-south", None);
+    assert_eq!(code, 404, "a location the check does not run from: {body}");
     assert!(
         us_runs.iter().filter(|up| !**up).count() >= 2,
         "{us_runs:?}"

@@ -303,13 +303,27 @@ pub async fn results(
         Some(c) => Some(page::decode_id(List::Results, c)?),
         None => q.before,
     };
-    if q.location
-        .as_deref()
-        .is_some_and(|l| !crate::spec::is_place_name(l))
-    {
-        return Err(ApiError::invalid(
-            "`location` must name a location: 1-63 letters, digits, `-`, `_` or `.`",
-        ));
+    if let Some(l) = &q.location {
+        if !crate::spec::is_place_name(l) {
+            return Err(ApiError::invalid(
+                "`location` must name a location: 1-63 letters, digits, `-`, `_` or `.`",
+            ));
+        }
+        // Only a location the check runs from: its runs are a share of the check's.
+        let listed = r
+            .as_check()
+            .map(|c| c.locations.as_slice())
+            .unwrap_or_default();
+        if !listed.contains(l) {
+            return Err(ApiError::not_found(format!(
+                "check `{name}` does not run from location `{l}`{}",
+                if listed.is_empty() {
+                    ": it lists no `locations`".to_string()
+                } else {
+                    format!("; it runs from {}", listed.join(", "))
+                }
+            )));
+        }
     }
     let mut results = state
         .store

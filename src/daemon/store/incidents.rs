@@ -525,7 +525,9 @@ fn record_one(
     let now = now_ms();
     // A check that runs from several locations is as its quorum says, and each
     // location's runs are also counted on their own.
-    let several = check.locations.len() > 1;
+    // A daemon alone on SQLite runs every check, from wherever it is: from a
+    // location the check does not list, its run is the check's.
+    let several = check.locations.len() > 1 && check.locations.contains(&ctx.places.location);
     let (facts, location_last_run) = if several {
         let (f, last) = quorum(tx, row, check, &ctx.places, Facts::of(r))?;
         (f, Some(last))
@@ -596,7 +598,7 @@ fn record_one(
         facts.up(),
         r.latency_ms,
         match &facts.outcome {
-            Outcome::Down(s) if several => Some(s.error.clone()),
+            Outcome::Down(s) if several => Some(s.error.clone()).filter(|e| !e.is_empty()),
             _ if several => None,
             _ => r.error.clone(),
         },

@@ -595,7 +595,8 @@ mod tests {
             .iter()
             .map(|l| (l.name.as_str(), l.state))
             .collect();
-        assert_eq!(seen, [("eu", "down"), ("us", "down")]);
+        // Their last runs are an hour old, many intervals: nothing said of now.
+        assert_eq!(seen, [("eu", "unknown"), ("us", "unknown")]);
         let eu_up = shown.locations[0].uptime.expect("known");
         let us_up = shown.locations[1].uptime.expect("known");
         // The day holds the 44 s `us`'s first run stands for before `t0` too.
@@ -603,6 +604,32 @@ mod tests {
             eu_up < 0.1 && (us_up - 615.0 / 915.0 * 100.0).abs() < 0.1,
             "{shown:#?}"
         );
+        // Fresh runs: each location as it sees the check now.
+        for (place, up) in [("eu", false), ("us", true)] {
+            store.set_location(place);
+            let row = ResultRow {
+                tenant,
+                check: "api".into(),
+                result: result(now, up, 5.0),
+            };
+            store
+                .record(vec![(row, Arc::clone(&check))])
+                .await
+                .expect("record");
+        }
+        let page: crate::spec::StatusPage = serde_json::from_value(json!({
+            "name": "p", "title": "P", "slug": "p", "groups": [{"name": "API", "checks": ["api"]}]
+        }))
+        .expect("a page");
+        let data = store.status_page(tenant, page, now).await.expect("page");
+        let shown = &data.groups[0].checks[0];
+        let seen: Vec<(&str, &str)> = shown
+            .locations
+            .iter()
+            .map(|l| (l.name.as_str(), l.state))
+            .collect();
+        assert_eq!(seen, [("eu", "down"), ("us", "up")]);
+        assert_eq!(shown.state, "up", "one location of a quorum of two");
     }
 
     /// While only one location of a quorum of two sees it down, the check is up:
@@ -651,8 +678,64 @@ mod tests {
         assert_eq!((up, error), (Some(true), None));
     }
 
+    /// A daemon alone on SQLite runs every check, also from a location the check
+    /// does not list: there its run is the check's, down when it fails.
+    async fn a_run_from_an_unlisted_location_is_the_checks_own(backend: Backend) {
+        let (_dir, store) = crate::daemon::store::test_store(backend);
+        store.bootstrap(|_| Ok(())).await.expect("bootstrap");
+        let tenant = store
+            .tenant_id("default".into())
+            .await
+            .expect("tenant")
+            .expect("default");
+        let spec = json!({"kind": "Check", "name": "api", "type": "http", "target": "http://127.0.0.1:9/",
+                          "schedule": "30s", "locations": ["eu", "us"]});
+        let resource = StoredResource::from_json(spec.clone()).expect("decodes");
+        let (outcome, _) = store
+            .transact_state(tenant, move |_| Ok(((), vec![Edit::Upsert(resource)])))
+            .await
+            .expect("apply");
+        outcome.expect("applied");
+        let check: Arc<Check> = match remote::parse_stored(Kind::Check, &spec).expect("valid") {
+            Spec::Check(c) => Arc::new(c),
+            other => panic!("not a check: {other:?}"),
+        };
+        store.set_location("default");
+        let row = ResultRow {
+            tenant,
+            check: "api".into(),
+            result: result(super::super::now_ms(), false, 5.0),
+        };
+        store
+            .record(vec![(row, Arc::clone(&check))])
+            .await
+            .expect("record");
+        let (up, error): (Option<bool>, Option<String>) = store
+            .read(|c| {
+                c.query_row("SELECT last_up, last_error FROM check_state", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+            })
+            .await
+            .expect("state");
+        assert_eq!(
+            (up, error.as_deref()),
+            (Some(false), Some("connection refused"))
+        );
+        let page = store
+            .results(tenant, "api".into(), 10, None, None)
+            .await
+            .expect("results");
+        assert_eq!(
+            page.items[0].location.as_deref(),
+            Some("default"),
+            "where it ran"
+        );
+    }
+
     on_both_backends!(
         each_location_has_its_own_figures_and_the_check_its_quorums,
         one_location_down_leaves_the_check_up,
+        a_run_from_an_unlisted_location_is_the_checks_own,
     );
 }

@@ -362,6 +362,10 @@ pub fn delete(c: &Db<'_>, tenant: i64, kind: Kind, name: &str) -> Result<bool> {
             "DELETE FROM series WHERE tenant_id = ?1 AND check_name = ?2",
             params![tenant, name],
         )?;
+        c.execute(
+            "DELETE FROM location_state WHERE tenant_id = ?1 AND check_name = ?2",
+            params![tenant, name],
+        )?;
     }
     Ok(n > 0)
 }

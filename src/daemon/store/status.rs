@@ -57,6 +57,8 @@ struct Listed {
     enabled: bool,
     #[serde(default)]
     locations: Vec<String>,
+    #[serde(default)]
+    schedule: Option<crate::spec::Schedule>,
 }
 
 fn yes() -> bool {
@@ -317,35 +319,45 @@ fn incidents(
 }
 
 /// The locations of those of `checks` that run from several (by index), each with
-/// its latest run's state and its series; uptimes are left for the caller.
+/// its latest run's state (`unknown` once three intervals old) and its series;
+/// uptimes are left for the caller.
 type PlaceList = Vec<(LocationData, Option<i64>)>;
 fn locations(
     c: &Db<'_>,
     tenant: i64,
     checks: &[&Listed],
     states: &[&'static str],
+    now: i64,
 ) -> Result<BTreeMap<usize, PlaceList>> {
     let mut out = BTreeMap::new();
     if checks.iter().all(|k| k.locations.len() < 2) {
         return Ok(out);
     }
-    let mut latest: HashMap<(String, String), bool> = HashMap::new();
-    c.prepare_cached("SELECT check_name, location, up FROM location_state WHERE tenant_id = ?1")?
-        .for_each([tenant], |r| {
-            latest.insert((r.get(0)?, r.get(1)?), r.get(2)?);
-            Ok(())
-        })?;
+    let mut latest: HashMap<(String, String), (bool, i64)> = HashMap::new();
+    c.prepare_cached(
+        "SELECT check_name, location, up, at FROM location_state WHERE tenant_id = ?1",
+    )?
+    .for_each([tenant], |r| {
+        latest.insert((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?));
+        Ok(())
+    })?;
     for (i, k) in checks.iter().enumerate() {
         if k.locations.len() < 2 {
             continue;
         }
+        // A location that has not run the check for three intervals (its
+        // nodes gone) says nothing of it now.
+        let fresh_since = k.schedule.as_ref().map_or(i64::MIN, |s| {
+            now.saturating_sub(crate::spec::millis_i64(s.min_interval()).saturating_mul(3))
+        });
         let mut list = Vec::with_capacity(k.locations.len());
         for l in &k.locations {
             let state = match states[i] {
                 held @ ("paused" | "maintenance") => held,
                 _ => match latest.get(&(k.name.clone(), l.clone())) {
-                    Some(true) => "up",
-                    Some(false) => "down",
+                    Some((_, at)) if *at < fresh_since => "unknown",
+                    Some((true, _)) => "up",
+                    Some((false, _)) => "down",
                     None => "unknown",
                 },
             };
@@ -491,7 +503,7 @@ pub(super) fn read_page(c: &Db<'_>, tenant: i64, page: &StatusPage, now: i64) ->
             .map(|s| plan(*s, (s + hour_ms).min(known_to), &a).pieces),
     );
     let read = read_plans(c, &series, &plans, day_starts.len())?;
-    let mut locations = locations(c, tenant, &order, &states)?;
+    let mut locations = locations(c, tenant, &order, &states, now)?;
     if !locations.is_empty() {
         // Each location's uptime over the page's days, in one span.
         let first = day_starts.first().copied().unwrap_or(today);
