@@ -79,9 +79,10 @@ fn the_store_speaks_tls_to_postgresql_and_checks_the_certificate_as_libpq_does()
     assert_eq!(code, 0, "{logs}");
 
     // The chain alone (`verify-ca`), at an address the certificate does not name;
-    // and libpq's default (`prefer`), encrypted without a CA to check.
+    // and `require` and libpq's default (`prefer`), encrypted without a CA to check.
     for query in [
         format!("sslmode=verify-ca&sslrootcert={ca_file}"),
+        "sslmode=require".to_string(),
         String::new(),
     ] {
         let url = server.create_database();

@@ -439,7 +439,11 @@ const PG_TCP_USER_TIMEOUT: Duration = Duration::from_secs(20);
 const PG_SERVER_OPTIONS: &str = "-c idle_in_transaction_session_timeout=30s -c tcp_keepalives_idle=15 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3";
 
 fn pg_connect(url: &str) -> Result<postgres::Client> {
-    let pg_url::Target { mut config, tls } = pg_url::parse(url)
+    let pg_url::Target {
+        mut config,
+        tls,
+        prefer,
+    } = pg_url::parse(url)
         .map_err(|e| StoreError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(PG_CONNECT_TIMEOUT);
@@ -456,9 +460,22 @@ fn pg_connect(url: &str) -> Result<postgres::Client> {
         // turn for the server's default two hours of keepalive.
         config.options(PG_SERVER_OPTIONS);
     }
-    match tls {
+    let connected = match tls {
         Some(tls) => config.connect(tls),
         None => config.connect(postgres::NoTls),
+    };
+    match connected {
+        // libpq's `prefer`: a server whose TLS cannot be spoken is spoken to plainly.
+        Err(e) if prefer && e.to_string().contains("TLS handshake") => {
+            tracing::warn!(
+                "the TLS handshake with the PostgreSQL server failed ({}); connecting without TLS, as sslmode=prefer allows (set sslmode=require or verify-full to refuse)",
+                std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_default()
+            );
+            config
+                .ssl_mode(postgres::config::SslMode::Disable)
+                .connect(postgres::NoTls)
+        }
+        other => other,
     }
     .map_err(|e| sql::pg_error(e, "connecting"))
 }

@@ -2,13 +2,14 @@
 //! `--store` URL that works with `psql` works here:
 //!
 //! - `sslmode`: `disable` (plain TCP), `prefer` (the default: TLS when the server
-//!   offers it), `require` (TLS or nothing), `verify-ca` (TLS with a certificate
+//!   offers it, plain TCP when it does not or the handshake fails), `require`
+//!   (TLS or nothing), `verify-ca` (TLS with a certificate
 //!   signed by `sslrootcert`), `verify-full` (that, and for the host connected to);
 //! - `sslrootcert`: a PEM file of the CA certificates to trust, or `system` for the
-//!   platform's roots (with `verify-full` only, as libpq has it). Given with
-//!   `prefer` or `require`, the chain is verified as with `verify-ca`; without it
-//!   those two accept any certificate, as libpq does, and `verify-full` uses the
-//!   platform's roots;
+//!   platform's roots (with `verify-full` only, as libpq has it); `verify-ca` and
+//!   `verify-full` need it. Given with `prefer` or `require`, the chain is
+//!   verified as with `verify-ca`; without it those two accept any certificate,
+//!   as libpq does;
 //! - `sslcert` and `sslkey`: a client certificate and its key, PEM files.
 //!
 //! Everything else goes to the driver's own parser. Files are read on each
@@ -24,6 +25,9 @@ pub struct Target {
     pub config: postgres::Config,
     /// `None` for `sslmode=disable`.
     pub tls: Option<MakeRustlsConnect>,
+    /// `sslmode=prefer`: a failed TLS handshake is tried again without TLS, as
+    /// libpq does.
+    pub prefer: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,22 +43,32 @@ const MODES: &str = "disable, prefer, require, verify-ca or verify-full";
 
 /// Reads `url`; an error says what is wrong without quoting it.
 pub fn parse(url: &str) -> Result<Target, String> {
-    let mut u = url::Url::parse(url).map_err(|e| format!("not a PostgreSQL URL ({e})"))?;
+    // The TLS settings are taken out of the query as written; the rest is left
+    // byte for byte to the driver, which reads forms a generic URL parser refuses
+    // (several hosts, a socket directory in `host=`) and `+` as itself.
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let (mut mode, mut root, mut cert, mut key) = (None, None, None, None);
-    let mut rest: Vec<(String, String)> = Vec::new();
-    for (k, v) in u.query_pairs() {
-        let slot = match k.as_ref() {
+    let mut rest: Vec<&str> = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |t: &str| {
+            percent_encoding::percent_decode_str(t)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let name = decode(k);
+        let slot = match name.as_str() {
             "sslmode" => &mut mode,
             "sslrootcert" => &mut root,
             "sslcert" => &mut cert,
             "sslkey" => &mut key,
             _ => {
-                rest.push((k.into_owned(), v.into_owned()));
+                rest.push(pair);
                 continue;
             }
         };
-        if slot.replace(v.into_owned()).is_some() {
-            return Err(format!("`{k}` is given twice in the URL; give it once"));
+        if slot.replace(decode(v)).is_some() {
+            return Err(format!("`{name}` is given twice in the URL; give it once"));
         }
     }
     let mode = match mode.as_deref() {
@@ -65,12 +79,12 @@ pub fn parse(url: &str) -> Result<Target, String> {
         Some("verify-full") => Mode::VerifyFull,
         Some(_) => return Err(format!("`sslmode` is one of {MODES}")),
     };
-    u.set_query(None);
-    if !rest.is_empty() {
-        u.query_pairs_mut().extend_pairs(&rest);
-    }
-    let mut config: postgres::Config = u
-        .as_str()
+    let kept = if rest.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    let mut config: postgres::Config = kept
         .parse()
         .map_err(|e| format!("not a PostgreSQL URL ({e})"))?;
     config.ssl_mode(match mode {
@@ -79,7 +93,11 @@ pub fn parse(url: &str) -> Result<Target, String> {
         _ => postgres::config::SslMode::Require,
     });
     if mode == Mode::Disable {
-        return Ok(Target { config, tls: None });
+        return Ok(Target {
+            config,
+            tls: None,
+            prefer: false,
+        });
     }
     let system = root.as_deref() == Some("system");
     if system && mode != Mode::VerifyFull {
@@ -88,11 +106,20 @@ pub fn parse(url: &str) -> Result<Target, String> {
                 .into(),
         );
     }
-    if mode == Mode::VerifyCa && root.is_none() {
-        return Err(
-            "`sslmode=verify-ca` needs `sslrootcert=FILE`, the CA certificates (PEM) that signed the server's certificate"
-                .into(),
-        );
+    if matches!(mode, Mode::VerifyCa | Mode::VerifyFull) && root.is_none() {
+        return Err(format!(
+            "`sslmode={}` needs `sslrootcert=FILE`, the CA certificates (PEM) that signed the server's certificate{}",
+            if mode == Mode::VerifyCa {
+                "verify-ca"
+            } else {
+                "verify-full"
+            },
+            if mode == Mode::VerifyFull {
+                ", or `sslrootcert=system` to trust the platform's roots"
+            } else {
+                ""
+            }
+        ));
     }
     let read = |name: &str, path: &Option<String>| -> Result<Option<String>, String> {
         path.as_deref()
@@ -133,6 +160,7 @@ pub fn parse(url: &str) -> Result<Target, String> {
     Ok(Target {
         config,
         tls: Some(MakeRustlsConnect::new(tls)),
+        prefer: mode == Mode::Prefer,
     })
 }
 
@@ -159,8 +187,14 @@ mod tests {
         assert_eq!(t.config.get_ssl_mode(), postgres::config::SslMode::Prefer);
         let t = parse("postgres://u@db/x?sslmode=require").unwrap();
         assert_eq!(t.config.get_ssl_mode(), postgres::config::SslMode::Require);
-        assert!(parse("postgres://u@db/x?sslmode=verify-full").is_ok());
         assert!(parse("postgres://u@db/x?sslmode=verify-full&sslrootcert=system").is_ok());
+        // What only the driver reads, as written: `+`, several hosts, a socket.
+        let t = parse("postgres://u@db/x?options=-c%20statement_timeout%3D5s+1&sslmode=disable")
+            .unwrap();
+        assert_eq!(t.config.get_options(), Some("-c statement_timeout=5s+1"));
+        let t = parse("postgres://u@db1:5432,db2:5433/x?target_session_attrs=read-write").unwrap();
+        assert_eq!(t.config.get_ports(), [5432, 5433]);
+        assert!(parse("postgres://u@/x?host=/run/postgresql").is_ok());
     }
 
     #[test]
@@ -169,6 +203,7 @@ mod tests {
         for (query, want) in [
             ("sslmode=verify", "`sslmode` is one of"),
             ("sslmode=verify-ca", "needs `sslrootcert=FILE`"),
+            ("sslmode=verify-full", "or `sslrootcert=system`"),
             (
                 "sslmode=require&sslrootcert=system",
                 "needs `sslmode=verify-full`",
@@ -190,6 +225,10 @@ mod tests {
                 "`sslcert` /nonexistent/c.pem",
             ),
             ("no_such_option=1", "not a PostgreSQL URL"),
+            (
+                "sslmode=verify-full&sslrootcert=/a&sslrootcert=/b",
+                "`sslrootcert` is given twice",
+            ),
         ] {
             let e = refused(&format!("{secret}?{query}"));
             assert!(e.contains(want), "{query}: {e}");
