@@ -489,7 +489,11 @@ impl Node {
             ])
             .arg(dir);
         if let Some(url) = store {
-            daemon.arg("--store").arg(url).args(["--node", name]);
+            // Nodes of one database sign tokens with one key.
+            daemon.arg("--store").arg(url).args(["--node", name]).env(
+                "UPTIMEPING_JWT_SECRET",
+                "daemon-load-benchmark-shared-signing-key",
+            );
         }
         let mut child = daemon.stderr(Stdio::piped()).spawn().expect("start daemon");
         let pid = child.id();

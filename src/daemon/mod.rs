@@ -43,6 +43,30 @@ const SLO_TICK: Duration = Duration::from_secs(60);
 /// How often hours and days that are over are built from minutes and hours.
 const BUILD_TICK: Duration = Duration::from_secs(30);
 
+/// Logins' signing key, agreed with the other nodes on a shared database.
+async fn open_auth(
+    data: &data_dir::DataDir,
+    config: &Config,
+    store: &Store,
+) -> anyhow::Result<auth::Auth> {
+    let auth = auth::Auth::open(&data.path, config.auth.clone()).context("setting up logins")?;
+    let me = store::nodes::NodeInfo {
+        name: config.node.clone(),
+        location: config.location.clone(),
+        started_at: store::now_ms(),
+    };
+    match store
+        .agree_signing_key(me, auth.key_fingerprint().to_string())
+        .await?
+    {
+        store::nodes::KeyAgreement::Rotated { was_by } => tracing::warn!(
+            "this node signs tokens with a key other than the one node `{was_by}` used, and no other node is running: it is the cluster's key from now on, so tokens signed with the old one are refused (everyone logs in again; API keys keep working)"
+        ),
+        store::nodes::KeyAgreement::Agreed => {}
+    }
+    Ok(auth)
+}
+
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let stop = stop_signal();
@@ -59,6 +83,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     };
 
+    // Before anything runs: a node whose tokens the others would refuse stops here.
+    let auth = match open_auth(&data, &config, &store).await {
+        Ok(auth) => Arc::new(auth),
+        Err(e) => {
+            drop(store);
+            data.discard();
+            return Err(e);
+        }
+    };
     store.set_public_url(config.public_url.as_deref());
     crate::probe::set_location(&config.location);
     store.set_location(&config.location);
@@ -185,9 +218,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics,
         notifier,
         status: Default::default(),
-        auth: Arc::new(
-            auth::Auth::open(&data.path, config.auth.clone()).context("setting up logins")?,
-        ),
+        auth,
         audit,
         components,
     });

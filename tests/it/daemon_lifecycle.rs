@@ -674,9 +674,48 @@ fn a_second_daemon_by_the_same_node_name_is_refused_and_no_password_is_shown() {
             .unwrap()
             .collect::<Vec<_>>()
     );
+
+    // Another name, but a signing key of its own (a fresh `jwt.key`): its logins
+    // would be refused by the first and the first's by it, so it stops, leaving
+    // nothing behind.
+    let web2 = ["--store", url.as_str(), "--node", "web-2"];
+    let mut flags = vec![
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    flags.extend(web2);
+    let (code, stderr) = refused(&flags);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "this node signs access tokens with another key than the running nodes (web-1)"
+        ) && stderr.contains("UPTIMEPING_JWT_SECRET"),
+        "{stderr}"
+    );
+    assert!(!data.exists(), "the refused start left its data directory");
+    let admin_key = std::fs::read(first.data_dir.join("admin.key")).unwrap();
     let (code, logs) = first.terminate();
     assert_eq!(code, 0, "{logs}");
     assert!(!logs.contains("hunter2"), "{logs}");
+
+    // With no node running, a new key is a rotation: taken, and said so.
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("admin.key"), admin_key).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for (p, mode) in [(data.clone(), 0o700), (data.join("admin.key"), 0o600)] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+    }
+    let second = Daemon::start_on(&data, &web2);
+    let (code, logs) = second.terminate();
+    assert_eq!(code, 0, "{logs}");
+    assert!(
+        logs.contains("it is the cluster's key from now on"),
+        "{logs}"
+    );
 }
 
 #[test]

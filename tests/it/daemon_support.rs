@@ -112,12 +112,19 @@ impl Daemon {
         d
     }
 
-    /// Starts another node on the database of a daemon started before, whose
-    /// admin `key` it takes (only the first node on a database writes one).
-    pub fn join(args: &[&str], key: &str) -> Daemon {
+    /// Starts another node on the database of daemon `first`, with its admin key
+    /// (only the first node on a database writes one) and its token signing key
+    /// (`jwt.key`, which every node of a database must share).
+    pub fn join(args: &[&str], first: &Daemon) -> Daemon {
+        use std::os::unix::fs::PermissionsExt;
         let tmp = tempfile::tempdir().expect("tempdir");
         let data = tmp.path().join("data");
-        let mut d = Daemon::launch(&data, args, Some(key));
+        std::fs::create_dir_all(&data).expect("mkdir");
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        let key = data.join("jwt.key");
+        std::fs::copy(first.data_dir.join("jwt.key"), &key).expect("copy jwt.key");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let mut d = Daemon::launch(&data, args, Some(&first.key));
         d._tmp = Some(tmp);
         d
     }

@@ -266,6 +266,8 @@ pub struct Auth {
     signer: token::Signer,
     /// HMAC-SHA256 keyed with the signing key, for CSRF tokens.
     csrf: Hmac<Sha256>,
+    /// Tells signing keys apart without telling anything of them.
+    fingerprint: String,
     /// A hash of nothing anyone knows, verified for unknown emails so that they
     /// cost what a wrong password costs.
     dummy_hash: String,
@@ -314,9 +316,16 @@ impl Auth {
         };
         let csrf = <Hmac<Sha256> as KeyInit>::new_from_slice(&key)
             .map_err(|e| anyhow::anyhow!("the signing key cannot key an HMAC: {e}"))?;
+        let fingerprint = {
+            let mut mac = csrf.clone();
+            mac.update(b"uptimeping: which signing key");
+            let digest = mac.finalize().into_bytes();
+            digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+        };
         Ok(Auth {
             signer: token::Signer::new(&key).map_err(anyhow::Error::msg)?,
             csrf,
+            fingerprint,
             dummy_hash,
             limits: limit::LoginLimits::new(options.login_per_address, options.login_per_email),
             sessions: Mutex::new(HashMap::new()),
@@ -327,6 +336,12 @@ impl Auth {
 
     pub fn options(&self) -> &Options {
         &self.options
+    }
+
+    /// A digest of the signing key under a fixed label: equal for equal keys,
+    /// and of no use for signing or for finding the key.
+    pub fn key_fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// Hashes a new password on a hashing thread (one of [`CONCURRENT_HASHES`]).

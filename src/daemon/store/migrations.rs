@@ -298,13 +298,16 @@ const STEPS: &[&str] = &[
         PRIMARY KEY (tenant_id, check_name, location)
     );
     "#,
-    // 10: each location's figures. A result of a check that lists locations says
+    // 10: each location's figures, and the nodes' signing key. A result of a check that lists locations says
     // where it ran (`''` for one that runs from any); such a check has a series per
     // location beside its own (`location = ''`), whose time is the quorum's verdict.
     // The series table is rebuilt for its new key, keeping its ids and the highest
-    // one ever handed out.
+    // one ever handed out. `key_fingerprint` tells which key the nodes sign
+    // tokens with (a digest that reveals nothing of it), `key_node` who set it.
     r#"
     ALTER TABLE results ADD COLUMN location TEXT NOT NULL DEFAULT '';
+    ALTER TABLE cluster_state ADD COLUMN key_fingerprint TEXT;
+    ALTER TABLE cluster_state ADD COLUMN key_node TEXT;
     CREATE TABLE series_new (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         tenant_id INTEGER NOT NULL,
@@ -613,6 +616,8 @@ const PG_STEPS: &[&str] = &[
     // 3: as SQLite's step 10.
     r#"
     ALTER TABLE results ADD COLUMN location TEXT NOT NULL DEFAULT '';
+    ALTER TABLE cluster_state ADD COLUMN key_fingerprint TEXT;
+    ALTER TABLE cluster_state ADD COLUMN key_node TEXT;
     ALTER TABLE series ADD COLUMN location TEXT NOT NULL DEFAULT '';
     ALTER TABLE series DROP CONSTRAINT series_tenant_id_check_name_key;
     ALTER TABLE series ADD CONSTRAINT series_tenant_id_check_name_location_key UNIQUE (tenant_id, check_name, location);

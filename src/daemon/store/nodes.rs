@@ -481,6 +481,75 @@ impl Store {
     }
 }
 
+/// What [`Store::agree_signing_key`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyAgreement {
+    /// The key the other nodes use, or the first on this database.
+    Agreed,
+    /// Another key than the one `was_by` set, with no other node running: this
+    /// one is the cluster's from now on.
+    Rotated { was_by: String },
+}
+
+impl Store {
+    /// Makes sure this node signs access tokens with the key the other running
+    /// nodes use, by `fingerprint` (a digest of the key that reveals nothing of
+    /// it): otherwise a login on one node would be refused by the others. The
+    /// first node sets it; a different key is refused while another node runs,
+    /// and taken (a rotation) once none does. On success the node is marked
+    /// alive, so that a node starting at the same moment sees it. SQLite has one
+    /// daemon: nothing to agree on.
+    pub async fn agree_signing_key(
+        &self,
+        me: NodeInfo,
+        fingerprint: String,
+    ) -> Result<KeyAgreement> {
+        if self.backend() == Backend::Sqlite {
+            return Ok(KeyAgreement::Agreed);
+        }
+        self.write(move |db| {
+            let now = db_now(db)?;
+            let (known, by): (Option<String>, Option<String>) = db.query_row(
+                "SELECT key_fingerprint, key_node FROM cluster_state WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let agreement = match known {
+                Some(k) if k == fingerprint => KeyAgreement::Agreed,
+                None => KeyAgreement::Agreed,
+                Some(_) => {
+                    let others: Vec<String> = db.query_map(
+                        "SELECT name FROM nodes WHERE name != ?1 AND heartbeat_at > ?2 ORDER BY name",
+                        params![me.name, live_since(now)],
+                        |r| r.get(0),
+                    )?;
+                    if !others.is_empty() {
+                        return Err(super::StoreError::Conflict(format!(
+                            "this node signs access tokens with another key than the running nodes ({}), which would refuse its logins and it theirs: give every node the same UPTIMEPING_JWT_SECRET (at least 32 bytes), or copy a running node's `jwt.key` (mode 0600) into this node's data directory, then start it again",
+                            others.join(", ")
+                        )));
+                    }
+                    KeyAgreement::Rotated {
+                        was_by: by.unwrap_or_default(),
+                    }
+                }
+            };
+            db.execute(
+                "UPDATE cluster_state SET key_fingerprint = ?1, key_node = ?2 WHERE id = 1",
+                params![fingerprint, me.name],
+            )?;
+            db.execute(
+                "INSERT INTO nodes (name, location, version, started_at, heartbeat_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (name) DO UPDATE SET location = excluded.location, version = excluded.version,
+                     started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at",
+                params![me.name, me.location, env!("CARGO_PKG_VERSION"), me.started_at, now],
+            )?;
+            Ok(agreement)
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
