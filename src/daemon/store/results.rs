@@ -249,4 +249,62 @@ mod tests {
             }
         );
     }
+
+    /// Pruning: kept results (failures, changes of state) go after the longer
+    /// retention, routine successes after the shorter one, in chunks however
+    /// many there are; the rest stays.
+    async fn old_results_go_by_their_retention_in_chunks(backend: crate::daemon::store::Backend) {
+        let (_dir, store) = crate::daemon::store::test_store(backend);
+        const NOW: i64 = 10_000_000_000;
+        let (keep_ms, keep_successes_ms) = (1_000_000, 100_000);
+        let row = |at: i64| {
+            ResultRow {
+            tenant: 1,
+            check: "api".into(),
+            result: serde_json::from_value(serde_json::json!({
+                "name": "api", "type": "http", "target": "https://x/", "up": true, "latency_ms": 3.0,
+                "status_code": 200, "error": null, "error_kind": null, "attempts": 1,
+                "started_at": chrono::DateTime::from_timestamp_millis(at).unwrap(),
+            }))
+            .unwrap(),
+        }
+        };
+        let mut rows: Vec<(i64, bool)> = vec![
+            (NOW - 2_000_000, true), // kept, past the longer retention: goes
+            (NOW - 500_000, true),   // kept, within it: stays
+            (NOW - 500_000, false),  // routine, past the shorter one: goes
+            (NOW - 50_000, false),   // routine, within it: stays
+        ];
+        // More than a chunk of old routine results.
+        rows.extend((0..PRUNE_CHUNK + 1).map(|i| (NOW - 3_000_000 - i, false)));
+        let rows: Vec<(ResultRow, bool)> =
+            rows.into_iter().map(|(at, kept)| (row(at), kept)).collect();
+        store
+            .write(move |tx| {
+                for (r, kept) in &rows {
+                    insert(tx, r, "", *kept)?;
+                }
+                Ok(())
+            })
+            .await
+            .expect("insert");
+        let pruned = store
+            .prune_results(NOW, keep_ms, keep_successes_ms)
+            .await
+            .expect("prune");
+        assert_eq!(pruned, 2 + PRUNE_CHUNK as usize + 1);
+        let left: Vec<(i64, bool)> = store
+            .read(|c| {
+                c.query_map(
+                    "SELECT started_at, kept FROM results ORDER BY started_at",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+            })
+            .await
+            .expect("read");
+        assert_eq!(left, [(NOW - 500_000, true), (NOW - 50_000, false)]);
+    }
+
+    crate::daemon::store::on_both_backends!(old_results_go_by_their_retention_in_chunks);
 }
