@@ -128,10 +128,12 @@ fn world() -> World {
     let yaml = format!(
         "kind: Check\nname: shop\ntype: http\ntarget: {}\nschedule: 1h\nhttp:\n  tls:\n    insecure: true\n\
          ---\nkind: Check\nname: db\ntype: tcp\ntarget: 127.0.0.1:{}\nschedule: 1h\nalert: {{channels: [ops-hook], failure_threshold: 1}}\n\
-         ---\nkind: Channel\nname: ops-hook\ntype: webhook\nwebhook: {{url: \"{}\"}}\n",
+         ---\nkind: Channel\nname: ops-hook\ntype: webhook\nwebhook: {{url: \"{}\"}}\n\
+         ---\nkind: Check\nname: search\ntype: tcp\ntarget: {}\nschedule: 1h\nlocations: [default, backup]\n",
         https.https_url("127.0.0.1", "/ok"),
         servers::closed_port(),
         hook.url(),
+        https.addr,
     );
     d.apply("repo", &yaml);
 
@@ -173,6 +175,7 @@ fn per_check_series_follow_runs_tenants_and_deletes_and_promtool_accepts_them() 
     run(d, &d.key, "shop");
     run(d, &d.key, "db");
     run(d, &w.tenant_key, "storefront");
+    run(d, &d.key, "search");
 
     let (_, body) = scrape(d, None);
     let shop = r#"{tenant="default",check="shop",type="http"}"#;
@@ -271,6 +274,27 @@ fn per_check_series_follow_runs_tenants_and_deletes_and_promtool_accepts_them() 
             r#"uptime_queue_messages_total{queue="outbox",status="deferred"}"#
         ),
         Some(0.0)
+    );
+
+    // A check run from several locations: each location that ran it, on its own.
+    let (_, body) = scrape(d, None);
+    let search = r#"{tenant="default",check="search",location="default"}"#;
+    assert_eq!(
+        sample(&body, &format!("uptime_check_location_up{search}")),
+        Some(1.0),
+        "{body}"
+    );
+    assert!(
+        sample(
+            &body,
+            &format!("uptime_check_location_last_run_timestamp_seconds{search}")
+        )
+        .is_some_and(|t| t > 1.7e9),
+        "{body}"
+    );
+    assert!(
+        !body.contains(r#"location="backup""#),
+        "no node there ran it: {body}"
     );
 
     // What curl and promtool get: the classic text format, clean under promtool.

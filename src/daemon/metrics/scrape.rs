@@ -11,7 +11,7 @@ use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
 use super::TenantLabels;
-use crate::daemon::store::{CheckSeries, Snapshot};
+use crate::daemon::store::{CheckSeries, LocationSeries, Snapshot};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct QueueLabels {
@@ -106,6 +106,40 @@ impl EncodeMetric for PerCheck {
     }
 }
 
+/// One series per location of each check that runs from several, straight from
+/// the snapshot as [`PerCheck`] is.
+#[derive(Debug)]
+struct PerLocation {
+    snapshot: Arc<Snapshot>,
+    value: fn(&LocationSeries) -> Reading,
+}
+
+impl TypedMetric for PerLocation {
+    const TYPE: MetricType = MetricType::Gauge;
+}
+
+impl EncodeMetric for PerLocation {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        for l in &self.snapshot.locations {
+            let labels = [
+                ("tenant", l.tenant.as_str()),
+                ("check", l.check.as_str()),
+                ("location", l.location.as_str()),
+            ];
+            let mut family = encoder.encode_family(&labels)?;
+            match (self.value)(l) {
+                Reading::Whole(v) => family.encode_gauge(&v)?,
+                Reading::Real(v) => family.encode_gauge(&v)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Gauge
+    }
+}
+
 /// The per-check series: gauges only, whose text is the same in OpenMetrics and
 /// the classic format, so they are written once in either.
 pub fn per_check(snapshot: &Arc<Snapshot>) -> Registry {
@@ -132,6 +166,20 @@ pub fn per_check(snapshot: &Arc<Snapshot>) -> Registry {
                 .map(|ms| Reading::Real(ms as f64 / 1000.0))
         }),
     );
+    let located = |value| PerLocation {
+        snapshot: Arc::clone(snapshot),
+        value,
+    };
+    registry.register(
+        "uptime_check_location_up",
+        "Whether a location's last run of a check that runs from several succeeded (1) or failed (0); the check's own uptime_check_up is its quorum's verdict",
+        located(|l| Reading::Whole(i64::from(l.up))),
+    );
+    registry.register(
+        "uptime_check_location_last_run_timestamp_seconds",
+        "When a location last ran a check that runs from several, in Unix seconds: an old one means the location's nodes are gone",
+        located(|l| Reading::Real(l.at_ms as f64 / 1000.0)),
+    );
     registry
 }
 
@@ -147,7 +195,12 @@ pub fn per_check_bytes(snapshot: &Snapshot) -> usize {
                 + usize::from(c.last_cert_expires_at.is_some());
             series * (c.tenant.len() + c.name.len() + c.check_type.len() + 80)
         })
-        .sum()
+        .sum::<usize>()
+        + snapshot
+            .locations
+            .iter()
+            .map(|l| 2 * (l.tenant.len() + l.check.len() + l.location.len() + 100))
+            .sum::<usize>()
 }
 
 /// The series besides the per-check ones.
@@ -298,6 +351,27 @@ mod tests {
         ));
         assert!(!out.contains(r#"check="never""#));
         assert!(!out.contains(r#"check="paused""#));
+        let located = Arc::new(Snapshot {
+            locations: vec![LocationSeries {
+                tenant: "acme".into(),
+                check: "up".into(),
+                location: "eu-west".into(),
+                up: false,
+                at_ms: 1_700_000_000_500,
+            }],
+            ..Snapshot::default()
+        });
+        let mut by_location = String::new();
+        prometheus_client::encoding::text::encode_registry(&mut by_location, &per_check(&located))
+            .expect("encode");
+        let has_line = |line: &str| by_location.lines().any(|l| l == line);
+        assert!(
+            has_line(r#"uptime_check_location_up{tenant="acme",check="up",location="eu-west"} 0"#),
+            "{by_location}"
+        );
+        assert!(has_line(
+            r#"uptime_check_location_last_run_timestamp_seconds{tenant="acme",check="up",location="eu-west"} 1700000000.5"#
+        ));
         assert!(has(r#"uptime_users_active_total{tenant="acme"} 3"#));
         assert!(has(r#"uptime_api_keys_active{tenant="acme"} 2"#));
         assert!(has(r#"uptime_incidents_open{tenant="acme"} 0"#));

@@ -52,7 +52,7 @@ pub use resources::{
     Whole,
 };
 pub use results::ResultRow;
-pub use scrape::{CheckSeries, Snapshot};
+pub use scrape::{CheckSeries, LocationSeries, Snapshot};
 pub use status::{MAX_INCIDENT_EVENTS, MAX_PAGE_CHECKS, MAX_PAGE_INCIDENTS, page_lists};
 
 /// How long a connection waits for a lock before failing: longer than any write

@@ -23,10 +23,24 @@ pub struct CheckSeries {
     pub last_cert_expires_at: Option<i64>,
 }
 
+/// One location's last run of a check that runs from several.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocationSeries {
+    pub tenant: String,
+    pub check: String,
+    pub location: String,
+    pub up: bool,
+    /// When that run started (Unix ms).
+    pub at_ms: i64,
+}
+
 /// Everything a scrape reads, in one pass over one read connection.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub checks: Vec<CheckSeries>,
+    /// Of the shown checks (run, scheduled) that list locations: each listed
+    /// location that has run it.
+    pub locations: Vec<LocationSeries>,
     /// Every tenant by id, for the labels of counters kept in memory.
     pub tenants: HashMap<i64, String>,
     /// Unresolved incidents per tenant id.
@@ -55,6 +69,15 @@ const CHECKS: &str = "
     LEFT JOIN check_state s ON s.tenant_id = r.tenant_id AND s.name = r.name
     WHERE r.kind = 'Check' AND json_valid(r.spec)";
 
+/// Each location's latest run of each check, with the locations the check lists
+/// now (a location dropped from the list keeps its row until the check goes).
+const LOCATIONS: &str = "
+    SELECT t.name, l.check_name, l.location, l.up, l.at, json_extract(r.spec, '$.locations')
+    FROM location_state l
+    JOIN tenants t ON t.id = l.tenant_id
+    JOIN resources r ON r.tenant_id = l.tenant_id AND r.kind = 'Check' AND r.name = l.check_name
+    WHERE json_valid(r.spec)";
+
 impl Store {
     /// Reads what a scrape shows; a handful of statements on one connection, none of
     /// them per check.
@@ -75,6 +98,33 @@ impl Store {
                 })
             })?;
             out.checks = rows.collect::<Result<_>>()?;
+
+            let shown: std::collections::HashSet<(&str, &str)> = out
+                .checks
+                .iter()
+                .filter(|c| c.active && c.last_up.is_some())
+                .map(|c| (c.tenant.as_str(), c.name.as_str()))
+                .collect();
+            let mut located = Vec::new();
+            c.prepare_cached(LOCATIONS)?.for_each([], |r| {
+                let (tenant, check, location): (String, String, String) =
+                    (r.get(0)?, r.get(1)?, r.get(2)?);
+                let listed = r
+                    .get::<Option<String>>(5)?
+                    .and_then(|j| serde_json::from_str::<Vec<String>>(&j).ok())
+                    .unwrap_or_default();
+                if listed.contains(&location) && shown.contains(&(tenant.as_str(), check.as_str())) {
+                    located.push(LocationSeries {
+                        tenant,
+                        check,
+                        location,
+                        up: r.get(3)?,
+                        at_ms: r.get(4)?,
+                    });
+                }
+                Ok(())
+            })?;
+            out.locations = located;
 
             let pairs = |sql: &str| -> Result<HashMap<i64, i64>> {
                 let mut stmt = c.prepare_cached(sql)?;
