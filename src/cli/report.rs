@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::client::{Client, ConnectArgs, Span, block_on};
 use super::output::{self, green, millis, percent, red, span, table, yellow};
 use super::{OutputFormat, exit};
-use crate::model::{CheckReport, LocationReport, Report, SloReport};
+use crate::model::{CheckReport, LatencySummary, LocationReport, Report, SloReport};
 use crate::spec::Duration;
 
 /// The windows the report shows side by side when it is not given one: the
@@ -359,42 +359,54 @@ fn csv_rows(reports: &[(String, Report)]) -> (Vec<String>, Vec<Vec<String>>) {
                     at(&c.to),
                 ];
                 row.extend(uptimes.into_iter().map(num));
+                // Coverage, time, runs and latency: what a check and each of
+                // its locations have alike.
+                let figures = |times: [f64; 5], runs: [u64; 2], l: Option<&LatencySummary>| {
+                    let mut out: Vec<String> = times.iter().map(|t| num(Some(*t))).collect();
+                    out.extend(runs.iter().map(u64::to_string));
+                    out.extend(
+                        [
+                            l.map(|l| l.p50),
+                            l.map(|l| l.p90),
+                            l.map(|l| l.p95),
+                            l.map(|l| l.p99),
+                        ]
+                        .map(num),
+                    );
+                    out
+                };
                 match location {
                     // A location's row: its own figures, and nothing of what only
                     // the check has (incidents, its SLO).
                     Some(x) => {
-                        let l = x.latency.as_ref();
-                        row.extend([
-                            num(Some(x.coverage)),
-                            num(Some(x.up_seconds)),
-                            num(Some(x.down_seconds)),
-                            num(Some(x.maintenance_seconds)),
-                            num(Some(x.unknown_seconds)),
-                            x.runs.to_string(),
-                            x.failed_runs.to_string(),
-                            num(l.map(|l| l.p50)),
-                            num(l.map(|l| l.p90)),
-                            num(l.map(|l| l.p95)),
-                            num(l.map(|l| l.p99)),
-                        ]);
+                        row.extend(figures(
+                            [
+                                x.coverage,
+                                x.up_seconds,
+                                x.down_seconds,
+                                x.maintenance_seconds,
+                                x.unknown_seconds,
+                            ],
+                            [x.runs, x.failed_runs],
+                            x.latency.as_ref(),
+                        ));
                         row.extend(std::iter::repeat_n(String::new(), 7));
                         row.push(x.location.clone());
                     }
                     None => {
-                        let l = c.latency.as_ref();
                         let s = c.slo.as_ref();
+                        row.extend(figures(
+                            [
+                                c.coverage,
+                                c.up_seconds,
+                                c.down_seconds,
+                                c.maintenance_seconds,
+                                c.unknown_seconds,
+                            ],
+                            [c.runs, c.failed_runs],
+                            c.latency.as_ref(),
+                        ));
                         row.extend([
-                            num(Some(c.coverage)),
-                            num(Some(c.up_seconds)),
-                            num(Some(c.down_seconds)),
-                            num(Some(c.maintenance_seconds)),
-                            num(Some(c.unknown_seconds)),
-                            c.runs.to_string(),
-                            c.failed_runs.to_string(),
-                            num(l.map(|l| l.p50)),
-                            num(l.map(|l| l.p90)),
-                            num(l.map(|l| l.p95)),
-                            num(l.map(|l| l.p99)),
                             c.incidents.to_string(),
                             num(c.mttr_seconds),
                             num(s.map(|s| s.objective)),
@@ -416,7 +428,6 @@ fn csv_rows(reports: &[(String, Report)]) -> (Vec<String>, Vec<Vec<String>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::LatencySummary;
 
     fn check(name: &str, uptime: Option<f64>) -> CheckReport {
         CheckReport {

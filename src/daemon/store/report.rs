@@ -471,25 +471,80 @@ mod tests {
         .expect("result")
     }
 
+    /// A store with the `default` tenant holding check `api` of `spec` (extra
+    /// fields over a 30 s HTTP check), and that check as the scheduler has it.
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        store: crate::daemon::store::Store,
+        tenant: i64,
+        check: Arc<Check>,
+    }
+
+    impl Fixture {
+        async fn new(backend: Backend, extra: serde_json::Value) -> Fixture {
+            let (dir, store) = crate::daemon::store::test_store(backend);
+            store.bootstrap(|_| Ok(())).await.expect("bootstrap");
+            let tenant = store
+                .tenant_id("default".into())
+                .await
+                .expect("tenant")
+                .expect("default");
+            let mut spec = json!({"kind": "Check", "name": "api", "type": "http",
+                                  "target": "http://127.0.0.1:9/", "schedule": "30s"});
+            for (k, v) in extra.as_object().expect("fields") {
+                spec[k] = v.clone();
+            }
+            let resource = StoredResource::from_json(spec.clone()).expect("decodes");
+            let (outcome, _) = store
+                .transact_state(tenant, move |_| Ok(((), vec![Edit::Upsert(resource)])))
+                .await
+                .expect("apply");
+            outcome.expect("applied");
+            let check = match remote::parse_stored(Kind::Check, &spec).expect("valid") {
+                Spec::Check(c) => Arc::new(c),
+                other => panic!("not a check: {other:?}"),
+            };
+            Fixture {
+                _dir: dir,
+                store,
+                tenant,
+                check,
+            }
+        }
+
+        /// Records a run from `place` at `at`.
+        async fn run(&self, place: &str, at: i64, up: bool, latency_ms: f64) {
+            self.store.set_location(place);
+            let row = ResultRow {
+                tenant: self.tenant,
+                check: "api".into(),
+                result: result(at, up, latency_ms),
+            };
+            self.store
+                .record(vec![(row, Arc::clone(&self.check))])
+                .await
+                .expect("record");
+        }
+
+        /// The check's `last_up` and `last_error`.
+        async fn state(&self) -> (Option<bool>, Option<String>) {
+            self.store
+                .read(|c| {
+                    c.query_row("SELECT last_up, last_error FROM check_state", [], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                })
+                .await
+                .expect("state")
+        }
+    }
+
     /// A check run from `eu` and `us` with a quorum of two: `eu` fails for 30
     /// runs, `us` passes 20 and then fails 10 (each a second after `eu`). The
     /// check is down only once both are; each location's figures are its own.
     async fn each_location_has_its_own_figures_and_the_check_its_quorums(backend: Backend) {
-        let (_dir, store) = crate::daemon::store::test_store(backend);
-        store.bootstrap(|_| Ok(())).await.expect("bootstrap");
-        let tenant = store
-            .tenant_id("default".into())
-            .await
-            .expect("tenant")
-            .expect("default");
-        let spec = json!({"kind": "Check", "name": "api", "type": "http", "target": "http://127.0.0.1:9/",
-                          "schedule": "30s", "locations": ["eu", "us"], "quorum": 2});
-        let resource = StoredResource::from_json(spec.clone()).expect("decodes");
-        let (outcome, _) = store
-            .transact_state(tenant, move |_| Ok(((), vec![Edit::Upsert(resource)])))
-            .await
-            .expect("apply");
-        outcome.expect("applied");
+        let f = Fixture::new(backend, json!({"locations": ["eu", "us"], "quorum": 2})).await;
+        let (store, tenant) = (&f.store, f.tenant);
         store
             .write(|tx| {
                 tx.execute(
@@ -500,28 +555,11 @@ mod tests {
             .await
             .expect("cover from the past");
         store.set_running_since(i64::MIN);
-        let check: Arc<Check> = match remote::parse_stored(Kind::Check, &spec).expect("valid") {
-            Spec::Check(c) => Arc::new(c),
-            other => panic!("not a check: {other:?}"),
-        };
         let now = super::super::now_ms();
         let t0 = (now - 3_600_000) / 60_000 * 60_000;
         for i in 0..30 {
-            for (place, at, up) in [
-                ("eu", t0 + i * 30 * S, false),
-                ("us", t0 + S + i * 30 * S, i < 20),
-            ] {
-                store.set_location(place);
-                let row = ResultRow {
-                    tenant,
-                    check: "api".into(),
-                    result: result(at, up, if place == "eu" { 10.0 } else { 100.0 }),
-                };
-                store
-                    .record(vec![(row, Arc::clone(&check))])
-                    .await
-                    .expect("record");
-            }
+            f.run("eu", t0 + i * 30 * S, false, 10.0).await;
+            f.run("us", t0 + S + i * 30 * S, i < 20, 100.0).await;
         }
         let end = t0 + S + 29 * 30 * S;
         let report = store
@@ -583,11 +621,13 @@ mod tests {
         assert_eq!(kept, 30);
 
         // A status page shows each location as it saw the check.
-        let page: crate::spec::StatusPage = serde_json::from_value(json!({
-            "name": "p", "title": "P", "slug": "p", "groups": [{"name": "API", "checks": ["api"]}]
-        }))
-        .expect("a page");
-        let data = store.status_page(tenant, page, now).await.expect("page");
+        let page = || -> crate::spec::StatusPage {
+            serde_json::from_value(json!({
+                "name": "p", "title": "P", "slug": "p", "groups": [{"name": "API", "checks": ["api"]}]
+            }))
+            .expect("a page")
+        };
+        let data = store.status_page(tenant, page(), now).await.expect("page");
         let shown = &data.groups[0].checks[0];
         assert_eq!(shown.state, "down", "both locations see it down");
         let seen: Vec<(&str, &str)> = shown
@@ -605,23 +645,9 @@ mod tests {
             "{shown:#?}"
         );
         // Fresh runs: each location as it sees the check now.
-        for (place, up) in [("eu", false), ("us", true)] {
-            store.set_location(place);
-            let row = ResultRow {
-                tenant,
-                check: "api".into(),
-                result: result(now, up, 5.0),
-            };
-            store
-                .record(vec![(row, Arc::clone(&check))])
-                .await
-                .expect("record");
-        }
-        let page: crate::spec::StatusPage = serde_json::from_value(json!({
-            "name": "p", "title": "P", "slug": "p", "groups": [{"name": "API", "checks": ["api"]}]
-        }))
-        .expect("a page");
-        let data = store.status_page(tenant, page, now).await.expect("page");
+        f.run("eu", now, false, 5.0).await;
+        f.run("us", now, true, 5.0).await;
+        let data = store.status_page(tenant, page(), now).await.expect("page");
         let shown = &data.groups[0].checks[0];
         let seen: Vec<(&str, &str)> = shown
             .locations
@@ -635,95 +661,26 @@ mod tests {
     /// While only one location of a quorum of two sees it down, the check is up:
     /// in its state (which dependants and pages read) and its last error.
     async fn one_location_down_leaves_the_check_up(backend: Backend) {
-        let (_dir, store) = crate::daemon::store::test_store(backend);
-        store.bootstrap(|_| Ok(())).await.expect("bootstrap");
-        let tenant = store
-            .tenant_id("default".into())
-            .await
-            .expect("tenant")
-            .expect("default");
-        let spec = json!({"kind": "Check", "name": "api", "type": "http", "target": "http://127.0.0.1:9/",
-                          "schedule": "30s", "locations": ["eu", "us"], "quorum": 2});
-        let resource = StoredResource::from_json(spec.clone()).expect("decodes");
-        let (outcome, _) = store
-            .transact_state(tenant, move |_| Ok(((), vec![Edit::Upsert(resource)])))
-            .await
-            .expect("apply");
-        outcome.expect("applied");
-        let check: Arc<Check> = match remote::parse_stored(Kind::Check, &spec).expect("valid") {
-            Spec::Check(c) => Arc::new(c),
-            other => panic!("not a check: {other:?}"),
-        };
+        let f = Fixture::new(backend, json!({"locations": ["eu", "us"], "quorum": 2})).await;
         let now = super::super::now_ms();
-        for (place, up) in [("us", true), ("eu", false)] {
-            store.set_location(place);
-            let row = ResultRow {
-                tenant,
-                check: "api".into(),
-                result: result(now, up, 5.0),
-            };
-            store
-                .record(vec![(row, Arc::clone(&check))])
-                .await
-                .expect("record");
-        }
-        let (up, error): (Option<bool>, Option<String>) = store
-            .read(|c| {
-                c.query_row("SELECT last_up, last_error FROM check_state", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-            })
-            .await
-            .expect("state");
-        assert_eq!((up, error), (Some(true), None));
+        f.run("us", now, true, 5.0).await;
+        f.run("eu", now, false, 5.0).await;
+        assert_eq!(f.state().await, (Some(true), None));
     }
 
     /// A daemon alone on SQLite runs every check, also from a location the check
     /// does not list: there its run is the check's, down when it fails.
     async fn a_run_from_an_unlisted_location_is_the_checks_own(backend: Backend) {
-        let (_dir, store) = crate::daemon::store::test_store(backend);
-        store.bootstrap(|_| Ok(())).await.expect("bootstrap");
-        let tenant = store
-            .tenant_id("default".into())
-            .await
-            .expect("tenant")
-            .expect("default");
-        let spec = json!({"kind": "Check", "name": "api", "type": "http", "target": "http://127.0.0.1:9/",
-                          "schedule": "30s", "locations": ["eu", "us"]});
-        let resource = StoredResource::from_json(spec.clone()).expect("decodes");
-        let (outcome, _) = store
-            .transact_state(tenant, move |_| Ok(((), vec![Edit::Upsert(resource)])))
-            .await
-            .expect("apply");
-        outcome.expect("applied");
-        let check: Arc<Check> = match remote::parse_stored(Kind::Check, &spec).expect("valid") {
-            Spec::Check(c) => Arc::new(c),
-            other => panic!("not a check: {other:?}"),
-        };
-        store.set_location("default");
-        let row = ResultRow {
-            tenant,
-            check: "api".into(),
-            result: result(super::super::now_ms(), false, 5.0),
-        };
-        store
-            .record(vec![(row, Arc::clone(&check))])
-            .await
-            .expect("record");
-        let (up, error): (Option<bool>, Option<String>) = store
-            .read(|c| {
-                c.query_row("SELECT last_up, last_error FROM check_state", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-            })
-            .await
-            .expect("state");
+        let f = Fixture::new(backend, json!({"locations": ["eu", "us"]})).await;
+        f.run("default", super::super::now_ms(), false, 5.0).await;
+        let (up, error) = f.state().await;
         assert_eq!(
             (up, error.as_deref()),
             (Some(false), Some("connection refused"))
         );
-        let page = store
-            .results(tenant, "api".into(), 10, None, None)
+        let page = f
+            .store
+            .results(f.tenant, "api".into(), 10, None, None)
             .await
             .expect("results");
         assert_eq!(
