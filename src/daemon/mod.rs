@@ -60,7 +60,7 @@ async fn open_auth(
         .await?
     {
         store::nodes::KeyAgreement::Rotated { was_by } => tracing::warn!(
-            "this node signs tokens with a key other than the one node `{was_by}` used, and no other node is running: it is the cluster's key from now on, so tokens signed with the old one are refused (everyone logs in again; API keys keep working)"
+            "this node signs tokens with a key other than the one node `{was_by}` used, and no other node is running: it is the cluster's key from now on, so access tokens signed with the old one are refused (clients refresh them; API keys keep working)"
         ),
         store::nodes::KeyAgreement::Agreed => {}
     }
@@ -84,14 +84,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
 
     // Before anything runs: a node whose tokens the others would refuse stops here.
-    let auth = match open_auth(&data, &config, &store).await {
-        Ok(auth) => Arc::new(auth),
-        Err(e) => {
-            drop(store);
-            data.discard();
-            return Err(e);
-        }
-    };
+    // The data directory stays: it may hold the database's only `admin.key`, made
+    // just now, and it is where a shared `jwt.key` goes.
+    let auth = Arc::new(open_auth(&data, &config, &store).await?);
     store.set_public_url(config.public_url.as_deref());
     crate::probe::set_location(&config.location);
     store.set_location(&config.location);
@@ -155,12 +150,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     let (beating, counted_nodes, stop_heart) =
         (store.clone(), Arc::clone(&metrics), shutdown_rx.clone());
+    let key = auth.key_fingerprint().to_string();
     let heart_task = supervisor.spawn("nodes", "heartbeat".into(), move || {
         heartbeat(
             store::nodes::Heart::new(beating.clone(), me.clone()),
             beating.clone(),
             ownership.clone(),
-            Arc::clone(&counted_nodes),
+            (Arc::clone(&counted_nodes), key.clone()),
             stop_heart.clone(),
         )
     });
@@ -360,7 +356,7 @@ async fn heartbeat(
     heart: store::nodes::Heart,
     store: Store,
     ownership: Option<Arc<scheduler::Ownership>>,
-    metrics: Arc<metrics::Metrics>,
+    (metrics, key): (Arc<metrics::Metrics>, String),
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(store::nodes::HEARTBEAT);
@@ -397,6 +393,15 @@ async fn heartbeat(
                     store.changed_elsewhere();
                 }
                 store.set_live_locations(beat.live_locations);
+                // A node taken for gone (its beats failing) may have seen another
+                // key agreed meanwhile: its logins are refused by the others now.
+                let out_of_step = beat.key_fingerprint.as_ref().is_some_and(|k| *k != key).then(|| {
+                    "the nodes now sign access tokens with another key than this node (one started with it while this node's heartbeats failed): restart this node with the key they use (UPTIMEPING_JWT_SECRET or their `jwt.key`)".to_string()
+                });
+                if out_of_step.is_some() && store.cluster_problem().is_none() {
+                    tracing::error!("{}", out_of_step.as_deref().unwrap_or_default());
+                }
+                store.set_cluster_problem(out_of_step);
                 let (some, unplaced) = beat.unplaced;
                 metrics
                     .checks_unplaced

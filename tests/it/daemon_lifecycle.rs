@@ -676,8 +676,7 @@ fn a_second_daemon_by_the_same_node_name_is_refused_and_no_password_is_shown() {
     );
 
     // Another name, but a signing key of its own (a fresh `jwt.key`): its logins
-    // would be refused by the first and the first's by it, so it stops, leaving
-    // nothing behind.
+    // would be refused by the first and the first's by it, so it stops.
     let web2 = ["--store", url.as_str(), "--node", "web-2"];
     let mut flags = vec![
         "--listen",
@@ -694,20 +693,44 @@ fn a_second_daemon_by_the_same_node_name_is_refused_and_no_password_is_shown() {
         ) && stderr.contains("UPTIMEPING_JWT_SECRET"),
         "{stderr}"
     );
-    assert!(!data.exists(), "the refused start left its data directory");
+    // Another key agreed behind the first's back (as when one started while the
+    // first's heartbeats failed): the first says it is out of step, until the
+    // agreed key is its own again.
+    let db = url.rsplit('/').next().unwrap();
+    let server = crate::postgres_server::shared();
+    let agreed = server.psql(db, "SELECT key_fingerprint FROM cluster_state");
+    server.psql(db, "UPDATE cluster_state SET key_fingerprint = 'another'");
+    let d = &first;
+    let ready = |want: u16| {
+        move || {
+            let (code, body) = d.call("GET", "/readyz", None);
+            (code == want).then_some(body)
+        }
+    };
+    let body = crate::daemon_support::wait_for("readyz to say out of step", ready(503));
+    assert_eq!(body["status"], "out of step with the cluster", "{body}");
+    assert!(
+        first
+            .logs()
+            .contains("restart this node with the key they use")
+    );
+    server.psql(
+        db,
+        &format!("UPDATE cluster_state SET key_fingerprint = '{agreed}'"),
+    );
+    crate::daemon_support::wait_for("readyz to recover", ready(200));
+
     let admin_key = std::fs::read(first.data_dir.join("admin.key")).unwrap();
     let (code, logs) = first.terminate();
     assert_eq!(code, 0, "{logs}");
     assert!(!logs.contains("hunter2"), "{logs}");
 
-    // With no node running, a new key is a rotation: taken, and said so.
-    std::fs::create_dir_all(&data).unwrap();
+    // With no node running, its key is a rotation: taken, and said so.
     std::fs::write(data.join("admin.key"), admin_key).unwrap();
     {
         use std::os::unix::fs::PermissionsExt;
-        for (p, mode) in [(data.clone(), 0o700), (data.join("admin.key"), 0o600)] {
-            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
-        }
+        let private = std::fs::Permissions::from_mode(0o600);
+        std::fs::set_permissions(data.join("admin.key"), private).unwrap();
     }
     let second = Daemon::start_on(&data, &web2);
     let (code, logs) = second.terminate();

@@ -29,7 +29,8 @@ pub async fn healthz() -> axum::Json<Health> {
 /// The answer of `/readyz`.
 #[derive(Debug, PartialEq, Serialize, JsonSchema)]
 pub struct Readiness {
-    /// `ready`, `store cannot write`, `store unreachable` or `component down`.
+    /// `ready`, `store cannot write`, `store unreachable`, `component down` or
+    /// `out of step with the cluster`.
     status: &'static str,
     /// Why the store cannot write, or which components are down, and what to do.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,6 +89,16 @@ impl OperationOutput for Ready {
 /// Not ready either while a long-lived component is down (it panicked and waits to
 /// be started again, or stopped by itself), with its name.
 pub async fn readyz(State(state): State<Shared>) -> Ready {
+    if let Some(reason) = state.store.cluster_problem() {
+        return Ready(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Readiness {
+                status: "out of step with the cluster",
+                reason: Some(reason),
+                down: state.components.down(),
+            },
+        );
+    }
     let problem = state.store.write_problem();
     let answers = problem.is_none() && state.store.ping().await;
     readiness(problem, answers, state.components.down())

@@ -327,6 +327,9 @@ pub struct Store {
     /// One permit per read running, up to [`MAX_READERS`].
     read_gate: Arc<tokio::sync::Semaphore>,
     places: Arc<Mutex<Places>>,
+    /// Why this node is out of step with the others (its signing key is no longer
+    /// theirs), as its heartbeat last found; `/readyz` answers 503 while set.
+    cluster_problem: Arc<Mutex<Option<String>>>,
 }
 
 /// Where this node probes from, and the locations that have a live node: what
@@ -569,7 +572,23 @@ impl Store {
             busy,
             read_gate: Arc::new(tokio::sync::Semaphore::new(MAX_READERS)),
             places: Arc::default(),
+            cluster_problem: Arc::default(),
         })
+    }
+
+    /// Why this node is out of step with the others, if it is.
+    pub fn cluster_problem(&self) -> Option<String> {
+        self.cluster_problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set_cluster_problem(&self, problem: Option<String>) {
+        *self
+            .cluster_problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = problem;
     }
 
     /// The database as logs may show it: the SQLite file's path, or PostgreSQL's

@@ -76,6 +76,9 @@ pub struct Beat {
     /// Leases taken and given up in this beat.
     pub taken: usize,
     pub released: usize,
+    /// The digest of the signing key the nodes agreed on (see
+    /// [`Store::agree_signing_key`]); `None` on SQLite or before any agreed.
+    pub key_fingerprint: Option<String>,
 }
 
 /// A node's heartbeat: its connection, and what it remembers between beats.
@@ -262,10 +265,10 @@ fn beat(
             [now - FORGET_NODE_MS],
         )?;
     }
-    let version: i64 = db.query_row(
-        "SELECT checks_version FROM cluster_state WHERE id = 1",
+    let (version, key_fingerprint): (i64, Option<String>) = db.query_row(
+        "SELECT checks_version, key_fingerprint FROM cluster_state WHERE id = 1",
         [],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let checks_changed = known.is_some_and(|(v, _)| *v != version);
     let mut fresh = None;
@@ -321,6 +324,7 @@ fn beat(
         unplaced,
         checks: placed.len(),
         checks_changed,
+        key_fingerprint,
         ..Beat::default()
     };
     if db.backend() == Backend::Sqlite {
@@ -525,7 +529,7 @@ impl Store {
                     )?;
                     if !others.is_empty() {
                         return Err(super::StoreError::Conflict(format!(
-                            "this node signs access tokens with another key than the running nodes ({}), which would refuse its logins and it theirs: give every node the same UPTIMEPING_JWT_SECRET (at least 32 bytes), or copy a running node's `jwt.key` (mode 0600) into this node's data directory, then start it again",
+                            "this node signs access tokens with another key than the running nodes ({}), which would refuse its logins and it theirs: give it the key they use (the same UPTIMEPING_JWT_SECRET, or a copy of their `jwt.key`, mode 0600, in this node's data directory), then start it again",
                             others.join(", ")
                         )));
                     }

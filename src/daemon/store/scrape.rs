@@ -38,8 +38,8 @@ pub struct LocationSeries {
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub checks: Vec<CheckSeries>,
-    /// Of the shown checks (run, scheduled) that list locations: each listed
-    /// location that has run it.
+    /// Of the shown checks (run, scheduled) that list several locations: each
+    /// listed location that has run it.
     pub locations: Vec<LocationSeries>,
     /// Every tenant by id, for the labels of counters kept in memory.
     pub tenants: HashMap<i64, String>,
@@ -63,20 +63,19 @@ const CHECKS: &str = "
     SELECT t.name, r.name,
            coalesce(json_extract(r.spec, '$.type'), ''),
            COALESCE(CAST(json_extract(r.spec, '$.enabled') AS TEXT), 'true') NOT IN ('0', 'false') AND coalesce(s.paused, 0) = 0,
-           s.last_up, s.last_latency_ms, s.last_cert_expires_at
+           s.last_up, s.last_latency_ms, s.last_cert_expires_at,
+           json_extract(r.spec, '$.locations')
     FROM resources r
     JOIN tenants t ON t.id = r.tenant_id
     LEFT JOIN check_state s ON s.tenant_id = r.tenant_id AND s.name = r.name
     WHERE r.kind = 'Check' AND json_valid(r.spec)";
 
-/// Each location's latest run of each check, with the locations the check lists
-/// now (a location dropped from the list keeps its row until the check goes).
+/// Each location's latest run of each check (kept only for the locations the
+/// check lists now, and only while it lists several: a row of a location dropped
+/// from the list stays until the check goes).
 const LOCATIONS: &str = "
-    SELECT t.name, l.check_name, l.location, l.up, l.at, json_extract(r.spec, '$.locations')
-    FROM location_state l
-    JOIN tenants t ON t.id = l.tenant_id
-    JOIN resources r ON r.tenant_id = l.tenant_id AND r.kind = 'Check' AND r.name = l.check_name
-    WHERE json_valid(r.spec)";
+    SELECT t.name, l.check_name, l.location, l.up, l.at
+    FROM location_state l JOIN tenants t ON t.id = l.tenant_id";
 
 impl Store {
     /// Reads what a scrape shows; a handful of statements on one connection, none of
@@ -85,9 +84,11 @@ impl Store {
         let now = now_ms();
         self.read(move |c| {
             let mut out = Snapshot::default();
+            // The locations of shown checks that run from several, by tenant and name.
+            let mut several: HashMap<(String, String), Vec<String>> = HashMap::new();
             let mut stmt = c.prepare_cached(CHECKS)?;
             let rows = stmt.query_map([], |r| {
-                Ok(CheckSeries {
+                let c = CheckSeries {
                     tenant: r.get(0)?,
                     name: r.get(1)?,
                     check_type: r.get(2)?,
@@ -95,25 +96,27 @@ impl Store {
                     last_up: r.get(4)?,
                     last_latency_ms: r.get(5)?,
                     last_cert_expires_at: r.get(6)?,
-                })
+                };
+                if let Some(listed) = r
+                    .get::<Option<String>>(7)?
+                    .and_then(|j| serde_json::from_str::<Vec<String>>(&j).ok())
+                    .filter(|l| l.len() > 1 && c.active && c.last_up.is_some())
+                {
+                    several.insert((c.tenant.clone(), c.name.clone()), listed);
+                }
+                Ok(c)
             })?;
             out.checks = rows.collect::<Result<_>>()?;
 
-            let shown: std::collections::HashSet<(&str, &str)> = out
-                .checks
-                .iter()
-                .filter(|c| c.active && c.last_up.is_some())
-                .map(|c| (c.tenant.as_str(), c.name.as_str()))
-                .collect();
             let mut located = Vec::new();
-            c.prepare_cached(LOCATIONS)?.for_each([], |r| {
+            if !several.is_empty() {
+                c.prepare_cached(LOCATIONS)?.for_each([], |r| {
                 let (tenant, check, location): (String, String, String) =
                     (r.get(0)?, r.get(1)?, r.get(2)?);
-                let listed = r
-                    .get::<Option<String>>(5)?
-                    .and_then(|j| serde_json::from_str::<Vec<String>>(&j).ok())
-                    .unwrap_or_default();
-                if listed.contains(&location) && shown.contains(&(tenant.as_str(), check.as_str())) {
+                if several
+                    .get(&(tenant.clone(), check.clone()))
+                    .is_some_and(|listed| listed.contains(&location))
+                {
                     located.push(LocationSeries {
                         tenant,
                         check,
@@ -124,6 +127,7 @@ impl Store {
                 }
                 Ok(())
             })?;
+            }
             out.locations = located;
 
             let pairs = |sql: &str| -> Result<HashMap<i64, i64>> {
