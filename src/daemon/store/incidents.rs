@@ -556,31 +556,32 @@ fn record_one(
     // A run made by hand while the check is off (paused, or disabled when it
     // started) is counted, but nothing watched the time before it.
     let watched = check.enabled && stored.paused_at.is_none_or(|p| t < p);
-    let span_since = |last_run: Option<i64>| {
-        watched
+    // Folds this run into `series`, standing for the time since `last_run` as
+    // `up` says.
+    let fold = |series: i64, last_run: Option<i64>, up: bool| {
+        let span = watched
             .then(|| span(check, t, last_run, stored.covered_from, ctx.running_since))
-            .flatten()
-    };
-    let series = rollups::series_id(tx, tenant, &row.check)?;
-    rollups::fold(
-        tx,
-        series,
-        &ctx.marks,
-        &rollups::Fold {
-            run: (t, r.up, r.latency_ms),
-            span: span_since(stored.last_run).map(|(s, e)| (s, e, time_state(facts.up()))),
-        },
-    )?;
-    if let Some(last) = location_last_run {
-        let series = rollups::series_id_at(tx, tenant, &row.check, location)?;
+            .flatten();
         rollups::fold(
             tx,
             series,
             &ctx.marks,
             &rollups::Fold {
                 run: (t, r.up, r.latency_ms),
-                span: span_since(last).map(|(s, e)| (s, e, time_state(r.up))),
+                span: span.map(|(s, e)| (s, e, time_state(up))),
             },
+        )
+    };
+    fold(
+        rollups::series_id(tx, tenant, &row.check)?,
+        stored.last_run,
+        facts.up(),
+    )?;
+    if let Some(last) = location_last_run {
+        fold(
+            rollups::series_id_at(tx, tenant, &row.check, location)?,
+            last,
+            r.up,
         )?;
     }
     tx.prepare_cached(
