@@ -448,3 +448,68 @@ fn a_proxy_in_the_environment_carries_plain_http_checks() {
         seen[0]
     );
 }
+
+/// How the probe ended a connection, as the server saw it after answering: a reset
+/// (nothing left in TIME_WAIT on the monitor) or an orderly end of stream.
+#[derive(Debug, PartialEq)]
+enum Ending {
+    Reset,
+    Orderly,
+    Other(String),
+}
+
+#[test]
+fn the_probe_resets_each_connection_once_the_answer_is_read() {
+    let rt = servers::runtime();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let endings = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&endings);
+    rt.spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let log = Arc::clone(&log);
+            tokio::spawn(async move {
+                let Some(request) = read_request(&mut s).await else {
+                    return;
+                };
+                let reply: &[u8] = if request.starts_with("GET /moved ") {
+                    b"HTTP/1.1 302 Found\r\nLocation: /here\r\nContent-Length: 3\r\n\r\nbye"
+                } else {
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                };
+                s.write_all(reply).await.unwrap();
+                let mut rest = [0u8; 64];
+                let ending = match s.read(&mut rest).await {
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Ending::Reset,
+                    Ok(0) => Ending::Orderly,
+                    other => Ending::Other(format!("{other:?}")),
+                };
+                log.lock().unwrap().push(ending);
+            });
+        }
+    });
+    let out = probe(&[
+        check(
+            "plain",
+            &format!("http://{addr}/"),
+            "expect: {status: 200}\n",
+        ),
+        check(
+            "redirected",
+            &format!("http://{addr}/moved"),
+            "expect: {status: 200}\n",
+        ),
+    ]);
+    assert_eq!(out.run.code, 0, "{:#?}", out.results);
+    // Three connections: one for the plain check, two for the redirect's hops.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while endings.lock().unwrap().len() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        *endings.lock().unwrap(),
+        [Ending::Reset, Ending::Reset, Ending::Reset]
+    );
+}
