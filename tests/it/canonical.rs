@@ -408,7 +408,8 @@ fn checks_stored_with_http_defaults_before_the_upgrade_plan_no_change() {
          DROP TABLE refresh_tokens; DROP TABLE sessions; DROP TABLE invitations; DROP TABLE users; DROP TABLE audit;
          ALTER TABLE api_keys DROP COLUMN expires_at; ALTER TABLE api_keys DROP COLUMN created_by; ALTER TABLE api_keys DROP COLUMN last_used_at;
          DROP TABLE nodes; DROP TABLE leases; DROP TABLE cluster_state; DROP TABLE location_state;
-         ALTER TABLE outbox DROP COLUMN claimed_by; ALTER TABLE outbox DROP COLUMN claimed_until;",
+         ALTER TABLE outbox DROP COLUMN claimed_by; ALTER TABLE outbox DROP COLUMN claimed_until;
+         DROP INDEX resources_by_kind;",
     )
     .unwrap();
     db.pragma_update(None, "user_version", 4).unwrap();

@@ -322,6 +322,12 @@ const STEPS: &[&str] = &[
     DROP TABLE series;
     ALTER TABLE series_new RENAME TO series;
     "#,
+    // 11: resources of one kind, for every tenant: the writer reads every
+    // maintenance window for each batch of results, which without this index
+    // scanned the spec of every check (3.5% of a daemon's CPU at 30,000 checks).
+    r#"
+    CREATE INDEX resources_by_kind ON resources (kind, tenant_id, name);
+    "#,
 ];
 
 /// Brings `conn` up to the newest schema. Fails on a database from a newer version.
@@ -621,6 +627,10 @@ const PG_STEPS: &[&str] = &[
     ALTER TABLE series ADD COLUMN location TEXT NOT NULL DEFAULT '';
     ALTER TABLE series DROP CONSTRAINT series_tenant_id_check_name_key;
     ALTER TABLE series ADD CONSTRAINT series_tenant_id_check_name_location_key UNIQUE (tenant_id, check_name, location);
+"#,
+    // 4: as SQLite's step 11.
+    r#"
+    CREATE INDEX resources_by_kind ON resources (kind, tenant_id, name);
 "#,
 ];
 
