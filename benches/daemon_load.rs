@@ -1,6 +1,6 @@
 //! A daemon under load: N HTTP checks at one interval against a local server.
 //!
-//!     cargo bench --bench daemon_load -- [--checks 10000] [--interval 5] [--seconds 60] [--apply-checks 5000] [--postgres 1] [--nodes 3]
+//!     cargo bench --bench daemon_load -- [--checks 10000] [--interval 5] [--seconds 60] [--apply-checks 5000] [--postgres 1] [--nodes 3] [--binary PATH]
 //!
 //! With `--postgres 1` the daemon keeps its state in a PostgreSQL server the
 //! benchmark starts for itself (as the tests do), and the server's CPU (all its
@@ -9,6 +9,8 @@
 //! figures are for all of them, with each node's CPU and memory, and then one
 //! node at a time is killed with SIGKILL (and started again) five times, timing
 //! how long until the others hold all of its checks' leases.
+//! `--binary PATH` runs that build of the daemon instead of the one built with the
+//! benchmark, e.g. one from before a change, to compare in turns on one machine.
 //!
 //! Starts an HTTP target in this process, the release daemon on a temporary data
 //! directory, times an apply of `--apply-checks` checks, then applies N checks and
@@ -26,6 +28,10 @@ use std::time::{Duration, Instant};
 /// The interval of every check unless `--interval` says otherwise: short, so that a
 /// minute of measuring sees many runs of each check.
 const INTERVAL_SECS: u64 = 5;
+
+/// The daemon's binary when `--binary` names one (a build from before a change, to
+/// compare), else the one built with the benchmark.
+static BINARY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 struct Options {
     checks: usize,
@@ -53,6 +59,11 @@ fn options() -> Options {
         .filter(|a| a != "--bench")
         .collect();
     for pair in args.chunks(2) {
+        if pair[0] == "--binary" {
+            let path = pair.get(1).expect("`--binary` needs a path").clone();
+            BINARY.set(path).expect("one --binary");
+            continue;
+        }
         let v = pair
             .get(1)
             .and_then(|v| v.parse::<u64>().ok())
@@ -70,7 +81,7 @@ fn options() -> Options {
             "--nodes" => o.nodes = (v as usize).max(1),
             other => {
                 panic!(
-                    "unknown argument `{other}`; use --checks N --interval S --seconds S --apply-checks N --apply-batch N --postgres 0|1 --nodes N"
+                    "unknown argument `{other}`; use --checks N --interval S --seconds S --apply-checks N --apply-batch N --postgres 0|1 --nodes N --binary PATH"
                 )
             }
         }
@@ -477,7 +488,10 @@ struct Node {
 
 impl Node {
     fn start(dir: &std::path::Path, store: Option<&str>, name: &str) -> Node {
-        let mut daemon = Command::new(env!("CARGO_BIN_EXE_uptimeping"));
+        let binary = BINARY
+            .get()
+            .map_or(env!("CARGO_BIN_EXE_uptimeping"), String::as_str);
+        let mut daemon = Command::new(binary);
         daemon
             .args([
                 "daemon",
