@@ -14,8 +14,7 @@ use crate::probe::{Backoff, ProbeResult};
 use crate::spec::Check;
 
 /// Results written per transaction at most: large enough to keep up with thousands
-/// of checks a second, small enough that one transaction stays short (about 30 ms
-/// on SQLite).
+/// of checks a second, small enough that one transaction stays short.
 const MAX_BATCH: usize = 1_000;
 /// How long the writer gathers a batch after its first result, unless someone
 /// waits for one of them (`run now`). Each transaction writes every page it
@@ -316,8 +315,7 @@ impl Writer {
 /// each wake-up rather than one result per wake-up. Stops early for a result
 /// someone waits for. False when every sender is gone.
 async fn gather(rx: &mut mpsc::Receiver<Job>, backlog: &mut VecDeque<Job>) -> bool {
-    let waited_for = |b: &VecDeque<Job>| b.iter().any(|j| j.reply.is_some());
-    if waited_for(backlog) {
+    if backlog.iter().any(|j| j.reply.is_some()) {
         return true;
     }
     let deadline = tokio::time::sleep(GATHER);
@@ -372,6 +370,45 @@ mod tests {
             result,
             reply: None,
         }
+    }
+
+    /// A batch gathers for [`GATHER`], taking whatever arrives meanwhile, unless a
+    /// result someone waits for arrives: then it is written at once.
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_gathers_for_its_time_unless_someone_waits_for_a_result() {
+        let (tx, mut rx) = mpsc::channel(16);
+        let start = tokio::time::Instant::now();
+        let sender = tokio::spawn({
+            let tx = tx.clone();
+            async move {
+                tokio::time::sleep(GATHER / 2).await;
+                tx.send(job(2)).await.expect("send");
+                tx.send(job(3)).await.expect("send");
+            }
+        });
+        let mut backlog = VecDeque::from([job(1)]);
+        assert!(gather(&mut rx, &mut backlog).await);
+        assert_eq!(start.elapsed(), GATHER);
+        assert_eq!(backlog.len(), 3);
+        sender.await.expect("sender");
+
+        let start = tokio::time::Instant::now();
+        let (reply, _answer) = oneshot::channel();
+        tx.send(Job {
+            reply: Some(reply),
+            ..job(5)
+        })
+        .await
+        .expect("send");
+        let mut backlog = VecDeque::from([job(4)]);
+        assert!(gather(&mut rx, &mut backlog).await);
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        assert_eq!(backlog.len(), 2);
+
+        // Every sender gone: the writer's input is closed.
+        drop(tx);
+        let mut backlog = VecDeque::from([job(6)]);
+        assert!(!gather(&mut rx, &mut backlog).await);
     }
 
     /// However a tenant came to be after the daemon started, its results are
